@@ -1,0 +1,53 @@
+// The engine's public surface: what the CLI, the worker and the tests call. No VS Code here.
+import type { AnalysisResult, Formula, LayerProgress, Scope } from './result';
+
+export type BaselineName = 'activation' | 'ig' | 'random';
+export type ExecutionProvider = 'cpu' | 'cuda';
+export type ResizeMode = 'bilinear' | 'bicubic' | 'nearest';
+
+/** User overrides of the model folder's preprocessor_config.json. */
+export interface PreprocessOverrides {
+  size?: [number, number];          // [height, width]
+  mean?: number[];
+  std?: number[];
+  resize?: ResizeMode;
+}
+
+export interface ModelOptions {
+  modelPath: string;
+  labelsPath?: string;              // labels.txt (one per line) or a config.json with id2label
+  scope?: 'auto' | Scope;
+  threads?: number;                 // 0 or undefined: onnxruntime's default
+  executionProvider?: ExecutionProvider;
+  preprocess?: PreprocessOverrides;
+  cacheDir?: string;                // where instrumented models are cached (by content hash)
+}
+
+export interface AnalyzeOptions {
+  target?: number | 'predicted';
+  steps?: number;                   // m, default 20
+  formula?: Formula;                // default 'reference'
+  baselines?: BaselineName[];       // default all three
+  randomCount?: number;             // default 10
+  randomSeed?: number;              // default 0
+}
+
+export interface ModelInfo {
+  path: string;
+  sha256: string;
+  layers: number;
+  neuronsPerLayer: number;
+  tokens: number;
+  scope: Scope;
+  inputSize: [number, number];
+  channels: number;
+  numClasses: number;
+  labels: string[];
+  fixedBatch: boolean;              // the export only accepts batch 1: steps run one at a time
+  activation: string;               // what the FFN activation was recognised as (gelu-erf, relu, ...)
+}
+
+export interface RunHooks {
+  onProgress?: (p: LayerProgress) => void;
+  signal?: AbortSignal;             // aborting rejects with an AbortError between passes
+}
