@@ -1,0 +1,69 @@
+// What a backward rule may use: the builder to emit nodes, constants, and the probed shapes.
+import type { GraphBuilder } from '../onnx/builder';
+import type { GraphIndex } from '../onnx/graph';
+import type { NodeProto } from '../onnx/proto';
+import { tensorValues } from '../onnx/tensor';
+
+export class UnsupportedOpError extends Error {
+  constructor(readonly op: string, readonly nodeName: string, detail = '') {
+    super(`cannot differentiate ${op} node '${nodeName}'${detail ? `: ${detail}` : ''}. ` +
+      'Neuron Path builds gradients from standard ONNX ops; re-export the model with plain ops ' +
+      '(torch.onnx.export, no onnxruntime-specific fusions) or report the op.');
+    this.name = 'UnsupportedOpError';
+  }
+}
+
+export interface Shapes {
+  /** Shape at the largest probed batch (what broadcasting decisions are made on). */
+  shape(name: string): number[];
+  /** Per axis: does this dimension change with the batch size? */
+  batchAxes(name: string): boolean[];
+  /** Value of a small integer tensor, if known. */
+  ints(name: string): number[] | undefined;
+}
+
+export class RuleContext {
+  constructor(readonly b: GraphBuilder, readonly index: GraphIndex, readonly shapes: Shapes) {}
+
+  shape(name: string): number[] { return this.shapes.shape(name); }
+  rank(name: string): number { return this.shape(name).length; }
+
+  fail(node: NodeProto, detail: string): never {
+    throw new UnsupportedOpError(node.opType ?? '?', node.name || node.output?.[0] || '?', detail);
+  }
+
+  /** Numbers of a constant input (initializer, Constant node, or a probed integer tensor). */
+  constValues(name: string): number[] | undefined {
+    const t = this.index.constantThrough(name);
+    if (t) return tensorValues(t);
+    return this.shapes.ints(name);
+  }
+
+  /** A static size along an axis; refuses axes whose size follows the batch. */
+  staticDim(node: NodeProto, name: string, axis: number): number {
+    if (this.shapes.batchAxes(name)[axis]) this.fail(node, `axis ${axis} of '${name}' changes with the batch size`);
+    return this.shape(name)[axis];
+  }
+
+  /** Sums a gradient of the broadcast result back to the shape of input x. */
+  unbroadcast(g: string, x: string, out: string): string {
+    return this.unbroadcastTo(g, x, this.shape(out));
+  }
+
+  /** As unbroadcast, with the shape of g given (when g is not shaped like a forward tensor). */
+  unbroadcastTo(g: string, x: string, so: number[]): string {
+    const sx = this.shape(x);
+    const lead = so.length - sx.length;
+    const axes: number[] = [];
+    for (let a = 0; a < so.length; a++) {
+      if (a < lead || (sx[a - lead] === 1 && so[a] !== 1)) axes.push(a);
+    }
+    if (axes.length === 0) return g;
+    const summed = this.b.reduceSum(g, axes, true);
+    return lead === 0 ? summed : this.b.reshapeLike(summed, x);
+  }
+}
+
+export function normAxis(axis: number, rank: number): number {
+  return axis < 0 ? axis + rank : axis;
+}

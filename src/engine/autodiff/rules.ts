@@ -1,0 +1,314 @@
+// Reverse-mode rules: for a node and the gradients of its outputs, the gradients of its inputs.
+// Only inputs that carry gradients (`wants`) are computed; weights never are.
+import { attrFloat, attrInt, attrInts, attrString } from '../onnx/builder';
+import type { NodeProto } from '../onnx/proto';
+import { normAxis, type RuleContext } from './context';
+
+export type Grad = string | undefined;
+export type Rule = (c: RuleContext, node: NodeProto, gOut: Grad[], wants: boolean[]) => Grad[];
+
+const ins = (n: NodeProto) => n.input ?? [];
+const outs = (n: NodeProto) => n.output ?? [];
+
+const passThrough: Rule = (c, n, [g], wants) => [wants[0] && g ? c.b.reshapeLike(g, ins(n)[0]) : undefined];
+const identity: Rule = (_c, _n, [g]) => [g];
+
+/** y = f(x) elementwise, dx = g * f'(x) with f' built from x and y. */
+function unary(derivative: (c: RuleContext, x: string, y: string) => string): Rule {
+  return (c, n, [g], wants) => [wants[0] && g ? c.b.op('Mul', [g, derivative(c, ins(n)[0], outs(n)[0])]) : undefined];
+}
+
+function binary(dA: (c: RuleContext, g: string, a: string, b: string, y: string) => string,
+                dB: (c: RuleContext, g: string, a: string, b: string, y: string) => string): Rule {
+  return (c, n, [g], wants) => {
+    if (!g) return [];
+    const [a, b] = ins(n), y = outs(n)[0];
+    return [
+      wants[0] ? c.unbroadcast(dA(c, g, a, b, y), a, y) : undefined,
+      wants[1] ? c.unbroadcast(dB(c, g, a, b, y), b, y) : undefined,
+    ];
+  };
+}
+
+function reduceAxes(c: RuleContext, n: NodeProto): number[] {
+  const x = ins(n)[0], rank = c.rank(x);
+  const fromInput = ins(n)[1] ? c.constValues(ins(n)[1]) : undefined;
+  const axes = attrInts(n, 'axes') ?? fromInput;
+  if (!axes || axes.length === 0) {
+    if (attrInt(n, 'noop_with_empty_axes', 0)) return [];
+    return Array.from({ length: rank }, (_, i) => i);
+  }
+  return axes.map((a) => normAxis(a, rank));
+}
+
+function reduceRule(mean: boolean): Rule {
+  return (c, n, [g], wants) => {
+    if (!wants[0] || !g) return [];
+    const x = ins(n)[0];
+    const axes = reduceAxes(c, n);
+    const kept = attrInt(n, 'keepdims', 1) ? g : c.b.unsqueeze(g, axes);
+    let dx = c.b.op('Expand', [kept, c.b.shape(x)]);
+    if (mean) {
+      const count = axes.reduce((p, a) => p * c.staticDim(n, x, a), 1);
+      dx = c.b.op('Mul', [dx, c.b.float(1 / count)]);
+    }
+    return [dx];
+  };
+}
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+
+/** d/dx of 0.5 x (1 + erf(x/sqrt2)) = Phi(x) + x phi(x). */
+function geluErfDerivative(c: RuleContext, x: string): string {
+  const b = c.b;
+  const cdf = b.op('Mul', [b.op('Add', [b.op('Erf', [b.op('Mul', [x, b.float(Math.SQRT1_2)])]), b.float(1)]), b.float(0.5)]);
+  const pdf = b.op('Mul', [b.op('Exp', [b.op('Mul', [b.op('Mul', [x, x]), b.float(-0.5)])]), b.float(1 / Math.sqrt(2 * Math.PI))]);
+  return b.op('Add', [cdf, b.op('Mul', [x, pdf])]);
+}
+
+/** d/dx of 0.5 x (1 + tanh(k (x + 0.044715 x^3))). */
+function geluTanhDerivative(c: RuleContext, x: string): string {
+  const b = c.b;
+  const x2 = b.op('Mul', [x, x]);
+  const inner = b.op('Mul', [b.op('Mul', [x, b.op('Add', [b.op('Mul', [x2, b.float(0.044715)]), b.float(1)])]), b.float(SQRT_2_OVER_PI)]);
+  const t = b.op('Tanh', [inner]);
+  const dInner = b.op('Mul', [b.op('Add', [b.op('Mul', [x2, b.float(3 * 0.044715)]), b.float(1)]), b.float(SQRT_2_OVER_PI)]);
+  const sech2 = b.op('Sub', [b.float(1), b.op('Mul', [t, t])]);
+  const left = b.op('Mul', [b.op('Add', [t, b.float(1)]), b.float(0.5)]);
+  return b.op('Add', [left, b.op('Mul', [b.op('Mul', [b.op('Mul', [x, b.float(0.5)]), sech2]), dInner])]);
+}
+
+function swapLast(c: RuleContext, name: string): string {
+  const r = c.rank(name);
+  const perm = Array.from({ length: r }, (_, i) => i);
+  [perm[r - 2], perm[r - 1]] = [perm[r - 1], perm[r - 2]];
+  return c.b.op('Transpose', [name], { perm });
+}
+
+const matMul: Rule = (c, n, [g], wants) => {
+  if (!g) return [];
+  const [a, bIn] = ins(n), y = outs(n)[0];
+  if (c.rank(a) < 2 || c.rank(bIn) < 2) c.fail(n, 'one-dimensional MatMul operands are not supported');
+  // The products below have y's batch dims and the operand's own last two dims.
+  const batch = c.shape(y).slice(0, -2);
+  return [
+    wants[0] ? c.unbroadcastTo(c.b.op('MatMul', [g, swapLast(c, bIn)]), a, [...batch, ...c.shape(a).slice(-2)]) : undefined,
+    wants[1] ? c.unbroadcastTo(c.b.op('MatMul', [swapLast(c, a), g]), bIn, [...batch, ...c.shape(bIn).slice(-2)]) : undefined,
+  ];
+};
+
+const gemm: Rule = (c, n, [g], wants) => {
+  if (!g) return [];
+  const [a, bIn, cIn] = ins(n), y = outs(n)[0];
+  const alpha = attrFloat(n, 'alpha', 1), beta = attrFloat(n, 'beta', 1);
+  if (wants[1]) c.fail(n, 'the gradient of a Gemm weight operand is not supported');
+  let dA: Grad;
+  if (wants[0]) {
+    if (attrInt(n, 'transA', 0)) c.fail(n, 'transA=1 on an activation is not supported');
+    dA = c.b.op('MatMul', [g, attrInt(n, 'transB', 0) ? bIn : c.b.op('Transpose', [bIn], { perm: [1, 0] })]);
+    if (alpha !== 1) dA = c.b.op('Mul', [dA, c.b.float(alpha)]);
+  }
+  let dC: Grad;
+  if (cIn && wants[2]) dC = c.unbroadcast(beta === 1 ? g : c.b.op('Mul', [g, c.b.float(beta)]), cIn, y);
+  return [dA, undefined, dC];
+};
+
+const softmax: Rule = (c, n, [g], wants) => {
+  if (!wants[0] || !g) return [];
+  const x = ins(n)[0], y = outs(n)[0], rank = c.rank(x);
+  const opset = c.b.opset;
+  const axis = normAxis(attrInt(n, 'axis', opset >= 13 ? -1 : 1), rank);
+  if (opset < 13 && axis !== rank - 1) c.fail(n, 'Softmax before opset 13 is only supported on the last axis');
+  const dot = c.b.reduceSum(c.b.op('Mul', [g, y]), [axis], true);
+  return [c.b.op('Mul', [y, c.b.op('Sub', [g, dot])])];
+};
+
+const layerNorm: Rule = (c, n, [g], wants) => {
+  if (!g) return [];
+  if (wants[1] || wants[2]) c.fail(n, 'gradients of LayerNormalization scale/bias are not supported');
+  if (!wants[0]) return [];
+  const b = c.b;
+  const [x, scale] = ins(n);
+  const rank = c.rank(x);
+  const axis = normAxis(attrInt(n, 'axis', -1), rank);
+  const eps = attrFloat(n, 'epsilon', 1e-5);
+  const axes = Array.from({ length: rank - axis }, (_, i) => axis + i);
+  const mean = b.reduceMean(x, axes, true);
+  const xc = b.op('Sub', [x, mean]);
+  const variance = b.reduceMean(b.op('Mul', [xc, xc]), axes, true);
+  const inv = b.op('Reciprocal', [b.op('Sqrt', [b.op('Add', [variance, b.float(eps)])])]);
+  const xhat = b.op('Mul', [xc, inv]);
+  const gh = b.op('Mul', [g, scale]);
+  const meanG = b.reduceMean(gh, axes, true);
+  const meanGX = b.reduceMean(b.op('Mul', [gh, xhat]), axes, true);
+  const inner = b.op('Sub', [b.op('Sub', [gh, meanG]), b.op('Mul', [xhat, meanGX])]);
+  return [b.op('Mul', [inner, inv])];
+};
+
+const transpose: Rule = (c, n, [g], wants) => {
+  if (!wants[0] || !g) return [];
+  const rank = c.rank(ins(n)[0]);
+  const perm = attrInts(n, 'perm') ?? Array.from({ length: rank }, (_, i) => rank - 1 - i);
+  const inverse = new Array<number>(rank);
+  perm.forEach((p, i) => { inverse[p] = i; });
+  return [c.b.op('Transpose', [g], { perm: inverse })];
+};
+
+const concat: Rule = (c, n, [g], wants) => {
+  if (!g) return [];
+  const rank = c.rank(outs(n)[0]);
+  const axis = normAxis(attrInt(n, 'axis', 0), rank);
+  let offset = 0;
+  return ins(n).map((x, i) => {
+    const len = c.staticDim(n, x, axis);
+    const start = offset;
+    offset += len;
+    return wants[i] ? c.b.slice(g, [start], [start + len], [axis]) : undefined;
+  });
+};
+
+const split: Rule = (c, n, gOut, wants) => {
+  if (!wants[0] || gOut.every((g) => !g)) return [];
+  const rank = c.rank(ins(n)[0]);
+  const axis = normAxis(attrInt(n, 'axis', 0), rank);
+  const parts = outs(n).map((y, i) => gOut[i] ?? c.b.zerosLike(y));
+  outs(n).forEach((y) => c.staticDim(n, y, axis));
+  return [c.b.op('Concat', parts, { axis })];
+};
+
+const slice: Rule = (c, n, [g], wants) => {
+  if (!wants[0] || !g) return [];
+  const x = ins(n)[0];
+  const shape = c.shape(x), rank = shape.length;
+  const opset = c.b.opset;
+  const read = (attr: string, idx: number): number[] | undefined =>
+    opset < 10 ? attrInts(n, attr) : (ins(n)[idx] ? c.constValues(ins(n)[idx]) : undefined);
+  const starts = read('starts', 1), ends = read('ends', 2);
+  if (!starts || !ends) return c.fail(n, 'its starts/ends are not constant');
+  const axes = (read('axes', 3) ?? starts.map((_, i) => i)).map((a) => normAxis(a, rank));
+  const steps = read('steps', 4) ?? starts.map(() => 1);
+  if (steps.some((s) => s !== 1)) c.fail(n, 'strided slices are not supported');
+  const pads = new Array<number>(2 * rank).fill(0);
+  axes.forEach((axis, i) => {
+    const dim = shape[axis];
+    const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + dim : v, 0), dim);
+    const begin = clamp(starts[i]), end = clamp(ends[i]);
+    if ((begin !== 0 || end !== dim) && c.shapes.batchAxes(x)[axis]) c.fail(n, `it slices the batch axis ${axis}`);
+    pads[axis] = begin;
+    pads[rank + axis] = dim - Math.max(end, begin);
+  });
+  return [c.b.pad(g, pads)];
+};
+
+const gather: Rule = (c, n, [g], wants) => {
+  if (!wants[0] || !g) return [];
+  const [x, indicesName] = ins(n);
+  const shape = c.shape(x);
+  const axis = normAxis(attrInt(n, 'axis', 0), shape.length);
+  const indices = c.constValues(indicesName);
+  const dim = c.staticDim(n, x, axis);
+  if (!indices) return c.fail(n, 'its indices are not constant');
+  const idx = indices.map((i) => (i < 0 ? i + dim : i));
+  const contiguous = idx.every((v, i) => v === idx[0] + i);
+  if (!contiguous) c.fail(n, 'only a single index or a contiguous range of indices is supported');
+  const scalar = c.shape(indicesName).length === 0;
+  if (!scalar && c.shape(indicesName).length !== 1) c.fail(n, 'multi-dimensional indices are not supported');
+  const pads = new Array<number>(2 * shape.length).fill(0);
+  pads[axis] = idx[0];
+  pads[shape.length + axis] = dim - idx[0] - idx.length;
+  return [c.b.pad(scalar ? c.b.unsqueeze(g, [axis]) : g, pads)];
+};
+
+const where: Rule = (c, n, [g], wants) => {
+  if (!g) return [];
+  const [cond, a, bIn] = ins(n), y = outs(n)[0];
+  const zero = c.b.float(0);
+  return [
+    undefined,
+    wants[1] ? c.unbroadcast(c.b.op('Where', [cond, g, zero]), a, y) : undefined,
+    wants[2] ? c.unbroadcast(c.b.op('Where', [cond, zero, g]), bIn, y) : undefined,
+  ];
+};
+
+const clip: Rule = (c, n, [g], wants) => {
+  if (!wants[0] || !g) return [];
+  const x = ins(n)[0];
+  const b = c.b;
+  const lo = c.b.opset >= 11 ? ins(n)[1] : undefined, hi = c.b.opset >= 11 ? ins(n)[2] : undefined;
+  const loName = lo || (c.b.opset < 11 ? b.float(attrFloat(n, 'min', -3.4028234663852886e38)) : undefined);
+  const hiName = hi || (c.b.opset < 11 ? b.float(attrFloat(n, 'max', 3.4028234663852886e38)) : undefined);
+  let mask: string | undefined;
+  if (loName) mask = b.op('Not', [b.op('Less', [x, loName])]);
+  if (hiName) {
+    const upper = b.op('Not', [b.op('Greater', [x, hiName])]);
+    mask = mask ? b.op('And', [mask, upper]) : upper;
+  }
+  return [mask ? b.op('Where', [mask, g, b.float(0)]) : g];
+};
+
+const gelu: Rule = (c, n, [g], wants) => {
+  if (!wants[0] || !g) return [];
+  const x = ins(n)[0];
+  const approximate = attrString(n, 'approximate', 'none');
+  return [c.b.op('Mul', [g, approximate === 'tanh' ? geluTanhDerivative(c, x) : geluErfDerivative(c, x)])];
+};
+
+const pow: Rule = (c, n, [g], wants) => {
+  if (!g) return [];
+  if (wants[1]) c.fail(n, 'a Pow exponent that depends on the input is not supported');
+  if (!wants[0]) return [];
+  const [x, e] = ins(n), y = outs(n)[0];
+  const exponent = c.constValues(e);
+  const b = c.b;
+  let derivative: string;
+  if (exponent && exponent.length === 1) {
+    const k = exponent[0];
+    derivative = k === 2 ? b.op('Mul', [x, b.float(2)])
+      : b.op('Mul', [b.op('Pow', [x, b.float(k - 1)]), b.float(k)]);
+  } else {
+    const eF = b.op('Cast', [e], { to: 1 });
+    derivative = b.op('Mul', [b.op('Pow', [x, b.op('Sub', [eF, b.float(1)])]), eF]);
+  }
+  return [c.unbroadcast(b.op('Mul', [g, derivative]), x, y)];
+};
+
+export const RULES: Record<string, Rule> = {
+  Add: binary((_c, g) => g, (_c, g) => g),
+  Sub: binary((_c, g) => g, (c, g) => c.b.op('Neg', [g])),
+  Mul: binary((c, g, _a, b) => c.b.op('Mul', [g, b]), (c, g, a) => c.b.op('Mul', [g, a])),
+  Div: binary((c, g, _a, b) => c.b.op('Div', [g, b]),
+    (c, g, _a, b, y) => c.b.op('Neg', [c.b.op('Div', [c.b.op('Mul', [g, y]), b])])),
+  Sum: (c, n, [g], wants) => ins(n).map((x, i) => (wants[i] && g ? c.unbroadcast(g, x, outs(n)[0]) : undefined)),
+  Pow: pow,
+  Sqrt: unary((c, _x, y) => c.b.op('Reciprocal', [c.b.op('Mul', [y, c.b.float(2)])])),
+  Erf: unary((c, x) => c.b.op('Mul', [c.b.op('Exp', [c.b.op('Neg', [c.b.op('Mul', [x, x])])]), c.b.float(2 / Math.sqrt(Math.PI))])),
+  Tanh: unary((c, _x, y) => c.b.op('Sub', [c.b.float(1), c.b.op('Mul', [y, y])])),
+  Sigmoid: unary((c, _x, y) => c.b.op('Mul', [y, c.b.op('Sub', [c.b.float(1), y])])),
+  Relu: (c, n, [g], wants) => [wants[0] && g ? c.b.op('Where', [c.b.op('Greater', [ins(n)[0], c.b.float(0)]), g, c.b.float(0)]) : undefined],
+  Exp: unary((_c, _x, y) => y),
+  Log: unary((c, x) => c.b.op('Reciprocal', [x])),
+  Neg: (c, _n, [g], wants) => [wants[0] && g ? c.b.op('Neg', [g]) : undefined],
+  Reciprocal: unary((c, _x, y) => c.b.op('Neg', [c.b.op('Mul', [y, y])])),
+  Gelu: gelu,
+  Clip: clip,
+  MatMul: matMul,
+  Gemm: gemm,
+  Softmax: softmax,
+  LayerNormalization: layerNorm,
+  ReduceMean: reduceRule(true),
+  ReduceSum: reduceRule(false),
+  Reshape: passThrough,
+  Flatten: passThrough,
+  Squeeze: passThrough,
+  Unsqueeze: passThrough,
+  Transpose: transpose,
+  Concat: concat,
+  Split: split,
+  Slice: slice,
+  Gather: gather,
+  Expand: (c, n, [g], wants) => [wants[0] && g ? c.unbroadcast(g, ins(n)[0], outs(n)[0]) : undefined],
+  Where: where,
+  Identity: identity,
+  Dropout: identity,
+  Cast: identity,
+};

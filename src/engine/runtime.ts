@@ -1,0 +1,49 @@
+// The only module that imports onnxruntime-node: sessions, runs, tensors.
+import * as ort from 'onnxruntime-node';
+import type { ExecutionProvider } from './api';
+
+export interface SessionSettings {
+  threads?: number;
+  executionProvider?: ExecutionProvider;
+  /** Profile file prefix; set by the benchmark to see where the time goes. */
+  profilePrefix?: string;
+}
+
+export type Feed = { type: 'float32'; data: Float32Array; dims: number[] } | { type: 'int64'; data: BigInt64Array; dims: number[] };
+export interface Fetched { data: Float32Array | BigInt64Array | Int32Array | Uint8Array | Int8Array; dims: readonly number[]; type: string }
+
+export class Session {
+  private constructor(private readonly session: ort.InferenceSession) {}
+
+  static async create(model: Uint8Array | string, settings: SessionSettings = {}): Promise<Session> {
+    const options: ort.InferenceSession.SessionOptions = {
+      graphOptimizationLevel: 'all',
+      executionProviders: settings.executionProvider === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+    };
+    if (settings.threads && settings.threads > 0) options.intraOpNumThreads = settings.threads;
+    if (settings.profilePrefix) { options.enableProfiling = true; options.profileFilePrefix = settings.profilePrefix; }
+    const session = typeof model === 'string'
+      ? await ort.InferenceSession.create(model, options)
+      : await ort.InferenceSession.create(model, options);
+    return new Session(session);
+  }
+
+  get inputNames(): readonly string[] { return this.session.inputNames; }
+  get outputNames(): readonly string[] { return this.session.outputNames; }
+
+  async run(feeds: Record<string, Feed>, fetches: string[]): Promise<Record<string, Fetched>> {
+    const tensors: Record<string, ort.Tensor> = {};
+    for (const [name, f] of Object.entries(feeds)) tensors[name] = new ort.Tensor(f.type, f.data, f.dims);
+    const out = await this.session.run(tensors, fetches);
+    const result: Record<string, Fetched> = {};
+    for (const name of fetches) {
+      const t = out[name];
+      result[name] = { data: t.data as Fetched['data'], dims: t.dims, type: t.type };
+    }
+    return result;
+  }
+
+  async release(): Promise<void> { await this.session.release(); }
+}
