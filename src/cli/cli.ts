@@ -1,0 +1,68 @@
+// `neuron-path`: the engine from a terminal. Progress on stderr, a summary on stdout, JSON on request.
+import * as fs from 'node:fs';
+import { Engine } from '../engine/index';
+import { analyzeOptions, modelOptions, parse, UsageError, type Flags } from './args';
+import { summary } from './summary';
+
+const USAGE = `usage: neuron-path analyze IMAGE [options]
+
+  --model M            ONNX model (default: the bundled Fashion-MNIST ViT)
+  --labels FILE        labels.txt or config.json with id2label (default: beside the model)
+  --target CLASS       class index to explain, or 'predicted' (default)
+  --steps N            integration steps m (default 20)
+  --formula F          reference (default; the published code) | paper
+  --scope S            auto (default) | cls | patches
+  --baselines LIST     activation,ig,random (default) or none
+  --random N           number of random baseline paths (default 10); --seed S (default 0)
+  --threads N          onnxruntime intra-op threads (default: all cores)
+  --provider P         cpu (default) | cuda
+  --size HxW --mean a,b,c --std a,b,c --resize bilinear|bicubic|nearest
+                       override the model folder's preprocessor_config.json
+  --json FILE          write the neuron-path/1 record to FILE ('-' for stdout)
+  -q, --quiet          no progress on stderr
+`;
+
+async function analyze(f: Flags, positionals: string[]): Promise<void> {
+  const image = positionals[0];
+  if (!image) throw new UsageError('analyze needs an IMAGE');
+  const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${msg}\n`); };
+  const controller = new AbortController();
+  process.once('SIGINT', () => { log('cancelling...'); controller.abort(); });
+  const hooks = { signal: controller.signal, onProgress: (p: { message: string }) => log(`  ${p.message}`) };
+  const mOpts = modelOptions(f);
+  const aOpts = analyzeOptions(f);
+  log(`opening ${mOpts.modelPath}`);
+  const engine = await Engine.open(mOpts, hooks);
+  try {
+    const result = await engine.analyze(image, aOpts, hooks);
+    if (f.json === '-') process.stdout.write(`${JSON.stringify(result)}\n`);
+    else {
+      if (f.json) fs.writeFileSync(f.json, `${JSON.stringify(result, null, 1)}\n`);
+      process.stdout.write(`${summary(result)}\n`);
+    }
+  } finally {
+    await engine.dispose();
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    if (!command || command === '--help' || command === '-h' || command === 'help') { process.stdout.write(USAGE); return command ? 0 : 2; }
+    const { values, positionals } = parse(rest);
+    if (values.help) { process.stdout.write(USAGE); return 0; }
+    if (command === 'analyze') { await analyze(values, positionals); return 0; }
+    throw new UsageError(`unknown command '${command}'`);
+  } catch (e) {
+    const err = e as Error;
+    if (err instanceof UsageError) { process.stderr.write(`neuron-path: ${err.message}\n\n${USAGE}`); return 2; }
+    if (err.name === 'AbortError') { process.stderr.write('neuron-path: cancelled\n'); return 130; }
+    process.stderr.write(`neuron-path: ${err.message}\n`);
+    if (process.env.NEURON_PATH_DEBUG) process.stderr.write(`${err.stack}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  void main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+}

@@ -1,0 +1,153 @@
+// One image, start to finish: clean pass, the path, its JAS, the baselines and the manipulations,
+// assembled into the `neuron-path/1` record.
+import type { AnalyzeOptions, RunHooks } from './api';
+import { activationPath, argmax, integratedGradientsPath, locatePath, manipulate, pathJas, randomPaths, sumTokens } from './locator';
+import type { AnalysisResult, BaselineResult, ClassProbability, LayerProgress, PathNeuron, TokenMap } from './result';
+import { Runner } from './runner';
+import type { InstrumentedInfo } from './instrument';
+import type { Session } from './runtime';
+
+export class TargetError extends Error {
+  constructor(message: string) { super(message); this.name = 'TargetError'; }
+}
+
+export interface AnalysisInput {
+  session: Session;
+  info: InstrumentedInfo;
+  layers: number;
+  labels: string[];
+  pixels: Float32Array;
+}
+
+export type AnalysisCore = Omit<AnalysisResult, 'schema' | 'model' | 'image'>;
+
+const FACTORS = [0, 2]; // remove, enhance (ALGORITHM §7)
+
+export async function analyzePixels(input: AnalysisInput, options: AnalyzeOptions, hooks: RunHooks = {}): Promise<AnalysisCore> {
+  const started = performance.now();
+  const { info, layers: L, labels, pixels } = input;
+  const m = options.steps ?? 20;
+  const formula = options.formula ?? 'reference';
+  const wanted = new Set(options.baselines ?? ['activation', 'ig', 'random']);
+  if (!Number.isInteger(m) || m < 1) throw new RangeError(`steps must be a positive integer, got ${options.steps}`);
+  const runner = new Runner(input.session, info, L, hooks.signal);
+  const D = runner.D;
+  const progress = (p: LayerProgress) => hooks.onProgress?.(p);
+
+  progress({ phase: 'clean', message: 'clean forward pass' });
+  const clean = await runner.clean(pixels);
+  const T = info.tokens;
+  const w = clean.acts.map((a) => a.slice(info.readout[0] * D, info.readout[1] * D));
+  const top = topClasses(clean.probs, labels, 5);
+  const target = resolveTarget(options.target ?? 'predicted', clean.probs);
+  const before = clean.probs[target];
+  const activationOf = (l: number, j: number) => sumTokens(w[l], D)[j];
+
+  const describe = (path: number[], score: (l: number, j: number) => number): PathNeuron[] =>
+    path.map((neuron, layer) => ({ layer, neuron, activation: activationOf(layer, neuron), score: score(layer, neuron) }));
+
+  const stepScores: Float64Array[] = [];
+  const { steps, firstLayerGrad } = await locatePath(runner, pixels, target, w, {
+    steps: m, formula,
+    onLayer: (step, partial) => {
+      stepScores.push(step.scores);
+      progress({
+        phase: 'layer', layer: step.layer, layers: L, message: `layer ${step.layer + 1}/${L}: neuron ${step.neuron}`,
+        partialPath: describe(partial, (l, j) => stepScores[l][j]),
+      });
+    },
+  });
+  const path = steps.map((s) => s.neuron);
+
+  progress({ phase: 'jas', message: 'joint attribution score of the path' });
+  const jas = await pathJas(runner, pixels, target, w, path, m, formula);
+
+  const paths: number[][] = [path];
+  const baselines: AnalysisResult['baselines'] = {};
+  let actPath: number[] | undefined, ig: { path: number[]; scores: Float64Array[] } | undefined;
+  const jasOf = new Map<number[], number>();
+  if (wanted.has('activation')) {
+    progress({ phase: 'baselines', message: 'activation baseline' });
+    actPath = activationPath(w, D);
+    jasOf.set(actPath, await pathJas(runner, pixels, target, w, actPath, m, formula));
+    paths.push(actPath);
+  }
+  if (wanted.has('ig')) {
+    progress({ phase: 'baselines', message: 'per-layer integrated gradients baseline' });
+    ig = await integratedGradientsPath(runner, pixels, target, w, m, firstLayerGrad);
+    jasOf.set(ig.path, await pathJas(runner, pixels, target, w, ig.path, m, formula));
+    paths.push(ig.path);
+  }
+  const random = wanted.has('random') ? randomPaths(options.randomCount ?? 10, options.randomSeed ?? 0, L, D) : [];
+  const randomJas: number[] = [];
+  for (const [i, rp] of random.entries()) {
+    progress({ phase: 'baselines', message: `random path ${i + 1}/${random.length}` });
+    randomJas.push(await pathJas(runner, pixels, target, w, rp, m, formula));
+  }
+
+  progress({ phase: 'manipulation', message: 'removing and enhancing the paths' });
+  const after = await manipulate(runner, pixels, target, [...paths, ...random], FACTORS);
+  const baseline = (p: number[], k: number, score: (l: number, j: number) => number): BaselineResult => ({
+    path: describe(p, score), jas: jasOf.get(p)!, remove: after[k][0], enhance: after[k][1],
+  });
+  let k = 1;
+  if (actPath) baselines.activation = baseline(actPath, k++, activationOf);
+  if (ig) { const scores = ig.scores; baselines.integratedGradients = baseline(ig.path, k++, (l, j) => scores[l][j]); }
+  if (random.length) {
+    const removes = after.slice(k).map((a) => a[0]), enhances = after.slice(k).map((a) => a[1]);
+    baselines.random = {
+      count: random.length, seed: options.randomSeed ?? 0,
+      jasMean: mean(randomJas), jasStd: std(randomJas), removeMean: mean(removes), enhanceMean: mean(enhances),
+    };
+  }
+
+  return {
+    settings: { steps: m, formula, target: options.target ?? 'predicted' },
+    prediction: { top },
+    target: { class: target, label: labels[target], probability: before },
+    path: describe(path, (l, j) => stepScores[l][j]),
+    jas,
+    layerScores: stepScores.map((s) => Array.from(s)),
+    tokenMaps: path.map((neuron, layer) => tokenMap(clean.acts[layer], layer, neuron, T, D, info)),
+    baselines,
+    manipulation: {
+      remove: { probability: after[0][0], deviation: after[0][0] - before },
+      enhance: { probability: after[0][1], deviation: after[0][1] - before },
+    },
+    timing: { seconds: (performance.now() - started) / 1000, ...runner.counters },
+  };
+}
+
+export function topClasses(probs: Float32Array, labels: string[], n: number): ClassProbability[] {
+  return Array.from(probs, (p, i) => ({ class: i, label: labels[i], probability: p }))
+    .sort((a, b) => b.probability - a.probability).slice(0, n);
+}
+
+function resolveTarget(target: number | 'predicted', probs: Float32Array): number {
+  if (target === 'predicted') return argmax(probs);
+  if (!Number.isInteger(target) || target < 0 || target >= probs.length) {
+    throw new TargetError(`target class ${target} is out of range: the model has ${probs.length} classes (0..${probs.length - 1}).`);
+  }
+  return target;
+}
+
+/** The path neuron's activation at every patch token, laid out on the patch grid. */
+function tokenMap(acts: Float32Array, layer: number, neuron: number, T: number, D: number, info: InstrumentedInfo): TokenMap {
+  const n = T - 1;
+  const values = Array.from({ length: n }, (_, t) => acts[(t + 1) * D + neuron]);
+  return { layer, neuron, grid: patchGrid(n, info.input.height, info.input.width), values };
+}
+
+/** gh x gw = n with gh/gw closest to the image's aspect ratio. */
+export function patchGrid(n: number, height: number, width: number): [number, number] {
+  let best: [number, number] = [1, n];
+  for (let gh = 1; gh <= n; gh++) {
+    if (n % gh) continue;
+    const gw = n / gh;
+    if (Math.abs(Math.log(gh / gw) - Math.log(height / width)) < Math.abs(Math.log(best[0] / best[1]) - Math.log(height / width))) best = [gh, gw];
+  }
+  return best;
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(xs.length, 1);
+const std = (xs: number[]) => { const mu = mean(xs); return Math.sqrt(mean(xs.map((x) => (x - mu) ** 2))); };

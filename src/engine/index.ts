@@ -1,0 +1,60 @@
+// The engine: open a ViT once, analyse many images. Used by the CLI, the worker and the tests.
+import * as path from 'node:path';
+import { analyzePixels } from './analyze';
+import type { AnalyzeOptions, ModelInfo, ModelOptions, RunHooks } from './api';
+import type { InstrumentedInfo } from './instrument';
+import { readLabels, readPreprocessing, type Preprocessing } from './modelFolder';
+import { openModel, sha256File } from './modelStore';
+import { loadPixels } from './preprocess';
+import type { AnalysisResult } from './result';
+import type { Session } from './runtime';
+
+export * from './api';
+export * from './result';
+
+/** The bundled model; bundles live in dist/, the model in media/model/. */
+export function defaultModelPath(): string {
+  return path.resolve(__dirname, '..', 'media', 'model', 'model.onnx');
+}
+
+export class Engine {
+  private constructor(readonly info: ModelInfo, private readonly session: Session, private readonly internal: InstrumentedInfo,
+                      private readonly prep: Preprocessing) {}
+
+  static async open(options: ModelOptions, hooks: RunHooks = {}): Promise<Engine> {
+    const prep = readPreprocessing(options.modelPath, options.preprocess);
+    const sizeHint = prep.crop ?? prep.size;
+    const opened = await openModel(options, sizeHint, (message) => hooks.onProgress?.({ phase: 'load', message }));
+    const { info: i } = opened;
+    const info: ModelInfo = {
+      path: path.resolve(options.modelPath), sha256: opened.sha256, layers: opened.layers, neuronsPerLayer: i.neurons,
+      tokens: i.tokens, scope: i.scope, inputSize: [i.input.height, i.input.width], channels: i.input.channels,
+      numClasses: i.numClasses, labels: readLabels(options.modelPath, i.numClasses, options.labelsPath),
+      fixedBatch: i.input.fixedBatch, activation: i.activation,
+    };
+    return new Engine(info, opened.session, i, prep);
+  }
+
+  async analyze(imagePath: string, options: AnalyzeOptions = {}, hooks: RunHooks = {}): Promise<AnalysisResult> {
+    const file = path.resolve(imagePath);
+    const { input } = this.internal;
+    const pixels = await loadPixels(file, this.prep, input);
+    const core = await analyzePixels({
+      session: this.session, info: this.internal, layers: this.info.layers, labels: this.info.labels, pixels: pixels.data,
+    }, options, hooks);
+    const { path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses } = this.info;
+    return {
+      schema: 'neuron-path/1',
+      model: { path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses },
+      image: { path: file, sha256: sha256File(file), width: pixels.width, height: pixels.height },
+      ...core,
+    };
+  }
+
+  /** For callers that preprocess themselves (tests against recorded pixel tensors). */
+  analyzeTensor(pixels: Float32Array, options: AnalyzeOptions = {}, hooks: RunHooks = {}) {
+    return analyzePixels({ session: this.session, info: this.internal, layers: this.info.layers, labels: this.info.labels, pixels }, options, hooks);
+  }
+
+  async dispose(): Promise<void> { await this.session.release(); }
+}

@@ -1,0 +1,159 @@
+// The layer-progressive locator, the Joint Attribution Score of a path and the baselines
+// (ALGORITHM §5, §6). Vectors are readout rows: K tokens x D neurons, row-major.
+import type { Formula } from './result';
+import type { Runner } from './runner';
+
+export interface LayerStep { layer: number; neuron: number; scores: Float64Array }
+
+/** alpha_k = k/m, k = 0..m-1 (left Riemann sum, as the reference code). */
+export function alphas(m: number): number[] {
+  return Array.from({ length: m }, (_, k) => k / m);
+}
+
+/** m rows: alpha_k * w (the whole layer scaled). */
+export function scaledLayer(w: Float32Array, m: number): Float32Array {
+  const out = new Float32Array(m * w.length);
+  alphas(m).forEach((a, k) => { for (let i = 0; i < w.length; i++) out[k * w.length + i] = a * w[i]; });
+  return out;
+}
+
+/** m rows: w with only neuron p scaled by alpha_k, at every readout token. */
+export function scaledNeuron(w: Float32Array, p: number, m: number, D: number): Float32Array {
+  const out = new Float32Array(m * w.length);
+  alphas(m).forEach((a, k) => {
+    out.set(w, k * w.length);
+    for (let t = p; t < w.length; t += D) out[k * w.length + t] = a * w[t];
+  });
+  return out;
+}
+
+/** sum over tokens of x[t, j] for one neuron j. */
+function neuronColumn(x: Float32Array, j: number, D: number): Float64Array {
+  const out = new Float64Array(x.length / D);
+  for (let t = 0; t < out.length; t++) out[t] = x[t * D + j];
+  return out;
+}
+
+/**
+ * Candidate scores of layer l (§5 step 4), per token then summed over tokens.
+ * prior: for each earlier layer i < l, G_i and w_i with its path neuron p_i.
+ */
+export function candidateScores(G: Float32Array, w: Float32Array, m: number, D: number, formula: Formula,
+                                prior: { G: Float32Array; w: Float32Array; p: number }[]): Float64Array {
+  const tokens = w.length / D;
+  const priorG = new Float64Array(tokens), priorS = new Float64Array(tokens), priorGS = new Float64Array(tokens);
+  for (const { G: Gi, w: wi, p } of prior) {
+    const g = neuronColumn(Gi, p, D), s = neuronColumn(wi, p, D);
+    for (let t = 0; t < tokens; t++) { priorG[t] += g[t]; priorS[t] += s[t] / m; priorGS[t] += g[t] * s[t] / m; }
+  }
+  const scores = new Float64Array(D);
+  for (let t = 0; t < tokens; t++) {
+    for (let j = 0; j < D; j++) {
+      const g = G[t * D + j], s = w[t * D + j] / m;
+      scores[j] += formula === 'reference' ? (g + priorG[t]) * (s + priorS[t]) : g * s + priorGS[t];
+    }
+  }
+  return scores;
+}
+
+export function argmax(values: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
+  return best;
+}
+
+export interface LocateOptions { steps: number; formula: Formula; onLayer?: (step: LayerStep, path: number[]) => void }
+
+/** §5: the path, one neuron per layer, each chosen given the ones before it. */
+export async function locatePath(runner: Runner, pixels: Float32Array, target: number, w: Float32Array[], opts: LocateOptions): Promise<{ steps: LayerStep[]; firstLayerGrad: Float32Array }> {
+  const { steps: m, formula } = opts;
+  const D = runner.D, L = w.length;
+  const path: number[] = [];
+  const steps: LayerStep[] = [];
+  let firstLayerGrad: Float32Array = new Float32Array(0);
+  for (let l = 0; l < L; l++) {
+    const replacements = w.map((wi, i) => (i < l ? scaledNeuron(wi, path[i], m, D) : i === l ? scaledLayer(wi, m) : undefined));
+    const G = await runner.gradients(pixels, target, replacements, m);
+    if (l === 0) firstLayerGrad = G[0]!;
+    const prior = path.map((p, i) => ({ G: G[i]!, w: w[i], p }));
+    const scores = candidateScores(G[l]!, w[l], m, D, formula, prior);
+    const neuron = argmax(scores);
+    path.push(neuron);
+    const step = { layer: l, neuron, scores };
+    steps.push(step);
+    opts.onLayer?.(step, path.slice());
+  }
+  return { steps, firstLayerGrad };
+}
+
+/** §5: JAS of a whole path (every block replaced, only its path neuron scaled). */
+export async function pathJas(runner: Runner, pixels: Float32Array, target: number, w: Float32Array[], path: number[], m: number, formula: Formula): Promise<number> {
+  const D = runner.D;
+  const G = await runner.gradients(pixels, target, w.map((wi, i) => scaledNeuron(wi, path[i], m, D)), m);
+  return jasFromGradients(G.map((g) => g!), w, path, m, D, formula);
+}
+
+export function jasFromGradients(G: Float32Array[], w: Float32Array[], path: number[], m: number, D: number, formula: Formula): number {
+  const tokens = w[0].length / D;
+  let total = 0;
+  for (let t = 0; t < tokens; t++) {
+    let gSum = 0, sSum = 0, gs = 0;
+    path.forEach((p, l) => {
+      const g = G[l][t * D + p], s = w[l][t * D + p] / m;
+      gSum += g; sSum += s; gs += g * s;
+    });
+    total += formula === 'reference' ? gSum * sSum : gs;
+  }
+  return total;
+}
+
+/** §6 activation baseline: the neuron with the largest activation (summed over readout tokens). */
+export function activationPath(w: Float32Array[], D: number): number[] {
+  return w.map((wl) => argmax(sumTokens(wl, D)));
+}
+
+export function sumTokens(x: Float32Array | Float64Array, D: number): Float64Array {
+  const out = new Float64Array(D);
+  for (let i = 0; i < x.length; i++) out[i % D] += x[i];
+  return out;
+}
+
+/** §6 per-layer integrated gradients: each layer on its own, IG_l[j] = s_l[j] * G_l[j]. */
+export async function integratedGradientsPath(runner: Runner, pixels: Float32Array, target: number, w: Float32Array[], m: number,
+                                              firstLayerGrad: Float32Array): Promise<{ path: number[]; scores: Float64Array[] }> {
+  const D = runner.D, L = w.length;
+  const scores: Float64Array[] = [];
+  for (let l = 0; l < L; l++) {
+    // Layer 0 alone is exactly the locator's first step: reuse its gradient.
+    const G = l === 0 ? firstLayerGrad
+      : (await runner.gradients(pixels, target, w.map((wi, i) => (i === l ? scaledLayer(wi, m) : undefined)), m))[l]!;
+    scores.push(candidateScores(G, w[l], m, D, 'paper', []));
+  }
+  return { path: scores.map(argmax), scores };
+}
+
+/** Seeded uniform random paths (mulberry32), so a random baseline reproduces. */
+export function randomPaths(count: number, seed: number, layers: number, D: number): number[][] {
+  let state = seed >>> 0;
+  const next = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return Array.from({ length: count }, () => Array.from({ length: layers }, () => Math.floor(next() * D)));
+}
+
+/** §7: target probability after multiplying every path neuron by `factor`, for several paths at once. */
+export async function manipulate(runner: Runner, pixels: Float32Array, target: number, paths: number[][], factors: number[]): Promise<number[][]> {
+  const D = runner.D, L = runner.layers, C = runner.info.numClasses;
+  const configs = paths.flatMap((path) => factors.map((f) => ({ path, f })));
+  const scales = Array.from({ length: L }, (_, l) => {
+    const s = new Float32Array(configs.length * D).fill(1);
+    configs.forEach(({ path, f }, row) => { s[row * D + path[l]] = f; });
+    return s;
+  });
+  const probs = await runner.scaled(pixels, scales, configs.length);
+  return paths.map((_, i) => factors.map((_f, k) => probs[(i * factors.length + k) * C + target]));
+}

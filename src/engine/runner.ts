@@ -1,0 +1,98 @@
+// Runs batches of the instrumented model: clean passes, replaced passes with gradients, scaled
+// passes. A fixed-batch export is run one row at a time and its gradients summed here, so callers
+// never see the difference.
+import { NAMES, neutralFeeds, type InstrumentedInfo } from './instrument';
+import type { Feed, Session } from './runtime';
+
+export class AbortError extends Error {
+  constructor() { super('the analysis was cancelled'); this.name = 'AbortError'; }
+}
+
+export interface Counters { forwardPasses: number; backwardPasses: number }
+
+export class Runner {
+  readonly counters: Counters = { forwardPasses: 0, backwardPasses: 0 };
+  readonly K: number;
+  readonly D: number;
+
+  constructor(private readonly session: Session, readonly info: InstrumentedInfo, readonly layers: number,
+              private readonly signal?: AbortSignal) {
+    this.K = info.readout[1] - info.readout[0];
+    this.D = info.neurons;
+  }
+
+  /** One clean pass: probabilities and every block's full activation [T*D]. */
+  async clean(pixels: Float32Array): Promise<{ probs: Float32Array; acts: Float32Array[] }> {
+    const acts = Array.from({ length: this.layers }, (_, l) => NAMES.act(l));
+    const out = await this.run(this.feeds(pixels, 1, new Float32Array(this.info.numClasses)), [NAMES.probs, ...acts]);
+    this.counters.forwardPasses += 1;
+    return { probs: out[NAMES.probs] as Float32Array, acts: acts.map((n) => out[n] as Float32Array) };
+  }
+
+  /**
+   * Replaced passes (ALGORITHM §4/§5 step 2): `replacements[l]` holds `batch` rows of K*D values for
+   * every switched block, undefined for the others. Returns G_l (summed over the batch) per switched block.
+   */
+  async gradients(pixels: Float32Array, target: number, replacements: (Float32Array | undefined)[], batch: number): Promise<(Float32Array | undefined)[]> {
+    const switched = replacements.map((r) => r !== undefined);
+    const fetches = switched.flatMap((on, l) => (on ? [NAMES.grad(l)] : []));
+    const onehot = new Float32Array(this.info.numClasses);
+    onehot[target] = 1;
+    const rows = this.info.input.fixedBatch ? 1 : batch;
+    const sums: (Float32Array | undefined)[] = switched.map((on) => (on ? new Float32Array(this.K * this.D) : undefined));
+    for (let start = 0; start < batch; start += rows) {
+      const feeds = this.feeds(pixels, rows, onehot);
+      feeds[NAMES.switch] = { type: 'float32', data: Float32Array.from(switched, Number), dims: [this.layers] };
+      replacements.forEach((r, l) => {
+        if (r) feeds[NAMES.replace(l)] = { type: 'float32', data: r.subarray(start * this.K * this.D, (start + rows) * this.K * this.D), dims: [rows, this.K, this.D] };
+      });
+      const out = await this.run(feeds, fetches);
+      sums.forEach((s, l) => { if (s) addInto(s, out[NAMES.grad(l)] as Float32Array); });
+      this.counters.forwardPasses += rows;
+      this.counters.backwardPasses += 1;
+    }
+    return sums;
+  }
+
+  /** Live passes with the readout activations multiplied by `scales[l]` (N rows of D each). */
+  async scaled(pixels: Float32Array, scales: Float32Array[], batch: number): Promise<Float32Array> {
+    const C = this.info.numClasses;
+    const rows = this.info.input.fixedBatch ? 1 : batch;
+    const probs = new Float32Array(batch * C);
+    for (let start = 0; start < batch; start += rows) {
+      const feeds = this.feeds(pixels, rows, new Float32Array(C));
+      scales.forEach((s, l) => {
+        feeds[NAMES.scale(l)] = { type: 'float32', data: s.subarray(start * this.D, (start + rows) * this.D), dims: [rows, 1, this.D] };
+      });
+      const out = await this.run(feeds, [NAMES.probs]);
+      probs.set(out[NAMES.probs] as Float32Array, start * C);
+      this.counters.forwardPasses += rows;
+    }
+    return probs;
+  }
+
+  private feeds(pixels: Float32Array, rows: number, onehot: Float32Array): Record<string, Feed> {
+    const { channels, height, width } = this.info.input;
+    const image = rows === 1 ? pixels : repeat(pixels, rows);
+    const feeds = neutralFeeds(this.info, this.layers, { type: 'float32', data: image, dims: [rows, channels, height, width] });
+    feeds[NAMES.onehot] = { type: 'float32', data: onehot, dims: [1, this.info.numClasses] };
+    return feeds;
+  }
+
+  private async run(feeds: Record<string, Feed>, fetches: string[]): Promise<Record<string, Float32Array>> {
+    if (this.signal?.aborted) throw new AbortError();
+    const out = await this.session.run(feeds, fetches);
+    if (this.signal?.aborted) throw new AbortError();
+    return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data as Float32Array]));
+  }
+}
+
+function repeat(data: Float32Array, times: number): Float32Array {
+  const out = new Float32Array(data.length * times);
+  for (let i = 0; i < times; i++) out.set(data, i * data.length);
+  return out;
+}
+
+function addInto(target: Float32Array, source: Float32Array): void {
+  for (let i = 0; i < target.length; i++) target[i] += source[i];
+}
