@@ -1,0 +1,245 @@
+#!/usr/bin/python3
+"""PyTorch reference implementation of /work/shared/ALGORITHM.md (Neuron Path).
+
+Generic over a torch ViT module: the caller gives the list of FFN activation modules (one per
+block, in block order) and the readout scope:
+  'cls'      -> token 0          (K = 1 readout row)
+  'patches'  -> tokens 1:        (K = T - 1 readout rows)
+
+Everything is done with forward hooks on the activation modules:
+  * clean pass              -> w_l, the readout rows of every block's activation output, [K, D]
+  * replacement (spec §4)   -> the hook overwrites the readout rows with a given tensor that
+                               requires grad; batched over the m integration steps; the gradients
+                               of F = softmax(logits)[t] (summed over the batch) w.r.t. all
+                               replacement tensors come from ONE torch.autograd.grad call
+  * locator (spec §5)       -> formulas 'reference' and 'paper'; per-token scores summed over the
+                               readout tokens; alpha_k = k/m, k = 0..m-1 (left Riemann sum)
+  * JAS of a path (spec §5), baselines activation / per-layer IG (spec §6),
+    manipulation remove (x0) / enhance (x2) live forward (spec §7).
+
+The model is used in the dtype it has; make_fixtures.py casts a copy to float64 so the fixtures
+are exact (``NeuronPathRef(model.double(), ...)``).
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Dict, List, Optional, Sequence
+
+import torch
+import torch.nn as nn
+
+FORMULAS = ("reference", "paper")
+
+
+class NeuronPathRef:
+    def __init__(self, model: nn.Module, act_modules: Sequence[nn.Module], scope: str = "cls",
+                 steps: int = 20):
+        if scope not in ("cls", "patches"):
+            raise ValueError(f"scope must be 'cls' or 'patches', got {scope!r}")
+        self.model = model.eval()
+        self.acts = list(act_modules)
+        self.scope = scope
+        self.steps = steps
+        self.L = len(self.acts)
+        # hook state
+        self._mode: Optional[str] = None
+        self._captured: Dict[int, torch.Tensor] = {}
+        self._replace: Dict[int, torch.Tensor] = {}
+        self._scale: Dict[int, tuple] = {}
+        self._handles = [m.register_forward_hook(self._make_hook(i)) for i, m in enumerate(self.acts)]
+
+    # ------------------------------------------------------------------ hooks
+    def close(self):
+        for h in self._handles:
+            h.remove()
+        self._handles = []
+
+    def _split(self, out: torch.Tensor):
+        """out [B, T, D] -> (head, readout, tail) along the token axis."""
+        if self.scope == "cls":
+            return None, out[:, :1], out[:, 1:]
+        return out[:, :1], out[:, 1:], None
+
+    def _join(self, head, mid, tail):
+        parts = [p for p in (head, mid, tail) if p is not None]
+        return torch.cat(parts, dim=1)
+
+    def _make_hook(self, layer: int):
+        def hook(_module, _inputs, out):
+            if out.dim() != 3:
+                raise RuntimeError(f"activation output of block {layer} is not [B, T, D]: {tuple(out.shape)}")
+            head, mid, tail = self._split(out)
+            if self._mode == "capture":
+                self._captured[layer] = mid.detach().clone()
+                return None
+            if self._mode == "replace" and layer in self._replace:
+                r = self._replace[layer]  # [B, K, D]
+                return self._join(head, r.to(out.dtype), tail)
+            if self._mode == "scale" and layer in self._scale:
+                neuron, factor = self._scale[layer]
+                mult = torch.ones(out.shape[-1], dtype=out.dtype, device=out.device)
+                mult[neuron] = factor
+                return self._join(head, mid * mult, tail)
+            return None
+        return hook
+
+    @contextlib.contextmanager
+    def _state(self, mode, replace=None, scale=None):
+        self._mode, self._captured = mode, {}
+        self._replace = replace or {}
+        self._scale = scale or {}
+        try:
+            yield
+        finally:
+            self._mode, self._replace, self._scale = None, {}, {}
+
+    # ------------------------------------------------------------------ primitives
+    @torch.no_grad()
+    def clean(self, x: torch.Tensor):
+        """Clean forward: (logits [C], probs [C], w = list of [K, D] per block)."""
+        with self._state("capture"):
+            logits = self.model(x)
+            w = [self._captured[i][0] for i in range(self.L)]
+        logits = logits[0]
+        return logits, torch.softmax(logits, -1), w
+
+    def alphas(self, dtype):
+        m = self.steps
+        return torch.arange(m, dtype=dtype) / m  # alpha_k = k/m, k = 0..m-1
+
+    def grads_through_replacement(self, x: torch.Tensor, target: int,
+                                  replacements: Dict[int, torch.Tensor]) -> Dict[int, torch.Tensor]:
+        """Replaced forward of a batch (one row per replacement step), ONE backward.
+
+        replacements: block -> [B, K, D] tensor. Returns block -> G = sum over the batch of
+        dF/d(replacement), shape [K, D].
+        """
+        layers = sorted(replacements)
+        leaves = {i: replacements[i].detach().clone().requires_grad_(True) for i in layers}
+        b = next(iter(leaves.values())).shape[0]
+        xb = x.expand(b, *x.shape[1:])
+        with torch.enable_grad(), self._state("replace", replace=leaves):
+            logits = self.model(xb)
+            f = torch.softmax(logits, -1)[:, target].sum()
+            grads = torch.autograd.grad(f, [leaves[i] for i in layers])
+        return {i: g.sum(0) for i, g in zip(layers, grads)}
+
+    def path_replacements(self, w: List[torch.Tensor], path: Sequence[int], upto: int):
+        """Replacement tensors of blocks i < upto: w_i with only p_i scaled by alpha_k."""
+        a = self.alphas(w[0].dtype)
+        reps = {}
+        for i in range(upto):
+            r = w[i].unsqueeze(0).repeat(self.steps, 1, 1)  # [m, K, D]
+            r[:, :, path[i]] = w[i][:, path[i]].unsqueeze(0) * a[:, None]
+            reps[i] = r
+        return reps
+
+    # ------------------------------------------------------------------ locator (§5)
+    def layer_step(self, x, target, w, path: Sequence[int], layer: int):
+        """One step of the layer-progressive locator. Returns (G list [K,D] for i<=layer, scores)."""
+        m = self.steps
+        a = self.alphas(w[0].dtype)
+        reps = self.path_replacements(w, path, layer)
+        reps[layer] = a[:, None, None] * w[layer].unsqueeze(0)
+        g = self.grads_through_replacement(x, target, reps)
+        G = [g[i] for i in range(layer + 1)]
+        s = [w[i] / m for i in range(layer + 1)]
+        scores = {}
+        # per-token quantities [K] of the already chosen path neurons
+        prev_g = sum((G[i][:, path[i]] for i in range(layer)), torch.zeros_like(G[layer][:, 0]))
+        prev_s = sum((s[i][:, path[i]] for i in range(layer)), torch.zeros_like(s[layer][:, 0]))
+        prev_gs = sum((G[i][:, path[i]] * s[i][:, path[i]] for i in range(layer)),
+                      torch.zeros_like(s[layer][:, 0]))
+        scores["reference"] = ((G[layer] + prev_g[:, None]) * (s[layer] + prev_s[:, None])).sum(0)
+        scores["paper"] = (G[layer] * s[layer] + prev_gs[:, None]).sum(0)
+        return G, scores
+
+    def locate(self, x, target, w, formula="reference"):
+        if formula not in FORMULAS:
+            raise ValueError(formula)
+        path: List[int] = []
+        layer_scores, layer_grads = [], []
+        for l in range(self.L):
+            G, scores = self.layer_step(x, target, w, path, l)
+            sc = scores[formula]
+            path.append(int(torch.argmax(sc)))
+            layer_scores.append(sc)
+            layer_grads.append(G)
+        jas = self.jas(x, target, w, path)
+        return {"path": path, "jas": jas[formula], "jasBoth": jas, "layerScores": layer_scores,
+                "layerGrads": layer_grads}
+
+    # ------------------------------------------------------------------ JAS of a whole path (§5)
+    def jas(self, x, target, w, path: Sequence[int]):
+        reps = self.path_replacements(w, path, self.L)
+        g = self.grads_through_replacement(x, target, reps)
+        G = [g[i] for i in range(self.L)]
+        s = [w[i] / self.steps for i in range(self.L)]
+        gp = sum(G[l][:, path[l]] for l in range(self.L))  # [K]
+        sp = sum(s[l][:, path[l]] for l in range(self.L))
+        ref = float((gp * sp).sum())
+        pap = float(sum((G[l][:, path[l]] * s[l][:, path[l]]).sum() for l in range(self.L)))
+        return {"reference": ref, "paper": pap, "grads": G}
+
+    # ------------------------------------------------------------------ baselines (§6)
+    def activation_baseline(self, w):
+        return [int(torch.argmax(w[l].sum(0))) for l in range(self.L)]
+
+    def ig_baseline(self, x, target, w):
+        a = self.alphas(w[0].dtype)
+        path, scores = [], []
+        for l in range(self.L):
+            g = self.grads_through_replacement(x, target, {l: a[:, None, None] * w[l].unsqueeze(0)})
+            ig = (g[l] * w[l] / self.steps).sum(0)
+            scores.append(ig)
+            path.append(int(torch.argmax(ig)))
+        return path, scores
+
+    # ------------------------------------------------------------------ manipulation (§7)
+    @torch.no_grad()
+    def manipulate(self, x, target, path: Sequence[int], factor: float) -> float:
+        scale = {l: (path[l], factor) for l in range(self.L)}
+        with self._state("scale", scale=scale):
+            logits = self.model(x)
+        return float(torch.softmax(logits[0], -1)[target])
+
+    def remove(self, x, target, path):
+        return self.manipulate(x, target, path, 0.0)
+
+    def enhance(self, x, target, path):
+        return self.manipulate(x, target, path, 2.0)
+
+
+def analyse(model: nn.Module, act_modules, scope: str, x: torch.Tensor, targets: Optional[List[int]] = None,
+            steps: int = 20, extra_paths: Optional[List[List[int]]] = None):
+    """Everything the fixtures need, for each target (default: top-1 and top-2)."""
+    ref = NeuronPathRef(model, act_modules, scope, steps)
+    try:
+        logits, probs, w = ref.clean(x)
+        if targets is None:
+            order = torch.argsort(probs, descending=True)
+            targets = [int(order[0]), int(order[1])]
+        cases = []
+        for t in targets:
+            case = {"target": t, "targetProbability": float(probs[t]), "clean": w}
+            for formula in FORMULAS:
+                case[formula] = ref.locate(x, t, w, formula)
+            case["jasOf"] = []
+            for p in extra_paths or []:
+                j = ref.jas(x, t, w, p)
+                case["jasOf"].append({"path": list(p), **j})
+            act_path = ref.activation_baseline(w)
+            ig_path, ig_scores = ref.ig_baseline(x, t, w)
+            base = {}
+            for name, p in (("activation", act_path), ("integratedGradients", ig_path)):
+                j = ref.jas(x, t, w, p)
+                base[name] = {"path": p, "jasReference": j["reference"], "jasPaper": j["paper"],
+                              "remove": ref.remove(x, t, p), "enhance": ref.enhance(x, t, p)}
+            base["integratedGradients"]["scores"] = ig_scores
+            case["baselines"] = base
+            rp = case["reference"]["path"]
+            case["manipulation"] = {"remove": ref.remove(x, t, rp), "enhance": ref.enhance(x, t, rp)}
+            cases.append(case)
+        return {"logits": logits, "probs": probs, "cases": cases}
+    finally:
+        ref.close()
