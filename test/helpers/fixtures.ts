@@ -1,0 +1,52 @@
+// The PyTorch-made fixtures (scripts/python/make_fixtures.py): tiny ViTs in several export styles
+// with what the PyTorch reference implementation of ALGORITHM.md computed for them.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export const FIXTURES = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures');
+export const REPO = path.resolve(__dirname, '..', '..', '..');
+
+export interface FixtureCase {
+  target: number;
+  targetProbability: number;
+  clean: number[][];
+  reference: { path: number[]; jas: number; layerScores: number[][]; layerGrads: number[][][] };
+  paper: { path: number[]; jas: number; layerScores: number[][] };
+  jasOf: { path: number[]; reference: number; paper: number; grads: number[][] }[];
+  baselines: {
+    activation: { path: number[]; jasReference: number; jasPaper: number; remove: number; enhance: number };
+    integratedGradients: { path: number[]; jasReference: number; jasPaper: number; remove: number; enhance: number; scores: number[][] };
+  };
+  manipulation: { remove: number; enhance: number };
+}
+
+export interface Fixture {
+  name: string; scope: 'cls' | 'patches'; layers: number; neurons: number; tokens: number; numClasses: number;
+  fixedBatch: boolean; activation: string; steps: number;
+  input: { shape: number[]; data: number[] };
+  probs: number[];
+  cases: FixtureCase[];
+}
+
+export function vitFixtures(): { name: string; model: string; ref: Fixture }[] {
+  return fs.readdirSync(FIXTURES).filter((d) => d !== 'not_a_vit' && fs.existsSync(path.join(FIXTURES, d, 'reference.json'))).sort()
+    .map((d) => ({ name: d, model: path.join(FIXTURES, d, 'model.onnx'), ref: JSON.parse(fs.readFileSync(path.join(FIXTURES, d, 'reference.json'), 'utf8')) as Fixture }));
+}
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `neuron-path-${prefix}-`));
+}
+
+/** |a - b| <= rel * max|b| + abs, elementwise; returns the worst normalised error for messages. */
+export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rel: number, abs: number, what: string): void {
+  if (actual.length !== expected.length) throw new Error(`${what}: length ${actual.length} != ${expected.length}`);
+  let scale = 0;
+  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]));
+  for (let i = 0; i < expected.length; i++) {
+    const err = Math.abs(actual[i] - expected[i]);
+    if (!(err <= rel * scale + abs)) {
+      throw new Error(`${what}[${i}]: ${actual[i]} vs reference ${expected[i]} (error ${err}, allowed ${rel * scale + abs})`);
+    }
+  }
+}
