@@ -1,0 +1,132 @@
+// Bad input gets a clear, specific error: corrupt or non-ViT models, unsupported ops, external data
+// that leaves the model's folder, unreadable images, out-of-range targets, missing label files,
+// cancellation.
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import test from 'node:test';
+import sharp from 'sharp';
+import { Engine } from '../../src/engine/index';
+import { decodeModel, encodeModel, onnx } from '../../src/engine/onnx/proto';
+import { FIXTURES, tempDir } from '../helpers/fixtures';
+
+const cache = tempDir('err-cache');
+const vit = path.join(FIXTURES, 'cls_op17_dynamic', 'model.onnx');
+const open = (modelPath: string, extra = {}) => Engine.open({ modelPath, cacheDir: cache, threads: 1, ...extra });
+
+function sampleImage(dir: string): Promise<string> {
+  const file = path.join(dir, 'img.png');
+  return sharp({ create: { width: 20, height: 20, channels: 3, background: { r: 120, g: 40, b: 200 } } }).png().toFile(file).then(() => file);
+}
+
+test('a corrupt model file is a readable error', async () => {
+  const dir = tempDir('corrupt');
+  const file = path.join(dir, 'model.onnx');
+  fs.writeFileSync(file, fs.readFileSync(vit).subarray(0, 5000));
+  await assert.rejects(open(file), /is not a readable ONNX model|holds no graph/);
+  fs.writeFileSync(file, 'not a model at all');
+  await assert.rejects(open(file), /is not a readable ONNX model|holds no graph/);
+});
+
+test('a missing model file names the path', async () => {
+  await assert.rejects(open('/nonexistent/model.onnx'), /model file \/nonexistent\/model.onnx does not exist/);
+});
+
+test('a CNN is refused as not a ViT', async () => {
+  await assert.rejects(open(path.join(FIXTURES, 'not_a_vit', 'model.onnx')), /no transformer FFN/);
+});
+
+test('an op without a gradient rule names the op and the node', async () => {
+  const model = decodeModel(fs.readFileSync(vit), vit);
+  const nodes = model.graph!.node!;
+  // Put a Sin on the residual stream of the last block, inside the part that is differentiated.
+  const lastAdd = [...nodes].reverse().find((n) => n.opType === 'Add' && nodes.some((m) => m.opType === 'LayerNormalization' && m.input![0] === n.output![0]))!;
+  const original = lastAdd.output![0];
+  lastAdd.output = [`${original}_pre`];
+  nodes.splice(nodes.indexOf(lastAdd) + 1, 0, onnx.NodeProto.create({ opType: 'Sin', input: [`${original}_pre`], output: [original], name: 'my_sin' }));
+  const dir = tempDir('unsupported');
+  fs.writeFileSync(path.join(dir, 'model.onnx'), encodeModel(model));
+  await assert.rejects(open(path.join(dir, 'model.onnx')), /cannot differentiate Sin node 'my_sin'/);
+});
+
+function withExternalData(location: string): string {
+  const model = decodeModel(fs.readFileSync(vit), vit);
+  const dir = tempDir('external');
+  const chunks: Buffer[] = [];
+  let offset = 0;
+  for (const t of model.graph!.initializer!) {
+    if (!t.rawData || t.rawData.length < 256) continue;
+    const data = Buffer.from(t.rawData);
+    t.externalData = [{ key: 'location', value: location }, { key: 'offset', value: String(offset) }, { key: 'length', value: String(data.length) }];
+    t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
+    t.rawData = new Uint8Array(0);
+    chunks.push(data);
+    offset += data.length;
+  }
+  fs.mkdirSync(path.join(dir, 'model'));
+  fs.writeFileSync(path.resolve(dir, 'model', location), Buffer.concat(chunks));
+  fs.writeFileSync(path.join(dir, 'model', 'model.onnx'), encodeModel(model));
+  return path.join(dir, 'model', 'model.onnx');
+}
+
+test('a model with external data gives the same result as the inline model', async () => {
+  const dir = tempDir('ext-img');
+  const image = await sampleImage(dir);
+  const inline = await open(vit);
+  const external = await open(withExternalData('weights.bin'));
+  try {
+    const a = await inline.analyze(image, { baselines: [] });
+    const b = await external.analyze(image, { baselines: [] });
+    assert.deepEqual(b.path, a.path);
+    assert.equal(b.jas, a.jas);
+  } finally { await inline.dispose(); await external.dispose(); }
+});
+
+test('external data outside the model folder is refused', async () => {
+  await assert.rejects(open(withExternalData('../escape.bin')), /outside the model's folder; refused/);
+});
+
+test('image errors: missing, unreadable, truncated', async () => {
+  const engine = await open(vit);
+  const dir = tempDir('img');
+  try {
+    await assert.rejects(engine.analyze(path.join(dir, 'none.png')), /does not exist/);
+    fs.writeFileSync(path.join(dir, 'junk.png'), 'this is not an image');
+    await assert.rejects(engine.analyze(path.join(dir, 'junk.png')), /cannot read .*junk.png as an image/);
+    const good = fs.readFileSync(await sampleImage(dir));
+    fs.writeFileSync(path.join(dir, 'cut.png'), good.subarray(0, good.length - 30));
+    await assert.rejects(engine.analyze(path.join(dir, 'cut.png')), /cannot (read|decode)/);
+  } finally { await engine.dispose(); }
+});
+
+test('an out-of-range target class is refused with the valid range', async () => {
+  const engine = await open(vit);
+  const dir = tempDir('target');
+  try {
+    const image = await sampleImage(dir);
+    const C = engine.info.numClasses;
+    await assert.rejects(engine.analyze(image, { target: C }), new RegExp(`target class ${C} is out of range: the model has ${C} classes \\(0..${C - 1}\\)`));
+    await assert.rejects(engine.analyze(image, { target: -1 }), /out of range/);
+  } finally { await engine.dispose(); }
+});
+
+test('a missing labels file is a clear error', async () => {
+  await assert.rejects(open(vit, { labelsPath: '/nowhere/labels.txt' }), /labels file \/nowhere\/labels.txt does not exist/);
+});
+
+test('cancelling stops the analysis between passes', async () => {
+  const engine = await open(vit);
+  const dir = tempDir('cancel');
+  try {
+    const image = await sampleImage(dir);
+    const controller = new AbortController();
+    const layers: number[] = [];
+    await assert.rejects(engine.analyze(image, {}, {
+      signal: controller.signal,
+      onProgress: (p) => { if (p.phase === 'layer') { layers.push(p.layer!); controller.abort(); } },
+    }), { name: 'AbortError' });
+    assert.deepEqual(layers, [0], 'no layer step ran after the cancel');
+    const again = await engine.analyze(image, { baselines: [] });
+    assert.equal(again.path.length, engine.info.layers, 'the engine still works after a cancel');
+  } finally { await engine.dispose(); }
+});
