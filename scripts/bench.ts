@@ -1,0 +1,125 @@
+// `npm run bench`: seconds per image, passes, peak memory and where the time goes, for the bundled
+// model and ViT-S/16- and ViT-B/16-shaped models (random weights, generated here), next to the
+// PyTorch reference implementation on the same machine and thread count when Debian's torch is there.
+//   npm run bench -- [--models bundled,vit-s,vit-b] [--threads N] [--baselines activation] [--steps 20]
+//                    [--folder DIR --limit N] [--no-torch]
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { defaultModelPath, Engine, type BaselineName } from '../src/engine/index';
+import { encodeModel } from '../src/engine/onnx/proto';
+import { parameterCount, syntheticVit, VIT_B16, VIT_S16, type VitShape } from './bench/syntheticVit';
+
+const ROOT = path.resolve(__dirname, '..');
+const SHAPES: Record<string, VitShape> = { 'vit-s': VIT_S16, 'vit-b': VIT_B16 };
+
+interface ChildResult {
+  model: string; params: number; layers: number; neurons: number;
+  openSeconds: number; firstOpenSeconds: number; seconds: number; forwardPasses: number; backwardPasses: number;
+  maxRssMb: number; phases: Record<string, number>;
+}
+
+interface TorchResult { seconds: number; maxRssMb: number; forwardPasses?: number; backwardPasses?: number }
+
+const { values: opts } = parseArgs({
+  options: {
+    models: { type: 'string', default: 'bundled,vit-s,vit-b' }, threads: { type: 'string', default: String(os.cpus().length) },
+    baselines: { type: 'string' }, steps: { type: 'string', default: '20' }, child: { type: 'string' },
+    'no-torch': { type: 'boolean', default: false },
+  },
+});
+
+function modelFile(name: string): string {
+  if (name === 'bundled') return defaultModelPath();
+  const shape = SHAPES[name];
+  if (!shape) throw new Error(`unknown model '${name}' (bundled, vit-s, vit-b)`);
+  const dir = path.join(os.tmpdir(), 'neuron-path-bench');
+  const file = path.join(dir, `${name}.onnx`);
+  if (!fs.existsSync(file)) {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(file, encodeModel(syntheticVit(shape)));
+  }
+  return file;
+}
+
+function sampleImage(): string {
+  return path.join(ROOT, 'media', 'samples', fs.readdirSync(path.join(ROOT, 'media', 'samples')).filter((f) => f.endsWith('.png')).sort()[0]);
+}
+
+/** Runs in a fresh process so peak RSS belongs to one model. */
+async function child(spec: { name: string; threads: number; steps: number; baselines: BaselineName[] }): Promise<void> {
+  const file = modelFile(spec.name);
+  const cacheDir = path.join(os.tmpdir(), 'neuron-path-bench', 'cache');
+  let t = performance.now();
+  const first = await Engine.open({ modelPath: file, threads: spec.threads, cacheDir }); // builds or reuses the cache
+  const firstOpenSeconds = (performance.now() - t) / 1000;
+  await first.dispose();
+  t = performance.now();
+  const engine = await Engine.open({ modelPath: file, threads: spec.threads, cacheDir });
+  const openSeconds = (performance.now() - t) / 1000;
+  const phases: Record<string, number> = {};
+  let last = performance.now(), lastPhase = 'preprocess';
+  const result = await engine.analyze(sampleImage(), { steps: spec.steps, baselines: spec.baselines }, {
+    onProgress: (p) => {
+      const now = performance.now();
+      phases[lastPhase] = (phases[lastPhase] ?? 0) + (now - last) / 1000;
+      last = now;
+      lastPhase = p.phase === 'layer' ? 'layer steps' : p.phase;
+    },
+  });
+  phases[lastPhase] = (phases[lastPhase] ?? 0) + (performance.now() - last) / 1000;
+  await engine.dispose();
+  const out: ChildResult = {
+    model: spec.name, params: 0, layers: result.model.layers, neurons: result.model.neuronsPerLayer,
+    openSeconds, firstOpenSeconds, seconds: result.timing.seconds, forwardPasses: result.timing.forwardPasses,
+    backwardPasses: result.timing.backwardPasses, maxRssMb: process.resourceUsage().maxRSS / 1024, phases,
+  };
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+}
+
+function torchReference(name: string, threads: number, steps: number, baselines: string): TorchResult | string {
+  if (opts['no-torch']) return 'skipped (--no-torch)';
+  const python = '/usr/bin/python3';
+  const script = path.join(ROOT, 'scripts', 'python', 'bench_reference.py');
+  if (!fs.existsSync(python) || !fs.existsSync(script)) return 'n/a (no /usr/bin/python3 or script)';
+  try { execFileSync(python, ['-c', 'import torch'], { stdio: 'ignore' }); } catch { return 'n/a (no torch: apt-get install python3-torch python3-onnx)'; }
+  const args = name === 'bundled' ? ['--onnx', defaultModelPath()] : Object.entries(SHAPES[name]).flatMap(([k, v]) => [`--${k}`, String(v)]);
+  const r = spawnSync(python, [script, ...args, '--threads', String(threads), '--steps', String(steps), '--baselines', baselines], { encoding: 'utf8' });
+  if (r.status !== 0) return `failed: ${r.stderr.trim().split('\n').pop()}`;
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as TorchResult;
+}
+
+async function main(): Promise<void> {
+  if (opts.child) { await child(JSON.parse(opts.child)); return; }
+  const threads = Number(opts.threads), steps = Number(opts.steps);
+  const rows: string[][] = [];
+  const phaseRows: string[] = [];
+  for (const name of opts.models!.split(',')) {
+    const baselines = (opts.baselines ?? (name === 'bundled' ? 'activation,ig,random' : 'activation')).split(',') as BaselineName[];
+    process.stderr.write(`bench: ${name} (threads ${threads}, steps ${steps}, baselines ${baselines.join(',')})\n`);
+    modelFile(name);
+    const r = spawnSync(process.execPath, [__filename, '--child', JSON.stringify({ name, threads, steps, baselines })], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    if (r.status !== 0) throw new Error(`bench child for ${name} failed`);
+    const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as ChildResult;
+    const params = name === 'bundled' ? '-' : `${(parameterCount(SHAPES[name]) / 1e6).toFixed(1)}M`;
+    const torch = torchReference(name, threads, steps, baselines.join(','));
+    const t = typeof torch === 'string' ? undefined : torch;
+    rows.push([name, params, `${res.layers}x${res.neurons}`, res.firstOpenSeconds.toFixed(2), res.openSeconds.toFixed(2), res.seconds.toFixed(3),
+      `${res.forwardPasses}/${res.backwardPasses}`, res.maxRssMb.toFixed(0),
+      t ? t.seconds.toFixed(3) : String(torch), t ? t.maxRssMb.toFixed(0) : '-', t ? (t.seconds / res.seconds).toFixed(2) : '-']);
+    phaseRows.push(`${name}: ${Object.entries(res.phases).map(([k, v]) => `${k} ${v.toFixed(3)} s`).join(', ')}`);
+  }
+  const header = ['model', 'params', 'LxD', 'first open s', 'warm open s', 'analyze s', 'fwd/bwd passes', 'peak RSS MB', 'torch s', 'torch RSS MB', 'torch/ours'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  console.log(`\nNeuron Path benchmark: ${os.cpus().length} cores (${os.cpus()[0]?.model}), threads ${threads}, m = ${steps}`);
+  console.log(line(header));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const r of rows) console.log(line(r));
+  console.log('\nWhere the time goes (analysis phases):');
+  for (const p of phaseRows) console.log(`  ${p}`);
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });
