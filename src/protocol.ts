@@ -1,0 +1,256 @@
+// The messages between the extension host and the engine worker (a child process), and between the
+// extension host and the panel's webview. Types and small guards only: no vscode, no onnxruntime, so
+// the worker, the host, the webview bundle and the unit tests can all import it.
+import type { AnalyzeOptions, ModelInfo, ModelOptions } from './engine/api';
+import type { AnalysisResult, LayerProgress } from './engine/result';
+
+export const PROTOCOL_VERSION = 1;
+
+/** Stable text of a value with sorted object keys: equal options give equal keys. */
+export function stableKey(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => {
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      return Object.fromEntries(Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    }
+    return v;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Host <-> worker
+// ---------------------------------------------------------------------------------------------
+
+export interface AnalyzeParams { imagePath: string; options: AnalyzeOptions }
+export interface PreviewParams { imagePath: string; maxSize: number }
+export interface PreviewResult { dataUri: string; width: number; height: number }
+
+/** Every request the worker answers: its parameters and what a successful answer carries. */
+export interface WorkerMethods {
+  /** Open (or keep, when the options are unchanged) the model. Replaces any other open model. */
+  loadModel: { params: ModelOptions; result: ModelInfo };
+  /** Analyze one image with the open model. Sends `progress` messages while it runs. */
+  analyze: { params: AnalyzeParams; result: AnalysisResult };
+  /** A PNG rendering of an image the webview cannot decode itself (TIFF). Needs no model. */
+  preview: { params: PreviewParams; result: PreviewResult };
+}
+export type WorkerMethod = keyof WorkerMethods;
+export type ParamsOf<M extends WorkerMethod> = WorkerMethods[M]['params'];
+export type ResultOf<M extends WorkerMethod> = WorkerMethods[M]['result'];
+
+export type WorkerRequest = { [M in WorkerMethod]: { type: 'request'; id: number; method: M; params: ParamsOf<M> } }[WorkerMethod];
+
+export type HostToWorker =
+  | WorkerRequest
+  /** Stop request `id` (between passes); it then answers with an error of code `cancelled`. */
+  | { type: 'cancel'; id: number }
+  /** Dispose the engine and exit. */
+  | { type: 'shutdown' };
+
+export type WorkerErrorCode =
+  | 'cancelled'
+  | 'model-not-found'
+  | 'model-load-failed'
+  | 'no-model'
+  | 'image-not-found'
+  | 'image-unreadable'
+  | 'cuda-unavailable'
+  | 'analysis-failed'
+  | 'bad-request'
+  | 'internal';
+
+/** An error as the worker reports it: `message` is for the user and says what to do. */
+export interface WorkerErrorInfo {
+  code: WorkerErrorCode;
+  message: string;
+  /** The original error text and stack, for the output channel. */
+  detail?: string;
+}
+
+export type WorkerToHost =
+  /** Sent once when the worker has started and listens. */
+  | { type: 'ready'; pid: number; protocol: number }
+  | { type: 'progress'; id: number; progress: LayerProgress }
+  | { type: 'result'; id: number; result: unknown }
+  | { type: 'error'; id: number; error: WorkerErrorInfo }
+  /** Something outside any request went wrong; the worker exits right after. */
+  | { type: 'fatal'; error: WorkerErrorInfo }
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };
+
+const WORKER_METHODS: readonly string[] = ['loadModel', 'analyze', 'preview'] satisfies WorkerMethod[];
+const ERROR_CODES: readonly string[] = [
+  'cancelled', 'model-not-found', 'model-load-failed', 'no-model', 'image-not-found', 'image-unreadable',
+  'cuda-unavailable', 'analysis-failed', 'bad-request', 'internal',
+] satisfies WorkerErrorCode[];
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+function isId(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
+}
+
+export function isWorkerErrorInfo(v: unknown): v is WorkerErrorInfo {
+  return isObject(v) && typeof v.code === 'string' && ERROR_CODES.includes(v.code) && typeof v.message === 'string'
+    && (v.detail === undefined || typeof v.detail === 'string');
+}
+
+/** Checks the shape of a message the worker received; the worker answers bad ones with `bad-request`. */
+export function isHostToWorker(v: unknown): v is HostToWorker {
+  if (!isObject(v)) return false;
+  switch (v.type) {
+    case 'request': return isId(v.id) && typeof v.method === 'string' && WORKER_METHODS.includes(v.method) && isObject(v.params);
+    case 'cancel': return isId(v.id);
+    case 'shutdown': return true;
+    default: return false;
+  }
+}
+
+/** Checks the shape of a message the host received from the worker. */
+export function isWorkerToHost(v: unknown): v is WorkerToHost {
+  if (!isObject(v)) return false;
+  switch (v.type) {
+    case 'ready': return typeof v.pid === 'number' && typeof v.protocol === 'number';
+    case 'progress': return isId(v.id) && isObject(v.progress) && typeof v.progress.phase === 'string';
+    case 'result': return isId(v.id) && 'result' in v;
+    case 'error': return isId(v.id) && isWorkerErrorInfo(v.error);
+    case 'fatal': return isWorkerErrorInfo(v.error);
+    case 'log': return typeof v.message === 'string' && (v.level === 'info' || v.level === 'warn' || v.level === 'error');
+    default: return false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors the worker client rejects with (host side; plain classes, no vscode)
+// ---------------------------------------------------------------------------------------------
+
+/** The worker answered a request with an error. */
+export class WorkerRequestError extends Error {
+  override name = 'WorkerRequestError';
+  constructor(readonly code: WorkerErrorCode, message: string, readonly detail?: string) { super(message); }
+}
+
+/** The request was cancelled (by the user, or by a cancellation that had to kill the worker). */
+export class CancelledError extends Error {
+  override name = 'AbortError';
+  readonly code = 'cancelled';
+  constructor(message = 'The analysis was cancelled.') { super(message); }
+}
+
+/** The worker did not answer (or report progress) in time; it was stopped. */
+export class RequestTimeoutError extends Error {
+  override name = 'RequestTimeoutError';
+  constructor(readonly method: string, readonly timeoutMs: number) {
+    super(`The Neuron Path worker did not answer '${method}' within ${Math.round(timeoutMs / 1000)} s and was stopped. `
+      + 'It will be restarted on the next run. A large model on the CPU can be slow: try fewer steps (neuronPath.steps) '
+      + 'or a smaller model.');
+  }
+}
+
+/** The worker process ended while the request was pending. */
+export class WorkerExitedError extends Error {
+  override name = 'WorkerExitedError';
+  constructor(message: string, readonly exitCode: number | null, readonly signal: string | null, readonly crashed: boolean) {
+    super(message);
+  }
+}
+
+/** Where an analysis stands, in percent, from its progress message. */
+export function progressPercent(p: LayerProgress): number {
+  switch (p.phase) {
+    case 'load': return 2;
+    case 'clean': return 5;
+    case 'layer': {
+      const layers = p.layers ?? 0;
+      const done = p.partialPath?.length ?? (p.layer !== undefined ? p.layer + 1 : 0);
+      return layers > 0 ? 5 + (80 * Math.min(done, layers)) / layers : 5;
+    }
+    case 'jas': return 87;
+    case 'baselines': return 92;
+    case 'manipulation': return 97;
+    default: return 0;
+  }
+}
+
+export function isCancelled(err: unknown): boolean {
+  return err instanceof Error && (err.name === 'AbortError' || (err as { code?: unknown }).code === 'cancelled');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Host <-> webview (the analysis panel)
+// ---------------------------------------------------------------------------------------------
+
+export type TargetChoice = number | 'predicted';
+
+/** What the panel needs to draw itself from scratch (sent after the webview's `ready`). */
+export interface PanelInit {
+  imagePath: string;
+  imageUri: string;          // asWebviewUri of the image
+  fileName: string;
+  modelName: string;
+  labels?: string[];         // every class label, when the model has been loaded in this session
+  target: TargetChoice;      // what the next run explains
+  result?: AnalysisResult;   // the last result (cached or finished)
+  cached?: boolean;
+  /** An analysis in progress: its id and the progress so far. */
+  running?: { runId: number; progress?: LayerProgress };
+  error?: string;
+}
+
+export type HostToWebview =
+  | { type: 'init'; init: PanelInit }
+  | { type: 'runStarted'; runId: number; target: TargetChoice }
+  | { type: 'progress'; runId: number; progress: LayerProgress }
+  | { type: 'result'; runId: number; result: AnalysisResult; cached: boolean }
+  | { type: 'runFailed'; runId: number; message: string; cancelled: boolean }
+  | { type: 'labels'; labels: string[] }
+  | { type: 'preview'; dataUri: string };
+
+export type ExportRequest =
+  | { format: 'json' }
+  | { format: 'csv' }
+  | { format: 'png'; name: string; dataUrl: string };
+
+export type WebviewToHost =
+  /** The webview has loaded and listens (posted last by the script). */
+  | { type: 'ready' }
+  /** Run (or re-run) the analysis explaining `target`. */
+  | { type: 'analyze'; target: TargetChoice }
+  | { type: 'cancel' }
+  | { type: 'export'; request: ExportRequest }
+  | { type: 'openSettings' }
+  /** The image could not be shown (TIFF...): ask for a PNG rendering. */
+  | { type: 'imageError' };
+
+/** Checks a message from the webview (whose content is not trusted). */
+export function isWebviewToHost(v: unknown): v is WebviewToHost {
+  if (!isObject(v)) return false;
+  switch (v.type) {
+    case 'ready': case 'cancel': case 'openSettings': case 'imageError': return true;
+    case 'analyze': return isTargetChoice(v.target);
+    case 'export': {
+      const r = v.request;
+      if (!isObject(r)) return false;
+      if (r.format === 'json' || r.format === 'csv') return true;
+      return r.format === 'png' && typeof r.name === 'string' && typeof r.dataUrl === 'string'
+        && r.dataUrl.startsWith('data:image/png;base64,');
+    }
+    default: return false;
+  }
+}
+
+export function isTargetChoice(v: unknown): v is TargetChoice {
+  return v === 'predicted' || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0);
+}
+
+/** The state the webview keeps with `setState`, which the panel serializer gets back after a reload. */
+export interface PanelPersistedState {
+  imagePath: string;
+  target?: TargetChoice;
+  selectedLayer?: number;
+  overlayOpacity?: number;
+  showOverlay?: boolean;
+}
+
+export function isPanelPersistedState(v: unknown): v is PanelPersistedState {
+  return isObject(v) && typeof v.imagePath === 'string' && v.imagePath.length > 0;
+}

@@ -1,0 +1,242 @@
+// The worker's main loop, independent of how messages arrive: the child process (worker.ts) wires it
+// to process.send/process.on('message'); the unit tests wire it to an in-memory port and a fake engine.
+//
+// One engine at a time. Engine requests (loadModel, analyze) run one after another in arrival order;
+// `cancel` is handled at once: it aborts the running request (the engine stops between passes) or
+// drops a queued one. `preview` needs no engine and does not wait in the queue.
+import type { AnalyzeOptions, ModelInfo, ModelOptions, RunHooks } from '../engine/api';
+import type { AnalysisResult } from '../engine/result';
+import {
+  isHostToWorker, PROTOCOL_VERSION, stableKey,
+  type HostToWorker, type PreviewParams, type PreviewResult, type WorkerErrorInfo, type WorkerRequest, type WorkerToHost,
+} from '../protocol';
+
+/** What the worker needs of the engine (the real `Engine` satisfies it). */
+export interface EngineLike {
+  readonly info: ModelInfo;
+  analyze(imagePath: string, options: AnalyzeOptions, hooks?: RunHooks): Promise<AnalysisResult>;
+  dispose(): Promise<void>;
+}
+
+export interface WorkerDeps {
+  openEngine(options: ModelOptions, hooks?: RunHooks): Promise<EngineLike>;
+  /** The bundled model, used when `modelPath` is empty. */
+  defaultModelPath(): string;
+  preview?(params: PreviewParams): Promise<PreviewResult>;
+}
+
+export interface WorkerPort {
+  send(message: WorkerToHost): void;
+  onMessage(listener: (message: unknown) => void): void;
+  /** Ends the process (or, in tests, the fake one). */
+  exit(code: number): void;
+}
+
+interface Job { request: WorkerRequest; controller: AbortController }
+
+export class WorkerServer {
+  private engine: EngineLike | undefined;
+  private engineKey: string | undefined;
+  private readonly queue: Job[] = [];
+  private current: Job | undefined;
+  private draining = false;
+  private shuttingDown = false;
+
+  constructor(private readonly port: WorkerPort, private readonly deps: WorkerDeps) {}
+
+  start(pid: number): void {
+    this.port.onMessage((m) => this.receive(m));
+    this.port.send({ type: 'ready', pid, protocol: PROTOCOL_VERSION });
+  }
+
+  receive(message: unknown): void {
+    if (!isHostToWorker(message)) {
+      const id = (message as { id?: unknown } | null)?.id;
+      if (typeof id === 'number') {
+        this.port.send({ type: 'error', id, error: { code: 'bad-request', message: 'The Neuron Path worker received a malformed request (this is a bug; please report it).', detail: safeJson(message) } });
+      } else {
+        this.port.send({ type: 'log', level: 'warn', message: `ignored malformed message: ${safeJson(message)}` });
+      }
+      return;
+    }
+    this.handle(message);
+  }
+
+  private handle(message: HostToWorker): void {
+    switch (message.type) {
+      case 'shutdown': void this.shutdown(); return;
+      case 'cancel': this.cancel(message.id); return;
+      case 'request':
+        if (message.method === 'preview') { void this.runPreview(message.id, message.params); return; }
+        this.queue.push({ request: message, controller: new AbortController() });
+        void this.drain();
+    }
+  }
+
+  private cancel(id: number): void {
+    if (this.current?.request.id === id) { this.current.controller.abort(); return; }
+    const i = this.queue.findIndex((j) => j.request.id === id);
+    if (i >= 0) {
+      this.queue.splice(i, 1);
+      this.port.send({ type: 'error', id, error: cancelledInfo() });
+    }
+    // Unknown id: it has finished already; its answer is on the way.
+  }
+
+  private async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.queue.length > 0 && !this.shuttingDown) {
+        const job = this.queue.shift()!;
+        this.current = job;
+        try {
+          const result = await this.run(job);
+          this.port.send({ type: 'result', id: job.request.id, result });
+        } catch (err) {
+          this.port.send({ type: 'error', id: job.request.id, error: describeError(err, job.request) });
+        } finally {
+          this.current = undefined;
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async run(job: Job): Promise<unknown> {
+    const { request, controller } = job;
+    const signal = controller.signal;
+    if (request.method === 'loadModel') {
+      const options: ModelOptions = { ...request.params, modelPath: request.params.modelPath || this.deps.defaultModelPath() };
+      const key = stableKey(options);
+      if (this.engine && this.engineKey === key) return this.engine.info;
+      await this.closeEngine();
+      this.engine = await this.deps.openEngine(options, {
+        signal,
+        onProgress: (progress) => this.port.send({ type: 'progress', id: request.id, progress }),
+      });
+      this.engineKey = key;
+      return this.engine.info;
+    }
+    if (request.method === 'analyze') {
+      if (!this.engine) {
+        throw Object.assign(new Error('no model is loaded'), { workerCode: 'no-model' as const });
+      }
+      if (signal.aborted) throw abortError();
+      return this.engine.analyze(request.params.imagePath, request.params.options, {
+        signal,
+        onProgress: (progress) => this.port.send({ type: 'progress', id: request.id, progress }),
+      });
+    }
+    throw new Error(`unknown method ${(request as { method: string }).method}`);
+  }
+
+  private async runPreview(id: number, params: PreviewParams): Promise<void> {
+    try {
+      if (!this.deps.preview) throw new Error('image previews are not available in this worker');
+      this.port.send({ type: 'result', id, result: await this.deps.preview(params) });
+    } catch (err) {
+      const fake = { type: 'request', id, method: 'preview', params } as WorkerRequest;
+      this.port.send({ type: 'error', id, error: describeError(err, fake) });
+    }
+  }
+
+  private async closeEngine(): Promise<void> {
+    const engine = this.engine;
+    this.engine = undefined;
+    this.engineKey = undefined;
+    if (engine) {
+      try { await engine.dispose(); } catch (err) {
+        this.port.send({ type: 'log', level: 'warn', message: `disposing the previous model failed: ${String(err)}` });
+      }
+    }
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    this.current?.controller.abort();
+    for (const job of this.queue.splice(0)) this.port.send({ type: 'error', id: job.request.id, error: cancelledInfo() });
+    await this.closeEngine();
+    this.port.exit(0);
+  }
+}
+
+function abortError(): Error {
+  const e = new Error('aborted');
+  e.name = 'AbortError';
+  return e;
+}
+
+function cancelledInfo(): WorkerErrorInfo {
+  return { code: 'cancelled', message: 'The analysis was cancelled.' };
+}
+
+function safeJson(v: unknown): string {
+  try { return JSON.stringify(v)?.slice(0, 500) ?? String(v); } catch { return String(v); }
+}
+
+function errorText(err: unknown): { text: string; detail: string; code?: string; name?: string } {
+  if (err instanceof Error) {
+    return { text: err.message, detail: err.stack ?? err.message, code: (err as NodeJS.ErrnoException).code, name: err.name };
+  }
+  return { text: String(err), detail: String(err) };
+}
+
+/**
+ * Turns an engine error into a message for the user that says what to do. The engine's errors are
+ * recognised by name (ImageError, TargetError, ConfigError, ModelFormatError, NotAViTError,
+ * UnsupportedOpError, AbortError) and Node's by code; their own text is kept, it names the file.
+ */
+export function describeError(err: unknown, request: WorkerRequest): WorkerErrorInfo {
+  const { text, detail, code, name } = errorText(err);
+  if (name === 'AbortError') return cancelledInfo();
+  const workerCode = (err as { workerCode?: string } | null)?.workerCode;
+  if (workerCode === 'no-model') {
+    return { code: 'no-model', message: 'No model is loaded in the Neuron Path worker. Run the analysis again; if this repeats, reload the window.', detail };
+  }
+  const missing = code === 'ENOENT' || /does not exist|no such file/i.test(text);
+  if (request.method === 'loadModel') {
+    const p = request.params;
+    const modelPath = p.modelPath || 'the bundled model';
+    if (/cuda/i.test(text) && p.executionProvider === 'cuda') {
+      return { code: 'cuda-unavailable', message: `The CUDA execution provider could not be used (${firstLine(text)}). Set "neuronPath.executionProvider" to "cpu", or install the CUDA libraries onnxruntime needs.`, detail };
+    }
+    if (name === 'ConfigError' || (p.labelsPath && text.includes(p.labelsPath))) {
+      return { code: 'model-load-failed', message: `${sentence(text)} Check "neuronPath.labelsPath" and "neuronPath.preprocess.*", or the model folder's config files.`, detail };
+    }
+    if (missing) {
+      return { code: 'model-not-found', message: `The model file ${modelPath} does not exist. Run "Neuron Path: Select Model..." or clear "neuronPath.modelPath" to use the bundled model.`, detail };
+    }
+    return { code: 'model-load-failed', message: `Could not load the model ${modelPath}: ${firstLine(text)}. It must be a vision transformer image classifier exported to ONNX; run "Neuron Path: Select Model..." to choose another.`, detail };
+  }
+  const imagePath = request.params.imagePath;
+  if (missing && (name === 'ImageError' || code === 'ENOENT' || text.includes(imagePath))) {
+    return { code: 'image-not-found', message: `The image ${imagePath} does not exist (was it moved or deleted?).`, detail };
+  }
+  if (name === 'ImageError' && /preprocessing|size setting/i.test(text)) {
+    return { code: 'analysis-failed', message: `${sentence(text)} See "neuronPath.preprocess.size".`, detail };
+  }
+  if (name === 'ImageError' || /unsupported image|input buffer|corrupt|vips|heif/i.test(text)) {
+    return { code: 'image-unreadable', message: `Could not read the image ${imagePath}: ${firstLine(text)}. Convert it to PNG or JPEG and try again.`, detail };
+  }
+  if (name === 'TargetError') {
+    return { code: 'analysis-failed', message: `${sentence(text)} Pick another class in the panel, or change "neuronPath.target".`, detail };
+  }
+  if (request.method === 'preview') {
+    return { code: 'image-unreadable', message: `Could not render a preview of ${imagePath}: ${firstLine(text)}.`, detail };
+  }
+  return { code: 'analysis-failed', message: `The analysis of ${imagePath} failed: ${firstLine(text)}. Check the preprocessing settings (neuronPath.preprocess.*) and the target class, or see the "Neuron Path" output for details.`, detail };
+}
+
+/** The first line of an error text as a sentence: capitalised, ending with a full stop. */
+function sentence(s: string): string {
+  const line = firstLine(s).replace(/[.;:\s]+$/, '');
+  return `${line.charAt(0).toUpperCase()}${line.slice(1)}.`;
+}
+
+function firstLine(s: string): string {
+  const line = s.split('\n', 1)[0].trim();
+  return line.length > 300 ? `${line.slice(0, 300)}...` : line;
+}

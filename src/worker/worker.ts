@@ -1,0 +1,56 @@
+// Entry of dist/worker.js: the child process the extension host forks. It owns one Engine and talks
+// to the host over the Node IPC channel (see src/protocol.ts). All model work happens here, so the
+// extension host never blocks on onnxruntime.
+import { defaultModelPath, Engine } from '../engine/index';
+import type { PreviewParams, PreviewResult, WorkerToHost } from '../protocol';
+import { WorkerServer, type WorkerPort } from './server';
+
+async function preview(params: PreviewParams): Promise<PreviewResult> {
+  // sharp is already a dependency of the engine (image decoding); only a preview of formats the
+  // webview cannot show (TIFF) comes through here.
+  const sharp = (await import('sharp')).default;
+  const size = Math.max(16, Math.min(4096, Math.round(params.maxSize)));
+  const { data, info } = await sharp(params.imagePath, { pages: 1 })
+    .rotate()
+    .resize({ width: size, height: size, fit: 'inside', withoutEnlargement: true })
+    .png()
+    .toBuffer({ resolveWithObject: true });
+  return { dataUri: `data:image/png;base64,${data.toString('base64')}`, width: info.width, height: info.height };
+}
+
+function main(): void {
+  const send = process.send?.bind(process);
+  if (!send) {
+    console.error('dist/worker.js is the Neuron Path engine worker; the extension starts it with child_process.fork.');
+    process.exitCode = 2;
+    return;
+  }
+  const port: WorkerPort = {
+    send: (message: WorkerToHost) => { send(message); },
+    onMessage: (listener) => { process.on('message', listener); },
+    exit: (code) => {
+      // Let queued IPC messages go out before leaving.
+      process.disconnect?.();
+      setTimeout(() => process.exit(code), 50).unref();
+    },
+  };
+  const server = new WorkerServer(port, {
+    openEngine: (options, hooks) => Engine.open(options, hooks),
+    defaultModelPath,
+    preview,
+  });
+  // The host went away (window closed, extension host crashed): nothing left to do.
+  process.on('disconnect', () => { void server.shutdown().finally(() => process.exit(0)); });
+  const fatal = (err: unknown): void => {
+    const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    try {
+      send({ type: 'fatal', error: { code: 'internal', message: `The Neuron Path worker failed: ${detail.split('\n', 1)[0]}`, detail } });
+    } catch { /* channel closed */ }
+    setTimeout(() => process.exit(1), 50);
+  };
+  process.on('uncaughtException', fatal);
+  process.on('unhandledRejection', fatal);
+  server.start(process.pid);
+}
+
+main();
