@@ -1,0 +1,107 @@
+// Results by sha256(model) + sha256(image) + the settings that change them: a small in-memory LRU in
+// front of one JSON file per result in the extension's global storage, so reopening an image (or a
+// panel after a window reload) is instant. No vscode import.
+import { createHash } from 'node:crypto';
+import { createReadStream, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type { AnalysisResult } from '../engine/result';
+import { stableKey } from '../protocol';
+
+export function sha256File(file: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash('sha256');
+    createReadStream(file)
+      .on('error', reject)
+      .on('data', (chunk) => hash.update(chunk))
+      .on('end', () => resolve(hash.digest('hex')));
+  });
+}
+
+/**
+ * sha256 of files, remembered by path, size and modification time: a model of hundreds of MB is read
+ * once per change, not once per analysis.
+ */
+export class FileHasher {
+  private readonly memo = new Map<string, { size: number; mtimeMs: number; sha: Promise<string> }>();
+
+  async hash(file: string): Promise<string> {
+    const st = await fs.stat(file);
+    const known = this.memo.get(file);
+    if (known && known.size === st.size && known.mtimeMs === st.mtimeMs) return known.sha;
+    const sha = sha256File(file);
+    this.memo.set(file, { size: st.size, mtimeMs: st.mtimeMs, sha });
+    sha.catch(() => this.memo.delete(file));
+    return sha;
+  }
+}
+
+export function resultKey(modelSha: string, imageSha: string, settings: Record<string, unknown>): string {
+  return createHash('sha256').update(`${modelSha}\n${imageSha}\n${stableKey(settings)}`).digest('hex');
+}
+
+export function isAnalysisResult(v: unknown): v is AnalysisResult {
+  const r = v as AnalysisResult | null;
+  return typeof r === 'object' && r !== null && r.schema === 'neuron-path/1' && Array.isArray(r.path)
+    && Array.isArray(r.layerScores) && typeof r.model === 'object' && typeof r.image === 'object';
+}
+
+export class ResultCache {
+  private readonly memory = new Map<string, AnalysisResult>();
+
+  /** `dir` undefined: memory only. */
+  constructor(private readonly dir: string | undefined, private readonly memoryEntries = 16, private readonly diskEntries = 200) {}
+
+  async get(key: string): Promise<AnalysisResult | undefined> {
+    const hit = this.memory.get(key);
+    if (hit) {
+      this.memory.delete(key);
+      this.memory.set(key, hit);
+      return hit;
+    }
+    if (!this.dir) return undefined;
+    const file = this.file(key);
+    try {
+      const parsed: unknown = JSON.parse(await fs.readFile(file, 'utf8'));
+      if (!isAnalysisResult(parsed)) return undefined;
+      this.remember(key, parsed);
+      return parsed;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async set(key: string, result: AnalysisResult): Promise<void> {
+    this.remember(key, result);
+    if (!this.dir) return;
+    await fs.mkdir(this.dir, { recursive: true });
+    const tmp = `${this.file(key)}.${process.pid}.tmp`;
+    await fs.writeFile(tmp, JSON.stringify(result));
+    await fs.rename(tmp, this.file(key));
+    await this.prune();
+  }
+
+  async clear(): Promise<void> {
+    this.memory.clear();
+    if (this.dir) await fs.rm(this.dir, { recursive: true, force: true });
+  }
+
+  private remember(key: string, result: AnalysisResult): void {
+    this.memory.delete(key);
+    this.memory.set(key, result);
+    while (this.memory.size > this.memoryEntries) this.memory.delete(this.memory.keys().next().value!);
+  }
+
+  private file(key: string): string {
+    if (!/^[0-9a-f]{64}$/.test(key)) throw new Error(`bad cache key '${key}'`);
+    return path.join(this.dir!, `${key}.json`);
+  }
+
+  /** Keeps the newest `diskEntries` files. */
+  private async prune(): Promise<void> {
+    const names = (await fs.readdir(this.dir!)).filter((n) => n.endsWith('.json'));
+    if (names.length <= this.diskEntries) return;
+    const stats = await Promise.all(names.map(async (n) => ({ n, t: (await fs.stat(path.join(this.dir!, n)).catch(() => undefined))?.mtimeMs ?? 0 })));
+    stats.sort((a, b) => b.t - a.t);
+    await Promise.all(stats.slice(this.diskEntries).map((s) => fs.rm(path.join(this.dir!, s.n), { force: true })));
+  }
+}

@@ -1,0 +1,149 @@
+// Reads the `neuronPath.*` settings into the engine's ModelOptions and AnalyzeOptions. Pure: the
+// caller passes a reader over `workspace.getConfiguration('neuronPath')`, so the tests need no VS Code.
+//
+// In an untrusted workspace a folder must not make us load a model (or labels) of its choosing:
+// `modelPath` and `labelsPath` are then read from the user (global) settings only.
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { AnalyzeOptions, BaselineName, ExecutionProvider, ModelOptions, PreprocessOverrides, ResizeMode } from '../engine/api';
+import type { Formula } from '../engine/result';
+import type { TargetChoice } from '../protocol';
+
+export const SECTION = 'neuronPath';
+
+/** The settings that are only honoured from user settings when the workspace is not trusted. */
+export const RESTRICTED_KEYS = ['modelPath', 'labelsPath'] as const;
+
+/** The keys (under `neuronPath.`) whose change means the worker must load the model again. */
+export const MODEL_KEYS = [
+  'modelPath', 'labelsPath', 'preprocess.size', 'preprocess.mean', 'preprocess.std', 'preprocess.resize',
+  'scope', 'executionProvider', 'threads',
+] as const;
+
+/** The subset of `WorkspaceConfiguration` used here. */
+export interface ConfigReader {
+  get<T>(key: string): T | undefined;
+  inspect<T>(key: string): { globalValue?: T } | undefined;
+}
+
+export interface SettingsContext {
+  trusted: boolean;
+  bundledModelPath: string;
+  /** First workspace folder, for relative paths and `${workspaceFolder}`. */
+  workspaceFolder?: string;
+  /** Where the engine caches instrumented models. */
+  cacheDir?: string;
+}
+
+export interface ResolvedSettings {
+  model: ModelOptions;
+  analyze: AnalyzeOptions & { target: TargetChoice; steps: number; formula: Formula; baselines: BaselineName[] };
+  /** True when modelPath was empty: the bundled model is used. */
+  bundledModel: boolean;
+  /** Settings that were ignored, each with the reason, for the output channel and a warning. */
+  warnings: string[];
+}
+
+const FORMULAS: Formula[] = ['reference', 'paper'];
+const SCOPES = ['auto', 'cls', 'patches'] as const;
+const PROVIDERS: ExecutionProvider[] = ['cpu', 'cuda'];
+const RESIZES: ResizeMode[] = ['bilinear', 'bicubic', 'nearest'];
+const BASELINES: BaselineName[] = ['activation', 'ig', 'random'];
+
+export function readSettings(config: ConfigReader, ctx: SettingsContext): ResolvedSettings {
+  const warnings: string[] = [];
+  const restricted = (key: (typeof RESTRICTED_KEYS)[number]): string => {
+    const value = ctx.trusted ? config.get<unknown>(key) : config.inspect<unknown>(key)?.globalValue;
+    if (!ctx.trusted && config.get<unknown>(key) !== value && config.get<unknown>(key)) {
+      warnings.push(`neuronPath.${key} from the workspace settings is ignored because the workspace is not trusted.`);
+    }
+    return typeof value === 'string' ? value.trim() : '';
+  };
+
+  const rawModel = restricted('modelPath');
+  const modelPath = rawModel ? resolvePath(rawModel, ctx) : ctx.bundledModelPath;
+  const rawLabels = restricted('labelsPath');
+
+  const preprocess: PreprocessOverrides = {};
+  const size = config.get<unknown>('preprocess.size');
+  if (typeof size === 'number' && Number.isInteger(size) && size > 0) preprocess.size = [size, size];
+  else if (Array.isArray(size) && size.length === 2 && size.every((x) => Number.isInteger(x) && x > 0)) preprocess.size = [size[0], size[1]];
+  else if (size !== undefined && size !== null && !(Array.isArray(size) && size.length === 0)) warnings.push('neuronPath.preprocess.size must be [height, width] (or one number); ignored.');
+  for (const key of ['mean', 'std'] as const) {
+    const v = config.get<unknown>(`preprocess.${key}`);
+    if (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'number' && Number.isFinite(x)) && (key === 'mean' || v.every((x) => x > 0))) {
+      preprocess[key] = v as number[];
+    } else if (v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0)) {
+      warnings.push(`neuronPath.preprocess.${key} must be a list of numbers${key === 'std' ? ' above 0' : ''} (one per channel); ignored.`);
+    }
+  }
+  const resize = config.get<unknown>('preprocess.resize');
+  if (typeof resize === 'string' && (RESIZES as string[]).includes(resize)) preprocess.resize = resize as ResizeMode;
+
+  const scope = pick(config.get<unknown>('scope'), SCOPES, 'auto');
+  const executionProvider = pick(config.get<unknown>('executionProvider'), PROVIDERS, 'cpu');
+  const threadsRaw = config.get<unknown>('threads');
+  const threads = typeof threadsRaw === 'number' && Number.isInteger(threadsRaw) && threadsRaw >= 0 ? threadsRaw : 0;
+
+  const model: ModelOptions = { modelPath, scope, executionProvider, threads };
+  if (rawLabels) model.labelsPath = resolvePath(rawLabels, ctx);
+  if (Object.keys(preprocess).length > 0) model.preprocess = preprocess;
+  if (ctx.cacheDir) model.cacheDir = ctx.cacheDir;
+
+  const stepsRaw = config.get<unknown>('steps');
+  let steps = 20;
+  if (typeof stepsRaw === 'number' && Number.isInteger(stepsRaw) && stepsRaw >= 1 && stepsRaw <= 1000) steps = stepsRaw;
+  else if (stepsRaw !== undefined) warnings.push('neuronPath.steps must be an integer from 1 to 1000; using 20.');
+
+  const target = parseTarget(config.get<unknown>('target'));
+  if (target === undefined) warnings.push('neuronPath.target must be "predicted" or a class index; using "predicted".');
+
+  const baselinesRaw = config.get<unknown>('baselines');
+  let baselines = [...BASELINES];
+  if (Array.isArray(baselinesRaw)) {
+    const known = baselinesRaw.filter((b): b is BaselineName => (BASELINES as unknown[]).includes(b));
+    if (known.length !== baselinesRaw.length) warnings.push(`neuronPath.baselines: only ${BASELINES.join(', ')} are known; others ignored.`);
+    baselines = [...new Set(known)];
+  }
+
+  return {
+    model,
+    analyze: { target: target ?? 'predicted', steps, formula: pick(config.get<unknown>('formula'), FORMULAS, 'reference'), baselines },
+    bundledModel: !rawModel,
+    warnings,
+  };
+}
+
+/** "predicted", a class index (number or digits), or undefined when neither. */
+export function parseTarget(v: unknown): TargetChoice | undefined {
+  if (v === undefined || v === null || v === '' || v === 'predicted') return 'predicted';
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return v;
+  if (typeof v === 'string' && /^\s*\d+\s*$/.test(v)) return Number(v);
+  return undefined;
+}
+
+/** `~` is the home folder, `${workspaceFolder}` and relative paths the first workspace folder. */
+export function resolvePath(p: string, ctx: Pick<SettingsContext, 'workspaceFolder'>): string {
+  let s = p;
+  if (ctx.workspaceFolder) s = s.replace(/\$\{workspaceFolder\}/g, ctx.workspaceFolder);
+  if (s === '~' || s.startsWith('~/') || s.startsWith('~\\')) s = path.join(os.homedir(), s.slice(1));
+  if (!path.isAbsolute(s) && ctx.workspaceFolder) s = path.join(ctx.workspaceFolder, s);
+  return path.normalize(s);
+}
+
+function pick<T extends string>(v: unknown, allowed: readonly T[], fallback: T): T {
+  return typeof v === 'string' && (allowed as readonly string[]).includes(v) ? (v as T) : fallback;
+}
+
+/** Settings that change what an analysis produces (the result cache key); not threads or provider. */
+export function resultSettingsKey(s: ResolvedSettings, target: TargetChoice): Record<string, unknown> {
+  return {
+    labelsPath: s.model.labelsPath ?? null,
+    preprocess: s.model.preprocess ?? null,
+    scope: s.model.scope,
+    steps: s.analyze.steps,
+    formula: s.analyze.formula,
+    baselines: [...s.analyze.baselines].sort(),
+    target,
+  };
+}
