@@ -1,0 +1,198 @@
+// Runs analyses for the panels: reads the settings, looks in the result cache, otherwise makes sure
+// the worker has the model and runs the analysis under a cancellable progress notification.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { ModelInfo } from '../engine/api';
+import type { AnalysisResult, LayerProgress } from '../engine/result';
+import { isCancelled, progressPercent, stableKey, type TargetChoice } from '../protocol';
+import { Disposable } from './dispose';
+import { FileHasher, ResultCache, resultKey } from './resultCache';
+import { MODEL_KEYS, readSettings, resultSettingsKey, SECTION, type ResolvedSettings } from './settings';
+import { forkTransport, WorkerClient } from './workerClient';
+
+export interface RunListener {
+  onProgress?(progress: LayerProgress): void;
+}
+
+export interface RunOutcome { result: AnalysisResult; cached: boolean }
+
+/** A failure the user should read as it is (no stack): its message says what to do. */
+export class UserError extends Error {
+  override name = 'UserError';
+}
+
+export class AnalysisService extends Disposable {
+  readonly client: WorkerClient;
+  private readonly cache: ResultCache;
+  private readonly hasher = new FileHasher();
+  private readonly inFlight = new Map<string, Promise<RunOutcome>>();
+  private readonly labelsByModel = new Map<string, string[]>();
+  private readonly _onDidLoadModel = this.register(new vscode.EventEmitter<ModelInfo>());
+  /** Fired when the worker has loaded a model (its labels are then known). */
+  readonly onDidLoadModel = this._onDidLoadModel.event;
+  private readonly _onDidChangeSettings = this.register(new vscode.EventEmitter<void>());
+  readonly onDidChangeSettings = this._onDidChangeSettings.event;
+  private lastWarnings = '';
+
+  constructor(private readonly context: vscode.ExtensionContext, private readonly output: vscode.LogOutputChannel) {
+    super();
+    const workerScript = context.asAbsolutePath(path.join('dist', 'worker.js'));
+    this.client = new WorkerClient({
+      spawn: () => forkTransport(workerScript),
+      log: (line) => output.info(line),
+    });
+    this.cache = new ResultCache(vscode.Uri.joinPath(context.globalStorageUri, 'results').fsPath);
+
+    this.register(this.client.onDidCrash((info) => {
+      output.error(info.message);
+      void vscode.window.showErrorMessage(info.message, 'Show Output').then((choice) => { if (choice) output.show(true); });
+    }));
+    this.register(vscode.workspace.onDidChangeConfiguration((e) => {
+      if (!e.affectsConfiguration(SECTION)) return;
+      this._onDidChangeSettings.fire();
+      if (MODEL_KEYS.some((k) => e.affectsConfiguration(`${SECTION}.${k}`))) this.reloadModel();
+    }));
+    this.register(vscode.workspace.onDidGrantWorkspaceTrust(() => { this._onDidChangeSettings.fire(); this.reloadModel(); }));
+    this.register({ dispose: () => { void this.client.dispose(); } });
+  }
+
+  settings(): ResolvedSettings {
+    const config = vscode.workspace.getConfiguration(SECTION);
+    const s = readSettings(config, {
+      trusted: vscode.workspace.isTrusted,
+      bundledModelPath: this.context.asAbsolutePath(path.join('media', 'model', 'model.onnx')),
+      workspaceFolder: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath,
+      cacheDir: vscode.Uri.joinPath(this.context.globalStorageUri, 'models').fsPath,
+    });
+    const warnings = s.warnings.join('\n');
+    if (warnings && warnings !== this.lastWarnings) {
+      for (const w of s.warnings) this.output.warn(w);
+      void vscode.window.showWarningMessage(`Neuron Path: ${s.warnings[0]}${s.warnings.length > 1 ? ` (and ${s.warnings.length - 1} more, see the output)` : ''}`);
+    }
+    this.lastWarnings = warnings;
+    return s;
+  }
+
+  /** Labels of the model the current settings name, if it has been loaded in this session. */
+  labelsFor(modelSha: string | undefined): string[] | undefined {
+    return modelSha ? this.labelsByModel.get(modelSha) : undefined;
+  }
+
+  modelName(): string {
+    const s = this.settings();
+    return s.bundledModel ? 'bundled model' : path.basename(s.model.modelPath);
+  }
+
+  /** The cached result for this image under the current settings, without running anything. */
+  async lookup(imagePath: string, target: TargetChoice): Promise<AnalysisResult | undefined> {
+    try {
+      const { key } = await this.keyFor(imagePath, target, this.settings());
+      return await this.cache.get(key);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The cached result, or a new analysis under a progress notification. Rejects with an AbortError when cancelled. */
+  async run(imagePath: string, target: TargetChoice, listener: RunListener = {}, signal?: AbortSignal): Promise<RunOutcome> {
+    const settings = this.settings();
+    const { key } = await this.keyFor(imagePath, target, settings);
+    const cached = await this.cache.get(key);
+    if (cached) return { result: cached, cached: true };
+    const running = this.inFlight.get(key);
+    if (running) return running;
+    const promise = this.analyze(imagePath, target, settings, listener, signal).then(async (result) => {
+      try { await this.cache.set(key, result); } catch (err) { this.output.warn(`could not cache the result: ${String(err)}`); }
+      return { result, cached: false };
+    });
+    this.inFlight.set(key, promise);
+    try {
+      return await promise;
+    } finally {
+      this.inFlight.delete(key);
+    }
+  }
+
+  private async keyFor(imagePath: string, target: TargetChoice, settings: ResolvedSettings): Promise<{ key: string; modelSha: string }> {
+    const modelPath = settings.model.modelPath;
+    let modelSha: string;
+    try {
+      modelSha = await this.hasher.hash(modelPath);
+    } catch {
+      throw new UserError(settings.bundledModel
+        ? `The bundled model is missing (${modelPath}). Reinstall the extension, or run "Neuron Path: Select Model..." to choose an ONNX model.`
+        : `The model file ${modelPath} does not exist. Run "Neuron Path: Select Model..." or clear "neuronPath.modelPath" to use the bundled model.`);
+    }
+    let imageSha: string;
+    try {
+      imageSha = await this.hasher.hash(imagePath);
+    } catch {
+      throw new UserError(`The image ${imagePath} cannot be read (was it moved or deleted?).`);
+    }
+    return { key: resultKey(modelSha, imageSha, resultSettingsKey(settings, target)), modelSha };
+  }
+
+  private analyze(imagePath: string, target: TargetChoice, settings: ResolvedSettings, listener: RunListener, signal?: AbortSignal): Promise<AnalysisResult> {
+    const title = `Neuron Path: ${path.basename(imagePath)}`;
+    return Promise.resolve(vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title, cancellable: true },
+      async (progress, token) => {
+        const controller = new AbortController();
+        const abort = (): void => controller.abort();
+        const sub = token.onCancellationRequested(abort);
+        signal?.addEventListener('abort', abort, { once: true });
+        if (signal?.aborted) controller.abort();
+        let done = 0;
+        const advance = (pct: number, message: string): void => {
+          const next = Math.max(done, Math.min(100, pct));
+          progress.report({ increment: next - done, message });
+          done = next;
+        };
+        try {
+          advance(0, this.client.loadedModelKey === stableKey(settings.model) ? 'starting' : 'loading the model');
+          const info = await this.client.ensureModel(settings.model, { signal: controller.signal });
+          this.labelsByModel.set(info.sha256, info.labels);
+          this._onDidLoadModel.fire(info);
+          advance(5, 'running');
+          return await this.client.analyze(imagePath, { ...settings.analyze, target }, {
+            signal: controller.signal,
+            onProgress: (p) => {
+              advance(progressPercent(p), p.message);
+              listener.onProgress?.(p);
+            },
+          });
+        } finally {
+          sub.dispose();
+          signal?.removeEventListener('abort', abort);
+        }
+      },
+    ));
+  }
+
+  /** Settings that change the model changed: load it again now if the worker is up (else on next use). */
+  private reloadModel(): void {
+    if (!this.client.isRunning || this.client.loadedModelKey === undefined) return;
+    const settings = this.settings();
+    if (this.client.loadedModelKey === stableKey(settings.model)) return;
+    this.output.info(`model settings changed: loading ${settings.model.modelPath}`);
+    this.client.ensureModel(settings.model).then(
+      (info) => { this.labelsByModel.set(info.sha256, info.labels); this._onDidLoadModel.fire(info); },
+      (err) => { if (!isCancelled(err)) this.reportError(err, 'Loading the model failed'); },
+    );
+  }
+
+  /** Shows an error to the user (and its details in the output channel). */
+  reportError(err: unknown, context: string): string {
+    const message = errorMessage(err);
+    this.output.error(`${context}: ${err instanceof Error && err.stack && !(err instanceof UserError) ? err.stack : message}`);
+    void vscode.window.showErrorMessage(message, 'Show Output', 'Open Settings').then((choice) => {
+      if (choice === 'Show Output') this.output.show(true);
+      else if (choice === 'Open Settings') void vscode.commands.executeCommand('neuronPath.openSettings');
+    });
+    return message;
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

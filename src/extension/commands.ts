@@ -1,0 +1,137 @@
+// The three commands: Analyze Image, Select Model..., Open Settings.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { AnalysisService } from './analysis';
+import { IMAGE_EXTENSIONS, type PanelManager } from './panel';
+import { SECTION } from './settings';
+
+export const COMMANDS = {
+  analyzeImage: 'neuronPath.analyzeImage',
+  selectModel: 'neuronPath.selectModel',
+  openSettings: 'neuronPath.openSettings',
+} as const;
+
+const IMAGE_PREVIEW_VIEW_TYPE = 'imagePreview.previewEditor';
+
+export function isImagePath(p: string): boolean {
+  return IMAGE_EXTENSIONS.includes(path.extname(p).slice(1).toLowerCase());
+}
+
+/** The image shown in the active editor tab (the built-in image preview, or any editor of an image file). */
+function activeImage(): vscode.Uri | undefined {
+  const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+  if (input instanceof vscode.TabInputCustom && (input.viewType === IMAGE_PREVIEW_VIEW_TYPE || isImagePath(input.uri.path))) return input.uri;
+  if (input instanceof vscode.TabInputText && isImagePath(input.uri.path)) return input.uri;
+  return undefined;
+}
+
+async function pickImage(): Promise<vscode.Uri[] | undefined> {
+  return vscode.window.showOpenDialog({
+    canSelectMany: true,
+    openLabel: 'Analyze',
+    title: 'Neuron Path: choose images to analyze',
+    filters: { Images: IMAGE_EXTENSIONS },
+    defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
+  });
+}
+
+export function registerCommands(context: vscode.ExtensionContext, panels: PanelManager, service: AnalysisService): vscode.Disposable[] {
+  return [
+    vscode.commands.registerCommand(COMMANDS.analyzeImage, async (uri?: unknown, selected?: unknown) => {
+      // Explorer: (clicked, all selected); editor title: (resource); palette: nothing.
+      let uris: vscode.Uri[] = [];
+      if (Array.isArray(selected) && selected.every((u) => u instanceof vscode.Uri)) uris = selected as vscode.Uri[];
+      else if (uri instanceof vscode.Uri) uris = [uri];
+      else {
+        const active = activeImage();
+        uris = active ? [active] : (await pickImage()) ?? [];
+      }
+      uris = uris.filter((u) => isImagePath(u.path));
+      if (uris.length === 0) return;
+      const nonLocal = uris.filter((u) => u.scheme !== 'file');
+      if (nonLocal.length > 0) {
+        void vscode.window.showErrorMessage(`Neuron Path can only analyze local files; ${nonLocal[0].toString()} is not one. Copy it into a local folder first.`);
+        uris = uris.filter((u) => u.scheme === 'file');
+      }
+      for (const u of uris) await panels.open(u);
+    }),
+
+    vscode.commands.registerCommand(COMMANDS.selectModel, () => selectModel(service)),
+
+    vscode.commands.registerCommand(COMMANDS.openSettings, () =>
+      vscode.commands.executeCommand('workbench.action.openSettings', `@ext:${context.extension.id}`)),
+  ];
+}
+
+interface ModelPick extends vscode.QuickPickItem { action: 'bundled' | 'browse' | 'file'; uri?: vscode.Uri }
+
+async function selectModel(service: AnalysisService): Promise<void> {
+  const config = vscode.workspace.getConfiguration(SECTION);
+  const current = service.settings();
+  const quickPick = vscode.window.createQuickPick<ModelPick>();
+  quickPick.title = 'Neuron Path: Select Model';
+  quickPick.placeholder = 'An ONNX vision transformer (image classifier)';
+  quickPick.busy = true;
+  const fixed: ModelPick[] = [
+    { label: '$(package) Bundled model', description: current.bundledModel ? '(current)' : '', detail: 'The model that ships with the extension', action: 'bundled' },
+    { label: '$(folder-opened) Browse...', detail: 'Choose an .onnx file anywhere', action: 'browse' },
+  ];
+  quickPick.items = fixed;
+  quickPick.show();
+  const found = vscode.workspace.findFiles('**/*.onnx', '**/node_modules/**', 500).then((uris) => uris
+    .sort((a, b) => a.fsPath.localeCompare(b.fsPath))
+    .map((u): ModelPick => ({
+      label: `$(file-binary) ${path.basename(u.fsPath)}`,
+      description: vscode.workspace.asRelativePath(u) + (u.fsPath === current.model.modelPath ? ' (current)' : ''),
+      action: 'file', uri: u,
+    })));
+  void found.then((files) => {
+    quickPick.items = files.length > 0
+      ? [...fixed, { label: 'In this workspace', kind: vscode.QuickPickItemKind.Separator, action: 'file' }, ...files]
+      : fixed;
+    quickPick.busy = false;
+  }, () => { quickPick.busy = false; });
+  const choice = await new Promise<ModelPick | undefined>((resolve) => {
+    quickPick.onDidAccept(() => { resolve(quickPick.selectedItems[0]); quickPick.hide(); });
+    quickPick.onDidHide(() => resolve(undefined));
+  });
+  quickPick.dispose();
+  if (!choice) return;
+
+  // In an untrusted workspace the workspace value is ignored anyway: write the user setting.
+  const canUseWorkspace = vscode.workspace.isTrusted && (vscode.workspace.workspaceFolders?.length ?? 0) > 0;
+  if (choice.action === 'bundled') {
+    const info = config.inspect<string>('modelPath');
+    if (info?.workspaceFolderValue !== undefined) await config.update('modelPath', undefined, vscode.ConfigurationTarget.WorkspaceFolder);
+    if (info?.workspaceValue !== undefined) await config.update('modelPath', undefined, vscode.ConfigurationTarget.Workspace);
+    if (info?.globalValue !== undefined) await config.update('modelPath', undefined, vscode.ConfigurationTarget.Global);
+    void vscode.window.showInformationMessage('Neuron Path: using the bundled model.');
+    return;
+  }
+  let uri = choice.uri;
+  let target = canUseWorkspace ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+  if (choice.action === 'browse') {
+    const picked = await vscode.window.showOpenDialog({
+      canSelectMany: false, openLabel: 'Use this model', title: 'Neuron Path: choose an ONNX model', filters: { 'ONNX model': ['onnx'] },
+    });
+    if (!picked?.[0]) return;
+    uri = picked[0];
+    target = vscode.ConfigurationTarget.Global;
+  }
+  if (!uri) return;
+  if (uri.scheme !== 'file') {
+    void vscode.window.showErrorMessage('Neuron Path can only load models from local files.');
+    return;
+  }
+  // `${workspaceFolder}` (the first folder, see settings.ts) keeps a workspace setting portable.
+  const folder = vscode.workspace.getWorkspaceFolder(uri);
+  const value = target === vscode.ConfigurationTarget.Workspace && folder && folder.index === 0
+    ? path.join('${workspaceFolder}', path.relative(folder.uri.fsPath, uri.fsPath))
+    : uri.fsPath;
+  // A workspace value would hide a user value: write where it takes effect.
+  if (target === vscode.ConfigurationTarget.Global && canUseWorkspace && config.inspect<string>('modelPath')?.workspaceValue !== undefined) {
+    target = vscode.ConfigurationTarget.Workspace;
+  }
+  await config.update('modelPath', target === vscode.ConfigurationTarget.Global ? uri.fsPath : value, target);
+  void vscode.window.showInformationMessage(`Neuron Path: model set to ${path.basename(uri.fsPath)} (${target === vscode.ConfigurationTarget.Global ? 'user' : 'workspace'} settings).`);
+}

@@ -1,0 +1,23 @@
+// Entry of dist/extension.js: registers the features; each lives in its own file.
+import * as vscode from 'vscode';
+import { AnalysisService } from './analysis';
+import { registerCommands } from './commands';
+import { PanelManager } from './panel';
+
+export interface NeuronPathApi {
+  /** The open analysis panels (for the end-to-end tests). */
+  readonly panels: PanelManager;
+  readonly service: AnalysisService;
+}
+
+export function activate(context: vscode.ExtensionContext): NeuronPathApi {
+  const output = vscode.window.createOutputChannel('Neuron Path', { log: true });
+  const service = new AnalysisService(context, output);
+  const panels = new PanelManager(context, service);
+  context.subscriptions.push(output, service, panels, ...registerCommands(context, panels, service));
+  return { panels, service };
+}
+
+export function deactivate(): void {
+  // Everything is in context.subscriptions; disposing the service shuts the worker down.
+}

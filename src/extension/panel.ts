@@ -1,0 +1,331 @@
+// The analysis panel: one webview panel per image (keyed by its file path). The host keeps the
+// panel's model (last result, the run in progress and its progress) and sends it whole as `init`
+// whenever the webview (re)loads and says `ready`; live updates follow as small messages.
+import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { AnalysisResult, LayerProgress } from '../engine/result';
+import {
+  isCancelled, isPanelPersistedState, isWebviewToHost,
+  type ExportRequest, type HostToWebview, type PanelInit, type TargetChoice, type WebviewToHost,
+} from '../protocol';
+import { AnalysisService, errorMessage } from './analysis';
+import { Disposable } from './dispose';
+import { exportStem, pathCsv, pngFromDataUrl, resultJson } from './export';
+
+export const VIEW_TYPE = 'neuronPath.panel';
+
+/** Images the panel can show directly; others (TIFF) are previewed as PNG by the worker. */
+export const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp', 'gif', 'tif', 'tiff', 'avif'];
+
+function panelKey(fsPath: string): string {
+  const p = path.normalize(fsPath);
+  return process.platform === 'win32' || process.platform === 'darwin' ? p.toLowerCase() : p;
+}
+
+export function webviewOptions(extensionUri: vscode.Uri, imageUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
+  return {
+    enableScripts: true,
+    enableFindWidget: true,
+    localResourceRoots: [
+      vscode.Uri.joinPath(extensionUri, 'dist'),
+      vscode.Uri.joinPath(extensionUri, 'media'),
+      vscode.Uri.joinPath(imageUri, '..'),
+    ],
+  };
+}
+
+export function makeNonce(): string {
+  return randomBytes(18).toString('base64');
+}
+
+/** The panel's HTML: everything by nonce or from the extension, nothing inline without a nonce. */
+export function panelHtml(opts: { cspSource: string; nonce: string; scriptUri: string; styleUri: string; title: string }): string {
+  const { cspSource, nonce } = opts;
+  const csp = [
+    "default-src 'none'",
+    `img-src ${cspSource} data:`,
+    `style-src ${cspSource} 'nonce-${nonce}'`,
+    `script-src 'nonce-${nonce}'`,
+  ].join('; ');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" nonce="${nonce}" href="${opts.styleUri}">
+<title>${escapeHtml(opts.title)}</title>
+</head>
+<body>
+<div id="app" role="main"><p class="boot">Loading Neuron Path...</p></div>
+<script type="module" nonce="${nonce}" src="${opts.scriptUri}"></script>
+</body>
+</html>`;
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+export class PanelManager extends Disposable {
+  private readonly panels = new Map<string, NeuronPathPanel>();
+
+  constructor(private readonly context: vscode.ExtensionContext, private readonly service: AnalysisService) {
+    super();
+    this.register(vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
+      deserializeWebviewPanel: async (webviewPanel, state: unknown) => {
+        if (!isPanelPersistedState(state)) { webviewPanel.dispose(); return; }
+        this.revive(webviewPanel, state.imagePath, state.target);
+      },
+    }));
+    this.register(service.onDidLoadModel((info) => {
+      for (const p of this.panels.values()) p.setLabels(info.labels, info.sha256);
+    }));
+  }
+
+  get openPanels(): readonly NeuronPathPanel[] { return [...this.panels.values()]; }
+
+  /** Shows the image's panel (creating it) and runs the analysis unless a result is there already. */
+  async open(imageUri: vscode.Uri, target?: TargetChoice): Promise<NeuronPathPanel> {
+    const key = panelKey(imageUri.fsPath);
+    const existing = this.panels.get(key);
+    if (existing) {
+      existing.reveal();
+      if (target !== undefined && target !== existing.currentTarget) void existing.run(target);
+      else if (!existing.hasResult && !existing.isRunning) void existing.run(existing.currentTarget);
+      return existing;
+    }
+    const webviewPanel = vscode.window.createWebviewPanel(
+      VIEW_TYPE, panelTitle(imageUri.fsPath), { viewColumn: vscode.ViewColumn.Beside, preserveFocus: false },
+      webviewOptions(this.context.extensionUri, imageUri),
+    );
+    const panel = this.add(webviewPanel, imageUri, target ?? this.service.settings().analyze.target);
+    void panel.start(true);
+    return panel;
+  }
+
+  private revive(webviewPanel: vscode.WebviewPanel, imagePath: string, target: TargetChoice | undefined): void {
+    const imageUri = vscode.Uri.file(imagePath);
+    const key = panelKey(imagePath);
+    if (this.panels.has(key)) { webviewPanel.dispose(); this.panels.get(key)!.reveal(); return; }
+    webviewPanel.webview.options = webviewOptions(this.context.extensionUri, imageUri);
+    const panel = this.add(webviewPanel, imageUri, target ?? this.service.settings().analyze.target);
+    void panel.start(false);
+  }
+
+  private add(webviewPanel: vscode.WebviewPanel, imageUri: vscode.Uri, target: TargetChoice): NeuronPathPanel {
+    const key = panelKey(imageUri.fsPath);
+    const panel = new NeuronPathPanel(webviewPanel, imageUri, target, this.context, this.service);
+    this.panels.set(key, panel);
+    panel.onDidDispose(() => { if (this.panels.get(key) === panel) this.panels.delete(key); });
+    return panel;
+  }
+
+  override dispose(): void {
+    for (const p of [...this.panels.values()]) p.dispose();
+    this.panels.clear();
+    super.dispose();
+  }
+}
+
+function panelTitle(fsPath: string): string {
+  return `Neuron Path: ${path.basename(fsPath)}`;
+}
+
+interface Run { runId: number; controller: AbortController; target: TargetChoice; progress?: LayerProgress }
+
+let runCounter = 0;
+
+export class NeuronPathPanel extends Disposable {
+  private readonly _onDidDispose = this.register(new vscode.EventEmitter<void>());
+  readonly onDidDispose = this._onDidDispose.event;
+  private result: AnalysisResult | undefined;
+  private cached = false;
+  private running: Run | undefined;
+  private error: string | undefined;
+  private labels: string[] | undefined;
+  private preview: string | undefined;
+  private ready = false;
+
+  constructor(
+    private readonly panel: vscode.WebviewPanel,
+    readonly imageUri: vscode.Uri,
+    private target: TargetChoice,
+    private readonly context: vscode.ExtensionContext,
+    private readonly service: AnalysisService,
+  ) {
+    super();
+    const media = vscode.Uri.joinPath(context.extensionUri, 'media', 'icons');
+    panel.iconPath = { light: vscode.Uri.joinPath(media, 'neuron-path-light.svg'), dark: vscode.Uri.joinPath(media, 'neuron-path-dark.svg') };
+    this.register(panel.onDidDispose(() => this.dispose()));
+    this.register(panel.webview.onDidReceiveMessage((m: unknown) => this.receive(m)));
+    // The webview is destroyed while hidden (no retainContextWhenHidden); it says `ready` again when shown.
+    this.register(panel.onDidChangeViewState(() => { if (!panel.visible) this.ready = false; }));
+    panel.webview.html = this.html();
+  }
+
+  get imagePath(): string { return this.imageUri.fsPath; }
+  get currentTarget(): TargetChoice { return this.target; }
+  get hasResult(): boolean { return this.result !== undefined; }
+  get isRunning(): boolean { return this.running !== undefined; }
+  /** For tests and the e2e harness: what the panel shows. */
+  get currentResult(): AnalysisResult | undefined { return this.result; }
+
+  reveal(): void { this.panel.reveal(undefined, false); }
+
+  /** Shows a cached result at once; otherwise runs the analysis (`runIfMissing`) or waits for the user. */
+  async start(runIfMissing: boolean): Promise<void> {
+    const cached = await this.service.lookup(this.imagePath, this.target);
+    if (this.isDisposed) return;
+    if (cached) {
+      this.result = cached;
+      this.cached = true;
+      this.labels ??= this.service.labelsFor(cached.model.sha256);
+      this.sendInit();
+    } else if (runIfMissing) {
+      await this.run(this.target);
+    }
+  }
+
+  setLabels(labels: string[], modelSha: string): void {
+    if (this.result && this.result.model.sha256 !== modelSha) return;
+    this.labels = labels;
+    this.post({ type: 'labels', labels });
+  }
+
+  async run(target: TargetChoice): Promise<void> {
+    if (this.running) {
+      if (this.running.target === target) return;
+      this.running.controller.abort();
+    }
+    const run: Run = { runId: ++runCounter, controller: new AbortController(), target };
+    this.running = run;
+    this.target = target;
+    this.error = undefined;
+    this.post({ type: 'runStarted', runId: run.runId, target });
+    try {
+      const { result, cached } = await this.service.run(this.imagePath, target, {
+        onProgress: (progress) => {
+          if (this.running !== run) return;
+          run.progress = progress;
+          this.post({ type: 'progress', runId: run.runId, progress });
+        },
+      }, run.controller.signal);
+      if (this.running !== run || this.isDisposed) return;
+      this.result = result;
+      this.cached = cached;
+      this.labels ??= this.service.labelsFor(result.model.sha256);
+      this.running = undefined;
+      this.post({ type: 'result', runId: run.runId, result, cached });
+    } catch (err) {
+      if (this.running !== run || this.isDisposed) return;
+      this.running = undefined;
+      const cancelled = isCancelled(err);
+      const message = cancelled ? 'The analysis was cancelled.' : this.service.reportError(err, `Analyzing ${this.imagePath}`);
+      if (!cancelled) this.error = message;
+      this.post({ type: 'runFailed', runId: run.runId, message, cancelled });
+    }
+  }
+
+  cancel(): void {
+    this.running?.controller.abort();
+  }
+
+  private receive(raw: unknown): void {
+    if (!isWebviewToHost(raw)) return;
+    const message: WebviewToHost = raw;
+    switch (message.type) {
+      case 'ready': this.ready = true; this.sendInit(); return;
+      case 'analyze': void this.run(message.target); return;
+      case 'cancel': this.cancel(); return;
+      case 'openSettings': void vscode.commands.executeCommand('neuronPath.openSettings'); return;
+      case 'export': void this.export(message.request); return;
+      case 'imageError': void this.sendPreview(); return;
+    }
+  }
+
+  private sendInit(): void {
+    if (!this.ready) return;
+    const init: PanelInit = {
+      imagePath: this.imagePath,
+      imageUri: this.panel.webview.asWebviewUri(this.imageUri).toString(),
+      fileName: path.basename(this.imagePath),
+      modelName: this.result ? path.basename(this.result.model.path) : this.service.modelName(),
+      labels: this.labels,
+      target: this.target,
+      result: this.result,
+      cached: this.cached,
+      running: this.running ? { runId: this.running.runId, progress: this.running.progress } : undefined,
+      error: this.error,
+    };
+    this.post({ type: 'init', init });
+    if (this.preview) this.post({ type: 'preview', dataUri: this.preview });
+  }
+
+  private async sendPreview(): Promise<void> {
+    if (this.preview) { this.post({ type: 'preview', dataUri: this.preview }); return; }
+    try {
+      const { dataUri } = await this.service.client.request('preview', { imagePath: this.imagePath, maxSize: 1024 });
+      this.preview = dataUri;
+      this.post({ type: 'preview', dataUri });
+    } catch (err) {
+      this.service.reportError(err, `Previewing ${this.imagePath}`);
+    }
+  }
+
+  private async export(request: ExportRequest): Promise<void> {
+    let bytes: Uint8Array;
+    let stem: string;
+    let filters: Record<string, string[]>;
+    if (request.format === 'png') {
+      const png = pngFromDataUrl(request.dataUrl);
+      if (!png) return;
+      bytes = png;
+      stem = exportStem(this.imagePath, request.name);
+      filters = { 'PNG image': ['png'] };
+    } else {
+      if (!this.result) { void vscode.window.showInformationMessage('Neuron Path: there is no result to export yet.'); return; }
+      const text = request.format === 'json' ? resultJson(this.result) : pathCsv(this.result);
+      bytes = Buffer.from(text, 'utf8');
+      stem = exportStem(this.imagePath, request.format === 'csv' ? 'path' : '');
+      filters = request.format === 'json' ? { JSON: ['json'] } : { CSV: ['csv'] };
+    }
+    const ext = request.format;
+    const defaultUri = vscode.Uri.joinPath(this.imageUri, '..', `${stem}.${ext}`);
+    const target = await vscode.window.showSaveDialog({ defaultUri, filters, title: `Export ${ext.toUpperCase()}` });
+    if (!target) return;
+    try {
+      await vscode.workspace.fs.writeFile(target, bytes);
+      void vscode.window.showInformationMessage(`Neuron Path: saved ${vscode.workspace.asRelativePath(target)}`);
+    } catch (err) {
+      void vscode.window.showErrorMessage(`Neuron Path: could not save ${target.fsPath}: ${errorMessage(err)}`);
+    }
+  }
+
+  private post(message: HostToWebview): void {
+    if (!this.ready || this.isDisposed) return;
+    void this.panel.webview.postMessage(message);
+  }
+
+  private html(): string {
+    const webview = this.panel.webview;
+    const dist = vscode.Uri.joinPath(this.context.extensionUri, 'dist');
+    return panelHtml({
+      cspSource: webview.cspSource,
+      nonce: makeNonce(),
+      scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.js')).toString(),
+      styleUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.css')).toString(),
+      title: panelTitle(this.imagePath),
+    });
+  }
+
+  override dispose(): void {
+    if (this.isDisposed) return;
+    this.running?.controller.abort();
+    this.running = undefined;
+    this._onDidDispose.fire();
+    super.dispose();
+    this.panel.dispose();
+  }
+}
