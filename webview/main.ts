@@ -1,0 +1,494 @@
+// The analysis panel's script (bundled to dist/webview.js with the vscode-elements components and
+// chart.js). It keeps a PanelState (state.ts), applies the host's messages to it and redraws the
+// sections. It posts `ready` last; the host then sends `init`.
+import '@vscode-elements/elements/dist/vscode-badge/index.js';
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
+import '@vscode-elements/elements/dist/vscode-divider/index.js';
+import '@vscode-elements/elements/dist/vscode-label/index.js';
+import '@vscode-elements/elements/dist/vscode-option/index.js';
+import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
+import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
+import '@vscode-elements/elements/dist/vscode-single-select/index.js';
+import type { VscodeCheckbox, VscodeProgressBar, VscodeSingleSelect } from '@vscode-elements/elements';
+import './main.css';
+import type { PathNeuron, TokenMap } from '../src/engine/result';
+import type { ExportRequest, HostToWebview, PanelPersistedState, TargetChoice, WebviewToHost } from '../src/protocol';
+import { isTargetChoice, progressPercent } from '../src/protocol';
+import { ChartSlot, jasChartConfig, manipulationChartConfig, readTheme, scoreChartConfig, type Marker } from './charts';
+import { byId, fill, h } from './dom';
+import { drawTokenMap } from './overlay';
+import {
+  classCount, classLabel, comparisonRows, fmt, fmtSigned, initialState, pct, persisted, rankLayer, reduce,
+  type Action, type PanelState,
+} from './state';
+
+interface VsCodeApi {
+  postMessage(message: WebviewToHost): void;
+  getState(): PanelPersistedState | undefined;
+  setState(state: PanelPersistedState): void;
+}
+declare function acquireVsCodeApi(): VsCodeApi;
+
+const vscode = acquireVsCodeApi();
+let state: PanelState = initialState(vscode.getState());
+let previous: PanelState | undefined;
+
+function post(message: WebviewToHost): void { vscode.postMessage(message); }
+
+function dispatch(action: Action): void {
+  const next = reduce(state, action);
+  if (next === state) return;
+  previous = state;
+  state = next;
+  if (state.imagePath) vscode.setState(persisted(state));
+  render();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layout (built once)
+// ---------------------------------------------------------------------------------------------
+
+const app = byId('app');
+app.dataset.testid = 'panel';
+
+const ui = {
+  title: h('h1', { id: 'title' }),
+  subtitle: h('p', { class: 'subtitle', id: 'subtitle' }),
+  runButton: h('vscode-button', { id: 'run', onclick: () => post({ type: 'analyze', target: state.target }) }, 'Analyze'),
+  cancelButton: h('vscode-button', { id: 'cancel', secondary: true, onclick: () => post({ type: 'cancel' }) }, 'Cancel'),
+  jsonButton: h('vscode-button', { id: 'export-json', secondary: true, onclick: () => exportData({ format: 'json' }) }, 'Export JSON'),
+  csvButton: h('vscode-button', { id: 'export-csv', secondary: true, onclick: () => exportData({ format: 'csv' }) }, 'Export CSV'),
+  settingsButton: h('vscode-button', { id: 'settings', secondary: true, onclick: () => post({ type: 'openSettings' }) }, 'Settings'),
+  progressBar: h('vscode-progress-bar', { id: 'progress', 'aria-label': 'Analysis progress' }) as VscodeProgressBar,
+  status: h('p', { id: 'status', class: 'status', role: 'status', 'aria-live': 'polite', 'data-testid': 'status', 'data-state': 'idle' }),
+
+  image: h('img', { id: 'image', alt: '' }),
+  overlay: h('canvas', { id: 'overlay', class: 'overlay', role: 'img' }),
+  mapCaption: h('p', { id: 'map-caption', class: 'caption' }),
+  legendMin: h('span', { class: 'legend-min' }),
+  legendMax: h('span', { class: 'legend-max' }),
+  showMap: h('vscode-checkbox', { id: 'show-map', label: 'Show the map of the selected path neuron' }) as VscodeCheckbox,
+  opacity: h('input', { id: 'opacity', type: 'range', min: '0', max: '100', step: '5', 'aria-label': 'Map opacity' }),
+  targetSelect: h('vscode-single-select', { id: 'target', combobox: true, filter: 'contains', 'aria-label': 'Class to explain', 'data-testid': 'target-select' }) as VscodeSingleSelect,
+  top5: h('ol', { id: 'top5', class: 'top5' }),
+  targetNote: h('p', { id: 'target-note', class: 'target-note', 'data-testid': 'target' }),
+
+  pathHint: h('p', { class: 'caption', id: 'path-hint' }),
+  pathList: h('ol', { id: 'path', class: 'path-diagram', 'aria-label': 'Neuron path, one neuron per layer' }),
+
+  layerTitle: h('h2', { id: 'layer-title' }, 'Influence of every neuron'),
+  layerNote: h('p', { class: 'caption', id: 'layer-note' }),
+  scoreCanvas: h('canvas', { id: 'score-chart', role: 'img' }),
+  top10: h('tbody', { id: 'top10' }),
+  scorePng: h('vscode-button', { secondary: true, onclick: () => exportChart(scoreChart, `layer${state.selectedLayer}-scores`) }, 'Export PNG'),
+
+  comparisonBody: h('tbody', { id: 'comparison' }),
+  comparisonNote: h('p', { class: 'caption', id: 'comparison-note' }),
+  jasCanvas: h('canvas', { id: 'jas-chart', role: 'img', 'aria-label': 'Joint attribution score of each method' }),
+  manipCanvas: h('canvas', { id: 'manipulation-chart', role: 'img', 'aria-label': 'Change of the target probability when removing or enhancing each path' }),
+  jasPng: h('vscode-button', { secondary: true, onclick: () => exportChart(jasChart, 'jas') }, 'Export PNG'),
+  manipPng: h('vscode-button', { secondary: true, onclick: () => exportChart(manipChart, 'manipulation') }, 'Export PNG'),
+  timing: h('p', { class: 'caption', id: 'timing' }),
+};
+
+const scoreChart = new ChartSlot(ui.scoreCanvas);
+const jasChart = new ChartSlot(ui.jasCanvas);
+const manipChart = new ChartSlot(ui.manipCanvas);
+
+function section(id: string, ...children: Array<Node | null>): HTMLElement {
+  return h('section', { id: `section-${id}`, class: 'section', 'aria-labelledby': `${id}-heading` }, ...children);
+}
+
+function build(): void {
+  ui.image.addEventListener('error', () => {
+    if (state.imageUri && !state.previewUri) post({ type: 'imageError' });
+  });
+  ui.image.addEventListener('load', () => renderOverlay());
+  ui.showMap.addEventListener('change', () => dispatch({ type: 'setOverlay', show: ui.showMap.checked }));
+  ui.opacity.addEventListener('input', () => dispatch({ type: 'setOverlay', opacity: Number(ui.opacity.value) / 100 }));
+  ui.targetSelect.addEventListener('change', () => {
+    const v = ui.targetSelect.value;
+    const target: TargetChoice | undefined = v === 'predicted' ? 'predicted' : /^\d+$/.test(v) ? Number(v) : undefined;
+    if (target === undefined || !isTargetChoice(target) || target === state.target) return;
+    dispatch({ type: 'setTarget', target });
+    post({ type: 'analyze', target });
+  });
+  ui.pathList.addEventListener('keydown', onPathKey);
+
+  const header = h('header', { class: 'top' },
+    h('div', { class: 'titles' }, ui.title, ui.subtitle),
+    h('div', { class: 'actions', role: 'toolbar', 'aria-label': 'Analysis actions' },
+      ui.runButton, ui.cancelButton, ui.jsonButton, ui.csvButton, ui.settingsButton));
+
+  const prediction = section('prediction',
+    h('h2', { id: 'prediction-heading' }, 'Prediction'),
+    h('div', { class: 'prediction-grid' },
+      h('figure', { class: 'figure' },
+        h('div', { class: 'image-stack' }, ui.image, ui.overlay),
+        h('figcaption', null,
+          ui.mapCaption,
+          h('div', { class: 'legend', 'aria-hidden': 'true' }, ui.legendMin, h('span', { class: 'legend-bar' }), ui.legendMax))),
+      h('div', { class: 'prediction-side' },
+        h('vscode-label', { for: 'target' }, 'Class to explain'),
+        ui.targetSelect,
+        ui.targetNote,
+        h('h3', null, 'Top-5 predictions'),
+        ui.top5,
+        h('h3', null, 'Map'),
+        ui.showMap,
+        h('label', { class: 'range', for: 'opacity' }, 'Opacity', ui.opacity))));
+
+  const pathSection = section('path',
+    h('h2', { id: 'path-heading' }, 'Path'),
+    ui.pathHint,
+    ui.pathList);
+
+  ui.layerTitle.id = 'layer-heading';
+  const layer = section('layer',
+    ui.layerTitle,
+    ui.layerNote,
+    h('div', { class: 'layer-grid' },
+      h('div', { class: 'chart-box' }, ui.scoreCanvas),
+      h('div', { class: 'table-box' },
+        h('table', { class: 'data', 'aria-label': 'The ten most influential neurons of the selected layer' },
+          h('thead', null, h('tr', null,
+            h('th', { scope: 'col' }, 'Rank'), h('th', { scope: 'col' }, 'Neuron'), h('th', { scope: 'col', class: 'num' }, 'Score'), h('th', { scope: 'col' }, ''))),
+          ui.top10))),
+    h('div', { class: 'row-actions' }, ui.scorePng));
+
+  const baselines = section('baselines',
+    h('h2', { id: 'baselines-heading' }, 'Comparison with baselines'),
+    ui.comparisonNote,
+    h('table', { class: 'data wide', 'aria-label': 'Joint attribution score and manipulation of each method' },
+      h('thead', null, h('tr', null,
+        h('th', { scope: 'col' }, 'Method'),
+        h('th', { scope: 'col', class: 'num' }, 'JAS'),
+        h('th', { scope: 'col', class: 'num' }, 'Remove (x0)'),
+        h('th', { scope: 'col', class: 'num' }, 'Change'),
+        h('th', { scope: 'col', class: 'num' }, 'Enhance (x2)'),
+        h('th', { scope: 'col', class: 'num' }, 'Change'))),
+      ui.comparisonBody),
+    h('div', { class: 'chart-pair' },
+      h('div', null, h('div', { class: 'chart-box small' }, ui.jasCanvas), h('div', { class: 'row-actions' }, ui.jasPng)),
+      h('div', null, h('div', { class: 'chart-box small' }, ui.manipCanvas), h('div', { class: 'row-actions' }, ui.manipPng))),
+    ui.timing);
+
+  fill(app, header, h('div', { class: 'progress-line' }, ui.progressBar, ui.status), prediction, pathSection, layer, baselines);
+  new ResizeObserver(() => renderOverlay()).observe(ui.image);
+  // VS Code changes the body class (vscode-light / vscode-dark / vscode-high-contrast) and the
+  // variables when the theme changes: redraw the charts with the new colours.
+  const onTheme = new MutationObserver(() => { themeVersion++; render(); });
+  onTheme.observe(document.body, { attributes: true, attributeFilter: ['class'] });
+  onTheme.observe(document.documentElement, { attributes: true, attributeFilter: ['style'] });
+}
+
+let themeVersion = 0;
+
+// ---------------------------------------------------------------------------------------------
+// Rendering
+// ---------------------------------------------------------------------------------------------
+
+function render(): void {
+  const s = state;
+  const prev = previous;
+  renderHeader(s);
+  renderPrediction(s, prev);
+  renderPath(s);
+  renderLayer(s);
+  renderComparison(s);
+  renderOverlay();
+}
+
+function renderHeader(s: PanelState): void {
+  ui.title.textContent = s.fileName ? `Neuron path: ${s.fileName}` : 'Neuron path';
+  if (s.fileName) app.dataset.image = s.fileName;
+  const r = s.result;
+  const parts = [s.modelName || r?.model.path.split(/[\\/]/).pop()];
+  if (r) parts.push(`${r.model.layers} layers × ${r.model.neuronsPerLayer} neurons`, `${r.settings.steps} steps`, `${r.settings.formula} formula`, `scope ${r.model.scope}`);
+  ui.subtitle.textContent = parts.filter(Boolean).join(' · ');
+  const running = s.status === 'running';
+  ui.runButton.hidden = running || s.status === 'done';
+  ui.runButton.textContent = s.status === 'empty' ? 'Analyze' : 'Run again';
+  ui.cancelButton.hidden = !running;
+  ui.jsonButton.disabled = !r;
+  ui.csvButton.disabled = !r;
+
+  ui.progressBar.hidden = !running;
+  if (running) {
+    const p = s.progress;
+    if (p) { ui.progressBar.indeterminate = false; ui.progressBar.max = 100; ui.progressBar.value = progressPercent(p); }
+    else ui.progressBar.indeterminate = true;
+  }
+  let status = '';
+  if (running) status = s.progress?.message ?? 'Starting the analysis...';
+  else if (s.status === 'done' && r) status = `Explaining class ${r.target.class} (${r.target.label}), probability ${pct(r.target.probability)}${s.cached ? ' · from cache' : ''}`;
+  else if (s.status === 'cancelled') status = `${s.message ?? 'Cancelled.'}${r ? ' Showing the previous result.' : ''}`;
+  else if (s.status === 'error') status = s.message ?? 'The analysis failed.';
+  else if (s.status === 'empty' && s.imagePath) status = 'No result for this image with the current settings yet: choose Analyze.';
+  ui.status.textContent = status;
+  ui.status.dataset.state = s.status === 'empty' ? 'idle' : s.status;
+  ui.status.classList.toggle('error', s.status === 'error');
+}
+
+let optionsKey = '';
+
+function renderPrediction(s: PanelState, prev: PanelState | undefined): void {
+  const src = s.previewUri ?? s.imageUri;
+  if (src && ui.image.getAttribute('src') !== src) ui.image.src = src;
+  ui.image.alt = s.fileName ? `The analyzed image, ${s.fileName}` : '';
+
+  // Target picker: rebuilt only when the class list changes.
+  const n = classCount(s);
+  const key = `${n}:${s.labels ? 'labels' : s.result?.model.sha256 ?? ''}:${s.result?.prediction.top.map((t) => t.class).join(',') ?? ''}`;
+  if (key !== optionsKey) {
+    optionsKey = key;
+    const opts = [{ label: 'Predicted class (top-1)', value: 'predicted', description: '' }];
+    for (let c = 0; c < n; c++) opts.push({ label: `${c}: ${classLabel(s, c)}`, value: String(c), description: '' });
+    if (n === 0 && typeof s.target === 'number') opts.push({ label: `class ${s.target}`, value: String(s.target), description: '' });
+    ui.targetSelect.options = opts.map((o) => ({ ...o, selected: o.value === String(s.target), disabled: false }));
+  }
+  if (ui.targetSelect.value !== String(s.target)) ui.targetSelect.value = String(s.target);
+  // Names the class the shown path explains (the result's, not the picker's while a new run starts).
+  const explained = s.result?.target;
+  if (explained) {
+    ui.targetNote.dataset.class = String(explained.class);
+    ui.targetNote.textContent = `The path shown explains class ${explained.class} (${explained.label || classLabel(s, explained.class)}), probability ${pct(explained.probability)}${s.result?.settings.target === 'predicted' ? ', the top-1 prediction' : ''}.`;
+  } else {
+    delete ui.targetNote.dataset.class;
+    ui.targetNote.textContent = '';
+  }
+
+  if (!prev || prev.result !== s.result || prev.labels !== s.labels || prev.status !== s.status) {
+    const top = s.result?.prediction.top.slice(0, 5) ?? [];
+    const targetClass = s.result?.target.class;
+    fill(ui.top5, ...top.map((t) => {
+      const bar = h('span', { class: 'bar' });
+      bar.style.width = `${Math.max(0.5, t.probability * 100)}%`;
+      const isTarget = t.class === targetClass;
+      return h('li', { class: isTarget ? 'is-target' : '', 'data-testid': 'prediction', 'data-class': String(t.class), 'data-probability': String(t.probability) },
+        h('button', {
+          class: 'prediction', type: 'button',
+          title: isTarget ? 'This class is explained' : `Explain class ${t.class}`,
+          'aria-label': `${classLabel(s, t.class)}, ${pct(t.probability)}${isTarget ? ', explained' : `. Explain class ${t.class}`}`,
+          onclick: () => { if (!isTarget) { dispatch({ type: 'setTarget', target: t.class }); post({ type: 'analyze', target: t.class }); } },
+        },
+        h('span', { class: 'label' }, t.label || classLabel(s, t.class)),
+        h('span', { class: 'value' }, pct(t.probability)),
+        h('span', { class: 'track' }, bar)));
+    }));
+    if (top.length === 0) fill(ui.top5, h('li', { class: 'empty' }, s.status === 'running' ? 'Computing...' : 'No prediction yet.'));
+  }
+  ui.showMap.checked = s.showOverlay;
+  ui.opacity.value = String(Math.round(s.overlayOpacity * 100));
+  ui.opacity.disabled = !s.showOverlay;
+}
+
+function selectedNeuron(s: PanelState): PathNeuron | undefined {
+  return s.path.find((p) => p.layer === s.selectedLayer) ?? s.path[s.selectedLayer];
+}
+
+function selectedMap(s: PanelState): TokenMap | undefined {
+  const n = selectedNeuron(s);
+  if (!n || !s.result) return undefined;
+  return s.result.tokenMaps.find((m) => m.layer === n.layer && m.neuron === n.neuron);
+}
+
+function renderOverlay(): void {
+  const s = state;
+  const n = selectedNeuron(s);
+  const map = s.showOverlay ? selectedMap(s) : undefined;
+  const summary = drawTokenMap(ui.overlay, map);
+  ui.overlay.hidden = !summary;
+  ui.overlay.style.opacity = String(s.overlayOpacity);
+  ui.overlay.setAttribute('aria-label', summary && n
+    ? `Where layer ${n.layer} neuron ${n.neuron} fires: strongest at patch row ${summary.peakRow + 1}, column ${summary.peakCol + 1} of ${map!.grid[0]} by ${map!.grid[1]}`
+    : 'No map');
+  if (summary && n && map) {
+    ui.mapCaption.textContent = `Map of layer ${n.layer}, neuron ${n.neuron}: its activation at each of the ${map.grid[0]}×${map.grid[1]} patches.`;
+    ui.legendMin.textContent = fmt(summary.min);
+    ui.legendMax.textContent = fmt(summary.max);
+  } else {
+    ui.mapCaption.textContent = !s.showOverlay ? 'Map hidden.' : n && s.result ? `No map for layer ${n.layer} in this result.` : '';
+    ui.legendMin.textContent = '';
+    ui.legendMax.textContent = '';
+  }
+  ui.legendMin.parentElement!.hidden = !summary;
+}
+
+function renderPath(s: PanelState): void {
+  const layers = s.layers ?? s.path.length;
+  const running = s.status === 'running';
+  ui.pathHint.textContent = s.path.length === 0
+    ? (running ? 'The path grows here layer by layer.' : 'No path yet.')
+    : `One neuron per layer, chosen by the joint attribution score. Select a layer (arrow keys move) to see the influence of all its neurons and where its path neuron fires.`;
+  const maxScore = Math.max(1e-12, ...s.path.map((p) => Math.abs(p.score)));
+  const items: HTMLElement[] = [];
+  for (let l = 0; l < Math.max(layers, s.path.length); l++) {
+    const p = s.path[l];
+    if (p) {
+      const selected = l === s.selectedLayer;
+      const strength = h('span', { class: 'strength' });
+      strength.style.width = `${Math.max(4, (Math.abs(p.score) / maxScore) * 100)}%`;
+      items.push(h('li', { class: `node${selected ? ' selected' : ''}`, 'data-testid': 'path-neuron', 'data-layer': String(p.layer), 'data-neuron': String(p.neuron) },
+        h('button', {
+          type: 'button', class: 'node-button', 'data-layer': String(l),
+          'aria-pressed': selected ? 'true' : 'false',
+          tabIndex: selected ? 0 : -1,
+          'aria-label': `Layer ${p.layer}: neuron ${p.neuron}, activation ${fmt(p.activation)}, score ${fmt(p.score)}`,
+          onclick: () => dispatch({ type: 'selectLayer', layer: l }),
+        },
+        h('span', { class: 'layer' }, `L${p.layer}`),
+        h('span', { class: 'neuron' }, `#${p.neuron}`),
+        h('span', { class: 'metric' }, `act ${fmt(p.activation)}`),
+        h('span', { class: 'metric' }, `score ${fmt(p.score)}`),
+        h('span', { class: 'strength-track', 'aria-hidden': 'true' }, strength))));
+    } else {
+      const current = running && l === s.path.length;
+      items.push(h('li', { class: `node pending${current ? ' current' : ''}`, 'aria-hidden': current ? undefined : 'true' },
+        h('span', { class: 'layer' }, `L${l}`),
+        current ? h('vscode-progress-ring', { 'aria-label': `Computing layer ${l}` }) : h('span', { class: 'neuron' }, '·')));
+    }
+  }
+  // Keep keyboard focus on the selected node across redraws.
+  const hadFocus = ui.pathList.contains(document.activeElement);
+  fill(ui.pathList, ...items);
+  if (hadFocus) (ui.pathList.querySelector('button[aria-pressed="true"]') as HTMLElement | null)?.focus();
+}
+
+function onPathKey(ev: KeyboardEvent): void {
+  const count = state.path.length;
+  if (count === 0) return;
+  let next: number | undefined;
+  if (ev.key === 'ArrowRight' || ev.key === 'ArrowDown') next = state.selectedLayer + 1;
+  else if (ev.key === 'ArrowLeft' || ev.key === 'ArrowUp') next = state.selectedLayer - 1;
+  else if (ev.key === 'Home') next = 0;
+  else if (ev.key === 'End') next = count - 1;
+  if (next === undefined) return;
+  ev.preventDefault();
+  dispatch({ type: 'selectLayer', layer: Math.min(count - 1, Math.max(0, next)) });
+  (ui.pathList.querySelector('button[aria-pressed="true"]') as HTMLElement | null)?.focus();
+}
+
+let layerChartKey = '';
+
+function renderLayer(s: PanelState): void {
+  const r = s.result;
+  const n = selectedNeuron(s);
+  const scores = r?.layerScores[s.selectedLayer];
+  if (!r || !scores || scores.length === 0 || s.status === 'running') {
+    ui.layerTitle.textContent = 'Influence of every neuron';
+    ui.layerNote.textContent = s.status === 'running' ? 'Shown when the analysis has finished.' : 'No result yet.';
+    fill(ui.top10);
+    scoreChart.clear();
+    layerChartKey = '';
+    ui.scorePng.disabled = true;
+    ui.scoreCanvas.setAttribute('aria-label', 'No chart');
+    return;
+  }
+  const layer = s.selectedLayer;
+  ui.layerTitle.textContent = `Layer ${layer}: influence of every neuron`;
+  const ranked = rankLayer(scores);
+  const rankOf = new Map(ranked.map((x) => [x.neuron, x.rank]));
+  const markers: Marker[] = [];
+  const add = (kind: Marker['kind'], label: string, neuron: number | undefined): void => {
+    if (neuron === undefined || !rankOf.has(neuron)) return;
+    const rank = rankOf.get(neuron)!;
+    markers.push({ kind, label, neuron, rank, score: scores[neuron] });
+  };
+  add('path', `path neuron #${n?.neuron}`, n?.neuron);
+  const act = r.baselines.activation?.path.find((p) => p.layer === layer)?.neuron;
+  const ig = r.baselines.integratedGradients?.path.find((p) => p.layer === layer)?.neuron;
+  if (act !== n?.neuron) add('activation', `activation baseline #${act}`, act);
+  if (ig !== n?.neuron && ig !== act) add('ig', `per-layer IG baseline #${ig}`, ig);
+  const pathRank = n ? rankOf.get(n.neuron) : undefined;
+  ui.layerNote.textContent = `${scores.length} neurons sorted by their ${r.settings.formula}-formula score given the path through layer ${layer - 1 < 0 ? '-' : layer - 1}. `
+    + (n ? `The path neuron #${n.neuron} ranks ${pathRank !== undefined ? pathRank + 1 : '?'}.` : '')
+    + (act !== undefined ? ` Activation baseline: #${act} (rank ${(rankOf.get(act) ?? 0) + 1}).` : '')
+    + (ig !== undefined ? ` Per-layer IG baseline: #${ig} (rank ${(rankOf.get(ig) ?? 0) + 1}).` : '');
+  ui.scoreCanvas.setAttribute('aria-label', `Sorted scores of the ${scores.length} neurons of layer ${layer}; the top ten are listed in the table.`);
+
+  const key = `${r.image.sha256}:${r.model.sha256}:${r.settings.target}:${r.settings.formula}:${r.settings.steps}:${layer}:${themeVersion}`;
+  if (key !== layerChartKey) {
+    layerChartKey = key;
+    scoreChart.show(scoreChartConfig(readTheme(), layer, ranked, markers));
+  }
+  ui.scorePng.disabled = false;
+
+  fill(ui.top10, ...ranked.slice(0, 10).map((x) => {
+    const tags: string[] = [];
+    if (x.neuron === n?.neuron) tags.push('path');
+    if (x.neuron === act) tags.push('activation');
+    if (x.neuron === ig) tags.push('IG');
+    return h('tr', { class: x.neuron === n?.neuron ? 'is-path' : '' },
+      h('td', null, String(x.rank + 1)),
+      h('td', null, `#${x.neuron}`),
+      h('td', { class: 'num' }, fmt(x.score)),
+      h('td', null, ...tags.map((t) => h('vscode-badge', { variant: 'default' }, t))));
+  }));
+}
+
+let comparisonKey = '';
+
+function renderComparison(s: PanelState): void {
+  const r = s.result;
+  if (!r || s.status === 'running') {
+    fill(ui.comparisonBody);
+    ui.comparisonNote.textContent = s.status === 'running' ? 'Shown when the analysis has finished.' : 'No result yet.';
+    jasChart.clear();
+    manipChart.clear();
+    comparisonKey = '';
+    ui.jasPng.disabled = true;
+    ui.manipPng.disabled = true;
+    ui.timing.textContent = '';
+    return;
+  }
+  const rows = comparisonRows(r);
+  ui.comparisonNote.textContent = `Target class ${r.target.class} (${r.target.label}) has probability ${pct(r.target.probability)} before any change. `
+    + 'A path that matters lowers it more when its neurons are removed (x0) and raises it more when they are enhanced (x2) than the baselines do.';
+  fill(ui.comparisonBody, ...rows.map((row) => h('tr', { class: row.key === 'path' ? 'is-path' : '' },
+    h('th', { scope: 'row' }, row.name),
+    h('td', { class: 'num' }, row.jasStd !== undefined ? `${fmt(row.jas)} ± ${fmt(row.jasStd)}` : fmt(row.jas)),
+    h('td', { class: 'num' }, pct(row.remove)),
+    h('td', { class: 'num' }, `${fmtSigned(row.removeDeviation * 100)} pt`),
+    h('td', { class: 'num' }, pct(row.enhance)),
+    h('td', { class: 'num' }, `${fmtSigned(row.enhanceDeviation * 100)} pt`))));
+  const key = `${r.image.sha256}:${r.model.sha256}:${r.settings.target}:${r.settings.formula}:${r.settings.steps}:${themeVersion}:${r.jas}`;
+  if (key !== comparisonKey) {
+    comparisonKey = key;
+    const theme = readTheme();
+    jasChart.show(jasChartConfig(theme, rows));
+    manipChart.show(manipulationChartConfig(theme, rows));
+  }
+  ui.jasPng.disabled = false;
+  ui.manipPng.disabled = false;
+  const t = r.timing;
+  ui.timing.textContent = `Computed in ${fmt(t.seconds)} s: ${t.forwardPasses} forward and ${t.backwardPasses} backward passes.`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Export
+// ---------------------------------------------------------------------------------------------
+
+function exportData(request: ExportRequest): void {
+  if (state.result) post({ type: 'export', request });
+}
+
+function exportChart(slot: ChartSlot, name: string): void {
+  const dataUrl = slot.pngDataUrl();
+  if (dataUrl) post({ type: 'export', request: { format: 'png', name, dataUrl } });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Boot
+// ---------------------------------------------------------------------------------------------
+
+window.addEventListener('message', (ev: MessageEvent<HostToWebview>) => {
+  const m = ev.data;
+  if (!m || typeof m !== 'object' || typeof (m as { type?: unknown }).type !== 'string') return;
+  dispatch(m);
+});
+
+build();
+render();
+post({ type: 'ready' });

@@ -1,0 +1,263 @@
+// The panel's state and how messages and user actions change it. Pure (no DOM), so it is unit tested.
+import type { AnalysisResult, LayerProgress, PathNeuron } from '../src/engine/result';
+import type { HostToWebview, PanelInit, PanelPersistedState, TargetChoice } from '../src/protocol';
+
+export type Status = 'empty' | 'running' | 'done' | 'error' | 'cancelled';
+
+export interface PanelState {
+  imagePath: string;
+  imageUri: string;
+  previewUri?: string;          // PNG rendering when the webview cannot show the image itself
+  fileName: string;
+  modelName: string;
+  labels?: string[];
+  target: TargetChoice;
+  status: Status;
+  runId?: number;
+  progress?: LayerProgress;
+  /** The path so far while running; the result's path when done. */
+  path: PathNeuron[];
+  layers?: number;
+  result?: AnalysisResult;
+  cached: boolean;
+  message?: string;             // error or cancellation text
+  selectedLayer: number;
+  /** While running, the selection follows the newest layer until the user picks one. */
+  followLive: boolean;
+  showOverlay: boolean;
+  overlayOpacity: number;
+}
+
+export type Action =
+  | HostToWebview
+  | { type: 'selectLayer'; layer: number }
+  | { type: 'setTarget'; target: TargetChoice }
+  | { type: 'setOverlay'; show?: boolean; opacity?: number };
+
+export function initialState(persisted?: Partial<PanelPersistedState>): PanelState {
+  return {
+    imagePath: persisted?.imagePath ?? '',
+    imageUri: '',
+    fileName: '',
+    modelName: '',
+    target: persisted?.target ?? 'predicted',
+    status: 'empty',
+    path: [],
+    cached: false,
+    selectedLayer: persisted?.selectedLayer ?? 0,
+    followLive: true,
+    showOverlay: persisted?.showOverlay ?? true,
+    overlayOpacity: clamp(persisted?.overlayOpacity ?? 0.6, 0, 1),
+  };
+}
+
+function clamp(v: number, lo: number, hi: number): number {
+  return Number.isFinite(v) ? Math.min(hi, Math.max(lo, v)) : lo;
+}
+
+function clampLayer(layer: number, count: number): number {
+  return count > 0 ? Math.min(Math.max(0, Math.trunc(layer)), count - 1) : 0;
+}
+
+function fromInit(prev: PanelState, init: PanelInit): PanelState {
+  const base: PanelState = {
+    ...prev,
+    imagePath: init.imagePath,
+    imageUri: init.imageUri,
+    previewUri: prev.imagePath === init.imagePath ? prev.previewUri : undefined,
+    fileName: init.fileName,
+    modelName: init.modelName,
+    labels: init.labels ?? prev.labels,
+    target: init.target,
+    cached: init.cached ?? false,
+    result: init.result,
+    message: init.error,
+    progress: undefined,
+    runId: undefined,
+  };
+  if (init.running) {
+    const p = init.running.progress;
+    const path = p?.partialPath ?? [];
+    return {
+      ...base,
+      status: 'running',
+      runId: init.running.runId,
+      progress: p,
+      path,
+      layers: p?.layers ?? init.result?.model.layers,
+      message: undefined,
+      selectedLayer: prev.followLive ? Math.max(0, path.length - 1) : prev.selectedLayer,
+    };
+  }
+  if (init.result) {
+    return { ...base, status: 'done', path: init.result.path, layers: init.result.model.layers, selectedLayer: clampLayer(prev.selectedLayer, init.result.path.length) };
+  }
+  return { ...base, status: init.error ? 'error' : 'empty', path: [], layers: undefined };
+}
+
+export function reduce(state: PanelState, action: Action): PanelState {
+  switch (action.type) {
+    case 'init': return fromInit(state, action.init);
+
+    case 'runStarted':
+      return {
+        ...state, status: 'running', runId: action.runId, target: action.target, progress: undefined,
+        path: [], message: undefined, followLive: true, selectedLayer: 0,
+      };
+
+    case 'progress': {
+      if (action.runId !== state.runId || state.status !== 'running') return state;
+      const p = action.progress;
+      // The partial path only grows; a progress message without one keeps what we have.
+      const path = p.partialPath && p.partialPath.length >= state.path.length ? p.partialPath : state.path;
+      const grown = path.length > state.path.length;
+      return {
+        ...state,
+        progress: p,
+        path,
+        layers: p.layers ?? state.layers,
+        selectedLayer: state.followLive && grown ? path.length - 1 : state.selectedLayer,
+      };
+    }
+
+    case 'result': {
+      if (state.runId !== undefined && action.runId !== state.runId) return state;
+      const r = action.result;
+      return {
+        ...state,
+        status: 'done', runId: undefined, progress: undefined, result: r, cached: action.cached,
+        path: r.path, layers: r.model.layers, message: undefined,
+        target: r.settings.target,
+        selectedLayer: state.followLive ? bestLayerToShow(state, r) : clampLayer(state.selectedLayer, r.path.length),
+        followLive: false,
+      };
+    }
+
+    case 'runFailed': {
+      if (action.runId !== state.runId) return state;
+      // Back to the last complete result, if any; the message says what happened.
+      const r = state.result;
+      return {
+        ...state,
+        status: action.cancelled ? 'cancelled' : 'error', runId: undefined, progress: undefined, message: action.message,
+        path: r?.path ?? [], layers: r?.model.layers,
+        target: r ? r.settings.target : state.target,
+        selectedLayer: clampLayer(state.selectedLayer, r?.path.length ?? 0),
+        followLive: false,
+      };
+    }
+
+    case 'labels': return { ...state, labels: action.labels };
+    case 'preview': return { ...state, previewUri: action.dataUri };
+
+    case 'selectLayer': {
+      const count = state.path.length;
+      if (count === 0) return state;
+      return { ...state, selectedLayer: clampLayer(action.layer, count), followLive: false };
+    }
+    case 'setTarget': return { ...state, target: action.target };
+    case 'setOverlay':
+      return {
+        ...state,
+        showOverlay: action.show ?? state.showOverlay,
+        overlayOpacity: action.opacity === undefined ? state.overlayOpacity : clamp(action.opacity, 0, 1),
+      };
+    default: return state;
+  }
+}
+
+function bestLayerToShow(state: PanelState, r: AnalysisResult): number {
+  // After a live run the last layer was selected; keep it (clamped) so the view does not jump.
+  return clampLayer(state.path.length > 0 ? state.selectedLayer : r.path.length - 1, r.path.length);
+}
+
+export function persisted(state: PanelState): PanelPersistedState {
+  return {
+    imagePath: state.imagePath,
+    target: state.target,
+    selectedLayer: state.selectedLayer,
+    overlayOpacity: state.overlayOpacity,
+    showOverlay: state.showOverlay,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Derived data for the views (pure)
+// ---------------------------------------------------------------------------------------------
+
+export interface RankedNeuron { rank: number; neuron: number; score: number }
+
+/** Every neuron of a layer sorted by score, highest first. */
+export function rankLayer(scores: readonly number[]): RankedNeuron[] {
+  const order = scores.map((score, neuron) => ({ neuron, score: Number.isFinite(score) ? score : -Infinity }));
+  order.sort((a, b) => b.score - a.score || a.neuron - b.neuron);
+  return order.map((o, rank) => ({ rank, neuron: o.neuron, score: scores[o.neuron] }));
+}
+
+export interface MethodRow {
+  key: 'path' | 'activation' | 'ig' | 'random';
+  name: string;
+  jas: number;
+  jasStd?: number;
+  remove: number;        // probability after
+  enhance: number;
+  removeDeviation: number;
+  enhanceDeviation: number;
+}
+
+/** The baselines comparison: every method's JAS and manipulation deviations from the target probability before. */
+export function comparisonRows(r: AnalysisResult): MethodRow[] {
+  const before = r.target.probability;
+  const rows: MethodRow[] = [{
+    key: 'path', name: 'Neuron path (JAS)', jas: r.jas,
+    remove: r.manipulation.remove.probability, enhance: r.manipulation.enhance.probability,
+    removeDeviation: r.manipulation.remove.deviation, enhanceDeviation: r.manipulation.enhance.deviation,
+  }];
+  const b = r.baselines;
+  if (b.activation) rows.push(baselineRow('activation', 'Activation', b.activation, before));
+  if (b.integratedGradients) rows.push(baselineRow('ig', 'Per-layer IG', b.integratedGradients, before));
+  if (b.random) {
+    rows.push({
+      key: 'random', name: `Random (${b.random.count} paths)`, jas: b.random.jasMean, jasStd: b.random.jasStd,
+      remove: b.random.removeMean, enhance: b.random.enhanceMean,
+      removeDeviation: b.random.removeMean - before, enhanceDeviation: b.random.enhanceMean - before,
+    });
+  }
+  return rows;
+}
+
+function baselineRow(key: 'activation' | 'ig', name: string, b: { jas: number; remove: number; enhance: number }, before: number): MethodRow {
+  return { key, name, jas: b.jas, remove: b.remove, enhance: b.enhance, removeDeviation: b.remove - before, enhanceDeviation: b.enhance - before };
+}
+
+/** The label of class `c`, from the model's labels or the result's top classes. */
+export function classLabel(state: Pick<PanelState, 'labels' | 'result'>, c: number): string {
+  const fromLabels = state.labels?.[c];
+  if (fromLabels) return fromLabels;
+  const top = state.result?.prediction.top.find((t) => t.class === c) ?? (state.result?.target.class === c ? state.result.target : undefined);
+  return top?.label || `class ${c}`;
+}
+
+/** How many classes the target picker offers. */
+export function classCount(state: Pick<PanelState, 'labels' | 'result'>): number {
+  return state.labels?.length ?? state.result?.model.numClasses ?? 0;
+}
+
+/** Short number text: 3 significant digits, exponent for very small or large values. */
+export function fmt(v: number | undefined, digits = 3): string {
+  if (v === undefined || !Number.isFinite(v)) return '-';
+  if (v === 0) return '0';
+  const a = Math.abs(v);
+  if (a >= 1e4 || a < 1e-3) return v.toExponential(digits - 1);
+  return Number(v.toPrecision(digits)).toString();
+}
+
+export function fmtSigned(v: number | undefined, digits = 3): string {
+  if (v === undefined || !Number.isFinite(v)) return '-';
+  return v > 0 ? `+${fmt(v, digits)}` : fmt(v, digits);
+}
+
+export function pct(p: number | undefined): string {
+  if (p === undefined || !Number.isFinite(p)) return '-';
+  return `${(p * 100).toFixed(p >= 0.995 || p < 0.001 ? 2 : 1)}%`;
+}
