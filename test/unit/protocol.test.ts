@@ -1,0 +1,330 @@
+// The host<->worker protocol without processes: message guards, a JSON round trip through the real
+// WorkerServer (with a fake engine), id matching, timeouts and rejection when the worker exits.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  CancelledError, isHostToWorker, isPanelPersistedState, isWebviewToHost, isWorkerToHost, progressPercent, RequestTimeoutError,
+  stableKey, WorkerExitedError, WorkerRequestError, type HostToWorker, type WorkerToHost,
+} from '../../src/protocol';
+import { WorkerClient, type WorkerTransport } from '../../src/extension/workerClient';
+import { describeError, WorkerServer } from '../../src/worker/server';
+import { fakeDeps, fakeResult, type FakeBehavior } from './fixtures/fakeEngine';
+
+/** A transport whose "process" is a WorkerServer in this process; messages go through JSON, asynchronously. */
+class MemoryTransport implements WorkerTransport {
+  static nextPid = 1000;
+  readonly pid = MemoryTransport.nextPid++;
+  readonly sent: HostToWorker[] = [];
+  private hostListeners: Array<(m: unknown) => void> = [];
+  private exitListeners: Array<(code: number | null, signal: string | null) => void> = [];
+  private workerListener: ((m: unknown) => void) | undefined;
+  alive = true;
+  killed = false;
+  readonly server: WorkerServer;
+
+  constructor(behavior: FakeBehavior = {}, private readonly intercept?: (m: HostToWorker) => boolean) {
+    this.server = new WorkerServer({
+      send: (m: WorkerToHost) => this.toHost(m),
+      onMessage: (l) => { this.workerListener = l; },
+      exit: (code) => this.exit(code, null),
+    }, fakeDeps(behavior));
+    this.server.start(this.pid);
+  }
+
+  /** Delivers a raw message to the host as if the worker had sent it. */
+  toHost(m: unknown): void {
+    if (!this.alive) return;
+    const copy: unknown = JSON.parse(JSON.stringify(m));
+    setImmediate(() => { if (this.alive) for (const l of this.hostListeners) l(copy); });
+  }
+
+  send(message: HostToWorker): void {
+    if (!this.alive) throw new Error('not connected');
+    this.sent.push(message);
+    if (this.intercept?.(message)) return;
+    const copy: unknown = JSON.parse(JSON.stringify(message));
+    setImmediate(() => { if (this.alive) this.workerListener?.(copy); });
+  }
+
+  onMessage(l: (m: unknown) => void): void { this.hostListeners.push(l); }
+  onExit(l: (code: number | null, signal: string | null) => void): void { this.exitListeners.push(l); }
+
+  exit(code: number | null, signal: string | null): void {
+    if (!this.alive) return;
+    this.alive = false;
+    setImmediate(() => { for (const l of this.exitListeners) l(code, signal); });
+  }
+
+  kill(): void { this.killed = true; this.exit(null, 'SIGKILL'); }
+}
+
+function client(behavior: FakeBehavior = {}, opts: Partial<ConstructorParameters<typeof WorkerClient>[0]> = {}) {
+  const transports: MemoryTransport[] = [];
+  const c = new WorkerClient({
+    spawn: () => { const t = new MemoryTransport(behavior); transports.push(t); return t; },
+    cancelGraceMs: 200,
+    ...opts,
+  });
+  return { c, transports };
+}
+
+const MODEL = { modelPath: '/models/a.onnx', scope: 'auto' as const };
+
+test('guards accept the messages of the protocol and reject malformed ones', () => {
+  assert.ok(isHostToWorker({ type: 'request', id: 1, method: 'loadModel', params: { modelPath: 'x' } }));
+  assert.ok(isHostToWorker({ type: 'cancel', id: 3 }));
+  assert.ok(isHostToWorker({ type: 'shutdown' }));
+  assert.ok(!isHostToWorker({ type: 'request', id: 0, method: 'loadModel', params: {} }), 'ids start at 1');
+  assert.ok(!isHostToWorker({ type: 'request', id: 1, method: 'rm -rf', params: {} }));
+  assert.ok(!isHostToWorker({ type: 'request', id: 1.5, method: 'analyze', params: {} }));
+  assert.ok(!isHostToWorker(null));
+  assert.ok(!isHostToWorker([]));
+
+  assert.ok(isWorkerToHost({ type: 'ready', pid: 1, protocol: 1 }));
+  assert.ok(isWorkerToHost({ type: 'progress', id: 1, progress: { phase: 'layer', message: 'x' } }));
+  assert.ok(isWorkerToHost({ type: 'result', id: 1, result: null }));
+  assert.ok(isWorkerToHost({ type: 'error', id: 1, error: { code: 'cancelled', message: 'm' } }));
+  assert.ok(!isWorkerToHost({ type: 'error', id: 1, error: { code: 'nope', message: 'm' } }));
+  assert.ok(!isWorkerToHost({ type: 'result', id: 1 }), 'a result message carries a result key');
+  assert.ok(!isWorkerToHost({ type: 'progress', id: 1, progress: 'x' }));
+
+  assert.ok(isWebviewToHost({ type: 'ready' }));
+  assert.ok(isWebviewToHost({ type: 'analyze', target: 3 }));
+  assert.ok(isWebviewToHost({ type: 'analyze', target: 'predicted' }));
+  assert.ok(!isWebviewToHost({ type: 'analyze', target: -1 }));
+  assert.ok(!isWebviewToHost({ type: 'analyze', target: '3' }));
+  assert.ok(isWebviewToHost({ type: 'export', request: { format: 'png', name: 'x', dataUrl: 'data:image/png;base64,AAAA' } }));
+  assert.ok(!isWebviewToHost({ type: 'export', request: { format: 'png', name: 'x', dataUrl: 'https://evil/x.png' } }));
+  assert.ok(!isWebviewToHost({ type: 'export', request: { format: 'exe' } }));
+  assert.ok(isPanelPersistedState({ imagePath: '/a.png' }));
+  assert.ok(!isPanelPersistedState({ imagePath: '' }));
+});
+
+test('stableKey ignores key order and undefined members', () => {
+  assert.equal(stableKey({ b: 1, a: { y: [1, 2], x: undefined, w: 0 } }), stableKey({ a: { w: 0, y: [1, 2] }, b: 1 }));
+  assert.notEqual(stableKey({ a: [1, 2] }), stableKey({ a: [2, 1] }));
+});
+
+test('progressPercent grows through the phases', () => {
+  const seq = [
+    progressPercent({ phase: 'load', message: '' }),
+    progressPercent({ phase: 'clean', message: '' }),
+    progressPercent({ phase: 'layer', layer: 0, layers: 4, message: '' }),
+    progressPercent({ phase: 'layer', layer: 3, layers: 4, message: '' }),
+    progressPercent({ phase: 'jas', message: '' }),
+    progressPercent({ phase: 'baselines', message: '' }),
+    progressPercent({ phase: 'manipulation', message: '' }),
+  ];
+  for (let i = 1; i < seq.length; i++) assert.ok(seq[i] > seq[i - 1], `${seq}`);
+  assert.ok(seq[seq.length - 1] <= 100);
+});
+
+test('round trip: load a model, analyze with progress, the result survives JSON', async () => {
+  const { c, transports } = client();
+  const info = await c.ensureModel(MODEL);
+  assert.equal(info.path, '/models/a.onnx');
+  assert.equal(info.layers, 3);
+  const progress: number[] = [];
+  const result = await c.analyze('/img/cat.png', { target: 'predicted', steps: 20 }, { onProgress: (p) => progress.push(p.partialPath?.length ?? -1) });
+  assert.deepEqual(progress, [1, 2, 3]);
+  assert.deepEqual(result, fakeResult('/img/cat.png', { layers: 3, neurons: 8, target: 'predicted', modelPath: '/models/a.onnx' }));
+  assert.equal(transports.length, 1);
+  assert.equal(c.pendingCount, 0);
+  await c.dispose();
+});
+
+test('an empty model path means the bundled model', async () => {
+  const { c } = client();
+  const info = await c.ensureModel({ modelPath: '' });
+  assert.equal(info.path, '/bundled/model.onnx');
+  await c.dispose();
+});
+
+test('answers are matched to requests by id, whatever their order', async () => {
+  const { c } = client();
+  // The fake preview takes maxSize ms: the first request is answered last.
+  const slow = c.request('preview', { imagePath: '/a.tif', maxSize: 40 });
+  const fast = c.request('preview', { imagePath: '/b.tif', maxSize: 1 });
+  const order: string[] = [];
+  const [a, b] = await Promise.all([slow.then((r) => { order.push('a'); return r; }), fast.then((r) => { order.push('b'); return r; })]);
+  assert.deepEqual(order, ['b', 'a']);
+  assert.equal(Buffer.from(a.dataUri.split(',')[1], 'base64').toString(), '/a.tif');
+  assert.equal(Buffer.from(b.dataUri.split(',')[1], 'base64').toString(), '/b.tif');
+  await c.dispose();
+});
+
+test('answers for unknown ids and malformed messages are ignored', async () => {
+  const logs: string[] = [];
+  const { c, transports } = client({}, { log: (l) => logs.push(l) });
+  await c.ensureModel(MODEL);
+  const t = transports[0];
+  t.toHost({ type: 'result', id: 999, result: 'late' });
+  t.toHost({ type: 'banana' });
+  t.toHost('nonsense');
+  const result = await c.analyze('/img/x.png', {});
+  assert.equal(result.image.path, '/img/x.png');
+  assert.ok(logs.some((l) => l.includes('malformed')), logs.join('\n'));
+  await c.dispose();
+});
+
+test('the worker answers a malformed request with bad-request, and engine errors with a message that says what to do', async () => {
+  const { c, transports } = client({ missingModel: '/nope.onnx' });
+  await assert.rejects(c.ensureModel({ modelPath: '/nope.onnx' }), (err: unknown) => {
+    assert.ok(err instanceof WorkerRequestError);
+    assert.equal(err.code, 'model-not-found');
+    assert.match(err.message, /Select Model/);
+    return true;
+  });
+  assert.equal(c.loadedModelKey, undefined, 'a failed load leaves no model');
+  // analyze before any model is loaded
+  await assert.rejects(c.analyze('/img/x.png', {}), (err: unknown) => err instanceof WorkerRequestError && err.code === 'no-model');
+  // a request the host could not have sent (bypassing the types)
+  const got = new Promise<unknown>((resolve) => transports[0].onMessage((m) => { if ((m as { id?: number }).id === 77) resolve(m); }));
+  transports[0].server.receive({ type: 'request', id: 77, method: 'analyze' });
+  const answer = await got as { type: string; error: { code: string } };
+  assert.equal(answer.type, 'error');
+  assert.equal(answer.error.code, 'bad-request');
+  await c.dispose();
+});
+
+test('describeError names the setting to change', () => {
+  const cuda = describeError(new Error('CUDA failure 100: no CUDA-capable device'), { type: 'request', id: 1, method: 'loadModel', params: { modelPath: '/m.onnx', executionProvider: 'cuda' } });
+  assert.equal(cuda.code, 'cuda-unavailable');
+  assert.match(cuda.message, /neuronPath\.executionProvider/);
+  const img = describeError(Object.assign(new Error('ENOENT'), { code: 'ENOENT' }), { type: 'request', id: 1, method: 'analyze', params: { imagePath: '/x.png', options: {} } });
+  assert.equal(img.code, 'image-not-found');
+  const bad = describeError(new Error('Input buffer contains unsupported image format'), { type: 'request', id: 1, method: 'analyze', params: { imagePath: '/x.png', options: {} } });
+  assert.equal(bad.code, 'image-unreadable');
+  const named = (name: string, message: string) => Object.assign(new Error(message), { name });
+  const analyze = { type: 'request', id: 1, method: 'analyze', params: { imagePath: '/x.png', options: {} } } as const;
+  const load = { type: 'request', id: 1, method: 'loadModel', params: { modelPath: '/m.onnx', labelsPath: '/l.txt' } } as const;
+  assert.equal(describeError(named('ImageError', 'image /x.png does not exist'), analyze).code, 'image-not-found');
+  assert.equal(describeError(named('ImageError', 'cannot read /x.png as an image (bad)'), analyze).code, 'image-unreadable');
+  const target = describeError(named('TargetError', 'target class 12 is out of range (5 classes)'), analyze);
+  assert.equal(target.code, 'analysis-failed');
+  assert.match(target.message, /^Target class 12 is out of range \(5 classes\)\. .*neuronPath\.target/);
+  const labels = describeError(named('ConfigError', 'labels file /l.txt does not exist; fix the labels path setting.'), load);
+  assert.equal(labels.code, 'model-load-failed', 'a missing labels file is not a missing model');
+  assert.match(labels.message, /neuronPath\.labelsPath/);
+  const notVit = describeError(named('NotAViTError', 'no transformer blocks found'), load);
+  assert.equal(notVit.code, 'model-load-failed');
+  assert.match(notVit.message, /Select Model/);
+  assert.equal(describeError(named('ModelFormatError', 'model file /m.onnx does not exist; check the model path setting.'), load).code, 'model-not-found');
+  const abort = Object.assign(new Error('x'), { name: 'AbortError' });
+  assert.equal(describeError(abort, { type: 'request', id: 1, method: 'analyze', params: { imagePath: '/x.png', options: {} } }).code, 'cancelled');
+});
+
+test('cancel stops the request with an AbortError and keeps the worker', async () => {
+  const { c, transports } = client({ stepMs: 30, layers: 6 });
+  await c.ensureModel(MODEL);
+  const controller = new AbortController();
+  const run = c.analyze('/img/x.png', {}, { signal: controller.signal, onProgress: () => controller.abort() });
+  await assert.rejects(run, (err: unknown) => err instanceof CancelledError && err.name === 'AbortError');
+  assert.equal(transports.length, 1);
+  assert.ok(!transports[0].killed);
+  assert.ok(transports[0].sent.some((m) => m.type === 'cancel'));
+  // the same worker (and model) still answers
+  const ok = await c.analyze('/img/y.png', {});
+  assert.equal(ok.image.path, '/img/y.png');
+  assert.equal(transports.length, 1);
+  await c.dispose();
+});
+
+test('a queued request that is cancelled never runs', async () => {
+  const { c } = client({ stepMs: 20, layers: 3 });
+  await c.ensureModel(MODEL);
+  const first = c.analyze('/img/1.png', {});
+  const controller = new AbortController();
+  const second = c.analyze('/img/2.png', {}, { signal: controller.signal });
+  controller.abort();
+  await assert.rejects(second, CancelledError);
+  assert.equal((await first).image.path, '/img/1.png');
+  await c.dispose();
+});
+
+test('an already aborted signal rejects without sending anything', async () => {
+  const { c, transports } = client();
+  const controller = new AbortController();
+  controller.abort();
+  await assert.rejects(c.analyze('/x.png', {}, { signal: controller.signal }), CancelledError);
+  assert.equal(transports.length, 0, 'no worker was started');
+});
+
+test('a request without an answer times out, the worker is stopped and the next request starts a new one', async () => {
+  const behaviors: FakeBehavior[] = [{ hang: true }, {}];
+  const transports: MemoryTransport[] = [];
+  const c = new WorkerClient({ spawn: () => { const t = new MemoryTransport(behaviors[transports.length] ?? {}); transports.push(t); return t; } });
+  await c.ensureModel(MODEL);
+  const started = Date.now();
+  await assert.rejects(c.analyze('/x.png', {}, { timeoutMs: 80 }), (err: unknown) => {
+    assert.ok(err instanceof RequestTimeoutError);
+    assert.match(err.message, /did not answer 'analyze'/);
+    return true;
+  });
+  assert.ok(Date.now() - started >= 70);
+  assert.ok(transports[0].killed, 'the stuck worker was killed');
+  assert.equal(c.isRunning, false);
+  await c.ensureModel(MODEL);
+  const r = await c.analyze('/y.png', {});
+  assert.equal(r.image.path, '/y.png');
+  assert.equal(transports.length, 2);
+  await c.dispose();
+});
+
+test('progress restarts the timeout clock', async () => {
+  const { c } = client({ stepMs: 40, layers: 5 });
+  await c.ensureModel(MODEL);
+  // 5 steps of 40 ms = 200 ms in all, but never 100 ms without a message
+  const r = await c.analyze('/x.png', {}, { timeoutMs: 100 });
+  assert.equal(r.path.length, 5);
+  await c.dispose();
+});
+
+test('every pending request is rejected when the worker exits, and the crash is reported once', async () => {
+  const { c, transports } = client({ hang: true });
+  await c.ensureModel(MODEL);
+  const crashes: Array<{ code: number | null; pending: number }> = [];
+  c.onDidCrash((info) => crashes.push({ code: info.code, pending: info.pending }));
+  const a = c.analyze('/a.png', {});
+  const b = c.analyze('/b.png', {});
+  await new Promise((r) => setTimeout(r, 10));
+  transports[0].exit(134, null);
+  for (const p of [a, b]) {
+    await assert.rejects(p, (err: unknown) => {
+      assert.ok(err instanceof WorkerExitedError);
+      assert.equal(err.crashed, true);
+      assert.match(err.message, /stopped unexpectedly \(exit code 134\).*restarted/);
+      return true;
+    });
+  }
+  assert.deepEqual(crashes, [{ code: 134, pending: 2 }]);
+  assert.equal(c.pendingCount, 0);
+  assert.equal(c.loadedModelKey, undefined, 'the model is gone with the process');
+  await c.dispose();
+});
+
+test('dispose shuts the worker down and rejects what is pending', async () => {
+  const { c, transports } = client({ hang: true });
+  await c.ensureModel(MODEL);
+  const pending = c.analyze('/a.png', {});
+  await c.dispose();
+  await assert.rejects(pending, (err: unknown) => err instanceof CancelledError || err instanceof WorkerExitedError);
+  assert.equal(transports[0].alive, false);
+  await assert.rejects(c.analyze('/b.png', {}), /disposed/);
+});
+
+test('ensureModel loads once per distinct options and again after a change', async () => {
+  const { c, transports } = client();
+  const a1 = c.ensureModel(MODEL);
+  const a2 = c.ensureModel({ scope: 'auto', modelPath: '/models/a.onnx' });
+  assert.equal(a1, a2, 'the same options share one load');
+  await a1;
+  const loads = () => transports[0].sent.filter((m) => m.type === 'request' && m.method === 'loadModel').length;
+  assert.equal(loads(), 1);
+  const b = await c.ensureModel({ ...MODEL, modelPath: '/models/b.onnx' });
+  assert.equal(b.path, '/models/b.onnx');
+  assert.equal(loads(), 2);
+  const r = await c.analyze('/x.png', {});
+  assert.equal(r.model.path, '/models/b.onnx');
+  await c.dispose();
+});

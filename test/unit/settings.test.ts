@@ -1,0 +1,166 @@
+// Settings -> engine options, workspace trust, the result cache and the export formats. No VS Code.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync, readdirSync, utimesSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseTarget, readSettings, resolvePath, resultSettingsKey, type ConfigReader } from '../../src/extension/settings';
+import { FileHasher, ResultCache, resultKey, sha256File } from '../../src/extension/resultCache';
+import { exportStem, pathCsv, pngFromDataUrl } from '../../src/extension/export';
+import { fakeResult } from './fixtures/fakeEngine';
+
+/** A configuration with user (global) values and workspace values on top, like VS Code's. */
+function config(globalValues: Record<string, unknown>, workspaceValues: Record<string, unknown> = {}): ConfigReader {
+  return {
+    get: <T>(key: string) => (key in workspaceValues ? workspaceValues[key] : globalValues[key]) as T | undefined,
+    inspect: <T>(key: string) => ({ globalValue: globalValues[key] as T | undefined }),
+  };
+}
+
+const CTX = { trusted: true, bundledModelPath: '/ext/media/model/model.onnx', workspaceFolder: '/ws', cacheDir: '/storage/models' };
+
+test('defaults: the bundled model and the documented analysis defaults', () => {
+  const s = readSettings(config({}), CTX);
+  assert.equal(s.bundledModel, true);
+  assert.equal(s.model.modelPath, '/ext/media/model/model.onnx');
+  assert.equal(s.model.labelsPath, undefined);
+  assert.equal(s.model.preprocess, undefined);
+  assert.equal(s.model.scope, 'auto');
+  assert.equal(s.model.executionProvider, 'cpu');
+  assert.equal(s.model.threads, 0);
+  assert.equal(s.model.cacheDir, '/storage/models');
+  assert.deepEqual(s.analyze, { target: 'predicted', steps: 20, formula: 'reference', baselines: ['activation', 'ig', 'random'] });
+  assert.deepEqual(s.warnings, []);
+});
+
+test('every setting is passed on', () => {
+  const s = readSettings(config({
+    modelPath: '~/models/vit.onnx', labelsPath: 'labels.txt',
+    'preprocess.size': [384, 384], 'preprocess.mean': [0.5, 0.5, 0.5], 'preprocess.std': [0.5, 0.5, 0.5], 'preprocess.resize': 'bicubic',
+    steps: 8, formula: 'paper', scope: 'patches', target: 7, executionProvider: 'cuda', threads: 4, baselines: ['ig'],
+  }), CTX);
+  assert.equal(s.model.modelPath, path.join(os.homedir(), 'models/vit.onnx'));
+  assert.equal(s.model.labelsPath, path.normalize('/ws/labels.txt'));
+  assert.deepEqual(s.model.preprocess, { size: [384, 384], mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], resize: 'bicubic' });
+  assert.equal(s.model.scope, 'patches');
+  assert.equal(s.model.executionProvider, 'cuda');
+  assert.equal(s.model.threads, 4);
+  assert.deepEqual(s.analyze, { target: 7, steps: 8, formula: 'paper', baselines: ['ig'] });
+  assert.equal(s.bundledModel, false);
+});
+
+test('bad values fall back and say why', () => {
+  const s = readSettings(config({
+    'preprocess.size': [224], 'preprocess.std': [0.5, 0], steps: 0, target: 'cat', formula: 'magic', baselines: ['activation', 'oracle'],
+    'preprocess.mean': null, 'preprocess.resize': '',
+  }), CTX);
+  assert.equal(s.model.preprocess, undefined);
+  assert.equal(s.analyze.steps, 20);
+  assert.equal(s.analyze.target, 'predicted');
+  assert.equal(s.analyze.formula, 'reference');
+  assert.deepEqual(s.analyze.baselines, ['activation']);
+  assert.equal(s.warnings.length, 5, s.warnings.join('\n'));
+  assert.ok(s.warnings.some((w) => w.includes('neuronPath.steps')));
+  assert.ok(s.warnings.some((w) => w.includes('neuronPath.target')));
+});
+
+test('an untrusted workspace cannot choose the model or labels; the user settings still count', () => {
+  const cfg = config({ modelPath: '/home/me/good.onnx' }, { modelPath: '/ws/evil.onnx', labelsPath: '/ws/evil.txt', steps: 5 });
+  const trusted = readSettings(cfg, CTX);
+  assert.equal(trusted.model.modelPath, '/ws/evil.onnx');
+  const untrusted = readSettings(cfg, { ...CTX, trusted: false });
+  assert.equal(untrusted.model.modelPath, '/home/me/good.onnx');
+  assert.equal(untrusted.model.labelsPath, undefined);
+  assert.equal(untrusted.analyze.steps, 5, 'unrestricted settings still apply');
+  assert.ok(untrusted.warnings.some((w) => w.includes('not trusted')));
+  const none = readSettings(config({}, { modelPath: '/ws/evil.onnx' }), { ...CTX, trusted: false });
+  assert.equal(none.model.modelPath, CTX.bundledModelPath);
+  assert.equal(none.bundledModel, true);
+});
+
+test('parseTarget and resolvePath', () => {
+  assert.equal(parseTarget(undefined), 'predicted');
+  assert.equal(parseTarget('predicted'), 'predicted');
+  assert.equal(parseTarget(3), 3);
+  assert.equal(parseTarget(' 12 '), 12);
+  assert.equal(parseTarget(-1), undefined);
+  assert.equal(parseTarget(1.5), undefined);
+  assert.equal(resolvePath('${workspaceFolder}/m/x.onnx', { workspaceFolder: '/ws' }), path.normalize('/ws/m/x.onnx'));
+  assert.equal(resolvePath('/abs/x.onnx', { workspaceFolder: '/ws' }), path.normalize('/abs/x.onnx'));
+  assert.equal(resolvePath('rel.onnx', {}), 'rel.onnx');
+});
+
+test('the result key changes with what changes the result, not with threads or provider', () => {
+  const base = readSettings(config({}), CTX);
+  const k = (s: typeof base, t: 'predicted' | number = 'predicted') => resultKey('m'.repeat(64), 'i'.repeat(64), resultSettingsKey(s, t));
+  assert.equal(k(base), k(readSettings(config({ threads: 8, executionProvider: 'cuda' }), CTX)));
+  assert.equal(k(base), k(readSettings(config({ baselines: ['random', 'ig', 'activation'] }), CTX)), 'baseline order does not matter');
+  assert.notEqual(k(base), k(readSettings(config({ steps: 10 }), CTX)));
+  assert.notEqual(k(base), k(readSettings(config({ formula: 'paper' }), CTX)));
+  assert.notEqual(k(base), k(base, 3));
+  assert.notEqual(k(base), resultKey('n'.repeat(64), 'i'.repeat(64), resultSettingsKey(base, 'predicted')));
+  assert.match(k(base), /^[0-9a-f]{64}$/);
+});
+
+test('result cache: memory, then disk across instances; corrupt files are misses', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'np-cache-'));
+  try {
+    const key = resultKey('a', 'b', { steps: 20 });
+    const result = fakeResult('/img/cat.png');
+    const cache = new ResultCache(dir, 2, 3);
+    assert.equal(await cache.get(key), undefined);
+    await cache.set(key, result);
+    assert.equal(await cache.get(key), result, 'memory hit is the same object');
+    const fresh = new ResultCache(dir);
+    assert.deepEqual(await fresh.get(key), result, 'read back from disk');
+    const bad = resultKey('a', 'b', { steps: 1 });
+    writeFileSync(path.join(dir, `${bad}.json`), '{not json');
+    assert.equal(await fresh.get(bad), undefined);
+    await assert.rejects(fresh.get('../../etc/passwd'), /bad cache key/);
+    // pruning keeps the newest diskEntries files
+    for (let i = 0; i < 5; i++) {
+      const k = resultKey('a', 'b', { i });
+      await cache.set(k, result);
+      const t = new Date(Date.now() - (10 - i) * 1000);
+      utimesSync(path.join(dir, `${k}.json`), t, t);
+    }
+    await cache.set(resultKey('a', 'b', { i: 99 }), result);
+    assert.ok(readdirSync(dir).filter((n) => n.endsWith('.json')).length <= 3);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('file hashes are remembered until the file changes', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'np-hash-'));
+  try {
+    const file = path.join(dir, 'm.onnx');
+    writeFileSync(file, 'abc');
+    const hasher = new FileHasher();
+    const h1 = await hasher.hash(file);
+    assert.equal(h1, 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    assert.equal(await sha256File(file), h1);
+    writeFileSync(file, 'abcd');
+    const later = new Date(Date.now() + 5000);
+    utimesSync(file, later, later);
+    assert.notEqual(await hasher.hash(file), h1);
+    await assert.rejects(hasher.hash(path.join(dir, 'missing')));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('exports: CSV of the path with the baselines, PNG data URLs, file names', () => {
+  const r = fakeResult('/img/cat.png', { layers: 2 });
+  const csv = pathCsv(r).trim().split('\n');
+  assert.equal(csv[0], 'layer,neuron,activation,score,activation_baseline_neuron,ig_baseline_neuron');
+  assert.equal(csv.length, 3);
+  assert.equal(csv[1], `0,${r.path[0].neuron},${r.path[0].activation},${r.path[0].score},0,1`);
+  const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]);
+  assert.deepEqual(pngFromDataUrl(`data:image/png;base64,${png.toString('base64')}`), png);
+  assert.equal(pngFromDataUrl('data:image/png;base64,AAAA'), undefined, 'not a PNG');
+  assert.equal(pngFromDataUrl('data:text/html;base64,AAAA'), undefined);
+  assert.equal(exportStem('/a/b/cat.1.png', 'layer3-scores'), 'cat.1.neuron-path.layer3-scores');
+  assert.equal(exportStem('C:\\x\\dog.jpg', ''), 'dog.neuron-path');
+  assert.equal(exportStem('/a/cat.png', '../../x'), 'cat.neuron-path.x');
+});

@@ -1,0 +1,180 @@
+// The panel's state reducer (webview/state.ts): init, progress that grows the path, result, target change.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import type { PanelInit } from '../../src/protocol';
+import {
+  classLabel, comparisonRows, fmt, initialState, pct, persisted, rankLayer, reduce, type Action, type PanelState,
+} from '../../webview/state';
+import { fakeResult } from './fixtures/fakeEngine';
+
+const INIT: PanelInit = {
+  imagePath: '/img/cat.png', imageUri: 'https://file+.vscode-resource/img/cat.png', fileName: 'cat.png', modelName: 'vit.onnx', target: 'predicted',
+};
+
+function run(state: PanelState, ...actions: Action[]): PanelState {
+  return actions.reduce(reduce, state);
+}
+
+function progress(runId: number, n: number, layers = 3): Action {
+  const full = fakeResult('/img/cat.png', { layers });
+  return { type: 'progress', runId, progress: { phase: 'layer', layer: n - 1, layers, partialPath: full.path.slice(0, n), message: `layer ${n}/${layers}` } };
+}
+
+test('init without a result: empty, with the persisted UI state kept', () => {
+  const s = reduce(initialState({ imagePath: '/img/cat.png', overlayOpacity: 0.3, showOverlay: false }), { type: 'init', init: INIT });
+  assert.equal(s.status, 'empty');
+  assert.equal(s.fileName, 'cat.png');
+  assert.deepEqual(s.path, []);
+  assert.equal(s.overlayOpacity, 0.3);
+  assert.equal(s.showOverlay, false);
+  assert.equal(persisted(s).imagePath, '/img/cat.png');
+});
+
+test('init with a cached result: done, path from the result', () => {
+  const result = fakeResult('/img/cat.png', { layers: 4 });
+  const s = reduce(initialState(), { type: 'init', init: { ...INIT, result, cached: true } });
+  assert.equal(s.status, 'done');
+  assert.equal(s.cached, true);
+  assert.equal(s.path.length, 4);
+  assert.equal(s.layers, 4);
+});
+
+test('init while a run is in progress (the webview was reloaded): running, with the partial path', () => {
+  const full = fakeResult('/img/cat.png', { layers: 5 });
+  const s = reduce(initialState(), {
+    type: 'init',
+    init: { ...INIT, running: { runId: 9, progress: { phase: 'layer', layer: 1, layers: 5, partialPath: full.path.slice(0, 2), message: '' } } },
+  });
+  assert.equal(s.status, 'running');
+  assert.equal(s.runId, 9);
+  assert.equal(s.path.length, 2);
+  assert.equal(s.layers, 5);
+  assert.equal(s.selectedLayer, 1, 'follows the newest layer');
+  // and continues to grow
+  assert.equal(reduce(s, progress(9, 3, 5)).path.length, 3);
+});
+
+test('progress grows the path layer by layer and the selection follows it', () => {
+  let s = run(initialState(), { type: 'init', init: INIT }, { type: 'runStarted', runId: 1, target: 'predicted' });
+  assert.equal(s.status, 'running');
+  assert.deepEqual(s.path, []);
+  s = reduce(s, progress(1, 1));
+  assert.equal(s.path.length, 1);
+  assert.equal(s.selectedLayer, 0);
+  s = reduce(s, progress(1, 2));
+  assert.equal(s.path.length, 2);
+  assert.equal(s.selectedLayer, 1);
+  assert.equal(s.layers, 3);
+  assert.equal(s.progress?.message, 'layer 2/3');
+  // a progress message without a partial path (another phase) keeps the path
+  s = reduce(s, { type: 'progress', runId: 1, progress: { phase: 'jas', message: 'JAS' } });
+  assert.equal(s.path.length, 2);
+  // a shorter (out of date) partial path never shrinks it
+  s = reduce(s, progress(1, 1));
+  assert.equal(s.path.length, 2);
+});
+
+test('the user picking a layer stops the selection from following', () => {
+  let s = run(initialState(), { type: 'init', init: INIT }, { type: 'runStarted', runId: 1, target: 'predicted' }, progress(1, 1), progress(1, 2));
+  s = reduce(s, { type: 'selectLayer', layer: 0 });
+  assert.equal(s.followLive, false);
+  s = reduce(s, progress(1, 3));
+  assert.equal(s.selectedLayer, 0);
+  // out of range selections are clamped
+  assert.equal(reduce(s, { type: 'selectLayer', layer: 99 }).selectedLayer, 2);
+  assert.equal(reduce(s, { type: 'selectLayer', layer: -4 }).selectedLayer, 0);
+});
+
+test('progress and results of another run are ignored', () => {
+  const s = run(initialState(), { type: 'init', init: INIT }, { type: 'runStarted', runId: 2, target: 'predicted' });
+  assert.equal(reduce(s, progress(1, 2)), s);
+  assert.equal(reduce(s, { type: 'result', runId: 1, result: fakeResult('/img/cat.png') , cached: false }), s);
+  assert.equal(reduce(s, { type: 'runFailed', runId: 1, message: 'x', cancelled: false }), s);
+});
+
+test('result: done, the full path, the explained target', () => {
+  const result = fakeResult('/img/cat.png', { layers: 3, target: 4 });
+  const s = run(initialState(), { type: 'init', init: INIT }, { type: 'runStarted', runId: 1, target: 4 }, progress(1, 1), progress(1, 2),
+    { type: 'result', runId: 1, result, cached: false });
+  assert.equal(s.status, 'done');
+  assert.equal(s.result, result);
+  assert.equal(s.path, result.path);
+  assert.equal(s.target, 4);
+  assert.equal(s.runId, undefined);
+  assert.equal(s.progress, undefined);
+  assert.equal(s.selectedLayer, 1, 'stays on the layer that was shown live');
+});
+
+test('target change: a new run replaces the path, a cancelled run falls back to the previous result', () => {
+  const first = fakeResult('/img/cat.png', { layers: 3 });
+  let s = run(initialState(), { type: 'init', init: { ...INIT, result: first } });
+  s = reduce(s, { type: 'setTarget', target: 0 });
+  assert.equal(s.target, 0);
+  s = reduce(s, { type: 'runStarted', runId: 5, target: 0 });
+  assert.equal(s.status, 'running');
+  assert.deepEqual(s.path, []);
+  assert.equal(s.result, first, 'the previous result stays until the new one arrives');
+  s = reduce(s, progress(5, 1));
+  s = reduce(s, { type: 'runFailed', runId: 5, message: 'The analysis was cancelled.', cancelled: true });
+  assert.equal(s.status, 'cancelled');
+  assert.equal(s.message, 'The analysis was cancelled.');
+  assert.equal(s.path, first.path);
+  assert.equal(s.target, 'predicted', 'the picker goes back to what the shown result explains');
+
+  const second = fakeResult('/img/cat.png', { layers: 3, target: 0 });
+  s = run(s, { type: 'runStarted', runId: 6, target: 0 }, { type: 'result', runId: 6, result: second, cached: true });
+  assert.equal(s.status, 'done');
+  assert.equal(s.target, 0);
+  assert.equal(s.cached, true);
+  assert.equal(s.result?.target.class, 0);
+});
+
+test('an error keeps the message and shows the last result', () => {
+  const s = run(initialState(), { type: 'init', init: INIT }, { type: 'runStarted', runId: 1, target: 'predicted' },
+    { type: 'runFailed', runId: 1, message: 'The model file x does not exist.', cancelled: false });
+  assert.equal(s.status, 'error');
+  assert.match(s.message ?? '', /does not exist/);
+  assert.deepEqual(s.path, []);
+});
+
+test('labels, preview and overlay settings', () => {
+  let s = run(initialState(), { type: 'init', init: { ...INIT, result: fakeResult('/img/cat.png') } });
+  assert.equal(classLabel(s, 2), 'class-2', 'from the top predictions');
+  assert.equal(classLabel(s, 3), 'class-3');
+  s = reduce(s, { type: 'labels', labels: ['zero', 'one', 'two', 'three', 'four'] });
+  assert.equal(classLabel(s, 2), 'two');
+  s = reduce(s, { type: 'preview', dataUri: 'data:image/png;base64,AA' });
+  assert.equal(s.previewUri, 'data:image/png;base64,AA');
+  s = reduce(s, { type: 'setOverlay', opacity: 7 });
+  assert.equal(s.overlayOpacity, 1);
+  s = reduce(s, { type: 'setOverlay', show: false });
+  assert.equal(s.showOverlay, false);
+  assert.equal(s.overlayOpacity, 1);
+});
+
+test('rankLayer sorts every neuron by score, highest first, ties by index', () => {
+  assert.deepEqual(rankLayer([0.1, 0.5, -1, 0.5, NaN]).map((r) => r.neuron), [1, 3, 0, 2, 4]);
+  assert.deepEqual(rankLayer([0.1, 0.5]).map((r) => r.rank), [0, 1]);
+});
+
+test('comparisonRows: deviations from the target probability before', () => {
+  const r = fakeResult('/img/cat.png');
+  const rows = comparisonRows(r);
+  assert.deepEqual(rows.map((x) => x.key), ['path', 'activation', 'ig', 'random']);
+  const before = r.target.probability;
+  assert.equal(rows[0].removeDeviation, r.manipulation.remove.deviation);
+  assert.ok(Math.abs(rows[1].removeDeviation - (0.5 - before)) < 1e-12);
+  assert.ok(Math.abs(rows[3].enhanceDeviation - (0.61 - before)) < 1e-12);
+  assert.equal(rows[3].jasStd, 0.005);
+  const noBaselines = comparisonRows({ ...r, baselines: {} });
+  assert.equal(noBaselines.length, 1);
+});
+
+test('number formatting', () => {
+  assert.equal(fmt(0.123456), '0.123');
+  assert.equal(fmt(1234.5), '1230');
+  assert.equal(fmt(0.00001234), '1.23e-5');
+  assert.equal(fmt(undefined), '-');
+  assert.equal(pct(0.5), '50.0%');
+  assert.equal(pct(0.9999), '99.99%');
+});
