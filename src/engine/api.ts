@@ -44,6 +44,7 @@ export interface ModelInfo {
   numClasses: number;
   labels: string[];
   fixedBatch: boolean;              // the export only accepts batch 1: steps run one at a time
+  batchRewritten: boolean;          // a batch-1 export whose batch axis was made dynamic (checked row by row)
   activation: string;               // what the FFN activation was recognised as (gelu-erf, relu, ...)
 }
 

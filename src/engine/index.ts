@@ -30,7 +30,7 @@ export class Engine {
       path: path.resolve(options.modelPath), sha256: opened.sha256, layers: opened.layers, neuronsPerLayer: i.neurons,
       tokens: i.tokens, scope: i.scope, inputSize: [i.input.height, i.input.width], channels: i.input.channels,
       numClasses: i.numClasses, labels: readLabels(options.modelPath, i.numClasses, options.labelsPath),
-      fixedBatch: i.input.fixedBatch, activation: i.activation,
+      fixedBatch: i.input.fixedBatch, batchRewritten: i.batchRewritten, activation: i.activation,
     };
     return new Engine(info, opened.session, i, prep);
   }

@@ -3,6 +3,7 @@
 // target class is an input; the outputs are the probabilities, the clean activations and, from one
 // backward graph, dF/d(replacement) of every block summed over the batch.
 import { buildBackward } from './autodiff/backward';
+import { tryDynamicBatch } from './batchAxis';
 import type { Shapes } from './autodiff/context';
 import { GraphBuilder } from './onnx/builder';
 import { GraphIndex } from './onnx/graph';
@@ -33,13 +34,20 @@ export interface InstrumentedInfo extends Omit<Structure, 'sites'> {
   activation: string;
   readout: [number, number];          // token rows [start, end) that are replaced and scaled
   opset: number;
+  batchRewritten: boolean;            // a fixed-batch export whose batch axis was made dynamic (verified)
 }
 
-export async function instrument(model: ModelProto, options: InstrumentOptions): Promise<{ model: ModelProto; info: InstrumentedInfo }> {
-  const graph = model.graph!;
-  const opset = opsetOf(model);
+export async function instrument(exported: ModelProto, options: InstrumentOptions): Promise<{ model: ModelProto; info: InstrumentedInfo }> {
+  const opset = opsetOf(exported);
   if (opset < 11) throw new ModelFormatError(`the model uses opset ${opset}; re-export it with opset 11 or newer.`);
-  const input = imageInput(graph, options.sizeHint);
+  let input = imageInput(exported.graph!, options.sizeHint);
+  let model = exported;
+  let batchRewritten = false;
+  if (input.fixedBatch) {
+    const dynamic = await tryDynamicBatch(exported, input, options.settings);
+    if (dynamic) { model = dynamic; input = { ...input, fixedBatch: false }; batchRewritten = true; }
+  }
+  const graph = model.graph!;
   const clean = await probeModel(model, { [input.name]: probePixels(input, 1) }, 1, options.settings);
   const index = new GraphIndex(graph);
   const { name: logits, numClasses } = logitsOutput(graph, clean);
@@ -101,7 +109,7 @@ export async function instrument(model: ModelProto, options: InstrumentOptions):
 
   const info: InstrumentedInfo = {
     input, logits, numClasses: C, tokens, neurons: D, scope, detectedScope: detected,
-    activation: sites[0].activation, readout, opset,
+    activation: sites[0].activation, readout, opset, batchRewritten,
   };
   const shapes = await probeShapes(model, info, L, options.settings);
 

@@ -18,6 +18,7 @@ export class Session {
   static async create(model: Uint8Array | string, settings: SessionSettings = {}): Promise<Session> {
     const options: ort.InferenceSession.SessionOptions = {
       graphOptimizationLevel: 'all',
+      logSeverityLevel: 4, // errors come back as exceptions; the log (unused initializers...) is noise
       executionProviders: settings.executionProvider === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
       interOpNumThreads: 1,
       executionMode: 'sequential',
