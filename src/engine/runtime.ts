@@ -12,6 +12,10 @@ export interface SessionSettings {
 export type Feed = { type: 'float32'; data: Float32Array; dims: number[] } | { type: 'int64'; data: BigInt64Array; dims: number[] };
 export interface Fetched { data: Float32Array | BigInt64Array | Int32Array | Uint8Array | Int8Array; dims: readonly number[]; type: string }
 
+export class ProviderError extends Error {
+  constructor(message: string) { super(message); this.name = 'ProviderError'; }
+}
+
 export class Session {
   private constructor(private readonly session: ort.InferenceSession) {}
 
@@ -25,10 +29,20 @@ export class Session {
     };
     if (settings.threads && settings.threads > 0) options.intraOpNumThreads = settings.threads;
     if (settings.profilePrefix) { options.enableProfiling = true; options.profileFilePrefix = settings.profilePrefix; }
-    const session = typeof model === 'string'
-      ? await ort.InferenceSession.create(model, options)
-      : await ort.InferenceSession.create(model, options);
-    return new Session(session);
+    try {
+      const session = typeof model === 'string'
+        ? await ort.InferenceSession.create(model, options)
+        : await ort.InferenceSession.create(model, options);
+      return new Session(session);
+    } catch (e) {
+      if (settings.executionProvider === 'cuda' && /Cuda|CUDA|providers_shared|providers_cuda/.test((e as Error).message)) {
+        throw new ProviderError('the CUDA execution provider is not installed: onnxruntime-node downloads its CUDA libraries ' +
+          'in its install script, which was skipped. With network access and CUDA 12 + cuDNN 9 on the machine, run ' +
+          '`npm rebuild onnxruntime-node --onnxruntime-node-install=cuda12`; or set the execution provider to cpu. ' +
+          `(${(e as Error).message.split('\n')[0]})`);
+      }
+      throw e;
+    }
   }
 
   get inputNames(): readonly string[] { return this.session.inputNames; }
