@@ -1,7 +1,6 @@
 // The analysis panel: one webview panel per image (keyed by its file path). The host keeps the
 // panel's model (last result, the run in progress and its progress) and sends it whole as `init`
 // whenever the webview (re)loads and says `ready`; live updates follow as small messages.
-import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { AnalysisResult, LayerProgress } from '../engine/result';
@@ -12,6 +11,7 @@ import {
 import { AnalysisService, errorMessage } from './analysis';
 import { Disposable } from './dispose';
 import { exportStem, pathCsv, pngFromDataUrl, resultJson } from './export';
+import { makeNonce, panelHtml } from './html';
 
 export const VIEW_TYPE = 'neuronPath.panel';
 
@@ -33,39 +33,6 @@ export function webviewOptions(extensionUri: vscode.Uri, imageUri: vscode.Uri): 
       vscode.Uri.joinPath(imageUri, '..'),
     ],
   };
-}
-
-export function makeNonce(): string {
-  return randomBytes(18).toString('base64');
-}
-
-/** The panel's HTML: everything by nonce or from the extension, nothing inline without a nonce. */
-export function panelHtml(opts: { cspSource: string; nonce: string; scriptUri: string; styleUri: string; title: string }): string {
-  const { cspSource, nonce } = opts;
-  const csp = [
-    "default-src 'none'",
-    `img-src ${cspSource} data:`,
-    `style-src ${cspSource} 'nonce-${nonce}'`,
-    `script-src 'nonce-${nonce}'`,
-  ].join('; ');
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" nonce="${nonce}" href="${opts.styleUri}">
-<title>${escapeHtml(opts.title)}</title>
-</head>
-<body>
-<div id="app" role="main"><p class="boot">Loading Neuron Path...</p></div>
-<script type="module" nonce="${nonce}" src="${opts.scriptUri}"></script>
-</body>
-</html>`;
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 export class PanelManager extends Disposable {
