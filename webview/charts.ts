@@ -187,7 +187,7 @@ export function manipulationChartConfig(theme: Theme, rows: MethodRow[]): ChartC
         ...baseOptions(theme, '').plugins,
         tooltip: { callbacks: { label: (item) => `${item.dataset.label}: ${fmtSigned(item.parsed.y ?? undefined)} points` } },
       },
-      scales: { x: axis(theme, ''), y: axis(theme, 'change of target probability (percentage points)') },
+      scales: { x: axis(theme, ''), y: axis(theme, 'Δ probability (points)') },
     },
     plugins: [backgroundPlugin],
   } as ChartConfiguration<'bar'>;

@@ -90,6 +90,8 @@ const ui = {
   jasPng: h('vscode-button', { secondary: true, onclick: () => exportChart(jasChart, 'jas') }, 'Export PNG'),
   manipPng: h('vscode-button', { secondary: true, onclick: () => exportChart(manipChart, 'manipulation') }, 'Export PNG'),
   timing: h('p', { class: 'caption', id: 'timing' }),
+  layerBody: h('div', { class: 'layer-body' }),
+  comparisonBodyBox: h('div', { class: 'comparison-body' }),
 };
 
 const scoreChart = new ChartSlot(ui.scoreCanvas);
@@ -145,9 +147,7 @@ function build(): void {
     ui.pathList);
 
   ui.layerTitle.id = 'layer-heading';
-  const layer = section('layer',
-    ui.layerTitle,
-    ui.layerNote,
+  fill(ui.layerBody,
     h('div', { class: 'layer-grid' },
       h('div', { class: 'chart-box' }, ui.scoreCanvas),
       h('div', { class: 'table-box' },
@@ -156,10 +156,9 @@ function build(): void {
             h('th', { scope: 'col' }, 'Rank'), h('th', { scope: 'col' }, 'Neuron'), h('th', { scope: 'col', class: 'num' }, 'Score'), h('th', { scope: 'col' }, ''))),
           ui.top10))),
     h('div', { class: 'row-actions' }, ui.scorePng));
+  const layer = section('layer', ui.layerTitle, ui.layerNote, ui.layerBody);
 
-  const baselines = section('baselines',
-    h('h2', { id: 'baselines-heading' }, 'Comparison with baselines'),
-    ui.comparisonNote,
+  fill(ui.comparisonBodyBox,
     h('table', { class: 'data wide', 'aria-label': 'Joint attribution score and manipulation of each method' },
       h('thead', null, h('tr', null,
         h('th', { scope: 'col' }, 'Method'),
@@ -173,6 +172,10 @@ function build(): void {
       h('div', null, h('div', { class: 'chart-box small' }, ui.jasCanvas), h('div', { class: 'row-actions' }, ui.jasPng)),
       h('div', null, h('div', { class: 'chart-box small' }, ui.manipCanvas), h('div', { class: 'row-actions' }, ui.manipPng))),
     ui.timing);
+  const baselines = section('baselines',
+    h('h2', { id: 'baselines-heading' }, 'Comparison with baselines'),
+    ui.comparisonNote,
+    ui.comparisonBodyBox);
 
   fill(app, header, h('div', { class: 'progress-line' }, ui.progressBar, ui.status), prediction, pathSection, layer, baselines);
   new ResizeObserver(() => renderOverlay()).observe(ui.image);
@@ -384,8 +387,10 @@ function renderLayer(s: PanelState): void {
     layerChartKey = '';
     ui.scorePng.disabled = true;
     ui.scoreCanvas.setAttribute('aria-label', 'No chart');
+    ui.layerBody.hidden = true;
     return;
   }
+  ui.layerBody.hidden = false;
   const layer = s.selectedLayer;
   ui.layerTitle.textContent = `Layer ${layer}: influence of every neuron`;
   const ranked = rankLayer(scores);
@@ -441,8 +446,10 @@ function renderComparison(s: PanelState): void {
     ui.jasPng.disabled = true;
     ui.manipPng.disabled = true;
     ui.timing.textContent = '';
+    ui.comparisonBodyBox.hidden = true;
     return;
   }
+  ui.comparisonBodyBox.hidden = false;
   const rows = comparisonRows(r);
   ui.comparisonNote.textContent = `Target class ${r.target.class} (${r.target.label}) has probability ${pct(r.target.probability)} before any change. `
     + 'A path that matters lowers it more when its neurons are removed (x0) and raises it more when they are enhanced (x2) than the baselines do.';
