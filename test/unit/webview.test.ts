@@ -1,0 +1,230 @@
+// The panel's real page (src/extension/html.ts + dist/webview.js + dist/webview.css) in headless
+// chromium, under its Content Security Policy, with a stub of the VS Code webview API: no policy
+// violation, no script error, the path grows with progress, a result draws the charts, the target
+// picker and the exports post the right messages. Screenshots (light, dark, high contrast) go to
+// test-output/webview/. Skipped without a chromium or before `npm run build`.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import { panelHtml } from '../../src/extension/html';
+import type { AnalysisResult } from '../../src/engine/result';
+import type { HostToWebview, PanelInit } from '../../src/protocol';
+import { fakeResult } from './fixtures/fakeEngine';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const DIST = path.join(ROOT, 'dist');
+const OUT = path.join(ROOT, 'test-output', 'webview');
+const CHROMIUM = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => p && existsSync(p));
+const built = existsSync(path.join(DIST, 'webview.js')) && existsSync(path.join(DIST, 'webview.css'));
+
+/** A result the size of ViT-B (12 layers x 3072 neurons, 14 x 14 patches), deterministic. */
+function bigResult(): AnalysisResult {
+  const L = 12, D = 3072;
+  const base = fakeResult('/img/cat.png', { layers: L, neurons: D, target: 'predicted' });
+  let seed = 42;
+  const rnd = (): number => { seed = (seed * 1664525 + 1013904223) % 4294967296; return seed / 4294967296; };
+  const layerScores = Array.from({ length: L }, () => Array.from({ length: D }, () => (rnd() - 0.3) ** 3 * 0.01));
+  const path = base.path.map((p, l) => {
+    const neuron = Math.floor(rnd() * D);
+    layerScores[l][neuron] = 0.02 + 0.01 * l;
+    return { layer: l, neuron, activation: 0.5 + rnd() * 3, score: layerScores[l][neuron] };
+  });
+  return {
+    ...base,
+    model: { ...base.model, path: '/models/vit-b16.onnx', numClasses: 10 },
+    path, layerScores, jas: 0.41,
+    tokenMaps: path.map((p) => ({ layer: p.layer, neuron: p.neuron, grid: [14, 14] as [number, number], values: Array.from({ length: 196 }, (_, i) => Math.sin(i / 9 + p.layer) + rnd() * 0.3) })),
+    baselines: {
+      activation: { path: path.map((p) => ({ ...p, neuron: (p.neuron + 7) % D })), jas: 0.12, remove: 0.52, enhance: 0.66 },
+      integratedGradients: { path: path.map((p) => ({ ...p, neuron: (p.neuron + 11) % D })), jas: 0.2, remove: 0.41, enhance: 0.7 },
+      random: { count: 10, seed: 0, jasMean: 0.004, jasStd: 0.003, removeMean: 0.59, enhanceMean: 0.61 },
+    },
+    timing: { seconds: 41.5, forwardPasses: 260, backwardPasses: 12 },
+  };
+}
+
+const THEMES: Record<string, { bodyClass: string; vars: Record<string, string> }> = {
+  dark: {
+    bodyClass: 'vscode-dark',
+    vars: {
+      '--vscode-foreground': '#cccccc', '--vscode-descriptionForeground': '#9d9d9d', '--vscode-editor-background': '#1f1f1f',
+      '--vscode-panel-border': '#2b2b2b', '--vscode-focusBorder': '#0078d4', '--vscode-charts-blue': '#3794ff', '--vscode-charts-red': '#f14c4c',
+      '--vscode-charts-green': '#89d185', '--vscode-charts-orange': '#d18616', '--vscode-charts-purple': '#b180d7', '--vscode-charts-lines': 'rgba(204,204,204,0.5)',
+      '--vscode-editorWidget-background': '#202020', '--vscode-list-hoverBackground': '#2a2d2e', '--vscode-font-family': 'system-ui, sans-serif', '--vscode-font-size': '13px',
+      '--vscode-button-background': '#0078d4', '--vscode-button-foreground': '#ffffff', '--vscode-errorForeground': '#f85149',
+    },
+  },
+  light: {
+    bodyClass: 'vscode-light',
+    vars: {
+      '--vscode-foreground': '#3b3b3b', '--vscode-descriptionForeground': '#717171', '--vscode-editor-background': '#ffffff',
+      '--vscode-panel-border': '#e5e5e5', '--vscode-focusBorder': '#005fb8', '--vscode-charts-blue': '#1a85ff', '--vscode-charts-red': '#e51400',
+      '--vscode-charts-green': '#388a34', '--vscode-charts-orange': '#d18616', '--vscode-charts-purple': '#652d90', '--vscode-charts-lines': 'rgba(59,59,59,0.5)',
+      '--vscode-editorWidget-background': '#f8f8f8', '--vscode-list-hoverBackground': '#f2f2f2', '--vscode-font-family': 'system-ui, sans-serif', '--vscode-font-size': '13px',
+      '--vscode-button-background': '#005fb8', '--vscode-button-foreground': '#ffffff', '--vscode-errorForeground': '#f85149',
+      '--vscode-button-secondaryBackground': '#e5e5e5', '--vscode-button-secondaryForeground': '#3b3b3b',
+      '--vscode-settings-dropdownBackground': '#ffffff', '--vscode-settings-dropdownForeground': '#3b3b3b', '--vscode-settings-dropdownBorder': '#cecece',
+      '--vscode-settings-dropdownListBorder': '#c8c8c8', '--vscode-settings-checkboxBackground': '#f8f8f8', '--vscode-settings-checkboxBorder': '#cecece',
+      '--vscode-settings-checkboxForeground': '#3b3b3b', '--vscode-badge-background': '#cccccc', '--vscode-badge-foreground': '#3b3b3b',
+      '--vscode-list-activeSelectionBackground': '#e8e8e8', '--vscode-list-activeSelectionForeground': '#000000',
+    },
+  },
+  'high-contrast': {
+    bodyClass: 'vscode-high-contrast',
+    vars: {
+      '--vscode-foreground': '#ffffff', '--vscode-descriptionForeground': '#ffffff', '--vscode-editor-background': '#000000',
+      '--vscode-panel-border': '#6fc3df', '--vscode-contrastBorder': '#6fc3df', '--vscode-contrastActiveBorder': '#f38518', '--vscode-focusBorder': '#f38518',
+      '--vscode-charts-blue': '#3794ff', '--vscode-charts-red': '#f14c4c', '--vscode-charts-green': '#89d185', '--vscode-charts-orange': '#d18616',
+      '--vscode-charts-purple': '#b180d7', '--vscode-charts-lines': 'rgba(255,255,255,0.5)', '--vscode-font-family': 'system-ui, sans-serif', '--vscode-font-size': '13px',
+      '--vscode-button-secondaryBackground': '#000000', '--vscode-button-secondaryForeground': '#ffffff', '--vscode-button-border': '#6fc3df',
+      '--vscode-settings-dropdownBackground': '#000000', '--vscode-settings-dropdownForeground': '#ffffff', '--vscode-settings-dropdownBorder': '#6fc3df',
+      '--vscode-settings-checkboxBackground': '#000000', '--vscode-settings-checkboxBorder': '#6fc3df', '--vscode-badge-background': '#000000', '--vscode-badge-foreground': '#ffffff',
+    },
+  },
+};
+
+test('webview: strict CSP, live path, charts, picker and exports in chromium', { skip: !CHROMIUM ? 'no chromium' : !built ? 'run npm run build first' : false, timeout: 120_000 }, async () => {
+  const sharp = (await import('sharp')).default;
+  const px = Buffer.alloc(224 * 224 * 3);
+  for (let i = 0; i < 224 * 224; i++) { px[i * 3] = (i % 224); px[i * 3 + 1] = Math.floor(i / 224); px[i * 3 + 2] = 128; }
+  const png = await sharp(px, { raw: { width: 224, height: 224, channels: 3 } }).png().toBuffer();
+
+  let html = '';
+  const notFound: string[] = [];
+  const server = http.createServer((req, res) => {
+    const url = req.url ?? '/';
+    if (url === '/panel.html') { res.writeHead(200, { 'content-type': 'text/html' }); res.end(html); return; }
+    if (url === '/img/cat.png') { res.writeHead(200, { 'content-type': 'image/png' }); res.end(png); return; }
+    const m = /^\/dist\/(webview\.(js|css))$/.exec(url);
+    if (m) { res.writeHead(200, { 'content-type': m[2] === 'js' ? 'text/javascript' : 'text/css' }); res.end(readFileSync(path.join(DIST, m[1]))); return; }
+    if (url === '/favicon.ico') { res.writeHead(204); res.end(); return; }
+    notFound.push(url);
+    res.writeHead(404); res.end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  html = panelHtml({ cspSource: origin, nonce: 'dGVzdC1ub25jZS0xMjM0', scriptUri: `${origin}/dist/webview.js`, styleUri: `${origin}/dist/webview.css`, title: 'Neuron Path: cat.png' });
+
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+    page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') errors.push(`console.${m.type()}: ${m.text()}`); });
+    await page.addInitScript(() => {
+      const w = window as unknown as { __posted: unknown[]; __csp: string[]; __state: unknown; acquireVsCodeApi: () => unknown };
+      w.__posted = [];
+      w.__csp = [];
+      document.addEventListener('securitypolicyviolation', (e) => w.__csp.push(`${e.violatedDirective} ${e.blockedURI} ${e.sample}`));
+      w.acquireVsCodeApi = () => ({ postMessage: (m: unknown) => w.__posted.push(m), getState: () => w.__state, setState: (s: unknown) => { w.__state = s; } });
+    });
+    const setTheme = async (name: string): Promise<void> => {
+      const t = THEMES[name];
+      await page.evaluate((theme) => {
+        document.body.className = theme.bodyClass;
+        const style = document.documentElement.style;
+        for (const name of Array.from(style)) if (name.startsWith('--vscode-')) style.removeProperty(name);
+        for (const [k, v] of Object.entries(theme.vars)) document.documentElement.style.setProperty(k, v);
+      }, t);
+    };
+    const send = (m: HostToWebview): Promise<void> => page.evaluate((msg) => { window.postMessage(msg, '*'); }, m);
+    const posted = (): Promise<Array<{ type: string; [k: string]: unknown }>> => page.evaluate(() => (window as unknown as { __posted: Array<{ type: string }> }).__posted);
+
+    await page.goto(`${origin}/panel.html`);
+    await setTheme('dark');
+    await page.waitForFunction(() => (window as unknown as { __posted: Array<{ type: string }> }).__posted.some((m) => m.type === 'ready'));
+    const ready = await posted();
+    assert.equal(ready[ready.length - 1].type, 'ready', 'ready is posted last');
+
+    const init: PanelInit = { imagePath: '/img/cat.png', imageUri: `${origin}/img/cat.png`, fileName: 'cat.png', modelName: 'vit-b16.onnx', target: 'predicted' };
+    await send({ type: 'init', init });
+    await page.waitForSelector('[data-testid=status][data-state=idle]');
+    assert.equal(await page.getAttribute('[data-testid=panel]', 'data-image'), 'cat.png');
+
+    // a run grows the path live
+    const result = bigResult();
+    await send({ type: 'runStarted', runId: 1, target: 'predicted' });
+    for (let l = 0; l < 5; l++) {
+      await send({ type: 'progress', runId: 1, progress: { phase: 'layer', layer: l, layers: 12, partialPath: result.path.slice(0, l + 1), message: `Layer ${l + 1}/12` } });
+    }
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=path-neuron]').length === 5);
+    assert.equal(await page.getAttribute('[data-testid=status]', 'data-state'), 'running');
+    const layers = await page.$$eval('[data-testid=path-neuron]', (els) => els.map((e) => [Number(e.getAttribute('data-layer')), Number(e.getAttribute('data-neuron'))]));
+    assert.deepEqual(layers, result.path.slice(0, 5).map((p) => [p.layer, p.neuron]));
+    await page.screenshot({ path: path.join(mkdirOut(), 'running-dark.png'), fullPage: true });
+
+    // the result
+    await send({ type: 'labels', labels: Array.from({ length: 10 }, (_, i) => ['T-shirt', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'][i]) });
+    await send({ type: 'result', runId: 1, result, cached: false });
+    await page.waitForSelector('[data-testid=status][data-state=done]');
+    assert.equal(await page.$$eval('[data-testid=path-neuron]', (els) => els.length), 12);
+    assert.equal(await page.getAttribute('[data-testid=target]', 'data-class'), String(result.target.class));
+    const predictions = await page.$$eval('[data-testid=prediction]', (els) => els.map((e) => [e.getAttribute('data-class'), e.getAttribute('data-probability')]));
+    assert.deepEqual(predictions, result.prediction.top.map((t) => [String(t.class), String(t.probability)]));
+    // charts are drawn (chart.js sizes the canvases) and the map is painted at patch resolution
+    const sizes = await page.$$eval('canvas', (els) => els.map((c) => [c.id, (c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height]));
+    for (const id of ['score-chart', 'jas-chart', 'manipulation-chart']) {
+      const s = sizes.find((x) => x[0] === id);
+      assert.ok(s && Number(s[1]) > 100 && Number(s[2]) > 100, `${id}: ${JSON.stringify(sizes)}`);
+    }
+    assert.deepEqual(sizes.find((x) => x[0] === 'overlay')?.slice(1), [14, 14]);
+    assert.equal(await page.$$eval('#top10 tr', (rows) => rows.length), 10);
+
+    // keyboard: the selected node has focus, arrows move the selection
+    await page.focus('[data-testid=path-neuron].selected button');
+    const before = await page.getAttribute('[data-testid=path-neuron].selected', 'data-layer');
+    await page.keyboard.press('Home');
+    assert.equal(await page.getAttribute('[data-testid=path-neuron].selected', 'data-layer'), '0');
+    await page.keyboard.press('ArrowRight');
+    assert.equal(await page.getAttribute('[data-testid=path-neuron].selected', 'data-layer'), '1');
+    assert.notEqual(before, null);
+    assert.match(await page.textContent('#layer-heading') ?? '', /Layer 1/);
+
+    // exports
+    await page.click('#export-json');
+    await page.click('#section-layer .row-actions vscode-button');
+    const exports = (await posted()).filter((m) => m.type === 'export') as unknown as Array<{ request: { format: string; dataUrl?: string } }>;
+    assert.equal(exports[0].request.format, 'json');
+    assert.equal(exports[1].request.format, 'png');
+    assert.match(exports[1].request.dataUrl ?? '', /^data:image\/png;base64,/);
+
+    // the target picker re-runs with the chosen class
+    await page.evaluate(() => {
+      const sel = document.querySelector('[data-testid=target-select]') as HTMLElement & { value: string };
+      sel.value = '4';
+      sel.dispatchEvent(new Event('change'));
+    });
+    const analyze = (await posted()).filter((m) => m.type === 'analyze');
+    assert.deepEqual(analyze[analyze.length - 1], { type: 'analyze', target: 4 });
+
+    for (const theme of ['dark', 'light', 'high-contrast']) {
+      await setTheme(theme);
+      await page.waitForTimeout(100);
+      await page.screenshot({ path: path.join(mkdirOut(), `done-${theme}.png`), fullPage: true });
+    }
+
+    // cancel goes back to the last result
+    await send({ type: 'runStarted', runId: 2, target: 4 });
+    await send({ type: 'runFailed', runId: 2, message: 'The analysis was cancelled.', cancelled: true });
+    await page.waitForSelector('[data-testid=status][data-state=cancelled]');
+    assert.match(await page.textContent('[data-testid=status]') ?? '', /cancel/i);
+    assert.equal(await page.$$eval('[data-testid=path-neuron]', (els) => els.length), 12);
+
+    const csp = await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp);
+    assert.deepEqual(csp, [], `CSP violations:\n${csp.join('\n')}`);
+    assert.deepEqual(notFound, []);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    server.close();
+  }
+});
+
+function mkdirOut(): string {
+  mkdirSync(OUT, { recursive: true });
+  return OUT;
+}
