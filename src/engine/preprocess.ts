@@ -19,7 +19,8 @@ const MAX_PIXELS = 268_402_689;
 
 export async function loadPixels(file: string, prep: Preprocessing, target: { channels: number; height: number; width: number }): Promise<Pixels> {
   if (!fs.existsSync(file)) throw new ImageError(`image ${file} does not exist`);
-  const image = sharp(file, { limitInputPixels: MAX_PIXELS, failOn: 'error', animated: false });
+  // The size is checked against the limit below, from the header, with a message that says so.
+  const image = sharp(file, { limitInputPixels: false, failOn: 'error', animated: false });
   let meta: sharp.Metadata;
   try {
     meta = await image.metadata();
@@ -29,6 +30,9 @@ export async function loadPixels(file: string, prep: Preprocessing, target: { ch
   }
   const width = meta.width ?? 0, height = meta.height ?? 0;
   if (!width || !height) throw new ImageError(`${file} has no pixels`);
+  if (width * height > MAX_PIXELS) {
+    throw new ImageError(`${file} is ${width}x${height} pixels, more than the limit of ${MAX_PIXELS} that is decoded; downscale it first.`);
+  }
 
   const [outH, outW] = prep.crop ?? prep.size ?? [target.height, target.width];
   if (outH !== target.height || outW !== target.width) {
