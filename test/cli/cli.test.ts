@@ -1,0 +1,89 @@
+// The `neuron-path` command as a user runs it: the bundled CLI in a child process.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import test from 'node:test';
+import sharp from 'sharp';
+import type { AnalysisResult } from '../../src/engine/result';
+import { FIXTURES, REPO, tempDir } from '../helpers/fixtures';
+
+const BIN = path.join(REPO, 'bin', 'neuron-path.js');
+const model = path.join(FIXTURES, 'cls_op17_dynamic', 'model.onnx');
+const cache = tempDir('cli-cache');
+
+function cli(...args: string[]) {
+  return spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, NEURON_PATH_CACHE: cache } });
+}
+
+async function image(): Promise<string> {
+  const file = path.join(tempDir('cli-img'), 'photo.jpg');
+  await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 30, g: 160, b: 90 } } }).jpeg().toFile(file);
+  return file;
+}
+
+test('analyze prints progress per layer, a summary, and writes the neuron-path/1 record', async () => {
+  const img = await image();
+  const json = path.join(tempDir('cli-json'), 'out.json');
+  const r = cli('analyze', img, '--model', model, '--json', json, '--threads', '1', '--random', '3');
+  assert.equal(r.status, 0, r.stderr);
+  const layers = (r.stderr.match(/layer \d+\/3: neuron \d+/g) ?? []).length;
+  assert.equal(layers, 3, 'one progress line per layer');
+  assert.match(r.stdout, /Influential neuron path \(reference formula, 20 steps\)/);
+  assert.match(r.stdout, /random \(3, mean\)/);
+  const rec = JSON.parse(fs.readFileSync(json, 'utf8')) as AnalysisResult;
+  assert.equal(rec.schema, 'neuron-path/1');
+  assert.deepEqual(Object.keys(rec).sort(), ['baselines', 'image', 'jas', 'layerScores', 'manipulation', 'model', 'path', 'prediction', 'schema', 'settings', 'target', 'timing', 'tokenMaps'].sort());
+  assert.equal(rec.model.layers, 3);
+  assert.match(rec.model.sha256, /^[0-9a-f]{64}$/);
+  assert.deepEqual(rec.model.inputSize, [16, 16]);
+  assert.equal(rec.image.width, 64);
+  assert.equal(rec.prediction.top.length, 5);
+  assert.equal(rec.target.class, rec.prediction.top[0].class);
+  assert.equal(rec.path.length, 3);
+  rec.path.forEach((n, l) => {
+    assert.equal(n.layer, l);
+    assert.equal(rec.layerScores[l].length, rec.model.neuronsPerLayer);
+    assert.equal(n.score, Math.max(...rec.layerScores[l]), 'the path neuron has the best score of its layer');
+  });
+  for (const map of rec.tokenMaps) assert.equal(map.grid[0] * map.grid[1], map.values.length);
+  assert.deepEqual(rec.tokenMaps.map((m) => m.grid), [[4, 4], [4, 4], [4, 4]]);
+  assert.ok(rec.baselines.activation && rec.baselines.integratedGradients && rec.baselines.random);
+  assert.equal(rec.baselines.random!.count, 3);
+  const { remove, enhance } = rec.manipulation;
+  assert.ok(Math.abs(remove.deviation - (remove.probability - rec.target.probability)) < 1e-12);
+  assert.ok(Math.abs(enhance.deviation - (enhance.probability - rec.target.probability)) < 1e-12);
+  assert.ok(rec.timing.backwardPasses > 0 && rec.timing.forwardPasses > rec.timing.backwardPasses);
+});
+
+test('--json - writes the record to stdout; --target, --formula, --steps, --baselines none are honoured', async () => {
+  const img = await image();
+  const r = cli('analyze', img, '--model', model, '--json', '-', '--target', '2', '--formula', 'paper', '--steps', '5', '--baselines', 'none', '-q');
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stderr, '', 'quiet');
+  const rec = JSON.parse(r.stdout) as AnalysisResult;
+  assert.equal(rec.target.class, 2);
+  assert.deepEqual(rec.settings, { steps: 5, formula: 'paper', target: 2 });
+  assert.deepEqual(rec.baselines, {});
+  // Path (m = 5) + JAS: 4 backward passes.
+  assert.equal(rec.timing.backwardPasses, 4);
+});
+
+test('usage errors exit 2 with the reason and the usage', () => {
+  const r = cli('analyze', 'x.png', '--steps', 'zero');
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--steps must be an integer >= 1, got 'zero'/);
+  assert.match(r.stderr, /usage: neuron-path analyze IMAGE/);
+  assert.equal(cli('frobnicate').status, 2);
+  assert.equal(cli('analyze').status, 2);
+});
+
+test('a bad model or image exits 1 with a specific message', async () => {
+  const img = await image();
+  const bad = cli('analyze', img, '--model', path.join(FIXTURES, 'not_a_vit', 'model.onnx'));
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /neuron-path: no transformer FFN/);
+  const missing = cli('analyze', '/nope.png', '--model', model);
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /image \/nope.png does not exist/);
+});
