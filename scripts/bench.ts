@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import sharp from 'sharp';
 import { defaultModelPath, Engine, type BaselineName } from '../src/engine/index';
 import { encodeModel } from '../src/engine/onnx/proto';
 import { parameterCount, syntheticVit, VIT_B16, VIT_S16, type VitShape } from './bench/syntheticVit';
@@ -44,8 +45,14 @@ function modelFile(name: string): string {
   return file;
 }
 
-function sampleImage(): string {
-  return path.join(ROOT, 'media', 'samples', fs.readdirSync(path.join(ROOT, 'media', 'samples')).filter((f) => f.endsWith('.png')).sort()[0]);
+async function sampleImage(): Promise<string> {
+  const samples = path.join(ROOT, 'media', 'samples');
+  const png = fs.existsSync(samples) ? fs.readdirSync(samples).filter((f) => f.endsWith('.png')).sort()[0] : undefined;
+  if (png) return path.join(samples, png);
+  const file = path.join(os.tmpdir(), 'neuron-path-bench', 'noise.png');
+  const noise = Buffer.from(Array.from({ length: 96 * 96 * 3 }, (_, i) => (i * 2654435761) % 251));
+  await sharp(noise, { raw: { width: 96, height: 96, channels: 3 } }).png().toFile(file);
+  return file;
 }
 
 /** Runs in a fresh process so peak RSS belongs to one model. */
@@ -61,7 +68,7 @@ async function child(spec: { name: string; threads: number; steps: number; basel
   const openSeconds = (performance.now() - t) / 1000;
   const phases: Record<string, number> = {};
   let last = performance.now(), lastPhase = 'preprocess';
-  const result = await engine.analyze(sampleImage(), { steps: spec.steps, baselines: spec.baselines }, {
+  const result = await engine.analyze(await sampleImage(), { steps: spec.steps, baselines: spec.baselines }, {
     onProgress: (p) => {
       const now = performance.now();
       phases[lastPhase] = (phases[lastPhase] ?? 0) + (now - last) / 1000;

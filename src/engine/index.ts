@@ -1,20 +1,26 @@
 // The engine: open a ViT once, analyse many images. Used by the CLI, the worker and the tests.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { analyzePixels } from './analyze';
+import { analyzePixels, topClasses } from './analyze';
 import type { AnalyzeOptions, ModelInfo, ModelOptions, RunHooks } from './api';
 import type { InstrumentedInfo } from './instrument';
 import { readLabels, readPreprocessing, type Preprocessing } from './modelFolder';
 import { openModel, sha256File } from './modelStore';
 import { loadPixels } from './preprocess';
-import type { AnalysisResult } from './result';
+import type { AnalysisResult, ClassProbability } from './result';
+import { Runner } from './runner';
 import type { Session } from './runtime';
 
 export * from './api';
 export * from './result';
 
-/** The bundled model; bundles live in dist/, the model in media/model/. */
+/** The bundled model, media/model/model.onnx of the package (found from dist/ or from compiled sources). */
 export function defaultModelPath(): string {
-  return path.resolve(__dirname, '..', 'media', 'model', 'model.onnx');
+  const relative = path.join('media', 'model', 'model.onnx');
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, relative))) return path.join(dir, relative);
+    if (path.dirname(dir) === dir) return path.resolve(__dirname, '..', relative);
+  }
 }
 
 export class Engine {
@@ -54,6 +60,13 @@ export class Engine {
   /** For callers that preprocess themselves (tests against recorded pixel tensors). */
   analyzeTensor(pixels: Float32Array, options: AnalyzeOptions = {}, hooks: RunHooks = {}) {
     return analyzePixels({ session: this.session, info: this.internal, layers: this.info.layers, labels: this.info.labels, pixels }, options, hooks);
+  }
+
+  /** The model's probabilities for an image (one clean pass), most probable first. */
+  async predict(imagePath: string, top = 5): Promise<ClassProbability[]> {
+    const pixels = await loadPixels(path.resolve(imagePath), this.prep, this.internal.input);
+    const { probs } = await new Runner(this.session, this.internal, this.info.layers).clean(pixels.data);
+    return topClasses(probs, this.info.labels, top);
   }
 
   async dispose(): Promise<void> { await this.session.release(); }
