@@ -17,8 +17,8 @@ const ROOT = path.resolve(__dirname, '..');
 const SHAPES: Record<string, VitShape> = { 'vit-s': VIT_S16, 'vit-b': VIT_B16 };
 
 interface ChildResult {
-  model: string; params: number; layers: number; neurons: number;
-  openSeconds: number; firstOpenSeconds: number; seconds: number; forwardPasses: number; backwardPasses: number;
+  model: string; layers: number; neurons: number;
+  openSeconds: number; seconds: number; forwardPasses: number; backwardPasses: number;
   maxRssMb: number; phases: Record<string, number>;
 }
 
@@ -55,35 +55,35 @@ async function sampleImage(): Promise<string> {
   return file;
 }
 
-/** Runs in a fresh process so peak RSS belongs to one model. */
-async function child(spec: { name: string; threads: number; steps: number; baselines: BaselineName[] }): Promise<void> {
+/**
+ * Runs in a fresh process so peak RSS belongs to one model: `prepare` builds the instrumented model
+ * into the cache (the first open), `measure` is what a user's later CLI run does (warm cache).
+ */
+async function child(spec: { name: string; threads: number; steps: number; baselines: BaselineName[]; mode: 'prepare' | 'measure'; cacheDir: string }): Promise<void> {
   const file = modelFile(spec.name);
-  const cacheDir = path.join(os.tmpdir(), 'neuron-path-bench', 'cache');
-  let t = performance.now();
-  const first = await Engine.open({ modelPath: file, threads: spec.threads, cacheDir }); // builds or reuses the cache
-  const firstOpenSeconds = (performance.now() - t) / 1000;
-  await first.dispose();
-  t = performance.now();
+  const { cacheDir } = spec;
+  const t = performance.now();
   const engine = await Engine.open({ modelPath: file, threads: spec.threads, cacheDir });
   const openSeconds = (performance.now() - t) / 1000;
-  const phases: Record<string, number> = {};
-  let last = performance.now(), lastPhase = 'preprocess';
-  const result = await engine.analyze(await sampleImage(), { steps: spec.steps, baselines: spec.baselines }, {
-    onProgress: (p) => {
-      const now = performance.now();
-      phases[lastPhase] = (phases[lastPhase] ?? 0) + (now - last) / 1000;
-      last = now;
-      lastPhase = p.phase === 'layer' ? 'layer steps' : p.phase;
-    },
-  });
-  phases[lastPhase] = (phases[lastPhase] ?? 0) + (performance.now() - last) / 1000;
+  if (spec.mode === 'prepare') {
+    await engine.dispose();
+    process.stdout.write(`${JSON.stringify({ openSeconds })}\n`);
+    return;
+  }
+  const result = await engine.analyze(await sampleImage(), { steps: spec.steps, baselines: spec.baselines });
   await engine.dispose();
   const out: ChildResult = {
-    model: spec.name, params: 0, layers: result.model.layers, neurons: result.model.neuronsPerLayer,
-    openSeconds, firstOpenSeconds, seconds: result.timing.seconds, forwardPasses: result.timing.forwardPasses,
-    backwardPasses: result.timing.backwardPasses, maxRssMb: process.resourceUsage().maxRSS / 1024, phases,
+    model: spec.name, layers: result.model.layers, neurons: result.model.neuronsPerLayer, openSeconds,
+    seconds: result.timing.seconds, forwardPasses: result.timing.forwardPasses, backwardPasses: result.timing.backwardPasses,
+    maxRssMb: process.resourceUsage().maxRSS / 1024, phases: result.timing.phases ?? {},
   };
   process.stdout.write(`${JSON.stringify(out)}\n`);
+}
+
+function runChild(spec: object): Record<string, unknown> {
+  const r = spawnSync(process.execPath, [__filename, '--child', JSON.stringify(spec)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.status !== 0) throw new Error(`bench child ${JSON.stringify(spec)} failed`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
 }
 
 function torchReference(name: string, threads: number, steps: number, baselines: string): TorchResult | string {
@@ -101,19 +101,19 @@ function torchReference(name: string, threads: number, steps: number, baselines:
 async function main(): Promise<void> {
   if (opts.child) { await child(JSON.parse(opts.child)); return; }
   const threads = Number(opts.threads), steps = Number(opts.steps);
+  const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'neuron-path-bench-cache-')); // cold first open
   const rows: string[][] = [];
   const phaseRows: string[] = [];
   for (const name of opts.models!.split(',')) {
     const baselines = (opts.baselines ?? (name === 'bundled' ? 'activation,ig,random' : 'activation')).split(',') as BaselineName[];
     process.stderr.write(`bench: ${name} (threads ${threads}, steps ${steps}, baselines ${baselines.join(',')})\n`);
     modelFile(name);
-    const r = spawnSync(process.execPath, [__filename, '--child', JSON.stringify({ name, threads, steps, baselines })], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-    if (r.status !== 0) throw new Error(`bench child for ${name} failed`);
-    const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as ChildResult;
+    const first = runChild({ name, threads, steps, baselines, mode: 'prepare', cacheDir }) as { openSeconds: number };
+    const res = runChild({ name, threads, steps, baselines, mode: 'measure', cacheDir }) as unknown as ChildResult;
     const params = name === 'bundled' ? '-' : `${(parameterCount(SHAPES[name]) / 1e6).toFixed(1)}M`;
     const torch = torchReference(name, threads, steps, baselines.join(','));
     const t = typeof torch === 'string' ? undefined : torch;
-    rows.push([name, params, `${res.layers}x${res.neurons}`, res.firstOpenSeconds.toFixed(2), res.openSeconds.toFixed(2), res.seconds.toFixed(3),
+    rows.push([name, params, `${res.layers}x${res.neurons}`, first.openSeconds.toFixed(2), res.openSeconds.toFixed(2), res.seconds.toFixed(3),
       `${res.forwardPasses}/${res.backwardPasses}`, res.maxRssMb.toFixed(0),
       t ? t.seconds.toFixed(3) : String(torch), t ? t.maxRssMb.toFixed(0) : '-', t ? (t.seconds / res.seconds).toFixed(2) : '-']);
     phaseRows.push(`${name}: ${Object.entries(res.phases).map(([k, v]) => `${k} ${v.toFixed(3)} s`).join(', ')}`);
@@ -127,6 +127,7 @@ async function main(): Promise<void> {
   for (const r of rows) console.log(line(r));
   console.log('\nWhere the time goes (analysis phases):');
   for (const p of phaseRows) console.log(`  ${p}`);
+  fs.rmSync(cacheDir, { recursive: true, force: true });
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });

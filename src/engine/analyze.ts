@@ -1,7 +1,8 @@
 // One image, start to finish: clean pass, the path, its JAS, the baselines and the manipulations,
 // assembled into the `neuron-path/1` record.
 import type { AnalyzeOptions, RunHooks } from './api';
-import { activationPath, argmax, integratedGradientsPath, locatePath, manipulate, pathJas, randomPaths, sumTokens } from './locator';
+import { activationPath, argmax, integratedGradientsPath, locatePath, pathJas, randomPaths, sumTokens } from './locator';
+import { manipulatePaths } from './manipulation';
 import type { AnalysisResult, BaselineResult, ClassProbability, LayerProgress, PathNeuron, TokenMap } from './result';
 import { Runner } from './runner';
 import type { InstrumentedInfo } from './instrument';
@@ -25,6 +26,9 @@ const FACTORS = [0, 2]; // remove, enhance (ALGORITHM §7)
 
 export async function analyzePixels(input: AnalysisInput, options: AnalyzeOptions, hooks: RunHooks = {}): Promise<AnalysisCore> {
   const started = performance.now();
+  const phases: Record<string, number> = {};
+  let mark = started;
+  const lap = (phase: string) => { const now = performance.now(); phases[phase] = (phases[phase] ?? 0) + (now - mark) / 1000; mark = now; };
   const { info, layers: L, labels, pixels } = input;
   const m = options.steps ?? 20;
   const formula = options.formula ?? 'reference';
@@ -36,6 +40,7 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
 
   progress({ phase: 'clean', message: 'clean forward pass' });
   const clean = await runner.clean(pixels);
+  lap('clean');
   const T = info.tokens;
   const w = clean.acts.map((a) => a.slice(info.readout[0] * D, info.readout[1] * D));
   const top = topClasses(clean.probs, labels, 5);
@@ -50,6 +55,7 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
   const { steps, firstLayerGrad } = await locatePath(runner, pixels, target, w, {
     steps: m, formula,
     onLayer: (step, partial) => {
+      lap('layers');
       stepScores.push(step.scores);
       progress({
         phase: 'layer', layer: step.layer, layers: L, message: `layer ${step.layer + 1}/${L}: neuron ${step.neuron}`,
@@ -61,6 +67,7 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
 
   progress({ phase: 'jas', message: 'joint attribution score of the path' });
   const jas = await pathJas(runner, pixels, target, w, path, m, formula);
+  lap('jas');
 
   const paths: number[][] = [path];
   const baselines: AnalysisResult['baselines'] = {};
@@ -86,18 +93,20 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
   }
 
   progress({ phase: 'manipulation', message: 'removing and enhancing the paths' });
-  const after = await manipulate(runner, pixels, target, [...paths, ...random], FACTORS);
+  const after = await manipulatePaths(runner, pixels, target, [...paths, ...random], FACTORS);
   const baseline = (p: number[], k: number, score: (l: number, j: number) => number): BaselineResult => ({
-    path: describe(p, score), jas: jasOf.get(p)!, remove: after[k][0], enhance: after[k][1],
+    path: describe(p, score), jas: jasOf.get(p)!, remove: after[k][0].probability, enhance: after[k][1].probability,
+    removeTop1: after[k][0].top1, enhanceTop1: after[k][1].top1,
   });
   let k = 1;
   if (actPath) baselines.activation = baseline(actPath, k++, activationOf);
   if (ig) { const scores = ig.scores; baselines.integratedGradients = baseline(ig.path, k++, (l, j) => scores[l][j]); }
   if (random.length) {
-    const removes = after.slice(k).map((a) => a[0]), enhances = after.slice(k).map((a) => a[1]);
+    const removes = after.slice(k).map((a) => a[0].probability), enhances = after.slice(k).map((a) => a[1].probability);
     baselines.random = {
       count: random.length, seed: options.randomSeed ?? 0,
       jasMean: mean(randomJas), jasStd: std(randomJas), removeMean: mean(removes), enhanceMean: mean(enhances),
+      removeKept: mean(after.slice(k).map((a) => Number(a[0].top1 === target))),
     };
   }
 
@@ -111,10 +120,10 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
     tokenMaps: path.map((neuron, layer) => tokenMap(clean.acts[layer], layer, neuron, T, D, info)),
     baselines,
     manipulation: {
-      remove: { probability: after[0][0], deviation: after[0][0] - before },
-      enhance: { probability: after[0][1], deviation: after[0][1] - before },
+      remove: { probability: after[0][0].probability, deviation: after[0][0].probability - before, top1: after[0][0].top1 },
+      enhance: { probability: after[0][1].probability, deviation: after[0][1].probability - before, top1: after[0][1].top1 },
     },
-    timing: { seconds: (performance.now() - started) / 1000, ...runner.counters },
+    timing: { seconds: (performance.now() - started) / 1000, ...runner.counters, phases },
   };
 }
 

@@ -69,5 +69,14 @@ export class Engine {
     return topClasses(probs, this.info.labels, top);
   }
 
+  /**
+   * Live passes with the readout neurons of every block multiplied by `scales[l]` (`rows` rows of D
+   * each, as Runner.scaled): the probabilities [rows x classes]. Used by the pruning check (issue 5).
+   */
+  async scaledProbabilities(imagePath: string, scales: Float32Array[], rows: number, signal?: AbortSignal): Promise<Float32Array> {
+    const pixels = await loadPixels(path.resolve(imagePath), this.prep, this.internal.input);
+    return new Runner(this.session, this.internal, this.info.layers, signal).scaled(pixels.data, scales, rows);
+  }
+
   async dispose(): Promise<void> { await this.session.release(); }
 }

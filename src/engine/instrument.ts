@@ -35,6 +35,7 @@ export interface InstrumentedInfo extends Omit<Structure, 'sites'> {
   readout: [number, number];          // token rows [start, end) that are replaced and scaled
   opset: number;
   batchRewritten: boolean;            // a fixed-batch export whose batch axis was made dynamic (verified)
+  rowBytes: number;                   // bytes of the forward tensors that grow with each batch row
 }
 
 export async function instrument(exported: ModelProto, options: InstrumentOptions): Promise<{ model: ModelProto; info: InstrumentedInfo }> {
@@ -109,9 +110,10 @@ export async function instrument(exported: ModelProto, options: InstrumentOption
 
   const info: InstrumentedInfo = {
     input, logits, numClasses: C, tokens, neurons: D, scope, detectedScope: detected,
-    activation: sites[0].activation, readout, opset, batchRewritten,
+    activation: sites[0].activation, readout, opset, batchRewritten, rowBytes: 0,
   };
   const shapes = await probeShapes(model, info, L, options.settings);
+  info.rowBytes = shapes.rowBytes;
 
   // Backward: F = probs[target] per batch row, so the seed of probs is the one-hot input.
   const backIndex = new GraphIndex(graph);
@@ -155,7 +157,7 @@ export function neutralFeeds(info: InstrumentedInfo, layers: number, pixels: Fee
   return feeds;
 }
 
-async function probeShapes(model: ModelProto, info: InstrumentedInfo, layers: number, settings: SessionSettings): Promise<Shapes & { isFloat(name: string): boolean }> {
+async function probeShapes(model: ModelProto, info: InstrumentedInfo, layers: number, settings: SessionSettings): Promise<Shapes & { isFloat(name: string): boolean; rowBytes: number }> {
   const run = (batch: number) => probeModel(model, neutralFeeds(info, layers, probePixels(info.input, batch)), batch, settings);
   const one = await run(1);
   const two: ProbeResult = info.input.fixedBatch ? one : await run(2);
@@ -164,7 +166,13 @@ async function probeShapes(model: ModelProto, info: InstrumentedInfo, layers: nu
     const t = constants.get(name);
     return t ? (t.dims ?? []).map(Number) : undefined;
   };
+  let rowBytes = 0;
+  for (const [name, dims] of one.shapes) {
+    const grows = info.input.fixedBatch || dims.some((d, i) => d !== two.shapes.get(name)?.[i]);
+    if (grows && one.floats.has(name)) rowBytes += 4 * dims.reduce((a, b) => a * b, 1);
+  }
   return {
+    rowBytes,
     shape(name) {
       const s = two.shapes.get(name) ?? constShape(name);
       if (!s) throw new ModelFormatError(`no shape is known for tensor '${name}'`);

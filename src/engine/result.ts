@@ -13,19 +13,25 @@ export interface PathNeuron {
   score: number;        // the layer-step candidate score that chose it (ALGORITHM §5)
 }
 
-export interface Manipulation { probability: number; deviation: number }
+export interface Manipulation {
+  probability: number; deviation: number;
+  top1?: number;        // the predicted class after the manipulation (absent in records made before it was added)
+}
 
 export interface BaselineResult {
   path: PathNeuron[];
   jas: number;
   remove: number;       // target probability after removing (x0) the path neurons
   enhance: number;      // target probability after enhancing (x2) the path neurons
+  removeTop1?: number;  // the predicted class after removing / enhancing (absent in older records)
+  enhanceTop1?: number;
 }
 
 export interface RandomBaseline {
   count: number; seed: number;
   jasMean: number; jasStd: number;
   removeMean: number; enhanceMean: number;
+  removeKept?: number;  // fraction of the random paths after whose removal the top-1 is still the target
 }
 
 export interface TokenMap { layer: number; neuron: number; grid: [number, number]; values: number[] }
@@ -50,7 +56,10 @@ export interface AnalysisResult {
     random?: RandomBaseline;
   };
   manipulation: { remove: Manipulation; enhance: Manipulation };
-  timing: { seconds: number; forwardPasses: number; backwardPasses: number };
+  timing: {
+    seconds: number; forwardPasses: number; backwardPasses: number;
+    phases?: Record<string, number>;   // seconds spent in clean, layers, jas, baselines, manipulation
+  };
 }
 
 /** Sent while an analysis runs: one per finished layer step, with the path found so far. */

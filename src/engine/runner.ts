@@ -4,6 +4,9 @@
 import { NAMES, neutralFeeds, type InstrumentedInfo } from './instrument';
 import type { Feed, Session } from './runtime';
 
+/** Forward bytes per run that the row chunking aims at (the backward roughly doubles it). */
+const ROW_BUDGET_BYTES = 64 * 1024 * 1024;
+
 export class AbortError extends Error {
   constructor() { super('the analysis was cancelled'); this.name = 'AbortError'; }
 }
@@ -15,10 +18,17 @@ export class Runner {
   readonly K: number;
   readonly D: number;
 
+  /**
+   * Rows per run. Large models run a few rows at a time: the activations kept for the backward pass
+   * grow with every row, and measured on ViT-S/16 one row per run was no slower than twenty.
+   */
+  maxRows: number;
+
   constructor(private readonly session: Session, readonly info: InstrumentedInfo, readonly layers: number,
               private readonly signal?: AbortSignal) {
     this.K = info.readout[1] - info.readout[0];
     this.D = info.neurons;
+    this.maxRows = Math.max(1, Math.floor(ROW_BUDGET_BYTES / Math.max(info.rowBytes, 1)));
   }
 
   /** One clean pass: probabilities and every block's full activation [T*D]. */
@@ -38,7 +48,7 @@ export class Runner {
     const fetches = switched.flatMap((on, l) => (on ? [NAMES.grad(l)] : []));
     const onehot = new Float32Array(this.info.numClasses);
     onehot[target] = 1;
-    const rows = this.info.input.fixedBatch ? 1 : batch;
+    const rows = this.rowsPerRun(batch);
     const sums: (Float32Array | undefined)[] = switched.map((on) => (on ? new Float32Array(this.K * this.D) : undefined));
     for (let start = 0; start < batch; start += rows) {
       const feeds = this.feeds(pixels, rows, onehot);
@@ -57,7 +67,7 @@ export class Runner {
   /** Live passes with the readout activations multiplied by `scales[l]` (N rows of D each). */
   async scaled(pixels: Float32Array, scales: Float32Array[], batch: number): Promise<Float32Array> {
     const C = this.info.numClasses;
-    const rows = this.info.input.fixedBatch ? 1 : batch;
+    const rows = this.rowsPerRun(batch);
     const probs = new Float32Array(batch * C);
     for (let start = 0; start < batch; start += rows) {
       const feeds = this.feeds(pixels, rows, new Float32Array(C));
@@ -69,6 +79,10 @@ export class Runner {
       this.counters.forwardPasses += rows;
     }
     return probs;
+  }
+
+  private rowsPerRun(batch: number): number {
+    return this.info.input.fixedBatch ? 1 : Math.max(1, Math.min(batch, this.maxRows));
   }
 
   private feeds(pixels: Float32Array, rows: number, onehot: Float32Array): Record<string, Feed> {

@@ -1,0 +1,99 @@
+// The lines of a batch result file (.jsonl): one `neuron-path/1` record per analysed image, with the
+// image's folder class and the run's settings, or an error line for an image that could not be
+// analysed. Reading is tolerant: a line cut off by a killed run is reported and skipped.
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import type { AnalyzeOptions, BaselineName, ModelOptions } from '../api';
+import type { AnalysisResult } from '../result';
+
+export const ERROR_SCHEMA = 'neuron-path/1-error';
+
+/** What a batch run was made with; every line carries it, so a file can be resumed and re-read. */
+export interface BatchSettings {
+  key: string;                        // hash of the model's sha256 and everything below
+  model: { sha256: string; scope: string; preprocess: NonNullable<ModelOptions['preprocess']>; labelsPath: string | null };
+  analyze: { steps: number; formula: string; target: number | 'predicted'; baselines: BaselineName[]; randomCount: number; randomSeed: number };
+}
+
+/** Where an image came from: its folder's class (ImageFolder layout), or none (flat folder). */
+export interface FolderClass {
+  trueClass: number | null;           // the model's class the folder name matched, or null
+  folderLabel: string | null;         // the sub-folder name, or null for an image at the top of the folder
+}
+
+export type BatchRecord = AnalysisResult & FolderClass & { batch: BatchSettings };
+
+export interface BatchError extends FolderClass {
+  schema: typeof ERROR_SCHEMA;
+  image: string;                      // absolute path
+  sha256: string | null;              // null when the file could not be read
+  error: string;
+  batch: BatchSettings;
+}
+
+export type BatchLine = BatchRecord | BatchError;
+
+const DEFAULT_BASELINES: BaselineName[] = ['activation', 'ig', 'random'];
+
+/** The settings that change what a record holds (threads and execution provider do not). */
+export function batchSettings(modelSha256: string, model: ModelOptions, analyze: AnalyzeOptions): BatchSettings {
+  const baselines = [...new Set(analyze.baselines ?? DEFAULT_BASELINES)].sort() as BaselineName[];
+  const p = model.preprocess ?? {};
+  const preprocess = Object.fromEntries(Object.entries({ size: p.size, mean: p.mean, std: p.std, resize: p.resize })
+    .filter(([, v]) => v !== undefined)) as NonNullable<ModelOptions['preprocess']>;
+  const body = {
+    model: { sha256: modelSha256, scope: model.scope ?? 'auto', preprocess, labelsPath: model.labelsPath ?? null },
+    analyze: {
+      steps: analyze.steps ?? 20, formula: analyze.formula ?? 'reference', target: analyze.target ?? 'predicted', baselines,
+      randomCount: baselines.includes('random') ? analyze.randomCount ?? 10 : 0, randomSeed: analyze.randomSeed ?? 0,
+    },
+  };
+  // labelsPath changes names, not numbers: it is kept for re-reading but left out of the key.
+  const keyed = { ...body, model: { ...body.model, labelsPath: undefined } };
+  return { key: createHash('sha256').update(JSON.stringify(keyed)).digest('hex').slice(0, 16), ...body };
+}
+
+/** The analyze options a settings block was made with (for a report that reruns passes). */
+export function analyzeOptionsOf(s: BatchSettings): AnalyzeOptions {
+  const a = s.analyze;
+  return { steps: a.steps, formula: a.formula as AnalyzeOptions['formula'], target: a.target, baselines: a.baselines, randomCount: a.randomCount || undefined, randomSeed: a.randomSeed };
+}
+
+export const isError = (line: BatchLine): line is BatchError => line.schema === ERROR_SCHEMA;
+
+/** The resume key of an image: its path, its content and the settings it was analysed with. */
+export const doneKey = (image: string, sha256: string | null, settingsKey: string) => `${image}\u0000${sha256 ?? ''}\u0000${settingsKey}`;
+
+export interface ReadResult {
+  lines: BatchLine[];
+  skipped: { line: number; reason: string }[];   // unparsable or foreign lines, 1-based
+  endsWithNewline: boolean;
+}
+
+export function parseLines(text: string): ReadResult {
+  const lines: BatchLine[] = [];
+  const skipped: ReadResult['skipped'] = [];
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.trim();
+    if (!line) return;
+    let value: unknown;
+    try { value = JSON.parse(line); } catch { skipped.push({ line: i + 1, reason: 'not valid JSON (cut off by a stopped run?)' }); return; }
+    const v = value as Partial<BatchLine>;
+    if (v.schema === ERROR_SCHEMA && typeof (v as BatchError).image === 'string') lines.push(v as BatchError);
+    else if (v.schema === 'neuron-path/1' && (v as BatchRecord).image && Array.isArray((v as BatchRecord).path)) lines.push(v as BatchRecord);
+    else skipped.push({ line: i + 1, reason: `not a neuron-path/1 record (schema ${JSON.stringify(v.schema)})` });
+  });
+  return { lines, skipped, endsWithNewline: text.length === 0 || text.endsWith('\n') };
+}
+
+export function readLines(file: string): ReadResult {
+  if (!fs.existsSync(file)) return { lines: [], skipped: [], endsWithNewline: true };
+  return parseLines(fs.readFileSync(file, 'utf8'));
+}
+
+/** The analysed images of a file (error lines and, for a re-analysed image, all but its last record dropped). */
+export function recordsOf(lines: BatchLine[]): BatchRecord[] {
+  const last = new Map<string, BatchRecord>();
+  for (const l of lines) if (!isError(l)) last.set(doneKey(l.image.path, l.image.sha256, l.batch?.key ?? ''), l);
+  return [...last.values()];
+}

@@ -1,0 +1,148 @@
+// Analyses a list of images into a .jsonl file, one line per image as it finishes, so a stopped run
+// resumes where it stopped: images whose path, content (sha256) and settings are already in the
+// file are skipped. An image that cannot be analysed becomes an error line and the run goes on.
+// Each analyzer runs one image at a time (an Engine is not re-entrant); several analyzers (one
+// Engine each, e.g. in worker processes) share the queue.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { AnalyzeOptions, ModelOptions } from '../api';
+import type { Engine } from '../index';
+import { sha256File } from '../modelStore';
+import type { AnalysisResult } from '../result';
+import { batchSettings, doneKey, ERROR_SCHEMA, isError, readLines, type BatchError, type BatchLine, type BatchRecord, type BatchSettings } from './records';
+import { scanFolder, type BatchItem, type FolderScan } from './scan';
+
+export type Analyzer = (item: BatchItem, signal: AbortSignal) => Promise<AnalysisResult>;
+
+export interface BatchProgress {
+  done: number;                 // finished images, those of earlier runs included
+  total: number;
+  resumed: number;              // already in the file when the run started
+  analysed: number;             // finished by this run (errors included)
+  failed: number;               // error lines written by this run
+  rate: number;                 // images per second in this run (0 before the first)
+  etaSeconds: number | undefined;
+  line?: BatchLine;             // the line just written
+}
+
+export interface BatchSummary {
+  out: string; total: number; resumed: number; analysed: number; failed: number;
+  cancelled: boolean; seconds: number;
+}
+
+export interface BatchRunOptions {
+  items: BatchItem[];
+  out: string;
+  settings: BatchSettings;
+  analyzers: Analyzer[];
+  signal?: AbortSignal;
+  onProgress?: (p: BatchProgress) => void;
+}
+
+/** A result file made with other settings: appending would mix two analyses. */
+export class BatchSettingsError extends Error {
+  constructor(message: string) { super(message); this.name = 'BatchSettingsError'; }
+}
+
+/** Errors that would repeat for every image: the run stops instead of writing an error line each. */
+const FATAL = new Set(['TargetError', 'RangeError', 'BatchWorkerError', 'BatchSettingsError']);
+
+export async function runBatch(opts: BatchRunOptions): Promise<BatchSummary> {
+  if (!opts.analyzers.length) throw new RangeError('runBatch needs at least one analyzer');
+  const started = performance.now();
+  const out = path.resolve(opts.out);
+  const { settings } = opts;
+  const existing = readLines(out);
+  checkSettings(out, existing.lines, settings);
+  const done = new Set(existing.lines.map((l) => (isError(l) ? doneKey(l.image, l.sha256, settings.key) : doneKey(l.image.path, l.image.sha256, settings.key))));
+  const sha = (file: string) => { try { return sha256File(file); } catch { return null; } };
+  const pending = opts.items.filter((it) => !done.has(doneKey(path.resolve(it.image), sha(it.image), settings.key)));
+
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  if (!existing.endsWithNewline) fs.appendFileSync(out, '\n'); // a line cut off by a killed run stays on its own
+  const total = opts.items.length, resumed = total - pending.length;
+  let analysed = 0, failed = 0, next = 0, fatal: Error | undefined;
+  const inner = new AbortController();
+  const stop = () => inner.abort();
+  opts.signal?.addEventListener('abort', stop);
+  if (opts.signal?.aborted) stop();
+  const report = (line?: BatchLine) => {
+    const seconds = (performance.now() - started) / 1000;
+    const rate = analysed && seconds > 0 ? analysed / seconds : 0;
+    const left = total - resumed - analysed;
+    opts.onProgress?.({ done: resumed + analysed, total, resumed, analysed, failed, rate, etaSeconds: rate ? left / rate : undefined, line });
+  };
+  report();
+
+  const work = async (analyze: Analyzer) => {
+    while (!inner.signal.aborted && next < pending.length) {
+      const item = pending[next++];
+      const image = path.resolve(item.image);
+      let line: BatchLine;
+      try {
+        const record = await analyze({ ...item, image }, inner.signal);
+        line = { ...record, trueClass: item.trueClass, folderLabel: item.folderLabel, batch: settings } satisfies BatchRecord;
+      } catch (e) {
+        const err = e as Error;
+        if (err.name === 'AbortError' || inner.signal.aborted) return;
+        if (FATAL.has(err.name)) { fatal ??= err; stop(); return; }
+        line = { schema: ERROR_SCHEMA, image, sha256: sha(image), error: err.message, trueClass: item.trueClass, folderLabel: item.folderLabel, batch: settings } satisfies BatchError;
+        failed++;
+      }
+      fs.appendFileSync(out, `${JSON.stringify(line)}\n`);
+      analysed++;
+      report(line);
+    }
+  };
+  try {
+    await Promise.all(opts.analyzers.map(work));
+  } finally {
+    opts.signal?.removeEventListener('abort', stop);
+  }
+  if (fatal) throw fatal;
+  return { out, total, resumed, analysed, failed, cancelled: analysed + resumed < total, seconds: (performance.now() - started) / 1000 };
+}
+
+function checkSettings(out: string, lines: BatchLine[], settings: BatchSettings): void {
+  const other = lines.find((l) => l.batch?.key !== settings.key);
+  if (!other) return;
+  const was = other.batch;
+  const diff = was ? differences({ model: was.model, analyze: was.analyze }, { model: settings.model, analyze: settings.analyze }) : ['lines without batch settings'];
+  throw new BatchSettingsError(`${out} holds results made with other settings (${diff.join('; ')}); ` +
+    'write to another --out file, or delete this one to start over.');
+}
+
+function differences(a: object, b: object, prefix = ''): string[] {
+  const out: string[] = [];
+  const ra = a as Record<string, unknown>, rb = b as Record<string, unknown>;
+  for (const k of new Set([...Object.keys(ra), ...Object.keys(rb)])) {
+    const va = ra[k], vb = rb[k];
+    if (va && vb && typeof va === 'object' && typeof vb === 'object' && !Array.isArray(va)) out.push(...differences(va, vb, `${prefix}${k}.`));
+    else if (k !== 'labelsPath' && JSON.stringify(va) !== JSON.stringify(vb)) out.push(`${prefix}${k} ${JSON.stringify(va)} in the file, ${JSON.stringify(vb)} now`);
+  }
+  return out;
+}
+
+export interface FolderRunOptions {
+  folder: string;
+  out: string;
+  modelOptions: ModelOptions;       // what the engine was opened with (scope, preprocessing, labels)
+  analyzeOptions?: AnalyzeOptions;
+  limit?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: BatchProgress) => void;
+  onScan?: (scan: FolderScan) => void;
+}
+
+/** Scans a folder and analyses it with one Engine (what the CLI with --jobs 1 and the extension run). */
+export async function analyzeFolder(engine: Engine, opts: FolderRunOptions): Promise<BatchSummary> {
+  const scan = scanFolder(opts.folder, engine.info.labels);
+  opts.onScan?.(scan);
+  const items = opts.limit !== undefined ? scan.items.slice(0, opts.limit) : scan.items;
+  const analyzeOptions = opts.analyzeOptions ?? {};
+  return runBatch({
+    items, out: opts.out, settings: batchSettings(engine.info.sha256, opts.modelOptions, analyzeOptions),
+    analyzers: [(item, signal) => engine.analyze(item.image, analyzeOptions, { signal })],
+    signal: opts.signal, onProgress: opts.onProgress,
+  });
+}
