@@ -1,0 +1,26 @@
+// The reference the panel is checked against: the CLI's JSON for the same image (and target).
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { AnalysisResult } from '../../../src/engine/result';
+import { CLI, ROOT } from './paths';
+
+export interface CliOptions { target?: number; outDir: string }
+
+export function analyzeWithCli(image: string, options: CliOptions): AnalysisResult {
+  if (!fs.existsSync(CLI)) throw new Error(`${path.relative(ROOT, CLI)} is missing: run \`npm run build\``);
+  const name = `${path.basename(image)}${options.target === undefined ? '' : `.target-${options.target}`}.json`;
+  const out = path.join(options.outDir, name);
+  const args = [CLI, 'analyze', image, '--json', out];
+  if (options.target !== undefined) args.push('--target', String(options.target));
+  const r = spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8', timeout: 15 * 60_000 });
+  if (r.status !== 0) {
+    throw new Error(`node ${args.map((a) => path.relative(ROOT, a) || a).join(' ')} failed (exit ${r.status ?? r.signal}):\n${r.stdout}\n${r.stderr}`);
+  }
+  return JSON.parse(fs.readFileSync(out, 'utf8')) as AnalysisResult;
+}
+
+/** The (layer, neuron) pairs of a path, as the panel shows them. */
+export function pathNeurons(result: AnalysisResult): { layer: number; neuron: number }[] {
+  return result.path.map(({ layer, neuron }) => ({ layer, neuron }));
+}

@@ -1,0 +1,113 @@
+// Reading and driving the analysis panel's webview. A webview lives in nested iframes; the panel for
+// an image is the frame holding [data-testid="panel"][data-image=NAME]. Frames come and go (a hidden
+// webview may be torn down and restored), so every read finds the frame again. Only the data-testids
+// listed in test/e2e/TESTIDS.md are used.
+import type { Frame, Page } from 'playwright-core';
+import { sleep } from './codeServer';
+
+export interface PanelNeuron { layer: number; neuron: number }
+
+export interface PanelSnapshot {
+  state: string;                 // status data-state: idle | running | done | cancelled | error
+  status: string;                // the status text
+  path: PanelNeuron[];
+  target: number | undefined;    // data-class of [data-testid=target]
+  predictions: number[];         // data-class of each [data-testid=prediction], in rank order
+  theme: string;                 // body class vscode-light | vscode-dark | vscode-high-contrast
+}
+
+export class Panel {
+  constructor(private readonly page: Page, readonly image: string) {}
+
+  private get selector(): string {
+    return `[data-testid="panel"][data-image="${this.image.replace(/"/g, '\\"')}"]`;
+  }
+
+  async frame(): Promise<Frame | undefined> {
+    for (const frame of this.page.frames()) {
+      try {
+        if (await frame.$(this.selector)) return frame;
+      } catch {
+        // detached while we looked
+      }
+    }
+    return undefined;
+  }
+
+  async waitOpen(timeoutMs = 60_000): Promise<Frame> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const f = await this.frame();
+      if (f) return f;
+      await sleep(250);
+    }
+    throw new Error(`no panel for ${this.image} within ${timeoutMs / 1000} s`);
+  }
+
+  async snapshot(): Promise<PanelSnapshot | undefined> {
+    const f = await this.frame();
+    if (!f) return undefined;
+    try {
+      return await f.evaluate((sel) => {
+        const root = document.querySelector(sel);
+        const all = (id: string) => Array.from((root ?? document).querySelectorAll<HTMLElement>(`[data-testid="${id}"]`));
+        const one = (id: string) => all(id)[0];
+        const status = one('status');
+        const target = one('target');
+        const theme = ['vscode-high-contrast', 'vscode-dark', 'vscode-light'].find((c) => document.body.classList.contains(c)) ?? '';
+        return {
+          state: status?.dataset.state ?? '',
+          status: status?.textContent?.replace(/\s+/g, ' ').trim() ?? '',
+          path: all('path-neuron').map((e) => ({ layer: Number(e.dataset.layer), neuron: Number(e.dataset.neuron) })),
+          target: target?.dataset.class !== undefined && target.dataset.class !== '' ? Number(target.dataset.class) : undefined,
+          predictions: all('prediction').map((e) => Number(e.dataset.class)),
+          theme,
+        };
+      }, this.selector);
+    } catch {
+      return undefined; // frame detached mid-read
+    }
+  }
+
+  /**
+   * Polls until `done(snapshot)` holds. A snapshot in state `error` fails at once (unless `allowError`),
+   * with the panel's status text in the message.
+   */
+  async waitFor(what: string, done: (s: PanelSnapshot) => boolean, timeoutMs: number, allowError = false): Promise<PanelSnapshot> {
+    const deadline = Date.now() + timeoutMs;
+    let last: PanelSnapshot | undefined;
+    while (Date.now() < deadline) {
+      const s = await this.snapshot();
+      if (s) {
+        last = s;
+        if (done(s)) return s;
+        if (s.state === 'error' && !allowError) throw new Error(`panel ${this.image} shows an error while waiting for ${what}: ${s.status}`);
+      }
+      await sleep(300);
+    }
+    throw new Error(`panel ${this.image}: no ${what} within ${timeoutMs / 1000} s; last seen: ${JSON.stringify(last)}`);
+  }
+
+  /** Chooses a target class in the panel's picker (a native select or a vscode-single-select). */
+  async chooseTarget(value: number | 'predicted'): Promise<void> {
+    const f = await this.waitOpen();
+    const select = f.locator(`${this.selector} [data-testid="target-select"]`);
+    await select.waitFor();
+    const tag = await select.evaluate((e) => e.tagName.toLowerCase());
+    if (tag === 'select') {
+      await select.selectOption(String(value));
+      return;
+    }
+    // vscode-single-select (a combobox): as a person would, open it, type the start of the option
+    // ("3: Dress", or "Predicted class"), move onto the match and press Enter.
+    const typed = value === 'predicted' ? 'Predicted' : `${value}: `;
+    const current = (): Promise<string> => select.evaluate((e) => (e as HTMLElement & { value: string }).value);
+    await select.click();
+    await this.page.keyboard.type(typed, { delay: 30 });
+    await this.page.keyboard.press('ArrowDown');
+    await this.page.keyboard.press('Enter');
+    for (let i = 0; i < 30 && (await current()) !== String(value); i++) await sleep(100);
+    const now = await current();
+    if (now !== String(value)) throw new Error(`the target picker did not take "${typed}" + ArrowDown + Enter (its value is "${now}")`);
+  }
+}
