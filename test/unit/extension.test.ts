@@ -1,0 +1,183 @@
+// The bundled extension host (dist/extension.js) activated against a stub of the `vscode` module and
+// driving the real worker (dist/worker.js) on a fixture ViT: contributions match the code, Analyze
+// opens one panel per image and streams progress into it, the target picker re-runs, exports write,
+// cancel stops, a reloaded window revives the panel from the result cache, an untrusted workspace
+// cannot pick the model. Skipped before `npm run build`.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import Module from 'node:module';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createVscodeStub, EventEmitter, makeContext, Uri, type FakeWebviewPanel, type Harness } from './fixtures/vscodeStub';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const EXTENSION = path.join(ROOT, 'dist', 'extension.js');
+const WORKER = path.join(ROOT, 'dist', 'worker.js');
+const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'cls_op13', 'model.onnx');
+const ready = existsSync(EXTENSION) && existsSync(WORKER) && existsSync(FIXTURE);
+
+interface Pkg {
+  activationEvents: string[];
+  contributes: {
+    commands: Array<{ command: string; title: string }>;
+    menus: Record<string, Array<{ command: string; when?: string }>>;
+    configuration: { properties: Record<string, { default?: unknown }> };
+  };
+  capabilities: { untrustedWorkspaces: { supported: string; restrictedConfigurations: string[] } };
+}
+const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as Pkg;
+
+async function until<T>(what: string, fn: () => T | undefined | false, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 15));
+  }
+}
+
+async function writeImage(file: string, hue: number): Promise<string> {
+  const sharp = (await import('sharp')).default;
+  const size = 40;
+  const px = Buffer.alloc(size * size * 3);
+  for (let i = 0; i < size * size; i++) { px[i * 3] = (i * hue) % 256; px[i * 3 + 1] = (i % size) * 6; px[i * 3 + 2] = 90; }
+  await sharp(px, { raw: { width: size, height: size, channels: 3 } }).png().toFile(file);
+  return file;
+}
+
+function messagesOf(panel: FakeWebviewPanel, type: string): Array<Record<string, any>> {
+  return panel.posted.filter((m) => m.type === type);
+}
+
+test('package.json contributions: commands, menus, activation and trust', () => {
+  const ids = pkg.contributes.commands.map((c) => c.command).sort();
+  assert.deepEqual(ids, ['neuronPath.analyzeImage', 'neuronPath.openSettings', 'neuronPath.selectModel']);
+  assert.equal(pkg.contributes.commands.find((c) => c.command === 'neuronPath.analyzeImage')?.title, 'Neuron Path: Analyze Image');
+  assert.deepEqual(pkg.activationEvents.sort(), [...ids.map((c) => `onCommand:${c}`), 'onWebviewPanel:neuronPath.panel'].sort());
+  const explorer = pkg.contributes.menus['explorer/context'][0];
+  assert.equal(explorer.command, 'neuronPath.analyzeImage');
+  const when = /resourceExtname =~ \/(.*)\/i/.exec(explorer.when ?? '');
+  assert.ok(when, explorer.when);
+  const re = new RegExp(when[1], 'i');
+  for (const ext of ['png', 'jpg', 'jpeg', 'webp', 'gif', 'tif', 'tiff', 'avif', 'PNG']) assert.ok(re.test(`.${ext}`), ext);
+  for (const ext of ['svg', 'bmp', 'pngx', 'onnx']) assert.ok(!re.test(`.${ext}`), ext);
+  assert.equal(pkg.contributes.menus['editor/title'][0].when, 'activeCustomEditorId == imagePreview.previewEditor');
+  const props = pkg.contributes.configuration.properties;
+  for (const key of ['modelPath', 'labelsPath', 'preprocess.size', 'preprocess.mean', 'preprocess.std', 'preprocess.resize', 'steps', 'formula', 'scope', 'target', 'executionProvider', 'threads', 'baselines']) {
+    assert.ok(`neuronPath.${key}` in props, key);
+  }
+  assert.equal(props['neuronPath.steps'].default, 20);
+  assert.equal(pkg.capabilities.untrustedWorkspaces.supported, 'limited');
+  assert.deepEqual(pkg.capabilities.untrustedWorkspaces.restrictedConfigurations, ['neuronPath.modelPath', 'neuronPath.labelsPath']);
+});
+
+test('extension host: analyze, live progress, one panel per image, target, export, cancel, revive from cache, trust', { skip: ready ? false : 'needs npm run build and test/fixtures', timeout: 120_000 }, async () => {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'np-ext-'));
+  const h: Harness = {
+    config: { 'neuronPath.modelPath': FIXTURE, 'neuronPath.steps': 4, 'neuronPath.threads': 1 },
+    workspaceConfig: {}, trusted: true, commands: new Map(), serializers: new Map(), panels: [], progress: [], messages: [],
+    written: new Map(), onDidChangeConfiguration: new EventEmitter(),
+  };
+  const stub = createVscodeStub(h);
+  const mod = Module as unknown as { _load: (request: string, parent: unknown, isMain: boolean) => unknown };
+  const originalLoad = mod._load;
+  mod._load = function (request, parent, isMain) {
+    return request === 'vscode' ? stub : originalLoad.call(this, request, parent, isMain);
+  };
+  let ctx = makeContext(ROOT, path.join(tmp, 'storage'));
+  const deactivate = async (): Promise<void> => {
+    for (const d of ctx.subscriptions.splice(0).reverse()) await d.dispose();
+    await new Promise((r) => setTimeout(r, 100)); // the worker's shutdown
+  };
+  try {
+    delete require.cache[require.resolve(EXTENSION)];
+    const ext = require(EXTENSION) as { activate(c: unknown): unknown };
+    ext.activate(ctx);
+    assert.deepEqual([...h.commands.keys()].sort(), ['neuronPath.analyzeImage', 'neuronPath.openSettings', 'neuronPath.selectModel']);
+    assert.ok(h.serializers.has('neuronPath.panel'));
+
+    const image = await writeImage(path.join(tmp, 'coat-1.png'), 3);
+    const analyze = h.commands.get('neuronPath.analyzeImage')!;
+    await analyze(Uri.file(image));
+    assert.equal(h.panels.length, 1);
+    const panel = h.panels[0];
+    assert.equal(panel.viewType, 'neuronPath.panel');
+    assert.equal(panel.title, 'Neuron Path: coat-1.png');
+    const csp = /Content-Security-Policy" content="([^"]+)"/.exec(panel.html)?.[1] ?? '';
+    assert.match(csp, /^default-src 'none'; img-src https:\/\/stub\.vscode-cdn\.net data:; style-src https:\/\/stub\.vscode-cdn\.net 'nonce-[A-Za-z0-9+/=]{16,}'; script-src 'nonce-[A-Za-z0-9+/=]{16,}'$/);
+    assert.ok(!csp.includes('unsafe'));
+    panel.receive({ type: 'ready' });
+    const init = await until('init', () => messagesOf(panel, 'init')[0]);
+    assert.equal(init.init.fileName, 'coat-1.png');
+    const result = await until('result', () => messagesOf(panel, 'result')[0]);
+    assert.equal(result.result.path.length, 4);
+    assert.equal(result.cached, false);
+    const grown = messagesOf(panel, 'progress').filter((m) => m.progress.phase === 'layer').map((m) => m.progress.partialPath?.length);
+    assert.ok(grown.length >= 1, 'progress reached the panel');
+    for (let i = 1; i < grown.length; i++) assert.ok(grown[i] >= grown[i - 1], `${grown}`);
+    assert.equal(h.progress.length, 1);
+    assert.equal(h.progress[0].title, 'Neuron Path: coat-1.png');
+    assert.equal(h.progress[0].cancellable, true);
+    assert.ok(h.progress[0].reports.length >= 2);
+    assert.ok(messagesOf(panel, 'labels').length >= 1, 'the model labels reach the panel');
+
+    // a second request reveals the same panel and runs nothing
+    await analyze(Uri.file(image));
+    assert.equal(h.panels.length, 1);
+    assert.ok(panel.revealed >= 1);
+    assert.equal(h.progress.length, 1);
+
+    // the target picker re-runs for that class
+    panel.receive({ type: 'analyze', target: 1 });
+    const second = await until('second result', () => messagesOf(panel, 'result')[1]);
+    assert.equal(second.result.target.class, 1);
+    assert.equal(second.result.settings.target, 1);
+
+    // export the CSV of the path next to the image
+    h.saveDialogResult = Uri.file(path.join(tmp, 'coat-1.path.csv'));
+    panel.receive({ type: 'export', request: { format: 'csv' } });
+    const csv = await until('csv', () => h.written.get(path.join(tmp, 'coat-1.path.csv')));
+    assert.equal(csv.toString().trim().split('\n').length, 5);
+    assert.match(csv.toString(), /^layer,neuron,activation,score/);
+
+    // cancel from the notification
+    h.cancelAfterReports = 2;
+    panel.receive({ type: 'analyze', target: 2 });
+    const failed = await until('runFailed', () => messagesOf(panel, 'runFailed')[0], 30_000);
+    assert.equal(failed.cancelled, true);
+    assert.match(failed.message, /cancel/i);
+    assert.ok(!h.messages.some((m) => m.level === 'error'), JSON.stringify(h.messages));
+
+    // a window reload: the serializer revives the panel from the result cache, without running anything
+    await deactivate();
+    assert.ok(readdirSync(path.join(tmp, 'storage', 'results')).length >= 2, 'results cached on disk');
+    const runsBefore = h.progress.length;
+    ctx = makeContext(ROOT, path.join(tmp, 'storage'));
+    ext.activate(ctx);
+    const restored = (stub.window as { __restorePanel(v: string, t: string): { api: unknown; fake: FakeWebviewPanel } }).__restorePanel('neuronPath.panel', 'Neuron Path: coat-1.png');
+    await h.serializers.get('neuronPath.panel')!.deserializeWebviewPanel(restored.api, { imagePath: image, target: 1 });
+    restored.fake.receive({ type: 'ready' });
+    const revived = await until('revived init', () => messagesOf(restored.fake, 'init').find((m) => m.init.result));
+    assert.equal(revived.init.cached, true);
+    assert.equal(revived.init.result.target.class, 1);
+    assert.equal(h.progress.length, runsBefore, 'no analysis ran');
+
+    // an untrusted workspace cannot point the model elsewhere: the user setting is used
+    h.trusted = false;
+    h.workspaceConfig['neuronPath.modelPath'] = path.join(tmp, 'evil.onnx');
+    const other = await writeImage(path.join(tmp, 'other.png'), 7);
+    await h.commands.get('neuronPath.analyzeImage')!(Uri.file(other));
+    const otherPanel = h.panels[h.panels.length - 1];
+    otherPanel.receive({ type: 'ready' });
+    const otherResult = await until('untrusted result', () => messagesOf(otherPanel, 'result')[0]).catch((e: Error) => {
+      throw new Error(`${e.message}\n${JSON.stringify(otherPanel.posted).slice(0, 2000)}\n${JSON.stringify(h.messages)}`);
+    });
+    assert.equal(otherResult.result.model.path, FIXTURE);
+  } finally {
+    await deactivate().catch(() => undefined);
+    mod._load = originalLoad;
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
