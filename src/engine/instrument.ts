@@ -60,7 +60,7 @@ export async function instrument(exported: ModelProto, options: InstrumentOption
   const [, tokens, neurons] = clean.shapes.get(sites[0].tensor)!;
   const odd = sites.find((s) => { const sh = clean.shapes.get(s.tensor)!; return sh[1] !== tokens || sh[2] !== neurons; });
   if (odd) throw new NotAViTError(`block ${odd.layer}'s FFN activation has shape [${clean.shapes.get(odd.tensor)}], unlike block 0's [1,${tokens},${neurons}].`);
-  const detected = detectScope(graph, index, clean, logits, tokens);
+  const detected = detectScope(index, clean, logits, tokens);
   const scope = options.scope && options.scope !== 'auto' ? options.scope : detected;
   if (!scope) {
     throw new NotAViTError('could not tell whether the head reads the CLS token or the mean of the patch tokens; ' +

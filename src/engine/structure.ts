@@ -91,49 +91,53 @@ export function findSites(graph: GraphProto, index: GraphIndex, probe: ProbeResu
   return sites;
 }
 
-function activationChain(tensor: string, index: GraphIndex): string | undefined {
-  let kind: string | undefined;
-  const sources = new Set<string>();
-  const stack = [tensor];
+/** Depth-first walk from a tensor up through its producers; `visit` says whether to go further up. */
+function walkUp(index: GraphIndex, start: string, visit: (name: string, node: NodeProto | undefined) => 'up' | 'stop' | 'fail'): boolean {
+  const stack = [start];
   const visited = new Set<string>();
   while (stack.length) {
     const name = stack.pop()!;
     if (visited.has(name)) continue;
     visited.add(name);
     const node = index.producer.get(name);
-    if (!node) return undefined;
-    const op = node.opType ?? '';
-    if (LINEAR.has(op)) { sources.add(name); continue; }
-    if (!ELEMENTWISE.has(op)) return undefined;
-    if (NONLINEAR[op]) kind = op === 'Gelu' && attrString(node, 'approximate', 'none') === 'tanh' ? 'gelu-tanh' : NONLINEAR[op];
-    for (const i of node.input ?? []) if (i && !index.isConstant(i)) stack.push(i);
+    const step = visit(name, node);
+    if (step === 'fail') return false;
+    if (step === 'up' && node) for (const i of node.input ?? []) if (i && !index.isConstant(i)) stack.push(i);
   }
+  return true;
+}
+
+function activationChain(tensor: string, index: GraphIndex): string | undefined {
+  let kind: string | undefined;
+  const sources = new Set<string>();
+  const ok = walkUp(index, tensor, (name, node) => {
+    if (!node) return 'fail';
+    const op = node.opType ?? '';
+    if (LINEAR.has(op)) { sources.add(name); return 'stop'; }
+    if (!ELEMENTWISE.has(op)) return 'fail';
+    if (NONLINEAR[op]) kind = op === 'Gelu' && attrString(node, 'approximate', 'none') === 'tanh' ? 'gelu-tanh' : NONLINEAR[op];
+    return 'up';
+  });
   // fc1 + bias Add is reached through the Add, leaving the MatMul as the single source.
-  return kind && sources.size === 1 ? kind : undefined;
+  return ok && kind && sources.size === 1 ? kind : undefined;
 }
 
 /**
  * Walks back from the logits to where the token axis disappears: Gather(index 0) or Slice(0:1) on
  * the token axis reads the CLS token; a mean over Slice(1:) reads the patch tokens.
  */
-export function detectScope(graph: GraphProto, index: GraphIndex, probe: ProbeResult, logits: string, tokens: number): Scope | undefined {
+export function detectScope(index: GraphIndex, probe: ProbeResult, logits: string, tokens: number): Scope | undefined {
   const found = new Set<Scope | 'other'>();
-  const stack = [logits];
-  const visited = new Set<string>();
-  while (stack.length) {
-    const name = stack.pop()!;
-    if (visited.has(name)) continue;
-    visited.add(name);
-    const node = index.producer.get(name);
-    if (!node) continue;
+  walkUp(index, logits, (_name, node) => {
+    if (!node) return 'stop';
     const tokenInput = (node.input ?? []).find((i) => { const s = probe.shapes.get(i); return s && s.length === 3 && s[1] === tokens; });
     const outShape = probe.shapes.get(node.output![0]) ?? [];
     if (tokenInput && !(outShape.length === 3 && outShape[1] === tokens)) {
       found.add(classifyReadout(node, index, probe, tokens));
-      continue;
+      return 'stop';
     }
-    for (const i of node.input ?? []) if (i && !index.isConstant(i)) stack.push(i);
-  }
+    return 'up';
+  });
   if (found.size !== 1 || found.has('other')) return undefined;
   return [...found][0] as Scope;
 }
