@@ -37,7 +37,7 @@ describe('Neuron Path in code-server, driven by chromium', { skip }, () => {
     server.installExtension(vsix);
     await server.start();
     browser = await launchChromium(chromiumPath);
-    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    const page = await browser.newPage({ viewport: { width: 1600, height: 1100 } });
     await page.goto(server.folderUrl(workspace));
     const workbench = new Workbench(page, workspace);
     await workbench.waitReady();

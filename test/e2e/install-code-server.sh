@@ -67,7 +67,7 @@ write_npmrc
 echo "== npm install code-server@$VERSION (scripts off)"
 npm install --ignore-scripts "code-server@$VERSION"
 echo "== build argon2"
-npm rebuild --foreground-scripts argon2
+npm rebuild --foreground-scripts --build-from-source argon2   # no attempt at its prebuilt download
 
 # What code-server's postinstall.sh does, with the native modules of VS Code's server allowed to
 # build. node-pty's postinstall runs `npx node-gyp` (hence yes=true; npx fetches it from the registry).

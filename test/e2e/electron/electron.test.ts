@@ -51,7 +51,7 @@ describe('Neuron Path in desktop VS Code (Electron), driven by playwright', { sk
       ],
     });
     const page = await app.firstWindow();
-    await page.setViewportSize({ width: 1440, height: 900 }).catch(() => undefined);
+    await page.setViewportSize({ width: 1600, height: 1100 }).catch(() => undefined);
     const workbench = new Workbench(page, workspace);
     await workbench.waitReady();
     session = { label: 'electron', workbench, workspace, diagnostics: () => '' };
