@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { AnalysisResult, LayerProgress } from '../engine/result';
 import {
-  isCancelled, isPanelPersistedState, isWebviewToHost,
+  isCancelled, isPanelPersistedState, isWebviewToHost, stableKey,
   type ExportRequest, type HostToWebview, type PanelInit, type TargetChoice, type WebviewToHost,
 } from '../protocol';
 import { AnalysisService, errorMessage } from './analysis';
@@ -60,7 +60,7 @@ export class PanelManager extends Disposable {
     if (existing) {
       existing.reveal();
       if (target !== undefined && target !== existing.currentTarget) void existing.run(target);
-      else if (!existing.hasResult && !existing.isRunning) void existing.run(existing.currentTarget);
+      else void existing.refresh();
       return existing;
     }
     const webviewPanel = vscode.window.createWebviewPanel(
@@ -98,6 +98,13 @@ export class PanelManager extends Disposable {
 
 function panelTitle(fsPath: string): string {
   return `Neuron Path: ${path.basename(fsPath)}`;
+}
+
+function sameAnalysis(a: AnalysisResult, b: AnalysisResult): boolean {
+  return a === b || (a.model.sha256 === b.model.sha256 && a.image.sha256 === b.image.sha256
+    && stableKey(a.settings) === stableKey(b.settings) && a.jas === b.jas && a.target.probability === b.target.probability
+    && a.path.length === b.path.length
+    && a.path.every((p, i) => p.neuron === b.path[i].neuron));
 }
 
 interface Run { runId: number; controller: AbortController; target: TargetChoice; progress?: LayerProgress }
@@ -155,6 +162,22 @@ export class NeuronPathPanel extends Disposable {
     }
   }
 
+  /**
+   * Asked for again: keep the shown result if it is still what the current settings give, show the
+   * cached one if the settings changed to something analysed before, else run the analysis.
+   */
+  async refresh(): Promise<void> {
+    if (this.running) return;
+    const cached = await this.service.lookup(this.imagePath, this.target);
+    if (this.isDisposed || this.running) return;
+    if (!cached) { await this.run(this.target); return; }
+    if (this.result && sameAnalysis(cached, this.result)) return;
+    this.result = cached;
+    this.cached = true;
+    this.error = undefined;
+    this.post({ type: 'result', runId: ++runCounter, result: cached, cached: true });
+  }
+
   setLabels(labels: string[], modelSha: string): void {
     if (this.result && this.result.model.sha256 !== modelSha) return;
     this.labels = labels;
@@ -188,6 +211,8 @@ export class NeuronPathPanel extends Disposable {
     } catch (err) {
       if (this.running !== run || this.isDisposed) return;
       this.running = undefined;
+      // The panel goes back to the last result, and so does the target the next run explains.
+      if (this.result) this.target = this.result.settings.target;
       const cancelled = isCancelled(err);
       const message = cancelled ? 'The analysis was cancelled.' : this.service.reportError(err, `Analyzing ${this.imagePath}`);
       if (!cancelled) this.error = message;

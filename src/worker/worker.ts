@@ -30,7 +30,7 @@ function main(): void {
     onMessage: (listener) => { process.on('message', listener); },
     exit: (code) => {
       // Let queued IPC messages go out before leaving.
-      process.disconnect?.();
+      if (process.connected) process.disconnect();
       setTimeout(() => process.exit(code), 50).unref();
     },
   };

@@ -150,6 +150,16 @@ test('extension host: analyze, live progress, one panel per image, target, expor
     assert.match(failed.message, /cancel/i);
     assert.ok(!h.messages.some((m) => m.level === 'error'), JSON.stringify(h.messages));
 
+    // asked again after a settings change: the panel runs the analysis with the new settings
+    const runs = h.progress.length;
+    h.config['neuronPath.steps'] = 3;
+    await analyze(Uri.file(image));
+    assert.equal(h.panels.length, 1);
+    const rerun = await until('re-run with new settings', () => messagesOf(panel, 'result').find((m) => m.result.settings.steps === 3));
+    assert.equal(rerun.cached, false);
+    assert.equal(h.progress.length, runs + 1);
+    h.config['neuronPath.steps'] = 4;
+
     // a window reload: the serializer revives the panel from the result cache, without running anything
     await deactivate();
     assert.ok(readdirSync(path.join(tmp, 'storage', 'results')).length >= 2, 'results cached on disk');
