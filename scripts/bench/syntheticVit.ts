@@ -5,7 +5,7 @@ import { GraphBuilder } from '../../src/engine/onnx/builder';
 import { DataType, onnx, type ModelProto } from '../../src/engine/onnx/proto';
 
 export interface VitShape {
-  image: number; patch: number; width: number; layers: number; heads: number; ffn: number; classes: number;
+  image: number | [number, number]; patch: number; width: number; layers: number; heads: number; ffn: number; classes: number;
   opset?: number;            // 17: LayerNormalization op; 14: decomposed LayerNorm
 }
 
@@ -13,14 +13,16 @@ export const VIT_B16: VitShape = { image: 224, patch: 16, width: 768, layers: 12
 export const VIT_S16: VitShape = { image: 224, patch: 16, width: 384, layers: 12, heads: 6, ffn: 1536, classes: 1000 };
 
 export function parameterCount(s: VitShape): number {
-  const tokens = (s.image / s.patch) ** 2 + 1;
+  const [h, w] = Array.isArray(s.image) ? s.image : [s.image, s.image];
+  const tokens = (h / s.patch) * (w / s.patch) + 1;
   const block = 4 * s.width * s.width + 4 * s.width + 2 * s.width * s.ffn + s.ffn + s.width + 4 * s.width;
   return 3 * s.patch * s.patch * s.width + s.width + s.width + tokens * s.width + s.layers * block + 2 * s.width + s.width * s.classes + s.classes;
 }
 
 export function syntheticVit(s: VitShape, seed = 1): ModelProto {
   const opset = s.opset ?? 17;
-  const tokens = (s.image / s.patch) ** 2 + 1, E = s.width, hd = E / s.heads;
+  const [imageH, imageW] = Array.isArray(s.image) ? s.image : [s.image, s.image];
+  const tokens = (imageH / s.patch) * (imageW / s.patch) + 1, E = s.width, hd = E / s.heads;
   let state = seed >>> 0;
   const random = (n: number, scale: number) => {
     const out = new Float32Array(n);
@@ -32,7 +34,7 @@ export function syntheticVit(s: VitShape, seed = 1): ModelProto {
   };
   const graph = onnx.GraphProto.create({
     name: 'synthetic_vit', node: [], initializer: [],
-    input: [{ name: 'pixel_values', type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [{ dimParam: 'batch' }, { dimValue: 3 }, { dimValue: s.image }, { dimValue: s.image }] } } } }],
+    input: [{ name: 'pixel_values', type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [{ dimParam: 'batch' }, { dimValue: 3 }, { dimValue: imageH }, { dimValue: imageW }] } } } }],
     output: [{ name: 'logits', type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [{ dimParam: 'batch' }, { dimValue: s.classes }] } } } }],
   });
   const b = new GraphBuilder(graph, opset, '');

@@ -51,12 +51,13 @@ export async function instrument(exported: ModelProto, options: InstrumentOption
   const graph = model.graph!;
   const clean = await probeModel(model, { [input.name]: probePixels(input, 1) }, 1, options.settings);
   const index = new GraphIndex(graph);
-  const { name: logits, numClasses } = logitsOutput(graph, clean);
+  const { name: logits, output, softmaxed, numClasses } = logitsOutput(graph, index, clean);
   const sites = findSites(graph, index, clean);
   if (sites.length === 0) {
     throw new NotAViTError('no transformer FFN (linear -> GELU/ReLU/QuickGELU -> linear over [batch, tokens, width]) was found; ' +
       'Neuron Path analyses vision transformers.');
   }
+  if (!clean.floats.has(sites[0].tensor)) throw new NotAViTError('the FFN activations are not float32; Neuron Path needs a float32 model.');
   const [, tokens, neurons] = clean.shapes.get(sites[0].tensor)!;
   const odd = sites.find((s) => { const sh = clean.shapes.get(s.tensor)!; return sh[1] !== tokens || sh[2] !== neurons; });
   if (odd) throw new NotAViTError(`block ${odd.layer}'s FFN activation has shape [${clean.shapes.get(odd.tensor)}], unlike block 0's [1,${tokens},${neurons}].`);
@@ -109,7 +110,7 @@ export async function instrument(exported: ModelProto, options: InstrumentOption
   graph.output = [{ name: NAMES.probs }, ...sites.map((s) => ({ name: NAMES.act(s.layer) }))];
 
   const info: InstrumentedInfo = {
-    input, logits, numClasses: C, tokens, neurons: D, scope, detectedScope: detected,
+    input, logits, output, outputIsSoftmax: softmaxed, numClasses: C, tokens, neurons: D, scope, detectedScope: detected,
     activation: sites[0].activation, readout, opset, batchRewritten, rowBytes: 0,
   };
   const shapes = await probeShapes(model, info, L, options.settings);

@@ -11,7 +11,7 @@ import { decodeModel, encodeModel, inlineExternalData, ModelFormatError } from '
 import { Session, type SessionSettings } from './runtime';
 
 /** Bump when the instrumented graph changes, so stale cache entries are not used. */
-const INSTRUMENT_VERSION = 3;
+const INSTRUMENT_VERSION = 4;
 
 export interface OpenedModel {
   session: Session;
@@ -91,12 +91,10 @@ async function checkNeutral(original: Uint8Array, instrumented: Session, info: I
   const plain = await Session.create(original, { threads: 1 });
   try {
     const pixels = probePixels(info.input, 1);
-    const logits = (await plain.run({ [info.input.name]: pixels }, [info.logits]))[info.logits].data as Float32Array;
+    const out = (await plain.run({ [info.input.name]: pixels }, [info.output]))[info.output].data as Float32Array;
     const probs = (await instrumented.run(neutralFeeds(info, layers, pixels), [NAMES.probs]))[NAMES.probs].data as Float32Array;
-    const max = Math.max(...logits);
-    const exp = Array.from(logits, (v) => Math.exp(v - max));
-    const total = exp.reduce((a, b) => a + b, 0);
-    const worst = Math.max(...exp.map((e, i) => Math.abs(e / total - probs[i])));
+    const expected = info.outputIsSoftmax ? Array.from(out) : softmax(out);
+    const worst = Math.max(...expected.map((p, i) => Math.abs(p - probs[i])));
     if (!(worst < 1e-4)) {
       throw new ModelFormatError(`the instrumented model disagrees with the original (probability difference ${worst}); ` +
         'this export is not supported yet — please report it with the model.');
@@ -104,6 +102,13 @@ async function checkNeutral(original: Uint8Array, instrumented: Session, info: I
   } finally {
     await plain.release();
   }
+}
+
+function softmax(logits: Float32Array): number[] {
+  const max = Math.max(...logits);
+  const exp = Array.from(logits, (v) => Math.exp(v - max));
+  const total = exp.reduce((a, b) => a + b, 0);
+  return exp.map((e) => e / total);
 }
 
 function writeAtomic(file: string, data: Uint8Array): void {

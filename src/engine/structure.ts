@@ -3,7 +3,7 @@
 import type { Scope } from './result';
 import { attrInt, attrString } from './onnx/builder';
 import type { GraphIndex } from './onnx/graph';
-import { ModelFormatError, toNumber, type GraphProto, type NodeProto } from './onnx/proto';
+import { DataType, ModelFormatError, toNumber, type GraphProto, type NodeProto } from './onnx/proto';
 import type { ProbeResult } from './onnx/probe';
 
 export interface ImageInput { name: string; channels: number; height: number; width: number; fixedBatch: boolean }
@@ -12,7 +12,9 @@ export interface NeuronSite { layer: number; tensor: string; nodeIndex: number; 
 
 export interface Structure {
   input: ImageInput;
-  logits: string;
+  logits: string;                    // the tensor F is the softmax of
+  output: string;                    // the model output it was read from
+  outputIsSoftmax: boolean;          // the model already ends in a softmax
   numClasses: number;
   sites: NeuronSite[];
   tokens: number;
@@ -33,6 +35,9 @@ export function imageInput(graph: GraphProto, sizeHint?: [number, number]): Imag
       'an image classifier with a single pixel input [batch, channels, height, width] is expected.');
   }
   const input = inputs[0];
+  if (input.type?.tensorType?.elemType !== DataType.FLOAT) {
+    throw new NotAViTError(`input '${input.name}' is not float32; Neuron Path needs a float32 model (export without half precision).`);
+  }
   const dims = input.type?.tensorType?.shape?.dim ?? [];
   if (dims.length !== 4) {
     throw new NotAViTError(`input '${input.name}' has rank ${dims.length}; a pixel input [batch, channels, height, width] is expected.`);
@@ -52,12 +57,22 @@ export function imageInput(graph: GraphProto, sizeHint?: [number, number]): Imag
   return { name: input.name ?? '', channels, height, width, fixedBatch: fixed[0] === 1 };
 }
 
-export function logitsOutput(graph: GraphProto, probe: ProbeResult): { name: string; numClasses: number } {
+/**
+ * The logits: the [batch, classes] output (named *logit* if several). A model that already ends in
+ * a softmax is read before it, since F is the softmax of the logits (ALGORITHM §2).
+ */
+export function logitsOutput(graph: GraphProto, index: GraphIndex, probe: ProbeResult): { name: string; output: string; softmaxed: boolean; numClasses: number } {
   const outputs = graph.output ?? [];
   const ranked = outputs.filter((o) => probe.shapes.get(o.name ?? '')?.length === 2);
   const chosen = ranked.find((o) => /logit/i.test(o.name ?? '')) ?? ranked[0];
   if (!chosen) throw new NotAViTError('no model output has the shape [batch, classes]; a classifier is expected.');
-  return { name: chosen.name ?? '', numClasses: probe.shapes.get(chosen.name ?? '')![1] };
+  if (!probe.floats.has(chosen.name ?? '')) {
+    throw new NotAViTError(`output '${chosen.name}' is not float32; Neuron Path needs a float32 model (export without half precision).`);
+  }
+  const producer = index.producerThrough(chosen.name ?? '');
+  const softmaxed = producer?.opType === 'Softmax';
+  const output = chosen.name ?? '';
+  return { name: softmaxed ? producer.input![0] : output, output, softmaxed, numClasses: probe.shapes.get(output)![1] };
 }
 
 const ELEMENTWISE = new Set(['Mul', 'Add', 'Div', 'Sub', 'Erf', 'Tanh', 'Sigmoid', 'Relu', 'Gelu', 'Pow', 'Identity', 'Cast']);
