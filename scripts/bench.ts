@@ -86,13 +86,22 @@ function runChild(spec: object): Record<string, unknown> {
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
 }
 
+/** The bundled model's shape from its config.json, for a same-shaped PyTorch model. */
+function bundledShape(): VitShape {
+  const c = JSON.parse(fs.readFileSync(path.join(path.dirname(defaultModelPath()), 'config.json'), 'utf8'));
+  return {
+    image: c.image_size, patch: c.patch_size, width: c.hidden_size, layers: c.num_hidden_layers,
+    heads: c.num_attention_heads, ffn: c.intermediate_size, classes: Object.keys(c.id2label).length,
+  };
+}
+
 function torchReference(name: string, threads: number, steps: number, baselines: string): TorchResult | string {
   if (opts['no-torch']) return 'skipped (--no-torch)';
   const python = '/usr/bin/python3';
   const script = path.join(ROOT, 'scripts', 'python', 'bench_reference.py');
   if (!fs.existsSync(python) || !fs.existsSync(script)) return 'n/a (no /usr/bin/python3 or script)';
   try { execFileSync(python, ['-c', 'import torch'], { stdio: 'ignore' }); } catch { return 'n/a (no torch: apt-get install python3-torch python3-onnx)'; }
-  const args = name === 'bundled' ? ['--onnx', defaultModelPath()] : Object.entries(SHAPES[name]).flatMap(([k, v]) => [`--${k}`, String(v)]);
+  const args = Object.entries(name === 'bundled' ? bundledShape() : SHAPES[name]).flatMap(([k, v]) => [`--${k}`, String(v)]);
   const r = spawnSync(python, [script, ...args, '--threads', String(threads), '--steps', String(steps), '--baselines', baselines], { encoding: 'utf8' });
   if (r.status !== 0) return `failed: ${r.stderr.trim().split('\n').pop()}`;
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as TorchResult;

@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""Times the PyTorch reference implementation of ALGORITHM.md (neuron_path_ref.py) on a ViT of a
+given shape with random weights, for `npm run bench` to compare against. Prints one JSON line:
+{"seconds", "maxRssMb", "forwardPasses", "backwardPasses"}.
+
+  /usr/bin/python3 scripts/python/bench_reference.py --image 224 --patch 16 --width 384 --layers 12 \
+      --heads 6 --ffn 1536 --classes 1000 --threads 2 --steps 20 --baselines activation
+"""
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_fixtures import TinyViT  # noqa: E402
+from neuron_path_ref import NeuronPathRef  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    for name in ("image", "patch", "width", "layers", "heads", "ffn", "classes", "threads", "steps"):
+        ap.add_argument(f"--{name}", type=int, required=name not in ("threads", "steps"))
+    ap.add_argument("--opset", type=int, default=None, help="ignored (the ONNX generator's option)")
+    ap.add_argument("--baselines", default="activation")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads or os.cpu_count())
+    torch.manual_seed(0)
+    model = TinyViT(args.image, args.patch, args.width, args.ffn, args.layers, args.heads, args.classes, "gelu-erf").eval()
+    ref = NeuronPathRef(model, model.act_modules(), "cls", steps=args.steps or 20)
+    x = torch.randn(1, 3, args.image, args.image)
+    baselines = [b for b in args.baselines.split(",") if b and b != "none"]
+    m, L = ref.steps, ref.L
+
+    start = time.perf_counter()
+    _, probs, w = ref.clean(x)
+    target = int(torch.argmax(probs))
+    res = ref.locate(x, target, w, "reference")  # L layer steps + the path's JAS
+    forward, backward = 1 + (L + 1) * m, L + 1
+    paths = [res["path"]]
+    if "activation" in baselines:
+        paths.append(ref.activation_baseline(w))
+        ref.jas(x, target, w, paths[-1])
+        forward, backward = forward + m, backward + 1
+    if "ig" in baselines:
+        paths.append(ref.ig_baseline(x, target, w)[0])
+        ref.jas(x, target, w, paths[-1])
+        forward, backward = forward + (L + 1) * m, backward + L + 1
+    for p in paths:
+        ref.remove(x, target, p)
+        ref.enhance(x, target, p)
+        forward += 2
+    seconds = time.perf_counter() - start
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "maxRssMb": rss, "forwardPasses": forward, "backwardPasses": backward}))
+
+
+if __name__ == "__main__":
+    main()
