@@ -47,7 +47,7 @@ export function initialState(persisted?: Partial<PanelPersistedState>): PanelSta
     selectedLayer: persisted?.selectedLayer ?? 0,
     followLive: true,
     showOverlay: persisted?.showOverlay ?? true,
-    overlayOpacity: clamp(persisted?.overlayOpacity ?? 0.6, 0, 1),
+    overlayOpacity: clamp(persisted?.overlayOpacity ?? 0.5, 0, 1),
   };
 }
 
