@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ModelInfo } from '../engine/api';
 import type { AnalysisResult, LayerProgress } from '../engine/result';
-import { isCancelled, progressPercent, stableKey, type TargetChoice } from '../protocol';
+import { isCancelled, progressPercent, stableKey, WorkerExitedError, type TargetChoice } from '../protocol';
 import { Disposable } from './dispose';
 import { FileHasher, ResultCache, resultKey } from './resultCache';
 import { MODEL_KEYS, readSettings, resultSettingsKey, SECTION, type ResolvedSettings } from './settings';
@@ -185,6 +185,8 @@ export class AnalysisService extends Disposable {
   reportError(err: unknown, context: string): string {
     const message = errorMessage(err);
     this.output.error(`${context}: ${err instanceof Error && err.stack && !(err instanceof UserError) ? err.stack : message}`);
+    // A crash has been announced once already (onDidCrash), however many requests it ended.
+    if (err instanceof WorkerExitedError && err.crashed) return message;
     void vscode.window.showErrorMessage(message, 'Show Output', 'Open Settings').then((choice) => {
       if (choice === 'Show Output') this.output.show(true);
       else if (choice === 'Open Settings') void vscode.commands.executeCommand('neuronPath.openSettings');

@@ -94,7 +94,7 @@ test('extension host: analyze, live progress, one panel per image, target, expor
   try {
     delete require.cache[require.resolve(EXTENSION)];
     const ext = require(EXTENSION) as { activate(c: unknown): unknown };
-    ext.activate(ctx);
+    const activated = ext.activate(ctx) as { service: { client: { pid?: number } } };
     assert.deepEqual([...h.commands.keys()].sort(), ['neuronPath.analyzeImage', 'neuronPath.openSettings', 'neuronPath.selectModel']);
     assert.ok(h.serializers.has('neuronPath.panel'));
 
@@ -149,6 +149,25 @@ test('extension host: analyze, live progress, one panel per image, target, expor
     assert.equal(failed.cancelled, true);
     assert.match(failed.message, /cancel/i);
     assert.ok(!h.messages.some((m) => m.level === 'error'), JSON.stringify(h.messages));
+
+    // the worker dies mid-run: one clear error, the panel says so, the next run starts a new worker
+    const api = activated;
+    h.config['neuronPath.steps'] = 400;
+    const errorsBefore = h.messages.filter((m) => m.level === 'error').length;
+    panel.receive({ type: 'analyze', target: 3 });
+    await until('a progress message of the slow run', () => messagesOf(panel, 'progress').some((m) => m.runId === messagesOf(panel, 'runStarted').at(-1)?.runId));
+    const pid = api!.service.client.pid!;
+    process.kill(pid, 'SIGKILL');
+    const crashed = await until('runFailed after the crash', () => messagesOf(panel, 'runFailed').find((m) => /stopped unexpectedly/.test(m.message)));
+    assert.equal(crashed.cancelled, false);
+    const newErrors = h.messages.filter((m) => m.level === 'error').slice(errorsBefore);
+    assert.equal(newErrors.length, 1, JSON.stringify(newErrors));
+    assert.match(newErrors[0].text, /stopped unexpectedly \(signal SIGKILL\).*restarted/);
+    h.config['neuronPath.steps'] = 4;
+    panel.receive({ type: 'analyze', target: 3 });
+    const afterCrash = await until('result after the restart', () => messagesOf(panel, 'result').find((m) => m.result.target.class === 3));
+    assert.equal(afterCrash.result.settings.steps, 4);
+    assert.notEqual(api!.service.client.pid, pid);
 
     // asked again after a settings change: the panel runs the analysis with the new settings
     const runs = h.progress.length;
