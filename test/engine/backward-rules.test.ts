@@ -3,6 +3,8 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { buildBackward } from '../../src/engine/autodiff/backward';
+import { RuleContext } from '../../src/engine/autodiff/context';
+import { withPatterns } from '../../src/engine/autodiff/patterns';
 import { GraphBuilder } from '../../src/engine/onnx/builder';
 import { GraphIndex } from '../../src/engine/onnx/graph';
 import { probeModel } from '../../src/engine/onnx/probe';
@@ -121,6 +123,15 @@ const CASES: Case[] = [
   { name: 'Expand', inputs: [{ name: 'x', dims: [1, 3, 1] }], build: (b, [x]) => b.op('Expand', [x, b.int64s([2, 3, 4])]) },
   { name: 'Where', inputs: [{ name: 'x', dims: [2, 3, 4] }, { name: 'y', dims: [4] }], build: (b, [x, y]) => b.op('Where', [b.op('Greater', [x, b.float(0)]), x, y]) },
   { name: 'Cast/Identity/Dropout', inputs: x234, build: (b, [x]) => b.op('Dropout', [b.op('Identity', [b.op('Cast', [x], { to: 1 })])]) },
+  { name: 'pattern: decomposed LayerNorm (torch opset < 17)', opset: 13, inputs: x234, build: (b, [x]) => {
+    const d = b.op('Sub', [x, b.reduceMean(x, [-1], true)]);
+    const sd = b.op('Sqrt', [b.op('Add', [b.reduceMean(b.op('Pow', [d, b.float(2)]), [-1], true), b.float(1e-5)])]);
+    return b.op('Add', [b.op('Mul', [b.op('Div', [d, sd]), b.floats([1, 0.5, -2, 1.5], [4])]), b.floats([0.1, 0, 0, 0.3], [4])]);
+  } },
+  { name: 'pattern: Erf GELU, (x * (1 + erf(x / sqrt2))) * 0.5', inputs: x234, build: (b, [x]) =>
+    b.op('Mul', [b.op('Mul', [x, b.op('Add', [b.op('Erf', [b.op('Div', [x, b.float(Math.SQRT2)])]), b.float(1)])]), b.float(0.5)]) },
+  { name: 'pattern: Erf GELU, (x * 0.5) * (1 + erf(x * 1/sqrt2))', inputs: x234, build: (b, [x]) =>
+    b.op('Mul', [b.op('Mul', [x, b.float(0.5)]), b.op('Add', [b.op('Erf', [b.op('Mul', [x, b.float(Math.SQRT1_2)])]), b.float(1)])]) },
   { name: 'chain: x*sigmoid(1.702x) (QuickGELU)', inputs: x234, build: (b, [x]) => b.op('Mul', [x, b.op('Sigmoid', [b.op('Mul', [x, b.float(1.702)])])]) },
 ];
 
@@ -128,4 +139,18 @@ for (const c of CASES) test(`backward rule: ${c.name}`, () => check(c));
 
 test('an op without a rule is a clear error naming the op and node', async () => {
   await assert.rejects(check({ name: 'Sin', inputs: x234, build: (b, [x]) => b.op('Sin', [x]) }), /cannot differentiate Sin node .*no gradient rule/);
+});
+
+test('decomposed LayerNorm and Erf GELU are recognised (the backward then needs only their input)', async () => {
+  for (const [name, op] of [['pattern: decomposed LayerNorm (torch opset < 17)', 'LayerNormalization'],
+    ['pattern: Erf GELU, (x * (1 + erf(x / sqrt2))) * 0.5', 'Gelu'], ['pattern: Erf GELU, (x * 0.5) * (1 + erf(x * 1/sqrt2))', 'Gelu']] as const) {
+    const c = CASES.find((k) => k.name === name)!;
+    const { model } = makeModel(c.opset ?? 17, c.inputs, (b) => c.build(b, c.inputs.map((i) => i.name)));
+    const probe = await probeModel(model, { x: { type: 'float32', data: seeded(24, 1), dims: [2, 3, 4] } }, 1, {});
+    const graph = model.graph!;
+    const ctx = new RuleContext(new GraphBuilder(graph, c.opset ?? 17), new GraphIndex(graph),
+      { shape: (n) => probe.shapes.get(n) ?? [], batchAxes: () => [], ints: (n) => probe.ints.get(n) });
+    const nodes = withPatterns(ctx, new GraphIndex(graph), graph.node!);
+    assert.deepEqual(nodes.map((n) => n.opType), [op], `${name}: ${nodes.map((n) => n.opType)}`);
+  }
 });

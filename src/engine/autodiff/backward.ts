@@ -5,6 +5,7 @@ import type { GraphBuilder } from '../onnx/builder';
 import type { GraphIndex } from '../onnx/graph';
 import type { NodeProto } from '../onnx/proto';
 import { RuleContext, UnsupportedOpError, type Shapes } from './context';
+import { withPatterns } from './patterns';
 import { RULES } from './rules';
 
 export interface BackwardRequest {
@@ -16,8 +17,9 @@ export interface BackwardRequest {
 
 export function buildBackward(b: GraphBuilder, index: GraphIndex, shapes: Shapes, req: BackwardRequest): Map<string, string> {
   const ctx = new RuleContext(b, index, shapes);
+  const nodes = withPatterns(ctx, index, req.nodes);
   const carries = new Set(req.sources);
-  for (const node of req.nodes) {
+  for (const node of nodes) {
     if ((node.input ?? []).some((i) => carries.has(i))) {
       for (const o of node.output ?? []) if (o && req.isFloat(o)) carries.add(o);
     }
@@ -37,8 +39,8 @@ export function buildBackward(b: GraphBuilder, index: GraphIndex, shapes: Shapes
   };
   for (const [name, g] of req.seeds) add(name, g);
 
-  for (let k = req.nodes.length - 1; k >= 0; k--) {
-    const node = req.nodes[k];
+  for (let k = nodes.length - 1; k >= 0; k--) {
+    const node = nodes[k];
     const inputs = node.input ?? [];
     const wants = inputs.map((i) => !!i && carries.has(i));
     if (!wants.some(Boolean)) continue;
