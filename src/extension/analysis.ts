@@ -27,6 +27,7 @@ export class AnalysisService extends Disposable {
   private readonly hasher = new FileHasher();
   private readonly inFlight = new Map<string, Promise<RunOutcome>>();
   private readonly labelsByModel = new Map<string, string[]>();
+  private static readonly LABELS_KEY = 'neuronPath.labelsByModel';
   private readonly _onDidLoadModel = this.register(new vscode.EventEmitter<ModelInfo>());
   /** Fired when the worker has loaded a model (its labels are then known). */
   readonly onDidLoadModel = this._onDidLoadModel.event;
@@ -75,7 +76,9 @@ export class AnalysisService extends Disposable {
 
   /** Labels of the model the current settings name, if it has been loaded in this session. */
   labelsFor(modelSha: string | undefined): string[] | undefined {
-    return modelSha ? this.labelsByModel.get(modelSha) : undefined;
+    if (!modelSha) return undefined;
+    // Remembered across reloads, so a panel revived from the cache can name every class.
+    return this.labelsByModel.get(modelSha) ?? this.context.globalState.get<Record<string, string[]>>(AnalysisService.LABELS_KEY)?.[modelSha];
   }
 
   modelName(): string {
@@ -151,8 +154,7 @@ export class AnalysisService extends Disposable {
         try {
           advance(0, this.client.loadedModelKey === stableKey(settings.model) ? 'starting' : 'loading the model');
           const info = await this.client.ensureModel(settings.model, { signal: controller.signal });
-          this.labelsByModel.set(info.sha256, info.labels);
-          this._onDidLoadModel.fire(info);
+          this.modelLoaded(info);
           advance(5, 'running');
           return await this.client.analyze(imagePath, { ...settings.analyze, target }, {
             signal: controller.signal,
@@ -169,6 +171,18 @@ export class AnalysisService extends Disposable {
     ));
   }
 
+  private modelLoaded(info: ModelInfo): void {
+    const known = this.labelsByModel.get(info.sha256);
+    this.labelsByModel.set(info.sha256, info.labels);
+    if (!known || known.join('\n') !== info.labels.join('\n')) {
+      // Keep the labels of the last few models only.
+      const stored = this.context.globalState.get<Record<string, string[]>>(AnalysisService.LABELS_KEY) ?? {};
+      const next = Object.fromEntries([...Object.entries(stored).filter(([sha]) => sha !== info.sha256).slice(-4), [info.sha256, info.labels]]);
+      void this.context.globalState.update(AnalysisService.LABELS_KEY, next);
+    }
+    this._onDidLoadModel.fire(info);
+  }
+
   /** Settings that change the model changed: load it again now if the worker is up (else on next use). */
   private reloadModel(): void {
     if (!this.client.isRunning || this.client.loadedModelKey === undefined) return;
@@ -176,7 +190,7 @@ export class AnalysisService extends Disposable {
     if (this.client.loadedModelKey === stableKey(settings.model)) return;
     this.output.info(`model settings changed: loading ${settings.model.modelPath}`);
     this.client.ensureModel(settings.model).then(
-      (info) => { this.labelsByModel.set(info.sha256, info.labels); this._onDidLoadModel.fire(info); },
+      (info) => this.modelLoaded(info),
       (err) => { if (!isCancelled(err)) this.reportError(err, 'Loading the model failed'); },
     );
   }

@@ -191,6 +191,7 @@ test('extension host: analyze, live progress, one panel per image, target, expor
     const revived = await until('revived init', () => messagesOf(restored.fake, 'init').find((m) => m.init.result));
     assert.equal(revived.init.cached, true);
     assert.equal(revived.init.result.target.class, 1);
+    assert.equal(revived.init.labels?.length, 10, 'the model labels are remembered across the reload');
     assert.equal(h.progress.length, runsBefore, 'no analysis ran');
 
     // an untrusted workspace cannot point the model elsewhere: the user setting is used
