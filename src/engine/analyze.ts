@@ -123,7 +123,7 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
       remove: { probability: after[0][0].probability, deviation: after[0][0].probability - before, top1: after[0][0].top1 },
       enhance: { probability: after[0][1].probability, deviation: after[0][1].probability - before, top1: after[0][1].top1 },
     },
-    timing: { seconds: (performance.now() - started) / 1000, ...runner.counters, phases },
+    timing: { seconds: (performance.now() - started) / 1000, ...runner.counters, rowsPerRun: runner.rowsPerRun(m), phases },
   };
 }
 

@@ -57,7 +57,10 @@ export interface AnalysisResult {
   };
   manipulation: { remove: Manipulation; enhance: Manipulation };
   timing: {
-    seconds: number; forwardPasses: number; backwardPasses: number;
+    seconds: number;
+    forwardPasses: number;             // images (batch rows) passed forward
+    backwardPasses: number;            // backward runs; each gives the gradients of every block at once
+    rowsPerRun?: number;               // batch rows per run (large models run the m steps in chunks)
     phases?: Record<string, number>;   // seconds spent in clean, layers, jas, baselines, manipulation
   };
 }

@@ -81,7 +81,7 @@ export class Runner {
     return probs;
   }
 
-  private rowsPerRun(batch: number): number {
+  rowsPerRun(batch: number): number {
     return this.info.input.fixedBatch ? 1 : Math.max(1, Math.min(batch, this.maxRows));
   }
 
