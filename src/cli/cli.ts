@@ -2,6 +2,8 @@
 import * as fs from 'node:fs';
 import { Engine } from '../engine/index';
 import { analyzeOptions, modelOptions, parse, UsageError, type Flags } from './args';
+import { batch, BATCH_USAGE } from './batch';
+import { report } from './report';
 import { summary } from './summary';
 
 const USAGE = `usage: neuron-path analyze IMAGE [options]
@@ -20,7 +22,7 @@ const USAGE = `usage: neuron-path analyze IMAGE [options]
                        override the model folder's preprocessor_config.json
   --json FILE          write the neuron-path/1 record to FILE ('-' for stdout)
   -q, --quiet          no progress on stderr
-`;
+${BATCH_USAGE}`;
 
 async function analyze(f: Flags, positionals: string[]): Promise<void> {
   const image = positionals[0];
@@ -49,9 +51,11 @@ export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     if (!command || command === '--help' || command === '-h' || command === 'help') { process.stdout.write(USAGE); return command ? 0 : 2; }
+    if (command === 'report') return await report(rest);
     const { values, positionals } = parse(rest);
     if (values.help) { process.stdout.write(USAGE); return 0; }
     if (command === 'analyze') { await analyze(values, positionals); return 0; }
+    if (command === 'batch') return await batch(values, positionals, rest);
     throw new UsageError(`unknown command '${command}'`);
   } catch (e) {
     const err = e as Error;

@@ -1,0 +1,186 @@
+// `neuron-path report FILE.jsonl`: what a batch run shows, as text (and JSON with --json): the method
+// comparison, the top path neurons per class, the class similarity matrix and the pruning curve.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  categoryPatterns, cleanAccuracy, compareMethods, isError, pruningCheck, readLines, recordsOf, similarityPairs, topNeurons,
+  type BatchRecord, type CategoryPatterns, type GroupBy, type MethodStats, type PruningCurve,
+} from '../engine/batch/index';
+import { defaultModelPath, Engine, type ModelOptions } from '../engine/index';
+import { UsageError } from './args';
+import { BATCH_USAGE, duration } from './batch';
+
+const FLAGS = {
+  model: { type: 'string' }, threads: { type: 'string' }, provider: { type: 'string' },
+  prune: { type: 'string' }, keep: { type: 'string' }, seed: { type: 'string' }, top: { type: 'string' }, by: { type: 'string' },
+  json: { type: 'string' }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' },
+} as const;
+
+export interface Report {
+  file: string;
+  images: number;
+  errors: { image: string; error: string }[];
+  unreadableLines: number;
+  model: BatchRecord['model'];
+  settings: BatchRecord['settings'];
+  accuracy: { accuracy: number; images: number } | null;
+  comparison: MethodStats[];
+  patterns: CategoryPatterns;
+  pruning?: PruningCurve;
+}
+
+/** Everything but the pruning check, from the lines of a result file. */
+export function buildReport(file: string, by: GroupBy = 'auto'): { report: Report; records: BatchRecord[] } {
+  const read = readLines(file);
+  const records = recordsOf(read.lines);
+  if (!records.length) throw new Error(`${file} holds no analysed images${read.lines.length ? ' (only error lines)' : ''}`);
+  const errors = read.lines.filter(isError).map((e) => ({ image: e.image, error: e.error }));
+  const models = new Set(records.map((r) => r.model.sha256));
+  if (models.size > 1) throw new Error(`${file} mixes records of ${models.size} different models; report one model at a time`);
+  return {
+    records,
+    report: {
+      file, images: records.length, errors, unreadableLines: read.skipped.length,
+      model: records[0].model, settings: records[0].settings,
+      accuracy: cleanAccuracy(records), comparison: compareMethods(records), patterns: categoryPatterns(records, { by }),
+    },
+  };
+}
+
+const pct = (x: number | null | undefined) => (x === null || x === undefined || Number.isNaN(x) ? 'n/a' : `${(100 * x).toFixed(1)}%`);
+const num = (x: number, d = 4) => (Number.isNaN(x) ? 'n/a' : Math.abs(x) >= 1e-3 || x === 0 ? x.toFixed(d) : x.toExponential(2));
+const signed = (x: number) => `${x >= 0 ? '+' : ''}${num(x)}`;
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+const REFERENCE = { 'folder class': 'the folder class', 'clean prediction': 'the clean prediction', mixed: 'the folder class where known, else the clean prediction' };
+
+function table(header: string[], rows: string[][], indent = '  '): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => `${indent}${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')}`.trimEnd();
+  return [line(header), ...rows.map(line)];
+}
+
+export function formatReport(r: Report, top = 3): string {
+  const out: string[] = [];
+  const m = r.model;
+  out.push(`Results    ${r.file}: ${r.images} images${r.errors.length ? `, ${r.errors.length} could not be analysed` : ''}` +
+    `${r.unreadableLines ? `, ${r.unreadableLines} unreadable lines skipped` : ''}`);
+  out.push(`Model      ${m.path} (${m.layers} layers x ${m.neuronsPerLayer} neurons, scope ${m.scope})`);
+  out.push(`Settings   ${r.settings.formula} formula, ${r.settings.steps} steps, target ${r.settings.target}`);
+  const by = r.patterns.groupBy === 'predicted' ? 'predicted class' : r.patterns.classes.some((c) => c.key.startsWith('class:')) && r.accuracy ? 'folder class' : 'folder or predicted class';
+  out.push(`Classes    ${r.patterns.classes.length} (grouped by ${by})${r.accuracy ? `; clean top-1 accuracy ${pct(r.accuracy.accuracy)} on ${r.accuracy.images} images with a folder class` : ''}`);
+  for (const e of r.errors.slice(0, 5)) out.push(`  not analysed: ${e.image}: ${e.error}`);
+  if (r.errors.length > 5) out.push(`  ... and ${r.errors.length - 5} more`);
+
+  out.push('', 'Method comparison (mean ± std over images; deviation = target probability after - before):');
+  out.push(...table(
+    ['method', 'images', 'JAS', 'remove (x0) dev', 'enhance (x2) dev', 'top-1 kept after remove', 'path better: JAS', 'remove', 'enhance'],
+    r.comparison.map((s) => [
+      s.name, String(s.images), `${num(s.jas.mean)} ± ${num(s.jas.std)}`,
+      `${signed(s.removeDeviation.mean)} ± ${num(s.removeDeviation.std)}`, `${signed(s.enhanceDeviation.mean)} ± ${num(s.enhanceDeviation.std)}`,
+      pct(s.removeKept), s.pathBeats ? pct(s.pathBeats.jas) : '', s.pathBeats ? pct(s.pathBeats.remove) : '', s.pathBeats ? pct(s.pathBeats.enhance) : '',
+    ])));
+  out.push('  "path better": share of images where the path has the higher JAS, the larger drop on remove, the larger rise on enhance.');
+
+  out.push('', `Top path neurons per class (per layer: neuron frequency, the ${top} most frequent):`);
+  for (const c of r.patterns.classes) {
+    out.push(`  ${c.label} (${plural(c.count, 'image')})`);
+    topNeurons(c, top).forEach((l, layer) => out.push(`    L${String(layer).padEnd(3)}${l.map((n) => `${String(n.neuron).padStart(5)} ${pct(n.frequency).padStart(6)}`).join('   ')}`));
+  }
+
+  const names = r.patterns.classes.map((c) => c.label);
+  const short = names.map((n) => n.slice(0, 7));
+  out.push('', 'Class similarity (cosine of the path-neuron frequency vectors, all layers):');
+  out.push(...table(['', ...short], r.patterns.similarity.map((row, i) => [names[i].slice(0, 14), ...row.map((x) => x.toFixed(2))])));
+  const pairs = similarityPairs(r.patterns, 5);
+  if (pairs.length) out.push(`  most similar: ${pairs.map((p) => `${p.a} ~ ${p.b} ${p.similarity.toFixed(2)}`).join(', ')}`);
+
+  if (r.pruning) {
+    const p = r.pruning;
+    out.push('', `Pruning check: per block, a random fraction of the ${m.neuronsPerLayer} readout neurons zeroed; "path kept" spares the class's ` +
+      `${p.keep} most frequent path neurons, "control" spares ${p.keep} random ones (${plural(p.images, 'image')}, seed ${p.seed}; accuracy: top-1 is ${REFERENCE[p.reference]}):`);
+    out.push(...table(
+      ['zeroed', 'acc: random', 'path kept', 'control', 'P(target): random', 'path kept', 'control'],
+      [['0% (clean)', pct(p.clean.accuracy), '', '', num(p.clean.targetProbability), '', ''],
+        ...p.points.map((q) => [`${(100 * q.fraction).toFixed(0)}%`, pct(q.accuracy.unprotected), pct(q.accuracy.protected), pct(q.accuracy.control),
+          num(q.targetProbability.unprotected), num(q.targetProbability.protected), num(q.targetProbability.control)])]));
+    for (const s of p.skipped.slice(0, 5)) out.push(`  skipped ${s.image}: ${s.reason}`);
+    if (p.skipped.length > 5) out.push(`  ... and ${p.skipped.length - 5} more skipped`);
+  }
+  return out.join('\n');
+}
+
+function numberList(name: string, v: string): number[] {
+  const xs = v.split(',').map((x) => Number(x.trim().replace(/%$/, '')) / (x.trim().endsWith('%') ? 100 : 1));
+  if (!xs.length || xs.some((x) => !(x >= 0 && x <= 1))) throw new UsageError(`--${name} takes fractions in 0..1 (or percentages), got '${v}'`);
+  return xs;
+}
+
+function intFlag(name: string, v: string | undefined, min: number, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got '${v}'`);
+  return n;
+}
+
+export async function report(argv: string[]): Promise<number> {
+  let parsed;
+  try { parsed = parseArgs({ args: argv, options: FLAGS, allowPositionals: true, strict: true }); } catch (e) { throw new UsageError((e as Error).message); }
+  const { values: f, positionals } = parsed;
+  if (f.help) { process.stdout.write(BATCH_USAGE); return 0; }
+  const file = positionals[0];
+  if (!file) throw new UsageError('report needs a result FILE.jsonl (from neuron-path batch)');
+  if (positionals.length > 1) throw new UsageError(`report takes one result file, got ${positionals.length}`);
+  const by = (f.by ?? 'auto') as GroupBy;
+  if (!['auto', 'folder', 'predicted'].includes(by)) throw new UsageError(`--by must be one of auto|folder|predicted, got '${f.by}'`);
+  const top = intFlag('top', f.top, 1, 3), keep = intFlag('keep', f.keep, 0, 5), seed = intFlag('seed', f.seed, 0, 0);
+  const fractions = f.prune !== undefined ? numberList('prune', f.prune) : undefined;
+  if (f.provider !== undefined && f.provider !== 'cpu' && f.provider !== 'cuda') throw new UsageError(`--provider must be one of cpu|cuda, got '${f.provider}'`);
+  if (f.threads !== undefined) intFlag('threads', f.threads, 0, 0);
+  const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${msg}\n`); };
+  if (!fs.existsSync(file)) throw new Error(`result file ${file} does not exist`);
+
+  const { report: r, records } = buildReport(path.resolve(file), by);
+  if (fractions) r.pruning = await prune(records, r.patterns, { fractions, keep, seed, model: f.model, threads: f.threads, provider: f.provider, log, quiet: !!f.quiet });
+  process.stdout.write(`${formatReport(r, top)}\n`);
+  if (f.json) fs.writeFileSync(f.json, `${JSON.stringify(r)}\n`);
+  return 0;
+}
+
+async function prune(records: BatchRecord[], patterns: CategoryPatterns, o: {
+  fractions: number[]; keep: number; seed: number; model?: string; threads?: string; provider?: string; log: (m: string) => void; quiet: boolean;
+}): Promise<PruningCurve> {
+  const recorded = records[0];
+  const modelPath = o.model ?? (fs.existsSync(recorded.model.path) ? recorded.model.path : defaultModelPath());
+  const saved = recorded.batch?.model;
+  const options: ModelOptions = {
+    modelPath, threads: o.threads !== undefined ? intFlag('threads', o.threads, 0, 0) : undefined,
+    executionProvider: o.provider as ModelOptions['executionProvider'],
+    scope: saved?.scope as ModelOptions['scope'], preprocess: saved?.preprocess, labelsPath: saved?.labelsPath ?? undefined,
+  };
+  o.log(`pruning check with ${modelPath}`);
+  const engine = await Engine.open(options);
+  const controller = new AbortController();
+  const onSigint = () => controller.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    if (engine.info.sha256 !== recorded.model.sha256) {
+      throw new Error(`${modelPath} is not the model the records were made with (sha256 ${engine.info.sha256.slice(0, 12)}... vs ${recorded.model.sha256.slice(0, 12)}...); give that model with --model`);
+    }
+    const started = performance.now();
+    let last = 0;
+    return await pruningCheck(engine, records, patterns, {
+      fractions: o.fractions, keep: o.keep, seed: o.seed, labels: engine.info.labels, signal: controller.signal,
+      onProgress: (done, total) => {
+        const now = performance.now();
+        if (o.quiet || (now - last < 1000 && done !== total)) return;
+        last = now;
+        const rate = done / ((now - started) / 1000);
+        o.log(`  pruning ${done}/${total} images${done && done < total ? `, ETA ${duration((total - done) / rate)}` : ''}`);
+      },
+    });
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+    await engine.dispose();
+  }
+}

@@ -1,0 +1,138 @@
+// `neuron-path batch` and `neuron-path report` as a user runs them: the bundled CLI in a child
+// process on a tiny folder and the cls_op17_dynamic fixture model.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import test from 'node:test';
+import sharp from 'sharp';
+import type { BatchLine, BatchRecord } from '../../src/engine/batch/index';
+import { FIXTURES, REPO, tempDir } from '../helpers/fixtures';
+
+const BIN = path.join(REPO, 'bin', 'neuron-path.js');
+const model = path.join(FIXTURES, 'cls_op17_dynamic', 'model.onnx');
+const env = { ...process.env, NEURON_PATH_CACHE: tempDir('batch-cli-cache') };
+const cli = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env });
+const lines = (file: string) => fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as BatchLine);
+const imageOf = (l: BatchLine) => (l.schema === 'neuron-path/1' ? l.image.path : l.image);
+
+async function folder(perClass: number, broken = true): Promise<string> {
+  const dir = tempDir('batch-cli');
+  for (const [cls, base] of [['class_0', 40], ['class_1', 160]] as const) {
+    fs.mkdirSync(path.join(dir, cls));
+    for (let i = 0; i < perClass; i++) {
+      await sharp({ create: { width: 24, height: 24, channels: 3, background: { r: base + 7 * i, g: 255 - base, b: 13 * i } } }).png().toFile(path.join(dir, cls, `${i}.png`));
+    }
+  }
+  if (broken) fs.writeFileSync(path.join(dir, 'class_1', 'broken.jpg'), 'not a jpeg');
+  return dir;
+}
+
+test('batch writes one line per image with progress, reports a broken image, and resumes', async () => {
+  const dir = await folder(2);
+  const out = path.join(tempDir('batch-cli-out'), 'r.jsonl');
+  const r = cli('batch', dir, '--model', model, '--out', out, '--threads', '1', '--steps', '5', '--random', '2');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /5 images in .* \(2 class folders, 2 matched to the model's labels\)/);
+  assert.match(r.stderr, /\d+\/5 images, (-|[\d.]+) img\/s/);
+  assert.match(r.stderr, /5\/5 images, [\d.]+ img\/s, ETA 0s, 1 failed/);
+  assert.match(r.stderr, /skipped .*broken\.jpg: cannot read/);
+  assert.match(r.stderr, /done: 5 images \(5 analysed now, 0 before, 1 failed\)/);
+  const first = lines(out);
+  assert.equal(first.length, 5);
+  assert.equal(first.filter((l) => l.schema === 'neuron-path/1-error').length, 1);
+  const rec = first.find((l): l is BatchRecord => l.schema === 'neuron-path/1')!;
+  assert.equal(rec.settings.steps, 5);
+  assert.equal(rec.trueClass, Number(rec.folderLabel!.slice(-1)));
+  assert.equal(typeof rec.manipulation.remove.top1, 'number');
+
+  const again = cli('batch', dir, '--model', model, '--out', out, '--threads', '1', '--steps', '5', '--random', '2');
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stderr, /5 images already in .*; resuming/);
+  assert.deepEqual(lines(out).map(imageOf), first.map(imageOf), 'nothing added');
+
+  const other = cli('batch', dir, '--model', model, '--out', out, '--steps', '6', '--random', '2');
+  assert.equal(other.status, 1);
+  assert.match(other.stderr, /holds results made with other settings \(analyze.steps 5 in the file, 6 now\)/);
+});
+
+test('report prints the comparison, the class patterns, the similarity and the pruning curve; --json has them too', async () => {
+  const dir = await folder(2);
+  const out = path.join(tempDir('batch-cli-rep'), 'r.jsonl');
+  assert.equal(cli('batch', dir, '--model', model, '--out', out, '--threads', '1', '--steps', '4', '--random', '2', '-q').status, 0);
+  const json = path.join(path.dirname(out), 'report.json');
+  const r = cli('report', out, '--prune', '0.5,100%', '--keep', '2', '--json', json, '--threads', '1');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /4 images, 1 could not be analysed/);
+  assert.match(r.stdout, /Classes {4}2 \(grouped by folder class\); clean top-1 accuracy [\d.]+% on 4 images/);
+  for (const row of ['neuron path', 'activation', 'per-layer IG', 'random \\(mean\\)']) assert.match(r.stdout, new RegExp(`\\n  ${row} +4 `));
+  assert.match(r.stdout, /Top path neurons per class/);
+  assert.match(r.stdout, /class 0 \(2 images\)\n {4}L0 /);
+  assert.match(r.stdout, /Class similarity/);
+  assert.match(r.stdout, /\n  class 0 +1\.00 +[\d.]+\n/);
+  assert.match(r.stdout, /Pruning check: .* spares the class's 2 most frequent path neurons/);
+  assert.match(r.stdout, /\n  50% +[\d.]+% +[\d.]+% +[\d.]+% +[\d.]+/);
+  assert.match(r.stdout, /\n  100% /);
+  const rep = JSON.parse(fs.readFileSync(json, 'utf8'));
+  assert.equal(rep.images, 4);
+  assert.deepEqual(rep.comparison.map((m: { method: string }) => m.method), ['path', 'activation', 'ig', 'random']);
+  assert.equal(rep.patterns.classes.length, 2);
+  assert.deepEqual(rep.pruning.points.map((p: { fraction: number }) => p.fraction), [0.5, 1]);
+
+  const plain = cli('report', out);
+  assert.equal(plain.status, 0, plain.stderr);
+  assert.doesNotMatch(plain.stdout, /Pruning/, 'pruning only on request');
+});
+
+test('--jobs 2 runs two worker processes and gives the same records as one', async () => {
+  const dir = await folder(3, false);
+  const one = path.join(tempDir('batch-cli-j1'), 'r.jsonl'), two = path.join(tempDir('batch-cli-j2'), 'r.jsonl');
+  assert.equal(cli('batch', dir, '--model', model, '--out', one, '--steps', '4', '--random', '2', '-q').status, 0);
+  const r = cli('batch', dir, '--model', model, '--out', two, '--steps', '4', '--random', '2', '--jobs', '2');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /in 2 worker processes/);
+  const key = (f: string) => Object.fromEntries((lines(f) as BatchRecord[]).map((l) => [l.image.path, `${l.path.map((n) => n.neuron)} ${l.jas.toFixed(6)}`]));
+  assert.deepEqual(key(two), key(one));
+});
+
+test('Ctrl-C stops after the image in progress; the same command resumes and each image appears once', async () => {
+  const dir = await folder(6, false);
+  const out = path.join(tempDir('batch-cli-int'), 'r.jsonl');
+  const args = [BIN, 'batch', dir, '--model', model, '--out', out, '--threads', '1', '--steps', '60', '--random', '2'];
+  const child = spawn(process.execPath, args, { env });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  // One Ctrl-C (a second one would end the process at once, as usual).
+  const poll = setInterval(() => {
+    if (fs.existsSync(out) && fs.readFileSync(out, 'utf8').length) { clearInterval(poll); child.kill('SIGINT'); }
+  }, 20);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  clearInterval(poll);
+  assert.equal(code, 130, stderr);
+  assert.match(stderr, /stopped: \d+\/12 images in .*; run the same command again to resume/);
+  const stopped = lines(out).length;
+  assert.ok(stopped >= 1 && stopped < 12, `${stopped} lines after the stop`);
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', env });
+  assert.equal(r.status, 0, r.stderr);
+  const all = lines(out).map(imageOf);
+  assert.equal(all.length, 12);
+  assert.equal(new Set(all).size, 12);
+});
+
+test('usage errors exit 2, missing files exit 1', () => {
+  assert.equal(cli('batch').status, 2);
+  const j = cli('batch', '/tmp', '--json', 'x.json');
+  assert.equal(j.status, 2);
+  assert.match(j.stderr, /batch writes its records with --out FILE.jsonl/);
+  assert.match(cli('batch', '/tmp', '--jobs', '0').stderr, /--jobs must be an integer >= 1/);
+  const p = cli('report', '/nonexistent.jsonl', '--prune', '2');
+  assert.equal(p.status, 2);
+  assert.match(p.stderr, /--prune takes fractions in 0..1/);
+  assert.equal(cli('report').status, 2);
+  const missing = cli('report', '/nonexistent.jsonl');
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /result file \/nonexistent.jsonl does not exist/);
+  const help = cli('--help');
+  assert.match(help.stdout, /neuron-path batch DIR \[--out FILE.jsonl\]/);
+  assert.match(help.stdout, /neuron-path report FILE.jsonl/);
+});

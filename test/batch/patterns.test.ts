@@ -1,0 +1,133 @@
+// Category patterns, the method comparison and the pruning masks on hand-made records whose
+// frequencies, similarities and statistics are worked out by hand.
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import {
+  categoryPatterns, cleanAccuracy, compareMethods, cosine, groupOf, imagesThrough, interleave, matchClass, parseLines,
+  pruneMasks, recordsOf, rng, sample, similarityPairs, topNeurons,
+} from '../../src/engine/batch/index';
+import { made, records } from './records';
+
+const close = (a: number, b: number, what: string, eps = 1e-12) => assert.ok(Math.abs(a - b) <= eps, `${what}: ${a} vs ${b}`);
+
+// Class 0: paths [1,2] and [1,3]; class 1: [1,2]; class 2: [4,5].
+const three = () => records([
+  { path: [1, 2], trueClass: 0 }, { path: [1, 3], trueClass: 0 }, { path: [1, 2], trueClass: 1 }, { path: [4, 5], trueClass: 2 },
+]);
+
+test('frequencies per class and layer, most frequent first, with the images through each neuron', () => {
+  const p = categoryPatterns(three());
+  assert.equal(p.layers, 2);
+  assert.equal(p.neurons, 8);
+  assert.deepEqual(p.classes.map((c) => [c.key, c.label, c.count]), [['class:0', 'zero', 2], ['class:1', 'one', 1], ['class:2', 'two', 1]]);
+  const c0 = p.classes[0];
+  assert.deepEqual(c0.layers[0], [{ neuron: 1, count: 2, frequency: 1, images: [0, 1] }]);
+  assert.deepEqual(c0.layers[1], [{ neuron: 2, count: 1, frequency: 0.5, images: [0] }, { neuron: 3, count: 1, frequency: 0.5, images: [1] }]);
+  assert.deepEqual(topNeurons(c0, 1).map((l) => l.map((n) => n.neuron)), [[1], [2]], 'ties go to the lower neuron');
+  assert.deepEqual(imagesThrough(p, 'class:0', 1, 3), ['/images/1.png']);
+  assert.deepEqual(imagesThrough(p, 'class:0', 0, 1), ['/images/0.png', '/images/1.png']);
+  assert.deepEqual(imagesThrough(p, 'class:2', 0, 1), []);
+});
+
+test('class similarity is the cosine of the frequency vectors over all layers', () => {
+  const p = categoryPatterns(three());
+  // class 0 = (L0: n1 1; L1: n2 .5, n3 .5), class 1 = (L0: n1 1; L1: n2 1): 1.5 / sqrt(1.5 * 2).
+  close(p.similarity[0][1], 1.5 / Math.sqrt(3), 'sim(0,1)');
+  close(p.similarity[1][0], p.similarity[0][1], 'symmetric');
+  assert.equal(p.similarity[0][2], 0);
+  assert.equal(p.similarity[1][2], 0);
+  for (let i = 0; i < 3; i++) close(p.similarity[i][i], 1, `sim(${i},${i})`);
+  close(cosine(p.classes[0], p.classes[1]), p.similarity[0][1], 'cosine()');
+  assert.deepEqual(similarityPairs(p, 1), [{ a: 'zero', b: 'one', similarity: p.similarity[0][1] }]);
+});
+
+test('grouping: folder class, unmatched folder name, predicted class for a flat folder', () => {
+  const rs = records([
+    { path: [0, 0], trueClass: 2, predicted: 1 },
+    { path: [0, 0], trueClass: null, folderLabel: 'misc', predicted: 1 },
+    { path: [0, 0], trueClass: null, folderLabel: null, predicted: 3 },
+  ]);
+  assert.deepEqual(rs.map((r) => groupOf(r, 'auto')?.key), ['class:2', 'folder:misc', 'class:3']);
+  assert.deepEqual(rs.map((r) => groupOf(r, 'predicted')?.key), ['class:1', 'class:1', 'class:3']);
+  assert.deepEqual(rs.map((r) => groupOf(r, 'folder')?.key), ['class:2', 'folder:misc', undefined]);
+  assert.equal(groupOf(rs[0], 'auto', ['a', 'b', 'Two'])?.label, 'Two', 'the model labels name the class when given');
+  const p = categoryPatterns(rs, { by: 'folder' });
+  assert.deepEqual(p.classes.map((c) => c.key), ['class:2', 'folder:misc'], 'classes first, then folders');
+  assert.throws(() => categoryPatterns([...rs, made({ path: [1, 2, 3] }, 9)]), /records of different models/);
+});
+
+test('method comparison: means, spreads, accuracy after removal and how often the path wins', () => {
+  const rs = records([
+    { path: [0], before: 0.8, jas: 3, remove: 0.2, enhance: 0.9, removeTop1: 1, predicted: 0,
+      activation: { jas: 1, remove: 0.7, enhance: 0.85, removeTop1: 0 }, random: { jasMean: 0, removeMean: 0.8, enhanceMean: 0.8, removeKept: 1 } },
+    { path: [0], before: 0.6, jas: 1, remove: 0.5, enhance: 0.7, removeTop1: 0, predicted: 0,
+      activation: { jas: 2, remove: 0.4, enhance: 0.65, removeTop1: 0 }, random: { jasMean: 0, removeMean: 0.6, enhanceMean: 0.6, removeKept: 0.5 } },
+  ]);
+  const [path, act, rnd, ...rest] = compareMethods(rs);
+  assert.equal(rest.length, 0, 'no IG rows when the records hold none');
+  assert.deepEqual([path.method, act.method, rnd.method], ['path', 'activation', 'random']);
+  close(path.jas.mean, 2, 'path JAS mean'); close(path.jas.std, 1, 'path JAS std');
+  close(path.removeDeviation.mean, (-0.6 + -0.1) / 2, 'path remove dev'); close(path.removeDeviation.std, 0.25, 'path remove std');
+  close(path.enhanceDeviation.mean, (0.1 + 0.1) / 2, 'path enhance dev');
+  assert.equal(path.removeKept, 0.5, 'image 1 keeps its top-1 after removing the path, image 0 does not');
+  assert.equal(path.pathBeats, null);
+  close(act.removeDeviation.mean, (-0.1 + -0.2) / 2, 'activation remove dev');
+  assert.equal(act.removeKept, 1);
+  assert.deepEqual(act.pathBeats, { jas: 0.5, remove: 0.5, enhance: 1 });
+  close(rnd.jas.mean, 0, 'random JAS'); close(rnd.removeDeviation.mean, 0, 'random remove dev');
+  assert.equal(rnd.removeKept, 0.75);
+  assert.deepEqual(rnd.pathBeats, { jas: 1, remove: 1, enhance: 1 });
+  // Records from before the top-1 fields: accuracy after removal is unknown, not wrong.
+  assert.equal(compareMethods(records([{ path: [0] }]))[0].removeKept, null);
+});
+
+test('clean accuracy counts only images with a folder class', () => {
+  assert.deepEqual(cleanAccuracy(records([{ path: [0], trueClass: 1, predicted: 1 }, { path: [0], trueClass: 2, predicted: 1 }, { path: [0], predicted: 3 }])),
+    { accuracy: 0.5, images: 2 });
+  assert.equal(cleanAccuracy(records([{ path: [0], predicted: 3 }])), null);
+});
+
+test('pruning masks: one random draw, the path neurons spared, as many random ones spared in the control', () => {
+  const D = 100;
+  const masks = pruneMasks(D, 0.3, [1, 2, 3, 4, 5], rng(7));
+  const zeros = (m: Float32Array) => [...m.keys()].filter((j) => m[j] === 0);
+  assert.equal(zeros(masks.unprotected).length, 30);
+  assert.ok([1, 2, 3, 4, 5].every((j) => masks.protected[j] === 1), 'path neurons kept');
+  const spared = zeros(masks.unprotected).filter((j) => masks.protected[j] === 1);
+  assert.ok(spared.every((j) => j >= 1 && j <= 5), 'only the path neurons are spared');
+  assert.ok(zeros(masks.protected).every((j) => masks.unprotected[j] === 0), 'the same draw');
+  assert.ok(zeros(masks.control).every((j) => masks.unprotected[j] === 0));
+  assert.deepEqual(pruneMasks(D, 0.3, [1, 2, 3, 4, 5], rng(7)), masks, 'seeded');
+  const all = pruneMasks(D, 1, [7, 9], rng(1));
+  assert.equal(zeros(all.unprotected).length, D);
+  assert.deepEqual(zeros(all.protected).length, D - 2);
+  assert.equal(zeros(all.control).length, D - 2);
+  assert.deepEqual(zeros(pruneMasks(D, 0, [7], rng(1)).unprotected), []);
+  const s = sample(10, 10, rng(3));
+  assert.deepEqual([...s].sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+});
+
+test('folder names match labels ignoring case and punctuation, or by index', () => {
+  const fmnist = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+  assert.equal(matchClass('tshirt-top', fmnist), 0);
+  assert.equal(matchClass('T_SHIRT top', fmnist), 0);
+  assert.equal(matchClass('ankle-boot', fmnist), 9);
+  assert.equal(matchClass('shirt', fmnist), 6, 'Shirt, not T-shirt/top');
+  assert.equal(matchClass('3', fmnist), 3);
+  assert.equal(matchClass('10', fmnist), null);
+  assert.equal(matchClass('boots', fmnist), null);
+  assert.equal(matchClass('3', ['x', '3', 'y', 'z']), 1, 'a label named like the number wins over the index');
+  assert.deepEqual(interleave([[1, 2, 3], [4], [5, 6]]), [1, 4, 5, 2, 6, 3]);
+});
+
+test('result files: a line cut off by a killed run is skipped, a re-analysed image counts once', () => {
+  const [a, b] = records([{ path: [1] }, { path: [2] }]);
+  const text = `${JSON.stringify(a)}\n${JSON.stringify(b)}\n${JSON.stringify({ ...a, jas: 42 })}\n{"schema":"neuron-path/1","mod`;
+  const read = parseLines(text);
+  assert.equal(read.lines.length, 3);
+  assert.deepEqual(read.skipped.map((s) => s.line), [4]);
+  assert.equal(read.endsWithNewline, false);
+  const rs = recordsOf(read.lines);
+  assert.deepEqual(rs.map((r) => r.jas), [42, 1], 'the last record of an image wins');
+  assert.equal(parseLines('{"schema":"other"}\n').skipped[0].reason, 'not a neuron-path/1 record (schema "other")');
+});

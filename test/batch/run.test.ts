@@ -1,0 +1,187 @@
+// The batch runner with a real Engine (the tiny cls_op17_dynamic fixture): folder scan, one line per
+// image, resume after a stop, broken images, settings checks, the new manipulation fields, the
+// scaled passes and the pruning check.
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import test from 'node:test';
+import sharp from 'sharp';
+import {
+  analyzeFolder, batchSettings, categoryPatterns, ERROR_SCHEMA, pruningCheck, readLines, recordsOf, runBatch, scanFolder,
+  type BatchLine, type BatchRecord,
+} from '../../src/engine/batch/index';
+import { Engine, type ModelOptions } from '../../src/engine/index';
+import { pathScales } from '../../src/engine/manipulation';
+import { FIXTURES, tempDir } from '../helpers/fixtures';
+
+const modelOptions: ModelOptions = { modelPath: path.join(FIXTURES, 'cls_op17_dynamic', 'model.onnx'), cacheDir: tempDir('batch-cache'), threads: 1 };
+const fast = { steps: 4, randomCount: 2 };
+let engine: Engine;
+test.before(async () => { engine = await Engine.open(modelOptions); });
+test.after(async () => { await engine.dispose(); });
+
+async function png(file: string, colour: [number, number, number]): Promise<string> {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  await sharp({ create: { width: 20, height: 20, channels: 3, background: { r: colour[0], g: colour[1], b: colour[2] } } }).png().toFile(file);
+  return file;
+}
+
+/** class_0/{a,b}.png, 1/c.png (labels of the fixture are "class N"), notes.txt, .hidden/x.png. */
+async function folder(): Promise<string> {
+  const dir = tempDir('batch-folder');
+  await png(path.join(dir, 'class_0', 'a.png'), [200, 20, 20]);
+  await png(path.join(dir, 'class_0', 'b.png'), [20, 200, 20]);
+  await png(path.join(dir, '1', 'c.png'), [20, 20, 200]);
+  fs.writeFileSync(path.join(dir, 'notes.txt'), 'not an image');
+  await png(path.join(dir, '.hidden', 'x.png'), [0, 0, 0]);
+  return dir;
+}
+
+const imagesOf = (lines: BatchLine[]) => lines.map((l) => (l.schema === ERROR_SCHEMA ? l.image : l.image.path));
+
+test('scan: ImageFolder classes by name or index, classes interleaved, hidden and non-image files left out', async () => {
+  const dir = await folder();
+  assert.deepEqual(engine.info.labels.slice(0, 2), ['class 0', 'class 1']);
+  const scan = scanFolder(dir, engine.info.labels);
+  assert.equal(scan.layout, 'imagefolder');
+  assert.deepEqual(scan.items.map((i) => [path.relative(dir, i.image), i.trueClass, i.folderLabel]),
+    [['1/c.png', 1, '1'], ['class_0/a.png', 0, 'class_0'], ['class_0/b.png', 0, 'class_0']]);
+  assert.deepEqual(scan.unmatched, []);
+  const flat = tempDir('batch-flat');
+  await png(path.join(flat, 'z.jpg'), [1, 2, 3]);
+  assert.deepEqual(scanFolder(flat, engine.info.labels).items.map((i) => [i.trueClass, i.folderLabel]), [[null, null]]);
+  assert.equal(scanFolder(flat, engine.info.labels).layout, 'flat');
+  assert.throws(() => scanFolder(tempDir('batch-empty'), engine.info.labels), /no images \(png, jpg/);
+});
+
+test('a run stopped after one image resumes without redoing it: every image appears once', async () => {
+  const dir = await folder();
+  const out = path.join(tempDir('batch-out'), 'run.jsonl');
+  const controller = new AbortController();
+  const first = await analyzeFolder(engine, {
+    folder: dir, out, modelOptions, analyzeOptions: fast, signal: controller.signal,
+    onProgress: (p) => { if (p.analysed === 1) controller.abort(); },
+  });
+  assert.equal(first.cancelled, true);
+  assert.equal(first.analysed, 1);
+  assert.equal(readLines(out).lines.length, 1);
+
+  const progress: number[] = [];
+  const second = await analyzeFolder(engine, { folder: dir, out, modelOptions, analyzeOptions: fast, onProgress: (p) => progress.push(p.done) });
+  assert.deepEqual([second.resumed, second.analysed, second.cancelled], [1, 2, false]);
+  assert.deepEqual(progress, [1, 2, 3], 'progress counts the resumed image');
+  const lines = readLines(out).lines as BatchRecord[];
+  assert.equal(lines.length, 3);
+  assert.equal(new Set(imagesOf(lines)).size, 3, 'each image once');
+  for (const l of lines) {
+    assert.equal(l.schema, 'neuron-path/1');
+    assert.equal(l.trueClass, l.folderLabel === '1' ? 1 : 0);
+    assert.equal(l.batch.key, batchSettings(engine.info.sha256, modelOptions, fast).key);
+    assert.equal(l.settings.steps, 4);
+  }
+  const third = await analyzeFolder(engine, { folder: dir, out, modelOptions, analyzeOptions: fast });
+  assert.deepEqual([third.resumed, third.analysed], [3, 0], 'nothing left to do');
+
+  // A changed image is analysed again; other settings are refused rather than mixed into the file.
+  await png(path.join(dir, 'class_0', 'a.png'), [90, 90, 10]);
+  const fourth = await analyzeFolder(engine, { folder: dir, out, modelOptions, analyzeOptions: fast });
+  assert.deepEqual([fourth.resumed, fourth.analysed], [2, 1]);
+  assert.equal(recordsOf(readLines(out).lines).length, 4, 'old and new content of a.png');
+  await assert.rejects(analyzeFolder(engine, { folder: dir, out, modelOptions, analyzeOptions: { ...fast, steps: 5 } }),
+    { name: 'BatchSettingsError', message: /other settings \(analyze.steps 4 in the file, 5 now\)/ });
+});
+
+test('a broken image is written as an error line and skipped, not fatal, and not retried on resume', async () => {
+  const dir = await folder();
+  fs.writeFileSync(path.join(dir, 'class_0', 'broken.png'), 'this is not a png');
+  fs.writeFileSync(path.join(dir, '1', 'cut.png'), fs.readFileSync(path.join(dir, '1', 'c.png')).subarray(0, 60));
+  const out = path.join(tempDir('batch-broken'), 'run.jsonl');
+  const failed: string[] = [];
+  const summary = await analyzeFolder(engine, {
+    folder: dir, out, modelOptions, analyzeOptions: fast,
+    onProgress: (p) => { if (p.line?.schema === ERROR_SCHEMA) failed.push(path.basename(p.line.image)); },
+  });
+  assert.deepEqual([summary.total, summary.analysed, summary.failed, summary.cancelled], [5, 5, 2, false]);
+  assert.deepEqual(failed.sort(), ['broken.png', 'cut.png']);
+  const lines = readLines(out).lines;
+  const errors = lines.filter((l) => l.schema === ERROR_SCHEMA);
+  assert.equal(errors.length, 2);
+  for (const e of errors) {
+    assert.match(e.error, /cannot (read|decode)/);
+    assert.match(e.sha256!, /^[0-9a-f]{64}$/);
+  }
+  assert.equal(recordsOf(lines).length, 3);
+  const again = await analyzeFolder(engine, { folder: dir, out, modelOptions, analyzeOptions: fast });
+  assert.deepEqual([again.resumed, again.analysed], [5, 0]);
+});
+
+test('a line cut off by a killed run does not corrupt the next one', async () => {
+  const dir = await folder();
+  const out = path.join(tempDir('batch-cut'), 'run.jsonl');
+  const settings = batchSettings(engine.info.sha256, modelOptions, fast);
+  const items = scanFolder(dir, engine.info.labels).items;
+  await runBatch({ items: items.slice(0, 1), out, settings, analyzers: [(it, signal) => engine.analyze(it.image, fast, { signal })] });
+  fs.appendFileSync(out, '{"schema":"neuron-path/1","model":{"pa');
+  const s = await runBatch({ items, out, settings, analyzers: [(it, signal) => engine.analyze(it.image, fast, { signal })] });
+  assert.deepEqual([s.resumed, s.analysed], [1, 2]);
+  const read = readLines(out);
+  assert.equal(read.lines.length, 3);
+  assert.equal(read.skipped.length, 1);
+});
+
+test('fatal errors stop the run instead of filling the file with error lines', async () => {
+  const dir = await folder();
+  const out = path.join(tempDir('batch-fatal'), 'run.jsonl');
+  await assert.rejects(analyzeFolder(engine, { folder: dir, out, modelOptions, analyzeOptions: { ...fast, target: 99 } }), { name: 'TargetError' });
+  assert.equal(readLines(out).lines.length, 0);
+});
+
+test('records carry the class predicted after removal and enhancement; scaled passes reproduce them', async () => {
+  const dir = await folder();
+  const image = path.join(dir, 'class_0', 'a.png');
+  const r = await engine.analyze(image, { ...fast, randomCount: 3 });
+  const C = engine.info.numClasses, L = engine.info.layers, D = engine.info.neuronsPerLayer;
+  for (const t of [r.manipulation.remove.top1, r.manipulation.enhance.top1, r.baselines.activation!.removeTop1, r.baselines.integratedGradients!.enhanceTop1]) {
+    assert.ok(Number.isInteger(t) && t! >= 0 && t! < C);
+  }
+  const kept = r.baselines.random!.removeKept!;
+  assert.ok([0, 1 / 3, 2 / 3, 1].some((x) => Math.abs(x - kept) < 1e-12), `removeKept ${kept} is a share of 3 paths`);
+
+  const path0 = r.path.map((n) => n.neuron);
+  const probs = await engine.scaledProbabilities(image, pathScales([path0], [1, 0], L, D), 2);
+  const clean = await engine.predict(image, C);
+  for (const c of clean) assert.ok(Math.abs(probs[c.class] - c.probability) < 1e-5, 'scale 1 is the clean pass');
+  const removed = probs.subarray(C, 2 * C);
+  assert.ok(Math.abs(removed[r.target.class] - r.manipulation.remove.probability) < 1e-6);
+  assert.equal(removed.indexOf(Math.max(...removed)), r.manipulation.remove.top1);
+});
+
+test('pruning check: curves for each fraction, reproducible, with the path neurons of the class kept', async () => {
+  const dir = await folder();
+  const out = path.join(tempDir('batch-prune'), 'run.jsonl');
+  await analyzeFolder(engine, { folder: dir, out, modelOptions, analyzeOptions: fast });
+  const records = recordsOf(readLines(out).lines);
+  const patterns = categoryPatterns(records);
+  const done: number[] = [];
+  const curve = await pruningCheck(engine, records, patterns, { fractions: [0, 0.5, 1], keep: 2, seed: 3, onProgress: (d) => done.push(d) });
+  assert.equal(curve.images, 3);
+  assert.equal(curve.reference, 'folder class');
+  assert.deepEqual(done, [0, 1, 2, 3]);
+  const [none, half, all] = curve.points;
+  const D = engine.info.neuronsPerLayer;
+  assert.deepEqual(none.zeroed, { unprotected: 0, protected: 0, control: 0 });
+  for (const v of ['unprotected', 'protected', 'control'] as const) {
+    assert.ok(Math.abs(none.targetProbability[v] - curve.clean.targetProbability) < 1e-5, 'nothing zeroed is the clean model');
+    assert.equal(none.accuracy[v], curve.clean.accuracy);
+  }
+  assert.equal(half.zeroed.unprotected, D / 2);
+  assert.ok(half.zeroed.protected <= D / 2 && half.zeroed.protected >= D / 2 - 2);
+  assert.equal(all.zeroed.unprotected, D);
+  const keptPerLayer = (cls: string) => patterns.classes.find((c) => c.key === cls)!.layers.map((l) => Math.min(2, l.length));
+  // class 0 has two images (up to 2 kept per layer), class 1 one image (1 kept per layer).
+  const expected = (2 * keptPerLayer('class:0').reduce((a, b) => a + b) + keptPerLayer('class:1').reduce((a, b) => a + b)) / engine.info.layers / 3;
+  assert.ok(Math.abs(all.zeroed.protected - (D - expected)) < 1e-9, `${all.zeroed.protected} vs ${D - expected}`);
+  const again = await pruningCheck(engine, records, patterns, { fractions: [0, 0.5, 1], keep: 2, seed: 3 });
+  assert.deepEqual(again.points, curve.points, 'seeded');
+  await assert.rejects(pruningCheck(engine, records, patterns, { fractions: [1.5], keep: 2 }), /fractions must be in \[0, 1\]/);
+});
