@@ -4,8 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  categoryPatterns, cleanAccuracy, compareMethods, isError, pruningCheck, readLines, recordsOf, similarityPairs, topNeurons,
-  type BatchRecord, type CategoryPatterns, type GroupBy, type MethodStats, type PruningCurve,
+  loadReport, pruningCheck, similarityPairs, topNeurons, type BatchRecord, type BatchReport, type CategoryPatterns, type GroupBy, type PruningCurve,
 } from '../engine/batch/index';
 import { defaultModelPath, Engine, type ModelOptions } from '../engine/index';
 import { UsageError } from './args';
@@ -16,37 +15,6 @@ const FLAGS = {
   prune: { type: 'string' }, keep: { type: 'string' }, seed: { type: 'string' }, top: { type: 'string' }, by: { type: 'string' },
   json: { type: 'string' }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' },
 } as const;
-
-export interface Report {
-  file: string;
-  images: number;
-  errors: { image: string; error: string }[];
-  unreadableLines: number;
-  model: BatchRecord['model'];
-  settings: BatchRecord['settings'];
-  accuracy: { accuracy: number; images: number } | null;
-  comparison: MethodStats[];
-  patterns: CategoryPatterns;
-  pruning?: PruningCurve;
-}
-
-/** Everything but the pruning check, from the lines of a result file. */
-export function buildReport(file: string, by: GroupBy = 'auto'): { report: Report; records: BatchRecord[] } {
-  const read = readLines(file);
-  const records = recordsOf(read.lines);
-  if (!records.length) throw new Error(`${file} holds no analysed images${read.lines.length ? ' (only error lines)' : ''}`);
-  const errors = read.lines.filter(isError).map((e) => ({ image: e.image, error: e.error }));
-  const models = new Set(records.map((r) => r.model.sha256));
-  if (models.size > 1) throw new Error(`${file} mixes records of ${models.size} different models; report one model at a time`);
-  return {
-    records,
-    report: {
-      file, images: records.length, errors, unreadableLines: read.skipped.length,
-      model: records[0].model, settings: records[0].settings,
-      accuracy: cleanAccuracy(records), comparison: compareMethods(records), patterns: categoryPatterns(records, { by }),
-    },
-  };
-}
 
 const pct = (x: number | null | undefined) => (x === null || x === undefined || Number.isNaN(x) ? 'n/a' : `${(100 * x).toFixed(1)}%`);
 const num = (x: number, d = 4) => (Number.isNaN(x) ? 'n/a' : Math.abs(x) >= 1e-3 || x === 0 ? x.toFixed(d) : x.toExponential(2));
@@ -60,7 +28,7 @@ function table(header: string[], rows: string[][], indent = '  '): string[] {
   return [line(header), ...rows.map(line)];
 }
 
-export function formatReport(r: Report, top = 3): string {
+export function formatReport(r: BatchReport, top = 3): string {
   const out: string[] = [];
   const m = r.model;
   out.push(`Results    ${r.file}: ${r.images} images${r.errors.length ? `, ${r.errors.length} could not be analysed` : ''}` +
@@ -140,7 +108,7 @@ export async function report(argv: string[]): Promise<number> {
   const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${msg}\n`); };
   if (!fs.existsSync(file)) throw new Error(`result file ${file} does not exist`);
 
-  const { report: r, records } = buildReport(path.resolve(file), by);
+  const { report: r, records } = loadReport(path.resolve(file), by);
   if (fractions) r.pruning = await prune(records, r.patterns, { fractions, keep, seed, model: f.model, threads: f.threads, provider: f.provider, log, quiet: !!f.quiet });
   process.stdout.write(`${formatReport(r, top)}\n`);
   if (f.json) fs.writeFileSync(f.json, `${JSON.stringify(r)}\n`);

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import {
-  categoryPatterns, cleanAccuracy, compareMethods, cosine, groupOf, imagesThrough, interleave, matchClass, parseLines,
+  categoryPatterns, cleanAccuracy, compareMethods, cosine, groupOf, imagesThrough, interleave, loadReport, matchClass, parseLines,
   pruneMasks, recordsOf, rng, sample, similarityPairs, topNeurons,
 } from '../../src/engine/batch/index';
 import { made, records } from './records';
@@ -130,4 +130,22 @@ test('result files: a line cut off by a killed run is skipped, a re-analysed ima
   const rs = recordsOf(read.lines);
   assert.deepEqual(rs.map((r) => r.jas), [42, 1], 'the last record of an image wins');
   assert.equal(parseLines('{"schema":"other"}\n').skipped[0].reason, 'not a neuron-path/1 record (schema "other")');
+});
+
+test('a result file summarised for the report and a folder panel: comparison, patterns, accuracy, errors', () => {
+  const rs = records([{ path: [1, 2], trueClass: 0, predicted: 0 }, { path: [1, 3], trueClass: 0, predicted: 1 }, { path: [4, 5], trueClass: 2, predicted: 2 }]);
+  const error = { schema: 'neuron-path/1-error', image: '/images/bad.png', sha256: null, error: 'cannot read it', trueClass: 1, folderLabel: 'one', batch: rs[0].batch };
+  const text = [...rs, error].map((l) => JSON.stringify(l)).join('\n') + '\n{"cut';
+  const { report, records: read } = loadReport('/r.jsonl', 'auto', text);
+  assert.equal(read.length, 3);
+  assert.equal(report.images, 3);
+  assert.deepEqual(report.errors, [{ image: '/images/bad.png', error: 'cannot read it' }]);
+  assert.equal(report.unreadableLines, 1);
+  assert.deepEqual(report.accuracy, { accuracy: 2 / 3, images: 3 });
+  assert.deepEqual(report.patterns.classes.map((c) => c.key), ['class:0', 'class:2']);
+  assert.equal(report.comparison[0].method, 'path');
+  assert.deepEqual(JSON.parse(JSON.stringify(report)), report, 'plain JSON for a webview');
+  assert.throws(() => loadReport('/e.jsonl', 'auto', `${JSON.stringify(error)}\n`), /holds no analysed images \(only error lines\)/);
+  const other = { ...rs[2], model: { ...rs[2].model, sha256: 'b'.repeat(64) } };
+  assert.throws(() => loadReport('/m.jsonl', 'auto', [rs[0], other].map((l) => JSON.stringify(l)).join('\n')), /mixes records of 2 different models/);
 });

@@ -7,3 +7,4 @@ export * from './prune';
 export * from './records';
 export * from './run';
 export * from './scan';
+export * from './report';
