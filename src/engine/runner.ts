@@ -51,14 +51,15 @@ export class Runner {
     const rows = this.rowsPerRun(batch);
     const sums: (Float32Array | undefined)[] = switched.map((on) => (on ? new Float32Array(this.K * this.D) : undefined));
     for (let start = 0; start < batch; start += rows) {
-      const feeds = this.feeds(pixels, rows, onehot);
+      const n = Math.min(rows, batch - start);
+      const feeds = this.feeds(pixels, n, onehot);
       feeds[NAMES.switch] = { type: 'float32', data: Float32Array.from(switched, Number), dims: [this.layers] };
       replacements.forEach((r, l) => {
-        if (r) feeds[NAMES.replace(l)] = { type: 'float32', data: r.subarray(start * this.K * this.D, (start + rows) * this.K * this.D), dims: [rows, this.K, this.D] };
+        if (r) feeds[NAMES.replace(l)] = { type: 'float32', data: r.subarray(start * this.K * this.D, (start + n) * this.K * this.D), dims: [n, this.K, this.D] };
       });
       const out = await this.run(feeds, fetches);
       sums.forEach((s, l) => { if (s) addInto(s, out[NAMES.grad(l)] as Float32Array); });
-      this.counters.forwardPasses += rows;
+      this.counters.forwardPasses += n;
       this.counters.backwardPasses += 1;
     }
     return sums;
@@ -70,13 +71,14 @@ export class Runner {
     const rows = this.rowsPerRun(batch);
     const probs = new Float32Array(batch * C);
     for (let start = 0; start < batch; start += rows) {
-      const feeds = this.feeds(pixels, rows, new Float32Array(C));
+      const n = Math.min(rows, batch - start);
+      const feeds = this.feeds(pixels, n, new Float32Array(C));
       scales.forEach((s, l) => {
-        feeds[NAMES.scale(l)] = { type: 'float32', data: s.subarray(start * this.D, (start + rows) * this.D), dims: [rows, 1, this.D] };
+        feeds[NAMES.scale(l)] = { type: 'float32', data: s.subarray(start * this.D, (start + n) * this.D), dims: [n, 1, this.D] };
       });
       const out = await this.run(feeds, [NAMES.probs]);
       probs.set(out[NAMES.probs] as Float32Array, start * C);
-      this.counters.forwardPasses += rows;
+      this.counters.forwardPasses += n;
     }
     return probs;
   }

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import test from 'node:test';
 import { syntheticVit } from '../../scripts/bench/syntheticVit';
+import { analyzePixels } from '../../src/engine/analyze';
 import { Engine } from '../../src/engine/index';
 import { NAMES } from '../../src/engine/instrument';
 import { openModel } from '../../src/engine/modelStore';
@@ -78,5 +79,24 @@ test('a non-square ViT with decomposed LayerNorm: patch grid and whole-model gra
         assert.ok(Math.abs(fd - G[l]![j]) <= 2e-3 * scale + 1e-6, `layer ${l} neuron ${j}: ${G[l]![j]} vs finite difference ${fd}`);
       }
     }
+  } finally { await opened.session.release(); }
+});
+
+test('running the m steps in chunks (as large models do) changes no answer', async () => {
+  const source = path.join(FIXTURES, 'cls_op17_dynamic', 'model.onnx');
+  const ref = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'cls_op17_dynamic', 'reference.json'), 'utf8'));
+  const pixels = Float32Array.from(ref.input.data as number[]);
+  const opened = await openModel({ modelPath: source, cacheDir: cache }, undefined, () => {});
+  try {
+    const input = { session: opened.session, info: opened.info, layers: opened.layers, labels: [], pixels };
+    const whole = await analyzePixels(input, { randomCount: 4 });
+    const chunked = await analyzePixels({ ...input, info: { ...opened.info, rowBytes: 64 * 1024 * 1024 / 3 } }, { randomCount: 4 });
+    assert.equal(chunked.timing.rowsPerRun, 3);
+    assert.equal(whole.timing.rowsPerRun, 20);
+    assert.deepEqual(chunked.path.map((n) => n.neuron), whole.path.map((n) => n.neuron));
+    assert.ok(Math.abs(chunked.jas - whole.jas) <= 1e-5 * Math.abs(whole.jas));
+    chunked.layerScores.forEach((row, l) => row.forEach((v, j) => assert.ok(Math.abs(v - whole.layerScores[l][j]) <= 1e-5 * Math.max(...whole.layerScores[l].map(Math.abs)))));
+    assert.ok(Math.abs(chunked.manipulation.remove.probability - whole.manipulation.remove.probability) < 1e-6);
+    assert.ok(Math.abs(chunked.baselines.random!.removeMean - whole.baselines.random!.removeMean) < 1e-6);
   } finally { await opened.session.release(); }
 });
