@@ -1,0 +1,35 @@
+// The bundled default model (media/model) read through the same code path as a user's model:
+// its folder config, its labels, and its predictions on the sample images.
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import test from 'node:test';
+import { defaultModelPath, Engine } from '../../src/engine/index';
+import { REPO, tempDir } from '../helpers/fixtures';
+
+const SAMPLES = path.join(REPO, 'media', 'samples');
+const MODEL = path.join(REPO, 'media', 'model', 'model.onnx');
+
+test('the bundled model is a 6+ layer ViT with Fashion-MNIST labels and classifies the samples', async () => {
+  assert.ok(fs.existsSync(MODEL), 'media/model/model.onnx is committed');
+  assert.ok(fs.statSync(MODEL).size <= 5 * 1024 * 1024, 'model file at most 5 MB');
+  const engine = await Engine.open({ modelPath: MODEL, cacheDir: tempDir('bundled') });
+  try {
+    assert.ok(engine.info.layers >= 6);
+    assert.equal(engine.info.scope, 'cls');
+    assert.equal(engine.info.numClasses, 10);
+    assert.equal(engine.info.labels[9], 'Ankle boot');
+    const labels = JSON.parse(fs.readFileSync(path.join(SAMPLES, 'labels.json'), 'utf8')) as Record<string, number>;
+    const files = Object.keys(labels).sort();
+    assert.equal(files.length, 20, 'two samples per class');
+    let agree = 0;
+    for (const f of files) if ((await engine.predict(path.join(SAMPLES, f)))[0].class === labels[f]) agree++;
+    // The model's test accuracy is ~90% (media/model/README.md); on 20 unpicked samples at least 16.
+    assert.ok(agree >= 16, `${agree}/20 sample predictions agree with their labels`);
+    process.stdout.write(`# bundled model: ${agree}/20 sample predictions agree with their labels\n`);
+  } finally { await engine.dispose(); }
+});
+
+test('the default model path resolves to the bundled model', () => {
+  assert.equal(defaultModelPath(), MODEL);
+});
