@@ -3,6 +3,7 @@
 // the worker, the host, the webview bundle and the unit tests can all import it.
 import type { AnalyzeOptions, ModelInfo, ModelOptions } from './engine/api';
 import type { AnalysisResult, LayerProgress } from './engine/result';
+import type { BatchReport } from './engine/batch/report';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -24,6 +25,27 @@ export interface AnalyzeParams { imagePath: string; options: AnalyzeOptions }
 export interface PreviewParams { imagePath: string; maxSize: number }
 export interface PreviewResult { dataUri: string; width: number; height: number }
 
+/** Analyze every image of `folder` (ImageFolder or flat) with the open model into the .jsonl `out`, resuming it. */
+export interface BatchParams { folder: string; out: string; options: AnalyzeOptions; limit?: number }
+/** How a batch run ended (`cancelled`: stopped by `cancel`; what is in `out` stays and is resumed next time). */
+export interface BatchRunResult {
+  out: string; total: number; resumed: number; analysed: number; failed: number; cancelled: boolean; seconds: number;
+}
+/** The line a batch run has just written, slimmed down to what a progress line and a live list show. */
+export interface BatchLatest {
+  image: string;
+  error?: string;
+  label?: string;             // top-1 label
+  probability?: number;       // top-1 probability
+  jas?: number;
+}
+/** A batch run's progress: images done (earlier runs included) of total, rate in images/s, ETA. */
+export interface BatchProgressInfo {
+  done: number; total: number; resumed: number; analysed: number; failed: number;
+  rate: number; etaSeconds?: number;
+  latest?: BatchLatest;
+}
+
 /** Every request the worker answers: its parameters and what a successful answer carries. */
 export interface WorkerMethods {
   /** Open (or keep, when the options are unchanged) the model. Replaces any other open model. */
@@ -32,6 +54,8 @@ export interface WorkerMethods {
   analyze: { params: AnalyzeParams; result: AnalysisResult };
   /** A PNG rendering of an image the webview cannot decode itself (TIFF). Needs no model. */
   preview: { params: PreviewParams; result: PreviewResult };
+  /** Analyze a folder with the open model into a resumable .jsonl. Sends `batchProgress` after every image. */
+  batch: { params: BatchParams; result: BatchRunResult };
 }
 export type WorkerMethod = keyof WorkerMethods;
 export type ParamsOf<M extends WorkerMethod> = WorkerMethods[M]['params'];
@@ -70,13 +94,14 @@ export type WorkerToHost =
   /** Sent once when the worker has started and listens. */
   | { type: 'ready'; pid: number; protocol: number }
   | { type: 'progress'; id: number; progress: LayerProgress }
+  | { type: 'batchProgress'; id: number; progress: BatchProgressInfo }
   | { type: 'result'; id: number; result: unknown }
   | { type: 'error'; id: number; error: WorkerErrorInfo }
   /** Something outside any request went wrong; the worker exits right after. */
   | { type: 'fatal'; error: WorkerErrorInfo }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };
 
-const WORKER_METHODS: readonly string[] = ['loadModel', 'analyze', 'preview'] satisfies WorkerMethod[];
+const WORKER_METHODS: readonly string[] = ['loadModel', 'analyze', 'preview', 'batch'] satisfies WorkerMethod[];
 const ERROR_CODES: readonly string[] = [
   'cancelled', 'model-not-found', 'model-load-failed', 'no-model', 'image-not-found', 'image-unreadable',
   'cuda-unavailable', 'analysis-failed', 'bad-request', 'internal',
@@ -111,6 +136,7 @@ export function isWorkerToHost(v: unknown): v is WorkerToHost {
   switch (v.type) {
     case 'ready': return typeof v.pid === 'number' && typeof v.protocol === 'number';
     case 'progress': return isId(v.id) && isObject(v.progress) && typeof v.progress.phase === 'string';
+    case 'batchProgress': return isId(v.id) && isObject(v.progress) && typeof v.progress.done === 'number' && typeof v.progress.total === 'number';
     case 'result': return isId(v.id) && 'result' in v;
     case 'error': return isId(v.id) && isWorkerErrorInfo(v.error);
     case 'fatal': return isWorkerErrorInfo(v.error);
@@ -253,4 +279,67 @@ export interface PanelPersistedState {
 
 export function isPanelPersistedState(v: unknown): v is PanelPersistedState {
   return isObject(v) && typeof v.imagePath === 'string' && v.imagePath.length > 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Host <-> webview (the folder panel: a batch result file, live while its batch runs)
+// ---------------------------------------------------------------------------------------------
+
+/** What the folder panel draws from scratch (sent after the webview's `ready`). */
+export interface FolderInit {
+  resultFile: string;
+  folder?: string;              // the analysed folder, when known
+  title: string;
+  report?: BatchReport;         // the summary of the result file (absent while it holds no record yet)
+  /** Lines of the file that could not be read, and why (1-based line numbers). */
+  skipped?: { line: number; reason: string }[];
+  running?: BatchProgressInfo;  // the batch filling the file, when one runs
+  error?: string;
+}
+
+export type HostToFolderWebview =
+  | { type: 'init'; init: FolderInit }
+  | { type: 'report'; report: BatchReport; skipped: { line: number; reason: string }[] }
+  | { type: 'batchProgress'; progress: BatchProgressInfo }
+  | { type: 'batchDone'; result?: BatchRunResult; message?: string; cancelled: boolean };
+
+export type FolderWebviewToHost =
+  | { type: 'ready' }
+  /** Open the image panel (and run the single-image analysis) for an image of the report. */
+  | { type: 'openImage'; image: string }
+  | { type: 'cancel' }
+  /** Run (or resume) the batch of the panel's folder. */
+  | { type: 'resume' };
+
+export function isFolderWebviewToHost(v: unknown): v is FolderWebviewToHost {
+  if (!isObject(v)) return false;
+  switch (v.type) {
+    case 'ready': case 'cancel': case 'resume': return true;
+    case 'openImage': return typeof v.image === 'string' && v.image.length > 0;
+    default: return false;
+  }
+}
+
+/** The folder panel's persisted state (for its serializer). */
+export interface FolderPersistedState { resultFile: string; folder?: string; selectedClass?: string }
+
+export function isFolderPersistedState(v: unknown): v is FolderPersistedState {
+  return isObject(v) && typeof v.resultFile === 'string' && v.resultFile.length > 0 && (v.folder === undefined || typeof v.folder === 'string');
+}
+
+/** "123/1000 images, 4.2 img/s, 3 min left": a batch progress line. */
+export function batchProgressText(p: BatchProgressInfo): string {
+  const parts = [`${p.done}/${p.total} images`];
+  if (p.rate > 0) parts.push(`${p.rate >= 10 ? Math.round(p.rate) : p.rate.toFixed(1)} img/s`);
+  if (p.etaSeconds !== undefined && Number.isFinite(p.etaSeconds) && p.done < p.total) parts.push(`${durationText(p.etaSeconds)} left`);
+  if (p.failed > 0) parts.push(`${p.failed} failed`);
+  return parts.join(', ');
+}
+
+export function durationText(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  const m = Math.round(s / 60);
+  if (m < 60) return `${m} min`;
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
 }

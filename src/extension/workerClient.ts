@@ -6,6 +6,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import type { AnalyzeOptions, ModelInfo, ModelOptions } from '../engine/api';
 import type { AnalysisResult, LayerProgress } from '../engine/result';
 import {
+  type BatchParams, type BatchProgressInfo, type BatchRunResult,
   CancelledError, isWorkerToHost, stableKey, RequestTimeoutError, WorkerExitedError, WorkerRequestError,
   type HostToWorker, type ParamsOf, type ResultOf, type WorkerMethod, type WorkerToHost,
 } from '../protocol';
@@ -58,6 +59,8 @@ export function forkTransport(scriptPath: string, options: { env?: NodeJS.Proces
 
 export interface RequestOptions {
   onProgress?: (progress: LayerProgress) => void;
+  /** A `batch` request's progress, after every image. */
+  onBatchProgress?: (progress: BatchProgressInfo) => void;
   /** Aborting sends `cancel`; if the worker has not answered `cancelGraceMs` later it is killed. */
   signal?: AbortSignal;
   /** Overrides the method's default timeout (ms without an answer or progress). */
@@ -79,6 +82,7 @@ const DEFAULT_TIMEOUTS: Record<WorkerMethod, number> = {
   loadModel: 10 * 60_000,   // instrumenting a large model the first time is slow
   analyze: 10 * 60_000,     // between two progress messages: one layer step
   preview: 60_000,
+  batch: 10 * 60_000,       // between two progress messages: one image
 };
 
 interface Pending {
@@ -87,6 +91,7 @@ interface Pending {
   resolve(value: unknown): void;
   reject(err: Error): void;
   onProgress?: (p: LayerProgress) => void;
+  onBatchProgress?: (p: BatchProgressInfo) => void;
   timeoutMs: number;
   timer?: NodeJS.Timeout;
   graceTimer?: NodeJS.Timeout;
@@ -146,6 +151,11 @@ export class WorkerClient {
     return this.request('analyze', { imagePath, options }, requestOptions);
   }
 
+  /** Analyzes a folder into a resumable .jsonl with the loaded model; cancelling resolves with `cancelled: true`. */
+  batch(params: BatchParams, requestOptions: RequestOptions = {}): Promise<BatchRunResult> {
+    return this.request('batch', params, requestOptions);
+  }
+
   request<M extends WorkerMethod>(method: M, params: ParamsOf<M>, requestOptions: RequestOptions = {}): Promise<ResultOf<M>> {
     if (this.disposed) return Promise.reject(new Error('The Neuron Path worker client has been disposed.'));
     const { signal } = requestOptions;
@@ -159,6 +169,7 @@ export class WorkerClient {
         resolve: resolve as (v: unknown) => void,
         reject,
         onProgress: requestOptions.onProgress,
+        onBatchProgress: requestOptions.onBatchProgress,
         timeoutMs: requestOptions.timeoutMs ?? this.timeouts[method],
         cancelled: false,
         cleanup: () => {
@@ -279,6 +290,12 @@ export class WorkerClient {
         const entry = this.pending.get(message.id);
         if (!entry) return;
         try { entry.onProgress?.(message.progress); } catch (err) { this.log(`progress listener failed: ${String(err)}`); }
+        return;
+      }
+      case 'batchProgress': {
+        const entry = this.pending.get(message.id);
+        if (!entry) return;
+        try { entry.onBatchProgress?.(message.progress); } catch (err) { this.log(`progress listener failed: ${String(err)}`); }
         return;
       }
       case 'result': this.settle(message.id, undefined, message.result); return;

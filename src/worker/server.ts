@@ -6,9 +6,12 @@
 // drops a queued one. `preview` needs no engine and does not wait in the queue.
 import type { AnalyzeOptions, ModelInfo, ModelOptions, RunHooks } from '../engine/api';
 import type { AnalysisResult } from '../engine/result';
+import { batchSettings, isError, type BatchLine } from '../engine/batch/records';
+import { runBatch, type BatchProgress } from '../engine/batch/run';
+import { scanFolder } from '../engine/batch/scan';
 import {
   isHostToWorker, PROTOCOL_VERSION, stableKey,
-  type HostToWorker, type PreviewParams, type PreviewResult, type WorkerErrorInfo, type WorkerRequest, type WorkerToHost,
+  type BatchLatest, type BatchParams, type BatchProgressInfo, type BatchRunResult, type HostToWorker, type PreviewParams, type PreviewResult, type WorkerErrorInfo, type WorkerRequest, type WorkerToHost,
 } from '../protocol';
 
 /** What the worker needs of the engine (the real `Engine` satisfies it). */
@@ -37,6 +40,7 @@ interface Job { request: WorkerRequest; controller: AbortController }
 export class WorkerServer {
   private engine: EngineLike | undefined;
   private engineKey: string | undefined;
+  private engineOptions: ModelOptions | undefined;
   private readonly queue: Job[] = [];
   private current: Job | undefined;
   private draining = false;
@@ -117,6 +121,7 @@ export class WorkerServer {
         onProgress: (progress) => this.port.send({ type: 'progress', id: request.id, progress }),
       });
       this.engineKey = key;
+      this.engineOptions = options;
       return this.engine.info;
     }
     if (request.method === 'analyze') {
@@ -129,7 +134,27 @@ export class WorkerServer {
         onProgress: (progress) => this.port.send({ type: 'progress', id: request.id, progress }),
       });
     }
+    if (request.method === 'batch') {
+      if (!this.engine || !this.engineOptions) {
+        throw Object.assign(new Error('no model is loaded'), { workerCode: 'no-model' as const });
+      }
+      return this.runBatch(request.id, request.params, this.engine, this.engineOptions, signal);
+    }
     throw new Error(`unknown method ${(request as { method: string }).method}`);
+  }
+
+  /** The folder through the engine's batch runner (scan, resume, one .jsonl line per image). */
+  private async runBatch(id: number, params: BatchParams, engine: EngineLike, modelOptions: ModelOptions, signal: AbortSignal): Promise<BatchRunResult> {
+    const scan = scanFolder(params.folder, engine.info.labels);
+    const items = params.limit !== undefined ? scan.items.slice(0, params.limit) : scan.items;
+    const summary = await runBatch({
+      items, out: params.out, settings: batchSettings(engine.info.sha256, modelOptions, params.options),
+      analyzers: [(item, s) => engine.analyze(item.image, params.options, { signal: s })],
+      signal,
+      onProgress: (p) => this.port.send({ type: 'batchProgress', id, progress: batchProgressInfo(p) }),
+    });
+    const { out, total, resumed, analysed, failed, cancelled, seconds } = summary;
+    return { out, total, resumed, analysed, failed, cancelled, seconds };
   }
 
   private async runPreview(id: number, params: PreviewParams): Promise<void> {
@@ -161,6 +186,18 @@ export class WorkerServer {
     await this.closeEngine();
     this.port.exit(0);
   }
+}
+
+export function batchProgressInfo(p: BatchProgress): BatchProgressInfo {
+  const { done, total, resumed, analysed, failed, rate, etaSeconds } = p;
+  return { done, total, resumed, analysed, failed, rate, etaSeconds, latest: p.line ? latestOf(p.line) : undefined };
+}
+
+/** The written line without its maps and scores (a record can be megabytes; a progress message stays small). */
+function latestOf(line: BatchLine): BatchLatest {
+  if (isError(line)) return { image: line.image, error: line.error };
+  const top = line.prediction.top[0];
+  return { image: line.image.path, label: top?.label, probability: top?.probability, jas: line.jas };
 }
 
 function abortError(): Error {
@@ -210,6 +247,16 @@ export function describeError(err: unknown, request: WorkerRequest): WorkerError
       return { code: 'model-not-found', message: `The model file ${modelPath} does not exist. Run "Neuron Path: Select Model..." or clear "neuronPath.modelPath" to use the bundled model.`, detail };
     }
     return { code: 'model-load-failed', message: `Could not load the model ${modelPath}: ${firstLine(text)}. It must be a vision transformer image classifier exported to ONNX; run "Neuron Path: Select Model..." to choose another.`, detail };
+  }
+  if (request.method === 'batch') {
+    if (name === 'BatchSettingsError') {
+      // Its text names the file and the settings that differ; the host writes one file per folder.
+      return { code: 'analysis-failed', message: sentence(text.replace('write to another --out file, or delete this one to start over', 'restore those settings to resume it, or delete the file to start over')), detail };
+    }
+    if (missing || /does not exist|is not a folder|no images/.test(text)) {
+      return { code: 'image-not-found', message: `${sentence(text)} Choose a folder of images (sub-folders named after the classes, or images directly in it).`, detail };
+    }
+    return { code: 'analysis-failed', message: `The analysis of the folder ${request.params.folder} failed: ${firstLine(text)}. See the "Neuron Path" output for details.`, detail };
   }
   const imagePath = request.params.imagePath;
   if (missing && (name === 'ImageError' || code === 'ENOENT' || text.includes(imagePath))) {
