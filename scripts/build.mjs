@@ -13,4 +13,8 @@ await Promise.all([
     bundle: true, platform: 'browser', target: 'es2022', format: 'esm', sourcemap: true,
     entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js',
   }),
+  esbuild.build({
+    bundle: true, platform: 'browser', target: 'es2022', format: 'esm', sourcemap: true,
+    entryPoints: ['webview/folder.ts'], outfile: 'dist/folder.js',
+  }),
 ]);

@@ -42,7 +42,7 @@ export function readTheme(): Theme {
 }
 
 /** Paints the theme background under the chart, so exported PNGs look like the panel. */
-const backgroundPlugin: Plugin = {
+export const backgroundPlugin: Plugin = {
   id: 'npBackground',
   beforeDraw(chart, _args, options: { color?: string }) {
     const { ctx } = chart;
@@ -54,7 +54,7 @@ const backgroundPlugin: Plugin = {
   },
 };
 
-function baseOptions(theme: Theme, label: string) {
+export function baseOptions(theme: Theme, label: string) {
   return {
     responsive: true,
     maintainAspectRatio: false,
@@ -70,7 +70,7 @@ function baseOptions(theme: Theme, label: string) {
   };
 }
 
-function axis(theme: Theme, title: string, extra: Record<string, unknown> = {}) {
+export function axis(theme: Theme, title: string, extra: Record<string, unknown> = {}) {
   return {
     ...extra,
     title: { display: true, text: title, color: theme.muted, font: { family: theme.font } },

@@ -1,0 +1,96 @@
+// The folder panel's state reducer (webview/folderState.ts): init, live progress, a new report that
+// keeps the selection, heatmap cells and the images through a cell, the comparison table.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import type { FolderInit } from '../../src/protocol';
+import { batchProgressText, isFolderPersistedState, isFolderWebviewToHost } from '../../src/protocol';
+import {
+  cellImages, comparisonRows, heatmapOf, initialFolderState, isReportImage, persistedFolder, reduceFolder, statusText,
+  type FolderAction, type FolderState,
+} from '../../webview/folderState';
+import { fakeReport } from './fixtures/fakeBatch';
+
+const INIT: FolderInit = { resultFile: '/data/shop.neuron-path.jsonl', folder: '/data/shop', title: 'shop' };
+
+function run(s: FolderState, ...actions: FolderAction[]): FolderState {
+  return actions.reduce(reduceFolder, s);
+}
+
+test('init without a report is empty; with a running batch it is running', () => {
+  const s = run(initialFolderState(), { type: 'init', init: INIT });
+  assert.equal(s.status, 'empty');
+  assert.equal(s.resultFile, INIT.resultFile);
+  assert.equal(heatmapOf(s), undefined);
+  assert.deepEqual(comparisonRows(s.report), []);
+  const progress = { done: 3, total: 10, resumed: 0, analysed: 3, failed: 0, rate: 1.5, etaSeconds: 140 };
+  const r = run(initialFolderState(), { type: 'init', init: { ...INIT, running: progress } });
+  assert.equal(r.status, 'running');
+  assert.equal(statusText(r), 'Analyzing: 3/10 images, 1.5 img/s, 2 min left');
+});
+
+test('a report selects the first class; the comparison table has mean ± spread per method', () => {
+  const report = fakeReport();
+  const s = run(initialFolderState(), { type: 'init', init: { ...INIT, report } });
+  assert.equal(s.status, 'done');
+  assert.equal(s.selectedClass, 'class:0');
+  const rows = comparisonRows(s.report);
+  assert.deepEqual(rows.map((r) => r.method), ['path', 'activation', 'ig', 'random']);
+  assert.match(rows[0].jas, /^0\.\d{3} ± 0\.\d{3}$/);
+  assert.match(rows[0].remove, /^−0\.\d{3} ± 0\.\d{3}$/);
+  assert.equal(rows[0].kept, '25%');        // one image in four keeps its top-1 after removal
+  assert.equal(rows[0].beats, '');
+  assert.match(rows[1].beats, /^\d+% \/ \d+% \/ \d+%$/);
+  assert.match(statusText(s), /^12 images analysed, 1 failed\.$/);
+});
+
+test('heatmap: layers x top-k neurons with frequencies; a cell lists the images through it', () => {
+  const s = run(initialFolderState(), { type: 'init', init: { ...INIT, report: fakeReport() } });
+  const map = heatmapOf(s)!;
+  assert.equal(map.layers, 6);
+  assert.equal(map.label, 'bag');
+  assert.equal(map.images, 4);
+  // layers 0 and 1: every bag image uses the same neuron; later layers split 2 + 1 + 1
+  assert.deepEqual(map.rows[0].map((c) => [c.neuron, c.count, c.frequency]), [[0, 4, 1]]);
+  assert.deepEqual(map.rows[2].map((c) => c.count), [2, 1, 1]);
+  const cell = { layer: 2, neuron: map.rows[2][0].neuron };
+  const withCell = run(s, { type: 'selectCell', cell });
+  assert.deepEqual(cellImages(withCell), ['/data/shop/bag/bag-1.png', '/data/shop/bag/bag-3.png']);
+  assert.equal(run(withCell, { type: 'selectCell', cell: { ...cell } }), withCell, 'the same cell changes nothing');
+
+  // another class clears the cell; a new report (live update) keeps class and cell where they still exist
+  const coat = run(withCell, { type: 'selectClass', key: 'class:1' });
+  assert.equal(coat.selectedCell, undefined);
+  assert.equal(heatmapOf(coat)!.label, 'coat');
+  assert.equal(run(coat, { type: 'selectClass', key: 'class:9' }), coat, 'an unknown class is ignored');
+  const live = run(withCell, { type: 'report', report: fakeReport(), skipped: [{ line: 3, reason: 'not valid JSON' }] });
+  assert.equal(live.selectedClass, 'class:0');
+  assert.deepEqual(live.selectedCell, cell);
+  assert.equal(live.skipped.length, 1);
+  const smaller = run(withCell, { type: 'setTopK', k: 1 });
+  assert.equal(heatmapOf(smaller)!.rows[2].length, 1);
+});
+
+test('batch progress and its end; persisted state; message guards', () => {
+  let s = run(initialFolderState(), { type: 'init', init: { ...INIT, report: fakeReport() } });
+  const p = { done: 5, total: 20, resumed: 2, analysed: 3, failed: 1, rate: 0.5, etaSeconds: 30, latest: { image: '/data/shop/bag/bag-9.png', label: 'bag', probability: 0.9, jas: 0.4 } };
+  s = run(s, { type: 'batchProgress', progress: p });
+  assert.equal(s.status, 'running');
+  assert.equal(batchProgressText(p), '5/20 images, 0.5 img/s, 30 s left, 1 failed');
+  s = run(s, { type: 'batchDone', cancelled: true, result: { out: INIT.resultFile, total: 20, resumed: 2, analysed: 4, failed: 1, cancelled: true, seconds: 9 } });
+  assert.equal(s.status, 'cancelled');
+  assert.equal(s.progress?.done, 6);
+  assert.match(statusText(s), /Stopped at 6\/20 images/);
+  s = run(s, { type: 'batchDone', cancelled: false, message: 'The folder is gone.' });
+  assert.equal(s.status, 'error');
+  assert.equal(statusText(s), 'The folder is gone.');
+
+  assert.deepEqual(persistedFolder(run(s, { type: 'selectClass', key: 'class:2' })), { resultFile: INIT.resultFile, folder: INIT.folder, selectedClass: 'class:2' });
+  assert.equal(initialFolderState({ resultFile: 'x.jsonl', selectedClass: 'class:2' }).selectedClass, 'class:2');
+  assert.ok(isFolderPersistedState({ resultFile: '/a.jsonl' }));
+  assert.ok(!isFolderPersistedState({ resultFile: '' }));
+  assert.ok(isFolderWebviewToHost({ type: 'openImage', image: '/a.png' }));
+  assert.ok(!isFolderWebviewToHost({ type: 'openImage', image: 3 }));
+  assert.ok(!isFolderWebviewToHost({ type: 'analyze' }));
+  assert.ok(isReportImage(s.report, '/data/shop/coat/coat-2.png'));
+  assert.ok(!isReportImage(s.report, '/etc/passwd'));
+});

@@ -1,0 +1,269 @@
+// The folder panel's script (bundled to dist/folder.js): a batch result file summarised by the
+// engine's report, live while its batch runs. Method comparison (table + chart), per class a heatmap
+// of the most frequent path neurons per layer (a cell lists the images whose path uses the neuron;
+// an image opens the single-image panel), and the class-by-class similarity. Posts `ready` last.
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-label/index.js';
+import '@vscode-elements/elements/dist/vscode-option/index.js';
+import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
+import '@vscode-elements/elements/dist/vscode-single-select/index.js';
+import type { VscodeProgressBar, VscodeSingleSelect } from '@vscode-elements/elements';
+import './main.css';
+import './folder.css';
+import type { FolderPersistedState, FolderWebviewToHost } from '../src/protocol';
+import { ChartSlot, readTheme } from './charts';
+import { byId, fill, h } from './dom';
+import { folderComparisonChart } from './folderCharts';
+import {
+  baseName, cellImages, comparisonRows, fmt, heatmapOf, initialFolderState, pct, persistedFolder, reduceFolder, statusText,
+  type FolderAction, type FolderState,
+} from './folderState';
+
+interface VsCodeApi {
+  postMessage(message: FolderWebviewToHost): void;
+  getState(): FolderPersistedState | undefined;
+  setState(state: FolderPersistedState): void;
+}
+declare function acquireVsCodeApi(): VsCodeApi;
+
+const vscode = acquireVsCodeApi();
+let state: FolderState = initialFolderState(vscode.getState());
+let previous: FolderState | undefined;
+
+function post(message: FolderWebviewToHost): void { vscode.postMessage(message); }
+
+function dispatch(action: FolderAction): void {
+  const next = reduceFolder(state, action);
+  if (next === state) return;
+  previous = state;
+  state = next;
+  if (state.resultFile) vscode.setState(persistedFolder(state));
+  render();
+}
+
+const app = byId('app');
+app.dataset.testid = 'folder-panel';
+
+const ui = {
+  title: h('h1', { id: 'title' }),
+  subtitle: h('p', { class: 'subtitle', id: 'subtitle' }),
+  cancelButton: h('vscode-button', { id: 'cancel', secondary: true, onclick: () => post({ type: 'cancel' }) }, 'Stop'),
+  resumeButton: h('vscode-button', { id: 'resume', onclick: () => post({ type: 'resume' }) }, 'Resume'),
+  progressBar: h('vscode-progress-bar', { id: 'progress', 'aria-label': 'Batch progress' }) as VscodeProgressBar,
+  status: h('p', { id: 'status', class: 'status', role: 'status', 'aria-live': 'polite', 'data-testid': 'status', 'data-state': 'empty' }),
+  latest: h('p', { class: 'caption', id: 'latest', 'data-testid': 'latest' }),
+  comparisonBody: h('tbody', { id: 'comparison', 'data-testid': 'comparison-table' }),
+  comparisonNote: h('p', { class: 'caption', id: 'comparison-note' }),
+  chartCanvas: h('canvas', { id: 'comparison-chart', role: 'img', 'aria-label': 'Mean and spread of JAS, remove and enhance deviation and accuracy after removal, per method' }),
+  classSelect: h('vscode-single-select', { id: 'class-select', 'aria-label': 'Class', 'data-testid': 'class-select' }) as VscodeSingleSelect,
+  heatmapCaption: h('p', { class: 'caption', id: 'heatmap-caption' }),
+  heatmap: h('table', { class: 'heatmap', id: 'heatmap', 'data-testid': 'heatmap' }),
+  cellTitle: h('h3', { id: 'cell-title' }),
+  cellImages: h('ul', { class: 'image-list', id: 'cell-images', 'data-testid': 'cell-images', 'aria-labelledby': 'cell-title' }),
+  similarity: h('table', { class: 'heatmap similarity', id: 'similarity', 'data-testid': 'similarity' }),
+  errors: h('ul', { class: 'image-list errors', id: 'errors', 'data-testid': 'errors' }),
+  errorsSection: h('section', { id: 'section-errors', class: 'section', 'aria-labelledby': 'errors-heading' }),
+};
+const chart = new ChartSlot(ui.chartCanvas);
+let themeVersion = 0;
+let drawnTheme = -1;
+
+function section(id: string, ...children: Array<Node | null>): HTMLElement {
+  return h('section', { id: `section-${id}`, class: 'section', 'aria-labelledby': `${id}-heading` }, ...children);
+}
+
+function build(): void {
+  ui.classSelect.addEventListener('change', () => dispatch({ type: 'selectClass', key: ui.classSelect.value }));
+  ui.heatmap.addEventListener('keydown', onHeatmapKey);
+  const header = h('header', { class: 'top' },
+    h('div', { class: 'titles' }, ui.title, ui.subtitle),
+    h('div', { class: 'actions', role: 'toolbar', 'aria-label': 'Batch actions' }, ui.resumeButton, ui.cancelButton));
+  const comparison = section('comparison',
+    h('h2', { id: 'comparison-heading' }, 'Method comparison'),
+    ui.comparisonNote,
+    h('table', { class: 'data wide', 'aria-label': 'Mean and spread of each method over the images' },
+      h('thead', null, h('tr', null,
+        h('th', { scope: 'col' }, 'Method'), h('th', { scope: 'col', class: 'num' }, 'Images'),
+        h('th', { scope: 'col', class: 'num' }, 'JAS'), h('th', { scope: 'col', class: 'num' }, 'Remove Δp'),
+        h('th', { scope: 'col', class: 'num' }, 'Enhance Δp'), h('th', { scope: 'col', class: 'num' }, 'Accuracy after removal'),
+        h('th', { scope: 'col', class: 'num' }, 'Path better (JAS / remove / enhance)'))),
+      ui.comparisonBody),
+    h('div', { class: 'chart-box' }, ui.chartCanvas));
+  const patterns = section('patterns',
+    h('h2', { id: 'patterns-heading' }, 'Neurons per class'),
+    h('div', { class: 'class-row' }, h('vscode-label', { for: 'class-select' }, 'Class'), ui.classSelect),
+    ui.heatmapCaption,
+    h('div', { class: 'heatmap-box' }, ui.heatmap),
+    h('div', { class: 'cell-box' }, ui.cellTitle, ui.cellImages));
+  const similarity = section('similarity',
+    h('h2', { id: 'similarity-heading' }, 'Class similarity'),
+    h('p', { class: 'caption' }, 'Cosine similarity of the classes\u2019 neuron frequencies (all layers). Classes whose paths share neurons are similar for the model.'),
+    h('div', { class: 'heatmap-box' }, ui.similarity));
+  fill(ui.errorsSection, h('h2', { id: 'errors-heading' }, 'Images that failed'), ui.errors);
+  fill(app, header, h('div', { class: 'progress-line' }, ui.progressBar, ui.status, ui.latest), comparison, patterns, similarity, ui.errorsSection);
+  const onTheme = new MutationObserver(() => { themeVersion++; render(); });
+  onTheme.observe(document.body, { attributes: true, attributeFilter: ['class'] });
+  onTheme.observe(document.documentElement, { attributes: true, attributeFilter: ['style'] });
+}
+
+function render(): void {
+  const s = state, prev = previous;
+  ui.title.textContent = s.title || baseName(s.resultFile) || 'Neuron Path';
+  const r = s.report;
+  ui.subtitle.textContent = [
+    s.folder ? `Folder ${s.folder}` : '',
+    r ? `model ${baseName(r.model.path)}` : '',
+    r ? `${r.images} images` : '',
+    r?.accuracy ? `clean accuracy ${pct(r.accuracy.accuracy)} of ${r.accuracy.images}` : '',
+    r ? `steps ${r.settings.steps}, ${r.settings.formula}` : '',
+  ].filter(Boolean).join(' · ');
+  const running = s.status === 'running';
+  ui.cancelButton.hidden = !running;
+  ui.resumeButton.hidden = running || !s.folder || (s.status === 'done' && !!s.progress && s.progress.done >= s.progress.total);
+  ui.progressBar.hidden = !running;
+  if (running && s.progress && s.progress.total > 0) {
+    ui.progressBar.indeterminate = false;
+    ui.progressBar.value = (100 * s.progress.done) / s.progress.total;
+    ui.progressBar.max = 100;
+  }
+  ui.status.dataset.state = s.status;
+  ui.status.className = `status${s.status === 'error' ? ' error' : ''}`;
+  ui.status.textContent = statusText(s) + (s.skipped.length ? ` ${s.skipped.length} unreadable line${s.skipped.length > 1 ? 's' : ''} skipped (line ${s.skipped.slice(0, 3).map((x) => x.line).join(', ')}${s.skipped.length > 3 ? ', ...' : ''}).` : '');
+  const latest = running ? s.progress?.latest : undefined;
+  ui.latest.textContent = latest ? `Last: ${baseName(latest.image)} ${latest.error ? `failed: ${latest.error}` : `→ ${latest.label ?? '?'} (${pct(latest.probability)}), JAS ${fmt(latest.jas)}`}` : '';
+
+  if (!prev || prev.report !== s.report || drawnTheme !== themeVersion) {
+    renderComparison(s);
+    renderSimilarity(s);
+    renderErrors(s);
+    renderClassSelect(s);
+  }
+  if (!prev || prev.report !== s.report || prev.selectedClass !== s.selectedClass || prev.topK !== s.topK || prev.selectedCell !== s.selectedCell) {
+    renderHeatmap(s, prev);
+    renderCell(s);
+  }
+  drawnTheme = themeVersion;
+}
+
+function renderComparison(s: FolderState): void {
+  const rows = comparisonRows(s.report);
+  fill(ui.comparisonBody, ...rows.map((r) => h('tr', { class: r.method === 'path' ? 'is-path' : '', 'data-testid': 'method-row', 'data-method': r.method },
+    h('th', { scope: 'row' }, r.name), h('td', { class: 'num' }, r.images), h('td', { class: 'num' }, r.jas),
+    h('td', { class: 'num' }, r.remove), h('td', { class: 'num' }, r.enhance), h('td', { class: 'num' }, r.kept), h('td', { class: 'num' }, r.beats))));
+  ui.comparisonNote.textContent = rows.length
+    ? 'Mean ± standard deviation over the images. Remove / enhance Δp: change of the target probability when the path\u2019s neurons are zeroed / doubled (the neuron path should lower it most on removal and raise it most on enhancement). Random: mean of its random paths.'
+    : 'No analysed images yet.';
+  if (rows.length) chart.show(folderComparisonChart(readTheme(), rows)); else chart.clear();
+}
+
+function renderClassSelect(s: FolderState): void {
+  const classes = s.report?.patterns.classes ?? [];
+  fill(ui.classSelect, ...classes.map((c) => h('vscode-option', { value: c.key, selected: c.key === s.selectedClass }, `${c.label} (${c.count} image${c.count === 1 ? '' : 's'})`)));
+  if (s.selectedClass) ui.classSelect.value = s.selectedClass;
+  ui.classSelect.disabled = classes.length === 0;
+}
+
+/** Frequency as colour: a custom property the stylesheet mixes into the theme's chart colour (no inline style attribute). */
+function shade(el: HTMLElement, f: number): void {
+  el.style.setProperty('--f', `${Math.round(Math.max(0, Math.min(1, f)) * 100)}%`);
+  if (f >= 0.55) el.classList.add('strong');
+}
+
+function renderHeatmap(s: FolderState, prev: FolderState | undefined): void {
+  const map = heatmapOf(s);
+  if (!map) { fill(ui.heatmap); ui.heatmapCaption.textContent = ''; return; }
+  ui.heatmap.setAttribute('aria-label', `Most frequent path neurons per layer for ${map.label}`);
+  ui.heatmapCaption.textContent = `${map.label}: the ${map.k} most frequent path neurons of each layer over ${map.images} image${map.images === 1 ? '' : 's'}; colour: share of the class\u2019s paths through the neuron. Select a cell to list its images (arrow keys move).`;
+  const sel = s.selectedCell;
+  fill(ui.heatmap,
+    h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Layer'), ...Array.from({ length: map.k }, (_, i) => h('th', { scope: 'col', class: 'num' }, `#${i + 1}`)))),
+    h('tbody', null, ...map.rows.map((row, l) => h('tr', null,
+      h('th', { scope: 'row' }, `L${l}`),
+      ...Array.from({ length: map.k }, (_, rank) => {
+        const c = row[rank];
+        if (!c) return h('td', { class: 'empty' });
+        const selected = sel?.layer === c.layer && sel?.neuron === c.neuron;
+        const button = h('button', {
+          class: `cell${selected ? ' selected' : ''}`, type: 'button', tabIndex: selected || (!sel && l === 0 && rank === 0) ? 0 : -1,
+          'data-testid': 'heat-cell', 'data-layer': c.layer, 'data-neuron': c.neuron, 'data-count': c.count, 'data-rank': rank,
+          'aria-pressed': selected ? 'true' : 'false',
+          'aria-label': `Layer ${c.layer}, neuron ${c.neuron}: ${c.count} of ${map.images} images (${pct(c.frequency)})`,
+          title: `Layer ${c.layer}, neuron ${c.neuron}: ${c.count}/${map.images} images (${pct(c.frequency)})`,
+          onclick: () => dispatch({ type: 'selectCell', cell: { layer: c.layer, neuron: c.neuron } }),
+        }, String(c.neuron));
+        shade(button, c.frequency);
+        return h('td', null, button);
+      })))));
+  // Keep the keyboard focus on the selected cell after a redraw caused by the keyboard.
+  if (sel && prev?.selectedCell !== sel && ui.heatmap.contains(document.activeElement) === false && focusAfterRender) {
+    (ui.heatmap.querySelector('button.cell.selected') as HTMLElement | null)?.focus();
+  }
+  focusAfterRender = false;
+}
+
+let focusAfterRender = false;
+
+function onHeatmapKey(e: KeyboardEvent): void {
+  const target = e.target as HTMLElement;
+  if (!target.matches('button.cell')) return;
+  const map = heatmapOf(state);
+  if (!map) return;
+  const layer = Number(target.dataset.layer), rank = Number(target.dataset.rank);
+  const moves: Record<string, [number, number]> = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
+  const d = moves[e.key];
+  if (!d) return;
+  e.preventDefault();
+  const l = Math.max(0, Math.min(map.layers - 1, layer + d[0]));
+  const row = map.rows[l];
+  const r = Math.max(0, Math.min(row.length - 1, rank + d[1]));
+  const c = row[r];
+  if (!c) return;
+  focusAfterRender = true;
+  dispatch({ type: 'selectCell', cell: { layer: c.layer, neuron: c.neuron } });
+  (ui.heatmap.querySelector(`button.cell[data-layer="${c.layer}"][data-neuron="${c.neuron}"]`) as HTMLElement | null)?.focus();
+}
+
+function renderCell(s: FolderState): void {
+  const cell = s.selectedCell;
+  if (!cell) {
+    ui.cellTitle.textContent = 'Images';
+    fill(ui.cellImages, h('li', { class: 'empty' }, 'Select a heatmap cell to list the images whose path uses its neuron.'));
+    return;
+  }
+  const images = cellImages(s);
+  ui.cellTitle.textContent = `Layer ${cell.layer}, neuron ${cell.neuron}: ${images.length} image${images.length === 1 ? '' : 's'}`;
+  fill(ui.cellImages, ...images.map((image) => h('li', null,
+    h('button', { class: 'link', type: 'button', 'data-testid': 'image-link', 'data-image': image, title: `Open ${image} in the image panel`, onclick: () => post({ type: 'openImage', image }) }, baseName(image)))));
+}
+
+function renderSimilarity(s: FolderState): void {
+  const p = s.report?.patterns;
+  if (!p || !p.classes.length) { fill(ui.similarity); return; }
+  ui.similarity.setAttribute('aria-label', 'Cosine similarity between classes');
+  fill(ui.similarity,
+    h('thead', null, h('tr', null, h('th', { scope: 'col' }, ''), ...p.classes.map((c) => h('th', { scope: 'col', class: 'rot' }, c.label)))),
+    h('tbody', null, ...p.classes.map((a, i) => h('tr', null,
+      h('th', { scope: 'row' }, a.label),
+      ...p.classes.map((b, j) => {
+        const v = p.similarity[i][j];
+        const td = h('td', { class: 'sim num', 'data-testid': 'sim-cell', title: `${a.label} / ${b.label}: ${fmt(v, 2)}` }, fmt(v, 2));
+        shade(td, v);
+        return td;
+      })))));
+}
+
+function renderErrors(s: FolderState): void {
+  const errors = s.report?.errors ?? [];
+  ui.errorsSection.hidden = errors.length === 0;
+  fill(ui.errors, ...errors.map((e) => h('li', null, h('span', { class: 'path' }, baseName(e.image)), ': ', e.error)));
+}
+
+window.addEventListener('message', (event: MessageEvent) => {
+  const m = event.data as FolderAction | undefined;
+  if (!m || typeof m !== 'object' || !['init', 'report', 'batchProgress', 'batchDone'].includes((m as { type: string }).type)) return;
+  dispatch(m);
+});
+
+build();
+render();
+post({ type: 'ready' });

@@ -1,0 +1,81 @@
+// The folder panel's method comparison chart: for each metric a bar per method (mean), with a
+// whisker of ± one standard deviation drawn by a small plugin (chart.js has no error bars).
+import type { ChartConfiguration, Plugin } from 'chart.js';
+import { axis, backgroundPlugin, baseOptions, type Theme } from './charts';
+import { fmt, fmtSigned, type ComparisonRow } from './folderState';
+
+interface Spread { mean: number; std: number }
+
+const whiskers: Plugin<'bar'> = {
+  id: 'npWhiskers',
+  afterDatasetsDraw(chart) {
+    const { ctx } = chart;
+    const y = chart.scales.y;
+    chart.data.datasets.forEach((ds, i) => {
+      const spreads = (ds as unknown as { spreads?: Array<Spread | undefined> }).spreads;
+      const meta = chart.getDatasetMeta(i);
+      if (!spreads || meta.hidden) return;
+      ctx.save();
+      ctx.strokeStyle = String((chart.options.color as string | undefined) ?? '#888');
+      ctx.lineWidth = 1;
+      meta.data.forEach((bar, j) => {
+        const s = spreads[j];
+        if (!s || !Number.isFinite(s.std) || !Number.isFinite(s.mean)) return;
+        const x = (bar as unknown as { x: number }).x;
+        const top = y.getPixelForValue(s.mean + s.std), bottom = y.getPixelForValue(s.mean - s.std);
+        ctx.beginPath();
+        ctx.moveTo(x, top); ctx.lineTo(x, bottom);
+        ctx.moveTo(x - 4, top); ctx.lineTo(x + 4, top);
+        ctx.moveTo(x - 4, bottom); ctx.lineTo(x + 4, bottom);
+        ctx.stroke();
+      });
+      ctx.restore();
+    });
+  },
+};
+
+/** Mean JAS, remove and enhance deviation (probability points / 100) and accuracy after removal, per method, ± spread. */
+export function folderComparisonChart(theme: Theme, rows: ComparisonRow[]): ChartConfiguration<'bar'> {
+  const palette: Record<string, string> = { path: theme.red, activation: theme.orange, ig: theme.purple, random: theme.muted };
+  const metrics: Array<{ label: string; get: (r: ComparisonRow) => Spread | undefined; signed: boolean }> = [
+    { label: 'JAS', get: (r) => r.stats.jas.n ? r.stats.jas : undefined, signed: false },
+    { label: 'remove Δp', get: (r) => r.stats.removeDeviation.n ? r.stats.removeDeviation : undefined, signed: true },
+    { label: 'enhance Δp', get: (r) => r.stats.enhanceDeviation.n ? r.stats.enhanceDeviation : undefined, signed: true },
+    { label: 'accuracy after removal', get: (r) => r.stats.removeKept === null ? undefined : { mean: r.stats.removeKept, std: NaN }, signed: false },
+  ];
+  return {
+    type: 'bar',
+    data: {
+      labels: metrics.map((m) => m.label),
+      datasets: rows.map((r) => {
+        const spreads = metrics.map((m) => m.get(r));
+        return {
+          label: r.name,
+          data: spreads.map((s) => s?.mean ?? null),
+          spreads,
+          backgroundColor: palette[r.method] ?? theme.blue,
+          borderColor: palette[r.method] ?? theme.blue,
+        };
+      }) as ChartConfiguration<'bar'>['data']['datasets'],
+    },
+    options: {
+      ...baseOptions(theme, 'Method comparison'),
+      plugins: {
+        ...baseOptions(theme, '').plugins,
+        tooltip: {
+          callbacks: {
+            label: (item) => {
+              const s = (item.dataset as unknown as { spreads: Array<Spread | undefined> }).spreads[item.dataIndex];
+              const m = metrics[item.dataIndex];
+              if (!s) return `${item.dataset.label}: –`;
+              const mean = m.signed ? fmtSigned(s.mean) : fmt(s.mean);
+              return `${item.dataset.label}: ${mean}${Number.isFinite(s.std) ? ` ± ${fmt(s.std)}` : ''}`;
+            },
+          },
+        },
+      },
+      scales: { x: axis(theme, ''), y: axis(theme, 'mean ± standard deviation') },
+    },
+    plugins: [backgroundPlugin, whiskers as Plugin],
+  } as ChartConfiguration<'bar'>;
+}
