@@ -4,7 +4,10 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ModelInfo } from '../engine/api';
 import type { AnalysisResult, LayerProgress } from '../engine/result';
-import { isCancelled, progressPercent, stableKey, WorkerExitedError, type TargetChoice } from '../protocol';
+import {
+  batchProgressText, isCancelled, progressPercent, stableKey, WorkerExitedError,
+  type BatchProgressInfo, type BatchRunResult, type TargetChoice,
+} from '../protocol';
 import { Disposable } from './dispose';
 import { FileHasher, ResultCache, resultKey } from './resultCache';
 import { MODEL_KEYS, readSettings, resultSettingsKey, SECTION, type ResolvedSettings } from './settings';
@@ -161,6 +164,43 @@ export class AnalysisService extends Disposable {
             onProgress: (p) => {
               advance(progressPercent(p), p.message);
               listener.onProgress?.(p);
+            },
+          });
+        } finally {
+          sub.dispose();
+          signal?.removeEventListener('abort', abort);
+        }
+      },
+    ));
+  }
+
+  /**
+   * Analyzes a folder into the resumable result file `out` in the worker, under a cancellable progress
+   * notification ("123/1000 images, 4.2 img/s, 3 min left"). Cancelling resolves with `cancelled: true`;
+   * what is in `out` stays and the next run resumes it.
+   */
+  batch(folder: string, out: string, onProgress: (p: BatchProgressInfo) => void, signal?: AbortSignal): Promise<BatchRunResult> {
+    const settings = this.settings();
+    return Promise.resolve(vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Neuron Path: ${path.basename(folder)}`, cancellable: true },
+      async (progress, token) => {
+        const controller = new AbortController();
+        const abort = (): void => controller.abort();
+        const sub = token.onCancellationRequested(abort);
+        signal?.addEventListener('abort', abort, { once: true });
+        if (signal?.aborted) controller.abort();
+        let done = 0;
+        try {
+          progress.report({ message: this.client.loadedModelKey === stableKey(settings.model) ? 'scanning the folder' : 'loading the model' });
+          const info = await this.client.ensureModel(settings.model, { signal: controller.signal });
+          this.modelLoaded(info);
+          return await this.client.batch({ folder, out, options: settings.analyze }, {
+            signal: controller.signal,
+            onBatchProgress: (p) => {
+              const pct = p.total > 0 ? (100 * p.done) / p.total : 0;
+              progress.report({ increment: Math.max(0, pct - done), message: batchProgressText(p) });
+              done = Math.max(done, pct);
+              onProgress(p);
             },
           });
         } finally {

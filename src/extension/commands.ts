@@ -1,12 +1,16 @@
-// The three commands: Analyze Image, Select Model..., Open Settings.
+// The commands: Analyze Image, Analyze Folder, Open Results, Select Model..., Open Settings.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { AnalysisService } from './analysis';
+import type { FolderPanelManager } from './folderPanel';
 import { IMAGE_EXTENSIONS, type PanelManager } from './panel';
 import { SECTION } from './settings';
 
 export const COMMANDS = {
   analyzeImage: 'neuronPath.analyzeImage',
+  analyzeFolder: 'neuronPath.analyzeFolder',
+  openResults: 'neuronPath.openResults',
   selectModel: 'neuronPath.selectModel',
   openSettings: 'neuronPath.openSettings',
 } as const;
@@ -35,8 +39,44 @@ async function pickImage(): Promise<vscode.Uri[] | undefined> {
   });
 }
 
-export function registerCommands(context: vscode.ExtensionContext, panels: PanelManager, service: AnalysisService): vscode.Disposable[] {
+/** The clicked resource (explorer), else one the user picks. Local files only. */
+async function resourceOrPick(uri: unknown, pick: vscode.OpenDialogOptions): Promise<vscode.Uri | undefined> {
+  let target = uri instanceof vscode.Uri ? uri : (await vscode.window.showOpenDialog({ defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri, ...pick }))?.[0];
+  if (!target) return undefined;
+  if (target.scheme !== 'file') {
+    void vscode.window.showErrorMessage(`Neuron Path can only analyze local files; ${target.toString()} is not one. Copy it into a local folder first.`);
+    target = undefined;
+  }
+  return target;
+}
+
+export function registerCommands(context: vscode.ExtensionContext, panels: PanelManager, service: AnalysisService, folders: FolderPanelManager): vscode.Disposable[] {
   return [
+    vscode.commands.registerCommand(COMMANDS.analyzeFolder, async (uri?: unknown) => {
+      const folder = await resourceOrPick(uri, { canSelectFolders: true, canSelectFiles: false, openLabel: 'Analyze Folder', title: 'Neuron Path: choose a folder of images (sub-folders named after the classes, or images directly in it)' });
+      if (!folder) return;
+      try {
+        if (((await vscode.workspace.fs.stat(folder)).type & vscode.FileType.Directory) === 0) {
+          void vscode.window.showErrorMessage(`Neuron Path: ${folder.fsPath} is not a folder.`);
+          return;
+        }
+      } catch {
+        void vscode.window.showErrorMessage(`Neuron Path: the folder ${folder.fsPath} does not exist.`);
+        return;
+      }
+      await folders.analyzeFolder(folder.fsPath);
+    }),
+
+    vscode.commands.registerCommand(COMMANDS.openResults, async (uri?: unknown) => {
+      const file = await resourceOrPick(uri, { canSelectMany: false, openLabel: 'Open Results', title: 'Neuron Path: choose a batch result file', filters: { 'Neuron Path results': ['jsonl'] } });
+      if (!file) return;
+      if (!fs.existsSync(file.fsPath)) {
+        void vscode.window.showErrorMessage(`Neuron Path: the result file ${file.fsPath} does not exist.`);
+        return;
+      }
+      folders.openResults(file.fsPath);
+    }),
+
     vscode.commands.registerCommand(COMMANDS.analyzeImage, async (uri?: unknown, selected?: unknown) => {
       // Explorer: (clicked, all selected); editor title: (resource); palette: nothing.
       let uris: vscode.Uri[] = [];

@@ -2,11 +2,14 @@
 import * as vscode from 'vscode';
 import { AnalysisService } from './analysis';
 import { registerCommands } from './commands';
+import { FolderPanelManager } from './folderPanel';
 import { PanelManager } from './panel';
 
 export interface NeuronPathApi {
   /** The open analysis panels (for the end-to-end tests). */
   readonly panels: PanelManager;
+  /** The open folder panels (batch result files). */
+  readonly folders: FolderPanelManager;
   readonly service: AnalysisService;
 }
 
@@ -14,8 +17,9 @@ export function activate(context: vscode.ExtensionContext): NeuronPathApi {
   const output = vscode.window.createOutputChannel('Neuron Path', { log: true });
   const service = new AnalysisService(context, output);
   const panels = new PanelManager(context, service);
-  context.subscriptions.push(output, service, panels, ...registerCommands(context, panels, service));
-  return { panels, service };
+  const folders = new FolderPanelManager(context, service);
+  context.subscriptions.push(output, service, panels, folders, ...registerCommands(context, panels, service, folders));
+  return { panels, folders, service };
 }
 
 export function deactivate(): void {

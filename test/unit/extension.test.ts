@@ -53,9 +53,12 @@ function messagesOf(panel: FakeWebviewPanel, type: string): Array<Record<string,
 
 test('package.json contributions: commands, menus, activation and trust', () => {
   const ids = pkg.contributes.commands.map((c) => c.command).sort();
-  assert.deepEqual(ids, ['neuronPath.analyzeImage', 'neuronPath.openSettings', 'neuronPath.selectModel']);
+  assert.deepEqual(ids, ['neuronPath.analyzeFolder', 'neuronPath.analyzeImage', 'neuronPath.openResults', 'neuronPath.openSettings', 'neuronPath.selectModel']);
   assert.equal(pkg.contributes.commands.find((c) => c.command === 'neuronPath.analyzeImage')?.title, 'Neuron Path: Analyze Image');
-  assert.deepEqual(pkg.activationEvents.sort(), [...ids.map((c) => `onCommand:${c}`), 'onWebviewPanel:neuronPath.panel'].sort());
+  assert.deepEqual(pkg.activationEvents.sort(), [...ids.map((c) => `onCommand:${c}`), 'onWebviewPanel:neuronPath.panel', 'onWebviewPanel:neuronPath.folderPanel'].sort());
+  const menu = (id: string) => pkg.contributes.menus['explorer/context'].find((m) => m.command === id)?.when;
+  assert.equal(menu('neuronPath.analyzeFolder'), 'explorerResourceIsFolder');
+  assert.equal(menu('neuronPath.openResults'), '!explorerResourceIsFolder && resourceExtname == .jsonl');
   const explorer = pkg.contributes.menus['explorer/context'][0];
   assert.equal(explorer.command, 'neuronPath.analyzeImage');
   const when = /resourceExtname =~ \/(.*)\/i/.exec(explorer.when ?? '');
@@ -65,7 +68,7 @@ test('package.json contributions: commands, menus, activation and trust', () => 
   for (const ext of ['svg', 'bmp', 'pngx', 'onnx']) assert.ok(!re.test(`.${ext}`), ext);
   assert.equal(pkg.contributes.menus['editor/title'][0].when, 'activeCustomEditorId == imagePreview.previewEditor');
   const props = pkg.contributes.configuration.properties;
-  for (const key of ['modelPath', 'labelsPath', 'preprocess.size', 'preprocess.mean', 'preprocess.std', 'preprocess.resize', 'steps', 'formula', 'scope', 'target', 'executionProvider', 'threads', 'baselines']) {
+  for (const key of ['batch.resultLocation', 'batch.refreshEvery', 'modelPath', 'labelsPath', 'preprocess.size', 'preprocess.mean', 'preprocess.std', 'preprocess.resize', 'steps', 'formula', 'scope', 'target', 'executionProvider', 'threads', 'baselines']) {
     assert.ok(`neuronPath.${key}` in props, key);
   }
   assert.equal(props['neuronPath.steps'].default, 20);
@@ -95,8 +98,9 @@ test('extension host: analyze, live progress, one panel per image, target, expor
     delete require.cache[require.resolve(EXTENSION)];
     const ext = require(EXTENSION) as { activate(c: unknown): unknown };
     const activated = ext.activate(ctx) as { service: { client: { pid?: number } } };
-    assert.deepEqual([...h.commands.keys()].sort(), ['neuronPath.analyzeImage', 'neuronPath.openSettings', 'neuronPath.selectModel']);
+    assert.deepEqual([...h.commands.keys()].sort(), ['neuronPath.analyzeFolder', 'neuronPath.analyzeImage', 'neuronPath.openResults', 'neuronPath.openSettings', 'neuronPath.selectModel']);
     assert.ok(h.serializers.has('neuronPath.panel'));
+    assert.ok(h.serializers.has('neuronPath.folderPanel'));
 
     const image = await writeImage(path.join(tmp, 'coat-1.png'), 3);
     const analyze = h.commands.get('neuronPath.analyzeImage')!;

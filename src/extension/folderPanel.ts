@@ -1,0 +1,259 @@
+// The folder panel: one webview panel per batch result file (keyed by its path), fed with the
+// engine's report of the file. While the panel's batch runs in the worker the file is re-read and
+// re-summarised every `neuronPath.batch.refreshEvery` images (and at most every few seconds), and
+// the progress goes to the page. The page posts `ready` last; the host answers with `init`.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import {
+  isCancelled, isFolderPersistedState, isFolderWebviewToHost,
+  type BatchProgressInfo, type FolderInit, type FolderWebviewToHost, type HostToFolderWebview,
+} from '../protocol';
+import type { AnalysisService } from './analysis';
+import { Disposable } from './dispose';
+import { makeNonce, panelHtml } from './html';
+import { folderOfResultFile, ResultFileReader, resultFileNextTo } from './resultFile';
+import { SECTION } from './settings';
+
+export const FOLDER_VIEW_TYPE = 'neuronPath.folderPanel';
+/** At most one re-summary per this many ms while a batch runs (besides every N images). */
+const REFRESH_MS = 5000;
+
+function fileKey(fsPath: string): string {
+  const p = path.normalize(fsPath);
+  return process.platform === 'win32' || process.platform === 'darwin' ? p.toLowerCase() : p;
+}
+
+function folderWebviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
+  return { enableScripts: true, enableFindWidget: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist'), vscode.Uri.joinPath(extensionUri, 'media')] };
+}
+
+export class FolderPanelManager extends Disposable {
+  private readonly panels = new Map<string, FolderPanel>();
+
+  constructor(private readonly context: vscode.ExtensionContext, private readonly service: AnalysisService) {
+    super();
+    this.register(vscode.window.registerWebviewPanelSerializer(FOLDER_VIEW_TYPE, {
+      deserializeWebviewPanel: async (webviewPanel, state: unknown) => {
+        if (!isFolderPersistedState(state)) { webviewPanel.dispose(); return; }
+        const key = fileKey(state.resultFile);
+        if (this.panels.has(key)) { webviewPanel.dispose(); this.panels.get(key)!.reveal(); return; }
+        webviewPanel.webview.options = folderWebviewOptions(this.context.extensionUri);
+        this.add(webviewPanel, state.resultFile, state.folder ?? folderOfResultFile(state.resultFile));
+      },
+    }));
+  }
+
+  get openPanels(): readonly FolderPanel[] { return [...this.panels.values()]; }
+
+  /** Where the batch of `folder` writes (and resumes) its results, per `neuronPath.batch.resultLocation`. */
+  resultFileFor(folder: string): string {
+    const where = vscode.workspace.getConfiguration(SECTION).get<string>('batch.resultLocation', 'nextToFolder');
+    if (where !== 'globalStorage') return resultFileNextTo(folder);
+    const dir = vscode.Uri.joinPath(this.context.globalStorageUri, 'batches').fsPath;
+    const id = Buffer.from(path.resolve(folder)).toString('base64url').slice(-24);
+    return path.join(dir, `${path.basename(folder)}-${id}.neuron-path.jsonl`);
+  }
+
+  /** Analyzes a folder (resuming its result file) with its panel showing the results live. */
+  async analyzeFolder(folder: string): Promise<FolderPanel> {
+    const panel = this.show(this.resultFileFor(folder), folder);
+    await panel.runBatch();
+    return panel;
+  }
+
+  /** Shows a result file without computing anything. */
+  openResults(file: string): FolderPanel {
+    return this.show(file, folderOfResultFile(file));
+  }
+
+  private show(resultFile: string, folder: string | undefined): FolderPanel {
+    const existing = this.panels.get(fileKey(resultFile));
+    if (existing) { existing.reveal(); existing.refresh(true); return existing; }
+    const webviewPanel = vscode.window.createWebviewPanel(
+      FOLDER_VIEW_TYPE, folderTitle(resultFile, folder), { viewColumn: vscode.ViewColumn.Active, preserveFocus: false },
+      folderWebviewOptions(this.context.extensionUri),
+    );
+    return this.add(webviewPanel, resultFile, folder);
+  }
+
+  private add(webviewPanel: vscode.WebviewPanel, resultFile: string, folder: string | undefined): FolderPanel {
+    const key = fileKey(resultFile);
+    const panel = new FolderPanel(webviewPanel, resultFile, folder, this.context, this.service);
+    this.panels.set(key, panel);
+    panel.onDidDispose(() => { if (this.panels.get(key) === panel) this.panels.delete(key); });
+    return panel;
+  }
+
+  override dispose(): void {
+    for (const p of [...this.panels.values()]) p.dispose();
+    this.panels.clear();
+    super.dispose();
+  }
+}
+
+function folderTitle(resultFile: string, folder: string | undefined): string {
+  return `Neuron Path: ${folder ? `${path.basename(folder)}/` : path.basename(resultFile)}`;
+}
+
+interface BatchRun { controller: AbortController; progress?: BatchProgressInfo; sinceRefresh: number; lastRefresh: number }
+
+export class FolderPanel extends Disposable {
+  private readonly _onDidDispose = this.register(new vscode.EventEmitter<void>());
+  readonly onDidDispose = this._onDidDispose.event;
+  private readonly reader: ResultFileReader;
+  private running: BatchRun | undefined;
+  private error: string | undefined;
+  private ready = false;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly panel: vscode.WebviewPanel,
+    readonly resultFile: string,
+    readonly folder: string | undefined,
+    private readonly context: vscode.ExtensionContext,
+    private readonly service: AnalysisService,
+  ) {
+    super();
+    this.reader = new ResultFileReader(resultFile);
+    const media = vscode.Uri.joinPath(context.extensionUri, 'media', 'icons');
+    panel.iconPath = { light: vscode.Uri.joinPath(media, 'neuron-path-light.svg'), dark: vscode.Uri.joinPath(media, 'neuron-path-dark.svg') };
+    this.register(panel.onDidDispose(() => this.dispose()));
+    this.register(panel.webview.onDidReceiveMessage((m: unknown) => this.receive(m)));
+    this.register(panel.onDidChangeViewState(() => { if (!panel.visible) this.ready = false; }));
+    this.register({ dispose: () => clearTimeout(this.timer) });
+    panel.webview.html = this.html();
+  }
+
+  get isRunning(): boolean { return this.running !== undefined; }
+  /** For tests: what the panel shows. */
+  get summary(): ReturnType<ResultFileReader['summary']> { this.reader.read(); return this.reader.summary(); }
+
+  reveal(): void { this.panel.reveal(undefined, false); }
+
+  /** Runs (or resumes) the folder's batch; a second call while one runs only shows the panel. */
+  async runBatch(): Promise<void> {
+    if (!this.folder) {
+      void vscode.window.showErrorMessage(`Neuron Path: the folder of ${this.resultFile} is not known (it is found next to the file, as "<folder>.neuron-path.jsonl"). Run "Analyze Folder" on the folder instead.`);
+      return;
+    }
+    if (this.running) { this.reveal(); return; }
+    const run: BatchRun = { controller: new AbortController(), sinceRefresh: 0, lastRefresh: Date.now() };
+    this.running = run;
+    this.error = undefined;
+    const every = Math.max(1, vscode.workspace.getConfiguration(SECTION).get<number>('batch.refreshEvery', 10));
+    try {
+      const result = await this.service.batch(this.folder, this.resultFile, (p) => {
+        if (this.running !== run) return;
+        run.progress = p;
+        this.post({ type: 'batchProgress', progress: p });
+        if (p.latest) run.sinceRefresh++;
+        if (run.sinceRefresh >= every || (run.sinceRefresh > 0 && Date.now() - run.lastRefresh >= REFRESH_MS)) this.refreshSoon(run);
+      }, run.controller.signal);
+      if (this.running !== run) return;
+      this.running = undefined;
+      this.refresh(false);
+      this.post({ type: 'batchDone', result, cancelled: result.cancelled });
+      const failed = result.failed ? `, ${result.failed} could not be analysed (see the panel)` : '';
+      if (!result.cancelled) void vscode.window.setStatusBarMessage(`Neuron Path: ${path.basename(this.folder)}: ${result.total} images${failed}.`, 8000);
+    } catch (err) {
+      if (this.running !== run) return;
+      this.running = undefined;
+      const cancelled = isCancelled(err);
+      const message = cancelled ? undefined : this.service.reportError(err, `Analyzing the folder ${this.folder}`);
+      this.error = message;
+      this.refresh(false);
+      this.post({ type: 'batchDone', cancelled, message });
+    }
+  }
+
+  cancel(): void { this.running?.controller.abort(); }
+
+  /** Re-reads the file and sends the new summary (when there is something new, or `force`). */
+  refresh(force: boolean): void {
+    let changed: boolean;
+    try {
+      changed = this.reader.read();
+    } catch (err) {
+      this.error = `Could not read ${this.resultFile}: ${err instanceof Error ? err.message : String(err)}`;
+      return;
+    }
+    if (!changed && !force) return;
+    const { report, skipped } = this.reader.summary();
+    if (report) this.post({ type: 'report', report, skipped });
+  }
+
+  private refreshSoon(run: BatchRun): void {
+    run.sinceRefresh = 0;
+    run.lastRefresh = Date.now();
+    clearTimeout(this.timer);
+    // Off the progress callback, so a large file never delays the worker's messages.
+    this.timer = setTimeout(() => this.refresh(false), 50);
+  }
+
+  private receive(raw: unknown): void {
+    if (!isFolderWebviewToHost(raw)) return;
+    const message: FolderWebviewToHost = raw;
+    switch (message.type) {
+      case 'ready': this.ready = true; this.sendInit(); return;
+      case 'cancel': this.cancel(); return;
+      case 'resume': void this.runBatch(); return;
+      case 'openImage': void this.openImage(message.image); return;
+    }
+  }
+
+  private async openImage(image: string): Promise<void> {
+    // Only images of this result file (the page's content is not trusted).
+    const { report } = this.reader.summary();
+    if (!report?.patterns.images.includes(image)) return;
+    if (!fs.existsSync(image)) {
+      void vscode.window.showErrorMessage(`Neuron Path: the image ${image} does not exist any more (was it moved or deleted?).`);
+      return;
+    }
+    await vscode.commands.executeCommand('neuronPath.analyzeImage', vscode.Uri.file(image));
+  }
+
+  private sendInit(): void {
+    if (!this.ready) return;
+    let readError: string | undefined;
+    try { this.reader.read(); } catch (err) { readError = `Could not read ${this.resultFile}: ${err instanceof Error ? err.message : String(err)}`; }
+    const { report, skipped, error } = this.reader.summary();
+    const missing = !fs.existsSync(this.resultFile);
+    const init: FolderInit = {
+      resultFile: this.resultFile,
+      folder: this.folder,
+      title: this.folder ? path.basename(this.folder) : path.basename(this.resultFile),
+      report, skipped,
+      running: this.running?.progress ?? (this.running ? { done: 0, total: 0, resumed: 0, analysed: 0, failed: 0, rate: 0 } : undefined),
+      error: this.error ?? readError ?? (this.running || missing ? undefined : error),
+    };
+    this.post({ type: 'init', init });
+  }
+
+  private post(message: HostToFolderWebview): void {
+    if (!this.ready || this.isDisposed) return;
+    void this.panel.webview.postMessage(message);
+  }
+
+  private html(): string {
+    const webview = this.panel.webview;
+    const dist = vscode.Uri.joinPath(this.context.extensionUri, 'dist');
+    return panelHtml({
+      cspSource: webview.cspSource,
+      nonce: makeNonce(),
+      scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'folder.js')).toString(),
+      styleUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'folder.css')).toString(),
+      title: folderTitle(this.resultFile, this.folder),
+    });
+  }
+
+  override dispose(): void {
+    if (this.isDisposed) return;
+    // Closing the panel stops its batch; the file keeps what is done and the next run resumes it.
+    this.running?.controller.abort();
+    this.running = undefined;
+    this._onDidDispose.fire();
+    super.dispose();
+    this.panel.dispose();
+  }
+}
