@@ -81,7 +81,7 @@ function build(): void {
   const comparison = section('comparison',
     h('h2', { id: 'comparison-heading' }, 'Method comparison'),
     ui.comparisonNote,
-    h('table', { class: 'data wide', 'aria-label': 'Mean and spread of each method over the images' },
+    h('table', { class: 'data wide comparison', 'aria-label': 'Mean and spread of each method over the images' },
       h('thead', null, h('tr', null,
         h('th', { scope: 'col' }, 'Method'), h('th', { scope: 'col', class: 'num' }, 'Images'),
         h('th', { scope: 'col', class: 'num' }, 'JAS'), h('th', { scope: 'col', class: 'num' }, 'Remove Δp'),
@@ -128,7 +128,7 @@ function render(): void {
   }
   ui.status.dataset.state = s.status;
   ui.status.className = `status${s.status === 'error' ? ' error' : ''}`;
-  ui.status.textContent = statusText(s) + (s.skipped.length ? ` ${s.skipped.length} unreadable line${s.skipped.length > 1 ? 's' : ''} skipped (line ${s.skipped.slice(0, 3).map((x) => x.line).join(', ')}${s.skipped.length > 3 ? ', ...' : ''}).` : '');
+  ui.status.textContent = statusText(s).replace(/([^.])$/, '$1.') + (s.skipped.length ? ` ${s.skipped.length} unreadable line${s.skipped.length > 1 ? 's' : ''} skipped (line ${s.skipped.slice(0, 3).map((x) => x.line).join(', ')}${s.skipped.length > 3 ? ', ...' : ''}).` : '');
   const latest = running ? s.progress?.latest : undefined;
   ui.latest.textContent = latest ? `Last: ${baseName(latest.image)} ${latest.error ? `failed: ${latest.error}` : `→ ${latest.label ?? '?'} (${pct(latest.probability)}), JAS ${fmt(latest.jas)}`}` : '';
 
