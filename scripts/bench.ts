@@ -3,12 +3,14 @@
 // PyTorch reference implementation on the same machine and thread count when Debian's torch is there.
 //   npm run bench -- [--models bundled,vit-s,vit-b] [--threads N] [--baselines activation] [--steps 20]
 //                    [--folder DIR --limit N] [--no-torch]
+//   --folder/--limit: the images-per-minute of a folder run on the bundled model (default: media/samples, 20)
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
+import { analyzeFolder } from '../src/engine/batch/index';
 import { defaultModelPath, Engine, type BaselineName } from '../src/engine/index';
 import { encodeModel } from '../src/engine/onnx/proto';
 import { parameterCount, syntheticVit, VIT_B16, VIT_S16, type VitShape } from './bench/syntheticVit';
@@ -29,6 +31,7 @@ const { values: opts } = parseArgs({
     models: { type: 'string', default: 'bundled,vit-s,vit-b' }, threads: { type: 'string', default: String(os.cpus().length) },
     baselines: { type: 'string' }, steps: { type: 'string', default: '20' }, child: { type: 'string' },
     'no-torch': { type: 'boolean', default: false },
+    folder: { type: 'string' }, limit: { type: 'string', default: '20' },
   },
 });
 
@@ -55,16 +58,42 @@ async function sampleImage(): Promise<string> {
   return file;
 }
 
+/** The folder for the images-per-minute figure: --folder, else the bundled samples, else generated images. */
+async function benchFolder(): Promise<string> {
+  if (opts.folder) return path.resolve(opts.folder);
+  const samples = path.join(ROOT, 'media', 'samples');
+  if (fs.existsSync(samples) && fs.readdirSync(samples).some((f) => f.endsWith('.png'))) return samples;
+  const dir = path.join(os.tmpdir(), 'neuron-path-bench', 'folder');
+  fs.mkdirSync(dir, { recursive: true });
+  for (let i = 0; i < 10; i++) {
+    const noise = Buffer.from(Array.from({ length: 28 * 28 }, (_, k) => ((k + 97 * i) * 2654435761) % 251));
+    await sharp(noise, { raw: { width: 28, height: 28, channels: 1 } }).png().toFile(path.join(dir, `noise-${i}.png`));
+  }
+  return dir;
+}
+
 /**
  * Runs in a fresh process so peak RSS belongs to one model: `prepare` builds the instrumented model
  * into the cache (the first open), `measure` is what a user's later CLI run does (warm cache).
  */
-async function child(spec: { name: string; threads: number; steps: number; baselines: BaselineName[]; mode: 'prepare' | 'measure'; cacheDir: string }): Promise<void> {
+async function child(spec: { name: string; threads: number; steps: number; baselines: BaselineName[]; mode: 'prepare' | 'measure' | 'folder'; cacheDir: string; folder?: string; limit?: number }): Promise<void> {
   const file = modelFile(spec.name);
   const { cacheDir } = spec;
   const t = performance.now();
   const engine = await Engine.open({ modelPath: file, threads: spec.threads, cacheDir });
   const openSeconds = (performance.now() - t) / 1000;
+  if (spec.mode === 'folder') {
+    // A batch run as `neuron-path batch` does it: one Engine, one image after another, a line each.
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'neuron-path-bench-folder-')), 'run.jsonl');
+    const summary = await analyzeFolder(engine, {
+      folder: spec.folder!, out, limit: spec.limit, modelOptions: { modelPath: file, cacheDir },
+      analyzeOptions: { steps: spec.steps, baselines: spec.baselines },
+    });
+    await engine.dispose();
+    fs.rmSync(path.dirname(out), { recursive: true, force: true });
+    process.stdout.write(`${JSON.stringify({ images: summary.analysed, failed: summary.failed, seconds: summary.seconds })}\n`);
+    return;
+  }
   if (spec.mode === 'prepare') {
     await engine.dispose();
     process.stdout.write(`${JSON.stringify({ openSeconds })}\n`);
@@ -136,6 +165,14 @@ async function main(): Promise<void> {
   for (const r of rows) console.log(line(r));
   console.log('\nWhere the time goes (analysis phases):');
   for (const p of phaseRows) console.log(`  ${p}`);
+  if (opts.models!.split(',').includes('bundled')) {
+    const folder = await benchFolder();
+    const limit = Number(opts.limit);
+    process.stderr.write(`bench: folder run on the bundled model (${folder}, up to ${limit} images)\n`);
+    const f = runChild({ name: 'bundled', threads, steps, baselines: ['activation', 'ig', 'random'], mode: 'folder', cacheDir, folder, limit }) as { images: number; failed: number; seconds: number };
+    console.log(`\nFolder run (neuron-path batch, bundled model, all baselines, threads ${threads}): ${f.images} images of ${folder} in ${f.seconds.toFixed(1)} s = ` +
+      `${(f.images / f.seconds * 60).toFixed(0)} images per minute${f.failed ? ` (${f.failed} failed)` : ''}`);
+  }
   fs.rmSync(cacheDir, { recursive: true, force: true });
 }
 
