@@ -141,7 +141,7 @@ export class FolderPanel extends Disposable {
     const run: BatchRun = { controller: new AbortController(), sinceRefresh: 0, lastRefresh: Date.now() };
     this.running = run;
     this.error = undefined;
-    const every = Math.max(1, vscode.workspace.getConfiguration(SECTION).get<number>('batch.refreshEvery', 10));
+    const every = Math.max(1, Number(vscode.workspace.getConfiguration(SECTION).get<number>('batch.refreshEvery')) || 10);
     try {
       const result = await this.service.batch(this.folder, this.resultFile, (p) => {
         if (this.running !== run) return;

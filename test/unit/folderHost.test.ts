@@ -1,0 +1,132 @@
+// The bundled extension host (dist/extension.js) against the vscode stub and the real worker on the
+// tiny fixture ViT: Analyze Folder opens the folder panel, streams the batch progress into it and the
+// notification ("n/total images, rate, ETA"), re-summarises the result file next to the folder;
+// cancelling and running again resumes (each image once); a heatmap image opens the image panel;
+// Open Results shows a file without computing and skips its bad lines. Skipped before `npm run build`.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import Module from 'node:module';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createVscodeStub, EventEmitter, makeContext, Uri, type FakeWebviewPanel, type Harness } from './fixtures/vscodeStub';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const EXTENSION = path.join(ROOT, 'dist', 'extension.js');
+const WORKER = path.join(ROOT, 'dist', 'worker.js');
+const MODEL = path.join(ROOT, 'test', 'fixtures', 'cls_op17_dynamic', 'model.onnx');
+const SAMPLES = path.join(ROOT, 'media', 'samples');
+const ready = existsSync(EXTENSION) && existsSync(WORKER) && existsSync(MODEL) && existsSync(path.join(SAMPLES, 'coat-1.png'));
+
+async function until<T>(what: string, fn: () => T | undefined | false, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 15));
+  }
+}
+
+const of = (panel: FakeWebviewPanel, type: string): Array<Record<string, any>> => panel.posted.filter((m) => m.type === type);
+
+test('extension host: Analyze Folder, live folder panel, cancel and resume, open an image, Open Results', { skip: ready ? false : 'needs npm run build, the fixture model and media/samples', timeout: 180_000 }, async () => {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'np-folder-'));
+  const folder = path.join(tmp, 'shop');
+  for (const cls of ['coat', 'sandal']) {
+    mkdirSync(path.join(folder, cls), { recursive: true });
+    for (const n of [1, 2]) {
+      copyFileSync(path.join(SAMPLES, `${cls}-${n}.png`), path.join(folder, cls, `${cls}-${n}.png`));
+      copyFileSync(path.join(SAMPLES, `${cls}-${n}.png`), path.join(folder, cls, `copy-${cls}-${n}.png`));
+    }
+  }
+  const h: Harness = {
+    config: { 'neuronPath.modelPath': MODEL, 'neuronPath.steps': 2, 'neuronPath.threads': 1, 'neuronPath.baselines': ['activation', 'random'], 'neuronPath.batch.refreshEvery': 2 },
+    workspaceConfig: {}, trusted: true, commands: new Map(), serializers: new Map(), panels: [], progress: [], messages: [],
+    written: new Map(), onDidChangeConfiguration: new EventEmitter(),
+  };
+  const stub = createVscodeStub(h);
+  const mod = Module as unknown as { _load: (request: string, parent: unknown, isMain: boolean) => unknown };
+  const originalLoad = mod._load;
+  mod._load = function (request, parent, isMain) {
+    return request === 'vscode' ? stub : originalLoad.call(this, request, parent, isMain);
+  };
+  const ctx = makeContext(ROOT, path.join(tmp, 'storage'));
+  try {
+    delete require.cache[require.resolve(EXTENSION)];
+    const ext = require(EXTENSION) as { activate(c: unknown): unknown };
+    ext.activate(ctx);
+    const analyzeFolder = h.commands.get('neuronPath.analyzeFolder')!;
+    const out = `${folder}.neuron-path.jsonl`;
+
+    // first run, cancelled from the notification after a few reports
+    h.cancelAfterReports = 4;
+    const first = analyzeFolder(Uri.file(folder)) as Promise<void>;
+    const panel = await until('folder panel', () => h.panels.find((p) => p.viewType === 'neuronPath.folderPanel'));
+    assert.equal(panel.title, 'Neuron Path: shop/');
+    const csp = /Content-Security-Policy" content="([^"]+)"/.exec(panel.html)?.[1] ?? '';
+    assert.match(csp, /^default-src 'none'; .*script-src 'nonce-[A-Za-z0-9+/=]{16,}'$/);
+    assert.match(panel.html, /folder\.js/);
+    panel.receive({ type: 'ready' });
+    await first;
+    const done1 = await until('batchDone', () => of(panel, 'batchDone')[0]);
+    assert.equal(done1.cancelled, true);
+    const note = h.progress[0];
+    assert.equal(note.title, 'Neuron Path: shop');
+    assert.equal(note.cancellable, true);
+    assert.ok(note.reports.some((r) => /^\d\/8 images(, [\d.]+ img\/s)?/.test(r.message ?? '')), JSON.stringify(note.reports));
+    assert.ok(of(panel, 'batchProgress').length >= 1);
+    const analysedFirst = readFileSync(out, 'utf8').split('\n').filter(Boolean).length;
+    assert.ok(analysedFirst >= 1 && analysedFirst < 8, `${analysedFirst} lines after the cancel`);
+
+    // again: resumes, the panel re-summarises as lines arrive, then the whole file
+    await analyzeFolder(Uri.file(folder));
+    assert.equal(h.panels.filter((p) => p.viewType === 'neuronPath.folderPanel').length, 1, 'one panel per folder');
+    const done2 = await until('second batchDone', () => of(panel, 'batchDone')[1]);
+    assert.equal(done2.cancelled, false);
+    assert.equal(done2.result.resumed, analysedFirst);
+    const images = readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).image.path as string);
+    assert.equal(images.length, 8);
+    assert.equal(new Set(images).size, 8, 'each image once');
+    const reports = of(panel, 'report');
+    assert.ok(reports.length >= 2, `${reports.length} summaries`);
+    const last = reports[reports.length - 1].report;
+    assert.equal(last.images, 8);
+    assert.deepEqual(last.patterns.classes.map((c: { label: string }) => c.label), ['coat', 'sandal']);
+    assert.deepEqual(last.comparison.map((m: { method: string }) => m.method), ['path', 'activation', 'random']);
+
+    // an image of the report opens the image panel; anything else is ignored
+    panel.receive({ type: 'openImage', image: '/etc/passwd' });
+    panel.receive({ type: 'openImage', image: images[0] });
+    const imagePanel = await until('image panel', () => h.panels.find((p) => p.viewType === 'neuronPath.panel'));
+    assert.equal(imagePanel.title, `Neuron Path: ${path.basename(images[0])}`);
+    assert.equal(h.panels.filter((p) => p.viewType === 'neuronPath.panel').length, 1);
+
+    // Open Results on a copy with a cut-off line: no computation, the bad line is reported
+    const copy = path.join(tmp, 'copy.jsonl');
+    writeFileSync(copy, readFileSync(out));
+    appendFileSync(copy, '{"schema":"neuron-path/1","image":\n');
+    const runsBefore = h.progress.length;
+    await h.commands.get('neuronPath.openResults')!(Uri.file(copy));
+    const results = await until('results panel', () => h.panels.filter((p) => p.viewType === 'neuronPath.folderPanel')[1]);
+    results.receive({ type: 'ready' });
+    const init = await until('init', () => of(results, 'init')[0]);
+    assert.equal(init.init.report.images, 8);
+    assert.equal(init.init.skipped.length, 1);
+    assert.equal(init.init.skipped[0].line, 9);
+    assert.equal(init.init.folder, undefined);
+    assert.equal(h.progress.length, runsBefore, 'nothing was computed');
+
+    // the serializer revives a folder panel from its state
+    const restored = (stub.window as { __restorePanel(v: string, t: string): { api: unknown; fake: FakeWebviewPanel } }).__restorePanel('neuronPath.folderPanel', 'x');
+    results.dispose();
+    await h.serializers.get('neuronPath.folderPanel')!.deserializeWebviewPanel(restored.api, { resultFile: copy });
+    restored.fake.receive({ type: 'ready' });
+    assert.equal((await until('revived init', () => of(restored.fake, 'init')[0])).init.report.images, 8);
+  } finally {
+    for (const d of ctx.subscriptions.splice(0).reverse()) await d.dispose();
+    await new Promise((r) => setTimeout(r, 200));
+    mod._load = originalLoad;
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
