@@ -15,7 +15,7 @@ import { ChartSlot, readTheme } from './charts';
 import { byId, fill, h } from './dom';
 import { folderComparisonChart } from './folderCharts';
 import {
-  baseName, cellImages, comparisonRows, fmt, heatmapOf, initialFolderState, pct, persistedFolder, reduceFolder, statusText,
+  baseName, cellImages, comparisonRows, fmt, heatmapOf, initialFolderState, pct, persistedFolder, reduceFolder, similarityView, statusText,
   type FolderAction, type FolderState,
 } from './folderState';
 
@@ -61,6 +61,7 @@ const ui = {
   cellTitle: h('h3', { id: 'cell-title' }),
   cellImages: h('ul', { class: 'image-list', id: 'cell-images', 'data-testid': 'cell-images', 'aria-labelledby': 'cell-title' }),
   similarity: h('table', { class: 'heatmap similarity', id: 'similarity', 'data-testid': 'similarity' }),
+  similarityNote: h('p', { class: 'caption', id: 'similarity-note' }),
   errors: h('ul', { class: 'image-list errors', id: 'errors', 'data-testid': 'errors' }),
   errorsSection: h('section', { id: 'section-errors', class: 'section', 'aria-labelledby': 'errors-heading' }),
 };
@@ -98,6 +99,7 @@ function build(): void {
   const similarity = section('similarity',
     h('h2', { id: 'similarity-heading' }, 'Class similarity'),
     h('p', { class: 'caption' }, 'Cosine similarity of the classes\u2019 neuron frequencies (all layers). Classes whose paths share neurons are similar for the model.'),
+    ui.similarityNote,
     h('div', { class: 'heatmap-box' }, ui.similarity));
   fill(ui.errorsSection, h('h2', { id: 'errors-heading' }, 'Images that failed'), ui.errors);
   fill(app, header, h('div', { class: 'progress-line' }, ui.progressBar, ui.status, ui.latest), comparison, patterns, similarity, ui.errorsSection);
@@ -238,13 +240,16 @@ function renderCell(s: FolderState): void {
 
 function renderSimilarity(s: FolderState): void {
   const p = s.report?.patterns;
-  if (!p || !p.classes.length) { fill(ui.similarity); return; }
+  if (!p || !p.classes.length) { fill(ui.similarity); ui.similarityNote.textContent = ''; return; }
+  const { indices, hidden } = similarityView(s.report);
+  ui.similarityNote.textContent = hidden ? `The ${indices.length} classes with most images (${hidden} more not shown).` : '';
+  const shown = indices.map((i) => ({ c: p.classes[i], i }));
   ui.similarity.setAttribute('aria-label', 'Cosine similarity between classes');
   fill(ui.similarity,
-    h('thead', null, h('tr', null, h('th', { scope: 'col' }, ''), ...p.classes.map((c) => h('th', { scope: 'col', class: 'rot' }, c.label)))),
-    h('tbody', null, ...p.classes.map((a, i) => h('tr', null,
+    h('thead', null, h('tr', null, h('th', { scope: 'col' }, ''), ...shown.map(({ c }) => h('th', { scope: 'col', class: 'rot' }, c.label)))),
+    h('tbody', null, ...shown.map(({ c: a, i }) => h('tr', null,
       h('th', { scope: 'row' }, a.label),
-      ...p.classes.map((b, j) => {
+      ...shown.map(({ c: b, i: j }) => {
         const v = p.similarity[i][j];
         const td = h('td', { class: 'sim num', 'data-testid': 'sim-cell', title: `${a.label} / ${b.label}: ${fmt(v, 2)}` }, fmt(v, 2));
         shade(td, v);

@@ -143,6 +143,15 @@ export function cellImages(s: FolderState): string[] {
   return imagesThrough(s.report.patterns, s.selectedClass, s.selectedCell.layer, s.selectedCell.neuron);
 }
 
+export const MAX_SIMILARITY_CLASSES = 40;
+
+/** The classes the similarity matrix shows: all, or the `max` with most images (a 1000-class folder would be a million cells). */
+export function similarityView(report: BatchReport | undefined, max = MAX_SIMILARITY_CLASSES): { indices: number[]; hidden: number } {
+  const classes = report?.patterns.classes ?? [];
+  const order = classes.map((c, i) => ({ i, count: c.count })).sort((a, b) => b.count - a.count || a.i - b.i).slice(0, max).map((x) => x.i).sort((a, b) => a - b);
+  return { indices: order, hidden: classes.length - order.length };
+}
+
 /** Whether an image is one of the report's (the host opens nothing else). */
 export function isReportImage(report: BatchReport | undefined, image: string): boolean {
   return !!report && report.patterns.images.includes(image);
