@@ -92,8 +92,10 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
     randomJas.push(await pathJas(runner, pixels, target, w, rp, m, formula));
   }
 
+  lap('baselines');
   progress({ phase: 'manipulation', message: 'removing and enhancing the paths' });
   const after = await manipulatePaths(runner, pixels, target, [...paths, ...random], FACTORS);
+  lap('manipulation');
   const baseline = (p: number[], k: number, score: (l: number, j: number) => number): BaselineResult => ({
     path: describe(p, score), jas: jasOf.get(p)!, remove: after[k][0].probability, enhance: after[k][1].probability,
     removeTop1: after[k][0].top1, enhanceTop1: after[k][1].top1,
