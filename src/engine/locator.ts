@@ -1,6 +1,7 @@
 // The layer-progressive locator, the Joint Attribution Score of a path and the baselines
 // (ALGORITHM §5, §6). Vectors are readout rows: K tokens x D neurons, row-major.
 import type { Formula } from './result';
+import { rng } from './random';
 import type { Runner } from './runner';
 
 export interface LayerStep { layer: number; neuron: number; scores: Float64Array }
@@ -134,26 +135,6 @@ export async function integratedGradientsPath(runner: Runner, pixels: Float32Arr
 
 /** Seeded uniform random paths (mulberry32), so a random baseline reproduces. */
 export function randomPaths(count: number, seed: number, layers: number, D: number): number[][] {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = rng(seed);
   return Array.from({ length: count }, () => Array.from({ length: layers }, () => Math.floor(next() * D)));
-}
-
-/** §7: target probability after multiplying every path neuron by `factor`, for several paths at once. */
-export async function manipulate(runner: Runner, pixels: Float32Array, target: number, paths: number[][], factors: number[]): Promise<number[][]> {
-  const D = runner.D, L = runner.layers, C = runner.info.numClasses;
-  const configs = paths.flatMap((path) => factors.map((f) => ({ path, f })));
-  const scales = Array.from({ length: L }, (_, l) => {
-    const s = new Float32Array(configs.length * D).fill(1);
-    configs.forEach(({ path, f }, row) => { s[row * D + path[l]] = f; });
-    return s;
-  });
-  const probs = await runner.scaled(pixels, scales, configs.length);
-  return paths.map((_, i) => factors.map((_f, k) => probs[(i * factors.length + k) * C + target]));
 }

@@ -4,9 +4,10 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import {
   categoryPatterns, cleanAccuracy, compareMethods, cosine, groupOf, imagesThrough, interleave, loadReport, matchClass, parseLines,
-  pruneMasks, recordsOf, rng, sample, similarityPairs, topNeurons,
+  pruneMasks, recordsOf, sample, similarityPairs, topNeurons,
 } from '../../src/engine/batch/index';
 import { made, records } from './records';
+import { rng } from '../../src/engine/random';
 
 const close = (a: number, b: number, what: string, eps = 1e-12) => assert.ok(Math.abs(a - b) <= eps, `${what}: ${a} vs ${b}`);
 

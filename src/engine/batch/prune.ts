@@ -5,21 +5,10 @@
 import type { Engine } from '../index';
 import { argmax } from '../locator';
 import { groupOf, type CategoryPatterns, type PatternRecord } from './patterns';
+import { rng } from '../random';
 
 export type PruneVariant = 'unprotected' | 'protected' | 'control';
 export const PRUNE_VARIANTS: PruneVariant[] = ['unprotected', 'protected', 'control'];
-
-/** mulberry32: small, seeded, reproducible. */
-export function rng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** k distinct indices of 0..n-1, uniformly (partial Fisher-Yates). */
 export function sample(n: number, k: number, rand: () => number): number[] {
