@@ -3,6 +3,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ModelInfo } from '../engine/api';
+import { batchSettings, type BatchRecord } from '../engine/batch/records';
 import type { AnalysisResult, LayerProgress } from '../engine/result';
 import {
   batchProgressText, isCancelled, progressPercent, stableKey, WorkerExitedError,
@@ -172,6 +173,27 @@ export class AnalysisService extends Disposable {
         }
       },
     ));
+  }
+
+  /**
+   * Keeps a batch record as the cached result of its image when the batch was made with the current
+   * settings (model, preprocessing, steps, formula, target, baselines) and the image is unchanged, so
+   * the image panel opened from the folder panel shows it at once. Returns whether it was kept.
+   */
+  async adoptBatchRecord(record: BatchRecord): Promise<boolean> {
+    try {
+      const settings = this.settings();
+      if (!record.batch || batchSettings(record.model.sha256, settings.model, settings.analyze).key !== record.batch.key) return false;
+      const { key, modelSha } = await this.keyFor(record.image.path, settings.analyze.target, settings);
+      if (modelSha !== record.model.sha256 || (await this.hasher.hash(record.image.path)) !== record.image.sha256) return false;
+      if (await this.cache.get(key)) return true;
+      const { trueClass: _c, folderLabel: _f, batch: _b, ...result } = record;
+      await this.cache.set(key, result);
+      return true;
+    } catch (err) {
+      this.output.warn(`could not reuse the batch result of ${record.image.path}: ${String(err)}`);
+      return false;
+    }
   }
 
   /**

@@ -12,7 +12,7 @@ import {
 import type { AnalysisService } from './analysis';
 import { Disposable } from './dispose';
 import { makeNonce, panelHtml } from './html';
-import { folderOfResultFile, ResultFileReader, resultFileNextTo } from './resultFile';
+import { findRecord, folderOfResultFile, ResultFileReader, resultFileNextTo } from './resultFile';
 import { SECTION } from './settings';
 
 export const FOLDER_VIEW_TYPE = 'neuronPath.folderPanel';
@@ -210,6 +210,10 @@ export class FolderPanel extends Disposable {
       void vscode.window.showErrorMessage(`Neuron Path: the image ${image} does not exist any more (was it moved or deleted?).`);
       return;
     }
+    // The batch's own result, when it was made with the current settings: the panel opens at once
+    // (and does not wait behind a running batch in the worker).
+    const record = findRecord(this.resultFile, image);
+    if (record) await this.service.adoptBatchRecord(record);
     await vscode.commands.executeCommand('neuronPath.analyzeImage', vscode.Uri.file(image));
   }
 

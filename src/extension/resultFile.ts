@@ -3,7 +3,7 @@
 // summary does not use them), and summarises everything with the engine's report. No vscode import.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isError, parseLines, type BatchLine, type ReadResult } from '../engine/batch/records';
+import { isError, parseLines, readLines, recordsOf, type BatchLine, type BatchRecord, type ReadResult } from '../engine/batch/records';
 import { summarize, type BatchReport } from '../engine/batch/report';
 
 export const RESULT_SUFFIX = '.neuron-path.jsonl';
@@ -80,4 +80,13 @@ export class ResultFileReader {
 function slim(line: BatchLine): BatchLine {
   if (isError(line)) return line;
   return { ...line, layerScores: [], tokenMaps: [] };
+}
+
+/** The full record of one image in a result file (its last one), maps and scores included. */
+export function findRecord(file: string, image: string): BatchRecord | undefined {
+  try {
+    return recordsOf(readLines(file).lines).filter((r) => r.image.path === image).pop();
+  } catch {
+    return undefined;
+  }
 }

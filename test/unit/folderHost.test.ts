@@ -101,6 +101,13 @@ test('extension host: Analyze Folder, live folder panel, cancel and resume, open
     const imagePanel = await until('image panel', () => h.panels.find((p) => p.viewType === 'neuronPath.panel'));
     assert.equal(imagePanel.title, `Neuron Path: ${path.basename(images[0])}`);
     assert.equal(h.panels.filter((p) => p.viewType === 'neuronPath.panel').length, 1);
+    // the batch's record was made with the current settings: it is shown as the cached result, nothing runs
+    imagePanel.receive({ type: 'ready' });
+    const imageInit = await until('image init', () => of(imagePanel, 'init').find((m) => m.init.result));
+    assert.equal(imageInit.init.cached, true);
+    assert.equal(imageInit.init.result.image.path, images[0]);
+    assert.equal(imageInit.init.result.batch, undefined);
+    assert.ok(!h.progress.some((p) => p.title === `Neuron Path: ${path.basename(images[0])}`), 'no analysis ran');
 
     // Open Results on a copy with a cut-off line: no computation, the bad line is reported
     const copy = path.join(tmp, 'copy.jsonl');
