@@ -5,7 +5,7 @@ import { NAMES, neutralFeeds, type InstrumentedInfo } from './instrument';
 import type { Feed, Session } from './runtime';
 
 /** Forward bytes per run that the row chunking aims at (the backward roughly doubles it). */
-const ROW_BUDGET_BYTES = 64 * 1024 * 1024;
+const ROW_BUDGET_BYTES = 128 * 1024 * 1024;
 
 export class AbortError extends Error {
   constructor() { super('the analysis was cancelled'); this.name = 'AbortError'; }

@@ -90,7 +90,7 @@ test('running the m steps in chunks (as large models do) changes no answer', asy
   try {
     const input = { session: opened.session, info: opened.info, layers: opened.layers, labels: [], pixels };
     const whole = await analyzePixels(input, { randomCount: 4 });
-    const chunked = await analyzePixels({ ...input, info: { ...opened.info, rowBytes: 64 * 1024 * 1024 / 3 } }, { randomCount: 4 });
+    const chunked = await analyzePixels({ ...input, info: { ...opened.info, rowBytes: 128 * 1024 * 1024 / 3 } }, { randomCount: 4 });
     assert.equal(chunked.timing.rowsPerRun, 3);
     assert.equal(whole.timing.rowsPerRun, 20);
     assert.deepEqual(chunked.path.map((n) => n.neuron), whole.path.map((n) => n.neuron));
