@@ -49,6 +49,13 @@ def main():
         paths.append(ref.ig_baseline(x, target, w)[0])
         ref.jas(x, target, w, paths[-1])
         forward, backward = forward + (L + 1) * m, backward + L + 1
+    if "random" in baselines:
+        gen = torch.Generator().manual_seed(0)
+        for _ in range(10):  # the engine's default count
+            rp = torch.randint(0, w[0].shape[-1], (L,), generator=gen).tolist()
+            ref.jas(x, target, w, rp)
+            paths.append(rp)
+            forward, backward = forward + m, backward + 1
     for p in paths:
         ref.remove(x, target, p)
         ref.enhance(x, target, p)
