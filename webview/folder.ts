@@ -54,7 +54,8 @@ const ui = {
   latest: h('p', { class: 'caption', id: 'latest', 'data-testid': 'latest' }),
   comparisonBody: h('tbody', { id: 'comparison', 'data-testid': 'comparison-table' }),
   comparisonNote: h('p', { class: 'caption', id: 'comparison-note' }),
-  chartCanvas: h('canvas', { id: 'comparison-chart', role: 'img', 'aria-label': 'Mean and spread of JAS, remove and enhance deviation and accuracy after removal, per method' }),
+  chartCanvas: h('canvas', { id: 'comparison-chart', role: 'img', 'aria-label': 'Mean and spread of JAS and of the remove and enhance deviation, per method' }),
+  accuracyCanvas: h('canvas', { id: 'accuracy-chart', role: 'img', 'aria-label': 'Accuracy after removal, per method' }),
   classSelect: h('vscode-single-select', { id: 'class-select', 'aria-label': 'Class', 'data-testid': 'class-select' }) as VscodeSingleSelect,
   heatmapCaption: h('p', { class: 'caption', id: 'heatmap-caption' }),
   heatmap: h('table', { class: 'heatmap', id: 'heatmap', 'data-testid': 'heatmap' }),
@@ -66,6 +67,7 @@ const ui = {
   errorsSection: h('section', { id: 'section-errors', class: 'section', 'aria-labelledby': 'errors-heading' }),
 };
 const chart = new ChartSlot(ui.chartCanvas);
+const accuracyChart = new ChartSlot(ui.accuracyCanvas);
 let themeVersion = 0;
 let drawnTheme = -1;
 
@@ -89,7 +91,7 @@ function build(): void {
         h('th', { scope: 'col', class: 'num' }, 'Enhance Δp'), h('th', { scope: 'col', class: 'num' }, 'Accuracy after removal'),
         h('th', { scope: 'col', class: 'num' }, 'Path better (JAS / remove / enhance)'))),
       ui.comparisonBody),
-    h('div', { class: 'chart-box' }, ui.chartCanvas));
+    h('div', { class: 'chart-row' }, h('div', { class: 'chart-box' }, ui.chartCanvas), h('div', { class: 'chart-box' }, ui.accuracyCanvas)));
   const patterns = section('patterns',
     h('h2', { id: 'patterns-heading' }, 'Neurons per class'),
     h('div', { class: 'class-row' }, h('vscode-label', { for: 'class-select' }, 'Class'), ui.classSelect),
@@ -155,7 +157,14 @@ function renderComparison(s: FolderState): void {
   ui.comparisonNote.textContent = rows.length
     ? 'Mean ± standard deviation over the images. Remove / enhance Δp: change of the target probability when the path\u2019s neurons are zeroed / doubled (the neuron path should lower it most on removal and raise it most on enhancement). Random: mean of its random paths.'
     : 'No analysed images yet.';
-  if (rows.length) chart.show(folderComparisonChart(readTheme(), rows)); else chart.clear();
+  if (rows.length) {
+    const theme = readTheme();
+    chart.show(folderComparisonChart(theme, rows, 'scores'));
+    if (rows.some((r) => r.stats.removeKept !== null)) accuracyChart.show(folderComparisonChart(theme, rows, 'accuracy')); else accuracyChart.clear();
+  } else {
+    chart.clear();
+    accuracyChart.clear();
+  }
 }
 
 function renderClassSelect(s: FolderState): void {

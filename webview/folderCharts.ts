@@ -16,6 +16,10 @@ const whiskers: Plugin<'bar'> = {
       const meta = chart.getDatasetMeta(i);
       if (!spreads || meta.hidden) return;
       ctx.save();
+      const area = chart.chartArea;
+      ctx.beginPath();
+      ctx.rect(area.left, area.top, area.right - area.left, area.bottom - area.top);
+      ctx.clip();
       ctx.strokeStyle = String((chart.options.color as string | undefined) ?? '#888');
       ctx.lineWidth = 1;
       meta.data.forEach((bar, j) => {
@@ -34,15 +38,22 @@ const whiskers: Plugin<'bar'> = {
   },
 };
 
-/** Mean JAS, remove and enhance deviation (probability points / 100) and accuracy after removal, per method, ± spread. */
-export function folderComparisonChart(theme: Theme, rows: ComparisonRow[]): ChartConfiguration<'bar'> {
+/**
+ * Per method, ± spread: `scores` is mean JAS and the remove / enhance deviation of the target
+ * probability; `accuracy` the accuracy after removal (0..1, on its own scale so it does not flatten
+ * the deviations).
+ */
+export function folderComparisonChart(theme: Theme, rows: ComparisonRow[], which: 'scores' | 'accuracy' = 'scores'): ChartConfiguration<'bar'> {
   const palette: Record<string, string> = { path: theme.red, activation: theme.orange, ig: theme.purple, random: theme.muted };
-  const metrics: Array<{ label: string; get: (r: ComparisonRow) => Spread | undefined; signed: boolean }> = [
+  const all: Array<{ label: string; get: (r: ComparisonRow) => Spread | undefined; signed: boolean }> = [
     { label: 'JAS', get: (r) => r.stats.jas.n ? r.stats.jas : undefined, signed: false },
     { label: 'remove Δp', get: (r) => r.stats.removeDeviation.n ? r.stats.removeDeviation : undefined, signed: true },
     { label: 'enhance Δp', get: (r) => r.stats.enhanceDeviation.n ? r.stats.enhanceDeviation : undefined, signed: true },
     { label: 'accuracy after removal', get: (r) => r.stats.removeKept === null ? undefined : { mean: r.stats.removeKept, std: NaN }, signed: false },
   ];
+  const metrics = which === 'accuracy' ? all.slice(3) : all.slice(0, 3);
+  // The axis takes the whiskers in.
+  const ends = rows.flatMap((r) => metrics.map((m) => m.get(r))).flatMap((s) => (s && Number.isFinite(s.std) ? [s.mean - s.std, s.mean + s.std] : s ? [s.mean] : []));
   return {
     type: 'bar',
     data: {
@@ -74,7 +85,9 @@ export function folderComparisonChart(theme: Theme, rows: ComparisonRow[]): Char
           },
         },
       },
-      scales: { x: axis(theme, ''), y: axis(theme, 'mean ± standard deviation') },
+      scales: which === 'accuracy'
+        ? { x: axis(theme, ''), y: axis(theme, 'share of images, top-1 still the target', { min: 0, max: 1 }) }
+        : { x: axis(theme, ''), y: axis(theme, 'mean ± standard deviation', { suggestedMin: Math.min(0, ...ends), suggestedMax: Math.max(0, ...ends) }) },
     },
     plugins: [backgroundPlugin, whiskers as Plugin],
   } as ChartConfiguration<'bar'>;

@@ -106,8 +106,10 @@ test('folder page: strict CSP, comparison table, heatmap cell lists images, live
     assert.equal(rows[0][2], '12');
     assert.match(rows[0][3] ?? '', /^0\.\d{3} ± 0\.\d{3}$/);
     assert.equal(rows[0][6], '25%');
-    const canvas = await page.$eval('#comparison-chart', (c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height]);
-    assert.ok(canvas[0] > 100 && canvas[1] > 100, `${canvas}`);
+    for (const id of ['#comparison-chart', '#accuracy-chart']) {
+      const canvas = await page.$eval(id, (c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height]);
+      assert.ok(canvas[0] > 100 && canvas[1] > 100, `${id}: ${canvas}`);
+    }
     assert.equal(await page.$$eval('[data-testid=sim-cell]', (els) => els.length), 9);
     assert.match(await page.textContent('[data-testid=status]') ?? '', /1 unreadable line skipped \(line 7\)/);
 
