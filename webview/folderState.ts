@@ -161,7 +161,7 @@ export function statusText(s: FolderState): string {
   const p = s.progress;
   const progress = p ? `${p.done}/${p.total} images` : '';
   switch (s.status) {
-    case 'running': return p ? `Analyzing: ${batchProgressText(p)}` : 'Analyzing...';
+    case 'running': return p && p.total > 0 ? `Analyzing: ${batchProgressText(p)}` : 'Loading the model and scanning the folder...';
     case 'cancelled': return `Stopped at ${progress}. Run "Analyze Folder" again (or Resume) to continue where it stopped.`;
     case 'error': return s.message ?? 'The batch failed.';
     case 'done': return s.report ? `${s.report.images} images analysed${s.report.errors.length ? `, ${s.report.errors.length} failed` : ''}.` : '';

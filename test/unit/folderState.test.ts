@@ -26,6 +26,8 @@ test('init without a report is empty; with a running batch it is running', () =>
   const r = run(initialFolderState(), { type: 'init', init: { ...INIT, running: progress } });
   assert.equal(r.status, 'running');
   assert.equal(statusText(r), 'Analyzing: 3/10 images, 1.5 img/s, 2 min left');
+  const starting = run(initialFolderState(), { type: 'init', init: { ...INIT, running: { ...progress, done: 0, total: 0, analysed: 0, rate: 0, etaSeconds: undefined } } });
+  assert.equal(statusText(starting), 'Loading the model and scanning the folder...');
 });
 
 test('a report selects the first class; the comparison table has mean ± spread per method', () => {
