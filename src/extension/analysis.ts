@@ -140,39 +140,25 @@ export class AnalysisService extends Disposable {
   }
 
   private analyze(imagePath: string, target: TargetChoice, settings: ResolvedSettings, listener: RunListener, signal?: AbortSignal): Promise<AnalysisResult> {
-    const title = `Neuron Path: ${path.basename(imagePath)}`;
-    return Promise.resolve(vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title, cancellable: true },
-      async (progress, token) => {
-        const controller = new AbortController();
-        const abort = (): void => controller.abort();
-        const sub = token.onCancellationRequested(abort);
-        signal?.addEventListener('abort', abort, { once: true });
-        if (signal?.aborted) controller.abort();
-        let done = 0;
-        const advance = (pct: number, message: string): void => {
-          const next = Math.max(done, Math.min(100, pct));
-          progress.report({ increment: next - done, message });
-          done = next;
-        };
-        try {
-          advance(0, this.client.loadedModelKey === stableKey(settings.model) ? 'starting' : 'loading the model');
-          const info = await this.client.ensureModel(settings.model, { signal: controller.signal });
-          this.modelLoaded(info);
-          advance(5, 'running');
-          return await this.client.analyze(imagePath, { ...settings.analyze, target }, {
-            signal: controller.signal,
-            onProgress: (p) => {
-              advance(progressPercent(p), p.message);
-              listener.onProgress?.(p);
-            },
-          });
-        } finally {
-          sub.dispose();
-          signal?.removeEventListener('abort', abort);
-        }
-      },
-    ));
+    return cancellableProgress(`Neuron Path: ${path.basename(imagePath)}`, signal, async (progress, abortSignal) => {
+      let done = 0;
+      const advance = (pct: number, message: string): void => {
+        const next = Math.max(done, Math.min(100, pct));
+        progress.report({ increment: next - done, message });
+        done = next;
+      };
+      advance(0, this.client.loadedModelKey === stableKey(settings.model) ? 'starting' : 'loading the model');
+      const info = await this.client.ensureModel(settings.model, { signal: abortSignal });
+      this.modelLoaded(info);
+      advance(5, 'running');
+      return this.client.analyze(imagePath, { ...settings.analyze, target }, {
+        signal: abortSignal,
+        onProgress: (p) => {
+          advance(progressPercent(p), p.message);
+          listener.onProgress?.(p);
+        },
+      });
+    });
   }
 
   /**
@@ -203,34 +189,21 @@ export class AnalysisService extends Disposable {
    */
   batch(folder: string, out: string, onProgress: (p: BatchProgressInfo) => void, signal?: AbortSignal): Promise<BatchRunResult> {
     const settings = this.settings();
-    return Promise.resolve(vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Neuron Path: ${path.basename(folder)}`, cancellable: true },
-      async (progress, token) => {
-        const controller = new AbortController();
-        const abort = (): void => controller.abort();
-        const sub = token.onCancellationRequested(abort);
-        signal?.addEventListener('abort', abort, { once: true });
-        if (signal?.aborted) controller.abort();
-        let done = 0;
-        try {
-          progress.report({ message: this.client.loadedModelKey === stableKey(settings.model) ? 'scanning the folder' : 'loading the model' });
-          const info = await this.client.ensureModel(settings.model, { signal: controller.signal });
-          this.modelLoaded(info);
-          return await this.client.batch({ folder, out, options: settings.analyze }, {
-            signal: controller.signal,
-            onBatchProgress: (p) => {
-              const pct = p.total > 0 ? (100 * p.done) / p.total : 0;
-              progress.report({ increment: Math.max(0, pct - done), message: batchProgressText(p) });
-              done = Math.max(done, pct);
-              onProgress(p);
-            },
-          });
-        } finally {
-          sub.dispose();
-          signal?.removeEventListener('abort', abort);
-        }
-      },
-    ));
+    return cancellableProgress(`Neuron Path: ${path.basename(folder)}`, signal, async (progress, abortSignal) => {
+      let done = 0;
+      progress.report({ message: this.client.loadedModelKey === stableKey(settings.model) ? 'scanning the folder' : 'loading the model' });
+      const info = await this.client.ensureModel(settings.model, { signal: abortSignal });
+      this.modelLoaded(info);
+      return this.client.batch({ folder, out, options: settings.analyze }, {
+        signal: abortSignal,
+        onBatchProgress: (p) => {
+          const pct = p.total > 0 ? (100 * p.done) / p.total : 0;
+          progress.report({ increment: Math.max(0, pct - done), message: batchProgressText(p) });
+          done = Math.max(done, pct);
+          onProgress(p);
+        },
+      });
+    });
   }
 
   private modelLoaded(info: ModelInfo): void {
@@ -273,4 +246,29 @@ export class AnalysisService extends Disposable {
 
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+type Progress = vscode.Progress<{ message?: string; increment?: number }>;
+
+/**
+ * Runs work under a cancellable notification; the work's signal aborts when the user presses Cancel
+ * or when the caller's own signal aborts (a panel closed, a newer run).
+ */
+function cancellableProgress<T>(title: string, signal: AbortSignal | undefined, work: (progress: Progress, signal: AbortSignal) => Promise<T>): Promise<T> {
+  return Promise.resolve(vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title, cancellable: true },
+    async (progress, token) => {
+      const controller = new AbortController();
+      const abort = (): void => controller.abort();
+      const sub = token.onCancellationRequested(abort);
+      signal?.addEventListener('abort', abort, { once: true });
+      if (signal?.aborted) controller.abort();
+      try {
+        return await work(progress, controller.signal);
+      } finally {
+        sub.dispose();
+        signal?.removeEventListener('abort', abort);
+      }
+    },
+  ));
 }

@@ -11,7 +11,7 @@ import {
 } from '../protocol';
 import type { AnalysisService } from './analysis';
 import { Disposable } from './dispose';
-import { makeNonce, panelHtml } from './html';
+import { bundleHtml } from './html';
 import { findRecord, folderOfResultFile, ResultFileReader, resultFileNextTo } from './resultFile';
 import { SECTION } from './settings';
 
@@ -242,13 +242,7 @@ export class FolderPanel extends Disposable {
   private html(): string {
     const webview = this.panel.webview;
     const dist = vscode.Uri.joinPath(this.context.extensionUri, 'dist');
-    return panelHtml({
-      cspSource: webview.cspSource,
-      nonce: makeNonce(),
-      scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'folder.js')).toString(),
-      styleUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'folder.css')).toString(),
-      title: folderTitle(this.resultFile, this.folder),
-    });
+    return bundleHtml(webview.cspSource, (file) => webview.asWebviewUri(vscode.Uri.joinPath(dist, file)).toString(), 'folder', folderTitle(this.resultFile, this.folder));
   }
 
   override dispose(): void {

@@ -11,7 +11,7 @@ import {
 import { AnalysisService, errorMessage } from './analysis';
 import { Disposable } from './dispose';
 import { exportStem, pathCsv, pngFromDataUrl, resultJson } from './export';
-import { makeNonce, panelHtml } from './html';
+import { bundleHtml } from './html';
 
 export const VIEW_TYPE = 'neuronPath.panel';
 
@@ -303,13 +303,7 @@ export class NeuronPathPanel extends Disposable {
   private html(): string {
     const webview = this.panel.webview;
     const dist = vscode.Uri.joinPath(this.context.extensionUri, 'dist');
-    return panelHtml({
-      cspSource: webview.cspSource,
-      nonce: makeNonce(),
-      scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.js')).toString(),
-      styleUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.css')).toString(),
-      title: panelTitle(this.imagePath),
-    });
+    return bundleHtml(webview.cspSource, (file) => webview.asWebviewUri(vscode.Uri.joinPath(dist, file)).toString(), 'webview', panelTitle(this.imagePath));
   }
 
   override dispose(): void {
