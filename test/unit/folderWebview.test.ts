@@ -5,21 +5,11 @@
 // Skipped without a chromium or before `npm run build`.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import * as path from 'node:path';
-import { panelHtml } from '../../src/extension/html';
 import type { FolderInit, HostToFolderWebview } from '../../src/protocol';
+import { skipUnlessPage, withPanelPage, type Theme } from './fixtures/chromiumPage';
 import { fakeReport } from './fixtures/fakeBatch';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
-const DIST = path.join(ROOT, 'dist');
-const OUT = path.join(ROOT, 'test-output', 'folder');
-const CHROMIUM = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => p && existsSync(p));
-const built = existsSync(path.join(DIST, 'folder.js')) && existsSync(path.join(DIST, 'folder.css'));
-
-const THEME_VARS: Record<string, { bodyClass: string; vars: Record<string, string> }> = {
+const THEMES: Record<string, Theme> = {
   dark: {
     bodyClass: 'vscode-dark',
     vars: {
@@ -44,50 +34,10 @@ const THEME_VARS: Record<string, { bodyClass: string; vars: Record<string, strin
   },
 };
 
-test('folder page: strict CSP, comparison table, heatmap cell lists images, live progress', { skip: !CHROMIUM ? 'no chromium' : !built ? 'run npm run build first' : false, timeout: 120_000 }, async () => {
-  let html = '';
-  const notFound: string[] = [];
-  const server = http.createServer((req, res) => {
-    const url = req.url ?? '/';
-    if (url === '/folder.html') { res.writeHead(200, { 'content-type': 'text/html' }); res.end(html); return; }
-    const m = /^\/dist\/(folder\.(js|css))$/.exec(url);
-    if (m) { res.writeHead(200, { 'content-type': m[2] === 'js' ? 'text/javascript' : 'text/css' }); res.end(readFileSync(path.join(DIST, m[1]))); return; }
-    if (url === '/favicon.ico') { res.writeHead(204); res.end(); return; }
-    notFound.push(url);
-    res.writeHead(404); res.end();
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  html = panelHtml({ cspSource: origin, nonce: 'dGVzdC1ub25jZS01Njc4', scriptUri: `${origin}/dist/folder.js`, styleUri: `${origin}/dist/folder.css`, title: 'Neuron Path: shop/' });
-
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-  try {
-    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') errors.push(`console.${m.type()}: ${m.text()}`); });
-    await page.addInitScript(() => {
-      const w = window as unknown as { __posted: unknown[]; __csp: string[]; __state: unknown; acquireVsCodeApi: () => unknown };
-      w.__posted = [];
-      w.__csp = [];
-      document.addEventListener('securitypolicyviolation', (e) => w.__csp.push(`${e.violatedDirective} ${e.blockedURI} ${e.sample}`));
-      w.acquireVsCodeApi = () => ({ postMessage: (m: unknown) => w.__posted.push(m), getState: () => w.__state, setState: (s: unknown) => { w.__state = s; } });
-    });
-    const setTheme = async (name: string): Promise<void> => {
-      await page.evaluate((theme) => {
-        document.body.className = theme.bodyClass;
-        const style = document.documentElement.style;
-        for (const n of Array.from(style)) if (n.startsWith('--vscode-')) style.removeProperty(n);
-        for (const [k, v] of Object.entries(theme.vars)) document.documentElement.style.setProperty(k, v);
-      }, THEME_VARS[name]);
-    };
-    const send = (m: HostToFolderWebview): Promise<void> => page.evaluate((msg) => { window.postMessage(msg, '*'); }, m);
-    const posted = (): Promise<Array<{ type: string; [k: string]: unknown }>> => page.evaluate(() => (window as unknown as { __posted: Array<{ type: string }> }).__posted);
-
-    await page.goto(`${origin}/folder.html`);
-    await setTheme('dark');
-    await page.waitForFunction(() => (window as unknown as { __posted: Array<{ type: string }> }).__posted.some((m) => m.type === 'ready'));
+test('folder page: strict CSP, comparison table, heatmap cell lists images, live progress', { skip: skipUnlessPage('folder'), timeout: 120_000 }, async () => {
+  const opts = { bundle: 'folder', outDir: 'folder', pagePath: '/folder.html', nonce: 'dGVzdC1ub25jZS01Njc4', title: 'Neuron Path: shop/', themes: THEMES };
+  await withPanelPage<HostToFolderWebview>(opts, async ({ page, errors, notFound, load, setTheme, send, posted, cspViolations, screenshot }) => {
+    await load();
 
     // a batch starts on an empty file: progress only
     const init: FolderInit = { resultFile: '/data/shop.neuron-path.jsonl', folder: '/data/shop', title: 'shop' };
@@ -132,7 +82,7 @@ test('folder page: strict CSP, comparison table, heatmap cell lists images, live
     await page.keyboard.press('Enter');
     const open = (await posted()).filter((m) => m.type === 'openImage');
     assert.deepEqual(open, [{ type: 'openImage', image: '/data/shop/bag/bag-1.png' }]);
-    await page.screenshot({ path: path.join(mkdirOut(), 'running-dark.png'), fullPage: true });
+    await screenshot('running-dark.png');
 
     // another class
     await page.evaluate(() => {
@@ -155,20 +105,12 @@ test('folder page: strict CSP, comparison table, heatmap cell lists images, live
     for (const theme of ['dark', 'light']) {
       await setTheme(theme);
       await page.waitForTimeout(100);
-      await page.screenshot({ path: path.join(mkdirOut(), `done-${theme}.png`), fullPage: true });
+      await screenshot(`done-${theme}.png`);
     }
 
-    const csp = await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp);
+    const csp = await cspViolations();
     assert.deepEqual(csp, [], `CSP violations:\n${csp.join('\n')}`);
     assert.deepEqual(notFound, []);
     assert.deepEqual(errors, []);
-  } finally {
-    await browser.close();
-    server.close();
-  }
+  });
 });
-
-function mkdirOut(): string {
-  mkdirSync(OUT, { recursive: true });
-  return OUT;
-}

@@ -5,20 +5,10 @@
 // test-output/webview/. Skipped without a chromium or before `npm run build`.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import * as path from 'node:path';
-import { panelHtml } from '../../src/extension/html';
 import type { AnalysisResult } from '../../src/engine/result';
 import type { HostToWebview, PanelInit } from '../../src/protocol';
+import { skipUnlessPage, withPanelPage, type Theme } from './fixtures/chromiumPage';
 import { fakeResult } from './fixtures/fakeEngine';
-
-const ROOT = path.resolve(__dirname, '..', '..', '..');
-const DIST = path.join(ROOT, 'dist');
-const OUT = path.join(ROOT, 'test-output', 'webview');
-const CHROMIUM = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => p && existsSync(p));
-const built = existsSync(path.join(DIST, 'webview.js')) && existsSync(path.join(DIST, 'webview.css'));
 
 /** A result the size of ViT-B (12 layers x 3072 neurons, 14 x 14 patches), deterministic. */
 function bigResult(): AnalysisResult {
@@ -46,7 +36,7 @@ function bigResult(): AnalysisResult {
   };
 }
 
-const THEMES: Record<string, { bodyClass: string; vars: Record<string, string> }> = {
+const THEMES: Record<string, Theme> = {
   dark: {
     bodyClass: 'vscode-dark',
     vars: {
@@ -86,57 +76,16 @@ const THEMES: Record<string, { bodyClass: string; vars: Record<string, string> }
   },
 };
 
-test('webview: strict CSP, live path, charts, picker and exports in chromium', { skip: !CHROMIUM ? 'no chromium' : !built ? 'run npm run build first' : false, timeout: 120_000 }, async () => {
+test('webview: strict CSP, live path, charts, picker and exports in chromium', { skip: skipUnlessPage('webview'), timeout: 120_000 }, async () => {
   const sharp = (await import('sharp')).default;
   const px = Buffer.alloc(224 * 224 * 3);
   for (let i = 0; i < 224 * 224; i++) { px[i * 3] = (i % 224); px[i * 3 + 1] = Math.floor(i / 224); px[i * 3 + 2] = 128; }
   const png = await sharp(px, { raw: { width: 224, height: 224, channels: 3 } }).png().toBuffer();
 
-  let html = '';
-  const notFound: string[] = [];
-  const server = http.createServer((req, res) => {
-    const url = req.url ?? '/';
-    if (url === '/panel.html') { res.writeHead(200, { 'content-type': 'text/html' }); res.end(html); return; }
-    if (url === '/img/cat.png') { res.writeHead(200, { 'content-type': 'image/png' }); res.end(png); return; }
-    const m = /^\/dist\/(webview\.(js|css))$/.exec(url);
-    if (m) { res.writeHead(200, { 'content-type': m[2] === 'js' ? 'text/javascript' : 'text/css' }); res.end(readFileSync(path.join(DIST, m[1]))); return; }
-    if (url === '/favicon.ico') { res.writeHead(204); res.end(); return; }
-    notFound.push(url);
-    res.writeHead(404); res.end();
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  html = panelHtml({ cspSource: origin, nonce: 'dGVzdC1ub25jZS0xMjM0', scriptUri: `${origin}/dist/webview.js`, styleUri: `${origin}/dist/webview.css`, title: 'Neuron Path: cat.png' });
-
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-  try {
-    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') errors.push(`console.${m.type()}: ${m.text()}`); });
-    await page.addInitScript(() => {
-      const w = window as unknown as { __posted: unknown[]; __csp: string[]; __state: unknown; acquireVsCodeApi: () => unknown };
-      w.__posted = [];
-      w.__csp = [];
-      document.addEventListener('securitypolicyviolation', (e) => w.__csp.push(`${e.violatedDirective} ${e.blockedURI} ${e.sample}`));
-      w.acquireVsCodeApi = () => ({ postMessage: (m: unknown) => w.__posted.push(m), getState: () => w.__state, setState: (s: unknown) => { w.__state = s; } });
-    });
-    const setTheme = async (name: string): Promise<void> => {
-      const t = THEMES[name];
-      await page.evaluate((theme) => {
-        document.body.className = theme.bodyClass;
-        const style = document.documentElement.style;
-        for (const name of Array.from(style)) if (name.startsWith('--vscode-')) style.removeProperty(name);
-        for (const [k, v] of Object.entries(theme.vars)) document.documentElement.style.setProperty(k, v);
-      }, t);
-    };
-    const send = (m: HostToWebview): Promise<void> => page.evaluate((msg) => { window.postMessage(msg, '*'); }, m);
-    const posted = (): Promise<Array<{ type: string; [k: string]: unknown }>> => page.evaluate(() => (window as unknown as { __posted: Array<{ type: string }> }).__posted);
-
-    await page.goto(`${origin}/panel.html`);
-    await setTheme('dark');
-    await page.waitForFunction(() => (window as unknown as { __posted: Array<{ type: string }> }).__posted.some((m) => m.type === 'ready'));
+  const files = { '/img/cat.png': { contentType: 'image/png', body: png } };
+  const opts = { bundle: 'webview', outDir: 'webview', pagePath: '/panel.html', nonce: 'dGVzdC1ub25jZS0xMjM0', title: 'Neuron Path: cat.png', themes: THEMES, files };
+  await withPanelPage<HostToWebview>(opts, async ({ page, origin, errors, notFound, load, setTheme, send, posted, cspViolations, screenshot }) => {
+    await load();
     const ready = await posted();
     assert.equal(ready[ready.length - 1].type, 'ready', 'ready is posted last');
 
@@ -155,7 +104,7 @@ test('webview: strict CSP, live path, charts, picker and exports in chromium', {
     assert.equal(await page.getAttribute('[data-testid=status]', 'data-state'), 'running');
     const layers = await page.$$eval('[data-testid=path-neuron]', (els) => els.map((e) => [Number(e.getAttribute('data-layer')), Number(e.getAttribute('data-neuron'))]));
     assert.deepEqual(layers, result.path.slice(0, 5).map((p) => [p.layer, p.neuron]));
-    await page.screenshot({ path: path.join(mkdirOut(), 'running-dark.png'), fullPage: true });
+    await screenshot('running-dark.png');
 
     // the result
     await send({ type: 'labels', labels: Array.from({ length: 10 }, (_, i) => ['T-shirt', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'][i]) });
@@ -204,7 +153,7 @@ test('webview: strict CSP, live path, charts, picker and exports in chromium', {
     for (const theme of ['dark', 'light', 'high-contrast']) {
       await setTheme(theme);
       await page.waitForTimeout(100);
-      await page.screenshot({ path: path.join(mkdirOut(), `done-${theme}.png`), fullPage: true });
+      await screenshot(`done-${theme}.png`);
     }
 
     // cancel goes back to the last result
@@ -214,17 +163,9 @@ test('webview: strict CSP, live path, charts, picker and exports in chromium', {
     assert.match(await page.textContent('[data-testid=status]') ?? '', /cancel/i);
     assert.equal(await page.$$eval('[data-testid=path-neuron]', (els) => els.length), 12);
 
-    const csp = await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp);
+    const csp = await cspViolations();
     assert.deepEqual(csp, [], `CSP violations:\n${csp.join('\n')}`);
     assert.deepEqual(notFound, []);
     assert.deepEqual(errors, []);
-  } finally {
-    await browser.close();
-    server.close();
-  }
+  });
 });
-
-function mkdirOut(): string {
-  mkdirSync(OUT, { recursive: true });
-  return OUT;
-}
