@@ -6,14 +6,11 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import Module from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createVscodeStub, EventEmitter, makeContext, Uri, type FakeWebviewPanel, type Harness } from './fixtures/vscodeStub';
+import { deactivate as deactivateHost, EXTENSION, loadExtension, ROOT, stubVscode, untilWithin, WORKER } from './fixtures/extensionHost';
+import { makeContext, Uri, type FakeWebviewPanel } from './fixtures/vscodeStub';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
-const EXTENSION = path.join(ROOT, 'dist', 'extension.js');
-const WORKER = path.join(ROOT, 'dist', 'worker.js');
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'cls_op13', 'model.onnx');
 const ready = existsSync(EXTENSION) && existsSync(WORKER) && existsSync(FIXTURE);
 
@@ -28,15 +25,7 @@ interface Pkg {
 }
 const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as Pkg;
 
-async function until<T>(what: string, fn: () => T | undefined | false, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 15));
-  }
-}
+const until = untilWithin(20_000);
 
 async function writeImage(file: string, hue: number): Promise<string> {
   const sharp = (await import('sharp')).default;
@@ -78,25 +67,11 @@ test('package.json contributions: commands, menus, activation and trust', () => 
 
 test('extension host: analyze, live progress, one panel per image, target, export, cancel, revive from cache, trust', { skip: ready ? false : 'needs npm run build and test/fixtures', timeout: 120_000 }, async () => {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'np-ext-'));
-  const h: Harness = {
-    config: { 'neuronPath.modelPath': FIXTURE, 'neuronPath.steps': 4, 'neuronPath.threads': 1 },
-    workspaceConfig: {}, trusted: true, commands: new Map(), serializers: new Map(), panels: [], progress: [], messages: [],
-    written: new Map(), onDidChangeConfiguration: new EventEmitter(),
-  };
-  const stub = createVscodeStub(h);
-  const mod = Module as unknown as { _load: (request: string, parent: unknown, isMain: boolean) => unknown };
-  const originalLoad = mod._load;
-  mod._load = function (request, parent, isMain) {
-    return request === 'vscode' ? stub : originalLoad.call(this, request, parent, isMain);
-  };
+  const { h, stub, restore } = stubVscode({ 'neuronPath.modelPath': FIXTURE, 'neuronPath.steps': 4, 'neuronPath.threads': 1 });
   let ctx = makeContext(ROOT, path.join(tmp, 'storage'));
-  const deactivate = async (): Promise<void> => {
-    for (const d of ctx.subscriptions.splice(0).reverse()) await d.dispose();
-    await new Promise((r) => setTimeout(r, 100)); // the worker's shutdown
-  };
+  const deactivate = (): Promise<void> => deactivateHost(ctx, 100);
   try {
-    delete require.cache[require.resolve(EXTENSION)];
-    const ext = require(EXTENSION) as { activate(c: unknown): unknown };
+    const ext = loadExtension();
     const activated = ext.activate(ctx) as { service: { client: { pid?: number } } };
     assert.deepEqual([...h.commands.keys()].sort(), ['neuronPath.analyzeFolder', 'neuronPath.analyzeImage', 'neuronPath.openResults', 'neuronPath.openSettings', 'neuronPath.selectModel']);
     assert.ok(h.serializers.has('neuronPath.panel'));
@@ -211,7 +186,7 @@ test('extension host: analyze, live progress, one panel per image, target, expor
     assert.equal(otherResult.result.model.path, FIXTURE);
   } finally {
     await deactivate().catch(() => undefined);
-    mod._load = originalLoad;
+    restore();
     rmSync(tmp, { recursive: true, force: true });
   }
 });

@@ -6,27 +6,16 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import Module from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createVscodeStub, EventEmitter, makeContext, Uri, type FakeWebviewPanel, type Harness } from './fixtures/vscodeStub';
+import { deactivate, EXTENSION, loadExtension, ROOT, stubVscode, untilWithin, WORKER } from './fixtures/extensionHost';
+import { makeContext, Uri, type FakeWebviewPanel } from './fixtures/vscodeStub';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
-const EXTENSION = path.join(ROOT, 'dist', 'extension.js');
-const WORKER = path.join(ROOT, 'dist', 'worker.js');
 const MODEL = path.join(ROOT, 'test', 'fixtures', 'cls_op17_dynamic', 'model.onnx');
 const SAMPLES = path.join(ROOT, 'media', 'samples');
 const ready = existsSync(EXTENSION) && existsSync(WORKER) && existsSync(MODEL) && existsSync(path.join(SAMPLES, 'coat-1.png'));
 
-async function until<T>(what: string, fn: () => T | undefined | false, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 15));
-  }
-}
+const until = untilWithin(60_000);
 
 const of = (panel: FakeWebviewPanel, type: string): Array<Record<string, any>> => panel.posted.filter((m) => m.type === type);
 
@@ -40,21 +29,10 @@ test('extension host: Analyze Folder, live folder panel, cancel and resume, open
       copyFileSync(path.join(SAMPLES, `${cls}-${n}.png`), path.join(folder, cls, `copy-${cls}-${n}.png`));
     }
   }
-  const h: Harness = {
-    config: { 'neuronPath.modelPath': MODEL, 'neuronPath.steps': 2, 'neuronPath.threads': 1, 'neuronPath.baselines': ['activation', 'random'], 'neuronPath.batch.refreshEvery': 2 },
-    workspaceConfig: {}, trusted: true, commands: new Map(), serializers: new Map(), panels: [], progress: [], messages: [],
-    written: new Map(), onDidChangeConfiguration: new EventEmitter(),
-  };
-  const stub = createVscodeStub(h);
-  const mod = Module as unknown as { _load: (request: string, parent: unknown, isMain: boolean) => unknown };
-  const originalLoad = mod._load;
-  mod._load = function (request, parent, isMain) {
-    return request === 'vscode' ? stub : originalLoad.call(this, request, parent, isMain);
-  };
+  const { h, stub, restore } = stubVscode({ 'neuronPath.modelPath': MODEL, 'neuronPath.steps': 2, 'neuronPath.threads': 1, 'neuronPath.baselines': ['activation', 'random'], 'neuronPath.batch.refreshEvery': 2 });
   const ctx = makeContext(ROOT, path.join(tmp, 'storage'));
   try {
-    delete require.cache[require.resolve(EXTENSION)];
-    const ext = require(EXTENSION) as { activate(c: unknown): unknown };
+    const ext = loadExtension();
     ext.activate(ctx);
     const analyzeFolder = h.commands.get('neuronPath.analyzeFolder')!;
     const out = `${folder}.neuron-path.jsonl`;
@@ -131,9 +109,8 @@ test('extension host: Analyze Folder, live folder panel, cancel and resume, open
     restored.fake.receive({ type: 'ready' });
     assert.equal((await until('revived init', () => of(restored.fake, 'init')[0])).init.report.images, 8);
   } finally {
-    for (const d of ctx.subscriptions.splice(0).reverse()) await d.dispose();
-    await new Promise((r) => setTimeout(r, 200));
-    mod._load = originalLoad;
+    await deactivate(ctx, 200);
+    restore();
     rmSync(tmp, { recursive: true, force: true });
   }
 });
