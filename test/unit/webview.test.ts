@@ -7,7 +7,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import type { AnalysisResult } from '../../src/engine/result';
 import type { HostToWebview, PanelInit } from '../../src/protocol';
-import { skipUnlessPage, withPanelPage, type Theme } from './fixtures/chromiumPage';
+import { BASE_THEMES, skipUnlessPage, withPanelPage, withVars, type Theme } from './fixtures/chromiumPage';
 import { fakeResult } from './fixtures/fakeEngine';
 
 /** A result the size of ViT-B (12 layers x 3072 neurons, 14 x 14 patches), deterministic. */
@@ -37,31 +37,13 @@ function bigResult(): AnalysisResult {
 }
 
 const THEMES: Record<string, Theme> = {
-  dark: {
-    bodyClass: 'vscode-dark',
-    vars: {
-      '--vscode-foreground': '#cccccc', '--vscode-descriptionForeground': '#9d9d9d', '--vscode-editor-background': '#1f1f1f',
-      '--vscode-panel-border': '#2b2b2b', '--vscode-focusBorder': '#0078d4', '--vscode-charts-blue': '#3794ff', '--vscode-charts-red': '#f14c4c',
-      '--vscode-charts-green': '#89d185', '--vscode-charts-orange': '#d18616', '--vscode-charts-purple': '#b180d7', '--vscode-charts-lines': 'rgba(204,204,204,0.5)',
-      '--vscode-editorWidget-background': '#202020', '--vscode-list-hoverBackground': '#2a2d2e', '--vscode-font-family': 'system-ui, sans-serif', '--vscode-font-size': '13px',
-      '--vscode-button-background': '#0078d4', '--vscode-button-foreground': '#ffffff', '--vscode-errorForeground': '#f85149',
-    },
-  },
-  light: {
-    bodyClass: 'vscode-light',
-    vars: {
-      '--vscode-foreground': '#3b3b3b', '--vscode-descriptionForeground': '#717171', '--vscode-editor-background': '#ffffff',
-      '--vscode-panel-border': '#e5e5e5', '--vscode-focusBorder': '#005fb8', '--vscode-charts-blue': '#1a85ff', '--vscode-charts-red': '#e51400',
-      '--vscode-charts-green': '#388a34', '--vscode-charts-orange': '#d18616', '--vscode-charts-purple': '#652d90', '--vscode-charts-lines': 'rgba(59,59,59,0.5)',
-      '--vscode-editorWidget-background': '#f8f8f8', '--vscode-list-hoverBackground': '#f2f2f2', '--vscode-font-family': 'system-ui, sans-serif', '--vscode-font-size': '13px',
-      '--vscode-button-background': '#005fb8', '--vscode-button-foreground': '#ffffff', '--vscode-errorForeground': '#f85149',
-      '--vscode-button-secondaryBackground': '#e5e5e5', '--vscode-button-secondaryForeground': '#3b3b3b',
-      '--vscode-settings-dropdownBackground': '#ffffff', '--vscode-settings-dropdownForeground': '#3b3b3b', '--vscode-settings-dropdownBorder': '#cecece',
-      '--vscode-settings-dropdownListBorder': '#c8c8c8', '--vscode-settings-checkboxBackground': '#f8f8f8', '--vscode-settings-checkboxBorder': '#cecece',
-      '--vscode-settings-checkboxForeground': '#3b3b3b', '--vscode-badge-background': '#cccccc', '--vscode-badge-foreground': '#3b3b3b',
-      '--vscode-list-activeSelectionBackground': '#e8e8e8', '--vscode-list-activeSelectionForeground': '#000000',
-    },
-  },
+  dark: withVars(BASE_THEMES.dark, { '--vscode-editorWidget-background': '#202020', '--vscode-list-hoverBackground': '#2a2d2e' }),
+  light: withVars(BASE_THEMES.light, {
+    '--vscode-editorWidget-background': '#f8f8f8', '--vscode-list-hoverBackground': '#f2f2f2',
+    '--vscode-settings-dropdownListBorder': '#c8c8c8', '--vscode-settings-checkboxBackground': '#f8f8f8', '--vscode-settings-checkboxBorder': '#cecece',
+    '--vscode-settings-checkboxForeground': '#3b3b3b', '--vscode-badge-background': '#cccccc', '--vscode-badge-foreground': '#3b3b3b',
+    '--vscode-list-activeSelectionBackground': '#e8e8e8', '--vscode-list-activeSelectionForeground': '#000000',
+  }),
   'high-contrast': {
     bodyClass: 'vscode-high-contrast',
     vars: {
