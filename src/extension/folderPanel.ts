@@ -10,41 +10,31 @@ import {
   type BatchProgressInfo, type FolderInit, type FolderWebviewToHost, type HostToFolderWebview,
 } from '../protocol';
 import type { AnalysisService } from './analysis';
-import { Disposable } from './dispose';
-import { bundleHtml } from './html';
 import { findRecord, folderOfResultFile, ResultFileReader, resultFileNextTo } from './resultFile';
 import { SECTION } from './settings';
+import { PanelManagerBase, panelKey, WebviewPanelHost } from './webviewPanel';
 
 export const FOLDER_VIEW_TYPE = 'neuronPath.folderPanel';
 /** At most one re-summary per this many ms while a batch runs (besides every N images). */
 const REFRESH_MS = 5000;
 
-function fileKey(fsPath: string): string {
-  const p = path.normalize(fsPath);
-  return process.platform === 'win32' || process.platform === 'darwin' ? p.toLowerCase() : p;
-}
-
 function folderWebviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
   return { enableScripts: true, enableFindWidget: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist'), vscode.Uri.joinPath(extensionUri, 'media')] };
 }
 
-export class FolderPanelManager extends Disposable {
-  private readonly panels = new Map<string, FolderPanel>();
-
+export class FolderPanelManager extends PanelManagerBase<FolderPanel> {
   constructor(private readonly context: vscode.ExtensionContext, private readonly service: AnalysisService) {
     super();
     this.register(vscode.window.registerWebviewPanelSerializer(FOLDER_VIEW_TYPE, {
       deserializeWebviewPanel: async (webviewPanel, state: unknown) => {
         if (!isFolderPersistedState(state)) { webviewPanel.dispose(); return; }
-        const key = fileKey(state.resultFile);
+        const key = panelKey(state.resultFile);
         if (this.panels.has(key)) { webviewPanel.dispose(); this.panels.get(key)!.reveal(); return; }
         webviewPanel.webview.options = folderWebviewOptions(this.context.extensionUri);
         this.add(webviewPanel, state.resultFile, state.folder ?? folderOfResultFile(state.resultFile));
       },
     }));
   }
-
-  get openPanels(): readonly FolderPanel[] { return [...this.panels.values()]; }
 
   /** Where the batch of `folder` writes (and resumes) its results, per `neuronPath.batch.resultLocation`. */
   resultFileFor(folder: string): string {
@@ -68,7 +58,7 @@ export class FolderPanelManager extends Disposable {
   }
 
   private show(resultFile: string, folder: string | undefined): FolderPanel {
-    const existing = this.panels.get(fileKey(resultFile));
+    const existing = this.panels.get(panelKey(resultFile));
     if (existing) { existing.reveal(); existing.refresh(true); return existing; }
     const webviewPanel = vscode.window.createWebviewPanel(
       FOLDER_VIEW_TYPE, folderTitle(resultFile, folder), { viewColumn: vscode.ViewColumn.Active, preserveFocus: false },
@@ -78,17 +68,7 @@ export class FolderPanelManager extends Disposable {
   }
 
   private add(webviewPanel: vscode.WebviewPanel, resultFile: string, folder: string | undefined): FolderPanel {
-    const key = fileKey(resultFile);
-    const panel = new FolderPanel(webviewPanel, resultFile, folder, this.context, this.service);
-    this.panels.set(key, panel);
-    panel.onDidDispose(() => { if (this.panels.get(key) === panel) this.panels.delete(key); });
-    return panel;
-  }
-
-  override dispose(): void {
-    for (const p of [...this.panels.values()]) p.dispose();
-    this.panels.clear();
-    super.dispose();
+    return this.track(panelKey(resultFile), new FolderPanel(webviewPanel, resultFile, folder, this.context, this.service));
   }
 }
 
@@ -98,38 +78,27 @@ function folderTitle(resultFile: string, folder: string | undefined): string {
 
 interface BatchRun { controller: AbortController; progress?: BatchProgressInfo; sinceRefresh: number; lastRefresh: number }
 
-export class FolderPanel extends Disposable {
-  private readonly _onDidDispose = this.register(new vscode.EventEmitter<void>());
-  readonly onDidDispose = this._onDidDispose.event;
+export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
   private readonly reader: ResultFileReader;
   private running: BatchRun | undefined;
   private error: string | undefined;
-  private ready = false;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly panel: vscode.WebviewPanel,
+    panel: vscode.WebviewPanel,
     readonly resultFile: string,
     readonly folder: string | undefined,
-    private readonly context: vscode.ExtensionContext,
+    context: vscode.ExtensionContext,
     private readonly service: AnalysisService,
   ) {
-    super();
+    super(panel, context, 'folder', folderTitle(resultFile, folder));
     this.reader = new ResultFileReader(resultFile);
-    const media = vscode.Uri.joinPath(context.extensionUri, 'media', 'icons');
-    panel.iconPath = { light: vscode.Uri.joinPath(media, 'neuron-path-light.svg'), dark: vscode.Uri.joinPath(media, 'neuron-path-dark.svg') };
-    this.register(panel.onDidDispose(() => this.dispose()));
-    this.register(panel.webview.onDidReceiveMessage((m: unknown) => this.receive(m)));
-    this.register(panel.onDidChangeViewState(() => { if (!panel.visible) this.ready = false; }));
     this.register({ dispose: () => clearTimeout(this.timer) });
-    panel.webview.html = this.html();
   }
 
   get isRunning(): boolean { return this.running !== undefined; }
   /** For tests: what the panel shows. */
   get summary(): ReturnType<ResultFileReader['summary']> { this.reader.read(); return this.reader.summary(); }
-
-  reveal(): void { this.panel.reveal(undefined, false); }
 
   /** Runs (or resumes) the folder's batch; a second call while one runs only shows the panel. */
   async runBatch(): Promise<void> {
@@ -191,7 +160,7 @@ export class FolderPanel extends Disposable {
     this.timer = setTimeout(() => this.refresh(false), 50);
   }
 
-  private receive(raw: unknown): void {
+  protected receive(raw: unknown): void {
     if (!isFolderWebviewToHost(raw)) return;
     const message: FolderWebviewToHost = raw;
     switch (message.type) {
@@ -234,24 +203,11 @@ export class FolderPanel extends Disposable {
     this.post({ type: 'init', init });
   }
 
-  private post(message: HostToFolderWebview): void {
-    if (!this.ready || this.isDisposed) return;
-    void this.panel.webview.postMessage(message);
-  }
-
-  private html(): string {
-    const webview = this.panel.webview;
-    const dist = vscode.Uri.joinPath(this.context.extensionUri, 'dist');
-    return bundleHtml(webview.cspSource, (file) => webview.asWebviewUri(vscode.Uri.joinPath(dist, file)).toString(), 'folder', folderTitle(this.resultFile, this.folder));
-  }
-
   override dispose(): void {
     if (this.isDisposed) return;
     // Closing the panel stops its batch; the file keeps what is done and the next run resumes it.
     this.running?.controller.abort();
     this.running = undefined;
-    this._onDidDispose.fire();
     super.dispose();
-    this.panel.dispose();
   }
 }

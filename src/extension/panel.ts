@@ -9,19 +9,13 @@ import {
   type ExportRequest, type HostToWebview, type PanelInit, type TargetChoice, type WebviewToHost,
 } from '../protocol';
 import { AnalysisService, errorMessage } from './analysis';
-import { Disposable } from './dispose';
 import { exportStem, pathCsv, pngFromDataUrl, resultJson } from './export';
-import { bundleHtml } from './html';
+import { PanelManagerBase, panelKey, WebviewPanelHost } from './webviewPanel';
 
 export const VIEW_TYPE = 'neuronPath.panel';
 
 /** Images the panel can show directly; others (TIFF) are previewed as PNG by the worker. */
 export const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp', 'gif', 'tif', 'tiff', 'avif'];
-
-function panelKey(fsPath: string): string {
-  const p = path.normalize(fsPath);
-  return process.platform === 'win32' || process.platform === 'darwin' ? p.toLowerCase() : p;
-}
 
 export function webviewOptions(extensionUri: vscode.Uri, imageUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
   return {
@@ -35,9 +29,7 @@ export function webviewOptions(extensionUri: vscode.Uri, imageUri: vscode.Uri): 
   };
 }
 
-export class PanelManager extends Disposable {
-  private readonly panels = new Map<string, NeuronPathPanel>();
-
+export class PanelManager extends PanelManagerBase<NeuronPathPanel> {
   constructor(private readonly context: vscode.ExtensionContext, private readonly service: AnalysisService) {
     super();
     this.register(vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
@@ -50,8 +42,6 @@ export class PanelManager extends Disposable {
       for (const p of this.panels.values()) p.setLabels(info.labels, info.sha256);
     }));
   }
-
-  get openPanels(): readonly NeuronPathPanel[] { return [...this.panels.values()]; }
 
   /** Shows the image's panel (creating it) and runs the analysis unless a result is there already. */
   async open(imageUri: vscode.Uri, target?: TargetChoice): Promise<NeuronPathPanel> {
@@ -82,17 +72,7 @@ export class PanelManager extends Disposable {
   }
 
   private add(webviewPanel: vscode.WebviewPanel, imageUri: vscode.Uri, target: TargetChoice): NeuronPathPanel {
-    const key = panelKey(imageUri.fsPath);
-    const panel = new NeuronPathPanel(webviewPanel, imageUri, target, this.context, this.service);
-    this.panels.set(key, panel);
-    panel.onDidDispose(() => { if (this.panels.get(key) === panel) this.panels.delete(key); });
-    return panel;
-  }
-
-  override dispose(): void {
-    for (const p of [...this.panels.values()]) p.dispose();
-    this.panels.clear();
-    super.dispose();
+    return this.track(panelKey(imageUri.fsPath), new NeuronPathPanel(webviewPanel, imageUri, target, this.context, this.service));
   }
 }
 
@@ -111,32 +91,22 @@ interface Run { runId: number; controller: AbortController; target: TargetChoice
 
 let runCounter = 0;
 
-export class NeuronPathPanel extends Disposable {
-  private readonly _onDidDispose = this.register(new vscode.EventEmitter<void>());
-  readonly onDidDispose = this._onDidDispose.event;
+export class NeuronPathPanel extends WebviewPanelHost<HostToWebview> {
   private result: AnalysisResult | undefined;
   private cached = false;
   private running: Run | undefined;
   private error: string | undefined;
   private labels: string[] | undefined;
   private preview: string | undefined;
-  private ready = false;
 
   constructor(
-    private readonly panel: vscode.WebviewPanel,
+    panel: vscode.WebviewPanel,
     readonly imageUri: vscode.Uri,
     private target: TargetChoice,
-    private readonly context: vscode.ExtensionContext,
+    context: vscode.ExtensionContext,
     private readonly service: AnalysisService,
   ) {
-    super();
-    const media = vscode.Uri.joinPath(context.extensionUri, 'media', 'icons');
-    panel.iconPath = { light: vscode.Uri.joinPath(media, 'neuron-path-light.svg'), dark: vscode.Uri.joinPath(media, 'neuron-path-dark.svg') };
-    this.register(panel.onDidDispose(() => this.dispose()));
-    this.register(panel.webview.onDidReceiveMessage((m: unknown) => this.receive(m)));
-    // The webview is destroyed while hidden (no retainContextWhenHidden); it says `ready` again when shown.
-    this.register(panel.onDidChangeViewState(() => { if (!panel.visible) this.ready = false; }));
-    panel.webview.html = this.html();
+    super(panel, context, 'webview', panelTitle(imageUri.fsPath));
   }
 
   get imagePath(): string { return this.imageUri.fsPath; }
@@ -145,8 +115,6 @@ export class NeuronPathPanel extends Disposable {
   get isRunning(): boolean { return this.running !== undefined; }
   /** For tests and the e2e harness: what the panel shows. */
   get currentResult(): AnalysisResult | undefined { return this.result; }
-
-  reveal(): void { this.panel.reveal(undefined, false); }
 
   /** Shows a cached result at once; otherwise runs the analysis (`runIfMissing`) or waits for the user. */
   async start(runIfMissing: boolean): Promise<void> {
@@ -224,7 +192,7 @@ export class NeuronPathPanel extends Disposable {
     this.running?.controller.abort();
   }
 
-  private receive(raw: unknown): void {
+  protected receive(raw: unknown): void {
     if (!isWebviewToHost(raw)) return;
     const message: WebviewToHost = raw;
     switch (message.type) {
@@ -295,23 +263,10 @@ export class NeuronPathPanel extends Disposable {
     }
   }
 
-  private post(message: HostToWebview): void {
-    if (!this.ready || this.isDisposed) return;
-    void this.panel.webview.postMessage(message);
-  }
-
-  private html(): string {
-    const webview = this.panel.webview;
-    const dist = vscode.Uri.joinPath(this.context.extensionUri, 'dist');
-    return bundleHtml(webview.cspSource, (file) => webview.asWebviewUri(vscode.Uri.joinPath(dist, file)).toString(), 'webview', panelTitle(this.imagePath));
-  }
-
   override dispose(): void {
     if (this.isDisposed) return;
     this.running?.controller.abort();
     this.running = undefined;
-    this._onDidDispose.fire();
     super.dispose();
-    this.panel.dispose();
   }
 }
