@@ -46,7 +46,8 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
   const top = topClasses(clean.probs, labels, 5);
   const target = resolveTarget(options.target ?? 'predicted', clean.probs);
   const before = clean.probs[target];
-  const activationOf = (l: number, j: number) => sumTokens(w[l], D)[j];
+  const summed = w.map((wl) => sumTokens(wl, D)); // activations summed over the readout tokens
+  const activationOf = (l: number, j: number) => summed[l][j];
 
   const describe = (path: number[], score: (l: number, j: number) => number): PathNeuron[] =>
     path.map((neuron, layer) => ({ layer, neuron, activation: activationOf(layer, neuron), score: score(layer, neuron) }));
@@ -75,7 +76,7 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
   const jasOf = new Map<number[], number>();
   if (wanted.has('activation')) {
     progress({ phase: 'baselines', message: 'activation baseline' });
-    actPath = activationPath(w, D);
+    actPath = activationPath(summed);
     jasOf.set(actPath, await pathJas(runner, pixels, target, w, actPath, m, formula));
     paths.push(actPath);
   }

@@ -1,5 +1,5 @@
 // The engine's public surface: what the CLI, the worker and the tests call. No VS Code here.
-import type { AnalysisResult, Formula, LayerProgress, Scope } from './result';
+import type { Formula, LayerProgress, Scope } from './result';
 
 export type BaselineName = 'activation' | 'ig' | 'random';
 export type ExecutionProvider = 'cpu' | 'cuda';

@@ -11,7 +11,7 @@ import { probeModel, probePixels, type ProbeResult } from './onnx/probe';
 import { DataType, ModelFormatError, onnx, opsetOf, type ModelProto, type NodeProto } from './onnx/proto';
 import type { Feed, SessionSettings } from './runtime';
 import type { Scope } from './result';
-import { detectScope, findSites, imageInput, logitsOutput, NotAViTError, type ImageInput, type Structure } from './structure';
+import { detectScope, findSites, imageInput, logitsOutput, NotAViTError, type Structure } from './structure';
 
 export const NAMES = {
   switch: 'np_switch',
@@ -29,7 +29,7 @@ export interface InstrumentOptions {
   settings: SessionSettings;
 }
 
-/** What the locator needs to know about an instrumented model; stored in its metadata. */
+/** What the locator needs to know about an instrumented model; cached beside it as JSON. */
 export interface InstrumentedInfo extends Omit<Structure, 'sites'> {
   activation: string;
   readout: [number, number];          // token rows [start, end) that are replaced and scaled
@@ -126,19 +126,11 @@ export async function instrument(exported: ModelProto, options: InstrumentOption
     const g = grads.get(mixed[l]);
     if (!g) throw new ModelFormatError(`block ${l}'s activation does not reach the logits; the graph is not a ViT classifier.`);
     // dF/dr = sw * dF/dmix, summed over the batch (the m integration steps).
-    b.node('ReduceSum', opset >= 13 ? [b.op('Mul', [g, switches[l]]), b.int64s([0])] : [b.op('Mul', [g, switches[l]])],
-      opset >= 13 ? { keepdims: 0 } : { axes: [0], keepdims: 0 }, [NAMES.grad(l)]);
+    b.node('Identity', [b.reduceSum(b.op('Mul', [g, switches[l]]), [0], false)], {}, [NAMES.grad(l)]);
   }
   b.commit();
   graph.output.push(...sites.map((s) => ({ name: NAMES.grad(s.layer) })));
-  model.metadataProps = [...(model.metadataProps ?? []).filter((p) => p.key !== 'neuron_path'),
-    { key: 'neuron_path', value: JSON.stringify(info) }];
   return { model, info };
-}
-
-export function instrumentedInfo(model: ModelProto): InstrumentedInfo | undefined {
-  const entry = (model.metadataProps ?? []).find((p) => p.key === 'neuron_path');
-  return entry?.value ? JSON.parse(entry.value) as InstrumentedInfo : undefined;
 }
 
 /** Neutral feeds: switches off, replacement zeros, scale one (the model computes as exported). */

@@ -109,8 +109,8 @@ export function jasFromGradients(G: Float32Array[], w: Float32Array[], path: num
 }
 
 /** §6 activation baseline: the neuron with the largest activation (summed over readout tokens). */
-export function activationPath(w: Float32Array[], D: number): number[] {
-  return w.map((wl) => argmax(sumTokens(wl, D)));
+export function activationPath(summed: Float64Array[]): number[] {
+  return summed.map(argmax);
 }
 
 export function sumTokens(x: Float32Array | Float64Array, D: number): Float64Array {

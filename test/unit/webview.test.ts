@@ -17,7 +17,7 @@ function bigResult(): AnalysisResult {
   let seed = 42;
   const rnd = (): number => { seed = (seed * 1664525 + 1013904223) % 4294967296; return seed / 4294967296; };
   const layerScores = Array.from({ length: L }, () => Array.from({ length: D }, () => (rnd() - 0.3) ** 3 * 0.01));
-  const path = base.path.map((p, l) => {
+  const path = base.path.map((_p, l) => {
     const neuron = Math.floor(rnd() * D);
     layerScores[l][neuron] = 0.02 + 0.01 * l;
     return { layer: l, neuron, activation: 0.5 + rnd() * 3, score: layerScores[l][neuron] };

@@ -99,7 +99,7 @@ const matMul: Rule = (c, n, [g], wants) => {
 
 const gemm: Rule = (c, n, [g], wants) => {
   if (!g) return [];
-  const [a, bIn, cIn] = ins(n), y = outs(n)[0];
+  const [, bIn, cIn] = ins(n), y = outs(n)[0];
   const alpha = attrFloat(n, 'alpha', 1), beta = attrFloat(n, 'beta', 1);
   if (wants[1]) c.fail(n, 'the gradient of a Gemm weight operand is not supported');
   let dA: Grad;
