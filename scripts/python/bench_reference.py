@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Times the PyTorch reference implementation of ALGORITHM.md (neuron_path_ref.py) on a ViT of a
+"""Times the PyTorch reference implementation of docs/method.md (neuron_path_ref.py) on a ViT of a
 given shape with random weights, for `npm run bench` to compare against. Prints one JSON line:
 {"seconds", "maxRssMb", "forwardPasses", "backwardPasses"}.
 

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""PyTorch reference implementation of /work/shared/ALGORITHM.md (Neuron Path).
+"""PyTorch reference implementation of the method in docs/method.md (Neuron Path).
 
 Generic over a torch ViT module: the caller gives the list of FFN activation modules (one per
 block, in block order) and the readout scope:
@@ -8,14 +8,14 @@ block, in block order) and the readout scope:
 
 Everything is done with forward hooks on the activation modules:
   * clean pass              -> w_l, the readout rows of every block's activation output, [K, D]
-  * replacement (spec §4)   -> the hook overwrites the readout rows with a given tensor that
+  * replacement             -> the hook overwrites the readout rows with a given tensor that
                                requires grad; batched over the m integration steps; the gradients
                                of F = softmax(logits)[t] (summed over the batch) w.r.t. all
                                replacement tensors come from ONE torch.autograd.grad call
-  * locator (spec §5)       -> formulas 'reference' and 'paper'; per-token scores summed over the
+  * locator                 -> formulas 'reference' and 'paper'; per-token scores summed over the
                                readout tokens; alpha_k = k/m, k = 0..m-1 (left Riemann sum)
-  * JAS of a path (spec §5), baselines activation / per-layer IG (spec §6),
-    manipulation remove (x0) / enhance (x2) live forward (spec §7).
+  * JAS of a path, baselines activation / per-layer IG,
+    manipulation remove (x0) / enhance (x2) live forward.
 
 The model is used in the dtype it has; make_fixtures.py casts a copy to float64 so the fixtures
 are exact (``NeuronPathRef(model.double(), ...)``).
@@ -134,7 +134,7 @@ class NeuronPathRef:
             reps[i] = r
         return reps
 
-    # ------------------------------------------------------------------ locator (§5)
+    # ------------------------------------------------------------------ locator
     def layer_step(self, x, target, w, path: Sequence[int], layer: int):
         """One step of the layer-progressive locator. Returns (G list [K,D] for i<=layer, scores)."""
         m = self.steps
@@ -169,7 +169,7 @@ class NeuronPathRef:
         return {"path": path, "jas": jas[formula], "jasBoth": jas, "layerScores": layer_scores,
                 "layerGrads": layer_grads}
 
-    # ------------------------------------------------------------------ JAS of a whole path (§5)
+    # ------------------------------------------------------------------ JAS of a whole path
     def jas(self, x, target, w, path: Sequence[int]):
         reps = self.path_replacements(w, path, self.L)
         g = self.grads_through_replacement(x, target, reps)
@@ -181,7 +181,7 @@ class NeuronPathRef:
         pap = float(sum((G[l][:, path[l]] * s[l][:, path[l]]).sum() for l in range(self.L)))
         return {"reference": ref, "paper": pap, "grads": G}
 
-    # ------------------------------------------------------------------ baselines (§6)
+    # ------------------------------------------------------------------ baselines
     def activation_baseline(self, w):
         return [int(torch.argmax(w[l].sum(0))) for l in range(self.L)]
 
@@ -195,7 +195,7 @@ class NeuronPathRef:
             path.append(int(torch.argmax(ig)))
         return path, scores
 
-    # ------------------------------------------------------------------ manipulation (§7)
+    # ------------------------------------------------------------------ manipulation
     @torch.no_grad()
     def manipulate(self, x, target, path: Sequence[int], factor: float) -> float:
         scale = {l: (path[l], factor) for l in range(self.L)}

@@ -22,7 +22,7 @@ export interface AnalysisInput {
 
 export type AnalysisCore = Omit<AnalysisResult, 'schema' | 'model' | 'image'>;
 
-const FACTORS = [0, 2]; // remove, enhance (ALGORITHM §7)
+const FACTORS = [0, 2]; // remove, enhance (docs/method.md, manipulation)
 
 export async function analyzePixels(input: AnalysisInput, options: AnalyzeOptions, hooks: RunHooks = {}): Promise<AnalysisCore> {
   const started = performance.now();

@@ -71,7 +71,7 @@ export class Engine {
 
   /**
    * Live passes with the readout neurons of every block multiplied by `scales[l]` (`rows` rows of D
-   * each, as Runner.scaled): the probabilities [rows x classes]. Used by the pruning check (issue 5).
+   * each, as Runner.scaled): the probabilities [rows x classes]. Used by the pruning check.
    */
   async scaledProbabilities(imagePath: string, scales: Float32Array[], rows: number, signal?: AbortSignal): Promise<Float32Array> {
     const pixels = await loadPixels(path.resolve(imagePath), this.prep, this.internal.input);

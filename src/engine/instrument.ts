@@ -1,4 +1,4 @@
-// Turns a ViT into the model the locator runs (ALGORITHM §4): per block, the readout row(s) of the
+// Turns a ViT into the model the locator runs (docs/method.md, replacing a layer): per block, the readout row(s) of the
 // FFN activation can be replaced by an input vector (switch on) or scaled live (manipulation); the
 // target class is an input; the outputs are the probabilities, the clean activations and, from one
 // backward graph, dF/d(replacement) of every block summed over the batch.

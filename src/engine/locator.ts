@@ -1,5 +1,5 @@
 // The layer-progressive locator, the Joint Attribution Score of a path and the baselines
-// (ALGORITHM §5, §6). Vectors are readout rows: K tokens x D neurons, row-major.
+// (docs/method.md). Vectors are readout rows: K tokens x D neurons, row-major.
 import type { Formula } from './result';
 import { rng } from './random';
 import type { Runner } from './runner';
@@ -36,7 +36,7 @@ function neuronColumn(x: Float32Array, j: number, D: number): Float64Array {
 }
 
 /**
- * Candidate scores of layer l (§5 step 4), per token then summed over tokens.
+ * Candidate scores of layer l (the locator's scoring step), per token then summed over tokens.
  * prior: for each earlier layer i < l, G_i and w_i with its path neuron p_i.
  */
 export function candidateScores(G: Float32Array, w: Float32Array, m: number, D: number, formula: Formula,
@@ -65,7 +65,7 @@ export function argmax(values: ArrayLike<number>): number {
 
 export interface LocateOptions { steps: number; formula: Formula; onLayer?: (step: LayerStep, path: number[]) => void }
 
-/** §5: the path, one neuron per layer, each chosen given the ones before it. */
+/** The path, one neuron per layer, each chosen given the ones before it. */
 export async function locatePath(runner: Runner, pixels: Float32Array, target: number, w: Float32Array[], opts: LocateOptions): Promise<{ steps: LayerStep[]; firstLayerGrad: Float32Array }> {
   const { steps: m, formula } = opts;
   const D = runner.D, L = w.length;
@@ -87,7 +87,7 @@ export async function locatePath(runner: Runner, pixels: Float32Array, target: n
   return { steps, firstLayerGrad };
 }
 
-/** §5: JAS of a whole path (every block replaced, only its path neuron scaled). */
+/** JAS of a whole path (every block replaced, only its path neuron scaled). */
 export async function pathJas(runner: Runner, pixels: Float32Array, target: number, w: Float32Array[], path: number[], m: number, formula: Formula): Promise<number> {
   const D = runner.D;
   const G = await runner.gradients(pixels, target, w.map((wi, i) => scaledNeuron(wi, path[i], m, D)), m);
@@ -108,7 +108,7 @@ export function jasFromGradients(G: Float32Array[], w: Float32Array[], path: num
   return total;
 }
 
-/** §6 activation baseline: the neuron with the largest activation (summed over readout tokens). */
+/** Activation baseline: the neuron with the largest activation (summed over readout tokens). */
 export function activationPath(summed: Float64Array[]): number[] {
   return summed.map(argmax);
 }
@@ -119,7 +119,7 @@ export function sumTokens(x: Float32Array | Float64Array, D: number): Float64Arr
   return out;
 }
 
-/** §6 per-layer integrated gradients: each layer on its own, IG_l[j] = s_l[j] * G_l[j]. */
+/** Per-layer integrated-gradients baseline: each layer on its own, IG_l[j] = s_l[j] * G_l[j]. */
 export async function integratedGradientsPath(runner: Runner, pixels: Float32Array, target: number, w: Float32Array[], m: number,
                                               firstLayerGrad: Float32Array): Promise<{ path: number[]; scores: Float64Array[] }> {
   const D = runner.D, L = w.length;

@@ -1,6 +1,6 @@
-// Live scaled passes (ALGORITHM §7) that keep the whole prediction, not only the target
+// Live scaled passes (docs/method.md, manipulation) that keep the whole prediction, not only the target
 // probability: the manipulation figures with the class predicted after them (accuracy after
-// removal, issue 5), and any per-layer neuron scaling (the pruning check).
+// removal), and any per-layer neuron scaling (the pruning check).
 import { argmax } from './locator';
 import type { Runner } from './runner';
 
@@ -16,7 +16,7 @@ export function pathScales(paths: number[][], factors: number[], layers: number,
   });
 }
 
-/** §7 for several paths at once: [path][factor] -> target probability and top-1 class after. */
+/** Remove / enhance for several paths at once: [path][factor] -> target probability and top-1 class after. */
 export async function manipulatePaths(runner: Runner, pixels: Float32Array, target: number, paths: number[][], factors: number[]): Promise<Manipulated[][]> {
   const C = runner.info.numClasses;
   const probs = await runner.scaled(pixels, pathScales(paths, factors, runner.layers, runner.D), paths.length * factors.length);

@@ -10,7 +10,7 @@ export interface PathNeuron {
   layer: number;        // 0-based block index
   neuron: number;       // index into the block's FFN activation (0..D-1)
   activation: number;   // clean activation at the readout token(s) (summed over tokens for `patches`)
-  score: number;        // the layer-step candidate score that chose it (ALGORITHM §5)
+  score: number;        // the layer-step candidate score that chose it (docs/schema.md)
 }
 
 export interface Manipulation {

@@ -40,7 +40,7 @@ export class Runner {
   }
 
   /**
-   * Replaced passes (ALGORITHM §4/§5 step 2): `replacements[l]` holds `batch` rows of K*D values for
+   * Replaced passes (the locator's gradient step): `replacements[l]` holds `batch` rows of K*D values for
    * every switched block, undefined for the others. Returns G_l (summed over the batch) per switched block.
    */
   async gradients(pixels: Float32Array, target: number, replacements: (Float32Array | undefined)[], batch: number): Promise<(Float32Array | undefined)[]> {

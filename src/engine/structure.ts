@@ -1,5 +1,5 @@
 // Reads a ViT's structure off its graph: the image input, the logits, every encoder block's FFN
-// activation (the neurons) and the readout scope (which tokens the head reads). ALGORITHM §1.
+// activation (the neurons) and the readout scope (which tokens the head reads); docs/method.md.
 import type { Scope } from './result';
 import { attrInt, attrString } from './onnx/builder';
 import type { GraphIndex } from './onnx/graph';
@@ -59,7 +59,7 @@ export function imageInput(graph: GraphProto, sizeHint?: [number, number]): Imag
 
 /**
  * The logits: the [batch, classes] output (named *logit* if several). A model that already ends in
- * a softmax is read before it, since F is the softmax of the logits (ALGORITHM §2).
+ * a softmax is read before it, since F is the softmax of the logits.
  */
 export function logitsOutput(graph: GraphProto, index: GraphIndex, probe: ProbeResult): { name: string; output: string; softmaxed: boolean; numClasses: number } {
   const outputs = graph.output ?? [];

@@ -1,4 +1,4 @@
-// The engine against the PyTorch reference implementation of ALGORITHM.md, on every fixture export
+// The engine against the PyTorch reference implementation of docs/method.md, on every fixture export
 // style: gradients of every layer step, paths, JAS, layer scores, baselines and manipulation.
 import assert from 'node:assert/strict';
 import test from 'node:test';

@@ -1,5 +1,5 @@
 // The PyTorch-made fixtures (scripts/python/make_fixtures.py): tiny ViTs in several export styles
-// with what the PyTorch reference implementation of ALGORITHM.md computed for them.
+// with what the PyTorch reference implementation of docs/method.md computed for them.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';

@@ -1,4 +1,4 @@
-// Many images at once (issue 5): folder scan, the resumable .jsonl runner, category patterns, the
+// Many images at once: folder scan, the resumable .jsonl runner, category patterns, the
 // method comparison and the pruning check. Pure functions over records where possible, so the
 // CLI, the worker and a folder panel share them.
 export * from './compare';

@@ -1,4 +1,4 @@
-// Category-level neuron patterns (ALGORITHM §8), pure functions over records: per class and layer,
+// Category-level neuron patterns (docs/method.md, many images), pure functions over records: per class and layer,
 // how often each neuron is on the path, the most frequent ones with the images that use them, and
 // a class-by-class cosine similarity of the frequency vectors (all layers concatenated).
 import type { AnalysisResult } from '../result';

@@ -1,5 +1,5 @@
-// The pruning check (issue 5 §4): in every block, zero a random fraction p of the readout neurons
-// (live, as the manipulation of ALGORITHM §7 does), once as drawn and once keeping the K most
+// The pruning check (docs/method.md, many images): in every block, zero a random fraction p of the readout neurons
+// (live, as the remove / enhance manipulation does), once as drawn and once keeping the K most
 // frequent path neurons of the image's class. A third curve keeps as many neurons chosen at random,
 // to tell "protecting path neurons" from "protecting any K neurons". Same draw for all three.
 import type { Engine } from '../index';
