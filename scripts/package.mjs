@@ -1,11 +1,16 @@
-// Makes the platform .vsix: `node scripts/package.mjs [--target linux-x64] [--out FILE]` (after
-// `npm run build`; `npm run package` does both).
+// Makes the platform .vsix: `node scripts/package.mjs [--target linux-x64|...|all] [--out FILE]` (after
+// `npm run build`; `npm run package -- --target T` does both).
 //
 // vsce's own dependency handling would pack every production dependency for every platform, and with
 // --no-dependencies it packs none. So we stage: the project's files as .vscodeignore selects them
 // (the esbuild bundles, the model, the README), a package.json that names only the native
 // dependencies, and a node_modules holding just those and what they need at run time, pruned to the
 // target platform. vsce then packs the staging folder.
+//
+// onnxruntime-node ships every platform's binaries in its one package; sharp has a package per
+// platform (@img/sharp-<os>-<cpu>, and @img/sharp-libvips-<os>-<cpu> outside Windows), and npm
+// installs only the host's. For another target those are fetched from the npm registry into
+// .cache/vsix/npm-<target>/ (`npm install --os --cpu`, the versions sharp pins), and staged from there.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -23,20 +28,23 @@ const INSTALL_ONLY = { 'onnxruntime-node': ['adm-zip', 'global-agent'] };
 // The bundles the extension loads; packaging fails if one is missing.
 const ENTRY_BUNDLES = ['dist/extension.js', 'dist/worker.js', 'dist/webview.js', 'dist/folder.js'];
 
-// vsce's targets that onnxruntime-node ships binaries for.
-const TARGETS = {
-  'linux-x64': { os: 'linux', cpu: 'x64', libc: 'glibc' },
-  'linux-arm64': { os: 'linux', cpu: 'arm64', libc: 'glibc' },
-  'darwin-arm64': { os: 'darwin', cpu: 'arm64' },
-  'win32-x64': { os: 'win32', cpu: 'x64' },
-  'win32-arm64': { os: 'win32', cpu: 'arm64' },
-};
+// vsce's targets that onnxruntime-node ships binaries for (the tests read the same file).
+const TARGETS = readJson(path.join(ROOT, 'scripts', 'vsix-targets.json'));
 
 const { values: args } = parseArgs({
   options: { target: { type: 'string', default: 'linux-x64' }, out: { type: 'string' } },
 });
+if (args.target === 'all') {
+  // one process per target, each as if called alone
+  if (args.out) fail('--out names one file; with --target all each .vsix gets its default name');
+  for (const t of Object.keys(TARGETS)) {
+    const r = spawnSync(process.execPath, [import.meta.filename, '--target', t], { stdio: 'inherit' });
+    if (r.status !== 0) process.exit(r.status ?? 1);
+  }
+  process.exit(0);
+}
 const target = TARGETS[args.target];
-if (!target) fail(`unknown --target '${args.target}'; one of ${Object.keys(TARGETS).join(', ')}`);
+if (!target) fail(`unknown --target '${args.target}'; one of ${Object.keys(TARGETS).join(', ')}, or all`);
 
 const manifest = readJson(path.join(ROOT, 'package.json'));
 const vsixPath = path.resolve(args.out ?? path.join(ROOT, `${manifest.name}-${manifest.version}-${args.target}.vsix`));
@@ -63,15 +71,15 @@ const staged = { ...manifest };
 delete staged.scripts;
 delete staged.devDependencies;
 delete staged.bin; // the CLI is not part of the extension
+delete staged.files; // what npm packs for the CLI; the .vsix takes what .vscodeignore selects
 staged.dependencies = Object.fromEntries(NATIVE.map((n) => [n, manifest.dependencies?.[n] ?? fail(`package.json does not depend on ${n}`)]));
 writeJson(path.join(stage, 'package.json'), staged);
 
 // 3. The native packages and their run-time dependencies, for the target only.
+const platformRoot = fetchPlatformPackages();
 const packages = runtimeClosure();
 const missing = requiredPlatformPackages().filter((n) => !packages.some((p) => p.name === n));
-if (missing.length) {
-  fail(`${missing.join(', ')} not installed; for ${args.target} run:\n  npm install --no-save --os=${target.os} --cpu=${target.cpu}${target.libc ? ` --libc=${target.libc}` : ''} ${missing.join(' ')}`);
-}
+if (missing.length) fail(`${missing.join(', ')} for ${args.target} could not be found, neither here nor from npm`);
 for (const p of packages) copyPackage(p);
 // Everything staged is meant to ship; an ignore file here only tells vsce that it was chosen.
 fs.writeFileSync(path.join(stage, '.vscodeignore'), '# staged by scripts/package.mjs: the project\'s rules are in its own .vscodeignore\n');
@@ -100,12 +108,43 @@ report();
 
 // ---------------------------------------------------------------------------------------------------
 
+/**
+ * The target's sharp packages that this install lacks (another platform's), installed from npm into
+ * their own folder; returns that folder, or undefined when the project's node_modules has them all.
+ */
+function fetchPlatformPackages() {
+  const sharpDir = findPackage('sharp', ROOT) ?? fail('sharp is not installed: run `npm ci`');
+  const pinned = readJson(path.join(sharpDir, 'package.json')).optionalDependencies ?? {};
+  const wanted = requiredPlatformPackages().filter((n) => !findPackage(n, sharpDir));
+  if (!wanted.length) return undefined;
+  const dir = path.join(ROOT, '.cache', 'vsix', `npm-${args.target}`);
+  const sharpVersion = readJson(path.join(sharpDir, 'package.json')).version;
+  const have = wanted.every((n) => {
+    const file = path.join(dir, 'node_modules', n, 'package.json');
+    return fs.existsSync(file) && readJson(file).version === (pinned[n] ?? fail(`sharp ${sharpVersion} has no ${n}`));
+  });
+  if (!have) {
+    // npm refuses a platform package for another platform when it is named, but installs sharp's
+    // optional ones for the --os/--cpu it is given: so install sharp itself there.
+    const specs = [`sharp@${sharpVersion}`];
+    console.log(`fetching ${wanted.join(', ')} from npm for ${args.target} (through ${specs[0]})`);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+    writeJson(path.join(dir, 'package.json'), { name: `neuron-path-platform-${args.target}`, private: true });
+    const npmArgs = ['install', '--no-save', '--no-package-lock', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline',
+      `--os=${target.os}`, `--cpu=${target.cpu}`, ...(target.libc ? [`--libc=${target.libc}`] : []), ...specs];
+    const npm = spawnSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', npmArgs, { cwd: dir, stdio: 'inherit' });
+    if (npm.status !== 0) fail(`\`npm ${npmArgs.join(' ')}\` failed (exit ${npm.status ?? npm.signal}); the npm registry must be reachable`);
+  }
+  return dir;
+}
+
 function runtimeClosure() {
-  const seen = new Map(); // package dir -> { name, dir, deps }
+  const seen = new Map(); // package dir -> { name, dir, root, deps }
   const queue = NATIVE.map((name) => ({ name, from: ROOT, optional: false, parent: manifest.name }));
   while (queue.length) {
     const { name, from, optional, parent } = queue.shift();
-    const dir = findPackage(name, from);
+    const dir = findPackage(name, from) ?? (platformRoot && findPackage(name, platformRoot, platformRoot));
     if (!dir) {
       if (optional) continue; // another platform's package, not installed here
       fail(`${name} (needed by ${parent}) is not installed: run \`npm ci\``);
@@ -116,19 +155,19 @@ function runtimeClosure() {
     const skip = INSTALL_ONLY[name] ?? [];
     const deps = Object.keys(pkg.dependencies ?? {}).filter((d) => !skip.includes(d));
     const optionalDeps = Object.keys(pkg.optionalDependencies ?? {});
-    seen.set(dir, { name, dir, deps: [...deps, ...optionalDeps] });
+    seen.set(dir, { name, dir, deps: [...deps, ...optionalDeps], root: dir.startsWith(ROOT + path.sep + 'node_modules') ? ROOT : platformRoot });
     for (const d of deps) queue.push({ name: d, from: dir, optional: false, parent: name });
     for (const d of optionalDeps) queue.push({ name: d, from: dir, optional: true, parent: name });
   }
   return [...seen.values()];
 }
 
-/** Node's lookup: node_modules/NAME in `from` and each folder above it, up to the project root. */
-function findPackage(name, from) {
+/** Node's lookup: node_modules/NAME in `from` and each folder above it, up to `top`. */
+function findPackage(name, from, top = ROOT) {
   for (let dir = from; ; dir = path.dirname(dir)) {
     const candidate = path.join(dir, 'node_modules', name);
     if (fs.existsSync(path.join(candidate, 'package.json'))) return candidate;
-    if (dir === ROOT || dir === path.dirname(dir)) return undefined;
+    if (dir === top || dir === path.dirname(dir)) return undefined;
   }
 }
 
@@ -149,8 +188,8 @@ function requiredPlatformPackages() {
   return os === 'win32' ? [`@img/sharp-${os}-${cpu}`] : [`@img/sharp-${os}-${cpu}`, `@img/sharp-libvips-${os}-${cpu}`];
 }
 
-function copyPackage({ name, dir, deps }) {
-  const dest = path.join(stage, path.relative(ROOT, dir));
+function copyPackage({ name, dir, root, deps }) {
+  const dest = path.join(stage, path.relative(root, dir));
   const keep = packageFilter(name);
   for (const rel of walk(dir)) {
     if (keep(rel)) copyFile(path.join(dir, rel), path.join(dest, rel));
