@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import type { AnalyzeOptions, BaselineName, ModelOptions, ResizeMode } from '../engine/api';
 import { defaultModelPath } from '../engine/index';
+import { BASELINES, FORMULAS, PROVIDERS, RESIZES, SCOPES, STEPS_RANGE } from '../engine/options';
 
 export class UsageError extends Error {
   constructor(message: string) { super(message); this.name = 'UsageError'; }
@@ -28,10 +29,12 @@ export function parse(argv: string[]) {
   }
 }
 
-function int(name: string, v: string | undefined, min: number): number | undefined {
+function int(name: string, v: string | undefined, min: number, max = Infinity): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got '${v}'`);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new UsageError(`--${name} must be an integer ${max === Infinity ? `>= ${min}` : `from ${min} to ${max}`}, got '${v}'`);
+  }
   return n;
 }
 
@@ -56,13 +59,13 @@ export function modelOptions(f: Flags): ModelOptions {
   return {
     modelPath: f.model ?? defaultModelPath(),
     labelsPath: f.labels,
-    scope: oneOf('scope', f.scope, ['auto', 'cls', 'patches'] as const),
+    scope: oneOf('scope', f.scope, SCOPES),
     threads: int('threads', f.threads, 0),
-    executionProvider: oneOf('provider', f.provider, ['cpu', 'cuda'] as const),
+    executionProvider: oneOf('provider', f.provider, PROVIDERS),
     preprocess: {
       size: size ? [size[0], size[1] ?? size[0]] : undefined,
       mean: numbers('mean', f.mean), std: numbers('std', f.std),
-      resize: oneOf<ResizeMode>('resize', f.resize, ['bilinear', 'bicubic', 'nearest']),
+      resize: oneOf<ResizeMode>('resize', f.resize, RESIZES),
     },
   };
 }
@@ -72,12 +75,12 @@ export function analyzeOptions(f: Flags): AnalyzeOptions {
   if (f.target !== undefined) target = f.target === 'predicted' ? 'predicted' : int('target', f.target, 0);
   let baselines: BaselineName[] | undefined;
   if (f.baselines !== undefined) {
-    baselines = f.baselines === 'none' ? [] : f.baselines.split(',').map((b) => oneOf('baselines', b.trim(), ['activation', 'ig', 'random'] as const)!);
+    baselines = f.baselines === 'none' ? [] : f.baselines.split(',').map((b) => oneOf('baselines', b.trim(), BASELINES)!);
   }
   return {
     target, baselines,
-    steps: int('steps', f.steps, 1),
-    formula: oneOf('formula', f.formula, ['reference', 'paper'] as const),
+    steps: int('steps', f.steps, STEPS_RANGE.min, STEPS_RANGE.max),
+    formula: oneOf('formula', f.formula, FORMULAS),
     randomCount: int('random', f.random, 1),
     randomSeed: int('seed', f.seed, 0),
   };

@@ -1,24 +1,30 @@
 // `neuron-path`: the engine from a terminal. Progress on stderr, a summary on stdout, JSON on request.
 import * as fs from 'node:fs';
 import { Engine } from '../engine/index';
+import { BASELINES, DEFAULTS, FORMULAS, PROVIDERS, RESIZES, SCOPES, STEPS_RANGE } from '../engine/options';
 import { analyzeOptions, modelOptions, parse, UsageError, type Flags } from './args';
 import { batch, BATCH_USAGE } from './batch';
 import { report } from './report';
 import { summary } from './summary';
+
+/** 'a (default) | b | c' */
+function choices(values: readonly string[], fallback: string): string {
+  return values.map((v) => (v === fallback ? `${v} (default)` : v)).join(' | ');
+}
 
 const USAGE = `usage: neuron-path analyze IMAGE [options]
 
   --model M            ONNX model (default: the bundled Fashion-MNIST ViT)
   --labels FILE        labels.txt or config.json with id2label (default: beside the model)
   --target CLASS       class index to explain, or 'predicted' (default)
-  --steps N            integration steps m (default 20)
-  --formula F          reference (default; the published code) | paper
-  --scope S            auto (default) | cls | patches
-  --baselines LIST     activation,ig,random (default) or none
-  --random N           number of random baseline paths (default 10); --seed S (default 0)
+  --steps N            integration steps m, ${STEPS_RANGE.min}..${STEPS_RANGE.max} (default ${DEFAULTS.steps})
+  --formula F          ${choices(FORMULAS, DEFAULTS.formula)} (reference: the published code's)
+  --scope S            ${choices(SCOPES, DEFAULTS.scope)}
+  --baselines LIST     ${BASELINES.join(',')} (default ${DEFAULTS.baselines.join(',')}) or none
+  --random N           number of random baseline paths (default ${DEFAULTS.randomCount}); --seed S (default ${DEFAULTS.randomSeed})
   --threads N          onnxruntime intra-op threads (default: all cores)
-  --provider P         cpu (default) | cuda
-  --size HxW --mean a,b,c --std a,b,c --resize bilinear|bicubic|nearest
+  --provider P         ${choices(PROVIDERS, DEFAULTS.executionProvider)}
+  --size HxW --mean a,b,c --std a,b,c --resize ${RESIZES.join('|')}
                        override the model folder's preprocessor_config.json
   --json FILE          write the neuron-path/1 record to FILE ('-' for stdout)
   -q, --quiet          no progress on stderr

@@ -3,6 +3,7 @@
 import type { AnalyzeOptions, RunHooks } from './api';
 import { activationPath, argmax, integratedGradientsPath, locatePath, pathJas, randomPaths, sumTokens } from './locator';
 import { manipulatePaths } from './manipulation';
+import { resolveAnalyzeOptions } from './options';
 import type { AnalysisResult, BaselineResult, ClassProbability, LayerProgress, PathNeuron, TokenMap } from './result';
 import { Runner } from './runner';
 import type { InstrumentedInfo } from './instrument';
@@ -30,9 +31,9 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
   let mark = started;
   const lap = (phase: string) => { const now = performance.now(); phases[phase] = (phases[phase] ?? 0) + (now - mark) / 1000; mark = now; };
   const { info, layers: L, labels, pixels } = input;
-  const m = options.steps ?? 20;
-  const formula = options.formula ?? 'reference';
-  const wanted = new Set(options.baselines ?? ['activation', 'ig', 'random']);
+  const opts = resolveAnalyzeOptions(options);
+  const { steps: m, formula } = opts;
+  const wanted = new Set(opts.baselines);
   if (!Number.isInteger(m) || m < 1) throw new RangeError(`steps must be a positive integer, got ${options.steps}`);
   const runner = new Runner(input.session, info, L, hooks.signal);
   const D = runner.D;
@@ -44,7 +45,7 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
   const T = info.tokens;
   const w = clean.acts.map((a) => a.slice(info.readout[0] * D, info.readout[1] * D));
   const top = topClasses(clean.probs, labels, 5);
-  const target = resolveTarget(options.target ?? 'predicted', clean.probs);
+  const target = resolveTarget(opts.target, clean.probs);
   const before = clean.probs[target];
   const summed = w.map((wl) => sumTokens(wl, D)); // activations summed over the readout tokens
   const activationOf = (l: number, j: number) => summed[l][j];
@@ -86,7 +87,7 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
     jasOf.set(ig.path, await pathJas(runner, pixels, target, w, ig.path, m, formula));
     paths.push(ig.path);
   }
-  const random = wanted.has('random') ? randomPaths(options.randomCount ?? 10, options.randomSeed ?? 0, L, D) : [];
+  const random = randomPaths(opts.randomCount, opts.randomSeed, L, D);
   const randomJas: number[] = [];
   for (const [i, rp] of random.entries()) {
     progress({ phase: 'baselines', message: `random path ${i + 1}/${random.length}` });
@@ -107,14 +108,14 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
   if (random.length) {
     const removes = after.slice(k).map((a) => a[0].probability), enhances = after.slice(k).map((a) => a[1].probability);
     baselines.random = {
-      count: random.length, seed: options.randomSeed ?? 0,
+      count: random.length, seed: opts.randomSeed,
       jasMean: mean(randomJas), jasStd: std(randomJas), removeMean: mean(removes), enhanceMean: mean(enhances),
       removeKept: mean(after.slice(k).map((a) => Number(a[0].top1 === target))),
     };
   }
 
   return {
-    settings: { steps: m, formula, target: options.target ?? 'predicted' },
+    settings: { steps: m, formula, target: opts.target },
     prediction: { top },
     target: { class: target, label: labels[target], probability: before },
     path: describe(path, (l, j) => stepScores[l][j]),

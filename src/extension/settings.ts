@@ -5,7 +5,8 @@
 // `modelPath` and `labelsPath` are then read from the user (global) settings only.
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { AnalyzeOptions, BaselineName, ExecutionProvider, ModelOptions, PreprocessOverrides, ResizeMode } from '../engine/api';
+import type { AnalyzeOptions, BaselineName, ModelOptions, PreprocessOverrides, ResizeMode } from '../engine/api';
+import { BASELINES, DEFAULTS, FORMULAS, PROVIDERS, RESIZES, SCOPES, STEPS_RANGE } from '../engine/options';
 import type { Formula } from '../engine/result';
 import type { TargetChoice } from '../protocol';
 
@@ -44,12 +45,6 @@ export interface ResolvedSettings {
   warnings: string[];
 }
 
-const FORMULAS: Formula[] = ['reference', 'paper'];
-const SCOPES = ['auto', 'cls', 'patches'] as const;
-const PROVIDERS: ExecutionProvider[] = ['cpu', 'cuda'];
-const RESIZES: ResizeMode[] = ['bilinear', 'bicubic', 'nearest'];
-const BASELINES: BaselineName[] = ['activation', 'ig', 'random'];
-
 export function readSettings(config: ConfigReader, ctx: SettingsContext): ResolvedSettings {
   const warnings: string[] = [];
   const restricted = (key: (typeof RESTRICTED_KEYS)[number]): string => {
@@ -80,10 +75,10 @@ export function readSettings(config: ConfigReader, ctx: SettingsContext): Resolv
   const resize = config.get<unknown>('preprocess.resize');
   if (typeof resize === 'string' && (RESIZES as string[]).includes(resize)) preprocess.resize = resize as ResizeMode;
 
-  const scope = pick(config.get<unknown>('scope'), SCOPES, 'auto');
-  const executionProvider = pick(config.get<unknown>('executionProvider'), PROVIDERS, 'cpu');
+  const scope = pick(config.get<unknown>('scope'), SCOPES, DEFAULTS.scope);
+  const executionProvider = pick(config.get<unknown>('executionProvider'), PROVIDERS, DEFAULTS.executionProvider);
   const threadsRaw = config.get<unknown>('threads');
-  const threads = typeof threadsRaw === 'number' && Number.isInteger(threadsRaw) && threadsRaw >= 0 ? threadsRaw : 0;
+  const threads = typeof threadsRaw === 'number' && Number.isInteger(threadsRaw) && threadsRaw >= 0 ? threadsRaw : DEFAULTS.threads;
 
   const model: ModelOptions = { modelPath, scope, executionProvider, threads };
   if (rawLabels) model.labelsPath = resolvePath(rawLabels, ctx);
@@ -91,9 +86,10 @@ export function readSettings(config: ConfigReader, ctx: SettingsContext): Resolv
   if (ctx.cacheDir) model.cacheDir = ctx.cacheDir;
 
   const stepsRaw = config.get<unknown>('steps');
-  let steps = 20;
-  if (typeof stepsRaw === 'number' && Number.isInteger(stepsRaw) && stepsRaw >= 1 && stepsRaw <= 1000) steps = stepsRaw;
-  else if (stepsRaw !== undefined) warnings.push('neuronPath.steps must be an integer from 1 to 1000; using 20.');
+  let steps: number = DEFAULTS.steps;
+  const { min, max } = STEPS_RANGE;
+  if (typeof stepsRaw === 'number' && Number.isInteger(stepsRaw) && stepsRaw >= min && stepsRaw <= max) steps = stepsRaw;
+  else if (stepsRaw !== undefined) warnings.push(`neuronPath.steps must be an integer from ${min} to ${max}; using ${steps}.`);
 
   const target = parseTarget(config.get<unknown>('target'));
   if (target === undefined) warnings.push('neuronPath.target must be "predicted" or a class index; using "predicted".');
@@ -108,7 +104,7 @@ export function readSettings(config: ConfigReader, ctx: SettingsContext): Resolv
 
   return {
     model,
-    analyze: { target: target ?? 'predicted', steps, formula: pick(config.get<unknown>('formula'), FORMULAS, 'reference'), baselines },
+    analyze: { target: target ?? DEFAULTS.target, steps, formula: pick(config.get<unknown>('formula'), FORMULAS, DEFAULTS.formula), baselines },
     bundledModel: !rawModel,
     warnings,
   };

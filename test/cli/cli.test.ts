@@ -72,7 +72,7 @@ test('--json - writes the record to stdout; --target, --formula, --steps, --base
 test('usage errors exit 2 with the reason and the usage', () => {
   const r = cli('analyze', 'x.png', '--steps', 'zero');
   assert.equal(r.status, 2);
-  assert.match(r.stderr, /--steps must be an integer >= 1, got 'zero'/);
+  assert.match(r.stderr, /--steps must be an integer from 1 to 1000, got 'zero'/);
   assert.match(r.stderr, /usage: neuron-path analyze IMAGE/);
   assert.equal(cli('frobnicate').status, 2);
   assert.equal(cli('analyze').status, 2);

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { AnalyzeOptions, BaselineName, ModelOptions } from '../api';
+import { resolveAnalyzeOptions, resolvedScope } from '../options';
 import type { AnalysisResult } from '../result';
 
 export const ERROR_SCHEMA = 'neuron-path/1-error';
@@ -33,20 +34,16 @@ export interface BatchError extends FolderClass {
 
 export type BatchLine = BatchRecord | BatchError;
 
-const DEFAULT_BASELINES: BaselineName[] = ['activation', 'ig', 'random'];
-
 /** The settings that change what a record holds (threads and execution provider do not). */
 export function batchSettings(modelSha256: string, model: ModelOptions, analyze: AnalyzeOptions): BatchSettings {
-  const baselines = [...new Set(analyze.baselines ?? DEFAULT_BASELINES)].sort() as BaselineName[];
+  const a = resolveAnalyzeOptions(analyze);
+  const baselines = [...new Set(a.baselines)].sort();
   const p = model.preprocess ?? {};
   const preprocess = Object.fromEntries(Object.entries({ size: p.size, mean: p.mean, std: p.std, resize: p.resize })
     .filter(([, v]) => v !== undefined)) as NonNullable<ModelOptions['preprocess']>;
   const body = {
-    model: { sha256: modelSha256, scope: model.scope ?? 'auto', preprocess, labelsPath: model.labelsPath ?? null },
-    analyze: {
-      steps: analyze.steps ?? 20, formula: analyze.formula ?? 'reference', target: analyze.target ?? 'predicted', baselines,
-      randomCount: baselines.includes('random') ? analyze.randomCount ?? 10 : 0, randomSeed: analyze.randomSeed ?? 0,
-    },
+    model: { sha256: modelSha256, scope: resolvedScope(model), preprocess, labelsPath: model.labelsPath ?? null },
+    analyze: { steps: a.steps, formula: a.formula, target: a.target, baselines, randomCount: a.randomCount, randomSeed: a.randomSeed },
   };
   // labelsPath changes names, not numbers: it is kept for re-reading but left out of the key.
   const keyed = { ...body, model: { ...body.model, labelsPath: undefined } };

@@ -1,0 +1,46 @@
+// The analysis options' defaults and allowed values, in one place: the engine fills missing options
+// from here, the CLI parses and documents its flags from here, the extension reads its settings
+// against it, and a test checks package.json's `contributes.configuration` against it.
+import type { AnalyzeOptions, BaselineName, ExecutionProvider, ModelOptions, ResizeMode } from './api';
+import type { Formula, Scope } from './result';
+
+export const FORMULAS: readonly Formula[] = ['reference', 'paper'];
+export const SCOPES: readonly ('auto' | Scope)[] = ['auto', 'cls', 'patches'];
+export const BASELINES: readonly BaselineName[] = ['activation', 'ig', 'random'];
+export const PROVIDERS: readonly ExecutionProvider[] = ['cpu', 'cuda'];
+export const RESIZES: readonly ResizeMode[] = ['bilinear', 'bicubic', 'nearest'];
+
+/** Bounds of the integration steps m: the cost grows linearly with m. */
+export const STEPS_RANGE = { min: 1, max: 1000 } as const;
+
+export const DEFAULTS = {
+  steps: 20,                        // m, as in the paper
+  formula: 'reference' as Formula,  // reproduces the published code's paths
+  target: 'predicted' as const,
+  baselines: BASELINES,             // all of them
+  randomCount: 10,
+  randomSeed: 0,
+  scope: 'auto' as 'auto' | Scope,
+  executionProvider: 'cpu' as ExecutionProvider,
+  threads: 0,                       // onnxruntime's choice
+} as const;
+
+export type ResolvedAnalyzeOptions = Required<Omit<AnalyzeOptions, 'baselines'>> & { baselines: BaselineName[] };
+
+/** Every analyze option, missing ones from DEFAULTS (the random count is 0 without random paths). */
+export function resolveAnalyzeOptions(o: AnalyzeOptions): ResolvedAnalyzeOptions {
+  const baselines = [...(o.baselines ?? DEFAULTS.baselines)];
+  return {
+    target: o.target ?? DEFAULTS.target,
+    steps: o.steps ?? DEFAULTS.steps,
+    formula: o.formula ?? DEFAULTS.formula,
+    baselines,
+    randomCount: baselines.includes('random') ? o.randomCount ?? DEFAULTS.randomCount : 0,
+    randomSeed: o.randomSeed ?? DEFAULTS.randomSeed,
+  };
+}
+
+/** The model option that changes results, missing from DEFAULTS. */
+export function resolvedScope(o: Pick<ModelOptions, 'scope'>): 'auto' | Scope {
+  return o.scope ?? DEFAULTS.scope;
+}

@@ -1,0 +1,36 @@
+// package.json's settings agree with the one module of analysis defaults and option lists
+// (src/engine/options.ts) that the engine, the CLI and the extension read.
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import test from 'node:test';
+import { BASELINES, DEFAULTS, FORMULAS, PROVIDERS, RESIZES, SCOPES, STEPS_RANGE } from '../../src/engine/options';
+import { REPO } from '../helpers/fixtures';
+
+interface Property { type?: unknown; default?: unknown; enum?: unknown[]; minimum?: number; maximum?: number; items?: { enum?: unknown[] }; enumDescriptions?: string[] }
+const manifest = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8'));
+const props = manifest.contributes.configuration.properties as Record<string, Property>;
+const setting = (key: string): Property => props[`neuronPath.${key}`] ?? assert.fail(`package.json has no neuronPath.${key}`);
+
+test('package.json settings: defaults, bounds and choices are the engine\'s', () => {
+  assert.equal(setting('steps').default, DEFAULTS.steps);
+  assert.equal(setting('steps').minimum, STEPS_RANGE.min);
+  assert.equal(setting('steps').maximum, STEPS_RANGE.max);
+  assert.deepEqual(setting('formula').enum, [...FORMULAS]);
+  assert.equal(setting('formula').default, DEFAULTS.formula);
+  assert.deepEqual(setting('scope').enum, [...SCOPES]);
+  assert.equal(setting('scope').default, DEFAULTS.scope);
+  assert.deepEqual(setting('baselines').items?.enum, [...BASELINES]);
+  assert.deepEqual(setting('baselines').default, [...DEFAULTS.baselines]);
+  assert.deepEqual(setting('executionProvider').enum, [...PROVIDERS]);
+  assert.equal(setting('executionProvider').default, DEFAULTS.executionProvider);
+  assert.equal(setting('threads').default, DEFAULTS.threads);
+  assert.deepEqual(setting('preprocess.resize').enum, ['', ...RESIZES], "'' means: from the model folder");
+  assert.equal(setting('target').default, DEFAULTS.target);
+});
+
+test('package.json: every enum has one description per value', () => {
+  for (const [key, p] of Object.entries(props)) {
+    if (p.enum && p.enumDescriptions) assert.equal(p.enumDescriptions.length, p.enum.length, key);
+  }
+});
