@@ -3,7 +3,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ModelInfo } from '../engine/api';
-import { batchSettings, type BatchRecord } from '../engine/batch/records';
+import type { BatchRecord } from '../engine/batch/records';
 import type { AnalysisResult, LayerProgress } from '../engine/result';
 import {
   batchProgressText, isCancelled, progressPercent, stableKey, WorkerExitedError,
@@ -11,7 +11,7 @@ import {
 } from '../protocol';
 import { Disposable } from './dispose';
 import { FileHasher, ResultCache, resultKey } from './resultCache';
-import { MODEL_KEYS, readSettings, resultSettingsKey, SECTION, type ResolvedSettings } from './settings';
+import { MODEL_KEYS, readSettings, SECTION, type ResolvedSettings } from './settings';
 import { forkTransport, WorkerClient } from './workerClient';
 
 export interface RunListener {
@@ -120,7 +120,7 @@ export class AnalysisService extends Disposable {
     }
   }
 
-  private async keyFor(imagePath: string, target: TargetChoice, settings: ResolvedSettings): Promise<{ key: string; modelSha: string }> {
+  private async keyFor(imagePath: string, target: TargetChoice, settings: ResolvedSettings): Promise<{ key: string; settingsKey: string; imageSha: string }> {
     const modelPath = settings.model.modelPath;
     let modelSha: string;
     try {
@@ -136,7 +136,7 @@ export class AnalysisService extends Disposable {
     } catch {
       throw new UserError(`The image ${imagePath} cannot be read (was it moved or deleted?).`);
     }
-    return { key: resultKey(modelSha, imageSha, resultSettingsKey(settings, target)), modelSha };
+    return { ...resultKey(settings.model, { ...settings.analyze, target }, modelSha, imageSha), imageSha };
   }
 
   private analyze(imagePath: string, target: TargetChoice, settings: ResolvedSettings, listener: RunListener, signal?: AbortSignal): Promise<AnalysisResult> {
@@ -169,9 +169,9 @@ export class AnalysisService extends Disposable {
   async adoptBatchRecord(record: BatchRecord): Promise<boolean> {
     try {
       const settings = this.settings();
-      if (!record.batch || batchSettings(record.model.sha256, settings.model, settings.analyze).key !== record.batch.key) return false;
-      const { key, modelSha } = await this.keyFor(record.image.path, settings.analyze.target, settings);
-      if (modelSha !== record.model.sha256 || (await this.hasher.hash(record.image.path)) !== record.image.sha256) return false;
+      if (!record.batch || (record.batch.model.labelsPath ?? null) !== (settings.model.labelsPath ?? null)) return false;
+      const { key, settingsKey, imageSha } = await this.keyFor(record.image.path, settings.analyze.target, settings);
+      if (settingsKey !== record.batch.key || imageSha !== record.image.sha256) return false;
       if (await this.cache.get(key)) return true;
       const { trueClass: _c, folderLabel: _f, batch: _b, ...result } = record;
       await this.cache.set(key, result);

@@ -1,11 +1,12 @@
-// Results by sha256(model) + sha256(image) + the settings that change them: a small in-memory LRU in
+// Results by the settings key (model hash and the settings that change results) + sha256(image): a small in-memory LRU in
 // front of one JSON file per result in the extension's global storage, so reopening an image (or a
 // panel after a window reload) is instant. No vscode import.
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import type { AnalyzeOptions, ModelOptions } from '../engine/api';
+import { batchSettings } from '../engine/batch/records';
 import type { AnalysisResult } from '../engine/result';
-import { stableKey } from '../protocol';
 
 export function sha256File(file: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -35,8 +36,15 @@ export class FileHasher {
   }
 }
 
-export function resultKey(modelSha: string, imageSha: string, settings: Record<string, unknown>): string {
-  return createHash('sha256').update(`${modelSha}\n${imageSha}\n${stableKey(settings)}`).digest('hex');
+/**
+ * The cache key of one image's result. What changes the numbers is the engine's settings key, the
+ * same one every line of a batch file carries (model hash, scope, preprocessing, analysis options;
+ * not threads or provider); the image's content; and the labels file, whose names the result holds.
+ */
+export function resultKey(model: ModelOptions, analyze: AnalyzeOptions, modelSha: string, imageSha: string): { key: string; settingsKey: string } {
+  const settingsKey = batchSettings(modelSha, model, analyze).key;
+  const key = createHash('sha256').update(`${settingsKey}\n${imageSha}\n${model.labelsPath ?? ''}`).digest('hex');
+  return { key, settingsKey };
 }
 
 export function isAnalysisResult(v: unknown): v is AnalysisResult {

@@ -130,16 +130,3 @@ export function resolvePath(p: string, ctx: Pick<SettingsContext, 'workspaceFold
 function pick<T extends string>(v: unknown, allowed: readonly T[], fallback: T): T {
   return typeof v === 'string' && (allowed as readonly string[]).includes(v) ? (v as T) : fallback;
 }
-
-/** Settings that change what an analysis produces (the result cache key); not threads or provider. */
-export function resultSettingsKey(s: ResolvedSettings, target: TargetChoice): Record<string, unknown> {
-  return {
-    labelsPath: s.model.labelsPath ?? null,
-    preprocess: s.model.preprocess ?? null,
-    scope: s.model.scope,
-    steps: s.analyze.steps,
-    formula: s.analyze.formula,
-    baselines: [...s.analyze.baselines].sort(),
-    target,
-  };
-}

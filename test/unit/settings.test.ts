@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync, readdirSync, utimesSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseTarget, readSettings, resolvePath, resultSettingsKey, type ConfigReader } from '../../src/extension/settings';
+import { batchSettings } from '../../src/engine/batch/records';
+import { parseTarget, readSettings, resolvePath, type ConfigReader } from '../../src/extension/settings';
 import { FileHasher, ResultCache, resultKey, sha256File } from '../../src/extension/resultCache';
 import { exportStem, pathCsv, pngFromDataUrl } from '../../src/extension/export';
 import { fakeResult } from './fixtures/fakeEngine';
@@ -92,20 +93,32 @@ test('parseTarget and resolvePath', () => {
 
 test('the result key changes with what changes the result, not with threads or provider', () => {
   const base = readSettings(config({}), CTX);
-  const k = (s: typeof base, t: 'predicted' | number = 'predicted') => resultKey('m'.repeat(64), 'i'.repeat(64), resultSettingsKey(s, t));
+  const k = (s: typeof base, t: 'predicted' | number = 'predicted', model = 'm', image = 'i') =>
+    resultKey(s.model, { ...s.analyze, target: t }, model.repeat(64), image.repeat(64)).key;
   assert.equal(k(base), k(readSettings(config({ threads: 8, executionProvider: 'cuda' }), CTX)));
   assert.equal(k(base), k(readSettings(config({ baselines: ['random', 'ig', 'activation'] }), CTX)), 'baseline order does not matter');
   assert.notEqual(k(base), k(readSettings(config({ steps: 10 }), CTX)));
   assert.notEqual(k(base), k(readSettings(config({ formula: 'paper' }), CTX)));
+  assert.notEqual(k(base), k(readSettings(config({ scope: 'patches' }), CTX)));
+  assert.notEqual(k(base), k(readSettings(config({ labelsPath: '/l/labels.txt' }), CTX)), 'labels: the result holds their names');
   assert.notEqual(k(base), k(base, 3));
-  assert.notEqual(k(base), resultKey('n'.repeat(64), 'i'.repeat(64), resultSettingsKey(base, 'predicted')));
+  assert.notEqual(k(base), k(base, 'predicted', 'n'));
+  assert.notEqual(k(base), k(base, 'predicted', 'm', 'j'));
   assert.match(k(base), /^[0-9a-f]{64}$/);
 });
+
+test('the result key is built on the settings key a batch file\'s lines carry', () => {
+  const s = readSettings(config({ steps: 7, formula: 'paper' }), CTX);
+  const { settingsKey } = resultKey(s.model, s.analyze, 'm'.repeat(64), 'i'.repeat(64));
+  assert.equal(settingsKey, batchSettings('m'.repeat(64), s.model, s.analyze).key);
+});
+
+const cacheKey = (steps: number) => resultKey({ modelPath: '/m.onnx' }, { steps }, 'a'.repeat(64), 'b'.repeat(64)).key;
 
 test('result cache: memory, then disk across instances; corrupt files are misses', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'np-cache-'));
   try {
-    const key = resultKey('a', 'b', { steps: 20 });
+    const key = cacheKey(20);
     const result = fakeResult('/img/cat.png');
     const cache = new ResultCache(dir, 2, 3);
     assert.equal(await cache.get(key), undefined);
@@ -113,18 +126,18 @@ test('result cache: memory, then disk across instances; corrupt files are misses
     assert.equal(await cache.get(key), result, 'memory hit is the same object');
     const fresh = new ResultCache(dir);
     assert.deepEqual(await fresh.get(key), result, 'read back from disk');
-    const bad = resultKey('a', 'b', { steps: 1 });
+    const bad = cacheKey(1);
     writeFileSync(path.join(dir, `${bad}.json`), '{not json');
     assert.equal(await fresh.get(bad), undefined);
     await assert.rejects(fresh.get('../../etc/passwd'), /bad cache key/);
     // pruning keeps the newest diskEntries files
     for (let i = 0; i < 5; i++) {
-      const k = resultKey('a', 'b', { i });
+      const k = cacheKey(100 + i);
       await cache.set(k, result);
       const t = new Date(Date.now() - (10 - i) * 1000);
       utimesSync(path.join(dir, `${k}.json`), t, t);
     }
-    await cache.set(resultKey('a', 'b', { i: 99 }), result);
+    await cache.set(cacheKey(99), result);
     assert.ok(readdirSync(dir).filter((n) => n.endsWith('.json')).length <= 3);
   } finally {
     rmSync(dir, { recursive: true, force: true });
