@@ -1,8 +1,9 @@
 // The folder panel's state (a batch result file, live while its batch runs) and how messages and
 // user actions change it. Pure (no DOM), so it is unit tested. The numbers come from the engine's
 // report (src/engine/batch/report.ts); this module only picks and formats them.
-import type { Stat, MethodStats } from '../src/engine/batch/compare';
+import type { MethodStats } from '../src/engine/batch/compare';
 import { imagesThrough, topNeurons } from '../src/engine/batch/patterns';
+import { formatNumber as fmt, formatPercent as pct, formatSigned as fmtSigned, formatSpread as spread } from '../src/format';
 import type { BatchReport } from '../src/engine/batch/report';
 import { batchProgressText, type BatchProgressInfo, type FolderInit, type FolderPersistedState, type HostToFolderWebview } from '../src/protocol';
 
@@ -92,19 +93,8 @@ export function reduceFolder(s: FolderState, a: FolderAction): FolderState {
 // What the page shows, derived from the state
 // ---------------------------------------------------------------------------------------------
 
-export function fmt(x: number | null | undefined, digits = 3): string {
-  return x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(digits);
-}
-export function fmtSigned(x: number | null | undefined, digits = 3): string {
-  return x === null || x === undefined || !Number.isFinite(x) ? '–' : `${x > 0 ? '+' : x < 0 ? '−' : ''}${Math.abs(x).toFixed(digits)}`;
-}
-export function pct(x: number | null | undefined): string {
-  return x === null || x === undefined || !Number.isFinite(x) ? '–' : `${Math.round(x * 100)}%`;
-}
-/** "0.412 ± 0.051" */
-export function spread(s: Stat, signed = false): string {
-  return s.n ? `${signed ? fmtSigned(s.mean) : fmt(s.mean)} ± ${fmt(s.std)}` : '–';
-}
+// The number formats are shared with the image panel and the CLI (src/format.ts).
+export { fmt, fmtSigned, pct };
 
 export interface ComparisonRow {
   method: MethodStats['method'];

@@ -243,21 +243,5 @@ export function classCount(state: Pick<PanelState, 'labels' | 'result'>): number
   return state.labels?.length ?? state.result?.model.numClasses ?? 0;
 }
 
-/** Short number text: 3 significant digits, exponent for very small or large values. */
-export function fmt(v: number | undefined, digits = 3): string {
-  if (v === undefined || !Number.isFinite(v)) return '-';
-  if (v === 0) return '0';
-  const a = Math.abs(v);
-  if (a >= 1e4 || a < 1e-3) return v.toExponential(digits - 1);
-  return Number(v.toPrecision(digits)).toString();
-}
-
-export function fmtSigned(v: number | undefined, digits = 3): string {
-  if (v === undefined || !Number.isFinite(v)) return '-';
-  return v > 0 ? `+${fmt(v, digits)}` : fmt(v, digits);
-}
-
-export function pct(p: number | undefined): string {
-  if (p === undefined || !Number.isFinite(p)) return '-';
-  return `${(p * 100).toFixed(p >= 0.995 || p < 0.001 ? 2 : 1)}%`;
-}
+// The number formats are shared with the folder panel and the CLI (src/format.ts).
+export { formatNumber as fmt, formatPercent as pct, formatSigned as fmtSigned } from '../src/format';

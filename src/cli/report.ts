@@ -7,6 +7,7 @@ import {
   loadReport, pruningCheck, similarityPairs, topNeurons, type BatchRecord, type BatchReport, type CategoryPatterns, type GroupBy, type PruningCurve,
 } from '../engine/batch/index';
 import { defaultModelPath, Engine, type ModelOptions } from '../engine/index';
+import { formatNumber, formatPercent as pct, formatSpread } from '../format';
 import { UsageError } from './args';
 import { BATCH_USAGE, duration } from './batch';
 
@@ -16,9 +17,6 @@ const FLAGS = {
   json: { type: 'string' }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' },
 } as const;
 
-const pct = (x: number | null | undefined) => (x === null || x === undefined || Number.isNaN(x) ? 'n/a' : `${(100 * x).toFixed(1)}%`);
-const num = (x: number, d = 4) => (Number.isNaN(x) ? 'n/a' : Math.abs(x) >= 1e-3 || x === 0 ? x.toFixed(d) : x.toExponential(2));
-const signed = (x: number) => `${x >= 0 ? '+' : ''}${num(x)}`;
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const REFERENCE = { 'folder class': 'the folder class', 'clean prediction': 'the clean prediction', mixed: 'the folder class where known, else the clean prediction' };
 
@@ -44,8 +42,7 @@ export function formatReport(r: BatchReport, top = 3): string {
   out.push(...table(
     ['method', 'images', 'JAS', 'remove (x0) dev', 'enhance (x2) dev', 'top-1 kept after remove', 'path better: JAS', 'remove', 'enhance'],
     r.comparison.map((s) => [
-      s.name, String(s.images), `${num(s.jas.mean)} ± ${num(s.jas.std)}`,
-      `${signed(s.removeDeviation.mean)} ± ${num(s.removeDeviation.std)}`, `${signed(s.enhanceDeviation.mean)} ± ${num(s.enhanceDeviation.std)}`,
+      s.name, String(s.images), formatSpread(s.jas), formatSpread(s.removeDeviation, true), formatSpread(s.enhanceDeviation, true),
       pct(s.removeKept), s.pathBeats ? pct(s.pathBeats.jas) : '', s.pathBeats ? pct(s.pathBeats.remove) : '', s.pathBeats ? pct(s.pathBeats.enhance) : '',
     ])));
   out.push('  "path better": share of images where the path has the higher JAS, the larger drop on remove, the larger rise on enhance.');
@@ -69,9 +66,9 @@ export function formatReport(r: BatchReport, top = 3): string {
       `${p.keep} most frequent path neurons, "control" spares ${p.keep} random ones (${plural(p.images, 'image')}, seed ${p.seed}; accuracy: top-1 is ${REFERENCE[p.reference]}):`);
     out.push(...table(
       ['zeroed', 'acc: random', 'path kept', 'control', 'P(target): random', 'path kept', 'control'],
-      [['0% (clean)', pct(p.clean.accuracy), '', '', num(p.clean.targetProbability), '', ''],
+      [['0% (clean)', pct(p.clean.accuracy), '', '', formatNumber(p.clean.targetProbability, 4), '', ''],
         ...p.points.map((q) => [`${(100 * q.fraction).toFixed(0)}%`, pct(q.accuracy.unprotected), pct(q.accuracy.protected), pct(q.accuracy.control),
-          num(q.targetProbability.unprotected), num(q.targetProbability.protected), num(q.targetProbability.control)])]));
+          formatNumber(q.targetProbability.unprotected, 4), formatNumber(q.targetProbability.protected, 4), formatNumber(q.targetProbability.control, 4)])]));
     if (r.patterns.groupBy !== 'predicted' && p.reference !== 'clean prediction') {
       out.push('  The kept neurons are those of the folder class, i.e. chosen with the label; --by predicted chooses them by the model\'s prediction.');
     }

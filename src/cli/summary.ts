@@ -1,9 +1,8 @@
 // The readable summary `neuron-path analyze` prints on stdout.
 import * as path from 'node:path';
 import type { AnalysisResult } from '../engine/result';
+import { formatNumber as f, formatSigned as signed } from '../format';
 
-const f = (x: number, d = 4) => (Math.abs(x) >= 1e-3 || x === 0 ? x.toFixed(d) : x.toExponential(2));
-const signed = (x: number) => `${x >= 0 ? '+' : ''}${f(x)}`;
 const pad = (s: string | number, n: number) => String(s).padEnd(n);
 
 export function summary(r: AnalysisResult): string {
@@ -12,16 +11,16 @@ export function summary(r: AnalysisResult): string {
   lines.push(`Model      ${m.path} (${m.layers} layers x ${m.neuronsPerLayer} neurons, scope ${m.scope}, ${m.inputSize.join('x')} input)`);
   lines.push(`Image      ${path.basename(r.image.path)} (${r.image.width}x${r.image.height})`);
   lines.push(`Predicted  ${r.prediction.top.map((c) => `${c.label} ${f(c.probability, 3)}`).join(' | ')}`);
-  lines.push(`Target     class ${r.target.class} "${r.target.label}", p = ${f(r.target.probability)}`);
+  lines.push(`Target     class ${r.target.class} "${r.target.label}", p = ${f(r.target.probability, 4)}`);
   lines.push('');
   lines.push(`Influential neuron path (${r.settings.formula} formula, ${r.settings.steps} steps):`);
   lines.push(`  ${pad('layer', 7)}${pad('neuron', 8)}${pad('activation', 13)}score`);
-  for (const n of r.path) lines.push(`  ${pad(n.layer, 7)}${pad(n.neuron, 8)}${pad(f(n.activation), 13)}${f(n.score, 6)}`);
+  for (const n of r.path) lines.push(`  ${pad(n.layer, 7)}${pad(n.neuron, 8)}${pad(f(n.activation, 4), 13)}${f(n.score, 6)}`);
   lines.push(`  path: ${r.path.map((n) => n.neuron).join(' -> ')}`);
   lines.push('');
   lines.push(`  ${pad('method', 22)}${pad('JAS', 12)}${pad('remove (x0)', 22)}enhance (x2)`);
   const row = (name: string, jas: string, remove: number, enhance: number) =>
-    lines.push(`  ${pad(name, 22)}${pad(jas, 12)}${pad(`${f(remove)} (${signed(remove - r.target.probability)})`, 22)}${f(enhance)} (${signed(enhance - r.target.probability)})`);
+    lines.push(`  ${pad(name, 22)}${pad(jas, 12)}${pad(`${f(remove, 4)} (${signed(remove - r.target.probability)})`, 22)}${f(enhance, 4)} (${signed(enhance - r.target.probability)})`);
   row('path', f(r.jas, 6), r.manipulation.remove.probability, r.manipulation.enhance.probability);
   const b = r.baselines;
   if (b.activation) row('activation', f(b.activation.jas, 6), b.activation.remove, b.activation.enhance);

@@ -25,7 +25,7 @@ test('folder page: strict CSP, comparison table, heatmap cell lists images, live
     await page.waitForSelector('[data-testid=status][data-state=running]');
     await send({ type: 'batchProgress', progress: { done: 4, total: 13, resumed: 0, analysed: 4, failed: 0, rate: 2.5, etaSeconds: 200, latest: { image: '/data/shop/bag/bag-2.png', label: 'bag', probability: 0.7, jas: 0.35 } } });
     await page.waitForFunction(() => /4\/13 images, 2\.5 img\/s, 3 min left/.test(document.querySelector('[data-testid=status]')?.textContent ?? ''));
-    assert.match(await page.textContent('[data-testid=latest]') ?? '', /bag-2\.png → bag \(70%\), JAS 0\.350/);
+    assert.match(await page.textContent('[data-testid=latest]') ?? '', /bag-2\.png → bag \(70\.0%\), JAS 0\.35/);
 
     // the summary arrives (live re-summary): table, chart, heatmap, similarity
     const report = fakeReport();
@@ -34,8 +34,8 @@ test('folder page: strict CSP, comparison table, heatmap cell lists images, live
     const rows = await page.$$eval('[data-testid=method-row]', (els) => els.map((e) => [e.getAttribute('data-method'), ...Array.from(e.children).map((c) => c.textContent)]));
     assert.deepEqual(rows.map((r) => r[0]), ['path', 'activation', 'ig', 'random']);
     assert.equal(rows[0][2], '12');
-    assert.match(rows[0][3] ?? '', /^0\.\d{3} ± 0\.\d{3}$/);
-    assert.equal(rows[0][6], '25%');
+    assert.match(rows[0][3] ?? '', /^0\.\d+ ± 0\.\d+$/);
+    assert.equal(rows[0][6], '25.0%');
     for (const id of ['#comparison-chart', '#accuracy-chart']) {
       const canvas = await page.$eval(id, (c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height]);
       assert.ok(canvas[0] > 100 && canvas[1] > 100, `${id}: ${canvas}`);

@@ -174,7 +174,7 @@ test('number formatting', () => {
   assert.equal(fmt(0.123456), '0.123');
   assert.equal(fmt(1234.5), '1230');
   assert.equal(fmt(0.00001234), '1.23e-5');
-  assert.equal(fmt(undefined), '-');
+  assert.equal(fmt(undefined), '–');
   assert.equal(pct(0.5), '50.0%');
   assert.equal(pct(0.9999), '99.99%');
 });
