@@ -336,6 +336,11 @@ export function batchProgressText(p: BatchProgressInfo): string {
   return parts.join(', ');
 }
 
+/** A message that failed its guard, shortened for a log line (it may be anything, even circular). */
+export function safeJson(v: unknown, max = 500): string {
+  try { return JSON.stringify(v)?.slice(0, max) ?? String(v); } catch { return String(v); }
+}
+
 export function durationText(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));
   if (s < 60) return `${s} s`;

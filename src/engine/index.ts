@@ -5,7 +5,8 @@ import { analyzePixels, topClasses } from './analyze';
 import type { AnalyzeOptions, ModelInfo, ModelOptions, RunHooks } from './api';
 import type { InstrumentedInfo } from './instrument';
 import { readLabels, readPreprocessing, type Preprocessing } from './modelFolder';
-import { openModel, sha256File } from './modelStore';
+import { sha256File } from './hash';
+import { openModel } from './modelStore';
 import { loadPixels } from './preprocess';
 import type { AnalysisResult, ClassProbability } from './result';
 import { Runner } from './runner';
@@ -52,7 +53,7 @@ export class Engine {
     return {
       schema: 'neuron-path/1',
       model: { path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses },
-      image: { path: file, sha256: sha256File(file), width: pixels.width, height: pixels.height },
+      image: { path: file, sha256: await sha256File(file), width: pixels.width, height: pixels.height },
       ...core,
     };
   }

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ModelOptions } from './api';
+import { sha256File } from './hash';
 import { instrument, NAMES, neutralFeeds, type InstrumentedInfo } from './instrument';
 import { probePixels } from './onnx/probe';
 import { decodeModel, encodeModel, inlineExternalData, ModelFormatError } from './onnx/proto';
@@ -26,22 +27,11 @@ export function defaultCacheDir(): string {
   return process.env.NEURON_PATH_CACHE || path.join(base, 'neuron-path');
 }
 
-export function sha256File(file: string): string {
-  const hash = createHash('sha256');
-  const fd = fs.openSync(file, 'r');
-  try {
-    const buf = Buffer.alloc(1 << 20);
-    let n: number;
-    while ((n = fs.readSync(fd, buf, 0, buf.length, null)) > 0) hash.update(buf.subarray(0, n));
-  } finally { fs.closeSync(fd); }
-  return hash.digest('hex');
-}
-
 export async function openModel(options: ModelOptions, sizeHint: [number, number] | undefined, report: (msg: string) => void): Promise<OpenedModel> {
   const file = path.resolve(options.modelPath);
   if (!fs.existsSync(file)) throw new ModelFormatError(`model file ${file} does not exist; check the model path setting.`);
   if (fs.statSync(file).isDirectory()) throw new ModelFormatError(`${file} is a folder; point the model path at its .onnx file.`);
-  const sha256 = sha256File(file);
+  const sha256 = await sha256File(file);
   const settings: SessionSettings = { threads: options.threads, executionProvider: options.executionProvider };
   const key = createHash('sha256').update(JSON.stringify({
     v: INSTRUMENT_VERSION, sha256, data: externalDataStamp(file), scope: options.scope ?? 'auto', sizeHint: sizeHint ?? null,

@@ -2,21 +2,12 @@
 // front of one JSON file per result in the extension's global storage, so reopening an image (or a
 // panel after a window reload) is instant. No vscode import.
 import { createHash } from 'node:crypto';
-import { createReadStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { AnalyzeOptions, ModelOptions } from '../engine/api';
 import { batchSettings } from '../engine/batch/records';
+import { sha256File } from '../engine/hash';
 import type { AnalysisResult } from '../engine/result';
-
-export function sha256File(file: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash('sha256');
-    createReadStream(file)
-      .on('error', reject)
-      .on('data', (chunk) => hash.update(chunk))
-      .on('end', () => resolve(hash.digest('hex')));
-  });
-}
 
 /**
  * sha256 of files, remembered by path, size and modification time: a model of hundreds of MB is read

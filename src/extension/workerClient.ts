@@ -7,7 +7,7 @@ import type { AnalyzeOptions, ModelInfo, ModelOptions } from '../engine/api';
 import type { AnalysisResult, LayerProgress } from '../engine/result';
 import {
   type BatchParams, type BatchProgressInfo, type BatchRunResult,
-  CancelledError, isWorkerToHost, stableKey, RequestTimeoutError, WorkerExitedError, WorkerRequestError,
+  CancelledError, isWorkerToHost, safeJson, stableKey, RequestTimeoutError, WorkerExitedError, WorkerRequestError,
   type HostToWorker, type ParamsOf, type ResultOf, type WorkerMethod, type WorkerToHost,
 } from '../protocol';
 
@@ -331,8 +331,4 @@ export class WorkerClient {
   private log(line: string): void {
     if (line) this.options.log?.(line);
   }
-}
-
-function safeJson(v: unknown): string {
-  try { return JSON.stringify(v)?.slice(0, 300) ?? String(v); } catch { return String(v); }
 }

@@ -10,7 +10,7 @@ import { batchSettings, isError, type BatchLine } from '../engine/batch/records'
 import { runBatch, type BatchProgress } from '../engine/batch/run';
 import { scanFolder } from '../engine/batch/scan';
 import {
-  isHostToWorker, PROTOCOL_VERSION, stableKey,
+  isHostToWorker, PROTOCOL_VERSION, safeJson, stableKey,
   type BatchLatest, type BatchParams, type BatchProgressInfo, type BatchRunResult, type HostToWorker, type PreviewParams, type PreviewResult, type WorkerErrorInfo, type WorkerRequest, type WorkerToHost,
 } from '../protocol';
 
@@ -208,10 +208,6 @@ function abortError(): Error {
 
 function cancelledInfo(): WorkerErrorInfo {
   return { code: 'cancelled', message: 'The analysis was cancelled.' };
-}
-
-function safeJson(v: unknown): string {
-  try { return JSON.stringify(v)?.slice(0, 500) ?? String(v); } catch { return String(v); }
 }
 
 function errorText(err: unknown): { text: string; detail: string; code?: string; name?: string } {

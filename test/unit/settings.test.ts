@@ -6,7 +6,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { batchSettings } from '../../src/engine/batch/records';
 import { parseTarget, readSettings, resolvePath, type ConfigReader } from '../../src/extension/settings';
-import { FileHasher, ResultCache, resultKey, sha256File } from '../../src/extension/resultCache';
+import { sha256File } from '../../src/engine/hash';
+import { FileHasher, ResultCache, resultKey } from '../../src/extension/resultCache';
 import { exportStem, pathCsv, pngFromDataUrl } from '../../src/extension/export';
 import { fakeResult } from './fixtures/fakeEngine';
 

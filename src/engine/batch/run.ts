@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AnalyzeOptions, ModelOptions } from '../api';
 import type { Engine } from '../index';
-import { sha256File } from '../modelStore';
+import { sha256File } from '../hash';
 import type { AnalysisResult } from '../result';
 import { batchSettings, doneKey, ERROR_SCHEMA, isError, readLines, type BatchError, type BatchLine, type BatchRecord, type BatchSettings } from './records';
 import { scanFolder, type BatchItem, type FolderScan } from './scan';
@@ -55,8 +55,9 @@ export async function runBatch(opts: BatchRunOptions): Promise<BatchSummary> {
   const existing = readLines(out);
   checkSettings(out, existing.lines, settings);
   const done = new Set(existing.lines.map((l) => (isError(l) ? doneKey(l.image, l.sha256, settings.key) : doneKey(l.image.path, l.image.sha256, settings.key))));
-  const sha = (file: string) => { try { return sha256File(file); } catch { return null; } };
-  const pending = opts.items.filter((it) => !done.has(doneKey(path.resolve(it.image), sha(it.image), settings.key)));
+  const sha = (file: string) => sha256File(file).catch(() => null);
+  const pending: BatchItem[] = [];
+  for (const it of opts.items) if (!done.has(doneKey(path.resolve(it.image), await sha(it.image), settings.key))) pending.push(it);
 
   fs.mkdirSync(path.dirname(out), { recursive: true });
   if (!existing.endsWithNewline) fs.appendFileSync(out, '\n'); // a line cut off by a killed run stays on its own
@@ -86,7 +87,7 @@ export async function runBatch(opts: BatchRunOptions): Promise<BatchSummary> {
         const err = e as Error;
         if (err.name === 'AbortError' || inner.signal.aborted) return;
         if (FATAL.has(err.name)) { fatal ??= err; stop(); return; }
-        line = { schema: ERROR_SCHEMA, image, sha256: sha(image), error: err.message, trueClass: item.trueClass, folderLabel: item.folderLabel, batch: settings } satisfies BatchError;
+        line = { schema: ERROR_SCHEMA, image, sha256: await sha(image), error: err.message, trueClass: item.trueClass, folderLabel: item.folderLabel, batch: settings } satisfies BatchError;
         failed++;
       }
       fs.appendFileSync(out, `${JSON.stringify(line)}\n`);
