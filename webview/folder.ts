@@ -12,6 +12,7 @@ import './main.css';
 import './folder.css';
 import type { FolderPersistedState, FolderWebviewToHost } from '../src/protocol';
 import { ChartSlot, readTheme } from './charts';
+import { isMessage, Page } from './boot';
 import { byId, fill, h } from './dom';
 import { folderComparisonChart } from './folderCharts';
 import {
@@ -19,27 +20,13 @@ import {
   type FolderAction, type FolderState,
 } from './folderState';
 
-interface VsCodeApi {
-  postMessage(message: FolderWebviewToHost): void;
-  getState(): FolderPersistedState | undefined;
-  setState(state: FolderPersistedState): void;
-}
-declare function acquireVsCodeApi(): VsCodeApi;
-
-const vscode = acquireVsCodeApi();
-let state: FolderState = initialFolderState(vscode.getState());
-let previous: FolderState | undefined;
-
-function post(message: FolderWebviewToHost): void { vscode.postMessage(message); }
-
-function dispatch(action: FolderAction): void {
-  const next = reduceFolder(state, action);
-  if (next === state) return;
-  previous = state;
-  state = next;
-  if (state.resultFile) vscode.setState(persistedFolder(state));
-  render();
-}
+const HOST_MESSAGES = ['init', 'report', 'batchProgress', 'batchDone'];
+const page = new Page<FolderState, FolderAction, FolderWebviewToHost, FolderPersistedState>({
+  initial: initialFolderState, reduce: reduceFolder, persist: (s) => (s.resultFile ? persistedFolder(s) : undefined),
+  accepts: (m): m is FolderAction => isMessage(m, HOST_MESSAGES), build, render,
+});
+const post = (message: FolderWebviewToHost): void => page.post(message);
+const dispatch = (action: FolderAction): void => page.dispatch(action);
 
 const app = byId('app');
 app.dataset.testid = 'folder-panel';
@@ -68,7 +55,6 @@ const ui = {
 };
 const chart = new ChartSlot(ui.chartCanvas);
 const accuracyChart = new ChartSlot(ui.accuracyCanvas);
-let themeVersion = 0;
 let drawnTheme = -1;
 
 function section(id: string, ...children: Array<Node | null>): HTMLElement {
@@ -105,13 +91,10 @@ function build(): void {
     h('div', { class: 'heatmap-box' }, ui.similarity));
   fill(ui.errorsSection, h('h2', { id: 'errors-heading' }, 'Images that failed'), ui.errors);
   fill(app, header, h('div', { class: 'progress-line' }, ui.progressBar, ui.status, ui.latest), comparison, patterns, similarity, ui.errorsSection);
-  const onTheme = new MutationObserver(() => { themeVersion++; render(); });
-  onTheme.observe(document.body, { attributes: true, attributeFilter: ['class'] });
-  onTheme.observe(document.documentElement, { attributes: true, attributeFilter: ['style'] });
 }
 
 function render(): void {
-  const s = state, prev = previous;
+  const s = page.state, prev = page.previous;
   ui.title.textContent = s.title || baseName(s.resultFile) || 'Neuron Path';
   const r = s.report;
   ui.subtitle.textContent = [
@@ -136,7 +119,7 @@ function render(): void {
   const latest = running ? s.progress?.latest : undefined;
   ui.latest.textContent = latest ? `Last: ${baseName(latest.image)} ${latest.error ? `failed: ${latest.error}` : `→ ${latest.label ?? '?'} (${pct(latest.probability)}), JAS ${fmt(latest.jas)}`}` : '';
 
-  if (!prev || prev.report !== s.report || drawnTheme !== themeVersion) {
+  if (!prev || prev.report !== s.report || drawnTheme !== page.themeVersion) {
     renderComparison(s);
     renderSimilarity(s);
     renderErrors(s);
@@ -146,7 +129,7 @@ function render(): void {
     renderHeatmap(s, prev);
     renderCell(s);
   }
-  drawnTheme = themeVersion;
+  drawnTheme = page.themeVersion;
 }
 
 function renderComparison(s: FolderState): void {
@@ -217,7 +200,7 @@ let focusAfterRender = false;
 function onHeatmapKey(e: KeyboardEvent): void {
   const target = e.target as HTMLElement;
   if (!target.matches('button.cell')) return;
-  const map = heatmapOf(state);
+  const map = heatmapOf(page.state);
   if (!map) return;
   const layer = Number(target.dataset.layer), rank = Number(target.dataset.rank);
   const moves: Record<string, [number, number]> = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
@@ -272,12 +255,4 @@ function renderErrors(s: FolderState): void {
   fill(ui.errors, ...errors.map((e) => h('li', null, h('span', { class: 'path' }, baseName(e.image)), ': ', e.error)));
 }
 
-window.addEventListener('message', (event: MessageEvent) => {
-  const m = event.data as FolderAction | undefined;
-  if (!m || typeof m !== 'object' || !['init', 'report', 'batchProgress', 'batchDone'].includes((m as { type: string }).type)) return;
-  dispatch(m);
-});
-
-build();
-render();
-post({ type: 'ready' });
+page.start();

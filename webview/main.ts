@@ -13,37 +13,23 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { VscodeCheckbox, VscodeProgressBar, VscodeSingleSelect } from '@vscode-elements/elements';
 import './main.css';
 import type { PathNeuron, TokenMap } from '../src/engine/result';
-import type { ExportRequest, HostToWebview, PanelPersistedState, TargetChoice, WebviewToHost } from '../src/protocol';
+import type { ExportRequest, PanelPersistedState, TargetChoice, WebviewToHost } from '../src/protocol';
 import { isTargetChoice, progressPercent } from '../src/protocol';
 import { ChartSlot, jasChartConfig, manipulationChartConfig, readTheme, scoreChartConfig, type Marker } from './charts';
 import { byId, fill, h } from './dom';
 import { drawTokenMap } from './overlay';
+import { isMessage, Page } from './boot';
 import {
   classCount, classLabel, comparisonRows, fmt, fmtSigned, initialState, pct, persisted, rankLayer, reduce,
   type Action, type PanelState,
 } from './state';
 
-interface VsCodeApi {
-  postMessage(message: WebviewToHost): void;
-  getState(): PanelPersistedState | undefined;
-  setState(state: PanelPersistedState): void;
-}
-declare function acquireVsCodeApi(): VsCodeApi;
-
-const vscode = acquireVsCodeApi();
-let state: PanelState = initialState(vscode.getState());
-let previous: PanelState | undefined;
-
-function post(message: WebviewToHost): void { vscode.postMessage(message); }
-
-function dispatch(action: Action): void {
-  const next = reduce(state, action);
-  if (next === state) return;
-  previous = state;
-  state = next;
-  if (state.imagePath) vscode.setState(persisted(state));
-  render();
-}
+const page = new Page<PanelState, Action, WebviewToHost, PanelPersistedState>({
+  initial: initialState, reduce, persist: (s) => (s.imagePath ? persisted(s) : undefined),
+  accepts: (m): m is Action => isMessage(m), build, render,
+});
+const post = (message: WebviewToHost): void => page.post(message);
+const dispatch = (action: Action): void => page.dispatch(action);
 
 // ---------------------------------------------------------------------------------------------
 // Layout (built once)
@@ -55,7 +41,7 @@ app.dataset.testid = 'panel';
 const ui = {
   title: h('h1', { id: 'title' }),
   subtitle: h('p', { class: 'subtitle', id: 'subtitle' }),
-  runButton: h('vscode-button', { id: 'run', onclick: () => post({ type: 'analyze', target: state.target }) }, 'Analyze'),
+  runButton: h('vscode-button', { id: 'run', onclick: () => post({ type: 'analyze', target: page.state.target }) }, 'Analyze'),
   cancelButton: h('vscode-button', { id: 'cancel', secondary: true, onclick: () => post({ type: 'cancel' }) }, 'Cancel'),
   jsonButton: h('vscode-button', { id: 'export-json', secondary: true, onclick: () => exportData({ format: 'json' }) }, 'Export JSON'),
   csvButton: h('vscode-button', { id: 'export-csv', secondary: true, onclick: () => exportData({ format: 'csv' }) }, 'Export CSV'),
@@ -81,7 +67,7 @@ const ui = {
   layerNote: h('p', { class: 'caption', id: 'layer-note' }),
   scoreCanvas: h('canvas', { id: 'score-chart', role: 'img' }),
   top10: h('tbody', { id: 'top10' }),
-  scorePng: h('vscode-button', { secondary: true, onclick: () => exportChart(scoreChart, `layer${state.selectedLayer}-scores`) }, 'Export PNG'),
+  scorePng: h('vscode-button', { secondary: true, onclick: () => exportChart(scoreChart, `layer${page.state.selectedLayer}-scores`) }, 'Export PNG'),
 
   comparisonBody: h('tbody', { id: 'comparison' }),
   comparisonNote: h('p', { class: 'caption', id: 'comparison-note' }),
@@ -104,7 +90,7 @@ function section(id: string, ...children: Array<Node | null>): HTMLElement {
 
 function build(): void {
   ui.image.addEventListener('error', () => {
-    if (state.imageUri && !state.previewUri) post({ type: 'imageError' });
+    if (page.state.imageUri && !page.state.previewUri) post({ type: 'imageError' });
   });
   ui.image.addEventListener('load', () => renderOverlay());
   ui.showMap.addEventListener('change', () => dispatch({ type: 'setOverlay', show: ui.showMap.checked }));
@@ -112,7 +98,7 @@ function build(): void {
   ui.targetSelect.addEventListener('change', () => {
     const v = ui.targetSelect.value;
     const target: TargetChoice | undefined = v === 'predicted' ? 'predicted' : /^\d+$/.test(v) ? Number(v) : undefined;
-    if (target === undefined || !isTargetChoice(target) || target === state.target) return;
+    if (target === undefined || !isTargetChoice(target) || target === page.state.target) return;
     dispatch({ type: 'setTarget', target });
     post({ type: 'analyze', target });
   });
@@ -179,22 +165,15 @@ function build(): void {
 
   fill(app, header, h('div', { class: 'progress-line' }, ui.progressBar, ui.status), prediction, pathSection, layer, baselines);
   new ResizeObserver(() => renderOverlay()).observe(ui.image);
-  // VS Code changes the body class (vscode-light / vscode-dark / vscode-high-contrast) and the
-  // variables when the theme changes: redraw the charts with the new colours.
-  const onTheme = new MutationObserver(() => { themeVersion++; render(); });
-  onTheme.observe(document.body, { attributes: true, attributeFilter: ['class'] });
-  onTheme.observe(document.documentElement, { attributes: true, attributeFilter: ['style'] });
 }
-
-let themeVersion = 0;
 
 // ---------------------------------------------------------------------------------------------
 // Rendering
 // ---------------------------------------------------------------------------------------------
 
 function render(): void {
-  const s = state;
-  const prev = previous;
+  const s = page.state;
+  const prev = page.previous;
   renderHeader(s);
   renderPrediction(s, prev);
   renderPath(s);
@@ -298,7 +277,7 @@ function selectedMap(s: PanelState): TokenMap | undefined {
 }
 
 function renderOverlay(): void {
-  const s = state;
+  const s = page.state;
   const n = selectedNeuron(s);
   const map = s.showOverlay ? selectedMap(s) : undefined;
   const summary = drawTokenMap(ui.overlay, map);
@@ -360,11 +339,11 @@ function renderPath(s: PanelState): void {
 }
 
 function onPathKey(ev: KeyboardEvent): void {
-  const count = state.path.length;
+  const count = page.state.path.length;
   if (count === 0) return;
   let next: number | undefined;
-  if (ev.key === 'ArrowRight' || ev.key === 'ArrowDown') next = state.selectedLayer + 1;
-  else if (ev.key === 'ArrowLeft' || ev.key === 'ArrowUp') next = state.selectedLayer - 1;
+  if (ev.key === 'ArrowRight' || ev.key === 'ArrowDown') next = page.state.selectedLayer + 1;
+  else if (ev.key === 'ArrowLeft' || ev.key === 'ArrowUp') next = page.state.selectedLayer - 1;
   else if (ev.key === 'Home') next = 0;
   else if (ev.key === 'End') next = count - 1;
   if (next === undefined) return;
@@ -413,7 +392,7 @@ function renderLayer(s: PanelState): void {
     + (ig !== undefined ? ` Per-layer IG baseline: #${ig} (rank ${(rankOf.get(ig) ?? 0) + 1}).` : '');
   ui.scoreCanvas.setAttribute('aria-label', `Sorted scores of the ${scores.length} neurons of layer ${layer}; the top ten are listed in the table.`);
 
-  const key = `${r.image.sha256}:${r.model.sha256}:${r.settings.target}:${r.settings.formula}:${r.settings.steps}:${layer}:${themeVersion}`;
+  const key = `${r.image.sha256}:${r.model.sha256}:${r.settings.target}:${r.settings.formula}:${r.settings.steps}:${layer}:${page.themeVersion}`;
   if (key !== layerChartKey) {
     layerChartKey = key;
     scoreChart.show(scoreChartConfig(readTheme(), layer, ranked, markers));
@@ -460,7 +439,7 @@ function renderComparison(s: PanelState): void {
     h('td', { class: 'num' }, `${fmtSigned(row.removeDeviation * 100)} pt`),
     h('td', { class: 'num' }, pct(row.enhance)),
     h('td', { class: 'num' }, `${fmtSigned(row.enhanceDeviation * 100)} pt`))));
-  const key = `${r.image.sha256}:${r.model.sha256}:${r.settings.target}:${r.settings.formula}:${r.settings.steps}:${themeVersion}:${r.jas}`;
+  const key = `${r.image.sha256}:${r.model.sha256}:${r.settings.target}:${r.settings.formula}:${r.settings.steps}:${page.themeVersion}:${r.jas}`;
   if (key !== comparisonKey) {
     comparisonKey = key;
     const theme = readTheme();
@@ -478,7 +457,7 @@ function renderComparison(s: PanelState): void {
 // ---------------------------------------------------------------------------------------------
 
 function exportData(request: ExportRequest): void {
-  if (state.result) post({ type: 'export', request });
+  if (page.state.result) post({ type: 'export', request });
 }
 
 function exportChart(slot: ChartSlot, name: string): void {
@@ -490,12 +469,4 @@ function exportChart(slot: ChartSlot, name: string): void {
 // Boot
 // ---------------------------------------------------------------------------------------------
 
-window.addEventListener('message', (ev: MessageEvent<HostToWebview>) => {
-  const m = ev.data;
-  if (!m || typeof m !== 'object' || typeof (m as { type?: unknown }).type !== 'string') return;
-  dispatch(m);
-});
-
-build();
-render();
-post({ type: 'ready' });
+page.start();
