@@ -12,28 +12,19 @@ import {
 import type { AnalysisService } from './analysis';
 import { findRecord, folderOfResultFile, ResultFileReader, resultFileNextTo } from './resultFile';
 import { SECTION } from './settings';
-import { PanelManagerBase, panelKey, WebviewPanelHost } from './webviewPanel';
+import { PanelManagerBase, panelKey, WebviewPanelHost, webviewOptions } from './webviewPanel';
 
 export const FOLDER_VIEW_TYPE = 'neuronPath.folderPanel';
 /** At most one re-summary per this many ms while a batch runs (besides every N images). */
 const REFRESH_MS = 5000;
 
-function folderWebviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
-  return { enableScripts: true, enableFindWidget: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist'), vscode.Uri.joinPath(extensionUri, 'media')] };
-}
-
 export class FolderPanelManager extends PanelManagerBase<FolderPanel> {
   constructor(private readonly context: vscode.ExtensionContext, private readonly service: AnalysisService) {
     super();
-    this.register(vscode.window.registerWebviewPanelSerializer(FOLDER_VIEW_TYPE, {
-      deserializeWebviewPanel: async (webviewPanel, state: unknown) => {
-        if (!isFolderPersistedState(state)) { webviewPanel.dispose(); return; }
-        const key = panelKey(state.resultFile);
-        if (this.panels.has(key)) { webviewPanel.dispose(); this.panels.get(key)!.reveal(); return; }
-        webviewPanel.webview.options = folderWebviewOptions(this.context.extensionUri);
-        this.add(webviewPanel, state.resultFile, state.folder ?? folderOfResultFile(state.resultFile));
-      },
-    }));
+    this.registerSerializer(FOLDER_VIEW_TYPE, isFolderPersistedState, (s) => s.resultFile, (webviewPanel, s) => {
+      webviewPanel.webview.options = webviewOptions(this.context.extensionUri);
+      this.add(webviewPanel, s.resultFile, s.folder ?? folderOfResultFile(s.resultFile));
+    });
   }
 
   /** Where the batch of `folder` writes (and resumes) its results, per `neuronPath.batch.resultLocation`. */
@@ -62,7 +53,7 @@ export class FolderPanelManager extends PanelManagerBase<FolderPanel> {
     if (existing) { existing.reveal(); existing.refresh(true); return existing; }
     const webviewPanel = vscode.window.createWebviewPanel(
       FOLDER_VIEW_TYPE, folderTitle(resultFile, folder), { viewColumn: vscode.ViewColumn.Active, preserveFocus: false },
-      folderWebviewOptions(this.context.extensionUri),
+      webviewOptions(this.context.extensionUri),
     );
     return this.add(webviewPanel, resultFile, folder);
   }

@@ -10,34 +10,20 @@ import {
 } from '../protocol';
 import { AnalysisService, errorMessage } from './analysis';
 import { exportStem, pathCsv, pngFromDataUrl, resultJson } from './export';
-import { PanelManagerBase, panelKey, WebviewPanelHost } from './webviewPanel';
+import { PanelManagerBase, panelKey, WebviewPanelHost, webviewOptions } from './webviewPanel';
 
 export const VIEW_TYPE = 'neuronPath.panel';
 
 /** Images the panel can show directly; others (TIFF) are previewed as PNG by the worker. */
 export const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp', 'gif', 'tif', 'tiff', 'avif'];
 
-export function webviewOptions(extensionUri: vscode.Uri, imageUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
-  return {
-    enableScripts: true,
-    enableFindWidget: true,
-    localResourceRoots: [
-      vscode.Uri.joinPath(extensionUri, 'dist'),
-      vscode.Uri.joinPath(extensionUri, 'media'),
-      vscode.Uri.joinPath(imageUri, '..'),
-    ],
-  };
-}
+/** The image panel also reads the image's folder. */
+const imagePanelOptions = (extensionUri: vscode.Uri, imageUri: vscode.Uri) => webviewOptions(extensionUri, [vscode.Uri.joinPath(imageUri, '..')]);
 
 export class PanelManager extends PanelManagerBase<NeuronPathPanel> {
   constructor(private readonly context: vscode.ExtensionContext, private readonly service: AnalysisService) {
     super();
-    this.register(vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
-      deserializeWebviewPanel: async (webviewPanel, state: unknown) => {
-        if (!isPanelPersistedState(state)) { webviewPanel.dispose(); return; }
-        this.revive(webviewPanel, state.imagePath, state.target);
-      },
-    }));
+    this.registerSerializer(VIEW_TYPE, isPanelPersistedState, (s) => s.imagePath, (webviewPanel, s) => this.revive(webviewPanel, s.imagePath, s.target));
     this.register(service.onDidLoadModel((info) => {
       for (const p of this.panels.values()) p.setLabels(info.labels, info.sha256);
     }));
@@ -55,7 +41,7 @@ export class PanelManager extends PanelManagerBase<NeuronPathPanel> {
     }
     const webviewPanel = vscode.window.createWebviewPanel(
       VIEW_TYPE, panelTitle(imageUri.fsPath), { viewColumn: vscode.ViewColumn.Beside, preserveFocus: false },
-      webviewOptions(this.context.extensionUri, imageUri),
+      imagePanelOptions(this.context.extensionUri, imageUri),
     );
     const panel = this.add(webviewPanel, imageUri, target ?? this.service.settings().analyze.target);
     void panel.start(true);
@@ -64,9 +50,7 @@ export class PanelManager extends PanelManagerBase<NeuronPathPanel> {
 
   private revive(webviewPanel: vscode.WebviewPanel, imagePath: string, target: TargetChoice | undefined): void {
     const imageUri = vscode.Uri.file(imagePath);
-    const key = panelKey(imagePath);
-    if (this.panels.has(key)) { webviewPanel.dispose(); this.panels.get(key)!.reveal(); return; }
-    webviewPanel.webview.options = webviewOptions(this.context.extensionUri, imageUri);
+    webviewPanel.webview.options = imagePanelOptions(this.context.extensionUri, imageUri);
     const panel = this.add(webviewPanel, imageUri, target ?? this.service.settings().analyze.target);
     void panel.start(false);
   }

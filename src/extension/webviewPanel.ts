@@ -6,6 +6,15 @@ import * as vscode from 'vscode';
 import { Disposable } from './dispose';
 import { bundleHtml } from './html';
 
+/** Both panels' webview options: scripts on, and files only from the bundles, the media and `extraRoots`. */
+export function webviewOptions(extensionUri: vscode.Uri, extraRoots: vscode.Uri[] = []): vscode.WebviewOptions & vscode.WebviewPanelOptions {
+  return {
+    enableScripts: true,
+    enableFindWidget: true,
+    localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist'), vscode.Uri.joinPath(extensionUri, 'media'), ...extraRoots],
+  };
+}
+
 /** The key of a panel shown for `fsPath`: normalised, and case-folded where file names are. */
 export function panelKey(fsPath: string): string {
   const p = path.normalize(fsPath);
@@ -55,6 +64,22 @@ export abstract class PanelManagerBase<P extends WebviewPanelHost<unknown>> exte
   protected readonly panels = new Map<string, P>();
 
   get openPanels(): readonly P[] { return [...this.panels.values()]; }
+
+  /**
+   * Restores this manager's panels after a window reload: what VS Code kept must pass `isState`
+   * (else the panel is closed), a panel already open for the same file wins, `revive` takes the rest.
+   */
+  protected registerSerializer<S>(viewType: string, isState: (s: unknown) => s is S, fileOf: (s: S) => string,
+                                  revive: (webviewPanel: vscode.WebviewPanel, state: S) => void): void {
+    this.register(vscode.window.registerWebviewPanelSerializer(viewType, {
+      deserializeWebviewPanel: async (webviewPanel, state: unknown) => {
+        if (!isState(state)) { webviewPanel.dispose(); return; }
+        const open = this.panels.get(panelKey(fileOf(state)));
+        if (open) { webviewPanel.dispose(); open.reveal(); return; }
+        revive(webviewPanel, state);
+      },
+    }));
+  }
 
   /** Keeps `panel` under `key` until it is disposed. */
   protected track(key: string, panel: P): P {
