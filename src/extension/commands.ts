@@ -70,11 +70,11 @@ export function registerCommands(context: vscode.ExtensionContext, panels: Panel
     vscode.commands.registerCommand(COMMANDS.openResults, async (uri?: unknown) => {
       const file = await resourceOrPick(uri, { canSelectMany: false, openLabel: 'Open Results', title: 'Neuron Path: choose a batch result file', filters: { 'Neuron Path results': ['jsonl'] } });
       if (!file) return;
-      if (!fs.existsSync(file.fsPath)) {
+      if (!(await fs.promises.stat(file.fsPath).then((s) => s.isFile(), () => false))) {
         void vscode.window.showErrorMessage(`Neuron Path: the result file ${file.fsPath} does not exist.`);
         return;
       }
-      folders.openResults(file.fsPath);
+      await folders.openResults(file.fsPath);
     }),
 
     vscode.commands.registerCommand(COMMANDS.analyzeImage, async (uri?: unknown, selected?: unknown) => {

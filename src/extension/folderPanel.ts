@@ -21,9 +21,9 @@ const REFRESH_MS = 5000;
 export class FolderPanelManager extends PanelManagerBase<FolderPanel> {
   constructor(private readonly context: vscode.ExtensionContext, private readonly service: AnalysisService) {
     super();
-    this.registerSerializer(FOLDER_VIEW_TYPE, isFolderPersistedState, (s) => s.resultFile, (webviewPanel, s) => {
+    this.registerSerializer(FOLDER_VIEW_TYPE, isFolderPersistedState, (s) => s.resultFile, async (webviewPanel, s) => {
       webviewPanel.webview.options = webviewOptions(this.context.extensionUri);
-      this.add(webviewPanel, s.resultFile, s.folder ?? folderOfResultFile(s.resultFile));
+      this.add(webviewPanel, s.resultFile, s.folder ?? await folderOfResultFile(s.resultFile));
     });
   }
 
@@ -44,13 +44,13 @@ export class FolderPanelManager extends PanelManagerBase<FolderPanel> {
   }
 
   /** Shows a result file without computing anything. */
-  openResults(file: string): FolderPanel {
-    return this.show(file, folderOfResultFile(file));
+  async openResults(file: string): Promise<FolderPanel> {
+    return this.show(file, await folderOfResultFile(file));
   }
 
   private show(resultFile: string, folder: string | undefined): FolderPanel {
     const existing = this.panels.get(panelKey(resultFile));
-    if (existing) { existing.reveal(); existing.refresh(true); return existing; }
+    if (existing) { existing.reveal(); void existing.refresh(true); return existing; }
     const webviewPanel = vscode.window.createWebviewPanel(
       FOLDER_VIEW_TYPE, folderTitle(resultFile, folder), { viewColumn: vscode.ViewColumn.Active, preserveFocus: false },
       webviewOptions(this.context.extensionUri),
@@ -88,8 +88,6 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
   }
 
   get isRunning(): boolean { return this.running !== undefined; }
-  /** For tests: what the panel shows. */
-  get summary(): ReturnType<ResultFileReader['summary']> { this.reader.read(); return this.reader.summary(); }
 
   /** Runs (or resumes) the folder's batch; a second call while one runs only shows the panel. */
   async runBatch(): Promise<void> {
@@ -112,7 +110,7 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
       }, run.controller.signal);
       if (this.running !== run) return;
       this.running = undefined;
-      this.refresh(false);
+      await this.refresh(false);
       this.post({ type: 'batchDone', result, cancelled: result.cancelled });
       const failed = result.failed ? `, ${result.failed} could not be analysed (see the panel)` : '';
       if (!result.cancelled) void vscode.window.setStatusBarMessage(`Neuron Path: ${path.basename(this.folder)}: ${result.total} images${failed}.`, 8000);
@@ -122,7 +120,7 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
       const cancelled = isCancelled(err);
       const message = cancelled ? undefined : this.service.reportError(err, `Analyzing the folder ${this.folder}`);
       this.error = message;
-      this.refresh(false);
+      await this.refresh(false);
       this.post({ type: 'batchDone', cancelled, message });
     }
   }
@@ -130,10 +128,10 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
   cancel(): void { this.running?.controller.abort(); }
 
   /** Re-reads the file and sends the new summary (when there is something new, or `force`). */
-  refresh(force: boolean): void {
+  async refresh(force: boolean): Promise<void> {
     let changed: boolean;
     try {
-      changed = this.reader.read();
+      changed = await this.reader.read();
     } catch (err) {
       this.error = `Could not read ${this.resultFile}: ${err instanceof Error ? err.message : String(err)}`;
       return;
@@ -148,14 +146,14 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
     run.lastRefresh = Date.now();
     clearTimeout(this.timer);
     // Off the progress callback, so a large file never delays the worker's messages.
-    this.timer = setTimeout(() => this.refresh(false), 50);
+    this.timer = setTimeout(() => void this.refresh(false), 50);
   }
 
   protected receive(raw: unknown): void {
     if (!isFolderWebviewToHost(raw)) return;
     const message: FolderWebviewToHost = raw;
     switch (message.type) {
-      case 'ready': this.ready = true; this.sendInit(); return;
+      case 'ready': this.ready = true; void this.sendInit(); return;
       case 'cancel': this.cancel(); return;
       case 'resume': void this.runBatch(); return;
       case 'openImage': void this.openImage(message.image); return;
@@ -166,23 +164,23 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
     // Only images of this result file (the page's content is not trusted).
     const { report } = this.reader.summary();
     if (!report?.patterns.images.includes(image)) return;
-    if (!fs.existsSync(image)) {
+    if (!(await fs.promises.stat(image).then(() => true, () => false))) {
       void vscode.window.showErrorMessage(`Neuron Path: the image ${image} does not exist any more (was it moved or deleted?).`);
       return;
     }
     // The batch's own result, when it was made with the current settings: the panel opens at once
     // (and does not wait behind a running batch in the worker).
-    const record = findRecord(this.resultFile, image);
+    const record = await findRecord(this.resultFile, image);
     if (record) await this.service.adoptBatchRecord(record);
     await vscode.commands.executeCommand('neuronPath.analyzeImage', vscode.Uri.file(image));
   }
 
-  private sendInit(): void {
+  private async sendInit(): Promise<void> {
     if (!this.ready) return;
     let readError: string | undefined;
-    try { this.reader.read(); } catch (err) { readError = `Could not read ${this.resultFile}: ${err instanceof Error ? err.message : String(err)}`; }
+    try { await this.reader.read(); } catch (err) { readError = `Could not read ${this.resultFile}: ${err instanceof Error ? err.message : String(err)}`; }
     const { report, skipped, error } = this.reader.summary();
-    const missing = !fs.existsSync(this.resultFile);
+    const missing = !(await this.reader.exists());
     const init: FolderInit = {
       resultFile: this.resultFile,
       folder: this.folder,

@@ -1,9 +1,10 @@
 // A batch result file (.jsonl) read as it grows: each refresh reads only the bytes appended since
 // the last one, keeps the lines without their heavy per-neuron arrays (layerScores, tokenMaps: the
-// summary does not use them), and summarises everything with the engine's report. No vscode import.
-import * as fs from 'node:fs';
+// summary does not use them), and summarises everything with the engine's report. All reads are
+// asynchronous: they run on the extension host's thread when the user clicks. No vscode import.
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { isError, parseLines, readLines, recordsOf, type BatchLine, type BatchRecord, type ReadResult } from '../engine/batch/records';
+import { isError, parseLines, recordsOf, type BatchLine, type BatchRecord, type ReadResult } from '../engine/batch/records';
 import { summarize, type BatchReport } from '../engine/batch/report';
 
 export const RESULT_SUFFIX = '.neuron-path.jsonl';
@@ -14,10 +15,10 @@ export function resultFileNextTo(folder: string): string {
 }
 
 /** The folder a result file next to it was made from, if that folder exists. */
-export function folderOfResultFile(file: string): string | undefined {
+export async function folderOfResultFile(file: string): Promise<string | undefined> {
   if (!file.endsWith(RESULT_SUFFIX)) return undefined;
   const folder = file.slice(0, -RESULT_SUFFIX.length);
-  try { return fs.statSync(folder).isDirectory() ? folder : undefined; } catch { return undefined; }
+  try { return (await fs.stat(folder)).isDirectory() ? folder : undefined; } catch { return undefined; }
 }
 
 export interface Summary { report?: BatchReport; skipped: ReadResult['skipped']; error?: string }
@@ -30,22 +31,35 @@ export class ResultFileReader {
   private version = 0;
   private summarised = -1;
   private last: Summary = { skipped: [] };
+  private reading: Promise<unknown> = Promise.resolve();
 
   constructor(readonly file: string) {}
 
-  /** Reads what was appended (from the start if the file shrank). Returns whether new lines came. */
-  read(): boolean {
+  /** Reads what was appended (from the start if the file shrank). Resolves whether new lines came. */
+  read(): Promise<boolean> {
+    // One read at a time: a refresh and a page reload may ask at once.
+    const next = this.reading.then(() => this.readAppended());
+    this.reading = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Whether the file exists (a result file of a batch that has not started yet does not). */
+  async exists(): Promise<boolean> {
+    try { await fs.stat(this.file); return true; } catch { return false; }
+  }
+
+  private async readAppended(): Promise<boolean> {
     let size: number;
-    try { size = fs.statSync(this.file).size; } catch { return false; }
+    try { size = (await fs.stat(this.file)).size; } catch { return false; }
     if (size < this.offset) { this.offset = 0; this.lineNo = 0; this.lines = []; this.skipped = []; this.version++; }
     if (size === this.offset) return false;
-    const fd = fs.openSync(this.file, 'r');
+    const handle = await fs.open(this.file, 'r');
     let buf: Buffer;
     try {
       buf = Buffer.alloc(size - this.offset);
-      fs.readSync(fd, buf, 0, buf.length, this.offset);
+      await handle.read(buf, 0, buf.length, this.offset);
     } finally {
-      fs.closeSync(fd);
+      await handle.close();
     }
     // Only whole lines: a line being written stays for the next read.
     const end = buf.lastIndexOf(0x0a);
@@ -83,9 +97,9 @@ function slim(line: BatchLine): BatchLine {
 }
 
 /** The full record of one image in a result file (its last one), maps and scores included. */
-export function findRecord(file: string, image: string): BatchRecord | undefined {
+export async function findRecord(file: string, image: string): Promise<BatchRecord | undefined> {
   try {
-    return recordsOf(readLines(file).lines).filter((r) => r.image.path === image).pop();
+    return recordsOf(parseLines(await fs.readFile(file, 'utf8')).lines).filter((r) => r.image.path === image).pop();
   } catch {
     return undefined;
   }

@@ -70,13 +70,13 @@ export abstract class PanelManagerBase<P extends WebviewPanelHost<unknown>> exte
    * (else the panel is closed), a panel already open for the same file wins, `revive` takes the rest.
    */
   protected registerSerializer<S>(viewType: string, isState: (s: unknown) => s is S, fileOf: (s: S) => string,
-                                  revive: (webviewPanel: vscode.WebviewPanel, state: S) => void): void {
+                                  revive: (webviewPanel: vscode.WebviewPanel, state: S) => void | Promise<void>): void {
     this.register(vscode.window.registerWebviewPanelSerializer(viewType, {
       deserializeWebviewPanel: async (webviewPanel, state: unknown) => {
         if (!isState(state)) { webviewPanel.dispose(); return; }
         const open = this.panels.get(panelKey(fileOf(state)));
         if (open) { webviewPanel.dispose(); open.reveal(); return; }
-        revive(webviewPanel, state);
+        await revive(webviewPanel, state);
       },
     }));
   }

@@ -10,41 +10,41 @@ import { folderOfResultFile, ResultFileReader, resultFileNextTo } from '../../sr
 import { similarityView } from '../../webview/folderState';
 import { fakeBatchLines, fakeReport } from './fixtures/fakeBatch';
 
-test('result file reader: incremental, partial lines, bad lines, shrink', () => {
+test('result file reader: incremental, partial lines, bad lines, shrink', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'np-results-'));
   try {
     const file = path.join(dir, 'shop.neuron-path.jsonl');
     const lines = fakeBatchLines().map((l) => JSON.stringify(l));
     const reader = new ResultFileReader(file);
-    assert.equal(reader.read(), false, 'no file yet');
+    assert.equal(await reader.read(), false, 'no file yet');
     assert.equal(reader.summary().report, undefined);
 
     writeFileSync(file, `${lines.slice(0, 3).join('\n')}\n${lines[3].slice(0, 40)}`);
-    assert.equal(reader.read(), true);
+    assert.equal(await reader.read(), true);
     assert.equal(reader.lineCount, 3, 'the line being written waits');
     assert.equal(reader.summary().report?.images, 3);
     assert.equal(reader.summary().report?.patterns.classes.length, 3);
     assert.equal(reader.summary(), reader.summary(), 'summarised once per change');
 
     appendFileSync(file, `${lines[3].slice(40)}\nnot json\n${lines.slice(4).join('\n')}\n`);
-    assert.equal(reader.read(), true);
+    assert.equal(await reader.read(), true);
     const { report, skipped } = reader.summary();
     assert.equal(report?.images, 12);
     assert.equal(report?.errors.length, 1);
     assert.deepEqual(skipped.map((s) => s.line), [5]);
     // the summary does not need the per-neuron arrays, which the reader drops
-    assert.equal(reader.read(), false);
+    assert.equal(await reader.read(), false);
 
     writeFileSync(file, `${lines[0]}\n`);
-    assert.equal(reader.read(), true);
+    assert.equal(await reader.read(), true);
     assert.equal(reader.summary().report?.images, 1);
     assert.deepEqual(reader.summary().skipped, []);
 
     // where the file of a folder is, and back
     mkdirSync(path.join(dir, 'shop'));
     assert.equal(resultFileNextTo(path.join(dir, 'shop') + path.sep), file);
-    assert.equal(folderOfResultFile(file), path.join(dir, 'shop'));
-    assert.equal(folderOfResultFile(path.join(dir, 'other.jsonl')), undefined);
+    assert.equal(await folderOfResultFile(file), path.join(dir, 'shop'));
+    assert.equal(await folderOfResultFile(path.join(dir, 'other.jsonl')), undefined);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
