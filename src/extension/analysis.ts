@@ -9,6 +9,7 @@ import {
   batchProgressText, isCancelled, progressPercent, stableKey, WorkerExitedError,
   type BatchProgressInfo, type BatchRunResult, type TargetChoice,
 } from '../protocol';
+import { COMMANDS } from './commandIds';
 import { Disposable } from './dispose';
 import { FileHasher, ResultCache, resultKey } from './resultCache';
 import { MODEL_KEYS, readSettings, SECTION, type ResolvedSettings } from './settings';
@@ -54,6 +55,7 @@ export class AnalysisService extends Disposable {
     }));
     this.register(vscode.workspace.onDidChangeConfiguration((e) => {
       if (!e.affectsConfiguration(SECTION)) return;
+      this.warnAboutSettings(this.settings());
       this._onDidChangeSettings.fire();
       if (MODEL_KEYS.some((k) => e.affectsConfiguration(`${SECTION}.${k}`))) this.reloadModel();
     }));
@@ -61,21 +63,24 @@ export class AnalysisService extends Disposable {
     this.register({ dispose: () => { void this.client.dispose(); } });
   }
 
+  /** The current settings, read fresh; no side effects (runs and setting changes report their warnings). */
   settings(): ResolvedSettings {
-    const config = vscode.workspace.getConfiguration(SECTION);
-    const s = readSettings(config, {
+    return readSettings(vscode.workspace.getConfiguration(SECTION), {
       trusted: vscode.workspace.isTrusted,
       bundledModelPath: this.context.asAbsolutePath(path.join('media', 'model', 'model.onnx')),
       workspaceFolder: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath,
       cacheDir: vscode.Uri.joinPath(this.context.globalStorageUri, 'models').fsPath,
     });
+  }
+
+  /** Settings that were ignored, to the output and once as a warning (until they change). */
+  private warnAboutSettings(s: ResolvedSettings): void {
     const warnings = s.warnings.join('\n');
     if (warnings && warnings !== this.lastWarnings) {
       for (const w of s.warnings) this.output.warn(w);
       void vscode.window.showWarningMessage(`Neuron Path: ${s.warnings[0]}${s.warnings.length > 1 ? ` (and ${s.warnings.length - 1} more, see the output)` : ''}`);
     }
     this.lastWarnings = warnings;
-    return s;
   }
 
   /** Labels of the model the current settings name, if it has been loaded in this session. */
@@ -103,6 +108,7 @@ export class AnalysisService extends Disposable {
   /** The cached result, or a new analysis under a progress notification. Rejects with an AbortError when cancelled. */
   async run(imagePath: string, target: TargetChoice, listener: RunListener = {}, signal?: AbortSignal): Promise<RunOutcome> {
     const settings = this.settings();
+    this.warnAboutSettings(settings);
     const { key } = await this.keyFor(imagePath, target, settings);
     const cached = await this.cache.get(key);
     if (cached) return { result: cached, cached: true };
@@ -189,6 +195,7 @@ export class AnalysisService extends Disposable {
    */
   batch(folder: string, out: string, onProgress: (p: BatchProgressInfo) => void, signal?: AbortSignal): Promise<BatchRunResult> {
     const settings = this.settings();
+    this.warnAboutSettings(settings);
     return cancellableProgress(`Neuron Path: ${path.basename(folder)}`, signal, async (progress, abortSignal) => {
       let done = 0;
       progress.report({ message: this.client.loadedModelKey === stableKey(settings.model) ? 'scanning the folder' : 'loading the model' });
@@ -238,7 +245,7 @@ export class AnalysisService extends Disposable {
     if (err instanceof WorkerExitedError && err.crashed) return message;
     void vscode.window.showErrorMessage(message, 'Show Output', 'Open Settings').then((choice) => {
       if (choice === 'Show Output') this.output.show(true);
-      else if (choice === 'Open Settings') void vscode.commands.executeCommand('neuronPath.openSettings');
+      else if (choice === 'Open Settings') void vscode.commands.executeCommand(COMMANDS.openSettings);
     });
     return message;
   }

@@ -3,17 +3,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { AnalysisService } from './analysis';
+import { COMMANDS } from './commandIds';
 import type { FolderPanelManager } from './folderPanel';
 import { IMAGE_EXTENSIONS, type PanelManager } from './panel';
 import { SECTION } from './settings';
-
-export const COMMANDS = {
-  analyzeImage: 'neuronPath.analyzeImage',
-  analyzeFolder: 'neuronPath.analyzeFolder',
-  openResults: 'neuronPath.openResults',
-  selectModel: 'neuronPath.selectModel',
-  openSettings: 'neuronPath.openSettings',
-} as const;
 
 const IMAGE_PREVIEW_VIEW_TYPE = 'imagePreview.previewEditor';
 

@@ -10,6 +10,7 @@ import {
   type BatchProgressInfo, type FolderInit, type FolderWebviewToHost, type HostToFolderWebview,
 } from '../protocol';
 import type { AnalysisService } from './analysis';
+import { COMMANDS } from './commandIds';
 import { findRecord, folderOfResultFile, ResultFileReader, resultFileNextTo } from './resultFile';
 import { SECTION } from './settings';
 import { PanelManagerBase, panelKey, WebviewPanelHost, webviewOptions } from './webviewPanel';
@@ -172,7 +173,7 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
     // (and does not wait behind a running batch in the worker).
     const record = await findRecord(this.resultFile, image);
     if (record) await this.service.adoptBatchRecord(record);
-    await vscode.commands.executeCommand('neuronPath.analyzeImage', vscode.Uri.file(image));
+    await vscode.commands.executeCommand(COMMANDS.analyzeImage, vscode.Uri.file(image));
   }
 
   private async sendInit(): Promise<void> {

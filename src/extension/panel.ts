@@ -9,6 +9,7 @@ import {
   type ExportRequest, type HostToWebview, type PanelInit, type TargetChoice, type WebviewToHost,
 } from '../protocol';
 import { AnalysisService, errorMessage } from './analysis';
+import { COMMANDS } from './commandIds';
 import { exportStem, pathCsv, pngFromDataUrl, resultJson } from './export';
 import { PanelManagerBase, panelKey, WebviewPanelHost, webviewOptions } from './webviewPanel';
 
@@ -183,7 +184,7 @@ export class NeuronPathPanel extends WebviewPanelHost<HostToWebview> {
       case 'ready': this.ready = true; this.sendInit(); return;
       case 'analyze': void this.run(message.target); return;
       case 'cancel': this.cancel(); return;
-      case 'openSettings': void vscode.commands.executeCommand('neuronPath.openSettings'); return;
+      case 'openSettings': void vscode.commands.executeCommand(COMMANDS.openSettings); return;
       case 'export': void this.export(message.request); return;
       case 'imageError': void this.sendPreview(); return;
     }

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import test from 'node:test';
 import { BASELINES, DEFAULTS, FORMULAS, PROVIDERS, RESIZES, SCOPES, STEPS_RANGE } from '../../src/engine/options';
+import { COMMANDS } from '../../src/extension/commandIds';
 import { REPO } from '../helpers/fixtures';
 
 interface Property { type?: unknown; default?: unknown; enum?: unknown[]; minimum?: number; maximum?: number; items?: { enum?: unknown[] }; enumDescriptions?: string[] }
@@ -33,4 +34,12 @@ test('package.json: every enum has one description per value', () => {
   for (const [key, p] of Object.entries(props)) {
     if (p.enum && p.enumDescriptions) assert.equal(p.enumDescriptions.length, p.enum.length, key);
   }
+});
+
+test('package.json commands and activation events are the COMMANDS the extension registers', () => {
+  const contributed = (manifest.contributes.commands as { command: string }[]).map((c) => c.command).sort();
+  assert.deepEqual(contributed, Object.values<string>(COMMANDS).sort());
+  for (const id of Object.values(COMMANDS)) assert.ok(manifest.activationEvents.includes(`onCommand:${id}`), `no activation event for ${id}`);
+  const menus = Object.values(manifest.contributes.menus as Record<string, { command: string }[]>).flat().map((m) => m.command);
+  for (const id of menus) assert.ok(contributed.includes(id), `menu entry for unknown command ${id}`);
 });

@@ -1,0 +1,9 @@
+// The command ids, as package.json contributes them (a test checks that the two agree). Its own
+// module, so the panels and the analysis service can run a command without importing commands.ts.
+export const COMMANDS = {
+  analyzeImage: 'neuronPath.analyzeImage',
+  analyzeFolder: 'neuronPath.analyzeFolder',
+  openResults: 'neuronPath.openResults',
+  selectModel: 'neuronPath.selectModel',
+  openSettings: 'neuronPath.openSettings',
+} as const;
