@@ -4,7 +4,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { batchSettings, runBatch, scanFolder, type Analyzer, type BatchItem, type BatchProgress } from '../engine/batch/index';
+import { analyzeFolder, type Analyzer, type BatchItem, type BatchProgress } from '../engine/batch/index';
 import { Engine, type AnalysisResult, type AnalyzeOptions } from '../engine/index';
 import { analyzeOptions, modelOptions, UsageError, type Flags } from './args';
 
@@ -69,17 +69,17 @@ export async function batch(f: Flags, positionals: string[], argv: string[]): Pr
   const pool = jobs > 1 ? await WorkerPool.start(jobs, argv, f.threads === undefined ? Math.max(1, Math.floor(os.cpus().length / jobs)) : undefined) : undefined;
   const engine = pool ? undefined : await Engine.open(mOpts);
   try {
-    const info = pool ? pool.info : engine!.info;
-    const scan = scanFolder(dir, info.labels);
-    const items = limit !== undefined ? scan.items.slice(0, limit) : scan.items;
-    const matched = scan.classes.filter((c) => c.trueClass !== null).length;
-    log(`${scan.items.length} images in ${scan.root} (${scan.layout === 'flat' ? 'flat folder: grouped by predicted class'
-      : `${scan.classes.length} class folder${scan.classes.length === 1 ? '' : 's'}, ${matched} matched to the model's labels`})${limit !== undefined ? `, first ${items.length}` : ''}`);
-    if (scan.unmatched.length) log(`folders matching no label (their images are grouped by folder name): ${scan.unmatched.join(', ')}`);
-    const analyzers: Analyzer[] = pool ? pool.analyzers(aOpts) : [(item, signal) => engine!.analyze(item.image, aOpts, { signal })];
     let lastShown = 0;
-    const summary = await runBatch({
-      items, out, settings: batchSettings(info.sha256, mOpts, aOpts), analyzers, signal: controller.signal,
+    const summary = await analyzeFolder(pool ?? engine!, {
+      folder: dir, out, modelOptions: mOpts, analyzeOptions: aOpts, limit, signal: controller.signal,
+      analyzers: pool?.analyzers(aOpts),
+      onScan: (scan) => {
+        const shown = limit !== undefined ? Math.min(limit, scan.items.length) : scan.items.length;
+        const matched = scan.classes.filter((c) => c.trueClass !== null).length;
+        log(`${scan.items.length} images in ${scan.root} (${scan.layout === 'flat' ? 'flat folder: grouped by predicted class'
+          : `${scan.classes.length} class folder${scan.classes.length === 1 ? '' : 's'}, ${matched} matched to the model's labels`})${limit !== undefined ? `, first ${shown}` : ''}`);
+        if (scan.unmatched.length) log(`folders matching no label (their images are grouped by folder name): ${scan.unmatched.join(', ')}`);
+      },
       onProgress: (p) => {
         if (p.line && p.line.schema !== 'neuron-path/1') log(`  skipped ${p.line.image}: ${p.line.error}`);
         if (f.quiet) return;

@@ -6,9 +6,8 @@
 // drops a queued one. `preview` needs no engine and does not wait in the queue.
 import type { AnalyzeOptions, ModelInfo, ModelOptions, RunHooks } from '../engine/api';
 import type { AnalysisResult } from '../engine/result';
-import { batchSettings, isError, type BatchLine } from '../engine/batch/records';
-import { runBatch, type BatchProgress } from '../engine/batch/run';
-import { scanFolder } from '../engine/batch/scan';
+import { isError, type BatchLine } from '../engine/batch/records';
+import { analyzeFolder, type BatchProgress } from '../engine/batch/run';
 import {
   isHostToWorker, PROTOCOL_VERSION, safeJson, stableKey,
   type BatchLatest, type BatchParams, type BatchProgressInfo, type BatchRunResult, type HostToWorker, type PreviewParams, type PreviewResult, type WorkerErrorInfo, type WorkerRequest, type WorkerToHost,
@@ -143,14 +142,10 @@ export class WorkerServer {
     throw new Error(`unknown method ${(request as { method: string }).method}`);
   }
 
-  /** The folder through the engine's batch runner (scan, resume, one .jsonl line per image). */
+  /** The folder through the engine's folder run (scan, resume, one .jsonl line per image). */
   private async runBatch(id: number, params: BatchParams, engine: EngineLike, modelOptions: ModelOptions, signal: AbortSignal): Promise<BatchRunResult> {
-    const scan = scanFolder(params.folder, engine.info.labels);
-    const items = params.limit !== undefined ? scan.items.slice(0, params.limit) : scan.items;
-    const summary = await runBatch({
-      items, out: params.out, settings: batchSettings(engine.info.sha256, modelOptions, params.options),
-      analyzers: [(item, s) => engine.analyze(item.image, params.options, { signal: s })],
-      signal,
+    const summary = await analyzeFolder(engine, {
+      folder: params.folder, out: params.out, modelOptions, analyzeOptions: params.options, limit: params.limit, signal,
       onProgress: (p) => this.port.send({ type: 'batchProgress', id, progress: batchProgressInfo(p) }),
     });
     const { out, total, resumed, analysed, failed, cancelled, seconds } = summary;

@@ -5,7 +5,7 @@
 // Engine each, e.g. in worker processes) share the queue.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { AnalyzeOptions, ModelOptions } from '../api';
+import type { AnalyzeOptions, ModelInfo, ModelOptions } from '../api';
 import type { Engine } from '../index';
 import { sha256File } from '../hash';
 import type { AnalysisResult } from '../result';
@@ -133,17 +133,26 @@ export interface FolderRunOptions {
   signal?: AbortSignal;
   onProgress?: (p: BatchProgress) => void;
   onScan?: (scan: FolderScan) => void;
+  /** Who analyses the images (e.g. one per worker process); default: `engine` itself, one at a time. */
+  analyzers?: Analyzer[];
 }
 
-/** Scans a folder and analyses it with one Engine (what the CLI with --jobs 1 and the extension run). */
-export async function analyzeFolder(engine: Engine, opts: FolderRunOptions): Promise<BatchSummary> {
-  const scan = scanFolder(opts.folder, engine.info.labels);
+/** What a folder run needs of the model: its labels and hash, and (without `analyzers`) an engine. */
+export interface FolderModel {
+  readonly info: Pick<ModelInfo, 'labels' | 'sha256'>;
+  analyze?: Engine['analyze'];
+}
+
+/** Scans a folder and analyses it into the resumable file: the folder run of the CLI, the extension's worker and the tests. */
+export async function analyzeFolder(model: FolderModel, opts: FolderRunOptions): Promise<BatchSummary> {
+  const scan = scanFolder(opts.folder, model.info.labels);
   opts.onScan?.(scan);
   const items = opts.limit !== undefined ? scan.items.slice(0, opts.limit) : scan.items;
   const analyzeOptions = opts.analyzeOptions ?? {};
+  const { analyze } = model;
+  const analyzers = opts.analyzers ?? (analyze ? [(item: BatchItem, signal: AbortSignal) => analyze.call(model, item.image, analyzeOptions, { signal })] : []);
   return runBatch({
-    items, out: opts.out, settings: batchSettings(engine.info.sha256, opts.modelOptions, analyzeOptions),
-    analyzers: [(item, signal) => engine.analyze(item.image, analyzeOptions, { signal })],
-    signal: opts.signal, onProgress: opts.onProgress,
+    items, out: opts.out, settings: batchSettings(model.info.sha256, opts.modelOptions, analyzeOptions),
+    analyzers, signal: opts.signal, onProgress: opts.onProgress,
   });
 }
