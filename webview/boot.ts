@@ -2,6 +2,7 @@
 // API, a store that reduces actions, keeps the small state VS Code restores and redraws, a redraw when
 // the theme changes, and the start: build, draw, listen to the host, and post `ready` last (the host
 // sends `init` only then).
+import { byId } from './dom';
 
 /** The API VS Code gives a webview, typed by what the page posts and keeps. */
 export interface VsCodeApi<Out, Saved> {
@@ -12,6 +13,8 @@ export interface VsCodeApi<Out, Saved> {
 declare function acquireVsCodeApi(): VsCodeApi<unknown, unknown>;
 
 export interface PageOptions<S, A, Saved> {
+  /** The page's root element (#app) gets this data-testid. */
+  testid: string;
   initial(saved: Saved | undefined): S;
   reduce(state: S, action: A): S;
   /** What VS Code keeps for the page to be restored (undefined: nothing yet). */
@@ -29,14 +32,18 @@ export class Page<S, A, Out extends { type: string }, Saved> {
   previous: S | undefined;
   /** Bumped when VS Code changes the theme, so charts know to take the new colours. */
   themeVersion = 0;
+  /** The element the page is built in. */
+  readonly app: HTMLElement;
 
   constructor(private readonly options: PageOptions<S, A, Saved>) {
     this.state = options.initial(this.vscode.getState());
+    this.app = byId('app');
+    this.app.dataset.testid = options.testid;
   }
 
-  post(message: Out): void { this.vscode.postMessage(message); }
+  readonly post = (message: Out): void => { this.vscode.postMessage(message); };
 
-  dispatch(action: A): void {
+  readonly dispatch = (action: A): void => {
     const next = this.options.reduce(this.state, action);
     if (next === this.state) return;
     this.previous = this.state;
@@ -44,7 +51,7 @@ export class Page<S, A, Out extends { type: string }, Saved> {
     const saved = this.options.persist(next);
     if (saved !== undefined) this.vscode.setState(saved);
     this.options.render();
-  }
+  };
 
   /** Builds and draws the page, then listens to the host and says `ready`. */
   start(): void {

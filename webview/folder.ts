@@ -13,7 +13,7 @@ import './folder.css';
 import type { FolderPersistedState, FolderWebviewToHost } from '../src/protocol';
 import { ChartSlot, readTheme } from './charts';
 import { isMessage, Page } from './boot';
-import { byId, fill, h } from './dom';
+import { fill, h } from './dom';
 import { folderComparisonChart } from './folderCharts';
 import {
   baseName, cellImages, comparisonRows, fmt, heatmapOf, initialFolderState, pct, persistedFolder, reduceFolder, similarityView, statusText,
@@ -23,13 +23,9 @@ import {
 const HOST_MESSAGES = ['init', 'report', 'batchProgress', 'batchDone'];
 const page = new Page<FolderState, FolderAction, FolderWebviewToHost, FolderPersistedState>({
   initial: initialFolderState, reduce: reduceFolder, persist: (s) => (s.resultFile ? persistedFolder(s) : undefined),
-  accepts: (m): m is FolderAction => isMessage(m, HOST_MESSAGES), build, render,
+  accepts: (m): m is FolderAction => isMessage(m, HOST_MESSAGES), build, render, testid: 'folder-panel',
 });
-const post = (message: FolderWebviewToHost): void => page.post(message);
-const dispatch = (action: FolderAction): void => page.dispatch(action);
-
-const app = byId('app');
-app.dataset.testid = 'folder-panel';
+const { app, post, dispatch } = page;
 
 const ui = {
   title: h('h1', { id: 'title' }),

@@ -16,7 +16,7 @@ import type { PathNeuron, TokenMap } from '../src/engine/result';
 import type { ExportRequest, PanelPersistedState, TargetChoice, WebviewToHost } from '../src/protocol';
 import { isTargetChoice, progressPercent } from '../src/protocol';
 import { ChartSlot, jasChartConfig, manipulationChartConfig, readTheme, scoreChartConfig, type Marker } from './charts';
-import { byId, fill, h } from './dom';
+import { fill, h } from './dom';
 import { drawTokenMap } from './overlay';
 import { isMessage, Page } from './boot';
 import {
@@ -26,17 +26,13 @@ import {
 
 const page = new Page<PanelState, Action, WebviewToHost, PanelPersistedState>({
   initial: initialState, reduce, persist: (s) => (s.imagePath ? persisted(s) : undefined),
-  accepts: (m): m is Action => isMessage(m), build, render,
+  accepts: (m): m is Action => isMessage(m), build, render, testid: 'panel',
 });
-const post = (message: WebviewToHost): void => page.post(message);
-const dispatch = (action: Action): void => page.dispatch(action);
+const { app, post, dispatch } = page;
 
 // ---------------------------------------------------------------------------------------------
 // Layout (built once)
 // ---------------------------------------------------------------------------------------------
-
-const app = byId('app');
-app.dataset.testid = 'panel';
 
 const ui = {
   title: h('h1', { id: 'title' }),
