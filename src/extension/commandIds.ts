@@ -6,4 +6,5 @@ export const COMMANDS = {
   openResults: 'neuronPath.openResults',
   selectModel: 'neuronPath.selectModel',
   openSettings: 'neuronPath.openSettings',
+  analyzeSample: 'neuronPath.analyzeSample',
 } as const;

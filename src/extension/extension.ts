@@ -4,6 +4,7 @@ import { AnalysisService } from './analysis';
 import { registerCommands } from './commands';
 import { FolderPanelManager } from './folderPanel';
 import { PanelManager } from './panel';
+import { registerSampleCommand } from './samples';
 
 export interface NeuronPathApi {
   /** The open analysis panels (for the end-to-end tests). */
@@ -18,7 +19,7 @@ export function activate(context: vscode.ExtensionContext): NeuronPathApi {
   const service = new AnalysisService(context, output);
   const panels = new PanelManager(context, service);
   const folders = new FolderPanelManager(context, service);
-  context.subscriptions.push(output, service, panels, folders, ...registerCommands(context, panels, service, folders));
+  context.subscriptions.push(output, service, panels, folders, ...registerCommands(context, panels, service, folders), registerSampleCommand(context));
   return { panels, folders, service };
 }
 

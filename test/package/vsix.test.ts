@@ -16,9 +16,10 @@ const TARGETS = JSON.parse(fs.readFileSync(path.join(REPO, 'scripts', 'vsix-targ
 const manifest = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { name: string; version: string; main: string };
 const IN_CI = !!process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0';
 
-/** The bundles and data the packaged extension loads at run time. */
+/** The bundles and data the packaged extension loads at run time (and its icon, walkthrough and samples). */
 const LOADED = ['dist/extension.js', 'dist/worker.js', 'dist/webview.js', 'dist/webview.css', 'dist/folder.js', 'dist/folder.css',
-  'media/model/model.onnx', 'media/model/config.json', 'media/model/preprocessor_config.json'];
+  'media/model/model.onnx', 'media/model/config.json', 'media/model/preprocessor_config.json',
+  'media/icon.png', 'media/walkthrough/analyze-sample.md', 'media/samples/coat-1.png'];
 
 const NATIVE = /\.(node|so(\.\d+)*|dylib|dll)$/;
 

@@ -43,3 +43,23 @@ test('package.json commands and activation events are the COMMANDS the extension
   const menus = Object.values(manifest.contributes.menus as Record<string, { command: string }[]>).flat().map((m) => m.command);
   for (const id of menus) assert.ok(contributed.includes(id), `menu entry for unknown command ${id}`);
 });
+
+test('Marketplace manifest: icon, categories, keywords, repository, and a walkthrough whose pages ship', () => {
+  assert.match(manifest.icon, /\.png$/);
+  const icon = fs.readFileSync(path.join(REPO, manifest.icon));
+  assert.equal(icon.readUInt32BE(16), 128, 'icon width');
+  assert.equal(icon.readUInt32BE(20), 128, 'icon height');
+  assert.ok(manifest.categories.length > 0 && manifest.keywords.length > 0);
+  assert.match(manifest.repository.url, /^https:\/\//);
+  for (const f of ['CHANGELOG.md', 'LICENSE', 'README.md']) assert.ok(fs.existsSync(path.join(REPO, f)), f);
+  const [walkthrough] = manifest.contributes.walkthroughs as { steps: { id: string; media: { markdown: string }; completionEvents: string[]; description: string }[] }[];
+  assert.deepEqual(walkthrough.steps.map((s) => s.id), ['analyzeSample', 'selectModel', 'analyzeFolder']);
+  for (const step of walkthrough.steps) {
+    assert.ok(fs.existsSync(path.join(REPO, step.media.markdown)), step.media.markdown);
+    for (const [, id] of step.description.matchAll(/\(command:([\w.]+)\)/g)) assert.ok(Object.values<string>(COMMANDS).includes(id), id);
+    for (const e of step.completionEvents) assert.ok(Object.values<string>(COMMANDS).includes(e.replace(/^onCommand:/, '')), e);
+  }
+  // what the .vsix takes (scripts/package.mjs stages the files vsce lists with .vscodeignore)
+  const ignore = fs.readFileSync(path.join(REPO, '.vscodeignore'), 'utf8');
+  for (const kept of ['!media/icon.png', '!media/walkthrough/**', '!media/samples/*.png']) assert.ok(ignore.includes(kept), kept);
+});

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { it } from 'node:test';
 import type { AnalysisResult } from '../../../src/engine/result';
 import { analyzeWithCli, pathNeurons } from './cli';
-import { Panel, type PanelSnapshot } from './panel';
+import { FolderPanelView, Panel, type PanelSnapshot } from './panel';
 import { OUTPUT_DIR, sampleImages } from './paths';
 import { THEMES, type ThemeKind, type Workbench } from './workbench';
 
@@ -17,8 +17,9 @@ export interface E2ESession {
   diagnostics(): string;  // e.g. the end of code-server's log, added to failure messages
 }
 
-/** The explorer context menu entry (menus show the title; the palette adds the category). */
+/** The explorer context menu entries (menus show the title; the palette adds the category). */
 export const ANALYZE_ENTRY = /^(Neuron Path: )?Analyze Image$/;
+export const ANALYZE_FOLDER_ENTRY = /^(Neuron Path: )?Analyze Folder$/;
 
 const seconds = (name: string, fallback: number): number => Number(process.env[name] ?? fallback) * 1000;
 /** How long one analysis in the panel may take (the first includes starting the worker). */
@@ -125,6 +126,28 @@ export function defineFlow(session: () => E2ESession): void {
     assertSamePath(shown, cli, `${first} (target ${other})`);
     await s.workbench.waitNotificationGone(first);
     await s.workbench.screenshot(path.join(OUTPUT_DIR, `${s.label}-target-${other}.png`));
+  });
+
+  step('Analyze Folder on a folder shows the folder panel, in the light and dark themes', async (s) => {
+    // A small flat folder of two classes, copied into the open workspace (the explorer picks it up).
+    const folder = path.join(s.workspace, 'batch');
+    const picked = [first, first.replace(/-1\./, '-2.'), second, second.replace(/-1\./, '-2.')].filter((f, i, all) => images.includes(f) && all.indexOf(f) === i);
+    fs.mkdirSync(folder, { recursive: true });
+    for (const f of picked) fs.copyFileSync(path.join(s.workspace, f), path.join(folder, f));
+    await s.workbench.explorerCommand('batch', ANALYZE_FOLDER_ENTRY);
+    const panel = new FolderPanelView(s.workbench.page);
+    await panel.waitFor('the folder analysed', (p) => p.state === 'done' && p.rows > 0, ANALYSIS_MS * picked.length);
+    await s.workbench.waitNotificationGone('batch');
+    try {
+      for (const theme of ['light', 'dark'] as ThemeKind[]) {
+        await s.workbench.setTheme(theme);
+        await panel.waitFor(`the ${theme} theme`, (p) => p.theme === THEMES[theme].webviewClass, 30_000);
+        await s.workbench.page.waitForTimeout(500); // let charts redraw in the new colours
+        await s.workbench.screenshot(path.join(OUTPUT_DIR, `${s.label}-folder-${theme}.png`));
+      }
+    } finally {
+      await s.workbench.setTheme('light');
+    }
   });
 }
 

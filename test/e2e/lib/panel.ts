@@ -73,19 +73,8 @@ export class Panel {
    * Polls until `done(snapshot)` holds. A snapshot in state `error` fails at once (unless `allowError`),
    * with the panel's status text in the message.
    */
-  async waitFor(what: string, done: (s: PanelSnapshot) => boolean, timeoutMs: number, allowError = false): Promise<PanelSnapshot> {
-    const deadline = Date.now() + timeoutMs;
-    let last: PanelSnapshot | undefined;
-    while (Date.now() < deadline) {
-      const s = await this.snapshot();
-      if (s) {
-        last = s;
-        if (done(s)) return s;
-        if (s.state === 'error' && !allowError) throw new Error(`panel ${this.image} shows an error while waiting for ${what}: ${s.status}`);
-      }
-      await sleep(300);
-    }
-    throw new Error(`panel ${this.image}: no ${what} within ${timeoutMs / 1000} s; last seen: ${JSON.stringify(last)}`);
+  waitFor(what: string, done: (s: PanelSnapshot) => boolean, timeoutMs: number, allowError = false): Promise<PanelSnapshot> {
+    return waitForSnapshot(`panel ${this.image}`, () => this.snapshot(), what, done, timeoutMs, allowError);
   }
 
   /** Chooses a target class in the panel's picker (a native select or a vscode-single-select). */
@@ -110,4 +99,64 @@ export class Panel {
     const now = await current();
     if (now !== String(value)) throw new Error(`the target picker did not take "${typed}" + ArrowDown + Enter (its value is "${now}")`);
   }
+}
+
+export interface FolderPanelSnapshot {
+  state: string;                 // status data-state: empty | running | done | cancelled | error
+  status: string;
+  rows: number;                  // rows of the method comparison table
+  theme: string;
+}
+
+/** The folder panel's webview: the frame holding [data-testid="folder-panel"]. */
+export class FolderPanelView {
+  private readonly selector = '[data-testid="folder-panel"]';
+
+  constructor(private readonly page: Page) {}
+
+  async snapshot(): Promise<FolderPanelSnapshot | undefined> {
+    for (const frame of this.page.frames()) {
+      try {
+        if (!(await frame.$(this.selector))) continue;
+        return await frame.evaluate((sel) => {
+          const root = document.querySelector(sel)!;
+          const status = root.querySelector<HTMLElement>('[data-testid="status"]');
+          return {
+            state: status?.dataset.state ?? '',
+            status: status?.textContent?.replace(/\s+/g, ' ').trim() ?? '',
+            rows: root.querySelectorAll('[data-testid="comparison-table"] tr').length,
+            theme: ['vscode-high-contrast', 'vscode-dark', 'vscode-light'].find((c) => document.body.classList.contains(c)) ?? '',
+          };
+        }, this.selector);
+      } catch {
+        // detached while we looked
+      }
+    }
+    return undefined;
+  }
+
+  waitFor(what: string, done: (s: FolderPanelSnapshot) => boolean, timeoutMs: number): Promise<FolderPanelSnapshot> {
+    return waitForSnapshot('the folder panel', () => this.snapshot(), what, done, timeoutMs);
+  }
+}
+
+/**
+ * Polls a panel until `done(snapshot)` holds. A snapshot in state `error` fails at once (unless
+ * `allowError`), with the panel's status text in the message.
+ */
+async function waitForSnapshot<S extends { state: string; status: string }>(
+  who: string, read: () => Promise<S | undefined>, what: string, done: (s: S) => boolean, timeoutMs: number, allowError = false,
+): Promise<S> {
+  const deadline = Date.now() + timeoutMs;
+  let last: S | undefined;
+  while (Date.now() < deadline) {
+    const s = await read();
+    if (s) {
+      last = s;
+      if (done(s)) return s;
+      if (s.state === 'error' && !allowError) throw new Error(`${who} shows an error while waiting for ${what}: ${s.status}`);
+    }
+    await sleep(300);
+  }
+  throw new Error(`${who}: no ${what} within ${timeoutMs / 1000} s; last seen: ${JSON.stringify(last)}`);
 }
