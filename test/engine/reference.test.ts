@@ -6,6 +6,7 @@ import { Engine } from '../../src/engine/index';
 import { pathJas, scaledLayer, scaledNeuron } from '../../src/engine/locator';
 import type { Formula } from '../../src/engine/result';
 import { openModel } from '../../src/engine/modelStore';
+import { readoutValues } from '../../src/engine/readout';
 import { Runner } from '../../src/engine/runner';
 import { assertClose, tempDir, vitFixtures } from '../helpers/fixtures';
 
@@ -56,7 +57,7 @@ for (const { name, model, ref } of vitFixtures()) {
       for (const c of ref.cases) {
         const w = c.clean.map((row) => Float32Array.from(row));
         const clean = await runner.clean(pixels);
-        w.forEach((wl, l) => assertClose(clean.acts[l].slice(opened.info.readout[0] * D, opened.info.readout[1] * D), wl, 1e-5, 1e-6, `clean activation of layer ${l}`));
+        w.forEach((wl, l) => assertClose(readoutValues(clean.acts[l], opened.info.readoutRows, D), wl, 1e-5, 1e-6, `clean activation of layer ${l}`));
         const path = c.reference.path;
         for (let l = 0; l < ref.layers; l++) {
           const G = await runner.gradients(pixels, c.target, w.map((wi, i) => (i < l ? scaledNeuron(wi, path[i], m, D) : i === l ? scaledLayer(wi, m) : undefined)), m);
