@@ -39,14 +39,14 @@ test('a CNN is refused as not a ViT', async () => {
 test('an op without a gradient rule names the op and the node', async () => {
   const model = decodeModel(fs.readFileSync(vit), vit);
   const nodes = model.graph!.node!;
-  // Put a Sin on the residual stream of the last block, inside the part that is differentiated.
+  // Put an Atan on the residual stream of the last block, inside the part that is differentiated.
   const lastAdd = [...nodes].reverse().find((n) => n.opType === 'Add' && nodes.some((m) => m.opType === 'LayerNormalization' && m.input![0] === n.output![0]))!;
   const original = lastAdd.output![0];
   lastAdd.output = [`${original}_pre`];
-  nodes.splice(nodes.indexOf(lastAdd) + 1, 0, onnx.NodeProto.create({ opType: 'Sin', input: [`${original}_pre`], output: [original], name: 'my_sin' }));
+  nodes.splice(nodes.indexOf(lastAdd) + 1, 0, onnx.NodeProto.create({ opType: 'Atan', input: [`${original}_pre`], output: [original], name: 'my_atan' }));
   const dir = tempDir('unsupported');
   fs.writeFileSync(path.join(dir, 'model.onnx'), encodeModel(model));
-  await assert.rejects(open(path.join(dir, 'model.onnx')), /cannot differentiate Sin node 'my_sin'/);
+  await assert.rejects(open(path.join(dir, 'model.onnx')), /cannot differentiate Atan node 'my_atan'/);
 });
 
 function withExternalData(location: string): string {
