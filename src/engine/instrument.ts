@@ -176,10 +176,10 @@ function noFfnMessage(graph: GraphProto, probe: ProbeResult, rejected: string[])
   const shown = rejected.slice(0, 12).map((r) => `\n  - ${r}`).join('');
   const more = rejected.length > 12 ? `\n  (and ${rejected.length - 12} more)` : '';
   if (rejected.length === 0) {
-    return 'no linear layer (MatMul/Gemm with a constant weight) over [batch, tokens, width] was found, so there is no transformer FFN to analyse ' +
-      `(${attention} attention softmaxes). Neuron Path analyses vision transformers whose blocks end in an FFN.`;
+    return 'no transformer FFN was found: the graph has no linear layer (MatMul/Gemm with a constant weight) over ' +
+      `[batch, tokens, width] and ${attention} attention softmaxes. Neuron Path analyses vision transformers, whose blocks end in an FFN.`;
   }
-  return `no block FFN was recognised (fc1 -> activation -> fc2, or a gated act(gate) * up -> fc2). The graph has ${attention} ` +
+  return `no transformer FFN was recognised (fc1 -> activation -> fc2, or a gated act(gate) * up -> fc2). The graph has ${attention} ` +
     `attention softmaxes; the ${rejected.length} linear layers over [batch, tokens, width] were looked at:${shown}${more}\n` +
     'If this is a vision transformer, please report the export with this message.';
 }

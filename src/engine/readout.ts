@@ -11,15 +11,9 @@ import { probePixels } from './onnx/probe';
 import { DataType, encodeModel, ModelFormatError, onnx, opsetOf, type ModelProto } from './onnx/proto';
 import type { ScopeSetting } from './result';
 import { Session, type SessionSettings } from './runtime';
+import { SCOPE_RANGE } from './scope';
 import type { ImageInput, NeuronSite } from './structure';
 
-
-export const SCOPE_NAMES = ['auto', 'cls', 'patches', 'all'] as const;
-const RANGE = /^(\d+):(\d*)$/;
-
-export function isScopeSetting(value: string): value is ScopeSetting {
-  return (SCOPE_NAMES as readonly string[]).includes(value) || RANGE.test(value);
-}
 
 export interface Readout {
   rows: number[];                    // ascending token rows; readout vectors are [rows.length * D] in this order
@@ -37,7 +31,7 @@ export function resolveReadout(setting: ScopeSetting, graphRows: number[], token
   else if (setting === 'patches') rows = range(tokens - patches, tokens);
   else if (setting === 'all') rows = range(0, tokens);
   else {
-    const [, a, b] = RANGE.exec(setting) ?? [];
+    const [, a, b] = SCOPE_RANGE.exec(setting) ?? [];
     if (a === undefined) throw new RangeError(`scope '${setting}' is not auto, cls, patches, all or a token range a:b`);
     const start = Number(a), end = b === '' ? tokens : Number(b);
     if (!(start < end && end <= tokens)) {
