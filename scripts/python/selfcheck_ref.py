@@ -40,7 +40,7 @@ def build(spec):
 def check(spec):
     name = spec["name"]
     model, x = build(spec)
-    ref = NeuronPathRef(model, model.act_modules(), spec["scope"], steps=20)
+    ref = NeuronPathRef(model, model.fc2_modules(), spec["scope"], steps=20)
     logits, probs, w = ref.clean(x)
     t = int(probs.argmax())
     L = ref.L
@@ -94,7 +94,7 @@ def check(spec):
     ref.close()
     # 6. fixture file reproduced
     doc = json.load(open(os.path.join(mf.OUT, name, "reference.json")))
-    res = analyse(model, model.act_modules(), spec["scope"], x, steps=doc["steps"],
+    res = analyse(model, model.fc2_modules(), spec["scope"], x, steps=doc["steps"],
                   extra_paths=[j["path"] for j in doc["cases"][0]["jasOf"]])
     for c_doc, c in zip(doc["cases"], res["cases"]):
         assert c_doc["target"] == c["target"]
