@@ -22,7 +22,12 @@ export interface FixtureCase {
 }
 
 export interface Fixture {
-  name: string; scope: 'cls' | 'patches'; layers: number; neurons: number; tokens: number; numClasses: number;
+  name: string; layers: number; neurons: number; tokens: number; numClasses: number;
+  scope: string;                    // cls, patches, tokens (another row set), ...
+  readout: number[];                // the token rows the head reads, ascending; vectors are [K*D] in this order
+  grid: [number, number];           // the patch grid: the last gh*gw tokens
+  ffn: 'plain' | 'gated';
+  family?: string; opset?: number; dynamic?: boolean;
   fixedBatch: boolean; activation: string; steps: number;
   input: { shape: number[]; data: number[] };
   probs: number[];
