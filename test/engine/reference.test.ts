@@ -67,6 +67,7 @@ for (const { name, model, ref } of vitFixtures()) describe(name, () => {
     assert.equal(engine.info.readout.source, 'graph');
     assert.deepEqual(engine.info.readout.grid, ref.grid, 'the patch grid');
     assert.equal(engine.info.ffn, ref.ffn);
+    assert.equal(engine.info.precision, ref.precision ?? 'float32', 'half-precision models are upcast and say so');
     if (['cls', 'patches', 'all'].includes(ref.scope)) assert.equal(engine.info.scope, ref.scope);
     // A batch-1 export either had its batch axis made dynamic (verified) or runs row by row.
     assert.equal(engine.info.fixedBatch || engine.info.batchRewritten, ref.fixedBatch);
