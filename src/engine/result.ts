@@ -55,7 +55,10 @@ export interface AnalysisResult {
     // Absent in records made before model families (issue 9):
     readout?: ReadoutInfo;
     tokens?: number;
-    ffn?: { kind: 'plain' | 'gated'; activation: string };
+    ffn?: {
+      kind: 'plain' | 'gated'; activation: string;
+      headFfns: string[];          // fc2 nodes of FFNs after the blocks (an attention-pool head's MLP): part of the head, not blocks
+    };
     precision?: { stored: 'float32' | 'float16' | 'bfloat16'; analysedIn: 'float32' };
   };
   image: { path: string; sha256: string; width: number; height: number };
