@@ -12,9 +12,12 @@ import { assertClose, tempDir, vitFixtures } from '../helpers/fixtures';
 
 // The reference runs in float64, onnxruntime in float32: gradients and scores agree to ~1e-6 of
 // their largest value; 1e-4 relative (of the largest element) is the stated tolerance.
-const GRAD_REL = 1e-4;
-const JAS_REL = 1e-4;
-const PROB_ABS = 1e-5;
+const EXACT = { grad: 1e-4, jas: 1e-4, prob: 1e-5, act: 1e-5 };
+// A graph stored in float16 rounds its own constants as well (GELU's sqrt(2) becomes 1.4140625),
+// which the reference (float16-rounded weights, exact constants) does not; the float32 analysis of
+// that graph is faithful to it, so paths must still be identical and values agree to ~1e-4 (measured
+// 3e-5): 1e-3 relative, 1e-4 for probabilities.
+const HALF_CONSTANTS = { grad: 1e-3, jas: 1e-3, prob: 1e-4, act: 1e-3 };
 
 const cache = tempDir('ref-cache');
 
@@ -34,22 +37,24 @@ async function jasTerms(runner: Runner, pixels: Float32Array, target: number, w:
   return terms;
 }
 
-/** The worst errors seen over every fixture, formula, case and path, printed at the end of the file. */
+/** The worst errors seen over every fixture held to EXACT, formula, case and path, printed at the end of the file. */
 const worst = { rel: 0, relWhere: '', cancelling: 0, cancellingWhere: '' };
 after(() => {
   process.stdout.write(`# JAS: worst relative error ${worst.rel.toExponential(2)} (${worst.relWhere}); where terms cancel, ` +
     `worst error / sum|term| ${worst.cancelling.toExponential(2)} (${worst.cancellingWhere})\n`);
 });
 
-async function assertJas(got: number, want: number, terms: Promise<number>, where: string): Promise<void> {
+async function assertJas(got: number, want: number, terms: Promise<number>, rel: number, where: string): Promise<void> {
   const sum = await terms, err = Math.abs(got - want);
-  assert.ok(err <= Math.max(JAS_REL * Math.abs(want), 1e-5 * sum), `${where}: JAS ${got} vs ${want}`);
+  assert.ok(err <= Math.max(rel * Math.abs(want), 1e-5 * sum), `${where}: JAS ${got} vs ${want}`);
+  if (rel !== EXACT.jas) return;
   if (Math.abs(want) >= 0.1 * sum) {
     if (err / Math.abs(want) > worst.rel) Object.assign(worst, { rel: err / Math.abs(want), relWhere: where });
   } else if (err / sum > worst.cancelling) Object.assign(worst, { cancelling: err / sum, cancellingWhere: where });
 }
 
 for (const { name, model, ref } of vitFixtures()) describe(name, () => {
+  const tol = ref.precision === 'float16' ? HALF_CONSTANTS : EXACT;
   // One engine and one runner session per fixture, shared by its tests (the machine has 2 cores).
   let engine: Engine;
   let opened: OpenedModel;
@@ -81,15 +86,15 @@ for (const { name, model, ref } of vitFixtures()) describe(name, () => {
     for (const c of ref.cases) {
       const w = c.clean.map((row) => Float32Array.from(row));
       const clean = await runner.clean(pixels);
-      w.forEach((wl, l) => assertClose(readoutValues(clean.acts[l], opened.info.readoutRows, D), wl, 1e-5, 1e-6, `clean activation of layer ${l}`));
+      w.forEach((wl, l) => assertClose(readoutValues(clean.acts[l], opened.info.readoutRows, D), wl, tol.act, 1e-6, `clean activation of layer ${l}`));
       const path = c.reference.path;
       for (let l = 0; l < ref.layers; l++) {
         const G = await runner.gradients(pixels, c.target, w.map((wi, i) => (i < l ? scaledNeuron(wi, path[i], m, D) : i === l ? scaledLayer(wi, m) : undefined)), m);
-        for (let i = 0; i <= l; i++) assertClose(G[i]!, c.reference.layerGrads[l][i], GRAD_REL, 1e-9, `target ${c.target}, step ${l}, G_${i}`);
+        for (let i = 0; i <= l; i++) assertClose(G[i]!, c.reference.layerGrads[l][i], tol.grad, 1e-9, `target ${c.target}, step ${l}, G_${i}`);
       }
       for (const j of c.jasOf) {
         const G = await runner.gradients(pixels, c.target, w.map((wi, i) => scaledNeuron(wi, j.path[i], m, D)), m);
-        G.forEach((g, l) => assertClose(g!, j.grads[l], GRAD_REL, 1e-9, `path ${j.path}, G_${l}`));
+        G.forEach((g, l) => assertClose(g!, j.grads[l], tol.grad, 1e-9, `path ${j.path}, G_${l}`));
       }
     }
   });
@@ -114,31 +119,31 @@ for (const { name, model, ref } of vitFixtures()) describe(name, () => {
         const clean = await runner.clean(pixels);
         const expected = c[formula];
         assert.deepEqual(r.path.map((n) => n.neuron), expected.path, `path for target ${c.target}`);
-        await assertJas(r.jas, expected.jas, terms(expected.path), where('path'));
+        await assertJas(r.jas, expected.jas, terms(expected.path), tol.jas, where('path'));
         r.tokenMaps.forEach((map) => {
           assert.deepEqual(map.grid, ref.grid);
           const first = ref.tokens - ref.grid[0] * ref.grid[1];
           assert.deepEqual(map.values, Array.from({ length: ref.grid[0] * ref.grid[1] }, (_, t) => clean.acts[map.layer][(first + t) * ref.neurons + map.neuron]));
         });
-        r.layerScores.forEach((s, l) => assertClose(s, expected.layerScores[l], GRAD_REL, 1e-12, `layer ${l} scores`));
-        assert.ok(Math.abs(r.target.probability - c.targetProbability) <= PROB_ABS);
+        r.layerScores.forEach((s, l) => assertClose(s, expected.layerScores[l], tol.grad, 1e-12, `layer ${l} scores`));
+        assert.ok(Math.abs(r.target.probability - c.targetProbability) <= tol.prob);
         const key = formula === 'reference' ? 'jasReference' : 'jasPaper';
         const act = c.baselines.activation, ig = c.baselines.integratedGradients;
         assert.deepEqual(r.baselines.activation!.path.map((n) => n.neuron), act.path);
         assert.deepEqual(r.baselines.integratedGradients!.path.map((n) => n.neuron), ig.path);
-        await assertJas(r.baselines.activation!.jas, act[key], terms(act.path), where('activation baseline'));
-        await assertJas(r.baselines.integratedGradients!.jas, ig[key], terms(ig.path), where('IG baseline'));
+        await assertJas(r.baselines.activation!.jas, act[key], terms(act.path), tol.jas, where('activation baseline'));
+        await assertJas(r.baselines.integratedGradients!.jas, ig[key], terms(ig.path), tol.jas, where('IG baseline'));
         for (const j of c.jasOf) {
           const got = await pathJas(runner, pixels, c.target, w, j.path, ref.steps, formula);
-          await assertJas(got, j[formula], terms(j.path), where(`path ${j.path}`));
+          await assertJas(got, j[formula], terms(j.path), tol.jas, where(`path ${j.path}`));
         }
         for (const [got, want] of [[r.baselines.activation!.remove, act.remove], [r.baselines.activation!.enhance, act.enhance],
           [r.baselines.integratedGradients!.remove, ig.remove], [r.baselines.integratedGradients!.enhance, ig.enhance]]) {
-          assert.ok(Math.abs(got - want) <= PROB_ABS, `baseline manipulation ${got} vs ${want}`);
+          assert.ok(Math.abs(got - want) <= tol.prob, `baseline manipulation ${got} vs ${want}`);
         }
         if (formula === 'reference') {
-          assert.ok(Math.abs(r.manipulation.remove.probability - c.manipulation.remove) <= PROB_ABS, `remove ${r.manipulation.remove.probability} vs ${c.manipulation.remove}`);
-          assert.ok(Math.abs(r.manipulation.enhance.probability - c.manipulation.enhance) <= PROB_ABS, `enhance ${r.manipulation.enhance.probability} vs ${c.manipulation.enhance}`);
+          assert.ok(Math.abs(r.manipulation.remove.probability - c.manipulation.remove) <= tol.prob, `remove ${r.manipulation.remove.probability} vs ${c.manipulation.remove}`);
+          assert.ok(Math.abs(r.manipulation.enhance.probability - c.manipulation.enhance) <= tol.prob, `enhance ${r.manipulation.enhance.probability} vs ${c.manipulation.enhance}`);
         }
       }
     });

@@ -56,6 +56,17 @@ export function upcastToFloat32(model: ModelProto): StoredPrecision {
     const tt = v.type?.tensorType;
     if (tt && HALF[tt.elemType ?? 0] !== undefined) { found = HALF[tt.elemType!]; tt.elemType = DataType.FLOAT; }
   }
+  // Weights stored in half precision and cast to float32 before use are now float32 constants: the
+  // Cast is a no-op, and as an Identity the weight is seen as constant (a linear layer's weight).
+  const floatConstants = new Set((graph.initializer ?? []).filter((t) => t.dataType === DataType.FLOAT).map((t) => t.name));
+  for (const node of graph.node ?? []) {
+    if (node.opType === 'Constant' && node.attribute?.[0]?.t?.dataType === DataType.FLOAT) floatConstants.add(node.output![0]);
+    const to = node.opType === 'Cast' ? node.attribute?.find((a) => a.name === 'to')?.i : undefined;
+    if (to !== undefined && Number(to) === DataType.FLOAT && floatConstants.has(node.input![0])) {
+      node.opType = 'Identity';
+      node.attribute = [];
+    }
+  }
   return found;
 }
 
