@@ -301,15 +301,17 @@ _TEST_IMAGES = None
 
 
 def fixture_input(index, size=16):
-    """Fashion-MNIST test image -> bilinear resize -> [0,1] -> repeat 3x -> (x-0.5)/0.5, float32."""
+    """Fashion-MNIST test image -> bilinear resize to size (int, or (height, width)) -> [0,1] ->
+    repeat 3x -> (x-0.5)/0.5, float32."""
     global _TEST_IMAGES
     from PIL import Image
     if _TEST_IMAGES is None:
         _TEST_IMAGES = read_idx(os.path.join(DATA_DIR, "t10k-images-idx3-ubyte.gz"))
-    img = Image.fromarray(_TEST_IMAGES[index]).resize((size, size), Image.BILINEAR)
+    h, w = (size, size) if isinstance(size, int) else size
+    img = Image.fromarray(_TEST_IMAGES[index]).resize((w, h), Image.BILINEAR)
     x = torch.from_numpy(np.asarray(img, dtype=np.float32) / 255.0)
     x = (x - 0.5) / 0.5
-    return x.unsqueeze(0).unsqueeze(0).expand(1, 3, size, size).contiguous()
+    return x.unsqueeze(0).unsqueeze(0).expand(1, 3, h, w).contiguous()
 
 
 def randomize(model, seed):
@@ -394,7 +396,9 @@ const fs = require('fs');
   const out = {};
   for (const item of job) {
     const s = await ort.InferenceSession.create(item.model);
-    const t = new ort.Tensor('float32', Float32Array.from(item.data), item.shape);
+    const t = item.dtype === 'float16'  // float16 travels as its bits
+      ? new ort.Tensor('float16', Uint16Array.from(item.data), item.shape)
+      : new ort.Tensor('float32', Float32Array.from(item.data), item.shape);
     const r = await s.run({ [s.inputNames[0]]: t });
     out[item.key] = Array.from(r[s.outputNames[0]].data);
   }
