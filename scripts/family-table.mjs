@@ -33,13 +33,17 @@ for (const name of fs.readdirSync(fixtures).sort()) {
 }
 console.log('| family | fixtures | readout rows found (`--scope auto`) | FFN (neurons at fc2\'s input) | tokens: prefix + patch grid |');
 console.log('| --- | --- | --- | --- | --- |');
+/** The distinct values of one column over a family's fixtures (they may differ, e.g. GELU and ReLU exports). */
+const distinct = (members, cell) => [...new Set(members.map(({ model }) => cell(model)))].join(' / ');
 for (const [family, members] of families) {
-  const { model } = members[0];
-  const { rows, grid } = model.readout;
-  const prefix = model.tokens - grid[0] * grid[1];
   const names = members.map(({ name, model: m }) => `\`${name}\`${m.precision.stored === 'float32' ? '' : ` (${m.precision.stored})`}`).join(', ');
-  const head = model.ffn.headFfns.length ? '; the head\'s MLP is not a block' : '';
-  console.log(`| ${family} | ${names} | ${model.scope} (${rows.length} of ${model.tokens}) | ${model.ffn.activation}, ${model.ffn.kind}${head} | ${prefix ? `${prefix} + ` : ''}${grid.join('×')} |`);
+  const readout = distinct(members, (m) => `${m.scope} (${m.readout.rows.length} of ${m.tokens})`);
+  const ffn = distinct(members, (m) => `${m.ffn.activation}, ${m.ffn.kind}${m.ffn.headFfns.length ? '; the head\'s MLP is not a block' : ''}`);
+  const tokens = distinct(members, (m) => {
+    const prefix = m.tokens - m.readout.grid[0] * m.readout.grid[1];
+    return `${prefix ? `${prefix} + ` : ''}${m.readout.grid.join('×')}`;
+  });
+  console.log(`| ${family} | ${names} | ${readout} | ${ffn} | ${tokens} |`);
 }
 fs.rmSync(work, { recursive: true, force: true });
 process.exitCode = mismatches ? 1 : 0;
