@@ -80,7 +80,7 @@ export async function instrument(exported: ModelProto, options: InstrumentOption
       `[1,${tokens},${neurons}] (${sites[0].fc2}); blocks with different token counts or widths are not supported.`);
   }
   const { grid, source: gridSource } = findPatchGrid(graph, clean, sites[0], tokens, input);
-  const graphRows = await graphReadout(model, input, sites[sites.length - 1], logits, options.settings);
+  const graphRows = await graphReadout(model, input, sites[sites.length - 1], logits, options.settings, clean);
   const readout = resolveReadout(options.scope ?? 'auto', graphRows, tokens, grid);
   if (readout.rows.length === 0) throw new NotAViTError(`the logits do not depend on any token of the last block's FFN (${sites[sites.length - 1].fc2}).`);
   const rows = readout.rows;

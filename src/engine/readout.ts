@@ -7,7 +7,7 @@ import { buildBackward } from './autodiff/backward';
 import { probeShapes } from './autodiff/probedShapes';
 import { GraphBuilder } from './onnx/builder';
 import { GraphIndex } from './onnx/graph';
-import { probePixels } from './onnx/probe';
+import { probePixels, type ProbeResult } from './onnx/probe';
 import { DataType, encodeModel, ModelFormatError, onnx, opsetOf, type ModelProto } from './onnx/proto';
 import type { ScopeSetting } from './result';
 import { Session, type SessionSettings } from './runtime';
@@ -66,10 +66,11 @@ export function runsOf(rows: number[]): [number, number][] {
  * gradient. The head's own gather/mean/pooling decides which rows those are, so no pattern list is
  * needed. The model is left as it was.
  */
-export async function graphReadout(model: ModelProto, input: ImageInput, site: NeuronSite, logits: string, settings: SessionSettings): Promise<number[]> {
+export async function graphReadout(model: ModelProto, input: ImageInput, site: NeuronSite, logits: string, settings: SessionSettings,
+                                   clean: ProbeResult): Promise<number[]> {
   const graph = model.graph!;
   const feedsAt = (batch: number) => ({ [input.name]: probePixels(input, batch) });
-  const shapes = await probeShapes(model, feedsAt, input.fixedBatch, settings);
+  const shapes = await probeShapes(model, feedsAt, input.fixedBatch, settings, clean);
   const nodes = graph.node ?? [], outputs = graph.output ?? [], initializers = (graph.initializer ??= []).length;
   const b = new GraphBuilder(graph, opsetOf(model), 'np_readout/');
   const one = onnx.TensorProto.create({ dataType: DataType.FLOAT, dims: [1], floatData: [1] });

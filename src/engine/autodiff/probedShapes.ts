@@ -11,10 +11,13 @@ export interface ProbedShapes extends Shapes {
   rowBytes: number;                 // bytes of the float tensors that grow with each batch row
 }
 
-/** `feedsAt(batch)` gives the feeds of one probe; a fixed-batch model is probed at batch 1 only. */
+/**
+ * `feedsAt(batch)` gives the feeds of one probe; a fixed-batch model is probed at batch 1 only.
+ * `atOne` is a batch-1 probe already made with those feeds.
+ */
 export async function probeShapes(model: ModelProto, feedsAt: (batch: number) => Record<string, Feed>, fixedBatch: boolean,
-                                  settings: SessionSettings): Promise<ProbedShapes> {
-  const one = await probeModel(model, feedsAt(1), 1, settings);
+                                  settings: SessionSettings, atOne?: ProbeResult): Promise<ProbedShapes> {
+  const one = atOne ?? await probeModel(model, feedsAt(1), 1, settings);
   const two: ProbeResult = fixedBatch ? one : await probeModel(model, feedsAt(2), 2, settings);
   const constants = new GraphIndex(model.graph!).constants;
   const constShape = (name: string) => {
