@@ -30,7 +30,7 @@ def main():
     torch.set_num_threads(args.threads or os.cpu_count())
     torch.manual_seed(0)
     model = TinyViT(args.image, args.patch, args.width, args.ffn, args.layers, args.heads, args.classes, "gelu-erf").eval()
-    ref = NeuronPathRef(model, model.act_modules(), "cls", steps=args.steps or 20)
+    ref = NeuronPathRef(model, model.fc2_modules(), "cls", steps=args.steps or 20)
     x = torch.randn(1, 3, args.image, args.image)
     baselines = [b for b in args.baselines.split(",") if b and b != "none"]
     m, L = ref.steps, ref.L

@@ -1,7 +1,7 @@
 // `neuron-path`: the engine from a terminal. Progress on stderr, a summary on stdout, JSON on request.
 import * as fs from 'node:fs';
 import { Engine } from '../engine/index';
-import { BASELINES, DEFAULTS, FORMULAS, PROVIDERS, RESIZES, SCOPES, STEPS_RANGE } from '../engine/options';
+import { BASELINES, DEFAULTS, FORMULAS, PROVIDERS, RESIZES, STEPS_RANGE } from '../engine/options';
 import { analyzeOptions, modelOptions, parse, UsageError, type Flags } from './args';
 import { batch, BATCH_USAGE } from './batch';
 import { report } from './report';
@@ -19,7 +19,9 @@ const USAGE = `usage: neuron-path analyze IMAGE [options]
   --target CLASS       class index to explain, or 'predicted' (default)
   --steps N            integration steps m, ${STEPS_RANGE.min}..${STEPS_RANGE.max} (default ${DEFAULTS.steps})
   --formula F          ${choices(FORMULAS, DEFAULTS.formula)} (reference: the published code's)
-  --scope S            ${choices(SCOPES, DEFAULTS.scope)}
+  --scope S            token rows the neurons are read at: auto (default: the rows the head
+                       reads, found from the graph) | cls (token 0) | patches (the patch grid,
+                       the last gh*gw tokens) | all | a:b (rows a..b-1, e.g. 0:2)
   --baselines LIST     ${BASELINES.join(',')} (default ${DEFAULTS.baselines.join(',')}) or none
   --random N           number of random baseline paths (default ${DEFAULTS.randomCount}); --seed S (default ${DEFAULTS.randomSeed})
   --threads N          onnxruntime intra-op threads (default: all cores)

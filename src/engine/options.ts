@@ -1,11 +1,11 @@
 // The analysis options' defaults and allowed values, in one place: the engine fills missing options
 // from here, the CLI parses and documents its flags from here, the extension reads its settings
-// against it, and a test checks package.json's `contributes.configuration` against it.
+// against it, and a test checks package.json's `contributes.configuration` against it. The scope
+// setting's names and syntax are in scope.ts.
 import type { AnalyzeOptions, BaselineName, ExecutionProvider, ModelOptions, ResizeMode } from './api';
-import type { Formula, Scope } from './result';
+import type { Formula, ScopeSetting } from './result';
 
 export const FORMULAS: readonly Formula[] = ['reference', 'paper'];
-export const SCOPES: readonly ('auto' | Scope)[] = ['auto', 'cls', 'patches'];
 export const BASELINES: readonly BaselineName[] = ['activation', 'ig', 'random'];
 export const PROVIDERS: readonly ExecutionProvider[] = ['cpu', 'cuda'];
 export const RESIZES: readonly ResizeMode[] = ['bilinear', 'bicubic', 'nearest'];
@@ -20,7 +20,7 @@ export const DEFAULTS = {
   baselines: BASELINES,             // all of them
   randomCount: 10,
   randomSeed: 0,
-  scope: 'auto' as 'auto' | Scope,
+  scope: 'auto' as ScopeSetting,
   executionProvider: 'cpu' as ExecutionProvider,
   threads: 0,                       // onnxruntime's choice
 } as const;
@@ -41,6 +41,6 @@ export function resolveAnalyzeOptions(o: AnalyzeOptions): ResolvedAnalyzeOptions
 }
 
 /** The model option that changes results, missing from DEFAULTS. */
-export function resolvedScope(o: Pick<ModelOptions, 'scope'>): 'auto' | Scope {
+export function resolvedScope(o: Pick<ModelOptions, 'scope'>): ScopeSetting {
   return o.scope ?? DEFAULTS.scope;
 }

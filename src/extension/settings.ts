@@ -6,8 +6,9 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AnalyzeOptions, BaselineName, ModelOptions, PreprocessOverrides, ResizeMode } from '../engine/api';
-import { BASELINES, DEFAULTS, FORMULAS, PROVIDERS, RESIZES, SCOPES, STEPS_RANGE } from '../engine/options';
+import { BASELINES, DEFAULTS, FORMULAS, PROVIDERS, RESIZES, STEPS_RANGE } from '../engine/options';
 import type { Formula } from '../engine/result';
+import { isScopeSetting, SCOPE_HELP } from '../engine/scope';
 import type { TargetChoice } from '../protocol';
 
 export const SECTION = 'neuronPath';
@@ -75,7 +76,11 @@ export function readSettings(config: ConfigReader, ctx: SettingsContext): Resolv
   const resize = config.get<unknown>('preprocess.resize');
   if (typeof resize === 'string' && (RESIZES as string[]).includes(resize)) preprocess.resize = resize as ResizeMode;
 
-  const scope = pick(config.get<unknown>('scope'), SCOPES, DEFAULTS.scope);
+  const scopeRaw = config.get<unknown>('scope');
+  const scope = isScopeSetting(scopeRaw) ? scopeRaw : DEFAULTS.scope;
+  if (scopeRaw !== undefined && scopeRaw !== null && scopeRaw !== '' && !isScopeSetting(scopeRaw)) {
+    warnings.push(`neuronPath.scope must be ${SCOPE_HELP}; '${String(scopeRaw)}' is ignored (auto is used).`);
+  }
   const executionProvider = pick(config.get<unknown>('executionProvider'), PROVIDERS, DEFAULTS.executionProvider);
   const threadsRaw = config.get<unknown>('threads');
   const threads = typeof threadsRaw === 'number' && Number.isInteger(threadsRaw) && threadsRaw >= 0 ? threadsRaw : DEFAULTS.threads;

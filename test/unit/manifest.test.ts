@@ -4,11 +4,12 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import test from 'node:test';
-import { BASELINES, DEFAULTS, FORMULAS, PROVIDERS, RESIZES, SCOPES, STEPS_RANGE } from '../../src/engine/options';
+import { BASELINES, DEFAULTS, FORMULAS, PROVIDERS, RESIZES, STEPS_RANGE } from '../../src/engine/options';
+import { isScopeSetting, SCOPE_NAMES } from '../../src/engine/scope';
 import { COMMANDS } from '../../src/extension/commandIds';
 import { REPO } from '../helpers/fixtures';
 
-interface Property { type?: unknown; default?: unknown; enum?: unknown[]; minimum?: number; maximum?: number; items?: { enum?: unknown[] }; enumDescriptions?: string[] }
+interface Property { pattern?: string; type?: unknown; default?: unknown; enum?: unknown[]; minimum?: number; maximum?: number; items?: { enum?: unknown[] }; enumDescriptions?: string[] }
 const manifest = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8'));
 const props = manifest.contributes.configuration.properties as Record<string, Property>;
 const setting = (key: string): Property => props[`neuronPath.${key}`] ?? assert.fail(`package.json has no neuronPath.${key}`);
@@ -19,8 +20,11 @@ test('package.json settings: defaults, bounds and choices are the engine\'s', ()
   assert.equal(setting('steps').maximum, STEPS_RANGE.max);
   assert.deepEqual(setting('formula').enum, [...FORMULAS]);
   assert.equal(setting('formula').default, DEFAULTS.formula);
-  assert.deepEqual(setting('scope').enum, [...SCOPES]);
   assert.equal(setting('scope').default, DEFAULTS.scope);
+  const scopePattern = new RegExp(setting('scope').pattern ?? '');
+  for (const v of [...SCOPE_NAMES, '0:2', '1:', '12:40', 'x', '2', ':3', 'cls,patches', 'auto ']) {
+    assert.equal(scopePattern.test(v), isScopeSetting(v), `scope '${v}': the setting's pattern and the engine disagree`);
+  }
   assert.deepEqual(setting('baselines').items?.enum, [...BASELINES]);
   assert.deepEqual(setting('baselines').default, [...DEFAULTS.baselines]);
   assert.deepEqual(setting('executionProvider').enum, [...PROVIDERS]);
