@@ -27,7 +27,8 @@ export function imageInput(graph: GraphProto, sizeHint?: [number, number]): Imag
   }
   const input = inputs[0];
   if (input.type?.tensorType?.elemType !== DataType.FLOAT) {
-    throw new NotAViTError(`input '${input.name}' is not float32; Neuron Path needs a float32 model (export without half precision).`);
+    throw new NotAViTError(`input '${input.name}' has ONNX element type ${input.type?.tensorType?.elemType}, not float; Neuron Path needs float pixel ` +
+      'values (a float32 model, or float16/bfloat16, which is upcast): export the model with a float pixel input, normalisation inside or not.');
   }
   const dims = input.type?.tensorType?.shape?.dim ?? [];
   if (dims.length !== 4) {
@@ -58,7 +59,7 @@ export function logitsOutput(graph: GraphProto, index: GraphIndex, probe: ProbeR
   const chosen = ranked.find((o) => /logit/i.test(o.name ?? '')) ?? ranked[0];
   if (!chosen) throw new NotAViTError('no model output has the shape [batch, classes]; a classifier is expected.');
   if (!probe.floats.has(chosen.name ?? '')) {
-    throw new NotAViTError(`output '${chosen.name}' is not float32; Neuron Path needs a float32 model (export without half precision).`);
+    throw new NotAViTError(`output '${chosen.name}' is not float; Neuron Path needs float logits (a float32 model, or float16/bfloat16, which is upcast).`);
   }
   const producer = index.producerThrough(chosen.name ?? '');
   const softmaxed = producer?.opType === 'Softmax';
