@@ -280,7 +280,7 @@ const einsum: Rule = (c, n, [g], wants) => {
       const missing = [...mine].map((ch, a) => (known.has(ch) ? -1 : a)).filter((a) => a >= 0);
       dx = c.b.op('Expand', [c.b.unsqueeze(dx, missing), c.b.shape(x)]);
     }
-    return c.unbroadcast(dx, x, x);
+    return dx;
   });
 };
 
