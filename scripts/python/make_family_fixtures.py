@@ -345,11 +345,11 @@ def family_specs():
     # ---------------------------------------------------------------- timm, families new in issue 9
     both(lambda o, d: timm_spec("timm_reg4_avg" + suffix(o, d),
                                 lambda c: timm_vit(c, reg_tokens=4, global_pool="avg", img_size=WIDE),
-                                f"timm VisionTransformer(reg_tokens=4, global_pool='avg', img_size=(32, 24))",
+                                "timm VisionTransformer(reg_tokens=4, global_pool='avg', img_size=(32, 24))",
                                 "timm registers + avg pool", o, d, size=WIDE))
     both(lambda o, d: timm_spec("timm_gap" + suffix(o, d),
                                 lambda c: timm_vit(c, class_token=False, global_pool="avg", img_size=WIDE),
-                                f"timm VisionTransformer(class_token=False, global_pool='avg', img_size=(32, 24))",
+                                "timm VisionTransformer(class_token=False, global_pool='avg', img_size=(32, 24))",
                                 "timm no class token (gap)", o, d, size=WIDE), ((14, True), (17, False)))
     S.append(dict(timm_spec("timm_reg4_dinov2_head" + suffix(17, True),
                             lambda c: Dinov2RegistersHead(timm_vit(0, reg_tokens=4, img_size=WIDE), c),
@@ -363,7 +363,7 @@ def family_specs():
                                 "DeiT distilled (timm)", o, d))
     both(lambda o, d: timm_spec("timm_siglip_map" + suffix(o, d),
                                 lambda c: timm_vit(c, class_token=False, global_pool="map", img_size=WIDE),
-                                f"timm VisionTransformer(class_token=False, global_pool='map', img_size=(32, 24)) "
+                                "timm VisionTransformer(class_token=False, global_pool='map', img_size=(32, 24)) "
                                 "(SigLIP attention-pool head with its own MLP)",
                                 "SigLIP attention-pool (MAP) head (timm)", o, d, size=WIDE),
          ((14, True), (17, False)))
@@ -534,7 +534,7 @@ def round_floats(v):
 
 
 # ============================================================================ one fixture
-def analyse_model(spec, model, x, classes):
+def analyse_model(spec, model, x):
     """float64 analysis; returns (res, info) or raises when the margins are not clear."""
     m64 = copy.deepcopy(model).double()
     fc2s = spec["fc2"](m64)
@@ -558,7 +558,7 @@ def build_seeded(spec, x, classes, attempts=40):
         scale_heads(spec["heads"](model), model, x)
         if spec.get("round") is not None:
             round_weights(model, spec["round"])
-        res, info = analyse_model(spec, model, x, classes)
+        res, info = analyse_model(spec, model, x)
         mm = mf.min_margin(res)
         top1 = float(res["probs"].max())
         if mm >= mf.MARGIN and top1 >= 1.5 / classes:
@@ -683,7 +683,7 @@ def int8_qdq(path_in, path_out):
     """Static int8 quantization in QDQ form: every MatMul/Gemm weight as int8 + DequantizeLinear,
     every MatMul/Gemm activation input through QuantizeLinear -> DequantizeLinear."""
     import onnx
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import helper, numpy_helper
     m = onnx.load(path_in)
     g = m.graph
     inits = {i.name: i for i in g.initializer}
