@@ -22,7 +22,7 @@ export interface TimmSource {
 
 function hasTorch(): boolean {
   if (!fs.existsSync(PYTHON)) return false;
-  try { execFileSync(PYTHON, ['-c', 'import torch, onnx'], { stdio: 'ignore' }); return true; } catch { return false; }
+  try { execFileSync(PYTHON, ['-c', 'import torch, torchvision, onnx'], { stdio: 'ignore' }); return true; } catch { return false; }
 }
 
 /**
@@ -31,7 +31,7 @@ function hasTorch(): boolean {
  * Returns a sentence saying why not when torch or timm is not there.
  */
 export function timmSource(workDir: string, opts: { timm?: string; timmRepo: string }): TimmSource | string {
-  if (!hasTorch()) return `skipped: no torch at ${PYTHON} (apt-get install python3-torch python3-onnx)`;
+  if (!hasTorch()) return `skipped: no torch, torchvision and onnx at ${PYTHON} (apt-get install python3-torch python3-torchvision python3-onnx)`;
   if (opts.timm) {
     const dir = path.resolve(opts.timm);
     if (!fs.existsSync(path.join(dir, 'timm', '__init__.py'))) return `skipped: ${dir} has no timm/__init__.py`;
