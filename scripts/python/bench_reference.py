@@ -39,13 +39,13 @@ def main():
     torch.manual_seed(0)
     if args.timm:
         model = timm_vit(args.timm, args.timm_model)
-        acts = [block.mlp.act for block in model.blocks]
+        fc2s = [block.mlp.fc2 for block in model.blocks]
         x = torch.randn(1, *model.default_cfg.get("input_size", (3, 224, 224)))
     else:
         model = TinyViT(args.image, args.patch, args.width, args.ffn, args.layers, args.heads, args.classes, "gelu-erf").eval()
-        acts = model.act_modules()
+        fc2s = model.fc2_modules()
         x = torch.randn(1, 3, args.image, args.image)
-    ref = NeuronPathRef(model, acts, "cls", steps=args.steps or 20)
+    ref = NeuronPathRef(model, fc2s, "cls", steps=args.steps or 20)
     baselines = [b for b in args.baselines.split(",") if b and b != "none"]
     m, L = ref.steps, ref.L
 

@@ -176,6 +176,16 @@ const split: Rule = (c, n, gOut, wants) => {
   return [c.b.op('Concat', parts, { axis })];
 };
 
+/** The positions a Slice takes along one axis (ONNX clamping rules, any step). */
+function sliceIndices(start: number, end: number, step: number, dim: number): number[] {
+  const norm = (v: number) => (v < 0 ? v + dim : v);
+  const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v, lo), hi);
+  const [begin, stop] = step > 0 ? [clamp(norm(start), 0, dim), clamp(norm(end), 0, dim)] : [clamp(norm(start), 0, dim - 1), clamp(norm(end), -1, dim - 1)];
+  const out: number[] = [];
+  for (let i = begin; step > 0 ? i < stop : i > stop; i += step) out.push(i);
+  return out;
+}
+
 const slice: Rule = (c, n, [g], wants) => {
   if (!wants[0] || !g) return [];
   const x = ins(n)[0];
@@ -187,36 +197,91 @@ const slice: Rule = (c, n, [g], wants) => {
   if (!starts || !ends) return c.fail(n, 'its starts/ends are not constant');
   const axes = (read('axes', 3) ?? starts.map((_, i) => i)).map((a) => normAxis(a, rank));
   const steps = read('steps', 4) ?? starts.map(() => 1);
-  if (steps.some((s) => s !== 1)) c.fail(n, 'strided slices are not supported');
-  const pads = new Array<number>(2 * rank).fill(0);
+  const taken = axes.map((axis, i) => sliceIndices(starts[i], ends[i], steps[i], shape[axis]));
   axes.forEach((axis, i) => {
-    const dim = shape[axis];
-    const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + dim : v, 0), dim);
-    const begin = clamp(starts[i]), end = clamp(ends[i]);
-    if ((begin !== 0 || end !== dim) && c.shapes.batchAxes(x)[axis]) c.fail(n, `it slices the batch axis ${axis}`);
-    pads[axis] = begin;
-    pads[rank + axis] = dim - Math.max(end, begin);
+    if (taken[i].length !== shape[axis] && c.shapes.batchAxes(x)[axis]) c.fail(n, `it slices the batch axis ${axis}`);
   });
-  return [c.b.pad(g, pads)];
+  if (steps.every((s) => s === 1)) {
+    const pads = new Array<number>(2 * rank).fill(0);
+    axes.forEach((axis, i) => {
+      const idx = taken[i];
+      pads[axis] = idx.length ? idx[0] : 0;
+      pads[rank + axis] = shape[axis] - (idx.length ? idx[idx.length - 1] + 1 : 0);
+    });
+    return [c.b.pad(g, pads)];
+  }
+  // Strided (or reversed) slices: scatter back one axis at a time.
+  let dx = g;
+  axes.forEach((axis, i) => { dx = scatterAxis(c, dx, axis, rank, taken[i], shape[axis]); });
+  return [dx];
 };
+
+/**
+ * The adjoint of taking positions `idx` along `axis` of a tensor whose axis has size `dim`: g's
+ * entries go back to their positions, repeated positions summed, the rest zero. A contiguous
+ * ascending run is a Pad; anything else a product with the constant one-hot matrix [n, dim].
+ */
+function scatterAxis(c: RuleContext, g: string, axis: number, rank: number, idx: number[], dim: number): string {
+  if (idx.length > 0 && idx.every((v, k) => v === idx[0] + k)) {
+    const pads = new Array<number>(2 * rank).fill(0);
+    pads[axis] = idx[0];
+    pads[rank + axis] = dim - idx[0] - idx.length;
+    return c.b.pad(g, pads);
+  }
+  const onehot = new Array<number>(idx.length * dim).fill(0);
+  idx.forEach((v, k) => { onehot[k * dim + v] = 1; });
+  const matrix = c.b.floats(onehot, [idx.length, dim], 'scatter');
+  if (axis === rank - 1) return c.b.op('MatMul', [g, matrix]);
+  const perm = Array.from({ length: rank }, (_, i) => i);
+  [perm[axis], perm[rank - 1]] = [perm[rank - 1], perm[axis]];
+  return c.b.op('Transpose', [c.b.op('MatMul', [c.b.op('Transpose', [g], { perm }), matrix])], { perm });
+}
 
 const gather: Rule = (c, n, [g], wants) => {
   if (!wants[0] || !g) return [];
   const [x, indicesName] = ins(n);
-  const shape = c.shape(x);
-  const axis = normAxis(attrInt(n, 'axis', 0), shape.length);
+  const shape = c.shape(x), rank = shape.length;
+  const axis = normAxis(attrInt(n, 'axis', 0), rank);
   const indices = c.constValues(indicesName);
   const dim = c.staticDim(n, x, axis);
   if (!indices) return c.fail(n, 'its indices are not constant');
   const idx = indices.map((i) => (i < 0 ? i + dim : i));
-  const contiguous = idx.every((v, i) => v === idx[0] + i);
-  if (!contiguous) c.fail(n, 'only a single index or a contiguous range of indices is supported');
-  const scalar = c.shape(indicesName).length === 0;
-  if (!scalar && c.shape(indicesName).length !== 1) c.fail(n, 'multi-dimensional indices are not supported');
-  const pads = new Array<number>(2 * shape.length).fill(0);
-  pads[axis] = idx[0];
-  pads[shape.length + axis] = dim - idx[0] - idx.length;
-  return [c.b.pad(scalar ? c.b.unsqueeze(g, [axis]) : g, pads)];
+  const idxShape = c.shape(indicesName);
+  // g is [x before axis, indices..., x after axis]: one index axis in x's place.
+  let flat = g;
+  if (idxShape.length === 0) flat = c.b.unsqueeze(g, [axis]);
+  else if (idxShape.length > 1) {
+    const after = shape.slice(axis + 1).map((d, i) => (c.shapes.batchAxes(x)[axis + 1 + i] ? c.fail(n, 'the batch axis follows the gathered axis') : d));
+    flat = c.b.op('Reshape', [g, c.b.int64s([...shape.slice(0, axis).map(() => 0), idx.length, ...after])]);
+  }
+  return [scatterAxis(c, flat, axis, rank, idx, dim)];
+};
+
+/** Einsum as torch exports it: each operand's gradient is an Einsum of the output gradient and the other operands. */
+const einsum: Rule = (c, n, [g], wants) => {
+  if (!g) return [];
+  const equation = attrString(n, 'equation', '').replace(/\s/g, '');
+  const [lhs, given] = equation.split('->');
+  const operands = ins(n);
+  const terms = lhs.split(',');
+  if (given === undefined) c.fail(n, 'an equation without an explicit output (->) is not supported');
+  if (equation.includes('.')) c.fail(n, 'ellipsis (...) in the equation is not supported');
+  const out = given!;
+  return operands.map((x, i) => {
+    if (!wants[i]) return undefined;
+    const mine = terms[i];
+    if (new Set(mine).size !== mine.length) c.fail(n, `operand ${i} repeats an index (a diagonal), which is not supported`);
+    const others = terms.filter((_, k) => k !== i);
+    const known = new Set([...out, ...others.join('')]);
+    // Indices only this operand has were summed away: the gradient is broadcast along them.
+    const kept = [...mine].filter((ch) => known.has(ch)).join('');
+    let dx = c.b.op('Einsum', [g, ...operands.filter((_, k) => k !== i)], { equation: `${[out, ...others].join(',')}->${kept}` });
+    if (kept.length !== mine.length) {
+      const missing = [...mine].map((ch, a) => (known.has(ch) ? -1 : a)).filter((a) => a >= 0);
+      dx = c.expandLike(c.b.unsqueeze(dx, missing), x, missing);
+    }
+    return c.unbroadcast(dx, x, x);
+  });
 };
 
 const where: Rule = (c, n, [g], wants) => {
@@ -288,6 +353,9 @@ export const RULES: Record<string, Rule> = {
   Exp: unary((_c, _x, y) => y),
   Log: unary((c, x) => c.b.op('Reciprocal', [x])),
   Neg: (c, _n, [g], wants) => [wants[0] && g ? c.b.op('Neg', [g]) : undefined],
+  Sin: unary((c, x) => c.b.op('Cos', [x])),
+  Cos: unary((c, x) => c.b.op('Neg', [c.b.op('Sin', [x])])),
+  Einsum: einsum,
   Reciprocal: unary((c, _x, y) => c.b.op('Neg', [c.b.op('Mul', [y, y])])),
   Gelu: gelu,
   Clip: clip,
