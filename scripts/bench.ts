@@ -149,6 +149,15 @@ function torchReference(name: string, threads: number, steps: number, baselines:
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as TorchResult;
 }
 
+/** Debian's torch calls the selected libblas.so.3; with the reference BLAS (libblas3) it runs tens of times slower. */
+function referenceBlasNote(): string | undefined {
+  const lib = `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu/libblas.so.3`;
+  if (opts['no-torch'] || !fs.existsSync(lib)) return undefined;
+  const target = fs.realpathSync(lib);
+  return /openblas|blis|mkl/i.test(target) ? undefined
+    : `torch: ${lib} is ${target}, the reference BLAS, so the PyTorch times are far too slow; apt-get install libopenblas0-pthread`;
+}
+
 async function main(): Promise<void> {
   if (opts.child) { await child(JSON.parse(opts.child)); return; }
   const threads = Number(opts.threads), steps = Number(opts.steps);
@@ -157,7 +166,7 @@ async function main(): Promise<void> {
   const timm = () => (source ??= timmSource(WORK_DIR, { timm: opts.timm, timmRepo: opts['timm-repo']! }));
   const rows: string[][] = [];
   const phaseRows: string[] = [];
-  const notes: string[] = [];
+  const notes: string[] = [referenceBlasNote()].filter((n): n is string => !!n);
   const measured = new Map<string, ChildResult>();
   for (const name of opts.models!.split(',')) {
     const baselines = (opts.baselines ?? (name === 'bundled' ? 'activation,ig,random' : 'activation')).split(',') as BaselineName[];
