@@ -10,7 +10,7 @@ export type Rule = (c: RuleContext, node: NodeProto, gOut: Grad[], wants: boolea
 const ins = (n: NodeProto) => n.input ?? [];
 const outs = (n: NodeProto) => n.output ?? [];
 
-const passThrough: Rule = (c, n, [g], wants) => [wants[0] && g ? c.b.reshapeLike(g, ins(n)[0]) : undefined];
+const passThrough: Rule = (c, n, [g], wants) => [wants[0] && g ? c.reshapeLike(g, ins(n)[0]) : undefined];
 const identity: Rule = (_c, _n, [g]) => [g];
 
 /** y = f(x) elementwise, dx = g * f'(x) with f' built from x and y. */
@@ -47,7 +47,7 @@ function reduceRule(mean: boolean): Rule {
     const x = ins(n)[0];
     const axes = reduceAxes(c, n);
     const kept = attrInt(n, 'keepdims', 1) ? g : c.b.unsqueeze(g, axes);
-    let dx = c.b.op('Expand', [kept, c.b.shape(x)]);
+    let dx = c.expandLike(kept, x, axes);
     if (mean) {
       const count = axes.reduce((p, a) => p * c.staticDim(n, x, a), 1);
       dx = c.b.op('Mul', [dx, c.b.float(1 / count)]);
@@ -297,7 +297,7 @@ const einsum: Rule = (c, n, [g], wants) => {
     let dx = c.b.op('Einsum', [g, ...operands.filter((_, k) => k !== i)], { equation: `${[out, ...others].join(',')}->${kept}` });
     if (kept.length !== mine.length) {
       const missing = [...mine].map((ch, a) => (known.has(ch) ? -1 : a)).filter((a) => a >= 0);
-      dx = c.b.op('Expand', [c.b.unsqueeze(dx, missing), c.b.shape(x)]);
+      dx = c.expandLike(c.b.unsqueeze(dx, missing), x, missing);
     }
     return dx;
   });
