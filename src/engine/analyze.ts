@@ -1,6 +1,7 @@
 // One image, start to finish: clean pass, the path, its JAS, the baselines and the manipulations,
 // assembled into the `neuron-path/1` record.
 import type { AnalyzeOptions, RunHooks } from './api';
+import { EngineError, type ErrorFacts } from './errors';
 import { activationPath, argmax, integratedGradientsPath, locatePath, pathJas, randomPaths, sumTokens } from './locator';
 import { manipulatePaths } from './manipulation';
 import type { AnalysisResult, BaselineResult, ClassProbability, LayerProgress, PathNeuron, TokenMap } from './result';
@@ -8,8 +9,8 @@ import { Runner } from './runner';
 import type { InstrumentedInfo } from './instrument';
 import type { Session } from './runtime';
 
-export class TargetError extends Error {
-  constructor(message: string) { super(message); this.name = 'TargetError'; }
+export class TargetError extends EngineError {
+  constructor(message: string, facts: ErrorFacts = {}) { super('target', message, facts); this.name = 'TargetError'; }
 }
 
 export interface AnalysisInput {

@@ -1,6 +1,7 @@
 // The only module that imports onnxruntime-node: sessions, runs, tensors.
 import * as ort from 'onnxruntime-node';
 import type { ExecutionProvider } from './api';
+import { EngineError } from './errors';
 
 export interface SessionSettings {
   threads?: number;
@@ -12,8 +13,8 @@ export interface SessionSettings {
 export type Feed = { type: 'float32'; data: Float32Array; dims: number[] } | { type: 'int64'; data: BigInt64Array; dims: number[] };
 export interface Fetched { data: Float32Array | BigInt64Array | Int32Array | Uint8Array | Int8Array; dims: readonly number[]; type: string }
 
-export class ProviderError extends Error {
-  constructor(message: string) { super(message); this.name = 'ProviderError'; }
+export class ProviderError extends EngineError {
+  constructor(message: string) { super('provider', message); this.name = 'ProviderError'; }
 }
 
 export class Session {

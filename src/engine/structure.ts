@@ -24,7 +24,7 @@ export interface Structure {
 }
 
 export class NotAViTError extends ModelFormatError {
-  constructor(message: string) { super(message); this.name = 'NotAViTError'; }
+  constructor(message: string) { super(message, {}, 'not-a-vit'); this.name = 'NotAViTError'; }
 }
 
 export function imageInput(graph: GraphProto, sizeHint?: [number, number]): ImageInput {

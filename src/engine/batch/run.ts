@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import type { AnalyzeOptions, ModelOptions } from '../api';
 import type { Engine } from '../index';
 import { sha256File } from '../modelStore';
+import { EngineError, type ErrorFacts } from '../errors';
 import type { AnalysisResult } from '../result';
 import { batchSettings, doneKey, ERROR_SCHEMA, isError, readLines, type BatchError, type BatchLine, type BatchRecord, type BatchSettings } from './records';
 import { scanFolder, type BatchItem, type FolderScan } from './scan';
@@ -40,8 +41,8 @@ export interface BatchRunOptions {
 }
 
 /** A result file made with other settings: appending would mix two analyses. */
-export class BatchSettingsError extends Error {
-  constructor(message: string) { super(message); this.name = 'BatchSettingsError'; }
+export class BatchSettingsError extends EngineError {
+  constructor(message: string, facts: ErrorFacts = {}) { super('result-settings', message, facts); this.name = 'BatchSettingsError'; }
 }
 
 /** Errors that would repeat for every image: the run stops instead of writing an error line each. */
