@@ -4,9 +4,10 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { batchSettings, runBatch, scanFolder, type Analyzer, type BatchItem, type BatchProgress } from '../engine/batch/index';
+import { batchSettings, runBatch, scanFolder, skippedSummary, type Analyzer, type BatchItem, type BatchProgress } from '../engine/batch/index';
 import { Engine, type AnalysisResult, type AnalyzeOptions } from '../engine/index';
 import { analyzeOptions, modelOptions, UsageError, type Flags } from './args';
+import { safeText } from './terminal';
 
 export const BATCH_USAGE = `
 usage: neuron-path batch DIR [--out FILE.jsonl] [--limit N] [--jobs N] [analyze options]
@@ -17,9 +18,10 @@ usage: neuron-path batch DIR [--out FILE.jsonl] [--limit N] [--jobs N] [analyze 
   --limit N            only the first N images (classes taken in turn)
   --jobs N             N worker processes, one model each (default 1)
 
-usage: neuron-path report FILE.jsonl [--prune 0.1,0.3,0.5,0.7,0.9] [--keep K] [--model M] [--json OUT]
+usage: neuron-path report FILE.jsonl [--prune 0.1,0.3,0.5,0.7,0.9 --model M] [--keep K] [--json OUT]
   The method comparison, the top path neurons per class, the class similarity matrix and, with
-  --prune, the pruning check (needs the model and the images the records name).
+  --prune, the pruning check (needs the model, given with --model and checked against the records'
+  sha256, and the images the records name). --labels FILE names its classes.
   --keep K             path neurons kept per block in the pruning check (default 5)
   --top N              neurons shown per class and layer (default 3); --seed S pruning seed (default 0)
   --by B               auto (default: folder class, else predicted) | folder | predicted
@@ -60,7 +62,7 @@ export async function batch(f: Flags, positionals: string[], argv: string[]): Pr
   const out = path.resolve(f.out ?? `${path.basename(path.resolve(dir))}.neuron-path.jsonl`);
   const mOpts = modelOptions(f), aOpts = analyzeOptions(f);
   const tty = process.stderr.isTTY && !f.quiet;
-  const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${tty ? '\r\x1b[K' : ''}${msg}\n`); };
+  const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${tty ? '\r\x1b[K' : ''}${safeText(msg)}\n`); };
   const controller = new AbortController();
   const onSigint = () => { log('stopping after the images in progress... (the file stays resumable)'); controller.abort(); };
   process.once('SIGINT', onSigint);
@@ -76,6 +78,7 @@ export async function batch(f: Flags, positionals: string[], argv: string[]): Pr
     log(`${scan.items.length} images in ${scan.root} (${scan.layout === 'flat' ? 'flat folder: grouped by predicted class'
       : `${scan.classes.length} class folder${scan.classes.length === 1 ? '' : 's'}, ${matched} matched to the model's labels`})${limit !== undefined ? `, first ${items.length}` : ''}`);
     if (scan.unmatched.length) log(`folders matching no label (their images are grouped by folder name): ${scan.unmatched.join(', ')}`);
+    if (scan.undecodable.length) log(`${scan.undecodable.length} files skipped: their names are not valid UTF-8, which Node cannot open (rename them): ${scan.undecodable.slice(0, 3).join(', ')}`);
     const analyzers: Analyzer[] = pool ? pool.analyzers(aOpts) : [(item, signal) => engine!.analyze(item.image, aOpts, { signal })];
     let lastShown = 0;
     const summary = await runBatch({
@@ -85,11 +88,13 @@ export async function batch(f: Flags, positionals: string[], argv: string[]): Pr
         if (f.quiet) return;
         if (p.analysed === 0 && p.resumed) log(`${p.resumed} images already in ${out}; resuming`);
         const now = performance.now();
-        if (tty) process.stderr.write(`\r\x1b[K${progressLine(p)}`);
+        if (tty) process.stderr.write(`\r\x1b[K${safeText(progressLine(p))}`);
         else if (now - lastShown >= 1000 || p.done === p.total || p.analysed === 0) { log(progressLine(p)); lastShown = now; }
       },
     });
     if (tty) process.stderr.write('\n');
+    const skipped = skippedSummary(summary.skipped);
+    if (skipped) log(`${out}: ${skipped}`);
     if (summary.cancelled) {
       log(`stopped: ${summary.resumed + summary.analysed}/${summary.total} images in ${out}; run the same command again to resume.`);
       return 130;

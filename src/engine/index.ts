@@ -52,7 +52,7 @@ export class Engine {
     return {
       schema: 'neuron-path/1',
       model: { path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses },
-      image: { path: file, sha256: sha256File(file), width: pixels.width, height: pixels.height },
+      image: { path: file, sha256: sha256File(file, 'image'), width: pixels.width, height: pixels.height },
       ...core,
     };
   }

@@ -3,7 +3,8 @@
 // summary does not use them), and summarises everything with the engine's report. No vscode import.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isError, parseLines, readLines, recordsOf, type BatchLine, type BatchRecord, type ReadResult } from '../engine/batch/records';
+import { readResultFile } from '../engine/batch/resultFile';
+import { isError, parseLines, recordsOf, type BatchLine, type BatchRecord, type ReadResult } from '../engine/batch/records';
 import { summarize, type BatchReport } from '../engine/batch/report';
 
 export const RESULT_SUFFIX = '.neuron-path.jsonl';
@@ -82,10 +83,11 @@ function slim(line: BatchLine): BatchLine {
   return { ...line, layerScores: [], tokenMaps: [] };
 }
 
-/** The full record of one image in a result file (its last one), maps and scores included. */
-export function findRecord(file: string, image: string): BatchRecord | undefined {
+/** The full record of one image in a result file (its last one), maps and scores included; streamed, so any size reads. */
+export async function findRecord(file: string, image: string): Promise<BatchRecord | undefined> {
   try {
-    return recordsOf(readLines(file).lines).filter((r) => r.image.path === image).pop();
+    const mine = (l: BatchLine) => l.schema === 'neuron-path/1' && l.image.path === image;
+    return recordsOf((await readResultFile(file, { filter: mine })).lines).pop();
   } catch {
     return undefined;
   }

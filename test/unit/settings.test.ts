@@ -17,7 +17,7 @@ function config(globalValues: Record<string, unknown>, workspaceValues: Record<s
   };
 }
 
-const CTX = { trusted: true, bundledModelPath: '/ext/media/model/model.onnx', workspaceFolder: '/ws', cacheDir: '/storage/models' };
+const CTX = { trusted: true, bundledModelPath: '/ext/media/model/model.onnx', workspaceFolder: '/ws', cacheDir: '/storage/models', cores: 8 };
 
 test('defaults: the bundled model and the documented analysis defaults', () => {
   const s = readSettings(config({}), CTX);
