@@ -29,7 +29,7 @@ function hint(e: EngineError): string | undefined {
     case 'target': return 'give --target a class index in range, or --target predicted';
     case 'cache': return 'set NEURON_PATH_CACHE to a writable folder';
     case 'provider': return 'use --provider cpu';
-    case 'invalid-option': return undefined;
+    case 'invalid-option': return `check --${({ steps: 'steps', randomCount: 'random', randomSeed: 'seed' } as Record<string, string>)[String(f.field)] ?? f.field}`;
     default: return undefined;
   }
 }

@@ -57,7 +57,8 @@ class Fields {
 
   fail(field: string, want: string, got: unknown): never {
     const shown = JSON.stringify(got)?.slice(0, 80) ?? String(got);
-    throw new ConfigError(`${this.source}: ${field} must be ${want}, got ${shown}`, { file: this.source === OVERRIDES ? undefined : this.source, source: this.source, field });
+    // The caller's own options are named by the caller's front end (a flag, a setting): no source prefix.
+    throw new ConfigError(`${this.source === OVERRIDES ? 'preprocessing ' : `${this.source}: `}${field} must be ${want}, got ${shown}`, { file: this.source === OVERRIDES ? undefined : this.source, source: this.source, field });
   }
 
   side(field: string, v: unknown, max = PREPROCESS_BOUNDS.side): number {

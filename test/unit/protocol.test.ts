@@ -3,6 +3,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  isFolderPersistedState,
   CancelledError, isHostToWorker, isPanelPersistedState, isWebviewToHost, isWorkerToHost, progressPercent, RequestTimeoutError,
   stableKey, WorkerExitedError, WorkerRequestError, type HostToWorker, type WorkerToHost,
 } from '../../src/protocol';
@@ -211,7 +212,7 @@ test('describeError words engine errors by their code and facts, never by their 
   const labels = describeError(new ConfigError('labels file /l.txt does not exist', { file: '/l.txt', role: 'labels' }, 'labels'), load);
   assert.equal(labels.code, 'model-load-failed', 'a missing labels file is not a missing model');
   assert.match(labels.message, /neuronPath\.labelsPath/);
-  const std = describeError(new ConfigError('overrides: std[0] must be a number from 0.000001 to 1000, got 0', { source: 'overrides', field: 'std[0]' }), load);
+  const std = describeError(new ConfigError('preprocessing std[0] must be a number from 0.000001 to 1000, got 0', { source: 'overrides', field: 'std[0]' }), load);
   assert.match(std.message, /"neuronPath\.preprocess\.std"/);
   const notVit = describeError(new NotAViTError('no transformer blocks found'), load);
   assert.equal(notVit.code, 'model-load-failed');
@@ -337,4 +338,19 @@ test('ensureModel loads once per distinct options and again after a change', asy
   const r = await c.analyze('/x.png', {});
   assert.equal(r.model.path, '/models/b.onnx');
   await c.dispose();
+});
+
+test('state a page saved is checked like a message before a panel is revived from it', () => {
+  assert.ok(isPanelPersistedState({ imagePath: '/data/cat.png', target: 3, selectedLayer: 2, overlayOpacity: 0.5, showOverlay: true }));
+  assert.ok(isPanelPersistedState({ imagePath: 'C:\\data\\cat.JPG' }));
+  const badPanels = [
+    { imagePath: 'cat.png' }, { imagePath: '/' }, { imagePath: '/etc/passwd' }, { imagePath: '/data/../../etc/x.png' },
+    { imagePath: '/data/a\u001b.png' }, { imagePath: `/${'x'.repeat(5000)}.png` }, { imagePath: '/data/cat.png', target: -1 },
+    { imagePath: '/data/cat.png', overlayOpacity: 5 }, { imagePath: '/data/cat.png', selectedLayer: 1e9 }, { imagePath: '/data/cat.png', showOverlay: 'yes' },
+  ];
+  for (const bad of badPanels) assert.equal(isPanelPersistedState(bad), false, JSON.stringify(bad).slice(0, 80));
+  assert.ok(isFolderPersistedState({ resultFile: '/data/shop.neuron-path.jsonl', folder: '/data/shop' }));
+  for (const bad of [{ resultFile: '/etc/passwd' }, { resultFile: 'rel.jsonl' }, { resultFile: '/d/r.jsonl', folder: 'rel' }, { resultFile: '/d/r.jsonl', folder: '/d/../..' }, { resultFile: '/d/r.jsonl', selectedClass: 7 }]) {
+    assert.equal(isFolderPersistedState(bad), false, JSON.stringify(bad));
+  }
 });

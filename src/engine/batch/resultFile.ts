@@ -124,55 +124,70 @@ export interface ReadOptions {
   filter?: (line: BatchLine) => boolean;
 }
 
-function collector(opts: ReadOptions) {
-  const result: ReadResult = { lines: [], skipped: [], endsWithNewline: true };
-  const splitter = new LineSplitter((text, lineNo) => {
+/**
+ * Result lines from byte chunks as they come (a file read in pieces, or a file that grows): complete
+ * lines are parsed and checked at once, a partial last line waits for the next chunk.
+ */
+export class ResultLineReader {
+  readonly result: ReadResult = { lines: [], skipped: [], endsWithNewline: true };
+  private readonly splitter: LineSplitter;
+
+  constructor(private readonly opts: ReadOptions = {}) {
+    this.splitter = new LineSplitter((text, lineNo) => this.line(text, lineNo));
+  }
+
+  push(chunk: Buffer): void { this.splitter.push(chunk); }
+
+  /** The end of the input: a last line without a newline is read too. */
+  end(): ReadResult {
+    this.result.endsWithNewline = this.splitter.end();
+    return this.result;
+  }
+
+  private line(text: string | undefined, lineNo: number): void {
+    const { result, opts } = this;
     if (text === undefined) { result.skipped.push({ line: lineNo, reason: `longer than ${MAX_LINE_BYTES / 2 ** 20} MiB` }); return; }
     if (!text.trim()) return;
     const parsed = parseLine(text);
     if ('reason' in parsed) { result.skipped.push({ line: lineNo, reason: parsed.reason }); return; }
     if (opts.filter && !opts.filter(parsed.line)) return;
     result.lines.push(opts.slim ? slim(parsed.line) : parsed.line);
-  });
-  return { result, splitter };
+  }
 }
 
 /** Reads a result file as a stream (any size). A missing file reads as empty; anything but a regular file is refused. */
 export async function readResultFile(file: string, opts: ReadOptions = {}): Promise<ReadResult> {
   if (!fs.existsSync(file)) return { lines: [], skipped: [], endsWithNewline: true };
   const { fd } = openRegular(file, 'result-file');
-  const { result, splitter } = collector(opts);
+  const reader = new ResultLineReader(opts);
   try {
     const buf = Buffer.alloc(CHUNK);
-    for (let n: number; (n = (await readAsync(fd, buf, 0, CHUNK, null)).bytesRead) > 0;) splitter.push(buf.subarray(0, n));
+    for (let n: number; (n = (await readAsync(fd, buf, 0, CHUNK, null)).bytesRead) > 0;) reader.push(buf.subarray(0, n));
   } finally {
     fs.closeSync(fd);
   }
-  result.endsWithNewline = splitter.end();
-  return result;
+  return reader.end();
 }
 
 /** The same, synchronously (for callers that cannot wait); also chunked, so any size reads. */
 export function readResultFileSync(file: string, opts: ReadOptions = {}): ReadResult {
   if (!fs.existsSync(file)) return { lines: [], skipped: [], endsWithNewline: true };
   const { fd } = openRegular(file, 'result-file');
-  const { result, splitter } = collector(opts);
+  const reader = new ResultLineReader(opts);
   try {
     const buf = Buffer.alloc(CHUNK);
-    for (let n: number; (n = fs.readSync(fd, buf, 0, CHUNK, null)) > 0;) splitter.push(buf.subarray(0, n));
+    for (let n: number; (n = fs.readSync(fd, buf, 0, CHUNK, null)) > 0;) reader.push(buf.subarray(0, n));
   } finally {
     fs.closeSync(fd);
   }
-  result.endsWithNewline = splitter.end();
-  return result;
+  return reader.end();
 }
 
 /** Parses text already in memory (a panel's appended bytes, a test's lines). */
 export function parseResultText(text: string, opts: ReadOptions = {}): ReadResult {
-  const { result, splitter } = collector(opts);
-  splitter.push(Buffer.from(text, 'utf8'));
-  result.endsWithNewline = splitter.end();
-  return result;
+  const reader = new ResultLineReader(opts);
+  reader.push(Buffer.from(text, 'utf8'));
+  return reader.end();
 }
 
 export function slim(line: BatchLine): BatchLine {
