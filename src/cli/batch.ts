@@ -5,6 +5,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { batchSettings, runBatch, scanFolder, skippedSummary, type Analyzer, type BatchItem, type BatchProgress } from '../engine/batch/index';
+import { EngineError, type EngineErrorCode, type ErrorFacts } from '../engine/errors';
 import { Engine, type AnalysisResult, type AnalyzeOptions } from '../engine/index';
 import { analyzeOptions, modelOptions, UsageError, type Flags } from './args';
 import { safeText } from './terminal';
@@ -113,9 +114,17 @@ export async function batch(f: Flags, positionals: string[], argv: string[]): Pr
 type ToChild = { type: 'analyze'; id: number; image: string; options: AnalyzeOptions } | { type: 'cancel'; id: number };
 type FromChild =
   | { type: 'ready'; info: Engine['info'] }
-  | { type: 'fatal'; message: string }
+  | { type: 'fatal'; error: SentError }
   | { type: 'result'; id: number; record: AnalysisResult }
-  | { type: 'error'; id: number; name: string; message: string };
+  | { type: 'error'; id: number; error: SentError };
+
+/** An error across the IPC channel: an engine error keeps its code and facts (the runner and the messages use them). */
+interface SentError { name: string; message: string; code?: EngineErrorCode; facts?: ErrorFacts }
+const sendable = (e: unknown): SentError => {
+  const err = e as Error;
+  return err instanceof EngineError ? { name: err.name, message: err.message, code: err.code, facts: err.facts } : { name: err.name, message: err.message };
+};
+const received = (s: SentError): Error => Object.assign(s.code ? new EngineError(s.code, s.message, s.facts) : new Error(s.message), { name: s.name });
 
 class BatchWorkerError extends Error {
   constructor(message: string) { super(message); this.name = 'BatchWorkerError'; }
@@ -132,7 +141,7 @@ class Worker {
         const p = this.pending;
         this.pending = undefined;
         if (m.type === 'result') p.resolve(m.record);
-        else p.reject(Object.assign(new Error(m.message), { name: m.name }));
+        else p.reject(received(m.error));
       }
     });
     proc.on('exit', (code, signal) => {
@@ -171,7 +180,7 @@ class WorkerPool {
     const workers = procs.map((p) => new Worker(p));
     try {
       const infos = await Promise.all(procs.map((p) => new Promise<Engine['info']>((resolve, reject) => {
-        p.once('message', (m: FromChild) => (m.type === 'ready' ? resolve(m.info) : reject(new Error(m.type === 'fatal' ? m.message : 'unexpected message'))));
+        p.once('message', (m: FromChild) => (m.type === 'ready' ? resolve(m.info) : reject(m.type === 'fatal' ? received(m.error) : new Error('unexpected message'))));
         p.once('exit', (code) => reject(new BatchWorkerError(`a worker process exited with code ${code} while opening the model`)));
       })));
       return new WorkerPool(workers, infos[0]);
@@ -202,7 +211,7 @@ async function child(f: Flags): Promise<void> {
   try {
     engine = await Engine.open(modelOptions(f));
   } catch (e) {
-    send({ type: 'fatal', message: (e as Error).message });
+    send({ type: 'fatal', error: sendable(e) });
     process.disconnect();
     return;
   }
@@ -216,7 +225,7 @@ async function child(f: Flags): Promise<void> {
       try {
         send({ type: 'result', id: m.id, record: await engine.analyze(m.image, m.options, { signal: current.controller.signal }) });
       } catch (e) {
-        send({ type: 'error', id: m.id, name: (e as Error).name, message: (e as Error).message });
+        send({ type: 'error', id: m.id, error: sendable(e) });
       }
       current = undefined;
     });

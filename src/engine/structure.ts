@@ -1,5 +1,6 @@
 // Reads a ViT's structure off its graph: the image input, the logits, every encoder block's FFN
 // activation (the neurons) and the readout scope (which tokens the head reads). ALGORITHM §1.
+import { EngineError } from './errors';
 import type { Scope } from './result';
 import { attrInt, attrString } from './onnx/builder';
 import type { GraphIndex } from './onnx/graph';
@@ -47,8 +48,8 @@ export function imageInput(graph: GraphProto, sizeHint?: [number, number]): Imag
   const height = fixed[2] ?? sizeHint?.[0];
   const width = fixed[3] ?? sizeHint?.[1];
   if (!height || !width) {
-    throw new NotAViTError(`input '${input.name}' does not fix its height and width; set the input size ` +
-      '(preprocessor_config.json "size", or the neuronPath.preprocess.size setting / --size).');
+    throw new EngineError('preprocessing', `input '${input.name}' does not fix its height and width, and no input size is given ` +
+      '(preprocessor_config.json "size", or a size override)', { field: 'size' });
   }
   const channels = fixed[1] ?? 3;
   if (fixed[0] !== undefined && fixed[0] !== 1) {
