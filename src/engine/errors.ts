@@ -46,8 +46,6 @@ export class EngineError extends Error {
   }
 }
 
-export const isEngineError = (e: unknown): e is EngineError => e instanceof EngineError;
-
 /** The code of any error: an engine error's own, `cancelled` for aborts, else undefined. */
 export function codeOf(e: unknown): EngineErrorCode | undefined {
   if (e instanceof EngineError) return e.code;
