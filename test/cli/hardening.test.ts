@@ -298,7 +298,7 @@ test('records of the wrong shape are skipped and counted; the report goes on', {
 });
 
 test('a result file over 512 MiB is streamed (a line over 256 MiB is skipped)', { timeout: 300_000 }, async () => {
-  const { out } = await resultFile(2);
+  const { out, dir } = await resultFile(2);
   const [first] = records(out);
   const fd = fs.openSync(out, 'a');
   try {
@@ -314,6 +314,10 @@ test('a result file over 512 MiB is streamed (a line over 256 MiB is skipped)', 
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /1 line skipped: line 3 \(longer than 256 MiB\)/);
     assert.match(r.stdout, /3 images/);
+    // and a batch resumes from it
+    const resumed = cli(['batch', dir, '--model', FIXTURE, '--out', out, ...FAST], { limitMs: 240_000 });
+    assert.equal(resumed.status, 0, resumed.stderr);
+    assert.match(resumed.stderr, /2 images already in .*; resuming/);
   } finally {
     fs.rmSync(out, { force: true });
   }

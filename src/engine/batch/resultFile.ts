@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { promisify } from 'node:util';
 import { EngineError } from '../errors';
-import { openRegular } from '../files';
+import { openRegular, readRegular } from '../files';
 import type { AnalysisResult } from '../result';
 import { ERROR_SCHEMA, type BatchLine, type ReadResult } from './records';
 
@@ -236,7 +236,7 @@ function alive(pid: number): boolean {
 
 function readHolder(lock: string): LockHolder | undefined {
   try {
-    const v = JSON.parse(fs.readFileSync(lock, 'utf8')) as Partial<LockHolder>;
+    const v = JSON.parse(readRegular(lock, 'cache').toString('utf8')) as Partial<LockHolder>; // a FIFO planted as the lock must not block
     return isInt(v.pid, 1, 2 ** 31) && typeof v.host === 'string' ? { pid: v.pid!, host: v.host, command: String(v.command ?? ''), since: String(v.since ?? '') } : undefined;
   } catch { return undefined; }
 }
