@@ -256,6 +256,7 @@ export function describeError(err: unknown, request: WorkerRequest): WorkerError
           : `${said} Fix the model folder's preprocessor_config.json, or override it with the "neuronPath.preprocess.*" settings.`,
       };
     case 'image':
+      if (facts.role === 'folder') return { code: 'image-not-found', message: `${said} Choose a folder of images (sub-folders named after the classes, or images directly in it).`, detail };
       return { code: 'image-unreadable', message: `${said} Convert it to PNG or JPEG and try again.`, detail };
     case 'target':
       return { code: 'analysis-failed', message: `${said} Pick another class in the panel, or change "neuronPath.target".`, detail };
