@@ -14,7 +14,7 @@ import { decodeModel, encodeModel, inlineExternalData, ModelFormatError } from '
 import { Session, type SessionSettings } from './runtime';
 
 /** Bump when the instrumented graph changes, so stale cache entries are not used. */
-const INSTRUMENT_VERSION = 6;
+const INSTRUMENT_VERSION = 7; // 7: entries record their model file and its sha256
 
 export interface OpenedModel {
   session: Session;
@@ -153,7 +153,12 @@ function softmax(logits: Float32Array): number[] {
 
 function writeAtomic(file: string, data: Uint8Array): void {
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  fs.writeFileSync(tmp, data);
-  fs.renameSync(tmp, file);
+  try {
+    fs.writeFileSync(tmp, data);
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true }); // a full disk leaves no partial file behind
+    throw e;
+  }
 }
 
