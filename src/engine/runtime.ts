@@ -38,13 +38,14 @@ export class Session {
         : await ort.InferenceSession.create(model, options);
       return new Session(session);
     } catch (e) {
+      // onnxruntime's errors carry no code: this is where its text is read, once, to give them one.
       if (settings.executionProvider === 'cuda' && /Cuda|CUDA|providers_shared|providers_cuda/.test((e as Error).message)) {
         throw new ProviderError('the CUDA execution provider is not installed: onnxruntime-node downloads its CUDA libraries ' +
           'in its install script, which was skipped. With network access and CUDA 12 + cuDNN 9 on the machine, run ' +
           '`npm rebuild onnxruntime-node --onnxruntime-node-install=cuda12`; or set the execution provider to cpu. ' +
           `(${(e as Error).message.split('\n')[0]})`);
       }
-      throw e;
+      throw new EngineError('model-format', `onnxruntime cannot load the model (${(e as Error).message.split('\n')[0]})`);
     }
   }
 
