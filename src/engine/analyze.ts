@@ -149,7 +149,7 @@ function checkOptions(o: AnalyzeOptions): void {
 }
 
 /** Non-finite numbers are never reported as a result (an overflowing model or input gives them). */
-function requireFinite(values: ArrayLike<number>, what: string): void {
+export function requireFinite(values: ArrayLike<number>, what: string): void {
   for (let i = 0; i < values.length; i++) {
     if (!Number.isFinite(values[i])) {
       throw new EngineError('numeric', `${what} include ${values[i]}: the model's computation overflowed for this input, so no result is reported`, { what });
