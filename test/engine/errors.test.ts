@@ -132,7 +132,7 @@ test('cancelling stops the analysis between passes', async () => {
   } finally { await engine.dispose(); }
 });
 
-test('non-finite probabilities are an error with code numeric, never a result', async () => {
+test('non-finite probabilities are an error with code numeric, never a result', { timeout: 60_000 }, async () => {
   const engine = await open(vit);
   try {
     for (const v of [3e38, NaN]) {
@@ -149,7 +149,7 @@ test('non-finite probabilities are an error with code numeric, never a result', 
   }
 });
 
-test('analysis options from anywhere are bounded: steps, random count, seed', async () => {
+test('analysis options from anywhere are bounded: steps, random count, seed', { timeout: 60_000 }, async () => {
   const engine = await open(vit);
   try {
     const pixels = new Float32Array(3 * 16 * 16).fill(0.1);
