@@ -176,6 +176,20 @@ test('a chain of 50,000 Identity nodes (on the input and on a weight) is analyse
   assert.deepEqual(json(out).path.map((n) => n.neuron), baseline.path.map((n) => n.neuron));
 });
 
+test('a graph larger than any ViT (25,000 nodes that are not Identity) is refused at once', { timeout: 60_000 }, () => {
+  const model = modelCopy((m) => {
+    const g = m.graph!;
+    const input = g.input![0].name!;
+    const nodes: onnx.INodeProto[] = [];
+    for (let i = 0; i < 25_000; i++) nodes.push({ opType: 'Relu', input: [i ? `r_${i - 1}` : input], output: [`r_${i}`], name: `r_${i}` });
+    for (const node of g.node!) node.input = node.input!.map((x) => (x === input ? 'r_24999' : x));
+    g.node = [...nodes, ...g.node!];
+  });
+  const r = cli(['analyze', img, '--model', model, ...FAST], { limitMs: 30_000 });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /has 25\d{3} nodes \(after removing Identity nodes\), more than the 20000 analysed/);
+});
+
 // --------------------------------------------------------------------------------- preprocessing settings
 
 function withConfig(config: unknown): string {
