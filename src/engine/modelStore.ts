@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ModelOptions } from './api';
 import { instrument, NAMES, neutralFeeds, type InstrumentedInfo } from './instrument';
+import { refuseQuantized, upcastToFloat32 } from './onnx/precision';
 import { probePixels } from './onnx/probe';
 import { EngineError, type FileRole } from './errors';
 import { openRegular, readRegular } from './files';
@@ -14,7 +15,7 @@ import { decodeModel, encodeModel, inlineExternalData, ModelFormatError } from '
 import { Session, type SessionSettings } from './runtime';
 
 /** Bump when the instrumented graph changes, so stale cache entries are not used. */
-const INSTRUMENT_VERSION = 7; // 7: entries record their model file and its sha256
+const INSTRUMENT_VERSION = 9; // 9: entries record their model file and its sha256 (8: main's graph)
 
 export interface OpenedModel {
   session: Session;
@@ -66,11 +67,14 @@ export async function openModel(options: ModelOptions, sizeHint: [number, number
   const original = readRegular(file, 'model');
   const model = decodeModel(original, file);
   inlineExternalData(model, path.dirname(file));
+  refuseQuantized(model.graph!);
+  const precision = upcastToFloat32(model);
+  if (precision !== 'float32') report(`the model is stored in ${precision}: analysing it in float32`);
   const inlined = encodeModel(model);
   removeIdentities(model);
   checkSize(model, file);
   report('building the gradient graph');
-  const { model: instrumented, info } = await instrument(model, { scope: options.scope, sizeHint, settings: { threads: options.threads } });
+  const { model: instrumented, info } = await instrument(model, { scope: options.scope, sizeHint, precision, settings: { threads: options.threads } });
   const layers = instrumented.graph!.input!.filter((i) => i.name?.startsWith('np_replace_')).length;
   const bytes = encodeModel(instrumented);
   const session = await Session.create(bytes, settings);
