@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import type { AnalyzeOptions, BaselineName, ModelOptions, ResizeMode } from '../engine/api';
 import { defaultModelPath, type ScopeSetting } from '../engine/index';
-import { BASELINES, FORMULAS, PROVIDERS, RESIZES, STEPS_RANGE } from '../engine/options';
+import { BASELINES, FORMULAS, PROVIDERS, RANDOM_COUNT_RANGE, RESIZES, SEED_RANGE, STEPS_RANGE } from '../engine/options';
 import { isScopeSetting, SCOPE_HELP } from '../engine/scope';
 
 export class UsageError extends Error {
@@ -88,7 +88,7 @@ export function analyzeOptions(f: Flags): AnalyzeOptions {
     target, baselines,
     steps: int('steps', f.steps, STEPS_RANGE.min, STEPS_RANGE.max),
     formula: oneOf('formula', f.formula, FORMULAS),
-    randomCount: int('random', f.random, 1),
-    randomSeed: int('seed', f.seed, 0),
+    randomCount: int('random', f.random, 1, RANDOM_COUNT_RANGE.max),
+    randomSeed: int('seed', f.seed, SEED_RANGE.min, SEED_RANGE.max),
   };
 }

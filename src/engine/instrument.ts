@@ -9,6 +9,7 @@ import { GraphBuilder } from './onnx/builder';
 import { GraphIndex } from './onnx/graph';
 import type { StoredPrecision } from './onnx/precision';
 import { probeModel, probePixels, type ProbeResult } from './onnx/probe';
+import { resolvedScope } from './options';
 import { DataType, ModelFormatError, onnx, opsetOf, type GraphProto, type ModelProto, type NodeProto } from './onnx/proto';
 import { graphReadout, resolveReadout, runsOf } from './readout';
 import type { ScopeSetting } from './result';
@@ -81,7 +82,7 @@ export async function instrument(exported: ModelProto, options: InstrumentOption
   }
   const { grid, source: gridSource } = findPatchGrid(graph, clean, sites[0], tokens, input);
   const graphRows = await graphReadout(model, input, sites[sites.length - 1], logits, options.settings, clean);
-  const readout = resolveReadout(options.scope ?? 'auto', graphRows, tokens, grid);
+  const readout = resolveReadout(resolvedScope(options), graphRows, tokens, grid);
   if (readout.rows.length === 0) throw new NotAViTError(`the logits do not depend on any token of the last block's FFN (${sites[sites.length - 1].fc2}).`);
   const rows = readout.rows;
   const L = sites.length, K = rows.length, D = neurons, C = numClasses;

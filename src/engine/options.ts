@@ -10,8 +10,13 @@ export const BASELINES: readonly BaselineName[] = ['activation', 'ig', 'random']
 export const PROVIDERS: readonly ExecutionProvider[] = ['cpu', 'cuda'];
 export const RESIZES: readonly ResizeMode[] = ['bilinear', 'bicubic', 'nearest'];
 
-/** Bounds of the integration steps m: the cost grows linearly with m. */
+/**
+ * Bounds of the analysis options: a request from anywhere (CLI, worker, settings) stays within them.
+ * The cost grows linearly with the steps m and with the random paths.
+ */
 export const STEPS_RANGE = { min: 1, max: 1000 } as const;
+export const RANDOM_COUNT_RANGE = { min: 0, max: 1000 } as const;
+export const SEED_RANGE = { min: 0, max: 2 ** 32 - 1 } as const;
 
 export const DEFAULTS = {
   steps: 20,                        // m, as in the paper

@@ -130,7 +130,7 @@ export class AnalysisService extends Disposable {
     const modelPath = settings.model.modelPath;
     let modelSha: string;
     try {
-      modelSha = await this.hasher.hash(modelPath);
+      modelSha = await this.hasher.hash(modelPath, 'model');
     } catch {
       throw new UserError(settings.bundledModel
         ? `The bundled model is missing (${modelPath}). Reinstall the extension, or run "Neuron Path: Select Model..." to choose an ONNX model.`
@@ -138,7 +138,7 @@ export class AnalysisService extends Disposable {
     }
     let imageSha: string;
     try {
-      imageSha = await this.hasher.hash(imagePath);
+      imageSha = await this.hasher.hash(imagePath, 'image');
     } catch {
       throw new UserError(`The image ${imagePath} cannot be read (was it moved or deleted?).`);
     }

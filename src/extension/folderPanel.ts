@@ -10,6 +10,8 @@ import {
   type BatchProgressInfo, type FolderInit, type FolderWebviewToHost, type HostToFolderWebview,
 } from '../protocol';
 import type { AnalysisService } from './analysis';
+import { checkAppendable } from '../engine/batch/resultFile';
+import { isRegularFile } from '../engine/files';
 import { COMMANDS } from './commandIds';
 import { findRecord, folderOfResultFile, ResultFileReader, resultFileNextTo } from './resultFile';
 import { SECTION } from './settings';
@@ -19,13 +21,22 @@ export const FOLDER_VIEW_TYPE = 'neuronPath.folderPanel';
 /** At most one re-summary per this many ms while a batch runs (besides every N images). */
 const REFRESH_MS = 5000;
 
+/** A revived panel reads only a regular file that is a neuron-path result file (state from the page is not trusted). */
+function isResultFile(file: string): boolean {
+  try { checkAppendable(file); return isRegularFile(file); } catch { return false; }
+}
+
+const isFolder = (dir: string) => fs.promises.stat(dir).then((st) => st.isDirectory(), () => false);
+
 export class FolderPanelManager extends PanelManagerBase<FolderPanel> {
   constructor(private readonly context: vscode.ExtensionContext, private readonly service: AnalysisService) {
     super();
     this.registerSerializer(FOLDER_VIEW_TYPE, isFolderPersistedState, (s) => s.resultFile, async (webviewPanel, s) => {
       webviewPanel.webview.options = webviewOptions(this.context.extensionUri);
-      this.add(webviewPanel, s.resultFile, s.folder ?? await folderOfResultFile(s.resultFile));
-    });
+      // The folder a batch would analyse: only one that exists, else the one beside the file.
+      const folder = s.folder && await isFolder(s.folder) ? s.folder : await folderOfResultFile(s.resultFile);
+      this.add(webviewPanel, s.resultFile, folder);
+    }, (s) => isResultFile(s.resultFile));
   }
 
   /** Where the batch of `folder` writes (and resumes) its results, per `neuronPath.batch.resultLocation`. */

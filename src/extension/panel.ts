@@ -11,6 +11,7 @@ import {
 import { AnalysisService, errorMessage } from './analysis';
 import { COMMANDS } from './commandIds';
 import { exportStem, pathCsv, pngFromDataUrl, resultJson } from './export';
+import { isRegularFile } from '../engine/files';
 import { PanelManagerBase, panelKey, WebviewPanelHost, webviewOptions } from './webviewPanel';
 
 export const VIEW_TYPE = 'neuronPath.panel';
@@ -24,7 +25,9 @@ const imagePanelOptions = (extensionUri: vscode.Uri, imageUri: vscode.Uri) => we
 export class PanelManager extends PanelManagerBase<NeuronPathPanel> {
   constructor(private readonly context: vscode.ExtensionContext, private readonly service: AnalysisService) {
     super();
-    this.registerSerializer(VIEW_TYPE, isPanelPersistedState, (s) => s.imagePath, (webviewPanel, s) => this.revive(webviewPanel, s.imagePath, s.target));
+    // The image must still be a regular file: its folder becomes the panel's resource root.
+    this.registerSerializer(VIEW_TYPE, isPanelPersistedState, (s) => s.imagePath, (webviewPanel, s) => this.revive(webviewPanel, s.imagePath, s.target),
+      (s) => isRegularFile(s.imagePath));
     this.register(service.onDidLoadModel((info) => {
       for (const p of this.panels.values()) p.setLabels(info.labels, info.sha256);
     }));

@@ -6,6 +6,8 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { AnalyzeOptions, ModelOptions } from '../engine/api';
 import { batchSettings } from '../engine/batch/records';
+import { isAnalysisResult as isRecordShaped } from '../engine/batch/resultFile';
+import type { FileRole } from '../engine/errors';
 import { sha256File } from '../engine/hash';
 import type { AnalysisResult } from '../engine/result';
 
@@ -16,11 +18,11 @@ import type { AnalysisResult } from '../engine/result';
 export class FileHasher {
   private readonly memo = new Map<string, { size: number; mtimeMs: number; sha: Promise<string> }>();
 
-  async hash(file: string): Promise<string> {
+  async hash(file: string, role: FileRole): Promise<string> {
     const st = await fs.stat(file);
     const known = this.memo.get(file);
     if (known && known.size === st.size && known.mtimeMs === st.mtimeMs) return known.sha;
-    const sha = sha256File(file);
+    const sha = sha256File(file, role);
     this.memo.set(file, { size: st.size, mtimeMs: st.mtimeMs, sha });
     sha.catch(() => this.memo.delete(file));
     return sha;
@@ -38,10 +40,9 @@ export function resultKey(model: ModelOptions, analyze: AnalyzeOptions, modelSha
   return { key, settingsKey };
 }
 
+/** A whole record (the panel draws its layer scores and maps), of the shape result files are checked for. */
 export function isAnalysisResult(v: unknown): v is AnalysisResult {
-  const r = v as AnalysisResult | null;
-  return typeof r === 'object' && r !== null && r.schema === 'neuron-path/1' && Array.isArray(r.path)
-    && Array.isArray(r.layerScores) && typeof r.model === 'object' && typeof r.image === 'object';
+  return isRecordShaped(v) && Array.isArray(v.layerScores) && Array.isArray(v.tokenMaps);
 }
 
 export class ResultCache {

@@ -1,13 +1,18 @@
 // A batch result file (.jsonl) read as it grows: each refresh reads only the bytes appended since
 // the last one, keeps the lines without their heavy per-neuron arrays (layerScores, tokenMaps: the
 // summary does not use them), and summarises everything with the engine's report. All reads are
-// asynchronous: they run on the extension host's thread when the user clicks. No vscode import.
-import { promises as fs } from 'node:fs';
+// asynchronous: they run on the extension host's thread when the user clicks. The bytes go through
+// the engine's result-line reader (line checks, skipped-line counts) like every result file read.
+// No vscode import.
+import { createReadStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { isError, parseLines, recordsOf, type BatchLine, type BatchRecord, type ReadResult } from '../engine/batch/records';
+import { readResultFile, ResultLineReader } from '../engine/batch/resultFile';
+import { openRegular } from '../engine/files';
+import { recordsOf, type BatchLine, type BatchRecord, type ReadResult } from '../engine/batch/records';
 import { summarize, type BatchReport } from '../engine/batch/report';
 
 export const RESULT_SUFFIX = '.neuron-path.jsonl';
+const CHUNK = 1 << 20;
 
 /** The result file written next to a folder: `photos/` -> `photos.neuron-path.jsonl`. */
 export function resultFileNextTo(folder: string): string {
@@ -25,15 +30,16 @@ export interface Summary { report?: BatchReport; skipped: ReadResult['skipped'];
 
 export class ResultFileReader {
   private offset = 0;
-  private lineNo = 0;
-  private lines: BatchLine[] = [];
-  private skipped: ReadResult['skipped'] = [];
+  private parser = new ResultLineReader({ slim: true });
   private version = 0;
   private summarised = -1;
   private last: Summary = { skipped: [] };
   private reading: Promise<unknown> = Promise.resolve();
 
   constructor(readonly file: string) {}
+
+  private get lines(): BatchLine[] { return this.parser.result.lines; }
+  private get skipped(): ReadResult['skipped'] { return this.parser.result.skipped; }
 
   /** Reads what was appended (from the start if the file shrank). Resolves whether new lines came. */
   read(): Promise<boolean> {
@@ -48,28 +54,19 @@ export class ResultFileReader {
     try { await fs.stat(this.file); return true; } catch { return false; }
   }
 
+  /** In chunks: a file of any size, and a line being written waits in the parser for its end. */
   private async readAppended(): Promise<boolean> {
     let size: number;
     try { size = (await fs.stat(this.file)).size; } catch { return false; }
-    if (size < this.offset) { this.offset = 0; this.lineNo = 0; this.lines = []; this.skipped = []; this.version++; }
+    if (size < this.offset) { this.offset = 0; this.parser = new ResultLineReader({ slim: true }); this.version++; }
     if (size === this.offset) return false;
-    const handle = await fs.open(this.file, 'r');
-    let buf: Buffer;
-    try {
-      buf = Buffer.alloc(size - this.offset);
-      await handle.read(buf, 0, buf.length, this.offset);
-    } finally {
-      await handle.close();
+    const before = this.lines.length + this.skipped.length;
+    const { fd } = openRegular(this.file, 'result-file'); // regular files only; the stream closes it
+    for await (const chunk of createReadStream('', { fd, start: this.offset, end: size - 1, highWaterMark: CHUNK })) {
+      this.parser.push(chunk as Buffer);
+      this.offset += (chunk as Buffer).length;
     }
-    // Only whole lines: a line being written stays for the next read.
-    const end = buf.lastIndexOf(0x0a);
-    if (end < 0) return false;
-    const text = buf.subarray(0, end + 1).toString('utf8');
-    this.offset += end + 1;
-    const read = parseLines(text);
-    for (const l of read.lines) this.lines.push(slim(l));
-    for (const s of read.skipped) this.skipped.push({ line: s.line + this.lineNo, reason: s.reason });
-    this.lineNo += text.split('\n').length - 1;
+    if (this.lines.length + this.skipped.length === before) return false;
     this.version++;
     return true;
   }
@@ -91,15 +88,11 @@ export class ResultFileReader {
   get lineCount(): number { return this.lines.length; }
 }
 
-function slim(line: BatchLine): BatchLine {
-  if (isError(line)) return line;
-  return { ...line, layerScores: [], tokenMaps: [] };
-}
-
-/** The full record of one image in a result file (its last one), maps and scores included. */
+/** The full record of one image in a result file (its last one), maps and scores included; streamed, so any size reads. */
 export async function findRecord(file: string, image: string): Promise<BatchRecord | undefined> {
   try {
-    return recordsOf(parseLines(await fs.readFile(file, 'utf8')).lines).filter((r) => r.image.path === image).pop();
+    const mine = (l: BatchLine) => l.schema === 'neuron-path/1' && l.image.path === image;
+    return recordsOf((await readResultFile(file, { filter: mine })).lines).pop();
   } catch {
     return undefined;
   }

@@ -66,14 +66,16 @@ export abstract class PanelManagerBase<P extends WebviewPanelHost<unknown>> exte
   get openPanels(): readonly P[] { return [...this.panels.values()]; }
 
   /**
-   * Restores this manager's panels after a window reload: what VS Code kept must pass `isState`
-   * (else the panel is closed), a panel already open for the same file wins, `revive` takes the rest.
+   * Restores this manager's panels after a window reload: what VS Code kept is state from the page,
+   * not trusted, so it must pass `isState` and the files it names must pass `filesOk` (else the
+   * panel is closed); a panel already open for the same file wins, `revive` takes the rest.
    */
   protected registerSerializer<S>(viewType: string, isState: (s: unknown) => s is S, fileOf: (s: S) => string,
-                                  revive: (webviewPanel: vscode.WebviewPanel, state: S) => void | Promise<void>): void {
+                                  revive: (webviewPanel: vscode.WebviewPanel, state: S) => void | Promise<void>,
+                                  filesOk: (state: S) => boolean | Promise<boolean>): void {
     this.register(vscode.window.registerWebviewPanelSerializer(viewType, {
       deserializeWebviewPanel: async (webviewPanel, state: unknown) => {
-        if (!isState(state)) { webviewPanel.dispose(); return; }
+        if (!isState(state) || !await filesOk(state)) { webviewPanel.dispose(); return; }
         const open = this.panels.get(panelKey(fileOf(state)));
         if (open) { webviewPanel.dispose(); open.reveal(); return; }
         await revive(webviewPanel, state);

@@ -1,6 +1,7 @@
 // Settings -> engine options, workspace trust, the result cache and the export formats. No VS Code.
 import test from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, readdirSync, utimesSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -19,7 +20,7 @@ function config(globalValues: Record<string, unknown>, workspaceValues: Record<s
   };
 }
 
-const CTX = { trusted: true, bundledModelPath: '/ext/media/model/model.onnx', workspaceFolder: '/ws', cacheDir: '/storage/models' };
+const CTX = { trusted: true, bundledModelPath: '/ext/media/model/model.onnx', workspaceFolder: '/ws', cacheDir: '/storage/models', cores: 8 };
 
 test('defaults: the bundled model and the documented analysis defaults', () => {
   const s = readSettings(config({}), CTX);
@@ -160,14 +161,18 @@ test('file hashes are remembered until the file changes', async () => {
     const file = path.join(dir, 'm.onnx');
     writeFileSync(file, 'abc');
     const hasher = new FileHasher();
-    const h1 = await hasher.hash(file);
+    const h1 = await hasher.hash(file, 'image');
     assert.equal(h1, 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
-    assert.equal(await sha256File(file), h1);
+    assert.equal(await sha256File(file, 'image'), h1);
     writeFileSync(file, 'abcd');
     const later = new Date(Date.now() + 5000);
     utimesSync(file, later, later);
-    assert.notEqual(await hasher.hash(file), h1);
-    await assert.rejects(hasher.hash(path.join(dir, 'missing')));
+    assert.notEqual(await hasher.hash(file, 'image'), h1);
+    await assert.rejects(hasher.hash(path.join(dir, 'missing'), 'image'));
+    // opened as every file a user names: a FIFO is refused at once, never read (it would block)
+    execFileSync('mkfifo', [path.join(dir, 'pipe.png')]);
+    await assert.rejects(sha256File(path.join(dir, 'pipe.png'), 'image'), { code: 'not-a-file' });
+    await assert.rejects(sha256File(dir, 'model'), { code: 'not-a-file' });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -186,4 +191,14 @@ test('exports: CSV of the path with the baselines, PNG data URLs, file names', (
   assert.equal(exportStem('/a/b/cat.1.png', 'layer3-scores'), 'cat.1.neuron-path.layer3-scores');
   assert.equal(exportStem('C:\\x\\dog.jpg', ''), 'dog.neuron-path');
   assert.equal(exportStem('/a/cat.png', '../../x'), 'cat.neuron-path.x');
+});
+
+test('threads from settings are at most the cores: a workspace cannot ask for 32 on 2', () => {
+  const s = readSettings(config({ threads: 32 }), { ...CTX, cores: 2 });
+  assert.equal(s.model.threads, 2);
+  assert.match(s.warnings.join('\n'), /neuronPath\.threads is 32 but this machine has 2 cores; using 2/);
+  assert.equal(readSettings(config({ threads: 2 }), { ...CTX, cores: 2 }).model.threads, 2);
+  const negative = readSettings(config({ threads: -3 }), CTX);
+  assert.equal(negative.model.threads, 0);
+  assert.match(negative.warnings.join('\n'), /neuronPath\.threads must be a whole number/);
 });
