@@ -14,7 +14,8 @@ const USAGE = `usage: neuron-path analyze IMAGE [options]
   --steps N            integration steps m (default 20)
   --formula F          reference (default; the published code) | paper
   --scope S            auto (default) | cls | patches
-  --baselines LIST     activation,ig,random (default) or none
+  --baselines LIST     activation,ig,ip,random (default: all) or none; ip = influence pattern
+  --top-k K            K neurons per layer (default 1: the path); the first of each layer is the path
   --random N           number of random baseline paths (default 10); --seed S (default 0)
   --threads N          onnxruntime intra-op threads (default: all cores)
   --provider P         cpu (default) | cuda

@@ -11,7 +11,7 @@ import { decodeModel, encodeModel, inlineExternalData, ModelFormatError } from '
 import { Session, type SessionSettings } from './runtime';
 
 /** Bump when the instrumented graph changes, so stale cache entries are not used. */
-const INSTRUMENT_VERSION = 6;
+const INSTRUMENT_VERSION = 7;
 
 export interface OpenedModel {
   session: Session;

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { Engine } from '../../src/engine/index';
-import { pathJas, scaledLayer, scaledNeuron } from '../../src/engine/locator';
+import { asSet, influencePatternPath, pathJas, scaledLayer, scaledNeuron, type Neurons } from '../../src/engine/locator';
 import type { Formula } from '../../src/engine/result';
 import { openModel } from '../../src/engine/modelStore';
 import { Runner } from '../../src/engine/runner';
@@ -21,13 +21,13 @@ const cache = tempDir('ref-cache');
  * JAS is a sum over readout tokens; where its terms cancel (|JAS| << sum |term|), float32 gradients
  * cannot give 1e-4 of the result. The tolerance is then 1e-5 of sum |term| (measured: ~1e-6).
  */
-async function jasTolerance(runner: Runner, pixels: Float32Array, target: number, w: Float32Array[], path: number[], m: number, formula: Formula, expected: number): Promise<number> {
+async function jasTolerance(runner: Runner, pixels: Float32Array, target: number, w: Float32Array[], path: Neurons[], m: number, formula: Formula, expected: number): Promise<number> {
   const D = runner.D;
   const G = await runner.gradients(pixels, target, w.map((wi, i) => scaledNeuron(wi, path[i], m, runner.D)), m);
   let terms = 0;
   for (let t = 0; t < w[0].length / D; t++) {
     let g = 0, s = 0, gs = 0;
-    path.forEach((p, l) => { const gi = G[l]![t * D + p], si = w[l][t * D + p] / m; g += gi; s += si; gs += Math.abs(gi * si); });
+    path.forEach((p, l) => asSet(p).forEach((j) => { const gi = G[l]![t * D + j], si = w[l][t * D + j] / m; g += gi; s += si; gs += Math.abs(gi * si); }));
     terms += formula === 'reference' ? Math.abs(g * s) : gs;
   }
   return Math.max(JAS_REL * Math.abs(expected), 1e-5 * terms);
@@ -115,6 +115,45 @@ for (const { name, model, ref } of vitFixtures()) {
             assert.ok(Math.abs(r.manipulation.remove.probability - c.manipulation.remove) <= PROB_ABS, `remove ${r.manipulation.remove.probability} vs ${c.manipulation.remove}`);
             assert.ok(Math.abs(r.manipulation.enhance.probability - c.manipulation.enhance) <= PROB_ABS, `enhance ${r.manipulation.enhance.probability} vs ${c.manipulation.enhance}`);
           }
+        }
+      } finally { await engine.dispose(); await opened.session.release(); }
+    });
+  }
+
+  for (const formula of ['reference', 'paper'] as const) {
+    test(`${name}: ${formula} formula: influence pattern and top-K paths as PyTorch computes them`, async () => {
+      const engine = await Engine.open({ modelPath: model, cacheDir: cache, threads: 1 });
+      const opened = await openModel({ modelPath: model, cacheDir: cache, threads: 1 }, undefined, () => {});
+      const runner = new Runner(opened.session, opened.info, opened.layers);
+      try {
+        const pixels = Float32Array.from(ref.input.data);
+        for (const c of ref.cases) {
+          const ip = c.influencePattern, top = c.topK;
+          assert.ok(ip && top, `${name}/reference.json has no influencePattern/topK: run /usr/bin/python3 scripts/python/extend_fixtures.py`);
+          const w = c.clean.map((row) => Float32Array.from(row));
+          const tolerance = (path: Neurons[], expected: number) => jasTolerance(runner, pixels, c.target, w, path, ref.steps, formula, expected);
+          const key = formula === 'reference' ? 'jasReference' : 'jasPaper';
+          const r = await engine.analyzeTensor(pixels, { target: c.target, steps: ref.steps, formula, baselines: ['ip'], topK: top.k });
+          const got = r.baselines.influencePattern!;
+          assert.deepEqual(got.path.map((n) => n.neuron), ip.path, `influence pattern path for target ${c.target}`);
+          const all = await influencePatternPath(runner, pixels, c.target, ref.steps);
+          all.scores.forEach((s, l) => assertClose(s, ip.scores[l], GRAD_REL, 1e-12, `IP scores of layer ${l}`));
+          assert.ok(Math.abs(got.jas - ip[key]) <= await tolerance(ip.path, ip[key]), `IP JAS ${got.jas} vs ${ip[key]}`);
+          assert.ok(Math.abs(got.remove - ip.remove) <= PROB_ABS && Math.abs(got.enhance - ip.enhance) <= PROB_ABS, `IP remove/enhance ${got.remove}/${got.enhance} vs ${ip.remove}/${ip.enhance}`);
+
+          const want = top[formula];
+          assert.deepEqual(r.topK!.layers.map((l) => l.map((n) => n.neuron)), want.sets, `top-${top.k} sets for target ${c.target}`);
+          assert.deepEqual(r.path.map((n) => n.neuron), want.sets.map((s) => s[0]), 'the path is the first neuron of every set');
+          r.layerScores.forEach((s, l) => assertClose(s, want.layerScores[l], GRAD_REL, 1e-12, `top-K layer ${l} scores`));
+          assert.ok(Math.abs(r.topK!.jas - want[key]) <= await tolerance(want.sets, want[key]), `top-K JAS ${r.topK!.jas} vs ${want[key]}`);
+          if (formula === 'reference') {
+            assert.ok(Math.abs(r.topK!.remove.probability - top.reference.remove) <= PROB_ABS, `top-K remove ${r.topK!.remove.probability} vs ${top.reference.remove}`);
+            assert.ok(Math.abs(r.topK!.enhance.probability - top.reference.enhance) <= PROB_ABS, `top-K enhance ${r.topK!.enhance.probability} vs ${top.reference.enhance}`);
+          }
+          // K = 1 is the path: no top-K block, the same neurons as the path of the reference.
+          const one = await engine.analyzeTensor(pixels, { target: c.target, steps: ref.steps, formula, baselines: [], topK: 1 });
+          assert.equal(one.topK, undefined);
+          assert.deepEqual(one.path.map((n) => n.neuron), c[formula].path);
         }
       } finally { await engine.dispose(); await opened.session.release(); }
     });
