@@ -6,6 +6,7 @@ import type { AnalyzeOptions, ModelInfo, ModelOptions, RunHooks } from './api';
 import type { InstrumentedInfo } from './instrument';
 import { readLabels, readPreprocessing, type Preprocessing } from './modelFolder';
 import { openModel, sha256File } from './modelStore';
+import { sumTokens } from './locator';
 import { loadPixels } from './preprocess';
 import type { AnalysisResult, ClassProbability } from './result';
 import { Runner } from './runner';
@@ -76,6 +77,14 @@ export class Engine {
   async scaledProbabilities(imagePath: string, scales: Float32Array[], rows: number, signal?: AbortSignal): Promise<Float32Array> {
     const pixels = await loadPixels(path.resolve(imagePath), this.prep, this.internal.input);
     return new Runner(this.session, this.internal, this.info.layers, signal).scaled(pixels.data, scales, rows);
+  }
+
+  /** Every block's clean activation summed over the readout tokens (L rows of D): the activation baseline's view. */
+  async readoutActivations(imagePath: string, signal?: AbortSignal): Promise<Float64Array[]> {
+    const pixels = await loadPixels(path.resolve(imagePath), this.prep, this.internal.input);
+    const { acts } = await new Runner(this.session, this.internal, this.info.layers, signal).clean(pixels.data);
+    const D = this.info.neuronsPerLayer, [start, end] = this.internal.readout;
+    return acts.map((a) => sumTokens(a.subarray(start * D, end * D), D));
   }
 
   async dispose(): Promise<void> { await this.session.release(); }
