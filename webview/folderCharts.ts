@@ -1,7 +1,7 @@
 // The folder panel's method comparison chart: for each metric a bar per method (mean), with a
 // whisker of ± one standard deviation drawn by a small plugin (chart.js has no error bars).
 import type { ChartConfiguration, Plugin } from 'chart.js';
-import { axis, backgroundPlugin, baseOptions, type Theme } from './charts';
+import { axis, backgroundPlugin, baseOptions, methodColor, type Theme } from './charts';
 import { fmt, fmtSigned, type ComparisonRow } from './folderState';
 
 interface Spread { mean: number; std: number }
@@ -44,7 +44,6 @@ const whiskers: Plugin<'bar'> = {
  * the deviations).
  */
 export function folderComparisonChart(theme: Theme, rows: ComparisonRow[], which: 'scores' | 'accuracy' = 'scores'): ChartConfiguration<'bar'> {
-  const palette: Record<string, string> = { path: theme.red, activation: theme.orange, ig: theme.purple, random: theme.muted };
   const all: Array<{ label: string; get: (r: ComparisonRow) => Spread | undefined; signed: boolean }> = [
     { label: 'JAS', get: (r) => r.stats.jas.n ? r.stats.jas : undefined, signed: false },
     { label: 'remove Δp', get: (r) => r.stats.removeDeviation.n ? r.stats.removeDeviation : undefined, signed: true },
@@ -64,8 +63,8 @@ export function folderComparisonChart(theme: Theme, rows: ComparisonRow[], which
           label: r.name,
           data: spreads.map((s) => s?.mean ?? null),
           spreads,
-          backgroundColor: palette[r.method] ?? theme.blue,
-          borderColor: palette[r.method] ?? theme.blue,
+          backgroundColor: methodColor(theme, r.method),
+          borderColor: methodColor(theme, r.method),
         };
       }) as ChartConfiguration<'bar'>['data']['datasets'],
     },
