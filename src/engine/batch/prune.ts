@@ -137,8 +137,11 @@ export interface PruningCurve {
 
 export type PruneRecord = PatternRecord & { image: { path: string } };
 
+/** The engine passes the protocol runs (the real `Engine` has them). */
+export type PruneEngine = Pick<Engine, 'info' | 'scaledProbabilities' | 'readoutActivations'>;
+
 /** Runs the protocol for every class of the records; the image files must still be there. */
-export async function pruningCheck(engine: Engine, records: PruneRecord[], patterns: CategoryPatterns, opts: PruneOptions): Promise<PruningCurve> {
+export async function pruningCheck(engine: PruneEngine, records: PruneRecord[], patterns: CategoryPatterns, opts: PruneOptions): Promise<PruningCurve> {
   const { fractions, keep } = opts;
   const seed = opts.seed ?? 0, holdout = opts.holdout ?? 0.2;
   if (!fractions.length || fractions.some((p) => !(p >= 0 && p <= 1))) throw new RangeError(`pruning fractions must be in [0, 1], got ${fractions.join(',')}`);
