@@ -33,6 +33,15 @@ async function jasTolerance(runner: Runner, pixels: Float32Array, target: number
   return Math.max(JAS_REL * Math.abs(expected), 1e-5 * terms);
 }
 
+/** The fixture model as an Engine and, on a second session, a Runner for direct passes. */
+async function withEngine(model: string, fn: (engine: Engine, runner: Runner) => Promise<void>): Promise<void> {
+  const engine = await Engine.open({ modelPath: model, cacheDir: cache, threads: 1 });
+  const opened = await openModel({ modelPath: model, cacheDir: cache, threads: 1 }, undefined, () => {});
+  try {
+    await fn(engine, new Runner(opened.session, opened.info, opened.layers));
+  } finally { await engine.dispose(); await opened.session.release(); }
+}
+
 for (const { name, model, ref } of vitFixtures()) {
   test(`${name}: structure is detected (L=${ref.layers}, D=${ref.neurons}, scope ${ref.scope})`, async () => {
     const engine = await Engine.open({ modelPath: model, cacheDir: cache, threads: 1 });
@@ -83,10 +92,7 @@ for (const { name, model, ref } of vitFixtures()) {
 
   for (const formula of ['reference', 'paper'] as const) {
     test(`${name}: ${formula} formula gives PyTorch's paths, JAS, scores, baselines and manipulation`, async () => {
-      const engine = await Engine.open({ modelPath: model, cacheDir: cache, threads: 1 });
-      const opened = await openModel({ modelPath: model, cacheDir: cache, threads: 1 }, undefined, () => {});
-      const runner = new Runner(opened.session, opened.info, opened.layers);
-      try {
+      await withEngine(model, async (engine, runner) => {
         const pixels = Float32Array.from(ref.input.data);
         for (const c of ref.cases) {
           const w = c.clean.map((row) => Float32Array.from(row));
@@ -116,16 +122,13 @@ for (const { name, model, ref } of vitFixtures()) {
             assert.ok(Math.abs(r.manipulation.enhance.probability - c.manipulation.enhance) <= PROB_ABS, `enhance ${r.manipulation.enhance.probability} vs ${c.manipulation.enhance}`);
           }
         }
-      } finally { await engine.dispose(); await opened.session.release(); }
+      });
     });
   }
 
   for (const formula of ['reference', 'paper'] as const) {
     test(`${name}: ${formula} formula: influence pattern and top-K paths as PyTorch computes them`, async () => {
-      const engine = await Engine.open({ modelPath: model, cacheDir: cache, threads: 1 });
-      const opened = await openModel({ modelPath: model, cacheDir: cache, threads: 1 }, undefined, () => {});
-      const runner = new Runner(opened.session, opened.info, opened.layers);
-      try {
+      await withEngine(model, async (engine, runner) => {
         const pixels = Float32Array.from(ref.input.data);
         for (const c of ref.cases) {
           const ip = c.influencePattern, top = c.topK;
@@ -155,7 +158,7 @@ for (const { name, model, ref } of vitFixtures()) {
           assert.equal(one.topK, undefined);
           assert.deepEqual(one.path.map((n) => n.neuron), c[formula].path);
         }
-      } finally { await engine.dispose(); await opened.session.release(); }
+      });
     });
   }
 }
