@@ -130,7 +130,7 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
   }
 
   return {
-    settings: { steps: m, formula, target: options.target ?? 'predicted', topK },
+    settings: { steps: m, formula, target: options.target ?? 'predicted', ...(topK > 1 ? { topK } : {}) },
     prediction: { top },
     target: { class: target, label: labels[target], probability: before },
     path: describe(path, (l, j) => stepScores[l][j]),

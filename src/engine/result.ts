@@ -52,7 +52,7 @@ export interface AnalysisResult {
     inputSize: [number, number]; numClasses: number;
   };
   image: { path: string; sha256: string; width: number; height: number };
-  settings: { steps: number; formula: Formula; target: number | 'predicted'; topK?: number };
+  settings: { steps: number; formula: Formula; target: number | 'predicted'; topK?: number };  // topK only when > 1
   prediction: { top: ClassProbability[] };
   target: ClassProbability;
   path: PathNeuron[];               // with topK > 1: the first (best) neuron of every layer's K
