@@ -7,7 +7,9 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import type { FolderInit, HostToFolderWebview } from '../../src/protocol';
 import { BASE_THEMES, skipUnlessPage, withPanelPage, withVars, type Theme } from './fixtures/chromiumPage';
-import { fakeReport } from './fixtures/fakeBatch';
+import { parseLines } from '../../src/engine/batch/records';
+import { summarize } from '../../src/engine/batch/report';
+import { fakeBatchLines, fakeReport } from './fixtures/fakeBatch';
 
 const THEMES: Record<string, Theme> = {
   dark: withVars(BASE_THEMES.dark, { '--vscode-textLink-foreground': '#4daafc' }),
@@ -95,12 +97,20 @@ test('folder page: strict CSP, comparison table, heatmap cell lists images, live
   });
 });
 
-test('folder page: the pruning form posts its request, checks its values, and draws the held-out curves', { skip: skipUnlessPage('folder'), timeout: 120_000 }, async () => {
+test('folder page: the influence-pattern row; the pruning form posts its request, checks its values, and draws the held-out curves', { skip: skipUnlessPage('folder'), timeout: 120_000 }, async () => {
   const opts = { bundle: 'folder', outDir: 'folder', pagePath: '/folder.html', nonce: 'dGVzdC1ub25jZS05ODc2', title: 'Neuron Path: shop/', themes: THEMES };
+  // Records with an influence-pattern baseline (JAS 0.05, below every path's): a row of its own.
+  const lines = fakeBatchLines().map((l) => (l.schema === 'neuron-path/1'
+    ? { ...l, baselines: { ...l.baselines, influencePattern: { ...l.baselines.activation!, jas: 0.05 } } } : l));
+  const report = summarize('/data/shop.neuron-path.jsonl', parseLines(lines.map((l) => JSON.stringify(l)).join('\n'))).report;
   await withPanelPage<HostToFolderWebview>(opts, async ({ page, errors, load, send, posted, cspViolations, screenshot }) => {
     await load();
-    await send({ type: 'init', init: { resultFile: '/data/shop.neuron-path.jsonl', folder: '/data/shop', title: 'shop', report: fakeReport() } });
+    await send({ type: 'init', init: { resultFile: '/data/shop.neuron-path.jsonl', folder: '/data/shop', title: 'shop', report } });
     await page.waitForSelector('[data-testid=method-row]');
+    const ip = await page.$eval('[data-testid=method-row][data-method=ip]', (e) => Array.from(e.children, (c) => c.textContent));
+    assert.equal(ip[0], 'influence pattern');
+    assert.equal(ip[2], '0.050 ± 0.000');
+    assert.match(ip[6] ?? '', /^100% \/ /, 'the path has the higher JAS on every image');
     assert.equal(await page.getAttribute('[data-testid=prune-status]', 'data-state'), 'idle');
     assert.equal(await page.isHidden('#pruning-chart'), true, 'no curve before a run');
 
