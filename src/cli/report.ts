@@ -78,7 +78,8 @@ export function formatReport(r: BatchReport, top = 3): string {
         ...p.points.map((q) => [`${(100 * q.fraction).toFixed(0)}%`, pct(q.accuracy.unprotected), pct(q.accuracy.protected), pct(q.accuracy.activation), pct(q.accuracy.control),
           num(q.targetProbability.unprotected), num(q.targetProbability.protected), num(q.targetProbability.activation), num(q.targetProbability.control)])]));
     if (r.patterns.groupBy !== 'predicted' && p.reference !== 'clean prediction') {
-      out.push('  The kept neurons are those of the folder class, i.e. chosen with the label; --by predicted chooses them by the model\'s prediction.');
+      out.push(`  Each measured image is pruned with the kept neurons of its folder class, i.e. chosen by its label${p.holdout > 0 ? ' (on other images)' : ''}; ` +
+        '--by predicted uses the class the model predicts instead.');
     }
     for (const s of p.skipped.slice(0, 5)) out.push(`  skipped ${s.image}: ${s.reason}`);
     if (p.skipped.length > 5) out.push(`  ... and ${p.skipped.length - 5} more skipped`);
