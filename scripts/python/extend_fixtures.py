@@ -59,7 +59,8 @@ def extend(spec):
     with open(path) as f:
         doc = json.load(f)
     model, x, err = rebuild(spec, doc)
-    ref = NeuronPathRef(model, model.act_modules(), spec["scope"], doc["steps"])
+    readout = [0] if spec["scope"] == "cls" else list(range(1, doc["tokens"]))  # as make_fixtures.py
+    ref = NeuronPathRef(model, model.fc2_modules(), readout, doc["steps"])
     margins = []
     try:
         _, _, w = ref.clean(x)
