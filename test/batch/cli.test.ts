@@ -64,7 +64,7 @@ test('report prints the comparison, the class patterns, the similarity and the h
   assert.equal(rec.topK!.k, 2);
   assert.equal(rec.batch.analyze.topK, 2);
   const json = path.join(path.dirname(out), 'report.json');
-  const r = cli('report', out, '--prune', '0.5,100%', '--keep', '2', '--holdout', '50%', '--layers', '2', '--json', json, '--threads', '1');
+  const r = cli('report', out, '--prune', '0.5,100%', '--keep', '2', '--holdout', '50%', '--layers', '2', '--json', json, '--threads', '1', '--model', model);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /4 images, 1 could not be analysed/);
   assert.match(r.stdout, /Classes {4}2 \(grouped by folder class\); clean top-1 accuracy [\d.]+% on 4 images/);

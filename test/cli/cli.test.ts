@@ -78,7 +78,7 @@ test('--top-k 3: three neurons per layer, the first of each is the path; the sum
   assert.match(text.stdout, /top-2 path \(all 2\) +-?[\d.e-]+ /);
   const tooMany = cli('analyze', img, '--model', model, '--threads', '1', '--top-k', '100000', '-q');
   assert.equal(tooMany.status, 1);
-  assert.match(tooMany.stderr, /top-k must be an integer in 1\.\.64/);
+  assert.match(tooMany.stderr, /topK must be a whole number from 1 to 64/);
 });
 
 test('--json - writes the record to stdout; --target, --formula, --steps, --baselines none are honoured', async () => {
