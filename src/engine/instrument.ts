@@ -72,7 +72,7 @@ export async function instrument(exported: ModelProto, options: InstrumentOption
   const { name: logits, output, softmaxed, numClasses } = logitsOutput(graph, index, clean);
   const { sites, head, rejected } = findSites(graph, index, clean);
   if (sites.length === 0) throw new NotAViTError(noFfnMessage(graph, clean, rejected));
-  if (!clean.floats.has(sites[0].tensor)) throw new NotAViTError('the FFN activations are not float32; Neuron Path needs a float32 model.');
+  if (!clean.floats.has(sites[0].tensor)) throw new NotAViTError(`block 0's FFN (${sites[0].fc2}) does not compute in float; Neuron Path needs a float model (float32, or float16/bfloat16, which is upcast).`);
   const [, tokens, neurons] = clean.shapes.get(sites[0].tensor)!;
   const odd = sites.find((s) => { const sh = clean.shapes.get(s.tensor)!; return sh[1] !== tokens || sh[2] !== neurons; });
   if (odd) {

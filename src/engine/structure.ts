@@ -27,7 +27,8 @@ export function imageInput(graph: GraphProto, sizeHint?: [number, number]): Imag
   }
   const input = inputs[0];
   if (input.type?.tensorType?.elemType !== DataType.FLOAT) {
-    throw new NotAViTError(`input '${input.name}' is not float32; Neuron Path needs a float32 model (export without half precision).`);
+    throw new NotAViTError(`input '${input.name}' has ONNX element type ${input.type?.tensorType?.elemType}, not float; Neuron Path needs float pixel ` +
+      'values (a float32 model, or float16/bfloat16, which is upcast): export the model with a float pixel input, normalisation inside or not.');
   }
   const dims = input.type?.tensorType?.shape?.dim ?? [];
   if (dims.length !== 4) {
@@ -58,7 +59,7 @@ export function logitsOutput(graph: GraphProto, index: GraphIndex, probe: ProbeR
   const chosen = ranked.find((o) => /logit/i.test(o.name ?? '')) ?? ranked[0];
   if (!chosen) throw new NotAViTError('no model output has the shape [batch, classes]; a classifier is expected.');
   if (!probe.floats.has(chosen.name ?? '')) {
-    throw new NotAViTError(`output '${chosen.name}' is not float32; Neuron Path needs a float32 model (export without half precision).`);
+    throw new NotAViTError(`output '${chosen.name}' is not float; Neuron Path needs float logits (a float32 model, or float16/bfloat16, which is upcast).`);
   }
   const producer = index.producerThrough(chosen.name ?? '');
   const softmaxed = producer?.opType === 'Softmax';
@@ -201,12 +202,23 @@ export function findSites(graph: GraphProto, index: GraphIndex, probe: ProbeResu
     found.push({ layer: 0, tensor, nodeIndex: position.get(producer)!, activation: chain.activation, ffn: chain.ffn, fc2: node.name || node.output![0] });
   }
   found.sort((a, b) => a.nodeIndex - b.nodeIndex);
+  // The blocks: the longest run of consecutive FFNs over the same rows. FFNs after it over other rows
+  // (an attention-pool head's MLP over its latent query) belong to the head.
   const rows = (s: NeuronSite) => probe.shapes.get(s.tensor)![1];
-  let end = found.length;
-  while (end > 1 && rows(found[end - 1]) !== rows(found[0])) end--;
-  const sites = found.slice(0, end);
+  let start = 0, end = 0;
+  for (let i = 0, j = 0; i < found.length; i = j) {
+    for (j = i + 1; j < found.length && rows(found[j]) === rows(found[i]); j++);
+    if (j - i > end - start) { start = i; end = j; }
+  }
+  const sites = found.slice(start, end), head = found.slice(end);
+  const stray = [...found.slice(0, start), ...head.filter((h) => rows(h) === rows(sites[0]))][0];
+  if (stray) {
+    throw new NotAViTError(`the FFNs do not form one sequence of blocks: ${sites.length} blocks (${sites[0].fc2} .. ${sites[sites.length - 1].fc2}) ` +
+      `read ${rows(sites[0])} token rows, but the FFN ${stray.fc2} over [${probe.shapes.get(stray.tensor)}] is ${found.indexOf(stray) < start ? 'before them' : 'after FFNs over other row counts'}. ` +
+      'Models whose token count changes between blocks are not supported.');
+  }
   sites.forEach((s, i) => { s.layer = i; });
-  return { sites, head: found.slice(end), rejected };
+  return { sites, head, rejected };
 }
 
 /** Depth-first walk from a tensor up through its producers; `visit` says whether to go further up. */

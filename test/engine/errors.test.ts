@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import test from 'node:test';
 import sharp from 'sharp';
 import { Engine } from '../../src/engine/index';
+import { GraphBuilder } from '../../src/engine/onnx/builder';
 import { decodeModel, encodeModel, onnx } from '../../src/engine/onnx/proto';
 import { FIXTURES, tempDir } from '../helpers/fixtures';
 
@@ -53,6 +54,22 @@ test('a ViT whose FFN is not recognised is told which linear layers were looked 
   assert.match(error.message, /no transformer FFN was recognised .* 3 attention softmaxes; the \d+ linear layers over \[batch, tokens, width\] were looked at:/s);
   assert.match(error.message, /MatMul '[^']*' reads '[^']*' \[1,17,64\]: it is made through Atan '[^']*', which is not part of an FFN/);
   assert.doesNotMatch(error.message, /not a vision transformer/i);
+});
+
+test('an FFN outside the blocks\' token sequence (a stem MLP over the patches, before the class token) is refused with what was found', async () => {
+  const model = decodeModel(fs.readFileSync(vit), vit);
+  const graph = model.graph!;
+  // The Concat that prepends the class token: insert patches + W2 relu(W1 patches) before it.
+  const concat = graph.node!.find((n) => n.opType === 'Concat' && (n.attribute ?? []).some((a) => a.name === 'axis' && Number(a.i) === 1))!;
+  const patches = concat.input![1];
+  const b = new GraphBuilder(graph, 17, 'stem/');
+  const hidden = b.op('Relu', [b.op('MatMul', [patches, b.floats(Array.from({ length: 32 * 8 }, (_, i) => Math.sin(i)), [32, 8])])]);
+  concat.input![1] = b.op('Add', [patches, b.op('MatMul', [hidden, b.floats(Array.from({ length: 8 * 32 }, (_, i) => Math.cos(i)), [8, 32])])]);
+  graph.node!.splice(graph.node!.indexOf(concat), 0, ...b.added);
+  const dir = tempDir('stem');
+  fs.writeFileSync(path.join(dir, 'model.onnx'), encodeModel(model));
+  await assert.rejects(open(path.join(dir, 'model.onnx')),
+    /the FFNs do not form one sequence of blocks: 3 blocks \(.* \.\. .*\) read 17 token rows, but the FFN .* over \[1,16,8\] is before them/);
 });
 
 test('an op without a gradient rule names the op and the node', async () => {

@@ -257,16 +257,35 @@ const gather: Rule = (c, n, [g], wants) => {
   return [scatterAxis(c, flat, axis, rank, idx, dim)];
 };
 
+/**
+ * An Einsum equation with every index explicit: each ellipsis replaced by letters for the dimensions
+ * it covers (aligned on the right, as broadcasting does), and an implicit output (no ->) made
+ * explicit (the ellipsis, then the indices used once, in alphabetical order).
+ */
+function explicitEinsum(c: RuleContext, n: NodeProto): { terms: string[]; out: string } {
+  const equation = attrString(n, 'equation', '').replace(/\s/g, '');
+  const [lhs, given] = equation.split('->');
+  const raw = lhs.split(',');
+  const spans = raw.map((t, i) => (t.includes('...') ? c.rank(ins(n)[i]) - (t.length - 3) : 0));
+  const widest = Math.max(0, ...spans);
+  const fresh = [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'].filter((ch) => !equation.includes(ch)).slice(0, widest).join('');
+  const terms = raw.map((t, i) => t.replace('...', fresh.slice(widest - spans[i])));
+  if (given !== undefined) return { terms, out: given.replace('...', fresh) };
+  const once = [...new Set(raw.join('').replace(/\./g, ''))].filter((ch) => raw.join('').split(ch).length === 2).sort();
+  return { terms, out: (raw.some((t) => t.includes('...')) ? fresh : '') + once.join('') };
+}
+
 /** Einsum as torch exports it: each operand's gradient is an Einsum of the output gradient and the other operands. */
 const einsum: Rule = (c, n, [g], wants) => {
   if (!g) return [];
-  const equation = attrString(n, 'equation', '').replace(/\s/g, '');
-  const [lhs, given] = equation.split('->');
   const operands = ins(n);
-  const terms = lhs.split(',');
-  if (given === undefined) c.fail(n, 'an equation without an explicit output (->) is not supported');
-  if (equation.includes('.')) c.fail(n, 'ellipsis (...) in the equation is not supported');
-  const out = given!;
+  const { terms, out } = explicitEinsum(c, n);
+  const sizes = new Map<string, number>();
+  terms.forEach((t, i) => [...t].forEach((ch, a) => {
+    const d = c.shape(operands[i])[a];
+    if (sizes.has(ch) && sizes.get(ch) !== d) c.fail(n, `index '${ch}' has sizes ${sizes.get(ch)} and ${d}: broadcasting inside an Einsum is not supported`);
+    sizes.set(ch, d);
+  }));
   return operands.map((x, i) => {
     if (!wants[i]) return undefined;
     const mine = terms[i];
@@ -280,7 +299,7 @@ const einsum: Rule = (c, n, [g], wants) => {
       const missing = [...mine].map((ch, a) => (known.has(ch) ? -1 : a)).filter((a) => a >= 0);
       dx = c.expandLike(c.b.unsqueeze(dx, missing), x, missing);
     }
-    return c.unbroadcast(dx, x, x);
+    return dx;
   });
 };
 
