@@ -1,7 +1,8 @@
 // The folder panel's script (bundled to dist/folder.js): a batch result file summarised by the
 // engine's report, live while its batch runs. Method comparison (table + chart), per class a heatmap
 // of the most frequent path neurons per layer (a cell lists the images whose path uses the neuron;
-// an image opens the single-image panel), and the class-by-class similarity. Posts `ready` last.
+// an image opens the single-image panel), the class-by-class similarity and the pruning check.
+// Posts `ready` last.
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-label/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
@@ -15,12 +16,13 @@ import { ChartSlot, readTheme } from './charts';
 import { isMessage, Page } from './boot';
 import { fill, h } from './dom';
 import { folderComparisonChart } from './folderCharts';
+import { PruningSection } from './folderPruning';
 import {
   baseName, cellImages, comparisonRows, fmt, heatmapOf, initialFolderState, pct, persistedFolder, reduceFolder, similarityView, statusText,
   type FolderAction, type FolderState,
 } from './folderState';
 
-const HOST_MESSAGES = ['init', 'report', 'batchProgress', 'batchDone'];
+const HOST_MESSAGES = ['init', 'report', 'batchProgress', 'batchDone', 'pruneProgress', 'pruneDone'];
 const page = new Page<FolderState, FolderAction, FolderWebviewToHost, FolderPersistedState>({
   initial: initialFolderState, reduce: reduceFolder, persist: (s) => (s.resultFile ? persistedFolder(s) : undefined),
   accepts: (m): m is FolderAction => isMessage(m, HOST_MESSAGES), build, render, testid: 'folder-panel',
@@ -49,6 +51,7 @@ const ui = {
   errors: h('ul', { class: 'image-list errors', id: 'errors', 'data-testid': 'errors' }),
   errorsSection: h('section', { id: 'section-errors', class: 'section', 'aria-labelledby': 'errors-heading' }),
 };
+const pruning = new PruningSection(post);
 const chart = new ChartSlot(ui.chartCanvas);
 const accuracyChart = new ChartSlot(ui.accuracyCanvas);
 let drawnTheme = -1;
@@ -86,7 +89,7 @@ function build(): void {
     ui.similarityNote,
     h('div', { class: 'heatmap-box' }, ui.similarity));
   fill(ui.errorsSection, h('h2', { id: 'errors-heading' }, 'Images that failed'), ui.errors);
-  fill(app, header, h('div', { class: 'progress-line' }, ui.progressBar, ui.status, ui.latest), comparison, patterns, similarity, ui.errorsSection);
+  fill(app, header, h('div', { class: 'progress-line' }, ui.progressBar, ui.status, ui.latest), comparison, patterns, similarity, pruning.element, ui.errorsSection);
 }
 
 function render(): void {
@@ -125,6 +128,7 @@ function render(): void {
     renderHeatmap(s, prev);
     renderCell(s);
   }
+  pruning.render(s, drawnTheme !== page.themeVersion, prev);
   drawnTheme = page.themeVersion;
 }
 

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import type { AnalyzeOptions, BaselineName, ModelOptions, ResizeMode } from '../engine/api';
 import { defaultModelPath, type ScopeSetting } from '../engine/index';
-import { BASELINES, FORMULAS, PROVIDERS, RANDOM_COUNT_RANGE, RESIZES, SEED_RANGE, STEPS_RANGE } from '../engine/options';
+import { BASELINES, FORMULAS, PROVIDERS, RANDOM_COUNT_RANGE, RESIZES, SEED_RANGE, STEPS_RANGE, TOP_K_RANGE } from '../engine/options';
 import { isScopeSetting, SCOPE_HELP } from '../engine/scope';
 
 export class UsageError extends Error {
@@ -14,7 +14,7 @@ export const ANALYZE_FLAGS = {
   target: { type: 'string' }, steps: { type: 'string' },
   formula: { type: 'string' }, scope: { type: 'string' },
   threads: { type: 'string' }, provider: { type: 'string' },
-  baselines: { type: 'string' }, random: { type: 'string' }, seed: { type: 'string' },
+  baselines: { type: 'string' }, random: { type: 'string' }, seed: { type: 'string' }, 'top-k': { type: 'string' },
   size: { type: 'string' }, mean: { type: 'string' }, std: { type: 'string' }, resize: { type: 'string' },
   json: { type: 'string' }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' },
   out: { type: 'string' }, limit: { type: 'string' }, jobs: { type: 'string' },
@@ -90,5 +90,6 @@ export function analyzeOptions(f: Flags): AnalyzeOptions {
     formula: oneOf('formula', f.formula, FORMULAS),
     randomCount: int('random', f.random, 1, RANDOM_COUNT_RANGE.max),
     randomSeed: int('seed', f.seed, SEED_RANGE.min, SEED_RANGE.max),
+    topK: int('top-k', f['top-k'], TOP_K_RANGE.min),
   };
 }

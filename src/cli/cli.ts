@@ -23,7 +23,8 @@ const USAGE = `usage: neuron-path analyze IMAGE [options]
   --scope S            token rows the neurons are read at: auto (default: the rows the head
                        reads, found from the graph) | cls (token 0) | patches (the patch grid,
                        the last gh*gw tokens) | all | a:b (rows a..b-1, e.g. 0:2)
-  --baselines LIST     ${BASELINES.join(',')} (default ${DEFAULTS.baselines.join(',')}) or none
+  --baselines LIST     ${BASELINES.join(',')} (default: all) or none; ip = influence pattern
+  --top-k K            K neurons per layer (default ${DEFAULTS.topK}: the path); the first of each layer is the path
   --random N           number of random baseline paths (default ${DEFAULTS.randomCount}); --seed S (default ${DEFAULTS.randomSeed})
   --threads N          onnxruntime intra-op threads (default: all cores)
   --provider P         ${choices(PROVIDERS, DEFAULTS.executionProvider)}

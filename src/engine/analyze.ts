@@ -2,9 +2,9 @@
 // assembled into the `neuron-path/1` record.
 import type { AnalyzeOptions, RunHooks } from './api';
 import { EngineError, type ErrorFacts } from './errors';
-import { activationPath, argmax, integratedGradientsPath, locatePath, pathJas, randomPaths, sumTokens } from './locator';
+import { activationPath, argmax, influencePatternPath, integratedGradientsPath, locatePath, pathJas, randomPaths, sumTokens, type Neurons } from './locator';
 import { manipulatePaths } from './manipulation';
-import { RANDOM_COUNT_RANGE, resolveAnalyzeOptions, SEED_RANGE, STEPS_RANGE } from './options';
+import { RANDOM_COUNT_RANGE, resolveAnalyzeOptions, SEED_RANGE, STEPS_RANGE, TOP_K_RANGE } from './options';
 import { readoutValues } from './readout';
 import type { AnalysisResult, BaselineResult, ClassProbability, LayerProgress, PathNeuron, TokenMap } from './result';
 import { Runner } from './runner';
@@ -35,10 +35,13 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
   const { info, layers: L, labels, pixels } = input;
   checkOptions(options);
   const opts = resolveAnalyzeOptions(options);
-  const { steps: m, formula } = opts;
+  const { steps: m, formula, topK } = opts;
   const wanted = new Set(opts.baselines);
   const runner = new Runner(input.session, info, L, hooks.signal);
   const D = runner.D;
+  if (!(Number.isInteger(topK) && topK >= TOP_K_RANGE.min && topK <= D)) {
+    throw new EngineError('invalid-option', `topK must be a whole number from ${TOP_K_RANGE.min} to ${D} (the neurons per layer), got ${JSON.stringify(options.topK)}`, { field: 'topK' });
+  }
   const progress = (p: LayerProgress) => hooks.onProgress?.(p);
 
   progress({ phase: 'clean', message: 'clean forward pass' });
@@ -58,7 +61,7 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
 
   const stepScores: Float64Array[] = [];
   const { steps, firstLayerGrad } = await locatePath(runner, pixels, target, w, {
-    steps: m, formula,
+    steps: m, formula, topK,
     onLayer: (step, partial) => {
       lap('layers');
       stepScores.push(step.scores);
@@ -75,9 +78,13 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
   const jas = await pathJas(runner, pixels, target, w, path, m, formula);
   lap('jas');
 
-  const paths: number[][] = [path];
+  const sets = steps.map((s) => s.neurons);
+  const setJas = topK > 1 ? await pathJas(runner, pixels, target, w, sets, m, formula) : undefined;
+  lap('jas');
+
+  const paths: Neurons[][] = topK > 1 ? [path, sets] : [path];
   const baselines: AnalysisResult['baselines'] = {};
-  let actPath: number[] | undefined, ig: { path: number[]; scores: Float64Array[] } | undefined;
+  let actPath: number[] | undefined, ig: { path: number[]; scores: Float64Array[] } | undefined, ip: typeof ig;
   const jasOf = new Map<number[], number>();
   if (wanted.has('activation')) {
     progress({ phase: 'baselines', message: 'activation baseline' });
@@ -90,6 +97,12 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
     ig = await integratedGradientsPath(runner, pixels, target, w, m, firstLayerGrad);
     jasOf.set(ig.path, await pathJas(runner, pixels, target, w, ig.path, m, formula));
     paths.push(ig.path);
+  }
+  if (wanted.has('ip')) {
+    progress({ phase: 'baselines', message: 'influence pattern baseline' });
+    ip = await influencePatternPath(runner, pixels, target, m);
+    jasOf.set(ip.path, await pathJas(runner, pixels, target, w, ip.path, m, formula));
+    paths.push(ip.path);
   }
   const random = randomPaths(opts.randomCount, opts.randomSeed, L, D);
   const randomJas: number[] = [];
@@ -107,9 +120,14 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
     path: describe(p, score), jas: jasOf.get(p)!, remove: after[k][0].probability, enhance: after[k][1].probability,
     removeTop1: after[k][0].top1, enhanceTop1: after[k][1].top1,
   });
-  let k = 1;
+  let k = topK > 1 ? 2 : 1;
   if (actPath) baselines.activation = baseline(actPath, k++, activationOf);
   if (ig) { const scores = ig.scores; baselines.integratedGradients = baseline(ig.path, k++, (l, j) => scores[l][j]); }
+  if (ip) { const scores = ip.scores; baselines.influencePattern = baseline(ip.path, k++, (l, j) => scores[l][j]); }
+  const manipulated = (i: number) => ({
+    remove: { probability: after[i][0].probability, deviation: after[i][0].probability - before, top1: after[i][0].top1 },
+    enhance: { probability: after[i][1].probability, deviation: after[i][1].probability - before, top1: after[i][1].top1 },
+  });
   if (random.length) {
     const removes = after.slice(k).map((a) => a[0].probability), enhances = after.slice(k).map((a) => a[1].probability);
     baselines.random = {
@@ -120,18 +138,16 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
   }
 
   return {
-    settings: { steps: m, formula, target: opts.target },
+    settings: { steps: m, formula, target: opts.target, ...(topK > 1 ? { topK } : {}) },
     prediction: { top },
     target: { class: target, label: labels[target], probability: before },
     path: describe(path, (l, j) => stepScores[l][j]),
     jas,
+    ...(topK > 1 ? { topK: { k: topK, layers: sets.map((set, l) => set.map((neuron) => ({ layer: l, neuron, activation: activationOf(l, neuron), score: stepScores[l][neuron] }))), jas: setJas!, ...manipulated(1) } } : {}),
     layerScores: stepScores.map((s) => Array.from(s)),
     tokenMaps: path.map((neuron, layer) => tokenMap(clean.acts[layer], layer, neuron, T, D, info.grid)),
     baselines,
-    manipulation: {
-      remove: { probability: after[0][0].probability, deviation: after[0][0].probability - before, top1: after[0][0].top1 },
-      enhance: { probability: after[0][1].probability, deviation: after[0][1].probability - before, top1: after[0][1].top1 },
-    },
+    manipulation: manipulated(0),
     timing: { seconds: (performance.now() - started) / 1000, ...runner.counters, rowsPerRun: runner.rowsPerRun(m), phases },
   };
 }

@@ -6,8 +6,10 @@ import type { AnalyzeOptions, ModelInfo, ModelOptions, RunHooks } from './api';
 import type { InstrumentedInfo } from './instrument';
 import { readLabels, readPreprocessing, type Preprocessing } from './modelFolder';
 import { sha256File } from './hash';
+import { sumTokens } from './locator';
 import { openModel } from './modelStore';
 import { loadPixels } from './preprocess';
+import { readoutValues } from './readout';
 import type { AnalysisResult, ClassProbability, ReadoutInfo } from './result';
 import { Runner } from './runner';
 import type { Session } from './runtime';
@@ -83,6 +85,14 @@ export class Engine {
     const probs = await new Runner(this.session, this.internal, this.info.layers, signal).scaled(pixels.data, scales, rows);
     requireFinite(probs, 'the probabilities of the scaled passes');
     return probs;
+  }
+
+  /** Every block's clean activation summed over the readout tokens (L rows of D): the activation baseline's view. */
+  async readoutActivations(imagePath: string, signal?: AbortSignal): Promise<Float64Array[]> {
+    const pixels = await loadPixels(path.resolve(imagePath), this.prep, this.internal.input);
+    const { acts } = await new Runner(this.session, this.internal, this.info.layers, signal).clean(pixels.data);
+    const D = this.info.neuronsPerLayer;
+    return acts.map((a) => sumTokens(readoutValues(a, this.internal.readoutRows, D), D));
   }
 
   async dispose(): Promise<void> { await this.session.release(); }

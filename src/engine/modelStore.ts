@@ -10,14 +10,14 @@ import { instrument, NAMES, neutralFeeds, type InstrumentedInfo } from './instru
 import { refuseQuantized, upcastToFloat32 } from './onnx/precision';
 import { resolvedScope } from './options';
 import { probePixels } from './onnx/probe';
-import { EngineError, type FileRole } from './errors';
-import { openRegular, readRegular } from './files';
+import { EngineError } from './errors';
+import { readRegular } from './files';
 import { checkSize, removeIdentities } from './onnx/bounds';
 import { decodeModel, encodeModel, inlineExternalData, ModelFormatError } from './onnx/proto';
 import { Session, type SessionSettings } from './runtime';
 
 /** Bump when the instrumented graph changes, so stale cache entries are not used. */
-const INSTRUMENT_VERSION = 9; // 9: entries record their model file and its sha256 (8: main's graph)
+const INSTRUMENT_VERSION = 10; // 9: entries record their model file and its sha256 (8: main's graph); 10: the live-gradient outputs (influence pattern)
 
 export interface OpenedModel {
   session: Session;

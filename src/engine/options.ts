@@ -6,7 +6,7 @@ import type { AnalyzeOptions, BaselineName, ExecutionProvider, ModelOptions, Res
 import type { Formula, ScopeSetting } from './result';
 
 export const FORMULAS: readonly Formula[] = ['reference', 'paper'];
-export const BASELINES: readonly BaselineName[] = ['activation', 'ig', 'random'];
+export const BASELINES: readonly BaselineName[] = ['activation', 'ig', 'ip', 'random'];
 export const PROVIDERS: readonly ExecutionProvider[] = ['cpu', 'cuda'];
 export const RESIZES: readonly ResizeMode[] = ['bilinear', 'bicubic', 'nearest'];
 
@@ -17,6 +17,8 @@ export const RESIZES: readonly ResizeMode[] = ['bilinear', 'bicubic', 'nearest']
 export const STEPS_RANGE = { min: 1, max: 1000 } as const;
 export const RANDOM_COUNT_RANGE = { min: 0, max: 1000 } as const;
 export const SEED_RANGE = { min: 0, max: 2 ** 32 - 1 } as const;
+/** Neurons per layer of a top-K path: the setting's bounds; the engine also bounds K by the neurons per layer. */
+export const TOP_K_RANGE = { min: 1, max: 64 } as const;
 
 export const DEFAULTS = {
   steps: 20,                        // m, as in the paper
@@ -25,6 +27,7 @@ export const DEFAULTS = {
   baselines: BASELINES,             // all of them
   randomCount: 10,
   randomSeed: 0,
+  topK: 1,                          // the path: one neuron per layer
   scope: 'auto' as ScopeSetting,
   executionProvider: 'cpu' as ExecutionProvider,
   threads: 0,                       // onnxruntime's choice
@@ -42,6 +45,7 @@ export function resolveAnalyzeOptions(o: AnalyzeOptions): ResolvedAnalyzeOptions
     baselines,
     randomCount: baselines.includes('random') ? o.randomCount ?? DEFAULTS.randomCount : 0,
     randomSeed: o.randomSeed ?? DEFAULTS.randomSeed,
+    topK: o.topK ?? DEFAULTS.topK,
   };
 }
 

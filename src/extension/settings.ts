@@ -6,7 +6,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AnalyzeOptions, BaselineName, ModelOptions, PreprocessOverrides, ResizeMode } from '../engine/api';
-import { BASELINES, DEFAULTS, FORMULAS, PROVIDERS, RESIZES, STEPS_RANGE } from '../engine/options';
+import { BASELINES, DEFAULTS, FORMULAS, PROVIDERS, RESIZES, STEPS_RANGE, TOP_K_RANGE } from '../engine/options';
 import type { Formula } from '../engine/result';
 import { isScopeSetting, SCOPE_HELP } from '../engine/scope';
 import type { TargetChoice } from '../protocol';
@@ -41,7 +41,7 @@ export interface SettingsContext {
 
 export interface ResolvedSettings {
   model: ModelOptions;
-  analyze: AnalyzeOptions & { target: TargetChoice; steps: number; formula: Formula; baselines: BaselineName[] };
+  analyze: AnalyzeOptions & { target: TargetChoice; steps: number; formula: Formula; baselines: BaselineName[]; topK: number };
   /** True when modelPath was empty: the bundled model is used. */
   bundledModel: boolean;
   /** Settings that were ignored, each with the reason, for the output channel and a warning. */
@@ -106,6 +106,11 @@ export function readSettings(config: ConfigReader, ctx: SettingsContext): Resolv
   const target = parseTarget(config.get<unknown>('target'));
   if (target === undefined) warnings.push('neuronPath.target must be "predicted" or a class index; using "predicted".');
 
+  const topKRaw = config.get<unknown>('topK');
+  let topK: number = DEFAULTS.topK;
+  if (typeof topKRaw === 'number' && Number.isInteger(topKRaw) && topKRaw >= TOP_K_RANGE.min && topKRaw <= TOP_K_RANGE.max) topK = topKRaw;
+  else if (topKRaw !== undefined) warnings.push(`neuronPath.topK must be an integer from ${TOP_K_RANGE.min} to ${TOP_K_RANGE.max}; using ${topK}.`);
+
   const baselinesRaw = config.get<unknown>('baselines');
   let baselines = [...BASELINES];
   if (Array.isArray(baselinesRaw)) {
@@ -116,7 +121,7 @@ export function readSettings(config: ConfigReader, ctx: SettingsContext): Resolv
 
   return {
     model,
-    analyze: { target: target ?? DEFAULTS.target, steps, formula: pick(config.get<unknown>('formula'), FORMULAS, DEFAULTS.formula), baselines },
+    analyze: { target: target ?? DEFAULTS.target, steps, formula: pick(config.get<unknown>('formula'), FORMULAS, DEFAULTS.formula), baselines, topK },
     bundledModel: !rawModel,
     warnings,
   };

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import test from 'node:test';
-import { BASELINES, DEFAULTS, FORMULAS, PROVIDERS, RESIZES, STEPS_RANGE } from '../../src/engine/options';
+import { BASELINES, DEFAULTS, FORMULAS, PROVIDERS, RESIZES, STEPS_RANGE, TOP_K_RANGE } from '../../src/engine/options';
 import { isScopeSetting, SCOPE_NAMES } from '../../src/engine/scope';
 import { COMMANDS } from '../../src/extension/commandIds';
 import { REPO } from '../helpers/fixtures';
@@ -18,6 +18,9 @@ test('package.json settings: defaults, bounds and choices are the engine\'s', ()
   assert.equal(setting('steps').default, DEFAULTS.steps);
   assert.equal(setting('steps').minimum, STEPS_RANGE.min);
   assert.equal(setting('steps').maximum, STEPS_RANGE.max);
+  assert.equal(setting('topK').default, DEFAULTS.topK);
+  assert.equal(setting('topK').minimum, TOP_K_RANGE.min);
+  assert.equal(setting('topK').maximum, TOP_K_RANGE.max);
   assert.deepEqual(setting('formula').enum, [...FORMULAS]);
   assert.equal(setting('formula').default, DEFAULTS.formula);
   assert.equal(setting('scope').default, DEFAULTS.scope);

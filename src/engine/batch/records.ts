@@ -13,7 +13,10 @@ export const ERROR_SCHEMA = 'neuron-path/1-error';
 export interface BatchSettings {
   key: string;                        // hash of the model's sha256 and everything below
   model: { sha256: string; scope: string; preprocess: NonNullable<ModelOptions['preprocess']>; labelsPath: string | null };
-  analyze: { steps: number; formula: string; target: number | 'predicted'; baselines: BaselineName[]; randomCount: number; randomSeed: number };
+  analyze: {
+    steps: number; formula: string; target: number | 'predicted'; baselines: BaselineName[]; randomCount: number; randomSeed: number;
+    topK?: number;                    // only when > 1, so files made before top-K paths keep their key
+  };
 }
 
 /** Where an image came from: its folder's class (ImageFolder layout), or none (flat folder). */
@@ -43,7 +46,10 @@ export function batchSettings(modelSha256: string, model: ModelOptions, analyze:
     .filter(([, v]) => v !== undefined)) as NonNullable<ModelOptions['preprocess']>;
   const body = {
     model: { sha256: modelSha256, scope: resolvedScope(model), preprocess, labelsPath: model.labelsPath ?? null },
-    analyze: { steps: a.steps, formula: a.formula, target: a.target, baselines, randomCount: a.randomCount, randomSeed: a.randomSeed },
+    analyze: {
+      steps: a.steps, formula: a.formula, target: a.target, baselines, randomCount: a.randomCount, randomSeed: a.randomSeed,
+      ...(a.topK > 1 ? { topK: a.topK } : {}),
+    },
   };
   // labelsPath changes names, not numbers: it is kept for re-reading but left out of the key.
   const keyed = { ...body, model: { ...body.model, labelsPath: undefined } };
@@ -53,7 +59,7 @@ export function batchSettings(modelSha256: string, model: ModelOptions, analyze:
 /** The analyze options a settings block was made with (for a report that reruns passes). */
 export function analyzeOptionsOf(s: BatchSettings): AnalyzeOptions {
   const a = s.analyze;
-  return { steps: a.steps, formula: a.formula as AnalyzeOptions['formula'], target: a.target, baselines: a.baselines, randomCount: a.randomCount || undefined, randomSeed: a.randomSeed };
+  return { steps: a.steps, formula: a.formula as AnalyzeOptions['formula'], target: a.target, baselines: a.baselines, randomCount: a.randomCount || undefined, randomSeed: a.randomSeed, topK: a.topK };
 }
 
 export const isError = (line: BatchLine): line is BatchError => line.schema === ERROR_SCHEMA;
