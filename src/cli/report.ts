@@ -1,10 +1,9 @@
 // `neuron-path report FILE.jsonl`: what a batch run shows, as text (and JSON with --json): the method
 // comparison, the top path neurons per class, the class similarity matrix and the pruning curve.
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  loadReport, pruningCheck, similarityPairs, topNeurons, type BatchRecord, type BatchReport, type CategoryPatterns, type GroupBy, type PruningCurve,
+  loadReports, pruningCheck, similarityPairs, topNeurons, type BatchRecord, type BatchReport, type CategoryPatterns, type GroupBy, type PruningCurve,
 } from '../engine/batch/index';
 import { defaultModelPath, Engine, type ModelOptions } from '../engine/index';
 import { UsageError } from './args';
@@ -13,7 +12,7 @@ import { BATCH_USAGE, duration } from './batch';
 const FLAGS = {
   model: { type: 'string' }, threads: { type: 'string' }, provider: { type: 'string' },
   prune: { type: 'string' }, keep: { type: 'string' }, seed: { type: 'string' }, top: { type: 'string' }, by: { type: 'string' },
-  json: { type: 'string' }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' },
+  json: { type: 'string' }, merged: { type: 'string' }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' },
 } as const;
 
 const pct = (x: number | null | undefined) => (x === null || x === undefined || Number.isNaN(x) ? 'n/a' : `${(100 * x).toFixed(1)}%`);
@@ -33,6 +32,9 @@ export function formatReport(r: BatchReport, top = 3): string {
   const m = r.model;
   out.push(`Results    ${r.file}: ${r.images} images${r.errors.length ? `, ${r.errors.length} could not be analysed` : ''}` +
     `${r.unreadableLines ? `, ${r.unreadableLines} unreadable lines skipped` : ''}`);
+  if (r.duplicates?.images) {
+    out.push(`           ${plural(r.duplicates.images, 'image')} had more than one line (${r.duplicates.lines} in all, e.g. from a re-run shard): the newest line of each is used`);
+  }
   out.push(`Model      ${m.path} (${m.layers} layers x ${m.neuronsPerLayer} neurons, scope ${m.scope})`);
   out.push(`Settings   ${r.settings.formula} formula, ${r.settings.steps} steps, target ${r.settings.target}`);
   const by = r.patterns.groupBy === 'predicted' ? 'predicted class' : r.patterns.classes.some((c) => c.key.startsWith('class:')) && r.accuracy ? 'folder class' : 'folder or predicted class';
@@ -99,9 +101,7 @@ export async function report(argv: string[]): Promise<number> {
   try { parsed = parseArgs({ args: argv, options: FLAGS, allowPositionals: true, strict: true }); } catch (e) { throw new UsageError((e as Error).message); }
   const { values: f, positionals } = parsed;
   if (f.help) { process.stdout.write(BATCH_USAGE); return 0; }
-  const file = positionals[0];
-  if (!file) throw new UsageError('report needs a result FILE.jsonl (from neuron-path batch)');
-  if (positionals.length > 1) throw new UsageError(`report takes one result file, got ${positionals.length}`);
+  if (!positionals.length) throw new UsageError('report needs result files (from neuron-path batch), a folder of them, or a quoted glob');
   const by = (f.by ?? 'auto') as GroupBy;
   if (!['auto', 'folder', 'predicted'].includes(by)) throw new UsageError(`--by must be one of auto|folder|predicted, got '${f.by}'`);
   const top = intFlag('top', f.top, 1, 3), keep = intFlag('keep', f.keep, 0, 5), seed = intFlag('seed', f.seed, 0, 0);
@@ -109,9 +109,13 @@ export async function report(argv: string[]): Promise<number> {
   if (f.provider !== undefined && f.provider !== 'cpu' && f.provider !== 'cuda') throw new UsageError(`--provider must be one of cpu|cuda, got '${f.provider}'`);
   if (f.threads !== undefined) intFlag('threads', f.threads, 0, 0);
   const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${msg}\n`); };
-  if (!fs.existsSync(file)) throw new Error(`result file ${file} does not exist`);
 
-  const { report: r, records } = loadReport(path.resolve(file), by);
+  const { report: r, records, set } = loadReports(positionals, by);
+  if (f.merged) {
+    // What the files hold, one line per image (errors included), as one result file.
+    fs.writeFileSync(f.merged, set.lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
+    log(`${set.lines.length} lines (one per image) from ${plural(set.files.length, 'file')} -> ${f.merged}`);
+  }
   if (fractions) r.pruning = await prune(records, r.patterns, { fractions, keep, seed, model: f.model, threads: f.threads, provider: f.provider, log, quiet: !!f.quiet });
   process.stdout.write(`${formatReport(r, top)}\n`);
   if (f.json) fs.writeFileSync(f.json, `${JSON.stringify(r)}\n`);

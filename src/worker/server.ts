@@ -98,7 +98,7 @@ export class WorkerServer {
           const result = await this.run(job);
           this.port.send({ type: 'result', id: job.request.id, result });
         } catch (err) {
-          this.port.send({ type: 'error', id: job.request.id, error: describeError(err, job.request) });
+          this.port.send({ type: 'error', id: job.request.id, error: { ...describeError(err, job.request), ...originalOf(err) } });
         } finally {
           this.current = undefined;
         }
@@ -150,7 +150,7 @@ export class WorkerServer {
     const summary = await runBatch({
       items, out: params.out, settings: batchSettings(engine.info.sha256, modelOptions, params.options),
       analyzers: [(item, s) => engine.analyze(item.image, params.options, { signal: s })],
-      signal,
+      scores: params.scores, signal,
       onProgress: (p) => this.port.send({ type: 'batchProgress', id, progress: batchProgressInfo(p) }),
     });
     const { out, total, resumed, analysed, failed, cancelled, seconds } = summary;
@@ -198,6 +198,10 @@ function latestOf(line: BatchLine): BatchLatest {
   if (isError(line)) return { image: line.image, error: line.error };
   const top = line.prediction.top[0];
   return { image: line.image.path, label: top?.label, probability: top?.probability, jas: line.jas };
+}
+
+function originalOf(err: unknown): Pick<WorkerErrorInfo, 'original'> {
+  return err instanceof Error ? { original: { name: err.name, message: err.message } } : {};
 }
 
 function abortError(): Error {

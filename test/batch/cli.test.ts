@@ -134,5 +134,5 @@ test('usage errors exit 2, missing files exit 1', () => {
   assert.match(missing.stderr, /result file \/nonexistent.jsonl does not exist/);
   const help = cli('--help');
   assert.match(help.stdout, /neuron-path batch DIR \[--out FILE.jsonl\]/);
-  assert.match(help.stdout, /neuron-path report FILE.jsonl/);
+  assert.match(help.stdout, /neuron-path report RESULTS\.\.\. /);
 });

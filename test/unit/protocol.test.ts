@@ -6,7 +6,7 @@ import {
   CancelledError, isHostToWorker, isPanelPersistedState, isWebviewToHost, isWorkerToHost, progressPercent, RequestTimeoutError,
   stableKey, WorkerExitedError, WorkerRequestError, type HostToWorker, type WorkerToHost,
 } from '../../src/protocol';
-import { WorkerClient, type WorkerTransport } from '../../src/extension/workerClient';
+import { WorkerClient, type WorkerTransport } from '../../src/worker/client';
 import { describeError, WorkerServer } from '../../src/worker/server';
 import { fakeDeps, fakeResult, type FakeBehavior } from './fixtures/fakeEngine';
 

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { AnalyzeOptions, BaselineName, ModelOptions } from '../api';
 import type { AnalysisResult } from '../result';
+import type { TopScores } from './compact';
 
 export const ERROR_SCHEMA = 'neuron-path/1-error';
 
@@ -21,7 +22,8 @@ export interface FolderClass {
   folderLabel: string | null;         // the sub-folder name, or null for an image at the top of the folder
 }
 
-export type BatchRecord = AnalysisResult & FolderClass & { batch: BatchSettings };
+/** A line of a batch file: the record (compact ones keep `topScores` instead of `layerScores`), where it came from, how it was made. */
+export type BatchRecord = AnalysisResult & FolderClass & { batch: BatchSettings; topScores?: TopScores; analysedAt?: string };
 
 export interface BatchError extends FolderClass {
   schema: typeof ERROR_SCHEMA;
@@ -29,6 +31,7 @@ export interface BatchError extends FolderClass {
   sha256: string | null;              // null when the file could not be read
   error: string;
   batch: BatchSettings;
+  analysedAt?: string;                // when the line was written (ISO 8601; absent in older files)
 }
 
 export type BatchLine = BatchRecord | BatchError;

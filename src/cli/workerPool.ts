@@ -1,0 +1,56 @@
+// `batch --jobs N`: N engine worker processes (dist/worker.js, the one the extension forks), each
+// driven by the shared WorkerClient (request timeouts, pending requests rejected when a process
+// exits). The engine's own errors come back by name, so a line written here reads exactly like one
+// written by an in-process engine.
+import * as path from 'node:path';
+import type { AnalyzeOptions, ModelInfo, ModelOptions } from '../engine/api';
+import type { Analyzer } from '../engine/batch/index';
+import { WorkerRequestError, type WorkerErrorInfo } from '../protocol';
+import { forkTransport, WorkerClient } from '../worker/client';
+
+/** A worker process died or hung: every later image would fail too, so the run stops (runBatch: fatal). */
+export class BatchWorkerError extends Error {
+  constructor(message: string) { super(message); this.name = 'BatchWorkerError'; }
+}
+
+/** The error the engine threw in the worker (same name and text), or a BatchWorkerError. */
+function engineError(err: unknown): Error {
+  const e = err as Error & { original?: WorkerErrorInfo['original'] };
+  if (e?.name === 'AbortError') return e;
+  if (e instanceof WorkerRequestError && e.original) return Object.assign(new Error(e.original.message), { name: e.original.name });
+  if (e instanceof WorkerRequestError) return e;
+  return new BatchWorkerError(`a worker process stopped: ${e?.message ?? String(err)}`);
+}
+
+export class WorkerPool {
+  private constructor(private readonly clients: WorkerClient[], readonly info: ModelInfo) {}
+
+  /** Starts `jobs` workers, each loading the model; fails (and stops them all) if any cannot. */
+  static async start(jobs: number, model: ModelOptions, log: (line: string) => void, workerScript = path.join(__dirname, 'worker.js')): Promise<WorkerPool> {
+    const clients = Array.from({ length: jobs }, (_, i) => new WorkerClient({
+      spawn: () => forkTransport(workerScript),
+      log: (line) => log(`[worker ${i + 1}] ${line}`),
+    }));
+    try {
+      const infos = await Promise.all(clients.map((c) => c.ensureModel(model)));
+      return new WorkerPool(clients, infos[0]);
+    } catch (err) {
+      await Promise.all(clients.map((c) => c.dispose()));
+      throw engineError(err);
+    }
+  }
+
+  analyzers(options: AnalyzeOptions): Analyzer[] {
+    return this.clients.map((c) => async (item, signal) => {
+      try {
+        return await c.analyze(item.image, options, { signal });
+      } catch (err) {
+        throw engineError(err);
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.clients.map((c) => c.dispose()));
+  }
+}
