@@ -1,7 +1,9 @@
 // The folder panel: one webview panel per batch result file (keyed by its path), fed with the
 // engine's report of the file. While the panel's batch runs in the worker the file is re-read and
 // re-summarised every `neuronPath.batch.refreshEvery` images (and at most every few seconds), and
-// the progress goes to the page. The page posts `ready` last; the host answers with `init`.
+// the progress goes to the page. Otherwise the panel follows its files every few seconds (a CLI or
+// a cluster run may be writing them). A panel's result is a file, a folder of result files or one
+// run's shard files (see resultFile.ts). The page posts `ready` last; the host answers with `init`.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -10,12 +12,12 @@ import {
   type BatchProgressInfo, type FolderInit, type FolderWebviewToHost, type HostToFolderWebview,
 } from '../protocol';
 import type { AnalysisService } from './analysis';
-import { findRecord, folderOfResultFile, ResultFileReader, resultFileNextTo } from './resultFile';
+import { filesOf, findRecord, folderOfResultFile, resultFileNextTo, resultReader, type ResultReader, type Summary } from './resultFile';
 import { SECTION } from './settings';
 import { PanelManagerBase, panelKey, WebviewPanelHost } from './webviewPanel';
 
 export const FOLDER_VIEW_TYPE = 'neuronPath.folderPanel';
-/** At most one re-summary per this many ms while a batch runs (besides every N images). */
+/** At most one re-summary per this many ms while a batch runs (besides every N images); how often files are followed. */
 const REFRESH_MS = 5000;
 
 function folderWebviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
@@ -79,7 +81,7 @@ function folderTitle(resultFile: string, folder: string | undefined): string {
 interface BatchRun { controller: AbortController; progress?: BatchProgressInfo; sinceRefresh: number; lastRefresh: number }
 
 export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
-  private readonly reader: ResultFileReader;
+  private readonly reader: ResultReader;
   private running: BatchRun | undefined;
   private error: string | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -92,13 +94,16 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
     private readonly service: AnalysisService,
   ) {
     super(panel, context, 'folder', folderTitle(resultFile, folder));
-    this.reader = new ResultFileReader(resultFile);
-    this.register({ dispose: () => clearTimeout(this.timer) });
+    this.reader = resultReader(resultFile);
+    // Follow the files while no batch of this panel writes them (that one refreshes as it goes).
+    const follow = setInterval(() => { if (!this.running && this.ready) this.refresh(false); }, REFRESH_MS);
+    follow.unref();
+    this.register({ dispose: () => { clearTimeout(this.timer); clearInterval(follow); } });
   }
 
   get isRunning(): boolean { return this.running !== undefined; }
   /** For tests: what the panel shows. */
-  get summary(): ReturnType<ResultFileReader['summary']> { this.reader.read(); return this.reader.summary(); }
+  get summary(): Summary { this.reader.read(); return this.reader.summary(); }
 
   /** Runs (or resumes) the folder's batch; a second call while one runs only shows the panel. */
   async runBatch(): Promise<void> {
@@ -191,7 +196,7 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
     let readError: string | undefined;
     try { this.reader.read(); } catch (err) { readError = `Could not read ${this.resultFile}: ${err instanceof Error ? err.message : String(err)}`; }
     const { report, skipped, error } = this.reader.summary();
-    const missing = !fs.existsSync(this.resultFile);
+    const missing = !filesOf(this.resultFile).some((f) => fs.existsSync(f));
     const init: FolderInit = {
       resultFile: this.resultFile,
       folder: this.folder,

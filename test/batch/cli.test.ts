@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import test from 'node:test';
 import sharp from 'sharp';
 import type { BatchLine, BatchRecord } from '../../src/engine/batch/index';
-import { FIXTURES, REPO, tempDir } from '../helpers/fixtures';
+import { assertSameSummary, FIXTURES, REPO, tempDir } from '../helpers/fixtures';
 
 const BIN = path.join(REPO, 'bin', 'neuron-path.js');
 const model = path.join(FIXTURES, 'cls_op17_dynamic', 'model.onnx');
@@ -135,4 +135,60 @@ test('usage errors exit 2, missing files exit 1', () => {
   const help = cli('--help');
   assert.match(help.stdout, /neuron-path batch DIR \[--out FILE.jsonl\]/);
   assert.match(help.stdout, /neuron-path report RESULTS\.\.\. /);
+});
+
+test('batch --shard splits a folder into files that report reads as one (folder or glob); newest line wins; other settings refused', async () => {
+  const dir = await folder(3);
+  const outDir = tempDir('batch-cli-shards');
+  const base = path.join(outDir, 'r.jsonl');
+  const opts = ['--model', model, '--threads', '1', '--steps', '4', '--random', '2', '-q'];
+  for (let k = 0; k < 3; k++) {
+    const r = cli('batch', dir, ...opts, '--out', base, '--shard', `${k}/3`);
+    assert.equal(r.status, 0, r.stderr);
+  }
+  const files = fs.readdirSync(outDir).sort();
+  assert.ok(files.every((f) => /^r\.shard-[0-2]-of-3\.jsonl$/.test(f)), files.join());
+  const single = path.join(tempDir('batch-cli-single'), 'one.jsonl');
+  assert.equal(cli('batch', dir, ...opts, '--out', single).status, 0);
+  const json = (...args: string[]) => {
+    const out = path.join(tempDir('batch-cli-json'), 'r.json');
+    const r = cli('report', ...args, '--json', out);
+    assert.equal(r.status, 0, r.stderr);
+    return { stdout: r.stdout, report: JSON.parse(fs.readFileSync(out, 'utf8')) };
+  };
+  const one = json(single).report;
+  const all = json(outDir);
+  assert.match(all.stdout, /\(\d result files\): 6 images, 1 could not be analysed/);
+  assertSameSummary(all.report.comparison, one.comparison, 'comparison');
+  assert.deepEqual(all.report.patterns.classes.map((c: { count: number }) => c.count), one.patterns.classes.map((c: { count: number }) => c.count));
+  assert.equal(json(path.join(outDir, 'r.shard-*-of-3.jsonl')).report.images, 6, 'a quoted glob');
+  // a shard run again into another file: its images count once, and the report says so
+  const again = path.join(outDir, 'again.jsonl');
+  assert.equal(cli('batch', dir, ...opts, '--out', again, '--limit', '2').status, 0);
+  const dup = json(outDir);
+  assert.equal(dup.report.images, 6);
+  assert.match(dup.stdout, /2 images had more than one line \(4 in all, e\.g\. from a re-run shard\): the newest line of each is used/);
+  const merged = path.join(tempDir('batch-cli-merged'), 'm.jsonl');
+  assert.equal(cli('report', outDir, '--merged', merged).status, 0);
+  assert.equal(lines(merged).length, 7, 'one line per image, the broken one included');
+  // other settings are not mixed in
+  assert.equal(cli('batch', dir, ...opts, '--steps', '5', '--out', path.join(outDir, 'other.jsonl'), '--limit', '1').status, 0);
+  const mixed = cli('report', outDir);
+  assert.equal(mixed.status, 1);
+  assert.match(mixed.stderr, /other\.jsonl holds results made with other settings than .* \(analyze\.steps 4 in .*, 5 in other\.jsonl\)/);
+  assert.match(cli('batch', dir, '--shard', '3/3').stderr, /--shard 3\/3: the shard must be in 0\.\.2/);
+  assert.match(cli('report', path.join(outDir, 'nothing-*.jsonl')).stderr, /no result file matches/);
+});
+
+test('--jobs 2 (worker processes) writes the same error line for a broken image as one process', async () => {
+  const dir = await folder(1);
+  const err = (jobs: string) => {
+    const out = path.join(tempDir(`batch-cli-err${jobs}`), 'r.jsonl');
+    const r = cli('batch', dir, '--model', model, '--out', out, '--steps', '2', '--random', '2', '--jobs', jobs, '-q');
+    assert.equal(r.status, 0, r.stderr);
+    return lines(out).filter((l) => l.schema !== 'neuron-path/1').map((l) => (l as { error: string }).error);
+  };
+  const one = err('1');
+  assert.equal(one.length, 1);
+  assert.deepEqual(err('2'), one);
 });

@@ -31,9 +31,10 @@ function checked(index: number, count: number, what: string): Shard {
 export interface ShardChoice { shard: Shard; source: string }
 
 /**
- * The shard of this process: `--shard K/N`, else the Slurm array task (its id minus the array's
- * first id, so `--array=1-4` works like `--array=0-3`), else, with `--shards N`, the Kubernetes
- * Indexed Job's completion index. Undefined: not sharded.
+ * The shard of this process: `--shard K/N`; else, in a Slurm array, the task's place in the array
+ * (its id minus the array's first id, so `--array=1-4` works like `--array=0-3`), or with
+ * `--shards N` the task id modulo N (so one task resubmitted alone, `sbatch --array=2`, is still
+ * shard 2); else, with `--shards N`, the Kubernetes Indexed Job's completion index. Undefined: not sharded.
  */
 export function chooseShard(flag: string | undefined, shards: number | undefined, env: NodeJS.ProcessEnv = process.env): ShardChoice | undefined {
   if (flag !== undefined) {
@@ -43,17 +44,22 @@ export function chooseShard(flag: string | undefined, shards: number | undefined
   }
   const slurmId = env.SLURM_ARRAY_TASK_ID;
   if (slurmId !== undefined && slurmId !== '') {
-    const id = nonNegativeInt(slurmId), min = nonNegativeInt(env.SLURM_ARRAY_TASK_MIN ?? '0');
-    const count = shards ?? nonNegativeInt(env.SLURM_ARRAY_TASK_COUNT ?? '');
-    if (Number.isNaN(id) || Number.isNaN(min) || Number.isNaN(count)) {
+    const id = nonNegativeInt(slurmId), min = nonNegativeInt(env.SLURM_ARRAY_TASK_MIN ?? '0'), tasks = nonNegativeInt(env.SLURM_ARRAY_TASK_COUNT ?? '');
+    const source = `Slurm array task ${slurmId}`;
+    if (shards !== undefined) {
+      if (Number.isNaN(id)) throw new ShardError(`cannot read SLURM_ARRAY_TASK_ID=${slurmId}; give --shard K/N`);
+      if (tasks > shards) throw new ShardError(`the Slurm array has ${tasks} tasks but --shards is ${shards}: submit --array=0-${shards - 1}`);
+      return { shard: { index: id % shards, count: shards }, source };
+    }
+    if (Number.isNaN(id) || Number.isNaN(min) || Number.isNaN(tasks)) {
       throw new ShardError(`cannot read the Slurm array task from SLURM_ARRAY_TASK_ID=${slurmId}, SLURM_ARRAY_TASK_MIN=${env.SLURM_ARRAY_TASK_MIN}, ` +
         `SLURM_ARRAY_TASK_COUNT=${env.SLURM_ARRAY_TASK_COUNT}; give --shard K/N`);
     }
-    if (id - min >= count) {
-      throw new ShardError(`Slurm array task ${id} (first ${min}) is shard ${id - min}, but there are ${count} shards: ` +
-        'submit a contiguous array without a step (e.g. --array=0-3), or give --shard K/N');
+    if (id - min >= tasks) {
+      throw new ShardError(`Slurm array task ${id} (first ${min}) would be shard ${id - min} of ${tasks}: submit a contiguous array ` +
+        'without a step (e.g. --array=0-3), or give --shards N');
     }
-    return { shard: checked(id - min, count, 'the Slurm array task'), source: `Slurm array task ${id}` };
+    return { shard: checked(id - min, tasks, 'the Slurm array task'), source };
   }
   const k8s = env.JOB_COMPLETION_INDEX;
   if (shards !== undefined) {
