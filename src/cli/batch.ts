@@ -12,7 +12,7 @@ import { analyzeOptions, modelOptions, UsageError, type Flags } from './args';
 import { WorkerPool } from './workerPool';
 
 export const BATCH_USAGE = `
-usage: neuron-path batch DIR [--out FILE.jsonl] [--limit N] [--jobs N] [--shard K/N] [--scores top|all] [analyze options]
+usage: neuron-path batch DIR [--out FILE.jsonl] [--limit N] [--jobs N] [--shard K/N | --shards N] [--scores top|all] [analyze options]
   Analyses every image of DIR (png, jpg, jpeg, webp, gif, tif, tiff, avif). Sub-folders are classes
   (ImageFolder layout, matched to the model's labels by name or index); images at the top are grouped
   by predicted class. One JSON line per image is appended to FILE as it finishes (default
@@ -21,8 +21,9 @@ usage: neuron-path batch DIR [--out FILE.jsonl] [--limit N] [--jobs N] [--shard 
   --jobs N             N worker processes, one model each (default 1)
   --shard K/N          only shard K (0..N-1) of the folder, into FILE's shard file
                        <FILE without .jsonl>.shard-K-of-N.jsonl; an image's shard depends on its path
-                       alone. In a Slurm array the shard is the array task (SLURM_ARRAY_TASK_ID);
-                       --shards N takes it from a Kubernetes Indexed Job (JOB_COMPLETION_INDEX).
+                       alone. Without it, in a Slurm array, the shard is the task's place in the array.
+  --shards N           N shards, the shard taken from the Slurm array task id (modulo N, so a task
+                       resubmitted alone keeps its shard) or a Kubernetes Indexed Job's JOB_COMPLETION_INDEX
   --scores S           top (default): per layer the 32 best candidate scores and the path neuron's
                        rank; all: every score (about 0.75 MB per image for ViT-B/16)
 
