@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import type { AnalyzeOptions, ModelInfo, ModelOptions } from '../engine/api';
 import type { Analyzer } from '../engine/batch/index';
-import { WorkerRequestError, type WorkerErrorInfo } from '../protocol';
+import { RequestTimeoutError, WorkerExitedError, WorkerRequestError } from '../protocol';
 import { forkTransport, WorkerClient } from '../worker/client';
 
 /** A worker process died or hung: every later image would fail too, so the run stops (runBatch: fatal). */
@@ -15,11 +15,16 @@ export class BatchWorkerError extends Error {
 
 /** The error the engine threw in the worker (same name and text), or a BatchWorkerError. */
 function engineError(err: unknown): Error {
-  const e = err as Error & { original?: WorkerErrorInfo['original'] };
+  const e = err as Error;
   if (e?.name === 'AbortError') return e;
-  if (e instanceof WorkerRequestError && e.original) return Object.assign(new Error(e.original.message), { name: e.original.name });
-  if (e instanceof WorkerRequestError) return e;
-  return new BatchWorkerError(`a worker process stopped: ${e?.message ?? String(err)}`);
+  if (e instanceof WorkerRequestError) return e.original ? Object.assign(new Error(e.original.message), { name: e.original.name }) : e;
+  const again = 'what is done stays in the file: run the same command again to resume';
+  if (e instanceof WorkerExitedError) {
+    return new BatchWorkerError(`a worker process exited (${e.signal ?? `code ${e.exitCode}`}) during an analysis; ${again} ` +
+      '(if it repeats, the model may need more memory than each of --jobs processes has: try fewer)');
+  }
+  if (e instanceof RequestTimeoutError) return new BatchWorkerError(`a worker process did not answer for ${Math.round(e.timeoutMs / 1000)} s and was stopped; ${again}`);
+  return new BatchWorkerError(`a worker process failed: ${e?.message ?? String(err)}`);
 }
 
 export class WorkerPool {

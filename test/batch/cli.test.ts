@@ -192,3 +192,29 @@ test('--jobs 2 (worker processes) writes the same error line for a broken image 
   assert.equal(one.length, 1);
   assert.deepEqual(err('2'), one);
 });
+
+test('--jobs 2: a worker process killed mid-analysis stops the run with a clear error; the same command resumes', async () => {
+  const dir = await folder(4, false);
+  const out = path.join(tempDir('batch-cli-kill'), 'r.jsonl');
+  const args = [BIN, 'batch', dir, '--model', model, '--out', out, '--steps', '80', '--random', '2', '--jobs', '2', '--threads', '1'];
+  const child = spawn(process.execPath, args, { env });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  // the workers are the batch process's children; kill one once the first line is written
+  let killed: number | undefined;
+  for (let i = 0; killed === undefined && i < 600; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    if (!(fs.existsSync(out) && fs.readFileSync(out, 'utf8').length)) continue;
+    const kids = spawnSync('ps', ['-o', 'pid=', '--ppid', String(child.pid)], { encoding: 'utf8' }).stdout.trim().split(/\s+/).map(Number).filter(Boolean);
+    if (kids.length) { killed = kids[0]; process.kill(killed, 'SIGKILL'); }
+  }
+  assert.ok(killed, 'found a worker process');
+  assert.equal(await exited, 1, stderr);
+  assert.match(stderr, /a worker process exited \(SIGKILL\) during an analysis; what is done stays in the file: run the same command again to resume/);
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', env });
+  assert.equal(r.status, 0, r.stderr);
+  const all = lines(out).map(imageOf);
+  assert.equal(all.length, 8);
+  assert.equal(new Set(all).size, 8);
+});
