@@ -109,7 +109,8 @@ test('a Slurm array analyses a folder in shards; report over the shard files equ
     const shard0 = out2.replace('.jsonl', '.shard-0-of-4.jsonl');
     const size0 = [...reference.keys()].filter((i) => expectedShard(i) === 0).length;
     const second = cluster.run('sbatch', ['--parsable', '--array=0-3', RECIPE], { cwd: run2, env: { ...env, OUT: out2 } }).trim();
-    for (let i = 0; !(fs.existsSync(shard0) && lines(shard0).length >= 1); i++) {
+    // a whole line is there (the line being appended may be read half-written)
+    for (let i = 0; !(fs.existsSync(shard0) && fs.readFileSync(shard0, 'utf8').includes('\n')); i++) {
       assert.ok(i < 1200, `shard 0 wrote nothing in 2 minutes\n${cluster.logs()}`);
       await new Promise((r) => setTimeout(r, 100));
     }
