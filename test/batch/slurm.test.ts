@@ -61,7 +61,7 @@ test('a Slurm array analyses a folder in shards; report over the shard files equ
 
   let cluster: Cluster | undefined;
   try {
-    cluster = await startCluster(path.join(tmp, 'slurm'));
+    cluster = await startCluster(tempDir('slurm-cluster'));
 
     // 1. the recipe: an array of 4 tasks (one CPU each; two at a time on this 2-CPU node) and the report job
     const run1 = path.join(tmp, 'run1');

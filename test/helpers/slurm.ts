@@ -47,6 +47,7 @@ export interface Cluster {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** `dir`: a folder of its own the munge user can reach (made readable here; its parents must be). */
 export async function startCluster(dir: string, cpus = 2): Promise<Cluster> {
   fs.mkdirSync(dir, { recursive: true });
   fs.chmodSync(dir, 0o755);
