@@ -7,7 +7,7 @@ import type { InstrumentedInfo } from './instrument';
 import { readLabels, readPreprocessing, type Preprocessing } from './modelFolder';
 import { openModel, sha256File } from './modelStore';
 import { loadPixels } from './preprocess';
-import type { AnalysisResult, ClassProbability } from './result';
+import type { AnalysisResult, ClassProbability, ReadoutInfo } from './result';
 import { Runner } from './runner';
 import type { Session } from './runtime';
 
@@ -34,9 +34,9 @@ export class Engine {
     const { info: i } = opened;
     const info: ModelInfo = {
       path: path.resolve(options.modelPath), sha256: opened.sha256, layers: opened.layers, neuronsPerLayer: i.neurons,
-      tokens: i.tokens, scope: i.scope, inputSize: [i.input.height, i.input.width], channels: i.input.channels,
+      tokens: i.tokens, scope: i.scope, readout: readoutInfo(i), inputSize: [i.input.height, i.input.width], channels: i.input.channels,
       numClasses: i.numClasses, labels: readLabels(options.modelPath, i.numClasses, options.labelsPath),
-      fixedBatch: i.input.fixedBatch, batchRewritten: i.batchRewritten, activation: i.activation,
+      fixedBatch: i.input.fixedBatch, batchRewritten: i.batchRewritten, activation: i.activation, ffn: i.ffn, headFfns: i.head, precision: i.precision,
     };
     return new Engine(info, opened.session, i, prep);
   }
@@ -48,10 +48,13 @@ export class Engine {
     const core = await analyzePixels({
       session: this.session, info: this.internal, layers: this.info.layers, labels: this.info.labels, pixels: pixels.data,
     }, options, hooks);
-    const { path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses } = this.info;
+    const { path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses, readout, tokens, ffn, activation, headFfns, precision } = this.info;
     return {
       schema: 'neuron-path/1',
-      model: { path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses },
+      model: {
+        path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses, readout, tokens,
+        ffn: { kind: ffn, activation, headFfns }, precision: { stored: precision, analysedIn: 'float32' },
+      },
       image: { path: file, sha256: sha256File(file), width: pixels.width, height: pixels.height },
       ...core,
     };
@@ -79,4 +82,8 @@ export class Engine {
   }
 
   async dispose(): Promise<void> { await this.session.release(); }
+}
+
+function readoutInfo(i: InstrumentedInfo): ReadoutInfo {
+  return { rows: i.readoutRows, source: i.readoutSource, graphRows: i.graphRows, grid: i.grid, gridSource: i.gridSource };
 }
