@@ -137,4 +137,5 @@ test('a Slurm array analyses a folder in shards; report over the shard files equ
   } finally {
     await cluster?.stop();
   }
+  fs.rmSync(tmp, { recursive: true, force: true });
 });

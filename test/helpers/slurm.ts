@@ -42,6 +42,7 @@ export interface Cluster {
   /** The jobs' states from squeue (pending/running ones only): id -> state. */
   queue(): Map<string, string>;
   logs(): string;
+  /** Cancels what is left, stops the daemons (by pid) and removes the folder. */
   stop(): Promise<void>;
 }
 
@@ -95,6 +96,7 @@ export async function startCluster(dir: string, cpus = 2): Promise<Cluster> {
       await exited;
       clearTimeout(timer);
     }
+    fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
     // setpriv execs munged (the pid is munged's own), as the munge user that owns the key.
