@@ -92,8 +92,8 @@ export interface WorkerErrorInfo {
   message: string;
   /** The original error text and stack, for the output channel. */
   detail?: string;
-  /** The engine's own error (name and text), for a caller that words it itself (the CLI's batch). */
-  original?: { name: string; message: string };
+  /** The engine's own error (name, text, and an EngineError's code and facts), for a caller that words it itself (the CLI's batch). */
+  original?: { name: string; message: string; code?: string; facts?: Record<string, unknown> };
 }
 
 export type WorkerToHost =
@@ -123,7 +123,8 @@ function isId(v: unknown): v is number {
 export function isWorkerErrorInfo(v: unknown): v is WorkerErrorInfo {
   return isObject(v) && typeof v.code === 'string' && ERROR_CODES.includes(v.code) && typeof v.message === 'string'
     && (v.detail === undefined || typeof v.detail === 'string')
-    && (v.original === undefined || (isObject(v.original) && typeof v.original.name === 'string' && typeof v.original.message === 'string'));
+    && (v.original === undefined || (isObject(v.original) && typeof v.original.name === 'string' && typeof v.original.message === 'string'
+      && (v.original.code === undefined || typeof v.original.code === 'string') && (v.original.facts === undefined || isObject(v.original.facts))));
 }
 
 /** Checks the shape of a message the worker received; the worker answers bad ones with `bad-request`. */
@@ -284,8 +285,22 @@ export interface PanelPersistedState {
   showOverlay?: boolean;
 }
 
+/**
+ * Checks state the page saved, like any message from it: the page is not trusted, and the state
+ * decides what the revived panel reads (the image, and the folder its resource root opens).
+ */
 export function isPanelPersistedState(v: unknown): v is PanelPersistedState {
-  return isObject(v) && typeof v.imagePath === 'string' && v.imagePath.length > 0;
+  return isObject(v) && isLocalPath(v.imagePath) && /\.(png|jpe?g|webp|gif|tiff?|avif)$/i.test(v.imagePath)
+    && (v.target === undefined || isTargetChoice(v.target))
+    && (v.selectedLayer === undefined || (typeof v.selectedLayer === 'number' && Number.isInteger(v.selectedLayer) && v.selectedLayer >= 0 && v.selectedLayer < 10_000))
+    && (v.overlayOpacity === undefined || (typeof v.overlayOpacity === 'number' && v.overlayOpacity >= 0 && v.overlayOpacity <= 1))
+    && (v.showOverlay === undefined || typeof v.showOverlay === 'boolean');
+}
+
+/** An absolute local path of sane length without control characters (POSIX or Windows). */
+export function isLocalPath(v: unknown): v is string {
+  return typeof v === 'string' && v.length > 1 && v.length <= 4096 && /^(\/|[A-Za-z]:[\\/])/.test(v)
+    && !/[\u0000-\u001f\u007f]/.test(v) && !/(^|[\\/])\.\.([\\/]|$)/.test(v);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -331,7 +346,8 @@ export function isFolderWebviewToHost(v: unknown): v is FolderWebviewToHost {
 export interface FolderPersistedState { resultFile: string; folder?: string; selectedClass?: string }
 
 export function isFolderPersistedState(v: unknown): v is FolderPersistedState {
-  return isObject(v) && typeof v.resultFile === 'string' && v.resultFile.length > 0 && (v.folder === undefined || typeof v.folder === 'string');
+  return isObject(v) && isLocalPath(v.resultFile) && v.resultFile.endsWith('.jsonl') && (v.folder === undefined || isLocalPath(v.folder))
+    && (v.selectedClass === undefined || (typeof v.selectedClass === 'string' && v.selectedClass.length <= 1000));
 }
 
 /** "123/1000 images, 4.2 img/s, 3 min left": a batch progress line. */

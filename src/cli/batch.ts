@@ -5,10 +5,11 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  batchSettings, chooseShard, inShard, runBatch, scanFolder, shardFile, shardLabel, ShardError, type Analyzer, type BatchProgress, type ScoresKept,
+  batchSettings, chooseShard, inShard, runBatch, scanFolder, shardFile, shardLabel, ShardError, skippedSummary, type Analyzer, type BatchProgress, type ScoresKept,
 } from '../engine/batch/index';
 import { Engine } from '../engine/index';
 import { analyzeOptions, modelOptions, UsageError, type Flags } from './args';
+import { safeText } from './terminal';
 import { WorkerPool } from './workerPool';
 
 export const BATCH_USAGE = `
@@ -27,9 +28,10 @@ usage: neuron-path batch DIR [--out FILE.jsonl] [--limit N] [--jobs N] [--shard 
   --scores S           top (default): per layer the 32 best candidate scores and the path neuron's
                        rank; all: every score (about 0.75 MB per image for ViT-B/16)
 
-usage: neuron-path report RESULTS... [--prune 0.1,0.3,0.5,0.7,0.9] [--keep K] [--model M] [--json OUT] [--merged OUT.jsonl]
+usage: neuron-path report RESULTS... [--prune 0.1,0.3,0.5,0.7,0.9 --model M] [--keep K] [--json OUT] [--merged OUT.jsonl]
   The method comparison, the top path neurons per class, the class similarity matrix and, with
-  --prune, the pruning check (needs the model and the images the records name). RESULTS: result
+  --prune, the pruning check (needs the model, given with --model and checked against the records'
+  sha256, and the images the records name). --labels FILE names its classes. RESULTS: result
   files, folders of them (e.g. the shard files of one run) or quoted globs; an image in several
   (a re-run shard) counts once, with its newest record. Records of other models or settings are refused.
   --merged OUT.jsonl   also write the records read (one per image) as one result file
@@ -74,7 +76,7 @@ export async function batch(f: Flags, positionals: string[]): Promise<number> {
   const out = sharding ? shardFile(base, sharding.shard) : base;
   const mOpts = modelOptions(f), aOpts = analyzeOptions(f);
   const tty = process.stderr.isTTY && !f.quiet;
-  const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${tty ? '\r\x1b[K' : ''}${msg}\n`); };
+  const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${tty ? '\r\x1b[K' : ''}${safeText(msg)}\n`); };
   const prefix = sharding ? `${shardLabel(sharding.shard)}: ` : '';
   const controller = new AbortController();
   // SIGTERM too: Slurm's scancel and Kubernetes send it, and wait a while before SIGKILL.
@@ -98,6 +100,7 @@ export async function batch(f: Flags, positionals: string[]): Promise<number> {
       : `${scan.classes.length} class folder${scan.classes.length === 1 ? '' : 's'}, ${matched} matched to the model's labels`})${limit !== undefined ? `, first ${limited.length}` : ''}` +
       `${sharding ? `; ${items.length} in ${shardLabel(sharding.shard)}` : ''}`);
     if (scan.unmatched.length) log(`folders matching no label (their images are grouped by folder name): ${scan.unmatched.join(', ')}`);
+    if (scan.undecodable.length) log(`${scan.undecodable.length} files skipped: their names are not valid UTF-8, which Node cannot open (rename them): ${scan.undecodable.slice(0, 3).join(', ')}`);
     const analyzers: Analyzer[] = pool ? pool.analyzers(aOpts) : [(item, signal) => engine!.analyze(item.image, aOpts, { signal })];
     let lastShown = 0;
     const summary = await runBatch({
@@ -107,11 +110,13 @@ export async function batch(f: Flags, positionals: string[]): Promise<number> {
         if (f.quiet) return;
         if (p.analysed === 0 && p.resumed) log(`${p.resumed} images already in ${out}; resuming`);
         const now = performance.now();
-        if (tty) process.stderr.write(`\r\x1b[K${prefix}${progressLine(p)}`);
+        if (tty) process.stderr.write(`\r\x1b[K${safeText(`${prefix}${progressLine(p)}`)}`);
         else if (now - lastShown >= 1000 || p.done === p.total || p.analysed === 0) { log(`${prefix}${progressLine(p)}`); lastShown = now; }
       },
     });
     if (tty) process.stderr.write('\n');
+    const skipped = skippedSummary(summary.skipped);
+    if (skipped) log(`${out}: ${skipped}`);
     if (summary.cancelled) {
       log(`${prefix}stopped: ${summary.resumed + summary.analysed}/${summary.total} images in ${out}; run the same command again to resume.`);
       return 130;

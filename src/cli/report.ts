@@ -1,16 +1,20 @@
 // `neuron-path report FILE.jsonl`: what a batch run shows, as text (and JSON with --json): the method
 // comparison, the top path neurons per class, the class similarity matrix and the pruning curve.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  loadReports, pruningCheck, similarityPairs, topNeurons, type BatchRecord, type BatchReport, type CategoryPatterns, type GroupBy, type PruningCurve,
+  checkAppendable, loadReports, lockResultFile, pruningCheck, skippedSummary, similarityPairs, topNeurons,
+  type BatchRecord, type BatchReport, type CategoryPatterns, type GroupBy, type PruningCurve, type ResultSet,
 } from '../engine/batch/index';
-import { defaultModelPath, Engine, type ModelOptions } from '../engine/index';
+import { Engine, type ModelOptions } from '../engine/index';
+import { sha256File } from '../engine/modelStore';
 import { UsageError } from './args';
 import { BATCH_USAGE, duration } from './batch';
+import { safeText } from './terminal';
 
 const FLAGS = {
-  model: { type: 'string' }, threads: { type: 'string' }, provider: { type: 'string' },
+  model: { type: 'string' }, labels: { type: 'string' }, threads: { type: 'string' }, provider: { type: 'string' },
   prune: { type: 'string' }, keep: { type: 'string' }, seed: { type: 'string' }, top: { type: 'string' }, by: { type: 'string' },
   json: { type: 'string' }, merged: { type: 'string' }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' },
 } as const;
@@ -108,30 +112,57 @@ export async function report(argv: string[]): Promise<number> {
   const fractions = f.prune !== undefined ? numberList('prune', f.prune) : undefined;
   if (f.provider !== undefined && f.provider !== 'cpu' && f.provider !== 'cuda') throw new UsageError(`--provider must be one of cpu|cuda, got '${f.provider}'`);
   if (f.threads !== undefined) intFlag('threads', f.threads, 0, 0);
-  const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${msg}\n`); };
+  const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${safeText(msg)}\n`); };
 
-  const { report: r, records, set } = loadReports(positionals, by);
-  if (f.merged) {
-    // What the files hold, one line per image (errors included), as one result file.
-    fs.writeFileSync(f.merged, set.lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
-    log(`${set.lines.length} lines (one per image) from ${plural(set.files.length, 'file')} -> ${f.merged}`);
-  }
-  if (fractions) r.pruning = await prune(records, r.patterns, { fractions, keep, seed, model: f.model, threads: f.threads, provider: f.provider, log, quiet: !!f.quiet });
-  process.stdout.write(`${formatReport(r, top)}\n`);
+  // --merged writes every line; a summary alone reads records without their per-neuron arrays.
+  const { report: r, records, set } = await loadReports(positionals, by, { slim: !f.merged });
+  // The model is what the pruning check runs: it comes from the command line, never from the files.
+  if (fractions && !f.model) throw new UsageError(`--prune runs the model: give it with --model (the records name ${records[0].model.path})`);
+  for (const line of skippedLines(set)) log(line);
+  if (f.merged) writeMerged(f.merged, set, log);
+  if (fractions) r.pruning = await prune(records, r.patterns, { fractions, keep, seed, model: f.model!, labels: f.labels, threads: f.threads, provider: f.provider, log, quiet: !!f.quiet });
+  process.stdout.write(`${safeText(formatReport(r, top))}\n`);
   if (f.json) fs.writeFileSync(f.json, `${JSON.stringify(r)}\n`);
   return 0;
 }
 
+/** "FILE: 3 lines skipped: line 4 (...)" for each file of the set with lines that are not records. */
+function skippedLines(set: ResultSet): string[] {
+  return set.files.flatMap((file) => {
+    const summary = skippedSummary(set.skipped.filter((s) => s.file === file));
+    return summary ? [`${file}: ${summary}`] : [];
+  });
+}
+
+/** What the files hold, one line per image (errors included), as one result file (locked while written; never over another kind of file). */
+function writeMerged(out: string, set: ResultSet, log: (m: string) => void): void {
+  const file = path.resolve(out);
+  checkAppendable(file);
+  const release = lockResultFile(file);
+  try {
+    fs.writeFileSync(file, set.lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
+  } finally {
+    release();
+  }
+  log(`${set.lines.length} lines (one per image) from ${plural(set.files.length, 'file')} -> ${out}`);
+}
+
 async function prune(records: BatchRecord[], patterns: CategoryPatterns, o: {
-  fractions: number[]; keep: number; seed: number; model?: string; threads?: string; provider?: string; log: (m: string) => void; quiet: boolean;
+  fractions: number[]; keep: number; seed: number; model: string; labels?: string; threads?: string; provider?: string; log: (m: string) => void; quiet: boolean;
 }): Promise<PruningCurve> {
   const recorded = records[0];
-  const modelPath = o.model ?? (fs.existsSync(recorded.model.path) ? recorded.model.path : defaultModelPath());
+  const modelPath = path.resolve(o.model);
+  // Checked before the model is opened (and anything it names is read).
+  const sha256 = sha256File(modelPath, 'model');
+  if (sha256 !== recorded.model.sha256) {
+    throw new Error(`${modelPath} is not the model the records were made with (sha256 ${sha256.slice(0, 12)}... vs ${recorded.model.sha256.slice(0, 12)}..., ${recorded.model.path}); give that model with --model`);
+  }
   const saved = recorded.batch?.model;
+  // The settings that change the numbers come from the records (the engine bounds them); paths do not.
   const options: ModelOptions = {
     modelPath, threads: o.threads !== undefined ? intFlag('threads', o.threads, 0, 0) : undefined,
     executionProvider: o.provider as ModelOptions['executionProvider'],
-    scope: saved?.scope as ModelOptions['scope'], preprocess: saved?.preprocess, labelsPath: saved?.labelsPath ?? undefined,
+    scope: saved?.scope as ModelOptions['scope'], preprocess: saved?.preprocess, labelsPath: o.labels,
   };
   o.log(`pruning check with ${modelPath}`);
   const engine = await Engine.open(options);
@@ -139,9 +170,6 @@ async function prune(records: BatchRecord[], patterns: CategoryPatterns, o: {
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
   try {
-    if (engine.info.sha256 !== recorded.model.sha256) {
-      throw new Error(`${modelPath} is not the model the records were made with (sha256 ${engine.info.sha256.slice(0, 12)}... vs ${recorded.model.sha256.slice(0, 12)}...); give that model with --model`);
-    }
     const started = performance.now();
     let last = 0;
     return await pruningCheck(engine, records, patterns, {

@@ -1,10 +1,11 @@
 // `batch --jobs N`: N engine worker processes (dist/worker.js, the one the extension forks), each
 // driven by the shared WorkerClient (request timeouts, pending requests rejected when a process
-// exits). The engine's own errors come back by name, so a line written here reads exactly like one
-// written by an in-process engine.
+// exits). The engine's own errors come back with their name, code and facts, so a line written (or a
+// run stopped) here is exactly what an in-process engine's error would give.
 import * as path from 'node:path';
 import type { AnalyzeOptions, ModelInfo, ModelOptions } from '../engine/api';
 import type { Analyzer } from '../engine/batch/index';
+import { EngineError, type EngineErrorCode, type ErrorFacts } from '../engine/errors';
 import { RequestTimeoutError, WorkerExitedError, WorkerRequestError } from '../protocol';
 import { forkTransport, WorkerClient } from '../worker/client';
 
@@ -13,11 +14,16 @@ export class BatchWorkerError extends Error {
   constructor(message: string) { super(message); this.name = 'BatchWorkerError'; }
 }
 
-/** The error the engine threw in the worker (same name and text), or a BatchWorkerError. */
-function engineError(err: unknown): Error {
+/** The error the engine threw in the worker (same name, text, code and facts), or a BatchWorkerError. */
+export function engineError(err: unknown): Error {
   const e = err as Error;
   if (e?.name === 'AbortError') return e;
-  if (e instanceof WorkerRequestError) return e.original ? Object.assign(new Error(e.original.message), { name: e.original.name }) : e;
+  if (e instanceof WorkerRequestError) {
+    const o = e.original;
+    if (!o) return e;
+    const thrown = o.code ? new EngineError(o.code as EngineErrorCode, o.message, (o.facts ?? {}) as ErrorFacts) : new Error(o.message);
+    return Object.assign(thrown, { name: o.name });
+  }
   const again = 'what is done stays in the file: run the same command again to resume';
   if (e instanceof WorkerExitedError) {
     return new BatchWorkerError(`a worker process exited (${e.signal ?? `code ${e.exitCode}`}) during an analysis; ${again} ` +

@@ -12,6 +12,8 @@ import {
   type BatchProgressInfo, type FolderInit, type FolderWebviewToHost, type HostToFolderWebview,
 } from '../protocol';
 import type { AnalysisService } from './analysis';
+import { checkAppendable } from '../engine/batch/resultFile';
+import { isRegularFile } from '../engine/files';
 import { filesOf, findRecord, folderOfResultFile, resultFileNextTo, resultReader, type ResultReader, type Summary } from './resultFile';
 import { SECTION } from './settings';
 import { PanelManagerBase, panelKey, WebviewPanelHost } from './webviewPanel';
@@ -19,6 +21,21 @@ import { PanelManagerBase, panelKey, WebviewPanelHost } from './webviewPanel';
 export const FOLDER_VIEW_TYPE = 'neuronPath.folderPanel';
 /** At most one re-summary per this many ms while a batch runs (besides every N images); how often files are followed. */
 const REFRESH_MS = 5000;
+
+/**
+ * A revived panel reads only regular files that are neuron-path result files (state from the page is
+ * not trusted): the file itself, or every file of a shard set (`x.shard-*-of-N.jsonl`).
+ */
+function isResultSource(source: string): boolean {
+  const files = filesOf(source);
+  return files.length > 0 && files.every((file) => {
+    try { checkAppendable(file); return isRegularFile(file); } catch { return false; }
+  });
+}
+
+function isFolder(dir: string): boolean {
+  try { return fs.statSync(dir).isDirectory(); } catch { return false; }
+}
 
 function folderWebviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
   return { enableScripts: true, enableFindWidget: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist'), vscode.Uri.joinPath(extensionUri, 'media')] };
@@ -29,11 +46,13 @@ export class FolderPanelManager extends PanelManagerBase<FolderPanel> {
     super();
     this.register(vscode.window.registerWebviewPanelSerializer(FOLDER_VIEW_TYPE, {
       deserializeWebviewPanel: async (webviewPanel, state: unknown) => {
-        if (!isFolderPersistedState(state)) { webviewPanel.dispose(); return; }
+        if (!isFolderPersistedState(state) || !isResultSource(state.resultFile)) { webviewPanel.dispose(); return; }
         const key = panelKey(state.resultFile);
         if (this.panels.has(key)) { webviewPanel.dispose(); this.panels.get(key)!.reveal(); return; }
         webviewPanel.webview.options = folderWebviewOptions(this.context.extensionUri);
-        this.add(webviewPanel, state.resultFile, state.folder ?? folderOfResultFile(state.resultFile));
+        // The folder a batch would analyse: only one that exists, else the one beside the file.
+        const folder = state.folder && isFolder(state.folder) ? state.folder : folderOfResultFile(state.resultFile);
+        this.add(webviewPanel, state.resultFile, folder);
       },
     }));
   }
@@ -186,7 +205,7 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
     }
     // The batch's own result, when it was made with the current settings: the panel opens at once
     // (and does not wait behind a running batch in the worker).
-    const record = findRecord(this.resultFile, image);
+    const record = await findRecord(this.resultFile, image);
     if (record) await this.service.adoptBatchRecord(record);
     await vscode.commands.executeCommand('neuronPath.analyzeImage', vscode.Uri.file(image));
   }

@@ -61,7 +61,7 @@ test('report prints the comparison, the class patterns, the similarity and the p
   const out = path.join(tempDir('batch-cli-rep'), 'r.jsonl');
   assert.equal(cli('batch', dir, '--model', model, '--out', out, '--threads', '1', '--steps', '4', '--random', '2', '-q').status, 0);
   const json = path.join(path.dirname(out), 'report.json');
-  const r = cli('report', out, '--prune', '0.5,100%', '--keep', '2', '--json', json, '--threads', '1');
+  const r = cli('report', out, '--prune', '0.5,100%', '--keep', '2', '--json', json, '--threads', '1', '--model', model);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /4 images, 1 could not be analysed/);
   assert.match(r.stdout, /Classes {4}2 \(grouped by folder class\); clean top-1 accuracy [\d.]+% on 4 images/);
@@ -171,6 +171,17 @@ test('batch --shard splits a folder into files that report reads as one (folder 
   const merged = path.join(tempDir('batch-cli-merged'), 'm.jsonl');
   assert.equal(cli('report', outDir, '--merged', merged).status, 0);
   assert.equal(lines(merged).length, 7, 'one line per image, the broken one included');
+  assert.ok(lines(merged).some((l) => l.schema === 'neuron-path/1' && l.topScores !== undefined), '--merged keeps whole records (not the slim ones a summary reads)');
+  const notResults = path.join(tempDir('batch-cli-merged'), 'events.jsonl');
+  fs.writeFileSync(notResults, '{"event":"login"}\n');
+  assert.match(cli('report', outDir, '--merged', notResults).stderr, /events\.jsonl is not a neuron-path result file/);
+  assert.equal(fs.readFileSync(notResults, 'utf8'), '{"event":"login"}\n', 'left as it was');
+  // a line of the wrong shape in one shard file is skipped and counted, naming the file
+  fs.appendFileSync(path.join(outDir, 'r.shard-1-of-3.jsonl'), '{"schema":"neuron-path/1","label":"\\u001b]0;pwned\\u0007"}\n');
+  const cut = cli('report', outDir);
+  assert.equal(cut.status, 0, cut.stderr);
+  assert.match(cut.stderr, /r\.shard-1-of-3\.jsonl: 1 line skipped: line \d+ \(no model/);
+  fs.writeFileSync(path.join(outDir, 'r.shard-1-of-3.jsonl'), fs.readFileSync(path.join(outDir, 'r.shard-1-of-3.jsonl'), 'utf8').split('\n').slice(0, -2).join('\n') + '\n');
   // other settings are not mixed in
   assert.equal(cli('batch', dir, ...opts, '--steps', '5', '--out', path.join(outDir, 'other.jsonl'), '--limit', '1').status, 0);
   const mixed = cli('report', outDir);
@@ -191,6 +202,18 @@ test('--jobs 2 (worker processes) writes the same error line for a broken image 
   const one = err('1');
   assert.equal(one.length, 1);
   assert.deepEqual(err('2'), one);
+});
+
+test('--jobs 2: an engine error keeps its code across the worker processes (a bad --target stops the run at once, with its hint, as in one process)', async () => {
+  const dir = await folder(1, false);
+  for (const jobs of ['1', '2']) {
+    const out = path.join(tempDir(`batch-cli-target${jobs}`), 'r.jsonl');
+    const r = cli('batch', dir, '--model', model, '--out', out, '--steps', '2', '--random', '2', '--target', '999', '--jobs', jobs, '-q');
+    assert.notEqual(r.status, 0, `--jobs ${jobs}`);
+    assert.match(r.stderr, /give --target a class index in range/, `--jobs ${jobs}: the hint chosen by the error's code`);
+    assert.ok(!fs.existsSync(out) || !fs.readFileSync(out, 'utf8').trim(), `--jobs ${jobs}: no error line per image (the code makes it fatal)`);
+    assert.ok(!fs.existsSync(`${out}.lock`), 'the lock is released');
+  }
 });
 
 test('--jobs 2: a worker process killed mid-analysis stops the run with a clear error; the same command resumes', async () => {

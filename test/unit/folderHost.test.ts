@@ -122,6 +122,15 @@ test('extension host: Analyze Folder, live folder panel, cancel and resume, open
     const shardInit = await until('shard init', () => of(shards, 'init')[0]);
     assert.equal(shardInit.init.report.images, 8);
     assert.equal(shardInit.init.report.files.length, 2);
+
+    // state the page saved is not trusted: a file that is not a result file revives nothing
+    const events = path.join(tmp, 'events.jsonl');
+    writeFileSync(events, '{"event":"login"}\n');
+    for (const state of [{ resultFile: events }, { resultFile: path.join(tmp, 'missing.jsonl') }, { resultFile: '/etc/passwd' }]) {
+      const evil = (stub.window as { __restorePanel(v: string, t: string): { api: unknown; fake: FakeWebviewPanel } }).__restorePanel('neuronPath.folderPanel', 'evil');
+      await h.serializers.get('neuronPath.folderPanel')!.deserializeWebviewPanel(evil.api, state);
+      assert.equal(evil.fake.disposed, true, JSON.stringify(state));
+    }
   } finally {
     await deactivate(ctx, 200);
     restore();

@@ -9,9 +9,10 @@ import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'n
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { batchSettings } from '../../src/engine/batch/records';
-import { filesOf, folderOfResultFile, ResultFileReader, resultFileNextTo, resultReader, ResultSetReader, shardSetOf } from '../../src/extension/resultFile';
+import { filesOf, findRecord, folderOfResultFile, ResultFileReader, resultFileNextTo, resultReader, ResultSetReader, shardSetOf } from '../../src/extension/resultFile';
 import { similarityView } from '../../webview/folderState';
 import { fakeBatchLines, fakeReport } from './fixtures/fakeBatch';
+import type { BatchRecord } from '../../src/engine/batch/records';
 
 test('result file reader: incremental, partial lines, bad lines, shrink', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'np-results-'));
@@ -53,7 +54,7 @@ test('result file reader: incremental, partial lines, bad lines, shrink', () => 
   }
 });
 
-test('shard files: a folder or one run\'s shard set read as one result while they grow', () => {
+test('shard files: a folder or one run\'s shard set read as one result while they grow', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'np-shards-'));
   try {
     const lines = fakeBatchLines();                           // 12 records and an error line
@@ -90,6 +91,7 @@ test('shard files: a folder or one run\'s shard set read as one result while the
     assert.equal(all.images, 12);
     assert.equal(all.errors.length, 1);
     assert.deepEqual(all.duplicates, { images: 1, lines: 3 });
+    assert.equal((await findRecord(set, (lines[0] as BatchRecord).image.path))?.jas, 42, 'the image panel gets the newest record of the set');
     const folderReader = resultReader(dir);
     folderReader.read();
     assert.equal(folderReader.summary().report?.files?.length, 4, 'a folder: all its .jsonl files');
@@ -99,6 +101,29 @@ test('shard files: a folder or one run\'s shard set read as one result while the
     writeFileSync(shard(1), text([{ ...lines[5], batch: other }]));
     reader.read();
     assert.match(reader.summary().error ?? '', /holds results made with other settings than .*model\.sha256 "a+" in .*, "b+" in /);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('records of the wrong shape are skipped and counted by the panel reader, and never opened in the image panel', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'np-results-bad-'));
+  try {
+    const file = path.join(dir, 'shop.neuron-path.jsonl');
+    const [a, b, ...rest] = fakeBatchLines().filter((l) => l.schema === 'neuron-path/1') as BatchRecord[];
+    const huge = { ...a, path: a.path.map((n, l) => (l === 0 ? { ...n, neuron: 1e9 } : n)) };
+    const nullPrediction = { ...b, prediction: null };
+    writeFileSync(file, `${[huge, nullPrediction, ...rest].map((l) => JSON.stringify(l)).join('\n')}\n`);
+    const reader = new ResultFileReader(file);
+    assert.equal(reader.read(), true);
+    const { report, skipped } = reader.summary();
+    assert.equal(report?.images, rest.length);
+    assert.deepEqual(skipped.map((s) => s.line), [1, 2]);
+    assert.match(skipped[0].reason, /a path neuron out of range/);
+    assert.match(skipped[1].reason, /no prediction/);
+    assert.equal(await findRecord(file, a.image.path), undefined, 'the image panel gets no record with a neuron of 1e9');
+    assert.equal(await findRecord(file, b.image.path), undefined);
+    assert.equal((await findRecord(file, rest[0].image.path))?.image.path, rest[0].image.path);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

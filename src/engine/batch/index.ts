@@ -7,6 +7,7 @@ export * from './patterns';
 export * from './prune';
 export * from './records';
 export * from './resultSet';
+export * from './resultFile';
 export * from './run';
 export * from './scan';
 export * from './shard';

@@ -2,10 +2,10 @@
 // image's folder class and the run's settings, or an error line for an image that could not be
 // analysed. Reading is tolerant: a line cut off by a killed run is reported and skipped.
 import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
 import type { AnalyzeOptions, BaselineName, ModelOptions } from '../api';
 import type { AnalysisResult } from '../result';
 import type { TopScores } from './compact';
+import { parseResultText, readResultFileSync } from './resultFile';
 
 export const ERROR_SCHEMA = 'neuron-path/1-error';
 
@@ -73,25 +73,14 @@ export interface ReadResult {
   endsWithNewline: boolean;
 }
 
+/** Lines already in memory; each checked for the shape of a record (see resultFile.ts). */
 export function parseLines(text: string): ReadResult {
-  const lines: BatchLine[] = [];
-  const skipped: ReadResult['skipped'] = [];
-  text.split('\n').forEach((raw, i) => {
-    const line = raw.trim();
-    if (!line) return;
-    let value: unknown;
-    try { value = JSON.parse(line); } catch { skipped.push({ line: i + 1, reason: 'not valid JSON (cut off by a stopped run?)' }); return; }
-    const v = value as Partial<BatchLine>;
-    if (v.schema === ERROR_SCHEMA && typeof (v as BatchError).image === 'string') lines.push(v as BatchError);
-    else if (v.schema === 'neuron-path/1' && (v as BatchRecord).image && Array.isArray((v as BatchRecord).path)) lines.push(v as BatchRecord);
-    else skipped.push({ line: i + 1, reason: `not a neuron-path/1 record (schema ${JSON.stringify(v.schema)})` });
-  });
-  return { lines, skipped, endsWithNewline: text.length === 0 || text.endsWith('\n') };
+  return parseResultText(text);
 }
 
+/** A whole result file, read in chunks (any size); prefer the async readResultFile. */
 export function readLines(file: string): ReadResult {
-  if (!fs.existsSync(file)) return { lines: [], skipped: [], endsWithNewline: true };
-  return parseLines(fs.readFileSync(file, 'utf8'));
+  return readResultFileSync(file);
 }
 
 /** The analysed images of a file (error lines and, for a re-analysed image, all but its last record dropped). */

@@ -5,7 +5,9 @@ import * as path from 'node:path';
 import { cleanAccuracy, compareMethods, type MethodStats } from './compare';
 import { categoryPatterns, type CategoryPatterns, type GroupBy } from './patterns';
 import type { PruningCurve } from './prune';
+import { EngineError } from '../errors';
 import { isError, parseLines, readLines, recordsOf, type BatchRecord, type ReadResult } from './records';
+import type { ReadOptions } from './resultFile';
 import { readResultSet, type ResultSet } from './resultSet';
 
 export interface BatchReport {
@@ -26,9 +28,9 @@ export interface BatchReport {
 
 export function summarize(file: string, read: ReadResult, by: GroupBy = 'auto'): { report: BatchReport; records: BatchRecord[] } {
   const records = recordsOf(read.lines);
-  if (!records.length) throw new Error(`${file} holds no analysed images${read.lines.length ? ' (only error lines)' : ''}`);
+  if (!records.length) throw new EngineError('result-file', `${file} holds no analysed images${read.lines.length ? ' (only error lines)' : ''}`, { file, role: 'result-file' });
   const models = new Set(records.map((r) => r.model.sha256));
-  if (models.size > 1) throw new Error(`${file} mixes records of ${models.size} different models; report one model at a time`);
+  if (models.size > 1) throw new EngineError('result-file', `${file} mixes records of ${models.size} different models; a report is of one model`, { file, role: 'result-file' });
   return {
     records,
     report: {
@@ -51,9 +53,12 @@ export function summarizeSet(set: ResultSet, by: GroupBy = 'auto'): { report: Ba
   return { records, report: { ...report, files: set.files, duplicates: set.duplicates } };
 }
 
-/** Reads and summarises result files, folders of them or globs (`neuron-path report A B ...`). */
-export function loadReports(args: string[], by: GroupBy = 'auto'): { report: BatchReport; records: BatchRecord[]; set: ResultSet } {
-  const set = readResultSet(args);
+/**
+ * Streams and summarises result files of any size, folders of them or globs (`neuron-path report A B ...`);
+ * `slim` (the default) reads records without their per-neuron arrays, which summaries do not use.
+ */
+export async function loadReports(args: string[], by: GroupBy = 'auto', read: ReadOptions = { slim: true }): Promise<{ report: BatchReport; records: BatchRecord[]; set: ResultSet }> {
+  const set = await readResultSet(args, read);
   return { ...summarizeSet(set, by), set };
 }
 

@@ -1,10 +1,12 @@
 // Several result files read as one (the shard files of a cluster run, a re-run of one shard): every
 // image counts once, with its newest line, and files made with other settings are refused rather
-// than mixed. Each file is read by `readLines` (one place to change how a file is read).
+// than mixed. Each file is streamed by `readResultFile` (any size; bad lines skipped and counted).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import fg from 'fast-glob';
-import { isError, readLines, type BatchLine, type ReadResult } from './records';
+import { EngineError, type EngineErrorCode, type ErrorFacts } from '../errors';
+import { isError, type BatchLine, type ReadResult } from './records';
+import { readResultFile, type ReadOptions } from './resultFile';
 import { settingsDifferences } from './run';
 
 /** A line that cannot be read, and where. */
@@ -18,8 +20,9 @@ export interface ResultSet {
   duplicates: { images: number; lines: number };
 }
 
-export class ResultSetError extends Error {
-  constructor(message: string) { super(message); this.name = 'ResultSetError'; }
+/** Result files that cannot be read as one: missing, none in a folder, or made with other settings. */
+export class ResultSetError extends EngineError {
+  constructor(code: EngineErrorCode, message: string, facts: ErrorFacts) { super(code, message, facts); this.name = 'ResultSetError'; }
 }
 
 const RESULT_GLOB = '*.jsonl';
@@ -37,14 +40,14 @@ export function resultFiles(args: string[]): string[] {
     if (fs.existsSync(abs)) {
       if (!fs.statSync(abs).isDirectory()) { files.add(abs); continue; }
       const found = fg.sync(RESULT_GLOB, { cwd: abs, absolute: true, onlyFiles: true });
-      if (!found.length) throw new ResultSetError(`the folder ${abs} holds no result files (*.jsonl)`);
+      if (!found.length) throw new ResultSetError('not-found', `the folder ${abs} holds no result files (*.jsonl)`, { file: abs, role: 'folder' });
       found.forEach((f) => files.add(path.resolve(f)));
     } else if (isGlob(arg)) {
       const found = fg.sync(arg.split(path.sep).join('/'), { absolute: true, onlyFiles: true });
-      if (!found.length) throw new ResultSetError(`no result file matches ${arg}`);
+      if (!found.length) throw new ResultSetError('not-found', `no result file matches ${arg}`, { file: arg, role: 'result-file' });
       found.forEach((f) => files.add(path.resolve(f)));
     } else {
-      throw new ResultSetError(`result file ${arg} does not exist`);
+      throw new ResultSetError('not-found', `result file ${arg} does not exist`, { file: abs, role: 'result-file' });
     }
   }
   const mtime = (f: string) => fs.statSync(f).mtimeMs;
@@ -69,8 +72,8 @@ export function mergeResults(reads: { file: string; read: Pick<ReadResult, 'line
       if (line.batch?.key !== first.line.batch?.key) {
         const names: [string, string] = [`in ${path.basename(first.file)}`, `in ${path.basename(file)}`];
         const diff = line.batch && first.line.batch ? settingsDifferences(first.line.batch, line.batch, names) : ['lines without batch settings'];
-        throw new ResultSetError(`${file} holds results made with other settings than ${first.file} (${diff.join('; ')}): ` +
-          'they are different analyses; report them one at a time');
+        throw new ResultSetError('result-settings', `${file} holds results made with other settings than ${first.file} (${diff.join('; ')}): ` +
+          'they are different analyses; report them one at a time', { file, role: 'result-file', files: [first.file, file], differences: diff });
       }
       const image = imageOf(line);
       const had = byImage.get(image);
@@ -85,8 +88,9 @@ export function mergeResults(reads: { file: string; read: Pick<ReadResult, 'line
   };
 }
 
-/** Reads the result files named by `args` (files, folders, globs) as one. */
-export function readResultSet(args: string[]): ResultSet {
-  const files = resultFiles(args);
-  return mergeResults(files.map((file) => ({ file, read: readLines(file) })));
+/** Reads the result files named by `args` (files, folders, globs) as one (`slim` for summaries). */
+export async function readResultSet(args: string[], opts: ReadOptions = {}): Promise<ResultSet> {
+  const reads = [];
+  for (const file of resultFiles(args)) reads.push({ file, read: await readResultFile(file, opts) });
+  return mergeResults(reads);
 }

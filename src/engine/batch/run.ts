@@ -8,9 +8,11 @@ import * as path from 'node:path';
 import type { AnalyzeOptions, ModelOptions } from '../api';
 import type { Engine } from '../index';
 import { sha256File } from '../modelStore';
+import { codeOf, EngineError, type EngineErrorCode, type ErrorFacts } from '../errors';
 import type { AnalysisResult } from '../result';
 import { compactScores, type ScoresKept } from './compact';
-import { batchSettings, doneKey, ERROR_SCHEMA, isError, readLines, type BatchError, type BatchLine, type BatchRecord, type BatchSettings } from './records';
+import { checkAppendable, lockResultFile, readResultFile } from './resultFile';
+import { batchSettings, doneKey, ERROR_SCHEMA, isError, type ReadResult, type BatchError, type BatchLine, type BatchRecord, type BatchSettings } from './records';
 import { scanFolder, type BatchItem, type FolderScan } from './scan';
 
 export type Analyzer = (item: BatchItem, signal: AbortSignal) => Promise<AnalysisResult>;
@@ -29,6 +31,7 @@ export interface BatchProgress {
 export interface BatchSummary {
   out: string; total: number; resumed: number; analysed: number; failed: number;
   cancelled: boolean; seconds: number;
+  skipped: ReadResult['skipped'];   // lines of the file that were not records (bad JSON, wrong shape), 1-based
 }
 
 export interface BatchRunOptions {
@@ -43,25 +46,36 @@ export interface BatchRunOptions {
 }
 
 /** A result file made with other settings: appending would mix two analyses. */
-export class BatchSettingsError extends Error {
-  constructor(message: string) { super(message); this.name = 'BatchSettingsError'; }
+export class BatchSettingsError extends EngineError {
+  constructor(message: string, facts: ErrorFacts = {}) { super('result-settings', message, facts); this.name = 'BatchSettingsError'; }
 }
 
 /** Errors that would repeat for every image: the run stops instead of writing an error line each. */
-const FATAL = new Set(['TargetError', 'RangeError', 'BatchWorkerError', 'BatchSettingsError']);
+const FATAL_CODES = new Set<EngineErrorCode>(['target', 'invalid-option', 'result-settings', 'result-locked', 'cache', 'provider']);
+const isFatal = (e: Error) => FATAL_CODES.has(codeOf(e)!) || e instanceof RangeError || e.name === 'BatchWorkerError';
 
 export async function runBatch(opts: BatchRunOptions): Promise<BatchSummary> {
   if (!opts.analyzers.length) throw new RangeError('runBatch needs at least one analyzer');
   const started = performance.now();
   const out = path.resolve(opts.out);
+  checkAppendable(out);
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  const release = lockResultFile(out);
+  try {
+    return await runLocked(opts, out, started);
+  } finally {
+    release();
+  }
+}
+
+async function runLocked(opts: BatchRunOptions, out: string, started: number): Promise<BatchSummary> {
   const { settings } = opts;
-  const existing = readLines(out);
+  const existing = await readResultFile(out, { slim: true });
   checkSettings(out, existing.lines, settings);
   const done = new Set(existing.lines.map((l) => (isError(l) ? doneKey(l.image, l.sha256, settings.key) : doneKey(l.image.path, l.image.sha256, settings.key))));
-  const sha = (file: string) => { try { return sha256File(file); } catch { return null; } };
+  const sha = (file: string) => { try { return sha256File(file, 'image'); } catch { return null; } };
   const pending = opts.items.filter((it) => !done.has(doneKey(path.resolve(it.image), sha(it.image), settings.key)));
 
-  fs.mkdirSync(path.dirname(out), { recursive: true });
   if (!existing.endsWithNewline) fs.appendFileSync(out, '\n'); // a line cut off by a killed run stays on its own
   const total = opts.items.length, resumed = total - pending.length;
   let analysed = 0, failed = 0, next = 0, fatal: Error | undefined;
@@ -89,7 +103,7 @@ export async function runBatch(opts: BatchRunOptions): Promise<BatchSummary> {
       } catch (e) {
         const err = e as Error;
         if (err.name === 'AbortError' || inner.signal.aborted) return;
-        if (FATAL.has(err.name)) { fatal ??= err; stop(); return; }
+        if (isFatal(err)) { fatal ??= err; stop(); return; }
         line = { schema: ERROR_SCHEMA, image, sha256: sha(image), error: err.message, trueClass: item.trueClass, folderLabel: item.folderLabel, batch: settings, analysedAt: new Date().toISOString() } satisfies BatchError;
         failed++;
       }
@@ -104,15 +118,14 @@ export async function runBatch(opts: BatchRunOptions): Promise<BatchSummary> {
     opts.signal?.removeEventListener('abort', stop);
   }
   if (fatal) throw fatal;
-  return { out, total, resumed, analysed, failed, cancelled: analysed + resumed < total, seconds: (performance.now() - started) / 1000 };
+  return { out, total, resumed, analysed, failed, cancelled: analysed + resumed < total, seconds: (performance.now() - started) / 1000, skipped: existing.skipped };
 }
 
 function checkSettings(out: string, lines: BatchLine[], settings: BatchSettings): void {
   const other = lines.find((l) => l.batch?.key !== settings.key);
   if (!other) return;
   const diff = other.batch ? settingsDifferences(other.batch, settings, ['in the file', 'now']) : ['lines without batch settings'];
-  throw new BatchSettingsError(`${out} holds results made with other settings (${diff.join('; ')}); ` +
-    'write to another --out file, or delete this one to start over.');
+  throw new BatchSettingsError(`${out} holds results made with other settings (${diff.join('; ')})`, { file: out, role: 'result-file', differences: diff });
 }
 
 /** What differs between two settings blocks, as "analyze.steps 5 <was>, 6 <now>" (labels names, not numbers). */
