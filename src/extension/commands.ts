@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import type { AnalysisService } from './analysis';
 import type { FolderPanelManager } from './folderPanel';
 import { IMAGE_EXTENSIONS, type PanelManager } from './panel';
+import { shardSetOf } from './resultFile';
 import { SECTION } from './settings';
 
 export const COMMANDS = {
@@ -74,7 +75,8 @@ export function registerCommands(context: vscode.ExtensionContext, panels: Panel
         void vscode.window.showErrorMessage(`Neuron Path: the result file ${file.fsPath} does not exist.`);
         return;
       }
-      folders.openResults(file.fsPath);
+      // One shard file of a cluster run opens the whole run (all its shard files, as one result).
+      folders.openResults(shardSetOf(file.fsPath) ?? file.fsPath);
     }),
 
     vscode.commands.registerCommand(COMMANDS.analyzeImage, async (uri?: unknown, selected?: unknown) => {

@@ -1,8 +1,10 @@
 // The folder panel: one webview panel per batch result file (keyed by its path), fed with the
 // engine's report of the file. While the panel's batch runs in the worker the file is re-read and
 // re-summarised every `neuronPath.batch.refreshEvery` images (and at most every few seconds), and
-// the progress goes to the page. The page posts `ready` last; the host answers with `init`. The page's
-// pruning form runs the pruning protocol on the file in the worker.
+// the progress goes to the page. Otherwise the panel follows its files every few seconds (a CLI or
+// a cluster run may be writing them). A panel's result is a file, a folder of result files or one
+// run's shard files (see resultFile.ts). The page posts `ready` last; the host answers with `init`.
+// The page's pruning form runs the pruning protocol on the result in the worker.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -13,17 +15,23 @@ import {
 import type { AnalysisService } from './analysis';
 import { checkAppendable } from '../engine/batch/resultFile';
 import { isRegularFile } from '../engine/files';
-import { findRecord, folderOfResultFile, ResultFileReader, resultFileNextTo } from './resultFile';
+import { filesOf, findRecord, folderOfResultFile, resultFileNextTo, resultReader, type ResultReader, type Summary } from './resultFile';
 import { SECTION } from './settings';
 import { PanelManagerBase, panelKey, WebviewPanelHost } from './webviewPanel';
 
 export const FOLDER_VIEW_TYPE = 'neuronPath.folderPanel';
-/** At most one re-summary per this many ms while a batch runs (besides every N images). */
+/** At most one re-summary per this many ms while a batch runs (besides every N images); how often files are followed. */
 const REFRESH_MS = 5000;
 
-/** A revived panel reads only a regular file that is a neuron-path result file (state from the page is not trusted). */
-function isResultFile(file: string): boolean {
-  try { checkAppendable(file); return isRegularFile(file); } catch { return false; }
+/**
+ * A revived panel reads only regular files that are neuron-path result files (state from the page is
+ * not trusted): the file itself, or every file of a shard set (`x.shard-*-of-N.jsonl`).
+ */
+function isResultSource(source: string): boolean {
+  const files = filesOf(source);
+  return files.length > 0 && files.every((file) => {
+    try { checkAppendable(file); return isRegularFile(file); } catch { return false; }
+  });
 }
 
 function isFolder(dir: string): boolean {
@@ -39,7 +47,7 @@ export class FolderPanelManager extends PanelManagerBase<FolderPanel> {
     super();
     this.register(vscode.window.registerWebviewPanelSerializer(FOLDER_VIEW_TYPE, {
       deserializeWebviewPanel: async (webviewPanel, state: unknown) => {
-        if (!isFolderPersistedState(state) || !isResultFile(state.resultFile)) { webviewPanel.dispose(); return; }
+        if (!isFolderPersistedState(state) || !isResultSource(state.resultFile)) { webviewPanel.dispose(); return; }
         const key = panelKey(state.resultFile);
         if (this.panels.has(key)) { webviewPanel.dispose(); this.panels.get(key)!.reveal(); return; }
         webviewPanel.webview.options = folderWebviewOptions(this.context.extensionUri);
@@ -93,7 +101,7 @@ function folderTitle(resultFile: string, folder: string | undefined): string {
 interface BatchRun { controller: AbortController; progress?: BatchProgressInfo; sinceRefresh: number; lastRefresh: number }
 
 export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
-  private readonly reader: ResultFileReader;
+  private readonly reader: ResultReader;
   private running: BatchRun | undefined;
   private pruning: AbortController | undefined;
   private error: string | undefined;
@@ -107,13 +115,16 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
     private readonly service: AnalysisService,
   ) {
     super(panel, context, 'folder', folderTitle(resultFile, folder));
-    this.reader = new ResultFileReader(resultFile);
-    this.register({ dispose: () => clearTimeout(this.timer) });
+    this.reader = resultReader(resultFile);
+    // Follow the files while no batch of this panel writes them (that one refreshes as it goes).
+    const follow = setInterval(() => { if (!this.running && this.ready) this.refresh(false); }, REFRESH_MS);
+    follow.unref();
+    this.register({ dispose: () => { clearTimeout(this.timer); clearInterval(follow); } });
   }
 
   get isRunning(): boolean { return this.running !== undefined; }
   /** For tests: what the panel shows. */
-  get summary(): ReturnType<ResultFileReader['summary']> { this.reader.read(); return this.reader.summary(); }
+  get summary(): Summary { this.reader.read(); return this.reader.summary(); }
 
   /** Runs (or resumes) the folder's batch; a second call while one runs only shows the panel. */
   async runBatch(): Promise<void> {
@@ -226,7 +237,7 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
     let readError: string | undefined;
     try { this.reader.read(); } catch (err) { readError = `Could not read ${this.resultFile}: ${err instanceof Error ? err.message : String(err)}`; }
     const { report, skipped, error } = this.reader.summary();
-    const missing = !fs.existsSync(this.resultFile);
+    const missing = !filesOf(this.resultFile).some((f) => fs.existsSync(f));
     const init: FolderInit = {
       resultFile: this.resultFile,
       folder: this.folder,

@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadReport } from '../../src/engine/batch/report';
 import { batchProgressText, type BatchProgressInfo } from '../../src/protocol';
-import { forkTransport, WorkerClient } from '../../src/extension/workerClient';
+import { forkTransport, WorkerClient } from '../../src/worker/client';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const REAL_WORKER = path.join(ROOT, 'dist', 'worker.js');
