@@ -7,6 +7,7 @@
 //   --folder/--limit: the images-per-minute of a folder run on the bundled model (default: media/samples, 20)
 //   --timm: an extracted timm source; --timm-repo: a git repository of huggingface/pytorch-image-models
 //           whose HEAD is extracted (default $NEURON_PATH_TIMM_REPO, else the workspace's mirror)
+//   --no-array: skip the array-task rates (1 and 2 `batch --shard` processes over 40 images)
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -16,6 +17,7 @@ import sharp from 'sharp';
 import { analyzeFolder } from '../src/engine/batch/index';
 import { defaultModelPath, Engine, type BaselineName } from '../src/engine/index';
 import { encodeModel } from '../src/engine/onnx/proto';
+import { arrayFolder, arrayRun, duration, recordBytes, RUN_IMAGES } from './bench/cluster';
 import { parameterCount, syntheticVit, VIT_B16, VIT_S16, type VitShape } from './bench/syntheticVit';
 import { PYTHON, TIMM_MODELS, timmExport, timmSource, type TimmSource } from './bench/timmExport';
 
@@ -29,6 +31,7 @@ interface ChildResult {
   model: string; layers: number; neurons: number;
   openSeconds: number; seconds: number; forwardPasses: number; backwardPasses: number;
   maxRssMb: number; phases: Record<string, number>;
+  recordBytes: { full: number; compact: number };
 }
 
 interface TorchResult { seconds: number; maxRssMb: number; forwardPasses?: number; backwardPasses?: number }
@@ -37,7 +40,7 @@ const { values: opts } = parseArgs({
   options: {
     models: { type: 'string', default: 'bundled,vit-s,vit-s-timm,vit-b,vit-b-timm' }, threads: { type: 'string', default: String(os.cpus().length) },
     baselines: { type: 'string' }, steps: { type: 'string', default: '20' }, child: { type: 'string' },
-    'no-torch': { type: 'boolean', default: false },
+    'no-torch': { type: 'boolean', default: false }, 'no-array': { type: 'boolean', default: false },
     folder: { type: 'string' }, limit: { type: 'string', default: '20' },
     timm: { type: 'string' },
     'timm-repo': { type: 'string', default: process.env.NEURON_PATH_TIMM_REPO ?? '/work/.mirror/huggingface+pytorch-image-models/repo' },
@@ -116,7 +119,7 @@ async function child(spec: { name: string; file: string; threads: number; steps:
   const out: ChildResult = {
     model: spec.name, layers: result.model.layers, neurons: result.model.neuronsPerLayer, openSeconds,
     seconds: result.timing.seconds, forwardPasses: result.timing.forwardPasses, backwardPasses: result.timing.backwardPasses,
-    maxRssMb: process.resourceUsage().maxRSS / 1024, phases: result.timing.phases ?? {},
+    maxRssMb: process.resourceUsage().maxRSS / 1024, phases: result.timing.phases ?? {}, recordBytes: recordBytes(result),
   };
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
@@ -186,12 +189,8 @@ async function main(): Promise<void> {
     phaseRows.push(`${name}: ${Object.entries(res.phases).map(([k, v]) => `${k} ${v.toFixed(3)} s`).join(', ')}`);
   }
   const header = ['model', 'params', 'LxD', 'first open s', 'warm open s', 'analyze s', 'layer steps s', 'fwd/bwd passes', 'peak RSS MB', 'torch s', 'torch RSS MB', 'torch/ours'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
   console.log(`\nNeuron Path benchmark: ${os.cpus().length} cores (${os.cpus()[0]?.model}), threads ${threads}, m = ${steps}`);
-  console.log(line(header));
-  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-  for (const r of rows) console.log(line(r));
+  printTable(header, rows);
   console.log('\nWhere the time goes (analysis phases):');
   for (const p of phaseRows) console.log(`  ${p}`);
   const pairs = Object.entries(SYNTHETIC_TWIN).filter(([real, synthetic]) => measured.has(real) && measured.has(synthetic));
@@ -210,7 +209,49 @@ async function main(): Promise<void> {
     console.log(`\nFolder run (neuron-path batch, bundled model, all baselines, threads ${threads}): ${f.images} images of ${folder} in ${f.seconds.toFixed(1)} s = ` +
       `${(f.images / f.seconds * 60).toFixed(0)} images per minute${f.failed ? ` (${f.failed} failed)` : ''}`);
   }
+  await clusterFigures([...measured.values()], threads, cacheDir);
   fs.rmSync(cacheDir, { recursive: true, force: true });
+}
+
+function printTable(header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  console.log(line(header));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const r of rows) console.log(line(r));
+}
+
+/** Record sizes, array-task rates, and a 50,000-image run on N machines like this one. */
+async function clusterFigures(measured: ChildResult[], threads: number, cacheDir: string): Promise<void> {
+  console.log(`\nBatch record size (one JSON line; the records above; ${RUN_IMAGES.toLocaleString('en')} images in GB):`);
+  printTable(['model', 'all scores (--scores all)', 'compact (default)', 'ratio', `${RUN_IMAGES / 1000}k all`, `${RUN_IMAGES / 1000}k compact`],
+    measured.map((m) => [m.model, `${m.recordBytes.full} B`, `${m.recordBytes.compact} B`, (m.recordBytes.full / m.recordBytes.compact).toFixed(1),
+      (m.recordBytes.full * RUN_IMAGES / 1e9).toFixed(2), (m.recordBytes.compact * RUN_IMAGES / 1e9).toFixed(2)]));
+  // Per machine: the array rate of the bundled model (measured below), the analysis time of the others.
+  const perMachine: { model: string; perMinute: number; how: string }[] = measured.filter((m) => m.model !== 'bundled')
+    .map((m) => ({ model: m.model, perMinute: 60 / m.seconds, how: `1 task x ${threads} threads, ${m.seconds.toFixed(1)} s per image` }));
+  if (!opts['no-array'] && measured.some((m) => m.model === 'bundled')) {
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'neuron-path-bench-images-'));
+    const n = await arrayFolder(path.join(ROOT, 'media', 'samples'), folder);
+    const cli = path.join(__dirname, 'cli.js');
+    const env = { ...process.env, NEURON_PATH_CACHE: cacheDir };  // warm: the bundled model was opened into it above
+    const rates = [];
+    for (const tasks of [1, 2]) {
+      process.stderr.write(`bench: ${tasks} array task(s) over ${n} images\n`);
+      const r = await arrayRun(cli, folder, tasks, env);
+      rates.push([String(tasks), String(r.images), r.seconds.toFixed(1), (r.images / r.seconds * 60).toFixed(0)]);
+      if (tasks === Math.min(2, os.cpus().length)) perMachine.unshift({ model: 'bundled', perMinute: r.images / r.seconds * 60, how: `${tasks} tasks x 1 thread (measured here)` });
+    }
+    fs.rmSync(folder, { recursive: true, force: true });
+    console.log(`\nArray tasks on this machine (each \`batch --shard K/N --threads 1\`, model open included; bundled model, all baselines, m = 20):`);
+    printTable(['tasks', 'images', 'seconds', 'images/min'], rates);
+  }
+  if (perMachine.length) {
+    const nodes = [1, 8, 32, 128];
+    console.log(`\nA ${RUN_IMAGES.toLocaleString('en')}-image run on N machines like this one (${os.cpus().length} cores), from the rates above:`);
+    printTable(['model', 'per machine', 'images/min', ...nodes.map((k) => `${k} node${k > 1 ? 's' : ''}`)],
+      perMachine.map((p) => [p.model, p.how, p.perMinute.toFixed(p.perMinute < 10 ? 2 : 0), ...nodes.map((k) => duration(RUN_IMAGES / (p.perMinute * k)))]));
+  }
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });

@@ -27,7 +27,11 @@ export interface PreviewParams { imagePath: string; maxSize: number }
 export interface PreviewResult { dataUri: string; width: number; height: number }
 
 /** Analyze every image of `folder` (ImageFolder or flat) with the open model into the .jsonl `out`, resuming it. */
-export interface BatchParams { folder: string; out: string; options: AnalyzeOptions; limit?: number }
+export interface BatchParams {
+  folder: string; out: string; options: AnalyzeOptions; limit?: number;
+  /** Scores kept per record: 'top' (default, compact) or 'all'. */
+  scores?: 'top' | 'all';
+}
 /** How a batch run ended (`cancelled`: stopped by `cancel`; what is in `out` stays and is resumed next time). */
 export interface BatchRunResult {
   out: string; total: number; resumed: number; analysed: number; failed: number; cancelled: boolean; seconds: number;
@@ -99,6 +103,8 @@ export interface WorkerErrorInfo {
   message: string;
   /** The original error text and stack, for the output channel. */
   detail?: string;
+  /** The engine's own error (name, text, and an EngineError's code and facts), for a caller that words it itself (the CLI's batch). */
+  original?: { name: string; message: string; code?: string; facts?: Record<string, unknown> };
 }
 
 export type WorkerToHost =
@@ -127,7 +133,9 @@ function isId(v: unknown): v is number {
 
 export function isWorkerErrorInfo(v: unknown): v is WorkerErrorInfo {
   return isObject(v) && typeof v.code === 'string' && ERROR_CODES.includes(v.code) && typeof v.message === 'string'
-    && (v.detail === undefined || typeof v.detail === 'string');
+    && (v.detail === undefined || typeof v.detail === 'string')
+    && (v.original === undefined || (isObject(v.original) && typeof v.original.name === 'string' && typeof v.original.message === 'string'
+      && (v.original.code === undefined || typeof v.original.code === 'string') && (v.original.facts === undefined || isObject(v.original.facts))));
 }
 
 /** Checks the shape of a message the worker received; the worker answers bad ones with `bad-request`. */
@@ -163,7 +171,7 @@ export function isWorkerToHost(v: unknown): v is WorkerToHost {
 /** The worker answered a request with an error. */
 export class WorkerRequestError extends Error {
   override name = 'WorkerRequestError';
-  constructor(readonly code: WorkerErrorCode, message: string, readonly detail?: string) { super(message); }
+  constructor(readonly code: WorkerErrorCode, message: string, readonly detail?: string, readonly original?: WorkerErrorInfo['original']) { super(message); }
 }
 
 /** The request was cancelled (by the user, or by a cancellation that had to kill the worker). */

@@ -18,6 +18,7 @@ export const ANALYZE_FLAGS = {
   size: { type: 'string' }, mean: { type: 'string' }, std: { type: 'string' }, resize: { type: 'string' },
   json: { type: 'string' }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' },
   out: { type: 'string' }, limit: { type: 'string' }, jobs: { type: 'string' },
+  shard: { type: 'string' }, shards: { type: 'string' }, scores: { type: 'string' },
 } as const;
 
 export type Flags = ReturnType<typeof parse>['values'];

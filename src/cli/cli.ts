@@ -65,7 +65,7 @@ export async function main(argv: string[]): Promise<number> {
     const { values, positionals } = parse(rest);
     if (values.help) { process.stdout.write(USAGE); return 0; }
     if (command === 'analyze') { await analyze(values, positionals); return 0; }
-    if (command === 'batch') return await batch(values, positionals, rest);
+    if (command === 'batch') return await batch(values, positionals);
     throw new UsageError(`unknown command '${command}'`);
   } catch (e) {
     const err = e as Error;

@@ -4,9 +4,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  loadReportFile, pruningCheck, readResultFile, skippedSummary, similarityPairs, topNeurons, type BatchRecord, type BatchReport, type CategoryPatterns, type GroupBy, type PruningCurve,
+  checkAppendable, loadReports, lockResultFile, pruningCheck, skippedSummary, similarityPairs, topNeurons,
+  type BatchRecord, type BatchReport, type CategoryPatterns, type GroupBy, type PruningCurve, type ResultSet,
 } from '../engine/batch/index';
-import { EngineError } from '../engine/errors';
 import { sha256File } from '../engine/hash';
 import { Engine, type ModelOptions } from '../engine/index';
 import { formatNumber, formatPercent as pct, formatSpread } from '../format';
@@ -18,7 +18,7 @@ const FLAGS = {
   model: { type: 'string' }, labels: { type: 'string' }, threads: { type: 'string' }, provider: { type: 'string' },
   prune: { type: 'string' }, keep: { type: 'string' }, seed: { type: 'string' }, top: { type: 'string' }, by: { type: 'string' },
   holdout: { type: 'string' }, layers: { type: 'string' },
-  json: { type: 'string' }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' },
+  json: { type: 'string' }, merged: { type: 'string' }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' },
 } as const;
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -35,6 +35,9 @@ export function formatReport(r: BatchReport, top = 3): string {
   const m = r.model;
   out.push(`Results    ${r.file}: ${r.images} images${r.errors.length ? `, ${r.errors.length} could not be analysed` : ''}` +
     `${r.unreadableLines ? `, ${r.unreadableLines} unreadable lines skipped` : ''}`);
+  if (r.duplicates?.images) {
+    out.push(`           ${plural(r.duplicates.images, 'image')} had more than one line (${r.duplicates.lines} in all, e.g. from a re-run shard): the newest line of each is used`);
+  }
   out.push(`Model      ${m.path} (${m.layers} layers x ${m.neuronsPerLayer} neurons, scope ${m.scope})`);
   out.push(`Settings   ${r.settings.formula} formula, ${r.settings.steps} steps, target ${r.settings.target}`);
   const by = r.patterns.groupBy === 'predicted' ? 'predicted class' : r.patterns.classes.some((c) => c.key.startsWith('class:')) && r.accuracy ? 'folder class' : 'folder or predicted class';
@@ -105,9 +108,7 @@ export async function report(argv: string[]): Promise<number> {
   try { parsed = parseArgs({ args: argv, options: FLAGS, allowPositionals: true, strict: true }); } catch (e) { throw new UsageError((e as Error).message); }
   const { values: f, positionals } = parsed;
   if (f.help) { process.stdout.write(BATCH_USAGE); return 0; }
-  const file = positionals[0];
-  if (!file) throw new UsageError('report needs a result FILE.jsonl (from neuron-path batch)');
-  if (positionals.length > 1) throw new UsageError(`report takes one result file, got ${positionals.length}`);
+  if (!positionals.length) throw new UsageError('report needs result files (from neuron-path batch), a folder of them, or a quoted glob');
   const by = (f.by ?? 'auto') as GroupBy;
   if (!['auto', 'folder', 'predicted'].includes(by)) throw new UsageError(`--by must be one of auto|folder|predicted, got '${f.by}'`);
   const top = intFlag('top', f.top, 1, 3), keep = intFlag('keep', f.keep, 0, 5), seed = intFlag('seed', f.seed, 0, 0);
@@ -118,23 +119,38 @@ export async function report(argv: string[]): Promise<number> {
   if (f.provider !== undefined && f.provider !== 'cpu' && f.provider !== 'cuda') throw new UsageError(`--provider must be one of cpu|cuda, got '${f.provider}'`);
   if (f.threads !== undefined) intFlag('threads', f.threads, 0, 0);
   const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${safeText(msg)}\n`); };
-  if (!fs.existsSync(file)) throw new EngineError('not-found', `result file ${file} does not exist`, { file, role: 'result-file' });
-  // The model is what the pruning check runs: it comes from the command line, never from the file.
-  if (fractions && !f.model) throw new UsageError(`--prune runs the model: give it with --model (the records name ${await recordedModel(path.resolve(file))})`);
 
-  const { report: r, records, skipped } = await loadReportFile(path.resolve(file), by);
-  const skippedLine = skippedSummary(skipped);
-  if (skippedLine) log(`${file}: ${skippedLine}`);
+  // --merged writes every line; a summary alone reads records without their per-neuron arrays.
+  const { report: r, records, set } = await loadReports(positionals, by, { slim: !f.merged });
+  // The model is what the pruning check runs: it comes from the command line, never from the files.
+  if (fractions && !f.model) throw new UsageError(`--prune runs the model: give it with --model (the records name ${records[0].model.path})`);
+  for (const line of skippedLines(set)) log(line);
+  if (f.merged) writeMerged(f.merged, set, log);
   if (fractions) r.pruning = await prune(records, r.patterns, { fractions, keep, seed, holdout, layers, model: f.model!, labels: f.labels, threads: f.threads, provider: f.provider, log, quiet: !!f.quiet });
   process.stdout.write(`${safeText(formatReport(r, top))}\n`);
   if (f.json) fs.writeFileSync(f.json, `${JSON.stringify(r)}\n`);
   return 0;
 }
 
-/** The model path the first record of a file names (for the message asking for --model). */
-async function recordedModel(file: string): Promise<string> {
-  const first = (await readResultFile(file, { slim: true })).lines.find((l) => l.schema === 'neuron-path/1');
-  return first && first.schema === 'neuron-path/1' ? first.model.path : 'no model';
+/** "FILE: 3 lines skipped: line 4 (...)" for each file of the set with lines that are not records. */
+function skippedLines(set: ResultSet): string[] {
+  return set.files.flatMap((file) => {
+    const summary = skippedSummary(set.skipped.filter((s) => s.file === file));
+    return summary ? [`${file}: ${summary}`] : [];
+  });
+}
+
+/** What the files hold, one line per image (errors included), as one result file (locked while written; never over another kind of file). */
+function writeMerged(out: string, set: ResultSet, log: (m: string) => void): void {
+  const file = path.resolve(out);
+  checkAppendable(file);
+  const release = lockResultFile(file);
+  try {
+    fs.writeFileSync(file, set.lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
+  } finally {
+    release();
+  }
+  log(`${set.lines.length} lines (one per image) from ${plural(set.files.length, 'file')} -> ${out}`);
 }
 
 async function prune(records: BatchRecord[], patterns: CategoryPatterns, o: {

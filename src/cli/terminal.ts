@@ -23,7 +23,7 @@ function hint(e: EngineError): string | undefined {
       return f.source === 'overrides' ? `check --${String(f.field ?? 'size').split(/[.[]/)[0]}`
         : f.file ? `fix ${f.file}, or override it with --size/--mean/--std` : 'fix the model folder\'s preprocessor_config.json, or override it with --size/--mean/--std';
     case 'labels': return 'fix the file, or give another with --labels';
-    case 'result-settings': return 'write to another --out file, or delete this one to start over';
+    case 'result-settings': return f.files ? undefined : 'write to another --out file, or delete this one to start over'; // files: a report's inputs
     case 'result-file': return 'name another --out file';
     case 'result-locked': return 'wait for that run to finish, or stop it; if it has crashed, delete the .lock file';
     case 'target': return 'give --target a class index in range, or --target predicted';

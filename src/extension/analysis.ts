@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import type { ModelInfo } from '../engine/api';
 import type { PruningCurve } from '../engine/batch/prune';
 import type { BatchRecord } from '../engine/batch/records';
+import { isCompact } from '../engine/batch/compact';
 import type { AnalysisResult, LayerProgress } from '../engine/result';
 import {
   batchProgressText, isCancelled, progressPercent, stableKey, WorkerExitedError,
@@ -14,7 +15,7 @@ import { COMMANDS } from './commandIds';
 import { Disposable } from './dispose';
 import { FileHasher, ResultCache, resultKey } from './resultCache';
 import { MODEL_KEYS, readSettings, SECTION, type ResolvedSettings } from './settings';
-import { forkTransport, WorkerClient } from './workerClient';
+import { forkTransport, WorkerClient } from '../worker/client';
 
 export interface RunListener {
   onProgress?(progress: LayerProgress): void;
@@ -176,7 +177,8 @@ export class AnalysisService extends Disposable {
   async adoptBatchRecord(record: BatchRecord): Promise<boolean> {
     try {
       const settings = this.settings();
-      if (!record.batch || (record.batch.model.labelsPath ?? null) !== (settings.model.labelsPath ?? null)) return false;
+      // A compact record lacks most layer scores, which the panel's influence chart shows: recompute.
+      if (!record.batch || isCompact(record) || (record.batch.model.labelsPath ?? null) !== (settings.model.labelsPath ?? null)) return false;
       const { key, settingsKey, imageSha } = await this.keyFor(record.image.path, settings.analyze.target, settings);
       if (settingsKey !== record.batch.key || imageSha !== record.image.sha256) return false;
       if (await this.cache.get(key)) return true;
@@ -202,7 +204,9 @@ export class AnalysisService extends Disposable {
       progress.report({ message: this.client.loadedModelKey === stableKey(settings.model) ? 'scanning the folder' : 'loading the model' });
       const info = await this.client.ensureModel(settings.model, { signal: abortSignal });
       this.modelLoaded(info);
-      return this.client.batch({ folder, out, options: settings.analyze }, {
+      // Every score kept: an image of the folder panel then opens from its record at once (the
+      // image panel charts all of a layer's scores). The CLI's batch, for cluster-sized folders, is compact.
+      return this.client.batch({ folder, out, options: settings.analyze, scores: 'all' }, {
         signal: abortSignal,
         onBatchProgress: (p) => {
           const pct = p.total > 0 ? (100 * p.done) / p.total : 0;

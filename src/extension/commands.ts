@@ -6,6 +6,7 @@ import type { AnalysisService } from './analysis';
 import { COMMANDS } from './commandIds';
 import type { FolderPanelManager } from './folderPanel';
 import { IMAGE_EXTENSIONS, type PanelManager } from './panel';
+import { shardSetOf } from './resultFile';
 import { SECTION } from './settings';
 
 const IMAGE_PREVIEW_VIEW_TYPE = 'imagePreview.previewEditor';
@@ -67,7 +68,8 @@ export function registerCommands(context: vscode.ExtensionContext, panels: Panel
         void vscode.window.showErrorMessage(`Neuron Path: the result file ${file.fsPath} does not exist.`);
         return;
       }
-      await folders.openResults(file.fsPath);
+      // One shard file of a cluster run opens the whole run (all its shard files, as one result).
+      await folders.openResults(shardSetOf(file.fsPath) ?? file.fsPath);
     }),
 
     vscode.commands.registerCommand(COMMANDS.analyzeImage, async (uri?: unknown, selected?: unknown) => {

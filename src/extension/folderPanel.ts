@@ -1,8 +1,10 @@
 // The folder panel: one webview panel per batch result file (keyed by its path), fed with the
 // engine's report of the file. While the panel's batch runs in the worker the file is re-read and
 // re-summarised every `neuronPath.batch.refreshEvery` images (and at most every few seconds), and
-// the progress goes to the page. The page posts `ready` last; the host answers with `init`. The page's
-// pruning form runs the pruning protocol on the file in the worker.
+// the progress goes to the page. Otherwise the panel follows its files every few seconds (a CLI or
+// a cluster run may be writing them). A panel's result is a file, a folder of result files or one
+// run's shard files (see resultFile.ts). The page posts `ready` last; the host answers with `init`.
+// The page's pruning form runs the pruning protocol on the result in the worker.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -14,17 +16,23 @@ import type { AnalysisService } from './analysis';
 import { checkAppendable } from '../engine/batch/resultFile';
 import { isRegularFile } from '../engine/files';
 import { COMMANDS } from './commandIds';
-import { findRecord, folderOfResultFile, ResultFileReader, resultFileNextTo } from './resultFile';
+import { filesOf, findRecord, folderOfResultFile, resultFileNextTo, resultReader, type ResultReader } from './resultFile';
 import { SECTION } from './settings';
 import { PanelManagerBase, panelKey, WebviewPanelHost, webviewOptions } from './webviewPanel';
 
 export const FOLDER_VIEW_TYPE = 'neuronPath.folderPanel';
-/** At most one re-summary per this many ms while a batch runs (besides every N images). */
+/** At most one re-summary per this many ms while a batch runs (besides every N images); how often files are followed. */
 const REFRESH_MS = 5000;
 
-/** A revived panel reads only a regular file that is a neuron-path result file (state from the page is not trusted). */
-function isResultFile(file: string): boolean {
-  try { checkAppendable(file); return isRegularFile(file); } catch { return false; }
+/**
+ * A revived panel reads only regular files that are neuron-path result files (state from the page is
+ * not trusted): the file itself, or every file of a shard set (`x.shard-*-of-N.jsonl`).
+ */
+async function isResultSource(source: string): Promise<boolean> {
+  const files = await filesOf(source);
+  return files.length > 0 && files.every((file) => {
+    try { checkAppendable(file); return isRegularFile(file); } catch { return false; }
+  });
 }
 
 const isFolder = (dir: string) => fs.promises.stat(dir).then((st) => st.isDirectory(), () => false);
@@ -37,7 +45,7 @@ export class FolderPanelManager extends PanelManagerBase<FolderPanel> {
       // The folder a batch would analyse: only one that exists, else the one beside the file.
       const folder = s.folder && await isFolder(s.folder) ? s.folder : await folderOfResultFile(s.resultFile);
       this.add(webviewPanel, s.resultFile, folder);
-    }, (s) => isResultFile(s.resultFile));
+    }, (s) => isResultSource(s.resultFile));
   }
 
   /** Where the batch of `folder` writes (and resumes) its results, per `neuronPath.batch.resultLocation`. */
@@ -83,7 +91,7 @@ function folderTitle(resultFile: string, folder: string | undefined): string {
 interface BatchRun { controller: AbortController; progress?: BatchProgressInfo; sinceRefresh: number; lastRefresh: number }
 
 export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
-  private readonly reader: ResultFileReader;
+  private readonly reader: ResultReader;
   private running: BatchRun | undefined;
   private pruning: AbortController | undefined;
   private error: string | undefined;
@@ -97,8 +105,11 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
     private readonly service: AnalysisService,
   ) {
     super(panel, context, 'folder', folderTitle(resultFile, folder));
-    this.reader = new ResultFileReader(resultFile);
-    this.register({ dispose: () => clearTimeout(this.timer) });
+    this.reader = resultReader(resultFile);
+    // Follow the files while no batch of this panel writes them (that one refreshes as it goes).
+    const follow = setInterval(() => { if (!this.running && this.ready) this.refresh(false); }, REFRESH_MS);
+    follow.unref();
+    this.register({ dispose: () => { clearTimeout(this.timer); clearInterval(follow); } });
   }
 
   get isRunning(): boolean { return this.running !== undefined; }

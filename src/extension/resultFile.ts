@@ -1,15 +1,17 @@
 // A batch result file (.jsonl) read as it grows: each refresh reads only the bytes appended since
 // the last one, keeps the lines without their heavy per-neuron arrays (layerScores, tokenMaps: the
-// summary does not use them), and summarises everything with the engine's report. All reads are
-// asynchronous: they run on the extension host's thread when the user clicks. The bytes go through
-// the engine's result-line reader (line checks, skipped-line counts) like every result file read.
-// No vscode import.
-import { createReadStream, promises as fs } from 'node:fs';
+// summary does not use them), and summarises everything with the engine's report. A folder of
+// result files (the shard files of a cluster run), or one shard file's whole run, is read the same
+// way, file by file, as one result. All reads are asynchronous: they run on the extension host's
+// thread when the user clicks. The bytes go through the engine's result-line reader (line checks,
+// skipped-line counts) like every result file read. No vscode import.
+import { createReadStream, promises as fs, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { readResultFile, ResultLineReader } from '../engine/batch/resultFile';
 import { openRegular } from '../engine/files';
 import { recordsOf, type BatchLine, type BatchRecord, type ReadResult } from '../engine/batch/records';
-import { summarize, type BatchReport } from '../engine/batch/report';
+import { summarize, summarizeSet, type BatchReport } from '../engine/batch/report';
+import { mergeResults } from '../engine/batch/resultSet';
 
 export const RESULT_SUFFIX = '.neuron-path.jsonl';
 const CHUNK = 1 << 20;
@@ -28,13 +30,60 @@ export async function folderOfResultFile(file: string): Promise<string | undefin
 
 export interface Summary { report?: BatchReport; skipped: ReadResult['skipped']; error?: string }
 
-export class ResultFileReader {
+/** A result that grows: one file, or several read as one. */
+export interface ResultReader {
+  /** Reads what was appended. Resolves whether new lines came. */
+  read(): Promise<boolean>;
+  summary(): Summary;
+  /** Whether there is anything to read yet (a batch that has not started has written nothing). */
+  exists(): Promise<boolean>;
+}
+
+/** Reads one at a time: a refresh and a page reload may ask at once. */
+class OneAtATime {
+  private last: Promise<unknown> = Promise.resolve();
+  run<T>(read: () => Promise<T>): Promise<T> {
+    const next = this.last.then(read);
+    this.last = next.catch(() => undefined);
+    return next;
+  }
+}
+
+/** `x.shard-2-of-4.jsonl` -> its run's files `x.shard-*-of-4.jsonl` (a pattern the panel is keyed by). */
+const SHARD_FILE = /^(.*)\.shard-\d+-of-(\d+)\.jsonl$/;
+export function shardSetOf(file: string): string | undefined {
+  const m = SHARD_FILE.exec(file);
+  return m ? `${m[1]}.shard-*-of-${m[2]}.jsonl` : undefined;
+}
+
+/** The files a result source stands for: a folder's `*.jsonl`, a shard set's files, or the file itself. */
+export async function filesOf(source: string): Promise<string[]> {
+  const m = /^(.*)\.shard-\*-of-(\d+)\.jsonl$/.exec(source);
+  let dir = source, keep = (name: string) => name.endsWith('.jsonl');
+  if (m) {
+    dir = path.dirname(source);
+    const prefix = `${path.basename(m[1])}.shard-`, suffix = `-of-${m[2]}.jsonl`;
+    keep = (name) => name.startsWith(prefix) && name.endsWith(suffix) && /^\d+$/.test(name.slice(prefix.length, -suffix.length));
+  } else if (!(await fs.stat(source).then((st) => st.isDirectory(), () => false))) {
+    return [source];
+  }
+  try { return (await fs.readdir(dir)).filter(keep).sort().map((n) => path.join(dir, n)); } catch { return []; }
+}
+
+/** A reader for a result source: a file, a folder of result files, or a shard set (see filesOf). */
+export function resultReader(source: string): ResultReader {
+  // One stat when the panel opens (a folder may be named x.jsonl); the reads are asynchronous.
+  const folder = (() => { try { return statSync(source).isDirectory(); } catch { return false; } })();
+  return source.endsWith('.jsonl') && !source.includes('.shard-*-of-') && !folder ? new ResultFileReader(source) : new ResultSetReader(source);
+}
+
+export class ResultFileReader implements ResultReader {
   private offset = 0;
   private parser = new ResultLineReader({ slim: true });
   private version = 0;
   private summarised = -1;
   private last: Summary = { skipped: [] };
-  private reading: Promise<unknown> = Promise.resolve();
+  private readonly reads = new OneAtATime();
 
   constructor(readonly file: string) {}
 
@@ -43,10 +92,7 @@ export class ResultFileReader {
 
   /** Reads what was appended (from the start if the file shrank). Resolves whether new lines came. */
   read(): Promise<boolean> {
-    // One read at a time: a refresh and a page reload may ask at once.
-    const next = this.reading.then(() => this.readAppended());
-    this.reading = next.catch(() => undefined);
-    return next;
+    return this.reads.run(() => this.readAppended());
   }
 
   /** Whether the file exists (a result file of a batch that has not started yet does not). */
@@ -86,13 +132,60 @@ export class ResultFileReader {
   }
 
   get lineCount(): number { return this.lines.length; }
+  /** Everything read so far (slim lines). */
+  get contents(): Pick<ReadResult, 'lines' | 'skipped'> { return { lines: this.lines, skipped: this.skipped }; }
 }
 
-/** The full record of one image in a result file (its last one), maps and scores included; streamed, so any size reads. */
-export async function findRecord(file: string, image: string): Promise<BatchRecord | undefined> {
+/** Several result files as one, each read as it grows; files that appear later are picked up. */
+export class ResultSetReader implements ResultReader {
+  private readonly readers = new Map<string, ResultFileReader>();
+  private changed = true;
+  private last: Summary = { skipped: [] };
+  private readonly reads = new OneAtATime();
+
+  constructor(readonly source: string) {}
+
+  read(): Promise<boolean> {
+    return this.reads.run(async () => {
+      let changed = false;
+      for (const file of await filesOf(this.source)) {
+        if (!this.readers.has(file)) this.readers.set(file, new ResultFileReader(file));
+        if (await this.readers.get(file)!.read()) changed = true;
+      }
+      this.changed ||= changed;
+      return changed;
+    });
+  }
+
+  async exists(): Promise<boolean> {
+    return (await filesOf(this.source)).length > 0;
+  }
+
+  summary(): Summary {
+    if (!this.changed) return this.last;
+    this.changed = false;
+    const reads = [...this.readers.values()].map((r) => ({ file: r.file, read: r.contents }));
+    const skipped = reads.flatMap(({ file, read }) => read.skipped.map((s) => ({ line: s.line, reason: `${path.basename(file)}: ${s.reason}` })));
+    try {
+      if (!reads.length) throw new Error(`no result files (*.jsonl) in ${this.source}`);
+      this.last = { report: summarizeSet(mergeResults(reads)).report, skipped };
+    } catch (err) {
+      this.last = { skipped, error: err instanceof Error ? err.message : String(err) };
+    }
+    return this.last;
+  }
+}
+
+/**
+ * The full record of one image in a result source (its newest one), maps and scores included;
+ * each file streamed keeping only that image's records, so any size reads.
+ */
+export async function findRecord(source: string, image: string): Promise<BatchRecord | undefined> {
   try {
     const mine = (l: BatchLine) => l.schema === 'neuron-path/1' && l.image.path === image;
-    return recordsOf((await readResultFile(file, { filter: mine })).lines).pop();
+    const reads = [];
+    for (const file of await filesOf(source)) reads.push({ file, read: await readResultFile(file, { filter: mine }) });
+    return recordsOf(mergeResults(reads).lines).pop();
   } catch {
     return undefined;
   }

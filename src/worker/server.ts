@@ -9,7 +9,7 @@ import { codeOf, EngineError, type ErrorFacts } from '../engine/errors';
 import type { AnalysisResult } from '../engine/result';
 import { isError, type BatchLine } from '../engine/batch/records';
 import { pruningCheck, type PruneEngine, type PruningCurve } from '../engine/batch/prune';
-import { loadReportFile } from '../engine/batch/report';
+import { loadReports } from '../engine/batch/report';
 import { analyzeFolder, type BatchProgress } from '../engine/batch/run';
 import {
   isHostToWorker, PROTOCOL_VERSION, safeJson, stableKey,
@@ -100,7 +100,7 @@ export class WorkerServer {
           const result = await this.run(job);
           this.port.send({ type: 'result', id: job.request.id, result });
         } catch (err) {
-          this.port.send({ type: 'error', id: job.request.id, error: describeError(err, job.request) });
+          this.port.send({ type: 'error', id: job.request.id, error: { ...describeError(err, job.request), ...originalOf(err) } });
         } finally {
           this.current = undefined;
         }
@@ -152,7 +152,7 @@ export class WorkerServer {
   /** The folder through the engine's folder run (scan, resume, one .jsonl line per image). */
   private async runBatch(id: number, params: BatchParams, engine: EngineLike, modelOptions: ModelOptions, signal: AbortSignal): Promise<BatchRunResult> {
     const summary = await analyzeFolder(engine, {
-      folder: params.folder, out: params.out, modelOptions, analyzeOptions: params.options, limit: params.limit, signal,
+      folder: params.folder, out: params.out, modelOptions, analyzeOptions: params.options, limit: params.limit, scores: params.scores, signal,
       onProgress: (p) => this.port.send({ type: 'batchProgress', id, progress: batchProgressInfo(p) }),
     });
     const { out, total, resumed, analysed, failed, cancelled, seconds } = summary;
@@ -163,7 +163,7 @@ export class WorkerServer {
   private async runPrune(id: number, params: PruneParams, engine: EngineLike, signal: AbortSignal): Promise<PruningCurve> {
     const { scaledProbabilities, readoutActivations } = engine;
     if (!scaledProbabilities || !readoutActivations) throw new Error('this engine cannot run the pruning passes');
-    const { records, report } = await loadReportFile(params.resultFile);
+    const { records, report } = await loadReports([params.resultFile]);
     if (report.model.sha256 !== engine.info.sha256) {
       throw new Error(`${params.resultFile} was made with another model (${report.model.path}); open that model (neuronPath.modelPath) to run the pruning check`);
     }
@@ -220,6 +220,12 @@ function latestOf(line: BatchLine): BatchLatest {
   if (isError(line)) return { image: line.image, error: line.error };
   const top = line.prediction.top[0];
   return { image: line.image.path, label: top?.label, probability: top?.probability, jas: line.jas };
+}
+
+/** The engine's error as it was thrown: an EngineError keeps its code and facts (the CLI's batch words and classifies it by them). */
+function originalOf(err: unknown): Pick<WorkerErrorInfo, 'original'> {
+  if (err instanceof EngineError) return { original: { name: err.name, message: err.message, code: err.code, facts: err.facts } };
+  return err instanceof Error ? { original: { name: err.name, message: err.message } } : {};
 }
 
 function abortError(): Error {

@@ -41,6 +41,9 @@ function main(): void {
     defaultModelPath,
     preview,
   });
+  // Ctrl-C in a terminal reaches the CLI's workers too (`batch --jobs N`): the parent decides, and
+  // cancels over IPC.
+  process.on('SIGINT', () => { /* ignored */ });
   // The host went away (window closed, extension host crashed): nothing left to do.
   process.on('disconnect', () => { void server.shutdown().finally(() => process.exit(0)); });
   const fatal = (err: unknown): void => {

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import test from 'node:test';
 import sharp from 'sharp';
 import type { BatchLine, BatchRecord } from '../../src/engine/batch/index';
-import { FIXTURES, REPO, tempDir } from '../helpers/fixtures';
+import { assertSameSummary, FIXTURES, REPO, tempDir } from '../helpers/fixtures';
 
 const BIN = path.join(REPO, 'bin', 'neuron-path.js');
 const model = path.join(FIXTURES, 'cls_op17_dynamic', 'model.onnx');
@@ -142,5 +142,110 @@ test('usage errors exit 2, missing files exit 1', () => {
   assert.match(missing.stderr, /result file \/nonexistent.jsonl does not exist/);
   const help = cli('--help');
   assert.match(help.stdout, /neuron-path batch DIR \[--out FILE.jsonl\]/);
-  assert.match(help.stdout, /neuron-path report FILE.jsonl/);
+  assert.match(help.stdout, /neuron-path report RESULTS\.\.\. /);
+});
+
+test('batch --shard splits a folder into files that report reads as one (folder or glob); newest line wins; other settings refused', async () => {
+  const dir = await folder(3);
+  const outDir = tempDir('batch-cli-shards');
+  const base = path.join(outDir, 'r.jsonl');
+  const opts = ['--model', model, '--threads', '1', '--steps', '4', '--random', '2', '-q'];
+  for (let k = 0; k < 3; k++) {
+    const r = cli('batch', dir, ...opts, '--out', base, '--shard', `${k}/3`);
+    assert.equal(r.status, 0, r.stderr);
+  }
+  const files = fs.readdirSync(outDir).sort();
+  assert.ok(files.every((f) => /^r\.shard-[0-2]-of-3\.jsonl$/.test(f)), files.join());
+  const single = path.join(tempDir('batch-cli-single'), 'one.jsonl');
+  assert.equal(cli('batch', dir, ...opts, '--out', single).status, 0);
+  const json = (...args: string[]) => {
+    const out = path.join(tempDir('batch-cli-json'), 'r.json');
+    const r = cli('report', ...args, '--json', out);
+    assert.equal(r.status, 0, r.stderr);
+    return { stdout: r.stdout, report: JSON.parse(fs.readFileSync(out, 'utf8')) };
+  };
+  const one = json(single).report;
+  const all = json(outDir);
+  assert.match(all.stdout, /\(\d result files\): 6 images, 1 could not be analysed/);
+  assertSameSummary(all.report.comparison, one.comparison, 'comparison');
+  assert.deepEqual(all.report.patterns.classes.map((c: { count: number }) => c.count), one.patterns.classes.map((c: { count: number }) => c.count));
+  assert.equal(json(path.join(outDir, 'r.shard-*-of-3.jsonl')).report.images, 6, 'a quoted glob');
+  // a shard run again into another file: its images count once, and the report says so
+  const again = path.join(outDir, 'again.jsonl');
+  assert.equal(cli('batch', dir, ...opts, '--out', again, '--limit', '2').status, 0);
+  const dup = json(outDir);
+  assert.equal(dup.report.images, 6);
+  assert.match(dup.stdout, /2 images had more than one line \(4 in all, e\.g\. from a re-run shard\): the newest line of each is used/);
+  const merged = path.join(tempDir('batch-cli-merged'), 'm.jsonl');
+  assert.equal(cli('report', outDir, '--merged', merged).status, 0);
+  assert.equal(lines(merged).length, 7, 'one line per image, the broken one included');
+  assert.ok(lines(merged).some((l) => l.schema === 'neuron-path/1' && l.topScores !== undefined), '--merged keeps whole records (not the slim ones a summary reads)');
+  const notResults = path.join(tempDir('batch-cli-merged'), 'events.jsonl');
+  fs.writeFileSync(notResults, '{"event":"login"}\n');
+  assert.match(cli('report', outDir, '--merged', notResults).stderr, /events\.jsonl is not a neuron-path result file/);
+  assert.equal(fs.readFileSync(notResults, 'utf8'), '{"event":"login"}\n', 'left as it was');
+  // a line of the wrong shape in one shard file is skipped and counted, naming the file
+  fs.appendFileSync(path.join(outDir, 'r.shard-1-of-3.jsonl'), '{"schema":"neuron-path/1","label":"\\u001b]0;pwned\\u0007"}\n');
+  const cut = cli('report', outDir);
+  assert.equal(cut.status, 0, cut.stderr);
+  assert.match(cut.stderr, /r\.shard-1-of-3\.jsonl: 1 line skipped: line \d+ \(no model/);
+  fs.writeFileSync(path.join(outDir, 'r.shard-1-of-3.jsonl'), fs.readFileSync(path.join(outDir, 'r.shard-1-of-3.jsonl'), 'utf8').split('\n').slice(0, -2).join('\n') + '\n');
+  // other settings are not mixed in
+  assert.equal(cli('batch', dir, ...opts, '--steps', '5', '--out', path.join(outDir, 'other.jsonl'), '--limit', '1').status, 0);
+  const mixed = cli('report', outDir);
+  assert.equal(mixed.status, 1);
+  assert.match(mixed.stderr, /other\.jsonl holds results made with other settings than .* \(analyze\.steps 4 in .*, 5 in other\.jsonl\)/);
+  assert.match(cli('batch', dir, '--shard', '3/3').stderr, /--shard 3\/3: the shard must be in 0\.\.2/);
+  assert.match(cli('report', path.join(outDir, 'nothing-*.jsonl')).stderr, /no result file matches/);
+});
+
+test('--jobs 2 (worker processes) writes the same error line for a broken image as one process', async () => {
+  const dir = await folder(1);
+  const err = (jobs: string) => {
+    const out = path.join(tempDir(`batch-cli-err${jobs}`), 'r.jsonl');
+    const r = cli('batch', dir, '--model', model, '--out', out, '--steps', '2', '--random', '2', '--jobs', jobs, '-q');
+    assert.equal(r.status, 0, r.stderr);
+    return lines(out).filter((l) => l.schema !== 'neuron-path/1').map((l) => (l as { error: string }).error);
+  };
+  const one = err('1');
+  assert.equal(one.length, 1);
+  assert.deepEqual(err('2'), one);
+});
+
+test('--jobs 2: an engine error keeps its code across the worker processes (a bad --target stops the run at once, with its hint, as in one process)', async () => {
+  const dir = await folder(1, false);
+  for (const jobs of ['1', '2']) {
+    const out = path.join(tempDir(`batch-cli-target${jobs}`), 'r.jsonl');
+    const r = cli('batch', dir, '--model', model, '--out', out, '--steps', '2', '--random', '2', '--target', '999', '--jobs', jobs, '-q');
+    assert.notEqual(r.status, 0, `--jobs ${jobs}`);
+    assert.match(r.stderr, /give --target a class index in range/, `--jobs ${jobs}: the hint chosen by the error's code`);
+    assert.ok(!fs.existsSync(out) || !fs.readFileSync(out, 'utf8').trim(), `--jobs ${jobs}: no error line per image (the code makes it fatal)`);
+    assert.ok(!fs.existsSync(`${out}.lock`), 'the lock is released');
+  }
+});
+
+test('--jobs 2: a worker process killed mid-analysis stops the run with a clear error; the same command resumes', async () => {
+  const dir = await folder(4, false);
+  const out = path.join(tempDir('batch-cli-kill'), 'r.jsonl');
+  const args = [BIN, 'batch', dir, '--model', model, '--out', out, '--steps', '80', '--random', '2', '--jobs', '2', '--threads', '1'];
+  const child = spawn(process.execPath, args, { env });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  // the workers are the batch process's children; kill one once the first line is written
+  let killed: number | undefined;
+  for (let i = 0; killed === undefined && i < 600; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    if (!(fs.existsSync(out) && fs.readFileSync(out, 'utf8').length)) continue;
+    const kids = spawnSync('ps', ['-o', 'pid=', '--ppid', String(child.pid)], { encoding: 'utf8' }).stdout.trim().split(/\s+/).map(Number).filter(Boolean);
+    if (kids.length) { killed = kids[0]; process.kill(killed, 'SIGKILL'); }
+  }
+  assert.ok(killed, 'found a worker process');
+  assert.equal(await exited, 1, stderr);
+  assert.match(stderr, /a worker process exited \(SIGKILL\) during an analysis; what is done stays in the file: run the same command again to resume/);
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', env });
+  assert.equal(r.status, 0, r.stderr);
+  const all = lines(out).map(imageOf);
+  assert.equal(all.length, 8);
+  assert.equal(new Set(all).size, 8);
 });

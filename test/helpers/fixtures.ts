@@ -67,3 +67,21 @@ export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
     }
   }
 }
+
+/**
+ * Deep equality where numbers may differ by `rel` relative (+ 1e-15): summaries of the same records
+ * in another order (shard files vs one file) differ in the last bits of their sums.
+ */
+export function assertSameSummary(actual: unknown, expected: unknown, what: string, rel = 1e-12): void {
+  if (typeof expected === 'number' && typeof actual === 'number') {
+    if (Number.isNaN(expected) ? !Number.isNaN(actual) : !(Math.abs(actual - expected) <= rel * Math.abs(expected) + 1e-15)) {
+      throw new Error(`${what}: ${actual} vs ${expected}`);
+    }
+  } else if (expected && typeof expected === 'object') {
+    if (!actual || typeof actual !== 'object') throw new Error(`${what}: ${JSON.stringify(actual)} vs an object`);
+    const keys = new Set([...Object.keys(expected), ...Object.keys(actual)]);
+    for (const k of keys) assertSameSummary((actual as Record<string, unknown>)[k], (expected as Record<string, unknown>)[k], `${what}.${k}`, rel);
+  } else if (actual !== expected) {
+    throw new Error(`${what}: ${JSON.stringify(actual)} vs ${JSON.stringify(expected)}`);
+  }
+}

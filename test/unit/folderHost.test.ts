@@ -2,7 +2,8 @@
 // tiny fixture ViT: Analyze Folder opens the folder panel, streams the batch progress into it and the
 // notification ("n/total images, rate, ETA"), re-summarises the result file next to the folder;
 // cancelling and running again resumes (each image once); a heatmap image opens the image panel;
-// Open Results shows a file without computing and skips its bad lines. Skipped before `npm run build`.
+// Open Results shows a file without computing and skips its bad lines, and on a shard file shows
+// the whole run. Skipped before `npm run build`.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -108,6 +109,19 @@ test('extension host: Analyze Folder, live folder panel, cancel and resume, open
     await h.serializers.get('neuronPath.folderPanel')!.deserializeWebviewPanel(restored.api, { resultFile: copy });
     restored.fake.receive({ type: 'ready' });
     assert.equal((await until('revived init', () => of(restored.fake, 'init')[0])).init.report.images, 8);
+
+    // Open Results on one shard file of a cluster run: the whole run, as one result
+    const runDir = path.join(tmp, 'run');
+    mkdirSync(runDir);
+    const all = readFileSync(out, 'utf8').split('\n').filter(Boolean);
+    writeFileSync(path.join(runDir, 'shop.neuron-path.shard-0-of-2.jsonl'), `${all.slice(0, 5).join('\n')}\n`);
+    writeFileSync(path.join(runDir, 'shop.neuron-path.shard-1-of-2.jsonl'), `${all.slice(5).join('\n')}\n`);
+    await h.commands.get('neuronPath.openResults')!(Uri.file(path.join(runDir, 'shop.neuron-path.shard-1-of-2.jsonl')));
+    const shards = await until('shard run panel', () => h.panels.filter((p) => p.viewType === 'neuronPath.folderPanel' && !p.disposed).find((p) => p.title.includes('shard-*')));
+    shards.receive({ type: 'ready' });
+    const shardInit = await until('shard init', () => of(shards, 'init')[0]);
+    assert.equal(shardInit.init.report.images, 8);
+    assert.equal(shardInit.init.report.files.length, 2);
 
     // state the page saved is not trusted: a file that is not a result file revives nothing
     const events = path.join(tmp, 'events.jsonl');

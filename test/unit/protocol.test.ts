@@ -7,7 +7,7 @@ import {
   CancelledError, isHostToWorker, isPanelPersistedState, isWebviewToHost, isWorkerToHost, progressPercent, RequestTimeoutError,
   stableKey, WorkerExitedError, WorkerRequestError, type HostToWorker, type WorkerToHost,
 } from '../../src/protocol';
-import { WorkerClient, type WorkerTransport } from '../../src/extension/workerClient';
+import { WorkerClient, type WorkerTransport } from '../../src/worker/client';
 import { describeError, WorkerServer } from '../../src/worker/server';
 import { TargetError } from '../../src/engine/analyze';
 import { EngineError } from '../../src/engine/errors';

@@ -1,12 +1,15 @@
 // The folder panel's reader of a growing result file (src/extension/resultFile.ts): only appended
 // whole lines are read, a line being written waits, bad lines are skipped with their line numbers,
-// a file that shrank is read again, and the summary is the engine's report.
+// a file that shrank is read again, and the summary is the engine's report. A folder of shard files,
+// or one run's shard set, is followed as one result: new files and appended lines show up, an image
+// in two files counts once (its newest line), and files of other settings give an error.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { findRecord, folderOfResultFile, ResultFileReader, resultFileNextTo } from '../../src/extension/resultFile';
+import { batchSettings } from '../../src/engine/batch/records';
+import { filesOf, findRecord, folderOfResultFile, ResultFileReader, resultFileNextTo, resultReader, ResultSetReader, shardSetOf } from '../../src/extension/resultFile';
 import { similarityView } from '../../webview/folderState';
 import { fakeBatchLines, fakeReport } from './fixtures/fakeBatch';
 import type { BatchRecord } from '../../src/engine/batch/records';
@@ -47,6 +50,58 @@ test('result file reader: incremental, partial lines, bad lines, shrink', async 
     assert.equal(resultFileNextTo(path.join(dir, 'shop') + path.sep), file);
     assert.equal(await folderOfResultFile(file), path.join(dir, 'shop'));
     assert.equal(await folderOfResultFile(path.join(dir, 'other.jsonl')), undefined);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('shard files: a folder or one run\'s shard set read as one result while they grow', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'np-shards-'));
+  try {
+    const lines = fakeBatchLines();                           // 12 records and an error line
+    const shard = (k: number) => path.join(dir, `shop.neuron-path.shard-${k}-of-3.jsonl`);
+    const text = (ls: typeof lines) => ls.map((l) => `${JSON.stringify(l)}\n`).join('');
+    writeFileSync(shard(0), text(lines.slice(0, 5)));
+    writeFileSync(path.join(dir, 'other.jsonl'), text(lines.slice(0, 1)));
+    const set = shardSetOf(shard(0))!;
+    assert.equal(set, path.join(dir, 'shop.neuron-path.shard-*-of-3.jsonl'));
+    assert.deepEqual(await filesOf(set), [shard(0)], 'only this run\'s shard files');
+    assert.equal(shardSetOf(path.join(dir, 'other.jsonl')), undefined);
+    const reader = resultReader(set);
+    assert.ok(reader instanceof ResultSetReader);
+    assert.ok(resultReader(shard(0)) instanceof ResultFileReader);
+    assert.equal(await reader.read(), true);
+    assert.equal(reader.summary().report?.images, 5);
+
+    // another task starts writing; one appends; a line is cut off
+    writeFileSync(shard(1), `${text(lines.slice(5, 9))}not json\n`);
+    appendFileSync(shard(0), text(lines.slice(9, 10)));
+    assert.equal(await reader.read(), true);
+    const mid = reader.summary();
+    assert.equal(mid.report?.images, 10);
+    assert.deepEqual(mid.report?.files, [shard(0), shard(1)]);
+    assert.deepEqual(mid.skipped, [{ line: 5, reason: `${path.basename(shard(1))}: not valid JSON (cut off by a stopped run?)` }]);
+    assert.equal(await reader.read(), false);
+
+    // a re-run task wrote an image that is also in shard 0: counted once, newest line
+    const rerun = { ...lines[0], jas: 42, analysedAt: '2999-01-01T00:00:00.000Z' };
+    writeFileSync(shard(2), text([...lines.slice(10), rerun]));
+    appendFileSync(shard(0), text([{ ...lines[0], analysedAt: '2000-01-01T00:00:00.000Z' }]));
+    assert.equal(await reader.read(), true);
+    const all = reader.summary().report!;
+    assert.equal(all.images, 12);
+    assert.equal(all.errors.length, 1);
+    assert.deepEqual(all.duplicates, { images: 1, lines: 3 });
+    assert.equal((await findRecord(set, (lines[0] as BatchRecord).image.path))?.jas, 42, 'the image panel gets the newest record of the set');
+    const folderReader = resultReader(dir);
+    await folderReader.read();
+    assert.equal(folderReader.summary().report?.files?.length, 4, 'a folder: all its .jsonl files');
+
+    // a shard made with other settings: not mixed
+    const other = batchSettings('b'.repeat(64), { modelPath: '/models/fake.onnx' }, { steps: 20 });
+    writeFileSync(shard(1), text([{ ...lines[5], batch: other }]));
+    await reader.read();
+    assert.match(reader.summary().error ?? '', /holds results made with other settings than .*model\.sha256 "a+" in .*, "b+" in /);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

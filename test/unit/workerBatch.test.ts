@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadReport } from '../../src/engine/batch/report';
 import { batchProgressText, type BatchProgressInfo } from '../../src/protocol';
-import { forkTransport, WorkerClient } from '../../src/extension/workerClient';
+import { forkTransport, WorkerClient } from '../../src/worker/client';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const REAL_WORKER = path.join(ROOT, 'dist', 'worker.js');
@@ -81,7 +81,7 @@ test('real worker: batch a folder, cancel midway, resume; each image once', { sk
     assert.deepEqual(curve.classes.map((k) => [k.label, k.chosenOn, k.measuredOn]), [['bag', 3, 1], ['sandal', 3, 1]]);
     assert.equal(curve.points[0].accuracy.protected, curve.clean.accuracy, 'nothing zeroed is the clean model');
     assert.equal(pruneProgress.at(-1)?.done, 8);
-    await assert.rejects(c.prune({ resultFile: path.join(dir, 'none.jsonl'), fractions: [0.5], keep: 1, holdout: 0.2 }), /pruning check of .*none\.jsonl failed: .*holds no analysed images/);
+    await assert.rejects(c.prune({ resultFile: path.join(dir, 'none.jsonl'), fractions: [0.5], keep: 1, holdout: 0.2 }), /Result file .*none\.jsonl does not exist/);
 
     // a folder without images is an error the user can act on
     mkdirSync(path.join(dir, 'empty'));

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CancelledError, WorkerExitedError, WorkerRequestError, type WorkerErrorCode } from '../../src/protocol';
-import { forkTransport, WorkerClient } from '../../src/extension/workerClient';
+import { forkTransport, WorkerClient } from '../../src/worker/client';
 import type { FakeBehavior } from './fixtures/fakeEngine';
 
 const FAKE_WORKER = path.join(__dirname, 'fixtures', 'fake-worker.js');

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import type { AnalyzeOptions, BaselineName, ModelOptions } from '../api';
 import { resolveAnalyzeOptions, resolvedScope } from '../options';
 import type { AnalysisResult } from '../result';
+import type { TopScores } from './compact';
 import { parseResultText, readResultFileSync } from './resultFile';
 
 export const ERROR_SCHEMA = 'neuron-path/1-error';
@@ -25,7 +26,8 @@ export interface FolderClass {
   folderLabel: string | null;         // the sub-folder name, or null for an image at the top of the folder
 }
 
-export type BatchRecord = AnalysisResult & FolderClass & { batch: BatchSettings };
+/** A line of a batch file: the record (compact ones keep `topScores` instead of `layerScores`), where it came from, how it was made. */
+export type BatchRecord = AnalysisResult & FolderClass & { batch: BatchSettings; topScores?: TopScores; analysedAt?: string };
 
 export interface BatchError extends FolderClass {
   schema: typeof ERROR_SCHEMA;
@@ -33,6 +35,7 @@ export interface BatchError extends FolderClass {
   sha256: string | null;              // null when the file could not be read
   error: string;
   batch: BatchSettings;
+  analysedAt?: string;                // when the line was written (ISO 8601; absent in older files)
 }
 
 export type BatchLine = BatchRecord | BatchError;

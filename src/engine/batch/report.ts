@@ -1,15 +1,20 @@
 // A batch result file summarised: what `neuron-path report` prints and what a folder panel shows
 // (the method comparison, the category patterns, the clean accuracy; the pruning curve is added
 // by the caller, since it needs the model). Plain JSON-serialisable data.
+import * as path from 'node:path';
 import { cleanAccuracy, compareMethods, type MethodStats } from './compare';
 import { categoryPatterns, type CategoryPatterns, type GroupBy } from './patterns';
 import type { PruningCurve } from './prune';
 import { EngineError } from '../errors';
 import { isError, parseLines, readLines, recordsOf, type BatchRecord, type ReadResult } from './records';
-import { readResultFile } from './resultFile';
+import type { ReadOptions } from './resultFile';
+import { readResultSet, type ResultSet } from './resultSet';
 
 export interface BatchReport {
-  file: string;
+  file: string;                     // the result file, or what several have in common
+  files?: string[];                 // when read from several files
+  /** Images found in more than one line (a re-run shard): only the newest line of each counts. */
+  duplicates?: { images: number; lines: number };
   images: number;
   errors: { image: string; error: string }[];
   unreadableLines: number;
@@ -36,13 +41,30 @@ export function summarize(file: string, read: ReadResult, by: GroupBy = 'auto'):
   };
 }
 
-/** Streams and summarises a result file of any size (records read without their per-neuron arrays). */
-export async function loadReportFile(file: string, by: GroupBy = 'auto'): Promise<{ report: BatchReport; records: BatchRecord[]; skipped: ReadResult['skipped'] }> {
-  const read = await readResultFile(file, { slim: true });
-  return { ...summarize(file, read, by), skipped: read.skipped };
-}
-
 /** Reads and summarises a result file (from disk, or its text when a panel already has it). */
 export function loadReport(file: string, by: GroupBy = 'auto', text?: string): { report: BatchReport; records: BatchRecord[] } {
   return summarize(file, text === undefined ? readLines(file) : parseLines(text), by);
+}
+
+/** Summarises several result files read as one (see resultSet.ts). */
+export function summarizeSet(set: ResultSet, by: GroupBy = 'auto'): { report: BatchReport; records: BatchRecord[] } {
+  const label = set.files.length === 1 ? set.files[0] : `${commonFolder(set.files)} (${set.files.length} result files)`;
+  const { report, records } = summarize(label, { lines: set.lines, skipped: set.skipped, endsWithNewline: true }, by);
+  return { records, report: { ...report, files: set.files, duplicates: set.duplicates } };
+}
+
+/**
+ * Streams and summarises result files of any size, folders of them or globs (`neuron-path report A B ...`);
+ * `slim` (the default) reads records without their per-neuron arrays, which summaries do not use.
+ */
+export async function loadReports(args: string[], by: GroupBy = 'auto', read: ReadOptions = { slim: true }): Promise<{ report: BatchReport; records: BatchRecord[]; set: ResultSet }> {
+  const set = await readResultSet(args, read);
+  return { ...summarizeSet(set, by), set };
+}
+
+function commonFolder(files: string[]): string {
+  const parts = files.map((f) => path.dirname(f).split(path.sep));
+  const common: string[] = [];
+  for (let i = 0; parts.every((p) => i < p.length && p[i] === parts[0][i]); i++) common.push(parts[0][i]);
+  return `${common.join(path.sep) || path.sep}${path.sep}`;
 }

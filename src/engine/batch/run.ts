@@ -10,9 +10,11 @@ import type { Engine } from '../index';
 import { sha256File } from '../hash';
 import { codeOf, EngineError, type EngineErrorCode, type ErrorFacts } from '../errors';
 import type { AnalysisResult } from '../result';
+import { compactScores, type ScoresKept } from './compact';
 import { checkAppendable, lockResultFile, readResultFile } from './resultFile';
 import { batchSettings, doneKey, ERROR_SCHEMA, isError, type ReadResult, type BatchError, type BatchLine, type BatchRecord, type BatchSettings } from './records';
 import { scanFolder, type BatchItem, type FolderScan } from './scan';
+import { inShard, type Shard } from './shard';
 
 export type Analyzer = (item: BatchItem, signal: AbortSignal) => Promise<AnalysisResult>;
 
@@ -38,6 +40,8 @@ export interface BatchRunOptions {
   out: string;
   settings: BatchSettings;
   analyzers: Analyzer[];
+  /** 'top' (default): per layer the top 32 scores and the path neuron's rank; 'all': every score. */
+  scores?: ScoresKept;
   signal?: AbortSignal;
   onProgress?: (p: BatchProgress) => void;
 }
@@ -95,13 +99,14 @@ async function runLocked(opts: BatchRunOptions, out: string, started: number): P
       const image = path.resolve(item.image);
       let line: BatchLine;
       try {
-        const record = await analyze({ ...item, image }, inner.signal);
-        line = { ...record, trueClass: item.trueClass, folderLabel: item.folderLabel, batch: settings } satisfies BatchRecord;
+        const result = await analyze({ ...item, image }, inner.signal);
+        const record = opts.scores === 'all' ? result : compactScores(result);
+        line = { ...record, trueClass: item.trueClass, folderLabel: item.folderLabel, batch: settings, analysedAt: new Date().toISOString() } satisfies BatchRecord;
       } catch (e) {
         const err = e as Error;
         if (err.name === 'AbortError' || inner.signal.aborted) return;
         if (isFatal(err)) { fatal ??= err; stop(); return; }
-        line = { schema: ERROR_SCHEMA, image, sha256: await sha(image), error: err.message, trueClass: item.trueClass, folderLabel: item.folderLabel, batch: settings } satisfies BatchError;
+        line = { schema: ERROR_SCHEMA, image, sha256: await sha(image), error: err.message, trueClass: item.trueClass, folderLabel: item.folderLabel, batch: settings, analysedAt: new Date().toISOString() } satisfies BatchError;
         failed++;
       }
       fs.appendFileSync(out, `${JSON.stringify(line)}\n`);
@@ -121,18 +126,22 @@ async function runLocked(opts: BatchRunOptions, out: string, started: number): P
 function checkSettings(out: string, lines: BatchLine[], settings: BatchSettings): void {
   const other = lines.find((l) => l.batch?.key !== settings.key);
   if (!other) return;
-  const was = other.batch;
-  const diff = was ? differences({ model: was.model, analyze: was.analyze }, { model: settings.model, analyze: settings.analyze }) : ['lines without batch settings'];
+  const diff = other.batch ? settingsDifferences(other.batch, settings, ['in the file', 'now']) : ['lines without batch settings'];
   throw new BatchSettingsError(`${out} holds results made with other settings (${diff.join('; ')})`, { file: out, role: 'result-file', differences: diff });
 }
 
-function differences(a: object, b: object, prefix = ''): string[] {
+/** What differs between two settings blocks, as "analyze.steps 5 <was>, 6 <now>" (labels names, not numbers). */
+export function settingsDifferences(a: BatchSettings, b: BatchSettings, [was, now]: [string, string]): string[] {
+  return differences({ model: a.model, analyze: a.analyze }, { model: b.model, analyze: b.analyze }, '', was, now);
+}
+
+function differences(a: object, b: object, prefix: string, was: string, now: string): string[] {
   const out: string[] = [];
   const ra = a as Record<string, unknown>, rb = b as Record<string, unknown>;
   for (const k of new Set([...Object.keys(ra), ...Object.keys(rb)])) {
     const va = ra[k], vb = rb[k];
-    if (va && vb && typeof va === 'object' && typeof vb === 'object' && !Array.isArray(va)) out.push(...differences(va, vb, `${prefix}${k}.`));
-    else if (k !== 'labelsPath' && JSON.stringify(va) !== JSON.stringify(vb)) out.push(`${prefix}${k} ${JSON.stringify(va)} in the file, ${JSON.stringify(vb)} now`);
+    if (va && vb && typeof va === 'object' && typeof vb === 'object' && !Array.isArray(va)) out.push(...differences(va, vb, `${prefix}${k}.`, was, now));
+    else if (k !== 'labelsPath' && JSON.stringify(va) !== JSON.stringify(vb)) out.push(`${prefix}${k} ${JSON.stringify(va)} ${was}, ${JSON.stringify(vb)} ${now}`);
   }
   return out;
 }
@@ -143,9 +152,14 @@ export interface FolderRunOptions {
   modelOptions: ModelOptions;       // what the engine was opened with (scope, preprocessing, labels)
   analyzeOptions?: AnalyzeOptions;
   limit?: number;
+  /** Only this share of the (limited) folder: one task of a cluster run. */
+  shard?: Shard;
+  /** Which layer scores each record keeps (see BatchRunOptions). */
+  scores?: ScoresKept;
   signal?: AbortSignal;
   onProgress?: (p: BatchProgress) => void;
-  onScan?: (scan: FolderScan) => void;
+  /** The scan, and the images of it this run takes (after the limit and the shard). */
+  onScan?: (scan: FolderScan, items: BatchItem[]) => void;
   /** Who analyses the images (e.g. one per worker process); default: `engine` itself, one at a time. */
   analyzers?: Analyzer[];
 }
@@ -159,13 +173,14 @@ export interface FolderModel {
 /** Scans a folder and analyses it into the resumable file: the folder run of the CLI, the extension's worker and the tests. */
 export async function analyzeFolder(model: FolderModel, opts: FolderRunOptions): Promise<BatchSummary> {
   const scan = scanFolder(opts.folder, model.info.labels);
-  opts.onScan?.(scan);
-  const items = opts.limit !== undefined ? scan.items.slice(0, opts.limit) : scan.items;
+  const limited = opts.limit !== undefined ? scan.items.slice(0, opts.limit) : scan.items;
+  const items = opts.shard ? inShard(limited, scan.root, opts.shard) : limited;
+  opts.onScan?.(scan, items);
   const analyzeOptions = opts.analyzeOptions ?? {};
   const { analyze } = model;
   const analyzers = opts.analyzers ?? (analyze ? [(item: BatchItem, signal: AbortSignal) => analyze.call(model, item.image, analyzeOptions, { signal })] : []);
   return runBatch({
     items, out: opts.out, settings: batchSettings(model.info.sha256, opts.modelOptions, analyzeOptions),
-    analyzers, signal: opts.signal, onProgress: opts.onProgress,
+    analyzers, scores: opts.scores, signal: opts.signal, onProgress: opts.onProgress,
   });
 }

@@ -308,7 +308,7 @@ export class WorkerClient {
       case 'error': {
         const e = message.error;
         if (e.detail) this.log(`request ${message.id} failed (${e.code}): ${e.detail}`);
-        this.settle(message.id, e.code === 'cancelled' ? new CancelledError(e.message) : new WorkerRequestError(e.code, e.message, e.detail));
+        this.settle(message.id, e.code === 'cancelled' ? new CancelledError(e.message) : new WorkerRequestError(e.code, e.message, e.detail, e.original));
       }
     }
   }

@@ -1,0 +1,67 @@
+// `batch --jobs N`: N engine worker processes (dist/worker.js, the one the extension forks), each
+// driven by the shared WorkerClient (request timeouts, pending requests rejected when a process
+// exits). The engine's own errors come back with their name, code and facts, so a line written (or a
+// run stopped) here is exactly what an in-process engine's error would give.
+import * as path from 'node:path';
+import type { AnalyzeOptions, ModelInfo, ModelOptions } from '../engine/api';
+import type { Analyzer } from '../engine/batch/index';
+import { EngineError, type EngineErrorCode, type ErrorFacts } from '../engine/errors';
+import { RequestTimeoutError, WorkerExitedError, WorkerRequestError } from '../protocol';
+import { forkTransport, WorkerClient } from '../worker/client';
+
+/** A worker process died or hung: every later image would fail too, so the run stops (runBatch: fatal). */
+export class BatchWorkerError extends Error {
+  constructor(message: string) { super(message); this.name = 'BatchWorkerError'; }
+}
+
+/** The error the engine threw in the worker (same name, text, code and facts), or a BatchWorkerError. */
+export function engineError(err: unknown): Error {
+  const e = err as Error;
+  if (e?.name === 'AbortError') return e;
+  if (e instanceof WorkerRequestError) {
+    const o = e.original;
+    if (!o) return e;
+    const thrown = o.code ? new EngineError(o.code as EngineErrorCode, o.message, (o.facts ?? {}) as ErrorFacts) : new Error(o.message);
+    return Object.assign(thrown, { name: o.name });
+  }
+  const again = 'what is done stays in the file: run the same command again to resume';
+  if (e instanceof WorkerExitedError) {
+    return new BatchWorkerError(`a worker process exited (${e.signal ?? `code ${e.exitCode}`}) during an analysis; ${again} ` +
+      '(if it repeats, the model may need more memory than each of --jobs processes has: try fewer)');
+  }
+  if (e instanceof RequestTimeoutError) return new BatchWorkerError(`a worker process did not answer for ${Math.round(e.timeoutMs / 1000)} s and was stopped; ${again}`);
+  return new BatchWorkerError(`a worker process failed: ${e?.message ?? String(err)}`);
+}
+
+export class WorkerPool {
+  private constructor(private readonly clients: WorkerClient[], readonly info: ModelInfo) {}
+
+  /** Starts `jobs` workers, each loading the model; fails (and stops them all) if any cannot. */
+  static async start(jobs: number, model: ModelOptions, log: (line: string) => void, workerScript = path.join(__dirname, 'worker.js')): Promise<WorkerPool> {
+    const clients = Array.from({ length: jobs }, (_, i) => new WorkerClient({
+      spawn: () => forkTransport(workerScript),
+      log: (line) => log(`[worker ${i + 1}] ${line}`),
+    }));
+    try {
+      const infos = await Promise.all(clients.map((c) => c.ensureModel(model)));
+      return new WorkerPool(clients, infos[0]);
+    } catch (err) {
+      await Promise.all(clients.map((c) => c.dispose()));
+      throw engineError(err);
+    }
+  }
+
+  analyzers(options: AnalyzeOptions): Analyzer[] {
+    return this.clients.map((c) => async (item, signal) => {
+      try {
+        return await c.analyze(item.image, options, { signal });
+      } catch (err) {
+        throw engineError(err);
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.clients.map((c) => c.dispose()));
+  }
+}

@@ -1,0 +1,93 @@
+// examples/kubernetes/indexed-job.yaml, checked without a cluster: the manifest parses, the Job has
+// what an Indexed Job sharding a folder needs (completion mode, --shards equal to completions, the
+// result file on a shared ReadWriteMany volume, pods that restart and resume), and its container
+// command, run here once per completion index with the volumes mapped to temporary folders, splits a
+// folder into shards that together hold every image once.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import test from 'node:test';
+import { parseAllDocuments } from 'yaml';
+import type { BatchRecord } from '../../src/engine/batch/index';
+import { REPO, tempDir } from '../helpers/fixtures';
+
+const MANIFEST = path.join(REPO, 'examples', 'kubernetes', 'indexed-job.yaml');
+const BIN = path.join(REPO, 'bin', 'neuron-path.js');
+const SAMPLES = path.join(REPO, 'media', 'samples');
+
+interface Container { command: string[]; args: string[]; env?: { name: string; value: string }[]; volumeMounts: { name: string; mountPath: string; readOnly?: boolean }[] }
+interface Manifest {
+  kind: string; metadata: { name: string };
+  spec: {
+    completionMode?: string; completions?: number; parallelism?: number; backoffLimit?: number; accessModes?: string[];
+    template: { spec: { restartPolicy: string; containers: Container[]; volumes: { name: string; persistentVolumeClaim?: { claimName: string; readOnly?: boolean } }[] } };
+  };
+}
+
+const docs = () => parseAllDocuments(fs.readFileSync(MANIFEST, 'utf8')).map((d) => {
+  assert.deepEqual(d.errors, [], 'valid YAML');
+  return d.toJS() as Manifest;
+});
+const flag = (args: string[], name: string) => args[args.indexOf(name) + 1];
+
+test('the Indexed Job manifest has the fields sharding needs', () => {
+  const all = docs();
+  const job = all.find((d) => d.kind === 'Job')!;
+  assert.ok(job, 'a Job');
+  assert.equal(job.spec.completionMode, 'Indexed');
+  const n = job.spec.completions!;
+  assert.ok(Number.isInteger(n) && n > 1);
+  assert.ok(job.spec.parallelism! >= 1 && job.spec.parallelism! <= n);
+  assert.ok(['OnFailure', 'Never'].includes(job.spec.template.spec.restartPolicy));
+  const [c] = job.spec.template.spec.containers;
+  assert.deepEqual(c.command, ['neuron-path']);
+  assert.equal(c.args[0], 'batch');
+  assert.equal(Number(flag(c.args, '--shards')), n, '--shards equals completions (the pod reads its shard from JOB_COMPLETION_INDEX)');
+  assert.ok(!c.args.includes('--shard'), 'the shard comes from the index, not a fixed --shard');
+  // the result file is on a volume every pod shares, writable, backed by a ReadWriteMany claim
+  const out = flag(c.args, '--out');
+  const mount = c.volumeMounts.find((m) => out.startsWith(`${m.mountPath}/`))!;
+  assert.ok(mount && !mount.readOnly, `${out} is on a writable volume`);
+  const claim = job.spec.template.spec.volumes.find((v) => v.name === mount.name)?.persistentVolumeClaim?.claimName;
+  const pvc = all.find((d) => d.kind === 'PersistentVolumeClaim' && d.metadata.name === claim);
+  assert.ok(pvc?.spec.accessModes?.includes('ReadWriteMany'), `the claim ${claim} is ReadWriteMany`);
+  // the images are mounted where the command reads them
+  const images = c.args[1];
+  assert.ok(c.volumeMounts.some((m) => images === m.mountPath || images.startsWith(`${m.mountPath}/`)), `${images} is mounted`);
+});
+
+test("the Job's command, run once per completion index, shards a folder: every image once", { timeout: 300_000 }, () => {
+  const job = docs().find((d) => d.kind === 'Job')!;
+  const [c] = job.spec.template.spec.containers;
+  const n = job.spec.completions!;
+  const tmp = tempDir('k8s');
+  // the volumes, here: the images (six samples), a results folder; the model: the bundled one
+  const mounts = new Map<string, string>();
+  for (const m of c.volumeMounts) mounts.set(m.mountPath, path.join(tmp, m.name));
+  const images = mounts.get(c.volumeMounts.find((m) => c.args[1].startsWith(m.mountPath))!.mountPath)!;
+  fs.mkdirSync(path.join(images, 'bag'), { recursive: true });
+  fs.mkdirSync(path.join(images, 'coat'), { recursive: true });
+  for (const f of ['bag-1.png', 'bag-2.png']) fs.copyFileSync(path.join(SAMPLES, f), path.join(images, 'bag', f));
+  for (const f of ['coat-1.png', 'coat-2.png']) fs.copyFileSync(path.join(SAMPLES, f), path.join(images, 'coat', f));
+  fs.mkdirSync(mounts.get('/results')!, { recursive: true });
+  const local = (arg: string) => {
+    for (const [from, to] of mounts) if (arg === from || arg.startsWith(`${from}/`)) return to + arg.slice(from.length);
+    return arg;
+  };
+  // the manifest's model is the user's; here the bundled one, with few steps
+  const args = c.args.map(local);
+  const modelAt = args.indexOf('--model');
+  args.splice(modelAt, 2, '--steps', '3', '--random', '2');
+  const env = Object.fromEntries((c.env ?? []).map((e) => [e.name, local(e.value).replace(/^\/tmp\//, `${tmp}/`)]));
+  const seen: string[] = [];
+  for (let index = 0; index < n; index++) {
+    const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env, JOB_COMPLETION_INDEX: String(index) } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`shard ${index}/${n} \\(from Indexed Job completion ${index}\\)`));
+    const file = local(flag(c.args, '--out')).replace(/\.jsonl$/, `.shard-${index}-of-${n}.jsonl`);
+    if (fs.existsSync(file)) seen.push(...fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as BatchRecord).image.path));
+  }
+  assert.equal(seen.length, 4);
+  assert.equal(new Set(seen).size, 4);
+});
