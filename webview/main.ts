@@ -19,7 +19,7 @@ import { ChartSlot, jasChartConfig, manipulationChartConfig, readTheme, scoreCha
 import { byId, fill, h } from './dom';
 import { drawTokenMap } from './overlay';
 import {
-  classCount, classLabel, comparisonRows, fmt, fmtSigned, initialState, pct, persisted, rankLayer, reduce,
+  classCount, classLabel, comparisonRows, fmt, fmtSigned, initialState, pct, persisted, rankLayer, reduce, shownPrediction,
   type Action, type PanelState,
 } from './state';
 
@@ -262,9 +262,10 @@ function renderPrediction(s: PanelState, prev: PanelState | undefined): void {
     ui.targetNote.textContent = '';
   }
 
-  if (!prev || prev.result !== s.result || prev.labels !== s.labels || prev.status !== s.status) {
-    const top = s.result?.prediction.top.slice(0, 5) ?? [];
-    const targetClass = s.result?.target.class;
+  const shown = shownPrediction(s);
+  if (!prev || prev.result !== s.result || prev.labels !== s.labels || prev.status !== s.status || shown?.top !== shownPrediction(prev)?.top) {
+    const top = shown?.top.slice(0, 5) ?? [];
+    const targetClass = shown?.targetClass;
     fill(ui.top5, ...top.map((t) => {
       const bar = h('span', { class: 'bar' });
       bar.style.width = `${Math.max(0.5, t.probability * 100)}%`;

@@ -36,7 +36,8 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
   if (!Number.isInteger(m) || m < 1) throw new RangeError(`steps must be a positive integer, got ${options.steps}`);
   const runner = new Runner(input.session, info, L, hooks.signal);
   const D = runner.D;
-  const progress = (p: LayerProgress) => hooks.onProgress?.(p);
+  let prediction: LayerProgress['prediction'];
+  const progress = (p: LayerProgress) => hooks.onProgress?.(prediction ? { ...p, prediction } : p);
 
   progress({ phase: 'clean', message: 'clean forward pass' });
   const clean = await runner.clean(pixels);
@@ -46,6 +47,9 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
   const top = topClasses(clean.probs, labels, 5);
   const target = resolveTarget(options.target ?? 'predicted', clean.probs);
   const before = clean.probs[target];
+  // The panel shows the prediction as soon as it is known, long before the path is.
+  prediction = { top, target: { class: target, label: labels[target], probability: before } };
+  progress({ phase: 'clean', message: `predicted ${top[0].label || `class ${top[0].class}`}; locating the path` });
   const summed = w.map((wl) => sumTokens(wl, D)); // activations summed over the readout tokens
   const activationOf = (l: number, j: number) => summed[l][j];
 
@@ -116,7 +120,7 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
   return {
     settings: { steps: m, formula, target: options.target ?? 'predicted' },
     prediction: { top },
-    target: { class: target, label: labels[target], probability: before },
+    target: prediction.target,
     path: describe(path, (l, j) => stepScores[l][j]),
     jas,
     layerScores: stepScores.map((s) => Array.from(s)),
@@ -144,7 +148,7 @@ function resolveTarget(target: number | 'predicted', probs: Float32Array): numbe
 }
 
 /** The path neuron's activation at every patch token, laid out on the patch grid. */
-function tokenMap(acts: Float32Array, layer: number, neuron: number, T: number, D: number, info: InstrumentedInfo): TokenMap {
+export function tokenMap(acts: Float32Array, layer: number, neuron: number, T: number, D: number, info: InstrumentedInfo): TokenMap {
   const n = T - 1;
   const values = Array.from({ length: n }, (_, t) => acts[(t + 1) * D + neuron]);
   return { layer, neuron, grid: patchGrid(n, info.input.height, info.input.width), values };
