@@ -6,6 +6,8 @@ import type { AnalyzeOptions, ModelInfo, ModelOptions, RunHooks } from './api';
 import type { InstrumentedInfo } from './instrument';
 import { readLabels, readPreprocessing, type Preprocessing } from './modelFolder';
 import { openModel, sha256File } from './modelStore';
+import { checkUnit, NEURON_SCHEMA, type NeuronScanRecord, type NeuronUnit } from './neurons/records';
+import { scanImages } from './neurons/scan';
 import { loadPixels } from './preprocess';
 import type { AnalysisResult, ClassProbability } from './result';
 import { Runner } from './runner';
@@ -60,6 +62,39 @@ export class Engine {
   /** For callers that preprocess themselves (tests against recorded pixel tensors). */
   analyzeTensor(pixels: Float32Array, options: AnalyzeOptions = {}, hooks: RunHooks = {}) {
     return analyzePixels({ session: this.session, info: this.internal, layers: this.info.layers, labels: this.info.labels, pixels }, options, hooks);
+  }
+
+  /**
+   * The neuron scan of several images at once (forward only, batched): per image its record, or
+   * the error it gave (an unreadable image does not stop the others). `target`: the class the
+   * ablation is measured on, null for the predicted class.
+   */
+  async scanNeurons(images: { path: string; target: number | null }[], units: NeuronUnit[], signal?: AbortSignal): Promise<(NeuronScanRecord | Error)[]> {
+    const { layers, neuronsPerLayer, labels, numClasses } = this.info;
+    for (const u of units) checkUnit(u, layers, neuronsPerLayer);
+    const bad = images.find((i) => i.target !== null && !(Number.isInteger(i.target) && i.target >= 0 && i.target < numClasses));
+    if (bad) throw new RangeError(`target class ${bad.target} of ${bad.path} is out of range: the model has ${numClasses} classes`);
+    const loaded = await Promise.all(images.map(async (i) => {
+      const file = path.resolve(i.path);
+      try { return { file, pixels: await loadPixels(file, this.prep, this.internal.input), sha256: sha256File(file) }; } catch (e) { return e as Error; }
+    }));
+    const ok = loaded.flatMap((l, i) => (l instanceof Error ? [] : [{ ...l, target: images[i].target }]));
+    const runner = new Runner(this.session, this.internal, layers, signal);
+    const scanned = ok.length ? await scanImages(runner, this.internal, ok.map((l) => l.pixels.data), ok.map((l) => l.target), units) : [];
+    const { path: modelPath, sha256, scope, inputSize } = this.info;
+    let k = 0;
+    return loaded.map((l): NeuronScanRecord | Error => {
+      if (l instanceof Error) return l;
+      const s = scanned[k++];
+      return {
+        schema: NEURON_SCHEMA,
+        model: { path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses },
+        image: { path: l.file, sha256: l.sha256, width: l.pixels.width, height: l.pixels.height },
+        grid: s.grid, prediction: { top: topClasses(s.probs, labels, 5) },
+        target: { class: s.target, label: labels[s.target], probability: s.probs[s.target] },
+        units: s.units,
+      };
+    });
   }
 
   /** The model's probabilities for an image (one clean pass), most probable first. */

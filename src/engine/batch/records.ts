@@ -23,34 +23,43 @@ export interface FolderClass {
 
 export type BatchRecord = AnalysisResult & FolderClass & { batch: BatchSettings };
 
-export interface BatchError extends FolderClass {
+export interface BatchError<S = BatchSettings> extends FolderClass {
   schema: typeof ERROR_SCHEMA;
   image: string;                      // absolute path
   sha256: string | null;              // null when the file could not be read
   error: string;
-  batch: BatchSettings;
+  batch: S;
 }
 
 export type BatchLine = BatchRecord | BatchError;
 
 const DEFAULT_BASELINES: BaselineName[] = ['activation', 'ig', 'random'];
 
-/** The settings that change what a record holds (threads and execution provider do not). */
-export function batchSettings(modelSha256: string, model: ModelOptions, analyze: AnalyzeOptions): BatchSettings {
-  const baselines = [...new Set(analyze.baselines ?? DEFAULT_BASELINES)].sort() as BaselineName[];
+/** The model settings that change what a record holds (threads and execution provider do not). */
+export function modelSettings(modelSha256: string, model: ModelOptions): BatchSettings['model'] {
   const p = model.preprocess ?? {};
   const preprocess = Object.fromEntries(Object.entries({ size: p.size, mean: p.mean, std: p.std, resize: p.resize })
     .filter(([, v]) => v !== undefined)) as NonNullable<ModelOptions['preprocess']>;
+  return { sha256: modelSha256, scope: model.scope ?? 'auto', preprocess, labelsPath: model.labelsPath ?? null };
+}
+
+/** The resume key of a settings body; labelsPath changes names, not numbers, so it is left out. */
+export function settingsKey(body: { model: BatchSettings['model'] }): string {
+  const keyed = { ...body, model: { ...body.model, labelsPath: undefined } };
+  return createHash('sha256').update(JSON.stringify(keyed)).digest('hex').slice(0, 16);
+}
+
+/** The settings that change what a record holds (threads and execution provider do not). */
+export function batchSettings(modelSha256: string, model: ModelOptions, analyze: AnalyzeOptions): BatchSettings {
+  const baselines = [...new Set(analyze.baselines ?? DEFAULT_BASELINES)].sort() as BaselineName[];
   const body = {
-    model: { sha256: modelSha256, scope: model.scope ?? 'auto', preprocess, labelsPath: model.labelsPath ?? null },
+    model: modelSettings(modelSha256, model),
     analyze: {
       steps: analyze.steps ?? 20, formula: analyze.formula ?? 'reference', target: analyze.target ?? 'predicted', baselines,
       randomCount: baselines.includes('random') ? analyze.randomCount ?? 10 : 0, randomSeed: analyze.randomSeed ?? 0,
     },
   };
-  // labelsPath changes names, not numbers: it is kept for re-reading but left out of the key.
-  const keyed = { ...body, model: { ...body.model, labelsPath: undefined } };
-  return { key: createHash('sha256').update(JSON.stringify(keyed)).digest('hex').slice(0, 16), ...body };
+  return { key: settingsKey(body), ...body };
 }
 
 /** The analyze options a settings block was made with (for a report that reruns passes). */
@@ -70,7 +79,12 @@ export interface ReadResult {
   endsWithNewline: boolean;
 }
 
-export function parseLines(text: string): ReadResult {
+/** The kind of record a result file holds: analyses (`neuron-path/1`) or neuron scans. */
+export interface RecordKind { schema: string; is(v: Record<string, unknown>): boolean }
+
+export const ANALYSIS_RECORDS: RecordKind = { schema: 'neuron-path/1', is: (v) => v.schema === 'neuron-path/1' && !!v.image && Array.isArray(v.path) };
+
+export function parseLines(text: string, kind: RecordKind = ANALYSIS_RECORDS): ReadResult {
   const lines: BatchLine[] = [];
   const skipped: ReadResult['skipped'] = [];
   text.split('\n').forEach((raw, i) => {
@@ -80,15 +94,15 @@ export function parseLines(text: string): ReadResult {
     try { value = JSON.parse(line); } catch { skipped.push({ line: i + 1, reason: 'not valid JSON (cut off by a stopped run?)' }); return; }
     const v = value as Partial<BatchLine>;
     if (v.schema === ERROR_SCHEMA && typeof (v as BatchError).image === 'string') lines.push(v as BatchError);
-    else if (v.schema === 'neuron-path/1' && (v as BatchRecord).image && Array.isArray((v as BatchRecord).path)) lines.push(v as BatchRecord);
-    else skipped.push({ line: i + 1, reason: `not a neuron-path/1 record (schema ${JSON.stringify(v.schema)})` });
+    else if (value && typeof value === 'object' && kind.is(value as Record<string, unknown>)) lines.push(v as BatchRecord);
+    else skipped.push({ line: i + 1, reason: `not a ${kind.schema} record (schema ${JSON.stringify(v.schema)})` });
   });
   return { lines, skipped, endsWithNewline: text.length === 0 || text.endsWith('\n') };
 }
 
-export function readLines(file: string): ReadResult {
+export function readLines(file: string, kind?: RecordKind): ReadResult {
   if (!fs.existsSync(file)) return { lines: [], skipped: [], endsWithNewline: true };
-  return parseLines(fs.readFileSync(file, 'utf8'));
+  return parseLines(fs.readFileSync(file, 'utf8'), kind);
 }
 
 /** The analysed images of a file (error lines and, for a re-analysed image, all but its last record dropped). */

@@ -9,12 +9,19 @@ import type { AnalyzeOptions, ModelOptions } from '../api';
 import type { Engine } from '../index';
 import { sha256File } from '../modelStore';
 import type { AnalysisResult } from '../result';
-import { batchSettings, doneKey, ERROR_SCHEMA, isError, readLines, type BatchError, type BatchLine, type BatchRecord, type BatchSettings } from './records';
+import type { FolderClass } from './records';
+import { batchSettings, doneKey, ERROR_SCHEMA, isError, readLines, type BatchError, type BatchLine, type BatchRecord, type BatchSettings, type RecordKind } from './records';
 import { scanFolder, type BatchItem, type FolderScan } from './scan';
 
-export type Analyzer = (item: BatchItem, signal: AbortSignal) => Promise<AnalysisResult>;
+/** What a record of a result file has whatever its kind: the image it is of (the resume key). */
+export interface ImageRecord { schema: string; image: { path: string; sha256: string } }
 
-export interface BatchProgress {
+export type Analyzer<R extends ImageRecord = AnalysisResult> = (item: BatchItem, signal: AbortSignal) => Promise<R>;
+
+/** The settings every line carries: `key` decides what resumes; the rest says what differs. */
+export interface RunSettings { key: string; model: BatchSettings['model'] }
+
+export interface BatchProgress<L = BatchLine> {
   done: number;                 // finished images, those of earlier runs included
   total: number;
   resumed: number;              // already in the file when the run started
@@ -22,7 +29,7 @@ export interface BatchProgress {
   failed: number;               // error lines written by this run
   rate: number;                 // images per second in this run (0 before the first)
   etaSeconds: number | undefined;
-  line?: BatchLine;             // the line just written
+  line?: L;                     // the line just written
 }
 
 export interface BatchSummary {
@@ -30,14 +37,19 @@ export interface BatchSummary {
   cancelled: boolean; seconds: number;
 }
 
-export interface BatchRunOptions {
+export interface BatchRunOptions<R extends ImageRecord = AnalysisResult, S extends RunSettings = BatchSettings> {
   items: BatchItem[];
   out: string;
-  settings: BatchSettings;
-  analyzers: Analyzer[];
+  settings: S;
+  analyzers: Analyzer<R>[];
+  /** The records the file holds (default: analyses). */
+  kind?: RecordKind;
   signal?: AbortSignal;
-  onProgress?: (p: BatchProgress) => void;
+  onProgress?: (p: BatchProgress<ResultLine<R, S>>) => void;
 }
+
+/** A line of a result file: a record with its folder class and the run's settings, or an error line. */
+export type ResultLine<R, S> = (R & FolderClass & { batch: S }) | BatchError<S>;
 
 /** A result file made with other settings: appending would mix two analyses. */
 export class BatchSettingsError extends Error {
@@ -47,12 +59,12 @@ export class BatchSettingsError extends Error {
 /** Errors that would repeat for every image: the run stops instead of writing an error line each. */
 const FATAL = new Set(['TargetError', 'RangeError', 'BatchWorkerError', 'BatchSettingsError']);
 
-export async function runBatch(opts: BatchRunOptions): Promise<BatchSummary> {
+export async function runBatch<R extends ImageRecord = AnalysisResult, S extends RunSettings = BatchSettings>(opts: BatchRunOptions<R, S>): Promise<BatchSummary> {
   if (!opts.analyzers.length) throw new RangeError('runBatch needs at least one analyzer');
   const started = performance.now();
   const out = path.resolve(opts.out);
   const { settings } = opts;
-  const existing = readLines(out);
+  const existing = readLines(out, opts.kind);
   checkSettings(out, existing.lines, settings);
   const done = new Set(existing.lines.map((l) => (isError(l) ? doneKey(l.image, l.sha256, settings.key) : doneKey(l.image.path, l.image.sha256, settings.key))));
   const sha = (file: string) => { try { return sha256File(file); } catch { return null; } };
@@ -66,7 +78,7 @@ export async function runBatch(opts: BatchRunOptions): Promise<BatchSummary> {
   const stop = () => inner.abort();
   opts.signal?.addEventListener('abort', stop);
   if (opts.signal?.aborted) stop();
-  const report = (line?: BatchLine) => {
+  const report = (line?: ResultLine<R, S>) => {
     const seconds = (performance.now() - started) / 1000;
     const rate = analysed && seconds > 0 ? analysed / seconds : 0;
     const left = total - resumed - analysed;
@@ -74,19 +86,19 @@ export async function runBatch(opts: BatchRunOptions): Promise<BatchSummary> {
   };
   report();
 
-  const work = async (analyze: Analyzer) => {
+  const work = async (analyze: Analyzer<R>) => {
     while (!inner.signal.aborted && next < pending.length) {
       const item = pending[next++];
       const image = path.resolve(item.image);
-      let line: BatchLine;
+      let line: ResultLine<R, S>;
       try {
         const record = await analyze({ ...item, image }, inner.signal);
-        line = { ...record, trueClass: item.trueClass, folderLabel: item.folderLabel, batch: settings } satisfies BatchRecord;
+        line = { ...record, trueClass: item.trueClass, folderLabel: item.folderLabel, batch: settings };
       } catch (e) {
         const err = e as Error;
         if (err.name === 'AbortError' || inner.signal.aborted) return;
         if (FATAL.has(err.name)) { fatal ??= err; stop(); return; }
-        line = { schema: ERROR_SCHEMA, image, sha256: sha(image), error: err.message, trueClass: item.trueClass, folderLabel: item.folderLabel, batch: settings } satisfies BatchError;
+        line = { schema: ERROR_SCHEMA, image, sha256: sha(image), error: err.message, trueClass: item.trueClass, folderLabel: item.folderLabel, batch: settings } satisfies BatchError<S>;
         failed++;
       }
       fs.appendFileSync(out, `${JSON.stringify(line)}\n`);
@@ -103,11 +115,11 @@ export async function runBatch(opts: BatchRunOptions): Promise<BatchSummary> {
   return { out, total, resumed, analysed, failed, cancelled: analysed + resumed < total, seconds: (performance.now() - started) / 1000 };
 }
 
-function checkSettings(out: string, lines: BatchLine[], settings: BatchSettings): void {
+function checkSettings(out: string, lines: BatchLine[], settings: RunSettings): void {
   const other = lines.find((l) => l.batch?.key !== settings.key);
   if (!other) return;
-  const was = other.batch;
-  const diff = was ? differences({ model: was.model, analyze: was.analyze }, { model: settings.model, analyze: settings.analyze }) : ['lines without batch settings'];
+  const was = other.batch as RunSettings | undefined;
+  const diff = was ? differences({ ...was, key: undefined }, { ...settings, key: undefined }) : ['lines without batch settings'];
   throw new BatchSettingsError(`${out} holds results made with other settings (${diff.join('; ')}); ` +
     'write to another --out file, or delete this one to start over.');
 }
