@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import { Engine } from '../engine/index';
 import { analyzeOptions, modelOptions, parse, UsageError, type Flags } from './args';
 import { batch, BATCH_USAGE } from './batch';
+import { neuron, NEURON_USAGE } from './neuron';
 import { report } from './report';
 import { summary } from './summary';
 
@@ -22,7 +23,7 @@ const USAGE = `usage: neuron-path analyze IMAGE [options]
                        override the model folder's preprocessor_config.json
   --json FILE          write the neuron-path/1 record to FILE ('-' for stdout)
   -q, --quiet          no progress on stderr
-${BATCH_USAGE}`;
+${BATCH_USAGE}${NEURON_USAGE}`;
 
 async function analyze(f: Flags, positionals: string[]): Promise<void> {
   const image = positionals[0];
@@ -52,6 +53,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (!command || command === '--help' || command === '-h' || command === 'help') { process.stdout.write(USAGE); return command ? 0 : 2; }
     if (command === 'report') return await report(rest);
+    if (command === 'neuron') return await neuron(rest);
     const { values, positionals } = parse(rest);
     if (values.help) { process.stdout.write(USAGE); return 0; }
     if (command === 'analyze') { await analyze(values, positionals); return 0; }

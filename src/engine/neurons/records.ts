@@ -2,6 +2,7 @@
 // readout tokens and over the patch grid) and, for each single neuron, the prediction with it
 // zeroed. Same conventions as an analysis result file (.jsonl, folder class, settings on every
 // line, error lines, resumable), another record schema.
+import { createHash } from 'node:crypto';
 import type { ModelOptions } from '../api';
 import { modelSettings, settingsKey, type BatchSettings, type RecordKind } from '../batch/records';
 import type { ResultLine } from '../batch/run';
@@ -54,6 +55,13 @@ export const NEURON_RECORDS: RecordKind = {
 export function neuronScanSettings(modelSha256: string, model: ModelOptions, units: NeuronUnit[]): NeuronScanSettings {
   const body = { model: modelSettings(modelSha256, model), scan: { units: units.map(({ layer, neuron }) => ({ layer, neuron })) } };
   return { key: settingsKey(body), ...body };
+}
+
+/** The result file's default name for a folder and a selection: `<folder>.neurons-L3-29_L5.jsonl`. */
+export function neuronScanFileName(folderName: string, units: NeuronUnit[]): string {
+  const selection = units.map((u) => (u.neuron === null ? `L${u.layer}` : `L${u.layer}-${u.neuron}`)).join('_');
+  const short = selection.length <= 60 ? selection : `${units.length}units-${createHash('sha256').update(selection).digest('hex').slice(0, 8)}`;
+  return `${folderName}.neurons-${short}.jsonl`;
 }
 
 /** "L3:29" / "L3" (every neuron). */
