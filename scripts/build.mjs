@@ -17,4 +17,8 @@ await Promise.all([
     bundle: true, platform: 'browser', target: 'es2022', format: 'esm', sourcemap: true,
     entryPoints: ['webview/folder.ts'], outfile: 'dist/folder.js',
   }),
+  esbuild.build({
+    bundle: true, platform: 'browser', target: 'es2022', format: 'esm', sourcemap: true,
+    entryPoints: ['webview/neuron.ts'], outfile: 'dist/neuron.js',
+  }),
 ]);

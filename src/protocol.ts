@@ -4,6 +4,7 @@
 import type { AnalyzeOptions, ModelInfo, ModelOptions } from './engine/api';
 import type { AnalysisResult, LayerProgress } from './engine/result';
 import type { BatchReport } from './engine/batch/report';
+import type { NeuronSummary, NeuronUnit } from './engine/neurons/index';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -46,6 +47,9 @@ export interface BatchProgressInfo {
   latest?: BatchLatest;
 }
 
+/** Scan every image of `folder` for `units` (forward only) into the resumable .jsonl `out`. */
+export interface NeuronScanParams { folder: string; out: string; units: NeuronUnit[]; limit?: number }
+
 /** Every request the worker answers: its parameters and what a successful answer carries. */
 export interface WorkerMethods {
   /** Open (or keep, when the options are unchanged) the model. Replaces any other open model. */
@@ -56,6 +60,8 @@ export interface WorkerMethods {
   preview: { params: PreviewParams; result: PreviewResult };
   /** Analyze a folder with the open model into a resumable .jsonl. Sends `batchProgress` after every image. */
   batch: { params: BatchParams; result: BatchRunResult };
+  /** The neuron scan of a folder with the open model into a resumable .jsonl. Sends `batchProgress` after every image. */
+  neuronScan: { params: NeuronScanParams; result: BatchRunResult };
 }
 export type WorkerMethod = keyof WorkerMethods;
 export type ParamsOf<M extends WorkerMethod> = WorkerMethods[M]['params'];
@@ -101,7 +107,7 @@ export type WorkerToHost =
   | { type: 'fatal'; error: WorkerErrorInfo }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };
 
-const WORKER_METHODS: readonly string[] = ['loadModel', 'analyze', 'preview', 'batch'] satisfies WorkerMethod[];
+const WORKER_METHODS: readonly string[] = ['loadModel', 'analyze', 'preview', 'batch', 'neuronScan'] satisfies WorkerMethod[];
 const ERROR_CODES: readonly string[] = [
   'cancelled', 'model-not-found', 'model-load-failed', 'no-model', 'image-not-found', 'image-unreadable',
   'cuda-unavailable', 'analysis-failed', 'bad-request', 'internal',
@@ -245,7 +251,9 @@ export type WebviewToHost =
   | { type: 'export'; request: ExportRequest }
   | { type: 'openSettings' }
   /** The image could not be shown (TIFF...): ask for a PNG rendering. */
-  | { type: 'imageError' };
+  | { type: 'imageError' }
+  /** Open the neuron view of a path neuron (what excites it, over the image's folder). */
+  | { type: 'neuronView'; layer: number; neuron: number };
 
 /** Checks a message from the webview (whose content is not trusted). */
 export function isWebviewToHost(v: unknown): v is WebviewToHost {
@@ -253,6 +261,7 @@ export function isWebviewToHost(v: unknown): v is WebviewToHost {
   switch (v.type) {
     case 'ready': case 'cancel': case 'openSettings': case 'imageError': return true;
     case 'analyze': return isTargetChoice(v.target);
+    case 'neuronView': return isIndex(v.layer) && isIndex(v.neuron);
     case 'export': {
       const r = v.request;
       if (!isObject(r)) return false;
@@ -262,6 +271,10 @@ export function isWebviewToHost(v: unknown): v is WebviewToHost {
     }
     default: return false;
   }
+}
+
+function isIndex(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
 
 export function isTargetChoice(v: unknown): v is TargetChoice {
@@ -309,13 +322,16 @@ export type FolderWebviewToHost =
   | { type: 'openImage'; image: string }
   | { type: 'cancel' }
   /** Run (or resume) the batch of the panel's folder. */
-  | { type: 'resume' };
+  | { type: 'resume' }
+  /** Open the neuron view of a heatmap cell's neuron over the panel's folder. */
+  | { type: 'neuronView'; layer: number; neuron: number };
 
 export function isFolderWebviewToHost(v: unknown): v is FolderWebviewToHost {
   if (!isObject(v)) return false;
   switch (v.type) {
     case 'ready': case 'cancel': case 'resume': return true;
     case 'openImage': return typeof v.image === 'string' && v.image.length > 0;
+    case 'neuronView': return isIndex(v.layer) && isIndex(v.neuron);
     default: return false;
   }
 }
@@ -325,6 +341,53 @@ export interface FolderPersistedState { resultFile: string; folder?: string; sel
 
 export function isFolderPersistedState(v: unknown): v is FolderPersistedState {
   return isObject(v) && typeof v.resultFile === 'string' && v.resultFile.length > 0 && (v.folder === undefined || typeof v.folder === 'string');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Host <-> webview (the neuron view: what one neuron responds to over a folder, live while it is scanned)
+// ---------------------------------------------------------------------------------------------
+
+export interface NeuronInit {
+  folder: string;
+  resultFile: string;            // the scan's .jsonl
+  layer: number;
+  neuron: number;
+  title: string;
+  summary?: NeuronSummary;       // absent while the file holds no scanned image yet
+  imageUris?: Record<string, string>;  // webview URIs of the summary's top images
+  pathsFile?: string;            // the folder analysis the "on paths" frequencies come from
+  running?: BatchProgressInfo;
+  error?: string;
+}
+
+export type HostToNeuronWebview =
+  | { type: 'init'; init: NeuronInit }
+  | { type: 'summary'; summary: NeuronSummary; imageUris: Record<string, string>; pathsFile?: string }
+  | { type: 'batchProgress'; progress: BatchProgressInfo }
+  | { type: 'batchDone'; result?: BatchRunResult; message?: string; cancelled: boolean };
+
+export type NeuronWebviewToHost =
+  | { type: 'ready' }
+  /** Open the image panel of one of the top images. */
+  | { type: 'openImage'; image: string }
+  | { type: 'cancel' }
+  /** Scan (or resume scanning) the folder. */
+  | { type: 'resume' };
+
+export function isNeuronWebviewToHost(v: unknown): v is NeuronWebviewToHost {
+  if (!isObject(v)) return false;
+  switch (v.type) {
+    case 'ready': case 'cancel': case 'resume': return true;
+    case 'openImage': return typeof v.image === 'string' && v.image.length > 0;
+    default: return false;
+  }
+}
+
+/** The neuron view's persisted state (for its serializer). */
+export interface NeuronPersistedState { folder: string; layer: number; neuron: number }
+
+export function isNeuronPersistedState(v: unknown): v is NeuronPersistedState {
+  return isObject(v) && typeof v.folder === 'string' && v.folder.length > 0 && isIndex(v.layer) && isIndex(v.neuron);
 }
 
 /** "123/1000 images, 4.2 img/s, 3 min left": a batch progress line. */

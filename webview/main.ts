@@ -76,6 +76,10 @@ const ui = {
 
   pathHint: h('p', { class: 'caption', id: 'path-hint' }),
   pathList: h('ol', { id: 'path', class: 'path-diagram', 'aria-label': 'Neuron path, one neuron per layer' }),
+  neuronButton: h('vscode-button', {
+    id: 'neuron-view', secondary: true, 'data-testid': 'neuron-view',
+    onclick: () => { const n = selectedNeuron(state); if (n) post({ type: 'neuronView', layer: n.layer, neuron: n.neuron }); },
+  }),
 
   layerTitle: h('h2', { id: 'layer-title' }, 'Influence of every neuron'),
   layerNote: h('p', { class: 'caption', id: 'layer-note' }),
@@ -144,6 +148,7 @@ function build(): void {
   const pathSection = section('path',
     h('h2', { id: 'path-heading' }, 'Path'),
     ui.pathHint,
+    h('div', { class: 'row-actions' }, ui.neuronButton),
     ui.pathList);
 
   ui.layerTitle.id = 'layer-heading';
@@ -353,6 +358,13 @@ function renderPath(s: PanelState): void {
         h('span', { class: 'layer' }, `L${l}`),
         current ? h('vscode-progress-ring', { 'aria-label': `Computing layer ${l}` }) : h('span', { class: 'neuron' }, '·')));
     }
+  }
+  // The selected card's neuron view: what excites it over the image's folder.
+  const n = selectedNeuron(s);
+  ui.neuronButton.hidden = !n;
+  if (n) {
+    ui.neuronButton.textContent = `What excites #${n.neuron}?`;
+    ui.neuronButton.title = `Layer ${n.layer}, neuron ${n.neuron}: the images of this folder that excite it most, per class, and what zeroing it does`;
   }
   // Keep keyboard focus on the selected node across redraws.
   const hadFocus = ui.pathList.contains(document.activeElement);

@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { loadReport } from '../engine/batch/index';
 import { Engine } from '../engine/index';
 import {
-  NEURON_RECORDS, neuronScanFileName, parseUnits, scanFolderNeurons, selectiveNeurons, summarizeNeuron, unitName,
+  NEURON_RECORDS, neuronScanSuffix, parseUnits, scanFolderNeurons, selectiveNeurons, summarizeNeuron, unitName,
   type NeuronSummary, type NeuronUnit, type ScanRecord,
 } from '../engine/neurons/index';
 import { readLines, recordsOf } from '../engine/batch/records';
@@ -78,7 +78,7 @@ export async function neuron(argv: string[]): Promise<number> {
   try {
     let units: NeuronUnit[];
     try { units = parseUnits(text, engine.info.layers, engine.info.neuronsPerLayer); } catch (e) { throw new UsageError((e as Error).message); }
-    const out = path.resolve(f.out ?? neuronScanFileName(path.basename(path.resolve(dir)), units));
+    const out = path.resolve(f.out ?? `${path.basename(path.resolve(dir))}${neuronScanSuffix(units)}`);
     log(`scanning ${path.resolve(dir)} for ${units.map(unitName).join(', ')} into ${out}`);
     let last = 0;
     const summary = await scanFolderNeurons(engine, {

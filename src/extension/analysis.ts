@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ModelInfo } from '../engine/api';
 import { batchSettings, type BatchRecord } from '../engine/batch/records';
+import type { NeuronUnit } from '../engine/neurons/records';
 import type { AnalysisResult, LayerProgress } from '../engine/result';
 import {
   batchProgressText, isCancelled, progressPercent, stableKey, WorkerExitedError,
@@ -189,12 +190,22 @@ export class AnalysisService extends Disposable {
    */
   batch(folder: string, out: string, onProgress: (p: BatchProgressInfo) => void, signal?: AbortSignal): Promise<BatchRunResult> {
     const settings = this.settings();
+    return this.folderRun(folder, settings, onProgress, signal, (options) => this.client.batch({ folder, out, options: settings.analyze }, options));
+  }
+
+  /** The neuron scan of a folder for `units` into the resumable result file `out` (as `batch`). */
+  neuronScan(folder: string, out: string, units: NeuronUnit[], onProgress: (p: BatchProgressInfo) => void, signal?: AbortSignal): Promise<BatchRunResult> {
+    return this.folderRun(folder, this.settings(), onProgress, signal, (options) => this.client.request('neuronScan', { folder, out, units }, options));
+  }
+
+  private folderRun(folder: string, settings: ResolvedSettings, onProgress: (p: BatchProgressInfo) => void, signal: AbortSignal | undefined,
+                    request: (options: { signal: AbortSignal; onBatchProgress: (p: BatchProgressInfo) => void }) => Promise<BatchRunResult>): Promise<BatchRunResult> {
     return cancellableProgress(`Neuron Path: ${path.basename(folder)}`, signal, async (progress, abortSignal) => {
       let done = 0;
       progress.report({ message: this.client.loadedModelKey === stableKey(settings.model) ? 'scanning the folder' : 'loading the model' });
       const info = await this.client.ensureModel(settings.model, { signal: abortSignal });
       this.modelLoaded(info);
-      return this.client.batch({ folder, out, options: settings.analyze }, {
+      return request({
         signal: abortSignal,
         onBatchProgress: (p) => {
           const pct = p.total > 0 ? (100 * p.done) / p.total : 0;

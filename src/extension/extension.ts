@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { AnalysisService } from './analysis';
 import { registerCommands } from './commands';
 import { FolderPanelManager } from './folderPanel';
+import { NeuronPanelManager } from './neuronPanel';
 import { PanelManager } from './panel';
 
 export interface NeuronPathApi {
@@ -10,6 +11,8 @@ export interface NeuronPathApi {
   readonly panels: PanelManager;
   /** The open folder panels (batch result files). */
   readonly folders: FolderPanelManager;
+  /** The open neuron views. */
+  readonly neurons: NeuronPanelManager;
   readonly service: AnalysisService;
 }
 
@@ -18,8 +21,9 @@ export function activate(context: vscode.ExtensionContext): NeuronPathApi {
   const service = new AnalysisService(context, output);
   const panels = new PanelManager(context, service);
   const folders = new FolderPanelManager(context, service);
-  context.subscriptions.push(output, service, panels, folders, ...registerCommands(context, panels, service, folders));
-  return { panels, folders, service };
+  const neurons = new NeuronPanelManager(context, service, folders);
+  context.subscriptions.push(output, service, panels, folders, neurons, ...registerCommands(context, panels, service, folders));
+  return { panels, folders, neurons, service };
 }
 
 export function deactivate(): void {

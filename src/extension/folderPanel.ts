@@ -10,7 +10,7 @@ import {
   type BatchProgressInfo, type FolderInit, type FolderWebviewToHost, type HostToFolderWebview,
 } from '../protocol';
 import type { AnalysisService } from './analysis';
-import { findRecord, folderOfResultFile, ResultFileReader, resultFileNextTo } from './resultFile';
+import { findRecord, folderOfResultFile, RESULT_SUFFIX, ResultFileReader, resultFileNextTo } from './resultFile';
 import { SECTION } from './settings';
 import { PanelManagerBase, panelKey, WebviewPanelHost } from './webviewPanel';
 
@@ -36,13 +36,16 @@ export class FolderPanelManager extends PanelManagerBase<FolderPanel> {
     }));
   }
 
-  /** Where the batch of `folder` writes (and resumes) its results, per `neuronPath.batch.resultLocation`. */
-  resultFileFor(folder: string): string {
+  /**
+   * Where the batch of `folder` writes (and resumes) its results, per `neuronPath.batch.resultLocation`;
+   * `suffix` names another kind of result file of the folder (a neuron scan's).
+   */
+  resultFileFor(folder: string, suffix = RESULT_SUFFIX): string {
     const where = vscode.workspace.getConfiguration(SECTION).get<string>('batch.resultLocation', 'nextToFolder');
-    if (where !== 'globalStorage') return resultFileNextTo(folder);
+    if (where !== 'globalStorage') return resultFileNextTo(folder, suffix);
     const dir = vscode.Uri.joinPath(this.context.globalStorageUri, 'batches').fsPath;
     const id = Buffer.from(path.resolve(folder)).toString('base64url').slice(-24);
-    return path.join(dir, `${path.basename(folder)}-${id}.neuron-path.jsonl`);
+    return path.join(dir, `${path.basename(folder)}-${id}${suffix}`);
   }
 
   /** Analyzes a folder (resuming its result file) with its panel showing the results live. */
@@ -168,6 +171,9 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
       case 'cancel': this.cancel(); return;
       case 'resume': void this.runBatch(); return;
       case 'openImage': void this.openImage(message.image); return;
+      case 'neuronView':
+        if (this.folder) void vscode.commands.executeCommand('neuronPath.openNeuronView', { folder: this.folder, layer: message.layer, neuron: message.neuron });
+        return;
     }
   }
 

@@ -8,9 +8,9 @@ import { summarize, type BatchReport } from '../engine/batch/report';
 
 export const RESULT_SUFFIX = '.neuron-path.jsonl';
 
-/** The result file written next to a folder: `photos/` -> `photos.neuron-path.jsonl`. */
-export function resultFileNextTo(folder: string): string {
-  return `${path.resolve(folder).replace(/[\\/]+$/, '')}${RESULT_SUFFIX}`;
+/** The result file written next to a folder: `photos/` -> `photos.neuron-path.jsonl` (or another suffix: a neuron scan's). */
+export function resultFileNextTo(folder: string, suffix = RESULT_SUFFIX): string {
+  return `${path.resolve(folder).replace(/[\\/]+$/, '')}${suffix}`;
 }
 
 /** The folder a result file next to it was made from, if that folder exists. */

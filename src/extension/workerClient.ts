@@ -83,6 +83,7 @@ const DEFAULT_TIMEOUTS: Record<WorkerMethod, number> = {
   analyze: 10 * 60_000,     // between two progress messages: one layer step
   preview: 60_000,
   batch: 10 * 60_000,       // between two progress messages: one image
+  neuronScan: 10 * 60_000,  // between two progress messages: one batch of images
 };
 
 interface Pending {

@@ -6,18 +6,22 @@
 // drops a queued one. `preview` needs no engine and does not wait in the queue.
 import type { AnalyzeOptions, ModelInfo, ModelOptions, RunHooks } from '../engine/api';
 import type { AnalysisResult } from '../engine/result';
-import { batchSettings, isError, type BatchLine } from '../engine/batch/records';
+import { batchSettings, ERROR_SCHEMA, type BatchLine } from '../engine/batch/records';
+import type { NeuronScanLine } from '../engine/neurons/records';
 import { runBatch, type BatchProgress } from '../engine/batch/run';
 import { scanFolder } from '../engine/batch/scan';
+import { scanFolderNeurons, type NeuronScanner } from '../engine/neurons/run';
 import {
   isHostToWorker, PROTOCOL_VERSION, stableKey,
-  type BatchLatest, type BatchParams, type BatchProgressInfo, type BatchRunResult, type HostToWorker, type PreviewParams, type PreviewResult, type WorkerErrorInfo, type WorkerRequest, type WorkerToHost,
+  type BatchLatest, type BatchParams, type BatchProgressInfo, type BatchRunResult, type HostToWorker, type NeuronScanParams, type PreviewParams, type PreviewResult, type WorkerErrorInfo, type WorkerRequest, type WorkerToHost,
 } from '../protocol';
 
 /** What the worker needs of the engine (the real `Engine` satisfies it). */
 export interface EngineLike {
   readonly info: ModelInfo;
   analyze(imagePath: string, options: AnalyzeOptions, hooks?: RunHooks): Promise<AnalysisResult>;
+  /** The neuron scan (the real Engine has it; test fakes may not). */
+  scanNeurons?: NeuronScanner['scanNeurons'];
   dispose(): Promise<void>;
 }
 
@@ -140,6 +144,14 @@ export class WorkerServer {
       }
       return this.runBatch(request.id, request.params, this.engine, this.engineOptions, signal);
     }
+    if (request.method === 'neuronScan') {
+      const engine = this.engine;
+      if (!engine || !this.engineOptions) {
+        throw Object.assign(new Error('no model is loaded'), { workerCode: 'no-model' as const });
+      }
+      if (!engine.scanNeurons) throw new Error('this engine cannot scan neurons');
+      return this.runNeuronScan(request.id, request.params, { info: engine.info, scanNeurons: engine.scanNeurons.bind(engine) }, this.engineOptions, signal);
+    }
     throw new Error(`unknown method ${(request as { method: string }).method}`);
   }
 
@@ -151,6 +163,16 @@ export class WorkerServer {
       items, out: params.out, settings: batchSettings(engine.info.sha256, modelOptions, params.options),
       analyzers: [(item, s) => engine.analyze(item.image, params.options, { signal: s })],
       signal,
+      onProgress: (p) => this.port.send({ type: 'batchProgress', id, progress: batchProgressInfo(p) }),
+    });
+    const { out, total, resumed, analysed, failed, cancelled, seconds } = summary;
+    return { out, total, resumed, analysed, failed, cancelled, seconds };
+  }
+
+  /** The neuron scan through the engine's batch runner (same file conventions, resume, progress). */
+  private async runNeuronScan(id: number, params: NeuronScanParams, engine: NeuronScanner, modelOptions: ModelOptions, signal: AbortSignal): Promise<BatchRunResult> {
+    const summary = await scanFolderNeurons(engine, {
+      folder: params.folder, out: params.out, units: params.units, modelOptions, limit: params.limit, signal,
       onProgress: (p) => this.port.send({ type: 'batchProgress', id, progress: batchProgressInfo(p) }),
     });
     const { out, total, resumed, analysed, failed, cancelled, seconds } = summary;
@@ -188,16 +210,16 @@ export class WorkerServer {
   }
 }
 
-export function batchProgressInfo(p: BatchProgress): BatchProgressInfo {
+export function batchProgressInfo(p: BatchProgress<BatchLine | NeuronScanLine>): BatchProgressInfo {
   const { done, total, resumed, analysed, failed, rate, etaSeconds } = p;
   return { done, total, resumed, analysed, failed, rate, etaSeconds, latest: p.line ? latestOf(p.line) : undefined };
 }
 
 /** The written line without its maps and scores (a record can be megabytes; a progress message stays small). */
-function latestOf(line: BatchLine): BatchLatest {
-  if (isError(line)) return { image: line.image, error: line.error };
+function latestOf(line: BatchLine | NeuronScanLine): BatchLatest {
+  if (line.schema === ERROR_SCHEMA) return { image: line.image, error: line.error };
   const top = line.prediction.top[0];
-  return { image: line.image.path, label: top?.label, probability: top?.probability, jas: line.jas };
+  return { image: line.image.path, label: top?.label, probability: top?.probability, jas: 'jas' in line ? line.jas : undefined };
 }
 
 function abortError(): Error {
@@ -248,7 +270,7 @@ export function describeError(err: unknown, request: WorkerRequest): WorkerError
     }
     return { code: 'model-load-failed', message: `Could not load the model ${modelPath}: ${firstLine(text)}. It must be a vision transformer image classifier exported to ONNX; run "Neuron Path: Select Model..." to choose another.`, detail };
   }
-  if (request.method === 'batch') {
+  if (request.method === 'batch' || request.method === 'neuronScan') {
     if (name === 'BatchSettingsError') {
       // Its text names the file and the settings that differ; the host writes one file per folder.
       return { code: 'analysis-failed', message: sentence(text.replace('write to another --out file, or delete this one to start over', 'restore those settings to resume it, or delete the file to start over')), detail };

@@ -57,11 +57,11 @@ export function neuronScanSettings(modelSha256: string, model: ModelOptions, uni
   return { key: settingsKey(body), ...body };
 }
 
-/** The result file's default name for a folder and a selection: `<folder>.neurons-L3-29_L5.jsonl`. */
-export function neuronScanFileName(folderName: string, units: NeuronUnit[]): string {
+/** What a folder's scan file is named after the folder: `<folder>.neurons-L3-29_L5.jsonl`. */
+export function neuronScanSuffix(units: NeuronUnit[]): string {
   const selection = units.map((u) => (u.neuron === null ? `L${u.layer}` : `L${u.layer}-${u.neuron}`)).join('_');
   const short = selection.length <= 60 ? selection : `${units.length}units-${createHash('sha256').update(selection).digest('hex').slice(0, 8)}`;
-  return `${folderName}.neurons-${short}.jsonl`;
+  return `.neurons-${short}.jsonl`;
 }
 
 /** "L3:29" / "L3" (every neuron). */

@@ -24,7 +24,10 @@ export interface NeuronScanOptions {
   onScan?: (scan: FolderScan) => void;
 }
 
-export async function scanFolderNeurons(engine: Engine, opts: NeuronScanOptions): Promise<BatchSummary> {
+/** What the folder scan needs of an Engine (the worker passes its engine through this). */
+export type NeuronScanner = Pick<Engine, 'info' | 'scanNeurons'>;
+
+export async function scanFolderNeurons(engine: NeuronScanner, opts: NeuronScanOptions): Promise<BatchSummary> {
   const scan = scanFolder(opts.folder, engine.info.labels);
   opts.onScan?.(scan);
   const items = opts.limit !== undefined ? scan.items.slice(0, opts.limit) : scan.items;
