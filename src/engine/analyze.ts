@@ -43,7 +43,7 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
   const clean = await runner.clean(pixels);
   lap('clean');
   const T = info.tokens;
-  const w = clean.acts.map((a) => a.slice(info.readout[0] * D, info.readout[1] * D));
+  const w = readoutRows(clean.acts, info);
   const top = topClasses(clean.probs, labels, 5);
   const target = resolveTarget(options.target ?? 'predicted', clean.probs);
   const before = clean.probs[target];
@@ -132,6 +132,11 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
     },
     timing: { seconds: (performance.now() - started) / 1000, ...runner.counters, rowsPerRun: runner.rowsPerRun(m), phases },
   };
+}
+
+/** Each block's activation rows at the readout tokens (the w of ALGORITHM §5): K x D, row-major. */
+export function readoutRows(acts: Float32Array[], info: InstrumentedInfo): Float32Array[] {
+  return acts.map((a) => a.slice(info.readout[0] * info.neurons, info.readout[1] * info.neurons));
 }
 
 export function topClasses(probs: Float32Array, labels: string[], n: number): ClassProbability[] {

@@ -1,7 +1,7 @@
 // The engine: open a ViT once, analyse many images. Used by the CLI, the worker and the tests.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { analyzePixels, topClasses } from './analyze';
+import { analyzePixels, readoutRows, topClasses } from './analyze';
 import type { AnalyzeOptions, ModelInfo, ModelOptions, RunHooks } from './api';
 import type { InstrumentedInfo } from './instrument';
 import { readLabels, readPreprocessing, type Preprocessing } from './modelFolder';
@@ -9,7 +9,8 @@ import { openModel, sha256File } from './modelStore';
 import { checkUnit, NEURON_SCHEMA, type NeuronScanRecord, type NeuronUnit } from './neurons/records';
 import { scanImages } from './neurons/scan';
 import { loadPixels } from './preprocess';
-import type { AnalysisResult, ClassProbability } from './result';
+import { pathJas } from './locator';
+import type { AnalysisResult, ClassProbability, Formula } from './result';
 import { Runner } from './runner';
 import type { Session } from './runtime';
 
@@ -95,6 +96,22 @@ export class Engine {
         units: s.units,
       };
     });
+  }
+
+  /**
+   * The JAS of a given path on an image (ALGORITHM §5), explaining `target`: what the comparison of
+   * two images asks of each path on the other image.
+   */
+  async pathJas(imagePath: string, path_: number[], options: { target: number; steps?: number; formula?: Formula }, signal?: AbortSignal): Promise<number> {
+    const { layers, neuronsPerLayer, numClasses } = this.info;
+    if (path_.length !== layers || path_.some((j) => !Number.isInteger(j) || j < 0 || j >= neuronsPerLayer)) {
+      throw new RangeError(`a path of this model has one neuron (0..${neuronsPerLayer - 1}) for each of its ${layers} blocks`);
+    }
+    if (!Number.isInteger(options.target) || options.target < 0 || options.target >= numClasses) throw new RangeError(`target class ${options.target} is out of range (0..${numClasses - 1})`);
+    const pixels = await loadPixels(path.resolve(imagePath), this.prep, this.internal.input);
+    const runner = new Runner(this.session, this.internal, layers, signal);
+    const w = readoutRows((await runner.clean(pixels.data)).acts, this.internal);
+    return pathJas(runner, pixels.data, options.target, w, path_, options.steps ?? 20, options.formula ?? 'reference');
   }
 
   /** The model's probabilities for an image (one clean pass), most probable first. */
