@@ -21,4 +21,8 @@ await Promise.all([
     bundle: true, platform: 'browser', target: 'es2022', format: 'esm', sourcemap: true,
     entryPoints: ['webview/neuron.ts'], outfile: 'dist/neuron.js',
   }),
+  esbuild.build({
+    bundle: true, platform: 'browser', target: 'es2022', format: 'esm', sourcemap: true,
+    entryPoints: ['webview/compare.ts'], outfile: 'dist/compare.js',
+  }),
 ]);

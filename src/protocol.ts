@@ -5,6 +5,7 @@ import type { AnalyzeOptions, ModelInfo, ModelOptions } from './engine/api';
 import type { AnalysisResult, LayerProgress } from './engine/result';
 import type { BatchReport } from './engine/batch/report';
 import type { NeuronSummary, NeuronUnit } from './engine/neurons/index';
+import type { PathComparison } from './engine/pathCompare';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -50,6 +51,9 @@ export interface BatchProgressInfo {
 /** Scan every image of `folder` for `units` (forward only) into the resumable .jsonl `out`. */
 export interface NeuronScanParams { folder: string; out: string; units: NeuronUnit[]; limit?: number }
 
+/** Two analyses of the open model, compared (the JAS of each path on the other image is computed). */
+export interface CompareParams { a: AnalysisResult; b: AnalysisResult }
+
 /** Every request the worker answers: its parameters and what a successful answer carries. */
 export interface WorkerMethods {
   /** Open (or keep, when the options are unchanged) the model. Replaces any other open model. */
@@ -62,6 +66,8 @@ export interface WorkerMethods {
   batch: { params: BatchParams; result: BatchRunResult };
   /** The neuron scan of a folder with the open model into a resumable .jsonl. Sends `batchProgress` after every image. */
   neuronScan: { params: NeuronScanParams; result: BatchRunResult };
+  /** Two paths side by side: shared neurons, ranks in the other's scores, JAS on the other image. */
+  comparePaths: { params: CompareParams; result: PathComparison };
 }
 export type WorkerMethod = keyof WorkerMethods;
 export type ParamsOf<M extends WorkerMethod> = WorkerMethods[M]['params'];
@@ -107,7 +113,7 @@ export type WorkerToHost =
   | { type: 'fatal'; error: WorkerErrorInfo }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };
 
-const WORKER_METHODS: readonly string[] = ['loadModel', 'analyze', 'preview', 'batch', 'neuronScan'] satisfies WorkerMethod[];
+const WORKER_METHODS: readonly string[] = ['loadModel', 'analyze', 'preview', 'batch', 'neuronScan', 'comparePaths'] satisfies WorkerMethod[];
 const ERROR_CODES: readonly string[] = [
   'cancelled', 'model-not-found', 'model-load-failed', 'no-model', 'image-not-found', 'image-unreadable',
   'cuda-unavailable', 'analysis-failed', 'bad-request', 'internal',
@@ -253,13 +259,15 @@ export type WebviewToHost =
   /** The image could not be shown (TIFF...): ask for a PNG rendering. */
   | { type: 'imageError' }
   /** Open the neuron view of a path neuron (what excites it, over the image's folder). */
-  | { type: 'neuronView'; layer: number; neuron: number };
+  | { type: 'neuronView'; layer: number; neuron: number }
+  /** Compare this image's path with another analysed image's. */
+  | { type: 'compare' };
 
 /** Checks a message from the webview (whose content is not trusted). */
 export function isWebviewToHost(v: unknown): v is WebviewToHost {
   if (!isObject(v)) return false;
   switch (v.type) {
-    case 'ready': case 'cancel': case 'openSettings': case 'imageError': return true;
+    case 'ready': case 'cancel': case 'openSettings': case 'imageError': case 'compare': return true;
     case 'analyze': return isTargetChoice(v.target);
     case 'neuronView': return isIndex(v.layer) && isIndex(v.neuron);
     case 'export': {
@@ -388,6 +396,34 @@ export interface NeuronPersistedState { folder: string; layer: number; neuron: n
 
 export function isNeuronPersistedState(v: unknown): v is NeuronPersistedState {
   return isObject(v) && typeof v.folder === 'string' && v.folder.length > 0 && isIndex(v.layer) && isIndex(v.neuron);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Host <-> webview (the comparison of two images' paths)
+// ---------------------------------------------------------------------------------------------
+
+export interface CompareSide { image: string; imageUri: string; fileName: string }
+
+export interface CompareInit {
+  a: CompareSide;
+  b: CompareSide;
+  comparison?: PathComparison;   // absent while the cross JAS is computed
+  error?: string;
+}
+
+export type HostToCompareWebview =
+  | { type: 'init'; init: CompareInit }
+  | { type: 'comparison'; comparison: PathComparison }
+  | { type: 'failed'; message: string };
+
+export type CompareWebviewToHost =
+  | { type: 'ready' }
+  /** Open the image panel of side a or b. */
+  | { type: 'openImage'; side: 'a' | 'b' };
+
+export function isCompareWebviewToHost(v: unknown): v is CompareWebviewToHost {
+  if (!isObject(v)) return false;
+  return v.type === 'ready' || (v.type === 'openImage' && (v.side === 'a' || v.side === 'b'));
 }
 
 /** "123/1000 images, 4.2 img/s, 3 min left": a batch progress line. */

@@ -59,6 +59,7 @@ const ui = {
   cancelButton: h('vscode-button', { id: 'cancel', secondary: true, onclick: () => post({ type: 'cancel' }) }, 'Cancel'),
   jsonButton: h('vscode-button', { id: 'export-json', secondary: true, onclick: () => exportData({ format: 'json' }) }, 'Export JSON'),
   csvButton: h('vscode-button', { id: 'export-csv', secondary: true, onclick: () => exportData({ format: 'csv' }) }, 'Export CSV'),
+  compareButton: h('vscode-button', { id: 'compare', secondary: true, 'data-testid': 'compare', title: 'Compare this path with another analysed image\u2019s', onclick: () => post({ type: 'compare' }) }, 'Compare with...'),
   settingsButton: h('vscode-button', { id: 'settings', secondary: true, onclick: () => post({ type: 'openSettings' }) }, 'Settings'),
   progressBar: h('vscode-progress-bar', { id: 'progress', 'aria-label': 'Analysis progress' }) as VscodeProgressBar,
   status: h('p', { id: 'status', class: 'status', role: 'status', 'aria-live': 'polite', 'data-testid': 'status', 'data-state': 'idle' }),
@@ -125,7 +126,7 @@ function build(): void {
   const header = h('header', { class: 'top' },
     h('div', { class: 'titles' }, ui.title, ui.subtitle),
     h('div', { class: 'actions', role: 'toolbar', 'aria-label': 'Analysis actions' },
-      ui.runButton, ui.cancelButton, ui.jsonButton, ui.csvButton, ui.settingsButton));
+      ui.runButton, ui.cancelButton, ui.jsonButton, ui.csvButton, ui.compareButton, ui.settingsButton));
 
   const prediction = section('prediction',
     h('h2', { id: 'prediction-heading' }, 'Prediction'),
@@ -221,6 +222,7 @@ function renderHeader(s: PanelState): void {
   ui.cancelButton.hidden = !running;
   ui.jsonButton.disabled = !r;
   ui.csvButton.disabled = !r;
+  ui.compareButton.disabled = !r;
 
   ui.progressBar.hidden = !running;
   if (running) {

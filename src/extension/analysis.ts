@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import type { ModelInfo } from '../engine/api';
 import { batchSettings, type BatchRecord } from '../engine/batch/records';
 import type { NeuronUnit } from '../engine/neurons/records';
+import type { PathComparison } from '../engine/pathCompare';
 import type { AnalysisResult, LayerProgress } from '../engine/result';
 import {
   batchProgressText, isCancelled, progressPercent, stableKey, WorkerExitedError,
@@ -196,6 +197,17 @@ export class AnalysisService extends Disposable {
   /** The neuron scan of a folder for `units` into the resumable result file `out` (as `batch`). */
   neuronScan(folder: string, out: string, units: NeuronUnit[], onProgress: (p: BatchProgressInfo) => void, signal?: AbortSignal): Promise<BatchRunResult> {
     return this.folderRun(folder, this.settings(), onProgress, signal, (options) => this.client.request('neuronScan', { folder, out, units }, options));
+  }
+
+  /** Two analyses compared in the worker (the JAS of each path on the other image), with the current model loaded. */
+  async comparePaths(a: AnalysisResult, b: AnalysisResult): Promise<PathComparison> {
+    const settings = this.settings();
+    const info = await this.client.ensureModel(settings.model);
+    this.modelLoaded(info);
+    if (a.model.sha256 !== info.sha256 || b.model.sha256 !== info.sha256) {
+      throw new UserError('The two results were made with another model than the one set now; analyse them again to compare them.');
+    }
+    return this.client.request('comparePaths', { a, b });
   }
 
   private folderRun(folder: string, settings: ResolvedSettings, onProgress: (p: BatchProgressInfo) => void, signal: AbortSignal | undefined,

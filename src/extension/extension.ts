@@ -1,6 +1,7 @@
 // Entry of dist/extension.js: registers the features; each lives in its own file.
 import * as vscode from 'vscode';
 import { AnalysisService } from './analysis';
+import { ComparePanelManager } from './comparePanel';
 import { registerCommands } from './commands';
 import { FolderPanelManager } from './folderPanel';
 import { NeuronPanelManager } from './neuronPanel';
@@ -13,6 +14,8 @@ export interface NeuronPathApi {
   readonly folders: FolderPanelManager;
   /** The open neuron views. */
   readonly neurons: NeuronPanelManager;
+  /** The open comparisons of two paths. */
+  readonly comparisons: ComparePanelManager;
   readonly service: AnalysisService;
 }
 
@@ -22,8 +25,9 @@ export function activate(context: vscode.ExtensionContext): NeuronPathApi {
   const panels = new PanelManager(context, service);
   const folders = new FolderPanelManager(context, service);
   const neurons = new NeuronPanelManager(context, service, folders);
-  context.subscriptions.push(output, service, panels, folders, neurons, ...registerCommands(context, panels, service, folders));
-  return { panels, folders, neurons, service };
+  const comparisons = new ComparePanelManager(context, service, panels, folders);
+  context.subscriptions.push(output, service, panels, folders, neurons, comparisons, ...registerCommands(context, panels, service, folders));
+  return { panels, folders, neurons, comparisons, service };
 }
 
 export function deactivate(): void {

@@ -11,6 +11,8 @@ import type { NeuronScanLine } from '../engine/neurons/records';
 import { runBatch, type BatchProgress } from '../engine/batch/run';
 import { scanFolder } from '../engine/batch/scan';
 import { scanFolderNeurons, type NeuronScanner } from '../engine/neurons/run';
+import type { Engine } from '../engine/index';
+import { checkComparable, ComparisonError, comparePaths } from '../engine/pathCompare';
 import {
   isHostToWorker, PROTOCOL_VERSION, stableKey,
   type BatchLatest, type BatchParams, type BatchProgressInfo, type BatchRunResult, type HostToWorker, type NeuronScanParams, type PreviewParams, type PreviewResult, type WorkerErrorInfo, type WorkerRequest, type WorkerToHost,
@@ -20,8 +22,9 @@ import {
 export interface EngineLike {
   readonly info: ModelInfo;
   analyze(imagePath: string, options: AnalyzeOptions, hooks?: RunHooks): Promise<AnalysisResult>;
-  /** The neuron scan (the real Engine has it; test fakes may not). */
+  /** The neuron scan and a path's JAS on an image (the real Engine has them; test fakes may not). */
   scanNeurons?: NeuronScanner['scanNeurons'];
+  pathJas?: Engine['pathJas'];
   dispose(): Promise<void>;
 }
 
@@ -143,6 +146,18 @@ export class WorkerServer {
         throw Object.assign(new Error('no model is loaded'), { workerCode: 'no-model' as const });
       }
       return this.runBatch(request.id, request.params, this.engine, this.engineOptions, signal);
+    }
+    if (request.method === 'comparePaths') {
+      const engine = this.engine;
+      if (!engine) throw Object.assign(new Error('no model is loaded'), { workerCode: 'no-model' as const });
+      if (!engine.pathJas) throw new Error('this engine cannot compute the JAS of a given path');
+      const { a, b } = request.params;
+      checkComparable(a, b);
+      if (a.model.sha256 !== engine.info.sha256) throw new ComparisonError('the results are of another model than the one loaded; analyse them again');
+      const settings = { steps: a.settings.steps, formula: a.settings.formula };
+      const aOnB = await engine.pathJas(b.image.path, a.path.map((p) => p.neuron), { ...settings, target: b.target.class }, signal);
+      const bOnA = await engine.pathJas(a.image.path, b.path.map((p) => p.neuron), { ...settings, target: a.target.class }, signal);
+      return comparePaths(a, b, { aOnB, bOnA });
     }
     if (request.method === 'neuronScan') {
       const engine = this.engine;
@@ -279,6 +294,9 @@ export function describeError(err: unknown, request: WorkerRequest): WorkerError
       return { code: 'image-not-found', message: `${sentence(text)} Choose a folder of images (sub-folders named after the classes, or images directly in it).`, detail };
     }
     return { code: 'analysis-failed', message: `The analysis of the folder ${request.params.folder} failed: ${firstLine(text)}. See the "Neuron Path" output for details.`, detail };
+  }
+  if (request.method === 'comparePaths') {
+    return { code: 'analysis-failed', message: name === 'ComparisonError' ? sentence(text) : `Comparing the two paths failed: ${firstLine(text)}.`, detail };
   }
   const imagePath = request.params.imagePath;
   if (missing && (name === 'ImageError' || code === 'ENOENT' || text.includes(imagePath))) {

@@ -93,3 +93,39 @@ test('extension host: the neuron view from a path card and a heatmap cell, live 
     rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+test('extension host: Compare Two Paths from an image panel, the other image picked; the worker computes the cross JAS', { skip: ready ? false : 'needs npm run build, the fixture model and media/samples', timeout: 180_000 }, async () => {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'np-compare-'));
+  const images = ['coat-1.png', 'sandal-1.png'].map((f) => { const to = path.join(tmp, f); copyFileSync(path.join(SAMPLES, f), to); return to; });
+  const { h, restore } = stubVscode({ 'neuronPath.modelPath': MODEL, 'neuronPath.steps': 3, 'neuronPath.threads': 1, 'neuronPath.baselines': ['activation'] });
+  const ctx = makeContext(ROOT, path.join(tmp, 'storage'));
+  try {
+    loadExtension().activate(ctx);
+    const results: Array<Record<string, any>> = [];
+    for (const image of images) {
+      await h.commands.get('neuronPath.analyzeImage')!(Uri.file(image));
+      const p = h.panels.find((x) => x.viewType === 'neuronPath.panel' && x.title === `Neuron Path: ${path.basename(image)}`)!;
+      p.receive({ type: 'ready' });
+      const m = await until('result', () => of(p, 'result')[0] ?? of(p, 'init').find((x) => x.init.result));
+      results.push(m.result ?? m.init.result);
+    }
+    const offered: string[][] = [];
+    h.quickPick = (items) => { offered.push(items.map((i) => i.detail ?? '')); return items.find((i) => i.detail === images[1]); };
+    h.panels.find((x) => x.title === 'Neuron Path: coat-1.png')!.receive({ type: 'compare' });
+    const view = await until('compare panel', () => h.panels.find((p) => p.viewType === 'neuronPath.comparePanel'));
+    assert.deepEqual(offered, [[images[1]]], 'the other analysed image is offered');
+    assert.match(view.html, /compare\.js/);
+    view.receive({ type: 'ready' });
+    const c = (await until('comparison', () => of(view, 'comparison')[0] ?? of(view, 'init').find((m) => m.init.comparison)));
+    const comparison = c.comparison ?? c.init.comparison;
+    assert.deepEqual(comparison.layers.map((l: { a: number; b: number }) => [l.a, l.b]), results[0].path.map((p: { neuron: number }, i: number) => [p.neuron, results[1].path[i].neuron]));
+    assert.equal(comparison.a.jas, results[0].jas);
+    assert.ok(Number.isFinite(comparison.a.jasOnOther) && Number.isFinite(comparison.b.jasOnOther));
+    view.receive({ type: 'openImage', side: 'b' });
+    assert.equal(h.panels.filter((p) => p.viewType === 'neuronPath.panel').length, 2, 'revealed, not a new panel');
+  } finally {
+    await deactivate(ctx, 200);
+    restore();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
