@@ -426,6 +426,11 @@ export function isCompareWebviewToHost(v: unknown): v is CompareWebviewToHost {
   return v.type === 'ready' || (v.type === 'openImage' && (v.side === 'a' || v.side === 'b'));
 }
 
+/** What a panel's `init` says of its folder run: its last progress, or a run that has not reported yet. */
+export function runningProgress(run: { progress?: BatchProgressInfo } | undefined): BatchProgressInfo | undefined {
+  return run?.progress ?? (run ? { done: 0, total: 0, resumed: 0, analysed: 0, failed: 0, rate: 0 } : undefined);
+}
+
 /** "123/1000 images, 4.2 img/s, 3 min left": a batch progress line. */
 export function batchProgressText(p: BatchProgressInfo): string {
   const parts = [`${p.done}/${p.total} images`];

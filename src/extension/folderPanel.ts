@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import {
-  isCancelled, isFolderPersistedState, isFolderWebviewToHost,
+  isCancelled, runningProgress, isFolderPersistedState, isFolderWebviewToHost,
   type BatchProgressInfo, type FolderInit, type FolderWebviewToHost, type HostToFolderWebview,
 } from '../protocol';
 import type { AnalysisService } from './analysis';
@@ -203,7 +203,7 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
       folder: this.folder,
       title: this.folder ? path.basename(this.folder) : path.basename(this.resultFile),
       report, skipped,
-      running: this.running?.progress ?? (this.running ? { done: 0, total: 0, resumed: 0, analysed: 0, failed: 0, rate: 0 } : undefined),
+      running: runningProgress(this.running),
       error: this.error ?? readError ?? (this.running || missing ? undefined : error),
     };
     this.post({ type: 'init', init });

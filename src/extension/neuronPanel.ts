@@ -11,7 +11,7 @@ import { loadReport } from '../engine/batch/report';
 import { readLines, recordsOf } from '../engine/batch/records';
 import { NEURON_RECORDS, neuronScanSuffix, summarizeNeuron, type NeuronSummary, type ScanRecord } from '../engine/neurons/index';
 import {
-  isCancelled, isNeuronPersistedState, isNeuronWebviewToHost,
+  isCancelled, runningProgress, isNeuronPersistedState, isNeuronWebviewToHost,
   type BatchProgressInfo, type HostToNeuronWebview, type NeuronInit, type NeuronWebviewToHost,
 } from '../protocol';
 import type { AnalysisService } from './analysis';
@@ -180,7 +180,7 @@ export class NeuronPanel extends WebviewPanelHost<HostToNeuronWebview> {
       folder: this.folder, resultFile: this.resultFile, layer: this.layer, neuron: this.neuron,
       title: `Layer ${this.layer}, neuron ${this.neuron}: what excites it`,
       summary: this.summary, imageUris: this.summary ? this.imageUris(this.summary) : undefined, pathsFile: this.usedPaths,
-      running: this.running?.progress ?? (this.running ? { done: 0, total: 0, resumed: 0, analysed: 0, failed: 0, rate: 0 } : undefined),
+      running: runningProgress(this.running),
       error: this.error,
     };
     this.post({ type: 'init', init });
