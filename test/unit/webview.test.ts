@@ -124,6 +124,11 @@ test('webview: strict CSP, live path, charts, picker and exports in chromium', {
     assert.notEqual(before, null);
     assert.match(await page.textContent('#layer-heading') ?? '', /Layer 1/);
 
+    // the selected path card's neuron view
+    assert.match(await page.textContent('[data-testid=neuron-view]') ?? '', new RegExp(`What excites #${result.path[1].neuron}\\?`));
+    await page.click('[data-testid=neuron-view]');
+    assert.deepEqual((await posted()).filter((m) => m.type === 'neuronView'), [{ type: 'neuronView', layer: 1, neuron: result.path[1].neuron }]);
+
     // exports
     await page.click('#export-json');
     await page.click('#section-layer .row-actions vscode-button');
