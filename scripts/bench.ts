@@ -1,10 +1,13 @@
 // `npm run bench`: seconds per image, passes, peak memory and where the time goes, for the bundled
-// model and ViT-S/16- and ViT-B/16-shaped models (random weights, generated here), next to the
+// model, ViT-S/16- and ViT-B/16-shaped models (random weights, generated here) and the same two
+// exported by torch.onnx from timm's model code (made here when Debian's torch is there), next to the
 // PyTorch reference implementation on the same machine and thread count when Debian's torch is there.
-//   npm run bench -- [--models bundled,vit-s,vit-b] [--threads N] [--baselines activation] [--steps 20]
-//                    [--folder DIR --limit N] [--no-torch]
+//   npm run bench -- [--models bundled,vit-s,vit-s-timm,vit-b,vit-b-timm] [--threads N] [--baselines activation]
+//                    [--steps 20] [--folder DIR --limit N] [--no-torch] [--timm DIR | --timm-repo GIT_DIR]
 //   --folder/--limit: the images-per-minute of a folder run on the bundled model (default: media/samples, 20)
 //   --scan-images N: images per model for the neuron scan's images-per-minute (default 64; generated)
+//   --timm: an extracted timm source; --timm-repo: a git repository of huggingface/pytorch-image-models
+//           whose HEAD is extracted (default $NEURON_PATH_TIMM_REPO, else the workspace's mirror)
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -16,9 +19,13 @@ import { defaultModelPath, Engine, type BaselineName } from '../src/engine/index
 import { scanFolderNeurons, type NeuronUnit } from '../src/engine/neurons/index';
 import { encodeModel } from '../src/engine/onnx/proto';
 import { parameterCount, syntheticVit, VIT_B16, VIT_S16, type VitShape } from './bench/syntheticVit';
+import { PYTHON, TIMM_MODELS, timmExport, timmSource, type TimmSource } from './bench/timmExport';
 
 const ROOT = path.resolve(__dirname, '..');
 const SHAPES: Record<string, VitShape> = { 'vit-s': VIT_S16, 'vit-b': VIT_B16 };
+const WORK_DIR = path.join(os.tmpdir(), 'neuron-path-bench');
+/** A real export and the generated model of the same shape it is compared with. */
+const SYNTHETIC_TWIN: Record<string, string> = { 'vit-s-timm': 'vit-s', 'vit-b-timm': 'vit-b' };
 
 interface ChildResult {
   model: string; layers: number; neurons: number;
@@ -30,23 +37,29 @@ interface TorchResult { seconds: number; maxRssMb: number; forwardPasses?: numbe
 
 const { values: opts } = parseArgs({
   options: {
-    models: { type: 'string', default: 'bundled,vit-s,vit-b' }, threads: { type: 'string', default: String(os.cpus().length) },
+    models: { type: 'string', default: 'bundled,vit-s,vit-s-timm,vit-b,vit-b-timm' }, threads: { type: 'string', default: String(os.cpus().length) },
     baselines: { type: 'string' }, steps: { type: 'string', default: '20' }, child: { type: 'string' },
     'no-torch': { type: 'boolean', default: false },
     folder: { type: 'string' }, limit: { type: 'string', default: '20' }, 'scan-images': { type: 'string', default: '64' },
+    timm: { type: 'string' },
+    'timm-repo': { type: 'string', default: process.env.NEURON_PATH_TIMM_REPO ?? '/work/.mirror/huggingface+pytorch-image-models/repo' },
   },
 });
 
-function modelFile(name: string): string {
+/** The model's ONNX file, made on first use; for a real export, a sentence saying why it is skipped. */
+function modelFile(name: string, timm: () => TimmSource | string): string | { skipped: string } {
   if (name === 'bundled') return defaultModelPath();
-  const shape = SHAPES[name];
-  if (!shape) throw new Error(`unknown model '${name}' (bundled, vit-s, vit-b)`);
-  const dir = path.join(os.tmpdir(), 'neuron-path-bench');
-  const file = path.join(dir, `${name}.onnx`);
-  if (!fs.existsSync(file)) {
-    fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(file, encodeModel(syntheticVit(shape)));
+  fs.mkdirSync(WORK_DIR, { recursive: true });
+  if (TIMM_MODELS[name]) {
+    const source = timm();
+    if (typeof source === 'string') return { skipped: source };
+    const file = timmExport(name, source, WORK_DIR, ROOT);
+    return typeof file === 'string' ? file : { skipped: file.error };
   }
+  const shape = SHAPES[name];
+  if (!shape) throw new Error(`unknown model '${name}' (bundled, ${[...Object.keys(SHAPES), ...Object.keys(TIMM_MODELS)].join(', ')})`);
+  const file = path.join(WORK_DIR, `${name}.onnx`);
+  if (!fs.existsSync(file)) fs.writeFileSync(file, encodeModel(syntheticVit(shape)));
   return file;
 }
 
@@ -102,9 +115,8 @@ async function scanChild(engine: Engine, file: string, cacheDir: string, kind: '
  * Runs in a fresh process so peak RSS belongs to one model: `prepare` builds the instrumented model
  * into the cache (the first open), `measure` is what a user's later CLI run does (warm cache).
  */
-async function child(spec: { name: string; threads: number; steps: number; baselines: BaselineName[]; mode: 'prepare' | 'measure' | 'folder' | 'scan-path' | 'scan-layer'; cacheDir: string; folder?: string; limit?: number; images?: number }): Promise<void> {
-  const file = modelFile(spec.name);
-  const { cacheDir } = spec;
+async function child(spec: { name: string; file: string; threads: number; steps: number; baselines: BaselineName[]; mode: 'prepare' | 'measure' | 'folder' | 'scan-path' | 'scan-layer'; cacheDir: string; folder?: string; limit?: number; images?: number }): Promise<void> {
+  const { file, cacheDir } = spec;
   const t = performance.now();
   const engine = await Engine.open({ modelPath: file, threads: spec.threads, cacheDir });
   const openSeconds = (performance.now() - t) / 1000;
@@ -156,47 +168,64 @@ function bundledShape(): VitShape {
   };
 }
 
-function torchReference(name: string, threads: number, steps: number, baselines: string): TorchResult | string {
+function torchReference(name: string, threads: number, steps: number, baselines: string, timm?: TimmSource): TorchResult | string {
   if (opts['no-torch']) return 'skipped (--no-torch)';
-  const python = '/usr/bin/python3';
+  const python = PYTHON;
   const script = path.join(ROOT, 'scripts', 'python', 'bench_reference.py');
   if (!fs.existsSync(python) || !fs.existsSync(script)) return 'n/a (no /usr/bin/python3 or script)';
   try { execFileSync(python, ['-c', 'import torch'], { stdio: 'ignore' }); } catch { return 'n/a (no torch: apt-get install python3-torch python3-onnx)'; }
-  const args = Object.entries(name === 'bundled' ? bundledShape() : SHAPES[name]).flatMap(([k, v]) => [`--${k}`, String(v)]);
+  const args = TIMM_MODELS[name] ? ['--timm', timm!.dir, '--timm-model', TIMM_MODELS[name]]
+    : Object.entries(name === 'bundled' ? bundledShape() : SHAPES[name]).flatMap(([k, v]) => [`--${k}`, String(v)]);
   const r = spawnSync(python, [script, ...args, '--threads', String(threads), '--steps', String(steps), '--baselines', baselines], { encoding: 'utf8' });
   if (r.status !== 0) return `failed: ${r.stderr.trim().split('\n').pop()}`;
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as TorchResult;
+}
+
+/** Debian's torch calls the selected libblas.so.3; with the reference BLAS (libblas3) it runs tens of times slower. */
+function referenceBlasNote(): string | undefined {
+  const lib = `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu/libblas.so.3`;
+  if (opts['no-torch'] || !fs.existsSync(lib)) return undefined;
+  const target = fs.realpathSync(lib);
+  return /openblas|blis|mkl/i.test(target) ? undefined
+    : `torch: ${lib} is ${target}, the reference BLAS, so the PyTorch times are far too slow; apt-get install libopenblas0-pthread`;
 }
 
 async function main(): Promise<void> {
   if (opts.child) { await child(JSON.parse(opts.child)); return; }
   const threads = Number(opts.threads), steps = Number(opts.steps);
   const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'neuron-path-bench-cache-')); // cold first open
+  let source: TimmSource | string | undefined;
+  const timm = () => (source ??= timmSource(WORK_DIR, { timm: opts.timm, timmRepo: opts['timm-repo']! }));
   const rows: string[][] = [];
   const phaseRows: string[] = [];
   const scanRows: string[][] = [];
   const scanImages = Number(opts['scan-images']);
+  const notes: string[] = [referenceBlasNote()].filter((n): n is string => !!n);
+  const measured = new Map<string, ChildResult>();
   for (const name of opts.models!.split(',')) {
     const baselines = (opts.baselines ?? (name === 'bundled' ? 'activation,ig,random' : 'activation')).split(',') as BaselineName[];
+    const file = modelFile(name, timm);
+    if (typeof file !== 'string') { notes.push(`${name}: ${file.skipped}`); continue; }
     process.stderr.write(`bench: ${name} (threads ${threads}, steps ${steps}, baselines ${baselines.join(',')})\n`);
-    modelFile(name);
-    const first = runChild({ name, threads, steps, baselines, mode: 'prepare', cacheDir }) as { openSeconds: number };
-    const res = runChild({ name, threads, steps, baselines, mode: 'measure', cacheDir }) as unknown as ChildResult;
-    const params = name === 'bundled' ? '-' : `${(parameterCount(SHAPES[name]) / 1e6).toFixed(1)}M`;
-    const torch = torchReference(name, threads, steps, baselines.join(','));
+    const first = runChild({ name, file, threads, steps, baselines, mode: 'prepare', cacheDir }) as { openSeconds: number };
+    const res = runChild({ name, file, threads, steps, baselines, mode: 'measure', cacheDir }) as unknown as ChildResult;
+    measured.set(name, res);
+    const shape = SHAPES[SYNTHETIC_TWIN[name] ?? name];
+    const params = shape ? `${(parameterCount(shape) / 1e6).toFixed(1)}M` : '-';
+    const torch = torchReference(name, threads, steps, baselines.join(','), TIMM_MODELS[name] ? timm() as TimmSource : undefined);
     const t = typeof torch === 'string' ? undefined : torch;
     rows.push([name, params, `${res.layers}x${res.neurons}`, first.openSeconds.toFixed(2), res.openSeconds.toFixed(2), res.seconds.toFixed(3),
-      `${res.forwardPasses}/${res.backwardPasses}`, res.maxRssMb.toFixed(0),
+      (res.phases.layers ?? 0).toFixed(3), `${res.forwardPasses}/${res.backwardPasses}`, res.maxRssMb.toFixed(0),
       t ? t.seconds.toFixed(3) : String(torch), t ? t.maxRssMb.toFixed(0) : '-', t ? (t.seconds / res.seconds).toFixed(2) : '-']);
     phaseRows.push(`${name}: ${Object.entries(res.phases).map(([k, v]) => `${k} ${v.toFixed(3)} s`).join(', ')}`);
     process.stderr.write(`bench: ${name} neuron scan of ${scanImages} generated images\n`);
     const perMinute = (r: { images: number; seconds: number }) => (r.images / r.seconds) * 60;
     const analysisRate = 60 / res.seconds;
-    const scans = (['scan-path', 'scan-layer'] as const).map((mode) => runChild({ name, threads, steps, baselines, mode, cacheDir, images: scanImages }) as { images: number; seconds: number; maxRssMb: number });
+    const scans = (['scan-path', 'scan-layer'] as const).map((mode) => runChild({ name, file, threads, steps, baselines, mode, cacheDir, images: scanImages }) as { images: number; seconds: number; maxRssMb: number });
     scanRows.push([name, analysisRate.toFixed(1), perMinute(scans[0]).toFixed(0), (perMinute(scans[0]) / analysisRate).toFixed(0),
       perMinute(scans[1]).toFixed(0), (perMinute(scans[1]) / analysisRate).toFixed(0), scans[0].maxRssMb.toFixed(0)]);
   }
-  const header = ['model', 'params', 'LxD', 'first open s', 'warm open s', 'analyze s', 'fwd/bwd passes', 'peak RSS MB', 'torch s', 'torch RSS MB', 'torch/ours'];
+  const header = ['model', 'params', 'LxD', 'first open s', 'warm open s', 'analyze s', 'layer steps s', 'fwd/bwd passes', 'peak RSS MB', 'torch s', 'torch RSS MB', 'torch/ours'];
   console.log(`\nNeuron Path benchmark: ${os.cpus().length} cores (${os.cpus()[0]?.model}), threads ${threads}, m = ${steps}`);
   printTable(header, rows);
   console.log('\nWhere the time goes (analysis phases):');
@@ -204,6 +233,14 @@ async function main(): Promise<void> {
   console.log(`\nNeuron scan (neuron-path neuron, ${scanImages} images, 16 per run), images per minute beside the path analysis's (the row above):`);
   console.log('  path neurons: one neuron per block with its ablation (L + 1 passes per image); whole block: every neuron of the last block, activations only');
   printTable(['model', 'analysis img/min', 'scan: path neurons', 'x analysis', 'scan: whole block', 'x analysis', 'peak RSS MB'], scanRows);
+  const pairs = Object.entries(SYNTHETIC_TWIN).filter(([real, synthetic]) => measured.has(real) && measured.has(synthetic));
+  if (pairs.length) console.log('\nReal exports (timm code, torch.onnx) against the generated model of the same shape:');
+  for (const [real, synthetic] of pairs) {
+    const r = measured.get(real)!, s = measured.get(synthetic)!;
+    console.log(`  ${real} / ${synthetic}: analyze ${(r.seconds / s.seconds).toFixed(2)}, layer steps ${((r.phases.layers ?? 0) / (s.phases.layers ?? 1)).toFixed(2)}`);
+  }
+  if (opts.models!.split(',').some((n) => TIMM_MODELS[n]) && typeof source !== 'string' && source) console.log(`  timm source: ${source.label}`);
+  for (const n of notes) console.log(`\n${n}`);
   if (opts.models!.split(',').includes('bundled')) {
     const folder = await benchFolder();
     const limit = Number(opts.limit);

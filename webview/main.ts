@@ -215,6 +215,7 @@ function renderHeader(s: PanelState): void {
   const r = s.result;
   const parts = [s.modelName || r?.model.path.split(/[\\/]/).pop()];
   if (r) parts.push(`${r.model.layers} layers × ${r.model.neuronsPerLayer} neurons`, `${r.settings.steps} steps`, `${r.settings.formula} formula`, `scope ${r.model.scope}`);
+  if (r?.model.precision && r.model.precision.stored !== 'float32') parts.push(`${r.model.precision.stored} model analysed in float32`);
   ui.subtitle.textContent = parts.filter(Boolean).join(' · ');
   const running = s.status === 'running';
   ui.runButton.hidden = running || s.status === 'done';

@@ -5,6 +5,8 @@ given shape with random weights, for `npm run bench` to compare against. Prints 
 
   /usr/bin/python3 scripts/python/bench_reference.py --image 224 --patch 16 --width 384 --layers 12 \
       --heads 6 --ffn 1536 --classes 1000 --threads 2 --steps 20 --baselines activation
+  /usr/bin/python3 scripts/python/bench_reference.py --timm DIR --timm-model vit_small_patch16_224 ...
+      (the timm model itself, random weights as exported by export_timm_vit.py; see timm_source.py)
 """
 import argparse
 import json
@@ -18,20 +20,32 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from make_fixtures import TinyViT  # noqa: E402
 from neuron_path_ref import NeuronPathRef  # noqa: E402
+from timm_source import timm_vit  # noqa: E402
 
 
 def main():
     ap = argparse.ArgumentParser()
     for name in ("image", "patch", "width", "layers", "heads", "ffn", "classes", "threads", "steps"):
-        ap.add_argument(f"--{name}", type=int, required=name not in ("threads", "steps"))
+        ap.add_argument(f"--{name}", type=int)
     ap.add_argument("--opset", type=int, default=None, help="ignored (the ONNX generator's option)")
     ap.add_argument("--baselines", default="activation")
+    ap.add_argument("--timm", help="folder with timm's source: time the timm model --timm-model instead of a TinyViT")
+    ap.add_argument("--timm-model", default="vit_small_patch16_224")
     args = ap.parse_args()
+    shape = ("image", "patch", "width", "layers", "heads", "ffn", "classes")
+    if not args.timm and any(getattr(args, k) is None for k in shape):
+        ap.error(f"give --timm, or every one of {', '.join('--' + k for k in shape)}")
     torch.set_num_threads(args.threads or os.cpu_count())
     torch.manual_seed(0)
-    model = TinyViT(args.image, args.patch, args.width, args.ffn, args.layers, args.heads, args.classes, "gelu-erf").eval()
-    ref = NeuronPathRef(model, model.act_modules(), "cls", steps=args.steps or 20)
-    x = torch.randn(1, 3, args.image, args.image)
+    if args.timm:
+        model = timm_vit(args.timm, args.timm_model)
+        fc2s = [block.mlp.fc2 for block in model.blocks]
+        x = torch.randn(1, *model.default_cfg.get("input_size", (3, 224, 224)))
+    else:
+        model = TinyViT(args.image, args.patch, args.width, args.ffn, args.layers, args.heads, args.classes, "gelu-erf").eval()
+        fc2s = model.fc2_modules()
+        x = torch.randn(1, 3, args.image, args.image)
+    ref = NeuronPathRef(model, fc2s, "cls", steps=args.steps or 20)
     baselines = [b for b in args.baselines.split(",") if b and b != "none"]
     m, L = ref.steps, ref.L
 

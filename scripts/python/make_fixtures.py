@@ -136,8 +136,8 @@ class TinyViT(nn.Module):
             self.fc_norm = nn.LayerNorm(dim, eps=1e-6)
         self.head = nn.Linear(dim, classes)
 
-    def act_modules(self):
-        return [b.act for b in self.blocks]
+    def fc2_modules(self):
+        return [b.fc2 for b in self.blocks]
 
     def forward(self, x):
         x = self.patch_embed(x).flatten(2).transpose(1, 2)
@@ -183,8 +183,8 @@ class TVViT(nn.Module):
         self.heads = nn.Sequential()
         self.heads.add_module("head", nn.Linear(dim, classes))
 
-    def act_modules(self):
-        return [b.mlp[1] for b in self.encoder.layers]
+    def fc2_modules(self):
+        return [b.mlp[3] for b in self.encoder.layers]
 
     def forward(self, x):
         n, c, h, w = x.shape
@@ -226,8 +226,8 @@ class CLIPViT(nn.Module):
         self.ln_post = nn.LayerNorm(dim)
         self.proj = nn.Parameter(torch.zeros(dim, classes))
 
-    def act_modules(self):
-        return [b.mlp.gelu for b in self.blocks]
+    def fc2_modules(self):
+        return [b.mlp.c_proj for b in self.blocks]
 
     def forward(self, x):
         x = self.conv1(x).flatten(2).transpose(1, 2)
@@ -256,25 +256,32 @@ class SmallCNN(nn.Module):
 
 # ============================================================================ fixture table
 FIXTURES = [
-    dict(name="cls_op13", style="hf-vit separate q/k/v, decomposed LayerNorm, Erf GELU", opset=13,
+    dict(name="cls_op13", family="hf-vit", patch=4,
+         style="hf-vit separate q/k/v, decomposed LayerNorm, Erf GELU", opset=13,
          dynamic=False, act="gelu-erf", scope="cls", image_index=0,
          build=lambda a: TinyViT(16, 4, 32, 64, 4, 4, 10, a, "separate", "cls")),
-    dict(name="cls_op17_dynamic", style="hf-vit separate q/k/v, LayerNormalization op, dynamic batch",
+    dict(name="cls_op17_dynamic", family="hf-vit", patch=4,
+         style="hf-vit separate q/k/v, LayerNormalization op, dynamic batch",
          opset=17, dynamic=True, act="gelu-erf", scope="cls", image_index=1,
          build=lambda a: TinyViT(16, 4, 32, 64, 3, 2, 5, a, "separate", "cls")),
-    dict(name="timm_qkv", style="timm fused qkv + reshape/permute/unbind, tanh GELU", opset=14,
+    dict(name="timm_qkv", family="timm-vit", patch=4,
+         style="timm fused qkv + reshape/permute/unbind, tanh GELU", opset=14,
          dynamic=True, act="gelu-tanh", scope="cls", image_index=2,
          build=lambda a: TinyViT(16, 4, 32, 64, 4, 4, 8, a, "fused", "cls")),
-    dict(name="mae_pool", style="MAE global pool: mean of patch tokens -> fc_norm -> Linear", opset=14,
+    dict(name="mae_pool", family="mae-pool", patch=4,
+         style="MAE global pool: mean of patch tokens -> fc_norm -> Linear", opset=14,
          dynamic=True, act="gelu-erf", scope="patches", image_index=3, size=12,
          build=lambda a: TinyViT(12, 4, 32, 48, 3, 2, 6, a, "fused", "mean")),
-    dict(name="torchvision_mha", style="torchvision vit_b_16 layout, nn.MultiheadAttention(batch_first)",
+    dict(name="torchvision_mha", family="torchvision-vit", patch=4,
+         style="torchvision vit_b_16 layout, nn.MultiheadAttention(batch_first)",
          opset=14, dynamic=False, act="gelu-erf", scope="cls", image_index=4,
          build=lambda a: TVViT(16, 4, 32, 64, 3, 4, 10)),
-    dict(name="quickgelu", style="CLIP layout: ln_pre, QuickGELU x*sigmoid(1.702x), ln_post @ proj",
+    dict(name="quickgelu", family="clip", patch=4,
+         style="CLIP layout: ln_pre, QuickGELU x*sigmoid(1.702x), ln_post @ proj",
          opset=14, dynamic=True, act="quickgelu", scope="cls", image_index=5,
          build=lambda a: CLIPViT(16, 4, 32, 64, 4, 2, 7)),
-    dict(name="relu_op11", style="hf-vit separate q/k/v, ReLU FFN, opset 11", opset=11, dynamic=True,
+    dict(name="relu_op11", family="hf-vit", patch=4,
+         style="hf-vit separate q/k/v, ReLU FFN, opset 11", opset=11, dynamic=True,
          act="relu", scope="cls", image_index=6,
          build=lambda a: TinyViT(16, 4, 32, 64, 3, 4, 5, a, "separate", "cls")),
 ]
@@ -294,15 +301,17 @@ _TEST_IMAGES = None
 
 
 def fixture_input(index, size=16):
-    """Fashion-MNIST test image -> bilinear resize -> [0,1] -> repeat 3x -> (x-0.5)/0.5, float32."""
+    """Fashion-MNIST test image -> bilinear resize to size (int, or (height, width)) -> [0,1] ->
+    repeat 3x -> (x-0.5)/0.5, float32."""
     global _TEST_IMAGES
     from PIL import Image
     if _TEST_IMAGES is None:
         _TEST_IMAGES = read_idx(os.path.join(DATA_DIR, "t10k-images-idx3-ubyte.gz"))
-    img = Image.fromarray(_TEST_IMAGES[index]).resize((size, size), Image.BILINEAR)
+    h, w = (size, size) if isinstance(size, int) else size
+    img = Image.fromarray(_TEST_IMAGES[index]).resize((w, h), Image.BILINEAR)
     x = torch.from_numpy(np.asarray(img, dtype=np.float32) / 255.0)
     x = (x - 0.5) / 0.5
-    return x.unsqueeze(0).unsqueeze(0).expand(1, 3, size, size).contiguous()
+    return x.unsqueeze(0).unsqueeze(0).expand(1, 3, h, w).contiguous()
 
 
 def randomize(model, seed):
@@ -387,7 +396,9 @@ const fs = require('fs');
   const out = {};
   for (const item of job) {
     const s = await ort.InferenceSession.create(item.model);
-    const t = new ort.Tensor('float32', Float32Array.from(item.data), item.shape);
+    const t = item.dtype === 'float16'  // float16 travels as its bits
+      ? new ort.Tensor('float16', Uint16Array.from(item.data), item.shape)
+      : new ort.Tensor('float32', Float32Array.from(item.data), item.shape);
     const r = await s.run({ [s.inputNames[0]]: t });
     out[item.key] = Array.from(r[s.outputNames[0]].data);
   }
@@ -480,17 +491,18 @@ def make_fixture(spec):
         randomize(model, seed)
         scale_head(model, x)
         m64 = copy.deepcopy(model).double()
-        acts = m64.act_modules()
-        L = len(acts)
-        # tokens and neurons from one clean pass: shape of the first activation output
+        fc2s = m64.fc2_modules()
+        L = len(fc2s)
+        # tokens and neurons from one clean pass: shape of the first fc2 input
         cap = {}
-        h = acts[0].register_forward_hook(lambda mod, i, o: cap.update(shape=tuple(o.shape)))
+        h = fc2s[0].register_forward_pre_hook(lambda mod, i: cap.update(shape=tuple(i[0].shape)))
         with torch.no_grad():
             probs = torch.softmax(m64(x.double())[0], -1)
         h.remove()
         T, D = cap["shape"][1], cap["shape"][2]
         extra = [[0] * L, [(7 * l + 3) % D for l in range(L)]]
-        res = analyse(m64, acts, spec["scope"], x.double(), steps=STEPS, extra_paths=extra)
+        readout = [0] if spec["scope"] == "cls" else list(range(1, T))
+        res = analyse(m64, fc2s, readout, x.double(), steps=STEPS, extra_paths=extra)
         mm = min_margin(res)
         top1 = float(probs.max())
         C = probs.numel()
@@ -505,11 +517,15 @@ def make_fixture(spec):
     has_ref = check_onnx(path)
     verified = verify_export(model, path, x, spec["dynamic"])
     ops = ops_of(path)
-    K = T - 1 if spec["scope"] == "patches" else 1
+    side = size // spec["patch"]
     doc = {
         "name": name, "style": spec["style"], "opset": spec["opset"], "dtype": "float64",
-        "scope": spec["scope"], "layers": L, "neurons": D, "tokens": T, "readoutRows": K,
-        "numClasses": C, "fixedBatch": not spec["dynamic"], "activation": spec["act"],
+        "scope": spec["scope"], "layers": L, "neurons": D, "tokens": T, "readoutRows": len(readout),
+        "readout": readout, "grid": [side, side], "ffn": "plain", "family": spec["family"],
+        "source": f"scripts/python/make_fixtures.py {type(model).__name__} (written here in the "
+                  "layout of that library)",
+        "numClasses": C, "fixedBatch": not spec["dynamic"], "dynamic": spec["dynamic"],
+        "activation": spec["act"],
         "inputName": "pixel_values", "outputName": "logits", "seed": seed,
         "image": f"Fashion-MNIST test image {spec['image_index']}, bilinear {size}x{size}, 3 channels, "
                  "(x/255-0.5)/0.5",

@@ -1,13 +1,17 @@
 #!/usr/bin/python3
 """PyTorch reference implementation of /work/shared/ALGORITHM.md (Neuron Path).
 
-Generic over a torch ViT module: the caller gives the list of FFN activation modules (one per
-block, in block order) and the readout scope:
-  'cls'      -> token 0          (K = 1 readout row)
-  'patches'  -> tokens 1:        (K = T - 1 readout rows)
+Generic over a torch ViT module: the caller gives each block's FFN output projection (fc2, in
+block order) and the readout, the sorted token rows of the last block's output that the head reads:
+  'cls'        -> [0]
+  'patches'    -> tokens 1.. (one class token, no registers)
+  [r0, r1..]   -> any sorted rows: [0, 1] for DeiT distilled, 1+R.. for R registers and a pooled
+                  head, every row for a head without class token or an attention-pool (MAP) head.
 
-Everything is done with forward hooks on the activation modules:
-  * clean pass              -> w_l, the readout rows of every block's activation output, [K, D]
+The neuron is an input unit of fc2 (ALGORITHM §1): a forward pre-hook on fc2 reads and rewrites
+fc2's input, which is the activation output of a plain FFN and the product act(gate) * up of a
+gated one (SwiGLU), so both kinds are handled alike. Everything is done with these hooks:
+  * clean pass              -> w_l, the readout rows of every block's fc2 input, [K, D]
   * replacement (spec §4)   -> the hook overwrites the readout rows with a given tensor that
                                requires grad; batched over the m integration steps; the gradients
                                of F = softmax(logits)[t] (summed over the batch) w.r.t. all
@@ -16,6 +20,7 @@ Everything is done with forward hooks on the activation modules:
                                readout tokens; alpha_k = k/m, k = 0..m-1 (left Riemann sum)
   * JAS of a path (spec §5), baselines activation / per-layer IG (spec §6),
     manipulation remove (x0) / enhance (x2) live forward (spec §7).
+Vectors over the readout are [K, D] with the rows in readout order.
 
 The model is used in the dtype it has; make_fixtures.py casts a copy to float64 so the fixtures
 are exact (``NeuronPathRef(model.double(), ...)``).
@@ -32,21 +37,24 @@ FORMULAS = ("reference", "paper")
 
 
 class NeuronPathRef:
-    def __init__(self, model: nn.Module, act_modules: Sequence[nn.Module], scope: str = "cls",
+    def __init__(self, model: nn.Module, fc2_modules: Sequence[nn.Module], readout="cls",
                  steps: int = 20):
-        if scope not in ("cls", "patches"):
-            raise ValueError(f"scope must be 'cls' or 'patches', got {scope!r}")
+        if isinstance(readout, str):
+            if readout not in ("cls", "patches"):
+                raise ValueError(f"readout must be 'cls', 'patches' or a list of rows, got {readout!r}")
+        elif list(readout) != sorted(set(int(r) for r in readout)) or not readout:
+            raise ValueError(f"readout rows must be a non-empty sorted list without repeats: {readout!r}")
         self.model = model.eval()
-        self.acts = list(act_modules)
-        self.scope = scope
+        self.fc2s = list(fc2_modules)
+        self.readout = readout if isinstance(readout, str) else [int(r) for r in readout]
         self.steps = steps
-        self.L = len(self.acts)
+        self.L = len(self.fc2s)
         # hook state
         self._mode: Optional[str] = None
         self._captured: Dict[int, torch.Tensor] = {}
         self._replace: Dict[int, torch.Tensor] = {}
         self._scale: Dict[int, tuple] = {}
-        self._handles = [m.register_forward_hook(self._make_hook(i)) for i, m in enumerate(self.acts)]
+        self._handles = [m.register_forward_pre_hook(self._make_hook(i)) for i, m in enumerate(self.fc2s)]
 
     # ------------------------------------------------------------------ hooks
     def close(self):
@@ -54,32 +62,36 @@ class NeuronPathRef:
             h.remove()
         self._handles = []
 
-    def _split(self, out: torch.Tensor):
-        """out [B, T, D] -> (head, readout, tail) along the token axis."""
-        if self.scope == "cls":
-            return None, out[:, :1], out[:, 1:]
-        return out[:, :1], out[:, 1:], None
-
-    def _join(self, head, mid, tail):
-        parts = [p for p in (head, mid, tail) if p is not None]
-        return torch.cat(parts, dim=1)
+    def rows(self, tokens: int) -> List[int]:
+        """The readout rows for a sequence of `tokens` rows."""
+        if self.readout == "cls":
+            return [0]
+        if self.readout == "patches":
+            return list(range(1, tokens))
+        if self.readout[-1] >= tokens:
+            raise RuntimeError(f"readout row {self.readout[-1]} is past the {tokens} tokens")
+        return self.readout
 
     def _make_hook(self, layer: int):
-        def hook(_module, _inputs, out):
-            if out.dim() != 3:
-                raise RuntimeError(f"activation output of block {layer} is not [B, T, D]: {tuple(out.shape)}")
-            head, mid, tail = self._split(out)
+        def hook(_module, inputs):
+            u = inputs[0]
+            if u.dim() != 3:
+                raise RuntimeError(f"fc2 input of block {layer} is not [B, T, D]: {tuple(u.shape)}")
+            rows = torch.tensor(self.rows(u.shape[1]), device=u.device)
             if self._mode == "capture":
-                self._captured[layer] = mid.detach().clone()
+                self._captured[layer] = u[:, rows].detach().clone()
                 return None
             if self._mode == "replace" and layer in self._replace:
-                r = self._replace[layer]  # [B, K, D]
-                return self._join(head, r.to(out.dtype), tail)
+                v = u.clone()
+                v[:, rows] = self._replace[layer].to(u.dtype)  # [B, K, D]; frozen rows (spec §4)
+                return (v,) + tuple(inputs[1:])
             if self._mode == "scale" and layer in self._scale:
                 neuron, factor = self._scale[layer]
-                mult = torch.ones(out.shape[-1], dtype=out.dtype, device=out.device)
+                mult = torch.ones(u.shape[-1], dtype=u.dtype, device=u.device)
                 mult[neuron] = factor
-                return self._join(head, mid * mult, tail)
+                v = u.clone()
+                v[:, rows] = u[:, rows] * mult
+                return (v,) + tuple(inputs[1:])
             return None
         return hook
 
@@ -210,10 +222,10 @@ class NeuronPathRef:
         return self.manipulate(x, target, path, 2.0)
 
 
-def analyse(model: nn.Module, act_modules, scope: str, x: torch.Tensor, targets: Optional[List[int]] = None,
+def analyse(model: nn.Module, fc2_modules, readout, x: torch.Tensor, targets: Optional[List[int]] = None,
             steps: int = 20, extra_paths: Optional[List[List[int]]] = None):
     """Everything the fixtures need, for each target (default: top-1 and top-2)."""
-    ref = NeuronPathRef(model, act_modules, scope, steps)
+    ref = NeuronPathRef(model, fc2_modules, readout, steps)
     try:
         logits, probs, w = ref.clean(x)
         if targets is None:

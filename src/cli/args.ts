@@ -1,7 +1,8 @@
 // Command-line flags shared by `analyze` and `batch`, parsed into engine options.
 import { parseArgs } from 'node:util';
 import type { AnalyzeOptions, BaselineName, ModelOptions, ResizeMode } from '../engine/api';
-import { defaultModelPath } from '../engine/index';
+import { defaultModelPath, type ScopeSetting } from '../engine/index';
+import { isScopeSetting, SCOPE_HELP } from '../engine/scope';
 
 export class UsageError extends Error {
   constructor(message: string) { super(message); this.name = 'UsageError'; }
@@ -50,13 +51,19 @@ function oneOf<T extends string>(name: string, v: string | undefined, allowed: r
   return v as T;
 }
 
+function scope(v: string | undefined): ScopeSetting | undefined {
+  if (v === undefined) return undefined;
+  if (!isScopeSetting(v)) throw new UsageError(`--scope must be ${SCOPE_HELP}; got '${v}'`);
+  return v;
+}
+
 export function modelOptions(f: Flags): ModelOptions {
   const size = numbers('size', f.size);
   if (size && size.length !== 1 && size.length !== 2) throw new UsageError(`--size takes N or HxW, got '${f.size}'`);
   return {
     modelPath: f.model ?? defaultModelPath(),
     labelsPath: f.labels,
-    scope: oneOf('scope', f.scope, ['auto', 'cls', 'patches'] as const),
+    scope: scope(f.scope),
     threads: int('threads', f.threads, 0),
     executionProvider: oneOf('provider', f.provider, ['cpu', 'cuda'] as const),
     preprocess: {

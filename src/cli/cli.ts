@@ -15,7 +15,9 @@ const USAGE = `usage: neuron-path analyze IMAGE [options]
   --target CLASS       class index to explain, or 'predicted' (default)
   --steps N            integration steps m (default 20)
   --formula F          reference (default; the published code) | paper
-  --scope S            auto (default) | cls | patches
+  --scope S            token rows the neurons are read at: auto (default: the rows the head
+                       reads, found from the graph) | cls (token 0) | patches (the patch grid,
+                       the last gh*gw tokens) | all | a:b (rows a..b-1, e.g. 0:2)
   --baselines LIST     activation,ig,random (default) or none
   --random N           number of random baseline paths (default 10); --seed S (default 0)
   --threads N          onnxruntime intra-op threads (default: all cores)

@@ -3,6 +3,7 @@
 import type { AnalyzeOptions, RunHooks } from './api';
 import { activationPath, argmax, integratedGradientsPath, locatePath, pathJas, randomPaths, sumTokens } from './locator';
 import { manipulatePaths } from './manipulation';
+import { readoutValues } from './readout';
 import type { AnalysisResult, BaselineResult, ClassProbability, LayerProgress, PathNeuron, TokenMap } from './result';
 import { Runner } from './runner';
 import type { InstrumentedInfo } from './instrument';
@@ -43,7 +44,7 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
   const clean = await runner.clean(pixels);
   lap('clean');
   const T = info.tokens;
-  const w = readoutRows(clean.acts, info);
+  const w = readoutActivations(clean.acts, info);
   const top = topClasses(clean.probs, labels, 5);
   const target = resolveTarget(options.target ?? 'predicted', clean.probs);
   const before = clean.probs[target];
@@ -124,7 +125,7 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
     path: describe(path, (l, j) => stepScores[l][j]),
     jas,
     layerScores: stepScores.map((s) => Array.from(s)),
-    tokenMaps: path.map((neuron, layer) => tokenMap(clean.acts[layer], layer, neuron, T, D, info)),
+    tokenMaps: path.map((neuron, layer) => tokenMap(clean.acts[layer], layer, neuron, T, D, info.grid)),
     baselines,
     manipulation: {
       remove: { probability: after[0][0].probability, deviation: after[0][0].probability - before, top1: after[0][0].top1 },
@@ -135,8 +136,8 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
 }
 
 /** Each block's activation rows at the readout tokens (the w of ALGORITHM §5): K x D, row-major. */
-export function readoutRows(acts: Float32Array[], info: InstrumentedInfo): Float32Array[] {
-  return acts.map((a) => a.slice(info.readout[0] * info.neurons, info.readout[1] * info.neurons));
+export function readoutActivations(acts: Float32Array[], info: InstrumentedInfo): Float32Array[] {
+  return acts.map((a) => readoutValues(a, info.readoutRows, info.neurons));
 }
 
 export function topClasses(probs: Float32Array, labels: string[], n: number): ClassProbability[] {
@@ -152,22 +153,11 @@ function resolveTarget(target: number | 'predicted', probs: Float32Array): numbe
   return target;
 }
 
-/** The path neuron's activation at every patch token, laid out on the patch grid. */
-export function tokenMap(acts: Float32Array, layer: number, neuron: number, T: number, D: number, info: InstrumentedInfo): TokenMap {
-  const n = T - 1;
-  const values = Array.from({ length: n }, (_, t) => acts[(t + 1) * D + neuron]);
-  return { layer, neuron, grid: patchGrid(n, info.input.height, info.input.width), values };
-}
-
-/** gh x gw = n with gh/gw closest to the image's aspect ratio. */
-export function patchGrid(n: number, height: number, width: number): [number, number] {
-  let best: [number, number] = [1, n];
-  for (let gh = 1; gh <= n; gh++) {
-    if (n % gh) continue;
-    const gw = n / gh;
-    if (Math.abs(Math.log(gh / gw) - Math.log(height / width)) < Math.abs(Math.log(best[0] / best[1]) - Math.log(height / width))) best = [gh, gw];
-  }
-  return best;
+/** The path neuron's activation at every patch token (the last gh*gw tokens), laid out on the patch grid. */
+export function tokenMap(acts: Float32Array, layer: number, neuron: number, T: number, D: number, grid: [number, number]): TokenMap {
+  const first = T - grid[0] * grid[1];
+  const values = Array.from({ length: grid[0] * grid[1] }, (_, t) => acts[(first + t) * D + neuron]);
+  return { layer, neuron, grid, values };
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(xs.length, 1);

@@ -1,5 +1,5 @@
 // The engine's public surface: what the CLI, the worker and the tests call. No VS Code here.
-import type { Formula, LayerProgress, Scope } from './result';
+import type { Formula, LayerProgress, ReadoutInfo, ScopeSetting } from './result';
 
 export type BaselineName = 'activation' | 'ig' | 'random';
 export type ExecutionProvider = 'cpu' | 'cuda';
@@ -16,7 +16,7 @@ export interface PreprocessOverrides {
 export interface ModelOptions {
   modelPath: string;
   labelsPath?: string;              // labels.txt (one per line) or a config.json with id2label
-  scope?: 'auto' | Scope;
+  scope?: ScopeSetting;             // which token rows the neurons are read at; default auto (from the graph)
   threads?: number;                 // 0 or undefined: onnxruntime's default
   executionProvider?: ExecutionProvider;
   preprocess?: PreprocessOverrides;
@@ -38,14 +38,18 @@ export interface ModelInfo {
   layers: number;
   neuronsPerLayer: number;
   tokens: number;
-  scope: Scope;
+  scope: string;                    // a name for the readout rows (cls, patches, all, or ranges such as 0,5:21)
+  readout: ReadoutInfo;
   inputSize: [number, number];
   channels: number;
   numClasses: number;
   labels: string[];
   fixedBatch: boolean;              // the export only accepts batch 1: steps run one at a time
   batchRewritten: boolean;          // a batch-1 export whose batch axis was made dynamic (checked row by row)
-  activation: string;               // what the FFN activation was recognised as (gelu-erf, relu, ...)
+  activation: string;               // what the FFN activation was recognised as (gelu-erf, relu, swiglu, ...)
+  ffn: 'plain' | 'gated';           // fc1 -> act -> fc2, or act(gate) * up -> fc2
+  headFfns: string[];               // fc2 nodes of FFNs after the blocks (an attention-pool head's MLP): not blocks
+  precision: 'float32' | 'float16' | 'bfloat16'; // as stored; the analysis always runs in float32
 }
 
 export interface RunHooks {

@@ -1,7 +1,7 @@
 // The engine: open a ViT once, analyse many images. Used by the CLI, the worker and the tests.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { analyzePixels, readoutRows, topClasses } from './analyze';
+import { analyzePixels, readoutActivations, topClasses } from './analyze';
 import type { AnalyzeOptions, ModelInfo, ModelOptions, RunHooks } from './api';
 import type { InstrumentedInfo } from './instrument';
 import { readLabels, readPreprocessing, type Preprocessing } from './modelFolder';
@@ -10,7 +10,7 @@ import { checkUnit, NEURON_SCHEMA, type NeuronScanRecord, type NeuronUnit } from
 import { scanImages } from './neurons/scan';
 import { loadPixels } from './preprocess';
 import { pathJas } from './locator';
-import type { AnalysisResult, ClassProbability, Formula } from './result';
+import type { AnalysisResult, ClassProbability, Formula, ReadoutInfo } from './result';
 import { Runner } from './runner';
 import type { Session } from './runtime';
 
@@ -37,9 +37,9 @@ export class Engine {
     const { info: i } = opened;
     const info: ModelInfo = {
       path: path.resolve(options.modelPath), sha256: opened.sha256, layers: opened.layers, neuronsPerLayer: i.neurons,
-      tokens: i.tokens, scope: i.scope, inputSize: [i.input.height, i.input.width], channels: i.input.channels,
+      tokens: i.tokens, scope: i.scope, readout: readoutInfo(i), inputSize: [i.input.height, i.input.width], channels: i.input.channels,
       numClasses: i.numClasses, labels: readLabels(options.modelPath, i.numClasses, options.labelsPath),
-      fixedBatch: i.input.fixedBatch, batchRewritten: i.batchRewritten, activation: i.activation,
+      fixedBatch: i.input.fixedBatch, batchRewritten: i.batchRewritten, activation: i.activation, ffn: i.ffn, headFfns: i.head, precision: i.precision,
     };
     return new Engine(info, opened.session, i, prep);
   }
@@ -51,10 +51,13 @@ export class Engine {
     const core = await analyzePixels({
       session: this.session, info: this.internal, layers: this.info.layers, labels: this.info.labels, pixels: pixels.data,
     }, options, hooks);
-    const { path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses } = this.info;
+    const { path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses, readout, tokens, ffn, activation, headFfns, precision } = this.info;
     return {
       schema: 'neuron-path/1',
-      model: { path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses },
+      model: {
+        path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses, readout, tokens,
+        ffn: { kind: ffn, activation, headFfns }, precision: { stored: precision, analysedIn: 'float32' },
+      },
       image: { path: file, sha256: sha256File(file), width: pixels.width, height: pixels.height },
       ...core,
     };
@@ -110,7 +113,7 @@ export class Engine {
     if (!Number.isInteger(options.target) || options.target < 0 || options.target >= numClasses) throw new RangeError(`target class ${options.target} is out of range (0..${numClasses - 1})`);
     const pixels = await loadPixels(path.resolve(imagePath), this.prep, this.internal.input);
     const runner = new Runner(this.session, this.internal, layers, signal);
-    const w = readoutRows((await runner.clean(pixels.data)).acts, this.internal);
+    const w = readoutActivations((await runner.clean(pixels.data)).acts, this.internal);
     return pathJas(runner, pixels.data, options.target, w, path_, options.steps ?? 20, options.formula ?? 'reference');
   }
 
@@ -131,4 +134,8 @@ export class Engine {
   }
 
   async dispose(): Promise<void> { await this.session.release(); }
+}
+
+function readoutInfo(i: InstrumentedInfo): ReadoutInfo {
+  return { rows: i.readoutRows, source: i.readoutSource, graphRows: i.graphRows, grid: i.grid, gridSource: i.gridSource };
 }

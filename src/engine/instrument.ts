@@ -3,15 +3,17 @@
 // target class is an input; the outputs are the probabilities, the clean activations and, from one
 // backward graph, dF/d(replacement) of every block summed over the batch.
 import { buildBackward } from './autodiff/backward';
+import { probeShapes } from './autodiff/probedShapes';
 import { tryDynamicBatch } from './batchAxis';
-import type { Shapes } from './autodiff/context';
 import { GraphBuilder } from './onnx/builder';
 import { GraphIndex } from './onnx/graph';
+import type { StoredPrecision } from './onnx/precision';
 import { probeModel, probePixels, type ProbeResult } from './onnx/probe';
-import { DataType, ModelFormatError, onnx, opsetOf, type ModelProto, type NodeProto } from './onnx/proto';
+import { DataType, ModelFormatError, onnx, opsetOf, type GraphProto, type ModelProto, type NodeProto } from './onnx/proto';
+import { graphReadout, resolveReadout, runsOf } from './readout';
+import type { ScopeSetting } from './result';
 import type { Feed, SessionSettings } from './runtime';
-import type { Scope } from './result';
-import { detectScope, findSites, imageInput, logitsOutput, NotAViTError, type Structure } from './structure';
+import { findPatchGrid, findSites, imageInput, logitsOutput, NotAViTError, type FfnKind, type ImageInput } from './structure';
 
 export const NAMES = {
   switch: 'np_switch',
@@ -24,15 +26,31 @@ export const NAMES = {
 };
 
 export interface InstrumentOptions {
-  scope?: 'auto' | Scope;
+  scope?: ScopeSetting;
   sizeHint?: [number, number];
+  precision?: StoredPrecision;        // what the model was stored in before it was upcast to float32
   settings: SessionSettings;
 }
 
 /** What the locator needs to know about an instrumented model; cached beside it as JSON. */
-export interface InstrumentedInfo extends Omit<Structure, 'sites'> {
-  activation: string;
-  readout: [number, number];          // token rows [start, end) that are replaced and scaled
+export interface InstrumentedInfo {
+  input: ImageInput;
+  logits: string;                     // the tensor F is the softmax of
+  output: string;                     // the model output it was read from
+  outputIsSoftmax: boolean;           // the model already ends in a softmax
+  numClasses: number;
+  tokens: number;
+  neurons: number;
+  activation: string;                 // gelu-erf, gelu-tanh, quickgelu, relu, silu, swiglu, geglu, ...
+  ffn: FfnKind;
+  readoutRows: number[];              // token rows that are replaced and scaled, ascending
+  readoutSource: 'graph' | 'setting'; // found from the graph (scope auto) or set by the user
+  scope: string;                      // a name for the rows: cls, patches, all, or ranges such as 0,5:21
+  graphRows: number[];                // the rows the head reads according to the graph, whatever the setting
+  grid: [number, number];             // the patch grid: the last gh*gw tokens
+  gridSource: 'graph' | 'image size';
+  head: string[];                     // fc2 nodes of FFNs after the blocks (an attention-pool head's MLP): not blocks
+  precision: StoredPrecision;         // the model's stored precision; the analysis always runs in float32
   opset: number;
   batchRewritten: boolean;            // a fixed-batch export whose batch axis was made dynamic (verified)
   rowBytes: number;                   // bytes of the forward tensors that grow with each batch row
@@ -52,25 +70,25 @@ export async function instrument(exported: ModelProto, options: InstrumentOption
   const clean = await probeModel(model, { [input.name]: probePixels(input, 1) }, 1, options.settings);
   const index = new GraphIndex(graph);
   const { name: logits, output, softmaxed, numClasses } = logitsOutput(graph, index, clean);
-  const sites = findSites(graph, index, clean);
-  if (sites.length === 0) {
-    throw new NotAViTError('no transformer FFN (linear -> GELU/ReLU/QuickGELU -> linear over [batch, tokens, width]) was found; ' +
-      'Neuron Path analyses vision transformers.');
-  }
-  if (!clean.floats.has(sites[0].tensor)) throw new NotAViTError('the FFN activations are not float32; Neuron Path needs a float32 model.');
+  const { sites, head, rejected } = findSites(graph, index, clean);
+  if (sites.length === 0) throw new NotAViTError(noFfnMessage(graph, clean, rejected));
+  if (!clean.floats.has(sites[0].tensor)) throw new NotAViTError(`block 0's FFN (${sites[0].fc2}) does not compute in float; Neuron Path needs a float model (float32, or float16/bfloat16, which is upcast).`);
   const [, tokens, neurons] = clean.shapes.get(sites[0].tensor)!;
   const odd = sites.find((s) => { const sh = clean.shapes.get(s.tensor)!; return sh[1] !== tokens || sh[2] !== neurons; });
-  if (odd) throw new NotAViTError(`block ${odd.layer}'s FFN activation has shape [${clean.shapes.get(odd.tensor)}], unlike block 0's [1,${tokens},${neurons}].`);
-  const detected = detectScope(index, clean, logits, tokens);
-  const scope = options.scope && options.scope !== 'auto' ? options.scope : detected;
-  if (!scope) {
-    throw new NotAViTError('could not tell whether the head reads the CLS token or the mean of the patch tokens; ' +
-      'set the scope explicitly (neuronPath.scope / --scope cls|patches).');
+  if (odd) {
+    throw new NotAViTError(`block ${odd.layer}'s FFN (${odd.fc2}) reads [${clean.shapes.get(odd.tensor)}], unlike block 0's ` +
+      `[1,${tokens},${neurons}] (${sites[0].fc2}); blocks with different token counts or widths are not supported.`);
   }
-  const readout: [number, number] = scope === 'cls' ? [0, 1] : [1, tokens];
-  const L = sites.length, K = readout[1] - readout[0], D = neurons, C = numClasses;
+  const { grid, source: gridSource } = findPatchGrid(graph, clean, sites[0], tokens, input);
+  const graphRows = await graphReadout(model, input, sites[sites.length - 1], logits, options.settings, clean);
+  const readout = resolveReadout(options.scope ?? 'auto', graphRows, tokens, grid);
+  if (readout.rows.length === 0) throw new NotAViTError(`the logits do not depend on any token of the last block's FFN (${sites[sites.length - 1].fc2}).`);
+  const rows = readout.rows;
+  const L = sites.length, K = rows.length, D = neurons, C = numClasses;
 
-  // Forward instrumentation, spliced in right after each activation's producer.
+  // Forward instrumentation, spliced in right after each activation's producer: the readout rows
+  // (contiguous runs, sliced and concatenated) are mixed, the other rows pass unchanged.
+  const runs = runsOf(rows);
   const b = new GraphBuilder(graph, opset);
   const mixed: string[] = [];
   const switches: string[] = [];
@@ -80,12 +98,12 @@ export async function instrument(exported: ModelProto, options: InstrumentOption
     const orig = `${site.tensor}/np_orig`;
     producer.output = producer.output!.map((o) => (o === site.tensor ? orig : o));
     const l = site.layer;
-    const row = b.slice(orig, [readout[0]], [readout[1]], [1]);
+    const pieces = runs.map(([start, end]) => b.slice(orig, [start], [end], [1]));
+    const row = pieces.length === 1 ? pieces[0] : b.op('Concat', pieces, { axis: 1 });
     const live = b.op('Mul', [row, NAMES.scale(l)]);
     const sw = b.slice(NAMES.switch, [l], [l + 1], [0]);
     const mix = b.op('Add', [b.op('Mul', [sw, NAMES.replace(l)]), b.op('Mul', [b.op('Sub', [b.float(1), sw]), live])]);
-    const parts = scope === 'cls' ? [mix, b.slice(orig, [1], [tokens], [1])] : [b.slice(orig, [0], [1], [1]), mix];
-    b.node('Concat', parts, { axis: 1 }, [site.tensor]);
+    b.node('Concat', reassemble(b, orig, mix, runs, tokens), { axis: 1 }, [site.tensor]);
     b.node('Identity', [orig], {}, [NAMES.act(l)]);
     mixed.push(mix);
     switches.push(sw);
@@ -110,10 +128,12 @@ export async function instrument(exported: ModelProto, options: InstrumentOption
   graph.output = [{ name: NAMES.probs }, ...sites.map((s) => ({ name: NAMES.act(s.layer) }))];
 
   const info: InstrumentedInfo = {
-    input, logits, output, outputIsSoftmax: softmaxed, numClasses: C, tokens, neurons: D, scope, detectedScope: detected,
-    activation: sites[0].activation, readout, opset, batchRewritten, rowBytes: 0,
+    input, logits, output, outputIsSoftmax: softmaxed, numClasses: C, tokens, neurons: D,
+    activation: sites[0].activation, ffn: sites[0].ffn, readoutRows: rows, readoutSource: readout.source, scope: readout.scope,
+    graphRows, grid, gridSource, head: head.map((s) => s.fc2), precision: options.precision ?? 'float32',
+    opset, batchRewritten, rowBytes: 0,
   };
-  const shapes = await probeShapes(model, info, L, options.settings);
+  const shapes = await probeShapes(model, (batch) => neutralFeeds(info, L, probePixels(info.input, batch)), info.input.fixedBatch, options.settings);
   info.rowBytes = shapes.rowBytes;
 
   // Backward: F = probs[target] per batch row, so the seed of probs is the one-hot input.
@@ -133,9 +153,40 @@ export async function instrument(exported: ModelProto, options: InstrumentOption
   return { model, info };
 }
 
+/** The token axis rebuilt in order: the original rows between the runs, the mixed rows in them. */
+function reassemble(b: GraphBuilder, orig: string, mix: string, runs: [number, number][], tokens: number): string[] {
+  const parts: string[] = [];
+  let at = 0, offset = 0;
+  for (const [start, end] of runs) {
+    if (start > at) parts.push(b.slice(orig, [at], [start], [1]));
+    parts.push(runs.length === 1 ? mix : b.slice(mix, [offset], [offset + end - start], [1]));
+    offset += end - start;
+    at = end;
+  }
+  if (at < tokens) parts.push(b.slice(orig, [at], [tokens], [1]));
+  return parts;
+}
+
+/** Says what was looked at when no block FFN was recognised. */
+function noFfnMessage(graph: GraphProto, probe: ProbeResult, rejected: string[]): string {
+  const attention = (graph.node ?? []).filter((n) => {
+    const s = n.opType === 'Softmax' ? probe.shapes.get(n.output![0]) : undefined;
+    return s && s.length === 4 && s[2] === s[3];
+  }).length;
+  const shown = rejected.slice(0, 12).map((r) => `\n  - ${r}`).join('');
+  const more = rejected.length > 12 ? `\n  (and ${rejected.length - 12} more)` : '';
+  if (rejected.length === 0) {
+    return 'no transformer FFN was found: the graph has no linear layer (MatMul/Gemm with a constant weight) over ' +
+      `[batch, tokens, width] and ${attention} attention softmaxes. Neuron Path analyses vision transformers, whose blocks end in an FFN.`;
+  }
+  return `no transformer FFN was recognised (fc1 -> activation -> fc2, or a gated act(gate) * up -> fc2). The graph has ${attention} ` +
+    `attention softmaxes; the ${rejected.length} linear layers over [batch, tokens, width] were looked at:${shown}${more}\n` +
+    'If this is a vision transformer, please report the export with this message.';
+}
+
 /** Neutral feeds: switches off, replacement zeros, scale one (the model computes as exported). */
 export function neutralFeeds(info: InstrumentedInfo, layers: number, pixels: Feed): Record<string, Feed> {
-  const K = info.readout[1] - info.readout[0], D = info.neurons;
+  const K = info.readoutRows.length, D = info.neurons;
   const feeds: Record<string, Feed> = {
     [info.input.name]: pixels,
     [NAMES.switch]: { type: 'float32', data: new Float32Array(layers), dims: [layers] },
@@ -150,32 +201,3 @@ export function neutralFeeds(info: InstrumentedInfo, layers: number, pixels: Fee
   return feeds;
 }
 
-async function probeShapes(model: ModelProto, info: InstrumentedInfo, layers: number, settings: SessionSettings): Promise<Shapes & { isFloat(name: string): boolean; rowBytes: number }> {
-  const run = (batch: number) => probeModel(model, neutralFeeds(info, layers, probePixels(info.input, batch)), batch, settings);
-  const one = await run(1);
-  const two: ProbeResult = info.input.fixedBatch ? one : await run(2);
-  const constants = new GraphIndex(model.graph!).constants;
-  const constShape = (name: string) => {
-    const t = constants.get(name);
-    return t ? (t.dims ?? []).map(Number) : undefined;
-  };
-  let rowBytes = 0;
-  for (const [name, dims] of one.shapes) {
-    const grows = info.input.fixedBatch || dims.some((d, i) => d !== two.shapes.get(name)?.[i]);
-    if (grows && one.floats.has(name)) rowBytes += 4 * dims.reduce((a, b) => a * b, 1);
-  }
-  return {
-    rowBytes,
-    shape(name) {
-      const s = two.shapes.get(name) ?? constShape(name);
-      if (!s) throw new ModelFormatError(`no shape is known for tensor '${name}'`);
-      return s;
-    },
-    batchAxes(name) {
-      const a = one.shapes.get(name), c = two.shapes.get(name);
-      return (c ?? a ?? []).map((d, i) => !!a && d !== a[i]);
-    },
-    ints: (name) => two.ints.get(name),
-    isFloat: (name) => two.floats.has(name),
-  };
-}

@@ -6,12 +6,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ModelOptions } from './api';
 import { instrument, NAMES, neutralFeeds, type InstrumentedInfo } from './instrument';
+import { refuseQuantized, upcastToFloat32 } from './onnx/precision';
 import { probePixels } from './onnx/probe';
 import { decodeModel, encodeModel, inlineExternalData, ModelFormatError } from './onnx/proto';
 import { Session, type SessionSettings } from './runtime';
 
 /** Bump when the instrumented graph changes, so stale cache entries are not used. */
-const INSTRUMENT_VERSION = 6;
+const INSTRUMENT_VERSION = 8;
 
 export interface OpenedModel {
   session: Session;
@@ -59,9 +60,12 @@ export async function openModel(options: ModelOptions, sizeHint: [number, number
   const original = fs.readFileSync(file);
   const model = decodeModel(original, file);
   inlineExternalData(model, path.dirname(file));
+  refuseQuantized(model.graph!);
+  const precision = upcastToFloat32(model);
+  if (precision !== 'float32') report(`the model is stored in ${precision}: analysing it in float32`);
   const inlined = encodeModel(model);
   report('building the gradient graph');
-  const { model: instrumented, info } = await instrument(model, { scope: options.scope, sizeHint, settings: { threads: options.threads } });
+  const { model: instrumented, info } = await instrument(model, { scope: options.scope, sizeHint, precision, settings: { threads: options.threads } });
   const layers = instrumented.graph!.input!.filter((i) => i.name?.startsWith('np_replace_')).length;
   const bytes = encodeModel(instrumented);
   const session = await Session.create(bytes, settings);

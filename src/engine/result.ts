@@ -2,14 +2,24 @@
 // the worker sends it to the extension host, the panel draws it, batch runs append it as a line.
 
 export type Formula = 'reference' | 'paper';
-export type Scope = 'cls' | 'patches';
+/** The readout rows asked for: auto (found from the graph), cls (token 0), patches (the patch grid), all, or rows a:b (end excluded). */
+export type ScopeSetting = 'auto' | 'cls' | 'patches' | 'all' | `${number}:${number}` | `${number}:`;
+
+/** The token rows the neurons are read at (ALGORITHM §1) and how they were chosen. */
+export interface ReadoutInfo {
+  rows: number[];                  // ascending; per-token vectors are [rows.length * D] in this order
+  source: 'graph' | 'setting';     // graph: the rows the logits depend on (scope auto); setting: the user's scope
+  graphRows: number[];             // the rows the graph gives, whatever the setting
+  grid: [number, number];          // the patch grid [gh, gw]: the last gh*gw tokens
+  gridSource: 'graph' | 'image size'; // the patch embedding's output shape, or (no Conv found) the image size
+}
 
 export interface ClassProbability { class: number; label: string; probability: number }
 
 export interface PathNeuron {
   layer: number;        // 0-based block index
   neuron: number;       // index into the block's FFN activation (0..D-1)
-  activation: number;   // clean activation at the readout token(s) (summed over tokens for `patches`)
+  activation: number;   // clean activation at the readout token(s) (summed over them when there are several)
   score: number;        // the layer-step candidate score that chose it (ALGORITHM §5)
 }
 
@@ -39,8 +49,17 @@ export interface TokenMap { layer: number; neuron: number; grid: [number, number
 export interface AnalysisResult {
   schema: 'neuron-path/1';
   model: {
-    path: string; sha256: string; layers: number; neuronsPerLayer: number; scope: Scope;
+    path: string; sha256: string; layers: number; neuronsPerLayer: number;
+    scope: string;                 // a name for the readout rows: cls, patches, all, or ranges such as 0,5:21
     inputSize: [number, number]; numClasses: number;
+    // Absent in records made before model families (issue 9):
+    readout?: ReadoutInfo;
+    tokens?: number;
+    ffn?: {
+      kind: 'plain' | 'gated'; activation: string;
+      headFfns: string[];          // fc2 nodes of FFNs after the blocks (an attention-pool head's MLP): part of the head, not blocks
+    };
+    precision?: { stored: 'float32' | 'float16' | 'bfloat16'; analysedIn: 'float32' };
   };
   image: { path: string; sha256: string; width: number; height: number };
   settings: { steps: number; formula: Formula; target: number | 'predicted' };

@@ -26,7 +26,7 @@ export class Runner {
 
   constructor(private readonly session: Session, readonly info: InstrumentedInfo, readonly layers: number,
               private readonly signal?: AbortSignal) {
-    this.K = info.readout[1] - info.readout[0];
+    this.K = info.readoutRows.length;
     this.D = info.neurons;
     this.maxRows = Math.max(1, Math.floor(ROW_BUDGET_BYTES / Math.max(info.rowBytes, 1)));
   }

@@ -1,27 +1,18 @@
 // Reads a ViT's structure off its graph: the image input, the logits, every encoder block's FFN
-// activation (the neurons) and the readout scope (which tokens the head reads). ALGORITHM §1.
-import type { Scope } from './result';
-import { attrInt, attrString } from './onnx/builder';
+// neurons (fc2's input, plain or gated) and the patch grid. ALGORITHM §1. The readout rows are
+// found by readout.ts.
+import { attrInt, attrInts, attrString } from './onnx/builder';
 import type { GraphIndex } from './onnx/graph';
 import { DataType, ModelFormatError, toNumber, type GraphProto, type NodeProto } from './onnx/proto';
 import type { ProbeResult } from './onnx/probe';
+import { tensorValues } from './onnx/tensor';
 
 export interface ImageInput { name: string; channels: number; height: number; width: number; fixedBatch: boolean }
 
-export interface NeuronSite { layer: number; tensor: string; nodeIndex: number; activation: string }
+export type FfnKind = 'plain' | 'gated';
 
-export interface Structure {
-  input: ImageInput;
-  logits: string;                    // the tensor F is the softmax of
-  output: string;                    // the model output it was read from
-  outputIsSoftmax: boolean;          // the model already ends in a softmax
-  numClasses: number;
-  sites: NeuronSite[];
-  tokens: number;
-  neurons: number;
-  scope: Scope;
-  detectedScope: Scope | undefined;
-}
+/** A block's neurons: the tensor fc2 reads (for a gated FFN, the product act(gate) * up). */
+export interface NeuronSite { layer: number; tensor: string; nodeIndex: number; activation: string; ffn: FfnKind; fc2: string }
 
 export class NotAViTError extends ModelFormatError {
   constructor(message: string) { super(message); this.name = 'NotAViTError'; }
@@ -36,7 +27,8 @@ export function imageInput(graph: GraphProto, sizeHint?: [number, number]): Imag
   }
   const input = inputs[0];
   if (input.type?.tensorType?.elemType !== DataType.FLOAT) {
-    throw new NotAViTError(`input '${input.name}' is not float32; Neuron Path needs a float32 model (export without half precision).`);
+    throw new NotAViTError(`input '${input.name}' has ONNX element type ${input.type?.tensorType?.elemType}, not float; Neuron Path needs float pixel ` +
+      'values (a float32 model, or float16/bfloat16, which is upcast): export the model with a float pixel input, normalisation inside or not.');
   }
   const dims = input.type?.tensorType?.shape?.dim ?? [];
   if (dims.length !== 4) {
@@ -67,7 +59,7 @@ export function logitsOutput(graph: GraphProto, index: GraphIndex, probe: ProbeR
   const chosen = ranked.find((o) => /logit/i.test(o.name ?? '')) ?? ranked[0];
   if (!chosen) throw new NotAViTError('no model output has the shape [batch, classes]; a classifier is expected.');
   if (!probe.floats.has(chosen.name ?? '')) {
-    throw new NotAViTError(`output '${chosen.name}' is not float32; Neuron Path needs a float32 model (export without half precision).`);
+    throw new NotAViTError(`output '${chosen.name}' is not float; Neuron Path needs float logits (a float32 model, or float16/bfloat16, which is upcast).`);
   }
   const producer = index.producerThrough(chosen.name ?? '');
   const softmaxed = producer?.opType === 'Softmax';
@@ -75,35 +67,158 @@ export function logitsOutput(graph: GraphProto, index: GraphIndex, probe: ProbeR
   return { name: softmaxed ? producer.input![0] : output, output, softmaxed, numClasses: probe.shapes.get(output)![1] };
 }
 
-const ELEMENTWISE = new Set(['Mul', 'Add', 'Div', 'Sub', 'Erf', 'Tanh', 'Sigmoid', 'Relu', 'Gelu', 'Pow', 'Identity', 'Cast']);
-const NONLINEAR: Record<string, string> = { Erf: 'gelu-erf', Tanh: 'gelu-tanh', Sigmoid: 'quickgelu', Relu: 'relu', Gelu: 'gelu' };
 const LINEAR = new Set(['MatMul', 'Gemm']);
+/** Ops an FFN's hidden units pass through between fc1 (or gate and up) and fc2: activations, the gating product, an optional norm. */
+const FFN_OPS = new Set(['Mul', 'Add', 'Div', 'Sub', 'Neg', 'Pow', 'Sqrt', 'Reciprocal', 'Erf', 'Tanh', 'Sigmoid', 'HardSigmoid',
+  'HardSwish', 'Softplus', 'Relu', 'Gelu', 'Identity', 'Cast', 'Dropout', 'LayerNormalization']);
+const NONLINEAR = new Set(['Erf', 'Tanh', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'Softplus', 'Relu', 'Gelu']);
+
+/** A linear layer: MatMul or Gemm with a constant weight (attention's MatMuls multiply two activations). */
+function isLinear(node: NodeProto | undefined, index: GraphIndex): boolean {
+  return !!node && LINEAR.has(node.opType ?? '') && index.isConstant(node.input![1]);
+}
+
+const describe = (node: NodeProto) => `${node.opType} '${node.name || node.output![0]}'`;
+
+type FfnChain = { activation: string; ffn: FfnKind } | { reason: string };
 
 /**
- * An FFN activation output is the data input of a linear layer (fc2) that is produced by a chain of
- * elementwise ops containing a nonlinearity, whose only non-constant source is another linear layer
- * (fc1). That is true of GELU in every export form, tanh-GELU, QuickGELU and ReLU, and of nothing
- * else in a ViT (attention reads MatMul outputs through Softmax/Reshape, the head reads a LayerNorm).
+ * What a linear layer's input is made of. An FFN's fc2 reads, through elementwise ops (and at most a
+ * norm), a nonlinearity of one linear layer's output (plain: fc1), or the product of two branches
+ * (gated: act(gate(x)) * up(x)), where gate and up are two linears reading the same tensor or two
+ * chunks (Split, or Slice along the last axis) of one fused linear. Attention outputs reach Softmax,
+ * Transpose and Reshape; a head reads a token Gather or a mean over tokens; neither passes.
  */
-export function findSites(graph: GraphProto, index: GraphIndex, probe: ProbeResult): NeuronSite[] {
+function ffnChain(tensor: string, index: GraphIndex, probe: ProbeResult): FfnChain {
+  const origins = new Map<string, string>();         // linear or chunk output -> the linear it comes from
+  const nonlinear: NodeProto[] = [];
+  let reason = '';
+  walkUp(index, tensor, (name, node) => {
+    if (!node) { reason = `it depends on the graph input '${name}' without a linear layer in between`; return 'fail'; }
+    const op = node.opType ?? '';
+    if (isLinear(node, index)) { origins.set(name, node.name || name); return 'stop'; }
+    const chunkOf = op === 'Split' || op === 'Slice' ? chunkSource(node, index, probe) : undefined;
+    if (chunkOf) { origins.set(name, chunkOf); return 'stop'; }
+    if (op === 'ReduceMean' && lastAxisOnly(node, index, probe)) return 'up';
+    if (!FFN_OPS.has(op)) { reason = `it is made through ${describe(node)}, which is not part of an FFN`; return 'fail'; }
+    if (NONLINEAR.has(op)) nonlinear.push(node);
+    return 'up';
+  });
+  if (reason) return { reason };
+  if (nonlinear.length === 0) return { reason: 'there is no activation between it and the linear layer(s) before it' };
+  const linears = [...new Set(origins.values())];
+  if (origins.size === 1 && linears.length === 1 && !isChunk(index, [...origins.keys()][0])) {
+    return { activation: plainActivation(nonlinear[0], index), ffn: 'plain' };
+  }
+  if (origins.size === 2) {
+    const [a, b] = [...origins.keys()];
+    const fused = isChunk(index, a) && isChunk(index, b) && linears.length === 1;
+    const pair = !isChunk(index, a) && !isChunk(index, b) && index.producer.get(a)!.input![0] === index.producer.get(b)!.input![0];
+    if (fused || pair) return { activation: gatedActivation(nonlinear[0], index), ffn: 'gated' };
+  }
+  return { reason: `it combines ${origins.size} linear outputs (${[...origins.keys()].map((o) => `'${o}'`).join(', ')}), not one (plain FFN) or a gate/up pair of the same input (gated FFN)` };
+}
+
+function isChunk(index: GraphIndex, name: string): boolean {
+  const op = index.producer.get(name)?.opType;
+  return op === 'Split' || op === 'Slice';
+}
+
+/** The linear a Split/Slice along the last axis chunks (through its bias Add), or undefined. */
+function chunkSource(node: NodeProto, index: GraphIndex, probe: ProbeResult): string | undefined {
+  let x = node.input![0];
+  const rank = probe.shapes.get(x)?.length ?? 0;
+  const axis = node.opType === 'Split' ? attrInt(node, 'axis', 0) : constInts(index, probe, node.input![3]);
+  const axes = typeof axis === 'number' ? [axis] : axis;
+  if (!axes || axes.length !== 1 || (axes[0] !== -1 && axes[0] !== rank - 1)) return undefined;
+  for (let producer = index.producer.get(x); producer && !isLinear(producer, index); producer = index.producer.get(x)) {
+    const op = producer.opType;
+    const varying = (producer.input ?? []).filter((i) => i && !index.isConstant(i));
+    if (!(op === 'Add' || op === 'Identity' || op === 'Cast') || varying.length !== 1) return undefined;
+    x = varying[0];
+  }
+  const linear = index.producer.get(x);
+  return linear && isLinear(linear, index) ? linear.name || x : undefined;
+}
+
+function lastAxisOnly(node: NodeProto, index: GraphIndex, probe: ProbeResult): boolean {
+  const axes = attrInts(node, 'axes') ?? constInts(index, probe, node.input![1]);
+  const rank = probe.shapes.get(node.input![0])?.length ?? 0;
+  return !!axes && axes.length === 1 && (axes[0] === -1 || axes[0] === rank - 1);
+}
+
+function constInts(index: GraphIndex, probe: ProbeResult, name: string | undefined): number[] | undefined {
+  if (!name) return undefined;
+  const t = index.constantThrough(name);
+  return t ? tensorValues(t) : probe.ints.get(name);
+}
+
+function plainActivation(node: NodeProto, index: GraphIndex): string {
+  switch (node.opType) {
+    case 'Erf': return 'gelu-erf';
+    case 'Tanh': return 'gelu-tanh';
+    case 'Gelu': return attrString(node, 'approximate', 'none') === 'tanh' ? 'gelu-tanh' : 'gelu';
+    case 'Relu': return 'relu';
+    case 'Sigmoid': {
+      // QuickGELU is x * sigmoid(1.702 x); SiLU is x * sigmoid(x).
+      const scaled = index.producer.get(node.input![0]);
+      const k = scaled?.opType === 'Mul' ? (scaled.input ?? []).map((i) => index.constantThrough(i)).find(Boolean) : undefined;
+      return k && Math.abs(tensorValues(k)[0] - 1.702) < 1e-3 ? 'quickgelu' : 'silu';
+    }
+    default: return (node.opType ?? '').toLowerCase();
+  }
+}
+
+function gatedActivation(node: NodeProto, index: GraphIndex): string {
+  const act = plainActivation(node, index);
+  return act === 'silu' ? 'swiglu' : act.startsWith('gelu') ? 'geglu' : act === 'relu' ? 'reglu' : `${act}-glu`;
+}
+
+export interface SiteSearch {
+  sites: NeuronSite[];               // the blocks' FFNs, in graph order
+  head: NeuronSite[];                // FFNs after the blocks over fewer rows (an attention-pool head's MLP): not blocks
+  rejected: string[];                // every other linear over [batch, rows, width] and why it is not an fc2
+}
+
+/**
+ * The neurons of every block: the input of each FFN's output projection fc2 (ALGORITHM §1), found as
+ * the data input of a linear layer over [batch, tokens, width] that `ffnChain` recognises.
+ */
+export function findSites(graph: GraphProto, index: GraphIndex, probe: ProbeResult): SiteSearch {
   const nodes = graph.node ?? [];
   const position = new Map(nodes.map((n, i) => [n, i]));
   const seen = new Set<string>();
-  const sites: NeuronSite[] = [];
+  const found: NeuronSite[] = [];
+  const rejected: string[] = [];
   for (const node of nodes) {
-    if (!LINEAR.has(node.opType ?? '') || !index.isConstant(node.input![1])) continue;
+    if (!isLinear(node, index)) continue;
     const tensor = node.input![0];
-    if (seen.has(tensor)) continue;
-    const kind = activationChain(tensor, index);
-    if (!kind) continue;
     const shape = probe.shapes.get(tensor);
-    if (!shape || shape.length !== 3) continue;
+    if (seen.has(tensor) || !shape || shape.length !== 3) continue;
     seen.add(tensor);
-    sites.push({ layer: 0, tensor, nodeIndex: position.get(index.producer.get(tensor)!)!, activation: kind });
+    const chain = ffnChain(tensor, index, probe);
+    if ('reason' in chain) { rejected.push(`${describe(node)} reads '${tensor}' [${shape}]: ${chain.reason}`); continue; }
+    const producer = index.producer.get(tensor)!;
+    found.push({ layer: 0, tensor, nodeIndex: position.get(producer)!, activation: chain.activation, ffn: chain.ffn, fc2: node.name || node.output![0] });
   }
-  sites.sort((a, b) => a.nodeIndex - b.nodeIndex);
+  found.sort((a, b) => a.nodeIndex - b.nodeIndex);
+  // The blocks: the longest run of consecutive FFNs over the same rows. FFNs after it over other rows
+  // (an attention-pool head's MLP over its latent query) belong to the head.
+  const rows = (s: NeuronSite) => probe.shapes.get(s.tensor)![1];
+  let start = 0, end = 0;
+  for (let i = 0, j = 0; i < found.length; i = j) {
+    for (j = i + 1; j < found.length && rows(found[j]) === rows(found[i]); j++);
+    if (j - i > end - start) { start = i; end = j; }
+  }
+  const sites = found.slice(start, end), head = found.slice(end);
+  const stray = [...found.slice(0, start), ...head.filter((h) => rows(h) === rows(sites[0]))][0];
+  if (stray) {
+    throw new NotAViTError(`the FFNs do not form one sequence of blocks: ${sites.length} blocks (${sites[0].fc2} .. ${sites[sites.length - 1].fc2}) ` +
+      `read ${rows(sites[0])} token rows, but the FFN ${stray.fc2} over [${probe.shapes.get(stray.tensor)}] is ${found.indexOf(stray) < start ? 'before them' : 'after FFNs over other row counts'}. ` +
+      'Models whose token count changes between blocks are not supported.');
+  }
   sites.forEach((s, i) => { s.layer = i; });
-  return sites;
+  return { sites, head, rejected };
 }
 
 /** Depth-first walk from a tensor up through its producers; `visit` says whether to go further up. */
@@ -122,58 +237,22 @@ function walkUp(index: GraphIndex, start: string, visit: (name: string, node: No
   return true;
 }
 
-function activationChain(tensor: string, index: GraphIndex): string | undefined {
-  let kind: string | undefined;
-  const sources = new Set<string>();
-  const ok = walkUp(index, tensor, (name, node) => {
-    if (!node) return 'fail';
-    const op = node.opType ?? '';
-    if (LINEAR.has(op)) { sources.add(name); return 'stop'; }
-    if (!ELEMENTWISE.has(op)) return 'fail';
-    if (NONLINEAR[op]) kind = op === 'Gelu' && attrString(node, 'approximate', 'none') === 'tanh' ? 'gelu-tanh' : NONLINEAR[op];
-    return 'up';
-  });
-  // fc1 + bias Add is reached through the Add, leaving the MatMul as the single source.
-  return ok && kind && sources.size === 1 ? kind : undefined;
-}
-
 /**
- * Walks back from the logits to where the token axis disappears: Gather(index 0) or Slice(0:1) on
- * the token axis reads the CLS token; a mean over Slice(1:) reads the patch tokens.
+ * The patch grid [gh, gw]: the spatial output of the patch embedding, the last Conv before block
+ * 0's FFN whose gh*gw fits in the tokens. Without one (a Linear patch embedding), the finest grid of
+ * square patches that divides the image and fits in the tokens.
  */
-export function detectScope(index: GraphIndex, probe: ProbeResult, logits: string, tokens: number): Scope | undefined {
-  const found = new Set<Scope | 'other'>();
-  walkUp(index, logits, (_name, node) => {
-    if (!node) return 'stop';
-    const tokenInput = (node.input ?? []).find((i) => { const s = probe.shapes.get(i); return s && s.length === 3 && s[1] === tokens; });
-    const outShape = probe.shapes.get(node.output![0]) ?? [];
-    if (tokenInput && !(outShape.length === 3 && outShape[1] === tokens)) {
-      found.add(classifyReadout(node, index, probe, tokens));
-      return 'stop';
-    }
-    return 'up';
-  });
-  if (found.size !== 1 || found.has('other')) return undefined;
-  return [...found][0] as Scope;
-}
-
-function classifyReadout(node: NodeProto, index: GraphIndex, probe: ProbeResult, tokens: number): Scope | 'other' {
-  const op = node.opType;
-  const value = (name: string | undefined) => {
-    if (!name) return undefined;
-    const t = index.constantThrough(name);
-    if (t) return Number(t.int64Data?.[0] ?? (t.rawData && t.rawData.length >= 8 ? Buffer.from(t.rawData).readBigInt64LE(0) : t.int32Data?.[0]));
-    return probe.ints.get(name)?.[0];
-  };
-  if (op === 'Gather' && attrInt(node, 'axis', 0) === 1 && value(node.input![1]) === 0) return 'cls';
-  if (op === 'Slice') {
-    const start = value(node.input![1]), end = value(node.input![2]), axis = node.input![3] ? value(node.input![3]) : 0;
-    if (axis !== 1) return 'other';
-    if (start === 0 && end === 1) return 'cls';
-    if (start === 1 && end !== undefined && end >= tokens) {
-      const next = index.consumersOf(node.output![0]);
-      if (next.length === 1 && next[0].opType === 'ReduceMean') return 'patches';
-    }
+export function findPatchGrid(graph: GraphProto, probe: ProbeResult, firstSite: NeuronSite, tokens: number, input: ImageInput): { grid: [number, number]; source: 'graph' | 'image size' } {
+  const nodes = (graph.node ?? []).slice(0, firstSite.nodeIndex);
+  for (const node of nodes.reverse()) {
+    if (node.opType !== 'Conv') continue;
+    const s = probe.shapes.get(node.output![0]);
+    if (s && s.length === 4 && s[2] * s[3] <= tokens) return { grid: [s[2], s[3]], source: 'graph' };
   }
-  return 'other';
+  for (let p = 1; p <= Math.min(input.height, input.width); p++) {
+    if (input.height % p || input.width % p) continue;
+    const grid: [number, number] = [input.height / p, input.width / p];
+    if (grid[0] * grid[1] <= tokens) return { grid, source: 'image size' };
+  }
+  return { grid: [1, tokens], source: 'image size' };
 }

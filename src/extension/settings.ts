@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AnalyzeOptions, BaselineName, ExecutionProvider, ModelOptions, PreprocessOverrides, ResizeMode } from '../engine/api';
 import type { Formula } from '../engine/result';
+import { isScopeSetting, SCOPE_HELP } from '../engine/scope';
 import type { TargetChoice } from '../protocol';
 
 export const SECTION = 'neuronPath';
@@ -45,7 +46,6 @@ export interface ResolvedSettings {
 }
 
 const FORMULAS: Formula[] = ['reference', 'paper'];
-const SCOPES = ['auto', 'cls', 'patches'] as const;
 const PROVIDERS: ExecutionProvider[] = ['cpu', 'cuda'];
 const RESIZES: ResizeMode[] = ['bilinear', 'bicubic', 'nearest'];
 const BASELINES: BaselineName[] = ['activation', 'ig', 'random'];
@@ -80,7 +80,11 @@ export function readSettings(config: ConfigReader, ctx: SettingsContext): Resolv
   const resize = config.get<unknown>('preprocess.resize');
   if (typeof resize === 'string' && (RESIZES as string[]).includes(resize)) preprocess.resize = resize as ResizeMode;
 
-  const scope = pick(config.get<unknown>('scope'), SCOPES, 'auto');
+  const scopeRaw = config.get<unknown>('scope');
+  const scope = isScopeSetting(scopeRaw) ? scopeRaw : 'auto';
+  if (scopeRaw !== undefined && scopeRaw !== null && scopeRaw !== '' && !isScopeSetting(scopeRaw)) {
+    warnings.push(`neuronPath.scope must be ${SCOPE_HELP}; '${String(scopeRaw)}' is ignored (auto is used).`);
+  }
   const executionProvider = pick(config.get<unknown>('executionProvider'), PROVIDERS, 'cpu');
   const threadsRaw = config.get<unknown>('threads');
   const threads = typeof threadsRaw === 'number' && Number.isInteger(threadsRaw) && threadsRaw >= 0 ? threadsRaw : 0;

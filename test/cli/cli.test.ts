@@ -37,6 +37,9 @@ test('analyze prints progress per layer, a summary, and writes the neuron-path/1
   assert.equal(rec.model.layers, 3);
   assert.match(rec.model.sha256, /^[0-9a-f]{64}$/);
   assert.deepEqual(rec.model.inputSize, [16, 16]);
+  assert.equal(rec.model.scope, 'cls');
+  assert.deepEqual(rec.model.readout, { rows: [0], source: 'graph', graphRows: [0], grid: [4, 4], gridSource: 'graph' });
+  assert.deepEqual(rec.model.precision, { stored: 'float32', analysedIn: 'float32' });
   assert.equal(rec.image.width, 64);
   assert.equal(rec.prediction.top.length, 5);
   assert.equal(rec.target.class, rec.prediction.top[0].class);
@@ -74,6 +77,9 @@ test('usage errors exit 2 with the reason and the usage', () => {
   assert.equal(r.status, 2);
   assert.match(r.stderr, /--steps must be an integer >= 1, got 'zero'/);
   assert.match(r.stderr, /usage: neuron-path analyze IMAGE/);
+  const scope = cli('analyze', 'x.png', '--scope', 'registers');
+  assert.equal(scope.status, 2);
+  assert.match(scope.stderr, /--scope must be auto .* or a token range a:b .*; got 'registers'/);
   assert.equal(cli('frobnicate').status, 2);
   assert.equal(cli('analyze').status, 2);
 });

@@ -8,7 +8,7 @@ import { withPatterns } from '../../src/engine/autodiff/patterns';
 import { GraphBuilder } from '../../src/engine/onnx/builder';
 import { GraphIndex } from '../../src/engine/onnx/graph';
 import { probeModel } from '../../src/engine/onnx/probe';
-import { encodeModel } from '../../src/engine/onnx/proto';
+import { encodeModel, type NodeProto } from '../../src/engine/onnx/proto';
 import { Session, type Feed } from '../../src/engine/runtime';
 import { makeModel, seeded, size, type TensorInput } from '../helpers/graphs';
 
@@ -25,6 +25,13 @@ interface Case {
   build: (b: GraphBuilder, inputs: string[]) => string;
   /** Inputs to differentiate (default: all). */
   wrt?: string[];
+  /**
+   * Axis 0 of every input is the batch: declared dynamic, probed at batches 1 and 2 as the engine
+   * does, and the gradients checked at the batch of `inputs` (so shapes the rules write must follow it).
+   */
+  dynamicBatch?: boolean;
+  /** Further checks on the forward and backward nodes. */
+  inspect?: (forward: NodeProto[], backward: NodeProto[]) => void;
 }
 
 async function check(c: Case): Promise<void> {
@@ -33,8 +40,19 @@ async function check(c: Case): Promise<void> {
   const values = c.inputs.map((inp, k) => c.values?.(inp.name, size(inp.dims)) ?? seeded(size(inp.dims), 17 + k));
   const feeds = (vals: Float32Array[]): Record<string, Feed> =>
     Object.fromEntries(c.inputs.map((inp, k) => [inp.name, { type: 'float32' as const, data: vals[k], dims: inp.dims }]));
-  const probe = await probeModel(model, feeds(values), 1, {});
-  const outDims = probe.shapes.get(output)!;
+  let probe = await probeModel(model, feeds(values), 1, {});
+  let batchAxes = (n: string) => (probe.shapes.get(n) ?? []).map(() => false);
+  if (c.dynamicBatch) {
+    for (const input of model.graph!.input!) input.type!.tensorType!.shape!.dim![0] = { dimParam: 'batch' };
+    const at = async (batch: number) => probeModel(model, Object.fromEntries(c.inputs.map((inp, k) => {
+      const dims = [batch, ...inp.dims.slice(1)];
+      return [inp.name, { type: 'float32' as const, data: seeded(size(dims), 31 + k), dims }];
+    })), batch, {});
+    const [one, two] = [await at(1), await at(2)];
+    probe = two;
+    batchAxes = (n) => (two.shapes.get(n) ?? []).map((d, i) => d !== one.shapes.get(n)?.[i]);
+  }
+  const outDims = (await probeModel(model, feeds(values), 1, {})).shapes.get(output)!;
   const R = seeded(size(outDims), 99);
   const graph = model.graph!;
   const b = new GraphBuilder(graph, opset, 'bw/');
@@ -42,10 +60,12 @@ async function check(c: Case): Promise<void> {
   const wrt = c.wrt ?? c.inputs.map((i) => i.name);
   const grads = buildBackward(b, new GraphIndex(graph), {
     shape: (n) => probe.shapes.get(n) ?? (graph.initializer ?? []).find((t) => t.name === n)!.dims!.map(Number),
-    batchAxes: (n) => (probe.shapes.get(n) ?? []).map(() => false),
+    batchAxes,
     ints: (n) => probe.ints.get(n),
   }, { nodes: graph.node!.slice(), sources: wrt, seeds: new Map([[output, seedName]]), isFloat: (n) => probe.floats.has(n) });
+  const backwardNodes = b.added.slice();
   b.commit();
+  c.inspect?.(graph.node!.filter((n) => !backwardNodes.includes(n)), backwardNodes);
   const gradOutputs = wrt.map((w) => { const g = grads.get(w); assert.ok(g, `no gradient for ${w}`); return g!; });
   graph.output = [{ name: output }, ...gradOutputs.map((g, k) => { const id = `grad_${k}`; graph.node!.push({ opType: 'Identity', input: [g], output: [id], name: id }); return { name: id }; })];
   const session = await Session.create(encodeModel(model), { threads: 1 });
@@ -94,6 +114,8 @@ const CASES: Case[] = [
   { name: 'Exp', inputs: x234, build: (b, [x]) => b.op('Exp', [x]) },
   { name: 'Log', inputs: x234, values: positive, build: (b, [x]) => b.op('Log', [x]) },
   { name: 'Neg', inputs: x234, build: (b, [x]) => b.op('Neg', [x]) },
+  { name: 'Sin', inputs: x234, build: (b, [x]) => b.op('Sin', [x]) },
+  { name: 'Cos', inputs: x234, build: (b, [x]) => b.op('Cos', [x]) },
   { name: 'Reciprocal', inputs: x234, values: positive, build: (b, [x]) => b.op('Reciprocal', [x]) },
   { name: 'Gelu erf (opset 20)', opset: 20, inputs: x234, build: (b, [x]) => b.op('Gelu', [x]) },
   { name: 'Gelu tanh (opset 20)', opset: 20, inputs: x234, build: (b, [x]) => b.op('Gelu', [x], { approximate: 'tanh' }) },
@@ -118,10 +140,44 @@ const CASES: Case[] = [
   { name: 'Concat', inputs: [{ name: 'x', dims: [2, 3, 4] }, { name: 'y', dims: [2, 1, 4] }], build: (b, [x, y]) => b.op('Concat', [y, x, y], { axis: 1 }) },
   { name: 'Split', inputs: x234, build: (b, [x]) => { const [p, , r] = b.node('Split', [x, b.int64s([1, 2, 1])], { axis: 2 }, 3); return b.op('Mul', [p, r]); } },
   { name: 'Slice', inputs: x234, build: (b, [x]) => b.slice(x, [1, -3], [3, 100], [1, 2]) },
+  { name: 'Slice step 2 (RoPE even/odd)', inputs: x234, build: (b, [x]) =>
+    b.op('Mul', [b.op('Slice', [x, b.int64s([0]), b.int64s([100]), b.int64s([-1]), b.int64s([2])]), b.op('Slice', [x, b.int64s([1]), b.int64s([100]), b.int64s([-1]), b.int64s([2])])]) },
+  { name: 'Slice strided on two axes', inputs: [{ name: 'x', dims: [2, 5, 7] }], build: (b, [x]) =>
+    b.op('Slice', [x, b.int64s([1, 0]), b.int64s([5, 6]), b.int64s([1, 2]), b.int64s([3, 2])]) },
+  { name: 'Slice reversed (negative step)', inputs: [{ name: 'x', dims: [2, 3, 6] }], build: (b, [x]) =>
+    b.op('Slice', [x, b.int64s([-1]), b.int64s([-1e9]), b.int64s([2]), b.int64s([-2])]) },
+  { name: 'chain: timm RoPE rotation stack([-x[..., 1::2], x[..., ::2]], -1).reshape, times Sin/Cos tables', inputs: [{ name: 'x', dims: [1, 2, 3, 4] }], build: (b, [x]) => {
+    const odd = b.op('Slice', [x, b.int64s([1]), b.int64s([100]), b.int64s([3]), b.int64s([2])]);
+    const even = b.op('Slice', [x, b.int64s([0]), b.int64s([100]), b.int64s([3]), b.int64s([2])]);
+    const rotated = b.op('Reshape', [b.op('Concat', [b.unsqueeze(b.op('Neg', [odd]), [4]), b.unsqueeze(even, [4])], { axis: 4 }), b.int64s([1, 2, 3, 4])]);
+    const angles = b.floats(Array.from({ length: 12 }, (_, i) => 0.3 * i), [3, 4]);
+    return b.op('Add', [b.op('Mul', [x, b.op('Cos', [angles])]), b.op('Mul', [rotated, b.op('Sin', [angles])])]);
+  } },
   { name: 'Gather scalar index', inputs: x234, build: (b, [x]) => b.op('Gather', [x, b.int64Scalar(0)], { axis: 1 }) },
   { name: 'Gather index range', inputs: x234, build: (b, [x]) => b.op('Gather', [x, b.int64s([1, 2])], { axis: 2 }) },
+  { name: 'Gather any indices (unordered, repeated, negative)', inputs: x234, build: (b, [x]) => b.op('Gather', [x, b.int64s([3, 0, -1, 1])], { axis: 2 }) },
+  { name: 'Gather 2-D indices', inputs: x234, build: (b, [x]) => b.op('Gather', [x, b.op('Reshape', [b.int64s([2, 0, 2, 1]), b.int64s([2, 2])])], { axis: 1 }) },
+  { name: 'Einsum attention scores bhid,bhjd->bhij', inputs: [{ name: 'x', dims: [1, 2, 3, 4] }, { name: 'y', dims: [1, 2, 5, 4] }], build: (b, [x, y]) => b.op('Einsum', [x, y], { equation: 'bhid,bhjd->bhij' }) },
+  { name: 'Einsum with ellipsis ...id,...jd->...ij', inputs: [{ name: 'x', dims: [2, 2, 3, 4] }, { name: 'y', dims: [2, 2, 5, 4] }], build: (b, [x, y]) => b.op('Einsum', [x, y], { equation: '...id,...jd->...ij' }) },
+  { name: 'Einsum with ellipsis on one operand ...ij,jk', inputs: [{ name: 'x', dims: [2, 3, 4] }, { name: 'y', dims: [4, 5] }], build: (b, [x, y]) => b.op('Einsum', [x, y], { equation: '...ij,jk' }) },
+  { name: 'Einsum with an implicit output ij,jk', inputs: [{ name: 'x', dims: [3, 4] }, { name: 'y', dims: [4, 5] }], build: (b, [x, y]) => b.op('Einsum', [x, y], { equation: 'ij,jk' }) },
+  { name: 'Einsum with a summed-away index ij,k->ik', inputs: [{ name: 'x', dims: [3, 4] }, { name: 'y', dims: [5] }], build: (b, [x, y]) => b.op('Einsum', [x, y], { equation: 'ij,k->ik' }) },
   { name: 'Expand', inputs: [{ name: 'x', dims: [1, 3, 1] }], build: (b, [x]) => b.op('Expand', [x, b.int64s([2, 3, 4])]) },
   { name: 'Where', inputs: [{ name: 'x', dims: [2, 3, 4] }, { name: 'y', dims: [4] }], build: (b, [x, y]) => b.op('Where', [b.op('Greater', [x, b.float(0)]), x, y]) },
+  { name: 'reshapes and reductions with a dynamic batch axis (run at batch 3, built from batches 1 and 2)', dynamicBatch: true,
+    inputs: [{ name: 'x', dims: [3, 2, 4] }], build: (b, [x]) => {
+      const flat = b.op('Flatten', [b.unsqueeze(x, [1])], { axis: 1 });                        // [B, 8]
+      const r = b.op('Reshape', [b.op('Squeeze', [b.unsqueeze(flat, [2]), b.int64s([2])]), b.int64s([-1, 4, 2])]); // [B, 4, 2]
+      const perRow = b.reduceMean(r, [2], true);                                                  // [B, 4, 1]
+      const overBatch = b.reduceSum(r, [0], true);                                               // [1, 4, 2]
+      return b.op('Add', [b.op('Mul', [r, perRow]), b.op('Mul', [r, overBatch])]);
+    },
+    // Only the sum over the batch needs the forward tensor's runtime shape; every other shape is a constant.
+    inspect: (forward, backward) => {
+      const made = new Set(forward.flatMap((n) => n.output ?? []));
+      const shapeReads = backward.filter((n) => n.opType === 'Shape' && made.has(n.input![0]));
+      assert.equal(shapeReads.length, 1, `Shape of forward tensors in the backward: ${shapeReads.map((n) => n.input![0])}`);
+    } },
   { name: 'Cast/Identity/Dropout', inputs: x234, build: (b, [x]) => b.op('Dropout', [b.op('Identity', [b.op('Cast', [x], { to: 1 })])]) },
   { name: 'pattern: decomposed LayerNorm (torch opset < 17)', opset: 13, inputs: x234, build: (b, [x]) => {
     const d = b.op('Sub', [x, b.reduceMean(x, [-1], true)]);
@@ -138,7 +194,7 @@ const CASES: Case[] = [
 for (const c of CASES) test(`backward rule: ${c.name}`, () => check(c));
 
 test('an op without a rule is a clear error naming the op and node', async () => {
-  await assert.rejects(check({ name: 'Sin', inputs: x234, build: (b, [x]) => b.op('Sin', [x]) }), /cannot differentiate Sin node .*no gradient rule/);
+  await assert.rejects(check({ name: 'Atan', inputs: x234, build: (b, [x]) => b.op('Atan', [x]) }), /cannot differentiate Atan node .*no gradient rule/);
 });
 
 test('decomposed LayerNorm and Erf GELU are recognised (the backward then needs only their input)', async () => {

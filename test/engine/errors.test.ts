@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import test from 'node:test';
 import sharp from 'sharp';
 import { Engine } from '../../src/engine/index';
+import { GraphBuilder } from '../../src/engine/onnx/builder';
 import { decodeModel, encodeModel, onnx } from '../../src/engine/onnx/proto';
 import { FIXTURES, tempDir } from '../helpers/fixtures';
 
@@ -36,17 +37,52 @@ test('a CNN is refused as not a ViT', async () => {
   await assert.rejects(open(path.join(FIXTURES, 'not_a_vit', 'model.onnx')), /no transformer FFN/);
 });
 
+test('an int8-quantized model is refused with the reason and what to export instead', async () => {
+  await assert.rejects(open(path.join(FIXTURES, 'quantized_int8', 'model.onnx')),
+    /the model is quantized \(\d+ QuantizeLinear, \d+ DequantizeLinear.*no gradient.*export it in float32/s);
+});
+
+test('a ViT whose FFN is not recognised is told which linear layers were looked at and why each is not an fc2', async () => {
+  // Every FFN activation of the ViT replaced by an Atan (no FFN activation): the blocks' fc2 are then
+  // linears whose inputs are not an FFN.
+  const model = decodeModel(fs.readFileSync(vit), vit);
+  for (const node of model.graph!.node!) if (node.opType === 'Erf') node.opType = 'Atan';
+  const dir = tempDir('unrecognised');
+  fs.writeFileSync(path.join(dir, 'model.onnx'), encodeModel(model));
+  const error = await open(path.join(dir, 'model.onnx')).then(() => undefined, (e: Error) => e);
+  assert.ok(error, 'refused');
+  assert.match(error.message, /no transformer FFN was recognised .* 3 attention softmaxes; the \d+ linear layers over \[batch, tokens, width\] were looked at:/s);
+  assert.match(error.message, /MatMul '[^']*' reads '[^']*' \[1,17,64\]: it is made through Atan '[^']*', which is not part of an FFN/);
+  assert.doesNotMatch(error.message, /not a vision transformer/i);
+});
+
+test('an FFN outside the blocks\' token sequence (a stem MLP over the patches, before the class token) is refused with what was found', async () => {
+  const model = decodeModel(fs.readFileSync(vit), vit);
+  const graph = model.graph!;
+  // The Concat that prepends the class token: insert patches + W2 relu(W1 patches) before it.
+  const concat = graph.node!.find((n) => n.opType === 'Concat' && (n.attribute ?? []).some((a) => a.name === 'axis' && Number(a.i) === 1))!;
+  const patches = concat.input![1];
+  const b = new GraphBuilder(graph, 17, 'stem/');
+  const hidden = b.op('Relu', [b.op('MatMul', [patches, b.floats(Array.from({ length: 32 * 8 }, (_, i) => Math.sin(i)), [32, 8])])]);
+  concat.input![1] = b.op('Add', [patches, b.op('MatMul', [hidden, b.floats(Array.from({ length: 8 * 32 }, (_, i) => Math.cos(i)), [8, 32])])]);
+  graph.node!.splice(graph.node!.indexOf(concat), 0, ...b.added);
+  const dir = tempDir('stem');
+  fs.writeFileSync(path.join(dir, 'model.onnx'), encodeModel(model));
+  await assert.rejects(open(path.join(dir, 'model.onnx')),
+    /the FFNs do not form one sequence of blocks: 3 blocks \(.* \.\. .*\) read 17 token rows, but the FFN .* over \[1,16,8\] is before them/);
+});
+
 test('an op without a gradient rule names the op and the node', async () => {
   const model = decodeModel(fs.readFileSync(vit), vit);
   const nodes = model.graph!.node!;
-  // Put a Sin on the residual stream of the last block, inside the part that is differentiated.
+  // Put an Atan on the residual stream of the last block, inside the part that is differentiated.
   const lastAdd = [...nodes].reverse().find((n) => n.opType === 'Add' && nodes.some((m) => m.opType === 'LayerNormalization' && m.input![0] === n.output![0]))!;
   const original = lastAdd.output![0];
   lastAdd.output = [`${original}_pre`];
-  nodes.splice(nodes.indexOf(lastAdd) + 1, 0, onnx.NodeProto.create({ opType: 'Sin', input: [`${original}_pre`], output: [original], name: 'my_sin' }));
+  nodes.splice(nodes.indexOf(lastAdd) + 1, 0, onnx.NodeProto.create({ opType: 'Atan', input: [`${original}_pre`], output: [original], name: 'my_atan' }));
   const dir = tempDir('unsupported');
   fs.writeFileSync(path.join(dir, 'model.onnx'), encodeModel(model));
-  await assert.rejects(open(path.join(dir, 'model.onnx')), /cannot differentiate Sin node 'my_sin'/);
+  await assert.rejects(open(path.join(dir, 'model.onnx')), /cannot differentiate Atan node 'my_atan'/);
 });
 
 function withExternalData(location: string): string {

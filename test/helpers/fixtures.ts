@@ -22,16 +22,24 @@ export interface FixtureCase {
 }
 
 export interface Fixture {
-  name: string; scope: 'cls' | 'patches'; layers: number; neurons: number; tokens: number; numClasses: number;
+  name: string; layers: number; neurons: number; tokens: number; numClasses: number;
+  scope: string;                    // cls, patches, tokens (another row set), ...
+  readout: number[];                // the token rows the head reads, ascending; vectors are [K*D] in this order
+  grid: [number, number];           // the patch grid: the last gh*gw tokens
+  ffn: 'plain' | 'gated';
+  family?: string; opset?: number; dynamic?: boolean;
+  precision?: 'float16' | 'bfloat16';   // stored in half precision (the reference is of its float32 upcast)
   fixedBatch: boolean; activation: string; steps: number;
   input: { shape: number[]; data: number[] };
   probs: number[];
   cases: FixtureCase[];
 }
 
+/** Every fixture with PyTorch reference results (not the ones that exist to be refused). */
 export function vitFixtures(): { name: string; model: string; ref: Fixture }[] {
-  return fs.readdirSync(FIXTURES).filter((d) => d !== 'not_a_vit' && fs.existsSync(path.join(FIXTURES, d, 'reference.json'))).sort()
-    .map((d) => ({ name: d, model: path.join(FIXTURES, d, 'model.onnx'), ref: JSON.parse(fs.readFileSync(path.join(FIXTURES, d, 'reference.json'), 'utf8')) as Fixture }));
+  return fs.readdirSync(FIXTURES).filter((d) => fs.existsSync(path.join(FIXTURES, d, 'reference.json'))).sort()
+    .map((d) => ({ name: d, model: path.join(FIXTURES, d, 'model.onnx'), ref: JSON.parse(fs.readFileSync(path.join(FIXTURES, d, 'reference.json'), 'utf8')) as Fixture }))
+    .filter((f) => Array.isArray(f.ref.cases));
 }
 
 export function tempDir(prefix: string): string {

@@ -64,6 +64,15 @@ test('bad values fall back and say why', () => {
   assert.ok(s.warnings.some((w) => w.includes('neuronPath.target')));
 });
 
+test('scope: auto, cls, patches, all and token ranges are taken; anything else falls back to auto and says why', () => {
+  for (const scope of ['auto', 'cls', 'patches', 'all', '0:2', '5:']) assert.equal(readSettings(config({ scope }), CTX).model.scope, scope);
+  for (const scope of ['registers', '1-3', ':4', 3]) {
+    const s = readSettings(config({ scope }), CTX);
+    assert.equal(s.model.scope, 'auto');
+    assert.ok(s.warnings.some((w) => w.includes('neuronPath.scope') && w.includes('a:b')), s.warnings.join('\n'));
+  }
+});
+
 test('an untrusted workspace cannot choose the model or labels; the user settings still count', () => {
   const cfg = config({ modelPath: '/home/me/good.onnx' }, { modelPath: '/ws/evil.onnx', labelsPath: '/ws/evil.txt', steps: 5 });
   const trusted = readSettings(cfg, CTX);

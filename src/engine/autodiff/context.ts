@@ -45,6 +45,29 @@ export class RuleContext {
     return this.shape(name)[axis];
   }
 
+  /**
+   * x's probed shape as a constant, `batchValue` on the axis that follows the batch (-1: Reshape
+   * infers it; 1: Expand keeps g's); undefined when several axes follow it or a size is 0. A backward
+   * node that read Shape(x) would keep the forward tensor x alive until the backward reaches it.
+   */
+  private constShape(x: string, batchValue: number): string | undefined {
+    const dims = this.shape(x), batch = this.shapes.batchAxes(x);
+    if (dims.some((d) => d <= 0) || batch.filter(Boolean).length > 1) return undefined;
+    return this.b.int64s(dims.map((d, i) => (batch[i] ? batchValue : d)));
+  }
+
+  /** g (as many elements as x) reshaped to forward tensor x's shape. */
+  reshapeLike(g: string, x: string): string {
+    const shape = this.constShape(x, -1);
+    return shape ? this.b.op('Reshape', [g, shape]) : this.b.reshapeLike(g, x);
+  }
+
+  /** g broadcast to forward tensor x's shape; `ones`: the axes where g has size 1 and x may not. */
+  expandLike(g: string, x: string, ones: number[]): string {
+    const shape = ones.some((a) => this.shapes.batchAxes(x)[a]) ? undefined : this.constShape(x, 1);
+    return this.b.op('Expand', [g, shape ?? this.b.shape(x)]);
+  }
+
   /** Sums a gradient of the broadcast result back to the shape of input x. */
   unbroadcast(g: string, x: string, out: string): string {
     return this.unbroadcastTo(g, x, this.shape(out));
@@ -60,7 +83,7 @@ export class RuleContext {
     }
     if (axes.length === 0) return g;
     const summed = this.b.reduceSum(g, axes, true);
-    return lead === 0 ? summed : this.b.reshapeLike(summed, x);
+    return lead === 0 ? summed : this.reshapeLike(summed, x);
   }
 }
 

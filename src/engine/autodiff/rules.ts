@@ -10,7 +10,7 @@ export type Rule = (c: RuleContext, node: NodeProto, gOut: Grad[], wants: boolea
 const ins = (n: NodeProto) => n.input ?? [];
 const outs = (n: NodeProto) => n.output ?? [];
 
-const passThrough: Rule = (c, n, [g], wants) => [wants[0] && g ? c.b.reshapeLike(g, ins(n)[0]) : undefined];
+const passThrough: Rule = (c, n, [g], wants) => [wants[0] && g ? c.reshapeLike(g, ins(n)[0]) : undefined];
 const identity: Rule = (_c, _n, [g]) => [g];
 
 /** y = f(x) elementwise, dx = g * f'(x) with f' built from x and y. */
@@ -47,7 +47,7 @@ function reduceRule(mean: boolean): Rule {
     const x = ins(n)[0];
     const axes = reduceAxes(c, n);
     const kept = attrInt(n, 'keepdims', 1) ? g : c.b.unsqueeze(g, axes);
-    let dx = c.b.op('Expand', [kept, c.b.shape(x)]);
+    let dx = c.expandLike(kept, x, axes);
     if (mean) {
       const count = axes.reduce((p, a) => p * c.staticDim(n, x, a), 1);
       dx = c.b.op('Mul', [dx, c.b.float(1 / count)]);
@@ -176,6 +176,16 @@ const split: Rule = (c, n, gOut, wants) => {
   return [c.b.op('Concat', parts, { axis })];
 };
 
+/** The positions a Slice takes along one axis (ONNX clamping rules, any step). */
+function sliceIndices(start: number, end: number, step: number, dim: number): number[] {
+  const norm = (v: number) => (v < 0 ? v + dim : v);
+  const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v, lo), hi);
+  const [begin, stop] = step > 0 ? [clamp(norm(start), 0, dim), clamp(norm(end), 0, dim)] : [clamp(norm(start), 0, dim - 1), clamp(norm(end), -1, dim - 1)];
+  const out: number[] = [];
+  for (let i = begin; step > 0 ? i < stop : i > stop; i += step) out.push(i);
+  return out;
+}
+
 const slice: Rule = (c, n, [g], wants) => {
   if (!wants[0] || !g) return [];
   const x = ins(n)[0];
@@ -187,36 +197,110 @@ const slice: Rule = (c, n, [g], wants) => {
   if (!starts || !ends) return c.fail(n, 'its starts/ends are not constant');
   const axes = (read('axes', 3) ?? starts.map((_, i) => i)).map((a) => normAxis(a, rank));
   const steps = read('steps', 4) ?? starts.map(() => 1);
-  if (steps.some((s) => s !== 1)) c.fail(n, 'strided slices are not supported');
-  const pads = new Array<number>(2 * rank).fill(0);
+  const taken = axes.map((axis, i) => sliceIndices(starts[i], ends[i], steps[i], shape[axis]));
   axes.forEach((axis, i) => {
-    const dim = shape[axis];
-    const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + dim : v, 0), dim);
-    const begin = clamp(starts[i]), end = clamp(ends[i]);
-    if ((begin !== 0 || end !== dim) && c.shapes.batchAxes(x)[axis]) c.fail(n, `it slices the batch axis ${axis}`);
-    pads[axis] = begin;
-    pads[rank + axis] = dim - Math.max(end, begin);
+    if (taken[i].length !== shape[axis] && c.shapes.batchAxes(x)[axis]) c.fail(n, `it slices the batch axis ${axis}`);
   });
-  return [c.b.pad(g, pads)];
+  if (steps.every((s) => s === 1)) {
+    const pads = new Array<number>(2 * rank).fill(0);
+    axes.forEach((axis, i) => {
+      const idx = taken[i];
+      pads[axis] = idx.length ? idx[0] : 0;
+      pads[rank + axis] = shape[axis] - (idx.length ? idx[idx.length - 1] + 1 : 0);
+    });
+    return [c.b.pad(g, pads)];
+  }
+  // Strided (or reversed) slices: scatter back one axis at a time.
+  let dx = g;
+  axes.forEach((axis, i) => { dx = scatterAxis(c, dx, axis, rank, taken[i], shape[axis]); });
+  return [dx];
 };
+
+/**
+ * The adjoint of taking positions `idx` along `axis` of a tensor whose axis has size `dim`: g's
+ * entries go back to their positions, repeated positions summed, the rest zero. A contiguous
+ * ascending run is a Pad; anything else a product with the constant one-hot matrix [n, dim].
+ */
+function scatterAxis(c: RuleContext, g: string, axis: number, rank: number, idx: number[], dim: number): string {
+  if (idx.length > 0 && idx.every((v, k) => v === idx[0] + k)) {
+    const pads = new Array<number>(2 * rank).fill(0);
+    pads[axis] = idx[0];
+    pads[rank + axis] = dim - idx[0] - idx.length;
+    return c.b.pad(g, pads);
+  }
+  const onehot = new Array<number>(idx.length * dim).fill(0);
+  idx.forEach((v, k) => { onehot[k * dim + v] = 1; });
+  const matrix = c.b.floats(onehot, [idx.length, dim], 'scatter');
+  if (axis === rank - 1) return c.b.op('MatMul', [g, matrix]);
+  const perm = Array.from({ length: rank }, (_, i) => i);
+  [perm[axis], perm[rank - 1]] = [perm[rank - 1], perm[axis]];
+  return c.b.op('Transpose', [c.b.op('MatMul', [c.b.op('Transpose', [g], { perm }), matrix])], { perm });
+}
 
 const gather: Rule = (c, n, [g], wants) => {
   if (!wants[0] || !g) return [];
   const [x, indicesName] = ins(n);
-  const shape = c.shape(x);
-  const axis = normAxis(attrInt(n, 'axis', 0), shape.length);
+  const shape = c.shape(x), rank = shape.length;
+  const axis = normAxis(attrInt(n, 'axis', 0), rank);
   const indices = c.constValues(indicesName);
   const dim = c.staticDim(n, x, axis);
   if (!indices) return c.fail(n, 'its indices are not constant');
   const idx = indices.map((i) => (i < 0 ? i + dim : i));
-  const contiguous = idx.every((v, i) => v === idx[0] + i);
-  if (!contiguous) c.fail(n, 'only a single index or a contiguous range of indices is supported');
-  const scalar = c.shape(indicesName).length === 0;
-  if (!scalar && c.shape(indicesName).length !== 1) c.fail(n, 'multi-dimensional indices are not supported');
-  const pads = new Array<number>(2 * shape.length).fill(0);
-  pads[axis] = idx[0];
-  pads[shape.length + axis] = dim - idx[0] - idx.length;
-  return [c.b.pad(scalar ? c.b.unsqueeze(g, [axis]) : g, pads)];
+  const idxShape = c.shape(indicesName);
+  // g is [x before axis, indices..., x after axis]: one index axis in x's place.
+  let flat = g;
+  if (idxShape.length === 0) flat = c.b.unsqueeze(g, [axis]);
+  else if (idxShape.length > 1) {
+    const after = shape.slice(axis + 1).map((d, i) => (c.shapes.batchAxes(x)[axis + 1 + i] ? c.fail(n, 'the batch axis follows the gathered axis') : d));
+    flat = c.b.op('Reshape', [g, c.b.int64s([...shape.slice(0, axis).map(() => 0), idx.length, ...after])]);
+  }
+  return [scatterAxis(c, flat, axis, rank, idx, dim)];
+};
+
+/**
+ * An Einsum equation with every index explicit: each ellipsis replaced by letters for the dimensions
+ * it covers (aligned on the right, as broadcasting does), and an implicit output (no ->) made
+ * explicit (the ellipsis, then the indices used once, in alphabetical order).
+ */
+function explicitEinsum(c: RuleContext, n: NodeProto): { terms: string[]; out: string } {
+  const equation = attrString(n, 'equation', '').replace(/\s/g, '');
+  const [lhs, given] = equation.split('->');
+  const raw = lhs.split(',');
+  const spans = raw.map((t, i) => (t.includes('...') ? c.rank(ins(n)[i]) - (t.length - 3) : 0));
+  const widest = Math.max(0, ...spans);
+  const fresh = [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'].filter((ch) => !equation.includes(ch)).slice(0, widest).join('');
+  const terms = raw.map((t, i) => t.replace('...', fresh.slice(widest - spans[i])));
+  if (given !== undefined) return { terms, out: given.replace('...', fresh) };
+  const once = [...new Set(raw.join('').replace(/\./g, ''))].filter((ch) => raw.join('').split(ch).length === 2).sort();
+  return { terms, out: (raw.some((t) => t.includes('...')) ? fresh : '') + once.join('') };
+}
+
+/** Einsum as torch exports it: each operand's gradient is an Einsum of the output gradient and the other operands. */
+const einsum: Rule = (c, n, [g], wants) => {
+  if (!g) return [];
+  const operands = ins(n);
+  const { terms, out } = explicitEinsum(c, n);
+  const sizes = new Map<string, number>();
+  terms.forEach((t, i) => [...t].forEach((ch, a) => {
+    const d = c.shape(operands[i])[a];
+    if (sizes.has(ch) && sizes.get(ch) !== d) c.fail(n, `index '${ch}' has sizes ${sizes.get(ch)} and ${d}: broadcasting inside an Einsum is not supported`);
+    sizes.set(ch, d);
+  }));
+  return operands.map((x, i) => {
+    if (!wants[i]) return undefined;
+    const mine = terms[i];
+    if (new Set(mine).size !== mine.length) c.fail(n, `operand ${i} repeats an index (a diagonal), which is not supported`);
+    const others = terms.filter((_, k) => k !== i);
+    const known = new Set([...out, ...others.join('')]);
+    // Indices only this operand has were summed away: the gradient is broadcast along them.
+    const kept = [...mine].filter((ch) => known.has(ch)).join('');
+    let dx = c.b.op('Einsum', [g, ...operands.filter((_, k) => k !== i)], { equation: `${[out, ...others].join(',')}->${kept}` });
+    if (kept.length !== mine.length) {
+      const missing = [...mine].map((ch, a) => (known.has(ch) ? -1 : a)).filter((a) => a >= 0);
+      dx = c.expandLike(c.b.unsqueeze(dx, missing), x, missing);
+    }
+    return dx;
+  });
 };
 
 const where: Rule = (c, n, [g], wants) => {
@@ -288,6 +372,9 @@ export const RULES: Record<string, Rule> = {
   Exp: unary((_c, _x, y) => y),
   Log: unary((c, x) => c.b.op('Reciprocal', [x])),
   Neg: (c, _n, [g], wants) => [wants[0] && g ? c.b.op('Neg', [g]) : undefined],
+  Sin: unary((c, x) => c.b.op('Cos', [x])),
+  Cos: unary((c, x) => c.b.op('Neg', [c.b.op('Sin', [x])])),
+  Einsum: einsum,
   Reciprocal: unary((c, _x, y) => c.b.op('Neg', [c.b.op('Mul', [y, y])])),
   Gelu: gelu,
   Clip: clip,

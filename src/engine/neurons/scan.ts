@@ -25,12 +25,12 @@ export async function scanImages(runner: Runner, info: InstrumentedInfo, images:
     const scanned = units.map((u): UnitScan => {
       const acts = clean.acts.get(u.layer)!.subarray(i * T * D, (i + 1) * T * D);
       const neurons = u.neuron === null ? Array.from({ length: D }, (_, j) => j) : [u.neuron];
-      const maps = neurons.map((j) => tokenMap(acts, u.layer, j, T, D, info));
+      const maps = neurons.map((j) => tokenMap(acts, u.layer, j, T, D, info.grid));
       grid = maps[0].grid;
       const peak = maps.map((m) => argmax(m.values));
       return {
         layer: u.layer, neuron: u.neuron,
-        activation: neurons.map((j) => readoutActivation(acts, j, D, info.readout)),
+        activation: neurons.map((j) => readoutActivation(acts, j, D, info.readoutRows)),
         peak, peakValue: maps.map((m, k) => m.values[peak[k]]),
         ...(u.neuron === null ? {} : { map: maps[0].values }),
       };
@@ -59,9 +59,9 @@ export async function scanImages(runner: Runner, info: InstrumentedInfo, images:
 }
 
 /** A neuron's activation at the readout token(s), summed over them in order as the analysis sums them (float64). */
-function readoutActivation(acts: Float32Array, j: number, D: number, readout: [number, number]): number {
+function readoutActivation(acts: Float32Array, j: number, D: number, rows: number[]): number {
   let sum = 0;
-  for (let t = readout[0]; t < readout[1]; t++) sum += acts[t * D + j];
+  for (const t of rows) sum += acts[t * D + j];
   return sum;
 }
 
