@@ -12,7 +12,7 @@ import {
   batchedAnalyzer, NEURON_RECORDS, NEURON_SCHEMA, neuronScanSettings, scanFolderNeurons, selectiveNeurons, summarizeNeuron,
   type NeuronScanLine, type NeuronScanRecord, type ScanRecord,
 } from '../../src/engine/neurons/index';
-import { FIXTURES, REPO, tempDir } from '../helpers/fixtures';
+import { REPO, tempDir, vitFixtures } from '../helpers/fixtures';
 
 const SAMPLES = path.join(REPO, 'media', 'samples');
 const LABELS = JSON.parse(fs.readFileSync(path.join(SAMPLES, 'labels.json'), 'utf8')) as Record<string, number>;
@@ -176,14 +176,19 @@ test('the batched analyzer runs the images the runner asks for together, one bat
   assert.deepEqual(sizes, [4, 4, 2]);
 });
 
-test('scan activations equal the analysis\'s on a mean-pooled (patches scope) export too', async () => {
-  const options: ModelOptions = { modelPath: path.join(FIXTURES, 'mae_pool', 'model.onnx'), cacheDir: tempDir('neuron-mae'), threads: 1 };
-  const mae = await Engine.open(options);
-  try {
-    assert.equal(mae.info.scope, 'patches');
-    const image = path.join(SAMPLES, 'dress-1.png');
-    const r = await mae.analyze(image, { steps: 4, baselines: [] });
-    const [s] = await mae.scanNeurons([{ path: image, target: null }], r.path.map((p) => ({ layer: p.layer, neuron: p.neuron }))) as NeuronScanRecord[];
-    r.path.forEach((p, k) => close(s.units[k].activation[0], p.activation, `mae layer ${p.layer}`));
-  } finally { await mae.dispose(); }
+test('scan activations and maps equal the analysis\'s on every export style of the fixtures (readout rows, patch grids, gated FFNs)', async () => {
+  const image = path.join(SAMPLES, 'dress-1.png');
+  const cacheDir = tempDir('neuron-fixtures');
+  for (const f of vitFixtures()) {
+    const e = await Engine.open({ modelPath: f.model, cacheDir, threads: 1 });
+    try {
+      const r = await e.analyze(image, { steps: 2, baselines: [] });
+      const [s] = await e.scanNeurons([{ path: image, target: null }, { path: path.join(SAMPLES, 'bag-2.png'), target: null }], r.path.map((p) => ({ layer: p.layer, neuron: p.neuron }))) as NeuronScanRecord[];
+      r.path.forEach((p, k) => {
+        close(s.units[k].activation[0], p.activation, `${f.name} layer ${p.layer}`);
+        assert.deepEqual(s.grid, r.tokenMaps[k].grid, f.name);
+        r.tokenMaps[k].values.forEach((v, t) => close(s.units[k].map![t], v, `${f.name} layer ${p.layer} patch ${t}`));
+      });
+    } finally { await e.dispose(); }
+  }
 });
