@@ -298,8 +298,22 @@ export interface PanelPersistedState {
   showOverlay?: boolean;
 }
 
+/**
+ * Checks state the page saved, like any message from it: the page is not trusted, and the state
+ * decides what the revived panel reads (the image, and the folder its resource root opens).
+ */
 export function isPanelPersistedState(v: unknown): v is PanelPersistedState {
-  return isObject(v) && typeof v.imagePath === 'string' && v.imagePath.length > 0;
+  return isObject(v) && isLocalPath(v.imagePath) && /\.(png|jpe?g|webp|gif|tiff?|avif)$/i.test(v.imagePath)
+    && (v.target === undefined || isTargetChoice(v.target))
+    && (v.selectedLayer === undefined || (typeof v.selectedLayer === 'number' && Number.isInteger(v.selectedLayer) && v.selectedLayer >= 0 && v.selectedLayer < 10_000))
+    && (v.overlayOpacity === undefined || (typeof v.overlayOpacity === 'number' && v.overlayOpacity >= 0 && v.overlayOpacity <= 1))
+    && (v.showOverlay === undefined || typeof v.showOverlay === 'boolean');
+}
+
+/** An absolute local path of sane length without control characters (POSIX or Windows). */
+export function isLocalPath(v: unknown): v is string {
+  return typeof v === 'string' && v.length > 1 && v.length <= 4096 && /^(\/|[A-Za-z]:[\\/])/.test(v)
+    && !/[\u0000-\u001f\u007f]/.test(v) && !/(^|[\\/])\.\.([\\/]|$)/.test(v);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -348,7 +362,8 @@ export function isFolderWebviewToHost(v: unknown): v is FolderWebviewToHost {
 export interface FolderPersistedState { resultFile: string; folder?: string; selectedClass?: string }
 
 export function isFolderPersistedState(v: unknown): v is FolderPersistedState {
-  return isObject(v) && typeof v.resultFile === 'string' && v.resultFile.length > 0 && (v.folder === undefined || typeof v.folder === 'string');
+  return isObject(v) && isLocalPath(v.resultFile) && v.resultFile.endsWith('.jsonl') && (v.folder === undefined || isLocalPath(v.folder))
+    && (v.selectedClass === undefined || (typeof v.selectedClass === 'string' && v.selectedClass.length <= 1000));
 }
 
 // ---------------------------------------------------------------------------------------------

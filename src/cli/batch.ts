@@ -4,9 +4,11 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { batchSettings, runBatch, scanFolder, type Analyzer, type BatchItem, type BatchProgress } from '../engine/batch/index';
+import { batchSettings, runBatch, scanFolder, skippedSummary, type Analyzer, type BatchItem, type BatchProgress } from '../engine/batch/index';
+import { EngineError, type EngineErrorCode, type ErrorFacts } from '../engine/errors';
 import { Engine, type AnalysisResult, type AnalyzeOptions } from '../engine/index';
 import { analyzeOptions, modelOptions, UsageError, type Flags } from './args';
+import { safeText } from './terminal';
 
 export const BATCH_USAGE = `
 usage: neuron-path batch DIR [--out FILE.jsonl] [--limit N] [--jobs N] [analyze options]
@@ -17,9 +19,10 @@ usage: neuron-path batch DIR [--out FILE.jsonl] [--limit N] [--jobs N] [analyze 
   --limit N            only the first N images (classes taken in turn)
   --jobs N             N worker processes, one model each (default 1)
 
-usage: neuron-path report FILE.jsonl [--prune 0.1,0.3,0.5,0.7,0.9] [--keep K] [--model M] [--json OUT]
+usage: neuron-path report FILE.jsonl [--prune 0.1,0.3,0.5,0.7,0.9 --model M] [--keep K] [--json OUT]
   The method comparison, the top path neurons per class, the class similarity matrix and, with
-  --prune, the pruning check (needs the model and the images the records name).
+  --prune, the pruning check (needs the model, given with --model and checked against the records'
+  sha256, and the images the records name). --labels FILE names its classes.
   --keep K             path neurons kept per block in the pruning check (default 5)
   --top N              neurons shown per class and layer (default 3); --seed S pruning seed (default 0)
   --by B               auto (default: folder class, else predicted) | folder | predicted
@@ -60,7 +63,7 @@ export async function batch(f: Flags, positionals: string[], argv: string[]): Pr
   const out = path.resolve(f.out ?? `${path.basename(path.resolve(dir))}.neuron-path.jsonl`);
   const mOpts = modelOptions(f), aOpts = analyzeOptions(f);
   const tty = process.stderr.isTTY && !f.quiet;
-  const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${tty ? '\r\x1b[K' : ''}${msg}\n`); };
+  const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${tty ? '\r\x1b[K' : ''}${safeText(msg)}\n`); };
   const controller = new AbortController();
   const onSigint = () => { log('stopping after the images in progress... (the file stays resumable)'); controller.abort(); };
   process.once('SIGINT', onSigint);
@@ -76,6 +79,7 @@ export async function batch(f: Flags, positionals: string[], argv: string[]): Pr
     log(`${scan.items.length} images in ${scan.root} (${scan.layout === 'flat' ? 'flat folder: grouped by predicted class'
       : `${scan.classes.length} class folder${scan.classes.length === 1 ? '' : 's'}, ${matched} matched to the model's labels`})${limit !== undefined ? `, first ${items.length}` : ''}`);
     if (scan.unmatched.length) log(`folders matching no label (their images are grouped by folder name): ${scan.unmatched.join(', ')}`);
+    if (scan.undecodable.length) log(`${scan.undecodable.length} files skipped: their names are not valid UTF-8, which Node cannot open (rename them): ${scan.undecodable.slice(0, 3).join(', ')}`);
     const analyzers: Analyzer[] = pool ? pool.analyzers(aOpts) : [(item, signal) => engine!.analyze(item.image, aOpts, { signal })];
     let lastShown = 0;
     const summary = await runBatch({
@@ -85,11 +89,13 @@ export async function batch(f: Flags, positionals: string[], argv: string[]): Pr
         if (f.quiet) return;
         if (p.analysed === 0 && p.resumed) log(`${p.resumed} images already in ${out}; resuming`);
         const now = performance.now();
-        if (tty) process.stderr.write(`\r\x1b[K${progressLine(p)}`);
+        if (tty) process.stderr.write(`\r\x1b[K${safeText(progressLine(p))}`);
         else if (now - lastShown >= 1000 || p.done === p.total || p.analysed === 0) { log(progressLine(p)); lastShown = now; }
       },
     });
     if (tty) process.stderr.write('\n');
+    const skipped = skippedSummary(summary.skipped);
+    if (skipped) log(`${out}: ${skipped}`);
     if (summary.cancelled) {
       log(`stopped: ${summary.resumed + summary.analysed}/${summary.total} images in ${out}; run the same command again to resume.`);
       return 130;
@@ -108,9 +114,17 @@ export async function batch(f: Flags, positionals: string[], argv: string[]): Pr
 type ToChild = { type: 'analyze'; id: number; image: string; options: AnalyzeOptions } | { type: 'cancel'; id: number };
 type FromChild =
   | { type: 'ready'; info: Engine['info'] }
-  | { type: 'fatal'; message: string }
+  | { type: 'fatal'; error: SentError }
   | { type: 'result'; id: number; record: AnalysisResult }
-  | { type: 'error'; id: number; name: string; message: string };
+  | { type: 'error'; id: number; error: SentError };
+
+/** An error across the IPC channel: an engine error keeps its code and facts (the runner and the messages use them). */
+interface SentError { name: string; message: string; code?: EngineErrorCode; facts?: ErrorFacts }
+const sendable = (e: unknown): SentError => {
+  const err = e as Error;
+  return err instanceof EngineError ? { name: err.name, message: err.message, code: err.code, facts: err.facts } : { name: err.name, message: err.message };
+};
+const received = (s: SentError): Error => Object.assign(s.code ? new EngineError(s.code, s.message, s.facts) : new Error(s.message), { name: s.name });
 
 class BatchWorkerError extends Error {
   constructor(message: string) { super(message); this.name = 'BatchWorkerError'; }
@@ -127,7 +141,7 @@ class Worker {
         const p = this.pending;
         this.pending = undefined;
         if (m.type === 'result') p.resolve(m.record);
-        else p.reject(Object.assign(new Error(m.message), { name: m.name }));
+        else p.reject(received(m.error));
       }
     });
     proc.on('exit', (code, signal) => {
@@ -166,7 +180,7 @@ class WorkerPool {
     const workers = procs.map((p) => new Worker(p));
     try {
       const infos = await Promise.all(procs.map((p) => new Promise<Engine['info']>((resolve, reject) => {
-        p.once('message', (m: FromChild) => (m.type === 'ready' ? resolve(m.info) : reject(new Error(m.type === 'fatal' ? m.message : 'unexpected message'))));
+        p.once('message', (m: FromChild) => (m.type === 'ready' ? resolve(m.info) : reject(m.type === 'fatal' ? received(m.error) : new Error('unexpected message'))));
         p.once('exit', (code) => reject(new BatchWorkerError(`a worker process exited with code ${code} while opening the model`)));
       })));
       return new WorkerPool(workers, infos[0]);
@@ -197,7 +211,7 @@ async function child(f: Flags): Promise<void> {
   try {
     engine = await Engine.open(modelOptions(f));
   } catch (e) {
-    send({ type: 'fatal', message: (e as Error).message });
+    send({ type: 'fatal', error: sendable(e) });
     process.disconnect();
     return;
   }
@@ -211,7 +225,7 @@ async function child(f: Flags): Promise<void> {
       try {
         send({ type: 'result', id: m.id, record: await engine.analyze(m.image, m.options, { signal: current.controller.signal }) });
       } catch (e) {
-        send({ type: 'error', id: m.id, name: (e as Error).name, message: (e as Error).message });
+        send({ type: 'error', id: m.id, error: sendable(e) });
       }
       current = undefined;
     });

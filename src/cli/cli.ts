@@ -7,6 +7,7 @@ import { compare, COMPARE_USAGE } from './compare';
 import { neuron, NEURON_USAGE } from './neuron';
 import { report } from './report';
 import { summary } from './summary';
+import { errorLine, isCancelled, safeText } from './terminal';
 
 const USAGE = `usage: neuron-path analyze IMAGE [options]
 
@@ -31,7 +32,7 @@ ${BATCH_USAGE}${NEURON_USAGE}${COMPARE_USAGE}`;
 async function analyze(f: Flags, positionals: string[]): Promise<void> {
   const image = positionals[0];
   if (!image) throw new UsageError('analyze needs an IMAGE');
-  const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${msg}\n`); };
+  const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${safeText(msg)}\n`); };
   const controller = new AbortController();
   process.once('SIGINT', () => { log('cancelling...'); controller.abort(); });
   const hooks = { signal: controller.signal, onProgress: (p: { message: string }) => log(`  ${p.message}`) };
@@ -44,7 +45,7 @@ async function analyze(f: Flags, positionals: string[]): Promise<void> {
     if (f.json === '-') process.stdout.write(`${JSON.stringify(result)}\n`);
     else {
       if (f.json) fs.writeFileSync(f.json, `${JSON.stringify(result, null, 1)}\n`);
-      process.stdout.write(`${summary(result)}\n`);
+      process.stdout.write(`${safeText(summary(result))}\n`);
     }
   } finally {
     await engine.dispose();
@@ -65,9 +66,9 @@ export async function main(argv: string[]): Promise<number> {
     throw new UsageError(`unknown command '${command}'`);
   } catch (e) {
     const err = e as Error;
-    if (err instanceof UsageError) { process.stderr.write(`neuron-path: ${err.message}\n\n${USAGE}`); return 2; }
-    if (err.name === 'AbortError') { process.stderr.write('neuron-path: cancelled\n'); return 130; }
-    process.stderr.write(`neuron-path: ${err.message}\n`);
+    if (err instanceof UsageError) { process.stderr.write(`neuron-path: ${safeText(err.message)}\n\n${USAGE}`); return 2; }
+    if (isCancelled(err)) { process.stderr.write('neuron-path: cancelled\n'); return 130; }
+    process.stderr.write(`neuron-path: ${errorLine(err)}\n`);
     if (process.env.NEURON_PATH_DEBUG) process.stderr.write(`${err.stack}\n`);
     return 1;
   }

@@ -4,14 +4,17 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  loadReport, pruningCheck, similarityPairs, topNeurons, type BatchRecord, type BatchReport, type CategoryPatterns, type GroupBy, type PruningCurve,
+  loadReportFile, pruningCheck, readResultFile, skippedSummary, similarityPairs, topNeurons, type BatchRecord, type BatchReport, type CategoryPatterns, type GroupBy, type PruningCurve,
 } from '../engine/batch/index';
-import { defaultModelPath, Engine, type ModelOptions } from '../engine/index';
+import { EngineError } from '../engine/errors';
+import { Engine, type ModelOptions } from '../engine/index';
+import { sha256File } from '../engine/modelStore';
 import { UsageError } from './args';
 import { BATCH_USAGE, duration } from './batch';
+import { safeText } from './terminal';
 
 const FLAGS = {
-  model: { type: 'string' }, threads: { type: 'string' }, provider: { type: 'string' },
+  model: { type: 'string' }, labels: { type: 'string' }, threads: { type: 'string' }, provider: { type: 'string' },
   prune: { type: 'string' }, keep: { type: 'string' }, seed: { type: 'string' }, top: { type: 'string' }, by: { type: 'string' },
   json: { type: 'string' }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' },
 } as const;
@@ -108,26 +111,42 @@ export async function report(argv: string[]): Promise<number> {
   const fractions = f.prune !== undefined ? numberList('prune', f.prune) : undefined;
   if (f.provider !== undefined && f.provider !== 'cpu' && f.provider !== 'cuda') throw new UsageError(`--provider must be one of cpu|cuda, got '${f.provider}'`);
   if (f.threads !== undefined) intFlag('threads', f.threads, 0, 0);
-  const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${msg}\n`); };
-  if (!fs.existsSync(file)) throw new Error(`result file ${file} does not exist`);
+  const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${safeText(msg)}\n`); };
+  if (!fs.existsSync(file)) throw new EngineError('not-found', `result file ${file} does not exist`, { file, role: 'result-file' });
+  // The model is what the pruning check runs: it comes from the command line, never from the file.
+  if (fractions && !f.model) throw new UsageError(`--prune runs the model: give it with --model (the records name ${await recordedModel(path.resolve(file))})`);
 
-  const { report: r, records } = loadReport(path.resolve(file), by);
-  if (fractions) r.pruning = await prune(records, r.patterns, { fractions, keep, seed, model: f.model, threads: f.threads, provider: f.provider, log, quiet: !!f.quiet });
-  process.stdout.write(`${formatReport(r, top)}\n`);
+  const { report: r, records, skipped } = await loadReportFile(path.resolve(file), by);
+  const skippedLine = skippedSummary(skipped);
+  if (skippedLine) log(`${file}: ${skippedLine}`);
+  if (fractions) r.pruning = await prune(records, r.patterns, { fractions, keep, seed, model: f.model!, labels: f.labels, threads: f.threads, provider: f.provider, log, quiet: !!f.quiet });
+  process.stdout.write(`${safeText(formatReport(r, top))}\n`);
   if (f.json) fs.writeFileSync(f.json, `${JSON.stringify(r)}\n`);
   return 0;
 }
 
+/** The model path the first record of a file names (for the message asking for --model). */
+async function recordedModel(file: string): Promise<string> {
+  const first = (await readResultFile(file, { slim: true })).lines.find((l) => l.schema === 'neuron-path/1');
+  return first && first.schema === 'neuron-path/1' ? first.model.path : 'no model';
+}
+
 async function prune(records: BatchRecord[], patterns: CategoryPatterns, o: {
-  fractions: number[]; keep: number; seed: number; model?: string; threads?: string; provider?: string; log: (m: string) => void; quiet: boolean;
+  fractions: number[]; keep: number; seed: number; model: string; labels?: string; threads?: string; provider?: string; log: (m: string) => void; quiet: boolean;
 }): Promise<PruningCurve> {
   const recorded = records[0];
-  const modelPath = o.model ?? (fs.existsSync(recorded.model.path) ? recorded.model.path : defaultModelPath());
+  const modelPath = path.resolve(o.model);
+  // Checked before the model is opened (and anything it names is read).
+  const sha256 = sha256File(modelPath, 'model');
+  if (sha256 !== recorded.model.sha256) {
+    throw new Error(`${modelPath} is not the model the records were made with (sha256 ${sha256.slice(0, 12)}... vs ${recorded.model.sha256.slice(0, 12)}..., ${recorded.model.path}); give that model with --model`);
+  }
   const saved = recorded.batch?.model;
+  // The settings that change the numbers come from the records (the engine bounds them); paths do not.
   const options: ModelOptions = {
     modelPath, threads: o.threads !== undefined ? intFlag('threads', o.threads, 0, 0) : undefined,
     executionProvider: o.provider as ModelOptions['executionProvider'],
-    scope: saved?.scope as ModelOptions['scope'], preprocess: saved?.preprocess, labelsPath: saved?.labelsPath ?? undefined,
+    scope: saved?.scope as ModelOptions['scope'], preprocess: saved?.preprocess, labelsPath: o.labels,
   };
   o.log(`pruning check with ${modelPath}`);
   const engine = await Engine.open(options);
@@ -135,9 +154,6 @@ async function prune(records: BatchRecord[], patterns: CategoryPatterns, o: {
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
   try {
-    if (engine.info.sha256 !== recorded.model.sha256) {
-      throw new Error(`${modelPath} is not the model the records were made with (sha256 ${engine.info.sha256.slice(0, 12)}... vs ${recorded.model.sha256.slice(0, 12)}...); give that model with --model`);
-    }
     const started = performance.now();
     let last = 0;
     return await pruningCheck(engine, records, patterns, {

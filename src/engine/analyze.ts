@@ -1,6 +1,7 @@
 // One image, start to finish: clean pass, the path, its JAS, the baselines and the manipulations,
 // assembled into the `neuron-path/1` record.
 import type { AnalyzeOptions, RunHooks } from './api';
+import { EngineError, type ErrorFacts } from './errors';
 import { activationPath, argmax, integratedGradientsPath, locatePath, pathJas, randomPaths, sumTokens } from './locator';
 import { manipulatePaths } from './manipulation';
 import { readoutValues } from './readout';
@@ -9,8 +10,8 @@ import { Runner } from './runner';
 import type { InstrumentedInfo } from './instrument';
 import type { Session } from './runtime';
 
-export class TargetError extends Error {
-  constructor(message: string) { super(message); this.name = 'TargetError'; }
+export class TargetError extends EngineError {
+  constructor(message: string, facts: ErrorFacts = {}) { super('target', message, facts); this.name = 'TargetError'; }
 }
 
 export interface AnalysisInput {
@@ -34,7 +35,7 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
   const m = options.steps ?? 20;
   const formula = options.formula ?? 'reference';
   const wanted = new Set(options.baselines ?? ['activation', 'ig', 'random']);
-  if (!Number.isInteger(m) || m < 1) throw new RangeError(`steps must be a positive integer, got ${options.steps}`);
+  checkOptions(options);
   const runner = new Runner(input.session, info, L, hooks.signal);
   const D = runner.D;
   let prediction: LayerProgress['prediction'];
@@ -42,6 +43,7 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
 
   progress({ phase: 'clean', message: 'clean forward pass' });
   const clean = await runner.clean(pixels);
+  requireFinite(clean.probs, 'the probabilities of the clean pass');
   lap('clean');
   const T = info.tokens;
   const w = readoutActivations(clean.acts, info);
@@ -70,6 +72,7 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
     },
   });
   const path = steps.map((s) => s.neuron);
+  stepScores.forEach((s, l) => requireFinite(s, `the scores of layer ${l}`));
 
   progress({ phase: 'jas', message: 'joint attribution score of the path' });
   const jas = await pathJas(runner, pixels, target, w, path, m, formula);
@@ -101,6 +104,7 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
   lap('baselines');
   progress({ phase: 'manipulation', message: 'removing and enhancing the paths' });
   const after = await manipulatePaths(runner, pixels, target, [...paths, ...random], FACTORS);
+  requireFinite([jas, ...jasOf.values(), ...randomJas, ...after.flat().map((a) => a.probability)], 'the path scores and manipulated probabilities');
   lap('manipulation');
   const baseline = (p: number[], k: number, score: (l: number, j: number) => number): BaselineResult => ({
     path: describe(p, score), jas: jasOf.get(p)!, remove: after[k][0].probability, enhance: after[k][1].probability,
@@ -138,6 +142,29 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
 /** Each block's activation rows at the readout tokens (the w of ALGORITHM §5): K x D, row-major. */
 export function readoutActivations(acts: Float32Array[], info: InstrumentedInfo): Float32Array[] {
   return acts.map((a) => readoutValues(a, info.readoutRows, info.neurons));
+}
+
+/** The bounds of the analysis options: a request from anywhere (CLI, worker, settings) stays within them. */
+export const OPTION_BOUNDS = { steps: 1000, randomCount: 1000 };
+
+function checkOptions(o: AnalyzeOptions): void {
+  const check = (field: string, v: unknown, min: number, max: number) => {
+    if (v !== undefined && !(typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max)) {
+      throw new EngineError('invalid-option', `${field} must be a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`, { field });
+    }
+  };
+  check('steps', o.steps, 1, OPTION_BOUNDS.steps);
+  check('randomCount', o.randomCount, 0, OPTION_BOUNDS.randomCount);
+  check('randomSeed', o.randomSeed, 0, 2 ** 32 - 1);
+}
+
+/** Non-finite numbers are never reported as a result (an overflowing model or input gives them). */
+export function requireFinite(values: ArrayLike<number>, what: string): void {
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) {
+      throw new EngineError('numeric', `${what} include ${values[i]}: the model's computation overflowed for this input, so no result is reported`, { what });
+    }
+  }
 }
 
 export function topClasses(probs: Float32Array, labels: string[], n: number): ClassProbability[] {

@@ -1,7 +1,7 @@
 // The engine: open a ViT once, analyse many images. Used by the CLI, the worker and the tests.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { analyzePixels, readoutActivations, topClasses } from './analyze';
+import { analyzePixels, readoutActivations, requireFinite, topClasses } from './analyze';
 import type { AnalyzeOptions, ModelInfo, ModelOptions, RunHooks } from './api';
 import type { InstrumentedInfo } from './instrument';
 import { readLabels, readPreprocessing, type Preprocessing } from './modelFolder';
@@ -58,7 +58,7 @@ export class Engine {
         path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses, readout, tokens,
         ffn: { kind: ffn, activation, headFfns }, precision: { stored: precision, analysedIn: 'float32' },
       },
-      image: { path: file, sha256: sha256File(file), width: pixels.width, height: pixels.height },
+      image: { path: file, sha256: sha256File(file, 'image'), width: pixels.width, height: pixels.height },
       ...core,
     };
   }
@@ -121,6 +121,7 @@ export class Engine {
   async predict(imagePath: string, top = 5): Promise<ClassProbability[]> {
     const pixels = await loadPixels(path.resolve(imagePath), this.prep, this.internal.input);
     const { probs } = await new Runner(this.session, this.internal, this.info.layers).clean(pixels.data);
+    requireFinite(probs, 'the probabilities');
     return topClasses(probs, this.info.labels, top);
   }
 
@@ -130,7 +131,9 @@ export class Engine {
    */
   async scaledProbabilities(imagePath: string, scales: Float32Array[], rows: number, signal?: AbortSignal): Promise<Float32Array> {
     const pixels = await loadPixels(path.resolve(imagePath), this.prep, this.internal.input);
-    return new Runner(this.session, this.internal, this.info.layers, signal).scaled(pixels.data, scales, rows);
+    const probs = await new Runner(this.session, this.internal, this.info.layers, signal).scaled(pixels.data, scales, rows);
+    requireFinite(probs, 'the probabilities of the scaled passes');
+    return probs;
   }
 
   async dispose(): Promise<void> { await this.session.release(); }

@@ -1,6 +1,6 @@
 // Opens a user's model: builds its instrumented twin once, checks it computes what the original
 // does, and caches it on disk by content hash so later opens skip straight to the session.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -8,11 +8,14 @@ import type { ModelOptions } from './api';
 import { instrument, NAMES, neutralFeeds, type InstrumentedInfo } from './instrument';
 import { refuseQuantized, upcastToFloat32 } from './onnx/precision';
 import { probePixels } from './onnx/probe';
+import { EngineError, type FileRole } from './errors';
+import { openRegular, readRegular } from './files';
+import { checkSize, removeIdentities } from './onnx/bounds';
 import { decodeModel, encodeModel, inlineExternalData, ModelFormatError } from './onnx/proto';
 import { Session, type SessionSettings } from './runtime';
 
 /** Bump when the instrumented graph changes, so stale cache entries are not used. */
-const INSTRUMENT_VERSION = 8;
+const INSTRUMENT_VERSION = 9; // 9: entries record their model file and its sha256 (8: main's graph)
 
 export interface OpenedModel {
   session: Session;
@@ -27,9 +30,10 @@ export function defaultCacheDir(): string {
   return process.env.NEURON_PATH_CACHE || path.join(base, 'neuron-path');
 }
 
-export function sha256File(file: string): string {
+/** The sha256 of a regular file, read in chunks (models and images can be large). */
+export function sha256File(file: string, role: FileRole = 'model'): string {
   const hash = createHash('sha256');
-  const fd = fs.openSync(file, 'r');
+  const { fd } = openRegular(file, role);
   try {
     const buf = Buffer.alloc(1 << 20);
     let n: number;
@@ -38,32 +42,37 @@ export function sha256File(file: string): string {
   return hash.digest('hex');
 }
 
+const sha256Of = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+/** What a cache entry's JSON holds: the model file it names is only used if its bytes hash to `sha256`. */
+interface CacheEntry { info: InstrumentedInfo; layers: number; source: string; model: string; sha256: string }
+
 export async function openModel(options: ModelOptions, sizeHint: [number, number] | undefined, report: (msg: string) => void): Promise<OpenedModel> {
   const file = path.resolve(options.modelPath);
-  if (!fs.existsSync(file)) throw new ModelFormatError(`model file ${file} does not exist; check the model path setting.`);
-  if (fs.statSync(file).isDirectory()) throw new ModelFormatError(`${file} is a folder; point the model path at its .onnx file.`);
-  const sha256 = sha256File(file);
+  const sha256 = sha256File(file, 'model');
   const settings: SessionSettings = { threads: options.threads, executionProvider: options.executionProvider };
   const key = createHash('sha256').update(JSON.stringify({
     v: INSTRUMENT_VERSION, sha256, data: externalDataStamp(file), scope: options.scope ?? 'auto', sizeHint: sizeHint ?? null,
   })).digest('hex').slice(0, 32);
   const dir = options.cacheDir ?? defaultCacheDir();
-  const cachedModel = path.join(dir, `${key}.onnx`), cachedInfo = path.join(dir, `${key}.json`);
+  const cachedInfo = path.join(dir, `${key}.json`);
 
-  if (fs.existsSync(cachedModel) && fs.existsSync(cachedInfo)) {
-    const { info, layers } = JSON.parse(fs.readFileSync(cachedInfo, 'utf8')) as { info: InstrumentedInfo; layers: number };
+  const hit = readCacheEntry(dir, cachedInfo, report);
+  if (hit) {
     report('loading the cached instrumented model');
-    return { session: await Session.create(cachedModel, settings), info, layers, sha256, cached: true };
+    return { session: await Session.create(hit.bytes, settings), info: hit.entry.info, layers: hit.entry.layers, sha256, cached: true };
   }
 
   report('reading the model');
-  const original = fs.readFileSync(file);
+  const original = readRegular(file, 'model');
   const model = decodeModel(original, file);
   inlineExternalData(model, path.dirname(file));
   refuseQuantized(model.graph!);
   const precision = upcastToFloat32(model);
   if (precision !== 'float32') report(`the model is stored in ${precision}: analysing it in float32`);
   const inlined = encodeModel(model);
+  removeIdentities(model);
+  checkSize(model, file);
   report('building the gradient graph');
   const { model: instrumented, info } = await instrument(model, { scope: options.scope, sizeHint, precision, settings: { threads: options.threads } });
   const layers = instrumented.graph!.input!.filter((i) => i.name?.startsWith('np_replace_')).length;
@@ -71,10 +80,41 @@ export async function openModel(options: ModelOptions, sizeHint: [number, number
   const session = await Session.create(bytes, settings);
   await checkNeutral(inlined, session, info, layers);
 
-  fs.mkdirSync(dir, { recursive: true });
-  writeAtomic(cachedModel, bytes);
-  writeAtomic(cachedInfo, Buffer.from(JSON.stringify({ info, layers, source: file })));
+  // The model file is named by its own hash and written before the JSON that names it: two
+  // processes building at once each write a complete pair, and the JSON renamed last wins.
+  const bytesSha = sha256Of(bytes);
+  const modelName = `${key}.${bytesSha.slice(0, 16)}.onnx`;
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    writeAtomic(path.join(dir, modelName), bytes);
+    writeAtomic(cachedInfo, Buffer.from(JSON.stringify({ info, layers, source: file, model: modelName, sha256: bytesSha } satisfies CacheEntry)));
+  } catch (e) {
+    await session.release();
+    const err = e as NodeJS.ErrnoException;
+    throw new EngineError('cache', `cannot write the instrumented-model cache in ${dir} (${err.code ?? err.message})`, { file: dir });
+  }
   return { session, info, layers, sha256, cached: false };
+}
+
+/**
+ * A cache entry whose model bytes hash to what was recorded when it was built, or undefined (and
+ * the damaged files removed) when it is missing, unreadable, truncated or edited.
+ */
+function readCacheEntry(dir: string, infoFile: string, report: (msg: string) => void): { entry: CacheEntry; bytes: Buffer } | undefined {
+  if (!fs.existsSync(infoFile)) return undefined;
+  let entry: CacheEntry | undefined;
+  try {
+    const parsed = JSON.parse(readRegular(infoFile, 'cache').toString('utf8')) as Partial<CacheEntry>;
+    if (typeof parsed.model === 'string' && /^[0-9a-f]{32}\.[0-9a-f]{16}\.onnx$/.test(parsed.model) && typeof parsed.sha256 === 'string'
+      && parsed.info && typeof parsed.layers === 'number') entry = parsed as CacheEntry;
+  } catch { /* unreadable: rebuilt below */ }
+  const modelFile = entry && path.join(dir, entry.model);
+  let bytes: Buffer | undefined;
+  try { if (modelFile) bytes = readRegular(modelFile, 'model'); } catch { /* missing: rebuilt */ }
+  if (entry && bytes && sha256Of(bytes) === entry.sha256) return { entry, bytes };
+  report('the cached instrumented model is missing or damaged; rebuilding it');
+  for (const f of [infoFile, modelFile]) if (f) fs.rmSync(f, { force: true });
+  return undefined;
 }
 
 /**
@@ -116,8 +156,13 @@ function softmax(logits: Float32Array): number[] {
 }
 
 function writeAtomic(file: string, data: Uint8Array): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, data);
-  fs.renameSync(tmp, file);
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    fs.writeFileSync(tmp, data);
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true }); // a full disk leaves no partial file behind
+    throw e;
+  }
 }
 

@@ -1,14 +1,16 @@
 // Runs batches of the instrumented model: clean passes, replaced passes with gradients, scaled
 // passes. A fixed-batch export is run one row at a time and its gradients summed here, so callers
 // never see the difference.
+import { EngineError } from './errors';
 import { NAMES, neutralFeeds, type InstrumentedInfo } from './instrument';
 import type { Feed, Session } from './runtime';
 
 /** Forward bytes per run that the row chunking aims at (the backward roughly doubles it). */
 const ROW_BUDGET_BYTES = 128 * 1024 * 1024;
 
-export class AbortError extends Error {
-  constructor() { super('the analysis was cancelled'); this.name = 'AbortError'; }
+/** Named AbortError like the DOM's, so code that checks `name` sees a cancellation. */
+export class AbortError extends EngineError {
+  constructor() { super('cancelled', 'the analysis was cancelled'); this.name = 'AbortError'; }
 }
 
 export interface Counters { forwardPasses: number; backwardPasses: number }

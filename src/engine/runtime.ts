@@ -1,6 +1,8 @@
 // The only module that imports onnxruntime-node: sessions, runs, tensors.
+import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import type { ExecutionProvider } from './api';
+import { EngineError } from './errors';
 
 export interface SessionSettings {
   threads?: number;
@@ -12,8 +14,8 @@ export interface SessionSettings {
 export type Feed = { type: 'float32'; data: Float32Array; dims: number[] } | { type: 'int64'; data: BigInt64Array; dims: number[] };
 export interface Fetched { data: Float32Array | BigInt64Array | Int32Array | Uint8Array | Int8Array; dims: readonly number[]; type: string }
 
-export class ProviderError extends Error {
-  constructor(message: string) { super(message); this.name = 'ProviderError'; }
+export class ProviderError extends EngineError {
+  constructor(message: string) { super('provider', message); this.name = 'ProviderError'; }
 }
 
 export class Session {
@@ -27,7 +29,8 @@ export class Session {
       interOpNumThreads: 1,
       executionMode: 'sequential',
     };
-    if (settings.threads && settings.threads > 0) options.intraOpNumThreads = settings.threads;
+    // More threads than cores only contend (32 on 2 cores ran 10x slower): never more than the cores.
+    if (settings.threads && settings.threads > 0) options.intraOpNumThreads = Math.min(settings.threads, availableParallelism());
     if (settings.profilePrefix) { options.enableProfiling = true; options.profileFilePrefix = settings.profilePrefix; }
     try {
       const session = typeof model === 'string'
@@ -35,13 +38,14 @@ export class Session {
         : await ort.InferenceSession.create(model, options);
       return new Session(session);
     } catch (e) {
+      // onnxruntime's errors carry no code: this is where its text is read, once, to give them one.
       if (settings.executionProvider === 'cuda' && /Cuda|CUDA|providers_shared|providers_cuda/.test((e as Error).message)) {
         throw new ProviderError('the CUDA execution provider is not installed: onnxruntime-node downloads its CUDA libraries ' +
           'in its install script, which was skipped. With network access and CUDA 12 + cuDNN 9 on the machine, run ' +
           '`npm rebuild onnxruntime-node --onnxruntime-node-install=cuda12`; or set the execution provider to cpu. ' +
           `(${(e as Error).message.split('\n')[0]})`);
       }
-      throw e;
+      throw new EngineError('model-format', `onnxruntime cannot load the model (${(e as Error).message.split('\n')[0]})`);
     }
   }
 

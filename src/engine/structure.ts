@@ -1,6 +1,7 @@
 // Reads a ViT's structure off its graph: the image input, the logits, every encoder block's FFN
 // neurons (fc2's input, plain or gated) and the patch grid. ALGORITHM §1. The readout rows are
 // found by readout.ts.
+import { EngineError } from './errors';
 import { attrInt, attrInts, attrString } from './onnx/builder';
 import type { GraphIndex } from './onnx/graph';
 import { DataType, ModelFormatError, toNumber, type GraphProto, type NodeProto } from './onnx/proto';
@@ -15,7 +16,7 @@ export type FfnKind = 'plain' | 'gated';
 export interface NeuronSite { layer: number; tensor: string; nodeIndex: number; activation: string; ffn: FfnKind; fc2: string }
 
 export class NotAViTError extends ModelFormatError {
-  constructor(message: string) { super(message); this.name = 'NotAViTError'; }
+  constructor(message: string) { super(message, {}, 'not-a-vit'); this.name = 'NotAViTError'; }
 }
 
 export function imageInput(graph: GraphProto, sizeHint?: [number, number]): ImageInput {
@@ -39,8 +40,8 @@ export function imageInput(graph: GraphProto, sizeHint?: [number, number]): Imag
   const height = fixed[2] ?? sizeHint?.[0];
   const width = fixed[3] ?? sizeHint?.[1];
   if (!height || !width) {
-    throw new NotAViTError(`input '${input.name}' does not fix its height and width; set the input size ` +
-      '(preprocessor_config.json "size", or the neuronPath.preprocess.size setting / --size).');
+    throw new EngineError('preprocessing', `input '${input.name}' does not fix its height and width, and no input size is given ` +
+      '(preprocessor_config.json "size", or a size override)', { field: 'size' });
   }
   const channels = fixed[1] ?? 3;
   if (fixed[0] !== undefined && fixed[0] !== 1) {

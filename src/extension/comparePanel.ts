@@ -17,7 +17,7 @@ import { PanelManagerBase, panelKey, WebviewPanelHost } from './webviewPanel';
 export const COMPARE_VIEW_TYPE = 'neuronPath.comparePanel';
 export const COMPARE_COMMAND = 'neuronPath.comparePaths';
 
-interface Candidate { image: string; source: string; load(): AnalysisResult | undefined }
+interface Candidate { image: string; source: string; load(): AnalysisResult | undefined | Promise<AnalysisResult | undefined> }
 
 export class ComparePanelManager extends PanelManagerBase<ComparePanel> {
   constructor(private readonly context: vscode.ExtensionContext, private readonly service: AnalysisService,
@@ -58,7 +58,7 @@ export class ComparePanelManager extends PanelManagerBase<ComparePanel> {
       if (all.length < 2) void vscode.window.showInformationMessage('Neuron Path: analyse two images first (image panels, or an open folder result), then compare them.');
       return undefined;
     }
-    const [ra, rb] = [a.load(), b.load()];
+    const [ra, rb] = [await a.load(), await b.load()];
     if (!ra || !rb) { void vscode.window.showErrorMessage('Neuron Path: the result of one of the images is no longer there; analyse it again.'); return undefined; }
     const key = `${panelKey(ra.image.path)}|${panelKey(rb.image.path)}`;
     this.panels.get(key)?.dispose();

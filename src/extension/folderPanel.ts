@@ -10,6 +10,8 @@ import {
   type BatchProgressInfo, type FolderInit, type FolderWebviewToHost, type HostToFolderWebview,
 } from '../protocol';
 import type { AnalysisService } from './analysis';
+import { checkAppendable } from '../engine/batch/resultFile';
+import { isRegularFile } from '../engine/files';
 import { findRecord, folderOfResultFile, RESULT_SUFFIX, ResultFileReader, resultFileNextTo } from './resultFile';
 import { SECTION } from './settings';
 import { PanelManagerBase, panelKey, WebviewPanelHost } from './webviewPanel';
@@ -17,6 +19,15 @@ import { PanelManagerBase, panelKey, WebviewPanelHost } from './webviewPanel';
 export const FOLDER_VIEW_TYPE = 'neuronPath.folderPanel';
 /** At most one re-summary per this many ms while a batch runs (besides every N images). */
 const REFRESH_MS = 5000;
+
+/** A revived panel reads only a regular file that is a neuron-path result file (state from the page is not trusted). */
+function isResultFile(file: string): boolean {
+  try { checkAppendable(file); return isRegularFile(file); } catch { return false; }
+}
+
+function isFolder(dir: string): boolean {
+  try { return fs.statSync(dir).isDirectory(); } catch { return false; }
+}
 
 function folderWebviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
   return { enableScripts: true, enableFindWidget: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist'), vscode.Uri.joinPath(extensionUri, 'media')] };
@@ -27,11 +38,13 @@ export class FolderPanelManager extends PanelManagerBase<FolderPanel> {
     super();
     this.register(vscode.window.registerWebviewPanelSerializer(FOLDER_VIEW_TYPE, {
       deserializeWebviewPanel: async (webviewPanel, state: unknown) => {
-        if (!isFolderPersistedState(state)) { webviewPanel.dispose(); return; }
+        if (!isFolderPersistedState(state) || !isResultFile(state.resultFile)) { webviewPanel.dispose(); return; }
         const key = panelKey(state.resultFile);
         if (this.panels.has(key)) { webviewPanel.dispose(); this.panels.get(key)!.reveal(); return; }
         webviewPanel.webview.options = folderWebviewOptions(this.context.extensionUri);
-        this.add(webviewPanel, state.resultFile, state.folder ?? folderOfResultFile(state.resultFile));
+        // The folder a batch would analyse: only one that exists, else the one beside the file.
+        const folder = state.folder && isFolder(state.folder) ? state.folder : folderOfResultFile(state.resultFile);
+        this.add(webviewPanel, state.resultFile, folder);
       },
     }));
   }
@@ -187,7 +200,7 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
     }
     // The batch's own result, when it was made with the current settings: the panel opens at once
     // (and does not wait behind a running batch in the worker).
-    const record = findRecord(this.resultFile, image);
+    const record = await findRecord(this.resultFile, image);
     if (record) await this.service.adoptBatchRecord(record);
     await vscode.commands.executeCommand('neuronPath.analyzeImage', vscode.Uri.file(image));
   }

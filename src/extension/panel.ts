@@ -10,6 +10,7 @@ import {
 } from '../protocol';
 import { AnalysisService, errorMessage } from './analysis';
 import { exportStem, pathCsv, pngFromDataUrl, resultJson } from './export';
+import { isRegularFile } from '../engine/files';
 import { PanelManagerBase, panelKey, WebviewPanelHost } from './webviewPanel';
 
 export const VIEW_TYPE = 'neuronPath.panel';
@@ -34,7 +35,8 @@ export class PanelManager extends PanelManagerBase<NeuronPathPanel> {
     super();
     this.register(vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
       deserializeWebviewPanel: async (webviewPanel, state: unknown) => {
-        if (!isPanelPersistedState(state)) { webviewPanel.dispose(); return; }
+        // The image must still be a regular file: its folder becomes the panel's resource root.
+        if (!isPanelPersistedState(state) || !isRegularFile(state.imagePath)) { webviewPanel.dispose(); return; }
         this.revive(webviewPanel, state.imagePath, state.target);
       },
     }));

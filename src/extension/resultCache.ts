@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { isAnalysisResult as isRecordShaped } from '../engine/batch/resultFile';
 import type { AnalysisResult } from '../engine/result';
 import { stableKey } from '../protocol';
 
@@ -39,10 +40,9 @@ export function resultKey(modelSha: string, imageSha: string, settings: Record<s
   return createHash('sha256').update(`${modelSha}\n${imageSha}\n${stableKey(settings)}`).digest('hex');
 }
 
+/** A whole record (the panel draws its layer scores and maps), of the shape result files are checked for. */
 export function isAnalysisResult(v: unknown): v is AnalysisResult {
-  const r = v as AnalysisResult | null;
-  return typeof r === 'object' && r !== null && r.schema === 'neuron-path/1' && Array.isArray(r.path)
-    && Array.isArray(r.layerScores) && typeof r.model === 'object' && typeof r.image === 'object';
+  return isRecordShaped(v) && Array.isArray(v.layerScores) && Array.isArray(v.tokenMaps);
 }
 
 export class ResultCache {

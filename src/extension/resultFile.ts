@@ -3,10 +3,13 @@
 // summary does not use them), and summarises everything with the engine's report. No vscode import.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isError, parseLines, readLines, recordsOf, type BatchLine, type BatchRecord, type ReadResult } from '../engine/batch/records';
+import { readResultFile, ResultLineReader } from '../engine/batch/resultFile';
+import { openRegular } from '../engine/files';
+import { recordsOf, type BatchLine, type BatchRecord, type ReadResult } from '../engine/batch/records';
 import { summarize, type BatchReport } from '../engine/batch/report';
 
 export const RESULT_SUFFIX = '.neuron-path.jsonl';
+const CHUNK = 1 << 20;
 
 /** The result file written next to a folder: `photos/` -> `photos.neuron-path.jsonl` (or another suffix: a neuron scan's). */
 export function resultFileNextTo(folder: string, suffix = RESULT_SUFFIX): string {
@@ -24,38 +27,39 @@ export interface Summary { report?: BatchReport; skipped: ReadResult['skipped'];
 
 export class ResultFileReader {
   private offset = 0;
-  private lineNo = 0;
-  private lines: BatchLine[] = [];
-  private skipped: ReadResult['skipped'] = [];
+  private parser = new ResultLineReader({ slim: true });
   private version = 0;
   private summarised = -1;
   private last: Summary = { skipped: [] };
 
   constructor(readonly file: string) {}
 
-  /** Reads what was appended (from the start if the file shrank). Returns whether new lines came. */
+  private get lines(): BatchLine[] { return this.parser.result.lines; }
+  private get skipped(): ReadResult['skipped'] { return this.parser.result.skipped; }
+
+  /**
+   * Reads what was appended (from the start if the file shrank), in chunks: a file of any size, and
+   * a line being written waits in the parser for its end. Returns whether new lines came.
+   */
   read(): boolean {
     let size: number;
     try { size = fs.statSync(this.file).size; } catch { return false; }
-    if (size < this.offset) { this.offset = 0; this.lineNo = 0; this.lines = []; this.skipped = []; this.version++; }
+    if (size < this.offset) { this.offset = 0; this.parser = new ResultLineReader({ slim: true }); this.version++; }
     if (size === this.offset) return false;
-    const fd = fs.openSync(this.file, 'r');
-    let buf: Buffer;
+    const before = this.lines.length + this.skipped.length;
+    const { fd } = openRegular(this.file, 'result-file');
     try {
-      buf = Buffer.alloc(size - this.offset);
-      fs.readSync(fd, buf, 0, buf.length, this.offset);
+      const buf = Buffer.alloc(Math.min(CHUNK, size - this.offset));
+      while (this.offset < size) {
+        const n = fs.readSync(fd, buf, 0, Math.min(buf.length, size - this.offset), this.offset);
+        if (n === 0) break;
+        this.parser.push(buf.subarray(0, n));
+        this.offset += n;
+      }
     } finally {
       fs.closeSync(fd);
     }
-    // Only whole lines: a line being written stays for the next read.
-    const end = buf.lastIndexOf(0x0a);
-    if (end < 0) return false;
-    const text = buf.subarray(0, end + 1).toString('utf8');
-    this.offset += end + 1;
-    const read = parseLines(text);
-    for (const l of read.lines) this.lines.push(slim(l));
-    for (const s of read.skipped) this.skipped.push({ line: s.line + this.lineNo, reason: s.reason });
-    this.lineNo += text.split('\n').length - 1;
+    if (this.lines.length + this.skipped.length === before) return false;
     this.version++;
     return true;
   }
@@ -77,15 +81,11 @@ export class ResultFileReader {
   get lineCount(): number { return this.lines.length; }
 }
 
-function slim(line: BatchLine): BatchLine {
-  if (isError(line)) return line;
-  return { ...line, layerScores: [], tokenMaps: [] };
-}
-
-/** The full record of one image in a result file (its last one), maps and scores included. */
-export function findRecord(file: string, image: string): BatchRecord | undefined {
+/** The full record of one image in a result file (its last one), maps and scores included; streamed, so any size reads. */
+export async function findRecord(file: string, image: string): Promise<BatchRecord | undefined> {
   try {
-    return recordsOf(readLines(file).lines).filter((r) => r.image.path === image).pop();
+    const mine = (l: BatchLine) => l.schema === 'neuron-path/1' && l.image.path === image;
+    return recordsOf((await readResultFile(file, { filter: mine })).lines).pop();
   } catch {
     return undefined;
   }

@@ -34,6 +34,8 @@ export interface SettingsContext {
   workspaceFolder?: string;
   /** Where the engine caches instrumented models. */
   cacheDir?: string;
+  /** CPU cores (the bound of `threads`); default: this machine's. */
+  cores?: number;
 }
 
 export interface ResolvedSettings {
@@ -87,7 +89,12 @@ export function readSettings(config: ConfigReader, ctx: SettingsContext): Resolv
   }
   const executionProvider = pick(config.get<unknown>('executionProvider'), PROVIDERS, 'cpu');
   const threadsRaw = config.get<unknown>('threads');
-  const threads = typeof threadsRaw === 'number' && Number.isInteger(threadsRaw) && threadsRaw >= 0 ? threadsRaw : 0;
+  let threads = typeof threadsRaw === 'number' && Number.isInteger(threadsRaw) && threadsRaw >= 0 ? threadsRaw : 0;
+  const cores = ctx.cores ?? os.availableParallelism();
+  if (threads > cores) {
+    warnings.push(`neuronPath.threads is ${threads} but this machine has ${cores} cores; using ${cores}.`);
+    threads = cores;
+  } else if (threadsRaw !== undefined && threadsRaw !== threads) warnings.push('neuronPath.threads must be a whole number from 0 (automatic) to the number of cores; using 0.');
 
   const model: ModelOptions = { modelPath, scope, executionProvider, threads };
   if (rawLabels) model.labelsPath = resolvePath(rawLabels, ctx);

@@ -5,6 +5,7 @@
 // `cancel` is handled at once: it aborts the running request (the engine stops between passes) or
 // drops a queued one. `preview` needs no engine and does not wait in the queue.
 import type { AnalyzeOptions, ModelInfo, ModelOptions, RunHooks } from '../engine/api';
+import { codeOf, EngineError, type ErrorFacts } from '../engine/errors';
 import type { AnalysisResult } from '../engine/result';
 import { batchSettings, ERROR_SCHEMA, type BatchLine } from '../engine/batch/records';
 import type { NeuronScanLine } from '../engine/neurons/records';
@@ -15,7 +16,7 @@ import type { Engine } from '../engine/index';
 import { checkComparable, ComparisonError, comparePaths } from '../engine/pathCompare';
 import {
   isHostToWorker, PROTOCOL_VERSION, stableKey,
-  type BatchLatest, type BatchParams, type BatchProgressInfo, type BatchRunResult, type HostToWorker, type NeuronScanParams, type PreviewParams, type PreviewResult, type WorkerErrorInfo, type WorkerRequest, type WorkerToHost,
+  type BatchLatest, type BatchParams, type BatchProgressInfo, type BatchRunResult, type HostToWorker, type NeuronScanParams, type PreviewParams, type PreviewResult, type WorkerErrorCode, type WorkerErrorInfo, type WorkerRequest, type WorkerToHost,
 } from '../protocol';
 
 /** What the worker needs of the engine (the real `Engine` satisfies it). */
@@ -251,70 +252,70 @@ function safeJson(v: unknown): string {
   try { return JSON.stringify(v)?.slice(0, 500) ?? String(v); } catch { return String(v); }
 }
 
-function errorText(err: unknown): { text: string; detail: string; code?: string; name?: string } {
-  if (err instanceof Error) {
-    return { text: err.message, detail: err.stack ?? err.message, code: (err as NodeJS.ErrnoException).code, name: err.name };
-  }
-  return { text: String(err), detail: String(err) };
-}
-
 /**
- * Turns an engine error into a message for the user that says what to do. The engine's errors are
- * recognised by name (ImageError, TargetError, ConfigError, ModelFormatError, NotAViTError,
- * UnsupportedOpError, AbortError) and Node's by code; their own text is kept, it names the file.
+ * Turns an error into a message for the user that says what to do, in the extension's words (its
+ * settings and commands). Engine errors are told apart by their `code` and `facts`, never by their
+ * text; the engine's own text is kept (it names the file and what is wrong).
  */
 export function describeError(err: unknown, request: WorkerRequest): WorkerErrorInfo {
-  const { text, detail, code, name } = errorText(err);
-  if (name === 'AbortError') return cancelledInfo();
-  const workerCode = (err as { workerCode?: string } | null)?.workerCode;
-  if (workerCode === 'no-model') {
+  const text = err instanceof Error ? err.message : String(err);
+  const detail = err instanceof Error ? err.stack ?? err.message : String(err);
+  const code = codeOf(err);
+  if (code === 'cancelled') return cancelledInfo();
+  if ((err as { workerCode?: string } | null)?.workerCode === 'no-model') {
     return { code: 'no-model', message: 'No model is loaded in the Neuron Path worker. Run the analysis again; if this repeats, reload the window.', detail };
   }
-  const missing = code === 'ENOENT' || /does not exist|no such file/i.test(text);
-  if (request.method === 'loadModel') {
-    const p = request.params;
-    const modelPath = p.modelPath || 'the bundled model';
-    if (/cuda/i.test(text) && p.executionProvider === 'cuda') {
-      return { code: 'cuda-unavailable', message: `The CUDA execution provider could not be used (${firstLine(text)}). Set "neuronPath.executionProvider" to "cpu", or install the CUDA libraries onnxruntime needs.`, detail };
-    }
-    if (name === 'ConfigError' || (p.labelsPath && text.includes(p.labelsPath))) {
-      return { code: 'model-load-failed', message: `${sentence(text)} Check "neuronPath.labelsPath" and "neuronPath.preprocess.*", or the model folder's config files.`, detail };
-    }
-    if (missing) {
-      return { code: 'model-not-found', message: `The model file ${modelPath} does not exist. Run "Neuron Path: Select Model..." or clear "neuronPath.modelPath" to use the bundled model.`, detail };
-    }
-    return { code: 'model-load-failed', message: `Could not load the model ${modelPath}: ${firstLine(text)}. It must be a vision transformer image classifier exported to ONNX; run "Neuron Path: Select Model..." to choose another.`, detail };
+  const facts: ErrorFacts = err instanceof EngineError ? err.facts : {};
+  const said = sentence(text);
+  const subject = request.method === 'loadModel' ? `the model ${request.params.modelPath || 'the bundled model'}`
+    : request.method === 'batch' || request.method === 'neuronScan' ? `the folder ${request.params.folder}`
+    : request.method === 'comparePaths' ? `the paths of ${request.params.a.image.path} and ${request.params.b.image.path}` : `the image ${request.params.imagePath}`;
+  const failed: WorkerErrorCode = request.method === 'loadModel' ? 'model-load-failed' : 'analysis-failed';
+  switch (code) {
+    case 'provider':
+      return { code: 'cuda-unavailable', message: `${said} Set "neuronPath.executionProvider" to "cpu", or install the CUDA libraries onnxruntime needs.`, detail };
+    case 'not-found':
+    case 'not-a-file':
+    case 'too-large':
+    case 'io':
+      switch (facts.role) {
+        case 'model': return { code: code === 'not-found' ? 'model-not-found' : 'model-load-failed', message: `${said} Run "Neuron Path: Select Model..." or clear "neuronPath.modelPath" to use the bundled model.`, detail };
+        case 'labels': return { code: 'model-load-failed', message: `${said} Check "neuronPath.labelsPath", or clear it to use the model folder's labels.`, detail };
+        case 'image': return { code: code === 'not-found' ? 'image-not-found' : 'image-unreadable', message: code === 'not-found' ? `${said} Was it moved or deleted?` : said, detail };
+        case 'folder': return { code: 'image-not-found', message: `${said} Choose a folder of images (sub-folders named after the classes, or images directly in it).`, detail };
+        default: return { code: failed, message: said, detail };
+      }
+    case 'labels':
+      return { code: 'model-load-failed', message: `${said} Check "neuronPath.labelsPath", or the model folder's config.json (id2label) or labels.txt.`, detail };
+    case 'preprocessing':
+      return {
+        code: failed, detail,
+        message: facts.source === 'overrides' ? `${said} Check "neuronPath.preprocess.${String(facts.field ?? 'size').split(/[.[]/)[0]}".`
+          : `${said} Fix the model folder's preprocessor_config.json, or override it with the "neuronPath.preprocess.*" settings.`,
+      };
+    case 'image':
+      if (facts.role === 'folder') return { code: 'image-not-found', message: `${said} Choose a folder of images (sub-folders named after the classes, or images directly in it).`, detail };
+      return { code: 'image-unreadable', message: `${said} Convert it to PNG or JPEG and try again.`, detail };
+    case 'target':
+      return { code: 'analysis-failed', message: `${said} Pick another class in the panel, or change "neuronPath.target".`, detail };
+    case 'numeric':
+      return { code: 'analysis-failed', message: `${said} Check the preprocessing settings ("neuronPath.preprocess.*") and the model.`, detail };
+    case 'result-settings':
+      return { code: 'analysis-failed', message: `${said} Restore those settings to resume it, or delete the file to start over.`, detail };
+    case 'result-locked':
+      return { code: 'analysis-failed', message: `${said} Wait for that run to finish (or stop it); if it crashed, delete the .lock file beside the results.`, detail };
+    case 'result-file':
+      return { code: 'analysis-failed', message: `${said} Move it away, or choose "globalStorage" in "neuronPath.batch.resultLocation".`, detail };
+    case 'cache':
+      return { code: 'model-load-failed', message: `${said} Check that the extension's storage folder is writable.`, detail };
+    case 'model-format':
+    case 'not-a-vit':
+    case 'unsupported-op':
+      return { code: 'model-load-failed', message: `Could not load ${subject}: ${firstLine(text)}. It must be a vision transformer image classifier exported to ONNX; run "Neuron Path: Select Model..." to choose another.`, detail };
+    default:
+      if (request.method === 'preview') return { code: 'image-unreadable', message: `Could not render a preview of ${request.params.imagePath}: ${firstLine(text)}.`, detail };
+      return { code: failed, message: `${request.method === 'loadModel' ? 'Could not load' : 'The analysis of'} ${subject}${request.method === 'loadModel' ? '' : ' failed'}: ${firstLine(text)}. See the "Neuron Path" output for details.`, detail };
   }
-  if (request.method === 'batch' || request.method === 'neuronScan') {
-    if (name === 'BatchSettingsError') {
-      // Its text names the file and the settings that differ; the host writes one file per folder.
-      return { code: 'analysis-failed', message: sentence(text.replace('write to another --out file, or delete this one to start over', 'restore those settings to resume it, or delete the file to start over')), detail };
-    }
-    if (missing || /does not exist|is not a folder|no images/.test(text)) {
-      return { code: 'image-not-found', message: `${sentence(text)} Choose a folder of images (sub-folders named after the classes, or images directly in it).`, detail };
-    }
-    return { code: 'analysis-failed', message: `The analysis of the folder ${request.params.folder} failed: ${firstLine(text)}. See the "Neuron Path" output for details.`, detail };
-  }
-  if (request.method === 'comparePaths') {
-    return { code: 'analysis-failed', message: name === 'ComparisonError' ? sentence(text) : `Comparing the two paths failed: ${firstLine(text)}.`, detail };
-  }
-  const imagePath = request.params.imagePath;
-  if (missing && (name === 'ImageError' || code === 'ENOENT' || text.includes(imagePath))) {
-    return { code: 'image-not-found', message: `The image ${imagePath} does not exist (was it moved or deleted?).`, detail };
-  }
-  if (name === 'ImageError' && /preprocessing|size setting/i.test(text)) {
-    return { code: 'analysis-failed', message: `${sentence(text)} See "neuronPath.preprocess.size".`, detail };
-  }
-  if (name === 'ImageError' || /unsupported image|input buffer|corrupt|vips|heif/i.test(text)) {
-    return { code: 'image-unreadable', message: `Could not read the image ${imagePath}: ${firstLine(text)}. Convert it to PNG or JPEG and try again.`, detail };
-  }
-  if (name === 'TargetError') {
-    return { code: 'analysis-failed', message: `${sentence(text)} Pick another class in the panel, or change "neuronPath.target".`, detail };
-  }
-  if (request.method === 'preview') {
-    return { code: 'image-unreadable', message: `Could not render a preview of ${imagePath}: ${firstLine(text)}.`, detail };
-  }
-  return { code: 'analysis-failed', message: `The analysis of ${imagePath} failed: ${firstLine(text)}. Check the preprocessing settings (neuronPath.preprocess.*) and the target class, or see the "Neuron Path" output for details.`, detail };
 }
 
 /** The first line of an error text as a sentence: capitalised, ending with a full stop. */

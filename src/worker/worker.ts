@@ -1,6 +1,7 @@
 // Entry of dist/worker.js: the child process the extension host forks. It owns one Engine and talks
 // to the host over the Node IPC channel (see src/protocol.ts). All model work happens here, so the
 // extension host never blocks on onnxruntime.
+import { readRegular } from '../engine/files';
 import { defaultModelPath, Engine } from '../engine/index';
 import type { PreviewParams, PreviewResult, WorkerToHost } from '../protocol';
 import { WorkerServer, type WorkerPort } from './server';
@@ -10,7 +11,8 @@ async function preview(params: PreviewParams): Promise<PreviewResult> {
   // webview cannot show (TIFF) comes through here.
   const sharp = (await import('sharp')).default;
   const size = Math.max(16, Math.min(4096, Math.round(params.maxSize)));
-  const { data, info } = await sharp(params.imagePath, { pages: 1 })
+  // Read by the engine's reader, not sharp: only a regular file is opened (a FIFO would block forever).
+  const { data, info } = await sharp(readRegular(params.imagePath, 'image'), { pages: 1 })
     .rotate()
     .resize({ width: size, height: size, fit: 'inside', withoutEnlargement: true })
     .png()

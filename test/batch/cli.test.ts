@@ -61,7 +61,7 @@ test('report prints the comparison, the class patterns, the similarity and the p
   const out = path.join(tempDir('batch-cli-rep'), 'r.jsonl');
   assert.equal(cli('batch', dir, '--model', model, '--out', out, '--threads', '1', '--steps', '4', '--random', '2', '-q').status, 0);
   const json = path.join(path.dirname(out), 'report.json');
-  const r = cli('report', out, '--prune', '0.5,100%', '--keep', '2', '--json', json, '--threads', '1');
+  const r = cli('report', out, '--prune', '0.5,100%', '--keep', '2', '--json', json, '--threads', '1', '--model', model);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /4 images, 1 could not be analysed/);
   assert.match(r.stdout, /Classes {4}2 \(grouped by folder class\); clean top-1 accuracy [\d.]+% on 4 images/);

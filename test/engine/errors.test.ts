@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import test from 'node:test';
 import sharp from 'sharp';
 import { Engine } from '../../src/engine/index';
+import { EngineError } from '../../src/engine/errors';
 import { GraphBuilder } from '../../src/engine/onnx/builder';
 import { decodeModel, encodeModel, onnx } from '../../src/engine/onnx/proto';
 import { FIXTURES, tempDir } from '../helpers/fixtures';
@@ -165,4 +166,33 @@ test('cancelling stops the analysis between passes', async () => {
     const again = await engine.analyze(image, { baselines: [] });
     assert.equal(again.path.length, engine.info.layers, 'the engine still works after a cancel');
   } finally { await engine.dispose(); }
+});
+
+test('non-finite probabilities are an error with code numeric, never a result', { timeout: 60_000 }, async () => {
+  const engine = await open(vit);
+  try {
+    for (const v of [3e38, NaN]) {
+      const pixels = new Float32Array(3 * 16 * 16).fill(v);
+      await assert.rejects(engine.analyzeTensor(pixels, { steps: 2, baselines: [] }), (e: unknown) => {
+        assert.ok(e instanceof EngineError);
+        assert.equal(e.code, 'numeric');
+        assert.match(e.message, /probabilities of the clean pass include NaN/);
+        return true;
+      });
+    }
+  } finally {
+    await engine.dispose();
+  }
+});
+
+test('analysis options from anywhere are bounded: steps, random count, seed', { timeout: 60_000 }, async () => {
+  const engine = await open(vit);
+  try {
+    const pixels = new Float32Array(3 * 16 * 16).fill(0.1);
+    for (const [options, field] of [[{ steps: 100_000 }, 'steps'], [{ randomCount: 1e6 }, 'randomCount'], [{ randomSeed: -1 }, 'randomSeed'], [{ steps: 2.5 }, 'steps']] as const) {
+      await assert.rejects(engine.analyzeTensor(pixels, options), (e: unknown) => e instanceof EngineError && e.code === 'invalid-option' && e.facts.field === field);
+    }
+  } finally {
+    await engine.dispose();
+  }
 });

@@ -173,6 +173,12 @@ test('extension host: analyze, live progress, one panel per image, target, expor
     assert.equal(revived.init.result.target.class, 1);
     assert.equal(revived.init.labels?.length, 10, 'the model labels are remembered across the reload');
     assert.equal(h.progress.length, runsBefore, 'no analysis ran');
+    // state the page saved is not trusted: no image file there (or not an image), no panel
+    for (const state of [{ imagePath: path.join(tmp, 'missing.png') }, { imagePath: '/' }, { imagePath: path.join(tmp, 'storage') }]) {
+      const evil = (stub.window as { __restorePanel(v: string, t: string): { api: unknown; fake: FakeWebviewPanel } }).__restorePanel('neuronPath.panel', 'evil');
+      await h.serializers.get('neuronPath.panel')!.deserializeWebviewPanel(evil.api, state);
+      assert.equal(evil.fake.disposed, true, JSON.stringify(state));
+    }
 
     // an untrusted workspace cannot point the model elsewhere: the user setting is used
     h.trusted = false;

@@ -108,6 +108,15 @@ test('extension host: Analyze Folder, live folder panel, cancel and resume, open
     await h.serializers.get('neuronPath.folderPanel')!.deserializeWebviewPanel(restored.api, { resultFile: copy });
     restored.fake.receive({ type: 'ready' });
     assert.equal((await until('revived init', () => of(restored.fake, 'init')[0])).init.report.images, 8);
+
+    // state the page saved is not trusted: a file that is not a result file revives nothing
+    const events = path.join(tmp, 'events.jsonl');
+    writeFileSync(events, '{"event":"login"}\n');
+    for (const state of [{ resultFile: events }, { resultFile: path.join(tmp, 'missing.jsonl') }, { resultFile: '/etc/passwd' }]) {
+      const evil = (stub.window as { __restorePanel(v: string, t: string): { api: unknown; fake: FakeWebviewPanel } }).__restorePanel('neuronPath.folderPanel', 'evil');
+      await h.serializers.get('neuronPath.folderPanel')!.deserializeWebviewPanel(evil.api, state);
+      assert.equal(evil.fake.disposed, true, JSON.stringify(state));
+    }
   } finally {
     await deactivate(ctx, 200);
     restore();

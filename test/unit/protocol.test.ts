@@ -3,12 +3,20 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  isFolderPersistedState,
   CancelledError, isCompareWebviewToHost, isFolderWebviewToHost, isHostToWorker, isNeuronPersistedState, isNeuronWebviewToHost, isPanelPersistedState,
   isWebviewToHost, isWorkerToHost, progressPercent, RequestTimeoutError, runningProgress,
   stableKey, WorkerExitedError, WorkerRequestError, type HostToWorker, type WorkerToHost,
 } from '../../src/protocol';
 import { WorkerClient, type WorkerTransport } from '../../src/extension/workerClient';
 import { describeError, WorkerServer } from '../../src/worker/server';
+import { TargetError } from '../../src/engine/analyze';
+import { EngineError } from '../../src/engine/errors';
+import { ConfigError } from '../../src/engine/modelFolder';
+import { ProviderError } from '../../src/engine/runtime';
+import { AbortError } from '../../src/engine/runner';
+import { ImageError } from '../../src/engine/preprocess';
+import { NotAViTError } from '../../src/engine/structure';
 import { fakeDeps, fakeResult, type FakeBehavior } from './fixtures/fakeEngine';
 
 /** A transport whose "process" is a WorkerServer in this process; messages go through JSON, asynchronously. */
@@ -208,31 +216,34 @@ test('the worker answers a malformed request with bad-request, and engine errors
   await c.dispose();
 });
 
-test('describeError names the setting to change', () => {
-  const cuda = describeError(new Error('CUDA failure 100: no CUDA-capable device'), { type: 'request', id: 1, method: 'loadModel', params: { modelPath: '/m.onnx', executionProvider: 'cuda' } });
+test('describeError words engine errors by their code and facts, never by their text', () => {
+  const analyze = { type: 'request', id: 1, method: 'analyze', params: { imagePath: '/x.png', options: {} } } as const;
+  const load = { type: 'request', id: 1, method: 'loadModel', params: { modelPath: '/m.onnx', labelsPath: '/l.txt', executionProvider: 'cuda' } } as const;
+  const cuda = describeError(new ProviderError('the CUDA execution provider is not installed'), load);
   assert.equal(cuda.code, 'cuda-unavailable');
   assert.match(cuda.message, /neuronPath\.executionProvider/);
-  const img = describeError(Object.assign(new Error('ENOENT'), { code: 'ENOENT' }), { type: 'request', id: 1, method: 'analyze', params: { imagePath: '/x.png', options: {} } });
-  assert.equal(img.code, 'image-not-found');
-  const bad = describeError(new Error('Input buffer contains unsupported image format'), { type: 'request', id: 1, method: 'analyze', params: { imagePath: '/x.png', options: {} } });
-  assert.equal(bad.code, 'image-unreadable');
-  const named = (name: string, message: string) => Object.assign(new Error(message), { name });
-  const analyze = { type: 'request', id: 1, method: 'analyze', params: { imagePath: '/x.png', options: {} } } as const;
-  const load = { type: 'request', id: 1, method: 'loadModel', params: { modelPath: '/m.onnx', labelsPath: '/l.txt' } } as const;
-  assert.equal(describeError(named('ImageError', 'image /x.png does not exist'), analyze).code, 'image-not-found');
-  assert.equal(describeError(named('ImageError', 'cannot read /x.png as an image (bad)'), analyze).code, 'image-unreadable');
-  const target = describeError(named('TargetError', 'target class 12 is out of range (5 classes)'), analyze);
+  // The same text with another code is another error: the text is not looked at.
+  assert.equal(describeError(new Error('CUDA failure 100: image /x.png does not exist'), load).code, 'model-load-failed');
+  assert.equal(describeError(new EngineError('not-found', 'image /x.png does not exist', { file: '/x.png', role: 'image' }), analyze).code, 'image-not-found');
+  assert.equal(describeError(new EngineError('not-a-file', 'image /x.png is a named pipe (FIFO)', { file: '/x.png', role: 'image' }), analyze).code, 'image-unreadable');
+  assert.equal(describeError(new ImageError('cannot read /x.png as an image (bad)'), analyze).code, 'image-unreadable');
+  const target = describeError(new TargetError('target class 12 is out of range (5 classes)'), analyze);
   assert.equal(target.code, 'analysis-failed');
   assert.match(target.message, /^Target class 12 is out of range \(5 classes\)\. .*neuronPath\.target/);
-  const labels = describeError(named('ConfigError', 'labels file /l.txt does not exist; fix the labels path setting.'), load);
+  const labels = describeError(new ConfigError('labels file /l.txt does not exist', { file: '/l.txt', role: 'labels' }, 'labels'), load);
   assert.equal(labels.code, 'model-load-failed', 'a missing labels file is not a missing model');
   assert.match(labels.message, /neuronPath\.labelsPath/);
-  const notVit = describeError(named('NotAViTError', 'no transformer blocks found'), load);
+  const std = describeError(new ConfigError('preprocessing std[0] must be a number from 0.000001 to 1000, got 0', { source: 'overrides', field: 'std[0]' }), load);
+  assert.match(std.message, /"neuronPath\.preprocess\.std"/);
+  const notVit = describeError(new NotAViTError('no transformer blocks found'), load);
   assert.equal(notVit.code, 'model-load-failed');
   assert.match(notVit.message, /Select Model/);
-  assert.equal(describeError(named('ModelFormatError', 'model file /m.onnx does not exist; check the model path setting.'), load).code, 'model-not-found');
+  assert.equal(describeError(new EngineError('not-found', 'model file /m.onnx does not exist', { file: '/m.onnx', role: 'model' }), load).code, 'model-not-found');
+  const locked = describeError(new EngineError('result-locked', '/r.jsonl is being written by process 12 on host (neuron-path batch, since 2026-01-01)'), { type: 'request', id: 1, method: 'batch', params: { folder: '/d', out: '/r.jsonl', options: {} } });
+  assert.match(locked.message, /process 12.*Wait for that run/);
   const abort = Object.assign(new Error('x'), { name: 'AbortError' });
-  assert.equal(describeError(abort, { type: 'request', id: 1, method: 'analyze', params: { imagePath: '/x.png', options: {} } }).code, 'cancelled');
+  assert.equal(describeError(abort, analyze).code, 'cancelled');
+  assert.equal(describeError(new AbortError(), analyze).code, 'cancelled');
 });
 
 test('cancel stops the request with an AbortError and keeps the worker', async () => {
@@ -348,4 +359,19 @@ test('ensureModel loads once per distinct options and again after a change', asy
   const r = await c.analyze('/x.png', {});
   assert.equal(r.model.path, '/models/b.onnx');
   await c.dispose();
+});
+
+test('state a page saved is checked like a message before a panel is revived from it', () => {
+  assert.ok(isPanelPersistedState({ imagePath: '/data/cat.png', target: 3, selectedLayer: 2, overlayOpacity: 0.5, showOverlay: true }));
+  assert.ok(isPanelPersistedState({ imagePath: 'C:\\data\\cat.JPG' }));
+  const badPanels = [
+    { imagePath: 'cat.png' }, { imagePath: '/' }, { imagePath: '/etc/passwd' }, { imagePath: '/data/../../etc/x.png' },
+    { imagePath: '/data/a\u001b.png' }, { imagePath: `/${'x'.repeat(5000)}.png` }, { imagePath: '/data/cat.png', target: -1 },
+    { imagePath: '/data/cat.png', overlayOpacity: 5 }, { imagePath: '/data/cat.png', selectedLayer: 1e9 }, { imagePath: '/data/cat.png', showOverlay: 'yes' },
+  ];
+  for (const bad of badPanels) assert.equal(isPanelPersistedState(bad), false, JSON.stringify(bad).slice(0, 80));
+  assert.ok(isFolderPersistedState({ resultFile: '/data/shop.neuron-path.jsonl', folder: '/data/shop' }));
+  for (const bad of [{ resultFile: '/etc/passwd' }, { resultFile: 'rel.jsonl' }, { resultFile: '/d/r.jsonl', folder: 'rel' }, { resultFile: '/d/r.jsonl', folder: '/d/../..' }, { resultFile: '/d/r.jsonl', selectedClass: 7 }]) {
+    assert.equal(isFolderPersistedState(bad), false, JSON.stringify(bad));
+  }
 });

@@ -6,9 +6,10 @@ import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { folderOfResultFile, ResultFileReader, resultFileNextTo } from '../../src/extension/resultFile';
+import { findRecord, folderOfResultFile, ResultFileReader, resultFileNextTo } from '../../src/extension/resultFile';
 import { similarityView } from '../../webview/folderState';
 import { fakeBatchLines, fakeReport } from './fixtures/fakeBatch';
+import type { BatchRecord } from '../../src/engine/batch/records';
 
 test('result file reader: incremental, partial lines, bad lines, shrink', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'np-results-'));
@@ -45,6 +46,29 @@ test('result file reader: incremental, partial lines, bad lines, shrink', () => 
     assert.equal(resultFileNextTo(path.join(dir, 'shop') + path.sep), file);
     assert.equal(folderOfResultFile(file), path.join(dir, 'shop'));
     assert.equal(folderOfResultFile(path.join(dir, 'other.jsonl')), undefined);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('records of the wrong shape are skipped and counted by the panel reader, and never opened in the image panel', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'np-results-bad-'));
+  try {
+    const file = path.join(dir, 'shop.neuron-path.jsonl');
+    const [a, b, ...rest] = fakeBatchLines().filter((l) => l.schema === 'neuron-path/1') as BatchRecord[];
+    const huge = { ...a, path: a.path.map((n, l) => (l === 0 ? { ...n, neuron: 1e9 } : n)) };
+    const nullPrediction = { ...b, prediction: null };
+    writeFileSync(file, `${[huge, nullPrediction, ...rest].map((l) => JSON.stringify(l)).join('\n')}\n`);
+    const reader = new ResultFileReader(file);
+    assert.equal(reader.read(), true);
+    const { report, skipped } = reader.summary();
+    assert.equal(report?.images, rest.length);
+    assert.deepEqual(skipped.map((s) => s.line), [1, 2]);
+    assert.match(skipped[0].reason, /a path neuron out of range/);
+    assert.match(skipped[1].reason, /no prediction/);
+    assert.equal(await findRecord(file, a.image.path), undefined, 'the image panel gets no record with a neuron of 1e9');
+    assert.equal(await findRecord(file, b.image.path), undefined);
+    assert.equal((await findRecord(file, rest[0].image.path))?.image.path, rest[0].image.path);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

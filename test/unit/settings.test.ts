@@ -17,7 +17,7 @@ function config(globalValues: Record<string, unknown>, workspaceValues: Record<s
   };
 }
 
-const CTX = { trusted: true, bundledModelPath: '/ext/media/model/model.onnx', workspaceFolder: '/ws', cacheDir: '/storage/models' };
+const CTX = { trusted: true, bundledModelPath: '/ext/media/model/model.onnx', workspaceFolder: '/ws', cacheDir: '/storage/models', cores: 8 };
 
 test('defaults: the bundled model and the documented analysis defaults', () => {
   const s = readSettings(config({}), CTX);
@@ -172,4 +172,14 @@ test('exports: CSV of the path with the baselines, PNG data URLs, file names', (
   assert.equal(exportStem('/a/b/cat.1.png', 'layer3-scores'), 'cat.1.neuron-path.layer3-scores');
   assert.equal(exportStem('C:\\x\\dog.jpg', ''), 'dog.neuron-path');
   assert.equal(exportStem('/a/cat.png', '../../x'), 'cat.neuron-path.x');
+});
+
+test('threads from settings are at most the cores: a workspace cannot ask for 32 on 2', () => {
+  const s = readSettings(config({ threads: 32 }), { ...CTX, cores: 2 });
+  assert.equal(s.model.threads, 2);
+  assert.match(s.warnings.join('\n'), /neuronPath\.threads is 32 but this machine has 2 cores; using 2/);
+  assert.equal(readSettings(config({ threads: 2 }), { ...CTX, cores: 2 }).model.threads, 2);
+  const negative = readSettings(config({ threads: -3 }), CTX);
+  assert.equal(negative.model.threads, 0);
+  assert.match(negative.warnings.join('\n'), /neuronPath\.threads must be a whole number/);
 });

@@ -1,14 +1,15 @@
 // What a backward rule may use: the builder to emit nodes, constants, and the probed shapes.
+import { EngineError } from '../errors';
 import type { GraphBuilder } from '../onnx/builder';
 import type { GraphIndex } from '../onnx/graph';
 import type { NodeProto } from '../onnx/proto';
 import { tensorValues } from '../onnx/tensor';
 
-export class UnsupportedOpError extends Error {
+export class UnsupportedOpError extends EngineError {
   constructor(readonly op: string, readonly nodeName: string, detail = '') {
-    super(`cannot differentiate ${op} node '${nodeName}'${detail ? `: ${detail}` : ''}. ` +
+    super('unsupported-op', `cannot differentiate ${op} node '${nodeName}'${detail ? `: ${detail}` : ''}. ` +
       'Neuron Path builds gradients from standard ONNX ops; re-export the model with plain ops ' +
-      '(torch.onnx.export, no onnxruntime-specific fusions) or report the op.');
+      '(torch.onnx.export, no onnxruntime-specific fusions) or report the op.', { op, node: nodeName });
     this.name = 'UnsupportedOpError';
   }
 }

@@ -5,6 +5,7 @@ export * from './compare';
 export * from './patterns';
 export * from './prune';
 export * from './records';
+export * from './resultFile';
 export * from './run';
 export * from './scan';
 export * from './report';

@@ -2,9 +2,11 @@
 // image's folder class and the run's settings, or an error line for an image that could not be
 // analysed. Reading is tolerant: a line cut off by a killed run is reported and skipped.
 import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
 import type { AnalyzeOptions, BaselineName, ModelOptions } from '../api';
 import type { AnalysisResult } from '../result';
+import { parseResultText, readResultFileSync, type RecordKind } from './resultFile';
+
+export type { RecordKind } from './resultFile';
 
 export const ERROR_SCHEMA = 'neuron-path/1-error';
 
@@ -79,30 +81,14 @@ export interface ReadResult {
   endsWithNewline: boolean;
 }
 
-/** The kind of record a result file holds: analyses (`neuron-path/1`) or neuron scans. */
-export interface RecordKind { schema: string; is(v: Record<string, unknown>): boolean }
-
-export const ANALYSIS_RECORDS: RecordKind = { schema: 'neuron-path/1', is: (v) => v.schema === 'neuron-path/1' && !!v.image && Array.isArray(v.path) };
-
-export function parseLines(text: string, kind: RecordKind = ANALYSIS_RECORDS): ReadResult {
-  const lines: BatchLine[] = [];
-  const skipped: ReadResult['skipped'] = [];
-  text.split('\n').forEach((raw, i) => {
-    const line = raw.trim();
-    if (!line) return;
-    let value: unknown;
-    try { value = JSON.parse(line); } catch { skipped.push({ line: i + 1, reason: 'not valid JSON (cut off by a stopped run?)' }); return; }
-    const v = value as Partial<BatchLine>;
-    if (v.schema === ERROR_SCHEMA && typeof (v as BatchError).image === 'string') lines.push(v as BatchError);
-    else if (value && typeof value === 'object' && kind.is(value as Record<string, unknown>)) lines.push(v as BatchRecord);
-    else skipped.push({ line: i + 1, reason: `not a ${kind.schema} record (schema ${JSON.stringify(v.schema)})` });
-  });
-  return { lines, skipped, endsWithNewline: text.length === 0 || text.endsWith('\n') };
+/** Lines already in memory; each checked for the shape of a record of `kind` (see resultFile.ts; default: analyses). */
+export function parseLines(text: string, kind?: RecordKind): ReadResult {
+  return parseResultText(text, { kind });
 }
 
+/** A whole result file, read in chunks (any size); prefer the async readResultFile. */
 export function readLines(file: string, kind?: RecordKind): ReadResult {
-  if (!fs.existsSync(file)) return { lines: [], skipped: [], endsWithNewline: true };
-  return parseLines(fs.readFileSync(file, 'utf8'), kind);
+  return readResultFileSync(file, { kind });
 }
 
 /** The analysed images of a file (error lines and, for a re-analysed image, all but its last record dropped). */

@@ -4,7 +4,9 @@
 import { cleanAccuracy, compareMethods, type MethodStats } from './compare';
 import { categoryPatterns, type CategoryPatterns, type GroupBy } from './patterns';
 import type { PruningCurve } from './prune';
+import { EngineError } from '../errors';
 import { isError, parseLines, readLines, recordsOf, type BatchRecord, type ReadResult } from './records';
+import { readResultFile } from './resultFile';
 
 export interface BatchReport {
   file: string;
@@ -21,9 +23,9 @@ export interface BatchReport {
 
 export function summarize(file: string, read: ReadResult, by: GroupBy = 'auto'): { report: BatchReport; records: BatchRecord[] } {
   const records = recordsOf(read.lines);
-  if (!records.length) throw new Error(`${file} holds no analysed images${read.lines.length ? ' (only error lines)' : ''}`);
+  if (!records.length) throw new EngineError('result-file', `${file} holds no analysed images${read.lines.length ? ' (only error lines)' : ''}`, { file, role: 'result-file' });
   const models = new Set(records.map((r) => r.model.sha256));
-  if (models.size > 1) throw new Error(`${file} mixes records of ${models.size} different models; report one model at a time`);
+  if (models.size > 1) throw new EngineError('result-file', `${file} mixes records of ${models.size} different models; a report is of one model`, { file, role: 'result-file' });
   return {
     records,
     report: {
@@ -32,6 +34,12 @@ export function summarize(file: string, read: ReadResult, by: GroupBy = 'auto'):
       accuracy: cleanAccuracy(records), comparison: compareMethods(records), patterns: categoryPatterns(records, { by }),
     },
   };
+}
+
+/** Streams and summarises a result file of any size (records read without their per-neuron arrays). */
+export async function loadReportFile(file: string, by: GroupBy = 'auto'): Promise<{ report: BatchReport; records: BatchRecord[]; skipped: ReadResult['skipped'] }> {
+  const read = await readResultFile(file, { slim: true });
+  return { ...summarize(file, read, by), skipped: read.skipped };
 }
 
 /** Reads and summarises a result file (from disk, or its text when a panel already has it). */

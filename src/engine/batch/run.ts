@@ -8,9 +8,11 @@ import * as path from 'node:path';
 import type { AnalyzeOptions, ModelOptions } from '../api';
 import type { Engine } from '../index';
 import { sha256File } from '../modelStore';
+import { codeOf, EngineError, type EngineErrorCode, type ErrorFacts } from '../errors';
 import type { AnalysisResult } from '../result';
 import type { FolderClass } from './records';
-import { batchSettings, doneKey, ERROR_SCHEMA, isError, readLines, type BatchError, type BatchLine, type BatchRecord, type BatchSettings, type RecordKind } from './records';
+import { checkAppendable, lockResultFile, readResultFile } from './resultFile';
+import { batchSettings, doneKey, ERROR_SCHEMA, isError, type ReadResult, type BatchError, type BatchLine, type BatchRecord, type BatchSettings, type RecordKind } from './records';
 import { scanFolder, type BatchItem, type FolderScan } from './scan';
 
 /** What a record of a result file has whatever its kind: the image it is of (the resume key). */
@@ -35,6 +37,7 @@ export interface BatchProgress<L = BatchLine> {
 export interface BatchSummary {
   out: string; total: number; resumed: number; analysed: number; failed: number;
   cancelled: boolean; seconds: number;
+  skipped: ReadResult['skipped'];   // lines of the file that were not records (bad JSON, wrong shape), 1-based
 }
 
 export interface BatchRunOptions<R extends ImageRecord = AnalysisResult, S extends RunSettings = BatchSettings> {
@@ -52,25 +55,36 @@ export interface BatchRunOptions<R extends ImageRecord = AnalysisResult, S exten
 export type ResultLine<R, S> = (R & FolderClass & { batch: S }) | BatchError<S>;
 
 /** A result file made with other settings: appending would mix two analyses. */
-export class BatchSettingsError extends Error {
-  constructor(message: string) { super(message); this.name = 'BatchSettingsError'; }
+export class BatchSettingsError extends EngineError {
+  constructor(message: string, facts: ErrorFacts = {}) { super('result-settings', message, facts); this.name = 'BatchSettingsError'; }
 }
 
 /** Errors that would repeat for every image: the run stops instead of writing an error line each. */
-const FATAL = new Set(['TargetError', 'RangeError', 'BatchWorkerError', 'BatchSettingsError']);
+const FATAL_CODES = new Set<EngineErrorCode>(['target', 'invalid-option', 'result-settings', 'result-locked', 'cache', 'provider']);
+const isFatal = (e: Error) => FATAL_CODES.has(codeOf(e)!) || e instanceof RangeError || e.name === 'BatchWorkerError';
 
 export async function runBatch<R extends ImageRecord = AnalysisResult, S extends RunSettings = BatchSettings>(opts: BatchRunOptions<R, S>): Promise<BatchSummary> {
   if (!opts.analyzers.length) throw new RangeError('runBatch needs at least one analyzer');
   const started = performance.now();
   const out = path.resolve(opts.out);
+  checkAppendable(out, opts.kind?.schema);
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  const release = lockResultFile(out);
+  try {
+    return await runLocked(opts, out, started);
+  } finally {
+    release();
+  }
+}
+
+async function runLocked<R extends ImageRecord, S extends RunSettings>(opts: BatchRunOptions<R, S>, out: string, started: number): Promise<BatchSummary> {
   const { settings } = opts;
-  const existing = readLines(out, opts.kind);
+  const existing = await readResultFile(out, { slim: true, kind: opts.kind });
   checkSettings(out, existing.lines, settings);
   const done = new Set(existing.lines.map((l) => (isError(l) ? doneKey(l.image, l.sha256, settings.key) : doneKey(l.image.path, l.image.sha256, settings.key))));
-  const sha = (file: string) => { try { return sha256File(file); } catch { return null; } };
+  const sha = (file: string) => { try { return sha256File(file, 'image'); } catch { return null; } };
   const pending = opts.items.filter((it) => !done.has(doneKey(path.resolve(it.image), sha(it.image), settings.key)));
 
-  fs.mkdirSync(path.dirname(out), { recursive: true });
   if (!existing.endsWithNewline) fs.appendFileSync(out, '\n'); // a line cut off by a killed run stays on its own
   const total = opts.items.length, resumed = total - pending.length;
   let analysed = 0, failed = 0, next = 0, fatal: Error | undefined;
@@ -97,7 +111,7 @@ export async function runBatch<R extends ImageRecord = AnalysisResult, S extends
       } catch (e) {
         const err = e as Error;
         if (err.name === 'AbortError' || inner.signal.aborted) return;
-        if (FATAL.has(err.name)) { fatal ??= err; stop(); return; }
+        if (isFatal(err)) { fatal ??= err; stop(); return; }
         line = { schema: ERROR_SCHEMA, image, sha256: sha(image), error: err.message, trueClass: item.trueClass, folderLabel: item.folderLabel, batch: settings } satisfies BatchError<S>;
         failed++;
       }
@@ -112,7 +126,7 @@ export async function runBatch<R extends ImageRecord = AnalysisResult, S extends
     opts.signal?.removeEventListener('abort', stop);
   }
   if (fatal) throw fatal;
-  return { out, total, resumed, analysed, failed, cancelled: analysed + resumed < total, seconds: (performance.now() - started) / 1000 };
+  return { out, total, resumed, analysed, failed, cancelled: analysed + resumed < total, seconds: (performance.now() - started) / 1000, skipped: existing.skipped };
 }
 
 function checkSettings(out: string, lines: BatchLine[], settings: RunSettings): void {
@@ -120,8 +134,7 @@ function checkSettings(out: string, lines: BatchLine[], settings: RunSettings): 
   if (!other) return;
   const was = other.batch as RunSettings | undefined;
   const diff = was ? differences({ ...was, key: undefined }, { ...settings, key: undefined }) : ['lines without batch settings'];
-  throw new BatchSettingsError(`${out} holds results made with other settings (${diff.join('; ')}); ` +
-    'write to another --out file, or delete this one to start over.');
+  throw new BatchSettingsError(`${out} holds results made with other settings (${diff.join('; ')})`, { file: out, role: 'result-file', differences: diff });
 }
 
 function differences(a: object, b: object, prefix = ''): string[] {

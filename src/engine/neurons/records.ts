@@ -49,7 +49,14 @@ export type NeuronScanLine = ResultLine<NeuronScanRecord, NeuronScanSettings>;
 
 export const NEURON_RECORDS: RecordKind = {
   schema: NEURON_SCHEMA,
-  is: (v) => v.schema === NEURON_SCHEMA && !!v.image && Array.isArray(v.units),
+  problem: (v) => {
+    const image = v.image as { path?: unknown } | undefined;
+    if (!image || typeof image.path !== 'string') return 'no image path';
+    if (!Array.isArray(v.units) || !v.units.every((u) => u && typeof u === 'object' && Array.isArray((u as UnitScan).activation))) return 'no scanned units';
+    const prediction = v.prediction as { top?: unknown } | undefined;
+    if (!prediction || !Array.isArray(prediction.top) || !prediction.top.length || !v.target || typeof v.target !== 'object') return 'no prediction and target';
+    return undefined;
+  },
 };
 
 export function neuronScanSettings(modelSha256: string, model: ModelOptions, units: NeuronUnit[]): NeuronScanSettings {

@@ -28,20 +28,23 @@ export class GraphIndex {
   /** The producing node, looking through Identity/Cast/Dropout (which exports insert around weights). */
   producerThrough(name: string): NodeProto | undefined {
     let node = this.producer.get(name);
-    while (node && (node.opType === 'Identity' || node.opType === 'Dropout')) node = this.producer.get(node.input![0]);
+    for (let seen = 0; node && (node.opType === 'Identity' || node.opType === 'Dropout') && seen <= this.producer.size; seen++) node = this.producer.get(node.input![0]);
     return node;
   }
 
   isConstant(name: string): boolean {
-    if (this.constants.has(name)) return true;
-    const node = this.producer.get(name);
-    return !!node && node.opType === 'Identity' && this.isConstant(node.input![0]);
+    return this.constantThrough(name) !== undefined;
   }
 
+  /** The constant a tensor is, looking through chains of Identity (a loop: chains can be long). */
   constantThrough(name: string): TensorProto | undefined {
-    const t = this.constants.get(name);
-    if (t) return t;
-    const node = this.producer.get(name);
-    return node && node.opType === 'Identity' ? this.constantThrough(node.input![0]) : undefined;
+    for (let at = name, seen = 0; seen <= this.producer.size; seen++) {
+      const t = this.constants.get(at);
+      if (t) return t;
+      const node = this.producer.get(at);
+      if (!node || node.opType !== 'Identity') return undefined;
+      at = node.input![0];
+    }
+    return undefined; // an Identity cycle
   }
 }

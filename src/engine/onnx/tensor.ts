@@ -1,5 +1,5 @@
 // Reads the numbers of a TensorProto (initializer or Constant attribute), wherever they are stored.
-import { DataType, toNumber, type TensorProto } from './proto';
+import { DataType, ModelFormatError, toNumber, type TensorProto } from './proto';
 
 export function tensorDims(t: TensorProto): number[] {
   return (t.dims ?? []).map((d) => toNumber(d as number));
@@ -21,7 +21,7 @@ export function tensorValues(t: TensorProto): number[] {
       if (raw) return Array.from(new Int32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.length)));
       return (t.int32Data ?? []).slice();
     default:
-      throw new Error(`tensor '${t.name}' has data type ${t.dataType}, which is not read here`);
+      throw new ModelFormatError(`tensor '${t.name}' has data type ${t.dataType}, which is not read here`);
   }
 }
 

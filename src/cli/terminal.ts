@@ -1,0 +1,44 @@
+// What the CLI writes for people: text that came from files (labels, paths, messages) may carry
+// control characters, and an ANSI or OSC escape in a label would drive the user's terminal (move
+// the cursor, rewrite lines, set the title, make links). Human output escapes them, visibly.
+import { codeOf, EngineError } from '../engine/errors';
+
+// C0 controls but tab and newline, DEL, C1 controls, and the bidirectional overrides that reorder text.
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** The text with every control character written as an escape (`\x1b`, `\u202e`). */
+export function safeText(s: string): string {
+  return s.replace(CONTROL, (c) => {
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/** What to do about an engine error, in the CLI's words (flags, not settings). */
+function hint(e: EngineError): string | undefined {
+  const f = e.facts;
+  switch (e.code) {
+    case 'not-found': return f.role === 'model' ? 'check --model' : f.role === 'image' ? undefined : f.role === 'labels' ? 'check --labels' : undefined;
+    case 'preprocessing':
+      return f.source === 'overrides' ? `check --${String(f.field ?? 'size').split(/[.[]/)[0]}`
+        : f.file ? `fix ${f.file}, or override it with --size/--mean/--std` : 'fix the model folder\'s preprocessor_config.json, or override it with --size/--mean/--std';
+    case 'labels': return 'fix the file, or give another with --labels';
+    case 'result-settings': return 'write to another --out file, or delete this one to start over';
+    case 'result-file': return 'name another --out file';
+    case 'result-locked': return 'wait for that run to finish, or stop it; if it has crashed, delete the .lock file';
+    case 'target': return 'give --target a class index in range, or --target predicted';
+    case 'cache': return 'set NEURON_PATH_CACHE to a writable folder';
+    case 'provider': return 'use --provider cpu';
+    case 'invalid-option': return `check --${({ steps: 'steps', randomCount: 'random', randomSeed: 'seed' } as Record<string, string>)[String(f.field)] ?? f.field}`;
+    default: return undefined;
+  }
+}
+
+/** One line for stderr: the engine's message and, for engine errors, what to do. */
+export function errorLine(err: Error): string {
+  const h = err instanceof EngineError ? hint(err) : undefined;
+  const text = err.message.replace(/[.\s]+$/, '');
+  return safeText(h ? `${text}; ${h}` : text);
+}
+
+export const isCancelled = (err: unknown) => codeOf(err) === 'cancelled';
