@@ -3,6 +3,7 @@
 // the worker, the host, the webview bundle and the unit tests can all import it.
 import type { AnalyzeOptions, ModelInfo, ModelOptions } from './engine/api';
 import type { AnalysisResult, LayerProgress } from './engine/result';
+import type { PruningCurve } from './engine/batch/prune';
 import type { BatchReport } from './engine/batch/report';
 import type { NeuronSummary, NeuronUnit } from './engine/neurons/index';
 import type { PathComparison } from './engine/pathCompare';
@@ -54,6 +55,14 @@ export interface NeuronScanParams { folder: string; out: string; units: NeuronUn
 /** Two analyses of the open model, compared (the JAS of each path on the other image is computed). */
 export interface CompareParams { a: AnalysisResult; b: AnalysisResult }
 
+/** The pruning protocol (`neuron-path report --prune`) on a batch result file, with the open model. */
+export interface PruneParams {
+  resultFile: string;
+  fractions: number[]; keep: number; holdout: number;
+  layers?: number;            // the first N blocks (default all)
+  seed?: number;
+}
+
 /** Every request the worker answers: its parameters and what a successful answer carries. */
 export interface WorkerMethods {
   /** Open (or keep, when the options are unchanged) the model. Replaces any other open model. */
@@ -68,6 +77,8 @@ export interface WorkerMethods {
   neuronScan: { params: NeuronScanParams; result: BatchRunResult };
   /** Two paths side by side: shared neurons, ranks in the other's scores, JAS on the other image. */
   comparePaths: { params: CompareParams; result: PathComparison };
+  /** The pruning protocol on a result file whose records the open model made. Sends `batchProgress` (images passed). */
+  prune: { params: PruneParams; result: PruningCurve };
 }
 export type WorkerMethod = keyof WorkerMethods;
 export type ParamsOf<M extends WorkerMethod> = WorkerMethods[M]['params'];
@@ -113,7 +124,7 @@ export type WorkerToHost =
   | { type: 'fatal'; error: WorkerErrorInfo }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };
 
-const WORKER_METHODS: readonly string[] = ['loadModel', 'analyze', 'preview', 'batch', 'neuronScan', 'comparePaths'] satisfies WorkerMethod[];
+const WORKER_METHODS: readonly string[] = ['loadModel', 'analyze', 'preview', 'batch', 'prune', 'neuronScan', 'comparePaths'] satisfies WorkerMethod[];
 const ERROR_CODES: readonly string[] = [
   'cancelled', 'model-not-found', 'model-load-failed', 'no-model', 'image-not-found', 'image-unreadable',
   'cuda-unavailable', 'analysis-failed', 'bad-request', 'internal',
@@ -336,7 +347,13 @@ export type HostToFolderWebview =
   | { type: 'init'; init: FolderInit }
   | { type: 'report'; report: BatchReport; skipped: { line: number; reason: string }[] }
   | { type: 'batchProgress'; progress: BatchProgressInfo }
-  | { type: 'batchDone'; result?: BatchRunResult; message?: string; cancelled: boolean };
+  | { type: 'batchDone'; result?: BatchRunResult; message?: string; cancelled: boolean }
+  | { type: 'pruneProgress'; done: number; total: number }
+  /** The pruning curve, or why there is none (`cancelled`: stopped by the user). */
+  | { type: 'pruneDone'; curve?: PruningCurve; message?: string; cancelled: boolean };
+
+/** What the folder panel's pruning form asks for (the file is the panel's own). */
+export type PruneRequest = Omit<PruneParams, 'resultFile'>;
 
 export type FolderWebviewToHost =
   | { type: 'ready' }
@@ -346,12 +363,25 @@ export type FolderWebviewToHost =
   /** Run (or resume) the batch of the panel's folder. */
   | { type: 'resume' }
   /** Open the neuron view of a heatmap cell's neuron over the panel's folder. */
-  | { type: 'neuronView'; layer: number; neuron: number };
+  | { type: 'neuronView'; layer: number; neuron: number }
+
+  /** Run the pruning protocol on the panel's result file; `cancelPrune` stops it. */
+  | { type: 'prune'; request: PruneRequest }
+  | { type: 'cancelPrune' };
+
+export function isPruneRequest(v: unknown): v is PruneRequest {
+  const fraction = (x: unknown) => typeof x === 'number' && x >= 0 && x <= 1;
+  const int = (x: unknown, min: number) => typeof x === 'number' && Number.isInteger(x) && x >= min;
+  return isObject(v) && Array.isArray(v.fractions) && v.fractions.length > 0 && v.fractions.length <= 20 && v.fractions.every(fraction)
+    && int(v.keep, 0) && typeof v.holdout === 'number' && v.holdout >= 0 && v.holdout < 1
+    && (v.layers === undefined || int(v.layers, 1)) && (v.seed === undefined || int(v.seed, 0));
+}
 
 export function isFolderWebviewToHost(v: unknown): v is FolderWebviewToHost {
   if (!isObject(v)) return false;
   switch (v.type) {
-    case 'ready': case 'cancel': case 'resume': return true;
+    case 'ready': case 'cancel': case 'resume': case 'cancelPrune': return true;
+    case 'prune': return isPruneRequest(v.request);
     case 'openImage': return typeof v.image === 'string' && v.image.length > 0;
     case 'neuronView': return isIndex(v.layer) && isIndex(v.neuron);
     default: return false;

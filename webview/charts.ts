@@ -80,12 +80,20 @@ export function axis(theme: Theme, title: string, extra: Record<string, unknown>
   };
 }
 
-export interface Marker { rank: number; neuron: number; score: number; label: string; kind: 'path' | 'activation' | 'ig' }
+export interface Marker { rank: number; neuron: number; score: number; label: string; kind: 'path' | 'topk' | 'activation' | 'ig' | 'ip' }
+
+/** One colour per method, the same in every chart (folder panel included). */
+export function methodColor(theme: Theme, key: string): string {
+  const colors: Record<string, string> = {
+    path: theme.red, topk: theme.yellow, activation: theme.orange, ig: theme.purple, ip: theme.green, random: theme.muted,
+  };
+  return colors[key] ?? theme.blue;
+}
 
 /** Sorted scores of every neuron of one layer, with the path neuron (and baseline neurons) marked. */
 export function scoreChartConfig(theme: Theme, layer: number, ranked: RankedNeuron[], markers: Marker[]): ChartConfiguration<'line' | 'scatter'> {
-  const colors = { path: theme.red, activation: theme.orange, ig: theme.purple };
-  const shapes = { path: 'circle', activation: 'triangle', ig: 'rectRot' } as const;
+  const colors = (kind: Marker['kind']) => methodColor(theme, kind);
+  const shapes = { path: 'circle', topk: 'circle', activation: 'triangle', ig: 'rectRot', ip: 'rect' } as const;
   return {
     type: 'line',
     data: {
@@ -94,9 +102,9 @@ export function scoreChartConfig(theme: Theme, layer: number, ranked: RankedNeur
           type: 'scatter' as const,
           label: m.label,
           data: [{ x: m.rank + 1, y: m.score }],
-          backgroundColor: colors[m.kind],
-          borderColor: colors[m.kind],
-          pointRadius: m.kind === 'path' ? 6 : 5,
+          backgroundColor: colors(m.kind),
+          borderColor: colors(m.kind),
+          pointRadius: m.kind === 'path' ? 6 : m.kind === 'topk' ? 4 : 5,
           pointHoverRadius: 8,
           pointStyle: shapes[m.kind],
           order: 0,
@@ -145,7 +153,6 @@ export function scoreChartConfig(theme: Theme, layer: number, ranked: RankedNeur
 
 /** JAS of each method. */
 export function jasChartConfig(theme: Theme, rows: MethodRow[]): ChartConfiguration<'bar'> {
-  const palette = [theme.red, theme.orange, theme.purple, theme.muted];
   return {
     type: 'bar',
     data: {
@@ -153,8 +160,8 @@ export function jasChartConfig(theme: Theme, rows: MethodRow[]): ChartConfigurat
       datasets: [{
         label: 'Joint attribution score',
         data: rows.map((r) => r.jas),
-        backgroundColor: rows.map((_, i) => palette[i % palette.length]),
-        borderColor: rows.map((_, i) => palette[i % palette.length]),
+        backgroundColor: rows.map((r) => methodColor(theme, r.key)),
+        borderColor: rows.map((r) => methodColor(theme, r.key)),
       }],
     },
     options: {

@@ -1,7 +1,8 @@
 // The folder panel's script (bundled to dist/folder.js): a batch result file summarised by the
 // engine's report, live while its batch runs. Method comparison (table + chart), per class a heatmap
 // of the most frequent path neurons per layer (a cell lists the images whose path uses the neuron;
-// an image opens the single-image panel), and the class-by-class similarity. Posts `ready` last.
+// an image opens the single-image panel), the class-by-class similarity and the pruning check.
+// Posts `ready` last.
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-label/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
@@ -14,6 +15,7 @@ import type { FolderPersistedState, FolderWebviewToHost } from '../src/protocol'
 import { ChartSlot, readTheme } from './charts';
 import { byId, fill, h } from './dom';
 import { folderComparisonChart } from './folderCharts';
+import { PruningSection } from './folderPruning';
 import {
   baseName, cellImages, comparisonRows, fmt, heatmapOf, initialFolderState, pct, persistedFolder, reduceFolder, similarityView, statusText,
   type FolderAction, type FolderState,
@@ -66,6 +68,7 @@ const ui = {
   errors: h('ul', { class: 'image-list errors', id: 'errors', 'data-testid': 'errors' }),
   errorsSection: h('section', { id: 'section-errors', class: 'section', 'aria-labelledby': 'errors-heading' }),
 };
+const pruning = new PruningSection(post);
 const chart = new ChartSlot(ui.chartCanvas);
 const accuracyChart = new ChartSlot(ui.accuracyCanvas);
 let themeVersion = 0;
@@ -104,7 +107,7 @@ function build(): void {
     ui.similarityNote,
     h('div', { class: 'heatmap-box' }, ui.similarity));
   fill(ui.errorsSection, h('h2', { id: 'errors-heading' }, 'Images that failed'), ui.errors);
-  fill(app, header, h('div', { class: 'progress-line' }, ui.progressBar, ui.status, ui.latest), comparison, patterns, similarity, ui.errorsSection);
+  fill(app, header, h('div', { class: 'progress-line' }, ui.progressBar, ui.status, ui.latest), comparison, patterns, similarity, pruning.element, ui.errorsSection);
   const onTheme = new MutationObserver(() => { themeVersion++; render(); });
   onTheme.observe(document.body, { attributes: true, attributeFilter: ['class'] });
   onTheme.observe(document.documentElement, { attributes: true, attributeFilter: ['style'] });
@@ -146,6 +149,7 @@ function render(): void {
     renderHeatmap(s, prev);
     renderCell(s);
   }
+  pruning.render(s, drawnTheme !== themeVersion, prev);
   drawnTheme = themeVersion;
 }
 
@@ -276,7 +280,7 @@ function renderErrors(s: FolderState): void {
 
 window.addEventListener('message', (event: MessageEvent) => {
   const m = event.data as FolderAction | undefined;
-  if (!m || typeof m !== 'object' || !['init', 'report', 'batchProgress', 'batchDone'].includes((m as { type: string }).type)) return;
+  if (!m || typeof m !== 'object' || !['init', 'report', 'batchProgress', 'batchDone', 'pruneProgress', 'pruneDone'].includes((m as { type: string }).type)) return;
   dispatch(m);
 });
 

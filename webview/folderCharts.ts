@@ -1,8 +1,9 @@
 // The folder panel's method comparison chart: for each metric a bar per method (mean), with a
 // whisker of ± one standard deviation drawn by a small plugin (chart.js has no error bars).
 import type { ChartConfiguration, Plugin } from 'chart.js';
-import { axis, backgroundPlugin, baseOptions, type Theme } from './charts';
-import { fmt, fmtSigned, type ComparisonRow } from './folderState';
+import { axis, backgroundPlugin, baseOptions, methodColor, type Theme } from './charts';
+import type { PruningCurve } from '../src/engine/batch/prune';
+import { fmt, fmtSigned, PRUNE_NAMES, type ComparisonRow } from './folderState';
 
 interface Spread { mean: number; std: number }
 
@@ -44,7 +45,6 @@ const whiskers: Plugin<'bar'> = {
  * the deviations).
  */
 export function folderComparisonChart(theme: Theme, rows: ComparisonRow[], which: 'scores' | 'accuracy' = 'scores'): ChartConfiguration<'bar'> {
-  const palette: Record<string, string> = { path: theme.red, activation: theme.orange, ig: theme.purple, random: theme.muted };
   const all: Array<{ label: string; get: (r: ComparisonRow) => Spread | undefined; signed: boolean }> = [
     { label: 'JAS', get: (r) => r.stats.jas.n ? r.stats.jas : undefined, signed: false },
     { label: 'remove Δp', get: (r) => r.stats.removeDeviation.n ? r.stats.removeDeviation : undefined, signed: true },
@@ -64,8 +64,8 @@ export function folderComparisonChart(theme: Theme, rows: ComparisonRow[], which
           label: r.name,
           data: spreads.map((s) => s?.mean ?? null),
           spreads,
-          backgroundColor: palette[r.method] ?? theme.blue,
-          borderColor: palette[r.method] ?? theme.blue,
+          backgroundColor: methodColor(theme, r.method),
+          borderColor: methodColor(theme, r.method),
         };
       }) as ChartConfiguration<'bar'>['data']['datasets'],
     },
@@ -91,4 +91,34 @@ export function folderComparisonChart(theme: Theme, rows: ComparisonRow[], which
     },
     plugins: [backgroundPlugin, whiskers as Plugin],
   } as ChartConfiguration<'bar'>;
+}
+
+/** Accuracy against the share of neurons zeroed, one line per variant (from the clean accuracy at 0). */
+export function pruningChart(theme: Theme, curve: PruningCurve): ChartConfiguration<'line'> {
+  const colors = { unprotected: theme.muted, protected: methodColor(theme, 'path'), activation: methodColor(theme, 'activation'), control: theme.blue };
+  const variants = Object.keys(PRUNE_NAMES) as (keyof typeof PRUNE_NAMES)[];
+  return {
+    type: 'line',
+    data: {
+      datasets: variants.map((v) => ({
+        label: PRUNE_NAMES[v],
+        data: [{ x: 0, y: curve.clean.accuracy }, ...curve.points.map((p) => ({ x: 100 * p.fraction, y: p.accuracy[v] }))],
+        borderColor: colors[v], backgroundColor: colors[v], borderWidth: v === 'protected' ? 2.5 : 1.5, pointRadius: 3,
+        borderDash: v === 'unprotected' ? [4, 3] : undefined,
+      })),
+    },
+    options: {
+      ...baseOptions(theme, 'Pruning'),
+      parsing: false,
+      scales: {
+        x: axis(theme, 'neurons zeroed per block (%)', { type: 'linear', min: 0, max: 100 }),
+        y: axis(theme, `accuracy on the ${curve.images} held-out images`, { min: 0, max: 1 }),
+      },
+      plugins: {
+        ...baseOptions(theme, '').plugins,
+        tooltip: { callbacks: { label: (item) => `${item.dataset.label}: ${fmt(item.parsed.y ?? undefined)}` } },
+      },
+    },
+    plugins: [backgroundPlugin],
+  } as ChartConfiguration<'line'>;
 }

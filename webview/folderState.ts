@@ -3,8 +3,9 @@
 // report (src/engine/batch/report.ts); this module only picks and formats them.
 import type { Stat, MethodStats } from '../src/engine/batch/compare';
 import { imagesThrough, topNeurons } from '../src/engine/batch/patterns';
+import type { PruneVariant, PruningCurve } from '../src/engine/batch/prune';
 import type { BatchReport } from '../src/engine/batch/report';
-import { batchProgressText, type BatchProgressInfo, type FolderInit, type FolderPersistedState, type HostToFolderWebview } from '../src/protocol';
+import { batchProgressText, type BatchProgressInfo, type FolderInit, type FolderPersistedState, type HostToFolderWebview, type PruneRequest } from '../src/protocol';
 
 export type FolderStatus = 'empty' | 'running' | 'done' | 'cancelled' | 'error';
 
@@ -24,6 +25,15 @@ export interface FolderState {
   /** The heatmap cell whose images are listed. */
   selectedCell?: Cell;
   topK: number;
+  pruning: PruningState;
+}
+
+/** The pruning check run from the panel (with the open model, on the file's images). */
+export interface PruningState {
+  status: 'idle' | 'running' | 'done' | 'cancelled' | 'error';
+  done?: number; total?: number;
+  curve?: PruningCurve;
+  message?: string;
 }
 
 export type FolderAction =
@@ -37,7 +47,7 @@ export const DEFAULT_TOP_K = 8;
 export function initialFolderState(persisted?: Partial<FolderPersistedState>): FolderState {
   return {
     resultFile: persisted?.resultFile ?? '', folder: persisted?.folder, title: '', skipped: [], status: 'empty',
-    selectedClass: persisted?.selectedClass, topK: DEFAULT_TOP_K,
+    selectedClass: persisted?.selectedClass, topK: DEFAULT_TOP_K, pruning: { status: 'idle' },
   };
 }
 
@@ -74,6 +84,14 @@ export function reduceFolder(s: FolderState, a: FolderAction): FolderState {
       return {
         ...s, status: a.message && !a.cancelled ? 'error' : a.cancelled ? 'cancelled' : 'done', message: a.message,
         progress: a.result && s.progress ? { ...s.progress, done: a.result.resumed + a.result.analysed, total: a.result.total, etaSeconds: undefined } : s.progress,
+      };
+    case 'pruneProgress':
+      return { ...s, pruning: { ...s.pruning, status: 'running', done: a.done, total: a.total, message: undefined } };
+    case 'pruneDone':
+      return {
+        ...s, pruning: {
+          status: a.curve ? 'done' : a.cancelled ? 'cancelled' : 'error', curve: a.curve ?? s.pruning.curve, message: a.message,
+        },
       };
     case 'selectClass':
       if (a.key === s.selectedClass || !s.report?.patterns.classes.some((c) => c.key === a.key)) return s;
@@ -167,6 +185,48 @@ export function statusText(s: FolderState): string {
     case 'done': return s.report ? `${s.report.images} images analysed${s.report.errors.length ? `, ${s.report.errors.length} failed` : ''}.` : '';
     case 'empty': return s.message ?? 'No analysed images yet.';
   }
+}
+
+export const PRUNE_NAMES: Record<PruneVariant, string> = {
+  unprotected: 'none kept', protected: 'path neurons kept', activation: 'activation neurons kept', control: 'random neurons kept',
+};
+
+/** The pruning table: per zeroed fraction, the accuracy of each variant (the first row is the clean model). */
+export function pruningRows(curve: PruningCurve): { zeroed: string; cells: string[] }[] {
+  const variants = Object.keys(PRUNE_NAMES) as PruneVariant[];
+  return [
+    { zeroed: '0% (clean)', cells: variants.map(() => pct(curve.clean.accuracy)) },
+    ...curve.points.map((p) => ({ zeroed: pct(p.fraction), cells: variants.map((v) => pct(p.accuracy[v])) })),
+  ];
+}
+
+export function pruningText(s: FolderState): string {
+  const p = s.pruning;
+  switch (p.status) {
+    case 'running': return p.total ? `Pruning check: ${p.done ?? 0}/${p.total} images...` : 'Pruning check: loading the model...';
+    case 'error': return p.message ?? 'The pruning check failed.';
+    case 'cancelled': return 'The pruning check was stopped.';
+    case 'done': {
+      const c = p.curve!;
+      return `Kept neurons chosen on ${c.holdout > 0 ? `${pct(1 - c.holdout)} of each class\u2019s images, accuracy measured on the other ${c.images}` : `the same ${c.images} images they are measured on`}; `
+        + `${c.keep} per block in the first ${c.layers} blocks; seed ${c.seed}.${c.skipped.length ? ` ${c.skipped.length} images skipped.` : ''}`;
+    }
+    case 'idle': return 'Zero a random share of the neurons of the first blocks and see how much accuracy the class\u2019s path neurons keep, against as many activation or random neurons.';
+  }
+}
+
+export const DEFAULT_FRACTIONS = '10,30,50,70,90';
+
+/** The form's values as a request, or the first problem with them. */
+export function pruneRequestOf(form: { keep: string; holdout: string; layers: string; fractions: string }): PruneRequest | string {
+  const keep = Number(form.keep), holdout = Number(form.holdout) / 100;
+  const layers = form.layers.trim() === '' ? undefined : Number(form.layers);
+  const fractions = form.fractions.split(',').map((x) => Number(x.trim().replace(/%$/, '')) / 100);
+  if (!Number.isInteger(keep) || keep < 0) return 'Neurons kept must be a whole number, 0 or more.';
+  if (!(holdout >= 0 && holdout < 1)) return 'Held out must be a percentage from 0 to 99.';
+  if (layers !== undefined && !(Number.isInteger(layers) && layers >= 1)) return 'Blocks must be a whole number, 1 or more (empty: all).';
+  if (!fractions.length || fractions.length > 20 || fractions.some((f) => !(f >= 0 && f <= 1))) return 'Zeroed must be percentages from 0 to 100, separated by commas.';
+  return { keep, holdout, layers, fractions };
 }
 
 export function baseName(p: string): string {

@@ -333,7 +333,9 @@ function renderPath(s: PanelState): void {
   const running = s.status === 'running';
   ui.pathHint.textContent = s.path.length === 0
     ? (running ? 'The path grows here layer by layer.' : 'No path yet.')
-    : `One neuron per layer, chosen by the joint attribution score. Select a layer (arrow keys move) to see the influence of all its neurons and where its path neuron fires.`;
+    : s.result?.topK
+      ? `The ${s.result.topK.k} best neurons of each layer (top-${s.result.topK.k} path: each layer chosen given all ${s.result.topK.k} of the layers before it); the first is shown large, the others beside it. Select a layer (arrow keys move) to see the influence of all its neurons and where its first neuron fires.`
+      : `One neuron per layer, chosen by the joint attribution score. Select a layer (arrow keys move) to see the influence of all its neurons and where its path neuron fires.`;
   const maxScore = Math.max(1e-12, ...s.path.map((p) => Math.abs(p.score)));
   const items: HTMLElement[] = [];
   for (let l = 0; l < Math.max(layers, s.path.length); l++) {
@@ -342,7 +344,8 @@ function renderPath(s: PanelState): void {
       const selected = l === s.selectedLayer;
       const strength = h('span', { class: 'strength' });
       strength.style.width = `${Math.max(4, (Math.abs(p.score) / maxScore) * 100)}%`;
-      items.push(h('li', { class: `node${selected ? ' selected' : ''}`, 'data-testid': 'path-neuron', 'data-layer': String(p.layer), 'data-neuron': String(p.neuron) },
+      const others = s.result?.topK?.layers[l]?.slice(1) ?? [];
+      items.push(h('li', { class: `node${selected ? ' selected' : ''}${others.length ? ' has-topk' : ''}`, 'data-testid': 'path-neuron', 'data-layer': String(p.layer), 'data-neuron': String(p.neuron) },
         h('button', {
           type: 'button', class: 'node-button', 'data-layer': String(l),
           'aria-pressed': selected ? 'true' : 'false',
@@ -354,7 +357,12 @@ function renderPath(s: PanelState): void {
         h('span', { class: 'neuron' }, `#${p.neuron}`),
         h('span', { class: 'metric' }, `act ${fmt(p.activation)}`),
         h('span', { class: 'metric' }, `score ${fmt(p.score)}`),
-        h('span', { class: 'strength-track', 'aria-hidden': 'true' }, strength))));
+        h('span', { class: 'strength-track', 'aria-hidden': 'true' }, strength)),
+        others.length ? h('ul', { class: 'topk', 'aria-label': `Layer ${p.layer}: also in the top ${others.length + 1}` },
+          ...others.map((o) => h('li', {
+            class: 'topk-neuron', 'data-testid': 'topk-neuron', 'data-layer': String(o.layer), 'data-neuron': String(o.neuron),
+            title: `Layer ${o.layer}, neuron ${o.neuron}: activation ${fmt(o.activation)}, score ${fmt(o.score)}`,
+          }, `#${o.neuron}`))) : null));
     } else {
       const current = running && l === s.path.length;
       items.push(h('li', { class: `node pending${current ? ' current' : ''}`, 'aria-hidden': current ? undefined : 'true' },
@@ -418,18 +426,23 @@ function renderLayer(s: PanelState): void {
     markers.push({ kind, label, neuron, rank, score: scores[neuron] });
   };
   add('path', `path neuron #${n?.neuron}`, n?.neuron);
+  const others = r.topK?.layers[layer]?.slice(1).map((o) => o.neuron) ?? [];
+  for (const o of others) add('topk', `top-${r.topK!.k} neuron #${o}`, o);
   const act = r.baselines.activation?.path.find((p) => p.layer === layer)?.neuron;
   const ig = r.baselines.integratedGradients?.path.find((p) => p.layer === layer)?.neuron;
+  const ip = r.baselines.influencePattern?.path.find((p) => p.layer === layer)?.neuron;
   if (act !== n?.neuron) add('activation', `activation baseline #${act}`, act);
   if (ig !== n?.neuron && ig !== act) add('ig', `per-layer IG baseline #${ig}`, ig);
+  if (ip !== n?.neuron && ip !== act && ip !== ig) add('ip', `influence pattern baseline #${ip}`, ip);
   const pathRank = n ? rankOf.get(n.neuron) : undefined;
   ui.layerNote.textContent = `${scores.length} neurons sorted by their ${r.settings.formula}-formula score given the path through layer ${layer - 1 < 0 ? '-' : layer - 1}. `
     + (n ? `The path neuron #${n.neuron} ranks ${pathRank !== undefined ? pathRank + 1 : '?'}.` : '')
     + (act !== undefined ? ` Activation baseline: #${act} (rank ${(rankOf.get(act) ?? 0) + 1}).` : '')
-    + (ig !== undefined ? ` Per-layer IG baseline: #${ig} (rank ${(rankOf.get(ig) ?? 0) + 1}).` : '');
+    + (ig !== undefined ? ` Per-layer IG baseline: #${ig} (rank ${(rankOf.get(ig) ?? 0) + 1}).` : '')
+    + (ip !== undefined ? ` Influence pattern baseline: #${ip} (rank ${(rankOf.get(ip) ?? 0) + 1}).` : '');
   ui.scoreCanvas.setAttribute('aria-label', `Sorted scores of the ${scores.length} neurons of layer ${layer}; the top ten are listed in the table.`);
 
-  const key = `${r.image.sha256}:${r.model.sha256}:${r.settings.target}:${r.settings.formula}:${r.settings.steps}:${layer}:${themeVersion}`;
+  const key = `${r.image.sha256}:${r.model.sha256}:${r.settings.target}:${r.settings.formula}:${r.settings.steps}:${r.settings.topK ?? 1}:${layer}:${themeVersion}`;
   if (key !== layerChartKey) {
     layerChartKey = key;
     scoreChart.show(scoreChartConfig(readTheme(), layer, ranked, markers));
@@ -440,7 +453,9 @@ function renderLayer(s: PanelState): void {
     const tags: string[] = [];
     if (x.neuron === n?.neuron) tags.push('path');
     if (x.neuron === act) tags.push('activation');
+    if (others.includes(x.neuron)) tags.push(`top-${r.topK!.k}`);
     if (x.neuron === ig) tags.push('IG');
+    if (x.neuron === ip) tags.push('IP');
     return h('tr', { class: x.neuron === n?.neuron ? 'is-path' : '' },
       h('td', null, String(x.rank + 1)),
       h('td', null, `#${x.neuron}`),
@@ -469,7 +484,7 @@ function renderComparison(s: PanelState): void {
   const rows = comparisonRows(r);
   ui.comparisonNote.textContent = `Target class ${r.target.class} (${r.target.label}) has probability ${pct(r.target.probability)} before any change. `
     + 'A path that matters lowers it more when its neurons are removed (x0) and raises it more when they are enhanced (x2) than the baselines do.';
-  fill(ui.comparisonBody, ...rows.map((row) => h('tr', { class: row.key === 'path' ? 'is-path' : '' },
+  fill(ui.comparisonBody, ...rows.map((row) => h('tr', { class: row.key === 'path' ? 'is-path' : '', 'data-testid': 'method-row', 'data-method': row.key },
     h('th', { scope: 'row' }, row.name),
     h('td', { class: 'num' }, row.jasStd !== undefined ? `${fmt(row.jas)} ± ${fmt(row.jasStd)}` : fmt(row.jas)),
     h('td', { class: 'num' }, pct(row.remove)),

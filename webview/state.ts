@@ -195,7 +195,7 @@ export function rankLayer(scores: readonly number[]): RankedNeuron[] {
 }
 
 export interface MethodRow {
-  key: 'path' | 'activation' | 'ig' | 'random';
+  key: 'path' | 'topk' | 'activation' | 'ig' | 'ip' | 'random';
   name: string;
   jas: number;
   jasStd?: number;
@@ -213,9 +213,17 @@ export function comparisonRows(r: AnalysisResult): MethodRow[] {
     remove: r.manipulation.remove.probability, enhance: r.manipulation.enhance.probability,
     removeDeviation: r.manipulation.remove.deviation, enhanceDeviation: r.manipulation.enhance.deviation,
   }];
+  if (r.topK) {
+    rows.push({
+      key: 'topk', name: `Top-${r.topK.k} path (all ${r.topK.k} per layer)`, jas: r.topK.jas,
+      remove: r.topK.remove.probability, enhance: r.topK.enhance.probability,
+      removeDeviation: r.topK.remove.deviation, enhanceDeviation: r.topK.enhance.deviation,
+    });
+  }
   const b = r.baselines;
   if (b.activation) rows.push(baselineRow('activation', 'Activation', b.activation, before));
   if (b.integratedGradients) rows.push(baselineRow('ig', 'Per-layer IG', b.integratedGradients, before));
+  if (b.influencePattern) rows.push(baselineRow('ip', 'Influence pattern', b.influencePattern, before));
   if (b.random) {
     rows.push({
       key: 'random', name: `Random (${b.random.count} paths)`, jas: b.random.jasMean, jasStd: b.random.jasStd,
@@ -226,7 +234,7 @@ export function comparisonRows(r: AnalysisResult): MethodRow[] {
   return rows;
 }
 
-function baselineRow(key: 'activation' | 'ig', name: string, b: { jas: number; remove: number; enhance: number }, before: number): MethodRow {
+function baselineRow(key: 'activation' | 'ig' | 'ip', name: string, b: { jas: number; remove: number; enhance: number }, before: number): MethodRow {
   return { key, name, jas: b.jas, remove: b.remove, enhance: b.enhance, removeDeviation: b.remove - before, enhanceDeviation: b.enhance - before };
 }
 

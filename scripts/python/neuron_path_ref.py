@@ -20,6 +20,8 @@ gated one (SwiGLU), so both kinds are handled alike. Everything is done with the
                                readout tokens; alpha_k = k/m, k = 0..m-1 (left Riemann sum)
   * JAS of a path (spec §5), baselines activation / per-layer IG (spec §6),
     manipulation remove (x0) / enhance (x2) live forward (spec §7).
+  * influence pattern baseline (spec §6) and top-K paths (spec §5, K neurons per layer, the sums
+    over all K earlier neurons) in methods of their own, built on the primitives above.
 Vectors over the readout are [K, D] with the rows in readout order.
 
 The model is used in the dtype it has; make_fixtures.py casts a copy to float64 so the fixtures
@@ -214,6 +216,71 @@ class NeuronPathRef:
         with self._state("scale", scale=scale):
             logits = self.model(x)
         return float(torch.softmax(logits[0], -1)[target])
+
+    # ------------------------------------------------------------------ influence pattern (§6)
+    def influence_pattern(self, x, target):
+        """IP_l[j] = mean over k and readout tokens of dF(x_k)/du_l[j], x_k = (k/m) x, all blocks live.
+
+        Computed independently of the engine's one-backward graph: the m scaled images are captured
+        live, then for each block l alone its readout rows are "replaced" by their own live values
+        (the forward is unchanged, every other block stays live), so dF/d(replacement) is the live
+        gradient; one backward per block. Returns (path, scores [L][D]).
+        """
+        m = self.steps
+        xs = self.alphas(x.dtype)[:, None, None, None] * x  # [m, C, H, W]
+        with torch.no_grad(), self._state("capture"):
+            self.model(xs)
+            live = {i: self._captured[i] for i in range(self.L)}  # [m, K, D]
+        scores = []
+        for l in range(self.L):
+            g = self.grads_through_replacement(xs, target, {l: live[l]})[l]  # summed over the m rows
+            scores.append(g.mean(0) / m)
+        return [int(torch.argmax(sc)) for sc in scores], scores
+
+    # ------------------------------------------------------------------ top-K paths (§5)
+    def set_replacements(self, w, sets, upto):
+        """Replacement tensors of blocks i < upto: w_i with its K neurons scaled by alpha_k."""
+        a = self.alphas(w[0].dtype)
+        reps = {}
+        for i in range(upto):
+            r = w[i].unsqueeze(0).repeat(self.steps, 1, 1)  # [m, K, D]
+            idx = list(sets[i])
+            r[:, :, idx] = w[i][:, idx].unsqueeze(0) * a[:, None, None]
+            reps[i] = r
+        return reps
+
+    def locate_topk(self, x, target, w, k, formula="reference"):
+        """K neurons per layer, layer by layer; earlier layers contribute the sums over all K of
+        their neurons (the published topk code adds only the last of them)."""
+        m = self.steps
+        a = self.alphas(w[0].dtype)
+        sets, layer_scores = [], []
+        for l in range(self.L):
+            reps = self.set_replacements(w, sets, l)
+            reps[l] = a[:, None, None] * w[l].unsqueeze(0)
+            g = self.grads_through_replacement(x, target, reps)
+            s = [w[i] / m for i in range(l + 1)]
+            zero = torch.zeros_like(s[l][:, 0])
+            prev_g = sum((g[i][:, sets[i]].sum(-1) for i in range(l)), zero)
+            prev_s = sum((s[i][:, sets[i]].sum(-1) for i in range(l)), zero)
+            prev_gs = sum(((g[i][:, sets[i]] * s[i][:, sets[i]]).sum(-1) for i in range(l)), zero)
+            if formula == "reference":
+                sc = ((g[l] + prev_g[:, None]) * (s[l] + prev_s[:, None])).sum(0)
+            else:
+                sc = (g[l] * s[l] + prev_gs[:, None]).sum(0)
+            sets.append([int(j) for j in torch.argsort(sc, descending=True)[:k]])
+            layer_scores.append(sc)
+        return {"sets": sets, "layerScores": layer_scores, "jasBoth": self.jas_sets(x, target, w, sets)}
+
+    def jas_sets(self, x, target, w, sets):
+        """JAS of a K-per-layer set: every block replaced, its K neurons scaled."""
+        g = self.grads_through_replacement(x, target, self.set_replacements(w, sets, self.L))
+        s = [w[i] / self.steps for i in range(self.L)]
+        gp = sum(g[l][:, sets[l]].sum(-1) for l in range(self.L))  # [K tokens]
+        sp = sum(s[l][:, sets[l]].sum(-1) for l in range(self.L))
+        ref = float((gp * sp).sum())
+        pap = float(sum((g[l][:, sets[l]] * s[l][:, sets[l]]).sum() for l in range(self.L)))
+        return {"reference": ref, "paper": pap}
 
     def remove(self, x, target, path):
         return self.manipulate(x, target, path, 0.0)

@@ -1,6 +1,6 @@
 // Command-line flags shared by `analyze` and `batch`, parsed into engine options.
 import { parseArgs } from 'node:util';
-import type { AnalyzeOptions, BaselineName, ModelOptions, ResizeMode } from '../engine/api';
+import { BASELINE_NAMES, type AnalyzeOptions, type BaselineName, type ModelOptions, type ResizeMode } from '../engine/api';
 import { defaultModelPath, type ScopeSetting } from '../engine/index';
 import { isScopeSetting, SCOPE_HELP } from '../engine/scope';
 
@@ -13,7 +13,7 @@ export const ANALYZE_FLAGS = {
   target: { type: 'string' }, steps: { type: 'string' },
   formula: { type: 'string' }, scope: { type: 'string' },
   threads: { type: 'string' }, provider: { type: 'string' },
-  baselines: { type: 'string' }, random: { type: 'string' }, seed: { type: 'string' },
+  baselines: { type: 'string' }, random: { type: 'string' }, seed: { type: 'string' }, 'top-k': { type: 'string' },
   size: { type: 'string' }, mean: { type: 'string' }, std: { type: 'string' }, resize: { type: 'string' },
   json: { type: 'string' }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' },
   out: { type: 'string' }, limit: { type: 'string' }, jobs: { type: 'string' },
@@ -79,7 +79,7 @@ export function analyzeOptions(f: Flags): AnalyzeOptions {
   if (f.target !== undefined) target = f.target === 'predicted' ? 'predicted' : int('target', f.target, 0);
   let baselines: BaselineName[] | undefined;
   if (f.baselines !== undefined) {
-    baselines = f.baselines === 'none' ? [] : f.baselines.split(',').map((b) => oneOf('baselines', b.trim(), ['activation', 'ig', 'random'] as const)!);
+    baselines = f.baselines === 'none' ? [] : f.baselines.split(',').map((b) => oneOf('baselines', b.trim(), BASELINE_NAMES)!);
   }
   return {
     target, baselines,
@@ -87,5 +87,6 @@ export function analyzeOptions(f: Flags): AnalyzeOptions {
     formula: oneOf('formula', f.formula, ['reference', 'paper'] as const),
     randomCount: int('random', f.random, 1),
     randomSeed: int('seed', f.seed, 0),
+    topK: int('top-k', f['top-k'], 1),
   };
 }

@@ -19,11 +19,16 @@ usage: neuron-path batch DIR [--out FILE.jsonl] [--limit N] [--jobs N] [analyze 
   --limit N            only the first N images (classes taken in turn)
   --jobs N             N worker processes, one model each (default 1)
 
-usage: neuron-path report FILE.jsonl [--prune 0.1,0.3,0.5,0.7,0.9 --model M] [--keep K] [--json OUT]
+usage: neuron-path report FILE.jsonl [--prune 0.1,0.3,0.5,0.7,0.9 --model M] [--keep K] [--holdout F] [--layers N] [--json OUT]
   The method comparison, the top path neurons per class, the class similarity matrix and, with
   --prune, the pruning check (needs the model, given with --model and checked against the records'
-  sha256, and the images the records name). --labels FILE names its classes.
-  --keep K             path neurons kept per block in the pruning check (default 5)
+  sha256, and the images the records name): per class the kept neurons are chosen on part of its
+  images and the accuracy is measured on the others. --labels FILE names its classes.
+  --keep K             path neurons kept per block: the K most frequent on the chosen images,
+                       counting every neuron of top-K paths (batch --top-k) (default 5)
+  --holdout F          share of each class's images held out for measuring (default 0.2; 0: the
+                       same images choose and measure); seeded by --seed
+  --layers N           prune only the first N blocks (default all)
   --top N              neurons shown per class and layer (default 3); --seed S pruning seed (default 0)
   --by B               auto (default: folder class, else predicted) | folder | predicted
   --json OUT           also write the whole report as JSON

@@ -19,7 +19,8 @@ const USAGE = `usage: neuron-path analyze IMAGE [options]
   --scope S            token rows the neurons are read at: auto (default: the rows the head
                        reads, found from the graph) | cls (token 0) | patches (the patch grid,
                        the last gh*gw tokens) | all | a:b (rows a..b-1, e.g. 0:2)
-  --baselines LIST     activation,ig,random (default) or none
+  --baselines LIST     activation,ig,ip,random (default: all) or none; ip = influence pattern
+  --top-k K            K neurons per layer (default 1: the path); the first of each layer is the path
   --random N           number of random baseline paths (default 10); --seed S (default 0)
   --threads N          onnxruntime intra-op threads (default: all cores)
   --provider P         cpu (default) | cuda

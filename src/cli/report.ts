@@ -16,6 +16,7 @@ import { safeText } from './terminal';
 const FLAGS = {
   model: { type: 'string' }, labels: { type: 'string' }, threads: { type: 'string' }, provider: { type: 'string' },
   prune: { type: 'string' }, keep: { type: 'string' }, seed: { type: 'string' }, top: { type: 'string' }, by: { type: 'string' },
+  holdout: { type: 'string' }, layers: { type: 'string' },
   json: { type: 'string' }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -68,15 +69,20 @@ export function formatReport(r: BatchReport, top = 3): string {
 
   if (r.pruning) {
     const p = r.pruning;
-    out.push('', `Pruning check: per block, a random fraction of the ${m.neuronsPerLayer} readout neurons zeroed; "path kept" spares the class's ` +
-      `${p.keep} most frequent path neurons, "control" spares ${p.keep} random ones (${plural(p.images, 'image')}, seed ${p.seed}; accuracy: top-1 is ${REFERENCE[p.reference]}):`);
+    const held = p.holdout > 0
+      ? `kept neurons chosen on ${pct(1 - p.holdout)} of each class's images, accuracy on the other ${pct(p.holdout)} (${plural(p.images, 'image')})`
+      : `kept neurons chosen and accuracy measured on the same ${plural(p.images, 'image')} (--holdout 0)`;
+    out.push('', `Pruning: in the first ${p.layers} of ${m.layers} blocks a random fraction of the ${m.neuronsPerLayer} readout neurons is zeroed; ` +
+      `"path" spares the class's ${p.keep} most frequent path neurons per block, "activation" as many of the activation baseline's, ` +
+      `"random" as many random ones; ${held}; seed ${p.seed}; accuracy: top-1 is ${REFERENCE[p.reference]}.`);
     out.push(...table(
-      ['zeroed', 'acc: random', 'path kept', 'control', 'P(target): random', 'path kept', 'control'],
-      [['0% (clean)', pct(p.clean.accuracy), '', '', num(p.clean.targetProbability), '', ''],
-        ...p.points.map((q) => [`${(100 * q.fraction).toFixed(0)}%`, pct(q.accuracy.unprotected), pct(q.accuracy.protected), pct(q.accuracy.control),
-          num(q.targetProbability.unprotected), num(q.targetProbability.protected), num(q.targetProbability.control)])]));
+      ['zeroed', 'acc: none kept', 'path', 'activation', 'random', 'P(target): none kept', 'path', 'activation', 'random'],
+      [['0% (clean)', pct(p.clean.accuracy), '', '', '', num(p.clean.targetProbability), '', '', ''],
+        ...p.points.map((q) => [`${(100 * q.fraction).toFixed(0)}%`, pct(q.accuracy.unprotected), pct(q.accuracy.protected), pct(q.accuracy.activation), pct(q.accuracy.control),
+          num(q.targetProbability.unprotected), num(q.targetProbability.protected), num(q.targetProbability.activation), num(q.targetProbability.control)])]));
     if (r.patterns.groupBy !== 'predicted' && p.reference !== 'clean prediction') {
-      out.push('  The kept neurons are those of the folder class, i.e. chosen with the label; --by predicted chooses them by the model\'s prediction.');
+      out.push(`  Each measured image is pruned with the kept neurons of its folder class, i.e. chosen by its label${p.holdout > 0 ? ' (on other images)' : ''}; ` +
+        '--by predicted uses the class the model predicts instead.');
     }
     for (const s of p.skipped.slice(0, 5)) out.push(`  skipped ${s.image}: ${s.reason}`);
     if (p.skipped.length > 5) out.push(`  ... and ${p.skipped.length - 5} more skipped`);
@@ -108,6 +114,9 @@ export async function report(argv: string[]): Promise<number> {
   const by = (f.by ?? 'auto') as GroupBy;
   if (!['auto', 'folder', 'predicted'].includes(by)) throw new UsageError(`--by must be one of auto|folder|predicted, got '${f.by}'`);
   const top = intFlag('top', f.top, 1, 3), keep = intFlag('keep', f.keep, 0, 5), seed = intFlag('seed', f.seed, 0, 0);
+  const layers = f.layers === undefined ? undefined : intFlag('layers', f.layers, 1, 1);
+  const holdout = f.holdout === undefined ? 0.2 : numberList('holdout', f.holdout)[0];
+  if (f.holdout !== undefined && (f.holdout.includes(',') || !(holdout < 1))) throw new UsageError(`--holdout takes one fraction in [0, 1) (or a percentage), got '${f.holdout}'`);
   const fractions = f.prune !== undefined ? numberList('prune', f.prune) : undefined;
   if (f.provider !== undefined && f.provider !== 'cpu' && f.provider !== 'cuda') throw new UsageError(`--provider must be one of cpu|cuda, got '${f.provider}'`);
   if (f.threads !== undefined) intFlag('threads', f.threads, 0, 0);
@@ -119,7 +128,7 @@ export async function report(argv: string[]): Promise<number> {
   const { report: r, records, skipped } = await loadReportFile(path.resolve(file), by);
   const skippedLine = skippedSummary(skipped);
   if (skippedLine) log(`${file}: ${skippedLine}`);
-  if (fractions) r.pruning = await prune(records, r.patterns, { fractions, keep, seed, model: f.model!, labels: f.labels, threads: f.threads, provider: f.provider, log, quiet: !!f.quiet });
+  if (fractions) r.pruning = await prune(records, r.patterns, { fractions, keep, seed, holdout, layers, model: f.model!, labels: f.labels, threads: f.threads, provider: f.provider, log, quiet: !!f.quiet });
   process.stdout.write(`${safeText(formatReport(r, top))}\n`);
   if (f.json) fs.writeFileSync(f.json, `${JSON.stringify(r)}\n`);
   return 0;
@@ -132,7 +141,7 @@ async function recordedModel(file: string): Promise<string> {
 }
 
 async function prune(records: BatchRecord[], patterns: CategoryPatterns, o: {
-  fractions: number[]; keep: number; seed: number; model: string; labels?: string; threads?: string; provider?: string; log: (m: string) => void; quiet: boolean;
+  fractions: number[]; keep: number; seed: number; holdout: number; layers?: number; model: string; labels?: string; threads?: string; provider?: string; log: (m: string) => void; quiet: boolean;
 }): Promise<PruningCurve> {
   const recorded = records[0];
   const modelPath = path.resolve(o.model);
@@ -157,7 +166,7 @@ async function prune(records: BatchRecord[], patterns: CategoryPatterns, o: {
     const started = performance.now();
     let last = 0;
     return await pruningCheck(engine, records, patterns, {
-      fractions: o.fractions, keep: o.keep, seed: o.seed, labels: engine.info.labels, signal: controller.signal,
+      fractions: o.fractions, keep: o.keep, seed: o.seed, holdout: o.holdout, layers: o.layers, labels: engine.info.labels, signal: controller.signal,
       onProgress: (done, total) => {
         const now = performance.now();
         if (o.quiet || (now - last < 1000 && done !== total)) return;

@@ -24,14 +24,17 @@ export function summary(r: AnalysisResult): string {
   lines.push(`  ${pad('layer', 7)}${pad('neuron', 8)}${pad('activation', 13)}score`);
   for (const n of r.path) lines.push(`  ${pad(n.layer, 7)}${pad(n.neuron, 8)}${pad(f(n.activation), 13)}${f(n.score, 6)}`);
   lines.push(`  path: ${r.path.map((n) => n.neuron).join(' -> ')}`);
+  if (r.topK) lines.push(`  top-${r.topK.k} per layer: ${r.topK.layers.map((l) => `[${l.map((n) => n.neuron).join(' ')}]`).join(' -> ')}`);
   lines.push('');
   lines.push(`  ${pad('method', 22)}${pad('JAS', 12)}${pad('remove (x0)', 22)}enhance (x2)`);
   const row = (name: string, jas: string, remove: number, enhance: number) =>
     lines.push(`  ${pad(name, 22)}${pad(jas, 12)}${pad(`${f(remove)} (${signed(remove - r.target.probability)})`, 22)}${f(enhance)} (${signed(enhance - r.target.probability)})`);
   row('path', f(r.jas, 6), r.manipulation.remove.probability, r.manipulation.enhance.probability);
+  if (r.topK) row(`top-${r.topK.k} path (all ${r.topK.k})`, f(r.topK.jas, 6), r.topK.remove.probability, r.topK.enhance.probability);
   const b = r.baselines;
   if (b.activation) row('activation', f(b.activation.jas, 6), b.activation.remove, b.activation.enhance);
   if (b.integratedGradients) row('per-layer IG', f(b.integratedGradients.jas, 6), b.integratedGradients.remove, b.integratedGradients.enhance);
+  if (b.influencePattern) row('influence pattern', f(b.influencePattern.jas, 6), b.influencePattern.remove, b.influencePattern.enhance);
   if (b.random) row(`random (${b.random.count}, mean)`, `${f(b.random.jasMean, 6)}`, b.random.removeMean, b.random.enhanceMean);
   lines.push('');
   lines.push(`Time       ${r.timing.seconds.toFixed(2)} s, ${r.timing.forwardPasses} forward and ${r.timing.backwardPasses} backward passes`);

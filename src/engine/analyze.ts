@@ -1,8 +1,8 @@
 // One image, start to finish: clean pass, the path, its JAS, the baselines and the manipulations,
 // assembled into the `neuron-path/1` record.
-import type { AnalyzeOptions, RunHooks } from './api';
+import { BASELINE_NAMES, type AnalyzeOptions, type RunHooks } from './api';
 import { EngineError, type ErrorFacts } from './errors';
-import { activationPath, argmax, integratedGradientsPath, locatePath, pathJas, randomPaths, sumTokens } from './locator';
+import { activationPath, argmax, influencePatternPath, integratedGradientsPath, locatePath, pathJas, randomPaths, sumTokens, type Neurons } from './locator';
 import { manipulatePaths } from './manipulation';
 import { readoutValues } from './readout';
 import type { AnalysisResult, BaselineResult, ClassProbability, LayerProgress, PathNeuron, TokenMap } from './result';
@@ -34,10 +34,14 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
   const { info, layers: L, labels, pixels } = input;
   const m = options.steps ?? 20;
   const formula = options.formula ?? 'reference';
-  const wanted = new Set(options.baselines ?? ['activation', 'ig', 'random']);
+  const wanted = new Set(options.baselines ?? BASELINE_NAMES);
+  const topK = options.topK ?? 1;
   checkOptions(options);
   const runner = new Runner(input.session, info, L, hooks.signal);
   const D = runner.D;
+  if (!(Number.isInteger(topK) && topK >= 1 && topK <= D)) {
+    throw new EngineError('invalid-option', `topK must be a whole number from 1 to ${D} (the neurons per layer), got ${JSON.stringify(options.topK)}`, { field: 'topK' });
+  }
   let prediction: LayerProgress['prediction'];
   const progress = (p: LayerProgress) => hooks.onProgress?.(prediction ? { ...p, prediction } : p);
 
@@ -61,7 +65,7 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
 
   const stepScores: Float64Array[] = [];
   const { steps, firstLayerGrad } = await locatePath(runner, pixels, target, w, {
-    steps: m, formula,
+    steps: m, formula, topK,
     onLayer: (step, partial) => {
       lap('layers');
       stepScores.push(step.scores);
@@ -78,9 +82,13 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
   const jas = await pathJas(runner, pixels, target, w, path, m, formula);
   lap('jas');
 
-  const paths: number[][] = [path];
+  const sets = steps.map((s) => s.neurons);
+  const setJas = topK > 1 ? await pathJas(runner, pixels, target, w, sets, m, formula) : undefined;
+  lap('jas');
+
+  const paths: Neurons[][] = topK > 1 ? [path, sets] : [path];
   const baselines: AnalysisResult['baselines'] = {};
-  let actPath: number[] | undefined, ig: { path: number[]; scores: Float64Array[] } | undefined;
+  let actPath: number[] | undefined, ig: { path: number[]; scores: Float64Array[] } | undefined, ip: typeof ig;
   const jasOf = new Map<number[], number>();
   if (wanted.has('activation')) {
     progress({ phase: 'baselines', message: 'activation baseline' });
@@ -93,6 +101,12 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
     ig = await integratedGradientsPath(runner, pixels, target, w, m, firstLayerGrad);
     jasOf.set(ig.path, await pathJas(runner, pixels, target, w, ig.path, m, formula));
     paths.push(ig.path);
+  }
+  if (wanted.has('ip')) {
+    progress({ phase: 'baselines', message: 'influence pattern baseline' });
+    ip = await influencePatternPath(runner, pixels, target, m);
+    jasOf.set(ip.path, await pathJas(runner, pixels, target, w, ip.path, m, formula));
+    paths.push(ip.path);
   }
   const random = wanted.has('random') ? randomPaths(options.randomCount ?? 10, options.randomSeed ?? 0, L, D) : [];
   const randomJas: number[] = [];
@@ -110,9 +124,14 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
     path: describe(p, score), jas: jasOf.get(p)!, remove: after[k][0].probability, enhance: after[k][1].probability,
     removeTop1: after[k][0].top1, enhanceTop1: after[k][1].top1,
   });
-  let k = 1;
+  let k = topK > 1 ? 2 : 1;
   if (actPath) baselines.activation = baseline(actPath, k++, activationOf);
   if (ig) { const scores = ig.scores; baselines.integratedGradients = baseline(ig.path, k++, (l, j) => scores[l][j]); }
+  if (ip) { const scores = ip.scores; baselines.influencePattern = baseline(ip.path, k++, (l, j) => scores[l][j]); }
+  const manipulated = (i: number) => ({
+    remove: { probability: after[i][0].probability, deviation: after[i][0].probability - before, top1: after[i][0].top1 },
+    enhance: { probability: after[i][1].probability, deviation: after[i][1].probability - before, top1: after[i][1].top1 },
+  });
   if (random.length) {
     const removes = after.slice(k).map((a) => a[0].probability), enhances = after.slice(k).map((a) => a[1].probability);
     baselines.random = {
@@ -123,18 +142,16 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
   }
 
   return {
-    settings: { steps: m, formula, target: options.target ?? 'predicted' },
+    settings: { steps: m, formula, target: options.target ?? 'predicted', ...(topK > 1 ? { topK } : {}) },
     prediction: { top },
     target: prediction.target,
     path: describe(path, (l, j) => stepScores[l][j]),
     jas,
+    ...(topK > 1 ? { topK: { k: topK, layers: sets.map((set, l) => set.map((neuron) => ({ layer: l, neuron, activation: activationOf(l, neuron), score: stepScores[l][neuron] }))), jas: setJas!, ...manipulated(1) } } : {}),
     layerScores: stepScores.map((s) => Array.from(s)),
     tokenMaps: path.map((neuron, layer) => tokenMap(clean.acts[layer], layer, neuron, T, D, info.grid)),
     baselines,
-    manipulation: {
-      remove: { probability: after[0][0].probability, deviation: after[0][0].probability - before, top1: after[0][0].top1 },
-      enhance: { probability: after[0][1].probability, deviation: after[0][1].probability - before, top1: after[0][1].top1 },
-    },
+    manipulation: manipulated(0),
     timing: { seconds: (performance.now() - started) / 1000, ...runner.counters, rowsPerRun: runner.rowsPerRun(m), phases },
   };
 }

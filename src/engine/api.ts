@@ -1,7 +1,8 @@
 // The engine's public surface: what the CLI, the worker and the tests call. No VS Code here.
 import type { Formula, LayerProgress, ReadoutInfo, ScopeSetting } from './result';
 
-export type BaselineName = 'activation' | 'ig' | 'random';
+export type BaselineName = 'activation' | 'ig' | 'ip' | 'random';
+export const BASELINE_NAMES: BaselineName[] = ['activation', 'ig', 'ip', 'random'];
 export type ExecutionProvider = 'cpu' | 'cuda';
 export type ResizeMode = 'bilinear' | 'bicubic' | 'nearest';
 
@@ -27,7 +28,8 @@ export interface AnalyzeOptions {
   target?: number | 'predicted';
   steps?: number;                   // m, default 20
   formula?: Formula;                // default 'reference'
-  baselines?: BaselineName[];       // default all three
+  baselines?: BaselineName[];       // default all of BASELINE_NAMES
+  topK?: number;                    // neurons per layer of the located path (default 1)
   randomCount?: number;             // default 10
   randomSeed?: number;              // default 0
 }

@@ -8,8 +8,9 @@ import { readLabels, readPreprocessing, type Preprocessing } from './modelFolder
 import { openModel, sha256File } from './modelStore';
 import { checkUnit, NEURON_SCHEMA, type NeuronScanRecord, type NeuronUnit } from './neurons/records';
 import { scanImages } from './neurons/scan';
+import { pathJas, sumTokens } from './locator';
 import { loadPixels } from './preprocess';
-import { pathJas } from './locator';
+import { readoutValues } from './readout';
 import type { AnalysisResult, ClassProbability, Formula, ReadoutInfo } from './result';
 import { Runner } from './runner';
 import type { Session } from './runtime';
@@ -134,6 +135,14 @@ export class Engine {
     const probs = await new Runner(this.session, this.internal, this.info.layers, signal).scaled(pixels.data, scales, rows);
     requireFinite(probs, 'the probabilities of the scaled passes');
     return probs;
+  }
+
+  /** Every block's clean activation summed over the readout tokens (L rows of D): the activation baseline's view. */
+  async readoutActivations(imagePath: string, signal?: AbortSignal): Promise<Float64Array[]> {
+    const pixels = await loadPixels(path.resolve(imagePath), this.prep, this.internal.input);
+    const { acts } = await new Runner(this.session, this.internal, this.info.layers, signal).clean(pixels.data);
+    const D = this.info.neuronsPerLayer;
+    return acts.map((a) => sumTokens(readoutValues(a, this.internal.readoutRows, D), D));
   }
 
   async dispose(): Promise<void> { await this.session.release(); }

@@ -1,7 +1,8 @@
 // Turns a ViT into the model the locator runs (ALGORITHM §4): per block, the readout row(s) of the
 // FFN activation can be replaced by an input vector (switch on) or scaled live (manipulation); the
 // target class is an input; the outputs are the probabilities, the clean activations and, from one
-// backward graph, dF/d(replacement) of every block summed over the batch.
+// backward graph, dF/d(replacement) of every block summed over the batch, and the same gradient
+// un-switched (dF/d(readout activation) of a live pass, for the influence pattern, ALGORITHM §6).
 import { buildBackward } from './autodiff/backward';
 import { probeShapes } from './autodiff/probedShapes';
 import { tryDynamicBatch } from './batchAxis';
@@ -23,6 +24,7 @@ export const NAMES = {
   probs: 'np_probs',
   act: (l: number) => `np_act_${l}`,
   grad: (l: number) => `np_grad_${l}`,
+  liveGrad: (l: number) => `np_live_grad_${l}`,
 };
 
 export interface InstrumentOptions {
@@ -147,9 +149,11 @@ export async function instrument(exported: ModelProto, options: InstrumentOption
     if (!g) throw new ModelFormatError(`block ${l}'s activation does not reach the logits; the graph is not a ViT classifier.`);
     // dF/dr = sw * dF/dmix, summed over the batch (the m integration steps).
     b.node('Identity', [b.reduceSum(b.op('Mul', [g, switches[l]]), [0], false)], {}, [NAMES.grad(l)]);
+    // With every switch off, dF/dmix is the live gradient w.r.t. the readout activation.
+    b.node('Identity', [b.reduceSum(g, [0], false)], {}, [NAMES.liveGrad(l)]);
   }
   b.commit();
-  graph.output.push(...sites.map((s) => ({ name: NAMES.grad(s.layer) })));
+  graph.output.push(...sites.map((s) => ({ name: NAMES.grad(s.layer) })), ...sites.map((s) => ({ name: NAMES.liveGrad(s.layer) })));
   return { model, info };
 }
 

@@ -4,7 +4,8 @@ import type { Formula } from './result';
 import { rng } from './random';
 import type { Runner } from './runner';
 
-export interface LayerStep { layer: number; neuron: number; scores: Float64Array }
+/** One layer step: the chosen neuron(s), best first (`neuron` is neurons[0]), and every candidate's score. */
+export interface LayerStep { layer: number; neuron: number; neurons: number[]; scores: Float64Array }
 
 /** alpha_k = k/m, k = 0..m-1 (left Riemann sum, as the reference code). */
 export function alphas(m: number): number[] {
@@ -18,34 +19,40 @@ export function scaledLayer(w: Float32Array, m: number): Float32Array {
   return out;
 }
 
-/** m rows: w with only neuron p scaled by alpha_k, at every readout token. */
-export function scaledNeuron(w: Float32Array, p: number, m: number, D: number): Float32Array {
+/** One neuron, or the K neurons of a layer in a top-K path (ALGORITHM §5). */
+export type Neurons = number | readonly number[];
+export const asSet = (p: Neurons): readonly number[] => (typeof p === 'number' ? [p] : p);
+
+/** m rows: w with only neuron(s) p scaled by alpha_k, at every readout token. */
+export function scaledNeuron(w: Float32Array, p: Neurons, m: number, D: number): Float32Array {
   const out = new Float32Array(m * w.length);
   alphas(m).forEach((a, k) => {
     out.set(w, k * w.length);
-    for (let t = p; t < w.length; t += D) out[k * w.length + t] = a * w[t];
+    for (const j of asSet(p)) for (let t = j; t < w.length; t += D) out[k * w.length + t] = a * w[t];
   });
   return out;
 }
 
-/** sum over tokens of x[t, j] for one neuron j. */
-function neuronColumn(x: Float32Array, j: number, D: number): Float64Array {
+/** Per token t, x[t, j] summed over the neurons j of p. */
+function neuronColumn(x: Float32Array, p: Neurons, D: number): Float64Array {
   const out = new Float64Array(x.length / D);
-  for (let t = 0; t < out.length; t++) out[t] = x[t * D + j];
+  for (const j of asSet(p)) for (let t = 0; t < out.length; t++) out[t] += x[t * D + j];
   return out;
 }
 
 /**
  * Candidate scores of layer l (§5 step 4), per token then summed over tokens.
- * prior: for each earlier layer i < l, G_i and w_i with its path neuron p_i.
+ * prior: for each earlier layer i < l, G_i and w_i with its path neuron p_i (top-K: its K neurons,
+ * summed over all K; the published top-K code adds only the last of them).
  */
 export function candidateScores(G: Float32Array, w: Float32Array, m: number, D: number, formula: Formula,
-                                prior: { G: Float32Array; w: Float32Array; p: number }[]): Float64Array {
+                                prior: { G: Float32Array; w: Float32Array; p: Neurons }[]): Float64Array {
   const tokens = w.length / D;
   const priorG = new Float64Array(tokens), priorS = new Float64Array(tokens), priorGS = new Float64Array(tokens);
   for (const { G: Gi, w: wi, p } of prior) {
     const g = neuronColumn(Gi, p, D), s = neuronColumn(wi, p, D);
-    for (let t = 0; t < tokens; t++) { priorG[t] += g[t]; priorS[t] += s[t] / m; priorGS[t] += g[t] * s[t] / m; }
+    for (let t = 0; t < tokens; t++) { priorG[t] += g[t]; priorS[t] += s[t] / m; }
+    for (const j of asSet(p)) for (let t = 0; t < tokens; t++) priorGS[t] += Gi[t * D + j] * wi[t * D + j] / m;
   }
   const scores = new Float64Array(D);
   for (let t = 0; t < tokens; t++) {
@@ -63,45 +70,62 @@ export function argmax(values: ArrayLike<number>): number {
   return best;
 }
 
-export interface LocateOptions { steps: number; formula: Formula; onLayer?: (step: LayerStep, path: number[]) => void }
+/** The indices of the k largest values, largest first (ties: lower index first). */
+export function topIndices(values: ArrayLike<number>, k: number): number[] {
+  if (k === 1) return [argmax(values)];
+  return Array.from({ length: values.length }, (_, i) => i).sort((a, b) => values[b] - values[a] || a - b).slice(0, k);
+}
 
-/** §5: the path, one neuron per layer, each chosen given the ones before it. */
+export interface LocateOptions {
+  steps: number; formula: Formula;
+  topK?: number;                    // neurons per layer (default 1: the path)
+  onLayer?: (step: LayerStep, path: number[]) => void;
+}
+
+/**
+ * §5: the path, one neuron per layer, each chosen given the ones before it; with topK = K, the K
+ * best candidates of every layer, the later layers scored given all K earlier neurons.
+ */
 export async function locatePath(runner: Runner, pixels: Float32Array, target: number, w: Float32Array[], opts: LocateOptions): Promise<{ steps: LayerStep[]; firstLayerGrad: Float32Array }> {
   const { steps: m, formula } = opts;
+  const k = opts.topK ?? 1;
   const D = runner.D, L = w.length;
-  const path: number[] = [];
+  if (!Number.isInteger(k) || k < 1 || k > D) throw new RangeError(`top-k must be an integer in 1..${D} (the neurons per layer), got ${opts.topK}`);
+  const sets: number[][] = [];
   const steps: LayerStep[] = [];
   let firstLayerGrad: Float32Array = new Float32Array(0);
   for (let l = 0; l < L; l++) {
-    const replacements = w.map((wi, i) => (i < l ? scaledNeuron(wi, path[i], m, D) : i === l ? scaledLayer(wi, m) : undefined));
+    const replacements = w.map((wi, i) => (i < l ? scaledNeuron(wi, sets[i], m, D) : i === l ? scaledLayer(wi, m) : undefined));
     const G = await runner.gradients(pixels, target, replacements, m);
     if (l === 0) firstLayerGrad = G[0]!;
-    const prior = path.map((p, i) => ({ G: G[i]!, w: w[i], p }));
+    const prior = sets.map((p, i) => ({ G: G[i]!, w: w[i], p }));
     const scores = candidateScores(G[l]!, w[l], m, D, formula, prior);
-    const neuron = argmax(scores);
-    path.push(neuron);
-    const step = { layer: l, neuron, scores };
+    const neurons = topIndices(scores, k);
+    sets.push(neurons);
+    const step = { layer: l, neuron: neurons[0], neurons, scores };
     steps.push(step);
-    opts.onLayer?.(step, path.slice());
+    opts.onLayer?.(step, sets.map((s) => s[0]));
   }
   return { steps, firstLayerGrad };
 }
 
-/** §5: JAS of a whole path (every block replaced, only its path neuron scaled). */
-export async function pathJas(runner: Runner, pixels: Float32Array, target: number, w: Float32Array[], path: number[], m: number, formula: Formula): Promise<number> {
+/** §5: JAS of a whole path (every block replaced, only its path neuron, or its K neurons, scaled). */
+export async function pathJas(runner: Runner, pixels: Float32Array, target: number, w: Float32Array[], path: Neurons[], m: number, formula: Formula): Promise<number> {
   const D = runner.D;
   const G = await runner.gradients(pixels, target, w.map((wi, i) => scaledNeuron(wi, path[i], m, D)), m);
   return jasFromGradients(G.map((g) => g!), w, path, m, D, formula);
 }
 
-export function jasFromGradients(G: Float32Array[], w: Float32Array[], path: number[], m: number, D: number, formula: Formula): number {
+export function jasFromGradients(G: Float32Array[], w: Float32Array[], path: Neurons[], m: number, D: number, formula: Formula): number {
   const tokens = w[0].length / D;
   let total = 0;
   for (let t = 0; t < tokens; t++) {
     let gSum = 0, sSum = 0, gs = 0;
     path.forEach((p, l) => {
-      const g = G[l][t * D + p], s = w[l][t * D + p] / m;
-      gSum += g; sSum += s; gs += g * s;
+      for (const j of asSet(p)) {
+        const g = G[l][t * D + j], s = w[l][t * D + j] / m;
+        gSum += g; sSum += s; gs += g * s;
+      }
     });
     total += formula === 'reference' ? gSum * sSum : gs;
   }
@@ -130,6 +154,19 @@ export async function integratedGradientsPath(runner: Runner, pixels: Float32Arr
       : (await runner.gradients(pixels, target, w.map((wi, i) => (i === l ? scaledLayer(wi, m) : undefined)), m))[l]!;
     scores.push(candidateScores(G, w[l], m, D, 'paper', []));
   }
+  return { path: scores.map(argmax), scores };
+}
+
+/**
+ * §6 influence pattern: the image scaled, x_k = (k/m) x, every block live; IP_l[j] is dF/du_l[j]
+ * averaged over the steps and the readout tokens, and the path its argmax (the gradient alone).
+ * All layers from one batch of m rows and one backward pass.
+ */
+export async function influencePatternPath(runner: Runner, pixels: Float32Array, target: number, m: number): Promise<{ path: number[]; scores: Float64Array[] }> {
+  const images = new Float32Array(m * pixels.length);
+  alphas(m).forEach((a, k) => { for (let i = 0; i < pixels.length; i++) images[k * pixels.length + i] = a * pixels[i]; });
+  const G = await runner.liveGradients(images, target, m);
+  const scores = G.map((g) => sumTokens(g, runner.D).map((x) => x / (m * runner.K)));
   return { path: scores.map(argmax), scores };
 }
 

@@ -1,23 +1,25 @@
 // Live scaled passes (ALGORITHM §7) that keep the whole prediction, not only the target
 // probability: the manipulation figures with the class predicted after them (accuracy after
 // removal, issue 5), and any per-layer neuron scaling (the pruning check).
-import { argmax } from './locator';
+import { argmax, asSet, type Neurons } from './locator';
 import type { Runner } from './runner';
 
 export interface Manipulated { probability: number; top1: number }
 
-/** Per layer, one row of D scales per (path, factor): the path neuron multiplied by the factor, the rest 1. */
-export function pathScales(paths: number[][], factors: number[], layers: number, D: number): Float32Array[] {
+/** Per layer, one row of D scales per (path, factor): the path neuron(s) multiplied by the factor, the rest 1. */
+export function pathScales(paths: Neurons[][], factors: number[], layers: number, D: number): Float32Array[] {
   const rows = paths.length * factors.length;
   return Array.from({ length: layers }, (_, l) => {
     const s = new Float32Array(rows * D).fill(1);
-    paths.forEach((path, i) => factors.forEach((f, k) => { s[(i * factors.length + k) * D + path[l]] = f; }));
+    paths.forEach((path, i) => factors.forEach((f, k) => {
+      for (const j of asSet(path[l])) s[(i * factors.length + k) * D + j] = f;
+    }));
     return s;
   });
 }
 
 /** §7 for several paths at once: [path][factor] -> target probability and top-1 class after. */
-export async function manipulatePaths(runner: Runner, pixels: Float32Array, target: number, paths: number[][], factors: number[]): Promise<Manipulated[][]> {
+export async function manipulatePaths(runner: Runner, pixels: Float32Array, target: number, paths: Neurons[][], factors: number[]): Promise<Manipulated[][]> {
   const C = runner.info.numClasses;
   const probs = await runner.scaled(pixels, pathScales(paths, factors, runner.layers, runner.D), paths.length * factors.length);
   return paths.map((_, i) => factors.map((_f, k) => {

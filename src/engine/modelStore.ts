@@ -15,7 +15,7 @@ import { decodeModel, encodeModel, inlineExternalData, ModelFormatError } from '
 import { Session, type SessionSettings } from './runtime';
 
 /** Bump when the instrumented graph changes, so stale cache entries are not used. */
-const INSTRUMENT_VERSION = 9; // 9: entries record their model file and its sha256 (8: main's graph)
+const INSTRUMENT_VERSION = 10; // 9: entries record their model file and its sha256 (8: main's graph); 10: the live-gradient outputs (influence pattern)
 
 export interface OpenedModel {
   session: Session;

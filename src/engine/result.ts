@@ -44,6 +44,15 @@ export interface RandomBaseline {
   removeKept?: number;  // fraction of the random paths after whose removal the top-1 is still the target
 }
 
+/** A top-K path (ALGORITHM §5): K neurons per layer, best first; JAS and manipulation of the whole set. */
+export interface TopKPath {
+  k: number;
+  layers: PathNeuron[][];           // per layer, its K neurons; layers[l][0] is path[l]
+  jas: number;
+  remove: Manipulation;             // every block's K neurons multiplied by 0
+  enhance: Manipulation;            // ... by 2
+}
+
 export interface TokenMap { layer: number; neuron: number; grid: [number, number]; values: number[] }
 
 export interface AnalysisResult {
@@ -62,16 +71,18 @@ export interface AnalysisResult {
     precision?: { stored: 'float32' | 'float16' | 'bfloat16'; analysedIn: 'float32' };
   };
   image: { path: string; sha256: string; width: number; height: number };
-  settings: { steps: number; formula: Formula; target: number | 'predicted' };
+  settings: { steps: number; formula: Formula; target: number | 'predicted'; topK?: number };  // topK only when > 1
   prediction: { top: ClassProbability[] };
   target: ClassProbability;
-  path: PathNeuron[];
-  jas: number;
+  path: PathNeuron[];               // with topK > 1: the first (best) neuron of every layer's K
+  jas: number;                      // of `path`
+  topK?: TopKPath;                  // only when settings.topK > 1 (older records and K = 1 have none)
   layerScores: number[][];
   tokenMaps: TokenMap[];
   baselines: {
     activation?: BaselineResult;
     integratedGradients?: BaselineResult;
+    influencePattern?: BaselineResult;  // absent in records made before it was added
     random?: RandomBaseline;
   };
   manipulation: { remove: Manipulation; enhance: Manipulation };

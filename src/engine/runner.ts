@@ -67,6 +67,27 @@ export class Runner {
     return sums;
   }
 
+  /**
+   * Live passes of `batch` different images (`images`: batch rows of C*H*W), every switch off: the
+   * gradient of F w.r.t. every block's readout activation, summed over the batch (ALGORITHM §6).
+   */
+  async liveGradients(images: Float32Array, target: number, batch: number): Promise<Float32Array[]> {
+    const fetches = Array.from({ length: this.layers }, (_, l) => NAMES.liveGrad(l));
+    const onehot = new Float32Array(this.info.numClasses);
+    onehot[target] = 1;
+    const size = images.length / batch;
+    const rows = this.rowsPerRun(batch);
+    const sums = fetches.map(() => new Float32Array(this.K * this.D));
+    for (let start = 0; start < batch; start += rows) {
+      const n = Math.min(rows, batch - start);
+      const out = await this.run(this.feeds(images.subarray(start * size, (start + n) * size), n, onehot, true), fetches);
+      sums.forEach((s, l) => addInto(s, out[fetches[l]]));
+      this.counters.forwardPasses += n;
+      this.counters.backwardPasses += 1;
+    }
+    return sums;
+  }
+
   /** Live passes with the readout activations multiplied by `scales[l]` (N rows of D each). */
   async scaled(pixels: Float32Array, scales: Float32Array[], batch: number): Promise<Float32Array> {
     const C = this.info.numClasses;
@@ -116,9 +137,10 @@ export class Runner {
     return this.info.input.fixedBatch ? 1 : Math.max(1, Math.min(batch, this.maxRows));
   }
 
-  private feeds(pixels: Float32Array, rows: number, onehot: Float32Array): Record<string, Feed> {
+  /** `pixels` is one image repeated `rows` times, or with `perRow` already `rows` images. */
+  private feeds(pixels: Float32Array, rows: number, onehot: Float32Array, perRow = false): Record<string, Feed> {
     const { channels, height, width } = this.info.input;
-    const image = rows === 1 ? pixels : repeat(pixels, rows);
+    const image = rows === 1 || perRow ? pixels : repeat(pixels, rows);
     const feeds = neutralFeeds(this.info, this.layers, { type: 'float32', data: image, dims: [rows, channels, height, width] });
     feeds[NAMES.onehot] = { type: 'float32', data: onehot, dims: [1, this.info.numClasses] };
     return feeds;

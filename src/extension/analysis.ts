@@ -3,13 +3,14 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ModelInfo } from '../engine/api';
+import type { PruningCurve } from '../engine/batch/prune';
 import { batchSettings, type BatchRecord } from '../engine/batch/records';
 import type { NeuronUnit } from '../engine/neurons/records';
 import type { PathComparison } from '../engine/pathCompare';
 import type { AnalysisResult, LayerProgress } from '../engine/result';
 import {
   batchProgressText, isCancelled, progressPercent, stableKey, WorkerExitedError,
-  type BatchProgressInfo, type BatchRunResult, type TargetChoice,
+  type BatchProgressInfo, type BatchRunResult, type PruneRequest, type TargetChoice,
 } from '../protocol';
 import { Disposable } from './dispose';
 import { FileHasher, ResultCache, resultKey } from './resultCache';
@@ -225,6 +226,22 @@ export class AnalysisService extends Disposable {
           done = Math.max(done, pct);
           onProgress(p);
         },
+      });
+    });
+  }
+
+  /**
+   * The pruning protocol on a batch result file, in the worker with the current model settings (it
+   * must be the model that made the file), under a cancellable progress notification.
+   */
+  prune(resultFile: string, request: PruneRequest, onProgress: (p: BatchProgressInfo) => void, signal?: AbortSignal): Promise<PruningCurve> {
+    const settings = this.settings();
+    return cancellableProgress(`Neuron Path: pruning check of ${path.basename(resultFile)}`, signal, async (progress, abortSignal) => {
+      const info = await this.client.ensureModel(settings.model, { signal: abortSignal });
+      this.modelLoaded(info);
+      return this.client.prune({ resultFile, ...request }, {
+        signal: abortSignal,
+        onBatchProgress: (p) => { progress.report({ message: `${p.done}/${p.total} images` }); onProgress(p); },
       });
     });
   }

@@ -7,15 +7,16 @@ function csvCell(v: string | number | undefined): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** One row per layer: the path neuron with its activation and score, and the baselines' neurons. */
+/** One row per layer: the path neuron with its activation and score, the baselines' neurons and a top-K path's set. */
 export function pathCsv(result: AnalysisResult): string {
-  const act = result.baselines.activation?.path;
-  const ig = result.baselines.integratedGradients?.path;
+  const { activation: act, integratedGradients: ig, influencePattern: ip } = result.baselines;
   const rows: Array<Array<string | number | undefined>> = [
-    ['layer', 'neuron', 'activation', 'score', 'activation_baseline_neuron', 'ig_baseline_neuron'],
+    ['layer', 'neuron', 'activation', 'score', 'activation_baseline_neuron', 'ig_baseline_neuron', 'ip_baseline_neuron', 'topk_neurons'],
   ];
+  const at = (b: typeof act, layer: number) => b?.path.find((a) => a.layer === layer)?.neuron;
   for (const p of result.path) {
-    rows.push([p.layer, p.neuron, p.activation, p.score, act?.find((a) => a.layer === p.layer)?.neuron, ig?.find((a) => a.layer === p.layer)?.neuron]);
+    rows.push([p.layer, p.neuron, p.activation, p.score, at(act, p.layer), at(ig, p.layer), at(ip, p.layer),
+      result.topK?.layers[p.layer]?.map((n) => n.neuron).join(' ')]);
   }
   return `${rows.map((r) => r.map(csvCell).join(',')).join('\n')}\n`;
 }

@@ -1,13 +1,14 @@
 // The folder panel: one webview panel per batch result file (keyed by its path), fed with the
 // engine's report of the file. While the panel's batch runs in the worker the file is re-read and
 // re-summarised every `neuronPath.batch.refreshEvery` images (and at most every few seconds), and
-// the progress goes to the page. The page posts `ready` last; the host answers with `init`.
+// the progress goes to the page. The page posts `ready` last; the host answers with `init`. The page's
+// pruning form runs the pruning protocol on the file in the worker.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import {
   isCancelled, runningProgress, isFolderPersistedState, isFolderWebviewToHost,
-  type BatchProgressInfo, type FolderInit, type FolderWebviewToHost, type HostToFolderWebview,
+  type BatchProgressInfo, type FolderInit, type FolderWebviewToHost, type HostToFolderWebview, type PruneRequest,
 } from '../protocol';
 import type { AnalysisService } from './analysis';
 import { checkAppendable } from '../engine/batch/resultFile';
@@ -97,6 +98,7 @@ interface BatchRun { controller: AbortController; progress?: BatchProgressInfo; 
 export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
   private readonly reader: ResultFileReader;
   private running: BatchRun | undefined;
+  private pruning: AbortController | undefined;
   private error: string | undefined;
   private timer: NodeJS.Timeout | undefined;
 
@@ -154,6 +156,24 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
 
   cancel(): void { this.running?.controller.abort(); }
 
+  /** Runs the pruning protocol on this panel's file in the worker; the page gets the progress and the curve. */
+  async prune(request: PruneRequest): Promise<void> {
+    if (this.pruning) return;
+    if (this.running) { this.post({ type: 'pruneDone', cancelled: false, message: 'The folder\'s batch is still running; run the pruning check when it has finished.' }); return; }
+    const controller = new AbortController();
+    this.pruning = controller;
+    this.post({ type: 'pruneProgress', done: 0, total: 0 });
+    try {
+      const curve = await this.service.prune(this.resultFile, request, (p) => this.post({ type: 'pruneProgress', done: p.done, total: p.total }), controller.signal);
+      this.post({ type: 'pruneDone', curve, cancelled: false });
+    } catch (err) {
+      const cancelled = isCancelled(err);
+      this.post({ type: 'pruneDone', cancelled, message: cancelled ? undefined : this.service.reportError(err, `The pruning check of ${this.resultFile}`) });
+    } finally {
+      if (this.pruning === controller) this.pruning = undefined;
+    }
+  }
+
   /** Re-reads the file and sends the new summary (when there is something new, or `force`). */
   refresh(force: boolean): void {
     let changed: boolean;
@@ -183,6 +203,8 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
       case 'ready': this.ready = true; this.sendInit(); return;
       case 'cancel': this.cancel(); return;
       case 'resume': void this.runBatch(); return;
+      case 'prune': void this.prune(message.request); return;
+      case 'cancelPrune': this.pruning?.abort(); return;
       case 'openImage': void this.openImage(message.image); return;
       case 'neuronView':
         if (this.folder) void vscode.commands.executeCommand('neuronPath.openNeuronView', { folder: this.folder, layer: message.layer, neuron: message.neuron });
@@ -227,6 +249,7 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
     // Closing the panel stops its batch; the file keeps what is done and the next run resumes it.
     this.running?.controller.abort();
     this.running = undefined;
+    this.pruning?.abort();
     super.dispose();
   }
 }

@@ -5,7 +5,7 @@
 // `modelPath` and `labelsPath` are then read from the user (global) settings only.
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { AnalyzeOptions, BaselineName, ExecutionProvider, ModelOptions, PreprocessOverrides, ResizeMode } from '../engine/api';
+import { BASELINE_NAMES, type AnalyzeOptions, type BaselineName, type ExecutionProvider, type ModelOptions, type PreprocessOverrides, type ResizeMode } from '../engine/api';
 import type { Formula } from '../engine/result';
 import { isScopeSetting, SCOPE_HELP } from '../engine/scope';
 import type { TargetChoice } from '../protocol';
@@ -40,7 +40,7 @@ export interface SettingsContext {
 
 export interface ResolvedSettings {
   model: ModelOptions;
-  analyze: AnalyzeOptions & { target: TargetChoice; steps: number; formula: Formula; baselines: BaselineName[] };
+  analyze: AnalyzeOptions & { target: TargetChoice; steps: number; formula: Formula; baselines: BaselineName[]; topK: number };
   /** True when modelPath was empty: the bundled model is used. */
   bundledModel: boolean;
   /** Settings that were ignored, each with the reason, for the output channel and a warning. */
@@ -50,7 +50,7 @@ export interface ResolvedSettings {
 const FORMULAS: Formula[] = ['reference', 'paper'];
 const PROVIDERS: ExecutionProvider[] = ['cpu', 'cuda'];
 const RESIZES: ResizeMode[] = ['bilinear', 'bicubic', 'nearest'];
-const BASELINES: BaselineName[] = ['activation', 'ig', 'random'];
+const BASELINES = BASELINE_NAMES;
 
 export function readSettings(config: ConfigReader, ctx: SettingsContext): ResolvedSettings {
   const warnings: string[] = [];
@@ -109,6 +109,11 @@ export function readSettings(config: ConfigReader, ctx: SettingsContext): Resolv
   const target = parseTarget(config.get<unknown>('target'));
   if (target === undefined) warnings.push('neuronPath.target must be "predicted" or a class index; using "predicted".');
 
+  const topKRaw = config.get<unknown>('topK');
+  let topK = 1;
+  if (typeof topKRaw === 'number' && Number.isInteger(topKRaw) && topKRaw >= 1 && topKRaw <= 64) topK = topKRaw;
+  else if (topKRaw !== undefined) warnings.push('neuronPath.topK must be an integer from 1 to 64; using 1.');
+
   const baselinesRaw = config.get<unknown>('baselines');
   let baselines = [...BASELINES];
   if (Array.isArray(baselinesRaw)) {
@@ -119,7 +124,7 @@ export function readSettings(config: ConfigReader, ctx: SettingsContext): Resolv
 
   return {
     model,
-    analyze: { target: target ?? 'predicted', steps, formula: pick(config.get<unknown>('formula'), FORMULAS, 'reference'), baselines },
+    analyze: { target: target ?? 'predicted', steps, formula: pick(config.get<unknown>('formula'), FORMULAS, 'reference'), baselines, topK },
     bundledModel: !rawModel,
     warnings,
   };
@@ -155,6 +160,7 @@ export function resultSettingsKey(s: ResolvedSettings, target: TargetChoice): Re
     steps: s.analyze.steps,
     formula: s.analyze.formula,
     baselines: [...s.analyze.baselines].sort(),
+    topK: s.analyze.topK,
     target,
   };
 }

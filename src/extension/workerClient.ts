@@ -4,9 +4,10 @@
 // No vscode import: the unit tests drive it with a real fork or an in-memory transport.
 import { fork, type ChildProcess } from 'node:child_process';
 import type { AnalyzeOptions, ModelInfo, ModelOptions } from '../engine/api';
+import type { PruningCurve } from '../engine/batch/prune';
 import type { AnalysisResult, LayerProgress } from '../engine/result';
 import {
-  type BatchParams, type BatchProgressInfo, type BatchRunResult,
+  type BatchParams, type BatchProgressInfo, type BatchRunResult, type PruneParams,
   CancelledError, isWorkerToHost, stableKey, RequestTimeoutError, WorkerExitedError, WorkerRequestError,
   type HostToWorker, type ParamsOf, type ResultOf, type WorkerMethod, type WorkerToHost,
 } from '../protocol';
@@ -83,6 +84,7 @@ const DEFAULT_TIMEOUTS: Record<WorkerMethod, number> = {
   analyze: 10 * 60_000,     // between two progress messages: one layer step
   preview: 60_000,
   batch: 10 * 60_000,       // between two progress messages: one image
+  prune: 10 * 60_000,       // between two progress messages: one image
   neuronScan: 10 * 60_000,  // between two progress messages: one batch of images
   comparePaths: 10 * 60_000, // two JAS runs
 };
@@ -156,6 +158,10 @@ export class WorkerClient {
   /** Analyzes a folder into a resumable .jsonl with the loaded model; cancelling resolves with `cancelled: true`. */
   batch(params: BatchParams, requestOptions: RequestOptions = {}): Promise<BatchRunResult> {
     return this.request('batch', params, requestOptions);
+  }
+
+  prune(params: PruneParams, requestOptions: RequestOptions = {}): Promise<PruningCurve> {
+    return this.request('prune', params, requestOptions);
   }
 
   request<M extends WorkerMethod>(method: M, params: ParamsOf<M>, requestOptions: RequestOptions = {}): Promise<ResultOf<M>> {

@@ -7,8 +7,10 @@
 import type { AnalyzeOptions, ModelInfo, ModelOptions, RunHooks } from '../engine/api';
 import { codeOf, EngineError, type ErrorFacts } from '../engine/errors';
 import type { AnalysisResult } from '../engine/result';
-import { batchSettings, ERROR_SCHEMA, type BatchLine } from '../engine/batch/records';
+import { batchSettings, ERROR_SCHEMA, isError, type BatchLine } from '../engine/batch/records';
 import type { NeuronScanLine } from '../engine/neurons/records';
+import { pruningCheck, type PruneEngine, type PruningCurve } from '../engine/batch/prune';
+import { loadReportFile } from '../engine/batch/report';
 import { runBatch, type BatchProgress } from '../engine/batch/run';
 import { scanFolder } from '../engine/batch/scan';
 import { scanFolderNeurons, type NeuronScanner } from '../engine/neurons/run';
@@ -16,11 +18,11 @@ import type { Engine } from '../engine/index';
 import { checkComparable, ComparisonError, comparePaths } from '../engine/pathCompare';
 import {
   isHostToWorker, PROTOCOL_VERSION, stableKey,
-  type BatchLatest, type BatchParams, type BatchProgressInfo, type BatchRunResult, type HostToWorker, type NeuronScanParams, type PreviewParams, type PreviewResult, type WorkerErrorCode, type WorkerErrorInfo, type WorkerRequest, type WorkerToHost,
+  type BatchLatest, type BatchParams, type BatchProgressInfo, type BatchRunResult, type HostToWorker, type NeuronScanParams, type PreviewParams, type PreviewResult, type PruneParams, type WorkerErrorCode, type WorkerErrorInfo, type WorkerRequest, type WorkerToHost,
 } from '../protocol';
 
-/** What the worker needs of the engine (the real `Engine` satisfies it). */
-export interface EngineLike {
+/** What the worker needs of the engine (the real `Engine` satisfies it; the pruning passes are optional for fakes). */
+export interface EngineLike extends Partial<Omit<PruneEngine, 'info'>> {
   readonly info: ModelInfo;
   analyze(imagePath: string, options: AnalyzeOptions, hooks?: RunHooks): Promise<AnalysisResult>;
   /** The neuron scan and a path's JAS on an image (the real Engine has them; test fakes may not). */
@@ -168,6 +170,10 @@ export class WorkerServer {
       if (!engine.scanNeurons) throw new Error('this engine cannot scan neurons');
       return this.runNeuronScan(request.id, request.params, { info: engine.info, scanNeurons: engine.scanNeurons.bind(engine) }, this.engineOptions, signal);
     }
+    if (request.method === 'prune') {
+      if (!this.engine) throw Object.assign(new Error('no model is loaded'), { workerCode: 'no-model' as const });
+      return this.runPrune(request.id, request.params, this.engine, signal);
+    }
     throw new Error(`unknown method ${(request as { method: string }).method}`);
   }
 
@@ -193,6 +199,26 @@ export class WorkerServer {
     });
     const { out, total, resumed, analysed, failed, cancelled, seconds } = summary;
     return { out, total, resumed, analysed, failed, cancelled, seconds };
+  }
+
+  /** The pruning protocol on a result file the open model made (its images are read again). */
+  private async runPrune(id: number, params: PruneParams, engine: EngineLike, signal: AbortSignal): Promise<PruningCurve> {
+    const { scaledProbabilities, readoutActivations } = engine;
+    if (!scaledProbabilities || !readoutActivations) throw new Error('this engine cannot run the pruning passes');
+    const { records, report } = await loadReportFile(params.resultFile);
+    if (report.model.sha256 !== engine.info.sha256) {
+      throw new Error(`${params.resultFile} was made with another model (${report.model.path}); open that model (neuronPath.modelPath) to run the pruning check`);
+    }
+    const started = performance.now();
+    const pruneEngine: PruneEngine = { info: engine.info, scaledProbabilities: scaledProbabilities.bind(engine), readoutActivations: readoutActivations.bind(engine) };
+    return pruningCheck(pruneEngine, records, report.patterns, {
+      fractions: params.fractions, keep: params.keep, holdout: params.holdout, layers: params.layers, seed: params.seed,
+      labels: engine.info.labels, signal,
+      onProgress: (done, total) => {
+        const rate = done / Math.max(1e-3, (performance.now() - started) / 1000);
+        this.port.send({ type: 'batchProgress', id, progress: { done, total, resumed: 0, analysed: done, failed: 0, rate, etaSeconds: rate > 0 ? (total - done) / rate : undefined } });
+      },
+    });
   }
 
   private async runPreview(id: number, params: PreviewParams): Promise<void> {
@@ -269,8 +295,13 @@ export function describeError(err: unknown, request: WorkerRequest): WorkerError
   const said = sentence(text);
   const subject = request.method === 'loadModel' ? `the model ${request.params.modelPath || 'the bundled model'}`
     : request.method === 'batch' || request.method === 'neuronScan' ? `the folder ${request.params.folder}`
-    : request.method === 'comparePaths' ? `the paths of ${request.params.a.image.path} and ${request.params.b.image.path}` : `the image ${request.params.imagePath}`;
+      : request.method === 'comparePaths' ? `the paths of ${request.params.a.image.path} and ${request.params.b.image.path}`
+      : request.method === 'prune' ? `the result file ${request.params.resultFile}` : `the image ${request.params.imagePath}`;
   const failed: WorkerErrorCode = request.method === 'loadModel' ? 'model-load-failed' : 'analysis-failed';
+  // A result file the pruning check cannot read is not one to move away (that advice is for a batch's output).
+  if (request.method === 'prune' && code === 'result-file') {
+    return { code: 'analysis-failed', message: `The pruning check of ${request.params.resultFile} failed: ${firstLine(text)}.`, detail };
+  }
   switch (code) {
     case 'provider':
       return { code: 'cuda-unavailable', message: `${said} Set "neuronPath.executionProvider" to "cpu", or install the CUDA libraries onnxruntime needs.`, detail };
@@ -314,6 +345,7 @@ export function describeError(err: unknown, request: WorkerRequest): WorkerError
       return { code: 'model-load-failed', message: `Could not load ${subject}: ${firstLine(text)}. It must be a vision transformer image classifier exported to ONNX; run "Neuron Path: Select Model..." to choose another.`, detail };
     default:
       if (request.method === 'preview') return { code: 'image-unreadable', message: `Could not render a preview of ${request.params.imagePath}: ${firstLine(text)}.`, detail };
+      if (request.method === 'prune') return { code: 'analysis-failed', message: `The pruning check of ${request.params.resultFile} failed: ${firstLine(text)}.`, detail };
       return { code: failed, message: `${request.method === 'loadModel' ? 'Could not load' : 'The analysis of'} ${subject}${request.method === 'loadModel' ? '' : ' failed'}: ${firstLine(text)}. See the "Neuron Path" output for details.`, detail };
   }
 }

@@ -50,9 +50,9 @@ test('batch on the bundled model: ImageFolder of the samples, class patterns, pa
     assert.ok(path_.removeKept !== null && random.removeKept !== null);
 
     const curve = await pruningCheck(engine, records, patterns, { fractions: [0.5], keep: 5, labels: engine.info.labels });
-    assert.equal(curve.images, 20);
+    assert.equal(curve.images, 10, 'one of the two images of each class held out');
     assert.equal(curve.reference, 'folder class');
-    for (const v of ['unprotected', 'protected', 'control'] as const) {
+    for (const v of ['unprotected', 'protected', 'activation', 'control'] as const) {
       const p = curve.points[0];
       assert.ok(p.accuracy[v] >= 0 && p.accuracy[v] <= 1 && p.targetProbability[v] >= 0 && p.targetProbability[v] <= 1);
     }

@@ -56,28 +56,34 @@ test('batch writes one line per image with progress, reports a broken image, and
   assert.match(other.stderr, /holds results made with other settings \(analyze.steps 5 in the file, 6 now\)/);
 });
 
-test('report prints the comparison, the class patterns, the similarity and the pruning curve; --json has them too', async () => {
+test('report prints the comparison, the class patterns, the similarity and the held-out pruning curve; --json has them too', async () => {
   const dir = await folder(2);
   const out = path.join(tempDir('batch-cli-rep'), 'r.jsonl');
-  assert.equal(cli('batch', dir, '--model', model, '--out', out, '--threads', '1', '--steps', '4', '--random', '2', '-q').status, 0);
+  assert.equal(cli('batch', dir, '--model', model, '--out', out, '--threads', '1', '--steps', '4', '--random', '2', '--top-k', '2', '-q').status, 0);
+  const rec = (lines(out) as BatchRecord[]).find((l) => l.schema === 'neuron-path/1')!;
+  assert.equal(rec.topK!.k, 2);
+  assert.equal(rec.batch.analyze.topK, 2);
   const json = path.join(path.dirname(out), 'report.json');
-  const r = cli('report', out, '--prune', '0.5,100%', '--keep', '2', '--json', json, '--threads', '1', '--model', model);
+  const r = cli('report', out, '--prune', '0.5,100%', '--keep', '2', '--holdout', '50%', '--layers', '2', '--json', json, '--threads', '1', '--model', model);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /4 images, 1 could not be analysed/);
   assert.match(r.stdout, /Classes {4}2 \(grouped by folder class\); clean top-1 accuracy [\d.]+% on 4 images/);
-  for (const row of ['neuron path', 'activation', 'per-layer IG', 'random \\(mean\\)']) assert.match(r.stdout, new RegExp(`\\n  ${row} +4 `));
+  for (const row of ['neuron path', 'activation', 'per-layer IG', 'influence pattern', 'random \\(mean\\)']) assert.match(r.stdout, new RegExp(`\\n  ${row} +4 `));
   assert.match(r.stdout, /Top path neurons per class/);
   assert.match(r.stdout, /class 0 \(2 images\)\n {4}L0 /);
   assert.match(r.stdout, /Class similarity/);
   assert.match(r.stdout, /\n  class 0 +1\.00 +[\d.]+\n/);
-  assert.match(r.stdout, /Pruning check: .* spares the class's 2 most frequent path neurons/);
-  assert.match(r.stdout, /\n  50% +[\d.]+% +[\d.]+% +[\d.]+% +[\d.]+/);
+  assert.match(r.stdout, /Pruning: in the first 2 of 3 blocks .* "path" spares the class's 2 most frequent path neurons .* chosen on 50\.0% of each class's images, accuracy on the other 50\.0% \(2 images\)/);
+  assert.match(r.stdout, /\n  50% +[\d.]+% +[\d.]+% +[\d.]+% +[\d.]+% +[\d.]+/);
   assert.match(r.stdout, /\n  100% /);
   const rep = JSON.parse(fs.readFileSync(json, 'utf8'));
   assert.equal(rep.images, 4);
-  assert.deepEqual(rep.comparison.map((m: { method: string }) => m.method), ['path', 'activation', 'ig', 'random']);
+  assert.deepEqual(rep.comparison.map((m: { method: string }) => m.method), ['path', 'activation', 'ig', 'ip', 'random']);
   assert.equal(rep.patterns.classes.length, 2);
   assert.deepEqual(rep.pruning.points.map((p: { fraction: number }) => p.fraction), [0.5, 1]);
+  assert.deepEqual([rep.pruning.holdout, rep.pruning.layers, rep.pruning.images], [0.5, 2, 2]);
+  // Kept neurons count every neuron of the top-2 sets of the chosen image (2 per block, first 2 blocks).
+  for (const c of rep.pruning.classes) assert.deepEqual(c.kept.path.map((l: number[]) => l.length), [2, 2]);
 
   const plain = cli('report', out);
   assert.equal(plain.status, 0, plain.stderr);
@@ -128,6 +134,8 @@ test('usage errors exit 2, missing files exit 1', () => {
   const p = cli('report', '/nonexistent.jsonl', '--prune', '2');
   assert.equal(p.status, 2);
   assert.match(p.stderr, /--prune takes fractions in 0..1/);
+  assert.match(cli('report', '/nonexistent.jsonl', '--prune', '0.5', '--holdout', '1').stderr, /--holdout takes one fraction in \[0, 1\)/);
+  assert.match(cli('analyze', 'x.png', '--top-k', '0').stderr, /--top-k must be an integer >= 1/);
   assert.equal(cli('report').status, 2);
   const missing = cli('report', '/nonexistent.jsonl');
   assert.equal(missing.status, 1);

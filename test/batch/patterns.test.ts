@@ -4,11 +4,12 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import {
   categoryPatterns, cleanAccuracy, compareMethods, cosine, groupOf, imagesThrough, interleave, loadReport, matchClass, parseLines,
-  pruneMasks, recordsOf, sample, similarityPairs, topNeurons,
+  mostFrequent, pathSets, pruneMasks, recordsOf, sample, similarityPairs, splitClasses, topNeurons,
 } from '../../src/engine/batch/index';
 import { made, records } from './records';
 import { rng } from '../../src/engine/random';
 
+const zerosOf = (m: Float32Array) => [...m.keys()].filter((j) => m[j] === 0);
 const close = (a: number, b: number, what: string, eps = 1e-12) => assert.ok(Math.abs(a - b) <= eps, `${what}: ${a} vs ${b}`);
 
 // Class 0: paths [1,2] and [1,3]; class 1: [1,2]; class 2: [4,5].
@@ -82,15 +83,32 @@ test('method comparison: means, spreads, accuracy after removal and how often th
   assert.equal(compareMethods(records([{ path: [0] }]))[0].removeKept, null);
 });
 
+test('method comparison: the influence pattern is a row of its own, compared image by image with the path', () => {
+  const rs = records([
+    { path: [0], before: 0.8, jas: 3, remove: 0.2, enhance: 0.9, ip: { jas: 4, remove: 0.7, enhance: 0.85, removeTop1: 1 } },
+    { path: [0], before: 0.6, jas: 1, remove: 0.5, enhance: 0.7, ip: { jas: 0.5, remove: 0.4, enhance: 0.65, removeTop1: 0 } },
+  ]);
+  const [, ip, ...rest] = compareMethods(rs);
+  assert.equal(rest.length, 0);
+  assert.equal(ip.method, 'ip');
+  assert.equal(ip.name, 'influence pattern');
+  close(ip.jas.mean, 2.25, 'IP JAS mean');
+  close(ip.removeDeviation.mean, (-0.1 + -0.2) / 2, 'IP remove dev');
+  assert.equal(ip.removeKept, 0.5);
+  assert.deepEqual(ip.pathBeats, { jas: 0.5, remove: 0.5, enhance: 1 });
+});
+
 test('clean accuracy counts only images with a folder class', () => {
   assert.deepEqual(cleanAccuracy(records([{ path: [0], trueClass: 1, predicted: 1 }, { path: [0], trueClass: 2, predicted: 1 }, { path: [0], predicted: 3 }])),
     { accuracy: 0.5, images: 2 });
   assert.equal(cleanAccuracy(records([{ path: [0], predicted: 3 }])), null);
 });
 
-test('pruning masks: one random draw, the path neurons spared, as many random ones spared in the control', () => {
+test('pruning masks: one random draw, the path (or activation) neurons spared, as many random ones spared in the control', () => {
   const D = 100;
-  const masks = pruneMasks(D, 0.3, [1, 2, 3, 4, 5], rng(7));
+  const masks = pruneMasks(D, 0.3, [1, 2, 3, 4, 5], rng(7), [50, 51]);
+  assert.deepEqual(zerosOf(masks.unprotected).filter((j) => masks.activation[j] === 1).every((j) => j === 50 || j === 51), true);
+  assert.ok(masks.activation[50] === 1 && masks.activation[51] === 1);
   const zeros = (m: Float32Array) => [...m.keys()].filter((j) => m[j] === 0);
   assert.equal(zeros(masks.unprotected).length, 30);
   assert.ok([1, 2, 3, 4, 5].every((j) => masks.protected[j] === 1), 'path neurons kept');
@@ -98,7 +116,7 @@ test('pruning masks: one random draw, the path neurons spared, as many random on
   assert.ok(spared.every((j) => j >= 1 && j <= 5), 'only the path neurons are spared');
   assert.ok(zeros(masks.protected).every((j) => masks.unprotected[j] === 0), 'the same draw');
   assert.ok(zeros(masks.control).every((j) => masks.unprotected[j] === 0));
-  assert.deepEqual(pruneMasks(D, 0.3, [1, 2, 3, 4, 5], rng(7)), masks, 'seeded');
+  assert.deepEqual(pruneMasks(D, 0.3, [1, 2, 3, 4, 5], rng(7), [50, 51]), masks, 'seeded');
   const all = pruneMasks(D, 1, [7, 9], rng(1));
   assert.equal(zeros(all.unprotected).length, D);
   assert.deepEqual(zeros(all.protected).length, D - 2);
@@ -106,6 +124,30 @@ test('pruning masks: one random draw, the path neurons spared, as many random on
   assert.deepEqual(zeros(pruneMasks(D, 0, [7], rng(1)).unprotected), []);
   const s = sample(10, 10, rng(3));
   assert.deepEqual([...s].sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+});
+
+test('kept neurons: every neuron of top-K sets counts, most frequent first, ties to the larger tie-break then the lower index', () => {
+  const [a, b] = records([{ path: [1, 2], trueClass: 0 }, { path: [3, 2], trueClass: 0 }]);
+  assert.deepEqual(pathSets(a), [[1], [2]]);
+  const withTopK = { ...b, topK: { k: 2, jas: 0, remove: { probability: 0, deviation: 0 }, enhance: { probability: 0, deviation: 0 },
+    layers: [[3, 1], [2, 6]].map((set, layer) => set.map((neuron) => ({ layer, neuron, activation: 0, score: 0 }))) } };
+  assert.deepEqual(pathSets(withTopK), [[3, 1], [2, 6]]);
+  assert.deepEqual(mostFrequent([pathSets(a), pathSets(withTopK)], 2, 2), [[1, 3], [2, 6]]);
+  assert.deepEqual(mostFrequent([pathSets(a), pathSets(withTopK)], 2, 1, (l, j) => (l === 0 ? -j : 0)), [[1], [2]]);
+  assert.deepEqual(mostFrequent([[[4], [5]], [[7], [5]]], 2, 2, (_l, j) => j), [[7, 4], [5]], 'fewer where fewer occur');
+});
+
+test('class split: seeded, disjoint, at least one image held out and one chosen; one-image classes left out; holdout 0 uses every image twice', () => {
+  const rs = records([0, 0, 0, 0, 0, 1, 1, 2].map((c, i) => ({ path: [i % 8, 0], trueClass: c })));
+  const { classes, tooSmall } = splitClasses(rs, 'auto', 0.2, 1);
+  assert.deepEqual(classes.map((c) => [c.key, c.choose.length, c.heldOut.length]), [['class:0', 4, 1], ['class:1', 1, 1]]);
+  assert.deepEqual(tooSmall, [7]);
+  for (const c of classes) assert.ok(c.heldOut.every((i) => !c.choose.includes(i)));
+  const seeds = new Set([1, 2, 3, 4, 5, 6].map((seed) => splitClasses(rs, 'auto', 0.2, seed).classes[0].heldOut[0]));
+  assert.ok(seeds.size > 1, 'the held-out image depends on the seed');
+  const same = splitClasses(rs, 'auto', 0, 1);
+  assert.deepEqual(same.classes.map((c) => [c.choose, c.heldOut]), [[[0, 1, 2, 3, 4], [0, 1, 2, 3, 4]], [[5, 6], [5, 6]], [[7], [7]]]);
+  assert.throws(() => splitClasses(rs, 'auto', 1, 1), /holdout must be a fraction in \[0, 1\)/);
 });
 
 test('folder names match labels ignoring case and punctuation, or by index', () => {

@@ -12,6 +12,7 @@ export interface Made {
   remove?: number; enhance?: number; removeTop1?: number;
   activation?: { jas: number; remove: number; enhance: number; removeTop1?: number };
   ig?: { jas: number; remove: number; enhance: number; removeTop1?: number };
+  ip?: { jas: number; remove: number; enhance: number; removeTop1?: number };
   random?: { jasMean: number; removeMean: number; enhanceMean: number; removeKept?: number };
 }
 
@@ -36,6 +37,7 @@ export function made(m: Made, i: number, D = 8): BatchRecord {
     baselines: {
       ...(m.activation ? { activation: baseline(m.activation) } : {}),
       ...(m.ig ? { integratedGradients: baseline(m.ig) } : {}),
+      ...(m.ip ? { influencePattern: baseline(m.ip) } : {}),
       ...(m.random ? { random: { count: 10, seed: 0, jasStd: 0, ...m.random } } : {}),
     },
     manipulation: {

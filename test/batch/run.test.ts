@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import test from 'node:test';
 import sharp from 'sharp';
 import {
-  analyzeFolder, batchSettings, categoryPatterns, ERROR_SCHEMA, pruningCheck, readLines, recordsOf, runBatch, scanFolder,
+  analyzeFolder, batchSettings, categoryPatterns, ERROR_SCHEMA, mostFrequent, pathSets, PRUNE_VARIANTS, pruningCheck, readLines, recordsOf, runBatch,
+  scanFolder, splitClasses,
   type BatchLine, type BatchRecord,
 } from '../../src/engine/batch/index';
 import { Engine, type ModelOptions } from '../../src/engine/index';
@@ -156,32 +157,75 @@ test('records carry the class predicted after removal and enhancement; scaled pa
   assert.equal(removed.indexOf(Math.max(...removed)), r.manipulation.remove.top1);
 });
 
-test('pruning check: curves for each fraction, reproducible, with the path neurons of the class kept', async () => {
-  const dir = await folder();
+test('pruning protocol: kept neurons chosen on other images than those measured, never from the held-out ones; K = 0 is the unprotected curve', async () => {
+  const dir = tempDir('batch-prune-folder');
+  for (let i = 0; i < 5; i++) {
+    await png(path.join(dir, 'class_0', `${i}.png`), [40 * i, 200 - 30 * i, 20]);
+    await png(path.join(dir, '1', `${i}.png`), [20, 40 * i, 200 - 30 * i]);
+  }
   const out = path.join(tempDir('batch-prune'), 'run.jsonl');
   await analyzeFolder(engine, { folder: dir, out, modelOptions, analyzeOptions: fast });
   const records = recordsOf(readLines(out).lines);
   const patterns = categoryPatterns(records);
+  const L = engine.info.layers, D = engine.info.neuronsPerLayer;
+  const opts = { fractions: [0, 0.5, 1], keep: 2, seed: 3 };
   const done: number[] = [];
-  const curve = await pruningCheck(engine, records, patterns, { fractions: [0, 0.5, 1], keep: 2, seed: 3, onProgress: (d) => done.push(d) });
-  assert.equal(curve.images, 3);
+  const curve = await pruningCheck(engine, records, patterns, { ...opts, onProgress: (d) => done.push(d) });
+  assert.equal(curve.holdout, 0.2);
+  assert.equal(curve.layers, L);
+  assert.equal(curve.images, 2, 'one of five images per class held out');
   assert.equal(curve.reference, 'folder class');
-  assert.deepEqual(done, [0, 1, 2, 3]);
-  const [none, half, all] = curve.points;
-  const D = engine.info.neuronsPerLayer;
-  assert.deepEqual(none.zeroed, { unprotected: 0, protected: 0, control: 0 });
-  for (const v of ['unprotected', 'protected', 'control'] as const) {
+  assert.deepEqual(curve.classes.map((c) => [c.key, c.chosenOn, c.measuredOn]), [['class:0', 4, 1], ['class:1', 4, 1]]);
+  assert.equal(done.at(-1), 10);
+
+  // The split: disjoint, complete, seeded; the kept path neurons are the most frequent on the chosen part.
+  const split = splitClasses(records, patterns.groupBy, 0.2, 3);
+  for (const c of split.classes) {
+    assert.ok(c.heldOut.every((i) => !c.choose.includes(i)), 'held-out images are not chosen on');
+    const k = curve.classes.find((x) => x.key === c.key)!;
+    assert.deepEqual(k.kept.path, mostFrequent(c.choose.map((i) => pathSets(records[i])), L, 2));
+    k.kept.path.forEach((l, layer) => assert.equal(k.kept.activation[layer].length, l.length, 'the activation control keeps as many'));
+  }
+  assert.deepEqual(split.classes.flatMap((c) => [...c.choose, ...c.heldOut]).sort((a, b) => a - b), records.map((_, i) => i));
+  assert.deepEqual(splitClasses(records, patterns.groupBy, 0.2, 3), split, 'seeded');
+
+  // Give every held-out image a path through a neuron no chosen image uses: it is never kept, and
+  // nothing chosen changes.
+  const unused = (layer: number) => [...Array(D).keys()].find((j) => split.classes.every((c) => c.choose.every((i) => records[i].path[layer].neuron !== j)))!;
+  const tampered = records.map((r, i) => (split.classes.some((c) => c.heldOut.includes(i))
+    ? { ...r, path: r.path.map((n) => ({ ...n, neuron: unused(n.layer) })) } : r));
+  const again = await pruningCheck(engine, tampered, categoryPatterns(tampered), opts);
+  assert.deepEqual(again.classes.map((c) => c.kept), curve.classes.map((c) => c.kept));
+  for (const c of again.classes) c.kept.path.forEach((l, layer) => assert.ok(!l.includes(unused(layer)), `layer ${layer} keeps a held-out neuron`));
+  assert.deepEqual(again.points, curve.points, 'the held-out paths do not change the curve');
+
+  const [none, , all] = curve.points;
+  for (const v of PRUNE_VARIANTS) {
+    assert.equal(none.zeroed[v], 0);
     assert.ok(Math.abs(none.targetProbability[v] - curve.clean.targetProbability) < 1e-5, 'nothing zeroed is the clean model');
     assert.equal(none.accuracy[v], curve.clean.accuracy);
   }
-  assert.equal(half.zeroed.unprotected, D / 2);
-  assert.ok(half.zeroed.protected <= D / 2 && half.zeroed.protected >= D / 2 - 2);
   assert.equal(all.zeroed.unprotected, D);
-  const keptPerLayer = (cls: string) => patterns.classes.find((c) => c.key === cls)!.layers.map((l) => Math.min(2, l.length));
-  // class 0 has two images (up to 2 kept per layer), class 1 one image (1 kept per layer).
-  const expected = (2 * keptPerLayer('class:0').reduce((a, b) => a + b) + keptPerLayer('class:1').reduce((a, b) => a + b)) / engine.info.layers / 3;
-  assert.ok(Math.abs(all.zeroed.protected - (D - expected)) < 1e-9, `${all.zeroed.protected} vs ${D - expected}`);
-  const again = await pruningCheck(engine, records, patterns, { fractions: [0, 0.5, 1], keep: 2, seed: 3 });
-  assert.deepEqual(again.points, curve.points, 'seeded');
+  const kept = curve.classes.reduce((a, c) => a + c.kept.path.reduce((b, l) => b + l.length, 0), 0) / L / 2;
+  assert.ok(Math.abs(all.zeroed.protected - (D - kept)) < 1e-9 && Math.abs(all.zeroed.activation - (D - kept)) < 1e-9 && Math.abs(all.zeroed.control - (D - kept)) < 1e-9);
+
+  // K = 0: nothing is spared, every curve is the unprotected one.
+  const zero = await pruningCheck(engine, records, patterns, { ...opts, keep: 0 });
+  for (const p of zero.points) for (const v of PRUNE_VARIANTS) {
+    assert.equal(p.accuracy[v], p.accuracy.unprotected);
+    assert.equal(p.targetProbability[v], p.targetProbability.unprotected);
+    assert.equal(p.zeroed[v], p.zeroed.unprotected);
+  }
+  assert.deepEqual(zero.points.map((p) => p.targetProbability.unprotected), curve.points.map((p) => p.targetProbability.unprotected), 'the same draw');
+
+  // Only the first block pruned; holdout 0 chooses and measures on every image.
+  const first = await pruningCheck(engine, records, patterns, { ...opts, layers: 1 });
+  assert.equal(first.layers, 1);
+  assert.ok(first.classes.every((c) => c.kept.path.length === 1));
+  const same = await pruningCheck(engine, records, patterns, { ...opts, holdout: 0 });
+  assert.equal(same.images, 10);
+  assert.deepEqual(same.classes.map((c) => [c.chosenOn, c.measuredOn]), [[5, 5], [5, 5]]);
   await assert.rejects(pruningCheck(engine, records, patterns, { fractions: [1.5], keep: 2 }), /fractions must be in \[0, 1\]/);
+  await assert.rejects(pruningCheck(engine, records, patterns, { ...opts, holdout: 1 }), /holdout must be a fraction in \[0, 1\)/);
+  await assert.rejects(pruningCheck(engine, records, patterns, { ...opts, layers: L + 1 }), /layers must be an integer in 1\.\./);
 });

@@ -51,12 +51,34 @@ test('analyze prints progress per layer, a summary, and writes the neuron-path/1
   });
   for (const map of rec.tokenMaps) assert.equal(map.grid[0] * map.grid[1], map.values.length);
   assert.deepEqual(rec.tokenMaps.map((m) => m.grid), [[4, 4], [4, 4], [4, 4]]);
-  assert.ok(rec.baselines.activation && rec.baselines.integratedGradients && rec.baselines.random);
+  assert.ok(rec.baselines.activation && rec.baselines.integratedGradients && rec.baselines.influencePattern && rec.baselines.random, 'every baseline by default');
+  assert.match(r.stdout, /\n  influence pattern +-?[\d.e-]+ /);
   assert.equal(rec.baselines.random!.count, 3);
   const { remove, enhance } = rec.manipulation;
   assert.ok(Math.abs(remove.deviation - (remove.probability - rec.target.probability)) < 1e-12);
   assert.ok(Math.abs(enhance.deviation - (enhance.probability - rec.target.probability)) < 1e-12);
   assert.ok(rec.timing.backwardPasses > 0 && rec.timing.forwardPasses > rec.timing.backwardPasses);
+});
+
+test('--top-k 3: three neurons per layer, the first of each is the path; the summary lists them with the set\'s JAS', async () => {
+  const img = await image();
+  const r = cli('analyze', img, '--model', model, '--json', '-', '--threads', '1', '--steps', '5', '--baselines', 'ip', '--top-k', '3', '-q');
+  assert.equal(r.status, 0, r.stderr);
+  const rec = JSON.parse(r.stdout) as AnalysisResult;
+  assert.equal(rec.settings.topK, 3);
+  assert.equal(rec.topK!.k, 3);
+  rec.topK!.layers.forEach((set, l) => {
+    assert.equal(set.length, 3);
+    assert.equal(set[0].neuron, rec.path[l].neuron);
+    assert.deepEqual(set.map((n) => n.score), [...rec.layerScores[l]].sort((a, b) => b - a).slice(0, 3), 'the K best scores of the layer');
+  });
+  assert.deepEqual(Object.keys(rec.baselines), ['influencePattern']);
+  const text = cli('analyze', img, '--model', model, '--threads', '1', '--steps', '5', '--baselines', 'none', '--top-k', '2', '-q');
+  assert.match(text.stdout, /top-2 per layer: \[\d+ \d+\] -> \[\d+ \d+\] -> \[\d+ \d+\]/);
+  assert.match(text.stdout, /top-2 path \(all 2\) +-?[\d.e-]+ /);
+  const tooMany = cli('analyze', img, '--model', model, '--threads', '1', '--top-k', '100000', '-q');
+  assert.equal(tooMany.status, 1);
+  assert.match(tooMany.stderr, /topK must be a whole number from 1 to 64/);
 });
 
 test('--json - writes the record to stdout; --target, --formula, --steps, --baselines none are honoured', async () => {

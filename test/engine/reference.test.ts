@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Engine } from '../../src/engine/index';
-import { pathJas, scaledLayer, scaledNeuron } from '../../src/engine/locator';
+import { asSet, influencePatternPath, pathJas, scaledLayer, scaledNeuron, type Neurons } from '../../src/engine/locator';
 import type { Formula } from '../../src/engine/result';
 import { openModel, type OpenedModel } from '../../src/engine/modelStore';
 import { readoutValues } from '../../src/engine/readout';
@@ -20,18 +20,20 @@ const EXACT = { grad: 1e-4, jas: 1e-4, prob: 1e-5, act: 1e-5 };
 const HALF_CONSTANTS = { grad: 1e-3, jas: 1e-3, prob: 1e-4, act: 1e-3 };
 
 const cache = tempDir('ref-cache');
+/** The fixtures of scripts/python/make_fixtures.py, which extend_fixtures.py gives influencePattern and topK. */
+const EXTENDED = ['cls_op13', 'cls_op17_dynamic', 'mae_pool', 'quickgelu', 'relu_op11', 'timm_qkv', 'torchvision_mha'];
 
 /**
  * JAS is a sum over readout tokens; where its terms cancel (|JAS| << sum |term|), float32 gradients
  * cannot give 1e-4 of the result. The tolerance is then 1e-5 of sum |term| (measured: ~1e-6).
  */
-async function jasTerms(runner: Runner, pixels: Float32Array, target: number, w: Float32Array[], path: number[], m: number, formula: Formula): Promise<number> {
+async function jasTerms(runner: Runner, pixels: Float32Array, target: number, w: Float32Array[], path: Neurons[], m: number, formula: Formula): Promise<number> {
   const D = runner.D;
   const G = await runner.gradients(pixels, target, w.map((wi, i) => scaledNeuron(wi, path[i], m, runner.D)), m);
   let terms = 0;
   for (let t = 0; t < w[0].length / D; t++) {
     let g = 0, s = 0, gs = 0;
-    path.forEach((p, l) => { const gi = G[l]![t * D + p], si = w[l][t * D + p] / m; g += gi; s += si; gs += Math.abs(gi * si); });
+    path.forEach((p, l) => asSet(p).forEach((j) => { const gi = G[l]![t * D + j], si = w[l][t * D + j] / m; g += gi; s += si; gs += Math.abs(gi * si); }));
     terms += formula === 'reference' ? Math.abs(g * s) : gs;
   }
   return terms;
@@ -145,6 +147,45 @@ for (const { name, model, ref } of vitFixtures()) describe(name, () => {
           assert.ok(Math.abs(r.manipulation.remove.probability - c.manipulation.remove) <= tol.prob, `remove ${r.manipulation.remove.probability} vs ${c.manipulation.remove}`);
           assert.ok(Math.abs(r.manipulation.enhance.probability - c.manipulation.enhance) <= tol.prob, `enhance ${r.manipulation.enhance.probability} vs ${c.manipulation.enhance}`);
         }
+      }
+    });
+  }
+
+  // The influence pattern and top-K paths, recorded by scripts/python/extend_fixtures.py on the
+  // make_fixtures.py models.
+  if (!EXTENDED.includes(name)) return;
+  for (const formula of ['reference', 'paper'] as const) {
+    test(`${formula} formula: influence pattern and top-K paths as PyTorch computes them`, async () => {
+      const runner = new Runner(opened.session, opened.info, opened.layers);
+      const pixels = Float32Array.from(ref.input.data);
+      for (const c of ref.cases) {
+        const ip = c.influencePattern, top = c.topK;
+        assert.ok(ip && top, `${name}/reference.json has no influencePattern/topK: run /usr/bin/python3 scripts/python/extend_fixtures.py`);
+        const w = c.clean.map((row) => Float32Array.from(row));
+        const terms = (path: Neurons[]) => jasTerms(runner, pixels, c.target, w, path, ref.steps, formula);
+        const where = (what: string) => `${name} ${formula} target ${c.target} ${what}`;
+        const key = formula === 'reference' ? 'jasReference' : 'jasPaper';
+        const r = await engine.analyzeTensor(pixels, { target: c.target, steps: ref.steps, formula, baselines: ['ip'], topK: top.k });
+        const got = r.baselines.influencePattern!;
+        assert.deepEqual(got.path.map((n) => n.neuron), ip.path, `influence pattern path for target ${c.target}`);
+        const all = await influencePatternPath(runner, pixels, c.target, ref.steps);
+        all.scores.forEach((s, l) => assertClose(s, ip.scores[l], tol.grad, 1e-12, `IP scores of layer ${l}`));
+        await assertJas(got.jas, ip[key], terms(ip.path), tol.jas, where('influence pattern'));
+        assert.ok(Math.abs(got.remove - ip.remove) <= tol.prob && Math.abs(got.enhance - ip.enhance) <= tol.prob, `IP remove/enhance ${got.remove}/${got.enhance} vs ${ip.remove}/${ip.enhance}`);
+
+        const want = top[formula];
+        assert.deepEqual(r.topK!.layers.map((l) => l.map((n) => n.neuron)), want.sets, `top-${top.k} sets for target ${c.target}`);
+        assert.deepEqual(r.path.map((n) => n.neuron), want.sets.map((s) => s[0]), 'the path is the first neuron of every set');
+        r.layerScores.forEach((s, l) => assertClose(s, want.layerScores[l], tol.grad, 1e-12, `top-K layer ${l} scores`));
+        await assertJas(r.topK!.jas, want[key], terms(want.sets), tol.jas, where(`top-${top.k} sets`));
+        if (formula === 'reference') {
+          assert.ok(Math.abs(r.topK!.remove.probability - top.reference.remove) <= tol.prob, `top-K remove ${r.topK!.remove.probability} vs ${top.reference.remove}`);
+          assert.ok(Math.abs(r.topK!.enhance.probability - top.reference.enhance) <= tol.prob, `top-K enhance ${r.topK!.enhance.probability} vs ${top.reference.enhance}`);
+        }
+        // K = 1 is the path: no top-K block, the neurons of the reference path.
+        const one = await engine.analyzeTensor(pixels, { target: c.target, steps: ref.steps, formula, baselines: [], topK: 1 });
+        assert.equal(one.topK, undefined);
+        assert.deepEqual(one.path.map((n) => n.neuron), c[formula].path);
       }
     });
   }

@@ -19,7 +19,16 @@ export interface FixtureCase {
     integratedGradients: { path: number[]; jasReference: number; jasPaper: number; remove: number; enhance: number; scores: number[][] };
   };
   manipulation: { remove: number; enhance: number };
+  /** Added by scripts/python/extend_fixtures.py (absent until it has run on a regenerated fixture). */
+  influencePattern?: { path: number[]; jasReference: number; jasPaper: number; remove: number; enhance: number; scores: number[][] };
+  topK?: {
+    k: number;
+    reference: TopKReference & { remove: number; enhance: number };
+    paper: TopKReference;
+  };
 }
+
+export interface TopKReference { sets: number[][]; jasReference: number; jasPaper: number; layerScores: number[][] }
 
 export interface Fixture {
   name: string; layers: number; neurons: number; tokens: number; numClasses: number;

@@ -3,9 +3,9 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import type { FolderInit } from '../../src/protocol';
-import { batchProgressText, isFolderPersistedState, isFolderWebviewToHost } from '../../src/protocol';
+import { batchProgressText, isFolderPersistedState, isFolderWebviewToHost, isPruneRequest } from '../../src/protocol';
 import {
-  cellImages, comparisonRows, heatmapOf, initialFolderState, isReportImage, persistedFolder, reduceFolder, statusText,
+  cellImages, comparisonRows, DEFAULT_FRACTIONS, heatmapOf, initialFolderState, isReportImage, persistedFolder, pruneRequestOf, pruningRows, pruningText, reduceFolder, statusText,
   type FolderAction, type FolderState,
 } from '../../webview/folderState';
 import { fakeReport } from './fixtures/fakeBatch';
@@ -95,4 +95,33 @@ test('batch progress and its end; persisted state; message guards', () => {
   assert.ok(!isFolderWebviewToHost({ type: 'analyze' }));
   assert.ok(isReportImage(s.report, '/data/shop/coat/coat-2.png'));
   assert.ok(!isReportImage(s.report, '/etc/passwd'));
+});
+
+test('pruning: progress, the curve, a failure; the form values become a request or a reason', () => {
+  let s = initialFolderState();
+  assert.equal(s.pruning.status, 'idle');
+  s = reduceFolder(s, { type: 'pruneProgress', done: 3, total: 10 });
+  assert.deepEqual(s.pruning, { status: 'running', done: 3, total: 10, message: undefined });
+  assert.match(pruningText(s), /3\/10 images/);
+  const acc = { unprotected: 0.5, protected: 0.9, activation: 0.6, control: 0.55 };
+  const curve = {
+    keep: 5, seed: 0, holdout: 0.2, layers: 6, images: 20, skipped: [], reference: 'folder class' as const, clean: { accuracy: 0.95, targetProbability: 0.8 }, classes: [],
+    points: [{ fraction: 0.5, zeroed: acc, accuracy: acc, targetProbability: acc }],
+  };
+  s = reduceFolder(s, { type: 'pruneDone', curve, cancelled: false });
+  assert.equal(s.pruning.status, 'done');
+  assert.deepEqual(pruningRows(curve), [{ zeroed: '0% (clean)', cells: ['95%', '95%', '95%', '95%'] }, { zeroed: '50%', cells: ['50%', '90%', '60%', '55%'] }]);
+  s = reduceFolder(s, { type: 'pruneDone', cancelled: false, message: 'The pruning check failed: no model.' });
+  assert.equal(s.pruning.status, 'error');
+  assert.equal(s.pruning.curve, curve, 'the last curve stays');
+  assert.equal(pruningText(s), 'The pruning check failed: no model.');
+
+  assert.deepEqual(pruneRequestOf({ keep: '5', holdout: '20', layers: '', fractions: DEFAULT_FRACTIONS }), { keep: 5, holdout: 0.2, layers: undefined, fractions: [0.1, 0.3, 0.5, 0.7, 0.9] });
+  assert.match(pruneRequestOf({ keep: '-1', holdout: '20', layers: '', fractions: '50' }) as string, /Neurons kept/);
+  assert.match(pruneRequestOf({ keep: '1', holdout: '20', layers: '0', fractions: '50' }) as string, /Blocks/);
+  assert.match(pruneRequestOf({ keep: '1', holdout: '20', layers: '', fractions: '50,120' }) as string, /Zeroed/);
+  assert.ok(isPruneRequest(pruneRequestOf({ keep: '1', holdout: '0', layers: '3', fractions: '0,100' })));
+  assert.ok(!isPruneRequest({ keep: 1, holdout: 1, fractions: [0.5] }), 'the host checks what the page sends');
+  assert.ok(isFolderWebviewToHost({ type: 'prune', request: { keep: 1, holdout: 0.2, fractions: [0.5] } }));
+  assert.ok(!isFolderWebviewToHost({ type: 'prune', request: { keep: 1.5, holdout: 0.2, fractions: [0.5] } }));
 });

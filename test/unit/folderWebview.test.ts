@@ -7,7 +7,9 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import type { FolderInit, HostToFolderWebview } from '../../src/protocol';
 import { BASE_THEMES, skipUnlessPage, withPanelPage, withVars, type Theme } from './fixtures/chromiumPage';
-import { fakeReport } from './fixtures/fakeBatch';
+import { parseLines } from '../../src/engine/batch/records';
+import { summarize } from '../../src/engine/batch/report';
+import { fakeBatchLines, fakeReport } from './fixtures/fakeBatch';
 
 const THEMES: Record<string, Theme> = {
   dark: withVars(BASE_THEMES.dark, { '--vscode-textLink-foreground': '#4daafc' }),
@@ -94,6 +96,69 @@ test('folder page: strict CSP, comparison table, heatmap cell lists images, live
     const csp = await cspViolations();
     assert.deepEqual(csp, [], `CSP violations:\n${csp.join('\n')}`);
     assert.deepEqual(notFound, []);
+    assert.deepEqual(errors, []);
+  });
+});
+
+test('folder page: the influence-pattern row; the pruning form posts its request, checks its values, and draws the held-out curves', { skip: skipUnlessPage('folder'), timeout: 120_000 }, async () => {
+  const opts = { bundle: 'folder', outDir: 'folder', pagePath: '/folder.html', nonce: 'dGVzdC1ub25jZS05ODc2', title: 'Neuron Path: shop/', themes: THEMES };
+  // Records with an influence-pattern baseline (JAS 0.05, below every path's): a row of its own.
+  const lines = fakeBatchLines().map((l) => (l.schema === 'neuron-path/1'
+    ? { ...l, baselines: { ...l.baselines, influencePattern: { ...l.baselines.activation!, jas: 0.05 } } } : l));
+  const report = summarize('/data/shop.neuron-path.jsonl', parseLines(lines.map((l) => JSON.stringify(l)).join('\n'))).report;
+  await withPanelPage<HostToFolderWebview>(opts, async ({ page, errors, load, send, posted, cspViolations, screenshot }) => {
+    await load();
+    await send({ type: 'init', init: { resultFile: '/data/shop.neuron-path.jsonl', folder: '/data/shop', title: 'shop', report } });
+    await page.waitForSelector('[data-testid=method-row]');
+    const ip = await page.$eval('[data-testid=method-row][data-method=ip]', (e) => Array.from(e.children, (c) => c.textContent));
+    assert.equal(ip[0], 'influence pattern');
+    assert.equal(ip[2], '0.050 ± 0.000');
+    assert.match(ip[6] ?? '', /^100% \/ /, 'the path has the higher JAS on every image');
+    assert.equal(await page.getAttribute('[data-testid=prune-status]', 'data-state'), 'idle');
+    assert.equal(await page.isHidden('#pruning-chart'), true, 'no curve before a run');
+
+    // bad values are named on the page, nothing is posted
+    await page.fill('[data-testid=prune-holdout]', '100');
+    await page.click('[data-testid=prune-run]');
+    assert.match(await page.textContent('[data-testid=prune-status]') ?? '', /Held out must be a percentage from 0 to 99/);
+    assert.equal((await posted()).filter((m) => m.type === 'prune').length, 0);
+
+    await page.fill('[data-testid=prune-holdout]', '25');
+    await page.fill('[data-testid=prune-keep]', '3');
+    await page.fill('[data-testid=prune-layers]', '2');
+    await page.fill('[data-testid=prune-fractions]', '50, 100');
+    await page.click('[data-testid=prune-run]');
+    const prune = (await posted()).filter((m) => m.type === 'prune');
+    assert.deepEqual(prune, [{ type: 'prune', request: { keep: 3, holdout: 0.25, layers: 2, fractions: [0.5, 1] } }]);
+
+    await send({ type: 'pruneProgress', done: 5, total: 12 });
+    await page.waitForSelector('[data-testid=prune-status][data-state=running]');
+    assert.match(await page.textContent('[data-testid=prune-status]') ?? '', /5\/12 images/);
+    await page.click('[data-testid=prune-stop]');
+    assert.equal((await posted()).filter((m) => m.type === 'cancelPrune').length, 1);
+
+    const acc = (u: number, p: number, a: number, c: number) => ({ unprotected: u, protected: p, activation: a, control: c });
+    await send({
+      type: 'pruneDone', cancelled: false, curve: {
+        keep: 3, seed: 0, holdout: 0.25, layers: 2, images: 4, skipped: [], reference: 'folder class',
+        clean: { accuracy: 1, targetProbability: 0.8 }, classes: [],
+        points: [
+          { fraction: 0.5, zeroed: acc(32, 31, 31, 31), accuracy: acc(0.75, 1, 0.75, 0.75), targetProbability: acc(0.6, 0.7, 0.6, 0.6) },
+          { fraction: 1, zeroed: acc(64, 61, 61, 61), accuracy: acc(0.25, 0.75, 0.5, 0.25), targetProbability: acc(0.3, 0.5, 0.4, 0.3) },
+        ],
+      },
+    });
+    await page.waitForSelector('[data-testid=prune-status][data-state=done]');
+    assert.match(await page.textContent('[data-testid=prune-status]') ?? '', /chosen on 75% of each class.s images, accuracy measured on the other 4; 3 per block in the first 2 blocks/);
+    const rows = await page.$$eval('[data-testid=pruning-row]', (els) => els.map((e) => Array.from(e.children, (c) => c.textContent)));
+    assert.deepEqual(rows, [['0% (clean)', '100%', '100%', '100%', '100%'], ['50%', '75%', '100%', '75%', '75%'], ['100%', '25%', '75%', '50%', '25%']]);
+    const canvas = await page.$eval('#pruning-chart', (c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height]);
+    assert.ok(canvas[0] > 100 && canvas[1] > 100, `${canvas}`);
+    await page.$eval('#section-pruning', (e) => e.scrollIntoView());
+    await screenshot('pruning-dark.png');
+
+    const csp = await cspViolations();
+    assert.deepEqual(csp, [], `CSP violations:\n${csp.join('\n')}`);
     assert.deepEqual(errors, []);
   });
 });

@@ -10,6 +10,7 @@ import { findRecord, folderOfResultFile, ResultFileReader, resultFileNextTo } fr
 import { similarityView } from '../../webview/folderState';
 import { fakeBatchLines, fakeReport } from './fixtures/fakeBatch';
 import type { BatchRecord } from '../../src/engine/batch/records';
+import { parseResultText } from '../../src/engine/batch/resultFile';
 
 test('result file reader: incremental, partial lines, bad lines, shrink', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'np-results-'));
@@ -79,4 +80,17 @@ test('similarity matrix: at most the classes with most images', () => {
   assert.deepEqual(similarityView(report), { indices: [0, 1, 2], hidden: 0 });
   assert.deepEqual(similarityView(report, 2), { indices: [0, 1], hidden: 1 });
   assert.deepEqual(similarityView(undefined), { indices: [], hidden: 0 });
+});
+
+test('top-K paths and influence-pattern baselines are checked like the rest: a set out of range or of the wrong size is skipped', () => {
+  const [a, b, c, d] = fakeBatchLines().filter((l) => l.schema === 'neuron-path/1') as BatchRecord[];
+  const sets = (r: BatchRecord, k: number, bad?: number) => r.path.map((n, l) => Array.from({ length: k }, (_, i) => ({ ...n, neuron: l === 2 && i === 1 && bad !== undefined ? bad : (n.neuron + i) % 64 })));
+  const topK = (r: BatchRecord, k: number, bad?: number) => ({ k, layers: sets(r, k, bad), jas: 0.5, remove: { probability: 0.1, deviation: -0.6 }, enhance: { probability: 0.9, deviation: 0.2 } });
+  const good = { ...a, topK: topK(a, 2), baselines: { ...a.baselines, influencePattern: { ...a.baselines.activation!, jas: 0.01 } } };
+  const outOfRange = { ...b, topK: topK(b, 2, 64) };
+  const ragged = { ...c, topK: { ...topK(c, 3), layers: sets(c, 3).map((s, l) => (l === 4 ? s.slice(0, 2) : s)) } };
+  const badIp = { ...d, baselines: { ...d.baselines, influencePattern: { ...d.baselines.activation!, remove: 2 } } };
+  const read = parseResultText([good, outOfRange, ragged, badIp].map((l) => JSON.stringify(l)).join('\n'));
+  assert.equal(read.lines.length, 1);
+  assert.deepEqual(read.skipped.map((s) => [s.line, s.reason]), [[2, 'a malformed top-K path'], [3, 'a malformed top-K path'], [4, 'a malformed influencePattern baseline']]);
 });

@@ -29,7 +29,7 @@ test('defaults: the bundled model and the documented analysis defaults', () => {
   assert.equal(s.model.executionProvider, 'cpu');
   assert.equal(s.model.threads, 0);
   assert.equal(s.model.cacheDir, '/storage/models');
-  assert.deepEqual(s.analyze, { target: 'predicted', steps: 20, formula: 'reference', baselines: ['activation', 'ig', 'random'] });
+  assert.deepEqual(s.analyze, { target: 'predicted', steps: 20, formula: 'reference', baselines: ['activation', 'ig', 'ip', 'random'], topK: 1 });
   assert.deepEqual(s.warnings, []);
 });
 
@@ -37,7 +37,7 @@ test('every setting is passed on', () => {
   const s = readSettings(config({
     modelPath: '~/models/vit.onnx', labelsPath: 'labels.txt',
     'preprocess.size': [384, 384], 'preprocess.mean': [0.5, 0.5, 0.5], 'preprocess.std': [0.5, 0.5, 0.5], 'preprocess.resize': 'bicubic',
-    steps: 8, formula: 'paper', scope: 'patches', target: 7, executionProvider: 'cuda', threads: 4, baselines: ['ig'],
+    steps: 8, formula: 'paper', scope: 'patches', target: 7, executionProvider: 'cuda', threads: 4, baselines: ['ig'], topK: 3,
   }), CTX);
   assert.equal(s.model.modelPath, path.join(os.homedir(), 'models/vit.onnx'));
   assert.equal(s.model.labelsPath, path.normalize('/ws/labels.txt'));
@@ -45,13 +45,13 @@ test('every setting is passed on', () => {
   assert.equal(s.model.scope, 'patches');
   assert.equal(s.model.executionProvider, 'cuda');
   assert.equal(s.model.threads, 4);
-  assert.deepEqual(s.analyze, { target: 7, steps: 8, formula: 'paper', baselines: ['ig'] });
+  assert.deepEqual(s.analyze, { target: 7, steps: 8, formula: 'paper', baselines: ['ig'], topK: 3 });
   assert.equal(s.bundledModel, false);
 });
 
 test('bad values fall back and say why', () => {
   const s = readSettings(config({
-    'preprocess.size': [224], 'preprocess.std': [0.5, 0], steps: 0, target: 'cat', formula: 'magic', baselines: ['activation', 'oracle'],
+    'preprocess.size': [224], 'preprocess.std': [0.5, 0], steps: 0, target: 'cat', formula: 'magic', baselines: ['activation', 'oracle'], topK: 0,
     'preprocess.mean': null, 'preprocess.resize': '',
   }), CTX);
   assert.equal(s.model.preprocess, undefined);
@@ -59,7 +59,9 @@ test('bad values fall back and say why', () => {
   assert.equal(s.analyze.target, 'predicted');
   assert.equal(s.analyze.formula, 'reference');
   assert.deepEqual(s.analyze.baselines, ['activation']);
-  assert.equal(s.warnings.length, 5, s.warnings.join('\n'));
+  assert.equal(s.analyze.topK, 1);
+  assert.equal(s.warnings.length, 6, s.warnings.join('\n'));
+  assert.ok(s.warnings.some((w) => w.includes('neuronPath.topK')));
   assert.ok(s.warnings.some((w) => w.includes('neuronPath.steps')));
   assert.ok(s.warnings.some((w) => w.includes('neuronPath.target')));
 });
@@ -103,9 +105,10 @@ test('the result key changes with what changes the result, not with threads or p
   const base = readSettings(config({}), CTX);
   const k = (s: typeof base, t: 'predicted' | number = 'predicted') => resultKey('m'.repeat(64), 'i'.repeat(64), resultSettingsKey(s, t));
   assert.equal(k(base), k(readSettings(config({ threads: 8, executionProvider: 'cuda' }), CTX)));
-  assert.equal(k(base), k(readSettings(config({ baselines: ['random', 'ig', 'activation'] }), CTX)), 'baseline order does not matter');
+  assert.equal(k(base), k(readSettings(config({ baselines: ['random', 'ip', 'ig', 'activation'] }), CTX)), 'baseline order does not matter');
   assert.notEqual(k(base), k(readSettings(config({ steps: 10 }), CTX)));
   assert.notEqual(k(base), k(readSettings(config({ formula: 'paper' }), CTX)));
+  assert.notEqual(k(base), k(readSettings(config({ topK: 2 }), CTX)));
   assert.notEqual(k(base), k(base, 3));
   assert.notEqual(k(base), resultKey('n'.repeat(64), 'i'.repeat(64), resultSettingsKey(base, 'predicted')));
   assert.match(k(base), /^[0-9a-f]{64}$/);
@@ -162,9 +165,12 @@ test('file hashes are remembered until the file changes', async () => {
 test('exports: CSV of the path with the baselines, PNG data URLs, file names', () => {
   const r = fakeResult('/img/cat.png', { layers: 2 });
   const csv = pathCsv(r).trim().split('\n');
-  assert.equal(csv[0], 'layer,neuron,activation,score,activation_baseline_neuron,ig_baseline_neuron');
+  assert.equal(csv[0], 'layer,neuron,activation,score,activation_baseline_neuron,ig_baseline_neuron,ip_baseline_neuron,topk_neurons');
   assert.equal(csv.length, 3);
-  assert.equal(csv[1], `0,${r.path[0].neuron},${r.path[0].activation},${r.path[0].score},0,1`);
+  assert.equal(csv[1], `0,${r.path[0].neuron},${r.path[0].activation},${r.path[0].score},0,1,,`);
+  const withIp = { ...r, baselines: { ...r.baselines, influencePattern: { path: r.path.map((p) => ({ ...p, neuron: 5 })), jas: 0, remove: 0, enhance: 0 } },
+    topK: { k: 2, jas: 0, remove: { probability: 0, deviation: 0 }, enhance: { probability: 0, deviation: 0 }, layers: r.path.map((p) => [p, { ...p, neuron: 9 }]) } };
+  assert.equal(pathCsv(withIp).split('\n')[2], `1,${r.path[1].neuron},${r.path[1].activation},${r.path[1].score},0,1,5,${r.path[1].neuron} 9`);
   const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]);
   assert.deepEqual(pngFromDataUrl(`data:image/png;base64,${png.toString('base64')}`), png);
   assert.equal(pngFromDataUrl('data:image/png;base64,AAAA'), undefined, 'not a PNG');

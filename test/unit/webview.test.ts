@@ -58,13 +58,16 @@ const THEMES: Record<string, Theme> = {
   },
 };
 
-test('webview: strict CSP, live path, charts, picker and exports in chromium', { skip: skipUnlessPage('webview'), timeout: 120_000 }, async () => {
+/** The page's image: a 224 x 224 gradient PNG served at /img/cat.png. */
+async function catImage(): Promise<Record<string, { contentType: string; body: Buffer }>> {
   const sharp = (await import('sharp')).default;
   const px = Buffer.alloc(224 * 224 * 3);
   for (let i = 0; i < 224 * 224; i++) { px[i * 3] = (i % 224); px[i * 3 + 1] = Math.floor(i / 224); px[i * 3 + 2] = 128; }
-  const png = await sharp(px, { raw: { width: 224, height: 224, channels: 3 } }).png().toBuffer();
+  return { '/img/cat.png': { contentType: 'image/png', body: await sharp(px, { raw: { width: 224, height: 224, channels: 3 } }).png().toBuffer() } };
+}
 
-  const files = { '/img/cat.png': { contentType: 'image/png', body: png } };
+test('webview: strict CSP, live path, charts, picker and exports in chromium', { skip: skipUnlessPage('webview'), timeout: 120_000 }, async () => {
+  const files = await catImage();
   const opts = { bundle: 'webview', outDir: 'webview', pagePath: '/panel.html', nonce: 'dGVzdC1ub25jZS0xMjM0', title: 'Neuron Path: cat.png', themes: THEMES, files };
   await withPanelPage<HostToWebview>(opts, async ({ page, origin, errors, notFound, load, setTheme, send, posted, cspViolations, screenshot }) => {
     await load();
@@ -162,6 +165,59 @@ test('webview: strict CSP, live path, charts, picker and exports in chromium', {
     const csp = await cspViolations();
     assert.deepEqual(csp, [], `CSP violations:\n${csp.join('\n')}`);
     assert.deepEqual(notFound, []);
+    assert.deepEqual(errors, []);
+  });
+});
+
+test('webview: the influence-pattern row and the K neurons of a top-K path, beside the path neuron', { skip: skipUnlessPage('webview'), timeout: 120_000 }, async () => {
+  const base = bigResult();
+  const D = base.model.neuronsPerLayer, k = 3;
+  const sets = base.path.map((p) => [p.neuron, (p.neuron + 100) % D, (p.neuron + 200) % D]);
+  const result: AnalysisResult = {
+    ...base,
+    settings: { ...base.settings, topK: k },
+    topK: {
+      k, jas: 0.9,
+      layers: sets.map((set, layer) => set.map((neuron, i) => ({ layer, neuron, activation: 1 + i, score: base.layerScores[layer][neuron] }))),
+      remove: { probability: 0.3, deviation: 0.3 - base.target.probability }, enhance: { probability: 0.8, deviation: 0.8 - base.target.probability },
+    },
+    baselines: { ...base.baselines, influencePattern: { path: base.path.map((p) => ({ ...p, neuron: (p.neuron + 13) % D })), jas: 0.05, remove: 0.55, enhance: 0.6 } },
+  };
+  const opts = { bundle: 'webview', outDir: 'webview', pagePath: '/panel.html', nonce: 'dGVzdC1ub25jZS01Njc4', title: 'Neuron Path: cat.png', themes: THEMES, files: await catImage() };
+  await withPanelPage<HostToWebview>(opts, async ({ page, origin, errors, load, send, cspViolations, screenshot }) => {
+    await load();
+    await send({ type: 'init', init: { imagePath: '/img/cat.png', imageUri: `${origin}/img/cat.png`, fileName: 'cat.png', modelName: 'vit-b16.onnx', target: 'predicted' } });
+    await send({ type: 'runStarted', runId: 1, target: 'predicted' });
+    await send({ type: 'result', runId: 1, result, cached: false });
+    await page.waitForSelector('[data-testid=status][data-state=done]');
+
+    // The comparison: the top-K set and the influence pattern are rows of their own, with their numbers.
+    const rows = await page.$$eval('[data-testid=method-row]', (els) => els.map((e) => [e.getAttribute('data-method'), e.querySelector('th')!.textContent]));
+    assert.deepEqual(rows.map((r) => r[0]), ['path', 'topk', 'activation', 'ig', 'ip', 'random']);
+    assert.equal(rows[1][1], 'Top-3 path (all 3 per layer)');
+    assert.equal(rows[4][1], 'Influence pattern');
+    const ipCells = await page.$$eval('[data-testid=method-row][data-method=ip] td', (els) => els.map((e) => e.textContent));
+    assert.deepEqual(ipCells.slice(0, 2), ['0.05', '55.0%']);
+
+    // The path diagram: the first neuron of each layer as before, the other K-1 beside it.
+    const nodes = await page.$$eval('[data-testid=path-neuron]', (els) => els.map((e) => [Number(e.getAttribute('data-neuron')),
+      Array.from(e.querySelectorAll("[data-testid=topk-neuron]"), (c) => Number(c.getAttribute("data-neuron")))]));
+    assert.deepEqual(nodes, sets.map((s) => [s[0], s.slice(1)]));
+    const layout = await page.$eval('[data-testid=path-neuron][data-layer="0"]', (el) => {
+      const b = el.querySelector('.node-button')!.getBoundingClientRect(), c = el.querySelector('[data-testid=topk-neuron]')!.getBoundingClientRect();
+      return { buttonRight: b.right, chipLeft: c.left, buttonTop: b.top, chipTop: c.top, buttonBottom: b.bottom };
+    });
+    assert.ok(layout.chipLeft >= layout.buttonRight, `the other neurons sit beside the first: ${JSON.stringify(layout)}`);
+    assert.ok(layout.chipTop >= layout.buttonTop && layout.chipTop < layout.buttonBottom);
+
+    // The layer view names the influence-pattern neuron and tags the top-K neurons in its top ten.
+    await page.click('[data-testid=path-neuron][data-layer="2"] .node-button');
+    const note = await page.textContent('#layer-note') ?? '';
+    assert.match(note, new RegExp(`Influence pattern baseline: #${result.baselines.influencePattern!.path[2].neuron}`));
+    await screenshot('topk-dark.png');
+
+    const csp = await cspViolations();
+    assert.deepEqual(csp, [], `CSP violations:\n${csp.join('\n')}`);
     assert.deepEqual(errors, []);
   });
 });

@@ -1,7 +1,8 @@
 // The worker's `batch` request against the real dist/worker.js (`npm run build` first) with the tiny
 // fixture ViT: a folder of two copies of sample images is analysed into a .jsonl with progress
 // (count, total, rate, the latest line), cancelled midway, then resumed: each image is in the file
-// exactly once, and the result file summarises like `neuron-path report` does.
+// exactly once, the result file summarises like `neuron-path report` does, and the `prune` request
+// runs the pruning protocol on it.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -72,6 +73,15 @@ test('real worker: batch a folder, cancel midway, resume; each image once', { sk
     assert.deepEqual(report.comparison.map((m) => m.method), ['path', 'activation', 'random']);
     assert.equal(report.patterns.images.length, 8);
     assert.deepEqual(report.patterns.classes.map((k) => k.label), ['bag', 'sandal']);
+
+    // the pruning protocol on that file, in the worker: 1 of the 4 images of each class held out
+    const pruneProgress: BatchProgressInfo[] = [];
+    const curve = await c.prune({ resultFile: out, fractions: [0, 1], keep: 2, holdout: 0.25 }, { onBatchProgress: (p) => pruneProgress.push(p) });
+    assert.equal(curve.images, 2);
+    assert.deepEqual(curve.classes.map((k) => [k.label, k.chosenOn, k.measuredOn]), [['bag', 3, 1], ['sandal', 3, 1]]);
+    assert.equal(curve.points[0].accuracy.protected, curve.clean.accuracy, 'nothing zeroed is the clean model');
+    assert.equal(pruneProgress.at(-1)?.done, 8);
+    await assert.rejects(c.prune({ resultFile: path.join(dir, 'none.jsonl'), fractions: [0.5], keep: 1, holdout: 0.2 }), /pruning check of .*none\.jsonl failed: .*holds no analysed images/);
 
     // a folder without images is an error the user can act on
     mkdirSync(path.join(dir, 'empty'));

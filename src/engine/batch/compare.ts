@@ -3,8 +3,11 @@
 // top-1 class is still the target after the removal, and how often the path beats the baseline.
 import type { AnalysisResult } from '../result';
 
-export type Method = 'path' | 'activation' | 'ig' | 'random';
-export const METHOD_NAMES: Record<Method, string> = { path: 'neuron path', activation: 'activation', ig: 'per-layer IG', random: 'random (mean)' };
+export type Method = 'path' | 'activation' | 'ig' | 'ip' | 'random';
+export const METHOD_NAMES: Record<Method, string> = {
+  path: 'neuron path', activation: 'activation', ig: 'per-layer IG', ip: 'influence pattern', random: 'random (mean)',
+};
+const BASELINE_KEYS = { activation: 'activation', ig: 'integratedGradients', ip: 'influencePattern' } as const;
 
 export type CompareRecord = Pick<AnalysisResult, 'jas' | 'target' | 'manipulation' | 'baselines'>;
 
@@ -33,8 +36,9 @@ function perImage(r: CompareRecord, m: Method): PerImage | undefined {
       return { jas: r.jas, remove: remove.deviation, enhance: enhance.deviation, kept: remove.top1 === undefined ? undefined : Number(remove.top1 === r.target.class) };
     }
     case 'activation':
-    case 'ig': {
-      const b = m === 'ig' ? r.baselines.integratedGradients : r.baselines.activation;
+    case 'ig':
+    case 'ip': {
+      const b = r.baselines[BASELINE_KEYS[m]];
       if (!b) return undefined;
       return { jas: b.jas, remove: b.remove - before, enhance: b.enhance - before, kept: b.removeTop1 === undefined ? undefined : Number(b.removeTop1 === r.target.class) };
     }
@@ -54,7 +58,7 @@ export function stat(xs: number[]): Stat {
 }
 
 export function compareMethods(records: CompareRecord[]): MethodStats[] {
-  const methods: Method[] = ['path', 'activation', 'ig', 'random'];
+  const methods: Method[] = ['path', 'activation', 'ig', 'ip', 'random'];
   const path = records.map((r) => perImage(r, 'path')!);
   return methods.flatMap((m): MethodStats[] => {
     const rows = records.map((r) => perImage(r, m));

@@ -5,7 +5,7 @@ import type { AnalysisResult } from '../result';
 import type { FolderClass } from './records';
 
 /** What the patterns read from a record (a batch line, or a plain neuron-path/1 record). */
-export type PatternRecord = Pick<AnalysisResult, 'path' | 'target' | 'prediction'> & {
+export type PatternRecord = Pick<AnalysisResult, 'path' | 'target' | 'prediction'> & Partial<Pick<AnalysisResult, 'topK'>> & {
   model: Pick<AnalysisResult['model'], 'layers' | 'neuronsPerLayer'>;
   image: Pick<AnalysisResult['image'], 'path'>;
 } & Partial<FolderClass>;

@@ -2,7 +2,7 @@
 // image's folder class and the run's settings, or an error line for an image that could not be
 // analysed. Reading is tolerant: a line cut off by a killed run is reported and skipped.
 import { createHash } from 'node:crypto';
-import type { AnalyzeOptions, BaselineName, ModelOptions } from '../api';
+import { BASELINE_NAMES, type AnalyzeOptions, type BaselineName, type ModelOptions } from '../api';
 import type { AnalysisResult } from '../result';
 import { parseResultText, readResultFileSync, type RecordKind } from './resultFile';
 
@@ -14,7 +14,10 @@ export const ERROR_SCHEMA = 'neuron-path/1-error';
 export interface BatchSettings {
   key: string;                        // hash of the model's sha256 and everything below
   model: { sha256: string; scope: string; preprocess: NonNullable<ModelOptions['preprocess']>; labelsPath: string | null };
-  analyze: { steps: number; formula: string; target: number | 'predicted'; baselines: BaselineName[]; randomCount: number; randomSeed: number };
+  analyze: {
+    steps: number; formula: string; target: number | 'predicted'; baselines: BaselineName[]; randomCount: number; randomSeed: number;
+    topK?: number;                    // only when > 1, so files made before top-K paths keep their key
+  };
 }
 
 /** Where an image came from: its folder's class (ImageFolder layout), or none (flat folder). */
@@ -35,8 +38,6 @@ export interface BatchError<S = BatchSettings> extends FolderClass {
 
 export type BatchLine = BatchRecord | BatchError;
 
-const DEFAULT_BASELINES: BaselineName[] = ['activation', 'ig', 'random'];
-
 /** The model settings that change what a record holds (threads and execution provider do not). */
 export function modelSettings(modelSha256: string, model: ModelOptions): BatchSettings['model'] {
   const p = model.preprocess ?? {};
@@ -53,12 +54,13 @@ export function settingsKey(body: { model: BatchSettings['model'] }): string {
 
 /** The settings that change what a record holds (threads and execution provider do not). */
 export function batchSettings(modelSha256: string, model: ModelOptions, analyze: AnalyzeOptions): BatchSettings {
-  const baselines = [...new Set(analyze.baselines ?? DEFAULT_BASELINES)].sort() as BaselineName[];
+  const baselines = [...new Set(analyze.baselines ?? BASELINE_NAMES)].sort() as BaselineName[];
   const body = {
     model: modelSettings(modelSha256, model),
     analyze: {
       steps: analyze.steps ?? 20, formula: analyze.formula ?? 'reference', target: analyze.target ?? 'predicted', baselines,
       randomCount: baselines.includes('random') ? analyze.randomCount ?? 10 : 0, randomSeed: analyze.randomSeed ?? 0,
+      ...((analyze.topK ?? 1) > 1 ? { topK: analyze.topK } : {}),
     },
   };
   return { key: settingsKey(body), ...body };
@@ -67,7 +69,7 @@ export function batchSettings(modelSha256: string, model: ModelOptions, analyze:
 /** The analyze options a settings block was made with (for a report that reruns passes). */
 export function analyzeOptionsOf(s: BatchSettings): AnalyzeOptions {
   const a = s.analyze;
-  return { steps: a.steps, formula: a.formula as AnalyzeOptions['formula'], target: a.target, baselines: a.baselines, randomCount: a.randomCount || undefined, randomSeed: a.randomSeed };
+  return { steps: a.steps, formula: a.formula as AnalyzeOptions['formula'], target: a.target, baselines: a.baselines, randomCount: a.randomCount || undefined, randomSeed: a.randomSeed, topK: a.topK };
 }
 
 export const isError = (line: BatchLine): line is BatchError => line.schema === ERROR_SCHEMA;

@@ -54,10 +54,16 @@ export function lineProblem(v: unknown, kind?: RecordKind): string | undefined {
   if (!isObj(manipulation) || !isObj(manipulation.remove) || !isObj(manipulation.enhance)
     || !isProb(manipulation.remove.probability) || !isProb(manipulation.enhance.probability)) return 'no remove/enhance probabilities';
   if (!isObj(r.baselines)) return 'no baselines';
-  for (const key of ['activation', 'integratedGradients'] as const) {
+  for (const key of ['activation', 'integratedGradients', 'influencePattern'] as const) {
     const b = r.baselines[key];
     if (b !== undefined && !(isObj(b) && isNum(b.jas) && isProb(b.remove) && isProb(b.enhance) && Array.isArray(b.path)
       && b.path.length === L && b.path.every((n) => isObj(n) && isInt(n.neuron, 0, D - 1)))) return `a malformed ${key} baseline`;
+  }
+  const top = r.topK;
+  if (top !== undefined && !(isObj(top) && isInt(top.k, 2, D) && Array.isArray(top.layers) && top.layers.length === L
+    && top.layers.every((set, l) => Array.isArray(set) && set.length === top.k && set.every((n) => isObj(n) && n.layer === l && isInt(n.neuron, 0, D - 1)))
+    && isNum(top.jas) && isObj(top.remove) && isProb(top.remove.probability) && isObj(top.enhance) && isProb(top.enhance.probability))) {
+    return 'a malformed top-K path';
   }
   const random = r.baselines.random;
   if (random !== undefined && !(isObj(random) && isInt(random.count, 1, LIMIT) && isNum(random.jasMean) && isProb(random.removeMean) && isProb(random.enhanceMean))) {
