@@ -204,6 +204,8 @@ export class NeuronPathPanel extends WebviewPanelHost<HostToWebview> {
       case 'openSettings': void vscode.commands.executeCommand('neuronPath.openSettings'); return;
       case 'export': void this.export(message.request); return;
       case 'imageError': void this.sendPreview(); return;
+      case 'neuronView': void vscode.commands.executeCommand('neuronPath.openNeuronView', { image: this.imagePath, layer: message.layer, neuron: message.neuron }); return;
+      case 'compare': void vscode.commands.executeCommand('neuronPath.comparePaths', this.imagePath); return;
     }
   }
 

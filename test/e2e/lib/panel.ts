@@ -88,6 +88,15 @@ export class Panel {
     throw new Error(`panel ${this.image}: no ${what} within ${timeoutMs / 1000} s; last seen: ${JSON.stringify(last)}`);
   }
 
+  /** Presses the selected path card's "What excites #j?" button; returns that card's neuron. */
+  async openNeuronView(): Promise<PanelNeuron> {
+    const f = await this.waitOpen();
+    const card = f.locator(`${this.selector} [data-testid="path-neuron"].selected`);
+    const neuron = { layer: Number(await card.getAttribute('data-layer')), neuron: Number(await card.getAttribute('data-neuron')) };
+    await f.locator(`${this.selector} [data-testid="neuron-view"]`).click();
+    return neuron;
+  }
+
   /** Chooses a target class in the panel's picker (a native select or a vscode-single-select). */
   async chooseTarget(value: number | 'predicted'): Promise<void> {
     const f = await this.waitOpen();
@@ -109,5 +118,56 @@ export class Panel {
     for (let i = 0; i < 30 && (await current()) !== String(value); i++) await sleep(100);
     const now = await current();
     if (now !== String(value)) throw new Error(`the target picker did not take "${typed}" + ArrowDown + Enter (its value is "${now}")`);
+  }
+}
+
+export interface NeuronViewSnapshot {
+  state: string;                 // status data-state: idle | running | done | cancelled | error
+  status: string;
+  title: string;
+  top: { image: string; activation: number }[];   // [data-testid=top-image] in rank order
+  peaks: number;                 // outlined peak patches
+  classRows: number;             // rows of the ablation table
+}
+
+/** The neuron view's webview: the frame holding [data-testid="neuron-panel"] whose title names the neuron. */
+export class NeuronView {
+  constructor(private readonly page: Page, readonly layer: number, readonly neuron: number) {}
+
+  async snapshot(): Promise<NeuronViewSnapshot | undefined> {
+    for (const frame of this.page.frames()) {
+      try {
+        const s = await frame.evaluate(() => {
+          const root = document.querySelector('[data-testid="neuron-panel"]');
+          if (!root) return undefined;
+          const status = root.querySelector<HTMLElement>('[data-testid="status"]');
+          return {
+            state: status?.dataset.state ?? '', status: status?.textContent?.trim() ?? '', title: root.querySelector('h1')?.textContent ?? '',
+            top: Array.from(root.querySelectorAll<HTMLElement>('[data-testid="top-image"]')).map((e) => ({ image: e.dataset.image ?? '', activation: Number(e.dataset.activation) })),
+            peaks: root.querySelectorAll('[data-testid="peak"]').length,
+            classRows: root.querySelectorAll('[data-testid="class-row"]').length,
+          };
+        });
+        if (s && s.title.startsWith(`Layer ${this.layer}, neuron ${this.neuron}`)) return s;
+      } catch {
+        // detached while we looked
+      }
+    }
+    return undefined;
+  }
+
+  async waitFor(what: string, done: (s: NeuronViewSnapshot) => boolean, timeoutMs: number): Promise<NeuronViewSnapshot> {
+    const deadline = Date.now() + timeoutMs;
+    let last: NeuronViewSnapshot | undefined;
+    while (Date.now() < deadline) {
+      const s = await this.snapshot();
+      if (s) {
+        last = s;
+        if (done(s)) return s;
+        if (s.state === 'error') throw new Error(`the neuron view shows an error while waiting for ${what}: ${s.status}`);
+      }
+      await sleep(300);
+    }
+    throw new Error(`neuron view L${this.layer}:${this.neuron}: no ${what} within ${timeoutMs / 1000} s; last seen: ${JSON.stringify(last)}`);
   }
 }
