@@ -5,6 +5,7 @@
 //   npm run bench -- [--models bundled,vit-s,vit-s-timm,vit-b,vit-b-timm] [--threads N] [--baselines activation]
 //                    [--steps 20] [--folder DIR --limit N] [--no-torch] [--timm DIR | --timm-repo GIT_DIR]
 //   --folder/--limit: the images-per-minute of a folder run on the bundled model (default: media/samples, 20)
+//   --scan-images N: images per model for the neuron scan's images-per-minute (default 64; generated)
 //   --timm: an extracted timm source; --timm-repo: a git repository of huggingface/pytorch-image-models
 //           whose HEAD is extracted (default $NEURON_PATH_TIMM_REPO, else the workspace's mirror)
 //   --no-array: skip the array-task rates (1 and 2 `batch --shard` processes over 40 images)
@@ -16,6 +17,7 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { analyzeFolder } from '../src/engine/batch/index';
 import { defaultModelPath, Engine, type BaselineName } from '../src/engine/index';
+import { scanFolderNeurons, type NeuronUnit } from '../src/engine/neurons/index';
 import { encodeModel } from '../src/engine/onnx/proto';
 import { arrayFolder, arrayRun, duration, recordBytes, RUN_IMAGES } from './bench/cluster';
 import { parameterCount, syntheticVit, VIT_B16, VIT_S16, type VitShape } from './bench/syntheticVit';
@@ -41,7 +43,7 @@ const { values: opts } = parseArgs({
     models: { type: 'string', default: 'bundled,vit-s,vit-s-timm,vit-b,vit-b-timm' }, threads: { type: 'string', default: String(os.cpus().length) },
     baselines: { type: 'string' }, steps: { type: 'string', default: '20' }, child: { type: 'string' },
     'no-torch': { type: 'boolean', default: false }, 'no-array': { type: 'boolean', default: false },
-    folder: { type: 'string' }, limit: { type: 'string', default: '20' },
+    folder: { type: 'string' }, limit: { type: 'string', default: '20' }, 'scan-images': { type: 'string', default: '64' },
     timm: { type: 'string' },
     'timm-repo': { type: 'string', default: process.env.NEURON_PATH_TIMM_REPO ?? '/work/.mirror/huggingface+pytorch-image-models/repo' },
   },
@@ -88,15 +90,45 @@ async function benchFolder(): Promise<string> {
   return dir;
 }
 
+/** `count` generated images of the model's input size, for the neuron scan's rate. */
+async function scanFolder(size: [number, number], count: number): Promise<string> {
+  const dir = path.join(os.tmpdir(), 'neuron-path-bench', `scan-${size[0]}x${size[1]}-${count}`);
+  if (fs.existsSync(dir) && fs.readdirSync(dir).length === count) return dir;
+  fs.mkdirSync(dir, { recursive: true });
+  for (let i = 0; i < count; i++) {
+    const noise = Buffer.from(Array.from({ length: size[0] * size[1] * 3 }, (_, k) => ((k + 97 * i) * 2654435761) % 251));
+    await sharp(noise, { raw: { width: size[1], height: size[0], channels: 3 } }).png().toFile(path.join(dir, `noise-${i}.png`));
+  }
+  return dir;
+}
+
+/** The neuron scan of a generated folder: a path's worth of single neurons (one per block, ablated), or one whole block (activations only). */
+async function scanChild(engine: Engine, file: string, cacheDir: string, kind: 'path' | 'layer', count: number): Promise<{ images: number; seconds: number; maxRssMb: number }> {
+  const { layers, neuronsPerLayer, inputSize } = engine.info;
+  const units: NeuronUnit[] = kind === 'path'
+    ? Array.from({ length: layers }, (_, l) => ({ layer: l, neuron: (l * 37) % neuronsPerLayer }))
+    : [{ layer: layers - 1, neuron: null }];
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'neuron-path-bench-scan-')), 'scan.jsonl');
+  const summary = await scanFolderNeurons(engine, { folder: await scanFolder(inputSize, count), out, units, modelOptions: { modelPath: file, cacheDir } });
+  fs.rmSync(path.dirname(out), { recursive: true, force: true });
+  return { images: summary.analysed, seconds: summary.seconds, maxRssMb: process.resourceUsage().maxRSS / 1024 };
+}
+
 /**
  * Runs in a fresh process so peak RSS belongs to one model: `prepare` builds the instrumented model
  * into the cache (the first open), `measure` is what a user's later CLI run does (warm cache).
  */
-async function child(spec: { name: string; file: string; threads: number; steps: number; baselines: BaselineName[]; mode: 'prepare' | 'measure' | 'folder'; cacheDir: string; folder?: string; limit?: number }): Promise<void> {
+async function child(spec: { name: string; file: string; threads: number; steps: number; baselines: BaselineName[]; mode: 'prepare' | 'measure' | 'folder' | 'scan-path' | 'scan-layer'; cacheDir: string; folder?: string; limit?: number; images?: number }): Promise<void> {
   const { file, cacheDir } = spec;
   const t = performance.now();
   const engine = await Engine.open({ modelPath: file, threads: spec.threads, cacheDir });
   const openSeconds = (performance.now() - t) / 1000;
+  if (spec.mode === 'scan-path' || spec.mode === 'scan-layer') {
+    const r = await scanChild(engine, file, cacheDir, spec.mode === 'scan-path' ? 'path' : 'layer', spec.images!);
+    await engine.dispose();
+    process.stdout.write(`${JSON.stringify(r)}\n`);
+    return;
+  }
   if (spec.mode === 'folder') {
     // A batch run as `neuron-path batch` does it: one Engine, one image after another, a line each.
     const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'neuron-path-bench-folder-')), 'run.jsonl');
@@ -169,6 +201,8 @@ async function main(): Promise<void> {
   const timm = () => (source ??= timmSource(WORK_DIR, { timm: opts.timm, timmRepo: opts['timm-repo']! }));
   const rows: string[][] = [];
   const phaseRows: string[] = [];
+  const scanRows: string[][] = [];
+  const scanImages = Number(opts['scan-images']);
   const notes: string[] = [referenceBlasNote()].filter((n): n is string => !!n);
   const measured = new Map<string, ChildResult>();
   for (const name of opts.models!.split(',')) {
@@ -187,12 +221,21 @@ async function main(): Promise<void> {
       (res.phases.layers ?? 0).toFixed(3), `${res.forwardPasses}/${res.backwardPasses}`, res.maxRssMb.toFixed(0),
       t ? t.seconds.toFixed(3) : String(torch), t ? t.maxRssMb.toFixed(0) : '-', t ? (t.seconds / res.seconds).toFixed(2) : '-']);
     phaseRows.push(`${name}: ${Object.entries(res.phases).map(([k, v]) => `${k} ${v.toFixed(3)} s`).join(', ')}`);
+    process.stderr.write(`bench: ${name} neuron scan of ${scanImages} generated images\n`);
+    const perMinute = (r: { images: number; seconds: number }) => (r.images / r.seconds) * 60;
+    const analysisRate = 60 / res.seconds;
+    const scans = (['scan-path', 'scan-layer'] as const).map((mode) => runChild({ name, file, threads, steps, baselines, mode, cacheDir, images: scanImages }) as { images: number; seconds: number; maxRssMb: number });
+    scanRows.push([name, analysisRate.toFixed(1), perMinute(scans[0]).toFixed(0), (perMinute(scans[0]) / analysisRate).toFixed(0),
+      perMinute(scans[1]).toFixed(0), (perMinute(scans[1]) / analysisRate).toFixed(0), scans[0].maxRssMb.toFixed(0)]);
   }
   const header = ['model', 'params', 'LxD', 'first open s', 'warm open s', 'analyze s', 'layer steps s', 'fwd/bwd passes', 'peak RSS MB', 'torch s', 'torch RSS MB', 'torch/ours'];
   console.log(`\nNeuron Path benchmark: ${os.cpus().length} cores (${os.cpus()[0]?.model}), threads ${threads}, m = ${steps}`);
   printTable(header, rows);
   console.log('\nWhere the time goes (analysis phases):');
   for (const p of phaseRows) console.log(`  ${p}`);
+  console.log(`\nNeuron scan (neuron-path neuron, ${scanImages} images, 16 per run), images per minute beside the path analysis's (the row above):`);
+  console.log('  path neurons: one neuron per block with its ablation (L + 1 passes per image); whole block: every neuron of the last block, activations only');
+  printTable(['model', 'analysis img/min', 'scan: path neurons', 'x analysis', 'scan: whole block', 'x analysis', 'peak RSS MB'], scanRows);
   const pairs = Object.entries(SYNTHETIC_TWIN).filter(([real, synthetic]) => measured.has(real) && measured.has(synthetic));
   if (pairs.length) console.log('\nReal exports (timm code, torch.onnx) against the generated model of the same shape:');
   for (const [real, synthetic] of pairs) {

@@ -5,6 +5,8 @@ import type { AnalyzeOptions, ModelInfo, ModelOptions } from './engine/api';
 import type { AnalysisResult, LayerProgress } from './engine/result';
 import type { PruningCurve } from './engine/batch/prune';
 import type { BatchReport } from './engine/batch/report';
+import type { NeuronSummary, NeuronUnit } from './engine/neurons/index';
+import type { PathComparison } from './engine/pathCompare';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -51,6 +53,12 @@ export interface BatchProgressInfo {
   latest?: BatchLatest;
 }
 
+/** Scan every image of `folder` for `units` (forward only) into the resumable .jsonl `out`. */
+export interface NeuronScanParams { folder: string; out: string; units: NeuronUnit[]; limit?: number }
+
+/** Two analyses of the open model, compared (the JAS of each path on the other image is computed). */
+export interface CompareParams { a: AnalysisResult; b: AnalysisResult }
+
 /** The pruning protocol (`neuron-path report --prune`) on a batch result file, with the open model. */
 export interface PruneParams {
   resultFile: string;
@@ -69,6 +77,10 @@ export interface WorkerMethods {
   preview: { params: PreviewParams; result: PreviewResult };
   /** Analyze a folder with the open model into a resumable .jsonl. Sends `batchProgress` after every image. */
   batch: { params: BatchParams; result: BatchRunResult };
+  /** The neuron scan of a folder with the open model into a resumable .jsonl. Sends `batchProgress` after every image. */
+  neuronScan: { params: NeuronScanParams; result: BatchRunResult };
+  /** Two paths side by side: shared neurons, ranks in the other's scores, JAS on the other image. */
+  comparePaths: { params: CompareParams; result: PathComparison };
   /** The pruning protocol on a result file whose records the open model made. Sends `batchProgress` (images passed). */
   prune: { params: PruneParams; result: PruningCurve };
 }
@@ -118,7 +130,7 @@ export type WorkerToHost =
   | { type: 'fatal'; error: WorkerErrorInfo }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };
 
-const WORKER_METHODS: readonly string[] = ['loadModel', 'analyze', 'preview', 'batch', 'prune'] satisfies WorkerMethod[];
+const WORKER_METHODS: readonly string[] = ['loadModel', 'analyze', 'preview', 'batch', 'prune', 'neuronScan', 'comparePaths'] satisfies WorkerMethod[];
 const ERROR_CODES: readonly string[] = [
   'cancelled', 'model-not-found', 'model-load-failed', 'no-model', 'image-not-found', 'image-unreadable',
   'cuda-unavailable', 'analysis-failed', 'bad-request', 'internal',
@@ -264,14 +276,19 @@ export type WebviewToHost =
   | { type: 'export'; request: ExportRequest }
   | { type: 'openSettings' }
   /** The image could not be shown (TIFF...): ask for a PNG rendering. */
-  | { type: 'imageError' };
+  | { type: 'imageError' }
+  /** Open the neuron view of a path neuron (what excites it, over the image's folder). */
+  | { type: 'neuronView'; layer: number; neuron: number }
+  /** Compare this image's path with another analysed image's. */
+  | { type: 'compare' };
 
 /** Checks a message from the webview (whose content is not trusted). */
 export function isWebviewToHost(v: unknown): v is WebviewToHost {
   if (!isObject(v)) return false;
   switch (v.type) {
-    case 'ready': case 'cancel': case 'openSettings': case 'imageError': return true;
+    case 'ready': case 'cancel': case 'openSettings': case 'imageError': case 'compare': return true;
     case 'analyze': return isTargetChoice(v.target);
+    case 'neuronView': return isIndex(v.layer) && isIndex(v.neuron);
     case 'export': {
       const r = v.request;
       if (!isObject(r)) return false;
@@ -281,6 +298,10 @@ export function isWebviewToHost(v: unknown): v is WebviewToHost {
     }
     default: return false;
   }
+}
+
+function isIndex(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
 
 export function isTargetChoice(v: unknown): v is TargetChoice {
@@ -349,6 +370,9 @@ export type FolderWebviewToHost =
   | { type: 'cancel' }
   /** Run (or resume) the batch of the panel's folder. */
   | { type: 'resume' }
+  /** Open the neuron view of a heatmap cell's neuron over the panel's folder. */
+  | { type: 'neuronView'; layer: number; neuron: number }
+
   /** Run the pruning protocol on the panel's result file; `cancelPrune` stops it. */
   | { type: 'prune'; request: PruneRequest }
   | { type: 'cancelPrune' };
@@ -367,6 +391,7 @@ export function isFolderWebviewToHost(v: unknown): v is FolderWebviewToHost {
     case 'ready': case 'cancel': case 'resume': case 'cancelPrune': return true;
     case 'prune': return isPruneRequest(v.request);
     case 'openImage': return typeof v.image === 'string' && v.image.length > 0;
+    case 'neuronView': return isIndex(v.layer) && isIndex(v.neuron);
     default: return false;
   }
 }
@@ -377,6 +402,86 @@ export interface FolderPersistedState { resultFile: string; folder?: string; sel
 export function isFolderPersistedState(v: unknown): v is FolderPersistedState {
   return isObject(v) && isLocalPath(v.resultFile) && v.resultFile.endsWith('.jsonl') && (v.folder === undefined || isLocalPath(v.folder))
     && (v.selectedClass === undefined || (typeof v.selectedClass === 'string' && v.selectedClass.length <= 1000));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Host <-> webview (the neuron view: what one neuron responds to over a folder, live while it is scanned)
+// ---------------------------------------------------------------------------------------------
+
+export interface NeuronInit {
+  folder: string;
+  resultFile: string;            // the scan's .jsonl
+  layer: number;
+  neuron: number;
+  title: string;
+  summary?: NeuronSummary;       // absent while the file holds no scanned image yet
+  imageUris?: Record<string, string>;  // webview URIs of the summary's top images
+  pathsFile?: string;            // the folder analysis the "on paths" frequencies come from
+  running?: BatchProgressInfo;
+  error?: string;
+}
+
+export type HostToNeuronWebview =
+  | { type: 'init'; init: NeuronInit }
+  | { type: 'summary'; summary: NeuronSummary; imageUris: Record<string, string>; pathsFile?: string }
+  | { type: 'batchProgress'; progress: BatchProgressInfo }
+  | { type: 'batchDone'; result?: BatchRunResult; message?: string; cancelled: boolean };
+
+export type NeuronWebviewToHost =
+  | { type: 'ready' }
+  /** Open the image panel of one of the top images. */
+  | { type: 'openImage'; image: string }
+  | { type: 'cancel' }
+  /** Scan (or resume scanning) the folder. */
+  | { type: 'resume' };
+
+export function isNeuronWebviewToHost(v: unknown): v is NeuronWebviewToHost {
+  if (!isObject(v)) return false;
+  switch (v.type) {
+    case 'ready': case 'cancel': case 'resume': return true;
+    case 'openImage': return typeof v.image === 'string' && v.image.length > 0;
+    default: return false;
+  }
+}
+
+/** The neuron view's persisted state (for its serializer). */
+export interface NeuronPersistedState { folder: string; layer: number; neuron: number }
+
+export function isNeuronPersistedState(v: unknown): v is NeuronPersistedState {
+  return isObject(v) && typeof v.folder === 'string' && v.folder.length > 0 && isIndex(v.layer) && isIndex(v.neuron);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Host <-> webview (the comparison of two images' paths)
+// ---------------------------------------------------------------------------------------------
+
+export interface CompareSide { image: string; imageUri: string; fileName: string }
+
+export interface CompareInit {
+  a: CompareSide;
+  b: CompareSide;
+  comparison?: PathComparison;   // absent while the cross JAS is computed
+  error?: string;
+}
+
+export type HostToCompareWebview =
+  | { type: 'init'; init: CompareInit }
+  | { type: 'comparison'; comparison: PathComparison }
+  | { type: 'failed'; message: string };
+
+export type CompareWebviewToHost =
+  | { type: 'ready' }
+  /** Open the image panel of side a or b. */
+  | { type: 'openImage'; side: 'a' | 'b' };
+
+export function isCompareWebviewToHost(v: unknown): v is CompareWebviewToHost {
+  if (!isObject(v)) return false;
+  return v.type === 'ready' || (v.type === 'openImage' && (v.side === 'a' || v.side === 'b'));
+}
+
+/** What a panel's `init` says of its folder run: its last progress, or a run that has not reported yet. */
+export function runningProgress(run: { progress?: BatchProgressInfo } | undefined): BatchProgressInfo | undefined {
+  return run?.progress ?? (run ? { done: 0, total: 0, resumed: 0, analysed: 0, failed: 0, rate: 0 } : undefined);
 }
 
 /** "123/1000 images, 4.2 img/s, 3 min left": a batch progress line. */

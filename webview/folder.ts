@@ -225,7 +225,9 @@ function renderCell(s: FolderState): void {
     return;
   }
   const images = cellImages(s);
-  ui.cellTitle.textContent = `Layer ${cell.layer}, neuron ${cell.neuron}: ${images.length} image${images.length === 1 ? '' : 's'}`;
+  fill(ui.cellTitle, `Layer ${cell.layer}, neuron ${cell.neuron}: ${images.length} image${images.length === 1 ? '' : 's'} `,
+    h('vscode-button', { secondary: true, 'data-testid': 'neuron-view', title: 'The images of this folder that excite it most, per class, and what zeroing it does',
+      onclick: () => post({ type: 'neuronView', layer: cell.layer, neuron: cell.neuron }) }, `What excites #${cell.neuron}?`));
   fill(ui.cellImages, ...images.map((image) => h('li', null,
     h('button', { class: 'link', type: 'button', 'data-testid': 'image-link', 'data-image': image, title: `Open ${image} in the image panel`, onclick: () => post({ type: 'openImage', image }) }, baseName(image)))));
 }

@@ -20,7 +20,7 @@ import { fill, h } from './dom';
 import { drawTokenMap } from './overlay';
 import { isMessage, Page } from './boot';
 import {
-  classCount, classLabel, comparisonRows, fmt, fmtSigned, initialState, pct, persisted, rankLayer, reduce,
+  classCount, classLabel, comparisonRows, fmt, fmtSigned, initialState, pct, persisted, rankLayer, reduce, shownPrediction,
   type Action, type PanelState,
 } from './state';
 
@@ -41,6 +41,7 @@ const ui = {
   cancelButton: h('vscode-button', { id: 'cancel', secondary: true, onclick: () => post({ type: 'cancel' }) }, 'Cancel'),
   jsonButton: h('vscode-button', { id: 'export-json', secondary: true, onclick: () => exportData({ format: 'json' }) }, 'Export JSON'),
   csvButton: h('vscode-button', { id: 'export-csv', secondary: true, onclick: () => exportData({ format: 'csv' }) }, 'Export CSV'),
+  compareButton: h('vscode-button', { id: 'compare', secondary: true, 'data-testid': 'compare', title: 'Compare this path with another analysed image\u2019s', onclick: () => post({ type: 'compare' }) }, 'Compare with...'),
   settingsButton: h('vscode-button', { id: 'settings', secondary: true, onclick: () => post({ type: 'openSettings' }) }, 'Settings'),
   progressBar: h('vscode-progress-bar', { id: 'progress', 'aria-label': 'Analysis progress' }) as VscodeProgressBar,
   status: h('p', { id: 'status', class: 'status', role: 'status', 'aria-live': 'polite', 'data-testid': 'status', 'data-state': 'idle' }),
@@ -58,6 +59,10 @@ const ui = {
 
   pathHint: h('p', { class: 'caption', id: 'path-hint' }),
   pathList: h('ol', { id: 'path', class: 'path-diagram', 'aria-label': 'Neuron path, one neuron per layer' }),
+  neuronButton: h('vscode-button', {
+    id: 'neuron-view', secondary: true, 'data-testid': 'neuron-view',
+    onclick: () => { const n = selectedNeuron(state); if (n) post({ type: 'neuronView', layer: n.layer, neuron: n.neuron }); },
+  }),
 
   layerTitle: h('h2', { id: 'layer-title' }, 'Influence of every neuron'),
   layerNote: h('p', { class: 'caption', id: 'layer-note' }),
@@ -103,7 +108,7 @@ function build(): void {
   const header = h('header', { class: 'top' },
     h('div', { class: 'titles' }, ui.title, ui.subtitle),
     h('div', { class: 'actions', role: 'toolbar', 'aria-label': 'Analysis actions' },
-      ui.runButton, ui.cancelButton, ui.jsonButton, ui.csvButton, ui.settingsButton));
+      ui.runButton, ui.cancelButton, ui.jsonButton, ui.csvButton, ui.compareButton, ui.settingsButton));
 
   const prediction = section('prediction',
     h('h2', { id: 'prediction-heading' }, 'Prediction'),
@@ -126,6 +131,7 @@ function build(): void {
   const pathSection = section('path',
     h('h2', { id: 'path-heading' }, 'Path'),
     ui.pathHint,
+    h('div', { class: 'row-actions' }, ui.neuronButton),
     ui.pathList);
 
   ui.layerTitle.id = 'layer-heading';
@@ -192,6 +198,7 @@ function renderHeader(s: PanelState): void {
   ui.cancelButton.hidden = !running;
   ui.jsonButton.disabled = !r;
   ui.csvButton.disabled = !r;
+  ui.compareButton.disabled = !r;
 
   ui.progressBar.hidden = !running;
   if (running) {
@@ -238,9 +245,10 @@ function renderPrediction(s: PanelState, prev: PanelState | undefined): void {
     ui.targetNote.textContent = '';
   }
 
-  if (!prev || prev.result !== s.result || prev.labels !== s.labels || prev.status !== s.status) {
-    const top = s.result?.prediction.top.slice(0, 5) ?? [];
-    const targetClass = s.result?.target.class;
+  const shown = shownPrediction(s);
+  if (!prev || prev.result !== s.result || prev.labels !== s.labels || prev.status !== s.status || shown?.top !== shownPrediction(prev)?.top) {
+    const top = shown?.top.slice(0, 5) ?? [];
+    const targetClass = shown?.targetClass;
     fill(ui.top5, ...top.map((t) => {
       const bar = h('span', { class: 'bar' });
       bar.style.width = `${Math.max(0.5, t.probability * 100)}%`;
@@ -336,6 +344,13 @@ function renderPath(s: PanelState): void {
         h('span', { class: 'layer' }, `L${l}`),
         current ? h('vscode-progress-ring', { 'aria-label': `Computing layer ${l}` }) : h('span', { class: 'neuron' }, '·')));
     }
+  }
+  // The selected card's neuron view: what excites it over the image's folder.
+  const n = selectedNeuron(s);
+  ui.neuronButton.hidden = !n;
+  if (n) {
+    ui.neuronButton.textContent = `What excites #${n.neuron}?`;
+    ui.neuronButton.title = `Layer ${n.layer}, neuron ${n.neuron}: the images of this folder that excite it most, per class, and what zeroing it does`;
   }
   // Keep keyboard focus on the selected node across redraws.
   const hadFocus = ui.pathList.contains(document.activeElement);

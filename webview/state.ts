@@ -1,5 +1,5 @@
 // The panel's state and how messages and user actions change it. Pure (no DOM), so it is unit tested.
-import type { AnalysisResult, LayerProgress, PathNeuron } from '../src/engine/result';
+import type { AnalysisResult, ClassProbability, LayerProgress, PathNeuron } from '../src/engine/result';
 import type { HostToWebview, PanelInit, PanelPersistedState, TargetChoice } from '../src/protocol';
 
 export type Status = 'empty' | 'running' | 'done' | 'error' | 'cancelled';
@@ -236,6 +236,16 @@ export function comparisonRows(r: AnalysisResult): MethodRow[] {
 
 function baselineRow(key: 'activation' | 'ig' | 'ip', name: string, b: { jas: number; remove: number; enhance: number }, before: number): MethodRow {
   return { key, name, jas: b.jas, remove: b.remove, enhance: b.enhance, removeDeviation: b.remove - before, enhanceDeviation: b.enhance - before };
+}
+
+/**
+ * The top classes to list and the class marked as explained: while a run goes, the new clean pass's
+ * as soon as it is done (before the path); otherwise the result's.
+ */
+export function shownPrediction(s: Pick<PanelState, 'status' | 'progress' | 'result'>): { top: ClassProbability[]; targetClass: number } | undefined {
+  const live = s.status === 'running' ? s.progress?.prediction : undefined;
+  if (live) return { top: live.top, targetClass: live.target.class };
+  return s.result ? { top: s.result.prediction.top, targetClass: s.result.target.class } : undefined;
 }
 
 /** The label of class `c`, from the model's labels or the result's top classes. */

@@ -54,7 +54,7 @@ export function duration(seconds: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
-export function progressLine(p: BatchProgress): string {
+export function progressLine(p: BatchProgress<unknown>): string {
   const rate = p.rate ? `${p.rate >= 10 ? p.rate.toFixed(0) : p.rate.toFixed(1)} img/s` : '- img/s';
   const eta = p.etaSeconds !== undefined ? `, ETA ${duration(p.etaSeconds)}` : '';
   const failed = p.failed ? `, ${p.failed} failed` : '';

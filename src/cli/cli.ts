@@ -4,6 +4,8 @@ import { Engine } from '../engine/index';
 import { BASELINES, DEFAULTS, FORMULAS, PROVIDERS, RESIZES, STEPS_RANGE } from '../engine/options';
 import { analyzeOptions, modelOptions, parse, UsageError, type Flags } from './args';
 import { batch, BATCH_USAGE } from './batch';
+import { compare, COMPARE_USAGE } from './compare';
+import { neuron, NEURON_USAGE } from './neuron';
 import { report } from './report';
 import { summary } from './summary';
 import { errorLine, isCancelled, safeText } from './terminal';
@@ -32,7 +34,7 @@ const USAGE = `usage: neuron-path analyze IMAGE [options]
                        override the model folder's preprocessor_config.json
   --json FILE          write the neuron-path/1 record to FILE ('-' for stdout)
   -q, --quiet          no progress on stderr
-${BATCH_USAGE}`;
+${BATCH_USAGE}${NEURON_USAGE}${COMPARE_USAGE}`;
 
 async function analyze(f: Flags, positionals: string[]): Promise<void> {
   const image = positionals[0];
@@ -62,10 +64,12 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (!command || command === '--help' || command === '-h' || command === 'help') { process.stdout.write(USAGE); return command ? 0 : 2; }
     if (command === 'report') return await report(rest);
+    if (command === 'neuron') return await neuron(rest);
     const { values, positionals } = parse(rest);
     if (values.help) { process.stdout.write(USAGE); return 0; }
     if (command === 'analyze') { await analyze(values, positionals); return 0; }
     if (command === 'batch') return await batch(values, positionals);
+    if (command === 'compare') return await compare(values, positionals);
     throw new UsageError(`unknown command '${command}'`);
   } catch (e) {
     const err = e as Error;

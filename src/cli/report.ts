@@ -21,10 +21,10 @@ const FLAGS = {
   json: { type: 'string' }, merged: { type: 'string' }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' },
 } as const;
 
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const REFERENCE = { 'folder class': 'the folder class', 'clean prediction': 'the clean prediction', mixed: 'the folder class where known, else the clean prediction' };
 
-function table(header: string[], rows: string[][], indent = '  '): string[] {
+export function table(header: string[], rows: string[][], indent = '  '): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => `${indent}${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')}`.trimEnd();
   return [line(header), ...rows.map(line)];

@@ -42,17 +42,21 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
   if (!(Number.isInteger(topK) && topK >= TOP_K_RANGE.min && topK <= D)) {
     throw new EngineError('invalid-option', `topK must be a whole number from ${TOP_K_RANGE.min} to ${D} (the neurons per layer), got ${JSON.stringify(options.topK)}`, { field: 'topK' });
   }
-  const progress = (p: LayerProgress) => hooks.onProgress?.(p);
+  let prediction: LayerProgress['prediction'];
+  const progress = (p: LayerProgress) => hooks.onProgress?.(prediction ? { ...p, prediction } : p);
 
   progress({ phase: 'clean', message: 'clean forward pass' });
   const clean = await runner.clean(pixels);
   requireFinite(clean.probs, 'the probabilities of the clean pass');
   lap('clean');
   const T = info.tokens;
-  const w = clean.acts.map((a) => readoutValues(a, info.readoutRows, D));
+  const w = readoutActivations(clean.acts, info);
   const top = topClasses(clean.probs, labels, 5);
   const target = resolveTarget(opts.target, clean.probs);
   const before = clean.probs[target];
+  // The panel shows the prediction as soon as it is known, long before the path is.
+  prediction = { top, target: { class: target, label: labels[target], probability: before } };
+  progress({ phase: 'clean', message: `predicted ${top[0].label || `class ${top[0].class}`}; locating the path` });
   const summed = w.map((wl) => sumTokens(wl, D)); // activations summed over the readout tokens
   const activationOf = (l: number, j: number) => summed[l][j];
 
@@ -140,7 +144,7 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
   return {
     settings: { steps: m, formula, target: opts.target, ...(topK > 1 ? { topK } : {}) },
     prediction: { top },
-    target: { class: target, label: labels[target], probability: before },
+    target: prediction.target,
     path: describe(path, (l, j) => stepScores[l][j]),
     jas,
     ...(topK > 1 ? { topK: { k: topK, layers: sets.map((set, l) => set.map((neuron) => ({ layer: l, neuron, activation: activationOf(l, neuron), score: stepScores[l][neuron] }))), jas: setJas!, ...manipulated(1) } } : {}),
@@ -150,6 +154,11 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
     manipulation: manipulated(0),
     timing: { seconds: (performance.now() - started) / 1000, ...runner.counters, rowsPerRun: runner.rowsPerRun(m), phases },
   };
+}
+
+/** Each block's activation rows at the readout tokens (the w of the method's search, docs/method.md): K x D, row-major. */
+export function readoutActivations(acts: Float32Array[], info: InstrumentedInfo): Float32Array[] {
+  return acts.map((a) => readoutValues(a, info.readoutRows, info.neurons));
 }
 
 function checkOptions(o: AnalyzeOptions): void {
@@ -186,7 +195,7 @@ function resolveTarget(target: number | 'predicted', probs: Float32Array): numbe
 }
 
 /** The path neuron's activation at every patch token (the last gh*gw tokens), laid out on the patch grid. */
-function tokenMap(acts: Float32Array, layer: number, neuron: number, T: number, D: number, grid: [number, number]): TokenMap {
+export function tokenMap(acts: Float32Array, layer: number, neuron: number, T: number, D: number, grid: [number, number]): TokenMap {
   const first = T - grid[0] * grid[1];
   const values = Array.from({ length: grid[0] * grid[1] }, (_, t) => acts[(first + t) * D + neuron]);
   return { layer, neuron, grid, values };

@@ -1,16 +1,18 @@
 // The engine: open a ViT once, analyse many images. Used by the CLI, the worker and the tests.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { analyzePixels, requireFinite, topClasses } from './analyze';
+import { analyzePixels, readoutActivations, requireFinite, topClasses } from './analyze';
 import type { AnalyzeOptions, ModelInfo, ModelOptions, RunHooks } from './api';
 import type { InstrumentedInfo } from './instrument';
 import { readLabels, readPreprocessing, type Preprocessing } from './modelFolder';
 import { sha256File } from './hash';
-import { sumTokens } from './locator';
+import { pathJas, sumTokens } from './locator';
 import { openModel } from './modelStore';
+import { checkUnit, NEURON_SCHEMA, type NeuronScanRecord, type NeuronUnit } from './neurons/records';
+import { scanImages } from './neurons/scan';
 import { loadPixels } from './preprocess';
 import { readoutValues } from './readout';
-import type { AnalysisResult, ClassProbability, ReadoutInfo } from './result';
+import type { AnalysisResult, ClassProbability, Formula, ReadoutInfo } from './result';
 import { Runner } from './runner';
 import type { Session } from './runtime';
 
@@ -66,6 +68,55 @@ export class Engine {
   /** For callers that preprocess themselves (tests against recorded pixel tensors). */
   analyzeTensor(pixels: Float32Array, options: AnalyzeOptions = {}, hooks: RunHooks = {}) {
     return analyzePixels({ session: this.session, info: this.internal, layers: this.info.layers, labels: this.info.labels, pixels }, options, hooks);
+  }
+
+  /**
+   * The neuron scan of several images at once (forward only, batched): per image its record, or
+   * the error it gave (an unreadable image does not stop the others). `target`: the class the
+   * ablation is measured on, null for the predicted class.
+   */
+  async scanNeurons(images: { path: string; target: number | null }[], units: NeuronUnit[], signal?: AbortSignal): Promise<(NeuronScanRecord | Error)[]> {
+    const { layers, neuronsPerLayer, labels, numClasses } = this.info;
+    for (const u of units) checkUnit(u, layers, neuronsPerLayer);
+    const bad = images.find((i) => i.target !== null && !(Number.isInteger(i.target) && i.target >= 0 && i.target < numClasses));
+    if (bad) throw new RangeError(`target class ${bad.target} of ${bad.path} is out of range: the model has ${numClasses} classes`);
+    const loaded = await Promise.all(images.map(async (i) => {
+      const file = path.resolve(i.path);
+      try { return { file, pixels: await loadPixels(file, this.prep, this.internal.input), sha256: await sha256File(file, 'image') }; } catch (e) { return e as Error; }
+    }));
+    const ok = loaded.flatMap((l, i) => (l instanceof Error ? [] : [{ ...l, target: images[i].target }]));
+    const runner = new Runner(this.session, this.internal, layers, signal);
+    const scanned = ok.length ? await scanImages(runner, this.internal, ok.map((l) => l.pixels.data), ok.map((l) => l.target), units) : [];
+    const { path: modelPath, sha256, scope, inputSize } = this.info;
+    let k = 0;
+    return loaded.map((l): NeuronScanRecord | Error => {
+      if (l instanceof Error) return l;
+      const s = scanned[k++];
+      return {
+        schema: NEURON_SCHEMA,
+        model: { path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses },
+        image: { path: l.file, sha256: l.sha256, width: l.pixels.width, height: l.pixels.height },
+        grid: s.grid, prediction: { top: topClasses(s.probs, labels, 5) },
+        target: { class: s.target, label: labels[s.target], probability: s.probs[s.target] },
+        units: s.units,
+      };
+    });
+  }
+
+  /**
+   * The JAS of a given path on an image (ALGORITHM §5), explaining `target`: what the comparison of
+   * two images asks of each path on the other image.
+   */
+  async pathJas(imagePath: string, path_: number[], options: { target: number; steps?: number; formula?: Formula }, signal?: AbortSignal): Promise<number> {
+    const { layers, neuronsPerLayer, numClasses } = this.info;
+    if (path_.length !== layers || path_.some((j) => !Number.isInteger(j) || j < 0 || j >= neuronsPerLayer)) {
+      throw new RangeError(`a path of this model has one neuron (0..${neuronsPerLayer - 1}) for each of its ${layers} blocks`);
+    }
+    if (!Number.isInteger(options.target) || options.target < 0 || options.target >= numClasses) throw new RangeError(`target class ${options.target} is out of range (0..${numClasses - 1})`);
+    const pixels = await loadPixels(path.resolve(imagePath), this.prep, this.internal.input);
+    const runner = new Runner(this.session, this.internal, layers, signal);
+    const w = readoutActivations((await runner.clean(pixels.data)).acts, this.internal);
+    return pathJas(runner, pixels.data, options.target, w, path_, options.steps ?? 20, options.formula ?? 'reference');
   }
 
   /** The model's probabilities for an image (one clean pass), most probable first. */

@@ -101,5 +101,7 @@ export interface LayerProgress {
   layer?: number;
   layers?: number;
   partialPath?: PathNeuron[];
+  /** The clean pass's prediction and the explained class: on every message after the clean pass. */
+  prediction?: { top: ClassProbability[]; target: ClassProbability };
   message: string;
 }

@@ -106,6 +106,33 @@ export class Runner {
     return probs;
   }
 
+  /**
+   * Live passes of different images, one per row (the neuron scan): `images[i]` is row i's pixels;
+   * `scales[l]`, where given, one row of D per row (as `scaled`). Returns the probabilities
+   * [rows x classes] and the full activations [rows x T*D] of the blocks in `actLayers`.
+   */
+  async images(images: Float32Array[], scales: (Float32Array | undefined)[], actLayers: number[]): Promise<{ probs: Float32Array; acts: Map<number, Float32Array> }> {
+    const C = this.info.numClasses, TD = this.info.tokens * this.D;
+    const batch = images.length, rows = this.rowsPerRun(batch);
+    const probs = new Float32Array(batch * C);
+    const acts = new Map(actLayers.map((l) => [l, new Float32Array(batch * TD)]));
+    const { channels, height, width } = this.info.input;
+    for (let start = 0; start < batch; start += rows) {
+      const n = Math.min(rows, batch - start);
+      const pixels = new Float32Array(n * images[0].length);
+      for (let i = 0; i < n; i++) pixels.set(images[start + i], i * images[0].length);
+      const feeds = neutralFeeds(this.info, this.layers, { type: 'float32', data: pixels, dims: [n, channels, height, width] });
+      scales.forEach((s, l) => {
+        if (s) feeds[NAMES.scale(l)] = { type: 'float32', data: s.subarray(start * this.D, (start + n) * this.D), dims: [n, 1, this.D] };
+      });
+      const out = await this.run(feeds, [NAMES.probs, ...actLayers.map(NAMES.act)]);
+      probs.set(out[NAMES.probs], start * C);
+      for (const [l, a] of acts) a.set(out[NAMES.act(l)], start * TD);
+      this.counters.forwardPasses += n;
+    }
+    return { probs, acts };
+  }
+
   rowsPerRun(batch: number): number {
     return this.info.input.fixedBatch ? 1 : Math.max(1, Math.min(batch, this.maxRows));
   }

@@ -6,6 +6,8 @@ import type { ModelInfo } from '../engine/api';
 import type { PruningCurve } from '../engine/batch/prune';
 import type { BatchRecord } from '../engine/batch/records';
 import { isCompact } from '../engine/batch/compact';
+import type { NeuronUnit } from '../engine/neurons/records';
+import type { PathComparison } from '../engine/pathCompare';
 import type { AnalysisResult, LayerProgress } from '../engine/result';
 import {
   batchProgressText, isCancelled, progressPercent, stableKey, WorkerExitedError,
@@ -198,15 +200,37 @@ export class AnalysisService extends Disposable {
    */
   batch(folder: string, out: string, onProgress: (p: BatchProgressInfo) => void, signal?: AbortSignal): Promise<BatchRunResult> {
     const settings = this.settings();
+    // Every score kept: an image of the folder panel then opens from its record at once (the
+    // image panel charts all of a layer's scores). The CLI's batch, for cluster-sized folders, is compact.
+    return this.folderRun(folder, settings, onProgress, signal, (options) => this.client.batch({ folder, out, options: settings.analyze, scores: 'all' }, options));
+  }
+
+  /** The neuron scan of a folder for `units` into the resumable result file `out` (as `batch`). */
+  neuronScan(folder: string, out: string, units: NeuronUnit[], onProgress: (p: BatchProgressInfo) => void, signal?: AbortSignal): Promise<BatchRunResult> {
+    return this.folderRun(folder, this.settings(), onProgress, signal, (options) => this.client.request('neuronScan', { folder, out, units }, options));
+  }
+
+  /** Two analyses compared in the worker (the JAS of each path on the other image), with the current model loaded. */
+  async comparePaths(a: AnalysisResult, b: AnalysisResult): Promise<PathComparison> {
+    const settings = this.settings();
+    this.warnAboutSettings(settings);
+    const info = await this.client.ensureModel(settings.model);
+    this.modelLoaded(info);
+    if (a.model.sha256 !== info.sha256 || b.model.sha256 !== info.sha256) {
+      throw new UserError('The two results were made with another model than the one set now; analyse them again to compare them.');
+    }
+    return this.client.request('comparePaths', { a, b });
+  }
+
+  private folderRun(folder: string, settings: ResolvedSettings, onProgress: (p: BatchProgressInfo) => void, signal: AbortSignal | undefined,
+                    request: (options: { signal: AbortSignal; onBatchProgress: (p: BatchProgressInfo) => void }) => Promise<BatchRunResult>): Promise<BatchRunResult> {
     this.warnAboutSettings(settings);
     return cancellableProgress(`Neuron Path: ${path.basename(folder)}`, signal, async (progress, abortSignal) => {
       let done = 0;
       progress.report({ message: this.client.loadedModelKey === stableKey(settings.model) ? 'scanning the folder' : 'loading the model' });
       const info = await this.client.ensureModel(settings.model, { signal: abortSignal });
       this.modelLoaded(info);
-      // Every score kept: an image of the folder panel then opens from its record at once (the
-      // image panel charts all of a layer's scores). The CLI's batch, for cluster-sized folders, is compact.
-      return this.client.batch({ folder, out, options: settings.analyze, scores: 'all' }, {
+      return request({
         signal: abortSignal,
         onBatchProgress: (p) => {
           const pct = p.total > 0 ? (100 * p.done) / p.total : 0;

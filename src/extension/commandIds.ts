@@ -7,4 +7,10 @@ export const COMMANDS = {
   selectModel: 'neuronPath.selectModel',
   openSettings: 'neuronPath.openSettings',
   analyzeSample: 'neuronPath.analyzeSample',
+  comparePaths: 'neuronPath.comparePaths',
+} as const;
+
+/** Commands the panels run among themselves: registered, not contributed (not in the palette). */
+export const INTERNAL_COMMANDS = {
+  openNeuronView: 'neuronPath.openNeuronView',
 } as const;

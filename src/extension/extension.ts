@@ -1,8 +1,10 @@
 // Entry of dist/extension.js: registers the features; each lives in its own file.
 import * as vscode from 'vscode';
 import { AnalysisService } from './analysis';
+import { ComparePanelManager } from './comparePanel';
 import { registerCommands } from './commands';
 import { FolderPanelManager } from './folderPanel';
+import { NeuronPanelManager } from './neuronPanel';
 import { PanelManager } from './panel';
 import { registerSampleCommand } from './samples';
 
@@ -11,6 +13,10 @@ export interface NeuronPathApi {
   readonly panels: PanelManager;
   /** The open folder panels (batch result files). */
   readonly folders: FolderPanelManager;
+  /** The open neuron views. */
+  readonly neurons: NeuronPanelManager;
+  /** The open comparisons of two paths. */
+  readonly comparisons: ComparePanelManager;
   readonly service: AnalysisService;
 }
 
@@ -19,8 +25,10 @@ export function activate(context: vscode.ExtensionContext): NeuronPathApi {
   const service = new AnalysisService(context, output);
   const panels = new PanelManager(context, service);
   const folders = new FolderPanelManager(context, service);
-  context.subscriptions.push(output, service, panels, folders, ...registerCommands(context, panels, service, folders), registerSampleCommand(context));
-  return { panels, folders, service };
+  const neurons = new NeuronPanelManager(context, service, folders);
+  const comparisons = new ComparePanelManager(context, service, panels, folders);
+  context.subscriptions.push(output, service, panels, folders, neurons, comparisons, ...registerCommands(context, panels, service, folders), registerSampleCommand(context));
+  return { panels, folders, neurons, comparisons, service };
 }
 
 export function deactivate(): void {

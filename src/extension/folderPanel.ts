@@ -9,14 +9,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import {
-  isCancelled, isFolderPersistedState, isFolderWebviewToHost,
+  isCancelled, runningProgress, isFolderPersistedState, isFolderWebviewToHost,
   type BatchProgressInfo, type FolderInit, type FolderWebviewToHost, type HostToFolderWebview, type PruneRequest,
 } from '../protocol';
 import type { AnalysisService } from './analysis';
 import { checkAppendable } from '../engine/batch/resultFile';
 import { isRegularFile } from '../engine/files';
-import { COMMANDS } from './commandIds';
-import { filesOf, findRecord, folderOfResultFile, resultFileNextTo, resultReader, type ResultReader } from './resultFile';
+import { COMMANDS, INTERNAL_COMMANDS } from './commandIds';
+import { filesOf, findRecord, folderOfResultFile, RESULT_SUFFIX, resultFileNextTo, resultReader, type ResultReader } from './resultFile';
 import { SECTION } from './settings';
 import { PanelManagerBase, panelKey, WebviewPanelHost, webviewOptions } from './webviewPanel';
 
@@ -40,7 +40,7 @@ const isFolder = (dir: string) => fs.promises.stat(dir).then((st) => st.isDirect
 export class FolderPanelManager extends PanelManagerBase<FolderPanel> {
   constructor(private readonly context: vscode.ExtensionContext, private readonly service: AnalysisService) {
     super();
-    this.registerSerializer(FOLDER_VIEW_TYPE, isFolderPersistedState, (s) => s.resultFile, async (webviewPanel, s) => {
+    this.registerSerializer(FOLDER_VIEW_TYPE, isFolderPersistedState, (s) => panelKey(s.resultFile), async (webviewPanel, s) => {
       webviewPanel.webview.options = webviewOptions(this.context.extensionUri);
       // The folder a batch would analyse: only one that exists, else the one beside the file.
       const folder = s.folder && await isFolder(s.folder) ? s.folder : await folderOfResultFile(s.resultFile);
@@ -48,13 +48,16 @@ export class FolderPanelManager extends PanelManagerBase<FolderPanel> {
     }, (s) => isResultSource(s.resultFile));
   }
 
-  /** Where the batch of `folder` writes (and resumes) its results, per `neuronPath.batch.resultLocation`. */
-  resultFileFor(folder: string): string {
+  /**
+   * Where the batch of `folder` writes (and resumes) its results, per `neuronPath.batch.resultLocation`;
+   * `suffix` names another kind of result file of the folder (a neuron scan's).
+   */
+  resultFileFor(folder: string, suffix = RESULT_SUFFIX): string {
     const where = vscode.workspace.getConfiguration(SECTION).get<string>('batch.resultLocation', 'nextToFolder');
-    if (where !== 'globalStorage') return resultFileNextTo(folder);
+    if (where !== 'globalStorage') return resultFileNextTo(folder, suffix);
     const dir = vscode.Uri.joinPath(this.context.globalStorageUri, 'batches').fsPath;
     const id = Buffer.from(path.resolve(folder)).toString('base64url').slice(-24);
-    return path.join(dir, `${path.basename(folder)}-${id}.neuron-path.jsonl`);
+    return path.join(dir, `${path.basename(folder)}-${id}${suffix}`);
   }
 
   /** Analyzes a folder (resuming its result file) with its panel showing the results live. */
@@ -113,6 +116,12 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
   }
 
   get isRunning(): boolean { return this.running !== undefined; }
+
+  /** The images the result file holds records of (read up to now). */
+  async analysedImages(): Promise<string[]> {
+    await this.reader.read();
+    return this.reader.summary().report?.patterns.images ?? [];
+  }
 
   /** Runs (or resumes) the folder's batch; a second call while one runs only shows the panel. */
   async runBatch(): Promise<void> {
@@ -202,6 +211,9 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
       case 'prune': void this.prune(message.request); return;
       case 'cancelPrune': this.pruning?.abort(); return;
       case 'openImage': void this.openImage(message.image); return;
+      case 'neuronView':
+        if (this.folder) void vscode.commands.executeCommand(INTERNAL_COMMANDS.openNeuronView, { folder: this.folder, layer: message.layer, neuron: message.neuron });
+        return;
     }
   }
 
@@ -231,7 +243,7 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
       folder: this.folder,
       title: this.folder ? path.basename(this.folder) : path.basename(this.resultFile),
       report, skipped,
-      running: this.running?.progress ?? (this.running ? { done: 0, total: 0, resumed: 0, analysed: 0, failed: 0, rate: 0 } : undefined),
+      running: runningProgress(this.running),
       error: this.error ?? readError ?? (this.running || missing ? undefined : error),
     };
     this.post({ type: 'init', init });

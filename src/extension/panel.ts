@@ -9,7 +9,7 @@ import {
   type ExportRequest, type HostToWebview, type PanelInit, type TargetChoice, type WebviewToHost,
 } from '../protocol';
 import { AnalysisService, errorMessage } from './analysis';
-import { COMMANDS } from './commandIds';
+import { COMMANDS, INTERNAL_COMMANDS } from './commandIds';
 import { exportStem, pathCsv, pngFromDataUrl, resultJson } from './export';
 import { isRegularFile } from '../engine/files';
 import { PanelManagerBase, panelKey, WebviewPanelHost, webviewOptions } from './webviewPanel';
@@ -26,7 +26,7 @@ export class PanelManager extends PanelManagerBase<NeuronPathPanel> {
   constructor(private readonly context: vscode.ExtensionContext, private readonly service: AnalysisService) {
     super();
     // The image must still be a regular file: its folder becomes the panel's resource root.
-    this.registerSerializer(VIEW_TYPE, isPanelPersistedState, (s) => s.imagePath, (webviewPanel, s) => this.revive(webviewPanel, s.imagePath, s.target),
+    this.registerSerializer(VIEW_TYPE, isPanelPersistedState, (s) => panelKey(s.imagePath), (webviewPanel, s) => this.revive(webviewPanel, s.imagePath, s.target),
       (s) => isRegularFile(s.imagePath));
     this.register(service.onDidLoadModel((info) => {
       for (const p of this.panels.values()) p.setLabels(info.labels, info.sha256);
@@ -190,6 +190,8 @@ export class NeuronPathPanel extends WebviewPanelHost<HostToWebview> {
       case 'openSettings': void vscode.commands.executeCommand(COMMANDS.openSettings); return;
       case 'export': void this.export(message.request); return;
       case 'imageError': void this.sendPreview(); return;
+      case 'neuronView': void vscode.commands.executeCommand(INTERNAL_COMMANDS.openNeuronView, { image: this.imagePath, layer: message.layer, neuron: message.neuron }); return;
+      case 'compare': void vscode.commands.executeCommand(COMMANDS.comparePaths, this.imagePath); return;
     }
   }
 

@@ -16,9 +16,9 @@ import { mergeResults } from '../engine/batch/resultSet';
 export const RESULT_SUFFIX = '.neuron-path.jsonl';
 const CHUNK = 1 << 20;
 
-/** The result file written next to a folder: `photos/` -> `photos.neuron-path.jsonl`. */
-export function resultFileNextTo(folder: string): string {
-  return `${path.resolve(folder).replace(/[\\/]+$/, '')}${RESULT_SUFFIX}`;
+/** The result file written next to a folder: `photos/` -> `photos.neuron-path.jsonl` (or another suffix: a neuron scan's). */
+export function resultFileNextTo(folder: string, suffix = RESULT_SUFFIX): string {
+  return `${path.resolve(folder).replace(/[\\/]+$/, '')}${suffix}`;
 }
 
 /** The folder a result file next to it was made from, if that folder exists. */

@@ -27,7 +27,7 @@ export abstract class WebviewPanelHost<ToWebview> extends Disposable {
   /** The page has said `ready` since it last loaded. */
   protected ready = false;
 
-  constructor(protected readonly panel: vscode.WebviewPanel, context: vscode.ExtensionContext, bundle: 'webview' | 'folder', title: string) {
+  constructor(protected readonly panel: vscode.WebviewPanel, context: vscode.ExtensionContext, bundle: 'webview' | 'folder' | 'neuron' | 'compare', title: string) {
     super();
     const media = vscode.Uri.joinPath(context.extensionUri, 'media', 'icons');
     panel.iconPath = { light: vscode.Uri.joinPath(media, 'neuron-path-light.svg'), dark: vscode.Uri.joinPath(media, 'neuron-path-dark.svg') };
@@ -68,15 +68,16 @@ export abstract class PanelManagerBase<P extends WebviewPanelHost<unknown>> exte
   /**
    * Restores this manager's panels after a window reload: what VS Code kept is state from the page,
    * not trusted, so it must pass `isState` and the files it names must pass `filesOk` (else the
-   * panel is closed); a panel already open for the same file wins, `revive` takes the rest.
+   * panel is closed); a panel already open under the same key (`keyOf`, as `track` keeps it) wins,
+   * `revive` takes the rest.
    */
-  protected registerSerializer<S>(viewType: string, isState: (s: unknown) => s is S, fileOf: (s: S) => string,
+  protected registerSerializer<S>(viewType: string, isState: (s: unknown) => s is S, keyOf: (s: S) => string,
                                   revive: (webviewPanel: vscode.WebviewPanel, state: S) => void | Promise<void>,
                                   filesOk: (state: S) => boolean | Promise<boolean>): void {
     this.register(vscode.window.registerWebviewPanelSerializer(viewType, {
       deserializeWebviewPanel: async (webviewPanel, state: unknown) => {
         if (!isState(state) || !await filesOk(state)) { webviewPanel.dispose(); return; }
-        const open = this.panels.get(panelKey(fileOf(state)));
+        const open = this.panels.get(keyOf(state));
         if (open) { webviewPanel.dispose(); open.reveal(); return; }
         await revive(webviewPanel, state);
       },

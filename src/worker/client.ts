@@ -85,6 +85,8 @@ const DEFAULT_TIMEOUTS: Record<WorkerMethod, number> = {
   preview: 60_000,
   batch: 10 * 60_000,       // between two progress messages: one image
   prune: 10 * 60_000,       // between two progress messages: one image
+  neuronScan: 10 * 60_000,  // between two progress messages: one batch of images
+  comparePaths: 10 * 60_000, // two JAS runs
 };
 
 interface Pending {

@@ -7,19 +7,26 @@
 import type { AnalyzeOptions, ModelInfo, ModelOptions, RunHooks } from '../engine/api';
 import { codeOf, EngineError, type ErrorFacts } from '../engine/errors';
 import type { AnalysisResult } from '../engine/result';
-import { isError, type BatchLine } from '../engine/batch/records';
+import { ERROR_SCHEMA, type BatchLine } from '../engine/batch/records';
+import type { NeuronScanLine } from '../engine/neurons/records';
 import { pruningCheck, type PruneEngine, type PruningCurve } from '../engine/batch/prune';
 import { loadReports } from '../engine/batch/report';
 import { analyzeFolder, type BatchProgress } from '../engine/batch/run';
+import { scanFolderNeurons, type NeuronScanner } from '../engine/neurons/run';
+import type { Engine } from '../engine/index';
+import { checkComparable, ComparisonError, comparePaths } from '../engine/pathCompare';
 import {
   isHostToWorker, PROTOCOL_VERSION, safeJson, stableKey,
-  type BatchLatest, type BatchParams, type BatchProgressInfo, type BatchRunResult, type HostToWorker, type PreviewParams, type PreviewResult, type PruneParams, type WorkerErrorCode, type WorkerErrorInfo, type WorkerRequest, type WorkerToHost,
+  type BatchLatest, type BatchParams, type BatchProgressInfo, type BatchRunResult, type HostToWorker, type NeuronScanParams, type PreviewParams, type PreviewResult, type PruneParams, type WorkerErrorCode, type WorkerErrorInfo, type WorkerRequest, type WorkerToHost,
 } from '../protocol';
 
 /** What the worker needs of the engine (the real `Engine` satisfies it; the pruning passes are optional for fakes). */
 export interface EngineLike extends Partial<Omit<PruneEngine, 'info'>> {
   readonly info: ModelInfo;
   analyze(imagePath: string, options: AnalyzeOptions, hooks?: RunHooks): Promise<AnalysisResult>;
+  /** The neuron scan and a path's JAS on an image (the real Engine has them; test fakes may not). */
+  scanNeurons?: NeuronScanner['scanNeurons'];
+  pathJas?: Engine['pathJas'];
   dispose(): Promise<void>;
 }
 
@@ -142,6 +149,26 @@ export class WorkerServer {
       }
       return this.runBatch(request.id, request.params, this.engine, this.engineOptions, signal);
     }
+    if (request.method === 'comparePaths') {
+      const engine = this.engine;
+      if (!engine) throw Object.assign(new Error('no model is loaded'), { workerCode: 'no-model' as const });
+      if (!engine.pathJas) throw new Error('this engine cannot compute the JAS of a given path');
+      const { a, b } = request.params;
+      checkComparable(a, b);
+      if (a.model.sha256 !== engine.info.sha256) throw new ComparisonError('the results are of another model than the one loaded; analyse them again');
+      const settings = { steps: a.settings.steps, formula: a.settings.formula };
+      const aOnB = await engine.pathJas(b.image.path, a.path.map((p) => p.neuron), { ...settings, target: b.target.class }, signal);
+      const bOnA = await engine.pathJas(a.image.path, b.path.map((p) => p.neuron), { ...settings, target: a.target.class }, signal);
+      return comparePaths(a, b, { aOnB, bOnA });
+    }
+    if (request.method === 'neuronScan') {
+      const engine = this.engine;
+      if (!engine || !this.engineOptions) {
+        throw Object.assign(new Error('no model is loaded'), { workerCode: 'no-model' as const });
+      }
+      if (!engine.scanNeurons) throw new Error('this engine cannot scan neurons');
+      return this.runNeuronScan(request.id, request.params, { info: engine.info, scanNeurons: engine.scanNeurons.bind(engine) }, this.engineOptions, signal);
+    }
     if (request.method === 'prune') {
       if (!this.engine) throw Object.assign(new Error('no model is loaded'), { workerCode: 'no-model' as const });
       return this.runPrune(request.id, request.params, this.engine, signal);
@@ -153,6 +180,16 @@ export class WorkerServer {
   private async runBatch(id: number, params: BatchParams, engine: EngineLike, modelOptions: ModelOptions, signal: AbortSignal): Promise<BatchRunResult> {
     const summary = await analyzeFolder(engine, {
       folder: params.folder, out: params.out, modelOptions, analyzeOptions: params.options, limit: params.limit, scores: params.scores, signal,
+      onProgress: (p) => this.port.send({ type: 'batchProgress', id, progress: batchProgressInfo(p) }),
+    });
+    const { out, total, resumed, analysed, failed, cancelled, seconds } = summary;
+    return { out, total, resumed, analysed, failed, cancelled, seconds };
+  }
+
+  /** The neuron scan through the engine's batch runner (same file conventions, resume, progress). */
+  private async runNeuronScan(id: number, params: NeuronScanParams, engine: NeuronScanner, modelOptions: ModelOptions, signal: AbortSignal): Promise<BatchRunResult> {
+    const summary = await scanFolderNeurons(engine, {
+      folder: params.folder, out: params.out, units: params.units, modelOptions, limit: params.limit, signal,
       onProgress: (p) => this.port.send({ type: 'batchProgress', id, progress: batchProgressInfo(p) }),
     });
     const { out, total, resumed, analysed, failed, cancelled, seconds } = summary;
@@ -210,16 +247,16 @@ export class WorkerServer {
   }
 }
 
-export function batchProgressInfo(p: BatchProgress): BatchProgressInfo {
+export function batchProgressInfo(p: BatchProgress<BatchLine | NeuronScanLine>): BatchProgressInfo {
   const { done, total, resumed, analysed, failed, rate, etaSeconds } = p;
   return { done, total, resumed, analysed, failed, rate, etaSeconds, latest: p.line ? latestOf(p.line) : undefined };
 }
 
 /** The written line without its maps and scores (a record can be megabytes; a progress message stays small). */
-function latestOf(line: BatchLine): BatchLatest {
-  if (isError(line)) return { image: line.image, error: line.error };
+function latestOf(line: BatchLine | NeuronScanLine): BatchLatest {
+  if (line.schema === ERROR_SCHEMA) return { image: line.image, error: line.error };
   const top = line.prediction.top[0];
-  return { image: line.image.path, label: top?.label, probability: top?.probability, jas: line.jas };
+  return { image: line.image.path, label: top?.label, probability: top?.probability, jas: 'jas' in line ? line.jas : undefined };
 }
 
 /** The engine's error as it was thrown: an EngineError keeps its code and facts (the CLI's batch words and classifies it by them). */
@@ -254,7 +291,8 @@ export function describeError(err: unknown, request: WorkerRequest): WorkerError
   const facts: ErrorFacts = err instanceof EngineError ? err.facts : {};
   const said = sentence(text);
   const subject = request.method === 'loadModel' ? `the model ${request.params.modelPath || 'the bundled model'}`
-    : request.method === 'batch' ? `the folder ${request.params.folder}`
+    : request.method === 'batch' || request.method === 'neuronScan' ? `the folder ${request.params.folder}`
+      : request.method === 'comparePaths' ? `the paths of ${request.params.a.image.path} and ${request.params.b.image.path}`
       : request.method === 'prune' ? `the result file ${request.params.resultFile}` : `the image ${request.params.imagePath}`;
   const failed: WorkerErrorCode = request.method === 'loadModel' ? 'model-load-failed' : 'analysis-failed';
   // A result file the pruning check cannot read is not one to move away (that advice is for a batch's output).

@@ -42,9 +42,9 @@ function messagesOf(panel: FakeWebviewPanel, type: string): Array<Record<string,
 
 test('package.json contributions: commands, menus, activation and trust', () => {
   const ids = pkg.contributes.commands.map((c) => c.command).sort();
-  assert.deepEqual(ids, ['neuronPath.analyzeFolder', 'neuronPath.analyzeImage', 'neuronPath.analyzeSample', 'neuronPath.openResults', 'neuronPath.openSettings', 'neuronPath.selectModel']);
+  assert.deepEqual(ids, ['neuronPath.analyzeFolder', 'neuronPath.analyzeImage', 'neuronPath.analyzeSample', 'neuronPath.comparePaths', 'neuronPath.openResults', 'neuronPath.openSettings', 'neuronPath.selectModel']);
   assert.equal(pkg.contributes.commands.find((c) => c.command === 'neuronPath.analyzeImage')?.title, 'Neuron Path: Analyze Image');
-  assert.deepEqual(pkg.activationEvents.sort(), [...ids.map((c) => `onCommand:${c}`), 'onWebviewPanel:neuronPath.panel', 'onWebviewPanel:neuronPath.folderPanel'].sort());
+  assert.deepEqual(pkg.activationEvents.sort(), [...ids.map((c) => `onCommand:${c}`), 'onWebviewPanel:neuronPath.panel', 'onWebviewPanel:neuronPath.folderPanel', 'onWebviewPanel:neuronPath.neuronPanel'].sort());
   const menu = (id: string) => pkg.contributes.menus['explorer/context'].find((m) => m.command === id)?.when;
   assert.equal(menu('neuronPath.analyzeFolder'), 'explorerResourceIsFolder');
   assert.equal(menu('neuronPath.openResults'), '!explorerResourceIsFolder && resourceExtname == .jsonl');
@@ -73,7 +73,8 @@ test('extension host: analyze, live progress, one panel per image, target, expor
   try {
     const ext = loadExtension();
     const activated = ext.activate(ctx) as { service: { client: { pid?: number } } };
-    assert.deepEqual([...h.commands.keys()].sort(), ['neuronPath.analyzeFolder', 'neuronPath.analyzeImage', 'neuronPath.analyzeSample', 'neuronPath.openResults', 'neuronPath.openSettings', 'neuronPath.selectModel']);
+    // the contributed commands, and the internal one the panels open the neuron view with
+    assert.deepEqual([...h.commands.keys()].sort(), ['neuronPath.analyzeFolder', 'neuronPath.analyzeImage', 'neuronPath.analyzeSample', 'neuronPath.comparePaths', 'neuronPath.openNeuronView', 'neuronPath.openResults', 'neuronPath.openSettings', 'neuronPath.selectModel']);
     assert.ok(h.serializers.has('neuronPath.panel'));
     assert.ok(h.serializers.has('neuronPath.folderPanel'));
 

@@ -54,6 +54,9 @@ test('folder page: strict CSP, comparison table, heatmap cell lists images, live
     const images = await page.$$eval('[data-testid=image-link]', (els) => els.map((e) => e.getAttribute('data-image')));
     assert.deepEqual(images, ['/data/shop/bag/bag-1.png', '/data/shop/bag/bag-3.png']);
     assert.match(await page.textContent('#cell-title') ?? '', /Layer 2, neuron 6: 2 images/);
+    // the cell's neuron view
+    await page.click('#cell-title [data-testid=neuron-view]');
+    assert.deepEqual((await posted()).filter((m) => m.type === 'neuronView'), [{ type: 'neuronView', layer: 2, neuron: 6 }]);
     // keyboard: arrows move the selected cell, Enter on an image opens it
     await page.focus('[data-testid=heat-cell][data-layer="2"][data-rank="0"]');
     await page.keyboard.press('ArrowUp');

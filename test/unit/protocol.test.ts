@@ -4,7 +4,8 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import {
   isFolderPersistedState,
-  CancelledError, isHostToWorker, isPanelPersistedState, isWebviewToHost, isWorkerToHost, progressPercent, RequestTimeoutError,
+  CancelledError, isCompareWebviewToHost, isFolderWebviewToHost, isHostToWorker, isNeuronPersistedState, isNeuronWebviewToHost, isPanelPersistedState,
+  isWebviewToHost, isWorkerToHost, progressPercent, RequestTimeoutError, runningProgress,
   stableKey, WorkerExitedError, WorkerRequestError, type HostToWorker, type WorkerToHost,
 } from '../../src/protocol';
 import { WorkerClient, type WorkerTransport } from '../../src/worker/client';
@@ -106,6 +107,26 @@ test('guards accept the messages of the protocol and reject malformed ones', () 
   assert.ok(!isWebviewToHost({ type: 'export', request: { format: 'exe' } }));
   assert.ok(isPanelPersistedState({ imagePath: '/a.png' }));
   assert.ok(!isPanelPersistedState({ imagePath: '' }));
+
+  // the neuron view and the comparison (issue 13)
+  assert.ok(isHostToWorker({ type: 'request', id: 2, method: 'neuronScan', params: { folder: '/d', out: '/d.jsonl', units: [{ layer: 1, neuron: 2 }] } }));
+  assert.ok(isHostToWorker({ type: 'request', id: 2, method: 'comparePaths', params: { a: {}, b: {} } }));
+  for (const guard of [isWebviewToHost, isFolderWebviewToHost]) {
+    assert.ok(guard({ type: 'neuronView', layer: 3, neuron: 29 }));
+    assert.ok(!guard({ type: 'neuronView', layer: -1, neuron: 29 }));
+    assert.ok(!guard({ type: 'neuronView', layer: 3, neuron: '29' }));
+  }
+  assert.ok(isWebviewToHost({ type: 'compare' }));
+  assert.ok(isNeuronWebviewToHost({ type: 'openImage', image: '/d/a.png' }));
+  assert.ok(!isNeuronWebviewToHost({ type: 'openImage', image: '' }));
+  assert.ok(isNeuronWebviewToHost({ type: 'resume' }));
+  assert.ok(!isNeuronWebviewToHost({ type: 'analyze', target: 1 }));
+  assert.ok(isNeuronPersistedState({ folder: '/d', layer: 0, neuron: 5 }));
+  assert.ok(!isNeuronPersistedState({ folder: '/d', layer: 0 }));
+  assert.ok(isCompareWebviewToHost({ type: 'openImage', side: 'b' }));
+  assert.ok(!isCompareWebviewToHost({ type: 'openImage', side: 'c' }));
+  assert.deepEqual(runningProgress(undefined), undefined);
+  assert.equal(runningProgress({})?.done, 0);
 });
 
 test('stableKey ignores key order and undefined members', () => {

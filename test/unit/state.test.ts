@@ -3,7 +3,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import type { PanelInit } from '../../src/protocol';
 import {
-  classLabel, comparisonRows, fmt, initialState, pct, persisted, rankLayer, reduce, type Action, type PanelState,
+  classLabel, comparisonRows, fmt, initialState, pct, persisted, rankLayer, reduce, shownPrediction, type Action, type PanelState,
 } from '../../webview/state';
 import { fakeResult } from './fixtures/fakeEngine';
 
@@ -177,4 +177,22 @@ test('number formatting', () => {
   assert.equal(fmt(undefined), '–');
   assert.equal(pct(0.5), '50.0%');
   assert.equal(pct(0.9999), '99.99%');
+});
+
+test('the prediction shows while a run goes, from the clean pass, before the result', () => {
+  const first = fakeResult('/img/cat.png', { layers: 3 });
+  let s = run(initialState(), { type: 'init', init: { ...INIT, result: first } });
+  assert.equal(shownPrediction(s)?.top, first.prediction.top);
+  s = reduce(s, { type: 'runStarted', runId: 3, target: 2 });
+  assert.equal(shownPrediction(s)?.top, first.prediction.top, 'the previous result until the clean pass of the new run');
+  const top = [{ class: 2, label: 'two', probability: 0.6 }, { class: 0, label: 'zero', probability: 0.3 }];
+  const prediction = { top, target: top[0] };
+  s = reduce(s, { type: 'progress', runId: 3, progress: { phase: 'clean', message: 'clean', prediction } });
+  assert.deepEqual(shownPrediction(s), { top, targetClass: 2 });
+  s = reduce(s, progress(3, 1));
+  s = reduce(s, { type: 'progress', runId: 3, progress: { phase: 'layer', layer: 1, layers: 3, message: 'l2', prediction } });
+  assert.equal(shownPrediction(s)?.targetClass, 2);
+  const second = fakeResult('/img/cat.png', { layers: 3, target: 0 });
+  s = reduce(s, { type: 'result', runId: 3, result: second, cached: false });
+  assert.equal(shownPrediction(s)?.top, second.prediction.top, 'the result once it is there');
 });

@@ -82,11 +82,20 @@ test('webview: strict CSP, live path, charts, picker and exports in chromium', {
     // a run grows the path live
     const result = bigResult();
     await send({ type: 'runStarted', runId: 1, target: 'predicted' });
+    assert.match(await page.textContent('#top5') ?? '', /Computing/);
+    // the prediction shows as soon as the clean pass ends, before the path
+    const prediction = { top: result.prediction.top, target: result.target };
+    await send({ type: 'progress', runId: 1, progress: { phase: 'clean', message: 'predicted', prediction } });
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=prediction]').length > 0);
+    const live = await page.$$eval('[data-testid=prediction]', (els) => els.map((e) => [e.getAttribute('data-class'), e.className]));
+    assert.deepEqual(live.map((x) => x[0]), result.prediction.top.map((t) => String(t.class)));
+    assert.ok(live.find((x) => x[0] === String(result.target.class))?.[1].includes('is-target'), 'the explained class is marked while running');
     for (let l = 0; l < 5; l++) {
-      await send({ type: 'progress', runId: 1, progress: { phase: 'layer', layer: l, layers: 12, partialPath: result.path.slice(0, l + 1), message: `Layer ${l + 1}/12` } });
+      await send({ type: 'progress', runId: 1, progress: { phase: 'layer', layer: l, layers: 12, partialPath: result.path.slice(0, l + 1), prediction, message: `Layer ${l + 1}/12` } });
     }
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=path-neuron]').length === 5);
     assert.equal(await page.getAttribute('[data-testid=status]', 'data-state'), 'running');
+    assert.equal(await page.$$eval('[data-testid=prediction]', (els) => els.length), result.prediction.top.length);
     const layers = await page.$$eval('[data-testid=path-neuron]', (els) => els.map((e) => [Number(e.getAttribute('data-layer')), Number(e.getAttribute('data-neuron'))]));
     assert.deepEqual(layers, result.path.slice(0, 5).map((p) => [p.layer, p.neuron]));
     await screenshot('running-dark.png');
@@ -117,6 +126,11 @@ test('webview: strict CSP, live path, charts, picker and exports in chromium', {
     assert.equal(await page.getAttribute('[data-testid=path-neuron].selected', 'data-layer'), '1');
     assert.notEqual(before, null);
     assert.match(await page.textContent('#layer-heading') ?? '', /Layer 1/);
+
+    // the selected path card's neuron view
+    assert.match(await page.textContent('[data-testid=neuron-view]') ?? '', new RegExp(`What excites #${result.path[1].neuron}\\?`));
+    await page.click('[data-testid=neuron-view]');
+    assert.deepEqual((await posted()).filter((m) => m.type === 'neuronView'), [{ type: 'neuronView', layer: 1, neuron: result.path[1].neuron }]);
 
     // exports
     await page.click('#export-json');

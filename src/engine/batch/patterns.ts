@@ -41,7 +41,7 @@ export interface PatternOptions {
   labels?: string[];                // the model's class names, for classes no record names
 }
 
-export function groupOf(r: PatternRecord, by: GroupBy, labels: string[] = []): Group | undefined {
+export function groupOf(r: Pick<PatternRecord, 'prediction' | 'target' | 'trueClass' | 'folderLabel'>, by: GroupBy, labels: string[] = []): Group | undefined {
   const trueClass = r.trueClass ?? null, folder = r.folderLabel ?? null;
   if (by !== 'predicted' && trueClass !== null) {
     const label = labels[trueClass] ?? r.prediction.top.find((c) => c.class === trueClass)?.label

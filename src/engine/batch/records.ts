@@ -6,7 +6,9 @@ import type { AnalyzeOptions, BaselineName, ModelOptions } from '../api';
 import { resolveAnalyzeOptions, resolvedScope } from '../options';
 import type { AnalysisResult } from '../result';
 import type { TopScores } from './compact';
-import { parseResultText, readResultFileSync } from './resultFile';
+import { parseResultText, readResultFileSync, type RecordKind } from './resultFile';
+
+export type { RecordKind } from './resultFile';
 
 export const ERROR_SCHEMA = 'neuron-path/1-error';
 
@@ -29,34 +31,43 @@ export interface FolderClass {
 /** A line of a batch file: the record (compact ones keep `topScores` instead of `layerScores`), where it came from, how it was made. */
 export type BatchRecord = AnalysisResult & FolderClass & { batch: BatchSettings; topScores?: TopScores; analysedAt?: string };
 
-export interface BatchError extends FolderClass {
+export interface BatchError<S = BatchSettings> extends FolderClass {
   schema: typeof ERROR_SCHEMA;
   image: string;                      // absolute path
   sha256: string | null;              // null when the file could not be read
   error: string;
-  batch: BatchSettings;
+  batch: S;
   analysedAt?: string;                // when the line was written (ISO 8601; absent in older files)
 }
 
 export type BatchLine = BatchRecord | BatchError;
 
+/** The model settings that change what a record holds (threads and execution provider do not). */
+export function modelSettings(modelSha256: string, model: ModelOptions): BatchSettings['model'] {
+  const p = model.preprocess ?? {};
+  const preprocess = Object.fromEntries(Object.entries({ size: p.size, mean: p.mean, std: p.std, resize: p.resize })
+    .filter(([, v]) => v !== undefined)) as NonNullable<ModelOptions['preprocess']>;
+  return { sha256: modelSha256, scope: resolvedScope(model), preprocess, labelsPath: model.labelsPath ?? null };
+}
+
+/** The resume key of a settings body; labelsPath changes names, not numbers, so it is left out. */
+export function settingsKey(body: { model: BatchSettings['model'] }): string {
+  const keyed = { ...body, model: { ...body.model, labelsPath: undefined } };
+  return createHash('sha256').update(JSON.stringify(keyed)).digest('hex').slice(0, 16);
+}
+
 /** The settings that change what a record holds (threads and execution provider do not). */
 export function batchSettings(modelSha256: string, model: ModelOptions, analyze: AnalyzeOptions): BatchSettings {
   const a = resolveAnalyzeOptions(analyze);
   const baselines = [...new Set(a.baselines)].sort();
-  const p = model.preprocess ?? {};
-  const preprocess = Object.fromEntries(Object.entries({ size: p.size, mean: p.mean, std: p.std, resize: p.resize })
-    .filter(([, v]) => v !== undefined)) as NonNullable<ModelOptions['preprocess']>;
   const body = {
-    model: { sha256: modelSha256, scope: resolvedScope(model), preprocess, labelsPath: model.labelsPath ?? null },
+    model: modelSettings(modelSha256, model),
     analyze: {
       steps: a.steps, formula: a.formula, target: a.target, baselines, randomCount: a.randomCount, randomSeed: a.randomSeed,
       ...(a.topK > 1 ? { topK: a.topK } : {}),
     },
   };
-  // labelsPath changes names, not numbers: it is kept for re-reading but left out of the key.
-  const keyed = { ...body, model: { ...body.model, labelsPath: undefined } };
-  return { key: createHash('sha256').update(JSON.stringify(keyed)).digest('hex').slice(0, 16), ...body };
+  return { key: settingsKey(body), ...body };
 }
 
 /** The analyze options a settings block was made with (for a report that reruns passes). */
@@ -76,14 +87,14 @@ export interface ReadResult {
   endsWithNewline: boolean;
 }
 
-/** Lines already in memory; each checked for the shape of a record (see resultFile.ts). */
-export function parseLines(text: string): ReadResult {
-  return parseResultText(text);
+/** Lines already in memory; each checked for the shape of a record of `kind` (see resultFile.ts; default: analyses). */
+export function parseLines(text: string, kind?: RecordKind): ReadResult {
+  return parseResultText(text, { kind });
 }
 
 /** A whole result file, read in chunks (any size); prefer the async readResultFile. */
-export function readLines(file: string): ReadResult {
-  return readResultFileSync(file);
+export function readLines(file: string, kind?: RecordKind): ReadResult {
+  return readResultFileSync(file, { kind });
 }
 
 /** The analysed images of a file (error lines and, for a re-analysed image, all but its last record dropped). */

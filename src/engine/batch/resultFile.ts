@@ -24,14 +24,22 @@ const isNum = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
 const isProb = (v: unknown) => isNum(v) && (v as number) >= 0 && (v as number) <= 1;
 const LIMIT = 1e7; // layers, neurons and classes: far above any model, far below what breaks arrays
 
-/** Why a parsed line is not a usable record or error line, or undefined when it is one. */
-export function lineProblem(v: unknown): string | undefined {
+/**
+ * Another kind of record a result file can hold (a neuron scan's): its schema and why a parsed line
+ * of that schema is not usable. Without a kind, a file holds analyses (`neuron-path/1`).
+ */
+export interface RecordKind { schema: string; problem(v: Obj): string | undefined }
+
+/** Why a parsed line is not a usable record (of `kind`, default analyses) or error line, or undefined when it is one. */
+export function lineProblem(v: unknown, kind?: RecordKind): string | undefined {
   if (!isObj(v)) return 'not a JSON object';
   if (v.schema === ERROR_SCHEMA) {
     if (typeof v.image !== 'string' || typeof v.error !== 'string') return 'an error line without image and error';
     return undefined;
   }
-  if (v.schema !== 'neuron-path/1') return `not a neuron-path/1 record (schema ${JSON.stringify(v.schema)?.slice(0, 40)})`;
+  const schema = kind?.schema ?? 'neuron-path/1';
+  if (v.schema !== schema) return `not a ${schema} record (schema ${JSON.stringify(v.schema)?.slice(0, 40)})`;
+  if (kind) return kind.problem(v);
   const r = v as Obj;
   const model = r.model, image = r.image, prediction = r.prediction, target = r.target, manipulation = r.manipulation;
   if (!isObj(model) || typeof model.sha256 !== 'string' || !isInt(model.layers, 1, LIMIT) || !isInt(model.neuronsPerLayer, 1, LIMIT)) return 'no model (sha256, layers, neuronsPerLayer)';
@@ -69,10 +77,10 @@ export function lineProblem(v: unknown): string | undefined {
 }
 
 /** One line of text as a record or error line, or the reason it is skipped. */
-export function parseLine(text: string): { line: BatchLine } | { reason: string } {
+export function parseLine(text: string, kind?: RecordKind): { line: BatchLine } | { reason: string } {
   let value: unknown;
   try { value = JSON.parse(text); } catch { return { reason: 'not valid JSON (cut off by a stopped run?)' }; }
-  const problem = lineProblem(value);
+  const problem = lineProblem(value, kind);
   return problem ? { reason: problem } : { line: value as BatchLine };
 }
 
@@ -128,6 +136,8 @@ export interface ReadOptions {
   slim?: boolean;
   /** Keep only the lines this accepts (e.g. one image's records), so a large file is not held in memory. */
   filter?: (line: BatchLine) => boolean;
+  /** The records the file holds (default: analyses). */
+  kind?: RecordKind;
 }
 
 /**
@@ -154,7 +164,7 @@ export class ResultLineReader {
     const { result, opts } = this;
     if (text === undefined) { result.skipped.push({ line: lineNo, reason: `longer than ${MAX_LINE_BYTES / 2 ** 20} MiB` }); return; }
     if (!text.trim()) return;
-    const parsed = parseLine(text);
+    const parsed = parseLine(text, opts.kind);
     if ('reason' in parsed) { result.skipped.push({ line: lineNo, reason: parsed.reason }); return; }
     if (opts.filter && !opts.filter(parsed.line)) return;
     result.lines.push(opts.slim ? slim(parsed.line) : parsed.line);
@@ -212,7 +222,7 @@ export function skippedSummary(skipped: ReadResult['skipped'], shown = 3): strin
  * A file that may be appended to: missing, empty, or one whose first line is a neuron-path
  * record or error line. Anything else (a log, another tool's .jsonl) is refused, not appended to.
  */
-export function checkAppendable(file: string): void {
+export function checkAppendable(file: string, schema = 'neuron-path/1'): void {
   if (!fs.existsSync(file)) return;
   const { fd, size } = openRegular(file, 'result-file');
   let head: string;
@@ -224,9 +234,9 @@ export function checkAppendable(file: string): void {
   }
   const first = head.split('\n').find((l) => l.trim());
   if (first === undefined) return;
-  const schema = /^\s*\{\s*"schema"\s*:\s*"([^"]*)"/.exec(first)?.[1];
-  if (schema !== 'neuron-path/1' && schema !== ERROR_SCHEMA) {
-    throw new EngineError('result-file', `${file} is not a neuron-path result file (its first line is not a neuron-path/1 record); it is left as it is`, { file, role: 'result-file' });
+  const found = /^\s*\{\s*"schema"\s*:\s*"([^"]*)"/.exec(first)?.[1];
+  if (found !== schema && found !== ERROR_SCHEMA) {
+    throw new EngineError('result-file', `${file} is not a neuron-path result file (its first line is not a ${schema} record); it is left as it is`, { file, role: 'result-file' });
   }
 }
 

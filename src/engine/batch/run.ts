@@ -11,14 +11,21 @@ import { sha256File } from '../hash';
 import { codeOf, EngineError, type EngineErrorCode, type ErrorFacts } from '../errors';
 import type { AnalysisResult } from '../result';
 import { compactScores, type ScoresKept } from './compact';
+import type { FolderClass } from './records';
 import { checkAppendable, lockResultFile, readResultFile } from './resultFile';
-import { batchSettings, doneKey, ERROR_SCHEMA, isError, type ReadResult, type BatchError, type BatchLine, type BatchRecord, type BatchSettings } from './records';
+import { batchSettings, doneKey, ERROR_SCHEMA, isError, type ReadResult, type BatchError, type BatchLine, type BatchSettings, type RecordKind } from './records';
 import { scanFolder, type BatchItem, type FolderScan } from './scan';
 import { inShard, type Shard } from './shard';
 
-export type Analyzer = (item: BatchItem, signal: AbortSignal) => Promise<AnalysisResult>;
+/** What a record of a result file has whatever its kind: the image it is of (the resume key). */
+export interface ImageRecord { schema: string; image: { path: string; sha256: string } }
 
-export interface BatchProgress {
+export type Analyzer<R extends ImageRecord = AnalysisResult> = (item: BatchItem, signal: AbortSignal) => Promise<R>;
+
+/** The settings every line carries: `key` decides what resumes; the rest says what differs. */
+export interface RunSettings { key: string; model: BatchSettings['model'] }
+
+export interface BatchProgress<L = BatchLine> {
   done: number;                 // finished images, those of earlier runs included
   total: number;
   resumed: number;              // already in the file when the run started
@@ -26,7 +33,7 @@ export interface BatchProgress {
   failed: number;               // error lines written by this run
   rate: number;                 // images per second in this run (0 before the first)
   etaSeconds: number | undefined;
-  line?: BatchLine;             // the line just written
+  line?: L;                     // the line just written
 }
 
 export interface BatchSummary {
@@ -35,16 +42,21 @@ export interface BatchSummary {
   skipped: ReadResult['skipped'];   // lines of the file that were not records (bad JSON, wrong shape), 1-based
 }
 
-export interface BatchRunOptions {
+export interface BatchRunOptions<R extends ImageRecord = AnalysisResult, S extends RunSettings = BatchSettings> {
   items: BatchItem[];
   out: string;
-  settings: BatchSettings;
-  analyzers: Analyzer[];
-  /** 'top' (default): per layer the top 32 scores and the path neuron's rank; 'all': every score. */
+  settings: S;
+  analyzers: Analyzer<R>[];
+  /** The records the file holds (default: analyses). */
+  kind?: RecordKind;
+  /** Analyses only: 'top' (default) keeps per layer the top 32 scores and the path neuron's rank; 'all': every score. */
   scores?: ScoresKept;
   signal?: AbortSignal;
-  onProgress?: (p: BatchProgress) => void;
+  onProgress?: (p: BatchProgress<ResultLine<R, S>>) => void;
 }
+
+/** A line of a result file: a record with its folder class and the run's settings, or an error line. */
+export type ResultLine<R, S> = (R & FolderClass & { batch: S }) | BatchError<S>;
 
 /** A result file made with other settings: appending would mix two analyses. */
 export class BatchSettingsError extends EngineError {
@@ -55,11 +67,11 @@ export class BatchSettingsError extends EngineError {
 const FATAL_CODES = new Set<EngineErrorCode>(['target', 'invalid-option', 'result-settings', 'result-locked', 'cache', 'provider']);
 const isFatal = (e: Error) => FATAL_CODES.has(codeOf(e)!) || e instanceof RangeError || e.name === 'BatchWorkerError';
 
-export async function runBatch(opts: BatchRunOptions): Promise<BatchSummary> {
+export async function runBatch<R extends ImageRecord = AnalysisResult, S extends RunSettings = BatchSettings>(opts: BatchRunOptions<R, S>): Promise<BatchSummary> {
   if (!opts.analyzers.length) throw new RangeError('runBatch needs at least one analyzer');
   const started = performance.now();
   const out = path.resolve(opts.out);
-  checkAppendable(out);
+  checkAppendable(out, opts.kind?.schema);
   fs.mkdirSync(path.dirname(out), { recursive: true });
   const release = lockResultFile(out);
   try {
@@ -69,9 +81,9 @@ export async function runBatch(opts: BatchRunOptions): Promise<BatchSummary> {
   }
 }
 
-async function runLocked(opts: BatchRunOptions, out: string, started: number): Promise<BatchSummary> {
+async function runLocked<R extends ImageRecord, S extends RunSettings>(opts: BatchRunOptions<R, S>, out: string, started: number): Promise<BatchSummary> {
   const { settings } = opts;
-  const existing = await readResultFile(out, { slim: true });
+  const existing = await readResultFile(out, { slim: true, kind: opts.kind });
   checkSettings(out, existing.lines, settings);
   const done = new Set(existing.lines.map((l) => (isError(l) ? doneKey(l.image, l.sha256, settings.key) : doneKey(l.image.path, l.image.sha256, settings.key))));
   const sha = (file: string) => sha256File(file, 'image').catch(() => null);
@@ -85,7 +97,7 @@ async function runLocked(opts: BatchRunOptions, out: string, started: number): P
   const stop = () => inner.abort();
   opts.signal?.addEventListener('abort', stop);
   if (opts.signal?.aborted) stop();
-  const report = (line?: BatchLine) => {
+  const report = (line?: ResultLine<R, S>) => {
     const seconds = (performance.now() - started) / 1000;
     const rate = analysed && seconds > 0 ? analysed / seconds : 0;
     const left = total - resumed - analysed;
@@ -93,20 +105,21 @@ async function runLocked(opts: BatchRunOptions, out: string, started: number): P
   };
   report();
 
-  const work = async (analyze: Analyzer) => {
+  const work = async (analyze: Analyzer<R>) => {
     while (!inner.signal.aborted && next < pending.length) {
       const item = pending[next++];
       const image = path.resolve(item.image);
-      let line: BatchLine;
+      let line: ResultLine<R, S>;
       try {
         const result = await analyze({ ...item, image }, inner.signal);
-        const record = opts.scores === 'all' ? result : compactScores(result);
-        line = { ...record, trueClass: item.trueClass, folderLabel: item.folderLabel, batch: settings, analysedAt: new Date().toISOString() } satisfies BatchRecord;
+        // Compact records are an analysis format; other kinds of record are written as they come.
+        const record = opts.kind === undefined && opts.scores !== 'all' ? compactScores(result as unknown as AnalysisResult) as unknown as R : result;
+        line = { ...record, trueClass: item.trueClass, folderLabel: item.folderLabel, batch: settings, analysedAt: new Date().toISOString() };
       } catch (e) {
         const err = e as Error;
         if (err.name === 'AbortError' || inner.signal.aborted) return;
         if (isFatal(err)) { fatal ??= err; stop(); return; }
-        line = { schema: ERROR_SCHEMA, image, sha256: await sha(image), error: err.message, trueClass: item.trueClass, folderLabel: item.folderLabel, batch: settings, analysedAt: new Date().toISOString() } satisfies BatchError;
+        line = { schema: ERROR_SCHEMA, image, sha256: await sha(image), error: err.message, trueClass: item.trueClass, folderLabel: item.folderLabel, batch: settings, analysedAt: new Date().toISOString() } satisfies BatchError<S>;
         failed++;
       }
       fs.appendFileSync(out, `${JSON.stringify(line)}\n`);
@@ -123,16 +136,16 @@ async function runLocked(opts: BatchRunOptions, out: string, started: number): P
   return { out, total, resumed, analysed, failed, cancelled: analysed + resumed < total, seconds: (performance.now() - started) / 1000, skipped: existing.skipped };
 }
 
-function checkSettings(out: string, lines: BatchLine[], settings: BatchSettings): void {
+function checkSettings(out: string, lines: BatchLine[], settings: RunSettings): void {
   const other = lines.find((l) => l.batch?.key !== settings.key);
   if (!other) return;
-  const diff = other.batch ? settingsDifferences(other.batch, settings, ['in the file', 'now']) : ['lines without batch settings'];
+  const diff = other.batch ? settingsDifferences(other.batch as RunSettings, settings, ['in the file', 'now']) : ['lines without batch settings'];
   throw new BatchSettingsError(`${out} holds results made with other settings (${diff.join('; ')})`, { file: out, role: 'result-file', differences: diff });
 }
 
 /** What differs between two settings blocks, as "analyze.steps 5 <was>, 6 <now>" (labels names, not numbers). */
-export function settingsDifferences(a: BatchSettings, b: BatchSettings, [was, now]: [string, string]): string[] {
-  return differences({ model: a.model, analyze: a.analyze }, { model: b.model, analyze: b.analyze }, '', was, now);
+export function settingsDifferences(a: RunSettings, b: RunSettings, [was, now]: [string, string]): string[] {
+  return differences({ ...a, key: undefined }, { ...b, key: undefined }, '', was, now);
 }
 
 function differences(a: object, b: object, prefix: string, was: string, now: string): string[] {
@@ -170,12 +183,18 @@ export interface FolderModel {
   analyze?: Engine['analyze'];
 }
 
-/** Scans a folder and analyses it into the resumable file: the folder run of the CLI, the extension's worker and the tests. */
-export async function analyzeFolder(model: FolderModel, opts: FolderRunOptions): Promise<BatchSummary> {
-  const scan = scanFolder(opts.folder, model.info.labels);
+/** The images of a folder a run takes: the scan, then the limit, then the shard (every folder run's first step). */
+export function folderItems(folder: string, labels: string[], opts: Pick<FolderRunOptions, 'limit' | 'shard' | 'onScan'>): BatchItem[] {
+  const scan = scanFolder(folder, labels);
   const limited = opts.limit !== undefined ? scan.items.slice(0, opts.limit) : scan.items;
   const items = opts.shard ? inShard(limited, scan.root, opts.shard) : limited;
   opts.onScan?.(scan, items);
+  return items;
+}
+
+/** Scans a folder and analyses it into the resumable file: the folder run of the CLI, the extension's worker and the tests. */
+export async function analyzeFolder(model: FolderModel, opts: FolderRunOptions): Promise<BatchSummary> {
+  const items = folderItems(opts.folder, model.info.labels, opts);
   const analyzeOptions = opts.analyzeOptions ?? {};
   const { analyze } = model;
   const analyzers = opts.analyzers ?? (analyze ? [(item: BatchItem, signal: AbortSignal) => analyze.call(model, item.image, analyzeOptions, { signal })] : []);

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { it } from 'node:test';
 import type { AnalysisResult } from '../../../src/engine/result';
 import { analyzeWithCli, pathNeurons } from './cli';
-import { FolderPanelView, Panel, type PanelSnapshot } from './panel';
+import { FolderPanelView, NeuronView, Panel, type PanelSnapshot } from './panel';
 import { OUTPUT_DIR, sampleImages } from './paths';
 import { THEMES, type ThemeKind, type Workbench } from './workbench';
 
@@ -126,6 +126,22 @@ export function defineFlow(session: () => E2ESession): void {
     assertSamePath(shown, cli, `${first} (target ${other})`);
     await s.workbench.waitNotificationGone(first);
     await s.workbench.screenshot(path.join(OUTPUT_DIR, `${s.label}-target-${other}.png`));
+  });
+
+  step('a path card opens the neuron view: the folder\'s images that excite it most', async (s) => {
+    const panel = new Panel(s.workbench.page, first);
+    await s.workbench.explorerCommand(first, ANALYZE_ENTRY);
+    await panel.waitFor('a result', (p) => p.state === 'done' && p.path.length > 0, ANALYSIS_MS);
+    const { layer, neuron } = await panel.openNeuronView();
+    const view = new NeuronView(s.workbench.page, layer, neuron);
+    const shown = await view.waitFor('the scanned folder', (v) => v.state === 'done' && v.top.length > 0, ANALYSIS_MS);
+    const images = sampleImages();
+    assert.equal(shown.top.length, Math.min(12, images.length), 'the top images of the workspace\'s samples');
+    for (const t of shown.top) assert.ok(images.includes(path.basename(t.image)) && t.image.startsWith(s.workspace), t.image);
+    for (let i = 1; i < shown.top.length; i++) assert.ok(shown.top[i - 1].activation >= shown.top[i].activation, 'in activation order');
+    assert.equal(shown.peaks, shown.top.length, 'each top image has its peak patch outlined');
+    assert.ok(shown.classRows >= 2, 'the per-class ablation table');
+    await s.workbench.screenshot(path.join(OUTPUT_DIR, `${s.label}-neuron-view.png`));
   });
 
   step('Analyze Folder on a folder shows the folder panel, in the light and dark themes', async (s) => {

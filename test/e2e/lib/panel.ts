@@ -77,6 +77,15 @@ export class Panel {
     return waitForSnapshot(`panel ${this.image}`, () => this.snapshot(), what, done, timeoutMs, allowError);
   }
 
+  /** Presses the selected path card's "What excites #j?" button; returns that card's neuron. */
+  async openNeuronView(): Promise<PanelNeuron> {
+    const f = await this.waitOpen();
+    const card = f.locator(`${this.selector} [data-testid="path-neuron"].selected`);
+    const neuron = { layer: Number(await card.getAttribute('data-layer')), neuron: Number(await card.getAttribute('data-neuron')) };
+    await f.locator(`${this.selector} [data-testid="neuron-view"]`).click();
+    return neuron;
+  }
+
   /** Chooses a target class in the panel's picker (a native select or a vscode-single-select). */
   async chooseTarget(value: number | 'predicted'): Promise<void> {
     const f = await this.waitOpen();
@@ -159,4 +168,44 @@ async function waitForSnapshot<S extends { state: string; status: string }>(
     await sleep(300);
   }
   throw new Error(`${who}: no ${what} within ${timeoutMs / 1000} s; last seen: ${JSON.stringify(last)}`);
+}
+
+export interface NeuronViewSnapshot {
+  state: string;                 // status data-state: idle | running | done | cancelled | error
+  status: string;
+  title: string;
+  top: { image: string; activation: number }[];   // [data-testid=top-image] in rank order
+  peaks: number;                 // outlined peak patches
+  classRows: number;             // rows of the ablation table
+}
+
+/** The neuron view's webview: the frame holding [data-testid="neuron-panel"] whose title names the neuron. */
+export class NeuronView {
+  constructor(private readonly page: Page, readonly layer: number, readonly neuron: number) {}
+
+  async snapshot(): Promise<NeuronViewSnapshot | undefined> {
+    for (const frame of this.page.frames()) {
+      try {
+        const s = await frame.evaluate(() => {
+          const root = document.querySelector('[data-testid="neuron-panel"]');
+          if (!root) return undefined;
+          const status = root.querySelector<HTMLElement>('[data-testid="status"]');
+          return {
+            state: status?.dataset.state ?? '', status: status?.textContent?.trim() ?? '', title: root.querySelector('h1')?.textContent ?? '',
+            top: Array.from(root.querySelectorAll<HTMLElement>('[data-testid="top-image"]')).map((e) => ({ image: e.dataset.image ?? '', activation: Number(e.dataset.activation) })),
+            peaks: root.querySelectorAll('[data-testid="peak"]').length,
+            classRows: root.querySelectorAll('[data-testid="class-row"]').length,
+          };
+        });
+        if (s && s.title.startsWith(`Layer ${this.layer}, neuron ${this.neuron}`)) return s;
+      } catch {
+        // detached while we looked
+      }
+    }
+    return undefined;
+  }
+
+  waitFor(what: string, done: (s: NeuronViewSnapshot) => boolean, timeoutMs: number): Promise<NeuronViewSnapshot> {
+    return waitForSnapshot(`neuron view L${this.layer}:${this.neuron}`, () => this.snapshot(), what, done, timeoutMs);
+  }
 }

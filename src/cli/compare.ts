@@ -1,0 +1,62 @@
+// `neuron-path compare A B`: two images' paths side by side. A and B are images (analysed here with
+// the analyze options) or neuron-path/1 JSON records (--json of analyze); the JAS of each path on
+// the other image is computed with the model.
+import * as fs from 'node:fs';
+import { Engine, type AnalysisResult, type AnalyzeOptions } from '../engine/index';
+import { comparePaths, type PathComparison } from '../engine/pathCompare';
+import { analyzeOptions, modelOptions, UsageError, type Flags } from './args';
+import { formatNumber } from '../format';
+import { table } from './report';
+
+export const COMPARE_USAGE = `
+usage: neuron-path compare A B [--json OUT] [analyze options]
+  Two paths side by side: the layers where they share a neuron, the rank of each path neuron among
+  the other image's scores of its layer, and the JAS of each path on the other image (explaining
+  that image's target). A and B are images, or neuron-path/1 records written by analyze --json.
+`;
+
+async function resultOf(engine: Engine, file: string, options: AnalyzeOptions): Promise<AnalysisResult> {
+  if (!/\.json$/i.test(file)) return engine.analyze(file, options);
+  let r: AnalysisResult;
+  try { r = JSON.parse(fs.readFileSync(file, 'utf8')) as AnalysisResult; } catch (e) { throw new Error(`cannot read ${file} as a neuron-path/1 record: ${(e as Error).message}`); }
+  if (r.schema !== 'neuron-path/1' || !Array.isArray(r.path)) throw new Error(`${file} is not a neuron-path/1 record (write one with analyze --json)`);
+  if (r.model.sha256 !== engine.info.sha256) throw new Error(`${file} was made with another model (${r.model.path}); give it with --model`);
+  return r;
+}
+
+export async function compare(f: Flags, positionals: string[]): Promise<number> {
+  if (positionals.length !== 2) throw new UsageError(`compare takes two images (or records), got ${positionals.length}`);
+  const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${msg}\n`); };
+  const mOpts = modelOptions(f), aOpts = analyzeOptions(f);
+  log(`opening ${mOpts.modelPath}`);
+  const engine = await Engine.open(mOpts);
+  try {
+    log(`analysing ${positionals.join(' and ')}`);
+    const [a, b] = [await resultOf(engine, positionals[0], aOpts), await resultOf(engine, positionals[1], aOpts)];
+    const settings = { steps: a.settings.steps, formula: a.settings.formula };
+    log('the JAS of each path on the other image');
+    const aOnB = await engine.pathJas(b.image.path, a.path.map((p) => p.neuron), { ...settings, target: b.target.class });
+    const bOnA = await engine.pathJas(a.image.path, b.path.map((p) => p.neuron), { ...settings, target: a.target.class });
+    const c = comparePaths(a, b, { aOnB, bOnA });
+    process.stdout.write(`${formatComparison(c)}\n`);
+    if (f.json) fs.writeFileSync(f.json, `${JSON.stringify(c)}\n`);
+    return 0;
+  } finally {
+    await engine.dispose();
+  }
+}
+
+export function formatComparison(c: PathComparison): string {
+  const name = (p: string) => p.split(/[\\/]/).pop() ?? p;
+  const out = [
+    `A  ${c.a.image}: explains ${c.a.target.label || c.a.target.class} (p ${formatNumber(c.a.target.probability)})`,
+    `B  ${c.b.image}: explains ${c.b.target.label || c.b.target.class} (p ${formatNumber(c.b.target.probability)})`,
+    '', `Shared neurons: ${c.shared} of ${c.layers.length} layers. Rank: among the other image's ${c.neurons} scores of the layer (1 = the other path's choice).`,
+    ...table(['layer', 'A neuron', 'rank in B', 'B neuron', 'rank in A', ''],
+      c.layers.map((l) => [`L${l.layer}`, String(l.a), String(l.aRankInB), String(l.b), String(l.bRankInA), l.same ? 'shared' : ''])),
+    '', 'JAS (each path explaining each image\'s target):',
+    ...table(['path', `on A (${name(c.a.image)})`, `on B (${name(c.b.image)})`],
+      [['A', formatNumber(c.a.jas), formatNumber(c.a.jasOnOther)], ['B', formatNumber(c.b.jasOnOther), formatNumber(c.b.jas)]]),
+  ];
+  return out.join('\n');
+}

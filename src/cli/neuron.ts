@@ -1,0 +1,134 @@
+// `neuron-path neuron DIR --layer L --neuron J`: what a neuron responds to. Scans the folder (forward
+// only, resumable, one line per image) and prints, per neuron, the images that excite it most with
+// the patch where it peaks, its mean activation per class, and accuracy and target probability per
+// class with it zeroed; for a whole block, its most class-selective neurons.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadReport } from '../engine/batch/index';
+import { Engine } from '../engine/index';
+import {
+  NEURON_RECORDS, neuronScanSuffix, parseUnits, scanFolderNeurons, selectiveNeurons, summarizeNeuron, unitName,
+  type NeuronSummary, type NeuronUnit, type ScanRecord,
+} from '../engine/neurons/index';
+import { readLines, recordsOf } from '../engine/batch/records';
+import { ANALYZE_FLAGS, modelOptions, UsageError } from './args';
+import { duration, progressLine } from './batch';
+import { formatNumber, formatPercent as pct } from '../format';
+import { plural, table } from './report';
+
+export const NEURON_USAGE = `
+usage: neuron-path neuron DIR --layer L [--neuron J] [--neurons L:J,L:J,L] [--top K] [--paths FILE.jsonl]
+                          [--out FILE.jsonl] [--limit N] [--batch N] [--json OUT] [model options]
+  What a neuron responds to: scans every image of DIR (forward only, several images per run), then
+  prints the K images that excite the neuron most and the patch where it peaks, its mean activation
+  per class, and per class the accuracy and mean target probability with the neuron zeroed at the
+  readout tokens against the clean run (target: the folder class, else the predicted class).
+  --layer L --neuron J  the neuron (block L, FFN neuron J; 0-based); --layer alone: every neuron of L
+  --neurons LIST       several at once: 3:29,5:100 (and 4 or 4:* for a whole block)
+  --top K              images listed per neuron (default 9)
+  --paths FILE.jsonl   a folder analysis of the same images: how often the neuron is on each class's paths
+  --out FILE.jsonl     the scan's result file (default ./<DIR name>.neurons-<selection>.jsonl); resumed
+  --batch N            images per model run (default 16)
+  --json OUT           the summaries as JSON
+`;
+
+const FLAGS = {
+  ...Object.fromEntries(['model', 'labels', 'scope', 'threads', 'provider', 'size', 'mean', 'std', 'resize'].map((k) => [k, ANALYZE_FLAGS[k as keyof typeof ANALYZE_FLAGS]])),
+  layer: { type: 'string' }, neuron: { type: 'string' }, neurons: { type: 'string' }, top: { type: 'string' }, paths: { type: 'string' },
+  out: { type: 'string' }, limit: { type: 'string' }, batch: { type: 'string' },
+  json: { type: 'string' }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' },
+} as const;
+
+function positive(name: string, v: string | undefined, fallback?: number): number | undefined {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be an integer >= 1, got '${v}'`);
+  return n;
+}
+
+function selection(f: { layer?: string; neuron?: string; neurons?: string }): string {
+  if (f.neurons !== undefined) {
+    if (f.layer !== undefined || f.neuron !== undefined) throw new UsageError('give either --neurons L:J,... or --layer L [--neuron J], not both');
+    return f.neurons;
+  }
+  if (f.layer === undefined) throw new UsageError(f.neuron !== undefined ? '--neuron needs --layer' : 'name a neuron: --layer L --neuron J (or --neurons L:J,...)');
+  return f.neuron === undefined ? f.layer : `${f.layer}:${f.neuron}`;
+}
+
+export async function neuron(argv: string[]): Promise<number> {
+  let parsed;
+  try { parsed = parseArgs({ args: argv, options: FLAGS, allowPositionals: true, strict: true }); } catch (e) { throw new UsageError((e as Error).message); }
+  const { values: f, positionals } = parsed;
+  if (f.help) { process.stdout.write(NEURON_USAGE); return 0; }
+  const dir = positionals[0];
+  if (!dir) throw new UsageError('neuron needs a folder DIR');
+  if (positionals.length > 1) throw new UsageError(`neuron takes one folder, got ${positionals.length}`);
+  const text = selection(f);
+  const top = positive('top', f.top, 9)!, limit = positive('limit', f.limit), batchSize = positive('batch', f.batch);
+  if (f.paths !== undefined && !fs.existsSync(f.paths)) throw new Error(`--paths: result file ${f.paths} does not exist`);
+  const mOpts = modelOptions(f as Parameters<typeof modelOptions>[0]);
+  const tty = process.stderr.isTTY && !f.quiet;
+  const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${tty ? '\r\x1b[K' : ''}${msg}\n`); };
+  const controller = new AbortController();
+  const onSigint = () => { log('stopping after the images in progress... (the file stays resumable)'); controller.abort(); };
+  process.once('SIGINT', onSigint);
+
+  log(`opening ${mOpts.modelPath}`);
+  const engine = await Engine.open(mOpts);
+  try {
+    let units: NeuronUnit[];
+    try { units = parseUnits(text, engine.info.layers, engine.info.neuronsPerLayer); } catch (e) { throw new UsageError((e as Error).message); }
+    const out = path.resolve(f.out ?? `${path.basename(path.resolve(dir))}${neuronScanSuffix(units)}`);
+    log(`scanning ${path.resolve(dir)} for ${units.map(unitName).join(', ')} into ${out}`);
+    let last = 0;
+    const summary = await scanFolderNeurons(engine, {
+      folder: dir, out, units, modelOptions: mOpts, batchSize, limit, signal: controller.signal,
+      onProgress: (p) => {
+        const now = performance.now();
+        if (now - last < 1000 && p.done !== p.total) return;
+        last = now;
+        if (tty) process.stderr.write(`\r\x1b[K${progressLine(p)}`); else log(progressLine(p));
+      },
+    });
+    if (tty) process.stderr.write('\n');
+    log(`${summary.analysed} scanned, ${summary.resumed} already in the file, ${summary.failed} failed, in ${duration(summary.seconds)}`
+      + `${summary.analysed && summary.seconds > 0 ? ` (${Math.round((60 * summary.analysed) / summary.seconds)} images/min)` : ''}`);
+    if (summary.cancelled) { log('cancelled: run the same command to resume'); return 130; }
+
+    const records = recordsOf(readLines(out, NEURON_RECORDS).lines) as unknown as ScanRecord[];
+    if (!records.length) throw new Error(`${out} holds no scanned image`);
+    const patterns = f.paths !== undefined ? loadReport(path.resolve(f.paths)).report.patterns : undefined;
+    const summaries = units.flatMap((u) => (u.neuron === null ? [] : [summarizeNeuron(records, u.layer, u.neuron, { top, patterns })]));
+    const selective = units.flatMap((u) => (u.neuron === null ? [{ layer: u.layer, neurons: selectiveNeurons(records, u.layer, top) }] : []));
+    const printed = [...summaries.map(formatNeuron), ...selective.map((s) => formatSelective(s.layer, s.neurons))].join('\n\n');
+    process.stdout.write(`${printed}\n`);
+    if (f.json) fs.writeFileSync(f.json, `${JSON.stringify({ file: out, images: records.length, neurons: summaries, selective })}\n`);
+    return 0;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+    await engine.dispose();
+  }
+}
+
+export function formatNeuron(s: NeuronSummary): string {
+  const out = [`Layer ${s.layer}, neuron ${s.neuron} (${plural(s.images, 'image')}; patch grid ${s.grid[0]}x${s.grid[1]})`, '', `  Images that excite it most:`];
+  out.push(...table(['image', 'class', 'predicted', 'activation', 'peak patch (row, col)', 'at peak'],
+    s.top.map((t) => [path.basename(t.image), t.group, t.predicted.label || String(t.predicted.class), formatNumber(t.activation), `${t.peak.row}, ${t.peak.col}`, formatNumber(t.peak.value)]), '    '));
+  const rows = [...s.classes, s.all];
+  const ablation = s.all.ablated !== null;
+  out.push('', `  Per class (activation at the readout: mean ± std${ablation ? '; with the neuron zeroed at the readout vs clean' : ''};`
+    + ' accuracy: top-1 is the folder class, else the clean prediction):');
+  out.push(...table(
+    ['class', 'images', 'activation', ...(s.all.onPaths !== null || s.classes.some((c) => c.onPaths !== null) ? ['on paths'] : []),
+      'accuracy', ...(ablation ? ['zeroed', 'P(target)', 'zeroed'] : ['P(target)'])],
+    rows.map((c) => [c.label, String(c.images), `${formatNumber(c.activation.mean)} ± ${formatNumber(c.activation.std)}`,
+      ...(s.all.onPaths !== null || s.classes.some((x) => x.onPaths !== null) ? [c.onPaths === null ? '' : pct(c.onPaths)] : []),
+      pct(c.clean.accuracy), ...(ablation ? [pct(c.ablated!.accuracy), formatNumber(c.clean.probability), formatNumber(c.ablated!.probability)] : [formatNumber(c.clean.probability)])]), '    '));
+  return out.join('\n');
+}
+
+function formatSelective(layer: number, neurons: ReturnType<typeof selectiveNeurons>): string {
+  return [`Layer ${layer}: the most class-selective neurons (best class mean - mean over all images)`,
+    ...table(['neuron', 'class', 'class mean', 'mean'], neurons.map((n) => [String(n.neuron), n.label, formatNumber(n.classMean), formatNumber(n.mean)]), '    ')].join('\n');
+}

@@ -1,0 +1,6 @@
+// What a neuron responds to (issue 13): the forward-only scan of a folder for chosen neurons, its
+// result file, and the summaries the CLI and the neuron view show.
+export * from './records';
+export * from './run';
+export * from './scan';
+export * from './summary';

@@ -1,0 +1,55 @@
+// Two images' paths side by side (issue 13 §4): where they share a neuron, how each path neuron
+// ranks among the other image's candidate scores of its layer, and the JAS of each path on the
+// other image (with that image's target class), beside its JAS on its own.
+import type { AnalysisResult, ClassProbability } from './result';
+
+export interface LayerComparison {
+  layer: number;
+  a: number;                        // A's path neuron
+  b: number;                        // B's path neuron
+  same: boolean;
+  aRankInB: number;                 // 1-based rank of A's neuron among B's scores of the layer (1: B chose it too)
+  bRankInA: number;
+}
+
+export interface PathComparison {
+  a: { image: string; target: ClassProbability; jas: number; jasOnOther: number };
+  b: { image: string; target: ClassProbability; jas: number; jasOnOther: number };
+  neurons: number;                  // per layer, for reading the ranks
+  layers: LayerComparison[];
+  shared: number;                   // layers where both paths use the same neuron
+}
+
+/** 1-based rank of `neuron` when the layer's neurons are sorted by score, highest first (ties by index). */
+export function rankIn(scores: ArrayLike<number>, neuron: number): number {
+  const s = scores[neuron];
+  let rank = 1;
+  for (let j = 0; j < scores.length; j++) if (scores[j] > s || (scores[j] === s && j < neuron)) rank++;
+  return rank;
+}
+
+export class ComparisonError extends Error {
+  constructor(message: string) { super(message); this.name = 'ComparisonError'; }
+}
+
+/** Checks that two results can be compared: same model, same scoring settings. */
+export function checkComparable(a: AnalysisResult, b: AnalysisResult): void {
+  if (a.model.sha256 !== b.model.sha256) throw new ComparisonError(`the two results are of different models (${a.model.path} and ${b.model.path}); analyse both with one model`);
+  if (a.settings.steps !== b.settings.steps || a.settings.formula !== b.settings.formula) {
+    throw new ComparisonError(`the two results were scored differently (${a.settings.steps} steps, ${a.settings.formula} vs ${b.settings.steps} steps, ${b.settings.formula}); analyse both with the same steps and formula`);
+  }
+}
+
+/** `cross`: JAS of A's path on B's image (B's target) and of B's path on A's image (A's target). */
+export function comparePaths(a: AnalysisResult, b: AnalysisResult, cross: { aOnB: number; bOnA: number }): PathComparison {
+  checkComparable(a, b);
+  const layers = a.path.map((pa, l): LayerComparison => {
+    const pb = b.path[l];
+    return { layer: l, a: pa.neuron, b: pb.neuron, same: pa.neuron === pb.neuron, aRankInB: rankIn(b.layerScores[l], pa.neuron), bRankInA: rankIn(a.layerScores[l], pb.neuron) };
+  });
+  return {
+    a: { image: a.image.path, target: a.target, jas: a.jas, jasOnOther: cross.aOnB },
+    b: { image: b.image.path, target: b.target, jas: b.jas, jasOnOther: cross.bOnA },
+    neurons: a.model.neuronsPerLayer, layers, shared: layers.filter((l) => l.same).length,
+  };
+}

@@ -1,0 +1,187 @@
+// The neuron view: one webview panel per (folder, layer, neuron), fed with the engine's summary of
+// the folder's neuron scan (a resumable .jsonl like a folder analysis: reopening shows it at once,
+// running again scans only what is new). While the scan runs in the worker the file is re-read and
+// re-summarised at most once a second. Opened from a path card of the image panel (over the image's
+// folder) or a heatmap cell of the folder panel (over its folder), with the internal command
+// `neuronPath.openNeuronView`.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { loadReport } from '../engine/batch/report';
+import { readLines, recordsOf } from '../engine/batch/records';
+import { NEURON_RECORDS, neuronScanSuffix, summarizeNeuron, type NeuronSummary, type ScanRecord } from '../engine/neurons/index';
+import {
+  isCancelled, runningProgress, isNeuronPersistedState, isNeuronWebviewToHost,
+  type BatchProgressInfo, type HostToNeuronWebview, type NeuronInit, type NeuronWebviewToHost,
+} from '../protocol';
+import type { AnalysisService } from './analysis';
+import { COMMANDS, INTERNAL_COMMANDS } from './commandIds';
+import type { FolderPanelManager } from './folderPanel';
+import { PanelManagerBase, panelKey, WebviewPanelHost, webviewOptions } from './webviewPanel';
+
+export const NEURON_VIEW_TYPE = 'neuronPath.neuronPanel';
+/** Images shown in the grid. */
+const TOP = 12;
+const REFRESH_MS = 1000;
+
+/** Where the neuron view of an image scans: the image's folder, or its parent when the parent has a folder analysis (ImageFolder layout). */
+export function scanFolderOfImage(image: string, hasFolderResult: (folder: string) => boolean): string {
+  const dir = path.dirname(image), parent = path.dirname(dir);
+  return parent !== dir && hasFolderResult(parent) ? parent : dir;
+}
+
+const isFolder = (dir: string) => fs.promises.stat(dir).then((st) => st.isDirectory(), () => false);
+
+export interface OpenNeuronViewArgs { folder?: string; image?: string; layer: number; neuron: number }
+
+export class NeuronPanelManager extends PanelManagerBase<NeuronPanel> {
+  constructor(private readonly context: vscode.ExtensionContext, private readonly service: AnalysisService, private readonly folders: FolderPanelManager) {
+    super();
+    // The folder becomes a resource root of the page: it must still be a folder.
+    this.registerSerializer(NEURON_VIEW_TYPE, isNeuronPersistedState, (s) => neuronKey(s.folder, s.layer, s.neuron), (webviewPanel, s) => {
+      webviewPanel.webview.options = webviewOptions(this.context.extensionUri, [vscode.Uri.file(s.folder)]);
+      this.add(webviewPanel, s.folder, s.layer, s.neuron).refresh();
+    }, (s) => isFolder(s.folder));
+    this.register(vscode.commands.registerCommand(INTERNAL_COMMANDS.openNeuronView, (args: OpenNeuronViewArgs) => this.open(args)));
+  }
+
+  /** Shows the neuron view (creating it) and scans the folder, resuming its scan file. */
+  async open(args: OpenNeuronViewArgs): Promise<NeuronPanel | undefined> {
+    const folder = args.folder ?? (args.image ? scanFolderOfImage(args.image, (f) => fs.existsSync(this.folders.resultFileFor(f))) : undefined);
+    if (!folder || !Number.isInteger(args.layer) || !Number.isInteger(args.neuron)) return undefined;
+    const key = neuronKey(folder, args.layer, args.neuron);
+    let panel = this.panels.get(key);
+    if (panel) panel.reveal();
+    else {
+      const webviewPanel = vscode.window.createWebviewPanel(NEURON_VIEW_TYPE, neuronTitle(folder, args.layer, args.neuron),
+        { viewColumn: vscode.ViewColumn.Active, preserveFocus: false }, webviewOptions(this.context.extensionUri, [vscode.Uri.file(folder)]));
+      panel = this.add(webviewPanel, folder, args.layer, args.neuron);
+    }
+    await panel.runScan();
+    return panel;
+  }
+
+  private add(webviewPanel: vscode.WebviewPanel, folder: string, layer: number, neuron: number): NeuronPanel {
+    const resultFile = this.folders.resultFileFor(folder, neuronScanSuffix([{ layer, neuron }]));
+    const pathsFile = this.folders.resultFileFor(folder);
+    return this.track(neuronKey(folder, layer, neuron), new NeuronPanel(webviewPanel, { folder, layer, neuron, resultFile, pathsFile }, this.context, this.service));
+  }
+}
+
+const neuronKey = (folder: string, layer: number, neuron: number) => `${panelKey(folder)}#${layer}:${neuron}`;
+const neuronTitle = (folder: string, layer: number, neuron: number) => `Neuron L${layer}:${neuron} · ${path.basename(folder)}/`;
+
+interface ScanRun { controller: AbortController; progress?: BatchProgressInfo }
+
+export class NeuronPanel extends WebviewPanelHost<HostToNeuronWebview> {
+  private running: ScanRun | undefined;
+  private error: string | undefined;
+  private summary: NeuronSummary | undefined;
+  private usedPaths: string | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  readonly folder: string;
+  readonly layer: number;
+  readonly neuron: number;
+  readonly resultFile: string;
+  /** The folder analysis whose paths the "on paths" frequencies come from, where it exists. */
+  private readonly pathsFile: string;
+
+  constructor(panel: vscode.WebviewPanel, where: { folder: string; layer: number; neuron: number; resultFile: string; pathsFile: string },
+              context: vscode.ExtensionContext, private readonly service: AnalysisService) {
+    super(panel, context, 'neuron', neuronTitle(where.folder, where.layer, where.neuron));
+    ({ folder: this.folder, layer: this.layer, neuron: this.neuron, resultFile: this.resultFile, pathsFile: this.pathsFile } = where);
+    this.register({ dispose: () => clearTimeout(this.timer) });
+  }
+
+  get isRunning(): boolean { return this.running !== undefined; }
+  /** For tests and the e2e harness: what the view shows. */
+  get currentSummary(): NeuronSummary | undefined { return this.summary; }
+
+  /** Scans (or resumes scanning) the folder; a second call while one runs only shows the panel. */
+  async runScan(): Promise<void> {
+    if (this.running) { this.reveal(); return; }
+    const run: ScanRun = { controller: new AbortController() };
+    this.running = run;
+    this.error = undefined;
+    this.refresh();
+    try {
+      const result = await this.service.neuronScan(this.folder, this.resultFile, [{ layer: this.layer, neuron: this.neuron }], (p) => {
+        if (this.running !== run) return;
+        run.progress = p;
+        this.post({ type: 'batchProgress', progress: p });
+        if (p.latest && this.timer === undefined) this.timer = setTimeout(() => { this.timer = undefined; this.refresh(); }, REFRESH_MS);
+      }, run.controller.signal);
+      if (this.running !== run) return;
+      this.running = undefined;
+      this.refresh();
+      this.post({ type: 'batchDone', result, cancelled: result.cancelled });
+    } catch (err) {
+      if (this.running !== run) return;
+      this.running = undefined;
+      const cancelled = isCancelled(err);
+      this.error = cancelled ? undefined : this.service.reportError(err, `Scanning ${this.folder} for layer ${this.layer}, neuron ${this.neuron}`);
+      this.refresh();
+      this.post({ type: 'batchDone', cancelled, message: this.error });
+    }
+  }
+
+  cancel(): void { this.running?.controller.abort(); }
+
+  /** Re-reads the scan file (and the folder analysis, if any) and sends the new summary. */
+  refresh(): void {
+    try {
+      const records = recordsOf(readLines(this.resultFile, NEURON_RECORDS).lines) as unknown as ScanRecord[];
+      if (!records.length) return;
+      let patterns;
+      try { patterns = fs.existsSync(this.pathsFile) ? loadReport(this.pathsFile).report.patterns : undefined; } catch { patterns = undefined; }
+      this.usedPaths = patterns ? this.pathsFile : undefined;
+      this.summary = summarizeNeuron(records, this.layer, this.neuron, { top: TOP, patterns });
+      this.post({ type: 'summary', summary: this.summary, imageUris: this.imageUris(this.summary), pathsFile: this.usedPaths });
+    } catch (err) {
+      this.error = `Could not read ${this.resultFile}: ${err instanceof Error ? err.message : String(err)}`;
+    }
+  }
+
+  private imageUris(s: NeuronSummary): Record<string, string> {
+    return Object.fromEntries(s.top.map((t) => [t.image, this.panel.webview.asWebviewUri(vscode.Uri.file(t.image)).toString()]));
+  }
+
+  protected receive(raw: unknown): void {
+    if (!isNeuronWebviewToHost(raw)) return;
+    const message: NeuronWebviewToHost = raw;
+    switch (message.type) {
+      case 'ready': this.ready = true; this.sendInit(); return;
+      case 'cancel': this.cancel(); return;
+      case 'resume': void this.runScan(); return;
+      case 'openImage': {
+        // Only images the view shows (the page's content is not trusted).
+        if (!this.summary?.top.some((t) => t.image === message.image)) return;
+        if (!fs.existsSync(message.image)) {
+          void vscode.window.showErrorMessage(`Neuron Path: the image ${message.image} does not exist any more (was it moved or deleted?).`);
+          return;
+        }
+        void vscode.commands.executeCommand(COMMANDS.analyzeImage, vscode.Uri.file(message.image));
+      }
+    }
+  }
+
+  private sendInit(): void {
+    if (!this.ready) return;
+    const init: NeuronInit = {
+      folder: this.folder, resultFile: this.resultFile, layer: this.layer, neuron: this.neuron,
+      title: `Layer ${this.layer}, neuron ${this.neuron}: what excites it`,
+      summary: this.summary, imageUris: this.summary ? this.imageUris(this.summary) : undefined, pathsFile: this.usedPaths,
+      running: runningProgress(this.running),
+      error: this.error,
+    };
+    this.post({ type: 'init', init });
+  }
+
+  override dispose(): void {
+    if (this.isDisposed) return;
+    // Closing the view stops its scan; the file keeps what is done and the next run resumes it.
+    this.running?.controller.abort();
+    this.running = undefined;
+    super.dispose();
+  }
+}

@@ -1,0 +1,131 @@
+// The bundled extension host (dist/extension.js) against the vscode stub and the real worker on the
+// tiny fixture ViT: a path card's "What excites #j?" opens the neuron view over the image's
+// ImageFolder (its parent, which has a folder analysis), the worker scans it into
+// <folder>.neurons-L<l>-<j>.jsonl with live progress, the view gets the summary with the "on paths"
+// frequencies of the folder analysis; the folder panel's heatmap cell opens the same view; running
+// again resumes (nothing rescanned); a top image opens its analysis; the serializer revives the view.
+// Skipped before `npm run build`.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { deactivate, EXTENSION, loadExtension, ROOT, stubVscode, untilWithin, WORKER } from './fixtures/extensionHost';
+import { makeContext, Uri, type FakeWebviewPanel } from './fixtures/vscodeStub';
+
+const MODEL = path.join(ROOT, 'test', 'fixtures', 'cls_op17_dynamic', 'model.onnx');
+const SAMPLES = path.join(ROOT, 'media', 'samples');
+const ready = existsSync(EXTENSION) && existsSync(WORKER) && existsSync(MODEL) && existsSync(path.join(SAMPLES, 'coat-1.png'));
+const until = untilWithin(60_000);
+const of = (panel: FakeWebviewPanel, type: string): Array<Record<string, any>> => panel.posted.filter((m) => m.type === type);
+
+test('extension host: the neuron view from a path card and a heatmap cell, live scan, resume, open an image, revive', { skip: ready ? false : 'needs npm run build, the fixture model and media/samples', timeout: 180_000 }, async () => {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'np-neuron-'));
+  const folder = path.join(tmp, 'shop');
+  for (const cls of ['coat', 'sandal']) {
+    mkdirSync(path.join(folder, cls), { recursive: true });
+    for (const n of [1, 2]) {
+      copyFileSync(path.join(SAMPLES, `${cls}-${n}.png`), path.join(folder, cls, `${cls}-${n}.png`));
+      copyFileSync(path.join(SAMPLES, `${cls}-${n}.png`), path.join(folder, cls, `copy-${cls}-${n}.png`));
+    }
+  }
+  const { h, stub, restore } = stubVscode({ 'neuronPath.modelPath': MODEL, 'neuronPath.steps': 2, 'neuronPath.threads': 1, 'neuronPath.baselines': ['activation'] });
+  const ctx = makeContext(ROOT, path.join(tmp, 'storage'));
+  try {
+    loadExtension().activate(ctx);
+    await h.commands.get('neuronPath.analyzeFolder')!(Uri.file(folder));
+    const folderPanel = h.panels.find((p) => p.viewType === 'neuronPath.folderPanel')!;
+
+    // the image panel of shop/coat/coat-1.png: its second path card's neuron
+    const image = path.join(folder, 'coat', 'coat-1.png');
+    await h.commands.get('neuronPath.analyzeImage')!(Uri.file(image));
+    const imagePanel = h.panels.find((p) => p.viewType === 'neuronPath.panel')!;
+    imagePanel.receive({ type: 'ready' });
+    const result = (await until('image result', () => of(imagePanel, 'init').find((m) => m.init.result) ?? of(imagePanel, 'result')[0]));
+    const { layer, neuron } = (result.init?.result ?? result.result).path[1];
+    imagePanel.receive({ type: 'neuronView', layer: -1, neuron: 'x' });
+    imagePanel.receive({ type: 'neuronView', layer, neuron });
+    const view = await until('neuron view', () => h.panels.find((p) => p.viewType === 'neuronPath.neuronPanel'));
+    assert.equal(view.title, `Neuron L${layer}:${neuron} · shop/`, 'the ImageFolder (the parent, which has a folder analysis), not coat/');
+    assert.match(/Content-Security-Policy" content="([^"]+)"/.exec(view.html)?.[1] ?? '', /^default-src 'none'; .*script-src 'nonce-[A-Za-z0-9+/=]{16,}'$/);
+    assert.match(view.html, /neuron\.js/);
+    view.receive({ type: 'ready' });
+    const done = await until('scan done', () => of(view, 'batchDone')[0]);
+    assert.equal(done.cancelled, false);
+    assert.equal(done.result.analysed, 8);
+    const file = `${folder}.neurons-L${layer}-${neuron}.jsonl`;
+    assert.equal(readFileSync(file, 'utf8').trim().split('\n').length, 8);
+    assert.ok(of(view, 'batchProgress').length >= 1, 'live progress');
+    assert.ok(h.progress.some((p) => p.title === 'Neuron Path: shop' && p.cancellable), 'under a cancellable notification');
+    const summaries = of(view, 'summary');
+    const s = summaries[summaries.length - 1];
+    assert.equal(s.summary.images, 8);
+    assert.equal(s.summary.top.length, 8);
+    assert.equal(s.pathsFile, `${folder}.neuron-path.jsonl`);
+    const coat = s.summary.classes.find((c: { label: string }) => c.label === 'coat');
+    assert.ok(coat.onPaths >= 0.5, `coat-1 and its copy have it on their path: ${coat.onPaths}`);
+    assert.ok(s.summary.all.ablated, 'single-neuron ablation per class');
+    for (const t of s.summary.top) assert.match(s.imageUris[t.image], /^https:\/\/stub\.vscode-cdn\.net/);
+
+    // the folder panel's heatmap cell opens the same view; running again resumes without rescanning
+    folderPanel.receive({ type: 'neuronView', layer, neuron });
+    const done2 = await until('second scan', () => of(view, 'batchDone')[1]);
+    assert.equal(h.panels.filter((p) => p.viewType === 'neuronPath.neuronPanel').length, 1, 'one view per folder and neuron');
+    assert.equal(done2.result.resumed, 8);
+    assert.equal(done2.result.analysed, 0);
+
+    // a top image opens its analysis; anything else is ignored
+    view.receive({ type: 'openImage', image: '/etc/passwd' });
+    const other = s.summary.top.find((t: { image: string }) => t.image !== image).image;
+    view.receive({ type: 'openImage', image: other });
+    await until('image panel of a top image', () => h.panels.find((p) => p.viewType === 'neuronPath.panel' && p.title === `Neuron Path: ${path.basename(other)}`));
+    assert.equal(h.panels.filter((p) => p.viewType === 'neuronPath.panel').length, 2);
+
+    // the serializer revives the view from its state, showing the file at once
+    const restored = (stub.window as { __restorePanel(v: string, t: string): { api: unknown; fake: FakeWebviewPanel } }).__restorePanel('neuronPath.neuronPanel', 'x');
+    view.dispose();
+    await h.serializers.get('neuronPath.neuronPanel')!.deserializeWebviewPanel(restored.api, { folder, layer, neuron });
+    restored.fake.receive({ type: 'ready' });
+    assert.equal((await until('revived init', () => of(restored.fake, 'init')[0])).init.summary.images, 8);
+  } finally {
+    await deactivate(ctx, 200);
+    restore();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test('extension host: Compare Two Paths from an image panel, the other image picked; the worker computes the cross JAS', { skip: ready ? false : 'needs npm run build, the fixture model and media/samples', timeout: 180_000 }, async () => {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'np-compare-'));
+  const images = ['coat-1.png', 'sandal-1.png'].map((f) => { const to = path.join(tmp, f); copyFileSync(path.join(SAMPLES, f), to); return to; });
+  const { h, restore } = stubVscode({ 'neuronPath.modelPath': MODEL, 'neuronPath.steps': 3, 'neuronPath.threads': 1, 'neuronPath.baselines': ['activation'] });
+  const ctx = makeContext(ROOT, path.join(tmp, 'storage'));
+  try {
+    loadExtension().activate(ctx);
+    const results: Array<Record<string, any>> = [];
+    for (const image of images) {
+      await h.commands.get('neuronPath.analyzeImage')!(Uri.file(image));
+      const p = h.panels.find((x) => x.viewType === 'neuronPath.panel' && x.title === `Neuron Path: ${path.basename(image)}`)!;
+      p.receive({ type: 'ready' });
+      const m = await until('result', () => of(p, 'result')[0] ?? of(p, 'init').find((x) => x.init.result));
+      results.push(m.result ?? m.init.result);
+    }
+    const offered: string[][] = [];
+    h.quickPick = (items) => { offered.push(items.map((i) => i.detail ?? '')); return items.find((i) => i.detail === images[1]); };
+    h.panels.find((x) => x.title === 'Neuron Path: coat-1.png')!.receive({ type: 'compare' });
+    const view = await until('compare panel', () => h.panels.find((p) => p.viewType === 'neuronPath.comparePanel'));
+    assert.deepEqual(offered, [[images[1]]], 'the other analysed image is offered');
+    assert.match(view.html, /compare\.js/);
+    view.receive({ type: 'ready' });
+    const c = (await until('comparison', () => of(view, 'comparison')[0] ?? of(view, 'init').find((m) => m.init.comparison)));
+    const comparison = c.comparison ?? c.init.comparison;
+    assert.deepEqual(comparison.layers.map((l: { a: number; b: number }) => [l.a, l.b]), results[0].path.map((p: { neuron: number }, i: number) => [p.neuron, results[1].path[i].neuron]));
+    assert.equal(comparison.a.jas, results[0].jas);
+    assert.ok(Number.isFinite(comparison.a.jasOnOther) && Number.isFinite(comparison.b.jasOnOther));
+    view.receive({ type: 'openImage', side: 'b' });
+    assert.equal(h.panels.filter((p) => p.viewType === 'neuronPath.panel').length, 2, 'revealed, not a new panel');
+  } finally {
+    await deactivate(ctx, 200);
+    restore();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,79 @@
+// The neuron view's real page (src/extension/html.ts + dist/neuron.js + dist/neuron.css) in headless
+// chromium under its Content Security Policy, fed with a real scan of media/samples by the bundled
+// model: no policy violation, no script error; the top images in activation order with the map
+// over each and the peak patch outlined, a click posts openImage; the per-class chart and the
+// ablation table; live progress. Screenshots go to test-output/neuron/. Skipped without a chromium
+// or before `npm run build`.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Engine } from '../../src/engine/index';
+import { NEURON_RECORDS, scanFolderNeurons, summarizeNeuron, type ScanRecord } from '../../src/engine/neurons/index';
+import { readLines } from '../../src/engine/batch/records';
+import type { HostToNeuronWebview, NeuronInit } from '../../src/protocol';
+import { REPO, tempDir } from '../helpers/fixtures';
+import { BASE_THEMES, skipUnlessPage, withPanelPage } from './fixtures/chromiumPage';
+
+const SAMPLES = path.join(REPO, 'media', 'samples');
+
+test('neuron page: strict CSP, top images with map and peak, class chart, ablation table, live progress', { skip: skipUnlessPage('neuron'), timeout: 120_000 }, async () => {
+  const modelOptions = { modelPath: path.join(REPO, 'media', 'model', 'model.onnx'), cacheDir: tempDir('neuron-page-cache'), threads: 1 };
+  const engine = await Engine.open(modelOptions);
+  const out = path.join(tempDir('neuron-page'), 'scan.jsonl');
+  try { await scanFolderNeurons(engine, { folder: SAMPLES, out, units: [{ layer: 4, neuron: 29 }], modelOptions }); } finally { await engine.dispose(); }
+  const records = readLines(out, NEURON_RECORDS).lines as unknown as ScanRecord[];
+  const summary = summarizeNeuron(records, 4, 29, { top: 8 });
+
+  const files = Object.fromEntries(fs.readdirSync(SAMPLES).filter((f) => f.endsWith('.png'))
+    .map((f) => [`/samples/${f}`, { contentType: 'image/png', body: fs.readFileSync(path.join(SAMPLES, f)) }]));
+  const opts = { bundle: 'neuron', outDir: 'neuron', pagePath: '/neuron.html', nonce: 'dGVzdC1ub25jZS05OTk5', title: 'Neuron L4:29', themes: BASE_THEMES, files };
+  await withPanelPage<HostToNeuronWebview>(opts, async ({ page, origin, errors, notFound, load, setTheme, send, posted, cspViolations, screenshot }) => {
+    await load();
+    const init: NeuronInit = { folder: SAMPLES, resultFile: out, layer: 4, neuron: 29, title: 'Layer 4, neuron 29: what excites it' };
+    await send({ type: 'init', init: { ...init, running: { done: 0, total: 20, resumed: 0, analysed: 0, failed: 0, rate: 0 } } });
+    await page.waitForSelector('[data-testid=status][data-state=running]');
+    await send({ type: 'batchProgress', progress: { done: 8, total: 20, resumed: 0, analysed: 8, failed: 0, rate: 40, etaSeconds: 1 } });
+    await page.waitForFunction(() => /8\/20 images, 40 img\/s/.test(document.querySelector('[data-testid=status]')?.textContent ?? ''));
+
+    const imageUris = Object.fromEntries(summary.top.map((t) => [t.image, `${origin}/samples/${path.basename(t.image)}`]));
+    await send({ type: 'summary', summary, imageUris });
+    await page.waitForSelector('[data-testid=top-image] img');
+    const tiles = await page.$$eval('[data-testid=top-image]', (els) => els.map((e) => [e.getAttribute('data-image'), Number(e.getAttribute('data-activation'))]));
+    assert.deepEqual(tiles.map((t) => t[0]), summary.top.map((t) => t.image));
+    for (let i = 1; i < tiles.length; i++) assert.ok(Number(tiles[i - 1][1]) >= Number(tiles[i][1]), 'in activation order');
+    // the map is painted at patch resolution and the peak box sits on the peak patch
+    const overlay = await page.$eval('[data-testid=top-image] canvas.overlay', (c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height]);
+    assert.deepEqual(overlay, [summary.grid[1], summary.grid[0]]);
+    const box = await page.$eval('[data-testid=top-image] [data-testid=peak]', (el) => {
+      const p = el.getBoundingClientRect(), t = el.parentElement!.getBoundingClientRect();
+      return [(p.top - t.top) / t.height, (p.left - t.left) / t.width];
+    });
+    const peak = summary.top[0].peak;
+    assert.ok(Math.abs(box[0] - peak.row / summary.grid[0]) < 0.03 && Math.abs(box[1] - peak.col / summary.grid[1]) < 0.03, `peak box at ${box} for ${JSON.stringify(peak)}`);
+    await page.waitForFunction(() => Array.from(document.querySelectorAll('[data-testid=top-image] img')).every((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0));
+
+    // per-class chart and the ablation table (every class and all images)
+    const chart = await page.$eval('#class-chart', (c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height]);
+    assert.ok(chart[0] > 100 && chart[1] > 100, `chart ${chart}`);
+    const rows = await page.$$eval('[data-testid=class-row]', (els) => els.map((e) => [e.getAttribute('data-class'), ...Array.from(e.children).map((c) => c.textContent)]));
+    assert.equal(rows.length, summary.classes.length + 1);
+    assert.equal(rows[rows.length - 1][0], 'all');
+    assert.match(rows[rows.length - 1][4] ?? '', /^\d+(\.\d+)?% → \d+(\.\d+)?%$/, 'accuracy clean → zeroed');
+    await screenshot('running-dark.png');
+
+    await send({ type: 'batchDone', cancelled: false, result: { out, total: 20, resumed: 0, analysed: 20, failed: 0, cancelled: false, seconds: 0.5 } });
+    await page.waitForSelector('[data-testid=status][data-state=done]');
+    await page.click('[data-testid=top-image] button.tile');
+    const open = (await posted()).filter((m) => m.type === 'openImage');
+    assert.deepEqual(open, [{ type: 'openImage', image: summary.top[0].image }]);
+    await setTheme('light');
+    await page.waitForTimeout(100);
+    await screenshot('done-light.png');
+
+    const csp = await cspViolations();
+    assert.deepEqual(csp, [], `CSP violations:\n${csp.join('\n')}`);
+    assert.deepEqual(notFound, []);
+    assert.deepEqual(errors, []);
+  });
+});

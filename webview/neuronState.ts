@@ -1,0 +1,77 @@
+// The neuron view's state and how the host's messages change it. Pure (no DOM), so it is unit tested.
+import type { NeuronSummary } from '../src/engine/neurons/summary';
+import type { BatchProgressInfo, HostToNeuronWebview, NeuronInit, NeuronPersistedState } from '../src/protocol';
+import { batchProgressText } from '../src/protocol';
+import { fmt, pct } from './state';
+
+export type NeuronStatus = 'idle' | 'running' | 'done' | 'cancelled' | 'error';
+
+export interface NeuronState {
+  folder: string;
+  resultFile: string;
+  layer: number;
+  neuron: number;
+  title: string;
+  summary?: NeuronSummary;
+  imageUris: Record<string, string>;
+  pathsFile?: string;
+  status: NeuronStatus;
+  progress?: BatchProgressInfo;
+  message?: string;
+}
+
+export function initialNeuronState(persisted?: Partial<NeuronPersistedState>): NeuronState {
+  return { folder: persisted?.folder ?? '', resultFile: '', layer: persisted?.layer ?? 0, neuron: persisted?.neuron ?? 0, title: '', imageUris: {}, status: 'idle' };
+}
+
+function fromInit(init: NeuronInit): NeuronState {
+  return {
+    folder: init.folder, resultFile: init.resultFile, layer: init.layer, neuron: init.neuron, title: init.title,
+    summary: init.summary, imageUris: init.imageUris ?? {}, pathsFile: init.pathsFile,
+    status: init.running ? 'running' : init.error ? 'error' : init.summary ? 'done' : 'idle',
+    progress: init.running, message: init.error,
+  };
+}
+
+export function reduceNeuron(s: NeuronState, m: HostToNeuronWebview): NeuronState {
+  switch (m.type) {
+    case 'init': return fromInit(m.init);
+    case 'summary': return { ...s, summary: m.summary, imageUris: m.imageUris, pathsFile: m.pathsFile };
+    case 'batchProgress': return { ...s, status: 'running', progress: m.progress, message: undefined };
+    case 'batchDone':
+      return { ...s, status: m.cancelled ? 'cancelled' : m.message ? 'error' : 'done', message: m.message, progress: m.result ? { ...(s.progress ?? { rate: 0 }), ...m.result, done: m.result.resumed + m.result.analysed } : s.progress };
+    default: return s;
+  }
+}
+
+export function persistedNeuron(s: NeuronState): NeuronPersistedState {
+  return { folder: s.folder, layer: s.layer, neuron: s.neuron };
+}
+
+export function neuronStatusText(s: NeuronState): string {
+  switch (s.status) {
+    case 'running': return s.progress ? `Scanning: ${batchProgressText(s.progress)}` : 'Scanning the folder...';
+    case 'cancelled': return 'Scan stopped; what was scanned stays in the result file: Resume continues it.';
+    case 'error': return s.message ?? 'The scan failed.';
+    case 'done': return s.summary ? `${s.summary.images} images scanned.` : 'No image could be scanned.';
+    default: return s.summary ? `${s.summary.images} images scanned.` : 'Not scanned yet.';
+  }
+}
+
+export interface ClassTableRow {
+  key: string; label: string; images: string; activation: string; onPaths: string;
+  accuracy: string; probability: string; drop: number | undefined;
+}
+
+/** The ablation table: per class (and all images), clean -> with the neuron zeroed. */
+export function classTable(summary: NeuronSummary | undefined): ClassTableRow[] {
+  if (!summary) return [];
+  return [...summary.classes, summary.all].map((c) => ({
+    key: c.key, label: c.label, images: String(c.images),
+    activation: `${fmt(c.activation.mean)} ± ${fmt(c.activation.std)}`,
+    onPaths: c.onPaths === null ? '' : pct(c.onPaths),
+    accuracy: c.ablated ? `${pct(c.clean.accuracy)} → ${pct(c.ablated.accuracy)}` : pct(c.clean.accuracy),
+    probability: c.ablated ? `${fmt(c.clean.probability)} → ${fmt(c.ablated.probability)}` : fmt(c.clean.probability),
+    drop: c.ablated ? c.ablated.probability - c.clean.probability : undefined,
+  }));
+}
