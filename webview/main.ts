@@ -61,7 +61,7 @@ const ui = {
   pathList: h('ol', { id: 'path', class: 'path-diagram', 'aria-label': 'Neuron path, one neuron per layer' }),
   neuronButton: h('vscode-button', {
     id: 'neuron-view', secondary: true, 'data-testid': 'neuron-view',
-    onclick: () => { const n = selectedNeuron(state); if (n) post({ type: 'neuronView', layer: n.layer, neuron: n.neuron }); },
+    onclick: () => { const n = selectedNeuron(page.state); if (n) post({ type: 'neuronView', layer: n.layer, neuron: n.neuron }); },
   }),
 
   layerTitle: h('h2', { id: 'layer-title' }, 'Influence of every neuron'),
