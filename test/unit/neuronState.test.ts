@@ -34,12 +34,12 @@ test('init, progress, summary and the end of a scan', () => {
 test('the ablation table: clean -> zeroed where the neuron was ablated, the class rows then all images', () => {
   const rows = classTable(summary());
   assert.deepEqual(rows.map((r) => r.key), ['class:0', 'all']);
-  assert.equal(rows[0].accuracy, '100.00% → 50.0%');
+  assert.equal(rows[0].accuracy, '100% → 50.0%');
   assert.equal(rows[0].probability, '0.9 → 0.6');
   assert.equal(rows[0].onPaths, '50.0%');
   assert.ok(Math.abs(rows[0].drop! + 0.3) < 1e-12);
   const whole = classTable(summary(false));
-  assert.equal(whole[0].accuracy, '100.00%');
+  assert.equal(whole[0].accuracy, '100%');
   assert.equal(whole[0].drop, undefined);
   assert.deepEqual(classTable(undefined), []);
 });
