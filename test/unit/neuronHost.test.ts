@@ -7,28 +7,18 @@
 // Skipped before `npm run build`.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { deactivate, EXTENSION, loadExtension, ROOT, stubVscode, untilWithin, WORKER } from './fixtures/extensionHost';
+import {
+  deactivate, HOST_MODEL as MODEL, HOST_READY as ready, loadExtension, postedOf as of, ROOT, sampleImageFolder, SAMPLES, stubVscode, untilWithin,
+} from './fixtures/extensionHost';
 import { makeContext, Uri, type FakeWebviewPanel } from './fixtures/vscodeStub';
 
-const MODEL = path.join(ROOT, 'test', 'fixtures', 'cls_op17_dynamic', 'model.onnx');
-const SAMPLES = path.join(ROOT, 'media', 'samples');
-const ready = existsSync(EXTENSION) && existsSync(WORKER) && existsSync(MODEL) && existsSync(path.join(SAMPLES, 'coat-1.png'));
 const until = untilWithin(60_000);
-const of = (panel: FakeWebviewPanel, type: string): Array<Record<string, any>> => panel.posted.filter((m) => m.type === type);
-
 test('extension host: the neuron view from a path card and a heatmap cell, live scan, resume, open an image, revive', { skip: ready ? false : 'needs npm run build, the fixture model and media/samples', timeout: 180_000 }, async () => {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'np-neuron-'));
-  const folder = path.join(tmp, 'shop');
-  for (const cls of ['coat', 'sandal']) {
-    mkdirSync(path.join(folder, cls), { recursive: true });
-    for (const n of [1, 2]) {
-      copyFileSync(path.join(SAMPLES, `${cls}-${n}.png`), path.join(folder, cls, `${cls}-${n}.png`));
-      copyFileSync(path.join(SAMPLES, `${cls}-${n}.png`), path.join(folder, cls, `copy-${cls}-${n}.png`));
-    }
-  }
+  const folder = sampleImageFolder(tmp);
   const { h, stub, restore } = stubVscode({ 'neuronPath.modelPath': MODEL, 'neuronPath.steps': 2, 'neuronPath.threads': 1, 'neuronPath.baselines': ['activation'] });
   const ctx = makeContext(ROOT, path.join(tmp, 'storage'));
   try {
