@@ -6,7 +6,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import type { AnalysisResult } from '../../src/engine/result';
-import type { HostToWebview, PanelInit } from '../../src/protocol';
+import type { HostToWebview, PanelInit } from '../../src/protocol/imagePanel';
 import { BASE_THEMES, skipUnlessPage, withPanelPage, withVars, type Theme } from './fixtures/chromiumPage';
 import { fakeResult } from './fixtures/fakeEngine';
 

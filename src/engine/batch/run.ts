@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import type { AnalyzeOptions, ModelInfo, ModelOptions } from '../api';
 import type { Engine } from '../index';
 import { sha256File } from '../hash';
-import { codeOf, EngineError, type EngineErrorCode, type ErrorFacts } from '../errors';
+import { codeOf, EngineError, invalidOption, isCancelled, type EngineErrorCode, type ErrorFacts } from '../errors';
 import type { AnalysisResult } from '../result';
 import { compactScores, type ScoresKept } from './compact';
 import type { FolderClass } from './records';
@@ -64,11 +64,11 @@ export class BatchSettingsError extends EngineError {
 }
 
 /** Errors that would repeat for every image: the run stops instead of writing an error line each. */
-const FATAL_CODES = new Set<EngineErrorCode>(['target', 'invalid-option', 'result-settings', 'result-locked', 'cache', 'provider']);
-const isFatal = (e: Error) => FATAL_CODES.has(codeOf(e)!) || e instanceof RangeError || e.name === 'BatchWorkerError';
+const FATAL_CODES = new Set<EngineErrorCode>(['target', 'invalid-option', 'not-comparable', 'result-settings', 'result-locked', 'cache', 'provider', 'worker-failed']);
+const isFatal = (e: Error) => FATAL_CODES.has(codeOf(e)!);
 
 export async function runBatch<R extends ImageRecord = AnalysisResult, S extends RunSettings = BatchSettings>(opts: BatchRunOptions<R, S>): Promise<BatchSummary> {
-  if (!opts.analyzers.length) throw new RangeError('runBatch needs at least one analyzer');
+  if (!opts.analyzers.length) throw invalidOption('runBatch needs at least one analyzer');
   const started = performance.now();
   const out = path.resolve(opts.out);
   checkAppendable(out, opts.kind?.schema);
@@ -117,7 +117,7 @@ async function runLocked<R extends ImageRecord, S extends RunSettings>(opts: Bat
         line = { ...record, trueClass: item.trueClass, folderLabel: item.folderLabel, batch: settings, analysedAt: new Date().toISOString() };
       } catch (e) {
         const err = e as Error;
-        if (err.name === 'AbortError' || inner.signal.aborted) return;
+        if (isCancelled(err) || inner.signal.aborted) return;
         if (isFatal(err)) { fatal ??= err; stop(); return; }
         line = { schema: ERROR_SCHEMA, image, sha256: await sha(image), error: err.message, trueClass: item.trueClass, folderLabel: item.folderLabel, batch: settings, analysedAt: new Date().toISOString() } satisfies BatchError<S>;
         failed++;
