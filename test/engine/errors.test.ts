@@ -38,6 +38,16 @@ test('a CNN is refused as not a ViT', async () => {
   await assert.rejects(open(path.join(FIXTURES, 'not_a_vit', 'model.onnx')), /no transformer FFN/);
 });
 
+for (const name of ['timm_swin_op14', 'timm_pit_op14']) {
+  test(`${name}: a hierarchical model (token rows that change between blocks) is refused with that reason, not an op it cannot differentiate`, async () => {
+    const error = await open(path.join(FIXTURES, name, 'model.onnx')).then(() => undefined, (e: EngineError) => e);
+    assert.ok(error, 'refused');
+    assert.equal(error.code, 'method-undefined');
+    assert.match(error.message, /^the token rows change between blocks .* one sequence of blocks over the same token rows.*: 2 blocks \(.*\) read \d+ token rows of width \d+, but the FFN .* after them reads \[1,\d+,\d+\]/);
+    assert.doesNotMatch(error.message, /cannot differentiate/);
+  });
+}
+
 test('an int8-quantized model is refused with the reason and what to export instead', async () => {
   await assert.rejects(open(path.join(FIXTURES, 'quantized_int8', 'model.onnx')),
     /the model is quantized \(\d+ QuantizeLinear, \d+ DequantizeLinear.*no gradient.*export it in float32/s);
