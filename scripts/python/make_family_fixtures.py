@@ -5,7 +5,8 @@ transformers model code, exported with torch.onnx, with exact float64 results of
     /usr/bin/python3 scripts/python/make_family_fixtures.py --timm DIR --transformers DIR [NAME ...]
 
 DIR is a folder that holds the `timm` (resp. `transformers`) package; also read from the
-environment variables TIMM_SRC and TRANSFORMERS_SRC. Neither library is installed or committed here:
+environment variables TIMM_SRC and TRANSFORMERS_SRC. `--transformers` may be left out when only timm
+fixtures are named. Neither library is installed or committed here:
 extract them from git (the transformers commit is the main branch at the v4.40 release, the last
 history that runs on Debian's torch 1.13):
 
@@ -28,7 +29,10 @@ when every argmax the fixture records wins by a clear margin, as make_fixtures.p
 readout rows are written down per family from the library's head code (and checked here against
 the rows the torch logits depend on), never read from the ONNX graph, so they check the engine's
 graph-based detection. Also written: fp16 and bf16 copies of one export (reference computed on the
-float32 upcast of the rounded weights) and an int8-quantized model for an error test.
+float32 upcast of the rounded weights) and an int8-quantized model for an error test. The
+remaining graph shapes of issue 18: vit_relpos (an MLP inside attention), CLIP zero-shot heads (L2
+norms), CaiT and XCiT (class-attention blocks, left out of the path), and Swin and PiT exports the
+engine must refuse (token rows that change between blocks).
 See test/fixtures/README.md for the table.
 """
 import argparse
