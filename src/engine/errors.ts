@@ -32,7 +32,7 @@ const CODES: Record<EngineErrorCode, true> = {
   'model-format': true, 'not-a-vit': true, 'unsupported-op': true, 'not-found': true, 'not-a-file': true, 'too-large': true,
   io: true, image: true, preprocessing: true, labels: true, target: true, numeric: true, cache: true, provider: true,
   'result-file': true, 'result-settings': true, 'result-locked': true, 'invalid-option': true, 'not-comparable': true,
-  'worker-failed': true, cancelled: true,
+  'worker-failed': true, 'method-undefined': true, cancelled: true,
 };
 
 export function isEngineErrorCode(v: unknown): v is EngineErrorCode {
