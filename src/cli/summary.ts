@@ -15,7 +15,8 @@ export function summary(r: AnalysisResult): string {
     lines.push(`Readout    token rows ${m.scope} (${m.readout.rows.length} of ${m.tokens}, ${from}); patch grid ${m.readout.grid.join('x')}; ` +
       `FFN ${m.ffn?.activation} (${m.ffn?.kind})${m.ffn?.headFfns.length ? `; ${m.ffn.headFfns.length} FFN after the blocks is part of the head` : ''}${precision}`);
   }
-  lines.push(`Image      ${path.basename(r.image.path)} (${r.image.width}x${r.image.height})`);
+  const turned = r.image.orientation && r.image.orientation !== 1 ? `, EXIF orientation ${r.image.orientation} applied` : '';
+  lines.push(`Image      ${path.basename(r.image.path)} (${r.image.width}x${r.image.height}${turned})`);
   lines.push(`Predicted  ${r.prediction.top.map((c) => `${c.label} ${f(c.probability, 3)}`).join(' | ')}`);
   lines.push(`Target     class ${r.target.class} "${r.target.label}", p = ${f(r.target.probability, 4)}`);
   lines.push('');

@@ -60,7 +60,7 @@ export class Engine {
         path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses, readout, tokens,
         ffn: { kind: ffn, activation, headFfns }, precision: { stored: precision, analysedIn: 'float32' },
       },
-      image: { path: file, sha256: await sha256File(file, 'image'), width: pixels.width, height: pixels.height },
+      image: { path: file, sha256: await sha256File(file, 'image'), width: pixels.width, height: pixels.height, orientation: pixels.orientation },
       ...core,
     };
   }
@@ -95,7 +95,7 @@ export class Engine {
       return {
         schema: NEURON_SCHEMA,
         model: { path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses },
-        image: { path: l.file, sha256: l.sha256, width: l.pixels.width, height: l.pixels.height },
+        image: { path: l.file, sha256: l.sha256, width: l.pixels.width, height: l.pixels.height, orientation: l.pixels.orientation },
         grid: s.grid, prediction: { top: topClasses(s.probs, labels, 5) },
         target: { class: s.target, label: labels[s.target], probability: s.probs[s.target] },
         units: s.units,

@@ -70,7 +70,11 @@ export interface AnalysisResult {
     };
     precision?: { stored: 'float32' | 'float16' | 'bfloat16'; analysedIn: 'float32' };
   };
-  image: { path: string; sha256: string; width: number; height: number };
+  image: {
+    path: string; sha256: string;
+    width: number; height: number;   // upright: after the EXIF orientation
+    orientation?: number;            // the EXIF orientation applied, 1..8 (absent in records made before it was applied)
+  };
   settings: { steps: number; formula: Formula; target: number | 'predicted'; topK?: number };  // topK only when > 1
   prediction: { top: ClassProbability[] };
   target: ClassProbability;
