@@ -2,7 +2,7 @@
 // folder's preprocessor_config.json describes (resize, center crop, rescale, normalize).
 import sharp from 'sharp';
 import { EngineError, type ErrorFacts } from './errors';
-import { readRegular } from './files';
+import { pathText, readRegular, type FsPath } from './files';
 import type { Preprocessing } from './modelFolder';
 import { uprightImage } from './orientation';
 
@@ -22,9 +22,10 @@ const MAX_PIXELS = 268_402_689;
 /** The most pixels an image is resized to before the crop (4096 x 4096): the resize costs memory and time in proportion. */
 const MAX_RESIZED_PIXELS = 4096 * 4096;
 
-export async function loadPixels(file: string, prep: Preprocessing, target: { channels: number; height: number; width: number }): Promise<Pixels> {
+export async function loadPixels(fsPath: FsPath, prep: Preprocessing, target: { channels: number; height: number; width: number }): Promise<Pixels> {
   // Read here, not by sharp: only a regular file is opened (a FIFO would block sharp's open forever).
-  const bytes = readRegular(file, 'image');
+  const bytes = readRegular(fsPath, 'image');
+  const file = pathText(fsPath);
   // The size is checked against the limit below, from the header, with a message that says so.
   let image = sharp(bytes, { limitInputPixels: false, failOn: 'error', animated: false });
   let meta: sharp.Metadata;

@@ -7,14 +7,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AnalyzeOptions, ModelInfo, ModelOptions } from '../api';
 import type { Engine } from '../index';
+import { type FsPath } from '../files';
 import { sha256File } from '../hash';
 import { codeOf, EngineError, type EngineErrorCode, type ErrorFacts } from '../errors';
 import type { AnalysisResult } from '../result';
 import { compactScores, type ScoresKept } from './compact';
 import type { FolderClass } from './records';
 import { checkAppendable, lockResultFile, readResultFile } from './resultFile';
-import { batchSettings, doneKey, ERROR_SCHEMA, isError, type ReadResult, type BatchError, type BatchLine, type BatchSettings, type RecordKind } from './records';
-import { scanFolder, type BatchItem, type FolderScan } from './scan';
+import { batchSettings, doneKey, ERROR_SCHEMA, isError, itemKey, lineImageKey, type ReadResult, type BatchError, type BatchLine, type BatchSettings, type RecordKind } from './records';
+import { itemFile, scanFolder, type BatchItem, type FolderScan } from './scan';
 import { inShard, type Shard } from './shard';
 
 /** What a record of a result file has whatever its kind: the image it is of (the resume key). */
@@ -85,13 +86,15 @@ async function runLocked<R extends ImageRecord, S extends RunSettings>(opts: Bat
   const { settings } = opts;
   const existing = await readResultFile(out, { slim: true, kind: opts.kind });
   checkSettings(out, existing.lines, settings);
-  const done = new Set(existing.lines.map((l) => (isError(l) ? doneKey(l.image, l.sha256, settings.key) : doneKey(l.image.path, l.image.sha256, settings.key))));
-  const sha = (file: string) => sha256File(file, 'image').catch(() => null);
+  const done = new Set(existing.lines.map((l) => doneKey(lineImageKey(l), isError(l) ? l.sha256 : l.image.sha256, settings.key)));
+  const sha = (file: FsPath) => sha256File(file, 'image').catch(() => null);
   const pending: BatchItem[] = [];
-  for (const it of opts.items) if (!done.has(doneKey(path.resolve(it.image), await sha(it.image), settings.key))) pending.push(it);
+  // A text path is made absolute, as records name images; a path kept as bytes comes absolute from the scan.
+  const items = opts.items.map((it) => (it.imageBase64 !== undefined ? it : { ...it, image: path.resolve(it.image) }));
+  for (const it of items) if (!done.has(doneKey(itemKey(it), await sha(itemFile(it)), settings.key))) pending.push(it);
 
   if (!existing.endsWithNewline) fs.appendFileSync(out, '\n'); // a line cut off by a killed run stays on its own
-  const total = opts.items.length, resumed = total - pending.length;
+  const total = items.length, resumed = total - pending.length;
   let analysed = 0, failed = 0, next = 0, fatal: Error | undefined;
   const inner = new AbortController();
   const stop = () => inner.abort();
@@ -108,10 +111,10 @@ async function runLocked<R extends ImageRecord, S extends RunSettings>(opts: Bat
   const work = async (analyze: Analyzer<R>) => {
     while (!inner.signal.aborted && next < pending.length) {
       const item = pending[next++];
-      const image = path.resolve(item.image);
       let line: ResultLine<R, S>;
       try {
-        const result = await analyze({ ...item, image }, inner.signal);
+        if (item.problem) throw new EngineError('not-found', item.problem, { file: item.image, role: 'image' });
+        const result = await analyze(item, inner.signal);
         // Compact records are an analysis format; other kinds of record are written as they come.
         const record = opts.kind === undefined && opts.scores !== 'all' ? compactScores(result as unknown as AnalysisResult) as unknown as R : result;
         line = { ...record, trueClass: item.trueClass, folderLabel: item.folderLabel, batch: settings, analysedAt: new Date().toISOString() };
@@ -119,7 +122,8 @@ async function runLocked<R extends ImageRecord, S extends RunSettings>(opts: Bat
         const err = e as Error;
         if (err.name === 'AbortError' || inner.signal.aborted) return;
         if (isFatal(err)) { fatal ??= err; stop(); return; }
-        line = { schema: ERROR_SCHEMA, image, sha256: await sha(image), error: err.message, trueClass: item.trueClass, folderLabel: item.folderLabel, batch: settings, analysedAt: new Date().toISOString() } satisfies BatchError<S>;
+        const { image, imageBase64 } = item;
+        line = { schema: ERROR_SCHEMA, image, ...(imageBase64 !== undefined ? { imageBase64 } : {}), sha256: await sha(itemFile(item)), error: err.message, trueClass: item.trueClass, folderLabel: item.folderLabel, batch: settings, analysedAt: new Date().toISOString() } satisfies BatchError<S>;
         failed++;
       }
       fs.appendFileSync(out, `${JSON.stringify(line)}\n`);
@@ -197,7 +201,7 @@ export async function analyzeFolder(model: FolderModel, opts: FolderRunOptions):
   const items = folderItems(opts.folder, model.info.labels, opts);
   const analyzeOptions = opts.analyzeOptions ?? {};
   const { analyze } = model;
-  const analyzers = opts.analyzers ?? (analyze ? [(item: BatchItem, signal: AbortSignal) => analyze.call(model, item.image, analyzeOptions, { signal })] : []);
+  const analyzers = opts.analyzers ?? (analyze ? [(item: BatchItem, signal: AbortSignal) => analyze.call(model, itemFile(item), analyzeOptions, { signal })] : []);
   return runBatch({
     items, out: opts.out, settings: batchSettings(model.info.sha256, opts.modelOptions, analyzeOptions),
     analyzers, scores: opts.scores, signal: opts.signal, onProgress: opts.onProgress,
