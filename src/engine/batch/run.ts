@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AnalyzeOptions, ModelInfo, ModelOptions } from '../api';
 import type { Engine } from '../index';
-import { type FsPath } from '../files';
+import type { FsPath } from '../files';
 import { sha256File } from '../hash';
 import { codeOf, EngineError, type EngineErrorCode, type ErrorFacts } from '../errors';
 import type { AnalysisResult } from '../result';

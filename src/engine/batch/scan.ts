@@ -78,7 +78,7 @@ class Walk {
   readonly dangling: string[] = [];
 
   /** What an entry is, links followed; a link to nothing (or to itself) gives its problem. */
-  kind(e: Entry): { dir: boolean; image: boolean; id: string } | { problem: string } | undefined {
+  kind(e: Entry): { dir: boolean; id: string } | { problem: string } | undefined {
     let st: fs.BigIntStats;
     try {
       st = fs.statSync(e.file, { bigint: true });
@@ -91,8 +91,8 @@ class Walk {
       return { problem: ioError(err as NodeJS.ErrnoException, e.file, isImageFile(e.name) ? 'image' : 'folder').message };
     }
     const id = `${st.dev}:${st.ino}`;
-    if (st.isDirectory()) return { dir: true, image: false, id };
-    return st.isFile() && isImageFile(e.name) ? { dir: false, image: true, id } : undefined;
+    if (st.isDirectory()) return { dir: true, id };
+    return st.isFile() && isImageFile(e.name) ? { dir: false, id } : undefined;
   }
 
   /** Takes a real file or folder the first time it is met; false (and noted) when it was met before. */
@@ -137,7 +137,7 @@ export function scanFolder(dir: string, labels: string[]): FolderScan {
   const classes: FolderScan['classes'] = [];
   const unmatched: string[] = [];
   for (const { e, k } of top) {
-    if (!k || !('dir' in k) || !k.dir || !walk.take(k.id, e.file)) continue;
+    if (!k || 'problem' in k || !k.dir || !walk.take(k.id, e.file)) continue;
     const images = walk.images(e.file, k.id);
     if (!images.length) continue;
     const trueClass = matchClass(e.name, labels);
@@ -147,7 +147,7 @@ export function scanFolder(dir: string, labels: string[]): FolderScan {
   }
   // Images at the top, and links to nothing there (a class folder or an image, whichever it was).
   const flat = top.flatMap(({ e, k }) => (!k ? [] : 'problem' in k ? [item({ file: e.file, problem: k.problem }, null, null)]
-    : k.image && walk.take(k.id, e.file) ? [item({ file: e.file }, null, null)] : []));
+    : !k.dir && walk.take(k.id, e.file) ? [item({ file: e.file }, null, null)] : []));
   if (flat.length) groups.push(flat);
   if (!groups.length) throw new EngineError('image', `no images (${IMAGE_EXTENSIONS.join(', ')}) in ${root}`, { file: root, role: 'folder' });
   return { root, layout: classes.length ? 'imagefolder' : 'flat', items: interleave(groups), classes, unmatched, again: walk.again, dangling: walk.dangling };
@@ -160,7 +160,8 @@ export function scanNotes(scan: FolderScan): string[] {
   const notes: string[] = [];
   const loops = scan.again.filter((a) => a.loop), twice = scan.again.filter((a) => !a.loop);
   if (twice.length) {
-    notes.push(`${twice.length} file${twice.length === 1 ? '' : 's or folders'} reached again through symbolic links, each taken once: ` +
+    const s = twice.length === 1 ? '' : 's';
+    notes.push(`${twice.length} file${s} or folder${s} reached again through symbolic links, each taken once: ` +
       some(twice.map((a) => `${rel(a.path)} (as ${rel(a.first)})`)));
   }
   if (loops.length) notes.push(`${loops.length} symbolic link loop${loops.length === 1 ? '' : 's'} not followed again: ${some(loops.map((a) => `${rel(a.path)} -> ${rel(a.first)}`))}`);
