@@ -4,9 +4,11 @@
 // decoded pixels, turned by the EXIF definition written out below (not by sharp), and saved
 // losslessly, so "the same" is exact.
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import test from 'node:test';
 import sharp from 'sharp';
+import { analyzeFolder, readLines, recordsOf, type BatchRecord } from '../../src/engine/batch/index';
 import { Engine } from '../../src/engine/index';
 import { readPreprocessing } from '../../src/engine/modelFolder';
 import { loadPixels } from '../../src/engine/preprocess';
@@ -113,5 +115,26 @@ test('the bundled model predicts on a rotated phone JPEG what it predicts on the
       assert.deepEqual([record.image.width, record.image.height, record.image.orientation], [28, 28, o]);
       assert.equal(record.target.label, 'Coat');
     }
+  } finally { await engine.dispose(); }
+});
+
+test('a result file from before orientation was applied: its turned photos are analysed again on resume, nothing else', async () => {
+  const engine = await Engine.open({ modelPath: path.join(REPO, 'media', 'model', 'model.onnx'), cacheDir: tempDir('orientation-cache') });
+  try {
+    const folder = tempDir('orientation-folder');
+    fs.copyFileSync(path.join(IMAGES, 'coat-1-exif6.jpg'), path.join(folder, 'phone.jpg'));
+    fs.copyFileSync(path.join(REPO, 'media', 'samples', 'coat-1.png'), path.join(folder, 'upright.png'));
+    const out = path.join(tempDir('orientation-out'), 'run.jsonl');
+    const modelOptions = { modelPath: engine.info.path };
+    const run = () => analyzeFolder(engine, { folder, out, modelOptions, analyzeOptions: { steps: 2, baselines: [] } });
+    assert.deepEqual([(await run()).analysed], [2]);
+    // The lines as an earlier version wrote them: no image.orientation.
+    const old = fs.readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as BatchRecord);
+    fs.writeFileSync(out, old.map((r) => JSON.stringify({ ...r, image: { ...r.image, orientation: undefined } })).join('\n') + '\n');
+    const resumed = await run();
+    assert.deepEqual([resumed.resumed, resumed.analysed], [1, 1], 'the phone photo is analysed again, the upright one is not');
+    const records = recordsOf(readLines(out).lines);
+    assert.deepEqual(records.map((r) => [path.basename(r.image.path), r.image.orientation]).sort(), [['phone.jpg', 6], ['upright.png', undefined]]);
+    assert.deepEqual([(await run()).analysed], [0], 'and only once');
   } finally { await engine.dispose(); }
 });

@@ -9,6 +9,7 @@ import type { AnalyzeOptions, ModelInfo, ModelOptions } from '../api';
 import type { Engine } from '../index';
 import type { FsPath } from '../files';
 import { sha256File } from '../hash';
+import { declaredOrientation } from '../orientation';
 import { codeOf, EngineError, type EngineErrorCode, type ErrorFacts } from '../errors';
 import type { AnalysisResult } from '../result';
 import { compactScores, type ScoresKept } from './compact';
@@ -19,7 +20,7 @@ import { itemFile, scanFolder, type BatchItem, type FolderScan } from './scan';
 import { inShard, type Shard } from './shard';
 
 /** What a record of a result file has whatever its kind: the image it is of (the resume key). */
-export interface ImageRecord { schema: string; image: { path: string; sha256: string } }
+export interface ImageRecord { schema: string; image: { path: string; pathBase64?: string; sha256: string; orientation?: number } }
 
 export type Analyzer<R extends ImageRecord = AnalysisResult> = (item: BatchItem, signal: AbortSignal) => Promise<R>;
 
@@ -86,12 +87,21 @@ async function runLocked<R extends ImageRecord, S extends RunSettings>(opts: Bat
   const { settings } = opts;
   const existing = await readResultFile(out, { slim: true, kind: opts.kind });
   checkSettings(out, existing.lines, settings);
-  const done = new Set(existing.lines.map((l) => doneKey(lineImageKey(l), isError(l) ? l.sha256 : l.image.sha256, settings.key)));
+  // Per resume key: whether its lines were made reading photos upright. Records without
+  // image.orientation were not; only an image that declares an EXIF turn is analysed again.
+  const done = new Map<string, boolean>();
+  for (const l of existing.lines) {
+    const key = doneKey(lineImageKey(l), isError(l) ? l.sha256 : l.image.sha256, settings.key);
+    done.set(key, done.get(key) || isError(l) || l.image.orientation !== undefined);
+  }
   const sha = (file: FsPath) => sha256File(file, 'image').catch(() => null);
   const pending: BatchItem[] = [];
   // A text path is made absolute, as records name images; a path kept as bytes comes absolute from the scan.
   const items = opts.items.map((it) => (it.imageBase64 !== undefined ? it : { ...it, image: path.resolve(it.image) }));
-  for (const it of items) if (!done.has(doneKey(itemKey(it), await sha(itemFile(it)), settings.key))) pending.push(it);
+  for (const it of items) {
+    const upright = done.get(doneKey(itemKey(it), await sha(itemFile(it)), settings.key));
+    if (upright === undefined || (!upright && await declaredOrientation(itemFile(it)) !== 1)) pending.push(it);
+  }
 
   if (!existing.endsWithNewline) fs.appendFileSync(out, '\n'); // a line cut off by a killed run stays on its own
   const total = items.length, resumed = total - pending.length;
