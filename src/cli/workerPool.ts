@@ -4,9 +4,10 @@
 // stopped) here is exactly what an in-process engine's error would give.
 import * as path from 'node:path';
 import type { AnalyzeOptions, ModelInfo, ModelOptions } from '../engine/api';
-import type { Analyzer } from '../engine/batch/index';
+import { itemFile, type Analyzer } from '../engine/batch/index';
 import { EngineError, isCancelled, isEngineErrorCode, type ErrorFacts } from '../engine/errors';
 import { RequestTimeoutError, WorkerExitedError, WorkerRequestError } from '../protocol/workerErrors';
+import { analyzeParams } from '../operations/analyze';
 import { forkTransport, WorkerClient } from '../worker/client';
 
 /** A worker process died or hung: every later image would fail too, so the run stops (runBatch: fatal). */
@@ -51,7 +52,7 @@ export class WorkerPool {
   analyzers(options: AnalyzeOptions): Analyzer[] {
     return this.clients.map((c) => async (item, signal) => {
       try {
-        return await c.request('analyze', { imagePath: item.image, options }, { signal });
+        return await c.request('analyze', analyzeParams(itemFile(item), options), { signal });
       } catch (err) {
         throw engineError(err);
       }

@@ -2,6 +2,7 @@
 // other's scores, and the JAS of each path on the other image (two more JAS runs).
 import { isAnalysisResult } from '../engine/batch/resultFile';
 import { EngineError } from '../engine/errors';
+import { recordedPath } from '../engine/files';
 import { checkComparable, comparePaths as compare, type PathComparison } from '../engine/pathCompare';
 import type { AnalysisResult } from '../engine/result';
 import { analysisFailure, operation } from './operation';
@@ -22,8 +23,8 @@ export const comparePaths = operation<CompareParams, PathComparison, 'none'>({
     checkComparable(a, b);
     if (a.model.sha256 !== engine.info.sha256) throw new EngineError('not-comparable', 'the results are of another model than the one loaded; analyse them again');
     const settings = { steps: a.settings.steps, formula: a.settings.formula };
-    const aOnB = await engine.pathJas(b.image.path, a.path.map((p) => p.neuron), { ...settings, target: b.target.class }, ctx.signal);
-    const bOnA = await engine.pathJas(a.image.path, b.path.map((p) => p.neuron), { ...settings, target: a.target.class }, ctx.signal);
+    const aOnB = await engine.pathJas(recordedPath(b.image), a.path.map((p) => p.neuron), { ...settings, target: b.target.class }, ctx.signal);
+    const bOnA = await engine.pathJas(recordedPath(a.image), b.path.map((p) => p.neuron), { ...settings, target: a.target.class }, ctx.signal);
     return compare(a, b, { aOnB, bOnA });
   },
 });
