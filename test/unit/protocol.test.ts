@@ -19,7 +19,7 @@ import { EngineError } from '../../src/engine/errors';
 import { ConfigError } from '../../src/engine/modelFolder';
 import { ProviderError } from '../../src/engine/runtime';
 import { ImageError } from '../../src/engine/preprocess';
-import { NotAViTError } from '../../src/engine/structure';
+import { MethodUndefinedError, NotAViTError } from '../../src/engine/structure';
 import { fakeDeps, fakeResult, type FakeBehavior } from './fixtures/fakeEngine';
 
 /** A transport whose "process" is a WorkerServer in this process; messages go through JSON, asynchronously. */
@@ -241,6 +241,11 @@ test('describeError words engine errors by their code and facts, never by their 
   const notVit = describeError(new NotAViTError('no transformer blocks found'), load);
   assert.equal(notVit.code, 'model-load-failed');
   assert.match(notVit.message, /Select Model/);
+  // A model the method defines no path for is not called "not a vision transformer".
+  const swin = describeError(new MethodUndefinedError('the token rows change between blocks (tokens merged or pooled between stages, as in Swin or PiT)'), load);
+  assert.equal(swin.code, 'model-load-failed');
+  assert.match(swin.message, /^Neuron Path cannot analyse .*: the token rows change between blocks .*Select Model/);
+  assert.doesNotMatch(swin.message, /must be a vision transformer/);
   assert.equal(describeError(new EngineError('not-found', 'model file /m.onnx does not exist', { file: '/m.onnx', role: 'model' }), load).code, 'model-not-found');
   const locked = describeError(new EngineError('result-locked', '/r.jsonl is being written by process 12 on host (neuron-path batch, since 2026-01-01)'), { type: 'request', id: 1, method: 'batch', params: { folder: '/d', out: '/r.jsonl', options: {} } });
   assert.match(locked.message, /process 12.*Wait for that run/);
