@@ -7,7 +7,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { batchSettings, compactScores, type BatchRecord } from '../../src/engine/batch/index';
+import { batchSettings } from '../../src/engine/batch/records';
+import { compactScores } from '../../src/engine/batch/index';
+import type { BatchRecord } from '../../src/engine/batch/schema';
 import type { AnalysisResult } from '../../src/engine/index';
 
 export const RUN_IMAGES = 50_000;

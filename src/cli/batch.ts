@@ -5,8 +5,9 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  analyzeFolder, chooseShard, scanNotes, shardFile, shardLabel, skippedSummary, type BatchProgress, type ScoresKept,
+  analyzeFolder, chooseShard, scanNotes, shardLabel, skippedSummary, type BatchProgress, type ScoresKept,
 } from '../engine/batch/index';
+import { shardFile, shardSetOf } from '../engine/batch/schema';
 import { codeOf } from '../engine/errors';
 import { Engine } from '../engine/index';
 import { analyzeOptions, modelOptions, UsageError, type Flags } from './args';
@@ -128,7 +129,7 @@ export async function batch(f: Flags, positionals: string[]): Promise<number> {
     }
     log(`${prefix}done: ${summary.total} images (${summary.analysed} analysed now, ${summary.resumed} before, ${summary.failed} failed) in ${duration(summary.seconds)} -> ${out}`);
     const rel = (p: string) => path.relative(process.cwd(), p) || p;
-    log(`next: neuron-path report ${sharding ? `'${rel(shardFile(base, { index: 0, count: sharding.shard.count })).replace('.shard-0-of-', '.shard-*-of-')}'` : rel(out)}`);
+    log(`next: neuron-path report ${sharding ? `'${rel(shardSetOf(shardFile(base, sharding.shard))!)}'` : rel(out)}`);
     return 0;
   } finally {
     process.removeListener('SIGINT', onSignal);

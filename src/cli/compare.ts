@@ -2,7 +2,7 @@
 // the analyze options) or neuron-path/1 JSON records (--json of analyze); the JAS of each path on
 // the other image is computed with the model.
 import * as fs from 'node:fs';
-import { isAnalysisResult } from '../engine/batch/resultFile';
+import { isAnalysisResult } from '../engine/batch/records';
 import { Engine, type AnalysisResult, type AnalyzeOptions } from '../engine/index';
 import type { PathComparison } from '../engine/pathCompare';
 import { comparePaths } from '../operations/comparePaths';

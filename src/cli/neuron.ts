@@ -7,11 +7,10 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadReport, scanNotes } from '../engine/batch/index';
 import { Engine } from '../engine/index';
-import {
-  NEURON_RECORDS, neuronScanSuffix, parseUnits, scanFolderNeurons, selectiveNeurons, summarizeNeuron, unitName,
-  type NeuronSummary, type NeuronUnit, type ScanRecord,
-} from '../engine/neurons/index';
-import { readLines, recordsOf } from '../engine/batch/records';
+import { NEURON_RECORDS, parseUnits, scanFolderNeurons, selectiveNeurons, summarizeNeuron, unitName, type NeuronSummary, type ScanRecord } from '../engine/neurons/index';
+import { neuronScanSuffix, type NeuronUnit } from '../engine/batch/schema';
+import { recordsOf } from '../engine/batch/records';
+import { readResultFile } from '../engine/batch/resultFile';
 import { ANALYZE_FLAGS, modelOptions, UsageError } from './args';
 import { duration, progressLine } from './batch';
 import { safeText } from './terminal';
@@ -98,7 +97,7 @@ export async function neuron(argv: string[]): Promise<number> {
       + `${summary.analysed && summary.seconds > 0 ? ` (${Math.round((60 * summary.analysed) / summary.seconds)} images/min)` : ''}`);
     if (summary.cancelled) { log('cancelled: run the same command to resume'); return 130; }
 
-    const records = recordsOf(readLines(out, NEURON_RECORDS).lines) as unknown as ScanRecord[];
+    const records = recordsOf((await readResultFile(out, { kind: NEURON_RECORDS })).lines);
     if (!records.length) throw new Error(`${out} holds no scanned image`);
     const patterns = f.paths !== undefined ? loadReport(path.resolve(f.paths)).report.patterns : undefined;
     const summaries = units.flatMap((u) => (u.neuron === null ? [] : [summarizeNeuron(records, u.layer, u.neuron, { top, patterns })]));

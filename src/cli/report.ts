@@ -3,10 +3,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  checkAppendable, loadReports, lockResultFile, pruningCheck, skippedSummary, similarityPairs, topNeurons,
-  type BatchRecord, type BatchReport, type CategoryPatterns, type GroupBy, type PruningCurve, type ResultSet,
-} from '../engine/batch/index';
+import { checkAppendable, loadReports, lockResultFile, pruningCheck, skippedSummary, similarityPairs, topNeurons, type BatchReport, type CategoryPatterns, type GroupBy, type PruningCurve, type ResultSet } from '../engine/batch/index';
+import { ANALYSIS_SCHEMA, type BatchLine, type BatchRecord } from '../engine/batch/schema';
 import { sha256File } from '../engine/hash';
 import { Engine, type ModelOptions } from '../engine/index';
 import { formatNumber, formatPercent as pct, formatSpread } from '../format';
@@ -133,7 +131,7 @@ export async function report(argv: string[]): Promise<number> {
 }
 
 /** "FILE: 3 lines skipped: line 4 (...)" for each file of the set with lines that are not records. */
-function skippedLines(set: ResultSet): string[] {
+function skippedLines(set: ResultSet<BatchLine>): string[] {
   return set.files.flatMap((file) => {
     const summary = skippedSummary(set.skipped.filter((s) => s.file === file));
     return summary ? [`${file}: ${summary}`] : [];
@@ -141,9 +139,9 @@ function skippedLines(set: ResultSet): string[] {
 }
 
 /** What the files hold, one line per image (errors included), as one result file (locked while written; never over another kind of file). */
-function writeMerged(out: string, set: ResultSet, log: (m: string) => void): void {
+function writeMerged(out: string, set: ResultSet<BatchLine>, log: (m: string) => void): void {
   const file = path.resolve(out);
-  checkAppendable(file);
+  checkAppendable(file, ANALYSIS_SCHEMA);
   const release = lockResultFile(file);
   try {
     fs.writeFileSync(file, set.lines.map((l) => `${JSON.stringify(l)}\n`).join(''));

@@ -6,7 +6,7 @@ import type { AnalysisService } from './analysis';
 import { COMMANDS } from './commandIds';
 import type { FolderPanelManager } from './folderPanel';
 import { IMAGE_EXTENSIONS, type PanelManager } from './panel';
-import { shardSetOf } from './resultFile';
+import { shardSetOf } from '../engine/batch/schema';
 import { SECTION } from './settings';
 
 const IMAGE_PREVIEW_VIEW_TYPE = 'imagePreview.previewEditor';

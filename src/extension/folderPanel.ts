@@ -15,7 +15,8 @@ import type { AnalysisService } from './analysis';
 import { checkAppendable } from '../engine/batch/resultFile';
 import { isRegularFile } from '../engine/files';
 import { COMMANDS, INTERNAL_COMMANDS } from './commandIds';
-import { filesOf, findRecord, folderOfResultFile, RESULT_SUFFIX, resultFileNextTo, resultReader, type ResultReader } from './resultFile';
+import { filesOf, findRecord, folderOfResultFile, resultReader, type ResultReader } from './resultFile';
+import { ANALYSIS_SCHEMA, RESULT_SUFFIX, resultFileNextTo } from '../engine/batch/schema';
 import { SECTION } from './settings';
 import { PanelManagerBase, panelKey, WebviewPanelHost, webviewOptions } from './webviewPanel';
 
@@ -30,7 +31,7 @@ const REFRESH_MS = 5000;
 async function isResultSource(source: string): Promise<boolean> {
   const files = await filesOf(source);
   return files.length > 0 && files.every((file) => {
-    try { checkAppendable(file); return isRegularFile(file); } catch { return false; }
+    try { checkAppendable(file, ANALYSIS_SCHEMA); return isRegularFile(file); } catch { return false; }
   });
 }
 

@@ -7,10 +7,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { loadReport } from '../engine/batch/report';
-import { readLines, recordsOf } from '../engine/batch/records';
-import { NEURON_RECORDS, neuronScanSuffix } from '../engine/neurons/records';
-import { summarizeNeuron, type NeuronSummary, type ScanRecord } from '../engine/neurons/summary';
+import { recordsOf } from '../engine/batch/records';
+import { loadReports } from '../engine/batch/report';
+import { readResultFile } from '../engine/batch/resultFile';
+import { neuronScanSuffix } from '../engine/batch/schema';
+import { NEURON_RECORDS } from '../engine/neurons/records';
+import { summarizeNeuron, type NeuronSummary } from '../engine/neurons/summary';
 import { isCancelled } from '../engine/errors';
 import { runningProgress, type BatchProgressInfo } from '../operations/progress';
 import { isNeuronPersistedState, isNeuronWebviewToHost, type HostToNeuronWebview, type NeuronInit, type NeuronWebviewToHost } from '../protocol/neuronPanel';
@@ -31,6 +33,7 @@ export function scanFolderOfImage(image: string, hasFolderResult: (folder: strin
 }
 
 const isFolder = (dir: string) => fs.promises.stat(dir).then((st) => st.isDirectory(), () => false);
+const isFile = (file: string) => fs.promises.stat(file).then((st) => st.isFile(), () => false);
 
 export interface OpenNeuronViewArgs { folder?: string; image?: string; layer: number; neuron: number }
 
@@ -40,7 +43,7 @@ export class NeuronPanelManager extends PanelManagerBase<NeuronPanel> {
     // The folder becomes a resource root of the page: it must still be a folder.
     this.registerSerializer(NEURON_VIEW_TYPE, isNeuronPersistedState, (s) => neuronKey(s.folder, s.layer, s.neuron), (webviewPanel, s) => {
       webviewPanel.webview.options = webviewOptions(this.context.extensionUri, [vscode.Uri.file(s.folder)]);
-      this.add(webviewPanel, s.folder, s.layer, s.neuron).refresh();
+      void this.add(webviewPanel, s.folder, s.layer, s.neuron).refresh();
     }, (s) => isFolder(s.folder));
     this.register(vscode.commands.registerCommand(INTERNAL_COMMANDS.openNeuronView, (args: OpenNeuronViewArgs) => this.open(args)));
   }
@@ -79,6 +82,8 @@ export class NeuronPanel extends WebviewPanelHost<HostToNeuronWebview> {
   private summary: NeuronSummary | undefined;
   private usedPaths: string | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** Reads one at a time: a refresh waits for the one before it. */
+  private reading: Promise<void> = Promise.resolve();
   readonly folder: string;
   readonly layer: number;
   readonly neuron: number;
@@ -103,24 +108,24 @@ export class NeuronPanel extends WebviewPanelHost<HostToNeuronWebview> {
     const run: ScanRun = { controller: new AbortController() };
     this.running = run;
     this.error = undefined;
-    this.refresh();
+    void this.refresh();
     try {
       const result = await this.service.neuronScan(this.folder, this.resultFile, [{ layer: this.layer, neuron: this.neuron }], (p) => {
         if (this.running !== run) return;
         run.progress = p;
         this.post({ type: 'batchProgress', progress: p });
-        if (p.latest && this.timer === undefined) this.timer = setTimeout(() => { this.timer = undefined; this.refresh(); }, REFRESH_MS);
+        if (p.latest && this.timer === undefined) this.timer = setTimeout(() => { this.timer = undefined; void this.refresh(); }, REFRESH_MS);
       }, run.controller.signal);
       if (this.running !== run) return;
       this.running = undefined;
-      this.refresh();
+      await this.refresh();
       this.post({ type: 'batchDone', result, cancelled: result.cancelled });
     } catch (err) {
       if (this.running !== run) return;
       this.running = undefined;
       const cancelled = isCancelled(err);
       this.error = cancelled ? undefined : this.service.reportError(err, `Scanning ${this.folder} for layer ${this.layer}, neuron ${this.neuron}`);
-      this.refresh();
+      await this.refresh();
       this.post({ type: 'batchDone', cancelled, message: this.error });
     }
   }
@@ -128,12 +133,19 @@ export class NeuronPanel extends WebviewPanelHost<HostToNeuronWebview> {
   cancel(): void { this.running?.controller.abort(); }
 
   /** Re-reads the scan file (and the folder analysis, if any) and sends the new summary. */
-  refresh(): void {
+  refresh(): Promise<void> {
+    const next = this.reading.then(() => this.read());
+    this.reading = next;
+    return next;
+  }
+
+  /** Streamed, like every result file the host reads: the host's thread stays free. */
+  private async read(): Promise<void> {
     try {
-      const records = recordsOf(readLines(this.resultFile, NEURON_RECORDS).lines) as unknown as ScanRecord[];
+      const records = recordsOf((await readResultFile(this.resultFile, { kind: NEURON_RECORDS })).lines);
       if (!records.length) return;
       let patterns;
-      try { patterns = fs.existsSync(this.pathsFile) ? loadReport(this.pathsFile).report.patterns : undefined; } catch { patterns = undefined; }
+      try { patterns = (await isFile(this.pathsFile)) ? (await loadReports([this.pathsFile])).report.patterns : undefined; } catch { patterns = undefined; }
       this.usedPaths = patterns ? this.pathsFile : undefined;
       this.summary = summarizeNeuron(records, this.layer, this.neuron, { top: TOP, patterns });
       this.post({ type: 'summary', summary: this.summary, imageUris: this.imageUris(this.summary), pathsFile: this.usedPaths });

@@ -6,7 +6,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { AnalyzeOptions, ModelOptions } from '../engine/api';
 import { batchSettings } from '../engine/batch/records';
-import { isAnalysisResult as isRecordShaped } from '../engine/batch/resultFile';
+import { isAnalysisResult as isRecordShaped } from '../engine/batch/records';
 import type { FileRole } from '../engine/errors';
 import { sha256File } from '../engine/hash';
 import type { AnalysisResult } from '../engine/result';

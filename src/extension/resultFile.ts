@@ -9,26 +9,21 @@ import { createReadStream, promises as fs, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { readResultFile, ResultLineReader } from '../engine/batch/resultFile';
 import { openRegular } from '../engine/files';
-import { recordsOf, type BatchLine, type BatchRecord, type ReadResult } from '../engine/batch/records';
+import { ANALYSIS_RECORDS, recordsOf } from '../engine/batch/records';
+import { ANALYSIS_SCHEMA, folderNamedBy, type BatchLine, type BatchRecord, type ReadResult, type SkippedLine } from '../engine/batch/schema';
 import { summarize, summarizeSet, type BatchReport } from '../engine/batch/report';
-import { mergeResults } from '../engine/batch/resultSet';
+import { expandResults, mergeResults } from '../engine/batch/resultSet';
 
-export const RESULT_SUFFIX = '.neuron-path.jsonl';
 const CHUNK = 1 << 20;
-
-/** The result file written next to a folder: `photos/` -> `photos.neuron-path.jsonl` (or another suffix: a neuron scan's). */
-export function resultFileNextTo(folder: string, suffix = RESULT_SUFFIX): string {
-  return `${path.resolve(folder).replace(/[\\/]+$/, '')}${suffix}`;
-}
 
 /** The folder a result file next to it was made from, if that folder exists. */
 export async function folderOfResultFile(file: string): Promise<string | undefined> {
-  if (!file.endsWith(RESULT_SUFFIX)) return undefined;
-  const folder = file.slice(0, -RESULT_SUFFIX.length);
+  const folder = folderNamedBy(file);
+  if (folder === undefined) return undefined;
   try { return (await fs.stat(folder)).isDirectory() ? folder : undefined; } catch { return undefined; }
 }
 
-export interface Summary { report?: BatchReport; skipped: ReadResult['skipped']; error?: string }
+export interface Summary { report?: BatchReport; skipped: SkippedLine[]; error?: string }
 
 /** A result that grows: one file, or several read as one. */
 export interface ResultReader {
@@ -49,26 +44,8 @@ class OneAtATime {
   }
 }
 
-/** `x.shard-2-of-4.jsonl` -> its run's files `x.shard-*-of-4.jsonl` (a pattern the panel is keyed by). */
-const SHARD_FILE = /^(.*)\.shard-\d+-of-(\d+)\.jsonl$/;
-export function shardSetOf(file: string): string | undefined {
-  const m = SHARD_FILE.exec(file);
-  return m ? `${m[1]}.shard-*-of-${m[2]}.jsonl` : undefined;
-}
-
-/** The files a result source stands for: a folder's `*.jsonl`, a shard set's files, or the file itself. */
-export async function filesOf(source: string): Promise<string[]> {
-  const m = /^(.*)\.shard-\*-of-(\d+)\.jsonl$/.exec(source);
-  let dir = source, keep = (name: string) => name.endsWith('.jsonl');
-  if (m) {
-    dir = path.dirname(source);
-    const prefix = `${path.basename(m[1])}.shard-`, suffix = `-of-${m[2]}.jsonl`;
-    keep = (name) => name.startsWith(prefix) && name.endsWith(suffix) && /^\d+$/.test(name.slice(prefix.length, -suffix.length));
-  } else if (!(await fs.stat(source).then((st) => st.isDirectory(), () => false))) {
-    return [source];
-  }
-  try { return (await fs.readdir(dir)).filter(keep).sort().map((n) => path.join(dir, n)); } catch { return []; }
-}
+/** The files a result source stands for while it may still be written (see expandResults). */
+export const filesOf = (source: string): Promise<string[]> => expandResults([source], { whileWritten: true });
 
 /** A reader for a result source: a file, a folder of result files, or a shard set (see filesOf). */
 export function resultReader(source: string): ResultReader {
@@ -79,7 +56,7 @@ export function resultReader(source: string): ResultReader {
 
 export class ResultFileReader implements ResultReader {
   private offset = 0;
-  private parser = new ResultLineReader({ slim: true });
+  private parser = new ResultLineReader({ kind: ANALYSIS_RECORDS, slim: true });
   private version = 0;
   private summarised = -1;
   private last: Summary = { skipped: [] };
@@ -88,7 +65,7 @@ export class ResultFileReader implements ResultReader {
   constructor(readonly file: string) {}
 
   private get lines(): BatchLine[] { return this.parser.result.lines; }
-  private get skipped(): ReadResult['skipped'] { return this.parser.result.skipped; }
+  private get skipped(): SkippedLine[] { return this.parser.result.skipped; }
 
   /** Reads what was appended (from the start if the file shrank). Resolves whether new lines came. */
   read(): Promise<boolean> {
@@ -104,7 +81,7 @@ export class ResultFileReader implements ResultReader {
   private async readAppended(): Promise<boolean> {
     let size: number;
     try { size = (await fs.stat(this.file)).size; } catch { return false; }
-    if (size < this.offset) { this.offset = 0; this.parser = new ResultLineReader({ slim: true }); this.version++; }
+    if (size < this.offset) { this.offset = 0; this.parser = new ResultLineReader({ kind: ANALYSIS_RECORDS, slim: true }); this.version++; }
     if (size === this.offset) return false;
     const before = this.lines.length + this.skipped.length;
     const { fd } = openRegular(this.file, 'result-file'); // regular files only; the stream closes it
@@ -121,7 +98,7 @@ export class ResultFileReader implements ResultReader {
   summary(): Summary {
     if (this.summarised === this.version) return this.last;
     this.summarised = this.version;
-    const read: ReadResult = { lines: this.lines, skipped: this.skipped, endsWithNewline: true };
+    const read: ReadResult<BatchLine> = { lines: this.lines, skipped: this.skipped, endsWithNewline: true };
     try {
       this.last = { report: summarize(this.file, read).report, skipped: [...this.skipped] };
     } catch (err) {
@@ -133,7 +110,7 @@ export class ResultFileReader implements ResultReader {
 
   get lineCount(): number { return this.lines.length; }
   /** Everything read so far (slim lines). */
-  get contents(): Pick<ReadResult, 'lines' | 'skipped'> { return { lines: this.lines, skipped: this.skipped }; }
+  get contents(): Pick<ReadResult<BatchLine>, 'lines' | 'skipped'> { return { lines: this.lines, skipped: this.skipped }; }
 }
 
 /** Several result files as one, each read as it grows; files that appear later are picked up. */
@@ -182,9 +159,9 @@ export class ResultSetReader implements ResultReader {
  */
 export async function findRecord(source: string, image: string): Promise<BatchRecord | undefined> {
   try {
-    const mine = (l: BatchLine) => l.schema === 'neuron-path/1' && l.image.path === image;
+    const mine = (l: BatchLine) => l.schema === ANALYSIS_SCHEMA && l.image.path === image;
     const reads = [];
-    for (const file of await filesOf(source)) reads.push({ file, read: await readResultFile(file, { filter: mine }) });
+    for (const file of await filesOf(source)) reads.push({ file, read: await readResultFile(file, { kind: ANALYSIS_RECORDS, filter: mine }) });
     return recordsOf(mergeResults(reads).lines).pop();
   } catch {
     return undefined;

@@ -1,7 +1,6 @@
 // A folder with the open model into a resumable .jsonl (the engine's folder run: scan, resume, one
 // line per image); progress after every image.
 import type { AnalyzeOptions } from '../engine/api';
-import { analyzeFolder } from '../engine/batch/run';
 import { isObject, isString } from '../protocol/guards';
 import { analysisFailure, operation } from './operation';
 import { batchProgressInfo, batchRunResult, type BatchRunResult } from './progress';
@@ -27,6 +26,8 @@ export const batch = operation<BatchParams, BatchRunResult, 'batch'>({
   failure: analysisFailure(subject),
   run: async (ctx, p) => {
     const { engine, options } = ctx.model();
+    // Loaded when run: the folder runner reads images (sharp), which the host that imports this table never does.
+    const { analyzeFolder } = await import('../engine/batch/run');
     return batchRunResult(await analyzeFolder(engine, {
       folder: p.folder, out: p.out, modelOptions: options, analyzeOptions: p.options, limit: p.limit, scores: p.scores, signal: ctx.signal,
       onProgress: (q) => ctx.progress(batchProgressInfo(q)),

@@ -1,6 +1,6 @@
 // Two analyses of the open model side by side: shared neurons, the rank of each path neuron in the
 // other's scores, and the JAS of each path on the other image (two more JAS runs).
-import { isAnalysisResult } from '../engine/batch/resultFile';
+import { isAnalysisResult } from '../engine/batch/records';
 import { EngineError } from '../engine/errors';
 import { recordedPath } from '../engine/files';
 import { checkComparable, comparePaths as compare, type PathComparison } from '../engine/pathCompare';

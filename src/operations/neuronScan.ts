@@ -1,7 +1,6 @@
 // The neuron scan of a folder with the open model (forward only) into a resumable .jsonl, through
 // the same folder runner; progress after every image.
-import type { NeuronUnit } from '../engine/neurons/records';
-import { scanFolderNeurons } from '../engine/neurons/run';
+import type { NeuronUnit } from '../engine/batch/schema';
 import { isIndex, isString } from '../protocol/guards';
 import { analysisFailure, operation } from './operation';
 import { batchProgressInfo, batchRunResult, type BatchRunResult } from './progress';
@@ -24,6 +23,8 @@ export const neuronScan = operation<NeuronScanParams, BatchRunResult, 'batch'>({
   failure: analysisFailure(folderSubject),
   run: async (ctx, p) => {
     const { engine, options } = ctx.model();
+    // Loaded when run: the folder runner reads images (sharp), which the host that imports this table never does.
+    const { scanFolderNeurons } = await import('../engine/neurons/run');
     return batchRunResult(await scanFolderNeurons(engine, {
       folder: p.folder, out: p.out, units: p.units, modelOptions: options, limit: p.limit, signal: ctx.signal,
       onProgress: (q) => ctx.progress(batchProgressInfo(q)),

@@ -1,8 +1,8 @@
 // A folder run's progress and result as they cross to the host and the pages: small (a record can
 // be megabytes; a progress message is not).
-import { ERROR_SCHEMA, type BatchLine } from '../engine/batch/records';
+import { ERROR_SCHEMA, type BatchLine } from '../engine/batch/schema';
 import type { BatchProgress, BatchSummary } from '../engine/batch/run';
-import type { NeuronScanLine } from '../engine/neurons/records';
+import type { NeuronScanLine } from '../engine/batch/schema';
 
 /** How a folder run ended (`cancelled`: stopped by `cancel`; what is in `out` stays and is resumed next time). */
 export interface BatchRunResult {

@@ -5,9 +5,12 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import test from 'node:test';
-import { analyzeFolder, categoryPatterns, compareMethods, pruningCheck, readLines, recordsOf } from '../../src/engine/batch/index';
+import { analyzeFolder, categoryPatterns, compareMethods, pruningCheck } from '../../src/engine/batch/index';
+import { recordsOf } from '../../src/engine/batch/records';
 import { Engine, type ModelOptions } from '../../src/engine/index';
 import { REPO, tempDir } from '../helpers/fixtures';
+import { readResultFileSync } from '../../src/engine/batch/resultFile';
+import { ANALYSIS_RECORDS } from '../../src/engine/batch/records';
 
 const MODEL = path.join(REPO, 'media', 'model', 'model.onnx');
 const SAMPLES = path.join(REPO, 'media', 'samples');
@@ -27,7 +30,7 @@ test('batch on the bundled model: ImageFolder of the samples, class patterns, pa
     const out = path.join(dir, '..', `${path.basename(dir)}.jsonl`);
     const summary = await analyzeFolder(engine, { folder: dir, out, modelOptions, analyzeOptions: { randomCount: 5 } });
     assert.deepEqual([summary.analysed, summary.failed], [20, 0]);
-    const records = recordsOf(readLines(out).lines);
+    const records = recordsOf(readResultFileSync(out, { kind: ANALYSIS_RECORDS }).lines);
     for (const r of records) assert.equal(r.trueClass, labels[path.basename(r.image.path)], `${r.image.path} matched to its label by folder name`);
 
     const patterns = categoryPatterns(records, { labels: engine.info.labels });

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import test from 'node:test';
 import sharp from 'sharp';
-import type { BatchLine, BatchRecord } from '../../src/engine/batch/index';
+import type { BatchLine, BatchRecord } from '../../src/engine/batch/schema';
 import { assertSameSummary, FIXTURES, REPO, tempDir } from '../helpers/fixtures';
 
 const BIN = path.join(REPO, 'bin', 'neuron-path.js');

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import test from 'node:test';
 import { parseAllDocuments } from 'yaml';
-import type { BatchRecord } from '../../src/engine/batch/index';
+import type { BatchRecord } from '../../src/engine/batch/schema';
 import { REPO, tempDir } from '../helpers/fixtures';
 
 const MANIFEST = path.join(REPO, 'examples', 'kubernetes', 'indexed-job.yaml');

@@ -9,10 +9,11 @@ import * as path from 'node:path';
 import test from 'node:test';
 import sharp from 'sharp';
 import {
-  analyzeFolder, ERROR_SCHEMA, readLines, scanFolder, scanNotes, type BatchError, type BatchLine, type BatchRecord,
+  analyzeFolder, ERROR_SCHEMA, ANALYSIS_RECORDS, readResultFileSync, scanFolder, scanNotes, type BatchError, type BatchLine, type BatchRecord,
 } from '../../src/engine/batch/index';
 import { Engine, type ModelOptions } from '../../src/engine/index';
-import { NEURON_RECORDS, scanFolderNeurons, type NeuronScanLine } from '../../src/engine/neurons/index';
+import { NEURON_RECORDS, scanFolderNeurons } from '../../src/engine/neurons/index';
+import type { NeuronScanLine } from '../../src/engine/batch/schema';
 import { FIXTURES, tempDir } from '../helpers/fixtures';
 
 const modelOptions: ModelOptions = { modelPath: path.join(FIXTURES, 'cls_op17_dynamic', 'model.onnx'), cacheDir: tempDir('links-cache'), threads: 1 };
@@ -73,7 +74,7 @@ test('a folder of symbolic links: each real image once, links outside followed, 
   const out = path.join(tempDir('links-out'), 'run.jsonl');
   const first = await analyzeFolder(engine, { folder: data, out, modelOptions, analyzeOptions: fast });
   assert.deepEqual([first.total, first.analysed, first.failed], [7, 7, 2]);
-  const lines = readLines(out).lines;
+  const lines = readResultFileSync(out, { kind: ANALYSIS_RECORDS }).lines;
   const records = lines.filter((l): l is BatchRecord => !isError(l));
   // Every real image once, by its content: a, b, c, the one outside and the class folder outside.
   const shas = ['data/class_0/a.png', 'data/class_0/b.png', 'data/1/c.png', 'real/shared.png', 'real/extra/e.png'].map((f) => sha256(path.join(data, '..', f)));
@@ -91,7 +92,7 @@ test('a folder of symbolic links: each real image once, links outside followed, 
   const scanOut = path.join(tempDir('links-neurons'), 'scan.jsonl');
   const neurons = await scanFolderNeurons(engine, { folder: data, out: scanOut, units: [{ layer: 0, neuron: 3 }], modelOptions });
   assert.deepEqual([neurons.total, neurons.failed], [7, 2]);
-  const scanned = readLines(scanOut, NEURON_RECORDS).lines as unknown as NeuronScanLine[];
+  const scanned = readResultFileSync(scanOut, { kind: NEURON_RECORDS }).lines;
   assert.deepEqual(scanned.filter((l) => !isError(l)).map((l) => (l as { image: { sha256: string } }).image.sha256).sort(), [...shas].sort());
 });
 
@@ -110,7 +111,7 @@ test('names that are not UTF-8 are analysed by their bytes, recorded losslessly,
   const out = path.join(tempDir('bytes-out'), 'run.jsonl');
   const first = await analyzeFolder(engine, { folder: data, out, modelOptions, analyzeOptions: fast });
   assert.deepEqual([first.total, first.analysed, first.failed], [3, 3, 0]);
-  const records = readLines(out).lines as BatchRecord[];
+  const records = readResultFileSync(out, { kind: ANALYSIS_RECORDS }).lines as BatchRecord[];
   const byPath = new Map(records.map((r) => [r.image.pathBase64 !== undefined ? Buffer.from(r.image.pathBase64, 'base64').toString('hex') : r.image.path, r]));
   const rLatin = byPath.get(latin.toString('hex'))!, rFf = byPath.get(ff.toString('hex'))!, rLook = byPath.get(lookalike.toString('utf8'))!;
   assert.ok(rLatin && rFf && rLook, `records by path: ${[...byPath.keys()].join(', ')}`);

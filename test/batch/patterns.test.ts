@@ -2,12 +2,12 @@
 // frequencies, similarities and statistics are worked out by hand.
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import {
-  categoryPatterns, cleanAccuracy, compareMethods, cosine, groupOf, imagesThrough, interleave, loadReport, matchClass, parseLines,
-  mostFrequent, pathSets, pruneMasks, recordsOf, sample, similarityPairs, splitClasses, topNeurons,
-} from '../../src/engine/batch/index';
+import { categoryPatterns, cleanAccuracy, compareMethods, cosine, groupOf, imagesThrough, interleave, loadReport, matchClass, mostFrequent, pathSets, pruneMasks, sample, similarityPairs, splitClasses, topNeurons } from '../../src/engine/batch/index';
+import { recordsOf } from '../../src/engine/batch/records';
 import { made, records } from './records';
 import { rng } from '../../src/engine/random';
+import { parseResultText } from '../../src/engine/batch/resultFile';
+import { ANALYSIS_RECORDS } from '../../src/engine/batch/records';
 
 const zerosOf = (m: Float32Array) => [...m.keys()].filter((j) => m[j] === 0);
 const close = (a: number, b: number, what: string, eps = 1e-12) => assert.ok(Math.abs(a - b) <= eps, `${what}: ${a} vs ${b}`);
@@ -166,13 +166,13 @@ test('folder names match labels ignoring case and punctuation, or by index', () 
 test('result files: a line cut off by a killed run is skipped, a re-analysed image counts once', () => {
   const [a, b] = records([{ path: [1] }, { path: [2] }]);
   const text = `${JSON.stringify(a)}\n${JSON.stringify(b)}\n${JSON.stringify({ ...a, jas: 42 })}\n{"schema":"neuron-path/1","mod`;
-  const read = parseLines(text);
+  const read = parseResultText(text, { kind: ANALYSIS_RECORDS });
   assert.equal(read.lines.length, 3);
   assert.deepEqual(read.skipped.map((s) => s.line), [4]);
   assert.equal(read.endsWithNewline, false);
   const rs = recordsOf(read.lines);
   assert.deepEqual(rs.map((r) => r.jas), [42, 1], 'the last record of an image wins');
-  assert.equal(parseLines('{"schema":"other"}\n').skipped[0].reason, 'not a neuron-path/1 record (schema "other")');
+  assert.equal(parseResultText('{"schema":"other"}\n', { kind: ANALYSIS_RECORDS }).skipped[0].reason, 'not a neuron-path/1 record (schema "other")');
 });
 
 test('a result file summarised for the report and a folder panel: comparison, patterns, accuracy, errors', () => {

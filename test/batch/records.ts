@@ -1,6 +1,6 @@
 // Hand-made records for the batch tests: only the fields the pure batch functions read, with values
 // chosen so the expected frequencies, similarities and statistics can be worked out by hand.
-import type { BatchRecord } from '../../src/engine/batch/index';
+import type { BatchRecord } from '../../src/engine/batch/schema';
 
 export interface Made {
   path: number[];

@@ -6,14 +6,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import test from 'node:test';
 import sharp from 'sharp';
-import {
-  analyzeFolder, batchSettings, categoryPatterns, ERROR_SCHEMA, mostFrequent, pathSets, PRUNE_VARIANTS, pruningCheck, readLines, recordsOf, runBatch,
-  scanFolder, splitClasses,
-  type BatchLine, type BatchRecord,
-} from '../../src/engine/batch/index';
+import { analyzeFolder, categoryPatterns, mostFrequent, pathSets, PRUNE_VARIANTS, pruningCheck, runBatch, scanFolder, splitClasses } from '../../src/engine/batch/index';
+import { batchSettings, recordsOf } from '../../src/engine/batch/records';
+import { ERROR_SCHEMA, type BatchLine, type BatchRecord } from '../../src/engine/batch/schema';
 import { Engine, type ModelOptions } from '../../src/engine/index';
 import { pathScales } from '../../src/engine/manipulation';
 import { FIXTURES, tempDir } from '../helpers/fixtures';
+import { readResultFileSync } from '../../src/engine/batch/resultFile';
+import { ANALYSIS_RECORDS } from '../../src/engine/batch/records';
 
 const modelOptions: ModelOptions = { modelPath: path.join(FIXTURES, 'cls_op17_dynamic', 'model.onnx'), cacheDir: tempDir('batch-cache'), threads: 1 };
 const fast = { steps: 4, randomCount: 2 };
@@ -65,13 +65,13 @@ test('a run stopped after one image resumes without redoing it: every image appe
   });
   assert.equal(first.cancelled, true);
   assert.equal(first.analysed, 1);
-  assert.equal(readLines(out).lines.length, 1);
+  assert.equal(readResultFileSync(out, { kind: ANALYSIS_RECORDS }).lines.length, 1);
 
   const progress: number[] = [];
   const second = await analyzeFolder(engine, { folder: dir, out, modelOptions, analyzeOptions: fast, onProgress: (p) => progress.push(p.done) });
   assert.deepEqual([second.resumed, second.analysed, second.cancelled], [1, 2, false]);
   assert.deepEqual(progress, [1, 2, 3], 'progress counts the resumed image');
-  const lines = readLines(out).lines as BatchRecord[];
+  const lines = readResultFileSync(out, { kind: ANALYSIS_RECORDS }).lines as BatchRecord[];
   assert.equal(lines.length, 3);
   assert.equal(new Set(imagesOf(lines)).size, 3, 'each image once');
   for (const l of lines) {
@@ -87,7 +87,7 @@ test('a run stopped after one image resumes without redoing it: every image appe
   await png(path.join(dir, 'class_0', 'a.png'), [90, 90, 10]);
   const fourth = await analyzeFolder(engine, { folder: dir, out, modelOptions, analyzeOptions: fast });
   assert.deepEqual([fourth.resumed, fourth.analysed], [2, 1]);
-  assert.equal(recordsOf(readLines(out).lines).length, 4, 'old and new content of a.png');
+  assert.equal(recordsOf(readResultFileSync(out, { kind: ANALYSIS_RECORDS }).lines).length, 4, 'old and new content of a.png');
   await assert.rejects(analyzeFolder(engine, { folder: dir, out, modelOptions, analyzeOptions: { ...fast, steps: 5 } }),
     { name: 'BatchSettingsError', message: /other settings \(analyze.steps 4 in the file, 5 now\)/ });
 });
@@ -104,7 +104,7 @@ test('a broken image is written as an error line and skipped, not fatal, and not
   });
   assert.deepEqual([summary.total, summary.analysed, summary.failed, summary.cancelled], [5, 5, 2, false]);
   assert.deepEqual(failed.sort(), ['broken.png', 'cut.png']);
-  const lines = readLines(out).lines;
+  const lines = readResultFileSync(out, { kind: ANALYSIS_RECORDS }).lines;
   const errors = lines.filter((l) => l.schema === ERROR_SCHEMA);
   assert.equal(errors.length, 2);
   for (const e of errors) {
@@ -121,11 +121,11 @@ test('a line cut off by a killed run does not corrupt the next one', async () =>
   const out = path.join(tempDir('batch-cut'), 'run.jsonl');
   const settings = batchSettings(engine.info.sha256, modelOptions, fast);
   const items = scanFolder(dir, engine.info.labels).items;
-  await runBatch({ items: items.slice(0, 1), out, settings, analyzers: [(it, signal) => engine.analyze(it.image, fast, { signal })] });
+  await runBatch({ items: items.slice(0, 1), out, settings, kind: ANALYSIS_RECORDS, analyzers: [(it, signal) => engine.analyze(it.image, fast, { signal })] });
   fs.appendFileSync(out, '{"schema":"neuron-path/1","model":{"pa');
-  const s = await runBatch({ items, out, settings, analyzers: [(it, signal) => engine.analyze(it.image, fast, { signal })] });
+  const s = await runBatch({ items, out, settings, kind: ANALYSIS_RECORDS, analyzers: [(it, signal) => engine.analyze(it.image, fast, { signal })] });
   assert.deepEqual([s.resumed, s.analysed], [1, 2]);
-  const read = readLines(out);
+  const read = readResultFileSync(out, { kind: ANALYSIS_RECORDS });
   assert.equal(read.lines.length, 3);
   assert.equal(read.skipped.length, 1);
 });
@@ -134,7 +134,7 @@ test('fatal errors stop the run instead of filling the file with error lines', a
   const dir = await folder();
   const out = path.join(tempDir('batch-fatal'), 'run.jsonl');
   await assert.rejects(analyzeFolder(engine, { folder: dir, out, modelOptions, analyzeOptions: { ...fast, target: 99 } }), { name: 'TargetError' });
-  assert.equal(readLines(out).lines.length, 0);
+  assert.equal(readResultFileSync(out, { kind: ANALYSIS_RECORDS }).lines.length, 0);
 });
 
 test('records carry the class predicted after removal and enhancement; scaled passes reproduce them', async () => {
@@ -165,7 +165,7 @@ test('pruning protocol: kept neurons chosen on other images than those measured,
   }
   const out = path.join(tempDir('batch-prune'), 'run.jsonl');
   await analyzeFolder(engine, { folder: dir, out, modelOptions, analyzeOptions: fast });
-  const records = recordsOf(readLines(out).lines);
+  const records = recordsOf(readResultFileSync(out, { kind: ANALYSIS_RECORDS }).lines);
   const patterns = categoryPatterns(records);
   const L = engine.info.layers, D = engine.info.neuronsPerLayer;
   const opts = { fractions: [0, 0.5, 1], keep: 2, seed: 3 };

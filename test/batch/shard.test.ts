@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import test from 'node:test';
-import { chooseShard, compactScores, inShard, parseShard, shardFile, shardOfPath, TOP_SCORES } from '../../src/engine/batch/index';
+import { chooseShard, compactScores, inShard, parseShard, shardOfPath, TOP_SCORES } from '../../src/engine/batch/index';
+import { shardFile } from '../../src/engine/batch/schema';
 import type { AnalysisResult } from '../../src/engine/index';
 
 test('the shard of a process: --shard, a Slurm array task, an Indexed Job completion', () => {

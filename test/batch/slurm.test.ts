@@ -13,7 +13,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import test from 'node:test';
 import sharp from 'sharp';
-import { shardOfPath, type BatchLine, type BatchRecord } from '../../src/engine/batch/index';
+import { shardOfPath } from '../../src/engine/batch/index';
+import type { BatchLine, BatchRecord } from '../../src/engine/batch/schema';
 import { assertSameSummary, REPO, tempDir } from '../helpers/fixtures';
 import { slurmMissing, startCluster, type Cluster } from '../helpers/slurm';
 

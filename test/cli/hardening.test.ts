@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import test from 'node:test';
 import sharp from 'sharp';
-import type { BatchLine, BatchRecord } from '../../src/engine/batch/index';
+import type { BatchLine, BatchRecord } from '../../src/engine/batch/schema';
 import { decodeModel, encodeModel, onnx, type ModelProto, type TensorProto } from '../../src/engine/onnx/proto';
 import type { AnalysisResult } from '../../src/engine/result';
 import { FIXTURES, REPO, tempDir } from '../helpers/fixtures';

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import test from 'node:test';
 import sharp from 'sharp';
-import { analyzeFolder, readLines, recordsOf, type BatchRecord } from '../../src/engine/batch/index';
+import { analyzeFolder, ANALYSIS_RECORDS, readResultFileSync, recordsOf, type BatchRecord } from '../../src/engine/batch/index';
 import { Engine } from '../../src/engine/index';
 import { readPreprocessing } from '../../src/engine/modelFolder';
 import { loadPixels } from '../../src/engine/preprocess';
@@ -133,7 +133,7 @@ test('a result file from before orientation was applied: its turned photos are a
     fs.writeFileSync(out, old.map((r) => JSON.stringify({ ...r, image: { ...r.image, orientation: undefined } })).join('\n') + '\n');
     const resumed = await run();
     assert.deepEqual([resumed.resumed, resumed.analysed], [1, 1], 'the phone photo is analysed again, the upright one is not');
-    const records = recordsOf(readLines(out).lines);
+    const records = recordsOf(readResultFileSync(out, { kind: ANALYSIS_RECORDS }).lines);
     assert.deepEqual(records.map((r) => [path.basename(r.image.path), r.image.orientation]).sort(), [['phone.jpg', 6], ['upright.png', undefined]]);
     assert.deepEqual([(await run()).analysed], [0], 'and only once');
   } finally { await engine.dispose(); }

@@ -6,13 +6,12 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import test from 'node:test';
-import { BatchSettingsError, readLines, runBatch, type BatchProgress } from '../../src/engine/batch/index';
+import { BatchSettingsError, runBatch, type BatchProgress } from '../../src/engine/batch/index';
 import { Engine, type AnalysisResult, type LayerProgress, type ModelOptions } from '../../src/engine/index';
-import {
-  batchedAnalyzer, NEURON_RECORDS, NEURON_SCHEMA, neuronScanSettings, scanFolderNeurons, selectiveNeurons, summarizeNeuron,
-  type NeuronScanLine, type NeuronScanRecord, type ScanRecord,
-} from '../../src/engine/neurons/index';
+import { batchedAnalyzer, NEURON_RECORDS, neuronScanSettings, scanFolderNeurons, selectiveNeurons, summarizeNeuron, type ScanRecord } from '../../src/engine/neurons/index';
+import { NEURON_SCHEMA, type NeuronScanLine, type NeuronScanRecord } from '../../src/engine/batch/schema';
 import { REPO, tempDir, vitFixtures } from '../helpers/fixtures';
+import { readResultFileSync } from '../../src/engine/batch/resultFile';
 
 const SAMPLES = path.join(REPO, 'media', 'samples');
 const LABELS = JSON.parse(fs.readFileSync(path.join(SAMPLES, 'labels.json'), 'utf8')) as Record<string, number>;
@@ -123,12 +122,12 @@ test('folder scan: batches of images per run; cancel and resume keep one record 
     onProgress: (p) => { seen.push(p); if (p.analysed >= 6) controller.abort(); },
   });
   assert.equal(first.cancelled, true);
-  const after = readLines(out, NEURON_RECORDS).lines;
+  const after = readResultFileSync(out, { kind: NEURON_RECORDS }).lines;
   assert.ok(after.length >= 6 && after.length < FILES.length, `${after.length} lines after the stop`);
   const second = await scanFolderNeurons(engine, { folder: dir, out, units, modelOptions, batchSize: 4 });
   assert.equal(second.resumed, after.length);
   assert.equal(second.analysed, FILES.length - after.length);
-  const lines = readLines(out, NEURON_RECORDS);
+  const lines = readResultFileSync(out, { kind: NEURON_RECORDS });
   assert.deepEqual(lines.skipped, []);
   const images = lines.lines.map((l) => (l as unknown as NeuronScanRecord).image.path);
   assert.equal(new Set(images).size, FILES.length, 'one record per image');

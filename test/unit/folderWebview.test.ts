@@ -7,9 +7,11 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import type { FolderInit, HostToFolderWebview } from '../../src/protocol/folderPanel';
 import { BASE_THEMES, skipUnlessPage, withPanelPage, withVars, type Theme } from './fixtures/chromiumPage';
-import { parseLines } from '../../src/engine/batch/records';
+import {  } from '../../src/engine/batch/records';
 import { summarize } from '../../src/engine/batch/report';
 import { fakeBatchLines, fakeReport } from './fixtures/fakeBatch';
+import { parseResultText } from '../../src/engine/batch/resultFile';
+import { ANALYSIS_RECORDS } from '../../src/engine/batch/records';
 
 const THEMES: Record<string, Theme> = {
   dark: withVars(BASE_THEMES.dark, { '--vscode-textLink-foreground': '#4daafc' }),
@@ -105,7 +107,7 @@ test('folder page: the influence-pattern row; the pruning form posts its request
   // Records with an influence-pattern baseline (JAS 0.05, below every path's): a row of its own.
   const lines = fakeBatchLines().map((l) => (l.schema === 'neuron-path/1'
     ? { ...l, baselines: { ...l.baselines, influencePattern: { ...l.baselines.activation!, jas: 0.05 } } } : l));
-  const report = summarize('/data/shop.neuron-path.jsonl', parseLines(lines.map((l) => JSON.stringify(l)).join('\n'))).report;
+  const report = summarize('/data/shop.neuron-path.jsonl', parseResultText(lines.map((l) => JSON.stringify(l)).join('\n'), { kind: ANALYSIS_RECORDS })).report;
   await withPanelPage<HostToFolderWebview>(opts, async ({ page, errors, load, send, posted, cspViolations, screenshot }) => {
     await load();
     await send({ type: 'init', init: { resultFile: '/data/shop.neuron-path.jsonl', folder: '/data/shop', title: 'shop', report } });

@@ -10,10 +10,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Engine } from '../../src/engine/index';
 import { NEURON_RECORDS, scanFolderNeurons, summarizeNeuron, type ScanRecord } from '../../src/engine/neurons/index';
-import { readLines } from '../../src/engine/batch/records';
+import {  } from '../../src/engine/batch/records';
 import type { HostToNeuronWebview, NeuronInit } from '../../src/protocol/neuronPanel';
 import { REPO, tempDir } from '../helpers/fixtures';
 import { BASE_THEMES, skipUnlessPage, withPanelPage } from './fixtures/chromiumPage';
+import { readResultFileSync } from '../../src/engine/batch/resultFile';
 
 const SAMPLES = path.join(REPO, 'media', 'samples');
 
@@ -22,7 +23,7 @@ test('neuron page: strict CSP, top images with map and peak, class chart, ablati
   const engine = await Engine.open(modelOptions);
   const out = path.join(tempDir('neuron-page'), 'scan.jsonl');
   try { await scanFolderNeurons(engine, { folder: SAMPLES, out, units: [{ layer: 4, neuron: 29 }], modelOptions }); } finally { await engine.dispose(); }
-  const records = readLines(out, NEURON_RECORDS).lines as unknown as ScanRecord[];
+  const records = readResultFileSync(out, { kind: NEURON_RECORDS }).lines as unknown as ScanRecord[];
   const summary = summarizeNeuron(records, 4, 29, { top: 8 });
 
   const files = Object.fromEntries(fs.readdirSync(SAMPLES).filter((f) => f.endsWith('.png'))

@@ -8,11 +8,12 @@ import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { batchSettings } from '../../src/engine/batch/records';
-import { filesOf, findRecord, folderOfResultFile, ResultFileReader, resultFileNextTo, resultReader, ResultSetReader, shardSetOf } from '../../src/extension/resultFile';
+import { ANALYSIS_RECORDS, batchSettings } from '../../src/engine/batch/records';
+import { filesOf, findRecord, folderOfResultFile, ResultFileReader, resultReader, ResultSetReader } from '../../src/extension/resultFile';
+import { resultFileNextTo, shardSetOf } from '../../src/engine/batch/schema';
 import { similarityView } from '../../webview/folderState';
 import { fakeBatchLines, fakeReport } from './fixtures/fakeBatch';
-import type { BatchRecord } from '../../src/engine/batch/records';
+import type { BatchRecord } from '../../src/engine/batch/schema';
 import { parseResultText } from '../../src/engine/batch/resultFile';
 
 test('result file reader: incremental, partial lines, bad lines, shrink', async () => {
@@ -145,7 +146,7 @@ test('top-K paths and influence-pattern baselines are checked like the rest: a s
   const outOfRange = { ...b, topK: topK(b, 2, 64) };
   const ragged = { ...c, topK: { ...topK(c, 3), layers: sets(c, 3).map((s, l) => (l === 4 ? s.slice(0, 2) : s)) } };
   const badIp = { ...d, baselines: { ...d.baselines, influencePattern: { ...d.baselines.activation!, remove: 2 } } };
-  const read = parseResultText([good, outOfRange, ragged, badIp].map((l) => JSON.stringify(l)).join('\n'));
+  const read = parseResultText([good, outOfRange, ragged, badIp].map((l) => JSON.stringify(l)).join('\n'), { kind: ANALYSIS_RECORDS });
   assert.equal(read.lines.length, 1);
   assert.deepEqual(read.skipped.map((s) => [s.line, s.reason]), [[2, 'a malformed top-K path'], [3, 'a malformed top-K path'], [4, 'a malformed influencePattern baseline']]);
 });

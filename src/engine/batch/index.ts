@@ -9,6 +9,7 @@ export * from './records';
 export * from './resultSet';
 export * from './resultFile';
 export * from './run';
+export * from './schema';
 export * from './scan';
 export * from './shard';
 export * from './report';

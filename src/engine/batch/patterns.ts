@@ -3,7 +3,7 @@
 // a class-by-class cosine similarity of the frequency vectors (all layers concatenated).
 import { EngineError } from '../errors';
 import type { AnalysisResult } from '../result';
-import type { FolderClass } from './records';
+import type { FolderClass } from './schema';
 
 /** What the patterns read from a record (a batch line, or a plain neuron-path/1 record). */
 export type PatternRecord = Pick<AnalysisResult, 'path' | 'target' | 'prediction'> & Partial<Pick<AnalysisResult, 'topK'>> & {

@@ -6,8 +6,9 @@ import { cleanAccuracy, compareMethods, type MethodStats } from './compare';
 import { categoryPatterns, type CategoryPatterns, type GroupBy } from './patterns';
 import type { PruningCurve } from './prune';
 import { EngineError } from '../errors';
-import { isError, parseLines, readLines, recordsOf, type BatchRecord, type ReadResult } from './records';
-import type { ReadOptions } from './resultFile';
+import { ANALYSIS_RECORDS, recordsOf } from './records';
+import { isErrorLine, type BatchLine, type BatchRecord, type ReadResult } from './schema';
+import { parseResultText, readResultFileSync, type ReadOptions } from './resultFile';
 import { readResultSet, type ResultSet } from './resultSet';
 
 export interface BatchReport {
@@ -26,7 +27,7 @@ export interface BatchReport {
   pruning?: PruningCurve;
 }
 
-export function summarize(file: string, read: ReadResult, by: GroupBy = 'auto'): { report: BatchReport; records: BatchRecord[] } {
+export function summarize(file: string, read: ReadResult<BatchLine>, by: GroupBy = 'auto'): { report: BatchReport; records: BatchRecord[] } {
   const records = recordsOf(read.lines);
   if (!records.length) throw new EngineError('result-file', `${file} holds no analysed images${read.lines.length ? ' (only error lines)' : ''}`, { file, role: 'result-file' });
   const models = new Set(records.map((r) => r.model.sha256));
@@ -34,7 +35,7 @@ export function summarize(file: string, read: ReadResult, by: GroupBy = 'auto'):
   return {
     records,
     report: {
-      file, images: records.length, errors: read.lines.filter(isError).map((e) => ({ image: e.image, error: e.error })),
+      file, images: records.length, errors: read.lines.filter(isErrorLine).map((e) => ({ image: e.image, error: e.error })),
       unreadableLines: read.skipped.length, model: records[0].model, settings: records[0].settings,
       accuracy: cleanAccuracy(records), comparison: compareMethods(records), patterns: categoryPatterns(records, { by }),
     },
@@ -43,11 +44,11 @@ export function summarize(file: string, read: ReadResult, by: GroupBy = 'auto'):
 
 /** Reads and summarises a result file (from disk, or its text when a panel already has it). */
 export function loadReport(file: string, by: GroupBy = 'auto', text?: string): { report: BatchReport; records: BatchRecord[] } {
-  return summarize(file, text === undefined ? readLines(file) : parseLines(text), by);
+  return summarize(file, text === undefined ? readResultFileSync(file, { kind: ANALYSIS_RECORDS }) : parseResultText(text, { kind: ANALYSIS_RECORDS }), by);
 }
 
 /** Summarises several result files read as one (see resultSet.ts). */
-export function summarizeSet(set: ResultSet, by: GroupBy = 'auto'): { report: BatchReport; records: BatchRecord[] } {
+export function summarizeSet(set: ResultSet<BatchLine>, by: GroupBy = 'auto'): { report: BatchReport; records: BatchRecord[] } {
   const label = set.files.length === 1 ? set.files[0] : `${commonFolder(set.files)} (${set.files.length} result files)`;
   const { report, records } = summarize(label, { lines: set.lines, skipped: set.skipped, endsWithNewline: true }, by);
   return { records, report: { ...report, files: set.files, duplicates: set.duplicates } };
@@ -57,8 +58,8 @@ export function summarizeSet(set: ResultSet, by: GroupBy = 'auto'): { report: Ba
  * Streams and summarises result files of any size, folders of them or globs (`neuron-path report A B ...`);
  * `slim` (the default) reads records without their per-neuron arrays, which summaries do not use.
  */
-export async function loadReports(args: string[], by: GroupBy = 'auto', read: ReadOptions = { slim: true }): Promise<{ report: BatchReport; records: BatchRecord[]; set: ResultSet }> {
-  const set = await readResultSet(args, read);
+export async function loadReports(args: string[], by: GroupBy = 'auto', read: Omit<ReadOptions<BatchLine>, 'kind'> = { slim: true }): Promise<{ report: BatchReport; records: BatchRecord[]; set: ResultSet<BatchLine> }> {
+  const set = await readResultSet(args, { kind: ANALYSIS_RECORDS, ...read });
   return { ...summarizeSet(set, by), set };
 }
 

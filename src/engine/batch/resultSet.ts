@@ -5,17 +5,17 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import fg from 'fast-glob';
 import { EngineError, type EngineErrorCode, type ErrorFacts } from '../errors';
-import { isError, lineImageKey, type BatchLine, type ReadResult } from './records';
+import { lineImageKey, settingsDifferences } from './records';
+import { shardSetMembers, type ImageRecord, type ReadResult, type ResultLine, type RunSettings, type SkippedLine } from './schema';
 import { readResultFile, type ReadOptions } from './resultFile';
-import { settingsDifferences } from './run';
 
 /** A line that cannot be read, and where. */
-export interface SkippedLine { file: string; line: number; reason: string }
+export interface SkippedInFile extends SkippedLine { file: string }
 
-export interface ResultSet {
+export interface ResultSet<L> {
   files: string[];
-  lines: BatchLine[];                 // one per image: its newest line (a record or an error line)
-  skipped: SkippedLine[];
+  lines: L[];                         // one per image: its newest line (a record or an error line)
+  skipped: SkippedInFile[];
   /** Images with more than one line across the files, and how many lines they had in all. */
   duplicates: { images: number; lines: number };
 }
@@ -29,40 +29,54 @@ const RESULT_GLOB = '*.jsonl';
 const isGlob = (s: string) => fg.isDynamicPattern(s.split(path.sep).join('/'));
 
 /**
- * The result files named by `args`: files as they are, a folder's `*.jsonl` files, and glob
- * patterns (quoted, so the shell leaves them; `**` for sub-folders). Sorted oldest first (by
- * modification time) so that, between lines without a time, the later file wins.
+ * The result files a user's arguments name: files as they are, a folder's `*.jsonl` files, a shard
+ * set (`x.shard-*-of-4.jsonl`: that run's shard files only) and glob patterns (quoted, so the shell
+ * leaves them; `**` for sub-folders). Sorted oldest first (by modification time) so that, between
+ * lines without a time, the later file wins. `whileWritten`: a run may not have written yet, so a
+ * file or shard that does not exist yet is no error (a missing file is kept, a set may be empty).
  */
-export function resultFiles(args: string[]): string[] {
+export async function expandResults(args: string[], opts: { whileWritten?: boolean } = {}): Promise<string[]> {
   const files = new Set<string>();
+  const none = (code: EngineErrorCode, message: string, facts: ErrorFacts): string[] => {
+    if (opts.whileWritten) return [];
+    throw new ResultSetError(code, message, facts);
+  };
   for (const arg of args) {
     const abs = path.resolve(arg);
-    if (fs.existsSync(abs)) {
-      if (!fs.statSync(abs).isDirectory()) { files.add(abs); continue; }
-      const found = fg.sync(RESULT_GLOB, { cwd: abs, absolute: true, onlyFiles: true });
-      if (!found.length) throw new ResultSetError('not-found', `the folder ${abs} holds no result files (*.jsonl)`, { file: abs, role: 'folder' });
-      found.forEach((f) => files.add(path.resolve(f)));
+    const stat = await fs.promises.stat(abs).catch(() => undefined);
+    const set = stat ? undefined : shardSetMembers(abs);
+    let found: string[];
+    if (stat && !stat.isDirectory()) found = [abs];
+    else if (stat) {
+      found = await fg(RESULT_GLOB, { cwd: abs, absolute: true, onlyFiles: true });
+      if (!found.length) found = none('not-found', `the folder ${abs} holds no result files (*.jsonl)`, { file: abs, role: 'folder' });
+    } else if (set) {
+      const names = await fs.promises.readdir(set.dir).catch(() => [] as string[]);
+      found = names.filter(set.isMember).map((n) => path.join(set.dir, n));
+      if (!found.length) found = none('not-found', `no result file matches ${arg}`, { file: arg, role: 'result-file' });
     } else if (isGlob(arg)) {
-      const found = fg.sync(arg.split(path.sep).join('/'), { absolute: true, onlyFiles: true });
-      if (!found.length) throw new ResultSetError('not-found', `no result file matches ${arg}`, { file: arg, role: 'result-file' });
-      found.forEach((f) => files.add(path.resolve(f)));
+      found = await fg(arg.split(path.sep).join('/'), { absolute: true, onlyFiles: true });
+      if (!found.length) found = none('not-found', `no result file matches ${arg}`, { file: arg, role: 'result-file' });
     } else {
-      throw new ResultSetError('not-found', `result file ${arg} does not exist`, { file: abs, role: 'result-file' });
+      found = opts.whileWritten ? [abs] : none('not-found', `result file ${arg} does not exist`, { file: abs, role: 'result-file' });
     }
+    found.forEach((f) => files.add(path.resolve(f)));
   }
-  const mtime = (f: string) => fs.statSync(f).mtimeMs;
-  return [...files].sort((a, b) => mtime(a) - mtime(b) || a.localeCompare(b));
+  const mtimes = new Map(await Promise.all([...files].map(async (f) => [f, (await fs.promises.stat(f).catch(() => undefined))?.mtimeMs ?? 0] as const)));
+  return [...files].sort((a, b) => mtimes.get(a)! - mtimes.get(b)! || a.localeCompare(b));
 }
 
+type Line = ResultLine<ImageRecord, RunSettings>;
+
 /** The newest of two lines of the same image: by analysis time, else the later one read. */
-const newer = (a: BatchLine, b: BatchLine) => (a.analysedAt && b.analysedAt && a.analysedAt > b.analysedAt ? a : b);
+const newer = <L extends Line>(a: L, b: L) => (a.analysedAt && b.analysedAt && a.analysedAt > b.analysedAt ? a : b);
 
 /** Merges files already read (in order: later wins between lines without a time). */
-export function mergeResults(reads: { file: string; read: Pick<ReadResult, 'lines' | 'skipped'> }[]): ResultSet {
-  const byImage = new Map<string, BatchLine>();
+export function mergeResults<L extends Line>(reads: { file: string; read: Pick<ReadResult<L>, 'lines' | 'skipped'> }[]): ResultSet<L> {
+  const byImage = new Map<string, L>();
   const count = new Map<string, number>();
-  let first: { file: string; line: BatchLine } | undefined;
-  const skipped: SkippedLine[] = [];
+  let first: { file: string; line: L } | undefined;
+  const skipped: SkippedInFile[] = [];
   for (const { file, read } of reads) {
     skipped.push(...read.skipped.map((s) => ({ file, ...s })));
     for (const line of read.lines) {
@@ -87,8 +101,8 @@ export function mergeResults(reads: { file: string; read: Pick<ReadResult, 'line
 }
 
 /** Reads the result files named by `args` (files, folders, globs) as one (`slim` for summaries). */
-export async function readResultSet(args: string[], opts: ReadOptions = {}): Promise<ResultSet> {
+export async function readResultSet<L extends Line>(args: string[], opts: ReadOptions<L>): Promise<ResultSet<L>> {
   const reads = [];
-  for (const file of resultFiles(args)) reads.push({ file, read: await readResultFile(file, opts) });
+  for (const file of await expandResults(args)) reads.push({ file, read: await readResultFile(file, opts) });
   return mergeResults(reads);
 }

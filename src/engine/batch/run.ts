@@ -5,27 +5,23 @@
 // Engine each, e.g. in worker processes) share the queue.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { AnalyzeOptions, ModelInfo, ModelOptions } from '../api';
-import type { Engine } from '../index';
+import type { AnalyzeOptions, ModelInfo, ModelOptions, RunHooks } from '../api';
 import type { FsPath } from '../files';
 import { sha256File } from '../hash';
 import { declaredOrientation } from '../orientation';
 import { codeOf, EngineError, invalidOption, isCancelled, type EngineErrorCode, type ErrorFacts } from '../errors';
 import type { AnalysisResult } from '../result';
 import { compactScores, type ScoresKept } from './compact';
-import type { FolderClass } from './records';
 import { checkAppendable, lockResultFile, readResultFile } from './resultFile';
-import { batchSettings, doneKey, ERROR_SCHEMA, isError, itemKey, lineImageKey, type ReadResult, type BatchError, type BatchLine, type BatchSettings, type RecordKind } from './records';
+import { ANALYSIS_RECORDS, batchSettings, doneKey, itemKey, lineImageKey, settingsDifferences } from './records';
+import {
+  ANALYSIS_SCHEMA, ERROR_SCHEMA, isErrorLine,
+  type BatchError, type BatchLine, type BatchSettings, type ImageRecord, type RecordKind, type ResultLine, type RunSettings, type Shard, type SkippedLine,
+} from './schema';
 import { itemFile, scanFolder, type BatchItem, type FolderScan } from './scan';
-import { inShard, type Shard } from './shard';
-
-/** What a record of a result file has whatever its kind: the image it is of (the resume key). */
-export interface ImageRecord { schema: string; image: { path: string; pathBase64?: string; sha256: string; orientation?: number } }
+import { inShard } from './shard';
 
 export type Analyzer<R extends ImageRecord = AnalysisResult> = (item: BatchItem, signal: AbortSignal) => Promise<R>;
-
-/** The settings every line carries: `key` decides what resumes; the rest says what differs. */
-export interface RunSettings { key: string; model: BatchSettings['model'] }
 
 export interface BatchProgress<L = BatchLine> {
   done: number;                 // finished images, those of earlier runs included
@@ -41,7 +37,7 @@ export interface BatchProgress<L = BatchLine> {
 export interface BatchSummary {
   out: string; total: number; resumed: number; analysed: number; failed: number;
   cancelled: boolean; seconds: number;
-  skipped: ReadResult['skipped'];   // lines of the file that were not records (bad JSON, wrong shape), 1-based
+  skipped: SkippedLine[];   // lines of the file that were not records (bad JSON, wrong shape), 1-based
 }
 
 export interface BatchRunOptions<R extends ImageRecord = AnalysisResult, S extends RunSettings = BatchSettings> {
@@ -49,16 +45,13 @@ export interface BatchRunOptions<R extends ImageRecord = AnalysisResult, S exten
   out: string;
   settings: S;
   analyzers: Analyzer<R>[];
-  /** The records the file holds (default: analyses). */
-  kind?: RecordKind;
+  /** The records the file holds (ANALYSIS_RECORDS, NEURON_RECORDS). */
+  kind: RecordKind<ResultLine<R, S>>;
   /** Analyses only: 'top' (default) keeps per layer the top 32 scores and the path neuron's rank; 'all': every score. */
   scores?: ScoresKept;
   signal?: AbortSignal;
   onProgress?: (p: BatchProgress<ResultLine<R, S>>) => void;
 }
-
-/** A line of a result file: a record with its folder class and the run's settings, or an error line. */
-export type ResultLine<R, S> = (R & FolderClass & { batch: S }) | BatchError<S>;
 
 /** A result file made with other settings: appending would mix two analyses. */
 export class BatchSettingsError extends EngineError {
@@ -73,7 +66,7 @@ export async function runBatch<R extends ImageRecord = AnalysisResult, S extends
   if (!opts.analyzers.length) throw invalidOption('runBatch needs at least one analyzer');
   const started = performance.now();
   const out = path.resolve(opts.out);
-  checkAppendable(out, opts.kind?.schema);
+  checkAppendable(out, opts.kind.schema);
   fs.mkdirSync(path.dirname(out), { recursive: true });
   const release = lockResultFile(out);
   try {
@@ -91,8 +84,8 @@ async function runLocked<R extends ImageRecord, S extends RunSettings>(opts: Bat
   // image.orientation were not; only an image that declares an EXIF turn is analysed again.
   const done = new Map<string, boolean>();
   for (const l of existing.lines) {
-    const key = doneKey(lineImageKey(l), isError(l) ? l.sha256 : l.image.sha256, settings.key);
-    done.set(key, done.get(key) || isError(l) || l.image.orientation !== undefined);
+    const key = doneKey(lineImageKey(l), isErrorLine(l) ? l.sha256 : l.image.sha256, settings.key);
+    done.set(key, done.get(key) || isErrorLine(l) || l.image.orientation !== undefined);
   }
   const sha = (file: FsPath) => sha256File(file, 'image').catch(() => null);
   const pending: BatchItem[] = [];
@@ -126,7 +119,7 @@ async function runLocked<R extends ImageRecord, S extends RunSettings>(opts: Bat
         if (item.problem) throw new EngineError('not-found', item.problem, { file: item.image, role: 'image' });
         const result = await analyze(item, inner.signal);
         // Compact records are an analysis format; other kinds of record are written as they come.
-        const record = opts.kind === undefined && opts.scores !== 'all' ? compactScores(result as unknown as AnalysisResult) as unknown as R : result;
+        const record = opts.kind.schema === ANALYSIS_SCHEMA && opts.scores !== 'all' ? compactScores(result as unknown as AnalysisResult) as unknown as R : result;
         line = { ...record, trueClass: item.trueClass, folderLabel: item.folderLabel, batch: settings, analysedAt: new Date().toISOString() };
       } catch (e) {
         const err = e as Error;
@@ -150,27 +143,11 @@ async function runLocked<R extends ImageRecord, S extends RunSettings>(opts: Bat
   return { out, total, resumed, analysed, failed, cancelled: analysed + resumed < total, seconds: (performance.now() - started) / 1000, skipped: existing.skipped };
 }
 
-function checkSettings(out: string, lines: BatchLine[], settings: RunSettings): void {
+function checkSettings(out: string, lines: { batch?: RunSettings }[], settings: RunSettings): void {
   const other = lines.find((l) => l.batch?.key !== settings.key);
   if (!other) return;
-  const diff = other.batch ? settingsDifferences(other.batch as RunSettings, settings, ['in the file', 'now']) : ['lines without batch settings'];
+  const diff = other.batch ? settingsDifferences(other.batch, settings, ['in the file', 'now']) : ['lines without batch settings'];
   throw new BatchSettingsError(`${out} holds results made with other settings (${diff.join('; ')})`, { file: out, role: 'result-file', differences: diff });
-}
-
-/** What differs between two settings blocks, as "analyze.steps 5 <was>, 6 <now>" (labels names, not numbers). */
-export function settingsDifferences(a: RunSettings, b: RunSettings, [was, now]: [string, string]): string[] {
-  return differences({ ...a, key: undefined }, { ...b, key: undefined }, '', was, now);
-}
-
-function differences(a: object, b: object, prefix: string, was: string, now: string): string[] {
-  const out: string[] = [];
-  const ra = a as Record<string, unknown>, rb = b as Record<string, unknown>;
-  for (const k of new Set([...Object.keys(ra), ...Object.keys(rb)])) {
-    const va = ra[k], vb = rb[k];
-    if (va && vb && typeof va === 'object' && typeof vb === 'object' && !Array.isArray(va)) out.push(...differences(va, vb, `${prefix}${k}.`, was, now));
-    else if (k !== 'labelsPath' && JSON.stringify(va) !== JSON.stringify(vb)) out.push(`${prefix}${k} ${JSON.stringify(va)} ${was}, ${JSON.stringify(vb)} ${now}`);
-  }
-  return out;
 }
 
 export interface FolderRunOptions {
@@ -194,7 +171,7 @@ export interface FolderRunOptions {
 /** What a folder run needs of the model: its labels and hash, and (without `analyzers`) an engine. */
 export interface FolderModel {
   readonly info: Pick<ModelInfo, 'labels' | 'sha256'>;
-  analyze?: Engine['analyze'];
+  analyze?(imagePath: FsPath, options: AnalyzeOptions, hooks?: RunHooks): Promise<AnalysisResult>;
 }
 
 /** The images of a folder a run takes: the scan, then the limit, then the shard (every folder run's first step). */
@@ -213,7 +190,7 @@ export async function analyzeFolder(model: FolderModel, opts: FolderRunOptions):
   const { analyze } = model;
   const analyzers = opts.analyzers ?? (analyze ? [(item: BatchItem, signal: AbortSignal) => analyze.call(model, itemFile(item), analyzeOptions, { signal })] : []);
   return runBatch({
-    items, out: opts.out, settings: batchSettings(model.info.sha256, opts.modelOptions, analyzeOptions),
+    items, out: opts.out, settings: batchSettings(model.info.sha256, opts.modelOptions, analyzeOptions), kind: ANALYSIS_RECORDS,
     analyzers, scores: opts.scores, signal: opts.signal, onProgress: opts.onProgress,
   });
 }

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EngineError } from '../errors';
 import { ioError, pathRecord, pathText, recordedPath, type FsPath } from '../files';
-import type { FolderClass } from './records';
+import type { FolderClass } from './schema';
 
 export const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp', 'gif', 'tif', 'tiff', 'avif'];
 

@@ -5,9 +5,7 @@
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { invalidOption } from '../errors';
-
-/** Shard `index` (0-based, like array task ids) of `count`. */
-export interface Shard { index: number; count: number }
+import type { Shard } from './schema';
 
 const nonNegativeInt = (s: string) => /^\d+$/.test(s.trim()) ? Number(s) : NaN;
 
@@ -78,11 +76,6 @@ export function shardOfPath(relativePath: string, count: number): number {
 /** The items of one shard, in their order. */
 export function inShard<T extends { image: string }>(items: T[], root: string, shard: Shard): T[] {
   return items.filter((it) => shardOfPath(path.relative(root, it.image), shard.count) === shard.index);
-}
-
-/** A shard's own result file beside the usual one: `x.neuron-path.jsonl` -> `x.neuron-path.shard-1-of-4.jsonl`. */
-export function shardFile(out: string, shard: Shard): string {
-  return `${out.replace(/\.jsonl$/i, '')}.shard-${shard.index}-of-${shard.count}.jsonl`;
 }
 
 export const shardLabel = (s: Shard) => `shard ${s.index}/${s.count}`;

@@ -1,54 +1,13 @@
 // The neuron scan's result file: one line per image with the chosen neurons' activations (at the
 // readout tokens and over the patch grid) and, for each single neuron, the prediction with it
 // zeroed. Same conventions as an analysis result file (.jsonl, folder class, settings on every
-// line, error lines, resumable), another record schema.
-import { createHash } from 'node:crypto';
+// line, error lines, resumable), another record kind; its line types are in batch/schema.ts.
 import type { ModelOptions } from '../api';
-import { modelSettings, settingsKey, type BatchSettings, type RecordKind } from '../batch/records';
-import type { ResultLine } from '../batch/run';
+import { modelSettings, settingsKey } from '../batch/records';
+import { NEURON_SCHEMA, type NeuronScanLine, type NeuronScanSettings, type NeuronUnit, type RecordKind, type UnitScan } from '../batch/schema';
 import { invalidOption } from '../errors';
-import type { AnalysisResult, ClassProbability } from '../result';
 
-export const NEURON_SCHEMA = 'neuron-path/neurons-1';
-
-/** A neuron of a block, or (neuron null) every neuron of it. */
-export interface NeuronUnit { layer: number; neuron: number | null }
-
-export interface NeuronScanSettings {
-  key: string;
-  model: BatchSettings['model'];
-  scan: { units: NeuronUnit[] };
-}
-
-/** What the scan found for one unit on one image. */
-export interface UnitScan {
-  layer: number;
-  neuron: number | null;
-  /** Per neuron of the unit (one value for a single neuron): the activation at the readout token(s), summed over them for `patches`. */
-  activation: number[];
-  /** Per neuron: the patch (row-major index on `grid`) where its activation is largest, and that activation. */
-  peak: number[];
-  peakValue: number[];
-  /** A single neuron's activation at every patch. */
-  map?: number[];
-  /** A single neuron zeroed at the readout tokens: the target's probability and the top-1 class. */
-  ablated?: { probability: number; top1: number };
-}
-
-export interface NeuronScanRecord {
-  schema: typeof NEURON_SCHEMA;
-  model: AnalysisResult['model'];
-  image: AnalysisResult['image'];
-  grid: [number, number];
-  prediction: { top: ClassProbability[] };
-  /** The class the ablation is measured on: the image's folder class where it has one, else the predicted class. */
-  target: ClassProbability;
-  units: UnitScan[];
-}
-
-export type NeuronScanLine = ResultLine<NeuronScanRecord, NeuronScanSettings>;
-
-export const NEURON_RECORDS: RecordKind = {
+export const NEURON_RECORDS: RecordKind<NeuronScanLine> = {
   schema: NEURON_SCHEMA,
   problem: (v) => {
     const image = v.image as { path?: unknown } | undefined;
@@ -58,18 +17,12 @@ export const NEURON_RECORDS: RecordKind = {
     if (!prediction || !Array.isArray(prediction.top) || !prediction.top.length || !v.target || typeof v.target !== 'object') return 'no prediction and target';
     return undefined;
   },
+  slim: (line) => line,   // a scan line is small: every unit's few numbers
 };
 
 export function neuronScanSettings(modelSha256: string, model: ModelOptions, units: NeuronUnit[]): NeuronScanSettings {
   const body = { model: modelSettings(modelSha256, model), scan: { units: units.map(({ layer, neuron }) => ({ layer, neuron })) } };
   return { key: settingsKey(body), ...body };
-}
-
-/** What a folder's scan file is named after the folder: `<folder>.neurons-L3-29_L5.jsonl`. */
-export function neuronScanSuffix(units: NeuronUnit[]): string {
-  const selection = units.map((u) => (u.neuron === null ? `L${u.layer}` : `L${u.layer}-${u.neuron}`)).join('_');
-  const short = selection.length <= 60 ? selection : `${units.length}units-${createHash('sha256').update(selection).digest('hex').slice(0, 8)}`;
-  return `.neurons-${short}.jsonl`;
 }
 
 /** "L3:29" / "L3" (every neuron). */

@@ -6,7 +6,8 @@ import type { ModelOptions } from '../api';
 import { itemFile, type BatchItem, type FolderScan } from '../batch/scan';
 import { folderItems, runBatch, type Analyzer, type BatchProgress, type BatchSummary } from '../batch/run';
 import type { Engine } from '../index';
-import { NEURON_RECORDS, neuronScanSettings, type NeuronScanLine, type NeuronScanRecord, type NeuronUnit } from './records';
+import { NEURON_RECORDS, neuronScanSettings } from './records';
+import type { NeuronScanLine, NeuronScanRecord, NeuronUnit } from '../batch/schema';
 
 /** Images per model run: past a few dozen small images a larger batch gains nothing and holds more memory. */
 export const DEFAULT_SCAN_BATCH = 16;

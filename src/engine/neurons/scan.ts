@@ -5,7 +5,7 @@ import { tokenMap, topClasses } from '../analyze';
 import type { InstrumentedInfo } from '../instrument';
 import { argmax } from '../locator';
 import type { Runner } from '../runner';
-import type { NeuronUnit, UnitScan } from './records';
+import type { NeuronUnit, UnitScan } from '../batch/schema';
 
 export interface ScannedImage {
   probs: Float32Array;

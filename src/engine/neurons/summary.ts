@@ -3,11 +3,11 @@
 // is on the class's paths (given a folder analysis's patterns), and per class the accuracy and the
 // target probability with the neuron zeroed, against the clean run.
 import { groupOf, type CategoryPatterns } from '../batch/patterns';
-import type { FolderClass } from '../batch/records';
+import type { FolderClass } from '../batch/schema';
 import { stat, type Stat } from '../batch/compare';
 import { invalidOption } from '../errors';
 import type { ClassProbability } from '../result';
-import type { NeuronScanRecord, UnitScan } from './records';
+import type { NeuronScanRecord, UnitScan } from '../batch/schema';
 
 export type ScanRecord = NeuronScanRecord & Partial<FolderClass>;
 
