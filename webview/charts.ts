@@ -215,7 +215,6 @@ export class ChartSlot {
     this.chart = undefined;
   }
 
-  get hasChart(): boolean { return this.chart !== undefined; }
 
   pngDataUrl(): string | undefined {
     return this.chart?.toBase64Image('image/png', 1);

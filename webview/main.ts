@@ -13,7 +13,7 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { VscodeCheckbox, VscodeProgressBar, VscodeSingleSelect } from '@vscode-elements/elements';
 import './main.css';
 import type { PathNeuron, TokenMap } from '../src/engine/result';
-import type { ExportRequest, PanelPersistedState, TargetChoice, WebviewToHost } from '../src/protocol/imagePanel';
+import type { ExportRequest, HostToWebview, PanelPersistedState, TargetChoice, WebviewToHost } from '../src/protocol/imagePanel';
 import { progressPercent } from '../src/format';
 import { isTargetChoice } from '../src/protocol/imagePanel';
 import { ChartSlot, jasChartConfig, manipulationChartConfig, readTheme, scoreChartConfig, type Marker } from './charts';
@@ -25,9 +25,11 @@ import {
   type Action, type PanelState,
 } from './state';
 
+// What the host sends; the page's own actions (a layer picked, the overlay) never come from outside.
+const HOST_MESSAGES: readonly HostToWebview['type'][] = ['init', 'runStarted', 'progress', 'result', 'runFailed', 'labels', 'preview'];
 const page = new Page<PanelState, Action, WebviewToHost, PanelPersistedState>({
   initial: initialState, reduce, persist: (s) => (s.imagePath ? persisted(s) : undefined),
-  accepts: (m): m is Action => isMessage(m), build, render, testid: 'panel',
+  accepts: (m): m is Action => isMessage(m, HOST_MESSAGES), build, render, testid: 'panel',
 });
 const { app, post, dispatch } = page;
 

@@ -108,7 +108,7 @@ export class Engine {
   }
 
   /**
-   * The JAS of a given path on an image (ALGORITHM §5), explaining `target`: what the comparison of
+   * The JAS of a given path on an image, explaining `target`: what the comparison of
    * two images asks of each path on the other image.
    */
   async pathJas(imagePath: FsPath, path_: number[], options: { target: number; steps?: number; formula?: Formula }, signal?: AbortSignal): Promise<number> {

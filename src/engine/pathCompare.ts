@@ -1,4 +1,4 @@
-// Two images' paths side by side (issue 13 §4): where they share a neuron, how each path neuron
+// Two images' paths side by side: where they share a neuron, how each path neuron
 // ranks among the other image's candidate scores of its layer, and the JAS of each path on the
 // other image (with that image's target class), beside its JAS on its own.
 import { EngineError } from './errors';

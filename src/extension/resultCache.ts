@@ -83,11 +83,6 @@ export class ResultCache {
     await this.prune();
   }
 
-  async clear(): Promise<void> {
-    this.memory.clear();
-    if (this.dir) await fs.rm(this.dir, { recursive: true, force: true });
-  }
-
   private remember(key: string, result: AnalysisResult): void {
     this.memory.delete(key);
     this.memory.set(key, result);

@@ -1,4 +1,4 @@
-// What a neuron responds to (issue 13): the forward-only scan of a folder for chosen neurons, its
+// What a neuron responds to: the forward-only scan of a folder for chosen neurons, its
 // result file, and the summaries the CLI and the neuron view show.
 export * from './records';
 export * from './run';

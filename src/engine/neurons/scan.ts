@@ -1,6 +1,6 @@
 // The neuron scan of a batch of images (forward only): one clean pass per image, several images per
 // run, then, per single neuron, one pass per image with that neuron zeroed at the readout tokens
-// (ALGORITHM §7's removal, for one neuron). Activations are read exactly as the analysis reads them.
+// (the method's removal, for one neuron). Activations are read exactly as the analysis reads them.
 import { tokenMap, topClasses } from '../analyze';
 import type { InstrumentedInfo } from '../instrument';
 import { argmax } from '../locator';
