@@ -41,9 +41,10 @@ export class NeuronPanelManager extends PanelManagerBase<NeuronPanel> {
   constructor(private readonly context: vscode.ExtensionContext, private readonly service: AnalysisService, private readonly folders: FolderPanelManager) {
     super();
     // The folder becomes a resource root of the page: it must still be a folder.
-    this.registerSerializer(NEURON_VIEW_TYPE, isNeuronPersistedState, (s) => neuronKey(s.folder, s.layer, s.neuron), (webviewPanel, s) => {
+    this.registerSerializer(NEURON_VIEW_TYPE, isNeuronPersistedState, (s) => neuronKey(s.folder, s.layer, s.neuron), async (webviewPanel, s) => {
       webviewPanel.webview.options = webviewOptions(this.context.extensionUri, [vscode.Uri.file(s.folder)]);
-      void this.add(webviewPanel, s.folder, s.layer, s.neuron).refresh();
+      // Read before the page asks: a revived view shows its file at once.
+      await this.add(webviewPanel, s.folder, s.layer, s.neuron).refresh();
     }, (s) => isFolder(s.folder));
     this.register(vscode.commands.registerCommand(INTERNAL_COMMANDS.openNeuronView, (args: OpenNeuronViewArgs) => this.open(args)));
   }
