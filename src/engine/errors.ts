@@ -8,6 +8,7 @@ export type EngineErrorCode =
   | 'not-a-vit'           // a readable model that is not a ViT classifier
   | 'unsupported-op'      // an op on the gradient path without a backward rule
   | 'not-found'           // a file the user named does not exist (facts.role says which)
+  | 'model-choice'        // a model folder with several ONNX files and none preferred (facts.candidates)
   | 'not-a-file'          // it exists but is a folder, FIFO, device or socket
   | 'too-large'           // it is larger than what is read into memory
   | 'io'                  // reading or writing failed (permissions, disk)

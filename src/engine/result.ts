@@ -1,6 +1,7 @@
 // The `neuron-path/1` record: what one analysis of one image produces. The CLI writes it as JSON,
 // the worker sends it to the extension host, the panel draws it, batch runs append it as a line.
 
+import type { Preprocessing } from './preprocessing';
 export type Formula = 'reference' | 'paper';
 /** The readout rows asked for: auto (found from the graph), cls (token 0), patches (the patch grid), all, or rows a:b (end excluded). */
 export type ScopeSetting = 'auto' | 'cls' | 'patches' | 'all' | `${number}:${number}` | `${number}:`;
@@ -69,6 +70,8 @@ export interface AnalysisResult {
       headFfns: string[];          // fc2 nodes of FFNs after the blocks (an attention-pool head's MLP): part of the head, not blocks
     };
     precision?: { stored: 'float32' | 'float16' | 'bfloat16'; analysedIn: 'float32' };
+    /** What was done to the image and where each value came from (absent in records made before it was recorded). */
+    preprocessing?: Preprocessing;
   };
   image: { path: string; sha256: string; width: number; height: number };
   settings: { steps: number; formula: Formula; target: number | 'predicted'; topK?: number };  // topK only when > 1
