@@ -7,6 +7,7 @@ import { comparePaths, type PathComparison } from '../engine/pathCompare';
 import { analyzeOptions, modelOptions, UsageError, type Flags } from './args';
 import { formatNumber } from '../format';
 import { table } from './report';
+import { warnDefaults } from './terminal';
 
 export const COMPARE_USAGE = `
 usage: neuron-path compare A B [--json OUT] [analyze options]
@@ -30,6 +31,7 @@ export async function compare(f: Flags, positionals: string[]): Promise<number> 
   const mOpts = modelOptions(f), aOpts = analyzeOptions(f);
   log(`opening ${mOpts.modelPath}`);
   const engine = await Engine.open(mOpts);
+  warnDefaults(engine.info.preprocessing);
   try {
     log(`analysing ${positionals.join(' and ')}`);
     const [a, b] = [await resultOf(engine, positionals[0], aOpts), await resultOf(engine, positionals[1], aOpts)];

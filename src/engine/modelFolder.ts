@@ -175,7 +175,7 @@ class Sourcing {
   }
 }
 
-function fromTransformers(file: string, cfg: Record<string, unknown>): Preprocessing {
+function fromTransformers(file: string, cfg: Record<string, unknown>): Omit<Preprocessing, 'folders'> {
   const name = processorName(cfg);
   const known = name !== undefined ? HF_PROCESSORS[name] : undefined;
   const f = new Fields(file), s = new Sourcing(file, known ? name : undefined);
@@ -237,7 +237,7 @@ const perChannel = (v: unknown): unknown => (typeof v === 'number' ? [v, v, v] :
  * timm's eval transform (transforms_factory.transforms_imagenet_eval) from a hub config.json's
  * pretrained_cfg, with resolve_data_config's defaults for what it leaves out.
  */
-function fromTimm(file: string, cfg: Record<string, unknown>): Preprocessing {
+function fromTimm(file: string, cfg: Record<string, unknown>): Omit<Preprocessing, 'folders'> {
   const pc = cfg.pretrained_cfg as Record<string, unknown>;
   const f = new Fields(file), s = new Sourcing(file, 'timm');
   const at = (k: string) => `pretrained_cfg.${k}`;
@@ -278,7 +278,7 @@ function fromTimm(file: string, cfg: Record<string, unknown>): Preprocessing {
 }
 
 /** open_clip's eval image_transform from open_clip_config.json (preprocess_cfg, model_cfg.vision_cfg.image_size). */
-function fromOpenClip(file: string, cfg: Record<string, unknown>): Preprocessing {
+function fromOpenClip(file: string, cfg: Record<string, unknown>): Omit<Preprocessing, 'folders'> {
   const pc = (cfg.preprocess_cfg ?? {}) as Record<string, unknown>;
   const vision = ((cfg.model_cfg as Record<string, unknown> | undefined)?.vision_cfg ?? {}) as Record<string, unknown>;
   const f = new Fields(file), s = new Sourcing(file, 'open_clip');
@@ -308,7 +308,7 @@ function fromOpenClip(file: string, cfg: Record<string, unknown>): Preprocessing
 }
 
 /** Nothing describes the preprocessing: the model's input size, and guesses the warnings name. */
-function unconfigured(): Preprocessing {
+function unconfigured(): Omit<Preprocessing, 'folders'> {
   const guess = <T>(value: T): Sourced<T> => ({ value, source: { from: 'default' } });
   return {
     config: null, resize: { value: { kind: 'none' }, source: { from: 'default' } }, interpolation: guess('bilinear'), crop: guess(null),
@@ -324,7 +324,7 @@ export function readPreprocessing(loc: ModelLocation, overrides: PreprocessOverr
   const hf = findConfig(loc, FILES.preprocessor);
   const timm = hf ? undefined : findConfig(loc, FILES.config, (c) => !!c.pretrained_cfg && typeof c.pretrained_cfg === 'object' && !Array.isArray(c.pretrained_cfg));
   const clip = hf || timm ? undefined : findConfig(loc, FILES.openClip);
-  const prep = hf ? fromTransformers(hf.file, hf.cfg) : timm ? fromTimm(timm.file, timm.cfg) : clip ? fromOpenClip(clip.file, clip.cfg) : unconfigured();
+  const prep: Preprocessing = { folders: loc.dirs, ...(hf ? fromTransformers(hf.file, hf.cfg) : timm ? fromTimm(timm.file, timm.cfg) : clip ? fromOpenClip(clip.file, clip.cfg) : unconfigured()) };
   const o = new Fields(OVERRIDES);
   const by = (field: string): PrepSource => ({ from: 'override', field });
   if (overrides.size) {

@@ -26,6 +26,8 @@ export type PrepSource =
 export interface Sourced<T> { value: T; source: PrepSource }
 
 export interface Preprocessing {
+  /** The folders configs were looked for in, nearest the ONNX file first (the last is the model's root). */
+  folders: string[];
   /** The config file the values came from, and its kind; null when none was found. */
   config: { file: string; kind: 'transformers' | 'timm' | 'open_clip'; processor: string } | null;
   resize: Sourced<ResizeSpec>;
@@ -41,6 +43,28 @@ export const PREP_FIELDS = ['resize', 'interpolation', 'crop', 'rescale', 'mean'
 /** The fields no config, processor, setting or model gave: what a warning names. */
 export function defaultedFields(p: Preprocessing): (typeof PREP_FIELDS)[number][] {
   return PREP_FIELDS.filter((f) => p[f].source.from === 'default');
+}
+
+/** How a value is shown in messages. */
+function shown(field: (typeof PREP_FIELDS)[number], p: Preprocessing): string {
+  const v = p[field].value;
+  if (field === 'crop') return v ? `${(v as CropSpec).size.join('x')}` : 'none';
+  if (field === 'resize') { const r = v as ResizeSpec; return r.kind === 'none' ? 'none' : r.kind === 'shortest' ? `shortest edge ${r.edge}` : `${r.kind} ${r.size.join('x')}`; }
+  if (field === 'rescale') return v === 1 / 255 ? '1/255' : String(v);
+  return Array.isArray(v) ? `[${v.join(', ')}]` : String(v);
+}
+
+/**
+ * The sentence a warning starts with when some values are defaults, naming them and the file that
+ * would give them; front ends add their own flags or settings. Undefined when nothing is a default.
+ */
+export function describeDefaults(p: Preprocessing): string | undefined {
+  const fields = defaultedFields(p);
+  if (!fields.length) return undefined;
+  const root = p.folders[p.folders.length - 1];
+  const where = p.config ? `${p.config.file} does not give them` : `no preprocessor_config.json, timm config.json (pretrained_cfg) or open_clip_config.json in ${p.folders.join(' or ')}`;
+  return `preprocessing guesses ${fields.map((f) => `${f} ${shown(f, p)}`).join(', ')} (${where}); the prediction explained may not be the model's. ` +
+    `Add the model's preprocessor_config.json (transformers) or config.json with pretrained_cfg (timm) to ${root}`;
 }
 
 /** The [height, width] of the tensor the preprocessing makes, if it fixes one. */
