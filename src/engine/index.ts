@@ -63,7 +63,7 @@ export class Engine {
         path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses, readout, tokens,
         ffn: { kind: ffn, activation, headFfns }, precision: { stored: precision, analysedIn: 'float32' }, preprocessing,
       },
-      image: { path: file, sha256: await sha256File(file, 'image'), width: pixels.width, height: pixels.height },
+      image: { path: file, sha256: await sha256File(file, 'image'), width: pixels.width, height: pixels.height, input: pixels.window },
       ...core,
     };
   }

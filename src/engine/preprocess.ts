@@ -5,6 +5,7 @@ import { EngineError, type ErrorFacts } from './errors';
 import { readRegular } from './files';
 import { cropStart, resizedSize, type Preprocessing } from './preprocessing';
 import { resize, type Raster } from './resample';
+import type { InputWindow } from './result';
 
 export class ImageError extends EngineError {
   constructor(message: string, facts: ErrorFacts = {}) { super('image', message, facts); this.name = 'ImageError'; }
@@ -15,6 +16,7 @@ export interface Pixels {
   width: number;            // of the original image
   height: number;
   shown: Raster;            // what the model is shown: the image after resize and crop, before rescaling (8-bit, interleaved)
+  window: InputWindow;      // where `shown` lies in the resized image
 }
 
 /** Refuse images whose decoded size would be unreasonable (sharp's own default limit). */
@@ -64,7 +66,7 @@ export async function loadPixels(file: string, prep: Preprocessing, target: { ch
     throw new EngineError('preprocessing', `preprocessing turns pixel values of ${file} into ${out[bad]} (rescale ${prep.rescale}, ` +
       `mean ${JSON.stringify(meanOf)}, std ${JSON.stringify(stdOf)}): the values leave float32's range`, { file, field: 'image_mean/image_std' });
   }
-  return { data: out, width, height, shown };
+  return { data: out, width, height, shown, window: { resized: plan.resized, top: plan.top, left: plan.left, size: plan.out } };
 }
 
 interface Plan { resized: [number, number]; out: [number, number]; top: number; left: number; fill: number[] }

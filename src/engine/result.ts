@@ -3,6 +3,9 @@
 
 import type { Preprocessing } from './preprocessing';
 export type Formula = 'reference' | 'paper';
+
+/** Where the model's input comes from in an image (preprocessing's resize and crop). */
+export interface InputWindow { resized: [number, number]; top: number; left: number; size: [number, number] }
 /** The readout rows asked for: auto (found from the graph), cls (token 0), patches (the patch grid), all, or rows a:b (end excluded). */
 export type ScopeSetting = 'auto' | 'cls' | 'patches' | 'all' | `${number}:${number}` | `${number}:`;
 
@@ -73,7 +76,11 @@ export interface AnalysisResult {
     /** What was done to the image and where each value came from (absent in records made before it was recorded). */
     preprocessing?: Preprocessing;
   };
-  image: { path: string; sha256: string; width: number; height: number };
+  image: {
+    path: string; sha256: string; width: number; height: number;
+    /** The model's input within the image: resized to `resized` [h, w], then the window at `top`, `left` of `size` (negative: padding). */
+    input?: InputWindow;
+  };
   settings: { steps: number; formula: Formula; target: number | 'predicted'; topK?: number };  // topK only when > 1
   prediction: { top: ClassProbability[] };
   target: ClassProbability;

@@ -9,6 +9,8 @@ import { isCompact } from '../engine/batch/compact';
 import type { NeuronUnit } from '../engine/neurons/records';
 import type { PathComparison } from '../engine/pathCompare';
 import type { AnalysisResult, LayerProgress } from '../engine/result';
+import { EngineError } from '../engine/errors';
+import { locateModel } from '../engine/modelLocation';
 import {
   batchProgressText, isCancelled, progressPercent, stableKey, WorkerExitedError,
   type BatchProgressInfo, type BatchRunResult, type PruneRequest, type TargetChoice,
@@ -134,11 +136,13 @@ export class AnalysisService extends Disposable {
     const modelPath = settings.model.modelPath;
     let modelSha: string;
     try {
-      modelSha = await this.hasher.hash(modelPath, 'model');
-    } catch {
+      modelSha = await this.hasher.hash(locateModel(modelPath).file, 'model');
+    } catch (e) {
+      // A folder without one clear ONNX file says which files it has.
+      if (e instanceof EngineError && e.code === 'model-choice') throw new UserError(`${e.message} in "neuronPath.modelPath" (or run "Neuron Path: Select Model...").`);
       throw new UserError(settings.bundledModel
         ? `The bundled model is missing (${modelPath}). Reinstall the extension, or run "Neuron Path: Select Model..." to choose an ONNX model.`
-        : `The model file ${modelPath} does not exist. Run "Neuron Path: Select Model..." or clear "neuronPath.modelPath" to use the bundled model.`);
+        : `The model ${modelPath} does not exist or has no ONNX file. Run "Neuron Path: Select Model..." or clear "neuronPath.modelPath" to use the bundled model.`);
     }
     let imageSha: string;
     try {
