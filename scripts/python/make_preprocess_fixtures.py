@@ -253,7 +253,7 @@ def main():
             if args.full:
                 os.makedirs(args.full, exist_ok=True)
                 x.astype('<f4').tofile(os.path.join(args.full, f'{case}.{photo}.f32'))
-    with open(os.path.join(OUT, 'reference.json'), 'w') as f:
+    with open(os.path.join(OUT, 'parity.json'), 'w') as f:
         json.dump({'pillow': Image.__version__, 'cases': cases}, f, separators=(',', ':'))
     hub_folders()
 

@@ -18,7 +18,7 @@ interface Case {
   channelMean: number[]; samples: { index: number[]; value: number[] };
 }
 const DIR = path.join(FIXTURES, 'preprocess');
-const { cases } = JSON.parse(fs.readFileSync(path.join(DIR, 'reference.json'), 'utf8')) as { cases: Case[] };
+const { cases } = JSON.parse(fs.readFileSync(path.join(DIR, 'parity.json'), 'utf8')) as { cases: Case[] };
 const full = process.env.NEURON_PATH_PARITY_DIR;
 
 /** Differences in 0..255 grey levels: a tensor difference times std over the rescale factor. */
