@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadReport } from '../engine/batch/index';
+import { loadReport, scanNotes } from '../engine/batch/index';
 import { Engine } from '../engine/index';
 import {
   NEURON_RECORDS, neuronScanSuffix, parseUnits, scanFolderNeurons, selectiveNeurons, summarizeNeuron, unitName,
@@ -14,6 +14,7 @@ import {
 import { readLines, recordsOf } from '../engine/batch/records';
 import { ANALYZE_FLAGS, modelOptions, UsageError } from './args';
 import { duration, progressLine } from './batch';
+import { safeText } from './terminal';
 import { formatNumber, formatPercent as pct } from '../format';
 import { plural, table } from './report';
 import { warnDefaults } from './terminal';
@@ -86,6 +87,7 @@ export async function neuron(argv: string[]): Promise<number> {
     let last = 0;
     const summary = await scanFolderNeurons(engine, {
       folder: dir, out, units, modelOptions: mOpts, batchSize, limit, signal: controller.signal,
+      onScan: (scan) => { for (const note of scanNotes(scan)) log(safeText(note)); },
       onProgress: (p) => {
         const now = performance.now();
         if (now - last < 1000 && p.done !== p.total) return;

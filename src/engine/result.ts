@@ -70,15 +70,20 @@ export interface AnalysisResult {
     tokens?: number;
     ffn?: {
       kind: 'plain' | 'gated'; activation: string;
-      headFfns: string[];          // fc2 nodes of FFNs after the blocks (an attention-pool head's MLP): part of the head, not blocks
+      headFfns: string[];          // fc2 nodes of FFNs after the blocks over a learned query's rows (class attention, attention pool): not blocks
+      leftOut?: string;            // why those FFNs are not on the path, in words (present when headFfns is not empty)
     };
     precision?: { stored: 'float32' | 'float16' | 'bfloat16'; analysedIn: 'float32' };
     /** What was done to the image and where each value came from (absent in records made before it was recorded). */
     preprocessing?: Preprocessing;
   };
   image: {
-    path: string; sha256: string; width: number; height: number;
-    /** The model's input within the image: resized to `resized` [h, w], then the window at `top`, `left` of `size` (negative: padding). */
+    path: string;                    // absolute; bytes of the name that are not UTF-8 shown as \xHH
+    pathBase64?: string;             // only for such a name: the path's bytes, base64 (the file is opened by them)
+    sha256: string;
+    width: number; height: number;   // upright: after the EXIF orientation
+    orientation?: number;            // the EXIF orientation applied, 1..8 (absent in records made before it was applied)
+    /** The model's input within the (upright) image: resized to `resized` [h, w], then the window at `top`, `left` of `size` (negative: padding). */
     input?: InputWindow;
   };
   settings: { steps: number; formula: Formula; target: number | 'predicted'; topK?: number };  // topK only when > 1

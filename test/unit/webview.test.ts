@@ -5,10 +5,13 @@
 // test-output/webview/. Skipped without a chromium or before `npm run build`.
 import test from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { AnalysisResult } from '../../src/engine/result';
 import type { HostToWebview, PanelInit } from '../../src/protocol';
 import { BASE_THEMES, skipUnlessPage, withPanelPage, withVars, type Theme } from './fixtures/chromiumPage';
 import { FAKE_PREPROCESSING, fakeResult } from './fixtures/fakeEngine';
+import { FIXTURES } from '../helpers/fixtures';
 
 /** A result the size of ViT-B (12 layers x 3072 neurons, 14 x 14 patches), deterministic. */
 function bigResult(): AnalysisResult {
@@ -265,6 +268,55 @@ test('webview: a banner when preprocessing values are guesses, and the model\u20
 
     const csp = await cspViolations();
     assert.deepEqual(csp, [], `CSP violations:\n${csp.join('\n')}`);
+    assert.deepEqual(errors, []);
+  });
+});
+
+test('webview: a phone photo (EXIF orientation 6) is shown upright, and the token map covers it as analysed', { skip: skipUnlessPage('webview'), timeout: 120_000 }, async () => {
+  // Stored 40 wide and 60 high, shown 60 x 40 (the engine reads it so: test/engine/orientation.test.ts).
+  const files = { '/img/photo.jpg': { contentType: 'image/jpeg', body: fs.readFileSync(path.join(FIXTURES, 'images', 'chelsea-exif6.jpg')) } };
+  const base = bigResult();
+  const result: AnalysisResult = { ...base, image: { ...base.image, path: '/img/photo.jpg', width: 60, height: 40, orientation: 6 } };
+  const opts = { bundle: 'webview', outDir: 'webview', pagePath: '/panel.html', nonce: 'dGVzdC1ub25jZS05MDEy', title: 'Neuron Path: photo.jpg', themes: THEMES, files };
+  await withPanelPage<HostToWebview>(opts, async ({ page, origin, errors, load, send, cspViolations }) => {
+    await load();
+    await send({ type: 'init', init: { imagePath: '/img/photo.jpg', imageUri: `${origin}/img/photo.jpg`, fileName: 'photo.jpg', modelName: 'vit-b16.onnx', target: 'predicted' } });
+    await send({ type: 'runStarted', runId: 1, target: 'predicted' });
+    await send({ type: 'result', runId: 1, result, cached: false });
+    await page.waitForSelector('[data-testid=status][data-state=done]');
+    await page.waitForFunction(() => (document.getElementById('image') as HTMLImageElement).complete && (document.getElementById('image') as HTMLImageElement).naturalWidth > 0);
+    const box = await page.evaluate(() => {
+      const img = document.getElementById('image') as HTMLImageElement, overlay = document.getElementById('overlay')!;
+      const r = img.getBoundingClientRect(), o = overlay.getBoundingClientRect();
+      return { natural: [img.naturalWidth, img.naturalHeight], shown: [r.width, r.height], overlay: [o.left - r.left, o.top - r.top, o.width, o.height], hidden: (overlay as HTMLCanvasElement).hidden };
+    });
+    assert.deepEqual(box.natural, [60, 40], `the image is shown upright: ${JSON.stringify(box)}`);
+    assert.ok(Math.abs(box.shown[0] / box.shown[1] - 1.5) < 0.02, `shown ${box.shown.join('x')}`);
+    assert.equal(box.hidden, false);
+    assert.deepEqual(box.overlay, [0, 0, box.shown[0], box.shown[1]], 'the map lies exactly over the upright image');
+    const csp = await cspViolations();
+    assert.deepEqual(csp, [], `CSP violations:\n${csp.join('\n')}`);
+    assert.deepEqual(errors, []);
+  });
+});
+
+test('webview: a path that leaves blocks out (CaiT\'s class attention) says which and why under the title; other results show no note', { skip: skipUnlessPage('webview'), timeout: 120_000 }, async () => {
+  const base = bigResult();
+  const leftOut = '2 FFNs after the 12 blocks (ca.0/fc2, ca.1/fc2) read 1 row of a learned query token, not the 197 token rows: class-attention blocks';
+  const result: AnalysisResult = { ...base, model: { ...base.model, ffn: { kind: 'plain', activation: 'gelu-erf', headFfns: ['ca.0/fc2', 'ca.1/fc2'], leftOut } } };
+  const opts = { bundle: 'webview', outDir: 'webview', pagePath: '/panel.html', nonce: 'dGVzdC1ub25jZS01Njc4', title: 'Neuron Path: cat.png', themes: THEMES, files: await catImage() };
+  await withPanelPage<HostToWebview>(opts, async ({ page, origin, errors, load, send }) => {
+    await load();
+    await send({ type: 'init', init: { imagePath: '/img/cat.png', imageUri: `${origin}/img/cat.png`, fileName: 'cat.png', modelName: 'cait.onnx', target: 'predicted' } });
+    assert.equal(await page.isVisible('#left-out'), false, 'no note before a result');
+    await send({ type: 'runStarted', runId: 1, target: 'predicted' });
+    await send({ type: 'result', runId: 1, result, cached: false });
+    await page.waitForSelector('[data-testid=status][data-state=done]');
+    assert.equal(await page.isVisible('#left-out'), true);
+    assert.equal(await page.textContent('#left-out'), `Left out of the path: ${leftOut}`);
+    await send({ type: 'runStarted', runId: 2, target: 'predicted' });
+    await send({ type: 'result', runId: 2, result: base, cached: false });
+    await page.waitForFunction(() => document.querySelector('#left-out')?.hasAttribute('hidden'));
     assert.deepEqual(errors, []);
   });
 });
