@@ -67,6 +67,11 @@ export function describeDefaults(p: Preprocessing): string | undefined {
     `Add the model's preprocessor_config.json (transformers) or config.json with pretrained_cfg (timm) to ${root}`;
 }
 
+/** The values alone (not where they came from), as a key: two preprocessings with the same key give the same tensor. */
+export function preprocessingKey(p: Preprocessing): string {
+  return JSON.stringify(PREP_FIELDS.map((f) => p[f].value));
+}
+
 /** The [height, width] of the tensor the preprocessing makes, if it fixes one. */
 export function outputSize(p: Preprocessing): [number, number] | undefined {
   const r = p.resize.value;

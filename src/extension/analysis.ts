@@ -10,7 +10,9 @@ import type { NeuronUnit } from '../engine/neurons/records';
 import type { PathComparison } from '../engine/pathCompare';
 import type { AnalysisResult, LayerProgress } from '../engine/result';
 import { EngineError } from '../engine/errors';
+import { readPreprocessing } from '../engine/modelFolder';
 import { locateModel } from '../engine/modelLocation';
+import { preprocessingKey } from '../engine/preprocessing';
 import {
   batchProgressText, isCancelled, progressPercent, stableKey, WorkerExitedError,
   type BatchProgressInfo, type BatchRunResult, type PruneRequest, type TargetChoice,
@@ -134,9 +136,12 @@ export class AnalysisService extends Disposable {
 
   private async keyFor(imagePath: string, target: TargetChoice, settings: ResolvedSettings): Promise<{ key: string; settingsKey: string; imageSha: string }> {
     const modelPath = settings.model.modelPath;
-    let modelSha: string;
+    let modelSha: string, prepKey = '';
     try {
-      modelSha = await this.hasher.hash(locateModel(modelPath).file, 'model');
+      const loc = locateModel(modelPath);
+      modelSha = await this.hasher.hash(loc.file, 'model');
+      // A config the engine refuses is reported by the analysis itself, in its words.
+      try { prepKey = preprocessingKey(readPreprocessing(loc, settings.model.preprocess)); } catch { prepKey = 'unreadable'; }
     } catch (e) {
       // A folder without one clear ONNX file says which files it has.
       if (e instanceof EngineError && e.code === 'model-choice') throw new UserError(`${e.message} in "neuronPath.modelPath" (or run "Neuron Path: Select Model...").`);
@@ -150,7 +155,7 @@ export class AnalysisService extends Disposable {
     } catch {
       throw new UserError(`The image ${imagePath} cannot be read (was it moved or deleted?).`);
     }
-    return { ...resultKey(settings.model, { ...settings.analyze, target }, modelSha, imageSha), imageSha };
+    return { ...resultKey(settings.model, { ...settings.analyze, target }, modelSha, imageSha, prepKey), imageSha };
   }
 
   private analyze(imagePath: string, target: TargetChoice, settings: ResolvedSettings, listener: RunListener, signal?: AbortSignal): Promise<AnalysisResult> {

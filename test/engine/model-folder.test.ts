@@ -10,7 +10,7 @@ import { Engine } from '../../src/engine';
 import { EngineError } from '../../src/engine/errors';
 import { readPreprocessing } from '../../src/engine/modelFolder';
 import { locateModel } from '../../src/engine/modelLocation';
-import { defaultedFields } from '../../src/engine/preprocessing';
+import { defaultedFields, preprocessingKey } from '../../src/engine/preprocessing';
 import { Session } from '../../src/engine/runtime';
 import { FIXTURES, tempDir } from '../helpers/fixtures';
 
@@ -93,4 +93,16 @@ test('configs are never read from above the folder the user named', () => {
   const prep = readPreprocessing(loc);
   assert.equal(prep.config, null);
   assert.deepEqual(defaultedFields(prep), ['resize', 'interpolation', 'crop', 'rescale', 'mean', 'std']);
+});
+
+test('the preprocessing key follows the values, not their sources: an edited config changes it, the same values from a flag do not', () => {
+  const d = tempDir('prep-key');
+  fs.copyFileSync(path.join(TIMM, 'config.json'), path.join(d, 'config.json'));
+  const loc = locateModel(path.join(d, 'model.onnx'));
+  const before = preprocessingKey(readPreprocessing(loc));
+  assert.equal(preprocessingKey(readPreprocessing(loc, { mean: [0.485, 0.456, 0.406] })), before);
+  const cfg = JSON.parse(fs.readFileSync(path.join(d, 'config.json'), 'utf8'));
+  cfg.pretrained_cfg.crop_pct = 1;
+  fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify(cfg));
+  assert.notEqual(preprocessingKey(readPreprocessing(loc)), before);
 });
