@@ -22,10 +22,11 @@ export type EngineErrorCode =
   | 'result-settings'     // a result file made with other settings
   | 'result-locked'       // a result file another process is writing
   | 'invalid-option'      // an engine option out of its bounds
+  | 'output'              // an output that would replace an input or results this command did not make
   | 'cancelled';
 
 /** What a file is to the user; front ends name the flag or setting that gave it. */
-export type FileRole = 'model' | 'external-data' | 'image' | 'preprocessor' | 'labels' | 'result-file' | 'folder' | 'cache';
+export type FileRole = 'model' | 'external-data' | 'image' | 'preprocessor' | 'labels' | 'result-file' | 'folder' | 'cache' | 'lock' | 'output';
 
 export interface ErrorFacts {
   file?: string;

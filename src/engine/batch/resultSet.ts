@@ -54,7 +54,8 @@ export function resultFiles(args: string[]): string[] {
   return [...files].sort((a, b) => mtime(a) - mtime(b) || a.localeCompare(b));
 }
 
-const imageOf = (l: BatchLine) => (isError(l) ? l.image : l.image.path);
+/** The image a line is of. */
+export const imageOf = (l: BatchLine) => (isError(l) ? l.image : l.image.path);
 
 /** The newest of two lines of the same image: by analysis time, else the later one read. */
 const newer = (a: BatchLine, b: BatchLine) => (a.analysedAt && b.analysedAt && a.analysedAt > b.analysedAt ? a : b);
