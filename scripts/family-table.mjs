@@ -38,7 +38,7 @@ const distinct = (members, cell) => [...new Set(members.map(({ model }) => cell(
 for (const [family, members] of families) {
   const names = members.map(({ name, model: m }) => `\`${name}\`${m.precision.stored === 'float32' ? '' : ` (${m.precision.stored})`}`).join(', ');
   const readout = distinct(members, (m) => `${m.scope} (${m.readout.rows.length} of ${m.tokens})`);
-  const ffn = distinct(members, (m) => `${m.ffn.activation}, ${m.ffn.kind}${m.ffn.headFfns.length ? '; the head\'s MLP is not a block' : ''}`);
+  const ffn = distinct(members, (m) => `${m.ffn.activation}, ${m.ffn.kind}${m.ffn.headFfns.length ? `; ${m.ffn.headFfns.length} FFN${m.ffn.headFfns.length > 1 ? 's' : ''} over a learned query after the blocks left out` : ''}`);
   const tokens = distinct(members, (m) => {
     const prefix = m.tokens - m.readout.grid[0] * m.readout.grid[1];
     return `${prefix ? `${prefix} + ` : ''}${m.readout.grid.join('×')}`;

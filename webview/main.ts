@@ -37,6 +37,7 @@ const { app, post, dispatch } = page;
 const ui = {
   title: h('h1', { id: 'title' }),
   subtitle: h('p', { class: 'subtitle', id: 'subtitle' }),
+  leftOut: h('p', { class: 'subtitle left-out', id: 'left-out', hidden: true }),
   runButton: h('vscode-button', { id: 'run', onclick: () => post({ type: 'analyze', target: page.state.target }) }, 'Analyze'),
   cancelButton: h('vscode-button', { id: 'cancel', secondary: true, onclick: () => post({ type: 'cancel' }) }, 'Cancel'),
   jsonButton: h('vscode-button', { id: 'export-json', secondary: true, onclick: () => exportData({ format: 'json' }) }, 'Export JSON'),
@@ -106,7 +107,7 @@ function build(): void {
   ui.pathList.addEventListener('keydown', onPathKey);
 
   const header = h('header', { class: 'top' },
-    h('div', { class: 'titles' }, ui.title, ui.subtitle),
+    h('div', { class: 'titles' }, ui.title, ui.subtitle, ui.leftOut),
     h('div', { class: 'actions', role: 'toolbar', 'aria-label': 'Analysis actions' },
       ui.runButton, ui.cancelButton, ui.jsonButton, ui.csvButton, ui.compareButton, ui.settingsButton));
 
@@ -192,6 +193,9 @@ function renderHeader(s: PanelState): void {
   if (r) parts.push(`${r.model.layers} layers × ${r.model.neuronsPerLayer} neurons`, `${r.settings.steps} steps`, `${r.settings.formula} formula`, `scope ${r.model.scope}`);
   if (r?.model.precision && r.model.precision.stored !== 'float32') parts.push(`${r.model.precision.stored} model analysed in float32`);
   ui.subtitle.textContent = parts.filter(Boolean).join(' · ');
+  // Blocks the path does not run through (class attention, an attention-pool head): which and why.
+  ui.leftOut.hidden = !r?.model.ffn?.leftOut;
+  ui.leftOut.textContent = r?.model.ffn?.leftOut ? `Left out of the path: ${r.model.ffn.leftOut}` : '';
   const running = s.status === 'running';
   ui.runButton.hidden = running || s.status === 'done';
   ui.runButton.textContent = s.status === 'empty' ? 'Analyze' : 'Run again';

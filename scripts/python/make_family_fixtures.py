@@ -5,7 +5,8 @@ transformers model code, exported with torch.onnx, with exact float64 results of
     /usr/bin/python3 scripts/python/make_family_fixtures.py --timm DIR --transformers DIR [NAME ...]
 
 DIR is a folder that holds the `timm` (resp. `transformers`) package; also read from the
-environment variables TIMM_SRC and TRANSFORMERS_SRC. Neither library is installed or committed here:
+environment variables TIMM_SRC and TRANSFORMERS_SRC. `--transformers` may be left out when only timm
+fixtures are named. Neither library is installed or committed here:
 extract them from git (the transformers commit is the main branch at the v4.40 release, the last
 history that runs on Debian's torch 1.13):
 
@@ -28,7 +29,10 @@ when every argmax the fixture records wins by a clear margin, as make_fixtures.p
 readout rows are written down per family from the library's head code (and checked here against
 the rows the torch logits depend on), never read from the ONNX graph, so they check the engine's
 graph-based detection. Also written: fp16 and bf16 copies of one export (reference computed on the
-float32 upcast of the rounded weights) and an int8-quantized model for an error test.
+float32 upcast of the rounded weights) and an int8-quantized model for an error test. The
+remaining graph shapes of issue 18: vit_relpos (an MLP inside attention), CLIP zero-shot heads (L2
+norms), CaiT and XCiT (class-attention blocks, left out of the path), and Swin and PiT exports the
+engine must refuse (token rows that change between blocks).
 See test/fixtures/README.md for the table.
 """
 import argparse
@@ -131,20 +135,21 @@ def keep_float64_softmax():
 
 
 def load_libraries(timm_dir, hf_dir):
+    """timm, and transformers when hf_dir is given (only the Hugging Face fixtures need it)."""
     for d, pkg in ((timm_dir, "timm"), (hf_dir, "transformers")):
-        if not d or not os.path.isdir(os.path.join(d, pkg)):
+        if (d or pkg == "timm") and not (d and os.path.isdir(os.path.join(d, pkg))):
             sys.exit(f"no {pkg} package under {d!r}: extract it as the docstring of {__file__} says")
     stubs = tempfile.mkdtemp(prefix="neuron-path-stubs-")
     write_stubs(stubs)
-    sys.path[:0] = [timm_dir, hf_dir, stubs]
+    sys.path[:0] = [timm_dir] + ([hf_dir, stubs] if hf_dir else [])
     import warnings
     warnings.filterwarnings("ignore")
     import timm
-    import transformers
-    keep_float64_softmax()
-    print(f"timm {timm.__version__} from {timm_dir}; transformers {transformers.__version__} from {hf_dir}",
-          flush=True)
-    return timm, transformers
+    print(f"timm {timm.__version__} from {timm_dir}", flush=True)
+    if hf_dir:
+        import transformers
+        keep_float64_softmax()
+        print(f"transformers {transformers.__version__} from {hf_dir}", flush=True)
 
 
 # ============================================================================ model builders
@@ -266,6 +271,56 @@ def _timm_beit(c):
     from timm.models.beit import Beit
     return Beit(num_classes=c, depth=2, mlp_ratio=2.0, use_rel_pos_bias=True, init_values=0.1, img_size=WIDE,
                 **TINY)
+
+
+def _timm_relpos(c, **kw):
+    from timm.models.vision_transformer_relpos import VisionTransformerRelPos
+    args = dict(rel_pos_type="mlp", rel_pos_dim=16, qkv_bias=False, fc_norm=True, img_size=IMAGE)
+    args.update(kw)
+    return VisionTransformerRelPos(num_classes=c, depth=2, mlp_ratio=2.0, **TINY, **args)
+
+
+def _timm_cait(c):
+    from timm.models.cait import Cait
+    return Cait(num_classes=c, depth=2, depth_token_only=2, mlp_ratio=2.0, img_size=WIDE, **TINY)
+
+
+def _timm_xcit(c):
+    """XCiT with BatchNorm running statistics drawn (the seed is set before build), so the local patch
+    interaction's BatchNormalization is not the identity."""
+    from timm.models.xcit import Xcit
+    m = Xcit(num_classes=c, depth=2, cls_attn_layers=2, mlp_ratio=2.0, eta=1.0, img_size=WIDE, **TINY)
+    for bn in m.modules():
+        if isinstance(bn, nn.BatchNorm2d):
+            bn.running_mean.normal_(0, 0.1)
+            bn.running_var.uniform_(0.5, 1.5)
+    return m
+
+
+EMBED = 24
+
+
+class ZeroShot(nn.Module):
+    """A CLIP zero-shot classifier in one graph: the image tower's embedding, L2-normalised, times
+    fixed L2-normalised text embeddings (one per class; random here, standing in for encoded prompts)
+    times exp(logit_scale), CLIP's initial log(1/0.07). `norm`: 'normalize' as open_clip writes it
+    (F.normalize: ReduceL2, clamp_min eps, Expand, Div), 'norm' as Hugging Face's CLIPModel does
+    (x / x.norm(p=2, dim=-1, keepdim=True))."""
+    HEADS = {"normalize": "open_clip-style head: F.normalize(features) @ text.T * exp(logit_scale)",
+             "norm": "HF CLIPModel-style head: features / features.norm(p=2, dim=-1, keepdim=True) @ text.T "
+                     "* exp(logit_scale)"}
+
+    def __init__(self, visual, classes, norm):
+        super().__init__()
+        self.visual = visual
+        self.norm = norm
+        self.register_buffer("text", nn.functional.normalize(torch.randn(classes, EMBED), dim=-1))
+        self.register_buffer("logit_scale", torch.tensor(math.log(1 / 0.07)))
+
+    def forward(self, pixel_values):
+        f = self.visual(pixel_values)
+        f = nn.functional.normalize(f, dim=-1) if self.norm == "normalize" else f / f.norm(p=2, dim=-1, keepdim=True)
+        return self.logit_scale.exp() * f @ self.text.t()
 
 
 def hf_layers(attr):
@@ -448,10 +503,79 @@ def family_specs():
                      "SigLIP classifier (HF, tokens 1:)", 14, True,
                      hf_layers(("vision_model.encoder.layers", "mlp.fc2")), hf_cls_heads("classifier"),
                      rows_from_1))
+    # ---------------------------------------------------------------- issue 18: the remaining graph shapes
+    S.append(timm_spec("timm_relpos" + suffix(14, True), lambda c: _timm_relpos(c, img_size=WIDE),
+                       "timm.models.vision_transformer_relpos.VisionTransformerRelPos(rel_pos_type='mlp', "
+                       "rel_pos_dim=16, qkv_bias=False, fc_norm=True) (vit_relpos_base_patch16_224 shrunk: a "
+                       "ReLU MLP over log relative coordinates inside every attention, avg pool, no class token, "
+                       "img_size=(32, 24))", "timm ViT relpos (relative-position MLP in attention)", 14, True, size=WIDE))
+    S.append(timm_spec("timm_relpos_cls_swin" + suffix(17, False),
+                       lambda c: _timm_relpos(c, rel_pos_type="mlp_swin", class_token=True, global_pool="token"),
+                       "timm VisionTransformerRelPos(rel_pos_type='mlp_swin', class_token=True, "
+                       "global_pool='token') (vit_relpos_medium_patch16_cls_224 layout: Swin-V2 style "
+                       "sigmoid-gain MLP, padded for the class token)",
+                       "timm ViT relpos (relative-position MLP in attention)", 17, False))
+    for norm, opset, dyn in (("normalize", 14, True), ("norm", 17, False)):
+        S.append(dict(timm_spec(f"timm_clip_zeroshot_{norm}" + suffix(opset, dyn),
+                                lambda c, norm=norm: ZeroShot(timm_vit(EMBED, pre_norm=True, act_layer="quick_gelu"),
+                                                              c, norm),
+                                "timm VisionTransformer(pre_norm=True, act_layer='quick_gelu', num_classes=24) "
+                                "(CLIP image tower, head = projection) + " + ZeroShot.HEADS[norm],
+                                "CLIP zero-shot classifier (timm CLIP tower, L2-normalised)", opset, dyn),
+                      fc2=lambda m: timm_fc2(m.visual), heads=lambda m: [],
+                      readout=lambda m, tokens: timm_readout(m.visual, tokens)))
+    S.append(dict(timm_spec("timm_cait" + suffix(17, True), _timm_cait,
+                            "timm.models.cait.Cait(depth=2, depth_token_only=2) (LayerScale, talking-heads "
+                            "attention over the patch tokens, then 2 class-attention blocks over the class token; "
+                            "img_size=(32, 24))", "CaiT (timm; class-attention blocks left out)", 17, True, size=WIDE),
+                  readout=all_rows, leftOut=2))
+    S.append(dict(timm_spec("timm_xcit" + suffix(14, True), _timm_xcit,
+                            "timm.models.xcit.Xcit(depth=2, cls_attn_layers=2) (cross-covariance attention "
+                            "with L2-normalised q/k, local patch interaction: depthwise Conv + BatchNorm, "
+                            "then 2 class-attention blocks; img_size=(32, 24))",
+                            "XCiT (timm; class-attention blocks left out)", 14, True, size=WIDE),
+                  readout=all_rows, leftOut=2))
     for i, s in enumerate(S):
         s["image_index"] = 20 + i
         s["seed_base"] = 5000 + 101 * i
     return S
+
+
+def refused_specs():
+    """Models the method does not define: their token rows change between blocks. Exported only,
+    with the error the engine must give."""
+    from timm.models.pit import PoolingVisionTransformer
+    from timm.models.swin_transformer import SwinTransformer
+    return [
+        dict(name="timm_swin_op14", family="Swin (timm, hierarchical)", opset=14,
+             source="timm.models.swin_transformer.SwinTransformer(patch_size=4, window_size=4, embed_dim=8, "
+                    "depths=(2, 2)) (patch merging between the stages: 64 then 16 token rows)",
+             build=lambda c: SwinTransformer(img_size=32, patch_size=4, window_size=4, embed_dim=8, depths=(2, 2),
+                                             num_heads=(1, 2), mlp_ratio=2.0, num_classes=c)),
+        dict(name="timm_pit_op14", family="PiT (timm, pooling)", opset=14,
+             source="timm.models.pit.PoolingVisionTransformer(base_dims=[16, 16], depth=[2, 2], heads=[2, 2]) "
+                    "(a strided depthwise Conv pools the tokens between the stages: 50 then 17 token rows)",
+             build=lambda c: PoolingVisionTransformer(img_size=32, patch_size=8, stride=4, base_dims=[16, 16],
+                                                      depth=[2, 2], heads=[2, 2], mlp_ratio=2.0, num_classes=c)),
+    ]
+
+
+def make_refused_fixture(spec, seed=7000, classes=5):
+    d = os.path.join(mf.OUT, spec["name"])
+    os.makedirs(d, exist_ok=True)
+    x = mf.fixture_input(20, IMAGE)
+    torch.manual_seed(seed)
+    model = spec["build"](classes).eval()
+    randomize(model, seed)
+    path = os.path.join(d, "model.onnx")
+    mf.export(model, x, path, spec["opset"], True)
+    mf.check_onnx(path)
+    verified = mf.verify_export(model, path, x, True)
+    with open(os.path.join(d, "reference.json"), "w") as f:
+        json.dump({"name": spec["name"], "family": spec["family"], "source": spec["source"],
+                   "expectError": "method-undefined", "onnxOps": mf.ops_of(path)}, f)
+        f.write("\n")
+    print(f"{spec['name']}: onnx {os.path.getsize(path)} B; {verified}", flush=True)
 
 
 # ============================================================================ weights
@@ -580,6 +704,7 @@ def write_reference(d, spec, x, seed, res, info, onnx_path, extra=None):
                  "(height x width), 3 channels, "
                  "(x/255-0.5)/0.5",
         "onnxOps": mf.ops_of(onnx_path),
+        **({"leftOut": spec["leftOut"]} if "leftOut" in spec else {}),
         **(extra or {}),
         "input": {"shape": list(x.shape), "data": mf.flat(x)},
         "logits": mf.flat(res["logits"]), "probs": mf.flat(res["probs"]),
@@ -793,13 +918,18 @@ def main():
     args = ap.parse_args()
     load_libraries(args.timm, args.transformers)
     torch.set_num_threads(1)
-    specs = family_specs()
-    unknown = set(args.names) - {s["name"] for s in specs} - {"precision"}
+    specs, refused = family_specs(), refused_specs()
+    unknown = set(args.names) - {s["name"] for s in specs + refused} - {"precision"}
     if unknown:
         sys.exit(f"unknown fixtures: {sorted(unknown)}")
-    for spec in specs:
+    chosen = [s for s in specs if not args.names or s["name"] in args.names]
+    if not args.transformers and any(s["library"] == "transformers" for s in chosen):
+        sys.exit("the Hugging Face fixtures need --transformers (or name only timm fixtures)")
+    for spec in chosen:
+        make_family_fixture(spec)
+    for spec in refused:
         if not args.names or spec["name"] in args.names:
-            make_family_fixture(spec)
+            make_refused_fixture(spec)
     if not args.names or "precision" in args.names:
         make_precision_fixtures(specs)
 

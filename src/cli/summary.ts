@@ -13,8 +13,9 @@ export function summary(r: AnalysisResult): string {
     const from = m.readout.source === 'graph' ? 'read by the head, found from the graph' : 'set by --scope';
     const precision = m.precision && m.precision.stored !== 'float32' ? `; ${m.precision.stored} model analysed in float32` : '';
     lines.push(`Readout    token rows ${m.scope} (${m.readout.rows.length} of ${m.tokens}, ${from}); patch grid ${m.readout.grid.join('x')}; ` +
-      `FFN ${m.ffn?.activation} (${m.ffn?.kind})${m.ffn?.headFfns.length ? `; ${m.ffn.headFfns.length} FFN after the blocks is part of the head` : ''}${precision}`);
+      `FFN ${m.ffn?.activation} (${m.ffn?.kind})${precision}`);
   }
+  if (m.ffn?.leftOut) lines.push(`Left out   ${m.ffn.leftOut}`);
   lines.push(`Image      ${path.basename(r.image.path)} (${r.image.width}x${r.image.height})`);
   lines.push(`Predicted  ${r.prediction.top.map((c) => `${c.label} ${f(c.probability, 3)}`).join(' | ')}`);
   lines.push(`Target     class ${r.target.class} "${r.target.label}", p = ${f(r.target.probability, 4)}`);

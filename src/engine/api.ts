@@ -49,7 +49,8 @@ export interface ModelInfo {
   batchRewritten: boolean;          // a batch-1 export whose batch axis was made dynamic (checked row by row)
   activation: string;               // what the FFN activation was recognised as (gelu-erf, relu, swiglu, ...)
   ffn: 'plain' | 'gated';           // fc1 -> act -> fc2, or act(gate) * up -> fc2
-  headFfns: string[];               // fc2 nodes of FFNs after the blocks (an attention-pool head's MLP): not blocks
+  headFfns: string[];               // fc2 nodes of FFNs after the blocks over a learned query's rows (class attention, attention pool): not blocks
+  leftOut?: string;                 // why those FFNs are not on the path, in words (when there are any)
   precision: 'float32' | 'float16' | 'bfloat16'; // as stored; the analysis always runs in float32
 }
 

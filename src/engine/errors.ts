@@ -7,6 +7,7 @@ export type EngineErrorCode =
   | 'model-format'        // not a readable ONNX model, or one this engine cannot instrument
   | 'not-a-vit'           // a readable model that is not a ViT classifier
   | 'unsupported-op'      // an op on the gradient path without a backward rule
+  | 'method-undefined'    // a transformer the method defines no path for: token rows that change between blocks
   | 'not-found'           // a file the user named does not exist (facts.role says which)
   | 'not-a-file'          // it exists but is a folder, FIFO, device or socket
   | 'too-large'           // it is larger than what is read into memory

@@ -52,7 +52,8 @@ export interface InstrumentedInfo {
   graphRows: number[];                // the rows the head reads according to the graph, whatever the setting
   grid: [number, number];             // the patch grid: the last gh*gw tokens
   gridSource: 'graph' | 'image size';
-  head: string[];                     // fc2 nodes of FFNs after the blocks (an attention-pool head's MLP): not blocks
+  head: string[];                     // fc2 nodes of FFNs after the blocks over a learned query's rows: not blocks
+  leftOut?: string;                   // why `head` is left out of the path, in words
   precision: StoredPrecision;         // the model's stored precision; the analysis always runs in float32
   opset: number;
   batchRewritten: boolean;            // a fixed-batch export whose batch axis was made dynamic (verified)
@@ -73,7 +74,7 @@ export async function instrument(exported: ModelProto, options: InstrumentOption
   const clean = await probeModel(model, { [input.name]: probePixels(input, 1) }, 1, options.settings);
   const index = new GraphIndex(graph);
   const { name: logits, output, softmaxed, numClasses } = logitsOutput(graph, index, clean);
-  const { sites, head, rejected } = findSites(graph, index, clean);
+  const { sites, head, leftOut, rejected } = findSites(graph, index, clean);
   if (sites.length === 0) throw new NotAViTError(noFfnMessage(graph, clean, rejected));
   if (!clean.floats.has(sites[0].tensor)) throw new NotAViTError(`block 0's FFN (${sites[0].fc2}) does not compute in float; Neuron Path needs a float model (float32, or float16/bfloat16, which is upcast).`);
   const [, tokens, neurons] = clean.shapes.get(sites[0].tensor)!;
@@ -133,7 +134,7 @@ export async function instrument(exported: ModelProto, options: InstrumentOption
   const info: InstrumentedInfo = {
     input, logits, output, outputIsSoftmax: softmaxed, numClasses: C, tokens, neurons: D,
     activation: sites[0].activation, ffn: sites[0].ffn, readoutRows: rows, readoutSource: readout.source, scope: readout.scope,
-    graphRows, grid, gridSource, head: head.map((s) => s.fc2), precision: options.precision ?? 'float32',
+    graphRows, grid, gridSource, head: head.map((s) => s.fc2), leftOut, precision: options.precision ?? 'float32',
     opset, batchRewritten, rowBytes: 0,
   };
   const shapes = await probeShapes(model, (batch) => neutralFeeds(info, L, probePixels(info.input, batch)), info.input.fixedBatch, options.settings);

@@ -17,7 +17,7 @@ import { decodeModel, encodeModel, inlineExternalData, ModelFormatError } from '
 import { Session, type SessionSettings } from './runtime';
 
 /** Bump when the instrumented graph changes, so stale cache entries are not used. */
-const INSTRUMENT_VERSION = 10; // 9: entries record their model file and its sha256 (8: main's graph); 10: the live-gradient outputs (influence pattern)
+const INSTRUMENT_VERSION = 11; // 9: entries record their model file and its sha256 (8: main's graph); 10: the live-gradient outputs (influence pattern); 11: leftOut
 
 export interface OpenedModel {
   session: Session;

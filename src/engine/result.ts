@@ -66,7 +66,8 @@ export interface AnalysisResult {
     tokens?: number;
     ffn?: {
       kind: 'plain' | 'gated'; activation: string;
-      headFfns: string[];          // fc2 nodes of FFNs after the blocks (an attention-pool head's MLP): part of the head, not blocks
+      headFfns: string[];          // fc2 nodes of FFNs after the blocks over a learned query's rows (class attention, attention pool): not blocks
+      leftOut?: string;            // why those FFNs are not on the path, in words (present when headFfns is not empty)
     };
     precision?: { stored: 'float32' | 'float16' | 'bfloat16'; analysedIn: 'float32' };
   };

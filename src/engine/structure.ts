@@ -19,6 +19,11 @@ export class NotAViTError extends ModelFormatError {
   constructor(message: string) { super(message, {}, 'not-a-vit'); this.name = 'NotAViTError'; }
 }
 
+/** A transformer the method does not define a path for (token rows that change between blocks). */
+export class MethodUndefinedError extends ModelFormatError {
+  constructor(message: string) { super(message, {}, 'method-undefined'); this.name = 'MethodUndefinedError'; }
+}
+
 export function imageInput(graph: GraphProto, sizeHint?: [number, number]): ImageInput {
   const initializers = new Set((graph.initializer ?? []).map((t) => t.name));
   const inputs = (graph.input ?? []).filter((i) => !initializers.has(i.name));
@@ -177,17 +182,31 @@ function gatedActivation(node: NodeProto, index: GraphIndex): string {
 
 export interface SiteSearch {
   sites: NeuronSite[];               // the blocks' FFNs, in graph order
-  head: NeuronSite[];                // FFNs after the blocks over fewer rows (an attention-pool head's MLP): not blocks
+  head: NeuronSite[];                // FFNs after the blocks over a learned query's rows: not blocks, left out of the path
+  leftOut?: string;                  // why `head` is left out, in words (when it is not empty)
   rejected: string[];                // every other linear over [batch, rows, width] and why it is not an fc2
+}
+
+/** The tensors computed from the image input: the only ones a block's tokens can be. */
+function imageDependent(graph: GraphProto, index: GraphIndex): Set<string> {
+  const dependent = new Set((graph.input ?? []).map((i) => i.name ?? '').filter((n) => !index.isConstant(n)));
+  for (const node of graph.node ?? []) {
+    if ((node.input ?? []).some((i) => dependent.has(i))) for (const o of node.output ?? []) if (o) dependent.add(o);
+  }
+  return dependent;
 }
 
 /**
  * The neurons of every block: the input of each FFN's output projection fc2 (docs/method.md), found as
- * the data input of a linear layer over [batch, tokens, width] that `ffnChain` recognises.
+ * the data input of a linear layer over [batch, tokens, width] that `ffnChain` recognises and that is
+ * computed from the image. An MLP inside attention over a constant table (timm's relative-position
+ * MLP over log coordinates, Swin-V2's continuous position bias) computes a parameter of the attention,
+ * the same for every image: it is not a block's FFN over the token rows.
  */
 export function findSites(graph: GraphProto, index: GraphIndex, probe: ProbeResult): SiteSearch {
   const nodes = graph.node ?? [];
   const position = new Map(nodes.map((n, i) => [n, i]));
+  const fromImage = imageDependent(graph, index);
   const seen = new Set<string>();
   const found: NeuronSite[] = [];
   const rejected: string[] = [];
@@ -197,14 +216,19 @@ export function findSites(graph: GraphProto, index: GraphIndex, probe: ProbeResu
     const shape = probe.shapes.get(tensor);
     if (seen.has(tensor) || !shape || shape.length !== 3) continue;
     seen.add(tensor);
+    if (!fromImage.has(tensor)) {
+      rejected.push(`${describe(node)} reads '${tensor}' [${shape}]: it does not depend on the image (an MLP over a constant table, ` +
+        'such as a relative-position MLP inside attention, computes a parameter, not the tokens)');
+      continue;
+    }
     const chain = ffnChain(tensor, index, probe);
     if ('reason' in chain) { rejected.push(`${describe(node)} reads '${tensor}' [${shape}]: ${chain.reason}`); continue; }
     const producer = index.producer.get(tensor)!;
     found.push({ layer: 0, tensor, nodeIndex: position.get(producer)!, activation: chain.activation, ffn: chain.ffn, fc2: node.name || node.output![0] });
   }
   found.sort((a, b) => a.nodeIndex - b.nodeIndex);
-  // The blocks: the longest run of consecutive FFNs over the same rows. FFNs after it over other rows
-  // (an attention-pool head's MLP over its latent query) belong to the head.
+  if (found.length === 0) return { sites: [], head: [], rejected };
+  // The blocks: the longest run of consecutive FFNs over the same rows.
   const rows = (s: NeuronSite) => probe.shapes.get(s.tensor)![1];
   let start = 0, end = 0;
   for (let i = 0, j = 0; i < found.length; i = j) {
@@ -212,14 +236,41 @@ export function findSites(graph: GraphProto, index: GraphIndex, probe: ProbeResu
     if (j - i > end - start) { start = i; end = j; }
   }
   const sites = found.slice(start, end), head = found.slice(end);
-  const stray = [...found.slice(0, start), ...head.filter((h) => rows(h) === rows(sites[0]))][0];
-  if (stray) {
-    throw new NotAViTError(`the FFNs do not form one sequence of blocks: ${sites.length} blocks (${sites[0].fc2} .. ${sites[sites.length - 1].fc2}) ` +
-      `read ${rows(sites[0])} token rows, but the FFN ${stray.fc2} over [${probe.shapes.get(stray.tensor)}] is ${found.indexOf(stray) < start ? 'before them' : 'after FFNs over other row counts'}. ` +
-      'Models whose token count changes between blocks are not supported.');
-  }
   sites.forEach((s, i) => { s.layer = i; });
-  return { sites, head, rejected };
+  const width = (s: NeuronSite) => probe.shapes.get(fc2Output(s, index))?.at(-1);
+  const blocks = `${sites.length} blocks (${sites[0].fc2} .. ${sites[sites.length - 1].fc2}) read ${rows(sites[0])} token rows of width ${width(sites[0])}`;
+  // After the blocks, FFNs over the rows of a learned query token of the blocks' width, which reads
+  // the token rows through attention (CaiT's and XCiT's class-attention blocks, an attention-pool
+  // head), are left out of the path; any other FFN means the token rows themselves change.
+  const queryRows = learnedTokenRows(index, width(sites[0]));
+  const stray = [...found.slice(0, start), ...head.filter((h) => !(rows(h) < rows(sites[0]) && width(h) === width(sites[0]) && queryRows.has(rows(h))))][0];
+  if (stray) {
+    throw new MethodUndefinedError('the token rows change between blocks (tokens merged or pooled between stages, as in Swin or PiT), and the ' +
+      'influential neuron path is defined for one sequence of blocks over the same token rows (one FFN neuron per block, read at the same rows): ' +
+      `${blocks}, but the FFN ${stray.fc2} ${found.indexOf(stray) < start ? 'before' : 'after'} them reads [${probe.shapes.get(stray.tensor)}] ` +
+      `and writes width ${width(stray)}.`);
+  }
+  if (head.length === 0) return { sites, head, rejected };
+  const leftOut = `${head.length} FFN${head.length > 1 ? 's' : ''} after the ${sites.length} blocks (${head.map((h) => h.fc2).join(', ')}) ` +
+    `read ${rows(head[0])} row${rows(head[0]) > 1 ? 's' : ''} of a learned query token, not the ${rows(sites[0])} token rows: ` +
+    'class-attention blocks (as in CaiT and XCiT) or an attention-pool head, which read the tokens through attention. ' +
+    'The path runs through the blocks over the token rows; these FFNs\' neurons are not on it.';
+  return { sites, head, leftOut, rejected };
+}
+
+/** The tensor an FFN's fc2 writes (its MatMul or Gemm output). */
+function fc2Output(site: NeuronSite, index: GraphIndex): string {
+  return index.consumersOf(site.tensor).find((n) => isLinear(n, index))!.output![0];
+}
+
+/** Row counts of the learned tokens of a given width: constants [1, rows, width] (class tokens, latent queries). */
+function learnedTokenRows(index: GraphIndex, width: number | undefined): Set<number> {
+  const found = new Set<number>();
+  for (const t of index.constants.values()) {
+    const dims = (t.dims ?? []).map(Number);
+    if (dims.length === 3 && dims[0] === 1 && dims[2] === width) found.add(dims[1]);
+  }
+  return found;
 }
 
 /** Depth-first walk from a tensor up through its producers; `visit` says whether to go further up. */

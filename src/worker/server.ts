@@ -336,6 +336,8 @@ export function describeError(err: unknown, request: WorkerRequest): WorkerError
       return { code: 'analysis-failed', message: `${said} Move it away, or choose "globalStorage" in "neuronPath.batch.resultLocation".`, detail };
     case 'cache':
       return { code: 'model-load-failed', message: `${said} Check that the extension's storage folder is writable.`, detail };
+    case 'method-undefined':
+      return { code: 'model-load-failed', message: `Neuron Path cannot analyse ${subject}: ${firstLine(text)}. Run "Neuron Path: Select Model..." to choose another model.`, detail };
     case 'model-format':
     case 'not-a-vit':
     case 'unsupported-op':

@@ -106,6 +106,28 @@ test('usage errors exit 2 with the reason and the usage', () => {
   assert.equal(cli('analyze').status, 2);
 });
 
+test('CaiT: the path runs through the self-attention blocks; the summary and the record say the class-attention blocks were left out and why', async () => {
+  const img = await image();
+  const json = path.join(tempDir('cli-cait'), 'out.json');
+  const r = cli('analyze', img, '--model', path.join(FIXTURES, 'timm_cait_op17', 'model.onnx'), '--steps', '4', '--baselines', 'none', '--threads', '1', '--json', json);
+  assert.equal(r.status, 0, r.stderr);
+  const record = JSON.parse(fs.readFileSync(json, 'utf8')) as AnalysisResult;
+  assert.equal(record.model.layers, 2);
+  assert.deepEqual(record.model.ffn!.headFfns, ['/blocks_token_only.0/mlp/fc2/MatMul', '/blocks_token_only.1/mlp/fc2/MatMul']);
+  assert.match(record.model.ffn!.leftOut!, /^2 FFNs after the 2 blocks \(\/blocks_token_only\.0\/mlp\/fc2\/MatMul, .*\) read 1 row of a learned query token, not the 12 token rows: class-attention blocks/);
+  assert.ok(r.stdout.includes(`Left out   ${record.model.ffn!.leftOut}`), r.stdout);
+  // A model without such FFNs has neither the field nor the line.
+  const plain = cli('analyze', img, '--model', model, '--steps', '4', '--baselines', 'none', '--threads', '1');
+  assert.doesNotMatch(plain.stdout, /Left out/);
+});
+
+test('Swin: refused because its token rows change between blocks, said in words (exit 1)', async () => {
+  const r = cli('analyze', await image(), '--model', path.join(FIXTURES, 'timm_swin_op14', 'model.onnx'), '--threads', '1');
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /^neuron-path: the token rows change between blocks \(tokens merged or pooled between stages, as in Swin or PiT\)/m);
+  assert.doesNotMatch(r.stderr, /cannot differentiate/);
+});
+
 test('a bad model or image exits 1 with a specific message', async () => {
   const img = await image();
   const bad = cli('analyze', img, '--model', path.join(FIXTURES, 'not_a_vit', 'model.onnx'));

@@ -98,6 +98,15 @@ const positive = (_n: string, n: number) => Float32Array.from(seeded(n, 5), (v) 
 const away = (_n: string, n: number) => Float32Array.from(seeded(n, 7), (v) => (v >= 0 ? 0.3 + v : v - 0.3)); // kinks at 0 avoided
 const x234 = [{ name: 'x', dims: [2, 3, 4] }];
 
+/** A reduction as the opset writes it: axes an attribute before opset 18, an input from 18. */
+const reduce = (b: GraphBuilder, op: string, x: string, axes: number[], keepdims: boolean) =>
+  (b.opset >= 18 ? b.op(op, [x, b.int64s(axes)], { keepdims: keepdims ? 1 : 0 }) : b.op(op, [x], { axes, keepdims: keepdims ? 1 : 0 }));
+/** CLIP's zero-shot head on image features [2, 4]: normalised, times fixed normalised text embeddings [4, 3], times exp(logit_scale). */
+const zeroShot = (b: GraphBuilder, normalised: string) => {
+  const text = b.floats(Array.from(seeded(12, 8), (v, i) => v / (1 + (i % 4))), [4, 3]);
+  return b.op('Mul', [b.op('MatMul', [normalised, text]), b.op('Exp', [b.float(Math.log(1 / 0.07))])]);
+};
+
 const CASES: Case[] = [
   { name: 'Add broadcast', inputs: [{ name: 'x', dims: [2, 3, 4] }, { name: 'y', dims: [4] }], build: (b, [x, y]) => b.op('Add', [x, y]) },
   { name: 'Sub broadcast', inputs: [{ name: 'x', dims: [2, 3, 4] }, { name: 'y', dims: [3, 1] }], build: (b, [x, y]) => b.op('Sub', [x, y]) },
@@ -133,6 +142,34 @@ const CASES: Case[] = [
   { name: 'ReduceMean no keepdims (opset 18)', opset: 18, inputs: x234, build: (b, [x]) => b.reduceMean(x, [1], false) },
   { name: 'ReduceSum (opset 13)', opset: 13, inputs: x234, build: (b, [x]) => b.reduceSum(x, [0, 2], false) },
   { name: 'ReduceSum (opset 11)', opset: 11, inputs: x234, build: (b, [x]) => b.reduceSum(x, [1], true) },
+  { name: 'ReduceL2 keepdims (opset 13, axes attribute)', opset: 13, inputs: x234, build: (b, [x]) => reduce(b, 'ReduceL2', x, [-1], true) },
+  { name: 'ReduceL2 no keepdims (opset 18, axes input)', opset: 18, inputs: x234, build: (b, [x]) => reduce(b, 'ReduceL2', x, [0, 2], false) },
+  { name: 'ReduceL2 over every axis (no axes)', opset: 13, inputs: x234, build: (b, [x]) => b.op('ReduceL2', [x], { keepdims: 0 }) },
+  { name: 'ReduceL1 (opset 13)', opset: 13, inputs: x234, values: away, build: (b, [x]) => reduce(b, 'ReduceL1', x, [1], true) },
+  { name: 'ReduceL1 (opset 18)', opset: 18, inputs: x234, values: away, build: (b, [x]) => reduce(b, 'ReduceL1', x, [-1], false) },
+  { name: 'ReduceSumSquare (opset 13)', opset: 13, inputs: x234, build: (b, [x]) => reduce(b, 'ReduceSumSquare', x, [2], false) },
+  { name: 'ReduceSumSquare (opset 18)', opset: 18, inputs: x234, build: (b, [x]) => reduce(b, 'ReduceSumSquare', x, [0, 1], true) },
+  { name: 'ReduceLogSumExp (opset 13)', opset: 13, inputs: x234, build: (b, [x]) => reduce(b, 'ReduceLogSumExp', x, [-1], true) },
+  { name: 'ReduceLogSumExp (opset 18)', opset: 18, inputs: x234, build: (b, [x]) => reduce(b, 'ReduceLogSumExp', x, [1], false) },
+  { name: 'LpNormalization p=2', inputs: x234, build: (b, [x]) => b.op('LpNormalization', [x], { axis: -1, p: 2 }) },
+  { name: 'LpNormalization p=1 axis 1', inputs: x234, values: away, build: (b, [x]) => b.op('LpNormalization', [x], { axis: 1, p: 1 }) },
+  { name: 'Abs', inputs: x234, values: away, build: (b, [x]) => b.op('Abs', [x]) },
+  { name: 'Max with a constant floor (a norm clamped to eps)', inputs: x234, values: away, build: (b, [x]) => b.op('Max', [x, b.float(0.1)]) },
+  { name: 'Min of two tensors, broadcast', inputs: [{ name: 'x', dims: [2, 3, 4] }, { name: 'y', dims: [4] }],
+    values: (n, k) => (n === 'y' ? Float32Array.from([0, 0.1, -0.1, 0.05]) : away(n, k)), build: (b, [x, y]) => b.op('Min', [x, y]) },
+  { name: 'chain: zero-shot head, F.normalize (ReduceL2, Clip min eps, Expand, Div)', inputs: [{ name: 'x', dims: [2, 4] }], build: (b, [x]) => {
+    const norm = b.op('Expand', [b.op('Clip', [reduce(b, 'ReduceL2', x, [-1], true), b.float(1e-12)]), b.int64s([2, 4])]);
+    return zeroShot(b, b.op('Div', [x, norm]));
+  } },
+  { name: 'chain: zero-shot head, x / sqrt(sum(x^2)) (Pow, ReduceSum, Sqrt, Max eps)', inputs: [{ name: 'x', dims: [2, 4] }], build: (b, [x]) =>
+    zeroShot(b, b.op('Div', [x, b.op('Max', [b.op('Sqrt', [b.reduceSum(b.op('Pow', [x, b.float(2)]), [1], true)]), b.float(1e-12)])])) },
+  { name: 'chain: zero-shot head, LpNormalization', inputs: [{ name: 'x', dims: [2, 4] }], build: (b, [x]) => zeroShot(b, b.op('LpNormalization', [x], { axis: 1, p: 2 })) },
+  { name: 'Conv depthwise 3x3, pad 1 (XCiT local patch interaction)', inputs: [{ name: 'x', dims: [1, 3, 4, 5] }], build: (b, [x]) =>
+    b.op('Conv', [x, b.floats(Array.from(seeded(27, 6)), [3, 1, 3, 3]), b.floats([0.1, -0.2, 0.3], [3])], { group: 3, pads: [1, 1, 1, 1], kernel_shape: [3, 3] }) },
+  { name: 'Conv stride 2, groups 2, dilation, uneven pads (output_padding)', inputs: [{ name: 'x', dims: [2, 4, 8, 7] }], build: (b, [x]) =>
+    b.op('Conv', [x, b.floats(Array.from(seeded(72, 9)), [6, 2, 2, 3])], { group: 2, strides: [2, 2], dilations: [2, 1], pads: [1, 0, 0, 1] }) },
+  { name: 'BatchNormalization (inference)', inputs: [{ name: 'x', dims: [2, 3, 2, 2] }], build: (b, [x]) =>
+    b.op('BatchNormalization', [x, b.floats([1.2, 0.7, -0.5], [3]), b.floats([0.1, 0, -0.3], [3]), b.floats([0.2, -0.1, 0.4], [3]), b.floats([0.5, 1.5, 0.9], [3])], { epsilon: { float: 1e-5 } }) },
   { name: 'Reshape', inputs: x234, build: (b, [x]) => b.op('Reshape', [x, b.int64s([2, 2, 6])]) },
   { name: 'Flatten', inputs: x234, build: (b, [x]) => b.op('Flatten', [x], { axis: 1 }) },
   { name: 'Squeeze/Unsqueeze', inputs: x234, build: (b, [x]) => b.op('Squeeze', [b.unsqueeze(x, [1]), b.int64s([1])]) },

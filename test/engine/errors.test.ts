@@ -38,6 +38,16 @@ test('a CNN is refused as not a ViT', async () => {
   await assert.rejects(open(path.join(FIXTURES, 'not_a_vit', 'model.onnx')), /no transformer FFN/);
 });
 
+for (const name of ['timm_swin_op14', 'timm_pit_op14']) {
+  test(`${name}: a hierarchical model (token rows that change between blocks) is refused with that reason, not an op it cannot differentiate`, async () => {
+    const error = await open(path.join(FIXTURES, name, 'model.onnx')).then(() => undefined, (e: EngineError) => e);
+    assert.ok(error, 'refused');
+    assert.equal(error.code, 'method-undefined');
+    assert.match(error.message, /^the token rows change between blocks .* one sequence of blocks over the same token rows.*: 2 blocks \(.*\) read \d+ token rows of width \d+, but the FFN .* after them reads \[1,\d+,\d+\]/);
+    assert.doesNotMatch(error.message, /cannot differentiate/);
+  });
+}
+
 test('an int8-quantized model is refused with the reason and what to export instead', async () => {
   await assert.rejects(open(path.join(FIXTURES, 'quantized_int8', 'model.onnx')),
     /the model is quantized \(\d+ QuantizeLinear, \d+ DequantizeLinear.*no gradient.*export it in float32/s);
@@ -69,8 +79,8 @@ test('an FFN outside the blocks\' token sequence (a stem MLP over the patches, b
   graph.node!.splice(graph.node!.indexOf(concat), 0, ...b.added);
   const dir = tempDir('stem');
   fs.writeFileSync(path.join(dir, 'model.onnx'), encodeModel(model));
-  await assert.rejects(open(path.join(dir, 'model.onnx')),
-    /the FFNs do not form one sequence of blocks: 3 blocks \(.* \.\. .*\) read 17 token rows, but the FFN .* over \[1,16,8\] is before them/);
+  await assert.rejects(open(path.join(dir, 'model.onnx')), (e: EngineError) => e.code === 'method-undefined' &&
+    /the token rows change between blocks .*: 3 blocks \(.* \.\. .*\) read 17 token rows of width 32, but the FFN .* before them reads \[1,16,8\]/.test(e.message));
 });
 
 test('an op without a gradient rule names the op and the node', async () => {

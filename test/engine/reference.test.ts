@@ -79,6 +79,11 @@ for (const { name, model, ref } of vitFixtures()) describe(name, () => {
     // A batch-1 export either had its batch axis made dynamic (verified) or runs row by row.
     assert.equal(engine.info.fixedBatch || engine.info.batchRewritten, ref.fixedBatch);
     assert.equal(engine.info.numClasses, ref.numClasses);
+    if (ref.leftOut !== undefined) {
+      // CaiT, XCiT: the path runs through the self-attention blocks; the class-attention blocks are named as left out, with why.
+      assert.equal(engine.info.headFfns.length, ref.leftOut, 'the class-attention blocks left out');
+      assert.match(engine.info.leftOut ?? '', new RegExp(`^${ref.leftOut} FFNs after the ${ref.layers} blocks .* read 1 row of a learned query token, not the ${ref.tokens} token rows: class-attention blocks`));
+    }
   });
 
   test('gradients of every layer step and of whole paths match PyTorch autograd', async () => {

@@ -38,6 +38,7 @@ export interface Fixture {
   ffn: 'plain' | 'gated';
   family?: string; opset?: number; dynamic?: boolean;
   precision?: 'float16' | 'bfloat16';   // stored in half precision (the reference is of its float32 upcast)
+  leftOut?: number;                 // FFNs after the blocks over the class token (class-attention blocks), not on the path
   fixedBatch: boolean; activation: string; steps: number;
   input: { shape: number[]; data: number[] };
   probs: number[];

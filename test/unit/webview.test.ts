@@ -221,3 +221,24 @@ test('webview: the influence-pattern row and the K neurons of a top-K path, besi
     assert.deepEqual(errors, []);
   });
 });
+
+test('webview: a path that leaves blocks out (CaiT\'s class attention) says which and why under the title; other results show no note', { skip: skipUnlessPage('webview'), timeout: 120_000 }, async () => {
+  const base = bigResult();
+  const leftOut = '2 FFNs after the 12 blocks (ca.0/fc2, ca.1/fc2) read 1 row of a learned query token, not the 197 token rows: class-attention blocks';
+  const result: AnalysisResult = { ...base, model: { ...base.model, ffn: { kind: 'plain', activation: 'gelu-erf', headFfns: ['ca.0/fc2', 'ca.1/fc2'], leftOut } } };
+  const opts = { bundle: 'webview', outDir: 'webview', pagePath: '/panel.html', nonce: 'dGVzdC1ub25jZS01Njc4', title: 'Neuron Path: cat.png', themes: THEMES, files: await catImage() };
+  await withPanelPage<HostToWebview>(opts, async ({ page, origin, errors, load, send }) => {
+    await load();
+    await send({ type: 'init', init: { imagePath: '/img/cat.png', imageUri: `${origin}/img/cat.png`, fileName: 'cat.png', modelName: 'cait.onnx', target: 'predicted' } });
+    assert.equal(await page.isVisible('#left-out'), false, 'no note before a result');
+    await send({ type: 'runStarted', runId: 1, target: 'predicted' });
+    await send({ type: 'result', runId: 1, result, cached: false });
+    await page.waitForSelector('[data-testid=status][data-state=done]');
+    assert.equal(await page.isVisible('#left-out'), true);
+    assert.equal(await page.textContent('#left-out'), `Left out of the path: ${leftOut}`);
+    await send({ type: 'runStarted', runId: 2, target: 'predicted' });
+    await send({ type: 'result', runId: 2, result: base, cached: false });
+    await page.waitForFunction(() => document.querySelector('#left-out')?.hasAttribute('hidden'));
+    assert.deepEqual(errors, []);
+  });
+});

@@ -41,13 +41,17 @@ function reduceAxes(c: RuleContext, n: NodeProto): number[] {
   return axes.map((a) => normAxis(a, rank));
 }
 
+/** A reduction's output (or its gradient) with the reduced axes as size 1, so it broadcasts against the input. */
+function keptDims(c: RuleContext, n: NodeProto, t: string, axes: number[]): string {
+  return attrInt(n, 'keepdims', 1) || axes.length === 0 ? t : c.b.unsqueeze(t, axes);
+}
+
 function reduceRule(mean: boolean): Rule {
   return (c, n, [g], wants) => {
     if (!wants[0] || !g) return [];
     const x = ins(n)[0];
     const axes = reduceAxes(c, n);
-    const kept = attrInt(n, 'keepdims', 1) ? g : c.b.unsqueeze(g, axes);
-    let dx = c.expandLike(kept, x, axes);
+    let dx = c.expandLike(keptDims(c, n, g, axes), x, axes);
     if (mean) {
       const count = axes.reduce((p, a) => p * c.staticDim(n, x, a), 1);
       dx = c.b.op('Mul', [dx, c.b.float(1 / count)]);
@@ -55,6 +59,77 @@ function reduceRule(mean: boolean): Rule {
     return [dx];
   };
 }
+
+/**
+ * The other reductions: dx = g * dy/dx, with dy/dx shaped like x, built from x and y (y with the
+ * reduced axes kept, so it broadcasts). Axes are an attribute before opset 18 and an input from 18;
+ * reduceAxes reads both.
+ */
+function reduceWith(derivative: (c: RuleContext, x: string, y: string) => string): Rule {
+  return (c, n, [g], wants) => {
+    if (!wants[0] || !g) return [];
+    const x = ins(n)[0], axes = reduceAxes(c, n);
+    return [c.b.op('Mul', [keptDims(c, n, g, axes), derivative(c, x, keptDims(c, n, outs(n)[0], axes))])];
+  };
+}
+
+/** d||x||_2/dx = x / ||x||_2; at a zero norm x is 0 and the floor gives torch's subgradient 0, not 0/0. */
+const l2Derivative = (c: RuleContext, x: string, y: string) => c.b.op('Div', [x, c.b.op('Max', [y, c.b.float(1e-30)])]);
+
+/**
+ * LpNormalization y = x / ||x||_p along one axis (p 1 or 2): dx = (g - s * sum(g * y)) / ||x||_p,
+ * with s = y for p = 2 and sign(x) for p = 1.
+ */
+const lpNormalization: Rule = (c, n, [g], wants) => {
+  if (!wants[0] || !g) return [];
+  const b = c.b, x = ins(n)[0], y = outs(n)[0];
+  const axis = normAxis(attrInt(n, 'axis', -1), c.rank(x)), p = attrInt(n, 'p', 2);
+  if (p !== 1 && p !== 2) c.fail(n, `p = ${p} (ONNX allows 1 and 2)`);
+  const norm = p === 2 ? b.op('Sqrt', [b.reduceSum(b.op('Mul', [x, x]), [axis], true)]) : b.reduceSum(b.op('Abs', [x]), [axis], true);
+  const s = p === 2 ? y : b.op('Sign', [x]);
+  const inner = b.op('Sub', [g, b.op('Mul', [s, b.reduceSum(b.op('Mul', [g, y]), [axis], true)])]);
+  return [b.op('Div', [inner, b.op('Max', [norm, b.float(1e-30)])])];
+};
+
+/** Elementwise Max/Min of any inputs: the gradient goes to the inputs equal to the result, shared on ties. */
+const extremum: Rule = (c, n, [g], wants) => {
+  if (!g) return [];
+  const b = c.b, y = outs(n)[0];
+  const hits = ins(n).map((x) => b.op('Cast', [b.op('Equal', [x, y])], { to: 1 }));
+  const share = b.op('Div', [g, hits.length === 1 ? hits[0] : b.op('Sum', hits)]);
+  return ins(n).map((x, i) => (wants[i] ? c.unbroadcast(b.op('Mul', [share, hits[i]]), x, y) : undefined));
+};
+
+/**
+ * Conv, the gradient of its data input: ConvTranspose of g with the same weight (its [out, in/group,
+ * k...] layout is ConvTranspose's [in, out/group, k...]), strides, pads, dilations and groups;
+ * output_padding restores the input positions a stride skipped.
+ */
+const conv: Rule = (c, n, [g], wants) => {
+  if (!g) return [];
+  if (wants[1] || wants[2]) c.fail(n, 'gradients of Conv weights or biases are not supported');
+  if (!wants[0]) return [];
+  const [x, w] = ins(n);
+  const autoPad = attrString(n, 'auto_pad', 'NOTSET');
+  if (autoPad !== 'NOTSET' && autoPad !== 'VALID') c.fail(n, `auto_pad ${autoPad} is not supported (torch exports explicit pads)`);
+  const xs = c.shape(x), ys = c.shape(outs(n)[0]), ks = c.shape(w).slice(2), k = ks.length;
+  const strides = attrInts(n, 'strides') ?? ks.map(() => 1), dilations = attrInts(n, 'dilations') ?? ks.map(() => 1);
+  const pads = autoPad === 'VALID' ? new Array<number>(2 * k).fill(0) : attrInts(n, 'pads') ?? new Array<number>(2 * k).fill(0);
+  const outputPadding = ks.map((kk, i) => xs[2 + i] - ((ys[2 + i] - 1) * strides[i] - pads[i] - pads[k + i] + (kk - 1) * dilations[i] + 1));
+  return [c.b.op('ConvTranspose', [g, w], { strides, pads, dilations, group: attrInt(n, 'group', 1), output_padding: outputPadding })];
+};
+
+/** BatchNormalization in inference mode is per-channel affine: dx = g * scale / sqrt(var + eps) on axis 1. */
+const batchNorm: Rule = (c, n, [g], wants) => {
+  if (!g) return [];
+  if (wants.slice(1).some(Boolean)) c.fail(n, 'gradients of BatchNormalization parameters are not supported');
+  if (attrInt(n, 'training_mode', 0)) c.fail(n, 'training mode (batch statistics) is not supported');
+  if (!wants[0]) return [];
+  const b = c.b, [x, scale, , , variance] = ins(n);
+  const factor = b.op('Div', [scale, b.op('Sqrt', [b.op('Add', [variance, b.float(attrFloat(n, 'epsilon', 1e-5))])])]);
+  const perChannel = b.op('Reshape', [factor, b.int64s([-1, ...new Array<number>(c.rank(x) - 2).fill(1)])]);
+  return [b.op('Mul', [g, perChannel])];
+};
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
@@ -384,6 +459,16 @@ export const RULES: Record<string, Rule> = {
   LayerNormalization: layerNorm,
   ReduceMean: reduceRule(true),
   ReduceSum: reduceRule(false),
+  ReduceL2: reduceWith(l2Derivative),
+  ReduceL1: reduceWith((c, x) => c.b.op('Sign', [x])),
+  ReduceSumSquare: reduceWith((c, x) => c.b.op('Mul', [x, c.b.float(2)])),
+  ReduceLogSumExp: reduceWith((c, x, y) => c.b.op('Exp', [c.b.op('Sub', [x, y])])),
+  LpNormalization: lpNormalization,
+  Abs: unary((c, x) => c.b.op('Sign', [x])),
+  Max: extremum,
+  Min: extremum,
+  Conv: conv,
+  BatchNormalization: batchNorm,
   Reshape: passThrough,
   Flatten: passThrough,
   Squeeze: passThrough,
