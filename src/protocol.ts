@@ -24,7 +24,8 @@ export function stableKey(value: unknown): string {
 // Host <-> worker
 // ---------------------------------------------------------------------------------------------
 
-export interface AnalyzeParams { imagePath: string; options: AnalyzeOptions }
+/** `imageBase64`: the path's bytes, for a folder scan's name that is not UTF-8 (`imagePath` is then its text form). */
+export interface AnalyzeParams { imagePath: string; imageBase64?: string; options: AnalyzeOptions }
 export interface PreviewParams { imagePath: string; maxSize: number }
 export interface PreviewResult { dataUri: string; width: number; height: number }
 

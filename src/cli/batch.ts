@@ -5,7 +5,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  analyzeFolder, chooseShard, LOCK_STALE, shardFile, shardLabel, ShardError, skippedSummary, type BatchProgress, type ScoresKept,
+  analyzeFolder, chooseShard, LOCK_STALE, scanNotes, shardFile, shardLabel, ShardError, skippedSummary, type BatchProgress, type ScoresKept,
 } from '../engine/batch/index';
 import { Engine } from '../engine/index';
 import { analyzeOptions, int, modelOptions, UsageError, type Flags } from './args';
@@ -111,7 +111,7 @@ export async function batch(f: Flags, positionals: string[]): Promise<number> {
           : `${scan.classes.length} class folder${scan.classes.length === 1 ? '' : 's'}, ${matched} matched to the model's labels`})${limit !== undefined ? `, first ${limited}` : ''}` +
           `${sharding ? `; ${items.length} in ${shardLabel(sharding.shard)}` : ''}`);
         if (scan.unmatched.length) log(`folders matching no label (their images are grouped by folder name): ${scan.unmatched.join(', ')}`);
-        if (scan.undecodable.length) log(`${scan.undecodable.length} files skipped: their names are not valid UTF-8, which Node cannot open (rename them): ${scan.undecodable.slice(0, 3).join(', ')}`);
+        for (const note of scanNotes(scan)) log(note);
       },
       onProgress: (p) => {
         if (p.line && p.line.schema !== 'neuron-path/1') log(`  skipped ${p.line.image}: ${p.line.error}`);

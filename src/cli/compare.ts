@@ -2,6 +2,7 @@
 // the analyze options) or neuron-path/1 JSON records (--json of analyze); the JAS of each path on
 // the other image is computed with the model.
 import * as fs from 'node:fs';
+import { recordedPath } from '../engine/files';
 import { Engine, type AnalysisResult, type AnalyzeOptions } from '../engine/index';
 import { comparePaths, type PathComparison } from '../engine/pathCompare';
 import { analyzeOptions, modelOptions, UsageError, type Flags } from './args';
@@ -37,8 +38,8 @@ export async function compare(f: Flags, positionals: string[]): Promise<number> 
     const [a, b] = [await resultOf(engine, positionals[0], aOpts), await resultOf(engine, positionals[1], aOpts)];
     const settings = { steps: a.settings.steps, formula: a.settings.formula };
     log('the JAS of each path on the other image');
-    const aOnB = await engine.pathJas(b.image.path, a.path.map((p) => p.neuron), { ...settings, target: b.target.class });
-    const bOnA = await engine.pathJas(a.image.path, b.path.map((p) => p.neuron), { ...settings, target: a.target.class });
+    const aOnB = await engine.pathJas(recordedPath(b.image), a.path.map((p) => p.neuron), { ...settings, target: b.target.class });
+    const bOnA = await engine.pathJas(recordedPath(a.image), b.path.map((p) => p.neuron), { ...settings, target: a.target.class });
     const c = comparePaths(a, b, { aOnB, bOnA });
     process.stdout.write(`${formatComparison(c)}\n`);
     writeOutput(json, [`${JSON.stringify(c)}\n`]);

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadReport, LOCK_STALE } from '../engine/batch/index';
+import { loadReport, LOCK_STALE, scanNotes } from '../engine/batch/index';
 import { Engine } from '../engine/index';
 import {
   NEURON_RECORDS, neuronScanSuffix, parseUnits, scanFolderNeurons, selectiveNeurons, summarizeNeuron, unitName,
@@ -15,6 +15,7 @@ import { readLines, recordsOf } from '../engine/batch/records';
 import { ANALYZE_FLAGS, int, modelOptions, UsageError } from './args';
 import { duration, progressLine } from './batch';
 import { checkOutput, writeOutput } from './output';
+import { safeText } from './terminal';
 import { formatNumber, formatPercent as pct } from '../format';
 import { plural, table } from './report';
 
@@ -88,6 +89,7 @@ export async function neuron(argv: string[]): Promise<number> {
     const summary = await scanFolderNeurons(engine, {
       folder: dir, out, units, modelOptions: mOpts, batchSize, limit, signal: controller.signal,
       lock: { staleAfter: int('lock-stale', (f as { 'lock-stale'?: string })['lock-stale'], LOCK_STALE.min, LOCK_STALE.max), log },
+      onScan: (scan) => { for (const note of scanNotes(scan)) log(safeText(note)); },
       onProgress: (p) => {
         const now = performance.now();
         if (now - last < 1000 && p.done !== p.total) return;

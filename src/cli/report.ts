@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  ERROR_SCHEMA, imageOf, loadReports, lockResultFile, pruningCheck, readResultFileSync, resultFiles, skippedSummary, similarityPairs, topNeurons,
+  ERROR_SCHEMA, lineImageKey, loadReports, lockResultFile, pruningCheck, readResultFileSync, resultFiles, skippedSummary, similarityPairs, topNeurons,
   type BatchRecord, type BatchReport, type CategoryPatterns, type GroupBy, type PruningCurve, type ResultSet,
 } from '../engine/batch/index';
 import { sha256File } from '../engine/hash';
@@ -140,8 +140,8 @@ export async function report(argv: string[]): Promise<number> {
 function keptImages(set: ResultSet): OutputRules['keeps'] {
   return (file, schema) => {
     if (schema !== 'neuron-path/1' && schema !== ERROR_SCHEMA) return 'is not a neuron-path result file';
-    const images = new Set(set.lines.map(imageOf));
-    const lost = readResultFileSync(file, { slim: true }).lines.map(imageOf).filter((i) => !images.has(i));
+    const images = new Set(set.lines.map(lineImageKey));
+    const lost = readResultFileSync(file, { slim: true }).lines.map(lineImageKey).filter((i) => !images.has(i));
     return lost.length ? `holds ${plural(lost.length, 'image')} that the merged result does not (e.g. ${lost[0]}): replacing it would lose them` : undefined;
   };
 }

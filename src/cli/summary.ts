@@ -16,7 +16,8 @@ export function summary(r: AnalysisResult): string {
       `FFN ${m.ffn?.activation} (${m.ffn?.kind})${precision}`);
   }
   if (m.ffn?.leftOut) lines.push(`Left out   ${m.ffn.leftOut}`);
-  lines.push(`Image      ${path.basename(r.image.path)} (${r.image.width}x${r.image.height})`);
+  const turned = r.image.orientation && r.image.orientation !== 1 ? `, EXIF orientation ${r.image.orientation} applied` : '';
+  lines.push(`Image      ${path.basename(r.image.path)} (${r.image.width}x${r.image.height}${turned})`);
   lines.push(`Predicted  ${r.prediction.top.map((c) => `${c.label} ${f(c.probability, 3)}`).join(' | ')}`);
   lines.push(`Target     class ${r.target.class} "${r.target.label}", p = ${f(r.target.probability, 4)}`);
   lines.push('');

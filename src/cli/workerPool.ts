@@ -4,7 +4,7 @@
 // run stopped) here is exactly what an in-process engine's error would give.
 import * as path from 'node:path';
 import type { AnalyzeOptions, ModelInfo, ModelOptions } from '../engine/api';
-import type { Analyzer } from '../engine/batch/index';
+import { itemFile, type Analyzer } from '../engine/batch/index';
 import { EngineError, type EngineErrorCode, type ErrorFacts } from '../engine/errors';
 import { RequestTimeoutError, WorkerExitedError, WorkerRequestError } from '../protocol';
 import { forkTransport, WorkerClient } from '../worker/client';
@@ -54,7 +54,7 @@ export class WorkerPool {
   analyzers(options: AnalyzeOptions): Analyzer[] {
     return this.clients.map((c) => async (item, signal) => {
       try {
-        return await c.analyze(item.image, options, { signal });
+        return await c.analyze(itemFile(item), options, { signal });
       } catch (err) {
         throw engineError(err);
       }

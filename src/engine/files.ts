@@ -4,6 +4,7 @@
 // Writing them: whole or not at all (a temporary file in the same folder, renamed into place), so a
 // full disk or a kill mid-write leaves the old file as it was.
 import { randomBytes } from 'node:crypto';
+import { isUtf8 } from 'node:buffer';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EngineError, type FileRole } from './errors';
@@ -29,8 +30,51 @@ const ROLE_WORDS: Record<FileRole, string> = {
   labels: 'labels file', 'result-file': 'result file', folder: 'folder', cache: 'cache entry', lock: 'lock file', output: 'output file',
 };
 
-/** A file name Node could not decode: readdir and argv give U+FFFD where the bytes were not UTF-8. */
+/** A file name Node could not decode: argv gives U+FFFD where the bytes were not UTF-8. */
 export const undecodable = (file: string) => file.includes('\uFFFD');
+
+/**
+ * A path as the file system has it: a string, or its bytes where they are not UTF-8 (Linux names
+ * are bytes; Node opens such a file only by a Buffer path). Folder scans read names as bytes.
+ */
+export type FsPath = string | Buffer;
+
+/** The bytes of a path as text: UTF-8 where they are, each other byte as `\xHH` (for messages and display). */
+export function pathText(file: FsPath): string {
+  if (typeof file === 'string') return file;
+  if (isUtf8(file)) return file.toString('utf8');
+  let out = '', start = 0;
+  for (let i = 0; i < file.length;) {
+    const n = utf8Length(file, i);
+    if (n) { i += n; continue; }
+    out += `${file.toString('utf8', start, i)}\\x${file[i].toString(16).toUpperCase().padStart(2, '0')}`;
+    start = ++i;
+  }
+  return out + file.toString('utf8', start);
+}
+
+/** The length of the valid UTF-8 sequence at `i`, or 0 if none starts there. */
+function utf8Length(b: Buffer, i: number): number {
+  const lead = b[i];
+  const n = lead < 0x80 ? 1 : lead >> 5 === 0b110 ? 2 : lead >> 4 === 0b1110 ? 3 : lead >> 3 === 0b11110 ? 4 : 0;
+  return n && i + n <= b.length && isUtf8(b.subarray(i, i + n)) ? n : 0;
+}
+
+/**
+ * A path as a string and, only where its bytes are not UTF-8, the bytes in base64: what records
+ * and messages carry (JSON has no bytes), losslessly. `pathText` is what is shown.
+ */
+export function pathRecord(file: FsPath): RecordedPath {
+  return typeof file === 'string' || isUtf8(file) ? { path: pathText(file) } : { path: pathText(file), pathBase64: file.toString('base64') };
+}
+
+export interface RecordedPath { path: string; pathBase64?: string }
+
+/** The path a `pathRecord` names. */
+export const recordedPath = (p: RecordedPath): FsPath => (p.pathBase64 !== undefined ? Buffer.from(p.pathBase64, 'base64') : p.path);
+
+/** What tells two recorded paths apart: the bytes where the name is not UTF-8 (its text form could be another name's). */
+export const pathKey = (p: RecordedPath): string => (p.pathBase64 !== undefined ? `base64:${p.pathBase64}` : p.path);
 
 function kindOf(st: fs.Stats): string {
   if (st.isDirectory()) return 'a folder';
@@ -44,7 +88,7 @@ function kindOf(st: fs.Stats): string {
  * Opens a regular file for reading and returns its descriptor and size. O_NONBLOCK makes opening
  * a FIFO return at once (it is then refused by fstat); on a regular file it changes nothing.
  */
-export function openRegular(file: string, role: FileRole): { fd: number; size: number } {
+export function openRegular(file: FsPath, role: FileRole): { fd: number; size: number } {
   let fd: number;
   try {
     fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
@@ -53,11 +97,12 @@ export function openRegular(file: string, role: FileRole): { fd: number; size: n
   }
   try {
     const st = fs.fstatSync(fd);
+    const name = pathText(file);
     if (!st.isFile()) {
-      throw new EngineError('not-a-file', `${ROLE_WORDS[role]} ${file} is ${kindOf(st)}, not a regular file`, { file, role });
+      throw new EngineError('not-a-file', `${ROLE_WORDS[role]} ${name} is ${kindOf(st)}, not a regular file`, { file: name, role });
     }
     if (st.size > MAX_BYTES[role]) {
-      throw new EngineError('too-large', `${ROLE_WORDS[role]} ${file} is ${(st.size / MIB).toFixed(0)} MiB, more than the ${(MAX_BYTES[role] / MIB).toFixed(0)} MiB read for one`, { file, role, bytes: st.size });
+      throw new EngineError('too-large', `${ROLE_WORDS[role]} ${name} is ${(st.size / MIB).toFixed(0)} MiB, more than the ${(MAX_BYTES[role] / MIB).toFixed(0)} MiB read for one`, { file: name, role, bytes: st.size });
     }
     return { fd, size: st.size };
   } catch (e) {
@@ -67,7 +112,7 @@ export function openRegular(file: string, role: FileRole): { fd: number; size: n
 }
 
 /** The whole of a regular file, within its role's bound. */
-export function readRegular(file: string, role: FileRole): Buffer {
+export function readRegular(file: FsPath, role: FileRole): Buffer {
   const { fd, size } = openRegular(file, role);
   try {
     const buf = Buffer.alloc(size);
@@ -90,13 +135,22 @@ export function isRegularFile(file: string): boolean {
   try { return fs.statSync(file).isFile(); } catch { return false; }
 }
 
+/** Where a symbolic link points (as written in the link), or undefined when the path is not one. */
+export function linkTarget(file: FsPath): string | undefined {
+  try { return pathText(fs.readlinkSync(file, { encoding: 'buffer' })); } catch { return undefined; }
+}
+
 /** A Node I/O error as an engine error that names the file and what it is to the user. */
-export function ioError(e: NodeJS.ErrnoException, file: string, role: FileRole): EngineError {
+export function ioError(e: NodeJS.ErrnoException, fsPath: FsPath, role: FileRole): EngineError {
   if (e instanceof EngineError) return e;
+  const file = pathText(fsPath);
   if (e.code === 'ENOENT' || e.code === 'ENOTDIR') {
-    const why = undecodable(file) ? ' (its name is not valid UTF-8, which Node cannot open: rename it)' : '';
+    const link = linkTarget(fsPath);
+    if (link !== undefined) return new EngineError('not-found', `${ROLE_WORDS[role]} ${file} is a symbolic link to ${link}, which does not exist`, { file, role });
+    const why = undecodable(file) ? ' (its name is not valid UTF-8, and a name given as text cannot carry its bytes: analyse its folder, whose names are read as bytes, or rename it)' : '';
     return new EngineError('not-found', `${ROLE_WORDS[role]} ${file} does not exist${why}`, { file, role });
   }
+  if (e.code === 'ELOOP') return new EngineError('not-found', `${ROLE_WORDS[role]} ${file} is a symbolic link that leads back to itself`, { file, role });
   if (e.code === 'EISDIR') return new EngineError('not-a-file', `${ROLE_WORDS[role]} ${file} is a folder, not a regular file`, { file, role });
   return new EngineError('io', `cannot read ${ROLE_WORDS[role]} ${file} (${e.code ?? e.message})`, { file, role, errno: e.code });
 }

@@ -4,9 +4,9 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { FileRole } from './errors';
-import { ioError, openRegular } from './files';
+import { ioError, openRegular, type FsPath } from './files';
 
-export function sha256File(file: string, role: FileRole): Promise<string> {
+export function sha256File(file: FsPath, role: FileRole): Promise<string> {
   return new Promise((resolve, reject) => {
     let fd: number;
     try { ({ fd } = openRegular(file, role)); } catch (e) { reject(e); return; }

@@ -5,12 +5,13 @@ import { analyzePixels, readoutActivations, requireFinite, topClasses } from './
 import type { AnalyzeOptions, ModelInfo, ModelOptions, RunHooks } from './api';
 import type { InstrumentedInfo } from './instrument';
 import { readLabels, readPreprocessing, type Preprocessing } from './modelFolder';
+import { pathRecord, pathText, type FsPath } from './files';
 import { sha256File } from './hash';
 import { pathJas, sumTokens } from './locator';
 import { openModel } from './modelStore';
 import { checkUnit, NEURON_SCHEMA, type NeuronScanRecord, type NeuronUnit } from './neurons/records';
 import { scanImages } from './neurons/scan';
-import { loadPixels } from './preprocess';
+import { loadPixels, type Pixels } from './preprocess';
 import { readoutValues } from './readout';
 import type { AnalysisResult, ClassProbability, Formula, ReadoutInfo } from './result';
 import { Runner } from './runner';
@@ -46,8 +47,9 @@ export class Engine {
     return new Engine(info, opened.session, i, prep);
   }
 
-  async analyze(imagePath: string, options: AnalyzeOptions = {}, hooks: RunHooks = {}): Promise<AnalysisResult> {
-    const file = path.resolve(imagePath);
+  /** `imagePath`: a path, or its bytes (a folder scan's name that is not UTF-8; absolute). */
+  async analyze(imagePath: FsPath, options: AnalyzeOptions = {}, hooks: RunHooks = {}): Promise<AnalysisResult> {
+    const file = absolute(imagePath);
     const { input } = this.internal;
     const pixels = await loadPixels(file, this.prep, input);
     const core = await analyzePixels({
@@ -60,7 +62,7 @@ export class Engine {
         path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses, readout, tokens,
         ffn: { kind: ffn, activation, headFfns, ...(leftOut ? { leftOut } : {}) }, precision: { stored: precision, analysedIn: 'float32' },
       },
-      image: { path: file, sha256: await sha256File(file, 'image'), width: pixels.width, height: pixels.height },
+      image: imageOf(file, await sha256File(file, 'image'), pixels),
       ...core,
     };
   }
@@ -75,13 +77,13 @@ export class Engine {
    * the error it gave (an unreadable image does not stop the others). `target`: the class the
    * ablation is measured on, null for the predicted class.
    */
-  async scanNeurons(images: { path: string; target: number | null }[], units: NeuronUnit[], signal?: AbortSignal): Promise<(NeuronScanRecord | Error)[]> {
+  async scanNeurons(images: { path: FsPath; target: number | null }[], units: NeuronUnit[], signal?: AbortSignal): Promise<(NeuronScanRecord | Error)[]> {
     const { layers, neuronsPerLayer, labels, numClasses } = this.info;
     for (const u of units) checkUnit(u, layers, neuronsPerLayer);
     const bad = images.find((i) => i.target !== null && !(Number.isInteger(i.target) && i.target >= 0 && i.target < numClasses));
-    if (bad) throw new RangeError(`target class ${bad.target} of ${bad.path} is out of range: the model has ${numClasses} classes`);
+    if (bad) throw new RangeError(`target class ${bad.target} of ${pathText(bad.path)} is out of range: the model has ${numClasses} classes`);
     const loaded = await Promise.all(images.map(async (i) => {
-      const file = path.resolve(i.path);
+      const file = absolute(i.path);
       try { return { file, pixels: await loadPixels(file, this.prep, this.internal.input), sha256: await sha256File(file, 'image') }; } catch (e) { return e as Error; }
     }));
     const ok = loaded.flatMap((l, i) => (l instanceof Error ? [] : [{ ...l, target: images[i].target }]));
@@ -95,7 +97,7 @@ export class Engine {
       return {
         schema: NEURON_SCHEMA,
         model: { path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses },
-        image: { path: l.file, sha256: l.sha256, width: l.pixels.width, height: l.pixels.height },
+        image: imageOf(l.file, l.sha256, l.pixels),
         grid: s.grid, prediction: { top: topClasses(s.probs, labels, 5) },
         target: { class: s.target, label: labels[s.target], probability: s.probs[s.target] },
         units: s.units,
@@ -107,21 +109,21 @@ export class Engine {
    * The JAS of a given path on an image (ALGORITHM §5), explaining `target`: what the comparison of
    * two images asks of each path on the other image.
    */
-  async pathJas(imagePath: string, path_: number[], options: { target: number; steps?: number; formula?: Formula }, signal?: AbortSignal): Promise<number> {
+  async pathJas(imagePath: FsPath, path_: number[], options: { target: number; steps?: number; formula?: Formula }, signal?: AbortSignal): Promise<number> {
     const { layers, neuronsPerLayer, numClasses } = this.info;
     if (path_.length !== layers || path_.some((j) => !Number.isInteger(j) || j < 0 || j >= neuronsPerLayer)) {
       throw new RangeError(`a path of this model has one neuron (0..${neuronsPerLayer - 1}) for each of its ${layers} blocks`);
     }
     if (!Number.isInteger(options.target) || options.target < 0 || options.target >= numClasses) throw new RangeError(`target class ${options.target} is out of range (0..${numClasses - 1})`);
-    const pixels = await loadPixels(path.resolve(imagePath), this.prep, this.internal.input);
+    const pixels = await loadPixels(absolute(imagePath), this.prep, this.internal.input);
     const runner = new Runner(this.session, this.internal, layers, signal);
     const w = readoutActivations((await runner.clean(pixels.data)).acts, this.internal);
     return pathJas(runner, pixels.data, options.target, w, path_, options.steps ?? 20, options.formula ?? 'reference');
   }
 
   /** The model's probabilities for an image (one clean pass), most probable first. */
-  async predict(imagePath: string, top = 5): Promise<ClassProbability[]> {
-    const pixels = await loadPixels(path.resolve(imagePath), this.prep, this.internal.input);
+  async predict(imagePath: FsPath, top = 5): Promise<ClassProbability[]> {
+    const pixels = await loadPixels(absolute(imagePath), this.prep, this.internal.input);
     const { probs } = await new Runner(this.session, this.internal, this.info.layers).clean(pixels.data);
     requireFinite(probs, 'the probabilities');
     return topClasses(probs, this.info.labels, top);
@@ -131,22 +133,30 @@ export class Engine {
    * Live passes with the readout neurons of every block multiplied by `scales[l]` (`rows` rows of D
    * each, as Runner.scaled): the probabilities [rows x classes]. Used by the pruning check.
    */
-  async scaledProbabilities(imagePath: string, scales: Float32Array[], rows: number, signal?: AbortSignal): Promise<Float32Array> {
-    const pixels = await loadPixels(path.resolve(imagePath), this.prep, this.internal.input);
+  async scaledProbabilities(imagePath: FsPath, scales: Float32Array[], rows: number, signal?: AbortSignal): Promise<Float32Array> {
+    const pixels = await loadPixels(absolute(imagePath), this.prep, this.internal.input);
     const probs = await new Runner(this.session, this.internal, this.info.layers, signal).scaled(pixels.data, scales, rows);
     requireFinite(probs, 'the probabilities of the scaled passes');
     return probs;
   }
 
   /** Every block's clean activation summed over the readout tokens (L rows of D): the activation baseline's view. */
-  async readoutActivations(imagePath: string, signal?: AbortSignal): Promise<Float64Array[]> {
-    const pixels = await loadPixels(path.resolve(imagePath), this.prep, this.internal.input);
+  async readoutActivations(imagePath: FsPath, signal?: AbortSignal): Promise<Float64Array[]> {
+    const pixels = await loadPixels(absolute(imagePath), this.prep, this.internal.input);
     const { acts } = await new Runner(this.session, this.internal, this.info.layers, signal).clean(pixels.data);
     const D = this.info.neuronsPerLayer;
     return acts.map((a) => sumTokens(readoutValues(a, this.internal.readoutRows, D), D));
   }
 
   async dispose(): Promise<void> { await this.session.release(); }
+}
+
+/** A folder scan's byte paths are absolute already; a text path is resolved against the working folder. */
+const absolute = (file: FsPath): FsPath => (typeof file === 'string' ? path.resolve(file) : file);
+
+/** The record's `image`: its path (and the path's bytes where they are not UTF-8), content hash and upright size. */
+function imageOf(file: FsPath, sha256: string, pixels: Pixels): AnalysisResult['image'] {
+  return { ...pathRecord(file), sha256, width: pixels.width, height: pixels.height, orientation: pixels.orientation };
 }
 
 function readoutInfo(i: InstrumentedInfo): ReadoutInfo {

@@ -2,8 +2,9 @@
 // folder's preprocessor_config.json describes (resize, center crop, rescale, normalize).
 import sharp from 'sharp';
 import { EngineError, type ErrorFacts } from './errors';
-import { readRegular } from './files';
+import { pathText, readRegular, type FsPath } from './files';
 import type { Preprocessing } from './modelFolder';
+import { uprightImage } from './orientation';
 
 export class ImageError extends EngineError {
   constructor(message: string, facts: ErrorFacts = {}) { super('image', message, facts); this.name = 'ImageError'; }
@@ -11,8 +12,9 @@ export class ImageError extends EngineError {
 
 export interface Pixels {
   data: Float32Array;       // [channels, height, width]
-  width: number;            // of the original image
+  width: number;            // of the original image, upright (after its EXIF orientation)
   height: number;
+  orientation: number;      // the EXIF orientation applied (1..8; 1: none or upright)
 }
 
 /** Refuse images whose decoded size would be unreasonable (sharp's own default limit). */
@@ -20,11 +22,12 @@ const MAX_PIXELS = 268_402_689;
 /** The most pixels an image is resized to before the crop (4096 x 4096): the resize costs memory and time in proportion. */
 const MAX_RESIZED_PIXELS = 4096 * 4096;
 
-export async function loadPixels(file: string, prep: Preprocessing, target: { channels: number; height: number; width: number }): Promise<Pixels> {
+export async function loadPixels(fsPath: FsPath, prep: Preprocessing, target: { channels: number; height: number; width: number }): Promise<Pixels> {
   // Read here, not by sharp: only a regular file is opened (a FIFO would block sharp's open forever).
-  const bytes = readRegular(file, 'image');
+  const bytes = readRegular(fsPath, 'image');
+  const file = pathText(fsPath);
   // The size is checked against the limit below, from the header, with a message that says so.
-  const image = sharp(bytes, { limitInputPixels: false, failOn: 'error', animated: false });
+  let image = sharp(bytes, { limitInputPixels: false, failOn: 'error', animated: false });
   let meta: sharp.Metadata;
   try {
     meta = await image.metadata();
@@ -32,10 +35,16 @@ export async function loadPixels(file: string, prep: Preprocessing, target: { ch
     throw new ImageError(`cannot read ${file} as an image (${(e as Error).message}). ` +
       'Supported: PNG, JPEG, WebP, GIF (first frame), TIFF, AVIF.', { file });
   }
-  const width = meta.width ?? 0, height = meta.height ?? 0;
+  // The size upright: after the EXIF orientation (width and height swapped for 5..8).
+  const orientation = meta.orientation ?? 1;
+  const { width, height } = meta.autoOrient;
   if (!width || !height) throw new ImageError(`${file} has no pixels`, { file });
   if (width * height > MAX_PIXELS) {
     throw new ImageError(`${file} is ${width}x${height} pixels, more than the limit of ${MAX_PIXELS} that is decoded; downscale it first.`, { file });
+  }
+  const colourspace = target.channels === 1 ? 'b-w' : 'srgb';
+  if (orientation !== 1) {
+    try { image = await uprightImage(image, colourspace); } catch (e) { throw decodeError(file, e); }
   }
 
   const [outH, outW] = prep.crop ?? prep.size ?? [target.height, target.width];
@@ -60,9 +69,9 @@ export async function loadPixels(file: string, prep: Preprocessing, target: { ch
   let raw: { data: Buffer; info: sharp.OutputInfo };
   try {
     raw = await image.resize(resizedW, resizedH, { kernel, fit: 'fill' }).removeAlpha()
-      .toColourspace(target.channels === 1 ? 'b-w' : 'srgb').raw().toBuffer({ resolveWithObject: true });
+      .toColourspace(colourspace).raw().toBuffer({ resolveWithObject: true });
   } catch (e) {
-    throw new ImageError(`cannot decode ${file} (${(e as Error).message}); the file may be truncated or corrupt.`, { file });
+    throw decodeError(file, e);
   }
   const { data, info } = raw;
   const C = target.channels, plane = outH * outW;
@@ -83,5 +92,8 @@ export async function loadPixels(file: string, prep: Preprocessing, target: { ch
     throw new EngineError('preprocessing', `preprocessing turns pixel values of ${file} into ${out[bad]} (rescale ${prep.rescale}, ` +
       `mean ${JSON.stringify(prep.mean)}, std ${JSON.stringify(prep.std)}): the values leave float32's range`, { file, field: 'image_mean/image_std' });
   }
-  return { data: out, width, height };
+  return { data: out, width, height, orientation };
 }
+
+const decodeError = (file: string, e: unknown) =>
+  new ImageError(`cannot decode ${file} (${(e as Error).message}); the file may be truncated or corrupt.`, { file });

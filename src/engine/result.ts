@@ -71,7 +71,13 @@ export interface AnalysisResult {
     };
     precision?: { stored: 'float32' | 'float16' | 'bfloat16'; analysedIn: 'float32' };
   };
-  image: { path: string; sha256: string; width: number; height: number };
+  image: {
+    path: string;                    // absolute; bytes of the name that are not UTF-8 shown as \xHH
+    pathBase64?: string;             // only for such a name: the path's bytes, base64 (the file is opened by them)
+    sha256: string;
+    width: number; height: number;   // upright: after the EXIF orientation
+    orientation?: number;            // the EXIF orientation applied, 1..8 (absent in records made before it was applied)
+  };
   settings: { steps: number; formula: Formula; target: number | 'predicted'; topK?: number };  // topK only when > 1
   prediction: { top: ClassProbability[] };
   target: ClassProbability;

@@ -29,6 +29,9 @@ export class FileHasher {
   }
 }
 
+/** Results cached by an engine that read images otherwise are not reused. 2: photos read upright (EXIF orientation). */
+const CACHE_VERSION = 2;
+
 /**
  * The cache key of one image's result. What changes the numbers is the engine's settings key, the
  * same one every line of a batch file carries (model hash, scope, preprocessing, analysis options;
@@ -36,7 +39,7 @@ export class FileHasher {
  */
 export function resultKey(model: ModelOptions, analyze: AnalyzeOptions, modelSha: string, imageSha: string): { key: string; settingsKey: string } {
   const settingsKey = batchSettings(modelSha, model, analyze).key;
-  const key = createHash('sha256').update(`${settingsKey}\n${imageSha}\n${model.labelsPath ?? ''}`).digest('hex');
+  const key = createHash('sha256').update(`${CACHE_VERSION}\n${settingsKey}\n${imageSha}\n${model.labelsPath ?? ''}`).digest('hex');
   return { key, settingsKey };
 }
 

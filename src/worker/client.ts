@@ -6,6 +6,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import type { AnalyzeOptions, ModelInfo, ModelOptions } from '../engine/api';
 import type { PruningCurve } from '../engine/batch/prune';
 import type { AnalysisResult, LayerProgress } from '../engine/result';
+import { pathRecord, type FsPath } from '../engine/files';
 import {
   type BatchParams, type BatchProgressInfo, type BatchRunResult, type PruneParams,
   CancelledError, isWorkerToHost, safeJson, stableKey, RequestTimeoutError, WorkerExitedError, WorkerRequestError,
@@ -151,8 +152,9 @@ export class WorkerClient {
     return info;
   }
 
-  analyze(imagePath: string, options: AnalyzeOptions, requestOptions: RequestOptions = {}): Promise<AnalysisResult> {
-    return this.request('analyze', { imagePath, options }, requestOptions);
+  analyze(image: FsPath, options: AnalyzeOptions, requestOptions: RequestOptions = {}): Promise<AnalysisResult> {
+    const { path: imagePath, pathBase64: imageBase64 } = pathRecord(image);
+    return this.request('analyze', { imagePath, ...(imageBase64 !== undefined ? { imageBase64 } : {}), options }, requestOptions);
   }
 
   /** Analyzes a folder into a resumable .jsonl with the loaded model; cancelling resolves with `cancelled: true`. */

@@ -6,6 +6,7 @@
 // drops a queued one. `preview` needs no engine and does not wait in the queue.
 import type { AnalyzeOptions, ModelInfo, ModelOptions, RunHooks } from '../engine/api';
 import { codeOf, EngineError, type ErrorFacts } from '../engine/errors';
+import { recordedPath, type FsPath } from '../engine/files';
 import type { AnalysisResult } from '../engine/result';
 import { ERROR_SCHEMA, type BatchLine } from '../engine/batch/records';
 import type { NeuronScanLine } from '../engine/neurons/records';
@@ -23,7 +24,7 @@ import {
 /** What the worker needs of the engine (the real `Engine` satisfies it; the pruning passes are optional for fakes). */
 export interface EngineLike extends Partial<Omit<PruneEngine, 'info'>> {
   readonly info: ModelInfo;
-  analyze(imagePath: string, options: AnalyzeOptions, hooks?: RunHooks): Promise<AnalysisResult>;
+  analyze(imagePath: FsPath, options: AnalyzeOptions, hooks?: RunHooks): Promise<AnalysisResult>;
   /** The neuron scan and a path's JAS on an image (the real Engine has them; test fakes may not). */
   scanNeurons?: NeuronScanner['scanNeurons'];
   pathJas?: Engine['pathJas'];
@@ -138,7 +139,7 @@ export class WorkerServer {
         throw Object.assign(new Error('no model is loaded'), { workerCode: 'no-model' as const });
       }
       if (signal.aborted) throw abortError();
-      return this.engine.analyze(request.params.imagePath, request.params.options, {
+      return this.engine.analyze(recordedPath({ path: request.params.imagePath, pathBase64: request.params.imageBase64 }), request.params.options, {
         signal,
         onProgress: (progress) => this.port.send({ type: 'progress', id: request.id, progress }),
       });
@@ -157,8 +158,8 @@ export class WorkerServer {
       checkComparable(a, b);
       if (a.model.sha256 !== engine.info.sha256) throw new ComparisonError('the results are of another model than the one loaded; analyse them again');
       const settings = { steps: a.settings.steps, formula: a.settings.formula };
-      const aOnB = await engine.pathJas(b.image.path, a.path.map((p) => p.neuron), { ...settings, target: b.target.class }, signal);
-      const bOnA = await engine.pathJas(a.image.path, b.path.map((p) => p.neuron), { ...settings, target: a.target.class }, signal);
+      const aOnB = await engine.pathJas(recordedPath(b.image), a.path.map((p) => p.neuron), { ...settings, target: b.target.class }, signal);
+      const bOnA = await engine.pathJas(recordedPath(a.image), b.path.map((p) => p.neuron), { ...settings, target: a.target.class }, signal);
       return comparePaths(a, b, { aOnB, bOnA });
     }
     if (request.method === 'neuronScan') {

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import test from 'node:test';
-import type { BatchLine } from '../../src/engine/batch/index';
+import type { BatchLine, BatchRecord } from '../../src/engine/batch/index';
 import { decodeModel, encodeModel, onnx, type ModelProto, type TensorProto } from '../../src/engine/onnx/proto';
 import type { AnalysisResult } from '../../src/engine/result';
 import { BIN, CACHE, cli, FAST, fifo, FIXTURE, image, records, resultFile } from '../helpers/cli';
@@ -229,17 +229,29 @@ test('a size given as text is a type error naming the field, not "28x28 but the 
 
 // --------------------------------------------------------------------------------- names and terminal output
 
-test('file names that are not UTF-8 are listed as such, not recorded as missing', { timeout: 120_000 }, async () => {
+test('file names that are not UTF-8 are analysed by their bytes, in worker processes too, and resumed', { timeout: 120_000 }, async () => {
   const dir = tempDir('hard-utf8');
   await image(dir, 'good.png');
-  fs.writeFileSync(Buffer.concat([Buffer.from(`${dir}/bad-`), Buffer.from([0xff, 0xfe]), Buffer.from('.png')]), fs.readFileSync(path.join(dir, 'good.png')));
+  const bad = (n: number) => Buffer.concat([Buffer.from(`${dir}/bad-`), Buffer.from([0xff, n]), Buffer.from('.png')]);
+  fs.writeFileSync(bad(0xfe), fs.readFileSync(path.join(dir, 'good.png')));
   const out = path.join(tempDir('hard-utf8-out'), 'r.jsonl');
   const r = cli(['batch', dir, '--model', FIXTURE, '--out', out, ...FAST]);
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stderr, /1 files skipped: their names are not valid UTF-8, which Node cannot open \(rename them\)/);
-  const lines = fs.readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as BatchLine);
-  assert.equal(lines.length, 1);
-  assert.equal(lines[0].schema, 'neuron-path/1');
+  assert.match(r.stderr, /done: 2 images \(2 analysed now, 0 before, 0 failed\)/);
+  // A second such name, analysed by a --jobs worker (its bytes cross the IPC channel); the first two are resumed.
+  fs.writeFileSync(bad(0xfd), fs.readFileSync(path.join(dir, 'good.png')));
+  const again = cli(['batch', dir, '--model', FIXTURE, '--out', out, '--jobs', '2', ...FAST]);
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stderr, /done: 3 images \(1 analysed now, 2 before, 0 failed\)/);
+  const lines = fs.readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as BatchRecord);
+  assert.deepEqual(lines.map((l) => [l.schema, path.basename(l.image.path), l.image.pathBase64 && Buffer.from(l.image.pathBase64, 'base64').toString('hex')]).sort(), [
+    ['neuron-path/1', 'bad-\\xFF\\xFD.png', bad(0xfd).toString('hex')],
+    ['neuron-path/1', 'bad-\\xFF\\xFE.png', bad(0xfe).toString('hex')],
+    ['neuron-path/1', 'good.png', undefined],
+  ]);
+  // The report reads them like any other record.
+  const rep = cli(['report', out]);
+  assert.equal(rep.status, 0, rep.stderr);
 });
 
 test('control characters in labels, paths and messages are escaped in human output', { timeout: 120_000 }, async () => {

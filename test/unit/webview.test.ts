@@ -5,10 +5,13 @@
 // test-output/webview/. Skipped without a chromium or before `npm run build`.
 import test from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { AnalysisResult } from '../../src/engine/result';
 import type { HostToWebview, PanelInit } from '../../src/protocol';
 import { BASE_THEMES, skipUnlessPage, withPanelPage, withVars, type Theme } from './fixtures/chromiumPage';
 import { fakeResult } from './fixtures/fakeEngine';
+import { FIXTURES } from '../helpers/fixtures';
 
 /** A result the size of ViT-B (12 layers x 3072 neurons, 14 x 14 patches), deterministic. */
 function bigResult(): AnalysisResult {
@@ -216,6 +219,34 @@ test('webview: the influence-pattern row and the K neurons of a top-K path, besi
     assert.match(note, new RegExp(`Influence pattern baseline: #${result.baselines.influencePattern!.path[2].neuron}`));
     await screenshot('topk-dark.png');
 
+    const csp = await cspViolations();
+    assert.deepEqual(csp, [], `CSP violations:\n${csp.join('\n')}`);
+    assert.deepEqual(errors, []);
+  });
+});
+
+test('webview: a phone photo (EXIF orientation 6) is shown upright, and the token map covers it as analysed', { skip: skipUnlessPage('webview'), timeout: 120_000 }, async () => {
+  // Stored 40 wide and 60 high, shown 60 x 40 (the engine reads it so: test/engine/orientation.test.ts).
+  const files = { '/img/photo.jpg': { contentType: 'image/jpeg', body: fs.readFileSync(path.join(FIXTURES, 'images', 'chelsea-exif6.jpg')) } };
+  const base = bigResult();
+  const result: AnalysisResult = { ...base, image: { ...base.image, path: '/img/photo.jpg', width: 60, height: 40, orientation: 6 } };
+  const opts = { bundle: 'webview', outDir: 'webview', pagePath: '/panel.html', nonce: 'dGVzdC1ub25jZS05MDEy', title: 'Neuron Path: photo.jpg', themes: THEMES, files };
+  await withPanelPage<HostToWebview>(opts, async ({ page, origin, errors, load, send, cspViolations }) => {
+    await load();
+    await send({ type: 'init', init: { imagePath: '/img/photo.jpg', imageUri: `${origin}/img/photo.jpg`, fileName: 'photo.jpg', modelName: 'vit-b16.onnx', target: 'predicted' } });
+    await send({ type: 'runStarted', runId: 1, target: 'predicted' });
+    await send({ type: 'result', runId: 1, result, cached: false });
+    await page.waitForSelector('[data-testid=status][data-state=done]');
+    await page.waitForFunction(() => (document.getElementById('image') as HTMLImageElement).complete && (document.getElementById('image') as HTMLImageElement).naturalWidth > 0);
+    const box = await page.evaluate(() => {
+      const img = document.getElementById('image') as HTMLImageElement, overlay = document.getElementById('overlay')!;
+      const r = img.getBoundingClientRect(), o = overlay.getBoundingClientRect();
+      return { natural: [img.naturalWidth, img.naturalHeight], shown: [r.width, r.height], overlay: [o.left - r.left, o.top - r.top, o.width, o.height], hidden: (overlay as HTMLCanvasElement).hidden };
+    });
+    assert.deepEqual(box.natural, [60, 40], `the image is shown upright: ${JSON.stringify(box)}`);
+    assert.ok(Math.abs(box.shown[0] / box.shown[1] - 1.5) < 0.02, `shown ${box.shown.join('x')}`);
+    assert.equal(box.hidden, false);
+    assert.deepEqual(box.overlay, [0, 0, box.shown[0], box.shown[1]], 'the map lies exactly over the upright image');
     const csp = await cspViolations();
     assert.deepEqual(csp, [], `CSP violations:\n${csp.join('\n')}`);
     assert.deepEqual(errors, []);

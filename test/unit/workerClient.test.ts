@@ -196,6 +196,10 @@ test('real worker: analyze, cancel, model switch, errors', { skip: haveReal ? fa
       assert.match(err.message, /Select Model/);
       return true;
     });
+
+    // The PNG preview of an image the page cannot decode is upright, as the analysis reads it (EXIF orientation 6: stored 40 x 60).
+    const turned = await c.request('preview', { imagePath: path.join(FIXTURES, 'images', 'chelsea-exif6.jpg'), maxSize: 1024 });
+    assert.deepEqual([turned.width, turned.height], [60, 40]);
   } finally {
     await c.dispose();
     rmSync(dir, { recursive: true, force: true });

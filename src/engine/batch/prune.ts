@@ -5,6 +5,7 @@
 // zeroed (live, as the remove / enhance manipulation), once as drawn, once sparing the kept path
 // neurons, once sparing as many of the activation baseline's neurons (chosen the same way from the
 // clean activations), once sparing as many neurons drawn at random. Same draw for all four.
+import { recordedPath } from '../files';
 import type { Engine } from '../index';
 import { argmax, topIndices } from '../locator';
 import { groupOf, type CategoryPatterns, type GroupBy, type PatternRecord } from './patterns';
@@ -165,7 +166,7 @@ export async function pruningCheck(engine: PruneEngine, records: PruneRecord[], 
     for (const i of c.choose) {
       progress();
       try {
-        activations.push(await engine.readoutActivations(records[i].image.path, opts.signal));
+        activations.push(await engine.readoutActivations(recordedPath(records[i].image), opts.signal));
       } catch (e) {
         if ((e as Error).name === 'AbortError') throw e;
         skipped.push({ image: records[i].image.path, reason: (e as Error).message });
@@ -204,7 +205,7 @@ export async function pruningCheck(engine: PruneEngine, records: PruneRecord[], 
       });
       let probs: Float32Array;
       try {
-        probs = await engine.scaledProbabilities(r.image.path, scales, rows, opts.signal);
+        probs = await engine.scaledProbabilities(recordedPath(r.image), scales, rows, opts.signal);
       } catch (e) {
         if ((e as Error).name === 'AbortError') throw e;
         skipped.push({ image: r.image.path, reason: (e as Error).message });

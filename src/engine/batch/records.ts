@@ -3,6 +3,7 @@
 // analysed. Reading is tolerant: a line cut off by a killed run is reported and skipped.
 import { createHash } from 'node:crypto';
 import type { AnalyzeOptions, BaselineName, ModelOptions } from '../api';
+import { pathKey, type RecordedPath } from '../files';
 import { resolveAnalyzeOptions, resolvedScope } from '../options';
 import type { AnalysisResult } from '../result';
 import type { TopScores } from './compact';
@@ -33,7 +34,8 @@ export type BatchRecord = AnalysisResult & FolderClass & { batch: BatchSettings;
 
 export interface BatchError<S = BatchSettings> extends FolderClass {
   schema: typeof ERROR_SCHEMA;
-  image: string;                      // absolute path
+  image: string;                      // absolute path (bytes of a name that are not UTF-8 as \xHH)
+  imageBase64?: string;               // only for such a name: the path's bytes, base64
   sha256: string | null;              // null when the file could not be read
   error: string;
   batch: S;
@@ -78,6 +80,13 @@ export function analyzeOptionsOf(s: BatchSettings): AnalyzeOptions {
 
 export const isError = (line: BatchLine): line is BatchError => line.schema === ERROR_SCHEMA;
 
+/** What tells a line's image apart from others: its path, or its bytes where its name is not UTF-8. */
+export const lineImageKey = (l: { schema: string; image: string | RecordedPath; imageBase64?: string }): string =>
+  (typeof l.image === 'string' ? pathKey({ path: l.image, pathBase64: l.imageBase64 }) : pathKey(l.image));
+
+/** The same key for an image a folder scan found (absolute). */
+export const itemKey = (item: { image: string; imageBase64?: string }): string => pathKey({ path: item.image, pathBase64: item.imageBase64 });
+
 /** The resume key of an image: its path, its content and the settings it was analysed with. */
 export const doneKey = (image: string, sha256: string | null, settingsKey: string) => `${image}\u0000${sha256 ?? ''}\u0000${settingsKey}`;
 
@@ -100,6 +109,6 @@ export function readLines(file: string, kind?: RecordKind): ReadResult {
 /** The analysed images of a file (error lines and, for a re-analysed image, all but its last record dropped). */
 export function recordsOf(lines: BatchLine[]): BatchRecord[] {
   const last = new Map<string, BatchRecord>();
-  for (const l of lines) if (!isError(l)) last.set(doneKey(l.image.path, l.image.sha256, l.batch?.key ?? ''), l);
+  for (const l of lines) if (!isError(l)) last.set(doneKey(lineImageKey(l), l.image.sha256, l.batch?.key ?? ''), l);
   return [...last.values()];
 }

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import fg from 'fast-glob';
 import { EngineError, type EngineErrorCode, type ErrorFacts } from '../errors';
-import { isError, type BatchLine, type ReadResult } from './records';
+import { isError, lineImageKey, type BatchLine, type ReadResult } from './records';
 import { readResultFile, type ReadOptions } from './resultFile';
 import { settingsDifferences } from './run';
 
@@ -54,9 +54,6 @@ export function resultFiles(args: string[]): string[] {
   return [...files].sort((a, b) => mtime(a) - mtime(b) || a.localeCompare(b));
 }
 
-/** The image a line is of. */
-export const imageOf = (l: BatchLine) => (isError(l) ? l.image : l.image.path);
-
 /** The newest of two lines of the same image: by analysis time, else the later one read. */
 const newer = (a: BatchLine, b: BatchLine) => (a.analysedAt && b.analysedAt && a.analysedAt > b.analysedAt ? a : b);
 
@@ -76,7 +73,7 @@ export function mergeResults(reads: { file: string; read: Pick<ReadResult, 'line
         throw new ResultSetError('result-settings', `${file} holds results made with other settings than ${first.file} (${diff.join('; ')}): ` +
           'they are different analyses; report them one at a time', { file, role: 'result-file', files: [first.file, file], differences: diff });
       }
-      const image = imageOf(line);
+      const image = lineImageKey(line);
       const had = byImage.get(image);
       byImage.set(image, had ? newer(had, line) : line);
       count.set(image, (count.get(image) ?? 0) + 1);

@@ -7,19 +7,21 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AnalyzeOptions, ModelInfo, ModelOptions } from '../api';
 import type { Engine } from '../index';
+import type { FsPath } from '../files';
 import { sha256File } from '../hash';
+import { declaredOrientation } from '../orientation';
 import { codeOf, EngineError, type EngineErrorCode, type ErrorFacts } from '../errors';
 import type { AnalysisResult } from '../result';
 import { compactScores, type ScoresKept } from './compact';
 import type { FolderClass } from './records';
 import { lockResultFile, type LockOptions } from './lock';
 import { checkAppendable, readResultFile } from './resultFile';
-import { batchSettings, doneKey, ERROR_SCHEMA, isError, type ReadResult, type BatchError, type BatchLine, type BatchSettings, type RecordKind } from './records';
-import { scanFolder, type BatchItem, type FolderScan } from './scan';
+import { batchSettings, doneKey, ERROR_SCHEMA, isError, itemKey, lineImageKey, type ReadResult, type BatchError, type BatchLine, type BatchSettings, type RecordKind } from './records';
+import { itemFile, scanFolder, type BatchItem, type FolderScan } from './scan';
 import { inShard, type Shard } from './shard';
 
 /** What a record of a result file has whatever its kind: the image it is of (the resume key). */
-export interface ImageRecord { schema: string; image: { path: string; sha256: string } }
+export interface ImageRecord { schema: string; image: { path: string; pathBase64?: string; sha256: string; orientation?: number } }
 
 export type Analyzer<R extends ImageRecord = AnalysisResult> = (item: BatchItem, signal: AbortSignal) => Promise<R>;
 
@@ -92,13 +94,24 @@ async function runLocked<R extends ImageRecord, S extends RunSettings>(opts: Bat
   const { settings } = opts;
   const existing = await readResultFile(out, { slim: true, kind: opts.kind });
   checkSettings(out, existing.lines, settings);
-  const done = new Set(existing.lines.map((l) => (isError(l) ? doneKey(l.image, l.sha256, settings.key) : doneKey(l.image.path, l.image.sha256, settings.key))));
-  const sha = (file: string) => sha256File(file, 'image').catch(() => null);
+  // Per resume key: whether its lines were made reading photos upright. Records without
+  // image.orientation were not; only an image that declares an EXIF turn is analysed again.
+  const done = new Map<string, boolean>();
+  for (const l of existing.lines) {
+    const key = doneKey(lineImageKey(l), isError(l) ? l.sha256 : l.image.sha256, settings.key);
+    done.set(key, done.get(key) || isError(l) || l.image.orientation !== undefined);
+  }
+  const sha = (file: FsPath) => sha256File(file, 'image').catch(() => null);
   const pending: BatchItem[] = [];
-  for (const it of opts.items) if (!done.has(doneKey(path.resolve(it.image), await sha(it.image), settings.key))) pending.push(it);
+  // A text path is made absolute, as records name images; a path kept as bytes comes absolute from the scan.
+  const items = opts.items.map((it) => (it.imageBase64 !== undefined ? it : { ...it, image: path.resolve(it.image) }));
+  for (const it of items) {
+    const upright = done.get(doneKey(itemKey(it), await sha(itemFile(it)), settings.key));
+    if (upright === undefined || (!upright && await declaredOrientation(itemFile(it)) !== 1)) pending.push(it);
+  }
 
   if (!existing.endsWithNewline) fs.appendFileSync(out, '\n'); // a line cut off by a killed run stays on its own
-  const total = opts.items.length, resumed = total - pending.length;
+  const total = items.length, resumed = total - pending.length;
   let analysed = 0, failed = 0, next = 0, fatal: Error | undefined;
   const stop = () => inner.abort();
   opts.signal?.addEventListener('abort', stop);
@@ -114,10 +127,10 @@ async function runLocked<R extends ImageRecord, S extends RunSettings>(opts: Bat
   const work = async (analyze: Analyzer<R>) => {
     while (!inner.signal.aborted && next < pending.length) {
       const item = pending[next++];
-      const image = path.resolve(item.image);
       let line: ResultLine<R, S>;
       try {
-        const result = await analyze({ ...item, image }, inner.signal);
+        if (item.problem) throw new EngineError('not-found', item.problem, { file: item.image, role: 'image' });
+        const result = await analyze(item, inner.signal);
         // Compact records are an analysis format; other kinds of record are written as they come.
         const record = opts.kind === undefined && opts.scores !== 'all' ? compactScores(result as unknown as AnalysisResult) as unknown as R : result;
         line = { ...record, trueClass: item.trueClass, folderLabel: item.folderLabel, batch: settings, analysedAt: new Date().toISOString() };
@@ -125,7 +138,8 @@ async function runLocked<R extends ImageRecord, S extends RunSettings>(opts: Bat
         const err = e as Error;
         if (err.name === 'AbortError' || inner.signal.aborted) return;
         if (isFatal(err)) { fatal ??= err; stop(); return; }
-        line = { schema: ERROR_SCHEMA, image, sha256: await sha(image), error: err.message, trueClass: item.trueClass, folderLabel: item.folderLabel, batch: settings, analysedAt: new Date().toISOString() } satisfies BatchError<S>;
+        const { image, imageBase64 } = item;
+        line = { schema: ERROR_SCHEMA, image, ...(imageBase64 !== undefined ? { imageBase64 } : {}), sha256: await sha(itemFile(item)), error: err.message, trueClass: item.trueClass, folderLabel: item.folderLabel, batch: settings, analysedAt: new Date().toISOString() } satisfies BatchError<S>;
         failed++;
       }
       if (codeOf(inner.signal.reason) === 'result-locked') return; // the lock was lost: another process writes now
@@ -205,7 +219,7 @@ export async function analyzeFolder(model: FolderModel, opts: FolderRunOptions):
   const items = folderItems(opts.folder, model.info.labels, opts);
   const analyzeOptions = opts.analyzeOptions ?? {};
   const { analyze } = model;
-  const analyzers = opts.analyzers ?? (analyze ? [(item: BatchItem, signal: AbortSignal) => analyze.call(model, item.image, analyzeOptions, { signal })] : []);
+  const analyzers = opts.analyzers ?? (analyze ? [(item: BatchItem, signal: AbortSignal) => analyze.call(model, itemFile(item), analyzeOptions, { signal })] : []);
   return runBatch({
     items, out: opts.out, settings: batchSettings(model.info.sha256, opts.modelOptions, analyzeOptions),
     analyzers, scores: opts.scores, signal: opts.signal, onProgress: opts.onProgress, lock: opts.lock,

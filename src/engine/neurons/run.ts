@@ -3,8 +3,7 @@
 // analyzer; here `batchSize` analyzers share one queue that runs the images they hold together, so
 // one model run covers many images.
 import type { ModelOptions } from '../api';
-import type { BatchItem } from '../batch/scan';
-import type { FolderScan } from '../batch/scan';
+import { itemFile, type BatchItem, type FolderScan } from '../batch/scan';
 import { folderItems, runBatch, type Analyzer, type BatchRunOptions, type BatchProgress, type BatchSummary } from '../batch/run';
 import type { Engine } from '../index';
 import { NEURON_RECORDS, neuronScanSettings, type NeuronScanLine, type NeuronScanRecord, type NeuronUnit } from './records';
@@ -31,7 +30,7 @@ export type NeuronScanner = Pick<Engine, 'info' | 'scanNeurons'>;
 export async function scanFolderNeurons(engine: NeuronScanner, opts: NeuronScanOptions): Promise<BatchSummary> {
   const items = folderItems(opts.folder, engine.info.labels, opts);
   const size = Math.max(1, opts.batchSize ?? DEFAULT_SCAN_BATCH);
-  const analyze = batchedAnalyzer(size, (batch, signal) => engine.scanNeurons(batch.map((it) => ({ path: it.image, target: it.trueClass })), opts.units, signal));
+  const analyze = batchedAnalyzer(size, (batch, signal) => engine.scanNeurons(batch.map((it) => ({ path: itemFile(it), target: it.trueClass })), opts.units, signal));
   return runBatch({
     items, out: opts.out, settings: neuronScanSettings(engine.info.sha256, opts.modelOptions, opts.units),
     analyzers: Array.from({ length: size }, () => analyze), kind: NEURON_RECORDS,
