@@ -5,8 +5,9 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  analyzeFolder, chooseShard, scanNotes, shardFile, shardLabel, ShardError, skippedSummary, type BatchProgress, type ScoresKept,
+  analyzeFolder, chooseShard, scanNotes, shardFile, shardLabel, skippedSummary, type BatchProgress, type ScoresKept,
 } from '../engine/batch/index';
+import { codeOf } from '../engine/errors';
 import { Engine } from '../engine/index';
 import { analyzeOptions, modelOptions, UsageError, type Flags } from './args';
 import { safeText } from './terminal';
@@ -76,7 +77,7 @@ export async function batch(f: Flags, positionals: string[]): Promise<number> {
   const limit = positiveInt('limit', f.limit), jobs = positiveInt('jobs', f.jobs) ?? 1;
   if (f.scores !== undefined && f.scores !== 'top' && f.scores !== 'all') throw new UsageError(`--scores must be one of top|all, got '${f.scores}'`);
   let sharding;
-  try { sharding = chooseShard(f.shard, positiveInt('shards', f.shards)); } catch (e) { if (e instanceof ShardError) throw new UsageError(e.message); throw e; }
+  try { sharding = chooseShard(f.shard, positiveInt('shards', f.shards)); } catch (e) { if (codeOf(e) === 'invalid-option') throw new UsageError((e as Error).message); throw e; }
   const base = path.resolve(f.out ?? `${path.basename(path.resolve(dir))}.neuron-path.jsonl`);
   const out = sharding ? shardFile(base, sharding.shard) : base;
   const mOpts = modelOptions(f), aOpts = analyzeOptions(f);

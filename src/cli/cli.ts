@@ -8,7 +8,8 @@ import { compare, COMPARE_USAGE } from './compare';
 import { neuron, NEURON_USAGE } from './neuron';
 import { report } from './report';
 import { summary } from './summary';
-import { errorLine, isCancelled, safeText } from './terminal';
+import { isCancelled } from '../engine/errors';
+import { errorLine, safeText } from './terminal';
 
 /** 'a (default) | b | c' */
 function choices(values: readonly string[], fallback: string): string {

@@ -1,7 +1,7 @@
 // What the CLI writes for people: text that came from files (labels, paths, messages) may carry
 // control characters, and an ANSI or OSC escape in a label would drive the user's terminal (move
 // the cursor, rewrite lines, set the title, make links). Human output escapes them, visibly.
-import { codeOf, EngineError } from '../engine/errors';
+import { EngineError } from '../engine/errors';
 
 // C0 controls but tab and newline, DEL, C1 controls, and the bidirectional overrides that reorder text.
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
@@ -29,7 +29,7 @@ function hint(e: EngineError): string | undefined {
     case 'target': return 'give --target a class index in range, or --target predicted';
     case 'cache': return 'set NEURON_PATH_CACHE to a writable folder';
     case 'provider': return 'use --provider cpu';
-    case 'invalid-option': return `check --${({ steps: 'steps', randomCount: 'random', randomSeed: 'seed' } as Record<string, string>)[String(f.field)] ?? f.field}`;
+    case 'invalid-option': return f.field === undefined ? undefined : `check --${({ steps: 'steps', randomCount: 'random', randomSeed: 'seed', topK: 'top-k' } as Record<string, string>)[String(f.field)] ?? f.field}`;
     default: return undefined;
   }
 }
@@ -40,5 +40,3 @@ export function errorLine(err: Error): string {
   const text = err.message.replace(/[.\s]+$/, '');
   return safeText(h ? `${text}; ${h}` : text);
 }
-
-export const isCancelled = (err: unknown) => codeOf(err) === 'cancelled';

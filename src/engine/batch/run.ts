@@ -10,7 +10,7 @@ import type { Engine } from '../index';
 import type { FsPath } from '../files';
 import { sha256File } from '../hash';
 import { declaredOrientation } from '../orientation';
-import { codeOf, EngineError, type EngineErrorCode, type ErrorFacts } from '../errors';
+import { codeOf, EngineError, invalidOption, isCancelled, type EngineErrorCode, type ErrorFacts } from '../errors';
 import type { AnalysisResult } from '../result';
 import { compactScores, type ScoresKept } from './compact';
 import type { FolderClass } from './records';
@@ -66,11 +66,11 @@ export class BatchSettingsError extends EngineError {
 }
 
 /** Errors that would repeat for every image: the run stops instead of writing an error line each. */
-const FATAL_CODES = new Set<EngineErrorCode>(['target', 'invalid-option', 'result-settings', 'result-locked', 'cache', 'provider']);
-const isFatal = (e: Error) => FATAL_CODES.has(codeOf(e)!) || e instanceof RangeError || e.name === 'BatchWorkerError';
+const FATAL_CODES = new Set<EngineErrorCode>(['target', 'invalid-option', 'not-comparable', 'result-settings', 'result-locked', 'cache', 'provider', 'worker-failed']);
+const isFatal = (e: Error) => FATAL_CODES.has(codeOf(e)!);
 
 export async function runBatch<R extends ImageRecord = AnalysisResult, S extends RunSettings = BatchSettings>(opts: BatchRunOptions<R, S>): Promise<BatchSummary> {
-  if (!opts.analyzers.length) throw new RangeError('runBatch needs at least one analyzer');
+  if (!opts.analyzers.length) throw invalidOption('runBatch needs at least one analyzer');
   const started = performance.now();
   const out = path.resolve(opts.out);
   checkAppendable(out, opts.kind?.schema);
@@ -130,7 +130,7 @@ async function runLocked<R extends ImageRecord, S extends RunSettings>(opts: Bat
         line = { ...record, trueClass: item.trueClass, folderLabel: item.folderLabel, batch: settings, analysedAt: new Date().toISOString() };
       } catch (e) {
         const err = e as Error;
-        if (err.name === 'AbortError' || inner.signal.aborted) return;
+        if (isCancelled(err) || inner.signal.aborted) return;
         if (isFatal(err)) { fatal ??= err; stop(); return; }
         const { image, imageBase64 } = item;
         line = { schema: ERROR_SCHEMA, image, ...(imageBase64 !== undefined ? { imageBase64 } : {}), sha256: await sha(itemFile(item)), error: err.message, trueClass: item.trueClass, folderLabel: item.folderLabel, batch: settings, analysedAt: new Date().toISOString() } satisfies BatchError<S>;
