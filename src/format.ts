@@ -1,5 +1,6 @@
-// How numbers are written, one function per kind of number, for both panels and the CLI alike (no
-// imports: the webview bundles it too). A missing or non-finite value is written as MISSING.
+// How numbers, durations and progress are written, one function per kind, for the panels and the CLI alike (no
+// value imports: the webview bundles it too). A missing or non-finite value is written as MISSING.
+import type { LayerProgress } from './engine/result';
 
 export const MISSING = '–';
 
@@ -30,4 +31,39 @@ export function formatPercent(p: number | null | undefined): string {
 /** A mean and its spread: "0.412 ± 0.051". */
 export function formatSpread(s: { mean: number; std: number; n: number }, signed = false): string {
   return s.n ? `${signed ? formatSigned(s.mean) : formatNumber(s.mean)} ± ${formatNumber(s.std)}` : MISSING;
+}
+
+/** "3 min", "1 h 5 min": a duration for people. */
+export function durationText(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  const m = Math.round(s / 60);
+  if (m < 60) return `${m} min`;
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+/** "123/1000 images, 4.2 img/s, 3 min left": a folder run's progress line. */
+export function batchProgressText(p: { done: number; total: number; failed: number; rate: number; etaSeconds?: number }): string {
+  const parts = [`${p.done}/${p.total} images`];
+  if (p.rate > 0) parts.push(`${p.rate >= 10 ? Math.round(p.rate) : p.rate.toFixed(1)} img/s`);
+  if (p.etaSeconds !== undefined && Number.isFinite(p.etaSeconds) && p.done < p.total) parts.push(`${durationText(p.etaSeconds)} left`);
+  if (p.failed > 0) parts.push(`${p.failed} failed`);
+  return parts.join(', ');
+}
+
+/** Where an analysis stands, in percent, from its progress message. */
+export function progressPercent(p: LayerProgress): number {
+  switch (p.phase) {
+    case 'load': return 2;
+    case 'clean': return 5;
+    case 'layer': {
+      const layers = p.layers ?? 0;
+      const done = p.partialPath?.length ?? (p.layer !== undefined ? p.layer + 1 : 0);
+      return layers > 0 ? 5 + (80 * Math.min(done, layers)) / layers : 5;
+    }
+    case 'jas': return 87;
+    case 'baselines': return 92;
+    case 'manipulation': return 97;
+    default: return 0;
+  }
 }

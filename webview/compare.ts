@@ -5,7 +5,7 @@ import './main.css';
 import './folder.css';
 import './compare.css';
 import type { PathComparison } from '../src/engine/pathCompare';
-import type { CompareInit, CompareWebviewToHost, HostToCompareWebview } from '../src/protocol';
+import type { CompareInit, CompareWebviewToHost, HostToCompareWebview } from '../src/protocol/comparePanel';
 import { isMessage, Page } from './boot';
 import { fill, h } from './dom';
 import { fmt } from './state';

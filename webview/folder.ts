@@ -11,7 +11,7 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { VscodeProgressBar, VscodeSingleSelect } from '@vscode-elements/elements';
 import './main.css';
 import './folder.css';
-import type { FolderPersistedState, FolderWebviewToHost } from '../src/protocol';
+import type { FolderPersistedState, FolderWebviewToHost } from '../src/protocol/folderPanel';
 import { ChartSlot, readTheme } from './charts';
 import { isMessage, Page } from './boot';
 import { fill, h } from './dom';

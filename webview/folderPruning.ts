@@ -1,7 +1,7 @@
 // The folder panel's pruning section: a small form (neurons kept per block, held-out share, blocks,
 // zeroed fractions), run and stop, then the accuracy curves (chart and table) of the pruning
 // protocol the host runs in the worker on the panel's result file.
-import type { FolderWebviewToHost } from '../src/protocol';
+import type { FolderWebviewToHost } from '../src/protocol/folderPanel';
 import { ChartSlot, readTheme } from './charts';
 import { fill, h } from './dom';
 import { pruningChart } from './folderCharts';

@@ -6,7 +6,9 @@ import { imagesThrough, topNeurons } from '../src/engine/batch/patterns';
 import type { PruneVariant, PruningCurve } from '../src/engine/batch/prune';
 import { formatNumber as fmt, formatPercent as pct, formatSigned as fmtSigned, formatSpread as spread } from '../src/format';
 import type { BatchReport } from '../src/engine/batch/report';
-import { batchProgressText, type BatchProgressInfo, type FolderInit, type FolderPersistedState, type HostToFolderWebview, type PruneRequest } from '../src/protocol';
+import { batchProgressText } from '../src/format';
+import type { BatchProgressInfo } from '../src/operations/progress';
+import type { FolderInit, FolderPersistedState, HostToFolderWebview, PruneRequest } from '../src/protocol/folderPanel';
 
 export type FolderStatus = 'empty' | 'running' | 'done' | 'cancelled' | 'error';
 

@@ -9,7 +9,7 @@ import './main.css';
 import './folder.css';
 import './neuron.css';
 import type { TopImage } from '../src/engine/neurons/summary';
-import type { HostToNeuronWebview, NeuronPersistedState, NeuronWebviewToHost } from '../src/protocol';
+import type { HostToNeuronWebview, NeuronPersistedState, NeuronWebviewToHost } from '../src/protocol/neuronPanel';
 import { ChartSlot, readTheme } from './charts';
 import { isMessage, Page } from './boot';
 import { fill, h } from './dom';

@@ -1,7 +1,8 @@
 // The neuron view's state and how the host's messages change it. Pure (no DOM), so it is unit tested.
 import type { NeuronSummary } from '../src/engine/neurons/summary';
-import type { BatchProgressInfo, HostToNeuronWebview, NeuronInit, NeuronPersistedState } from '../src/protocol';
-import { batchProgressText } from '../src/protocol';
+import type { BatchProgressInfo } from '../src/operations/progress';
+import type { HostToNeuronWebview, NeuronInit, NeuronPersistedState } from '../src/protocol/neuronPanel';
+import { batchProgressText } from '../src/format';
 import { fmt, pct } from './state';
 
 export type NeuronStatus = 'idle' | 'running' | 'done' | 'cancelled' | 'error';

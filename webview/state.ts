@@ -1,6 +1,6 @@
 // The panel's state and how messages and user actions change it. Pure (no DOM), so it is unit tested.
 import type { AnalysisResult, ClassProbability, LayerProgress, PathNeuron } from '../src/engine/result';
-import type { HostToWebview, PanelInit, PanelPersistedState, TargetChoice } from '../src/protocol';
+import type { HostToWebview, PanelInit, PanelPersistedState, TargetChoice } from '../src/protocol/imagePanel';
 
 export type Status = 'empty' | 'running' | 'done' | 'error' | 'cancelled';
 

@@ -535,6 +535,25 @@ def family_specs():
                             "then 2 class-attention blocks; img_size=(32, 24))",
                             "XCiT (timm; class-attention blocks left out)", 14, True, size=WIDE),
                   readout=all_rows, leftOut=2))
+    # ---------------------------------------------------------------- the same shapes exported by torch 2.x
+    # (TorchScript exporter, opset 18: reduction axes as inputs, timm's fused SDPA attention); made in a
+    # Debian trixie chroot whose python3-torch is 2.6, see test/fixtures/README.md.
+    for name, build, source, family, size in (
+            ("timm_relpos", lambda c: _timm_relpos(c, img_size=WIDE), "timm VisionTransformerRelPos(rel_pos_type='mlp', "
+             "rel_pos_dim=16, qkv_bias=False, fc_norm=True, img_size=(32, 24))",
+             "timm ViT relpos (relative-position MLP in attention)", WIDE),
+            ("timm_xcit", _timm_xcit, "timm.models.xcit.Xcit(depth=2, cls_attn_layers=2, img_size=(32, 24))",
+             "XCiT (timm; class-attention blocks left out)", WIDE)):
+        S.append(dict(timm_spec(name + "_torch2" + suffix(18, True), build, source + "; exported by torch 2.6",
+                                family, 18, True, size=size), torch2=True,
+                      **({"readout": all_rows, "leftOut": 2} if "xcit" in name else {})))
+    S.append(dict(timm_spec("timm_clip_zeroshot_normalize_torch2" + suffix(18, False),
+                            lambda c: ZeroShot(timm_vit(EMBED, pre_norm=True, act_layer="quick_gelu"), c, "normalize"),
+                            "timm VisionTransformer(pre_norm=True, act_layer='quick_gelu', num_classes=24) (CLIP image "
+                            "tower) + " + ZeroShot.HEADS["normalize"] + "; exported by torch 2.6",
+                            "CLIP zero-shot classifier (timm CLIP tower, L2-normalised)", 18, False),
+                  torch2=True, fc2=lambda m: timm_fc2(m.visual), heads=lambda m: [],
+                  readout=lambda m, tokens: timm_readout(m.visual, tokens)))
     for i, s in enumerate(S):
         s["image_index"] = 20 + i
         s["seed_base"] = 5000 + 101 * i
@@ -922,11 +941,18 @@ def main():
     unknown = set(args.names) - {s["name"] for s in specs + refused} - {"precision"}
     if unknown:
         sys.exit(f"unknown fixtures: {sorted(unknown)}")
-    chosen = [s for s in specs if not args.names or s["name"] in args.names]
+    # Each fixture is made by the torch it names: torch 1.13 (Debian bookworm) or torch 2.x (trixie).
+    torch2 = int(torch.__version__.split(".")[0]) >= 2
+    wrong = [s["name"] for s in specs if s["name"] in args.names and s.get("torch2", False) != torch2]
+    if wrong:
+        sys.exit(f"{wrong} are made with torch {'1.13' if torch2 else '2.x'}, this is torch {torch.__version__}")
+    chosen = [s for s in specs if (not args.names or s["name"] in args.names) and s.get("torch2", False) == torch2]
     if not args.transformers and any(s["library"] == "transformers" for s in chosen):
         sys.exit("the Hugging Face fixtures need --transformers (or name only timm fixtures)")
     for spec in chosen:
         make_family_fixture(spec)
+    if torch2:
+        return
     for spec in refused:
         if not args.names or spec["name"] in args.names:
             make_refused_fixture(spec)

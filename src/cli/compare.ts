@@ -2,11 +2,14 @@
 // the analyze options) or neuron-path/1 JSON records (--json of analyze); the JAS of each path on
 // the other image is computed with the model.
 import * as fs from 'node:fs';
-import { recordedPath } from '../engine/files';
+import { isAnalysisResult } from '../engine/batch/resultFile';
 import { Engine, type AnalysisResult, type AnalyzeOptions } from '../engine/index';
-import { comparePaths, type PathComparison } from '../engine/pathCompare';
+import type { PathComparison } from '../engine/pathCompare';
+import { comparePaths } from '../operations/comparePaths';
 import { analyzeOptions, modelOptions, UsageError, type Flags } from './args';
+import { inProcess } from './inProcess';
 import { formatNumber } from '../format';
+import { checkOutput, writeOutput } from './output';
 import { table } from './report';
 import { warnDefaults } from './terminal';
 
@@ -19,9 +22,9 @@ usage: neuron-path compare A B [--json OUT] [analyze options]
 
 async function resultOf(engine: Engine, file: string, options: AnalyzeOptions): Promise<AnalysisResult> {
   if (!/\.json$/i.test(file)) return engine.analyze(file, options);
-  let r: AnalysisResult;
-  try { r = JSON.parse(fs.readFileSync(file, 'utf8')) as AnalysisResult; } catch (e) { throw new Error(`cannot read ${file} as a neuron-path/1 record: ${(e as Error).message}`); }
-  if (r.schema !== 'neuron-path/1' || !Array.isArray(r.path)) throw new Error(`${file} is not a neuron-path/1 record (write one with analyze --json)`);
+  let r: unknown;
+  try { r = JSON.parse(fs.readFileSync(file, 'utf8')); } catch (e) { throw new Error(`cannot read ${file} as a neuron-path/1 record: ${(e as Error).message}`); }
+  if (!isAnalysisResult(r)) throw new Error(`${file} is not a neuron-path/1 record (write one with analyze --json)`);
   if (r.model.sha256 !== engine.info.sha256) throw new Error(`${file} was made with another model (${r.model.path}); give it with --model`);
   return r;
 }
@@ -30,19 +33,17 @@ export async function compare(f: Flags, positionals: string[]): Promise<number> 
   if (positionals.length !== 2) throw new UsageError(`compare takes two images (or records), got ${positionals.length}`);
   const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${msg}\n`); };
   const mOpts = modelOptions(f), aOpts = analyzeOptions(f);
+  const json = checkOutput('--json', f.json, { inputs: [...positionals, mOpts.modelPath], force: f.force });
   log(`opening ${mOpts.modelPath}`);
   const engine = await Engine.open(mOpts);
   warnDefaults(engine.info.preprocessing);
   try {
     log(`analysing ${positionals.join(' and ')}`);
     const [a, b] = [await resultOf(engine, positionals[0], aOpts), await resultOf(engine, positionals[1], aOpts)];
-    const settings = { steps: a.settings.steps, formula: a.settings.formula };
     log('the JAS of each path on the other image');
-    const aOnB = await engine.pathJas(recordedPath(b.image), a.path.map((p) => p.neuron), { ...settings, target: b.target.class });
-    const bOnA = await engine.pathJas(recordedPath(a.image), b.path.map((p) => p.neuron), { ...settings, target: a.target.class });
-    const c = comparePaths(a, b, { aOnB, bOnA });
+    const c = await comparePaths.run(inProcess(engine, mOpts), { a, b });
     process.stdout.write(`${formatComparison(c)}\n`);
-    if (f.json) fs.writeFileSync(f.json, `${JSON.stringify(c)}\n`);
+    writeOutput(json, [`${JSON.stringify(c)}\n`]);
     return 0;
   } finally {
     await engine.dispose();

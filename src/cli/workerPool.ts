@@ -1,36 +1,34 @@
 // `batch --jobs N`: N engine worker processes (dist/worker.js, the one the extension forks), each
 // driven by the shared WorkerClient (request timeouts, pending requests rejected when a process
-// exits). The engine's own errors come back with their name, code and facts, so a line written (or a
-// run stopped) here is exactly what an in-process engine's error would give.
+// exits). The engine's own errors come back with their code and facts, so a line written (or a run
+// stopped) here is exactly what an in-process engine's error would give.
 import * as path from 'node:path';
 import type { AnalyzeOptions, ModelInfo, ModelOptions } from '../engine/api';
 import { itemFile, type Analyzer } from '../engine/batch/index';
-import { EngineError, type EngineErrorCode, type ErrorFacts } from '../engine/errors';
-import { RequestTimeoutError, WorkerExitedError, WorkerRequestError } from '../protocol';
+import { EngineError, isCancelled, isEngineErrorCode, type ErrorFacts } from '../engine/errors';
+import { RequestTimeoutError, WorkerExitedError, WorkerRequestError } from '../protocol/workerErrors';
+import { analyzeParams } from '../operations/analyze';
 import { forkTransport, WorkerClient } from '../worker/client';
 
 /** A worker process died or hung: every later image would fail too, so the run stops (runBatch: fatal). */
-export class BatchWorkerError extends Error {
-  constructor(message: string) { super(message); this.name = 'BatchWorkerError'; }
-}
+const workerFailed = (message: string) => new EngineError('worker-failed', message);
 
-/** The error the engine threw in the worker (same name, text, code and facts), or a BatchWorkerError. */
+/** The error the engine threw in the worker (same code, facts and text), or a `worker-failed` error. */
 export function engineError(err: unknown): Error {
   const e = err as Error;
-  if (e?.name === 'AbortError') return e;
+  if (isCancelled(e)) return e;
   if (e instanceof WorkerRequestError) {
     const o = e.original;
     if (!o) return e;
-    const thrown = o.code ? new EngineError(o.code as EngineErrorCode, o.message, (o.facts ?? {}) as ErrorFacts) : new Error(o.message);
-    return Object.assign(thrown, { name: o.name });
+    return o.code && isEngineErrorCode(o.code) ? new EngineError(o.code, o.message, (o.facts ?? {}) as ErrorFacts) : new Error(o.message);
   }
   const again = 'what is done stays in the file: run the same command again to resume';
   if (e instanceof WorkerExitedError) {
-    return new BatchWorkerError(`a worker process exited (${e.signal ?? `code ${e.exitCode}`}) during an analysis; ${again} ` +
+    return workerFailed(`a worker process exited (${e.signal ?? `code ${e.exitCode}`}) during an analysis; ${again} ` +
       '(if it repeats, the model may need more memory than each of --jobs processes has: try fewer)');
   }
-  if (e instanceof RequestTimeoutError) return new BatchWorkerError(`a worker process did not answer for ${Math.round(e.timeoutMs / 1000)} s and was stopped; ${again}`);
-  return new BatchWorkerError(`a worker process failed: ${e?.message ?? String(err)}`);
+  if (e instanceof RequestTimeoutError) return workerFailed(`a worker process did not answer for ${Math.round(e.timeoutMs / 1000)} s and was stopped; ${again}`);
+  return workerFailed(`a worker process failed: ${e?.message ?? String(err)}`);
 }
 
 export class WorkerPool {
@@ -54,7 +52,7 @@ export class WorkerPool {
   analyzers(options: AnalyzeOptions): Analyzer[] {
     return this.clients.map((c) => async (item, signal) => {
       try {
-        return await c.analyze(itemFile(item), options, { signal });
+        return await c.request('analyze', analyzeParams(itemFile(item), options), { signal });
       } catch (err) {
         throw engineError(err);
       }

@@ -58,5 +58,5 @@ export interface ModelInfo {
 
 export interface RunHooks {
   onProgress?: (p: LayerProgress) => void;
-  signal?: AbortSignal;             // aborting rejects with an AbortError between passes
+  signal?: AbortSignal;             // aborting rejects with a CancelledError between passes
 }

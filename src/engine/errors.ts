@@ -23,11 +23,26 @@ export type EngineErrorCode =
   | 'result-file'         // a file that is not a neuron-path result file
   | 'result-settings'     // a result file made with other settings
   | 'result-locked'       // a result file another process is writing
-  | 'invalid-option'      // an engine option out of its bounds
-  | 'cancelled';
+  | 'invalid-option'      // an engine option or argument out of its bounds
+  | 'not-comparable'      // two results (or a result and the model) that cannot be compared
+  | 'worker-failed'       // the process running an analysis died or hung (a batch stops on it)
+  | 'output'              // an output that would replace an input or results this command did not make
+  | 'cancelled';          // stopped by its AbortSignal
+
+// Every code once (a Record: the compiler checks it is complete), to check a code that crossed a process boundary.
+const CODES: Record<EngineErrorCode, true> = {
+  'model-format': true, 'not-a-vit': true, 'unsupported-op': true, 'not-found': true, 'model-choice': true, 'not-a-file': true, 'too-large': true,
+  io: true, image: true, preprocessing: true, labels: true, target: true, numeric: true, cache: true, provider: true,
+  'result-file': true, 'result-settings': true, 'result-locked': true, 'invalid-option': true, 'not-comparable': true,
+  'worker-failed': true, 'method-undefined': true, output: true, cancelled: true,
+};
+
+export function isEngineErrorCode(v: unknown): v is EngineErrorCode {
+  return typeof v === 'string' && Object.hasOwn(CODES, v);
+}
 
 /** What a file is to the user; front ends name the flag or setting that gave it. */
-export type FileRole = 'model' | 'external-data' | 'image' | 'preprocessor' | 'labels' | 'result-file' | 'folder' | 'cache';
+export type FileRole = 'model' | 'external-data' | 'image' | 'preprocessor' | 'labels' | 'result-file' | 'folder' | 'cache' | 'lock' | 'output';
 
 export interface ErrorFacts {
   file?: string;
@@ -48,9 +63,30 @@ export class EngineError extends Error {
   }
 }
 
-/** The code of any error: an engine error's own, `cancelled` for aborts, else undefined. */
+/**
+ * The one cancellation: what the engine, the worker client and the front ends throw when a signal
+ * stops the work. Named AbortError like the platform's own (`signal.throwIfAborted()`).
+ */
+export class CancelledError extends EngineError {
+  constructor(message = 'the analysis was cancelled') {
+    super('cancelled', message);
+    this.name = 'AbortError';
+  }
+}
+
+/** The code of any error: an engine error's own, `cancelled` for the platform's aborts, else undefined. */
 export function codeOf(e: unknown): EngineErrorCode | undefined {
   if (e instanceof EngineError) return e.code;
   if (e instanceof Error && e.name === 'AbortError') return 'cancelled';
   return undefined;
+}
+
+/** Whether an error is a cancellation (ours or the platform's), wherever it was thrown. */
+export function isCancelled(e: unknown): boolean {
+  return codeOf(e) === 'cancelled';
+}
+
+/** An option or argument out of its bounds; `field` names it for a front end's hint. */
+export function invalidOption(message: string, field?: string): EngineError {
+  return new EngineError('invalid-option', message, field === undefined ? {} : { field });
 }

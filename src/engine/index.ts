@@ -1,7 +1,8 @@
 // The engine: open a ViT once, analyse many images. Used by the CLI, the worker and the tests.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { analyzePixels, readoutActivations, requireFinite, topClasses } from './analyze';
+import { analyzePixels, readoutActivations, requireFinite, TargetError, topClasses } from './analyze';
+import { EngineError } from './errors';
 import type { AnalyzeOptions, ModelInfo, ModelOptions, RunHooks } from './api';
 import type { InstrumentedInfo } from './instrument';
 import { fitToModel, readLabels, readPreprocessing } from './modelFolder';
@@ -84,7 +85,7 @@ export class Engine {
     const { layers, neuronsPerLayer, labels, numClasses } = this.info;
     for (const u of units) checkUnit(u, layers, neuronsPerLayer);
     const bad = images.find((i) => i.target !== null && !(Number.isInteger(i.target) && i.target >= 0 && i.target < numClasses));
-    if (bad) throw new RangeError(`target class ${bad.target} of ${pathText(bad.path)} is out of range: the model has ${numClasses} classes`);
+    if (bad) throw new TargetError(`target class ${bad.target} of ${pathText(bad.path)} is out of range: the model has ${numClasses} classes`);
     const loaded = await Promise.all(images.map(async (i) => {
       const file = absolute(i.path);
       try { return { file, pixels: await loadPixels(file, this.prep, this.internal.input), sha256: await sha256File(file, 'image') }; } catch (e) { return e as Error; }
@@ -115,9 +116,9 @@ export class Engine {
   async pathJas(imagePath: FsPath, path_: number[], options: { target: number; steps?: number; formula?: Formula }, signal?: AbortSignal): Promise<number> {
     const { layers, neuronsPerLayer, numClasses } = this.info;
     if (path_.length !== layers || path_.some((j) => !Number.isInteger(j) || j < 0 || j >= neuronsPerLayer)) {
-      throw new RangeError(`a path of this model has one neuron (0..${neuronsPerLayer - 1}) for each of its ${layers} blocks`);
+      throw new EngineError('not-comparable', `a path of this model has one neuron (0..${neuronsPerLayer - 1}) for each of its ${layers} blocks`);
     }
-    if (!Number.isInteger(options.target) || options.target < 0 || options.target >= numClasses) throw new RangeError(`target class ${options.target} is out of range (0..${numClasses - 1})`);
+    if (!Number.isInteger(options.target) || options.target < 0 || options.target >= numClasses) throw new TargetError(`target class ${options.target} is out of range (0..${numClasses - 1})`);
     const pixels = await loadPixels(absolute(imagePath), this.prep, this.internal.input);
     const runner = new Runner(this.session, this.internal, layers, signal);
     const w = readoutActivations((await runner.clean(pixels.data)).acts, this.internal);

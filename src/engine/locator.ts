@@ -1,6 +1,7 @@
 // The layer-progressive locator, the Joint Attribution Score of a path and the baselines
 // (docs/method.md). Vectors are readout rows: K tokens x D neurons, row-major.
 import type { Formula } from './result';
+import { invalidOption } from './errors';
 import { rng } from './random';
 import type { Runner } from './runner';
 
@@ -90,7 +91,7 @@ export async function locatePath(runner: Runner, pixels: Float32Array, target: n
   const { steps: m, formula } = opts;
   const k = opts.topK ?? 1;
   const D = runner.D, L = w.length;
-  if (!Number.isInteger(k) || k < 1 || k > D) throw new RangeError(`top-k must be an integer in 1..${D} (the neurons per layer), got ${opts.topK}`);
+  if (!Number.isInteger(k) || k < 1 || k > D) throw invalidOption(`top-k must be an integer in 1..${D} (the neurons per layer), got ${opts.topK}`);
   const sets: number[][] = [];
   const steps: LayerStep[] = [];
   let firstLayerGrad: Float32Array = new Float32Array(0);

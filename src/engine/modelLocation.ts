@@ -65,8 +65,8 @@ export function locateModel(userPath: string): ModelLocation {
     if (!candidates.length) {
       throw new EngineError('not-found', `the model folder ${named} has no ONNX file (looked for ${CANONICAL} and ${ONNX_SUBFOLDER}/${CANONICAL})`, { file: named, role: 'model' });
     }
-    throw new EngineError('model-choice', `the model folder ${named} has several ONNX files and none is the float32 ${CANONICAL}: ${shown}. ` +
-      'Name the file to analyse instead of the folder', { file: named, role: 'model', candidates: candidates.map((f) => path.relative(named, f)) });
+    throw new EngineError('model-choice', `the model folder ${named} has several ONNX files and none is the float32 ${CANONICAL}: ${shown}`,
+      { file: named, role: 'model', candidates: candidates.map((f) => path.relative(named, f)) });
   }
   return { file: chosen, root: named, dirs: chain(path.dirname(chosen), named) };
 }

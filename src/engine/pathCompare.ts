@@ -1,6 +1,7 @@
 // Two images' paths side by side (issue 13 §4): where they share a neuron, how each path neuron
 // ranks among the other image's candidate scores of its layer, and the JAS of each path on the
 // other image (with that image's target class), beside its JAS on its own.
+import { EngineError } from './errors';
 import type { AnalysisResult, ClassProbability } from './result';
 
 export interface LayerComparison {
@@ -28,15 +29,11 @@ export function rankIn(scores: ArrayLike<number>, neuron: number): number {
   return rank;
 }
 
-export class ComparisonError extends Error {
-  constructor(message: string) { super(message); this.name = 'ComparisonError'; }
-}
-
 /** Checks that two results can be compared: same model, same scoring settings. */
 export function checkComparable(a: AnalysisResult, b: AnalysisResult): void {
-  if (a.model.sha256 !== b.model.sha256) throw new ComparisonError(`the two results are of different models (${a.model.path} and ${b.model.path}); analyse both with one model`);
+  if (a.model.sha256 !== b.model.sha256) throw new EngineError('not-comparable', `the two results are of different models (${a.model.path} and ${b.model.path}); analyse both with one model`);
   if (a.settings.steps !== b.settings.steps || a.settings.formula !== b.settings.formula) {
-    throw new ComparisonError(`the two results were scored differently (${a.settings.steps} steps, ${a.settings.formula} vs ${b.settings.steps} steps, ${b.settings.formula}); analyse both with the same steps and formula`);
+    throw new EngineError('not-comparable', `the two results were scored differently (${a.settings.steps} steps, ${a.settings.formula} vs ${b.settings.steps} steps, ${b.settings.formula}); analyse both with the same steps and formula`);
   }
 }
 

@@ -11,6 +11,7 @@ import { probePixels, type ProbeResult } from './onnx/probe';
 import { DataType, encodeModel, ModelFormatError, onnx, opsetOf, type ModelProto } from './onnx/proto';
 import type { ScopeSetting } from './result';
 import { Session, type SessionSettings } from './runtime';
+import { invalidOption } from './errors';
 import { SCOPE_RANGE } from './scope';
 import type { ImageInput, NeuronSite } from './structure';
 
@@ -32,10 +33,10 @@ export function resolveReadout(setting: ScopeSetting, graphRows: number[], token
   else if (setting === 'all') rows = range(0, tokens);
   else {
     const [, a, b] = SCOPE_RANGE.exec(setting) ?? [];
-    if (a === undefined) throw new RangeError(`scope '${setting}' is not auto, cls, patches, all or a token range a:b`);
+    if (a === undefined) throw invalidOption(`scope '${setting}' is not auto, cls, patches, all or a token range a:b`);
     const start = Number(a), end = b === '' ? tokens : Number(b);
     if (!(start < end && end <= tokens)) {
-      throw new RangeError(`scope '${setting}' is not a token range of this model: it has ${tokens} tokens (0..${tokens - 1}); use a:b with a < b <= ${tokens}.`);
+      throw invalidOption(`scope '${setting}' is not a token range of this model: it has ${tokens} tokens (0..${tokens - 1}); use a:b with a < b <= ${tokens}.`);
     }
     rows = range(start, end);
   }

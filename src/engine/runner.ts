@@ -1,17 +1,12 @@
 // Runs batches of the instrumented model: clean passes, replaced passes with gradients, scaled
 // passes. A fixed-batch export is run one row at a time and its gradients summed here, so callers
 // never see the difference.
-import { EngineError } from './errors';
+import { CancelledError } from './errors';
 import { NAMES, neutralFeeds, type InstrumentedInfo } from './instrument';
 import type { Feed, Session } from './runtime';
 
 /** Forward bytes per run that the row chunking aims at (the backward roughly doubles it). */
 const ROW_BUDGET_BYTES = 128 * 1024 * 1024;
-
-/** Named AbortError like the DOM's, so code that checks `name` sees a cancellation. */
-export class AbortError extends EngineError {
-  constructor() { super('cancelled', 'the analysis was cancelled'); this.name = 'AbortError'; }
-}
 
 export interface Counters { forwardPasses: number; backwardPasses: number }
 
@@ -147,9 +142,9 @@ export class Runner {
   }
 
   private async run(feeds: Record<string, Feed>, fetches: string[]): Promise<Record<string, Float32Array>> {
-    if (this.signal?.aborted) throw new AbortError();
+    if (this.signal?.aborted) throw new CancelledError();
     const out = await this.session.run(feeds, fetches);
-    if (this.signal?.aborted) throw new AbortError();
+    if (this.signal?.aborted) throw new CancelledError();
     return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data as Float32Array]));
   }
 }

@@ -9,14 +9,16 @@ import { isCompact } from '../engine/batch/compact';
 import type { NeuronUnit } from '../engine/neurons/records';
 import type { PathComparison } from '../engine/pathCompare';
 import type { AnalysisResult, LayerProgress } from '../engine/result';
-import { EngineError } from '../engine/errors';
+import { EngineError, isCancelled } from '../engine/errors';
 import { readPreprocessing } from '../engine/modelFolder';
 import { locateModel } from '../engine/modelLocation';
 import { preprocessingKey } from '../engine/preprocessing';
-import {
-  batchProgressText, isCancelled, progressPercent, stableKey, WorkerExitedError,
-  type BatchProgressInfo, type BatchRunResult, type PruneRequest, type TargetChoice,
-} from '../protocol';
+import { batchProgressText, progressPercent } from '../format';
+import type { BatchProgressInfo, BatchRunResult } from '../operations/progress';
+import type { PruneRequest } from '../protocol/folderPanel';
+import { stableKey } from '../protocol/guards';
+import type { TargetChoice } from '../protocol/imagePanel';
+import { WorkerExitedError } from '../protocol/workerErrors';
 import { COMMANDS } from './commandIds';
 import { Disposable } from './dispose';
 import { FileHasher, ResultCache, resultKey } from './resultCache';
@@ -113,7 +115,7 @@ export class AnalysisService extends Disposable {
     }
   }
 
-  /** The cached result, or a new analysis under a progress notification. Rejects with an AbortError when cancelled. */
+  /** The cached result, or a new analysis under a progress notification. Rejects with a CancelledError when cancelled. */
   async run(imagePath: string, target: TargetChoice, listener: RunListener = {}, signal?: AbortSignal): Promise<RunOutcome> {
     const settings = this.settings();
     this.warnAboutSettings(settings);
@@ -144,7 +146,7 @@ export class AnalysisService extends Disposable {
       try { prepKey = preprocessingKey(readPreprocessing(loc, settings.model.preprocess)); } catch { prepKey = 'unreadable'; }
     } catch (e) {
       // A folder without one clear ONNX file says which files it has.
-      if (e instanceof EngineError && e.code === 'model-choice') throw new UserError(`${e.message} in "neuronPath.modelPath" (or run "Neuron Path: Select Model...").`);
+      if (e instanceof EngineError && e.code === 'model-choice') throw new UserError(`The ${e.message.slice(4)}. Set "neuronPath.modelPath" to the one to analyse, or run "Neuron Path: Select Model...".`);
       throw new UserError(settings.bundledModel
         ? `The bundled model is missing (${modelPath}). Reinstall the extension, or run "Neuron Path: Select Model..." to choose an ONNX model.`
         : `The model ${modelPath} does not exist or has no ONNX file. Run "Neuron Path: Select Model..." or clear "neuronPath.modelPath" to use the bundled model.`);
@@ -170,7 +172,7 @@ export class AnalysisService extends Disposable {
       const info = await this.client.ensureModel(settings.model, { signal: abortSignal });
       this.modelLoaded(info);
       advance(5, 'running');
-      return this.client.analyze(imagePath, { ...settings.analyze, target }, {
+      return this.client.request('analyze', { imagePath, options: { ...settings.analyze, target } }, {
         signal: abortSignal,
         onProgress: (p) => {
           advance(progressPercent(p), p.message);
@@ -211,7 +213,7 @@ export class AnalysisService extends Disposable {
     const settings = this.settings();
     // Every score kept: an image of the folder panel then opens from its record at once (the
     // image panel charts all of a layer's scores). The CLI's batch, for cluster-sized folders, is compact.
-    return this.folderRun(folder, settings, onProgress, signal, (options) => this.client.batch({ folder, out, options: settings.analyze, scores: 'all' }, options));
+    return this.folderRun(folder, settings, onProgress, signal, (options) => this.client.request('batch', { folder, out, options: settings.analyze, scores: 'all' }, options));
   }
 
   /** The neuron scan of a folder for `units` into the resumable result file `out` (as `batch`). */
@@ -232,7 +234,7 @@ export class AnalysisService extends Disposable {
   }
 
   private folderRun(folder: string, settings: ResolvedSettings, onProgress: (p: BatchProgressInfo) => void, signal: AbortSignal | undefined,
-                    request: (options: { signal: AbortSignal; onBatchProgress: (p: BatchProgressInfo) => void }) => Promise<BatchRunResult>): Promise<BatchRunResult> {
+                    request: (options: { signal: AbortSignal; onProgress: (p: BatchProgressInfo) => void }) => Promise<BatchRunResult>): Promise<BatchRunResult> {
     this.warnAboutSettings(settings);
     return cancellableProgress(`Neuron Path: ${path.basename(folder)}`, signal, async (progress, abortSignal) => {
       let done = 0;
@@ -241,7 +243,7 @@ export class AnalysisService extends Disposable {
       this.modelLoaded(info);
       return request({
         signal: abortSignal,
-        onBatchProgress: (p) => {
+        onProgress: (p) => {
           const pct = p.total > 0 ? (100 * p.done) / p.total : 0;
           progress.report({ increment: Math.max(0, pct - done), message: batchProgressText(p) });
           done = Math.max(done, pct);
@@ -260,9 +262,9 @@ export class AnalysisService extends Disposable {
     return cancellableProgress(`Neuron Path: pruning check of ${path.basename(resultFile)}`, signal, async (progress, abortSignal) => {
       const info = await this.client.ensureModel(settings.model, { signal: abortSignal });
       this.modelLoaded(info);
-      return this.client.prune({ resultFile, ...request }, {
+      return this.client.request('prune', { resultFile, ...request }, {
         signal: abortSignal,
-        onBatchProgress: (p) => { progress.report({ message: `${p.done}/${p.total} images` }); onProgress(p); },
+        onProgress: (p) => { progress.report({ message: `${p.done}/${p.total} images` }); onProgress(p); },
       });
     });
   }

@@ -180,7 +180,7 @@ async function selectModel(service: AnalysisService): Promise<void> {
     try {
       locateModel(uri.fsPath);
     } catch (e) {
-      void vscode.window.showErrorMessage(`Neuron Path: ${(e as Error).message}.`);
+      void vscode.window.showErrorMessage(`Neuron Path: ${(e as Error).message}. Choose the ONNX file itself with "Browse for a file...".`);
       return;
     }
   }

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { AnalysisResult } from '../engine/result';
 import type { PathComparison } from '../engine/pathCompare';
-import { isCompareWebviewToHost, type CompareInit, type CompareSide, type HostToCompareWebview } from '../protocol';
+import { isCompareWebviewToHost, type CompareInit, type CompareSide, type HostToCompareWebview } from '../protocol/comparePanel';
 import type { AnalysisService } from './analysis';
 import { COMMANDS } from './commandIds';
 import type { FolderPanelManager } from './folderPanel';

@@ -8,10 +8,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import {
-  isCancelled, runningProgress, isFolderPersistedState, isFolderWebviewToHost,
-  type BatchProgressInfo, type FolderInit, type FolderWebviewToHost, type HostToFolderWebview, type PruneRequest,
-} from '../protocol';
+import { isCancelled } from '../engine/errors';
+import { runningProgress, type BatchProgressInfo } from '../operations/progress';
+import { isFolderPersistedState, isFolderWebviewToHost, type FolderInit, type FolderWebviewToHost, type HostToFolderWebview, type PruneRequest } from '../protocol/folderPanel';
 import type { AnalysisService } from './analysis';
 import { checkAppendable } from '../engine/batch/resultFile';
 import { isRegularFile } from '../engine/files';

@@ -9,11 +9,11 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { loadReport } from '../engine/batch/report';
 import { readLines, recordsOf } from '../engine/batch/records';
-import { NEURON_RECORDS, neuronScanSuffix, summarizeNeuron, type NeuronSummary, type ScanRecord } from '../engine/neurons/index';
-import {
-  isCancelled, runningProgress, isNeuronPersistedState, isNeuronWebviewToHost,
-  type BatchProgressInfo, type HostToNeuronWebview, type NeuronInit, type NeuronWebviewToHost,
-} from '../protocol';
+import { NEURON_RECORDS, neuronScanSuffix } from '../engine/neurons/records';
+import { summarizeNeuron, type NeuronSummary, type ScanRecord } from '../engine/neurons/summary';
+import { isCancelled } from '../engine/errors';
+import { runningProgress, type BatchProgressInfo } from '../operations/progress';
+import { isNeuronPersistedState, isNeuronWebviewToHost, type HostToNeuronWebview, type NeuronInit, type NeuronWebviewToHost } from '../protocol/neuronPanel';
 import type { AnalysisService } from './analysis';
 import { COMMANDS, INTERNAL_COMMANDS } from './commandIds';
 import type { FolderPanelManager } from './folderPanel';

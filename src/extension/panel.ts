@@ -4,10 +4,9 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { AnalysisResult, LayerProgress } from '../engine/result';
-import {
-  isCancelled, isPanelPersistedState, isWebviewToHost, stableKey,
-  type ExportRequest, type HostToWebview, type PanelInit, type TargetChoice, type WebviewToHost,
-} from '../protocol';
+import { isCancelled } from '../engine/errors';
+import { stableKey } from '../protocol/guards';
+import { isPanelPersistedState, isWebviewToHost, type ExportRequest, type HostToWebview, type PanelInit, type TargetChoice, type WebviewToHost } from '../protocol/imagePanel';
 import { AnalysisService, errorMessage } from './analysis';
 import { COMMANDS, INTERNAL_COMMANDS } from './commandIds';
 import { exportStem, pathCsv, pngFromDataUrl, resultJson } from './export';

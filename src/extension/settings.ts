@@ -9,7 +9,7 @@ import type { AnalyzeOptions, BaselineName, ModelOptions, PreprocessOverrides, R
 import { BASELINES, DEFAULTS, FORMULAS, PROVIDERS, RESIZES, STEPS_RANGE, TOP_K_RANGE } from '../engine/options';
 import type { Formula } from '../engine/result';
 import { isScopeSetting, SCOPE_HELP } from '../engine/scope';
-import type { TargetChoice } from '../protocol';
+import type { TargetChoice } from '../protocol/imagePanel';
 
 export const SECTION = 'neuronPath';
 

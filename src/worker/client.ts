@@ -3,15 +3,12 @@
 // pending when the process exits, and starts a fresh process on the next request after a crash.
 // No vscode import: the unit tests drive it with a real fork or an in-memory transport.
 import { fork, type ChildProcess } from 'node:child_process';
-import type { AnalyzeOptions, ModelInfo, ModelOptions } from '../engine/api';
-import type { PruningCurve } from '../engine/batch/prune';
-import type { AnalysisResult, LayerProgress } from '../engine/result';
-import { pathRecord, type FsPath } from '../engine/files';
-import {
-  type BatchParams, type BatchProgressInfo, type BatchRunResult, type PruneParams,
-  CancelledError, isWorkerToHost, safeJson, stableKey, RequestTimeoutError, WorkerExitedError, WorkerRequestError,
-  type HostToWorker, type ParamsOf, type ResultOf, type WorkerMethod, type WorkerToHost,
-} from '../protocol';
+import type { ModelInfo, ModelOptions } from '../engine/api';
+import { CancelledError } from '../engine/errors';
+import { OPERATIONS, type ParamsOf, type ProgressOf, type ResultOf, type WorkerMethod } from '../operations/index';
+import { safeJson, stableKey } from '../protocol/guards';
+import { isWorkerToHost, type HostToWorker, type WorkerToHost } from '../protocol/worker';
+import { RequestTimeoutError, WorkerExitedError, WorkerRequestError } from '../protocol/workerErrors';
 
 /** One running worker process, as the client sees it. */
 export interface WorkerTransport {
@@ -59,10 +56,9 @@ export function forkTransport(scriptPath: string, options: { env?: NodeJS.Proces
   };
 }
 
-export interface RequestOptions {
-  onProgress?: (progress: LayerProgress) => void;
-  /** A `batch` request's progress, after every image. */
-  onBatchProgress?: (progress: BatchProgressInfo) => void;
+export interface RequestOptions<P = unknown> {
+  /** The operation's progress: per layer step of an analysis, per image of a folder run. */
+  onProgress?: (progress: P) => void;
   /** Aborting sends `cancel`; if the worker has not answered `cancelGraceMs` later it is killed. */
   signal?: AbortSignal;
   /** Overrides the method's default timeout (ms without an answer or progress). */
@@ -71,32 +67,24 @@ export interface RequestOptions {
 
 export interface WorkerClientOptions {
   spawn: () => WorkerTransport;
-  /** Default timeouts per method, in ms without an answer or a progress message. */
+  /** Timeouts per method (default: the operation's), in ms without an answer or a progress message. */
   timeouts?: Partial<Record<WorkerMethod, number>>;
   /** How long a cancelled request may take to stop before the worker is killed. */
   cancelGraceMs?: number;
   log?: (line: string) => void;
 }
 
-export interface CrashInfo { code: number | null; signal: string | null; message: string; pending: number }
+/** What a cancelled request rejects with (the panels show it as it is). */
+const CANCELLED = 'The analysis was cancelled.';
 
-const DEFAULT_TIMEOUTS: Record<WorkerMethod, number> = {
-  loadModel: 10 * 60_000,   // instrumenting a large model the first time is slow
-  analyze: 10 * 60_000,     // between two progress messages: one layer step
-  preview: 60_000,
-  batch: 10 * 60_000,       // between two progress messages: one image
-  prune: 10 * 60_000,       // between two progress messages: one image
-  neuronScan: 10 * 60_000,  // between two progress messages: one batch of images
-  comparePaths: 10 * 60_000, // two JAS runs
-};
+export interface CrashInfo { code: number | null; signal: string | null; message: string; pending: number }
 
 interface Pending {
   id: number;
   method: WorkerMethod;
   resolve(value: unknown): void;
   reject(err: Error): void;
-  onProgress?: (p: LayerProgress) => void;
-  onBatchProgress?: (p: BatchProgressInfo) => void;
+  onProgress?: (p: unknown) => void;
   timeoutMs: number;
   timer?: NodeJS.Timeout;
   graceTimer?: NodeJS.Timeout;
@@ -117,12 +105,12 @@ export class WorkerClient {
   private nextId = 1;
   private disposed = false;
   private readonly crashListeners = new Set<(info: CrashInfo) => void>();
-  private readonly timeouts: Record<WorkerMethod, number>;
+  private readonly timeouts: Partial<Record<WorkerMethod, number>>;
   private readonly cancelGraceMs: number;
   private starts = 0;
 
   constructor(private readonly options: WorkerClientOptions) {
-    this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+    this.timeouts = options.timeouts ?? {};
     this.cancelGraceMs = options.cancelGraceMs ?? 3000;
   }
 
@@ -141,7 +129,7 @@ export class WorkerClient {
   }
 
   /** Loads the model unless the worker already has exactly these options loaded (or loading). */
-  ensureModel(options: ModelOptions, requestOptions: RequestOptions = {}): Promise<ModelInfo> {
+  ensureModel(options: ModelOptions, requestOptions: RequestOptions<ProgressOf<'loadModel'>> = {}): Promise<ModelInfo> {
     const session = this.ensureSession();
     const key = stableKey(options);
     if (session.model?.key === key) return session.model.info;
@@ -152,24 +140,11 @@ export class WorkerClient {
     return info;
   }
 
-  analyze(image: FsPath, options: AnalyzeOptions, requestOptions: RequestOptions = {}): Promise<AnalysisResult> {
-    const { path: imagePath, pathBase64: imageBase64 } = pathRecord(image);
-    return this.request('analyze', { imagePath, ...(imageBase64 !== undefined ? { imageBase64 } : {}), options }, requestOptions);
-  }
-
-  /** Analyzes a folder into a resumable .jsonl with the loaded model; cancelling resolves with `cancelled: true`. */
-  batch(params: BatchParams, requestOptions: RequestOptions = {}): Promise<BatchRunResult> {
-    return this.request('batch', params, requestOptions);
-  }
-
-  prune(params: PruneParams, requestOptions: RequestOptions = {}): Promise<PruningCurve> {
-    return this.request('prune', params, requestOptions);
-  }
-
-  request<M extends WorkerMethod>(method: M, params: ParamsOf<M>, requestOptions: RequestOptions = {}): Promise<ResultOf<M>> {
+  /** Sends one operation's request; its result, or a rejection with the worker's error, a timeout, an exit or a cancellation. */
+  request<M extends WorkerMethod>(method: M, params: ParamsOf<M>, requestOptions: RequestOptions<ProgressOf<M>> = {}): Promise<ResultOf<M>> {
     if (this.disposed) return Promise.reject(new Error('The Neuron Path worker client has been disposed.'));
     const { signal } = requestOptions;
-    if (signal?.aborted) return Promise.reject(new CancelledError());
+    if (signal?.aborted) return Promise.reject(new CancelledError(CANCELLED));
     const session = this.ensureSession();
     const id = this.nextId++;
     return new Promise<ResultOf<M>>((resolve, reject) => {
@@ -178,9 +153,8 @@ export class WorkerClient {
         id, method,
         resolve: resolve as (v: unknown) => void,
         reject,
-        onProgress: requestOptions.onProgress,
-        onBatchProgress: requestOptions.onBatchProgress,
-        timeoutMs: requestOptions.timeoutMs ?? this.timeouts[method],
+        onProgress: requestOptions.onProgress as ((p: unknown) => void) | undefined,
+        timeoutMs: requestOptions.timeoutMs ?? this.timeouts[method] ?? OPERATIONS[method].timeoutMs,
         cancelled: false,
         cleanup: () => {
           clearTimeout(entry.timer);
@@ -271,7 +245,7 @@ export class WorkerClient {
       + '(neuronPath.steps) or the CPU execution provider, and see the "Neuron Path" output for details.';
     for (const entry of [...this.pending.values()]) {
       let err: Error;
-      if (entry.cancelled) err = new CancelledError();
+      if (entry.cancelled) err = new CancelledError(CANCELLED);
       else if (crashed) err = new WorkerExitedError(crashMessage, code, signal, true);
       else if (reason === 'shutdown') err = new WorkerExitedError('The Neuron Path worker was shut down.', code, signal, false);
       else if (reason === 'timeout') err = new WorkerExitedError('The Neuron Path worker was stopped after another request timed out. Run the analysis again.', code, signal, false);
@@ -296,16 +270,11 @@ export class WorkerClient {
       case 'ready': this.log(`worker ${message.pid} ready (protocol ${message.protocol})`); return;
       case 'log': this.log(`[worker ${message.level}] ${message.message}`); return;
       case 'fatal': this.log(`[worker fatal] ${message.error.detail ?? message.error.message}`); return;
-      case 'progress': {
-        const entry = this.pending.get(message.id);
-        if (!entry) return;
-        try { entry.onProgress?.(message.progress); } catch (err) { this.log(`progress listener failed: ${String(err)}`); }
-        return;
-      }
+      case 'progress':
       case 'batchProgress': {
         const entry = this.pending.get(message.id);
         if (!entry) return;
-        try { entry.onBatchProgress?.(message.progress); } catch (err) { this.log(`progress listener failed: ${String(err)}`); }
+        try { entry.onProgress?.(message.progress); } catch (err) { this.log(`progress listener failed: ${String(err)}`); }
         return;
       }
       case 'result': this.settle(message.id, undefined, message.result); return;

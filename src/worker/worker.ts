@@ -1,18 +1,18 @@
 // Entry of dist/worker.js: the child process the extension host forks. It owns one Engine and talks
-// to the host over the Node IPC channel (see src/protocol.ts). All model work happens here, so the
+// to the host over the Node IPC channel (see src/protocol/worker.ts). All model work happens here, so the
 // extension host never blocks on onnxruntime.
 import { readRegular } from '../engine/files';
 import { defaultModelPath, Engine } from '../engine/index';
-import type { PreviewParams, PreviewResult, WorkerToHost } from '../protocol';
+import type { PreviewResult } from '../operations/preview';
+import type { WorkerToHost } from '../protocol/worker';
 import { WorkerServer, type WorkerPort } from './server';
 
-async function preview(params: PreviewParams): Promise<PreviewResult> {
-  // sharp is already a dependency of the engine (image decoding); only a preview of formats the
-  // webview cannot show (TIFF) comes through here.
+/** A preview's rendering: sharp, already the engine's image decoder. */
+async function renderPreview(imagePath: string, maxSize: number): Promise<PreviewResult> {
   const sharp = (await import('sharp')).default;
-  const size = Math.max(16, Math.min(4096, Math.round(params.maxSize)));
+  const size = Math.max(16, Math.min(4096, Math.round(maxSize)));
   // Read by the engine's reader, not sharp: only a regular file is opened (a FIFO would block forever).
-  const { data, info } = await sharp(readRegular(params.imagePath, 'image'), { pages: 1 })
+  const { data, info } = await sharp(readRegular(imagePath, 'image'), { pages: 1 })
     .rotate()
     .resize({ width: size, height: size, fit: 'inside', withoutEnlargement: true })
     .png()
@@ -39,7 +39,7 @@ function main(): void {
   const server = new WorkerServer(port, {
     openEngine: (options, hooks) => Engine.open(options, hooks),
     defaultModelPath,
-    preview,
+    render: renderPreview,
   });
   // Ctrl-C in a terminal reaches the CLI's workers too (`batch --jobs N`): the parent decides, and
   // cancels over IPC.

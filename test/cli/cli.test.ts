@@ -108,6 +108,12 @@ test('--model a hub folder: its ONNX file and configs, no warning, and the image
   assert.match(r.stdout, /Predicted {2}(tabby|beagle|coffee mug|astronaut|teapot) /);
   const choice = cli('analyze', path.join(FIXTURES, 'preprocess', 'chelsea.png'), '--model', path.join(FIXTURES, 'hub_transformersjs', 'onnx', 'model_quantized.onnx'));
   assert.equal(choice.status, 1, 'a quantized variant named directly is refused by the quantization check');
+  const variants = tempDir('variants');
+  fs.mkdirSync(path.join(variants, 'onnx'));
+  for (const f of ['model_fp16.onnx', 'model_quantized.onnx']) fs.copyFileSync(path.join(FIXTURES, 'hub_transformersjs', 'onnx', 'model_quantized.onnx'), path.join(variants, 'onnx', f));
+  const ambiguous = cli('analyze', path.join(FIXTURES, 'preprocess', 'chelsea.png'), '--model', variants);
+  assert.equal(ambiguous.status, 1);
+  assert.match(ambiguous.stderr, /neuron-path: the model folder \S+ has several ONNX files and none is the float32 model\.onnx: onnx\/model_fp16\.onnx, onnx\/model_quantized\.onnx; give --model the path of the one to analyse\n$/);
 });
 
 test('usage errors exit 2 with the reason and the usage', () => {

@@ -72,7 +72,8 @@ test('a folder: model.onnx preferred over its variants, the only float32 export 
   assert.throws(() => locateModel(d), (e: unknown) => e instanceof EngineError && e.code === 'not-found' && /has no ONNX file \(looked for model\.onnx and onnx\/model\.onnx\)/.test(e.message));
   put('onnx/model_quantized.onnx'); put('onnx/model_fp16.onnx');
   assert.throws(() => locateModel(d), (e: unknown) => e instanceof EngineError && e.code === 'model-choice'
-    && e.message.includes('onnx/model_fp16.onnx, onnx/model_quantized.onnx') && /Name the file to analyse/.test(e.message));
+    && e.message.endsWith('has several ONNX files and none is the float32 model.onnx: onnx/model_fp16.onnx, onnx/model_quantized.onnx')
+    && JSON.stringify(e.facts.candidates) === '["onnx/model_fp16.onnx","onnx/model_quantized.onnx"]');
   put('onnx/vit_small.onnx');
   assert.equal(locateModel(d).file, path.join(d, 'onnx', 'vit_small.onnx'), 'the only float32 export');
   put('onnx/model.onnx');

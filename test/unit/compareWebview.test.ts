@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Engine } from '../../src/engine/index';
 import { comparePaths } from '../../src/engine/pathCompare';
-import type { HostToCompareWebview } from '../../src/protocol';
+import type { HostToCompareWebview } from '../../src/protocol/comparePanel';
 import { REPO, tempDir } from '../helpers/fixtures';
 import { BASE_THEMES, skipUnlessPage, withPanelPage } from './fixtures/chromiumPage';
 

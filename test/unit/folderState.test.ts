@@ -2,8 +2,9 @@
 // keeps the selection, heatmap cells and the images through a cell, the comparison table.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import type { FolderInit } from '../../src/protocol';
-import { batchProgressText, isFolderPersistedState, isFolderWebviewToHost, isPruneRequest } from '../../src/protocol';
+import type { FolderInit } from '../../src/protocol/folderPanel';
+import { batchProgressText } from '../../src/format';
+import { isFolderPersistedState, isFolderWebviewToHost, isPruneRequest } from '../../src/protocol/folderPanel';
 import {
   cellImages, comparisonRows, DEFAULT_FRACTIONS, heatmapOf, initialFolderState, isReportImage, persistedFolder, pruneRequestOf, pruningRows, pruningText, reduceFolder, statusText,
   type FolderAction, type FolderState,

@@ -5,7 +5,7 @@
 // Skipped without a chromium or before `npm run build`.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import type { FolderInit, HostToFolderWebview } from '../../src/protocol';
+import type { FolderInit, HostToFolderWebview } from '../../src/protocol/folderPanel';
 import { BASE_THEMES, skipUnlessPage, withPanelPage, withVars, type Theme } from './fixtures/chromiumPage';
 import { parseLines } from '../../src/engine/batch/records';
 import { summarize } from '../../src/engine/batch/report';

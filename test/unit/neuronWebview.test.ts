@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { Engine } from '../../src/engine/index';
 import { NEURON_RECORDS, scanFolderNeurons, summarizeNeuron, type ScanRecord } from '../../src/engine/neurons/index';
 import { readLines } from '../../src/engine/batch/records';
-import type { HostToNeuronWebview, NeuronInit } from '../../src/protocol';
+import type { HostToNeuronWebview, NeuronInit } from '../../src/protocol/neuronPanel';
 import { REPO, tempDir } from '../helpers/fixtures';
 import { BASE_THEMES, skipUnlessPage, withPanelPage } from './fixtures/chromiumPage';
 

@@ -2,21 +2,24 @@
 // WorkerServer (with a fake engine), id matching, timeouts and rejection when the worker exits.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  isFolderPersistedState,
-  CancelledError, isCompareWebviewToHost, isFolderWebviewToHost, isHostToWorker, isNeuronPersistedState, isNeuronWebviewToHost, isPanelPersistedState,
-  isWebviewToHost, isWorkerToHost, progressPercent, RequestTimeoutError, runningProgress,
-  stableKey, WorkerExitedError, WorkerRequestError, type HostToWorker, type WorkerToHost,
-} from '../../src/protocol';
+import { CancelledError } from '../../src/engine/errors';
+import { progressPercent } from '../../src/format';
+import { runningProgress } from '../../src/operations/progress';
+import { isCompareWebviewToHost } from '../../src/protocol/comparePanel';
+import { isFolderPersistedState, isFolderWebviewToHost } from '../../src/protocol/folderPanel';
+import { stableKey } from '../../src/protocol/guards';
+import { isPanelPersistedState, isWebviewToHost } from '../../src/protocol/imagePanel';
+import { isNeuronPersistedState, isNeuronWebviewToHost } from '../../src/protocol/neuronPanel';
+import { isHostToWorker, isWorkerToHost, type HostToWorker, type WorkerToHost } from '../../src/protocol/worker';
+import { RequestTimeoutError, WorkerExitedError, WorkerRequestError } from '../../src/protocol/workerErrors';
 import { WorkerClient, type WorkerTransport } from '../../src/worker/client';
 import { describeError, WorkerServer } from '../../src/worker/server';
 import { TargetError } from '../../src/engine/analyze';
 import { EngineError } from '../../src/engine/errors';
 import { ConfigError } from '../../src/engine/modelFolder';
 import { ProviderError } from '../../src/engine/runtime';
-import { AbortError } from '../../src/engine/runner';
 import { ImageError } from '../../src/engine/preprocess';
-import { NotAViTError } from '../../src/engine/structure';
+import { MethodUndefinedError, NotAViTError } from '../../src/engine/structure';
 import { fakeDeps, fakeResult, type FakeBehavior } from './fixtures/fakeEngine';
 
 /** A transport whose "process" is a WorkerServer in this process; messages go through JSON, asynchronously. */
@@ -154,7 +157,7 @@ test('round trip: load a model, analyze with progress, the result survives JSON'
   assert.equal(info.path, '/models/a.onnx');
   assert.equal(info.layers, 3);
   const progress: number[] = [];
-  const result = await c.analyze('/img/cat.png', { target: 'predicted', steps: 20 }, { onProgress: (p) => progress.push(p.partialPath?.length ?? -1) });
+  const result = await c.request('analyze', { imagePath: '/img/cat.png', options: { target: 'predicted', steps: 20 } }, { onProgress: (p) => progress.push(p.partialPath?.length ?? -1) });
   assert.deepEqual(progress, [1, 2, 3]);
   assert.deepEqual(result, fakeResult('/img/cat.png', { layers: 3, neurons: 8, target: 'predicted', modelPath: '/models/a.onnx' }));
   assert.equal(transports.length, 1);
@@ -190,7 +193,7 @@ test('answers for unknown ids and malformed messages are ignored', async () => {
   t.toHost({ type: 'result', id: 999, result: 'late' });
   t.toHost({ type: 'banana' });
   t.toHost('nonsense');
-  const result = await c.analyze('/img/x.png', {});
+  const result = await c.request('analyze', { imagePath: '/img/x.png', options: {} });
   assert.equal(result.image.path, '/img/x.png');
   assert.ok(logs.some((l) => l.includes('malformed')), logs.join('\n'));
   await c.dispose();
@@ -206,7 +209,7 @@ test('the worker answers a malformed request with bad-request, and engine errors
   });
   assert.equal(c.loadedModelKey, undefined, 'a failed load leaves no model');
   // analyze before any model is loaded
-  await assert.rejects(c.analyze('/img/x.png', {}), (err: unknown) => err instanceof WorkerRequestError && err.code === 'no-model');
+  await assert.rejects(c.request('analyze', { imagePath: '/img/x.png', options: {} }), (err: unknown) => err instanceof WorkerRequestError && err.code === 'no-model');
   // a request the host could not have sent (bypassing the types)
   const got = new Promise<unknown>((resolve) => transports[0].onMessage((m) => { if ((m as { id?: number }).id === 77) resolve(m); }));
   transports[0].server.receive({ type: 'request', id: 77, method: 'analyze' });
@@ -238,25 +241,30 @@ test('describeError words engine errors by their code and facts, never by their 
   const notVit = describeError(new NotAViTError('no transformer blocks found'), load);
   assert.equal(notVit.code, 'model-load-failed');
   assert.match(notVit.message, /Select Model/);
+  // A model the method defines no path for is not called "not a vision transformer".
+  const swin = describeError(new MethodUndefinedError('the token rows change between blocks (tokens merged or pooled between stages, as in Swin or PiT)'), load);
+  assert.equal(swin.code, 'model-load-failed');
+  assert.match(swin.message, /^Neuron Path cannot analyse .*: the token rows change between blocks .*Select Model/);
+  assert.doesNotMatch(swin.message, /must be a vision transformer/);
   assert.equal(describeError(new EngineError('not-found', 'model file /m.onnx does not exist', { file: '/m.onnx', role: 'model' }), load).code, 'model-not-found');
   const locked = describeError(new EngineError('result-locked', '/r.jsonl is being written by process 12 on host (neuron-path batch, since 2026-01-01)'), { type: 'request', id: 1, method: 'batch', params: { folder: '/d', out: '/r.jsonl', options: {} } });
   assert.match(locked.message, /process 12.*Wait for that run/);
   const abort = Object.assign(new Error('x'), { name: 'AbortError' });
   assert.equal(describeError(abort, analyze).code, 'cancelled');
-  assert.equal(describeError(new AbortError(), analyze).code, 'cancelled');
+  assert.equal(describeError(new CancelledError(), analyze).code, 'cancelled');
 });
 
 test('cancel stops the request with an AbortError and keeps the worker', async () => {
   const { c, transports } = client({ stepMs: 30, layers: 6 });
   await c.ensureModel(MODEL);
   const controller = new AbortController();
-  const run = c.analyze('/img/x.png', {}, { signal: controller.signal, onProgress: () => controller.abort() });
+  const run = c.request('analyze', { imagePath: '/img/x.png', options: {} }, { signal: controller.signal, onProgress: () => controller.abort() });
   await assert.rejects(run, (err: unknown) => err instanceof CancelledError && err.name === 'AbortError');
   assert.equal(transports.length, 1);
   assert.ok(!transports[0].killed);
   assert.ok(transports[0].sent.some((m) => m.type === 'cancel'));
   // the same worker (and model) still answers
-  const ok = await c.analyze('/img/y.png', {});
+  const ok = await c.request('analyze', { imagePath: '/img/y.png', options: {} });
   assert.equal(ok.image.path, '/img/y.png');
   assert.equal(transports.length, 1);
   await c.dispose();
@@ -265,9 +273,9 @@ test('cancel stops the request with an AbortError and keeps the worker', async (
 test('a queued request that is cancelled never runs', async () => {
   const { c } = client({ stepMs: 20, layers: 3 });
   await c.ensureModel(MODEL);
-  const first = c.analyze('/img/1.png', {});
+  const first = c.request('analyze', { imagePath: '/img/1.png', options: {} });
   const controller = new AbortController();
-  const second = c.analyze('/img/2.png', {}, { signal: controller.signal });
+  const second = c.request('analyze', { imagePath: '/img/2.png', options: {} }, { signal: controller.signal });
   controller.abort();
   await assert.rejects(second, CancelledError);
   assert.equal((await first).image.path, '/img/1.png');
@@ -278,7 +286,7 @@ test('an already aborted signal rejects without sending anything', async () => {
   const { c, transports } = client();
   const controller = new AbortController();
   controller.abort();
-  await assert.rejects(c.analyze('/x.png', {}, { signal: controller.signal }), CancelledError);
+  await assert.rejects(c.request('analyze', { imagePath: '/x.png', options: {} }, { signal: controller.signal }), CancelledError);
   assert.equal(transports.length, 0, 'no worker was started');
 });
 
@@ -288,7 +296,7 @@ test('a request without an answer times out, the worker is stopped and the next 
   const c = new WorkerClient({ spawn: () => { const t = new MemoryTransport(behaviors[transports.length] ?? {}); transports.push(t); return t; } });
   await c.ensureModel(MODEL);
   const started = Date.now();
-  await assert.rejects(c.analyze('/x.png', {}, { timeoutMs: 80 }), (err: unknown) => {
+  await assert.rejects(c.request('analyze', { imagePath: '/x.png', options: {} }, { timeoutMs: 80 }), (err: unknown) => {
     assert.ok(err instanceof RequestTimeoutError);
     assert.match(err.message, /did not answer 'analyze'/);
     return true;
@@ -297,7 +305,7 @@ test('a request without an answer times out, the worker is stopped and the next 
   assert.ok(transports[0].killed, 'the stuck worker was killed');
   assert.equal(c.isRunning, false);
   await c.ensureModel(MODEL);
-  const r = await c.analyze('/y.png', {});
+  const r = await c.request('analyze', { imagePath: '/y.png', options: {} });
   assert.equal(r.image.path, '/y.png');
   assert.equal(transports.length, 2);
   await c.dispose();
@@ -307,7 +315,7 @@ test('progress restarts the timeout clock', async () => {
   const { c } = client({ stepMs: 40, layers: 5 });
   await c.ensureModel(MODEL);
   // 5 steps of 40 ms = 200 ms in all, but never 100 ms without a message
-  const r = await c.analyze('/x.png', {}, { timeoutMs: 100 });
+  const r = await c.request('analyze', { imagePath: '/x.png', options: {} }, { timeoutMs: 100 });
   assert.equal(r.path.length, 5);
   await c.dispose();
 });
@@ -317,8 +325,8 @@ test('every pending request is rejected when the worker exits, and the crash is 
   await c.ensureModel(MODEL);
   const crashes: Array<{ code: number | null; pending: number }> = [];
   c.onDidCrash((info) => crashes.push({ code: info.code, pending: info.pending }));
-  const a = c.analyze('/a.png', {});
-  const b = c.analyze('/b.png', {});
+  const a = c.request('analyze', { imagePath: '/a.png', options: {} });
+  const b = c.request('analyze', { imagePath: '/b.png', options: {} });
   await new Promise((r) => setTimeout(r, 10));
   transports[0].exit(134, null);
   for (const p of [a, b]) {
@@ -338,11 +346,11 @@ test('every pending request is rejected when the worker exits, and the crash is 
 test('dispose shuts the worker down and rejects what is pending', async () => {
   const { c, transports } = client({ hang: true });
   await c.ensureModel(MODEL);
-  const pending = c.analyze('/a.png', {});
+  const pending = c.request('analyze', { imagePath: '/a.png', options: {} });
   await c.dispose();
   await assert.rejects(pending, (err: unknown) => err instanceof CancelledError || err instanceof WorkerExitedError);
   assert.equal(transports[0].alive, false);
-  await assert.rejects(c.analyze('/b.png', {}), /disposed/);
+  await assert.rejects(c.request('analyze', { imagePath: '/b.png', options: {} }), /disposed/);
 });
 
 test('ensureModel loads once per distinct options and again after a change', async () => {
@@ -356,7 +364,7 @@ test('ensureModel loads once per distinct options and again after a change', asy
   const b = await c.ensureModel({ ...MODEL, modelPath: '/models/b.onnx' });
   assert.equal(b.path, '/models/b.onnx');
   assert.equal(loads(), 2);
-  const r = await c.analyze('/x.png', {});
+  const r = await c.request('analyze', { imagePath: '/x.png', options: {} });
   assert.equal(r.model.path, '/models/b.onnx');
   await c.dispose();
 });

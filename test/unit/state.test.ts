@@ -1,7 +1,7 @@
 // The panel's state reducer (webview/state.ts): init, progress that grows the path, result, target change.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import type { PanelInit } from '../../src/protocol';
+import type { PanelInit } from '../../src/protocol/imagePanel';
 import {
   classLabel, comparisonRows, fmt, initialState, pct, persisted, rankLayer, reduce, shownPrediction, type Action, type PanelState,
 } from '../../webview/state';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AnalysisResult } from '../../src/engine/result';
-import type { HostToWebview, PanelInit } from '../../src/protocol';
+import type { HostToWebview, PanelInit } from '../../src/protocol/imagePanel';
 import { BASE_THEMES, skipUnlessPage, withPanelPage, withVars, type Theme } from './fixtures/chromiumPage';
 import { FAKE_PREPROCESSING, fakeResult } from './fixtures/fakeEngine';
 import { FIXTURES } from '../helpers/fixtures';

@@ -9,7 +9,8 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync 
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadReport } from '../../src/engine/batch/report';
-import { batchProgressText, type BatchProgressInfo } from '../../src/protocol';
+import { batchProgressText } from '../../src/format';
+import type { BatchProgressInfo } from '../../src/operations/progress';
 import { forkTransport, WorkerClient } from '../../src/worker/client';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -39,9 +40,9 @@ test('real worker: batch a folder, cancel midway, resume; each image once', { sk
     const controller = new AbortController();
     const first: BatchProgressInfo[] = [];
     const pid = c.pid;
-    const r1 = await c.batch({ folder, out, options }, {
+    const r1 = await c.request('batch', { folder, out, options }, {
       signal: controller.signal,
-      onBatchProgress: (p) => { first.push(p); if (p.done >= 2) controller.abort(); },
+      onProgress: (p) => { first.push(p); if (p.done >= 2) controller.abort(); },
     });
     assert.equal(r1.cancelled, true);
     assert.equal(r1.total, 8);
@@ -56,7 +57,7 @@ test('real worker: batch a folder, cancel midway, resume; each image once', { sk
 
     // resume: only the rest is analysed
     const second: BatchProgressInfo[] = [];
-    const r2 = await c.batch({ folder, out, options }, { onBatchProgress: (p) => second.push(p) });
+    const r2 = await c.request('batch', { folder, out, options }, { onProgress: (p) => second.push(p) });
     assert.equal(r2.cancelled, false);
     assert.equal(r2.resumed, r1.analysed);
     assert.equal(r2.resumed + r2.analysed, 8);
@@ -76,16 +77,16 @@ test('real worker: batch a folder, cancel midway, resume; each image once', { sk
 
     // the pruning protocol on that file, in the worker: 1 of the 4 images of each class held out
     const pruneProgress: BatchProgressInfo[] = [];
-    const curve = await c.prune({ resultFile: out, fractions: [0, 1], keep: 2, holdout: 0.25 }, { onBatchProgress: (p) => pruneProgress.push(p) });
+    const curve = await c.request('prune', { resultFile: out, fractions: [0, 1], keep: 2, holdout: 0.25 }, { onProgress: (p) => pruneProgress.push(p) });
     assert.equal(curve.images, 2);
     assert.deepEqual(curve.classes.map((k) => [k.label, k.chosenOn, k.measuredOn]), [['bag', 3, 1], ['sandal', 3, 1]]);
     assert.equal(curve.points[0].accuracy.protected, curve.clean.accuracy, 'nothing zeroed is the clean model');
     assert.equal(pruneProgress.at(-1)?.done, 8);
-    await assert.rejects(c.prune({ resultFile: path.join(dir, 'none.jsonl'), fractions: [0.5], keep: 1, holdout: 0.2 }), /Result file .*none\.jsonl does not exist/);
+    await assert.rejects(c.request('prune', { resultFile: path.join(dir, 'none.jsonl'), fractions: [0.5], keep: 1, holdout: 0.2 }), /Result file .*none\.jsonl does not exist/);
 
     // a folder without images is an error the user can act on
     mkdirSync(path.join(dir, 'empty'));
-    await assert.rejects(c.batch({ folder: path.join(dir, 'empty'), out: path.join(dir, 'empty.jsonl'), options }), /no images/i);
+    await assert.rejects(c.request('batch', { folder: path.join(dir, 'empty'), out: path.join(dir, 'empty.jsonl'), options }), /no images/i);
   } finally {
     await c.dispose();
     rmSync(dir, { recursive: true, force: true });

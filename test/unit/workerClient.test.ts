@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CancelledError, WorkerExitedError, WorkerRequestError, type WorkerErrorCode } from '../../src/protocol';
+import { CancelledError } from '../../src/engine/errors';
+import { WorkerExitedError, WorkerRequestError, type WorkerErrorCode } from '../../src/protocol/workerErrors';
 import { forkTransport, WorkerClient } from '../../src/worker/client';
 import type { FakeBehavior } from './fixtures/fakeEngine';
 
@@ -49,7 +50,7 @@ test('fork: load, analyze with progress, shut down', async () => {
   const info = await c.ensureModel(MODEL);
   assert.equal(info.layers, 4);
   const layers: number[] = [];
-  const r = await c.analyze('/img/a.png', { target: 1 }, { onProgress: (p) => layers.push(p.layer ?? -1) });
+  const r = await c.request('analyze', { imagePath: '/img/a.png', options: { target: 1 } }, { onProgress: (p) => layers.push(p.layer ?? -1) });
   assert.deepEqual(layers, [0, 1, 2, 3]);
   assert.equal(r.target.class, 1);
   assert.equal(r.path.length, 4);
@@ -62,7 +63,7 @@ test('fork: a crash rejects the pending request with a clear message, reports it
   const crashes: string[] = [];
   c.onDidCrash((info) => crashes.push(info.message));
   await c.ensureModel(MODEL);
-  await assert.rejects(c.analyze('/img/a.png', {}), (err: unknown) => {
+  await assert.rejects(c.request('analyze', { imagePath: '/img/a.png', options: {} }), (err: unknown) => {
     assert.ok(err instanceof WorkerExitedError);
     assert.equal(err.crashed, true);
     assert.equal(err.exitCode, 7);
@@ -73,7 +74,7 @@ test('fork: a crash rejects the pending request with a clear message, reports it
   assert.equal(c.isRunning, false);
   // next use: a new process, the model loaded again
   await c.ensureModel(MODEL);
-  const r = await c.analyze('/img/b.png', {});
+  const r = await c.request('analyze', { imagePath: '/img/b.png', options: {} });
   assert.equal(r.image.path, '/img/b.png');
   assert.equal(c.startCount, 2);
   assert.notEqual(pids[0], pids[1]);
@@ -85,7 +86,7 @@ test('fork: cancel stops a cooperative analysis and keeps the process', async ()
   await c.ensureModel(MODEL);
   const controller = new AbortController();
   const started = Date.now();
-  const run = c.analyze('/img/a.png', {}, { signal: controller.signal, onProgress: (p) => { if (p.layer === 1) controller.abort(); } });
+  const run = c.request('analyze', { imagePath: '/img/a.png', options: {} }, { signal: controller.signal, onProgress: (p) => { if (p.layer === 1) controller.abort(); } });
   await assert.rejects(run, CancelledError);
   assert.ok(Date.now() - started < 900, 'stopped long before the 50 layers');
   assert.equal(c.startCount, 1);
@@ -97,12 +98,12 @@ test('fork: a worker that ignores cancel is killed after the grace time and rest
   const { c, pids, logs } = forkClient([{ layers: 100, stepMs: 50, ignoreAbort: true }, {}], { cancelGraceMs: 300 });
   await c.ensureModel(MODEL);
   const controller = new AbortController();
-  const run = c.analyze('/img/a.png', {}, { signal: controller.signal, onProgress: (p) => { if (p.layer === 0) controller.abort(); } });
+  const run = c.request('analyze', { imagePath: '/img/a.png', options: {} }, { signal: controller.signal, onProgress: (p) => { if (p.layer === 0) controller.abort(); } });
   await assert.rejects(run, CancelledError);
   assert.ok(logs.some((l) => /did not stop within 300 ms/.test(l)), logs.join('\n'));
   await waitFor(() => !alive(pids[0]));
   await c.ensureModel(MODEL);
-  assert.equal((await c.analyze('/img/b.png', {})).image.path, '/img/b.png');
+  assert.equal((await c.request('analyze', { imagePath: '/img/b.png', options: {} })).image.path, '/img/b.png');
   assert.equal(c.startCount, 2);
   await c.dispose();
 });
@@ -115,7 +116,7 @@ test('fork: switching the model loads the new one in the same process', async ()
   const b = await c.ensureModel({ modelPath: '/models/b.onnx', threads: 2 });
   assert.equal(b.path, '/models/b.onnx');
   assert.notEqual(b.activation, a.activation, 'a new open');
-  assert.equal((await c.analyze('/x.png', {})).model.path, '/models/b.onnx');
+  assert.equal((await c.request('analyze', { imagePath: '/x.png', options: {} })).model.path, '/models/b.onnx');
   assert.equal(c.startCount, 1);
   await c.dispose();
 });
@@ -161,7 +162,7 @@ test('real worker: analyze, cancel, model switch, errors', { skip: haveReal ? fa
     assert.equal(info.neuronsPerLayer, 64);
 
     const progress: number[] = [];
-    const r = await c.analyze(image, { steps: 4, baselines: ['activation'] }, { onProgress: (p) => { if (p.phase === 'layer') progress.push(p.partialPath?.length ?? 0); } });
+    const r = await c.request('analyze', { imagePath: image, options: { steps: 4, baselines: ['activation'] } }, { onProgress: (p) => { if (p.phase === 'layer') progress.push(p.partialPath?.length ?? 0); } });
     assert.equal(r.schema, 'neuron-path/1');
     assert.equal(r.path.length, 4);
     assert.equal(r.layerScores.length, 4);
@@ -172,7 +173,7 @@ test('real worker: analyze, cancel, model switch, errors', { skip: haveReal ? fa
     const controller = new AbortController();
     const pid = c.pid;
     await assert.rejects(
-      c.analyze(image, { steps: 20 }, { signal: controller.signal, onProgress: (p) => { if (p.phase === 'layer') controller.abort(); } }),
+      c.request('analyze', { imagePath: image, options: { steps: 20 } }, { signal: controller.signal, onProgress: (p) => { if (p.phase === 'layer') controller.abort(); } }),
       CancelledError,
     );
     assert.equal(c.pid, pid, 'the worker stopped by itself, it was not killed');
@@ -180,12 +181,12 @@ test('real worker: analyze, cancel, model switch, errors', { skip: haveReal ? fa
     // model switch
     const infoB = await c.ensureModel({ modelPath: FIXTURE_B, cacheDir, threads: 1 });
     assert.equal(infoB.layers, 3);
-    const rb = await c.analyze(image, { steps: 2, baselines: [] });
+    const rb = await c.request('analyze', { imagePath: image, options: { steps: 2, baselines: [] } });
     assert.equal(rb.path.length, 3);
     assert.equal(c.startCount, 1);
 
     // errors the user can act on
-    await assert.rejects(c.analyze(path.join(dir, 'missing.png'), { steps: 2 }), (err: unknown) => {
+    await assert.rejects(c.request('analyze', { imagePath: path.join(dir, 'missing.png'), options: { steps: 2 } }), (err: unknown) => {
       assert.ok(err instanceof WorkerRequestError);
       assert.equal(err.code, 'image-not-found' satisfies WorkerErrorCode);
       return true;

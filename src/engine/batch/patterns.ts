@@ -1,6 +1,7 @@
 // Category-level neuron patterns (docs/method.md, many images), pure functions over records: per class and layer,
 // how often each neuron is on the path, the most frequent ones with the images that use them, and
 // a class-by-class cosine similarity of the frequency vectors (all layers concatenated).
+import { EngineError } from '../errors';
 import type { AnalysisResult } from '../result';
 import type { FolderClass } from './records';
 
@@ -58,7 +59,7 @@ export function categoryPatterns(records: PatternRecord[], options: PatternOptio
   const by = options.by ?? 'auto';
   const L = records[0]?.model.layers ?? 0, D = records[0]?.model.neuronsPerLayer ?? 0;
   const odd = records.find((r) => r.model.layers !== L || r.model.neuronsPerLayer !== D || r.path.length !== L);
-  if (odd) throw new RangeError(`records of different models: ${odd.image.path} has ${odd.model.layers}x${odd.model.neuronsPerLayer} neurons, the first ${L}x${D}`);
+  if (odd) throw new EngineError('not-comparable', `records of different models: ${odd.image.path} has ${odd.model.layers}x${odd.model.neuronsPerLayer} neurons, the first ${L}x${D}`);
   const groups = new Map<string, { group: Group; images: number[]; layers: Map<number, number[]>[] }>();
   records.forEach((r, i) => {
     const group = groupOf(r, by, options.labels);

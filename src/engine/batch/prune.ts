@@ -9,6 +9,7 @@ import { recordedPath } from '../files';
 import type { Engine } from '../index';
 import { argmax, topIndices } from '../locator';
 import { groupOf, type CategoryPatterns, type GroupBy, type PatternRecord } from './patterns';
+import { EngineError, invalidOption, isCancelled } from '../errors';
 import { rng } from '../random';
 
 export type PruneVariant = 'unprotected' | 'protected' | 'activation' | 'control';
@@ -76,7 +77,7 @@ export interface ClassSplit {
  * with one image cannot be split and is left out (returned in `tooSmall`).
  */
 export function splitClasses(records: PatternRecord[], by: GroupBy, holdout: number, seed: number, labels?: string[]): { classes: ClassSplit[]; tooSmall: number[] } {
-  if (!(holdout >= 0 && holdout < 1)) throw new RangeError(`holdout must be a fraction in [0, 1), got ${holdout}`);
+  if (!(holdout >= 0 && holdout < 1)) throw invalidOption(`holdout must be a fraction in [0, 1), got ${holdout}`);
   const groups = new Map<string, ClassSplit>();
   const tooSmall: number[] = [];
   records.forEach((r, i) => {
@@ -145,12 +146,12 @@ export type PruneEngine = Pick<Engine, 'info' | 'scaledProbabilities' | 'readout
 export async function pruningCheck(engine: PruneEngine, records: PruneRecord[], patterns: CategoryPatterns, opts: PruneOptions): Promise<PruningCurve> {
   const { fractions, keep } = opts;
   const seed = opts.seed ?? 0, holdout = opts.holdout ?? 0.2;
-  if (!fractions.length || fractions.some((p) => !(p >= 0 && p <= 1))) throw new RangeError(`pruning fractions must be in [0, 1], got ${fractions.join(',')}`);
-  if (!Number.isInteger(keep) || keep < 0) throw new RangeError(`keep must be an integer >= 0, got ${keep}`);
+  if (!fractions.length || fractions.some((p) => !(p >= 0 && p <= 1))) throw invalidOption(`pruning fractions must be in [0, 1], got ${fractions.join(',')}`);
+  if (!Number.isInteger(keep) || keep < 0) throw invalidOption(`keep must be an integer >= 0, got ${keep}`);
   const L = engine.info.layers, D = engine.info.neuronsPerLayer, C = engine.info.numClasses;
   const N = opts.layers ?? L;
-  if (!Number.isInteger(N) || N < 1 || N > L) throw new RangeError(`layers must be an integer in 1..${L} (the model's blocks), got ${opts.layers}`);
-  if (patterns.layers !== L || patterns.neurons !== D) throw new RangeError(`the records are of a ${patterns.layers}x${patterns.neurons} model, the engine's is ${L}x${D}`);
+  if (!Number.isInteger(N) || N < 1 || N > L) throw invalidOption(`layers must be an integer in 1..${L} (the model's blocks), got ${opts.layers}`);
+  if (patterns.layers !== L || patterns.neurons !== D) throw new EngineError('not-comparable', `the records are of a ${patterns.layers}x${patterns.neurons} model, the engine's is ${L}x${D}`);
   const split = splitClasses(records, patterns.groupBy, holdout, seed, opts.labels);
   const skipped: PruningCurve['skipped'] = split.tooSmall.map((i) => ({ image: records[i].image.path, reason: 'its class has too few images to hold one out' }));
   const total = split.classes.reduce((a, c) => a + c.choose.length + c.heldOut.length, 0);
@@ -168,7 +169,7 @@ export async function pruningCheck(engine: PruneEngine, records: PruneRecord[], 
       try {
         activations.push(await engine.readoutActivations(recordedPath(records[i].image), opts.signal));
       } catch (e) {
-        if ((e as Error).name === 'AbortError') throw e;
+        if (isCancelled(e)) throw e;
         skipped.push({ image: records[i].image.path, reason: (e as Error).message });
       }
       done++;
@@ -207,7 +208,7 @@ export async function pruningCheck(engine: PruneEngine, records: PruneRecord[], 
       try {
         probs = await engine.scaledProbabilities(recordedPath(r.image), scales, rows, opts.signal);
       } catch (e) {
-        if ((e as Error).name === 'AbortError') throw e;
+        if (isCancelled(e)) throw e;
         skipped.push({ image: r.image.path, reason: (e as Error).message });
         done++;
         continue;

@@ -4,26 +4,23 @@
 // shard writes its own result file; `report` and the folder panel read them together.
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
+import { invalidOption } from '../errors';
 
 /** Shard `index` (0-based, like array task ids) of `count`. */
 export interface Shard { index: number; count: number }
-
-export class ShardError extends Error {
-  constructor(message: string) { super(message); this.name = 'ShardError'; }
-}
 
 const nonNegativeInt = (s: string) => /^\d+$/.test(s.trim()) ? Number(s) : NaN;
 
 /** `K/N`, K in 0..N-1. */
 export function parseShard(text: string): Shard {
   const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text);
-  if (!m) throw new ShardError(`--shard takes K/N (task K of N, K counting from 0), got '${text}'`);
+  if (!m) throw invalidOption(`--shard takes K/N (task K of N, K counting from 0), got '${text}'`);
   return checked(Number(m[1]), Number(m[2]), `--shard ${text}`);
 }
 
 function checked(index: number, count: number, what: string): Shard {
-  if (!Number.isInteger(count) || count < 1) throw new ShardError(`${what}: the number of shards must be an integer >= 1`);
-  if (!Number.isInteger(index) || index < 0 || index >= count) throw new ShardError(`${what}: the shard must be in 0..${count - 1}`);
+  if (!Number.isInteger(count) || count < 1) throw invalidOption(`${what}: the number of shards must be an integer >= 1`);
+  if (!Number.isInteger(index) || index < 0 || index >= count) throw invalidOption(`${what}: the shard must be in 0..${count - 1}`);
   return { index, count };
 }
 
@@ -39,7 +36,7 @@ export interface ShardChoice { shard: Shard; source: string }
 export function chooseShard(flag: string | undefined, shards: number | undefined, env: NodeJS.ProcessEnv = process.env): ShardChoice | undefined {
   if (flag !== undefined) {
     const shard = parseShard(flag);
-    if (shards !== undefined && shards !== shard.count) throw new ShardError(`--shard ${flag} and --shards ${shards} disagree`);
+    if (shards !== undefined && shards !== shard.count) throw invalidOption(`--shard ${flag} and --shards ${shards} disagree`);
     return { shard, source: '--shard' };
   }
   const slurmId = env.SLURM_ARRAY_TASK_ID;
@@ -47,16 +44,16 @@ export function chooseShard(flag: string | undefined, shards: number | undefined
     const id = nonNegativeInt(slurmId), min = nonNegativeInt(env.SLURM_ARRAY_TASK_MIN ?? '0'), tasks = nonNegativeInt(env.SLURM_ARRAY_TASK_COUNT ?? '');
     const source = `Slurm array task ${slurmId}`;
     if (shards !== undefined) {
-      if (Number.isNaN(id)) throw new ShardError(`cannot read SLURM_ARRAY_TASK_ID=${slurmId}; give --shard K/N`);
-      if (tasks > shards) throw new ShardError(`the Slurm array has ${tasks} tasks but --shards is ${shards}: submit --array=0-${shards - 1}`);
+      if (Number.isNaN(id)) throw invalidOption(`cannot read SLURM_ARRAY_TASK_ID=${slurmId}; give --shard K/N`);
+      if (tasks > shards) throw invalidOption(`the Slurm array has ${tasks} tasks but --shards is ${shards}: submit --array=0-${shards - 1}`);
       return { shard: { index: id % shards, count: shards }, source };
     }
     if (Number.isNaN(id) || Number.isNaN(min) || Number.isNaN(tasks)) {
-      throw new ShardError(`cannot read the Slurm array task from SLURM_ARRAY_TASK_ID=${slurmId}, SLURM_ARRAY_TASK_MIN=${env.SLURM_ARRAY_TASK_MIN}, ` +
+      throw invalidOption(`cannot read the Slurm array task from SLURM_ARRAY_TASK_ID=${slurmId}, SLURM_ARRAY_TASK_MIN=${env.SLURM_ARRAY_TASK_MIN}, ` +
         `SLURM_ARRAY_TASK_COUNT=${env.SLURM_ARRAY_TASK_COUNT}; give --shard K/N`);
     }
     if (id - min >= tasks) {
-      throw new ShardError(`Slurm array task ${id} (first ${min}) would be shard ${id - min} of ${tasks}: submit a contiguous array ` +
+      throw invalidOption(`Slurm array task ${id} (first ${min}) would be shard ${id - min} of ${tasks}: submit a contiguous array ` +
         'without a step (e.g. --array=0-3), or give --shards N');
     }
     return { shard: checked(id - min, tasks, 'the Slurm array task'), source };
@@ -64,7 +61,7 @@ export function chooseShard(flag: string | undefined, shards: number | undefined
   const k8s = env.JOB_COMPLETION_INDEX;
   if (shards !== undefined) {
     if (k8s === undefined || k8s === '') {
-      throw new ShardError('--shards N takes the shard from a Slurm array (SLURM_ARRAY_TASK_ID) or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX); neither is set. Give --shard K/N');
+      throw invalidOption('--shards N takes the shard from a Slurm array (SLURM_ARRAY_TASK_ID) or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX); neither is set. Give --shard K/N');
     }
     return { shard: checked(nonNegativeInt(k8s), shards, `JOB_COMPLETION_INDEX=${k8s}`), source: `Indexed Job completion ${k8s}` };
   }

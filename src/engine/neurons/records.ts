@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { ModelOptions } from '../api';
 import { modelSettings, settingsKey, type BatchSettings, type RecordKind } from '../batch/records';
 import type { ResultLine } from '../batch/run';
+import { invalidOption } from '../errors';
 import type { AnalysisResult, ClassProbability } from '../result';
 
 export const NEURON_SCHEMA = 'neuron-path/neurons-1';
@@ -82,21 +83,21 @@ export function parseUnits(text: string, layers: number, neurons: number): Neuro
   const units: NeuronUnit[] = [];
   for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
     const m = /^(\d+)(?::(\d+|\*))?$/.exec(part);
-    if (!m) throw new RangeError(`'${part}' is not LAYER:NEURON (e.g. 3:29) or LAYER (every neuron of the block)`);
+    if (!m) throw invalidOption(`'${part}' is not LAYER:NEURON (e.g. 3:29) or LAYER (every neuron of the block)`);
     const layer = Number(m[1]);
     const neuron = m[2] === undefined || m[2] === '*' ? null : Number(m[2]);
     checkUnit({ layer, neuron }, layers, neurons);
     if (!units.some((u) => u.layer === layer && u.neuron === neuron)) units.push({ layer, neuron });
   }
-  if (!units.length) throw new RangeError('no neuron given: name at least one as LAYER:NEURON');
+  if (!units.length) throw invalidOption('no neuron given: name at least one as LAYER:NEURON');
   return units;
 }
 
 export function checkUnit(u: NeuronUnit, layers: number, neurons: number): void {
   if (!Number.isInteger(u.layer) || u.layer < 0 || u.layer >= layers) {
-    throw new RangeError(`layer ${u.layer} does not exist: the model has ${layers} blocks (0..${layers - 1})`);
+    throw invalidOption(`layer ${u.layer} does not exist: the model has ${layers} blocks (0..${layers - 1})`);
   }
   if (u.neuron !== null && (!Number.isInteger(u.neuron) || u.neuron < 0 || u.neuron >= neurons)) {
-    throw new RangeError(`neuron ${u.neuron} does not exist: block ${u.layer} has ${neurons} FFN neurons (0..${neurons - 1})`);
+    throw invalidOption(`neuron ${u.neuron} does not exist: block ${u.layer} has ${neurons} FFN neurons (0..${neurons - 1})`);
   }
 }

@@ -5,6 +5,7 @@
 import { groupOf, type CategoryPatterns } from '../batch/patterns';
 import type { FolderClass } from '../batch/records';
 import { stat, type Stat } from '../batch/compare';
+import { invalidOption } from '../errors';
 import type { ClassProbability } from '../result';
 import type { NeuronScanRecord, UnitScan } from './records';
 
@@ -60,7 +61,7 @@ export function summarizeNeuron(records: ScanRecord[], layer: number, neuron: nu
   // In image order, so the means do not depend on the order of the file's lines.
   const rows = records.flatMap((r) => { const u = unitOf(r, layer, neuron); return u ? [{ r, ...u }] : []; })
     .sort((x, y) => byPath(x.r, y.r));
-  if (!rows.length) throw new RangeError(`no record holds layer ${layer} neuron ${neuron}: scan it first`);
+  if (!rows.length) throw invalidOption(`no record holds layer ${layer} neuron ${neuron}: scan it first`);
   const grid = rows[0].r.grid;
   const groupLabel = (r: ScanRecord) => groupOf(r, 'auto')!.label;
   const top = rows
@@ -106,7 +107,7 @@ export function summarizeNeuron(records: ScanRecord[], layer: number, neuron: nu
 /** The neurons of a whole-layer scan most selective for one class: largest gap between their best class mean and their overall mean. */
 export function selectiveNeurons(records: ScanRecord[], layer: number, count: number): { neuron: number; label: string; classMean: number; mean: number }[] {
   const whole = records.map((r) => r.units.find((u) => u.layer === layer && u.neuron === null)).filter((u): u is UnitScan => !!u);
-  if (!whole.length) throw new RangeError(`no record holds every neuron of layer ${layer}: scan the layer first`);
+  if (!whole.length) throw invalidOption(`no record holds every neuron of layer ${layer}: scan the layer first`);
   const D = whole[0].activation.length;
   const groups = new Map<string, { label: string; sums: Float64Array; n: number }>();
   const total = new Float64Array(D);

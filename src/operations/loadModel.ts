@@ -1,0 +1,17 @@
+// Open (or keep, when the options are unchanged) the model; it replaces any other open model.
+import type { ModelInfo, ModelOptions } from '../engine/api';
+import { isOptional, isString } from '../protocol/guards';
+import { operation } from './operation';
+
+export const loadModel = operation<ModelOptions, ModelInfo, 'layer'>({
+  timeoutMs: 10 * 60_000,   // instrumenting a large model the first time is slow
+  progress: 'layer',
+  queued: true,
+  isParams: (v) => isString(v.modelPath) && isOptional(v.labelsPath, isString) && isOptional(v.scope, isString)
+    && isOptional(v.cacheDir, isString) && isOptional(v.executionProvider, isString)
+    && (v.threads === undefined || (typeof v.threads === 'number' && Number.isInteger(v.threads) && v.threads >= 0))
+    && (v.preprocess === undefined || (typeof v.preprocess === 'object' && v.preprocess !== null)),
+  subject: (p) => `the model ${p.modelPath || 'the bundled model'}`,
+  failure: { code: 'model-load-failed', message: (p, reason) => `Could not load the model ${p.modelPath || 'the bundled model'}: ${reason}. See the "Neuron Path" output for details.` },
+  run: (ctx, p) => ctx.load(p),
+});

@@ -1,0 +1,93 @@
+// The messages between the extension host and the image panel's page (one image's analysis), and
+// the state the page saves. The page is not trusted: every message from it passes its guard.
+import type { AnalysisResult, LayerProgress } from '../engine/result';
+import { isIndex, isLocalPath, isObject } from './guards';
+
+export type TargetChoice = number | 'predicted';
+
+/** What the panel needs to draw itself from scratch (sent after the webview's `ready`). */
+export interface PanelInit {
+  imagePath: string;
+  imageUri: string;          // asWebviewUri of the image
+  fileName: string;
+  modelName: string;
+  labels?: string[];         // every class label, when the model has been loaded in this session
+  target: TargetChoice;      // what the next run explains
+  result?: AnalysisResult;   // the last result (cached or finished)
+  cached?: boolean;
+  /** An analysis in progress: its id and the progress so far. */
+  running?: { runId: number; progress?: LayerProgress };
+  error?: string;
+}
+
+export type HostToWebview =
+  | { type: 'init'; init: PanelInit }
+  | { type: 'runStarted'; runId: number; target: TargetChoice }
+  | { type: 'progress'; runId: number; progress: LayerProgress }
+  | { type: 'result'; runId: number; result: AnalysisResult; cached: boolean }
+  | { type: 'runFailed'; runId: number; message: string; cancelled: boolean }
+  | { type: 'labels'; labels: string[] }
+  | { type: 'preview'; dataUri: string };
+
+export type ExportRequest =
+  | { format: 'json' }
+  | { format: 'csv' }
+  | { format: 'png'; name: string; dataUrl: string };
+
+export type WebviewToHost =
+  /** The webview has loaded and listens (posted last by the script). */
+  | { type: 'ready' }
+  /** Run (or re-run) the analysis explaining `target`. */
+  | { type: 'analyze'; target: TargetChoice }
+  | { type: 'cancel' }
+  | { type: 'export'; request: ExportRequest }
+  | { type: 'openSettings' }
+  /** The image could not be shown (TIFF...): ask for a PNG rendering. */
+  | { type: 'imageError' }
+  /** Open the neuron view of a path neuron (what excites it, over the image's folder). */
+  | { type: 'neuronView'; layer: number; neuron: number }
+  /** Compare this image's path with another analysed image's. */
+  | { type: 'compare' };
+
+/** Checks a message from the webview (whose content is not trusted). */
+export function isWebviewToHost(v: unknown): v is WebviewToHost {
+  if (!isObject(v)) return false;
+  switch (v.type) {
+    case 'ready': case 'cancel': case 'openSettings': case 'imageError': case 'compare': return true;
+    case 'analyze': return isTargetChoice(v.target);
+    case 'neuronView': return isIndex(v.layer) && isIndex(v.neuron);
+    case 'export': {
+      const r = v.request;
+      if (!isObject(r)) return false;
+      if (r.format === 'json' || r.format === 'csv') return true;
+      return r.format === 'png' && typeof r.name === 'string' && typeof r.dataUrl === 'string'
+        && r.dataUrl.startsWith('data:image/png;base64,');
+    }
+    default: return false;
+  }
+}
+
+export function isTargetChoice(v: unknown): v is TargetChoice {
+  return v === 'predicted' || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0);
+}
+
+/** The state the webview keeps with `setState`, which the panel serializer gets back after a reload. */
+export interface PanelPersistedState {
+  imagePath: string;
+  target?: TargetChoice;
+  selectedLayer?: number;
+  overlayOpacity?: number;
+  showOverlay?: boolean;
+}
+
+/**
+ * Checks state the page saved, like any message from it: the page is not trusted, and the state
+ * decides what the revived panel reads (the image, and the folder its resource root opens).
+ */
+export function isPanelPersistedState(v: unknown): v is PanelPersistedState {
+  return isObject(v) && isLocalPath(v.imagePath) && /\.(png|jpe?g|webp|gif|tiff?|avif)$/i.test(v.imagePath)
+    && (v.target === undefined || isTargetChoice(v.target))
+    && (v.selectedLayer === undefined || (typeof v.selectedLayer === 'number' && Number.isInteger(v.selectedLayer) && v.selectedLayer >= 0 && v.selectedLayer < 10_000))
+    && (v.overlayOpacity === undefined || (typeof v.overlayOpacity === 'number' && v.overlayOpacity >= 0 && v.overlayOpacity <= 1))
+    && (v.showOverlay === undefined || typeof v.showOverlay === 'boolean');
+}

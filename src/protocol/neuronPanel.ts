@@ -1,0 +1,48 @@
+// The messages between the extension host and the neuron view's page (what one neuron responds to
+// over a folder, live while the folder is scanned), and the state the page saves.
+import type { NeuronSummary } from '../engine/neurons/summary';
+import type { BatchProgressInfo, BatchRunResult } from '../operations/progress';
+import { isIndex, isLocalPath, isObject } from './guards';
+
+export interface NeuronInit {
+  folder: string;
+  resultFile: string;            // the scan's .jsonl
+  layer: number;
+  neuron: number;
+  title: string;
+  summary?: NeuronSummary;       // absent while the file holds no scanned image yet
+  imageUris?: Record<string, string>;  // webview URIs of the summary's top images
+  pathsFile?: string;            // the folder analysis the "on paths" frequencies come from
+  running?: BatchProgressInfo;
+  error?: string;
+}
+
+export type HostToNeuronWebview =
+  | { type: 'init'; init: NeuronInit }
+  | { type: 'summary'; summary: NeuronSummary; imageUris: Record<string, string>; pathsFile?: string }
+  | { type: 'batchProgress'; progress: BatchProgressInfo }
+  | { type: 'batchDone'; result?: BatchRunResult; message?: string; cancelled: boolean };
+
+export type NeuronWebviewToHost =
+  | { type: 'ready' }
+  /** Open the image panel of one of the top images. */
+  | { type: 'openImage'; image: string }
+  | { type: 'cancel' }
+  /** Scan (or resume scanning) the folder. */
+  | { type: 'resume' };
+
+export function isNeuronWebviewToHost(v: unknown): v is NeuronWebviewToHost {
+  if (!isObject(v)) return false;
+  switch (v.type) {
+    case 'ready': case 'cancel': case 'resume': return true;
+    case 'openImage': return typeof v.image === 'string' && v.image.length > 0;
+    default: return false;
+  }
+}
+
+/** The neuron view's persisted state (for its serializer). */
+export interface NeuronPersistedState { folder: string; layer: number; neuron: number }
+
+export function isNeuronPersistedState(v: unknown): v is NeuronPersistedState {
+  return isObject(v) && isLocalPath(v.folder) && isIndex(v.layer) && isIndex(v.neuron);
+}
