@@ -12,7 +12,8 @@ import { declaredOrientation } from '../orientation';
 import { codeOf, EngineError, invalidOption, isCancelled, type EngineErrorCode, type ErrorFacts } from '../errors';
 import type { AnalysisResult } from '../result';
 import { compactScores, type ScoresKept } from './compact';
-import { checkAppendable, lockResultFile, readResultFile } from './resultFile';
+import { lockResultFile, type LockOptions } from './lock';
+import { checkAppendable, readResultFile } from './resultFile';
 import { ANALYSIS_RECORDS, batchSettings, doneKey, itemKey, lineImageKey, settingsDifferences } from './records';
 import {
   ANALYSIS_SCHEMA, ERROR_SCHEMA, isErrorLine,
@@ -51,6 +52,8 @@ export interface BatchRunOptions<R extends ImageRecord = AnalysisResult, S exten
   scores?: ScoresKept;
   signal?: AbortSignal;
   onProgress?: (p: BatchProgress<ResultLine<R, S>>) => void;
+  /** The writer lock's stale bound (seconds) and where it says what it does. */
+  lock?: Pick<LockOptions, 'staleAfter' | 'log'>;
 }
 
 /** A result file made with other settings: appending would mix two analyses. */
@@ -68,15 +71,19 @@ export async function runBatch<R extends ImageRecord = AnalysisResult, S extends
   const out = path.resolve(opts.out);
   checkAppendable(out, opts.kind.schema);
   fs.mkdirSync(path.dirname(out), { recursive: true });
-  const release = lockResultFile(out);
+  fs.closeSync(fs.openSync(out, 'a')); // the lock is keyed on the real file: it must exist
+  const inner = new AbortController();
+  const release = await lockResultFile(out, { ...opts.lock, onLost: (e) => inner.abort(e) });
   try {
-    return await runLocked(opts, out, started);
+    const summary = await runLocked(opts, out, started, inner);
+    if (codeOf(inner.signal.reason) === 'result-locked') throw inner.signal.reason;
+    return summary;
   } finally {
     release();
   }
 }
 
-async function runLocked<R extends ImageRecord, S extends RunSettings>(opts: BatchRunOptions<R, S>, out: string, started: number): Promise<BatchSummary> {
+async function runLocked<R extends ImageRecord, S extends RunSettings>(opts: BatchRunOptions<R, S>, out: string, started: number, inner: AbortController): Promise<BatchSummary> {
   const { settings } = opts;
   const existing = await readResultFile(out, { slim: true, kind: opts.kind });
   checkSettings(out, existing.lines, settings);
@@ -99,7 +106,6 @@ async function runLocked<R extends ImageRecord, S extends RunSettings>(opts: Bat
   if (!existing.endsWithNewline) fs.appendFileSync(out, '\n'); // a line cut off by a killed run stays on its own
   const total = items.length, resumed = total - pending.length;
   let analysed = 0, failed = 0, next = 0, fatal: Error | undefined;
-  const inner = new AbortController();
   const stop = () => inner.abort();
   opts.signal?.addEventListener('abort', stop);
   if (opts.signal?.aborted) stop();
@@ -129,6 +135,7 @@ async function runLocked<R extends ImageRecord, S extends RunSettings>(opts: Bat
         line = { schema: ERROR_SCHEMA, image, ...(imageBase64 !== undefined ? { imageBase64 } : {}), sha256: await sha(itemFile(item)), error: err.message, trueClass: item.trueClass, folderLabel: item.folderLabel, batch: settings, analysedAt: new Date().toISOString() } satisfies BatchError<S>;
         failed++;
       }
+      if (codeOf(inner.signal.reason) === 'result-locked') return; // the lock was lost: another process writes now
       fs.appendFileSync(out, `${JSON.stringify(line)}\n`);
       analysed++;
       report(line);
@@ -162,6 +169,7 @@ export interface FolderRunOptions {
   scores?: ScoresKept;
   signal?: AbortSignal;
   onProgress?: (p: BatchProgress) => void;
+  lock?: BatchRunOptions['lock'];
   /** The scan, and the images of it this run takes (after the limit and the shard). */
   onScan?: (scan: FolderScan, items: BatchItem[]) => void;
   /** Who analyses the images (e.g. one per worker process); default: `engine` itself, one at a time. */
@@ -191,6 +199,6 @@ export async function analyzeFolder(model: FolderModel, opts: FolderRunOptions):
   const analyzers = opts.analyzers ?? (analyze ? [(item: BatchItem, signal: AbortSignal) => analyze.call(model, itemFile(item), analyzeOptions, { signal })] : []);
   return runBatch({
     items, out: opts.out, settings: batchSettings(model.info.sha256, opts.modelOptions, analyzeOptions), kind: ANALYSIS_RECORDS,
-    analyzers, scores: opts.scores, signal: opts.signal, onProgress: opts.onProgress,
+    analyzers, scores: opts.scores, signal: opts.signal, onProgress: opts.onProgress, lock: opts.lock,
   });
 }
