@@ -5,13 +5,14 @@ import type { FolderWebviewToHost } from '../src/protocol/folderPanel';
 import { ChartSlot, readTheme } from './charts';
 import { fill, h } from './dom';
 import { pruningChart } from './folderCharts';
+import { PRUNING_DEFAULTS } from '../src/engine/options';
 import { DEFAULT_FRACTIONS, PRUNE_NAMES, pruneRequestOf, pruningRows, pruningText, type FolderState } from './folderState';
 
 export class PruningSection {
   readonly element: HTMLElement;
   private readonly inputs = {
-    keep: h('input', { id: 'prune-keep', type: 'number', min: '0', value: '5', 'data-testid': 'prune-keep' }),
-    holdout: h('input', { id: 'prune-holdout', type: 'number', min: '0', max: '99', value: '20', 'data-testid': 'prune-holdout' }),
+    keep: h('input', { id: 'prune-keep', type: 'number', min: '0', value: String(PRUNING_DEFAULTS.keep), 'data-testid': 'prune-keep' }),
+    holdout: h('input', { id: 'prune-holdout', type: 'number', min: '0', max: '99', value: String(PRUNING_DEFAULTS.holdout * 100), 'data-testid': 'prune-holdout' }),
     layers: h('input', { id: 'prune-layers', type: 'number', min: '1', placeholder: 'all', 'data-testid': 'prune-layers' }),
     fractions: h('input', { id: 'prune-fractions', type: 'text', value: DEFAULT_FRACTIONS, 'data-testid': 'prune-fractions' }),
   };

@@ -6,6 +6,7 @@ import { imagesThrough, topNeurons } from '../src/engine/batch/patterns';
 import type { PruneVariant, PruningCurve } from '../src/engine/batch/prune';
 import { formatNumber as fmt, formatPercent as pct, formatSigned as fmtSigned, formatSpread as spread } from '../src/format';
 import type { BatchReport } from '../src/engine/batch/report';
+import { PRUNING_DEFAULTS } from '../src/engine/options';
 import { batchProgressText } from '../src/format';
 import type { BatchProgressInfo } from '../src/operations/progress';
 import type { FolderInit, FolderPersistedState, HostToFolderWebview, PruneRequest } from '../src/protocol/folderPanel';
@@ -207,7 +208,7 @@ export function pruningText(s: FolderState): string {
   }
 }
 
-export const DEFAULT_FRACTIONS = '10,30,50,70,90';
+export const DEFAULT_FRACTIONS = PRUNING_DEFAULTS.fractions.map((f) => Math.round(f * 100)).join(',');
 
 /** The form's values as a request, or the first problem with them. */
 export function pruneRequestOf(form: { keep: string; holdout: string; layers: string; fractions: string }): PruneRequest | string {

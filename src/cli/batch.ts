@@ -10,6 +10,7 @@ import {
 import { shardFile, shardSetOf } from '../engine/batch/schema';
 import { codeOf } from '../engine/errors';
 import { Engine } from '../engine/index';
+import { PRUNING_DEFAULTS } from '../engine/options';
 import { analyzeOptions, int, modelOptions, UsageError, type Flags } from './args';
 import { safeText, warnDefaults } from './terminal';
 import { WorkerPool } from './workerPool';
@@ -33,7 +34,7 @@ usage: neuron-path batch DIR [--out FILE.jsonl] [--limit N] [--jobs N] [--shard 
                        a lock of another machine (or container) whose heartbeat is older than S seconds
                        (default ${LOCK_STALE.default}, ${LOCK_STALE.min}..${LOCK_STALE.max}) belongs to a killed run and is taken over
 
-usage: neuron-path report RESULTS... [--prune 0.1,0.3,0.5,0.7,0.9 --model M] [--keep K] [--holdout F] [--layers N] [--json OUT] [--merged OUT.jsonl]
+usage: neuron-path report RESULTS... [--prune ${PRUNING_DEFAULTS.fractions.join(',')} --model M] [--keep K] [--holdout F] [--layers N] [--json OUT] [--merged OUT.jsonl]
   The method comparison, the top path neurons per class, the class similarity matrix and, with
   --prune, the pruning check (needs the model, given with --model and checked against the records'
   sha256, and the images the records name): per class the kept neurons are chosen on part of its
@@ -42,11 +43,11 @@ usage: neuron-path report RESULTS... [--prune 0.1,0.3,0.5,0.7,0.9 --model M] [--
   (a re-run shard) counts once, with its newest record. Records of other models or settings are refused.
   --merged OUT.jsonl   also write the records read (one per image) as one result file
   --keep K             path neurons kept per block: the K most frequent on the chosen images,
-                       counting every neuron of top-K paths (batch --top-k) (default 5)
-  --holdout F          share of each class's images held out for measuring (default 0.2; 0: the
+                       counting every neuron of top-K paths (batch --top-k) (default ${PRUNING_DEFAULTS.keep})
+  --holdout F          share of each class's images held out for measuring (default ${PRUNING_DEFAULTS.holdout}; 0: the
                        same images choose and measure); seeded by --seed
   --layers N           prune only the first N blocks (default all)
-  --top N              neurons shown per class and layer (default 3); --seed S pruning seed (default 0)
+  --top N              neurons shown per class and layer (default 3); --seed S pruning seed (default ${PRUNING_DEFAULTS.seed})
   --by B               auto (default: folder class, else predicted) | folder | predicted
   --json OUT           also write the whole report as JSON
 `;

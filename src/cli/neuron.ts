@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadReport, LOCK_STALE, scanNotes } from '../engine/batch/index';
 import { Engine } from '../engine/index';
+import { NEURON_TOP_IMAGES } from '../engine/options';
 import { NEURON_RECORDS, parseUnits, scanFolderNeurons, selectiveNeurons, summarizeNeuron, unitName, type NeuronSummary, type ScanRecord } from '../engine/neurons/index';
 import { neuronScanSuffix, type NeuronUnit } from '../engine/batch/schema';
 import { recordsOf } from '../engine/batch/records';
@@ -28,7 +29,7 @@ usage: neuron-path neuron DIR --layer L [--neuron J] [--neurons L:J,L:J,L] [--to
   readout tokens against the clean run (target: the folder class, else the predicted class).
   --layer L --neuron J  the neuron (block L, FFN neuron J; 0-based); --layer alone: every neuron of L
   --neurons LIST       several at once: 3:29,5:100 (and 4 or 4:* for a whole block)
-  --top K              images listed per neuron (default 9)
+  --top K              images listed per neuron (default ${NEURON_TOP_IMAGES.cli})
   --paths FILE.jsonl   a folder analysis of the same images: how often the neuron is on each class's paths
   --out FILE.jsonl     the scan's result file (default ./<DIR name>.neurons-<selection>.jsonl); resumed
   --batch N            images per model run (default 16)
@@ -68,7 +69,7 @@ export async function neuron(argv: string[]): Promise<number> {
   if (!dir) throw new UsageError('neuron needs a folder DIR');
   if (positionals.length > 1) throw new UsageError(`neuron takes one folder, got ${positionals.length}`);
   const text = selection(f);
-  const top = positive('top', f.top, 9)!, limit = positive('limit', f.limit), batchSize = positive('batch', f.batch);
+  const top = positive('top', f.top, NEURON_TOP_IMAGES.cli)!, limit = positive('limit', f.limit), batchSize = positive('batch', f.batch);
   if (f.paths !== undefined && !fs.existsSync(f.paths)) throw new Error(`--paths: result file ${f.paths} does not exist`);
   const mOpts = modelOptions(f as Parameters<typeof modelOptions>[0]);
   const json = checkOutput('--json', f.json, { inputs: [f.paths, f.out, mOpts.modelPath].filter((x): x is string => !!x), force: f.force });

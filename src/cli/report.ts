@@ -9,6 +9,7 @@ import {
 } from '../engine/batch/index';
 import { sha256File } from '../engine/hash';
 import { Engine, type ModelOptions } from '../engine/index';
+import { PRUNING_DEFAULTS } from '../engine/options';
 import { locateModel } from '../engine/modelLocation';
 import { formatNumber, formatPercent as pct, formatSpread } from '../format';
 import { UsageError } from './args';
@@ -113,9 +114,9 @@ export async function report(argv: string[]): Promise<number> {
   if (!positionals.length) throw new UsageError('report needs result files (from neuron-path batch), a folder of them, or a quoted glob');
   const by = (f.by ?? 'auto') as GroupBy;
   if (!['auto', 'folder', 'predicted'].includes(by)) throw new UsageError(`--by must be one of auto|folder|predicted, got '${f.by}'`);
-  const top = intFlag('top', f.top, 1, 3), keep = intFlag('keep', f.keep, 0, 5), seed = intFlag('seed', f.seed, 0, 0);
+  const top = intFlag('top', f.top, 1, 3), keep = intFlag('keep', f.keep, 0, PRUNING_DEFAULTS.keep), seed = intFlag('seed', f.seed, 0, PRUNING_DEFAULTS.seed);
   const layers = f.layers === undefined ? undefined : intFlag('layers', f.layers, 1, 1);
-  const holdout = f.holdout === undefined ? 0.2 : numberList('holdout', f.holdout)[0];
+  const holdout = f.holdout === undefined ? PRUNING_DEFAULTS.holdout : numberList('holdout', f.holdout)[0];
   if (f.holdout !== undefined && (f.holdout.includes(',') || !(holdout < 1))) throw new UsageError(`--holdout takes one fraction in [0, 1) (or a percentage), got '${f.holdout}'`);
   const fractions = f.prune !== undefined ? numberList('prune', f.prune) : undefined;
   if (f.provider !== undefined && f.provider !== 'cpu' && f.provider !== 'cuda') throw new UsageError(`--provider must be one of cpu|cuda, got '${f.provider}'`);

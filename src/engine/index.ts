@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { analyzePixels, readoutActivations, requireFinite, TargetError, topClasses } from './analyze';
 import { EngineError } from './errors';
+import { DEFAULTS } from './options';
 import type { AnalyzeOptions, ModelInfo, ModelOptions, RunHooks } from './api';
 import type { InstrumentedInfo } from './instrument';
 import { fitToModel, readLabels, readPreprocessing } from './modelFolder';
@@ -123,7 +124,7 @@ export class Engine {
     const pixels = await loadPixels(absolute(imagePath), this.prep, this.internal.input);
     const runner = new Runner(this.session, this.internal, layers, signal);
     const w = readoutActivations((await runner.clean(pixels.data)).acts, this.internal);
-    return pathJas(runner, pixels.data, options.target, w, path_, options.steps ?? 20, options.formula ?? 'reference');
+    return pathJas(runner, pixels.data, options.target, w, path_, options.steps ?? DEFAULTS.steps, options.formula ?? DEFAULTS.formula);
   }
 
   /** The model's probabilities for an image (one clean pass), most probable first. */

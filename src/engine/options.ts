@@ -33,6 +33,27 @@ export const DEFAULTS = {
   threads: 0,                       // onnxruntime's choice
 } as const;
 
+/** The pruning check's defaults: `report --prune` and the folder panel's form. */
+export const PRUNING_DEFAULTS = {
+  keep: 5,                          // path neurons kept per block
+  holdout: 0.2,                     // share of each class's images held out for measuring
+  fractions: [0.1, 0.3, 0.5, 0.7, 0.9] as readonly number[], // shares of each block's neurons zeroed
+  seed: 0,
+} as const;
+
+/** Images a neuron view lists: the panel's grid, and the CLI's shorter list. */
+export const NEURON_TOP_IMAGES = { view: 12, cli: 9 } as const;
+
+/** Image files by extension: what a folder scan takes, what the extension opens and offers in its menus (package.json's when-clause agrees; a test checks). */
+export const IMAGE_EXTENSIONS: readonly string[] = ['png', 'jpg', 'jpeg', 'webp', 'gif', 'tif', 'tiff', 'avif'];
+
+/** Whether a file's name (or path) has an image extension, in any case; a dot file such as `.png` has none. */
+export function isImageFileName(file: string): boolean {
+  const name = file.slice(Math.max(file.lastIndexOf('/'), file.lastIndexOf('\\')) + 1);
+  const dot = name.lastIndexOf('.');
+  return dot > 0 && IMAGE_EXTENSIONS.includes(name.slice(dot + 1).toLowerCase());
+}
+
 export type ResolvedAnalyzeOptions = Required<Omit<AnalyzeOptions, 'baselines'>> & { baselines: BaselineName[] };
 
 /** Every analyze option, missing ones from DEFAULTS (the random count is 0 without random paths). */

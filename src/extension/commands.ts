@@ -6,21 +6,18 @@ import * as vscode from 'vscode';
 import type { AnalysisService } from './analysis';
 import { COMMANDS } from './commandIds';
 import type { FolderPanelManager } from './folderPanel';
-import { IMAGE_EXTENSIONS, type PanelManager } from './panel';
+import { IMAGE_EXTENSIONS, isImageFileName } from '../engine/options';
+import type { PanelManager } from './panel';
 import { shardSetOf } from '../engine/batch/schema';
 import { SECTION } from './settings';
 
 const IMAGE_PREVIEW_VIEW_TYPE = 'imagePreview.previewEditor';
 
-export function isImagePath(p: string): boolean {
-  return IMAGE_EXTENSIONS.includes(path.extname(p).slice(1).toLowerCase());
-}
-
 /** The image shown in the active editor tab (the built-in image preview, or any editor of an image file). */
 function activeImage(): vscode.Uri | undefined {
   const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
-  if (input instanceof vscode.TabInputCustom && (input.viewType === IMAGE_PREVIEW_VIEW_TYPE || isImagePath(input.uri.path))) return input.uri;
-  if (input instanceof vscode.TabInputText && isImagePath(input.uri.path)) return input.uri;
+  if (input instanceof vscode.TabInputCustom && (input.viewType === IMAGE_PREVIEW_VIEW_TYPE || isImageFileName(input.uri.path))) return input.uri;
+  if (input instanceof vscode.TabInputText && isImageFileName(input.uri.path)) return input.uri;
   return undefined;
 }
 
@@ -29,7 +26,7 @@ async function pickImage(): Promise<vscode.Uri[] | undefined> {
     canSelectMany: true,
     openLabel: 'Analyze',
     title: 'Neuron Path: choose images to analyze',
-    filters: { Images: IMAGE_EXTENSIONS },
+    filters: { Images: [...IMAGE_EXTENSIONS] },
     defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
   });
 }
@@ -82,7 +79,7 @@ export function registerCommands(context: vscode.ExtensionContext, panels: Panel
         const active = activeImage();
         uris = active ? [active] : (await pickImage()) ?? [];
       }
-      uris = uris.filter((u) => isImagePath(u.path));
+      uris = uris.filter((u) => isImageFileName(u.path));
       if (uris.length === 0) return;
       const nonLocal = uris.filter((u) => u.scheme !== 'file');
       if (nonLocal.length > 0) {

@@ -14,6 +14,7 @@ import { neuronScanSuffix } from '../engine/batch/schema';
 import { NEURON_RECORDS } from '../engine/neurons/records';
 import { summarizeNeuron, type NeuronSummary } from '../engine/neurons/summary';
 import { isCancelled } from '../engine/errors';
+import { NEURON_TOP_IMAGES } from '../engine/options';
 import { runningProgress, type BatchProgressInfo } from '../operations/progress';
 import { isNeuronPersistedState, isNeuronWebviewToHost, type HostToNeuronWebview, type NeuronInit, type NeuronWebviewToHost } from '../protocol/neuronPanel';
 import type { AnalysisService } from './analysis';
@@ -22,8 +23,6 @@ import type { FolderPanelManager } from './folderPanel';
 import { PanelManagerBase, panelKey, WebviewPanelHost, webviewOptions } from './webviewPanel';
 
 export const NEURON_VIEW_TYPE = 'neuronPath.neuronPanel';
-/** Images shown in the grid. */
-const TOP = 12;
 const REFRESH_MS = 1000;
 
 /** Where the neuron view of an image scans: the image's folder, or its parent when the parent has a folder analysis (ImageFolder layout). */
@@ -148,7 +147,7 @@ export class NeuronPanel extends WebviewPanelHost<HostToNeuronWebview> {
       let patterns;
       try { patterns = (await isFile(this.pathsFile)) ? (await loadReports([this.pathsFile])).report.patterns : undefined; } catch { patterns = undefined; }
       this.usedPaths = patterns ? this.pathsFile : undefined;
-      this.summary = summarizeNeuron(records, this.layer, this.neuron, { top: TOP, patterns });
+      this.summary = summarizeNeuron(records, this.layer, this.neuron, { top: NEURON_TOP_IMAGES.view, patterns });
       this.post({ type: 'summary', summary: this.summary, imageUris: this.imageUris(this.summary), pathsFile: this.usedPaths });
     } catch (err) {
       this.error = `Could not read ${this.resultFile}: ${err instanceof Error ? err.message : String(err)}`;

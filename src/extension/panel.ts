@@ -15,9 +15,6 @@ import { PanelManagerBase, panelKey, WebviewPanelHost, webviewOptions } from './
 
 export const VIEW_TYPE = 'neuronPath.panel';
 
-/** Images the panel can show directly; others (TIFF) are previewed as PNG by the worker. */
-export const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp', 'gif', 'tif', 'tiff', 'avif'];
-
 /** The image panel also reads the image's folder. */
 const imagePanelOptions = (extensionUri: vscode.Uri, imageUri: vscode.Uri) => webviewOptions(extensionUri, [vscode.Uri.joinPath(imageUri, '..')]);
 

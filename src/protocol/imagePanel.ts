@@ -1,6 +1,7 @@
 // The messages between the extension host and the image panel's page (one image's analysis), and
 // the state the page saves. The page is not trusted: every message from it passes its guard.
 import type { AnalysisResult, LayerProgress } from '../engine/result';
+import { isImageFileName } from '../engine/options';
 import { isIndex, isLocalPath, isObject } from './guards';
 
 export type TargetChoice = number | 'predicted';
@@ -85,7 +86,7 @@ export interface PanelPersistedState {
  * decides what the revived panel reads (the image, and the folder its resource root opens).
  */
 export function isPanelPersistedState(v: unknown): v is PanelPersistedState {
-  return isObject(v) && isLocalPath(v.imagePath) && /\.(png|jpe?g|webp|gif|tiff?|avif)$/i.test(v.imagePath)
+  return isObject(v) && isLocalPath(v.imagePath) && isImageFileName(v.imagePath)
     && (v.target === undefined || isTargetChoice(v.target))
     && (v.selectedLayer === undefined || (typeof v.selectedLayer === 'number' && Number.isInteger(v.selectedLayer) && v.selectedLayer >= 0 && v.selectedLayer < 10_000))
     && (v.overlayOpacity === undefined || (typeof v.overlayOpacity === 'number' && v.overlayOpacity >= 0 && v.overlayOpacity <= 1))

@@ -10,6 +10,7 @@ import type { Engine } from '../index';
 import { argmax, topIndices } from '../locator';
 import { groupOf, type CategoryPatterns, type GroupBy, type PatternRecord } from './patterns';
 import { EngineError, invalidOption, isCancelled } from '../errors';
+import { PRUNING_DEFAULTS } from '../options';
 import { rng } from '../random';
 
 export type PruneVariant = 'unprotected' | 'protected' | 'activation' | 'control';
@@ -103,7 +104,7 @@ export function splitClasses(records: PatternRecord[], by: GroupBy, holdout: num
 export interface PruneOptions {
   fractions: number[];              // each in [0, 1]
   keep: number;                     // path neurons kept per block (the most frequent on the chosen images)
-  holdout?: number;                 // share of each class's images held out for measuring (default 0.2)
+  holdout?: number;                 // share of each class's images held out for measuring (default: PRUNING_DEFAULTS)
   layers?: number;                  // prune only the first N blocks (default all)
   seed?: number;                    // default 0
   labels?: string[];
@@ -145,7 +146,7 @@ export type PruneEngine = Pick<Engine, 'info' | 'scaledProbabilities' | 'readout
 /** Runs the protocol for every class of the records; the image files must still be there. */
 export async function pruningCheck(engine: PruneEngine, records: PruneRecord[], patterns: CategoryPatterns, opts: PruneOptions): Promise<PruningCurve> {
   const { fractions, keep } = opts;
-  const seed = opts.seed ?? 0, holdout = opts.holdout ?? 0.2;
+  const seed = opts.seed ?? PRUNING_DEFAULTS.seed, holdout = opts.holdout ?? PRUNING_DEFAULTS.holdout;
   if (!fractions.length || fractions.some((p) => !(p >= 0 && p <= 1))) throw invalidOption(`pruning fractions must be in [0, 1], got ${fractions.join(',')}`);
   if (!Number.isInteger(keep) || keep < 0) throw invalidOption(`keep must be an integer >= 0, got ${keep}`);
   const L = engine.info.layers, D = engine.info.neuronsPerLayer, C = engine.info.numClasses;

@@ -11,9 +11,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EngineError } from '../errors';
 import { ioError, pathRecord, pathText, recordedPath, type FsPath } from '../files';
+import { IMAGE_EXTENSIONS, isImageFileName } from '../options';
 import type { FolderClass } from './schema';
-
-export const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp', 'gif', 'tif', 'tiff', 'avif'];
 
 export interface BatchItem extends FolderClass {
   image: string;                    // absolute path; bytes of a name that are not UTF-8 shown as \xHH
@@ -38,7 +37,6 @@ export interface FolderScan {
   dangling: string[];               // links to nothing (each an item with its problem)
 }
 
-export const isImageFile = (name: string) => IMAGE_EXTENSIONS.includes(path.extname(name).slice(1).toLowerCase());
 
 /** The file an item names: its path's bytes where they are not UTF-8. */
 export const itemFile = (item: BatchItem): FsPath => recordedPath({ path: item.image, pathBase64: item.imageBase64 });
@@ -86,13 +84,13 @@ class Walk {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT' && code !== 'ELOOP') throw ioError(err as NodeJS.ErrnoException, e.file, 'folder');
       // A link to nothing named like an image or a folder (no extension) is part of the dataset; other names are not.
-      if (!isImageFile(e.name) && path.extname(e.name)) return undefined;
+      if (!isImageFileName(e.name) && path.extname(e.name)) return undefined;
       this.dangling.push(pathText(e.file));
-      return { problem: ioError(err as NodeJS.ErrnoException, e.file, isImageFile(e.name) ? 'image' : 'folder').message };
+      return { problem: ioError(err as NodeJS.ErrnoException, e.file, isImageFileName(e.name) ? 'image' : 'folder').message };
     }
     const id = `${st.dev}:${st.ino}`;
     if (st.isDirectory()) return { dir: true, id };
-    return st.isFile() && isImageFile(e.name) ? { dir: false, id } : undefined;
+    return st.isFile() && isImageFileName(e.name) ? { dir: false, id } : undefined;
   }
 
   /** Takes a real file or folder the first time it is met; false (and noted) when it was met before. */

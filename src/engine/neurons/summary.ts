@@ -6,6 +6,7 @@ import { groupOf, type CategoryPatterns } from '../batch/patterns';
 import type { FolderClass } from '../batch/schema';
 import { stat, type Stat } from '../batch/compare';
 import { invalidOption } from '../errors';
+import { NEURON_TOP_IMAGES } from '../options';
 import type { ClassProbability } from '../result';
 import type { NeuronScanRecord, UnitScan } from '../batch/schema';
 
@@ -67,7 +68,7 @@ export function summarizeNeuron(records: ScanRecord[], layer: number, neuron: nu
   const top = rows
     .map(({ r, unit, k }) => ({ r, unit, k, a: unit.activation[k] }))
     .sort((x, y) => y.a - x.a || byPath(x.r, y.r))
-    .slice(0, opts.top ?? 12)
+    .slice(0, opts.top ?? NEURON_TOP_IMAGES.view)
     .map(({ r, unit, k, a }): TopImage => {
       const index = unit.peak[k];
       return {
