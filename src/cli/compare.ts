@@ -12,7 +12,7 @@ import { inProcess } from './inProcess';
 import { formatNumber } from '../format';
 import { checkOutput, writeOutput } from './output';
 import { table } from './report';
-import { safeLine, safeText } from './terminal';
+import { safeLine, safeText, warnDefaults } from './terminal';
 
 export const COMPARE_USAGE = `
 usage: neuron-path compare A B [--json OUT] [analyze options]
@@ -46,6 +46,7 @@ export async function compare(f: Flags, positionals: string[]): Promise<number> 
   const json = checkOutput('--json', f.json, { inputs: [...positionals, mOpts.modelPath], force: f.force });
   log(`opening ${mOpts.modelPath}`);
   const engine = await Engine.open(mOpts);
+  warnDefaults(engine.info.preprocessing);
   try {
     log(`analysing ${positionals.join(' and ')}`);
     const [a, b] = [await resultOf(engine, positionals[0], aOpts), await resultOf(engine, positionals[1], aOpts)];
