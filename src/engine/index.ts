@@ -48,24 +48,32 @@ export class Engine {
     return new Engine(info, opened.session, i, prep);
   }
 
-  /** `imagePath`: a path, or its bytes (a folder scan's name that is not UTF-8; absolute). */
-  async analyze(imagePath: FsPath, options: AnalyzeOptions = {}, hooks: RunHooks = {}): Promise<AnalysisResult> {
+  /**
+   * `imagePath`: a path, or its bytes (a folder scan's name that is not UTF-8; absolute).
+   * `prior`: an earlier result of this image and model with the same settings: its path is reused
+   * and only the wanted baselines it lacks are computed (analyze.ts). Progress carries the complete
+   * result without baselines (`pathResult`) once the path is known.
+   */
+  async analyze(imagePath: FsPath, options: AnalyzeOptions = {}, hooks: RunHooks = {}, prior?: AnalysisResult): Promise<AnalysisResult> {
     const file = absolute(imagePath);
     const { input } = this.internal;
     const pixels = await loadPixels(file, this.prep, input);
-    const core = await analyzePixels({
-      session: this.session, info: this.internal, layers: this.info.layers, labels: this.info.labels, pixels: pixels.data,
-    }, options, hooks);
     const { path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses, readout, tokens, ffn, activation, headFfns, leftOut, precision } = this.info;
-    return {
+    const head: Pick<AnalysisResult, 'schema' | 'model' | 'image'> = {
       schema: 'neuron-path/1',
       model: {
         path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses, readout, tokens,
         ffn: { kind: ffn, activation, headFfns, ...(leftOut ? { leftOut } : {}) }, precision: { stored: precision, analysedIn: 'float32' },
       },
       image: imageOf(file, await sha256File(file, 'image'), pixels),
-      ...core,
     };
+    if (prior && (prior.model.sha256 !== sha256 || prior.image.sha256 !== head.image.sha256)) {
+      throw new EngineError('invalid-option', 'the earlier result was made with another model or image, so its path cannot be reused: analyse the image again', { field: 'prior' });
+    }
+    const core = await analyzePixels({
+      session: this.session, info: this.internal, layers: this.info.layers, labels: this.info.labels, pixels: pixels.data,
+    }, options, hooks, prior, (c) => ({ ...head, ...c }));
+    return { ...head, ...core };
   }
 
   /** For callers that preprocess themselves (tests against recorded pixel tensors). */

@@ -2,6 +2,7 @@
 // the worker sends it to the extension host, the panel draws it, batch runs append it as a line.
 
 export type Formula = 'reference' | 'paper';
+export type BaselineName = 'activation' | 'ig' | 'ip' | 'random';
 /** The readout rows asked for: auto (found from the graph), cls (token 0), patches (the patch grid), all, or rows a:b (end excluded). */
 export type ScopeSetting = 'auto' | 'cls' | 'patches' | 'all' | `${number}:${number}` | `${number}:`;
 
@@ -78,7 +79,13 @@ export interface AnalysisResult {
     width: number; height: number;   // upright: after the EXIF orientation
     orientation?: number;            // the EXIF orientation applied, 1..8 (absent in records made before it was applied)
   };
-  settings: { steps: number; formula: Formula; target: number | 'predicted'; topK?: number };  // topK only when > 1
+  settings: {
+    steps: number; formula: Formula; target: number | 'predicted';
+    topK?: number;                  // only when > 1
+    // The baselines computed (absent in records made before they could be skipped: all present ones ran).
+    // [] is a complete result without baselines (skipped, or cancelled after the path); they can be added later.
+    baselines?: BaselineName[];
+  };
   prediction: { top: ClassProbability[] };
   target: ClassProbability;
   path: PathNeuron[];               // with topK > 1: the first (best) neuron of every layer's K
@@ -108,6 +115,12 @@ export interface LayerProgress {
   layer?: number;
   layers?: number;
   partialPath?: PathNeuron[];
+  /** During the baselines phase: which one runs. */
+  baseline?: BaselineName;
+  /** Model rows run so far and planned in all (each gradient pass is m rows), and the seconds since the clean pass: the remaining-time estimate. */
+  work?: { done: number; total: number; seconds: number };
+  /** Once, when the path, its JAS and its remove/enhance are known: the complete result without baselines (kept if the run is cancelled later). */
+  pathResult?: AnalysisResult;
   /** The clean pass's prediction and the explained class: on every message after the clean pass. */
   prediction?: { top: ClassProbability[]; target: ClassProbability };
   message: string;
