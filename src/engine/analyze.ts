@@ -4,7 +4,7 @@ import type { AnalyzeOptions, RunHooks } from './api';
 import { EngineError, type ErrorFacts } from './errors';
 import { activationPath, argmax, influencePatternPath, integratedGradientsPath, locatePath, pathJas, randomPaths, scaledLayer, sumTokens } from './locator';
 import { manipulatePaths } from './manipulation';
-import { BASELINES, RANDOM_COUNT_RANGE, resolveAnalyzeOptions, SEED_RANGE, STEPS_RANGE, TOP_K_RANGE, type ResolvedAnalyzeOptions } from './options';
+import { BASELINES, RANDOM_COUNT_RANGE, ranBaselines, resolveAnalyzeOptions, SEED_RANGE, STEPS_RANGE, TOP_K_RANGE, type ResolvedAnalyzeOptions } from './options';
 import { readoutValues } from './readout';
 import type { AnalysisResult, BaselineName, BaselineResult, ClassProbability, LayerProgress, PathNeuron, TokenMap } from './result';
 import { Runner } from './runner';
@@ -197,13 +197,6 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
     // A prior's time is added: the record says what the whole result cost.
     timing: prior ? addTiming(prior.timing, t) : t,
   };
-}
-
-/** Which baselines a result has (older records without settings.baselines: the ones present). */
-export function ranBaselines(r: Pick<AnalysisCore, 'settings' | 'baselines'>): BaselineName[] {
-  if (r.settings.baselines) return [...r.settings.baselines];
-  const b = r.baselines;
-  return BASELINES.filter((n) => (n === 'activation' ? b.activation : n === 'ig' ? b.integratedGradients : n === 'ip' ? b.influencePattern : b.random));
 }
 
 /** Model rows the analysis will run: the search (a gradient pass of m rows per layer), the JAS, the baselines, remove/enhance. */
