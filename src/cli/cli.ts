@@ -1,6 +1,7 @@
 // `neuron-path`: the engine from a terminal. Progress on stderr, a summary on stdout, JSON on request.
 import * as fs from 'node:fs';
-import { Engine } from '../engine/index';
+import { Engine, type LayerProgress } from '../engine/index';
+import { analysisProgressText } from '../format';
 import { BASELINES, DEFAULTS, FORMULAS, PROVIDERS, RESIZES, STEPS_RANGE } from '../engine/options';
 import { analyzeOptions, modelOptions, parse, UsageError, type Flags } from './args';
 import { batch, BATCH_USAGE } from './batch';
@@ -43,7 +44,7 @@ async function analyze(f: Flags, positionals: string[]): Promise<void> {
   const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${safeText(msg)}\n`); };
   const controller = new AbortController();
   process.once('SIGINT', () => { log('cancelling...'); controller.abort(); });
-  const hooks = { signal: controller.signal, onProgress: (p: { message: string }) => log(`  ${p.message}`) };
+  const hooks = { signal: controller.signal, onProgress: (p: LayerProgress) => log(`  ${analysisProgressText(p)}`) };
   const mOpts = modelOptions(f);
   const aOpts = analyzeOptions(f);
   log(`opening ${mOpts.modelPath}`);

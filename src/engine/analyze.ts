@@ -95,7 +95,7 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
         lap('layers');
         stepScores.push(step.scores);
         progress({
-          phase: 'layer', layer: step.layer, layers: L, message: `path: layer ${step.layer + 1} of ${L}, neuron ${step.neuron}`,
+          phase: 'layer', layer: step.layer, layers: L, message: `path, layer ${step.layer + 1}/${L}: neuron ${step.neuron}`,
           partialPath: describe(partial, (l, j) => stepScores[l][j]),
         });
       },

@@ -285,7 +285,7 @@ test('webview: the path first, above the fold, with the time left; skip and comp
     await send({ type: 'runStarted', runId: 1, target: 'predicted', baselines: [...wanted] });
     const prediction = { top: result.prediction.top, target: result.target };
     await send({ type: 'progress', runId: 1, progress: { phase: 'clean', message: 'predicted', prediction } });
-    await send({ type: 'progress', runId: 1, progress: { phase: 'layer', layer: 0, layers: 12, partialPath: result.path.slice(0, 1), prediction, message: 'path: layer 1 of 12, neuron 7', work: { done: 20, total: 1000, seconds: 11 } } });
+    await send({ type: 'progress', runId: 1, progress: { phase: 'layer', layer: 0, layers: 12, partialPath: result.path.slice(0, 1), prediction, message: 'path, layer 1/12: neuron 7', work: { done: 20, total: 1000, seconds: 11 } } });
     await page.waitForSelector('[data-testid=path-neuron]');
     // The first path neuron and the prediction are in the first screen, without scrolling.
     const inView = (sel: string) => page.$eval(sel, (e) => { const r = e.getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight && r.height > 0; });
@@ -293,7 +293,7 @@ test('webview: the path first, above the fold, with the time left; skip and comp
     assert.equal(await inView('[data-testid=headline]'), true);
     assert.match(await page.textContent('[data-testid=headline]') ?? '', /^Predicted /);
     // 11 s for 20 of 1000 rows: about 9 min left, with the phase.
-    assert.match(await page.textContent('[data-testid=status]') ?? '', /path: layer 1 of 12.*about 9 min left/);
+    assert.match(await page.textContent('[data-testid=status]') ?? '', /path, layer 1\/12: neuron 7.*about 9 min left/);
     assert.equal(await page.isVisible('[data-testid=skip-baselines]'), true);
     await screenshot('running-above-the-fold.png');
     for (let l = 1; l < 3; l++) {
