@@ -1,6 +1,6 @@
 // Opens a user's model: builds its instrumented twin once, checks it computes what the original
 // does, and caches it on disk by content hash so later opens skip straight to the session.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -12,7 +12,7 @@ import { refuseQuantized, upcastToFloat32 } from './onnx/precision';
 import { resolvedScope } from './options';
 import { probePixels } from './onnx/probe';
 import { EngineError } from './errors';
-import { readRegular } from './files';
+import { readRegular, writeAtomic } from './files';
 import { checkSize, removeIdentities } from './onnx/bounds';
 import { decodeModel, encodeModel, inlineExternalData, ModelFormatError } from './onnx/proto';
 import type { ModelSessions } from './runner';
@@ -84,15 +84,15 @@ export async function openModel(options: ModelOptions, sizeHint: [number, number
   const modelName = `${key}.${bytesSha.slice(0, 16)}.onnx`, forwardName = `${key}.${forwardSha.slice(0, 16)}.onnx`;
   try {
     fs.mkdirSync(dir, { recursive: true });
-    writeAtomic(path.join(dir, modelName), bytes);
-    writeAtomic(path.join(dir, forwardName), forwardBytes);
-    writeAtomic(cachedInfo, Buffer.from(JSON.stringify({
+    writeAtomic(path.join(dir, modelName), 'cache', [bytes]);
+    writeAtomic(path.join(dir, forwardName), 'cache', [forwardBytes]);
+    writeAtomic(cachedInfo, 'cache', [JSON.stringify({
       info, layers, source: file, model: modelName, sha256: bytesSha, forward: forwardName, forwardSha256: forwardSha,
-    } satisfies CacheEntry)));
+    } satisfies CacheEntry)]);
   } catch (e) {
     await releaseSessions(sessions);
-    const err = e as NodeJS.ErrnoException;
-    throw new EngineError('cache', `cannot write the instrumented-model cache in ${dir} (${err.code ?? err.message})`, { file: dir });
+    const err = e as NodeJS.ErrnoException & { facts?: { errno?: string } };
+    throw new EngineError('cache', `cannot write the instrumented-model cache in ${dir} (${err.facts?.errno ?? err.code ?? err.message})`, { file: dir });
   }
   return { sessions, info, layers, sha256, cached: false };
 }
@@ -174,14 +174,4 @@ function softmax(logits: Float32Array): number[] {
   return exp.map((e) => e / total);
 }
 
-function writeAtomic(file: string, data: Uint8Array): void {
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    fs.writeFileSync(tmp, data);
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true }); // a full disk leaves no partial file behind
-    throw e;
-  }
-}
 
