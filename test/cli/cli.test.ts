@@ -92,7 +92,7 @@ test('--json - writes the record to stdout; --target, --formula, --steps, --base
   const rec = JSON.parse(r.stdout) as AnalysisResult;
   assert.deepEqual(rec.model.preprocessing?.mean, { value: [0.5, 0.5, 0.5], source: { from: 'default' } });
   assert.equal(rec.target.class, 2);
-  assert.deepEqual(rec.settings, { steps: 5, formula: 'paper', target: 2 });
+  assert.deepEqual(rec.settings, { steps: 5, formula: 'paper', target: 2, baselines: [] });
   assert.deepEqual(rec.baselines, {});
   // Path (m = 5) + JAS: 4 backward passes.
   assert.equal(rec.timing.backwardPasses, 4);
