@@ -4,8 +4,8 @@
 import { createHash } from 'node:crypto';
 import type { AnalyzeOptions, ModelOptions } from '../api';
 import { pathKey, type RecordedPath } from '../files';
-import { resolveAnalyzeOptions, resolvedScope } from '../options';
-import type { AnalysisResult } from '../result';
+import { FORMULAS, resolveAnalyzeOptions, resolvedScope, STEPS_RANGE, TOP_K_RANGE } from '../options';
+import type { AnalysisResult, Formula } from '../result';
 import {
   ANALYSIS_SCHEMA, isErrorLine, type BatchError, type BatchLine, type BatchSettings, type ImageRecord, type ModelSettings, type RecordKind, type ResultLine, type RunSettings,
 } from './schema';
@@ -94,6 +94,11 @@ function analysisProblem(v: Obj): string | undefined {
   if (!isObj(prediction) || !Array.isArray(prediction.top) || !prediction.top.length
     || !prediction.top.every((c) => isObj(c) && isInt(c.class, 0, LIMIT) && isProb(c.probability))) return 'no prediction (top classes with probabilities)';
   if (!isObj(target) || !isInt(target.class, 0, LIMIT) || !isProb(target.probability)) return 'no target class and probability';
+  const settings = r.settings;
+  if (!isObj(settings) || !isInt(settings.steps, STEPS_RANGE.min, STEPS_RANGE.max) || !FORMULAS.includes(settings.formula as Formula)
+    || (settings.topK !== undefined && !isInt(settings.topK, TOP_K_RANGE.min, TOP_K_RANGE.max))) {
+    return `settings out of their bounds (steps ${STEPS_RANGE.min}..${STEPS_RANGE.max}, formula ${FORMULAS.join('|')}, top-k ${TOP_K_RANGE.min}..${TOP_K_RANGE.max})`;
+  }
   if (!isNum(r.jas)) return 'no finite JAS';
   if (!isObj(manipulation) || !isObj(manipulation.remove) || !isObj(manipulation.enhance)
     || !isProb(manipulation.remove.probability) || !isProb(manipulation.enhance.probability)) return 'no remove/enhance probabilities';

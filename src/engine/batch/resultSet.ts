@@ -36,7 +36,7 @@ const isGlob = (s: string) => fg.isDynamicPattern(s.split(path.sep).join('/'));
  * file or shard that does not exist yet is no error (a missing file is kept, a set may be empty).
  */
 export async function expandResults(args: string[], opts: { whileWritten?: boolean } = {}): Promise<string[]> {
-  const files = new Set<string>();
+  const files = new Map<string, { file: string; mtime: number }>(); // by device and inode
   const none = (code: EngineErrorCode, message: string, facts: ErrorFacts): string[] => {
     if (opts.whileWritten) return [];
     throw new ResultSetError(code, message, facts);
@@ -48,22 +48,36 @@ export async function expandResults(args: string[], opts: { whileWritten?: boole
     let found: string[];
     if (stat && !stat.isDirectory()) found = [abs];
     else if (stat) {
-      found = await fg(RESULT_GLOB, { cwd: abs, absolute: true, onlyFiles: true });
+      found = await walk(RESULT_GLOB, abs);
       if (!found.length) found = none('not-found', `the folder ${abs} holds no result files (*.jsonl)`, { file: abs, role: 'folder' });
     } else if (set) {
       const names = await fs.promises.readdir(set.dir).catch(() => [] as string[]);
       found = names.filter(set.isMember).map((n) => path.join(set.dir, n));
       if (!found.length) found = none('not-found', `no result file matches ${arg}`, { file: arg, role: 'result-file' });
     } else if (isGlob(arg)) {
-      found = await fg(arg.split(path.sep).join('/'), { absolute: true, onlyFiles: true });
+      found = await walk(arg.split(path.sep).join('/'));
       if (!found.length) found = none('not-found', `no result file matches ${arg}`, { file: arg, role: 'result-file' });
     } else {
       found = opts.whileWritten ? [abs] : none('not-found', `result file ${arg} does not exist`, { file: abs, role: 'result-file' });
     }
-    found.forEach((f) => files.add(path.resolve(f)));
+    for (const f of found) {
+      // A missing file (a run not started) is kept by its path; a file reached by two paths counts once.
+      const st = await fs.promises.stat(f).catch(() => undefined);
+      const id = st ? `${st.dev}:${st.ino}` : path.resolve(f);
+      if (!files.has(id)) files.set(id, { file: path.resolve(f), mtime: st?.mtimeMs ?? 0 });
+    }
   }
-  const mtimes = new Map(await Promise.all([...files].map(async (f) => [f, (await fs.promises.stat(f).catch(() => undefined))?.mtimeMs ?? 0] as const)));
-  return [...files].sort((a, b) => mtimes.get(a)! - mtimes.get(b)! || a.localeCompare(b));
+  return [...files.values()].sort((a, b) => a.mtime - b.mtime || a.file.localeCompare(b.file)).map((f) => f.file);
+}
+
+/**
+ * The files a glob matches. Linked folders are not entered (a link to a parent would loop until
+ * the memory runs out); a link to a file matches like the file.
+ */
+async function walk(pattern: string, cwd?: string): Promise<string[]> {
+  const found = await fg(pattern, { cwd, absolute: true, onlyFiles: false, followSymbolicLinks: false });
+  const isFile = await Promise.all(found.map((f) => fs.promises.stat(f).then((st) => st.isFile(), () => false)));
+  return found.filter((_, i) => isFile[i]);
 }
 
 type Line = ResultLine<ImageRecord, RunSettings>;

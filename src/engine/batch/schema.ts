@@ -143,13 +143,18 @@ export function shardFile(out: string, shard: Shard): string {
   return `${out.replace(/\.jsonl$/i, '')}.shard-${shard.index}-of-${shard.count}.jsonl`;
 }
 
-const SHARD_FILE = /^(.*)\.shard-\d+-of-(\d+)\.jsonl$/;
+/** The inverse of `shardFile`: `x.shard-1-of-4.jsonl` -> its run's file `x.jsonl` and its shard, else undefined. */
+export function parseShardFile(file: string): { base: string; shard: Shard } | undefined {
+  const m = /^(.*)\.shard-(\d+)-of-(\d+)\.jsonl$/i.exec(file);
+  return m ? { base: `${m[1]}.jsonl`, shard: { index: Number(m[2]), count: Number(m[3]) } } : undefined;
+}
+
 const SHARD_SET = /^(.*)\.shard-\*-of-(\d+)\.jsonl$/;
 
 /** `x.shard-2-of-4.jsonl` -> its run's files `x.shard-*-of-4.jsonl` (what `report` and the panel take). */
 export function shardSetOf(file: string): string | undefined {
-  const m = SHARD_FILE.exec(file);
-  return m ? `${m[1]}.shard-*-of-${m[2]}.jsonl` : undefined;
+  const parsed = parseShardFile(file);
+  return parsed ? `${parsed.base.replace(/\.jsonl$/, '')}.shard-*-of-${parsed.shard.count}.jsonl` : undefined;
 }
 
 /** The files of a shard set `x.shard-*-of-N.jsonl`: its folder and a test of a file name; undefined for anything else. */

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { invalidOption } from '../errors';
-import type { Shard } from './schema';
+import { parseShardFile, shardFile, shardSetOf, type Shard } from './schema';
 
 const nonNegativeInt = (s: string) => /^\d+$/.test(s.trim()) ? Number(s) : NaN;
 
@@ -79,3 +79,24 @@ export function inShard<T extends { image: string }>(items: T[], root: string, s
 }
 
 export const shardLabel = (s: Shard) => `shard ${s.index}/${s.count}`;
+
+/** A run's shard files among the files read: which of its N shards are missing, and which files are not one of them. */
+export interface ShardSet { files: string; count: number; found: number; missing: string[]; extra: string[] }
+
+/** The shard sets among `files` (one per run file and shard count); a report over an incomplete set names what it lacks. */
+export function shardSets(files: string[]): ShardSet[] {
+  const sets = new Map<string, { base: string; count: number; indexes: Set<number>; extra: string[] }>();
+  for (const file of files) {
+    const parsed = parseShardFile(file);
+    if (!parsed) continue;
+    const { base, shard } = parsed;
+    const key = `${base}\0${shard.count}`;
+    const set = sets.get(key) ?? { base, count: shard.count, indexes: new Set<number>(), extra: [] };
+    sets.set(key, set);
+    if (shard.index < shard.count && shard.count > 0) set.indexes.add(shard.index); else set.extra.push(file);
+  }
+  return [...sets.values()].map(({ base, count, indexes, extra }) => ({
+    files: shardSetOf(shardFile(base, { index: 0, count }))!, count, found: indexes.size, extra,
+    missing: Array.from({ length: Math.min(count, 100_000) }, (_, k) => k).filter((k) => !indexes.has(k)).map((index) => shardFile(base, { index, count })),
+  }));
+}
