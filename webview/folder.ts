@@ -8,13 +8,14 @@ import '@vscode-elements/elements/dist/vscode-label/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
-import type { VscodeProgressBar, VscodeSingleSelect } from '@vscode-elements/elements';
+import type { VscodeSingleSelect } from '@vscode-elements/elements';
 import './main.css';
 import './folder.css';
 import type { FolderPersistedState, FolderWebviewToHost } from '../src/protocol/folderPanel';
 import { ChartSlot, readTheme } from './charts';
 import { isMessage, Page } from './boot';
 import { fill, h } from './dom';
+import { RunHeader } from './runHeader';
 import { folderComparisonChart } from './folderCharts';
 import { PruningSection } from './folderPruning';
 import {
@@ -29,13 +30,8 @@ const page = new Page<FolderState, FolderAction, FolderWebviewToHost, FolderPers
 });
 const { app, post, dispatch } = page;
 
+const run = new RunHeader(post, 'Batch progress', 'empty');
 const ui = {
-  title: h('h1', { id: 'title' }),
-  subtitle: h('p', { class: 'subtitle', id: 'subtitle' }),
-  cancelButton: h('vscode-button', { id: 'cancel', secondary: true, onclick: () => post({ type: 'cancel' }) }, 'Stop'),
-  resumeButton: h('vscode-button', { id: 'resume', onclick: () => post({ type: 'resume' }) }, 'Resume'),
-  progressBar: h('vscode-progress-bar', { id: 'progress', 'aria-label': 'Batch progress' }) as VscodeProgressBar,
-  status: h('p', { id: 'status', class: 'status', role: 'status', 'aria-live': 'polite', 'data-testid': 'status', 'data-state': 'empty' }),
   latest: h('p', { class: 'caption', id: 'latest', 'data-testid': 'latest' }),
   comparisonBody: h('tbody', { id: 'comparison', 'data-testid': 'comparison-table' }),
   comparisonNote: h('p', { class: 'caption', id: 'comparison-note' }),
@@ -64,8 +60,8 @@ function build(): void {
   ui.classSelect.addEventListener('change', () => dispatch({ type: 'selectClass', key: ui.classSelect.value }));
   ui.heatmap.addEventListener('keydown', onHeatmapKey);
   const header = h('header', { class: 'top' },
-    h('div', { class: 'titles' }, ui.title, ui.subtitle),
-    h('div', { class: 'actions', role: 'toolbar', 'aria-label': 'Batch actions' }, ui.resumeButton, ui.cancelButton));
+    h('div', { class: 'titles' }, run.title, run.subtitle),
+    h('div', { class: 'actions', role: 'toolbar', 'aria-label': 'Batch actions' }, run.resumeButton, run.cancelButton));
   const comparison = section('comparison',
     h('h2', { id: 'comparison-heading' }, 'Method comparison'),
     ui.comparisonNote,
@@ -89,14 +85,14 @@ function build(): void {
     ui.similarityNote,
     h('div', { class: 'heatmap-box' }, ui.similarity));
   fill(ui.errorsSection, h('h2', { id: 'errors-heading' }, 'Images that failed'), ui.errors);
-  fill(app, header, h('div', { class: 'progress-line' }, ui.progressBar, ui.status, ui.latest), comparison, patterns, similarity, pruning.element, ui.errorsSection);
+  fill(app, header, h('div', { class: 'progress-line' }, run.progressBar, run.status, ui.latest), comparison, patterns, similarity, pruning.element, ui.errorsSection);
 }
 
 function render(): void {
   const s = page.state, prev = page.previous;
-  ui.title.textContent = s.title || baseName(s.resultFile) || 'Neuron Path';
+  run.title.textContent = s.title || baseName(s.resultFile) || 'Neuron Path';
   const r = s.report;
-  ui.subtitle.textContent = [
+  run.subtitle.textContent = [
     s.folder ? `Folder ${s.folder}` : '',
     r ? `model ${baseName(r.model.path)}` : '',
     r ? `${r.images} images` : '',
@@ -104,17 +100,7 @@ function render(): void {
     r ? `steps ${r.settings.steps}, ${r.settings.formula}` : '',
   ].filter(Boolean).join(' · ');
   const running = s.status === 'running';
-  ui.cancelButton.hidden = !running;
-  ui.resumeButton.hidden = running || !s.folder || (s.status === 'done' && !!s.progress && s.progress.done >= s.progress.total);
-  ui.progressBar.hidden = !running;
-  if (running && s.progress && s.progress.total > 0) {
-    ui.progressBar.indeterminate = false;
-    ui.progressBar.value = (100 * s.progress.done) / s.progress.total;
-    ui.progressBar.max = 100;
-  }
-  ui.status.dataset.state = s.status;
-  ui.status.className = `status${s.status === 'error' ? ' error' : ''}`;
-  ui.status.textContent = statusText(s).replace(/([^.])$/, '$1.') + (s.skipped.length ? ` ${s.skipped.length} unreadable line${s.skipped.length > 1 ? 's' : ''} skipped (line ${s.skipped.slice(0, 3).map((x) => x.line).join(', ')}${s.skipped.length > 3 ? ', ...' : ''}).` : '');
+  run.render(s, statusText(s).replace(/([^.])$/, '$1.') + (s.skipped.length ? ` ${s.skipped.length} unreadable line${s.skipped.length > 1 ? 's' : ''} skipped (line ${s.skipped.slice(0, 3).map((x) => x.line).join(', ')}${s.skipped.length > 3 ? ', ...' : ''}).` : ''));
   const latest = running ? s.progress?.latest : undefined;
   ui.latest.textContent = latest ? `Last: ${baseName(latest.image)} ${latest.error ? `failed: ${latest.error}` : `→ ${latest.label ?? '?'} (${pct(latest.probability)}), JAS ${fmt(latest.jas)}`}` : '';
 

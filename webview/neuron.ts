@@ -4,7 +4,6 @@
 // (and of how often the neuron is on the class's paths), and the ablation table. Posts `ready` last.
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
-import type { VscodeProgressBar } from '@vscode-elements/elements';
 import './main.css';
 import './folder.css';
 import './neuron.css';
@@ -13,6 +12,7 @@ import type { HostToNeuronWebview, NeuronPersistedState, NeuronWebviewToHost } f
 import { ChartSlot, readTheme } from './charts';
 import { isMessage, Page } from './boot';
 import { fill, h } from './dom';
+import { RunHeader } from './runHeader';
 import { baseName } from './folderState';
 import { classChartConfig } from './neuronCharts';
 import { classTable, initialNeuronState, neuronStatusText, persistedNeuron, reduceNeuron, type NeuronState } from './neuronState';
@@ -26,13 +26,8 @@ const page = new Page<NeuronState, HostToNeuronWebview, NeuronWebviewToHost, Neu
 });
 const { app, post } = page;
 
+const run = new RunHeader(post, 'Scan progress', 'idle');
 const ui = {
-  title: h('h1', { id: 'title' }),
-  subtitle: h('p', { class: 'subtitle', id: 'subtitle' }),
-  cancelButton: h('vscode-button', { id: 'cancel', secondary: true, onclick: () => post({ type: 'cancel' }) }, 'Stop'),
-  resumeButton: h('vscode-button', { id: 'resume', onclick: () => post({ type: 'resume' }) }, 'Resume'),
-  progressBar: h('vscode-progress-bar', { id: 'progress', 'aria-label': 'Scan progress' }) as VscodeProgressBar,
-  status: h('p', { id: 'status', class: 'status', role: 'status', 'aria-live': 'polite', 'data-testid': 'status', 'data-state': 'idle' }),
   topCaption: h('p', { class: 'caption', id: 'top-caption' }),
   topGrid: h('div', { class: 'top-grid', id: 'top-images', 'data-testid': 'top-images' }),
   chartCanvas: h('canvas', { id: 'class-chart', role: 'img' }),
@@ -50,9 +45,9 @@ function section(id: string, title: string, ...children: Node[]): HTMLElement {
 
 function build(): void {
   const header = h('header', { class: 'top' },
-    h('div', { class: 'titles' }, ui.title, ui.subtitle),
-    h('div', { class: 'actions', role: 'toolbar', 'aria-label': 'Scan actions' }, ui.cancelButton, ui.resumeButton));
-  fill(app, header, h('div', { class: 'progress-line' }, ui.progressBar, ui.status),
+    h('div', { class: 'titles' }, run.title, run.subtitle),
+    h('div', { class: 'actions', role: 'toolbar', 'aria-label': 'Scan actions' }, run.cancelButton, run.resumeButton));
+  fill(app, header, h('div', { class: 'progress-line' }, run.progressBar, run.status),
     section('top', 'Images that excite it most', ui.topCaption, ui.topGrid),
     section('classes', 'Per class', ui.chartCaption, h('div', { class: 'class-chart' }, ui.chartCanvas),
       h('table', { class: 'data ablation', 'data-testid': 'ablation-table' }, h('thead', null, ui.tableHead), ui.tableBody), ui.tableNote));
@@ -60,21 +55,10 @@ function build(): void {
 
 function render(): void {
   const s = page.state, prev = page.previous;
-  ui.title.textContent = s.title || `Layer ${s.layer}, neuron ${s.neuron}`;
-  ui.subtitle.textContent = [s.folder ? `Folder ${s.folder}` : '', s.summary ? `${s.summary.images} images` : '',
+  run.title.textContent = s.title || `Layer ${s.layer}, neuron ${s.neuron}`;
+  run.subtitle.textContent = [s.folder ? `Folder ${s.folder}` : '', s.summary ? `${s.summary.images} images` : '',
     s.pathsFile ? `paths from ${baseName(s.pathsFile)}` : ''].filter(Boolean).join(' · ');
-  const running = s.status === 'running';
-  ui.cancelButton.hidden = !running;
-  ui.resumeButton.hidden = running || !s.folder || (s.status === 'done' && !!s.progress && s.progress.done >= s.progress.total);
-  ui.progressBar.hidden = !running;
-  if (running && s.progress && s.progress.total > 0) {
-    ui.progressBar.indeterminate = false;
-    ui.progressBar.max = 100;
-    ui.progressBar.value = (100 * s.progress.done) / s.progress.total;
-  }
-  ui.status.dataset.state = s.status;
-  ui.status.className = `status${s.status === 'error' ? ' error' : ''}`;
-  ui.status.textContent = neuronStatusText(s);
+  run.render(s, neuronStatusText(s));
   if (!prev || prev.summary !== s.summary || prev.imageUris !== s.imageUris || drawnTheme !== page.themeVersion) {
     renderTop(s);
     renderClasses(s);
