@@ -8,6 +8,8 @@ import type { InstrumentedInfo } from './instrument';
 import { readLabels, readPreprocessing, type Preprocessing } from './modelFolder';
 import { pathRecord, pathText, type FsPath } from './files';
 import { sha256File } from './hash';
+import { editModel, type EditedModel } from './editModel';
+import { intervene, INTERVENTION_SCHEMA, type Intervention, type InterventionRecord, type InterventionResult } from './intervene';
 import { pathJas, sumTokens } from './locator';
 import { openModel } from './modelStore';
 import { checkUnit, NEURON_SCHEMA, type NeuronScanRecord, type NeuronUnit } from './neurons/records';
@@ -56,16 +58,38 @@ export class Engine {
     const core = await analyzePixels({
       session: this.session, info: this.internal, layers: this.info.layers, labels: this.info.labels, pixels: pixels.data,
     }, options, hooks);
+    return { schema: 'neuron-path/1', model: this.modelRecord(), image: imageOf(file, await sha256File(file, 'image'), pixels), ...core };
+  }
+
+  /** The record's `model`: what was analysed and how it was read. */
+  private modelRecord(): AnalysisResult['model'] {
     const { path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses, readout, tokens, ffn, activation, headFfns, leftOut, precision } = this.info;
     return {
-      schema: 'neuron-path/1',
-      model: {
-        path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses, readout, tokens,
-        ffn: { kind: ffn, activation, headFfns, ...(leftOut ? { leftOut } : {}) }, precision: { stored: precision, analysedIn: 'float32' },
-      },
-      image: imageOf(file, await sha256File(file, 'image'), pixels),
-      ...core,
+      path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses, readout, tokens,
+      ffn: { kind: ffn, activation, headFfns, ...(leftOut ? { leftOut } : {}) }, precision: { stored: precision, analysedIn: 'float32' },
     };
+  }
+
+  /**
+   * Any neurons multiplied by factors, everything else live (one forward pass of two rows): the
+   * top-5 before and after, and the target's probability (`target`, else the class predicted before).
+   */
+  async intervene(imagePath: FsPath, intervention: Intervention, target?: number, signal?: AbortSignal): Promise<InterventionRecord> {
+    const file = absolute(imagePath);
+    const pixels = await loadPixels(file, this.prep, this.internal.input);
+    const result = await this.interveneTensor(pixels.data, intervention, target, signal);
+    return { schema: INTERVENTION_SCHEMA, model: this.modelRecord(), image: imageOf(file, await sha256File(file, 'image'), pixels), ...result };
+  }
+
+  /** For callers that preprocess themselves (tests against recorded pixel tensors). */
+  interveneTensor(pixels: Float32Array, intervention: Intervention, target?: number, signal?: AbortSignal): Promise<InterventionResult> {
+    return intervene(new Runner(this.session, this.internal, this.info.layers, signal), pixels, intervention, this.info.labels, target);
+  }
+
+  /** The open model with an intervention built in, as a plain ONNX model (see editModel.ts). */
+  editedModel(intervention: Intervention): Promise<EditedModel> {
+    const { path: modelPath, sha256, layers, neuronsPerLayer, tokens } = this.info;
+    return editModel({ modelPath, sha256, layers, neurons: neuronsPerLayer, tokens, readoutRows: this.internal.readoutRows, sizeHint: this.prep.crop ?? this.prep.size }, intervention);
   }
 
   /** For callers that preprocess themselves (tests against recorded pixel tensors). */

@@ -17,7 +17,7 @@ import { decodeModel, encodeModel, inlineExternalData, ModelFormatError } from '
 import { Session, type SessionSettings } from './runtime';
 
 /** Bump when the instrumented graph changes, so stale cache entries are not used. */
-const INSTRUMENT_VERSION = 11; // 9: entries record their model file and its sha256 (8: main's graph); 10: the live-gradient outputs (influence pattern); 11: leftOut
+const INSTRUMENT_VERSION = 12; // 9: entries record their model file and its sha256 (8: main's graph); 10: the live-gradient outputs (influence pattern); 11: leftOut; 12: every row scalable (intervention)
 
 export interface OpenedModel {
   session: Session;
@@ -145,7 +145,8 @@ function softmax(logits: Float32Array): number[] {
   return exp.map((e) => e / total);
 }
 
-function writeAtomic(file: string, data: Uint8Array): void {
+/** Writes through a temporary file renamed over `file`: a reader never sees a partial file. */
+export function writeAtomic(file: string, data: Uint8Array): void {
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
     fs.writeFileSync(tmp, data);
