@@ -5,6 +5,7 @@ import { BASELINES, DEFAULTS, FORMULAS, PROVIDERS, RESIZES, STEPS_RANGE } from '
 import { analyzeOptions, modelOptions, parse, UsageError, type Flags } from './args';
 import { batch, BATCH_USAGE } from './batch';
 import { compare, COMPARE_USAGE } from './compare';
+import { exportEdited, intervene, INTERVENE_USAGE } from './intervene';
 import { neuron, NEURON_USAGE } from './neuron';
 import { report } from './report';
 import { summary } from './summary';
@@ -35,7 +36,7 @@ const USAGE = `usage: neuron-path analyze IMAGE [options]
                        override the model folder's preprocessor_config.json
   --json FILE          write the neuron-path/1 record to FILE ('-' for stdout)
   -q, --quiet          no progress on stderr
-${BATCH_USAGE}${NEURON_USAGE}${COMPARE_USAGE}`;
+${BATCH_USAGE}${NEURON_USAGE}${COMPARE_USAGE}${INTERVENE_USAGE}`;
 
 async function analyze(f: Flags, positionals: string[]): Promise<void> {
   const image = positionals[0];
@@ -66,6 +67,8 @@ export async function main(argv: string[]): Promise<number> {
     if (!command || command === '--help' || command === '-h' || command === 'help') { process.stdout.write(USAGE); return command ? 0 : 2; }
     if (command === 'report') return await report(rest);
     if (command === 'neuron') return await neuron(rest);
+    if (command === 'intervene') return await intervene(rest);
+    if (command === 'export-edited') return await exportEdited(rest);
     const { values, positionals } = parse(rest);
     if (values.help) { process.stdout.write(USAGE); return 0; }
     if (command === 'analyze') { await analyze(values, positionals); return 0; }
