@@ -1,9 +1,9 @@
 // `neuron-path`: the engine from a terminal. Progress on stderr, a summary on stdout, JSON on request.
-import * as fs from 'node:fs';
 import { Engine } from '../engine/index';
 import { BASELINES, DEFAULTS, FORMULAS, PROVIDERS, RESIZES, STEPS_RANGE } from '../engine/options';
 import { analyzeOptions, modelOptions, parse, UsageError, type Flags } from './args';
 import { batch, BATCH_USAGE } from './batch';
+import { checkOutput, recordOf, writeOutput } from './output';
 import { compare, COMPARE_USAGE } from './compare';
 import { exportEdited, intervene, INTERVENE_USAGE } from './intervene';
 import { neuron, NEURON_USAGE } from './neuron';
@@ -34,7 +34,8 @@ const USAGE = `usage: neuron-path analyze IMAGE [options]
   --provider P         ${choices(PROVIDERS, DEFAULTS.executionProvider)}
   --size HxW --mean a,b,c --std a,b,c --resize ${RESIZES.join('|')}
                        override the model folder's preprocessor_config.json
-  --json FILE          write the neuron-path/1 record to FILE ('-' for stdout)
+  --json FILE          write the neuron-path/1 record to FILE ('-' for stdout); an existing FILE
+                       is replaced only if it is the record of the same image, or with --force
   -q, --quiet          no progress on stderr
 ${BATCH_USAGE}${NEURON_USAGE}${COMPARE_USAGE}${INTERVENE_USAGE}`;
 
@@ -47,13 +48,14 @@ async function analyze(f: Flags, positionals: string[]): Promise<void> {
   const hooks = { signal: controller.signal, onProgress: (p: { message: string }) => log(`  ${p.message}`) };
   const mOpts = modelOptions(f);
   const aOpts = analyzeOptions(f);
+  const json = checkOutput('--json', f.json, { inputs: [image, mOpts.modelPath, ...(mOpts.labelsPath ? [mOpts.labelsPath] : [])], force: f.force, keeps: recordOf(image) });
   log(`opening ${mOpts.modelPath}`);
   const engine = await Engine.open(mOpts, hooks);
   try {
     const result = await engine.analyze(image, aOpts, hooks);
-    if (f.json === '-') process.stdout.write(`${JSON.stringify(result)}\n`);
+    if (json === '-') process.stdout.write(`${JSON.stringify(result)}\n`);
     else {
-      if (f.json) fs.writeFileSync(f.json, `${JSON.stringify(result, null, 1)}\n`);
+      writeOutput(json, [`${JSON.stringify(result, null, 1)}\n`]);
       process.stdout.write(`${safeText(summary(result))}\n`);
     }
   } finally {
@@ -86,5 +88,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
+  // Past `ulimit -f` a write fails (EFBIG) and is reported, instead of the signal killing the process mid-write.
+  process.on('SIGXFSZ', () => {});
   void main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
 }

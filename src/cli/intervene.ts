@@ -11,12 +11,13 @@ import { isAnalysisResult } from '../engine/batch/resultFile';
 import { codeOf } from '../engine/errors';
 import { writeEditedModel } from '../engine/editModel';
 import { Engine } from '../engine/index';
-import { checkIntervention, INTERVENTION_ROWS, parseSettings, settingsText, type Intervention, type InterventionRecord, type InterventionRows, type NeuronSetting } from '../engine/intervene';
+import { checkIntervention, INTERVENTION_ROWS, INTERVENTION_SCHEMA, parseSettings, settingsText, type Intervention, type InterventionRecord, type InterventionRows, type NeuronSetting } from '../engine/intervene';
 import { INTERVENTION_RECORDS, interveneFolder, summarizeInterventions, type ClassEffect } from '../engine/interveneFolder';
 import { formatNumber, formatPercent as pct, formatSigned } from '../format';
 import { intervene as interveneOp, interveneParams } from '../operations/intervene';
 import { ANALYZE_FLAGS, modelOptions, UsageError } from './args';
 import { inProcess } from './inProcess';
+import { checkOutput, recordOf, writeOutput } from './output';
 import { duration, progressLine } from './batch';
 import { table } from './report';
 import { safeText } from './terminal';
@@ -30,6 +31,8 @@ usage: neuron-path intervene IMAGE|DIR --set L:J=F[,L:J=F...] [--rows readout|al
   and the change of the target's probability (target: --target, else the class predicted before).
   --set path:RESULT.json=F   every neuron of the path of a neuron-path/1 record (analyze --json)
   --json OUT           the neuron-path/intervention-1 record: both top-5 lists and the settings
+                       ('-' for stdout; an existing file is replaced only if it is the intervention
+                       record of the same image, or with --force)
   Given a folder, every image (as batch: class sub-folders, one line per image appended to
   --out, default ./<DIR name>.intervention.jsonl, resumed by the same command; --limit, --shard K/N):
   per class the accuracy and the mean target probability (target: the folder class, else the
@@ -39,14 +42,15 @@ usage: neuron-path export-edited --set L:J=F[,...] [--rows readout|all] --out ED
   Writes the model with the intervention built in, a plain ONNX model with the same inputs and
   outputs: at every row (--rows all) fc2's weights are scaled; at the readout rows a constant mask
   multiplies fc2's input. The model folder's configs are copied beside it and its metadata
-  (neuron-path.intervention) records the edit.
+  (neuron-path.intervention) records the edit. Never written over the model or its configs; a file
+  of neuron-path results is replaced only with --force.
 `;
 
 const FLAGS = {
   ...Object.fromEntries(['model', 'labels', 'scope', 'threads', 'provider', 'size', 'mean', 'std', 'resize'].map((k) => [k, ANALYZE_FLAGS[k as keyof typeof ANALYZE_FLAGS]])),
   set: { type: 'string' }, rows: { type: 'string' }, target: { type: 'string' }, json: { type: 'string' },
   out: { type: 'string' }, limit: { type: 'string' }, shard: { type: 'string' }, shards: { type: 'string' },
-  quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' },
+  force: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' },
 } as const;
 
 function flags(argv: string[]) {
@@ -118,6 +122,12 @@ export async function intervene(argv: string[]): Promise<number> {
   let sharding;
   try { sharding = chooseShard(f.shard, positive('shards', f.shards)); } catch (e) { if (codeOf(e) === 'invalid-option') throw new UsageError((e as Error).message); throw e; }
   const mOpts = modelOptions(f as Parameters<typeof modelOptions>[0]);
+  const records = (f.set ?? '').split(',').flatMap((item) => (item.trim().startsWith('path:') ? [item.trim().slice('path:'.length).replace(/=[^=]*$/, '')] : []));
+  const keeps = recordOf(input);
+  const json = folder ? undefined : checkOutput('--json', f.json, {
+    inputs: [input, mOpts.modelPath, ...records, ...(mOpts.labelsPath ? [mOpts.labelsPath] : [])], force: f.force,
+    keeps: (file, schema) => (schema && schema !== INTERVENTION_SCHEMA ? `holds neuron-path results (${schema})` : keeps!(file, schema)),
+  });
   const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${safeText(msg)}\n`); };
   log(`opening ${mOpts.modelPath}`);
   const engine = await Engine.open(mOpts);
@@ -126,9 +136,9 @@ export async function intervene(argv: string[]): Promise<number> {
     if (target !== undefined && target >= engine.info.numClasses) throw new UsageError(`--target ${target} is out of range: the model has ${engine.info.numClasses} classes (0..${engine.info.numClasses - 1})`);
     if (!folder) {
       const r = await interveneOp.run(inProcess(engine, mOpts), interveneParams(input, intervention, target));
-      if (f.json === '-') process.stdout.write(`${JSON.stringify(r)}\n`);
+      if (json === '-') process.stdout.write(`${JSON.stringify(r)}\n`);
       else {
-        if (f.json) fs.writeFileSync(f.json, `${JSON.stringify(r, null, 1)}\n`);
+        writeOutput(json, [`${JSON.stringify(r, null, 1)}\n`]);
         process.stdout.write(`${safeText(formatIntervention(r))}\n`);
       }
       return 0;
@@ -192,6 +202,7 @@ export async function exportEdited(argv: string[]): Promise<number> {
   if (positionals.length) throw new UsageError(`export-edited takes no IMAGE (got ${positionals.join(' ')}): name the model with --model`);
   if (!f.out) throw new UsageError('export-edited needs --out EDITED.onnx');
   const mOpts = modelOptions(f as Parameters<typeof modelOptions>[0]);
+  checkOutput('--out', f.out, { inputs: [mOpts.modelPath, ...(mOpts.labelsPath ? [mOpts.labelsPath] : [])], force: f.force });
   const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${safeText(msg)}\n`); };
   log(`opening ${mOpts.modelPath}`);
   const engine = await Engine.open(mOpts);

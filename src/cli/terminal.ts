@@ -25,10 +25,11 @@ function hint(e: EngineError): string | undefined {
     case 'labels': return 'fix the file, or give another with --labels';
     case 'result-settings': return f.files ? undefined : 'write to another --out file, or delete this one to start over'; // files: a report's inputs
     case 'result-file': return 'name another --out file';
-    case 'result-locked': return 'wait for that run to finish, or stop it; if it has crashed, delete the .lock file';
+    case 'result-locked': return 'wait for that run to finish, or stop it (the lock of a killed run on another machine is taken over once its heartbeat is older than --lock-stale)';
     case 'target': return 'give --target a class index in range, or --target predicted';
     case 'cache': return 'set NEURON_PATH_CACHE to a writable folder';
     case 'provider': return 'use --provider cpu';
+    case 'output': return `name another ${String(f.flag ?? 'output')} file, or add --force to replace it`;
     case 'invalid-option': return f.field === undefined ? undefined : `check --${({ steps: 'steps', randomCount: 'random', randomSeed: 'seed', topK: 'top-k' } as Record<string, string>)[String(f.field)] ?? f.field}`;
     default: return undefined;
   }

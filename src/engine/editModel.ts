@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EngineError } from './errors';
-import { readRegular } from './files';
+import { readRegular, sameFile, writeAtomic } from './files';
 import { checkIntervention, type Intervention } from './intervene';
 import { removeIdentities } from './onnx/bounds';
 import { attrInt, GraphBuilder } from './onnx/builder';
@@ -16,7 +16,6 @@ import { DataType, decodeModel, encodeModel, inlineExternalData, opsetOf, toNumb
 import { findSites, imageInput } from './structure';
 import type { Engine } from './index';
 import { FILES } from './modelFolder';
-import { writeAtomic } from './modelStore';
 
 /** What the edited model was told to do, as its metadata records it. */
 export const EDIT_METADATA_KEY = 'neuron-path.intervention';
@@ -135,9 +134,7 @@ export async function writeEditedModel(engine: Pick<Engine, 'info' | 'editedMode
   const target = path.resolve(out);
   const source = engine.info.path;
   const dir = path.dirname(source), outDir = path.dirname(target);
-  const inputs = [source, ...Object.values(FILES).map((f) => path.join(dir, f))];
-  const same = (a: string, b: string) => a === b || (fs.existsSync(a) && fs.existsSync(b) && fs.realpathSync(a) === fs.realpathSync(b));
-  if (inputs.some((i) => same(i, target))) {
+  if ([source, ...Object.values(FILES).map((f) => path.join(dir, f))].some((i) => i === target || sameFile(i, target))) {
     throw new EngineError('invalid-option', `${target} is the model or one of its configs: write the edited model to another file`, { field: 'out', file: target });
   }
   const configs = outDir === dir ? [] : Object.values(FILES).filter((f) => fs.existsSync(path.join(dir, f)));
@@ -148,13 +145,7 @@ export async function writeEditedModel(engine: Pick<Engine, 'info' | 'editedMode
     }
   }
   const edited = await engine.editedModel(intervention);
-  try {
-    fs.mkdirSync(outDir, { recursive: true });
-    writeAtomic(target, edited.bytes);
-    for (const f of configs) writeAtomic(path.join(outDir, f), fs.readFileSync(path.join(dir, f)));
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw new EngineError('io', `cannot write ${target} (${err.code ?? err.message})`, { file: target });
-  }
+  writeAtomic(target, 'output', [edited.bytes]);
+  for (const f of configs) writeAtomic(path.join(outDir, f), 'output', [readRegular(path.join(dir, f), 'preprocessor')]);
   return { ...edited, out: target, copied: configs };
 }

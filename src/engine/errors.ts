@@ -25,6 +25,7 @@ export type EngineErrorCode =
   | 'invalid-option'      // an engine option or argument out of its bounds
   | 'not-comparable'      // two results (or a result and the model) that cannot be compared
   | 'worker-failed'       // the process running an analysis died or hung (a batch stops on it)
+  | 'output'              // an output that would replace an input or results this command did not make
   | 'cancelled';          // stopped by its AbortSignal
 
 // Every code once (a Record: the compiler checks it is complete), to check a code that crossed a process boundary.
@@ -32,7 +33,7 @@ const CODES: Record<EngineErrorCode, true> = {
   'model-format': true, 'not-a-vit': true, 'unsupported-op': true, 'not-found': true, 'not-a-file': true, 'too-large': true,
   io: true, image: true, preprocessing: true, labels: true, target: true, numeric: true, cache: true, provider: true,
   'result-file': true, 'result-settings': true, 'result-locked': true, 'invalid-option': true, 'not-comparable': true,
-  'worker-failed': true, 'method-undefined': true, cancelled: true,
+  'worker-failed': true, 'method-undefined': true, output: true, cancelled: true,
 };
 
 export function isEngineErrorCode(v: unknown): v is EngineErrorCode {
@@ -40,7 +41,7 @@ export function isEngineErrorCode(v: unknown): v is EngineErrorCode {
 }
 
 /** What a file is to the user; front ends name the flag or setting that gave it. */
-export type FileRole = 'model' | 'external-data' | 'image' | 'preprocessor' | 'labels' | 'result-file' | 'folder' | 'cache';
+export type FileRole = 'model' | 'external-data' | 'image' | 'preprocessor' | 'labels' | 'result-file' | 'folder' | 'cache' | 'lock' | 'output';
 
 export interface ErrorFacts {
   file?: string;

@@ -1,6 +1,6 @@
 // Opens a user's model: builds its instrumented twin once, checks it computes what the original
 // does, and caches it on disk by content hash so later opens skip straight to the session.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -11,13 +11,13 @@ import { refuseQuantized, upcastToFloat32 } from './onnx/precision';
 import { resolvedScope } from './options';
 import { probePixels } from './onnx/probe';
 import { EngineError } from './errors';
-import { readRegular } from './files';
+import { readRegular, writeAtomic } from './files';
 import { checkSize, removeIdentities } from './onnx/bounds';
 import { decodeModel, encodeModel, inlineExternalData, ModelFormatError } from './onnx/proto';
 import { Session, type SessionSettings } from './runtime';
 
 /** Bump when the instrumented graph changes, so stale cache entries are not used. */
-const INSTRUMENT_VERSION = 12; // 9: entries record their model file and its sha256 (8: main's graph); 10: the live-gradient outputs (influence pattern); 11: leftOut; 12: every row scalable (intervention)
+const INSTRUMENT_VERSION = 11; // 9: entries record their model file and its sha256 (8: main's graph); 10: the live-gradient outputs (influence pattern); 11: leftOut
 
 export interface OpenedModel {
   session: Session;
@@ -76,12 +76,12 @@ export async function openModel(options: ModelOptions, sizeHint: [number, number
   const modelName = `${key}.${bytesSha.slice(0, 16)}.onnx`;
   try {
     fs.mkdirSync(dir, { recursive: true });
-    writeAtomic(path.join(dir, modelName), bytes);
-    writeAtomic(cachedInfo, Buffer.from(JSON.stringify({ info, layers, source: file, model: modelName, sha256: bytesSha } satisfies CacheEntry)));
+    writeAtomic(path.join(dir, modelName), 'cache', [bytes]);
+    writeAtomic(cachedInfo, 'cache', [JSON.stringify({ info, layers, source: file, model: modelName, sha256: bytesSha } satisfies CacheEntry)]);
   } catch (e) {
     await session.release();
-    const err = e as NodeJS.ErrnoException;
-    throw new EngineError('cache', `cannot write the instrumented-model cache in ${dir} (${err.code ?? err.message})`, { file: dir });
+    const err = e as NodeJS.ErrnoException & { facts?: { errno?: string } };
+    throw new EngineError('cache', `cannot write the instrumented-model cache in ${dir} (${err.facts?.errno ?? err.code ?? err.message})`, { file: dir });
   }
   return { session, info, layers, sha256, cached: false };
 }
@@ -145,15 +145,4 @@ function softmax(logits: Float32Array): number[] {
   return exp.map((e) => e / total);
 }
 
-/** Writes through a temporary file renamed over `file`: a reader never sees a partial file. */
-export function writeAtomic(file: string, data: Uint8Array): void {
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    fs.writeFileSync(tmp, data);
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true }); // a full disk leaves no partial file behind
-    throw e;
-  }
-}
 

@@ -50,6 +50,13 @@ test('intervene IMAGE: the path of a record zeroed gives the analysis\'s remove;
   assert.match(r.stdout, new RegExp(`^Image      coat-1\\.png\\nSet        ${a.path.map((n) => `${n.layer}:${n.neuron}=0`).join(', ')} \\(at the readout rows cls\\)\\nBefore     Coat 0\\.\\d+ \\|`));
   assert.match(r.stdout, /Target     class 4 "Coat": p 0\.\d+ -> 0\.\d+ \(-0\.\d+\)/);
 
+  const kept = cli('intervene', COAT, '--set', '1:2=0', '--json', record, '-q');
+  assert.equal(kept.status, 1, 'an analysis record is not replaced by an intervention record');
+  assert.match(kept.stderr, /--json .*coat\.json holds neuron-path results \(neuron-path\/1\)/);
+  assert.equal(json<AnalysisResult>(record).schema, 'neuron-path/1');
+  assert.equal(cli('intervene', COAT, '--set', '1:2=0', '--json', out, '-q').status, 0, 'the intervention record of the same image is replaced');
+  assert.deepEqual(json<InterventionRecord>(out).settings, [{ layer: 1, neuron: 2, factor: 0 }]);
+
   const all = cli('intervene', COAT, '--set', `path:${record}=0`, '--rows', 'all', '--json', '-', '-q');
   assert.equal(all.status, 0, all.stderr);
   const everyRow = JSON.parse(all.stdout) as InterventionRecord;
@@ -102,6 +109,7 @@ test('export-edited: a plain ONNX model that analyze runs, predicting what the i
   const dir = tempDir('export-edited');
   for (const rows of ['all', 'readout']) {
     const out = path.join(dir, rows, 'model.onnx');
+    fs.mkdirSync(path.dirname(out));
     const r = cli('export-edited', '--set', '5:254=0,2:193=2,0:17=-1', '--rows', rows, '--out', out, '-q');
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout.trim(), out);
@@ -114,9 +122,16 @@ test('export-edited: a plain ONNX model that analyze runs, predicting what the i
     assert.deepEqual(a.prediction.top.map((c) => c.class), expected.after.map((c) => c.class), `${rows}: the edited model predicts what the intervention did`);
     a.prediction.top.forEach((c, i) => assert.ok(Math.abs(c.probability - expected.after[i].probability) < 1e-5, `${rows}: ${c.probability} vs ${expected.after[i].probability}`));
   }
-  const over = cli('export-edited', '--set', '1:2=0', '--out', path.join(REPO, 'media', 'model', 'model.onnx'), '-q');
-  assert.equal(over.status, 2);
-  assert.match(over.stderr, /--out: .*model\.onnx is the model or one of its configs/);
+  const model = path.join(REPO, 'media', 'model', 'model.onnx');
+  const over = cli('export-edited', '--set', '1:2=0', '--out', model, '-q');
+  assert.equal(over.status, 1);
+  assert.match(over.stderr, /--out .*model\.onnx is one of the command's inputs; name another --out file/);
+  const forced = cli('export-edited', '--set', '1:2=0', '--out', model, '--force', '-q');
+  assert.equal(forced.status, 2, 'never over the model, even with --force');
+  assert.match(forced.stderr, /--out: .*model\.onnx is the model or one of its configs/);
+  const config = cli('export-edited', '--set', '1:2=0', '--out', path.join(REPO, 'media', 'model', 'config.json'), '--force', '-q');
+  assert.equal(config.status, 2);
+  assert.match(config.stderr, /is the model or one of its configs/);
   const none = cli('export-edited', '--set', '1:2=0', '-q');
   assert.equal(none.status, 2);
   assert.match(none.stderr, /export-edited needs --out EDITED\.onnx/);
