@@ -19,6 +19,7 @@ import { isTargetChoice } from '../src/protocol/imagePanel';
 import { ChartSlot, jasChartConfig, manipulationChartConfig, readTheme, scoreChartConfig, type Marker } from './charts';
 import { fill, h } from './dom';
 import { drawTokenMap } from './overlay';
+import { defaultsBanner, drawModelInput, mapBox } from './modelInput';
 import { isMessage, Page } from './boot';
 import {
   classCount, classLabel, comparisonRows, fmt, fmtSigned, initialState, pct, persisted, rankLayer, reduce, shownPrediction,
@@ -49,6 +50,9 @@ const ui = {
   status: h('p', { id: 'status', class: 'status', role: 'status', 'aria-live': 'polite', 'data-testid': 'status', 'data-state': 'idle' }),
 
   image: h('img', { id: 'image', alt: '' }),
+  inputCanvas: h('canvas', { id: 'model-input', class: 'model-input', role: 'img', 'aria-label': 'The model\u2019s input: the image resized and cropped as the model saw it' }),
+  showInput: h('vscode-checkbox', { id: 'show-input', 'data-testid': 'show-input', label: 'Show the model\u2019s input (resized and cropped as the model saw it)' }) as VscodeCheckbox,
+  prepBanner: h('div', { id: 'preprocessing-warning', class: 'notice', role: 'alert', 'data-testid': 'preprocessing-warning' }),
   overlay: h('canvas', { id: 'overlay', class: 'overlay', role: 'img' }),
   mapCaption: h('p', { id: 'map-caption', class: 'caption' }),
   legendMin: h('span', { class: 'legend-min' }),
@@ -97,6 +101,7 @@ function build(): void {
   });
   ui.image.addEventListener('load', () => renderOverlay());
   ui.showMap.addEventListener('change', () => dispatch({ type: 'setOverlay', show: ui.showMap.checked }));
+  ui.showInput.addEventListener('change', () => renderOverlay());
   ui.opacity.addEventListener('input', () => dispatch({ type: 'setOverlay', opacity: Number(ui.opacity.value) / 100 }));
   ui.targetSelect.addEventListener('change', () => {
     const v = ui.targetSelect.value;
@@ -116,7 +121,7 @@ function build(): void {
     h('h2', { id: 'prediction-heading' }, 'Prediction'),
     h('div', { class: 'prediction-grid' },
       h('figure', { class: 'figure' },
-        h('div', { class: 'image-stack' }, ui.image, ui.overlay),
+        h('div', { class: 'image-stack' }, ui.image, ui.inputCanvas, ui.overlay),
         h('figcaption', null,
           ui.mapCaption,
           h('div', { class: 'legend', 'aria-hidden': 'true' }, ui.legendMin, h('span', { class: 'legend-bar' }), ui.legendMax))),
@@ -128,7 +133,8 @@ function build(): void {
         ui.top5,
         h('h3', null, 'Map'),
         ui.showMap,
-        h('label', { class: 'range', for: 'opacity' }, 'Opacity', ui.opacity))));
+        h('label', { class: 'range', for: 'opacity' }, 'Opacity', ui.opacity),
+        ui.showInput)));
 
   const pathSection = section('path',
     h('h2', { id: 'path-heading' }, 'Path'),
@@ -167,7 +173,7 @@ function build(): void {
     ui.comparisonNote,
     ui.comparisonBodyBox);
 
-  fill(app, header, h('div', { class: 'progress-line' }, ui.progressBar, ui.status), prediction, pathSection, layer, baselines);
+  fill(app, header, h('div', { class: 'progress-line' }, ui.progressBar, ui.status), ui.prepBanner, prediction, pathSection, layer, baselines);
   new ResizeObserver(() => renderOverlay()).observe(ui.image);
 }
 
@@ -271,6 +277,12 @@ function renderPrediction(s: PanelState, prev: PanelState | undefined): void {
     }));
     if (top.length === 0) fill(ui.top5, h('li', { class: 'empty' }, s.status === 'running' ? 'Computing...' : 'No prediction yet.'));
   }
+  const banner = defaultsBanner(s.result?.model.preprocessing);
+  ui.prepBanner.hidden = !banner;
+  if (ui.prepBanner.dataset.text !== banner) {
+    ui.prepBanner.dataset.text = banner;
+    fill(ui.prepBanner, banner, ' ', h('vscode-button', { secondary: true, onclick: () => post({ type: 'openSettings' }) }, 'Settings'));
+  }
   ui.showMap.checked = s.showOverlay;
   ui.opacity.value = String(Math.round(s.overlayOpacity * 100));
   ui.opacity.disabled = !s.showOverlay;
@@ -290,6 +302,13 @@ function renderOverlay(): void {
   const s = page.state;
   const n = selectedNeuron(s);
   const map = s.showOverlay ? selectedMap(s) : undefined;
+  // The map covers the model's input: the whole canvas when it is shown, else the crop window on the image.
+  const input = s.result?.image.input;
+  ui.showInput.hidden = !input;
+  const showInput = !!input && ui.showInput.checked && drawModelInput(ui.inputCanvas, ui.image, input, s.result?.model.preprocessing?.crop.value?.fill);
+  ui.inputCanvas.hidden = !showInput;
+  ui.image.classList.toggle('under-input', showInput);
+  Object.assign(ui.overlay.style, mapBox(showInput ? undefined : input));
   const summary = drawTokenMap(ui.overlay, map);
   ui.overlay.hidden = !summary;
   ui.overlay.style.opacity = String(s.overlayOpacity);

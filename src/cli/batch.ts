@@ -10,7 +10,7 @@ import {
 import { codeOf } from '../engine/errors';
 import { Engine } from '../engine/index';
 import { analyzeOptions, int, modelOptions, UsageError, type Flags } from './args';
-import { safeText } from './terminal';
+import { safeText, warnDefaults } from './terminal';
 import { WorkerPool } from './workerPool';
 
 export const BATCH_USAGE = `
@@ -100,6 +100,7 @@ export async function batch(f: Flags, positionals: string[]): Promise<number> {
   const threads = mOpts.threads ?? (jobs > 1 ? Math.max(1, Math.floor(os.cpus().length / jobs)) : undefined);
   const pool = jobs > 1 ? await WorkerPool.start(jobs, { ...mOpts, threads }, debug) : undefined;
   const engine = pool ? undefined : await Engine.open(mOpts);
+  warnDefaults((pool ?? engine!).info.preprocessing);
   try {
     let lastShown = 0;
     const summary = await analyzeFolder(pool ?? engine!, {

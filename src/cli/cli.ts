@@ -10,7 +10,7 @@ import { neuron, NEURON_USAGE } from './neuron';
 import { report } from './report';
 import { summary } from './summary';
 import { isCancelled } from '../engine/errors';
-import { errorLine, safeText } from './terminal';
+import { errorLine, safeText, warnDefaults } from './terminal';
 
 /** 'a (default) | b | c' */
 function choices(values: readonly string[], fallback: string): string {
@@ -19,8 +19,9 @@ function choices(values: readonly string[], fallback: string): string {
 
 const USAGE = `usage: neuron-path analyze IMAGE [options]
 
-  --model M            ONNX model (default: the bundled Fashion-MNIST ViT)
-  --labels FILE        labels.txt or config.json with id2label (default: beside the model)
+  --model M            ONNX file, or a model folder as the hubs give it (model.onnx or
+                       onnx/model.onnx; default: the bundled Fashion-MNIST ViT)
+  --labels FILE        labels.txt, or config.json with id2label or label_names (default: the model folder's)
   --target CLASS       class index to explain, or 'predicted' (default)
   --steps N            integration steps m, ${STEPS_RANGE.min}..${STEPS_RANGE.max} (default ${DEFAULTS.steps})
   --formula F          ${choices(FORMULAS, DEFAULTS.formula)} (reference: the published code's)
@@ -33,7 +34,8 @@ const USAGE = `usage: neuron-path analyze IMAGE [options]
   --threads N          onnxruntime intra-op threads (default: all cores)
   --provider P         ${choices(PROVIDERS, DEFAULTS.executionProvider)}
   --size HxW --mean a,b,c --std a,b,c --resize ${RESIZES.join('|')}
-                       override the model folder's preprocessor_config.json
+                       override the model folder's preprocessing (preprocessor_config.json,
+                       timm config.json pretrained_cfg, or open_clip_config.json)
   --json FILE          write the neuron-path/1 record to FILE ('-' for stdout); an existing FILE
                        is replaced only if it is the record of the same image, or with --force
   -q, --quiet          no progress on stderr
@@ -51,6 +53,7 @@ async function analyze(f: Flags, positionals: string[]): Promise<void> {
   const json = checkOutput('--json', f.json, { inputs: [image, mOpts.modelPath, ...(mOpts.labelsPath ? [mOpts.labelsPath] : [])], force: f.force, keeps: recordOf(image) });
   log(`opening ${mOpts.modelPath}`);
   const engine = await Engine.open(mOpts, hooks);
+  warnDefaults(engine.info.preprocessing);
   try {
     const result = await engine.analyze(image, aOpts, hooks);
     if (json === '-') process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -11,6 +11,7 @@ import { inProcess } from './inProcess';
 import { formatNumber } from '../format';
 import { checkOutput, writeOutput } from './output';
 import { table } from './report';
+import { warnDefaults } from './terminal';
 
 export const COMPARE_USAGE = `
 usage: neuron-path compare A B [--json OUT] [analyze options]
@@ -35,6 +36,7 @@ export async function compare(f: Flags, positionals: string[]): Promise<number> 
   const json = checkOutput('--json', f.json, { inputs: [...positionals, mOpts.modelPath], force: f.force });
   log(`opening ${mOpts.modelPath}`);
   const engine = await Engine.open(mOpts);
+  warnDefaults(engine.info.preprocessing);
   try {
     log(`analysing ${positionals.join(' and ')}`);
     const [a, b] = [await resultOf(engine, positionals[0], aOpts), await resultOf(engine, positionals[1], aOpts)];

@@ -18,6 +18,7 @@ import { checkOutput, writeOutput } from './output';
 import { safeText } from './terminal';
 import { formatNumber, formatPercent as pct } from '../format';
 import { plural, table } from './report';
+import { warnDefaults } from './terminal';
 
 export const NEURON_USAGE = `
 usage: neuron-path neuron DIR --layer L [--neuron J] [--neurons L:J,L:J,L] [--top K] [--paths FILE.jsonl]
@@ -80,6 +81,7 @@ export async function neuron(argv: string[]): Promise<number> {
 
   log(`opening ${mOpts.modelPath}`);
   const engine = await Engine.open(mOpts);
+  warnDefaults(engine.info.preprocessing);
   try {
     let units: NeuronUnit[];
     try { units = parseUnits(text, engine.info.layers, engine.info.neuronsPerLayer); } catch (e) { throw new UsageError((e as Error).message); }

@@ -9,11 +9,12 @@ import {
 } from '../engine/batch/index';
 import { sha256File } from '../engine/hash';
 import { Engine, type ModelOptions } from '../engine/index';
+import { locateModel } from '../engine/modelLocation';
 import { formatNumber, formatPercent as pct, formatSpread } from '../format';
 import { UsageError } from './args';
 import { checkOutput, writeOutput, type OutputRules } from './output';
 import { BATCH_USAGE, duration } from './batch';
-import { safeText } from './terminal';
+import { safeText, warnDefaults } from './terminal';
 
 const FLAGS = {
   model: { type: 'string' }, labels: { type: 'string' }, threads: { type: 'string' }, provider: { type: 'string' },
@@ -169,7 +170,7 @@ async function prune(records: BatchRecord[], patterns: CategoryPatterns, o: {
   fractions: number[]; keep: number; seed: number; holdout: number; layers?: number; model: string; labels?: string; threads?: string; provider?: string; log: (m: string) => void; quiet: boolean;
 }): Promise<PruningCurve> {
   const recorded = records[0];
-  const modelPath = path.resolve(o.model);
+  const modelPath = locateModel(o.model).file;
   // Checked before the model is opened (and anything it names is read).
   const sha256 = await sha256File(modelPath, 'model');
   if (sha256 !== recorded.model.sha256) {
@@ -184,6 +185,7 @@ async function prune(records: BatchRecord[], patterns: CategoryPatterns, o: {
   };
   o.log(`pruning check with ${modelPath}`);
   const engine = await Engine.open(options);
+  warnDefaults(engine.info.preprocessing);
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);

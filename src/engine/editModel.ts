@@ -4,7 +4,7 @@
 // rows a constant mask [T, D] multiplies fc2's input. Inputs and outputs stay as they were.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { EngineError } from './errors';
+import { EngineError, invalidOption } from './errors';
 import { readRegular, sameFile, writeAtomic } from './files';
 import { checkIntervention, type Intervention } from './intervene';
 import { removeIdentities } from './onnx/bounds';
@@ -16,6 +16,7 @@ import { DataType, decodeModel, encodeModel, inlineExternalData, opsetOf, toNumb
 import { findSites, imageInput } from './structure';
 import type { Engine } from './index';
 import { FILES } from './modelFolder';
+import { locateModel } from './modelLocation';
 
 /** What the edited model was told to do, as its metadata records it. */
 export const EDIT_METADATA_KEY = 'neuron-path.intervention';
@@ -127,25 +128,31 @@ function floatValues(t: TensorProto): Float32Array {
 
 /**
  * Writes the edited model to `out` (through a temporary file, never over the model or its configs)
- * and copies the model folder's configs beside it (preprocessing, labels), so the folder opens as
- * the original does. A config already there with other content is not overwritten.
+ * and copies the configs the model is read with (preprocessing, labels; the nearest of each name,
+ * as the model folder is read) beside it, so it opens as the original does. A config already there
+ * with other content is not overwritten.
  */
 export async function writeEditedModel(engine: Pick<Engine, 'info' | 'editedModel'>, intervention: Intervention, out: string): Promise<EditedModel & { out: string; copied: string[] }> {
   const target = path.resolve(out);
   const source = engine.info.path;
-  const dir = path.dirname(source), outDir = path.dirname(target);
-  if ([source, ...Object.values(FILES).map((f) => path.join(dir, f))].some((i) => i === target || sameFile(i, target))) {
-    throw new EngineError('invalid-option', `${target} is the model or one of its configs: write the edited model to another file`, { field: 'out', file: target });
+  const { dirs } = locateModel(source);
+  const configs = Object.values(FILES).flatMap((name) => {
+    const found = dirs.map((d) => path.join(d, name)).find((f) => fs.existsSync(f));
+    return found ? [found] : [];
+  });
+  if ([source, ...configs].some((i) => i === target || sameFile(i, target))) {
+    throw invalidOption(`${target} is the model or one of its configs: write the edited model to another file`, 'out');
   }
-  const configs = outDir === dir ? [] : Object.values(FILES).filter((f) => fs.existsSync(path.join(dir, f)));
-  for (const f of configs) {
-    const there = path.join(outDir, f);
-    if (fs.existsSync(there) && !fs.readFileSync(there).equals(fs.readFileSync(path.join(dir, f)))) {
-      throw new EngineError('invalid-option', `${there} exists and differs from the model's ${f}: write the edited model to another folder`, { field: 'out', file: there });
+  const outDir = path.dirname(target);
+  const copies = configs.filter((f) => path.dirname(f) !== outDir);
+  for (const f of copies) {
+    const there = path.join(outDir, path.basename(f));
+    if (fs.existsSync(there) && !fs.readFileSync(there).equals(fs.readFileSync(f))) {
+      throw invalidOption(`${there} exists and differs from the model's ${f}: write the edited model to another folder`, 'out');
     }
   }
   const edited = await engine.editedModel(intervention);
   writeAtomic(target, 'output', [edited.bytes]);
-  for (const f of configs) writeAtomic(path.join(outDir, f), 'output', [readRegular(path.join(dir, f), 'preprocessor')]);
-  return { ...edited, out: target, copied: configs };
+  for (const f of copies) writeAtomic(path.join(outDir, path.basename(f)), 'output', [readRegular(f, 'preprocessor')]);
+  return { ...edited, out: target, copied: copies.map((f) => path.basename(f)) };
 }

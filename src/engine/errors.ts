@@ -9,6 +9,7 @@ export type EngineErrorCode =
   | 'unsupported-op'      // an op on the gradient path without a backward rule
   | 'method-undefined'    // a transformer the method defines no path for: token rows that change between blocks
   | 'not-found'           // a file the user named does not exist (facts.role says which)
+  | 'model-choice'        // a model folder with several ONNX files and none preferred (facts.candidates)
   | 'not-a-file'          // it exists but is a folder, FIFO, device or socket
   | 'too-large'           // it is larger than what is read into memory
   | 'io'                  // reading or writing failed (permissions, disk)
@@ -30,7 +31,7 @@ export type EngineErrorCode =
 
 // Every code once (a Record: the compiler checks it is complete), to check a code that crossed a process boundary.
 const CODES: Record<EngineErrorCode, true> = {
-  'model-format': true, 'not-a-vit': true, 'unsupported-op': true, 'not-found': true, 'not-a-file': true, 'too-large': true,
+  'model-format': true, 'not-a-vit': true, 'unsupported-op': true, 'not-found': true, 'model-choice': true, 'not-a-file': true, 'too-large': true,
   io: true, image: true, preprocessing: true, labels: true, target: true, numeric: true, cache: true, provider: true,
   'result-file': true, 'result-settings': true, 'result-locked': true, 'invalid-option': true, 'not-comparable': true,
   'worker-failed': true, 'method-undefined': true, output: true, cancelled: true,

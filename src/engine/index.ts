@@ -5,7 +5,9 @@ import { analyzePixels, readoutActivations, requireFinite, TargetError, topClass
 import { EngineError } from './errors';
 import type { AnalyzeOptions, ModelInfo, ModelOptions, RunHooks } from './api';
 import type { InstrumentedInfo } from './instrument';
-import { readLabels, readPreprocessing, type Preprocessing } from './modelFolder';
+import { fitToModel, readLabels, readPreprocessing } from './modelFolder';
+import { locateModel } from './modelLocation';
+import { outputSize, type Preprocessing } from './preprocessing';
 import { pathRecord, pathText, type FsPath } from './files';
 import { sha256File } from './hash';
 import { editModel, type EditedModel } from './editModel';
@@ -37,14 +39,15 @@ export class Engine {
                       private readonly prep: Preprocessing) {}
 
   static async open(options: ModelOptions, hooks: RunHooks = {}): Promise<Engine> {
-    const prep = readPreprocessing(options.modelPath, options.preprocess);
-    const sizeHint = prep.crop ?? prep.size;
-    const opened = await openModel(options, sizeHint, (message) => hooks.onProgress?.({ phase: 'load', message }));
+    const loc = locateModel(options.modelPath);
+    const configured = readPreprocessing(loc, options.preprocess);
+    const opened = await openModel({ ...options, modelPath: loc.file }, outputSize(configured), (message) => hooks.onProgress?.({ phase: 'load', message }));
     const { info: i } = opened;
+    const prep = fitToModel(configured, i.input);
     const info: ModelInfo = {
-      path: path.resolve(options.modelPath), sha256: opened.sha256, layers: opened.layers, neuronsPerLayer: i.neurons,
+      path: loc.file, sha256: opened.sha256, preprocessing: prep, layers: opened.layers, neuronsPerLayer: i.neurons,
       tokens: i.tokens, scope: i.scope, readout: readoutInfo(i), inputSize: [i.input.height, i.input.width], channels: i.input.channels,
-      numClasses: i.numClasses, labels: readLabels(options.modelPath, i.numClasses, options.labelsPath),
+      numClasses: i.numClasses, labels: readLabels(loc, i.numClasses, options.labelsPath),
       fixedBatch: i.input.fixedBatch, batchRewritten: i.batchRewritten, activation: i.activation, ffn: i.ffn, headFfns: i.head, leftOut: i.leftOut, precision: i.precision,
     };
     return new Engine(info, opened.session, i, prep);
@@ -63,10 +66,10 @@ export class Engine {
 
   /** The record's `model`: what was analysed and how it was read. */
   private modelRecord(): AnalysisResult['model'] {
-    const { path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses, readout, tokens, ffn, activation, headFfns, leftOut, precision } = this.info;
+    const { path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses, readout, tokens, ffn, activation, headFfns, leftOut, precision, preprocessing } = this.info;
     return {
       path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses, readout, tokens,
-      ffn: { kind: ffn, activation, headFfns, ...(leftOut ? { leftOut } : {}) }, precision: { stored: precision, analysedIn: 'float32' },
+      ffn: { kind: ffn, activation, headFfns, ...(leftOut ? { leftOut } : {}) }, precision: { stored: precision, analysedIn: 'float32' }, preprocessing,
     };
   }
 
@@ -89,7 +92,7 @@ export class Engine {
   /** The open model with an intervention built in, as a plain ONNX model (see editModel.ts). */
   editedModel(intervention: Intervention): Promise<EditedModel> {
     const { path: modelPath, sha256, layers, neuronsPerLayer, tokens } = this.info;
-    return editModel({ modelPath, sha256, layers, neurons: neuronsPerLayer, tokens, readoutRows: this.internal.readoutRows, sizeHint: this.prep.crop ?? this.prep.size }, intervention);
+    return editModel({ modelPath, sha256, layers, neurons: neuronsPerLayer, tokens, readoutRows: this.internal.readoutRows, sizeHint: outputSize(this.prep) }, intervention);
   }
 
   /** For callers that preprocess themselves (tests against recorded pixel tensors). */
@@ -181,7 +184,7 @@ const absolute = (file: FsPath): FsPath => (typeof file === 'string' ? path.reso
 
 /** The record's `image`: its path (and the path's bytes where they are not UTF-8), content hash and upright size. */
 function imageOf(file: FsPath, sha256: string, pixels: Pixels): AnalysisResult['image'] {
-  return { ...pathRecord(file), sha256, width: pixels.width, height: pixels.height, orientation: pixels.orientation };
+  return { ...pathRecord(file), sha256, width: pixels.width, height: pixels.height, orientation: pixels.orientation, input: pixels.window };
 }
 
 function readoutInfo(i: InstrumentedInfo): ReadoutInfo {

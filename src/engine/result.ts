@@ -1,7 +1,11 @@
 // The `neuron-path/1` record: what one analysis of one image produces. The CLI writes it as JSON,
 // the worker sends it to the extension host, the panel draws it, batch runs append it as a line.
 
+import type { Preprocessing } from './preprocessing';
 export type Formula = 'reference' | 'paper';
+
+/** Where the model's input comes from in an image (preprocessing's resize and crop). */
+export interface InputWindow { resized: [number, number]; top: number; left: number; size: [number, number] }
 /** The readout rows asked for: auto (found from the graph), cls (token 0), patches (the patch grid), all, or rows a:b (end excluded). */
 export type ScopeSetting = 'auto' | 'cls' | 'patches' | 'all' | `${number}:${number}` | `${number}:`;
 
@@ -70,6 +74,8 @@ export interface AnalysisResult {
       leftOut?: string;            // why those FFNs are not on the path, in words (present when headFfns is not empty)
     };
     precision?: { stored: 'float32' | 'float16' | 'bfloat16'; analysedIn: 'float32' };
+    /** What was done to the image and where each value came from (absent in records made before it was recorded). */
+    preprocessing?: Preprocessing;
   };
   image: {
     path: string;                    // absolute; bytes of the name that are not UTF-8 shown as \xHH
@@ -77,6 +83,8 @@ export interface AnalysisResult {
     sha256: string;
     width: number; height: number;   // upright: after the EXIF orientation
     orientation?: number;            // the EXIF orientation applied, 1..8 (absent in records made before it was applied)
+    /** The model's input within the (upright) image: resized to `resized` [h, w], then the window at `top`, `left` of `size` (negative: padding). */
+    input?: InputWindow;
   };
   settings: { steps: number; formula: Formula; target: number | 'predicted'; topK?: number };  // topK only when > 1
   prediction: { top: ClassProbability[] };

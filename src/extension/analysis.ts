@@ -9,7 +9,10 @@ import { isCompact } from '../engine/batch/compact';
 import type { NeuronUnit } from '../engine/neurons/records';
 import type { PathComparison } from '../engine/pathCompare';
 import type { AnalysisResult, LayerProgress } from '../engine/result';
-import { isCancelled } from '../engine/errors';
+import { EngineError, isCancelled } from '../engine/errors';
+import { readPreprocessing } from '../engine/modelFolder';
+import { locateModel } from '../engine/modelLocation';
+import { preprocessingKey } from '../engine/preprocessing';
 import { batchProgressText, progressPercent } from '../format';
 import type { BatchProgressInfo, BatchRunResult } from '../operations/progress';
 import type { PruneRequest } from '../protocol/folderPanel';
@@ -135,13 +138,18 @@ export class AnalysisService extends Disposable {
 
   private async keyFor(imagePath: string, target: TargetChoice, settings: ResolvedSettings): Promise<{ key: string; settingsKey: string; imageSha: string }> {
     const modelPath = settings.model.modelPath;
-    let modelSha: string;
+    let modelSha: string, prepKey = '';
     try {
-      modelSha = await this.hasher.hash(modelPath, 'model');
-    } catch {
+      const loc = locateModel(modelPath);
+      modelSha = await this.hasher.hash(loc.file, 'model');
+      // A config the engine refuses is reported by the analysis itself, in its words.
+      try { prepKey = preprocessingKey(readPreprocessing(loc, settings.model.preprocess)); } catch { prepKey = 'unreadable'; }
+    } catch (e) {
+      // A folder without one clear ONNX file says which files it has.
+      if (e instanceof EngineError && e.code === 'model-choice') throw new UserError(`The ${e.message.slice(4)}. Set "neuronPath.modelPath" to the one to analyse, or run "Neuron Path: Select Model...".`);
       throw new UserError(settings.bundledModel
         ? `The bundled model is missing (${modelPath}). Reinstall the extension, or run "Neuron Path: Select Model..." to choose an ONNX model.`
-        : `The model file ${modelPath} does not exist. Run "Neuron Path: Select Model..." or clear "neuronPath.modelPath" to use the bundled model.`);
+        : `The model ${modelPath} does not exist or has no ONNX file. Run "Neuron Path: Select Model..." or clear "neuronPath.modelPath" to use the bundled model.`);
     }
     let imageSha: string;
     try {
@@ -149,7 +157,7 @@ export class AnalysisService extends Disposable {
     } catch {
       throw new UserError(`The image ${imagePath} cannot be read (was it moved or deleted?).`);
     }
-    return { ...resultKey(settings.model, { ...settings.analyze, target }, modelSha, imageSha), imageSha };
+    return { ...resultKey(settings.model, { ...settings.analyze, target }, modelSha, imageSha, prepKey), imageSha };
   }
 
   private analyze(imagePath: string, target: TargetChoice, settings: ResolvedSettings, listener: RunListener, signal?: AbortSignal): Promise<AnalysisResult> {

@@ -77,10 +77,9 @@ test("the Job's command, run once per completion index, shards a folder: every i
     for (const [from, to] of mounts) if (arg === from || arg.startsWith(`${from}/`)) return to + arg.slice(from.length);
     return arg;
   };
-  // the manifest's model is the user's; here the bundled one, with few steps
-  const args = c.args.map(local);
-  const modelAt = args.indexOf('--model');
-  args.splice(modelAt, 2, '--steps', '3', '--random', '2');
+  // the manifest names a model folder as the hub gives it; here the bundled model's folder, with few steps
+  const args = [...c.args.map(local), '--steps', '3', '--random', '2'];
+  fs.cpSync(path.join(REPO, 'media', 'model'), local(flag(c.args, '--model')), { recursive: true });
   const env = Object.fromEntries((c.env ?? []).map((e) => [e.name, local(e.value).replace(/^\/tmp\//, `${tmp}/`)]));
   const seen: string[] = [];
   for (let index = 0; index < n; index++) {

@@ -69,7 +69,8 @@ test('a Slurm array analyses a folder in shards; report over the shard files equ
     const run1 = path.join(tmp, 'run1');
     fs.mkdirSync(run1);
     const out1 = path.join(run1, 'fashion.neuron-path.jsonl');
-    const submitted = cluster.run('bash', [RECIPE], { cwd: run1, env: { ...env, OUT: out1 } });
+    // --model names a model folder, as the README's recipe does (the bundled model's, which the reference run used)
+    const submitted = cluster.run('bash', [RECIPE, '--model', path.join(REPO, 'media', 'model')], { cwd: run1, env: { ...env, OUT: out1 } });
     const m = /submitted array job (\d+) \(4 tasks\) and report job (\d+)/.exec(submitted);
     assert.ok(m, submitted);
     const [, array, report] = m;

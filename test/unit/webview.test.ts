@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import type { AnalysisResult } from '../../src/engine/result';
 import type { HostToWebview, PanelInit } from '../../src/protocol/imagePanel';
 import { BASE_THEMES, skipUnlessPage, withPanelPage, withVars, type Theme } from './fixtures/chromiumPage';
-import { fakeResult } from './fixtures/fakeEngine';
+import { FAKE_PREPROCESSING, fakeResult } from './fixtures/fakeEngine';
 import { FIXTURES } from '../helpers/fixtures';
 
 /** A result the size of ViT-B (12 layers x 3072 neurons, 14 x 14 patches), deterministic. */
@@ -218,6 +218,53 @@ test('webview: the influence-pattern row and the K neurons of a top-K path, besi
     const note = await page.textContent('#layer-note') ?? '';
     assert.match(note, new RegExp(`Influence pattern baseline: #${result.baselines.influencePattern!.path[2].neuron}`));
     await screenshot('topk-dark.png');
+
+    const csp = await cspViolations();
+    assert.deepEqual(csp, [], `CSP violations:\n${csp.join('\n')}`);
+    assert.deepEqual(errors, []);
+  });
+});
+
+test('webview: a banner when preprocessing values are guesses, and the model\u2019s input with the map on its crop window', { skip: skipUnlessPage('webview'), timeout: 120_000 }, async () => {
+  const base = bigResult();
+  const guessed: AnalysisResult['model']['preprocessing'] = {
+    ...FAKE_PREPROCESSING, config: null, folders: ['/models'],
+    mean: { value: [0.5, 0.5, 0.5], source: { from: 'default' } }, std: { value: [0.5, 0.5, 0.5], source: { from: 'default' } },
+  };
+  // A 224 x 224 image resized to 256 x 256 and cropped to its middle 224 x 224 (DeiT's processor).
+  const input = { resized: [256, 256] as [number, number], top: 16, left: 16, size: [224, 224] as [number, number] };
+  const opts = { bundle: 'webview', outDir: 'webview', pagePath: '/panel.html', nonce: 'dGVzdC1ub25jZS05MDEy', title: 'Neuron Path: cat.png', themes: THEMES, files: await catImage() };
+  await withPanelPage<HostToWebview>(opts, async ({ page, origin, errors, load, send, posted, cspViolations, screenshot }) => {
+    await load();
+    await send({ type: 'init', init: { imagePath: '/img/cat.png', imageUri: `${origin}/img/cat.png`, fileName: 'cat.png', modelName: 'vit-b16.onnx', target: 'predicted' } });
+    await send({ type: 'runStarted', runId: 1, target: 'predicted' });
+    await send({ type: 'result', runId: 1, result: { ...base, model: { ...base.model, preprocessing: guessed } }, cached: false });
+    await page.waitForSelector('[data-testid=status][data-state=done]');
+    assert.ok(await page.isVisible('[data-testid=preprocessing-warning]'));
+    const banner = await page.textContent('[data-testid=preprocessing-warning]') ?? '';
+    assert.match(banner, /guesses mean \[0\.5, 0\.5, 0\.5\], std \[0\.5, 0\.5, 0\.5\]/);
+    assert.match(banner, /Add the model's preprocessor_config\.json \(transformers\) or config\.json with pretrained_cfg \(timm\) to \/models/);
+    assert.match(banner, /neuronPath\.preprocess/);
+    await page.click('[data-testid=preprocessing-warning] vscode-button');
+    assert.ok((await posted()).some((m) => m.type === 'openSettings'));
+    assert.equal(await page.isVisible('[data-testid=show-input]'), false, 'no input window in the record: nothing to show');
+    await screenshot('preprocessing-warning-dark.png');
+
+    await send({ type: 'runStarted', runId: 2, target: 'predicted' });
+    await send({ type: 'result', runId: 2, result: { ...base, model: { ...base.model, preprocessing: FAKE_PREPROCESSING }, image: { ...base.image, input } }, cached: false });
+    await page.waitForSelector('[data-testid=status][data-state=done]');
+    assert.equal(await page.isVisible('[data-testid=preprocessing-warning]'), false, 'every value has a source: no banner');
+    // The map covers the crop window of the image: 16/256 in from each side, 224/256 of it.
+    assert.deepEqual(await page.$eval('#overlay', (c) => [c.style.left, c.style.top, c.style.width]), ['6.25%', '6.25%', '87.5%']);
+    await page.click('[data-testid=show-input]');
+    await page.waitForSelector('#model-input:not([hidden])');
+    assert.deepEqual(await page.$eval('#model-input', (c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height]), [224, 224]);
+    assert.equal(await page.isVisible('#image'), false, 'the input takes the image\u2019s place');
+    assert.deepEqual(await page.$eval('#overlay', (c) => [c.style.left, c.style.width]), ['0%', '100%']);
+    // Its middle pixel is the image's middle (the gradient's red is x, green is y).
+    const middle = await page.$eval('#model-input', (c) => Array.from((c as HTMLCanvasElement).getContext('2d')!.getImageData(112, 112, 1, 1).data));
+    assert.ok(Math.abs(middle[0] - 112) <= 3 && Math.abs(middle[1] - 112) <= 3, `middle pixel ${middle}`);
+    await screenshot('model-input-dark.png');
 
     const csp = await cspViolations();
     assert.deepEqual(csp, [], `CSP violations:\n${csp.join('\n')}`);
