@@ -7,16 +7,15 @@ import { manipulatePaths } from './manipulation';
 import { RANDOM_COUNT_RANGE, resolveAnalyzeOptions, SEED_RANGE, STEPS_RANGE, TOP_K_RANGE } from './options';
 import { readoutValues } from './readout';
 import type { AnalysisResult, BaselineResult, ClassProbability, LayerProgress, PathNeuron, TokenMap } from './result';
-import { Runner } from './runner';
+import { Runner, type ModelSessions } from './runner';
 import type { InstrumentedInfo } from './instrument';
-import type { Session } from './runtime';
 
 export class TargetError extends EngineError {
   constructor(message: string, facts: ErrorFacts = {}) { super('target', message, facts); this.name = 'TargetError'; }
 }
 
 export interface AnalysisInput {
-  session: Session;
+  sessions: ModelSessions;
   info: InstrumentedInfo;
   layers: number;
   labels: string[];
@@ -37,7 +36,7 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
   const opts = resolveAnalyzeOptions(options);
   const { steps: m, formula, topK } = opts;
   const wanted = new Set(opts.baselines);
-  const runner = new Runner(input.session, info, L, hooks.signal);
+  const runner = new Runner(input.sessions, info, L, hooks.signal);
   const D = runner.D;
   if (!(Number.isInteger(topK) && topK >= TOP_K_RANGE.min && topK <= D)) {
     throw new EngineError('invalid-option', `topK must be a whole number from ${TOP_K_RANGE.min} to ${D} (the neurons per layer), got ${JSON.stringify(options.topK)}`, { field: 'topK' });

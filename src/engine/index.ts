@@ -13,14 +13,13 @@ import { sha256File } from './hash';
 import { editModel, type EditedModel } from './editModel';
 import { intervene, INTERVENTION_SCHEMA, type Intervention, type InterventionRecord, type InterventionResult } from './intervene';
 import { pathJas, sumTokens } from './locator';
-import { openModel } from './modelStore';
+import { openModel, releaseSessions } from './modelStore';
 import { checkUnit, NEURON_SCHEMA, type NeuronScanRecord, type NeuronUnit } from './neurons/records';
 import { scanImages } from './neurons/scan';
 import { loadPixels, type Pixels } from './preprocess';
 import { readoutValues } from './readout';
 import type { AnalysisResult, ClassProbability, Formula, ReadoutInfo } from './result';
-import { Runner } from './runner';
-import type { Session } from './runtime';
+import { Runner, type ModelSessions } from './runner';
 
 export * from './api';
 export * from './result';
@@ -35,7 +34,7 @@ export function defaultModelPath(): string {
 }
 
 export class Engine {
-  private constructor(readonly info: ModelInfo, private readonly session: Session, private readonly internal: InstrumentedInfo,
+  private constructor(readonly info: ModelInfo, private readonly sessions: ModelSessions, private readonly internal: InstrumentedInfo,
                       private readonly prep: Preprocessing) {}
 
   static async open(options: ModelOptions, hooks: RunHooks = {}): Promise<Engine> {
@@ -50,7 +49,7 @@ export class Engine {
       numClasses: i.numClasses, labels: readLabels(loc, i.numClasses, options.labelsPath),
       fixedBatch: i.input.fixedBatch, batchRewritten: i.batchRewritten, activation: i.activation, ffn: i.ffn, headFfns: i.head, leftOut: i.leftOut, precision: i.precision,
     };
-    return new Engine(info, opened.session, i, prep);
+    return new Engine(info, opened.sessions, i, prep);
   }
 
   /** `imagePath`: a path, or its bytes (a folder scan's name that is not UTF-8; absolute). */
@@ -59,7 +58,7 @@ export class Engine {
     const { input } = this.internal;
     const pixels = await loadPixels(file, this.prep, input);
     const core = await analyzePixels({
-      session: this.session, info: this.internal, layers: this.info.layers, labels: this.info.labels, pixels: pixels.data,
+      sessions: this.sessions, info: this.internal, layers: this.info.layers, labels: this.info.labels, pixels: pixels.data,
     }, options, hooks);
     return { schema: 'neuron-path/1', model: this.modelRecord(), image: imageOf(file, await sha256File(file, 'image'), pixels), ...core };
   }
@@ -97,7 +96,7 @@ export class Engine {
 
   /** For callers that preprocess themselves (tests against recorded pixel tensors). */
   analyzeTensor(pixels: Float32Array, options: AnalyzeOptions = {}, hooks: RunHooks = {}) {
-    return analyzePixels({ session: this.session, info: this.internal, layers: this.info.layers, labels: this.info.labels, pixels }, options, hooks);
+    return analyzePixels({ sessions: this.sessions, info: this.internal, layers: this.info.layers, labels: this.info.labels, pixels }, options, hooks);
   }
 
   /**
@@ -115,7 +114,7 @@ export class Engine {
       try { return { file, pixels: await loadPixels(file, this.prep, this.internal.input), sha256: await sha256File(file, 'image') }; } catch (e) { return e as Error; }
     }));
     const ok = loaded.flatMap((l, i) => (l instanceof Error ? [] : [{ ...l, target: images[i].target }]));
-    const runner = new Runner(this.session, this.internal, layers, signal);
+    const runner = new Runner(this.sessions, this.internal, layers, signal);
     const scanned = ok.length ? await scanImages(runner, this.internal, ok.map((l) => l.pixels.data), ok.map((l) => l.target), units) : [];
     const { path: modelPath, sha256, scope, inputSize } = this.info;
     let k = 0;
@@ -144,7 +143,7 @@ export class Engine {
     }
     if (!Number.isInteger(options.target) || options.target < 0 || options.target >= numClasses) throw new TargetError(`target class ${options.target} is out of range (0..${numClasses - 1})`);
     const pixels = await loadPixels(absolute(imagePath), this.prep, this.internal.input);
-    const runner = new Runner(this.session, this.internal, layers, signal);
+    const runner = new Runner(this.sessions, this.internal, layers, signal);
     const w = readoutActivations((await runner.clean(pixels.data)).acts, this.internal);
     return pathJas(runner, pixels.data, options.target, w, path_, options.steps ?? 20, options.formula ?? 'reference');
   }
@@ -152,7 +151,7 @@ export class Engine {
   /** The model's probabilities for an image (one clean pass), most probable first. */
   async predict(imagePath: FsPath, top = 5): Promise<ClassProbability[]> {
     const pixels = await loadPixels(absolute(imagePath), this.prep, this.internal.input);
-    const { probs } = await new Runner(this.session, this.internal, this.info.layers).clean(pixels.data);
+    const { probs } = await new Runner(this.sessions, this.internal, this.info.layers).clean(pixels.data);
     requireFinite(probs, 'the probabilities');
     return topClasses(probs, this.info.labels, top);
   }
@@ -163,7 +162,7 @@ export class Engine {
    */
   async scaledProbabilities(imagePath: FsPath, scales: Float32Array[], rows: number, signal?: AbortSignal): Promise<Float32Array> {
     const pixels = await loadPixels(absolute(imagePath), this.prep, this.internal.input);
-    const probs = await new Runner(this.session, this.internal, this.info.layers, signal).scaled(pixels.data, scales, rows);
+    const probs = await new Runner(this.sessions, this.internal, this.info.layers, signal).scaled(pixels.data, scales, rows);
     requireFinite(probs, 'the probabilities of the scaled passes');
     return probs;
   }
@@ -171,12 +170,12 @@ export class Engine {
   /** Every block's clean activation summed over the readout tokens (L rows of D): the activation baseline's view. */
   async readoutActivations(imagePath: FsPath, signal?: AbortSignal): Promise<Float64Array[]> {
     const pixels = await loadPixels(absolute(imagePath), this.prep, this.internal.input);
-    const { acts } = await new Runner(this.session, this.internal, this.info.layers, signal).clean(pixels.data);
+    const { acts } = await new Runner(this.sessions, this.internal, this.info.layers, signal).clean(pixels.data);
     const D = this.info.neuronsPerLayer;
     return acts.map((a) => sumTokens(readoutValues(a, this.internal.readoutRows, D), D));
   }
 
-  async dispose(): Promise<void> { await this.session.release(); }
+  async dispose(): Promise<void> { await releaseSessions(this.sessions); }
 }
 
 /** A folder scan's byte paths are absolute already; a text path is resolved against the working folder. */
