@@ -85,7 +85,7 @@ export class Engine {
 
   /** For callers that preprocess themselves (tests against recorded pixel tensors). */
   interveneTensor(pixels: Float32Array, intervention: Intervention, target?: number, signal?: AbortSignal): Promise<InterventionResult> {
-    return intervene(new Runner(this.session, this.internal, this.info.layers, signal), pixels, intervention, this.info.labels, target);
+    return intervene(new Runner(this.sessions, this.internal, this.info.layers, signal), pixels, intervention, this.info.labels, target);
   }
 
   /** The open model with an intervention built in, as a plain ONNX model (see editModel.ts). */
