@@ -1,5 +1,6 @@
 // `neuron-path`: the engine from a terminal. Progress on stderr, a summary on stdout, JSON on request.
-import { Engine } from '../engine/index';
+import { Engine, type LayerProgress } from '../engine/index';
+import { analysisProgressText } from '../format';
 import { BASELINES, DEFAULTS, FORMULAS, PROVIDERS, RESIZES, STEPS_RANGE } from '../engine/options';
 import { analyzeOptions, modelOptions, parse, UsageError, type Flags } from './args';
 import { batch, BATCH_USAGE } from './batch';
@@ -10,7 +11,7 @@ import { neuron, NEURON_USAGE } from './neuron';
 import { report } from './report';
 import { summary } from './summary';
 import { isCancelled } from '../engine/errors';
-import { errorLine, safeText, warnDefaults } from './terminal';
+import { errorLine, safeLine, safeText, warnDefaults } from './terminal';
 
 /** 'a (default) | b | c' */
 function choices(values: readonly string[], fallback: string): string {
@@ -44,10 +45,10 @@ ${BATCH_USAGE}${NEURON_USAGE}${COMPARE_USAGE}${INTERVENE_USAGE}`;
 async function analyze(f: Flags, positionals: string[]): Promise<void> {
   const image = positionals[0];
   if (!image) throw new UsageError('analyze needs an IMAGE');
-  const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${safeText(msg)}\n`); };
+  const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${safeLine(msg)}\n`); };
   const controller = new AbortController();
   process.once('SIGINT', () => { log('cancelling...'); controller.abort(); });
-  const hooks = { signal: controller.signal, onProgress: (p: { message: string }) => log(`  ${p.message}`) };
+  const hooks = { signal: controller.signal, onProgress: (p: LayerProgress) => log(`  ${analysisProgressText(p)}`) };
   const mOpts = modelOptions(f);
   const aOpts = analyzeOptions(f);
   const json = checkOutput('--json', f.json, { inputs: [image, mOpts.modelPath, ...(mOpts.labelsPath ? [mOpts.labelsPath] : [])], force: f.force, keeps: recordOf(image) });

@@ -52,15 +52,26 @@ export class Engine {
     return new Engine(info, opened.sessions, i, prep);
   }
 
-  /** `imagePath`: a path, or its bytes (a folder scan's name that is not UTF-8; absolute). */
-  async analyze(imagePath: FsPath, options: AnalyzeOptions = {}, hooks: RunHooks = {}): Promise<AnalysisResult> {
+  /**
+   * `imagePath`: a path, or its bytes (a folder scan's name that is not UTF-8; absolute).
+   * `prior`: an earlier result of this image and model with the same settings: its path is reused
+   * and only the wanted baselines it lacks are computed (analyze.ts). Progress carries the complete
+   * result without baselines (`pathResult`) once the path is known.
+   */
+  async analyze(imagePath: FsPath, options: AnalyzeOptions = {}, hooks: RunHooks = {}, prior?: AnalysisResult): Promise<AnalysisResult> {
     const file = absolute(imagePath);
     const { input } = this.internal;
     const pixels = await loadPixels(file, this.prep, input);
+    const head: Pick<AnalysisResult, 'schema' | 'model' | 'image'> = {
+      schema: 'neuron-path/1', model: this.modelRecord(), image: imageOf(file, await sha256File(file, 'image'), pixels),
+    };
+    if (prior && (prior.model.sha256 !== this.info.sha256 || prior.image.sha256 !== head.image.sha256)) {
+      throw new EngineError('invalid-option', 'the earlier result was made with another model or image, so its path cannot be reused: analyse the image again', { field: 'prior' });
+    }
     const core = await analyzePixels({
       sessions: this.sessions, info: this.internal, layers: this.info.layers, labels: this.info.labels, pixels: pixels.data,
-    }, options, hooks);
-    return { schema: 'neuron-path/1', model: this.modelRecord(), image: imageOf(file, await sha256File(file, 'image'), pixels), ...core };
+    }, options, hooks, prior, (c) => ({ ...head, ...c }));
+    return { ...head, ...core };
   }
 
   /** The record's `model`: what was analysed and how it was read. */

@@ -13,7 +13,7 @@ import { EngineError, isCancelled } from '../engine/errors';
 import { readPreprocessing } from '../engine/modelFolder';
 import { locateModel } from '../engine/modelLocation';
 import { preprocessingKey } from '../engine/preprocessing';
-import { batchProgressText, progressPercent } from '../format';
+import { analysisProgressText, batchProgressText, progressPercent } from '../format';
 import type { BatchProgressInfo, BatchRunResult } from '../operations/progress';
 import type { PruneRequest } from '../protocol/folderPanel';
 import { stableKey } from '../protocol/guards';
@@ -115,16 +115,21 @@ export class AnalysisService extends Disposable {
     }
   }
 
-  /** The cached result, or a new analysis under a progress notification. Rejects with a CancelledError when cancelled. */
-  async run(imagePath: string, target: TargetChoice, listener: RunListener = {}, signal?: AbortSignal): Promise<RunOutcome> {
+  /**
+   * The cached result, or a new analysis under a progress notification. Rejects with a CancelledError when cancelled.
+   * `prior`: a shown result whose path is reused; only the baselines it lacks are computed (the cache is not asked).
+   */
+  async run(imagePath: string, target: TargetChoice, listener: RunListener = {}, signal?: AbortSignal, prior?: AnalysisResult): Promise<RunOutcome> {
     const settings = this.settings();
     this.warnAboutSettings(settings);
     const { key } = await this.keyFor(imagePath, target, settings);
-    const cached = await this.cache.get(key);
-    if (cached) return { result: cached, cached: true };
+    if (!prior) {
+      const cached = await this.cache.get(key);
+      if (cached) return { result: cached, cached: true };
+    }
     const running = this.inFlight.get(key);
     if (running) return running;
-    const promise = this.analyze(imagePath, target, settings, listener, signal).then(async (result) => {
+    const promise = this.analyze(imagePath, target, settings, listener, signal, prior).then(async (result) => {
       try { await this.cache.set(key, result); } catch (err) { this.output.warn(`could not cache the result: ${String(err)}`); }
       return { result, cached: false };
     });
@@ -133,6 +138,16 @@ export class AnalysisService extends Disposable {
       return await promise;
     } finally {
       this.inFlight.delete(key);
+    }
+  }
+
+  /** Keeps a result without (some) baselines as this image's cached result: a cancelled run's complete path. */
+  async keep(imagePath: string, target: TargetChoice, result: AnalysisResult): Promise<void> {
+    try {
+      const { key } = await this.keyFor(imagePath, target, this.settings());
+      await this.cache.set(key, result);
+    } catch (err) {
+      this.output.warn(`could not cache the result: ${String(err)}`);
     }
   }
 
@@ -160,7 +175,7 @@ export class AnalysisService extends Disposable {
     return { ...resultKey(settings.model, { ...settings.analyze, target }, modelSha, imageSha, prepKey), imageSha };
   }
 
-  private analyze(imagePath: string, target: TargetChoice, settings: ResolvedSettings, listener: RunListener, signal?: AbortSignal): Promise<AnalysisResult> {
+  private analyze(imagePath: string, target: TargetChoice, settings: ResolvedSettings, listener: RunListener, signal?: AbortSignal, prior?: AnalysisResult): Promise<AnalysisResult> {
     return cancellableProgress(`Neuron Path: ${path.basename(imagePath)}`, signal, async (progress, abortSignal) => {
       let done = 0;
       const advance = (pct: number, message: string): void => {
@@ -172,10 +187,10 @@ export class AnalysisService extends Disposable {
       const info = await this.client.ensureModel(settings.model, { signal: abortSignal });
       this.modelLoaded(info);
       advance(5, 'running');
-      return this.client.request('analyze', { imagePath, options: { ...settings.analyze, target } }, {
+      return this.client.request('analyze', { imagePath, options: { ...settings.analyze, target }, ...(prior ? { prior } : {}) }, {
         signal: abortSignal,
         onProgress: (p) => {
-          advance(progressPercent(p), p.message);
+          advance(progressPercent(p), analysisProgressText(p));
           listener.onProgress?.(p);
         },
       });
