@@ -10,7 +10,7 @@ import { neuron, NEURON_USAGE } from './neuron';
 import { report } from './report';
 import { summary } from './summary';
 import { isCancelled } from '../engine/errors';
-import { errorLine, safeText, warnDefaults } from './terminal';
+import { errorLine, safeLine, safeText, warnDefaults } from './terminal';
 
 /** 'a (default) | b | c' */
 function choices(values: readonly string[], fallback: string): string {
@@ -44,7 +44,7 @@ ${BATCH_USAGE}${NEURON_USAGE}${COMPARE_USAGE}`;
 async function analyze(f: Flags, positionals: string[]): Promise<void> {
   const image = positionals[0];
   if (!image) throw new UsageError('analyze needs an IMAGE');
-  const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${safeText(msg)}\n`); };
+  const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${safeLine(msg)}\n`); };
   const controller = new AbortController();
   process.once('SIGINT', () => { log('cancelling...'); controller.abort(); });
   const hooks = { signal: controller.signal, onProgress: (p: LayerProgress) => log(`  ${analysisProgressText(p)}`) };
