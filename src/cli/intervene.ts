@@ -6,8 +6,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { chooseShard, scanNotes, shardFile } from '../engine/batch/index';
-import { readLines, recordsOf } from '../engine/batch/records';
-import { isAnalysisResult } from '../engine/batch/resultFile';
+import { isAnalysisResult, recordsOf } from '../engine/batch/records';
+import { readResultFileSync } from '../engine/batch/resultFile';
 import { codeOf } from '../engine/errors';
 import { writeEditedModel } from '../engine/editModel';
 import { Engine } from '../engine/index';
@@ -167,7 +167,7 @@ export async function intervene(argv: string[]): Promise<number> {
       process.removeListener('SIGINT', onSignal);
       process.removeListener('SIGTERM', onSignal);
     }
-    const records = recordsOf(readLines(out, INTERVENTION_RECORDS).lines) as unknown as Parameters<typeof summarizeInterventions>[0];
+    const records = recordsOf(readResultFileSync(out, { kind: INTERVENTION_RECORDS }).lines);
     if (!records.length) throw new Error(`${out} holds no image the intervention ran on`);
     const s = summarizeInterventions(records);
     process.stdout.write(`${formatEffects(intervention, [...s.classes, s.all])}\n`);

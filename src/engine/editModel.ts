@@ -14,7 +14,7 @@ import { refuseQuantized, upcastToFloat32 } from './onnx/precision';
 import { probeModel, probePixels } from './onnx/probe';
 import { DataType, decodeModel, encodeModel, inlineExternalData, opsetOf, toNumber, type ModelProto, type NodeProto, type TensorProto } from './onnx/proto';
 import { findSites, imageInput } from './structure';
-import type { Engine } from './index';
+import type { ModelInfo } from './api';
 import { FILES } from './modelFolder';
 import { locateModel } from './modelLocation';
 
@@ -132,7 +132,7 @@ function floatValues(t: TensorProto): Float32Array {
  * as the model folder is read) beside it, so it opens as the original does. A config already there
  * with other content is not overwritten.
  */
-export async function writeEditedModel(engine: Pick<Engine, 'info' | 'editedModel'>, intervention: Intervention, out: string): Promise<EditedModel & { out: string; copied: string[] }> {
+export async function writeEditedModel(engine: { info: ModelInfo; editedModel(intervention: Intervention): Promise<EditedModel> }, intervention: Intervention, out: string): Promise<EditedModel & { out: string; copied: string[] }> {
   const target = path.resolve(out);
   const source = engine.info.path;
   const { dirs } = locateModel(source);

@@ -5,9 +5,9 @@ import { argmax } from './locator';
 import { requireFinite, topClasses } from './analyze';
 import { EngineError, invalidOption } from './errors';
 import type { AnalysisResult, ClassProbability } from './result';
-import type { Runner } from './runner';
+import type { InterventionRows, Runner } from './runner';
 
-export type InterventionRows = 'readout' | 'all';
+export type { InterventionRows };
 export const INTERVENTION_ROWS: readonly InterventionRows[] = ['readout', 'all'];
 
 /** Block `layer`'s neuron `neuron` (an input unit of its fc2) multiplied by `factor`. */

@@ -2,21 +2,18 @@
 // shards and cancel as `batch`): one `neuron-path/intervention-1` line per image, and per class the
 // accuracy and the mean target probability before and after.
 import type { ModelOptions } from './api';
-import { modelSettings, settingsKey, type BatchSettings, type FolderClass, type RecordKind } from './batch/records';
-import { folderItems, runBatch, type BatchProgress, type BatchSummary, type FolderRunOptions, type ResultLine } from './batch/run';
+import { modelSettings, settingsKey } from './batch/records';
+import { folderItems, runBatch, type BatchProgress, type BatchSummary, type FolderRunOptions } from './batch/run';
+import type { FolderClass, RecordKind, ResultLine, RunSettings } from './batch/schema';
 import { itemFile } from './batch/scan';
 import type { Engine } from './index';
 import { INTERVENTION_SCHEMA, type Intervention, type InterventionRecord } from './intervene';
 
-export interface InterventionSettings {
-  key: string;
-  model: BatchSettings['model'];
-  intervention: Intervention;
-}
+export interface InterventionSettings extends RunSettings { intervention: Intervention }
 
 export type InterventionLine = ResultLine<InterventionRecord, InterventionSettings>;
 
-export const INTERVENTION_RECORDS: RecordKind = {
+export const INTERVENTION_RECORDS: RecordKind<InterventionLine> = {
   schema: INTERVENTION_SCHEMA,
   problem: (v) => {
     const image = v.image as { path?: unknown } | undefined;
@@ -24,6 +21,7 @@ export const INTERVENTION_RECORDS: RecordKind = {
     if (!Array.isArray(v.before) || !Array.isArray(v.after) || !v.target || typeof v.target !== 'object') return 'no prediction before and after';
     return undefined;
   },
+  slim: (line) => line,   // a line is two short predictions
 };
 
 export function interventionSettings(modelSha256: string, model: ModelOptions, i: Intervention): InterventionSettings {
