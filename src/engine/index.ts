@@ -45,7 +45,7 @@ export class Engine {
       path: loc.file, sha256: opened.sha256, preprocessing: prep, layers: opened.layers, neuronsPerLayer: i.neurons,
       tokens: i.tokens, scope: i.scope, readout: readoutInfo(i), inputSize: [i.input.height, i.input.width], channels: i.input.channels,
       numClasses: i.numClasses, labels: readLabels(loc, i.numClasses, options.labelsPath),
-      fixedBatch: i.input.fixedBatch, batchRewritten: i.batchRewritten, activation: i.activation, ffn: i.ffn, headFfns: i.head, leftOut: i.leftOut, precision: i.precision,
+      fixedBatch: i.input.fixedBatch, batchRewritten: i.batchRewritten, activation: i.activation, ffn: i.ffn, headFfns: i.head, blocks: i.blocks, leftOut: i.leftOut, precision: i.precision,
     };
     return new Engine(info, opened.sessions, i, prep);
   }
@@ -60,12 +60,12 @@ export class Engine {
     const file = absolute(imagePath);
     const { input } = this.internal;
     const pixels = await loadPixels(file, this.prep, input);
-    const { path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses, readout, tokens, ffn, activation, headFfns, leftOut, precision, preprocessing } = this.info;
+    const { path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses, readout, tokens, ffn, activation, headFfns, blocks, leftOut, precision, preprocessing } = this.info;
     const head: Pick<AnalysisResult, 'schema' | 'model' | 'image'> = {
       schema: 'neuron-path/1',
       model: {
         path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses, readout, tokens,
-        ffn: { kind: ffn, activation, headFfns, ...(leftOut ? { leftOut } : {}) }, precision: { stored: precision, analysedIn: 'float32' }, preprocessing,
+        ffn: { kind: ffn, activation, headFfns, blocks, ...(leftOut ? { leftOut } : {}) }, precision: { stored: precision, analysedIn: 'float32' }, preprocessing,
       },
       image: imageOf(file, await sha256File(file, 'image'), pixels),
     };
