@@ -6,6 +6,7 @@ import { analyzeOptions, modelOptions, parse, UsageError, type Flags } from './a
 import { batch, BATCH_USAGE } from './batch';
 import { checkOutput, recordOf, writeOutput } from './output';
 import { compare, COMPARE_USAGE } from './compare';
+import { exportEdited, intervene, INTERVENE_USAGE } from './intervene';
 import { neuron, NEURON_USAGE } from './neuron';
 import { report } from './report';
 import { summary } from './summary';
@@ -39,7 +40,7 @@ const USAGE = `usage: neuron-path analyze IMAGE [options]
   --json FILE          write the neuron-path/1 record to FILE ('-' for stdout); an existing FILE
                        is replaced only if it is the record of the same image, or with --force
   -q, --quiet          no progress on stderr
-${BATCH_USAGE}${NEURON_USAGE}${COMPARE_USAGE}`;
+${BATCH_USAGE}${NEURON_USAGE}${COMPARE_USAGE}${INTERVENE_USAGE}`;
 
 async function analyze(f: Flags, positionals: string[]): Promise<void> {
   const image = positionals[0];
@@ -72,6 +73,8 @@ export async function main(argv: string[]): Promise<number> {
     if (!command || command === '--help' || command === '-h' || command === 'help') { process.stdout.write(USAGE); return command ? 0 : 2; }
     if (command === 'report') return await report(rest);
     if (command === 'neuron') return await neuron(rest);
+    if (command === 'intervene') return await intervene(rest);
+    if (command === 'export-edited') return await exportEdited(rest);
     const { values, positionals } = parse(rest);
     if (values.help) { process.stdout.write(USAGE); return 0; }
     if (command === 'analyze') { await analyze(values, positionals); return 0; }

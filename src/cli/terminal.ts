@@ -46,8 +46,14 @@ function hint(e: EngineError): string | undefined {
   }
 }
 
+/** V8's words when an allocation fails: memory ran out (or a limit such as ulimit -v was reached). */
+const OUT_OF_MEMORY = /allocation failed|Invalid (typed )?array length|out of memory|Cannot allocate memory|ENOMEM/i;
+
 /** One line for stderr: the engine's message and, for engine errors, what to do. */
 export function errorLine(err: Error): string {
+  if (!(err instanceof EngineError) && OUT_OF_MEMORY.test(err.message)) {
+    return safeLine(`out of memory (${err.message.replace(/[.\s]+$/, '')}); free memory, raise the limit (ulimit -v), or use fewer --jobs, a smaller --batch or a smaller model`);
+  }
   const h = err instanceof EngineError ? hint(err) : undefined;
   const text = err.message.replace(/[.\s]+$/, '');
   return safeLine(h ? `${text}; ${h}` : text);

@@ -1,12 +1,14 @@
 // Issue 19's audit, the rest of its rows, through the `neuron-path` command as a user runs it:
 // every file through files.ts and every number from a file bounded like its flag; results that do
 // not belong together refused; empty and out-of-range flags refused with exit 2, naming the flag
-// as typed; names printed so that they cannot forge a line. Every run has a time limit.
+// as typed; names printed so that they cannot forge a line; too little memory said in one line.
+// Every run has a time limit.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import test from 'node:test';
-import { cli, FAST, fifo, FIXTURE, image, resultFile } from '../helpers/cli';
+import { BIN, CACHE, cli, FAST, fifo, FIXTURE, image, resultFile } from '../helpers/cli';
 import { FIXTURES, tempDir } from '../helpers/fixtures';
 
 const OTHER_MODEL = path.join(FIXTURES, 'timm_qkv', 'model.onnx');
@@ -113,4 +115,13 @@ test('a 0-byte image names the file; a file name with a newline cannot forge a s
   // in the logs and errors too: one line each
   const missing = cli(['analyze', path.join(dir, 'no\nPredicted.png'), '--model', FIXTURE, ...FAST, '-q']);
   assert.equal(missing.stderr.trim().split('\n').filter((l) => !l.startsWith('neuron-path: warning:')).length, 1, missing.stderr);
+});
+
+test('an address-space limit (ulimit -v) too small to start is one line, not a native abort', { timeout: 60_000 }, async () => {
+  const img = await image(tempDir('hard-ulimit'));
+  const r = spawnSync('bash', ['-c', 'ulimit -v 1000000; exec "$@"', 'bash', process.execPath, BIN, 'analyze', img, '--model', FIXTURE, ...FAST],
+    { encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL', env: { ...process.env, NEURON_PATH_CACHE: CACHE } });
+  assert.equal(r.signal, null, r.stderr);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /^neuron-path: the address-space limit \(ulimit -v\) is 977 MiB, less than the 1280 MiB .*; raise it \(ulimit -v unlimited\) or limit memory with cgroups .*\n$/);
 });
