@@ -1,8 +1,8 @@
 // The engine's public surface: what the CLI, the worker and the tests call. No VS Code here.
 import type { Preprocessing } from './preprocessing';
-import type { Formula, LayerProgress, ReadoutInfo, ScopeSetting } from './result';
+import type { BaselineName, Formula, LayerProgress, ReadoutInfo, ScopeSetting } from './result';
 
-export type BaselineName = 'activation' | 'ig' | 'ip' | 'random';
+export type { BaselineName } from './result';
 export type ExecutionProvider = 'cpu' | 'cuda';
 export type ResizeMode = 'bilinear' | 'bicubic' | 'nearest';
 

@@ -10,15 +10,16 @@ import { locateModel } from './modelLocation';
 import { outputSize, type Preprocessing } from './preprocessing';
 import { pathRecord, pathText, type FsPath } from './files';
 import { sha256File } from './hash';
+import { editModel, type EditedModel } from './editModel';
+import { intervene, INTERVENTION_SCHEMA, type Intervention, type InterventionRecord, type InterventionResult } from './intervene';
 import { pathJas, sumTokens } from './locator';
-import { openModel } from './modelStore';
+import { openModel, releaseSessions } from './modelStore';
 import { checkUnit, NEURON_SCHEMA, type NeuronScanRecord, type NeuronUnit } from './neurons/records';
 import { scanImages } from './neurons/scan';
 import { loadPixels, type Pixels } from './preprocess';
 import { readoutValues } from './readout';
 import type { AnalysisResult, ClassProbability, Formula, ReadoutInfo } from './result';
-import { Runner } from './runner';
-import type { Session } from './runtime';
+import { Runner, type ModelSessions } from './runner';
 
 export * from './api';
 export * from './result';
@@ -33,7 +34,7 @@ export function defaultModelPath(): string {
 }
 
 export class Engine {
-  private constructor(readonly info: ModelInfo, private readonly session: Session, private readonly internal: InstrumentedInfo,
+  private constructor(readonly info: ModelInfo, private readonly sessions: ModelSessions, private readonly internal: InstrumentedInfo,
                       private readonly prep: Preprocessing) {}
 
   static async open(options: ModelOptions, hooks: RunHooks = {}): Promise<Engine> {
@@ -48,32 +49,65 @@ export class Engine {
       numClasses: i.numClasses, labels: readLabels(loc, i.numClasses, options.labelsPath),
       fixedBatch: i.input.fixedBatch, batchRewritten: i.batchRewritten, activation: i.activation, ffn: i.ffn, headFfns: i.head, leftOut: i.leftOut, precision: i.precision,
     };
-    return new Engine(info, opened.session, i, prep);
+    return new Engine(info, opened.sessions, i, prep);
   }
 
-  /** `imagePath`: a path, or its bytes (a folder scan's name that is not UTF-8; absolute). */
-  async analyze(imagePath: FsPath, options: AnalyzeOptions = {}, hooks: RunHooks = {}): Promise<AnalysisResult> {
+  /**
+   * `imagePath`: a path, or its bytes (a folder scan's name that is not UTF-8; absolute).
+   * `prior`: an earlier result of this image and model with the same settings: its path is reused
+   * and only the wanted baselines it lacks are computed (analyze.ts). Progress carries the complete
+   * result without baselines (`pathResult`) once the path is known.
+   */
+  async analyze(imagePath: FsPath, options: AnalyzeOptions = {}, hooks: RunHooks = {}, prior?: AnalysisResult): Promise<AnalysisResult> {
     const file = absolute(imagePath);
     const { input } = this.internal;
     const pixels = await loadPixels(file, this.prep, input);
+    const head: Pick<AnalysisResult, 'schema' | 'model' | 'image'> = {
+      schema: 'neuron-path/1', model: this.modelRecord(), image: imageOf(file, await sha256File(file, 'image'), pixels),
+    };
+    if (prior && (prior.model.sha256 !== this.info.sha256 || prior.image.sha256 !== head.image.sha256)) {
+      throw new EngineError('invalid-option', 'the earlier result was made with another model or image, so its path cannot be reused: analyse the image again', { field: 'prior' });
+    }
     const core = await analyzePixels({
-      session: this.session, info: this.internal, layers: this.info.layers, labels: this.info.labels, pixels: pixels.data,
-    }, options, hooks);
+      sessions: this.sessions, info: this.internal, layers: this.info.layers, labels: this.info.labels, pixels: pixels.data,
+    }, options, hooks, prior, (c) => ({ ...head, ...c }));
+    return { ...head, ...core };
+  }
+
+  /** The record's `model`: what was analysed and how it was read. */
+  private modelRecord(): AnalysisResult['model'] {
     const { path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses, readout, tokens, ffn, activation, headFfns, leftOut, precision, preprocessing } = this.info;
     return {
-      schema: 'neuron-path/1',
-      model: {
-        path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses, readout, tokens,
-        ffn: { kind: ffn, activation, headFfns, ...(leftOut ? { leftOut } : {}) }, precision: { stored: precision, analysedIn: 'float32' }, preprocessing,
-      },
-      image: imageOf(file, await sha256File(file, 'image'), pixels),
-      ...core,
+      path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses, readout, tokens,
+      ffn: { kind: ffn, activation, headFfns, ...(leftOut ? { leftOut } : {}) }, precision: { stored: precision, analysedIn: 'float32' }, preprocessing,
     };
+  }
+
+  /**
+   * Any neurons multiplied by factors, everything else live (one forward pass of two rows): the
+   * top-5 before and after, and the target's probability (`target`, else the class predicted before).
+   */
+  async intervene(imagePath: FsPath, intervention: Intervention, target?: number, signal?: AbortSignal): Promise<InterventionRecord> {
+    const file = absolute(imagePath);
+    const pixels = await loadPixels(file, this.prep, this.internal.input);
+    const result = await this.interveneTensor(pixels.data, intervention, target, signal);
+    return { schema: INTERVENTION_SCHEMA, model: this.modelRecord(), image: imageOf(file, await sha256File(file, 'image'), pixels), ...result };
+  }
+
+  /** For callers that preprocess themselves (tests against recorded pixel tensors). */
+  interveneTensor(pixels: Float32Array, intervention: Intervention, target?: number, signal?: AbortSignal): Promise<InterventionResult> {
+    return intervene(new Runner(this.sessions, this.internal, this.info.layers, signal), pixels, intervention, this.info.labels, target);
+  }
+
+  /** The open model with an intervention built in, as a plain ONNX model (see editModel.ts). */
+  editedModel(intervention: Intervention): Promise<EditedModel> {
+    const { path: modelPath, sha256, layers, neuronsPerLayer, tokens } = this.info;
+    return editModel({ modelPath, sha256, layers, neurons: neuronsPerLayer, tokens, readoutRows: this.internal.readoutRows, sizeHint: outputSize(this.prep) }, intervention);
   }
 
   /** For callers that preprocess themselves (tests against recorded pixel tensors). */
   analyzeTensor(pixels: Float32Array, options: AnalyzeOptions = {}, hooks: RunHooks = {}) {
-    return analyzePixels({ session: this.session, info: this.internal, layers: this.info.layers, labels: this.info.labels, pixels }, options, hooks);
+    return analyzePixels({ sessions: this.sessions, info: this.internal, layers: this.info.layers, labels: this.info.labels, pixels }, options, hooks);
   }
 
   /**
@@ -91,7 +125,7 @@ export class Engine {
       try { return { file, pixels: await loadPixels(file, this.prep, this.internal.input), sha256: await sha256File(file, 'image') }; } catch (e) { return e as Error; }
     }));
     const ok = loaded.flatMap((l, i) => (l instanceof Error ? [] : [{ ...l, target: images[i].target }]));
-    const runner = new Runner(this.session, this.internal, layers, signal);
+    const runner = new Runner(this.sessions, this.internal, layers, signal);
     const scanned = ok.length ? await scanImages(runner, this.internal, ok.map((l) => l.pixels.data), ok.map((l) => l.target), units) : [];
     const { path: modelPath, sha256, scope, inputSize } = this.info;
     let k = 0;
@@ -120,7 +154,7 @@ export class Engine {
     }
     if (!Number.isInteger(options.target) || options.target < 0 || options.target >= numClasses) throw new TargetError(`target class ${options.target} is out of range (0..${numClasses - 1})`);
     const pixels = await loadPixels(absolute(imagePath), this.prep, this.internal.input);
-    const runner = new Runner(this.session, this.internal, layers, signal);
+    const runner = new Runner(this.sessions, this.internal, layers, signal);
     const w = readoutActivations((await runner.clean(pixels.data)).acts, this.internal);
     return pathJas(runner, pixels.data, options.target, w, path_, options.steps ?? 20, options.formula ?? 'reference');
   }
@@ -128,7 +162,7 @@ export class Engine {
   /** The model's probabilities for an image (one clean pass), most probable first. */
   async predict(imagePath: FsPath, top = 5): Promise<ClassProbability[]> {
     const pixels = await loadPixels(absolute(imagePath), this.prep, this.internal.input);
-    const { probs } = await new Runner(this.session, this.internal, this.info.layers).clean(pixels.data);
+    const { probs } = await new Runner(this.sessions, this.internal, this.info.layers).clean(pixels.data);
     requireFinite(probs, 'the probabilities');
     return topClasses(probs, this.info.labels, top);
   }
@@ -139,7 +173,7 @@ export class Engine {
    */
   async scaledProbabilities(imagePath: FsPath, scales: Float32Array[], rows: number, signal?: AbortSignal): Promise<Float32Array> {
     const pixels = await loadPixels(absolute(imagePath), this.prep, this.internal.input);
-    const probs = await new Runner(this.session, this.internal, this.info.layers, signal).scaled(pixels.data, scales, rows);
+    const probs = await new Runner(this.sessions, this.internal, this.info.layers, signal).scaled(pixels.data, scales, rows);
     requireFinite(probs, 'the probabilities of the scaled passes');
     return probs;
   }
@@ -147,12 +181,12 @@ export class Engine {
   /** Every block's clean activation summed over the readout tokens (L rows of D): the activation baseline's view. */
   async readoutActivations(imagePath: FsPath, signal?: AbortSignal): Promise<Float64Array[]> {
     const pixels = await loadPixels(absolute(imagePath), this.prep, this.internal.input);
-    const { acts } = await new Runner(this.session, this.internal, this.info.layers, signal).clean(pixels.data);
+    const { acts } = await new Runner(this.sessions, this.internal, this.info.layers, signal).clean(pixels.data);
     const D = this.info.neuronsPerLayer;
     return acts.map((a) => sumTokens(readoutValues(a, this.internal.readoutRows, D), D));
   }
 
-  async dispose(): Promise<void> { await this.session.release(); }
+  async dispose(): Promise<void> { await releaseSessions(this.sessions); }
 }
 
 /** A folder scan's byte paths are absolute already; a text path is resolved against the working folder. */

@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ModelOptions } from './api';
 import { sha256File } from './hash';
+import { forwardOnly } from './forwardGraph';
 import { instrument, NAMES, neutralFeeds, type InstrumentedInfo } from './instrument';
 import { refuseQuantized, upcastToFloat32 } from './onnx/precision';
 import { resolvedScope } from './options';
@@ -14,13 +15,14 @@ import { EngineError } from './errors';
 import { readRegular, writeAtomic } from './files';
 import { checkSize, removeIdentities } from './onnx/bounds';
 import { decodeModel, encodeModel, inlineExternalData, ModelFormatError } from './onnx/proto';
+import type { ModelSessions } from './runner';
 import { Session, type SessionSettings } from './runtime';
 
 /** Bump when the instrumented graph changes, so stale cache entries are not used. */
-const INSTRUMENT_VERSION = 11; // 9: entries record their model file and its sha256 (8: main's graph); 10: the live-gradient outputs (influence pattern); 11: leftOut
+const INSTRUMENT_VERSION = 13; // 9: entries record their model file and its sha256 (8: main's graph); 10: the live-gradient outputs (influence pattern); 11: leftOut; 12: the forward-only model beside it; 13: every row scalable (intervention)
 
 export interface OpenedModel {
-  session: Session;
+  sessions: ModelSessions;
   info: InstrumentedInfo;
   layers: number;
   sha256: string;
@@ -34,8 +36,8 @@ export function defaultCacheDir(): string {
 
 const sha256Of = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
-/** What a cache entry's JSON holds: the model file it names is only used if its bytes hash to `sha256`. */
-interface CacheEntry { info: InstrumentedInfo; layers: number; source: string; model: string; sha256: string }
+/** What a cache entry's JSON holds: each model file it names is only used if its bytes hash to the sha256 beside it. */
+interface CacheEntry { info: InstrumentedInfo; layers: number; source: string; model: string; sha256: string; forward: string; forwardSha256: string }
 
 export async function openModel(options: ModelOptions, sizeHint: [number, number] | undefined, report: (msg: string) => void): Promise<OpenedModel> {
   const file = path.resolve(options.modelPath);
@@ -47,10 +49,15 @@ export async function openModel(options: ModelOptions, sizeHint: [number, number
   const dir = options.cacheDir ?? defaultCacheDir();
   const cachedInfo = path.join(dir, `${key}.json`);
 
-  const hit = readCacheEntry(dir, cachedInfo, report);
+  const distrust = untrusted(dir);
+  if (distrust) {
+    report(`warning: the cache folder ${dir} is ${distrust}: whoever can write it decides the results, so it is neither read nor written ` +
+      '(make it yours and not writable by others, e.g. chmod go-w, or set NEURON_PATH_CACHE to a folder of your own)');
+  }
+  const hit = distrust ? undefined : readCacheEntry(dir, cachedInfo, report);
   if (hit) {
     report('loading the cached instrumented model');
-    return { session: await Session.create(hit.bytes, settings), info: hit.entry.info, layers: hit.entry.layers, sha256, cached: true };
+    return { sessions: await createSessions(hit.bytes, hit.forwardBytes, settings), info: hit.entry.info, layers: hit.entry.layers, sha256, cached: true };
   }
 
   report('reading the model');
@@ -67,43 +74,87 @@ export async function openModel(options: ModelOptions, sizeHint: [number, number
   const { model: instrumented, info } = await instrument(model, { scope: options.scope, sizeHint, precision, settings: { threads: options.threads } });
   const layers = instrumented.graph!.input!.filter((i) => i.name?.startsWith('np_replace_')).length;
   const bytes = encodeModel(instrumented);
-  const session = await Session.create(bytes, settings);
-  await checkNeutral(inlined, session, info, layers);
+  const forwardBytes = encodeModel(forwardOnly(instrumented, [NAMES.probs, ...Array.from({ length: layers }, (_, l) => NAMES.act(l))]));
+  const sessions = await createSessions(bytes, forwardBytes, settings);
+  try {
+    for (const session of [sessions.gradient, sessions.forward]) await checkNeutral(inlined, session, info, layers);
+  } catch (e) {
+    await releaseSessions(sessions);
+    throw e;
+  }
 
   // The model file is named by its own hash and written before the JSON that names it: two
   // processes building at once each write a complete pair, and the JSON renamed last wins.
-  const bytesSha = sha256Of(bytes);
-  const modelName = `${key}.${bytesSha.slice(0, 16)}.onnx`;
+  if (distrust) return { sessions, info, layers, sha256, cached: false };
+  const bytesSha = sha256Of(bytes), forwardSha = sha256Of(forwardBytes);
+  const modelName = `${key}.${bytesSha.slice(0, 16)}.onnx`, forwardName = `${key}.${forwardSha.slice(0, 16)}.onnx`;
   try {
-    fs.mkdirSync(dir, { recursive: true });
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     writeAtomic(path.join(dir, modelName), 'cache', [bytes]);
-    writeAtomic(cachedInfo, 'cache', [JSON.stringify({ info, layers, source: file, model: modelName, sha256: bytesSha } satisfies CacheEntry)]);
+    writeAtomic(path.join(dir, forwardName), 'cache', [forwardBytes]);
+    writeAtomic(cachedInfo, 'cache', [JSON.stringify({
+      info, layers, source: file, model: modelName, sha256: bytesSha, forward: forwardName, forwardSha256: forwardSha,
+    } satisfies CacheEntry)]);
   } catch (e) {
-    await session.release();
+    await releaseSessions(sessions);
     const err = e as NodeJS.ErrnoException & { facts?: { errno?: string } };
     throw new EngineError('cache', `cannot write the instrumented-model cache in ${dir} (${err.facts?.errno ?? err.code ?? err.message})`, { file: dir });
   }
-  return { session, info, layers, sha256, cached: false };
+  return { sessions, info, layers, sha256, cached: false };
+}
+
+async function createSessions(gradient: Uint8Array, forward: Uint8Array, settings: SessionSettings): Promise<ModelSessions> {
+  const g = await Session.create(gradient, settings);
+  try {
+    return { gradient: g, forward: await Session.create(forward, settings) };
+  } catch (e) {
+    await g.release();
+    throw e;
+  }
+}
+
+export async function releaseSessions(sessions: ModelSessions): Promise<void> {
+  await Promise.all([sessions.gradient.release(), sessions.forward.release()]);
 }
 
 /**
- * A cache entry whose model bytes hash to what was recorded when it was built, or undefined (and
- * the damaged files removed) when it is missing, unreadable, truncated or edited.
+ * Why a cache folder or file cannot be trusted, as ssh judges its keys: another user owns it, or
+ * others may write it (the hash beside an entry proves nothing against whoever can write both).
+ * Undefined when it can be, or does not exist yet (it is then made private).
  */
-function readCacheEntry(dir: string, infoFile: string, report: (msg: string) => void): { entry: CacheEntry; bytes: Buffer } | undefined {
+function untrusted(file: string): string | undefined {
+  const uid = process.getuid?.();
+  let st: fs.Stats;
+  try { st = fs.statSync(file); } catch { return undefined; }
+  if (uid === undefined) return undefined; // Windows: ACLs, not modes
+  if (st.uid !== uid) return `owned by user ${st.uid}, not by you (${uid})`;
+  if (st.mode & 0o022) return `writable by ${st.mode & 0o002 ? 'everyone' : 'its group'} (mode ${(st.mode & 0o777).toString(8)})`;
+  return undefined;
+}
+
+/**
+ * A cache entry whose two model files hash to what was recorded when it was built, or undefined
+ * (and the damaged files removed) when it is missing, unreadable, truncated or edited.
+ */
+function readCacheEntry(dir: string, infoFile: string, report: (msg: string) => void): { entry: CacheEntry; bytes: Buffer; forwardBytes: Buffer } | undefined {
   if (!fs.existsSync(infoFile)) return undefined;
   let entry: CacheEntry | undefined;
+  const isModelName = (v: unknown) => typeof v === 'string' && /^[0-9a-f]{32}\.[0-9a-f]{16}\.onnx$/.test(v);
   try {
     const parsed = JSON.parse(readRegular(infoFile, 'cache').toString('utf8')) as Partial<CacheEntry>;
-    if (typeof parsed.model === 'string' && /^[0-9a-f]{32}\.[0-9a-f]{16}\.onnx$/.test(parsed.model) && typeof parsed.sha256 === 'string'
+    if (isModelName(parsed.model) && typeof parsed.sha256 === 'string' && isModelName(parsed.forward) && typeof parsed.forwardSha256 === 'string'
       && parsed.info && typeof parsed.layers === 'number') entry = parsed as CacheEntry;
   } catch { /* unreadable: rebuilt below */ }
-  const modelFile = entry && path.join(dir, entry.model);
-  let bytes: Buffer | undefined;
-  try { if (modelFile) bytes = readRegular(modelFile, 'model'); } catch { /* missing: rebuilt */ }
-  if (entry && bytes && sha256Of(bytes) === entry.sha256) return { entry, bytes };
+  const files = entry ? [path.join(dir, entry.model), path.join(dir, entry.forward)] : [];
+  const verified = (file: string, sha: string) => {
+    if (untrusted(file)) return undefined; // another user could have put it there or changed it
+    try { const bytes = readRegular(file, 'model'); return sha256Of(bytes) === sha ? bytes : undefined; } catch { return undefined; } // missing: rebuilt
+  };
+  const bytes = entry && verified(files[0], entry.sha256);
+  const forwardBytes = entry && bytes && verified(files[1], entry.forwardSha256);
+  if (entry && bytes && forwardBytes) return { entry, bytes, forwardBytes };
   report('the cached instrumented model is missing or damaged; rebuilding it');
-  for (const f of [infoFile, modelFile]) if (f) fs.rmSync(f, { force: true });
+  for (const f of [infoFile, ...files]) fs.rmSync(f, { force: true });
   return undefined;
 }
 

@@ -3,6 +3,7 @@
 
 import type { Preprocessing } from './preprocessing';
 export type Formula = 'reference' | 'paper';
+export type BaselineName = 'activation' | 'ig' | 'ip' | 'random';
 
 /** Where the model's input comes from in an image (preprocessing's resize and crop). */
 export interface InputWindow { resized: [number, number]; top: number; left: number; size: [number, number] }
@@ -86,7 +87,13 @@ export interface AnalysisResult {
     /** The model's input within the (upright) image: resized to `resized` [h, w], then the window at `top`, `left` of `size` (negative: padding). */
     input?: InputWindow;
   };
-  settings: { steps: number; formula: Formula; target: number | 'predicted'; topK?: number };  // topK only when > 1
+  settings: {
+    steps: number; formula: Formula; target: number | 'predicted';
+    topK?: number;                  // only when > 1
+    // The baselines computed (absent in records made before they could be skipped: all present ones ran).
+    // [] is a complete result without baselines (skipped, or cancelled after the path); they can be added later.
+    baselines?: BaselineName[];
+  };
   prediction: { top: ClassProbability[] };
   target: ClassProbability;
   path: PathNeuron[];               // with topK > 1: the first (best) neuron of every layer's K
@@ -116,6 +123,12 @@ export interface LayerProgress {
   layer?: number;
   layers?: number;
   partialPath?: PathNeuron[];
+  /** During the baselines phase: which one runs. */
+  baseline?: BaselineName;
+  /** Model rows run so far and planned in all (each gradient pass is m rows), and the seconds since the clean pass: the remaining-time estimate. */
+  work?: { done: number; total: number; seconds: number };
+  /** Once, when the path, its JAS and its remove/enhance are known: the complete result without baselines (kept if the run is cancelled later). */
+  pathResult?: AnalysisResult;
   /** The clean pass's prediction and the explained class: on every message after the clean pass. */
   prediction?: { top: ClassProbability[]; target: ClassProbability };
   message: string;

@@ -378,7 +378,12 @@ test('report --prune takes the model from the command line, never a path written
 
 // --------------------------------------------------------------------------------- the cache
 
-function cacheModels(dir: string): string[] { return fs.readdirSync(dir).filter((f) => f.endsWith('.onnx')).map((f) => path.join(dir, f)); }
+/** The cache entry's two model files: the gradient model and the forward-only one. */
+function cacheModels(dir: string): { gradient: string; forward: string } {
+  const [entry] = fs.readdirSync(dir).filter((f) => f.endsWith('.json'));
+  const { model, forward } = JSON.parse(fs.readFileSync(path.join(dir, entry), 'utf8')) as { model: string; forward: string };
+  return { gradient: path.join(dir, model), forward: path.join(dir, forward) };
+}
 
 test('a truncated or edited cached model is detected by its hash and rebuilt; the answers stay the original model\'s', { timeout: 240_000 }, () => {
   const dir = tempDir('hard-cache-int');
@@ -393,18 +398,18 @@ test('a truncated or edited cached model is detected by its hash and rebuilt; th
     assert.deepEqual(res.path.map((n) => n.neuron), baseline.path.map((n) => n.neuron));
     assert.ok(Math.abs(res.target.probability - baseline.target.probability) < 1e-6);
   };
-  // Truncated: unreadable as a model.
-  let [cached] = cacheModels(path.join(dir, 'cache'));
-  fs.truncateSync(cached, Math.floor(fs.statSync(cached).size / 2));
+  // Truncated gradient model: unreadable as a model.
+  const { gradient } = cacheModels(path.join(dir, 'cache'));
+  fs.truncateSync(gradient, Math.floor(fs.statSync(gradient).size / 2));
   let again = run();
   assert.match(again.r.stderr, /the cached instrumented model is missing or damaged; rebuilding it/);
   same(again.result);
-  // Edited in place (same size, still a valid protobuf): weights of another model.
-  [cached] = cacheModels(path.join(dir, 'cache'));
-  const bytes = fs.readFileSync(cached);
+  // Forward-only model edited in place (same size, still a valid protobuf): weights of another model.
+  const { forward } = cacheModels(path.join(dir, 'cache'));
+  const bytes = fs.readFileSync(forward);
   const w = bytes.length - 4096;
   for (let i = 0; i < 256; i += 4) bytes.writeFloatLE(bytes.readFloatLE(w + i) * 3 + 1, w + i);
-  fs.writeFileSync(cached, bytes);
+  fs.writeFileSync(forward, bytes);
   again = run();
   assert.match(again.r.stderr, /damaged; rebuilding it/);
   same(again.result);
@@ -421,8 +426,9 @@ test('two processes building the cache at once end with one good entry', { timeo
   assert.deepEqual(await Promise.all([start(), start()]), [0, 0]);
   const entries = fs.readdirSync(dir).filter((f) => f.endsWith('.json'));
   assert.equal(entries.length, 1);
-  const entry = JSON.parse(fs.readFileSync(path.join(dir, entries[0]), 'utf8')) as { model: string; sha256: string };
+  const entry = JSON.parse(fs.readFileSync(path.join(dir, entries[0]), 'utf8')) as { model: string; sha256: string; forward: string; forwardSha256: string };
   assert.equal(createHash('sha256').update(fs.readFileSync(path.join(dir, entry.model))).digest('hex'), entry.sha256);
+  assert.equal(createHash('sha256').update(fs.readFileSync(path.join(dir, entry.forward))).digest('hex'), entry.forwardSha256);
   assert.ok(!fs.readdirSync(dir).some((f) => f.endsWith('.tmp')), 'no temporary files left');
   const third = cli(['analyze', img, '--model', FIXTURE, ...FAST], { cacheDir: dir });
   assert.match(third.stderr, /loading the cached instrumented model/);
