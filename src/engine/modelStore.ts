@@ -7,13 +7,13 @@ import * as path from 'node:path';
 import type { ModelOptions } from './api';
 import { sha256File } from './hash';
 import { instrument, NAMES, neutralFeeds, type InstrumentedInfo } from './instrument';
-import { refuseQuantized, upcastToFloat32 } from './onnx/precision';
+import { refuseQuantized, upcastToFloat32, type StoredPrecision } from './onnx/precision';
 import { resolvedScope } from './options';
 import { probePixels } from './onnx/probe';
 import { EngineError } from './errors';
 import { readRegular } from './files';
 import { checkSize, removeIdentities } from './onnx/bounds';
-import { decodeModel, encodeModel, inlineExternalData, ModelFormatError } from './onnx/proto';
+import { decodeModel, encodeModel, inlineExternalData, ModelFormatError, type ModelProto } from './onnx/proto';
 import { Session, type SessionSettings } from './runtime';
 
 /** Bump when the instrumented graph changes, so stale cache entries are not used. */
@@ -53,16 +53,7 @@ export async function openModel(options: ModelOptions, sizeHint: [number, number
     return { session: await Session.create(hit.bytes, settings), info: hit.entry.info, layers: hit.entry.layers, sha256, cached: true };
   }
 
-  report('reading the model');
-  const original = readRegular(file, 'model');
-  const model = decodeModel(original, file);
-  inlineExternalData(model, path.dirname(file));
-  refuseQuantized(model.graph!);
-  const precision = upcastToFloat32(model);
-  if (precision !== 'float32') report(`the model is stored in ${precision}: analysing it in float32`);
-  const inlined = encodeModel(model);
-  removeIdentities(model);
-  checkSize(model, file);
+  const { model, precision, inlined } = readModel(file, report);
   report('building the gradient graph');
   const { model: instrumented, info } = await instrument(model, { scope: options.scope, sizeHint, precision, settings: { threads: options.threads } });
   const layers = instrumented.graph!.input!.filter((i) => i.name?.startsWith('np_replace_')).length;
@@ -84,6 +75,24 @@ export async function openModel(options: ModelOptions, sizeHint: [number, number
     throw new EngineError('cache', `cannot write the instrumented-model cache in ${dir} (${err.code ?? err.message})`, { file: dir });
   }
   return { session, info, layers, sha256, cached: false };
+}
+
+/**
+ * The model file as every graph is built from it: external data inlined, float16/bfloat16 upcast to
+ * float32 (`inlined`: those bytes, what the instrumented model is checked against), Identity nodes
+ * removed, its size checked.
+ */
+export function readModel(file: string, report: (msg: string) => void): { model: ModelProto; precision: StoredPrecision; inlined: Uint8Array } {
+  report('reading the model');
+  const model = decodeModel(readRegular(file, 'model'), file);
+  inlineExternalData(model, path.dirname(file));
+  refuseQuantized(model.graph!);
+  const precision = upcastToFloat32(model);
+  if (precision !== 'float32') report(`the model is stored in ${precision}: analysing it in float32`);
+  const inlined = encodeModel(model);
+  removeIdentities(model);
+  checkSize(model, file);
+  return { model, precision, inlined };
 }
 
 /**
