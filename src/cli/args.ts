@@ -31,7 +31,7 @@ export function parse(argv: string[]) {
   }
 }
 
-function int(name: string, v: string | undefined, min: number, max = Infinity): number | undefined {
+export function int(name: string, v: string | undefined, min: number, max = Infinity): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!Number.isInteger(n) || n < min || n > max) {
@@ -49,7 +49,7 @@ function numbers(name: string, v: string | undefined, count?: number): number[] 
   return xs;
 }
 
-function oneOf<T extends string>(name: string, v: string | undefined, allowed: readonly T[]): T | undefined {
+export function oneOf<T extends string>(name: string, v: string | undefined, allowed: readonly T[]): T | undefined {
   if (v === undefined) return undefined;
   if (!allowed.includes(v as T)) throw new UsageError(`--${name} must be one of ${allowed.join('|')}, got '${v}'`);
   return v as T;

@@ -8,6 +8,7 @@ import { compare, COMPARE_USAGE } from './compare';
 import { neuron, NEURON_USAGE } from './neuron';
 import { report } from './report';
 import { summary } from './summary';
+import { visualizeCommand, VISUALIZE_USAGE } from './visualize';
 import { isCancelled } from '../engine/errors';
 import { errorLine, safeText } from './terminal';
 
@@ -35,7 +36,7 @@ const USAGE = `usage: neuron-path analyze IMAGE [options]
                        override the model folder's preprocessor_config.json
   --json FILE          write the neuron-path/1 record to FILE ('-' for stdout)
   -q, --quiet          no progress on stderr
-${BATCH_USAGE}${NEURON_USAGE}${COMPARE_USAGE}`;
+${BATCH_USAGE}${NEURON_USAGE}${VISUALIZE_USAGE}${COMPARE_USAGE}`;
 
 async function analyze(f: Flags, positionals: string[]): Promise<void> {
   const image = positionals[0];
@@ -66,6 +67,7 @@ export async function main(argv: string[]): Promise<number> {
     if (!command || command === '--help' || command === '-h' || command === 'help') { process.stdout.write(USAGE); return command ? 0 : 2; }
     if (command === 'report') return await report(rest);
     if (command === 'neuron') return await neuron(rest);
+    if (command === 'visualize') return await visualizeCommand(rest);
     const { values, positionals } = parse(rest);
     if (values.help) { process.stdout.write(USAGE); return 0; }
     if (command === 'analyze') { await analyze(values, positionals); return 0; }

@@ -16,10 +16,12 @@ import { loadPixels, type Pixels } from './preprocess';
 import { readoutValues } from './readout';
 import type { AnalysisResult, ClassProbability, Formula, ReadoutInfo } from './result';
 import { Runner } from './runner';
-import type { Session } from './runtime';
+import type { Session, SessionSettings } from './runtime';
+import { visualize, type VisualizationRecord, type VisualizeRequest } from './visualize';
 
 export * from './api';
 export * from './result';
+export { VISUALIZATION_SCHEMA, VISUALIZE_DEFAULTS, VISUALIZE_STEPS_RANGE, type VisualizationRecord, type VisualizeRequest } from './visualize';
 
 /** The bundled model, media/model/model.onnx of the package (found from dist/ or from compiled sources). */
 export function defaultModelPath(): string {
@@ -32,7 +34,7 @@ export function defaultModelPath(): string {
 
 export class Engine {
   private constructor(readonly info: ModelInfo, private readonly session: Session, private readonly internal: InstrumentedInfo,
-                      private readonly prep: Preprocessing) {}
+                      private readonly prep: Preprocessing, private readonly settings: SessionSettings) {}
 
   static async open(options: ModelOptions, hooks: RunHooks = {}): Promise<Engine> {
     const prep = readPreprocessing(options.modelPath, options.preprocess);
@@ -45,7 +47,7 @@ export class Engine {
       numClasses: i.numClasses, labels: readLabels(options.modelPath, i.numClasses, options.labelsPath),
       fixedBatch: i.input.fixedBatch, batchRewritten: i.batchRewritten, activation: i.activation, ffn: i.ffn, headFfns: i.head, leftOut: i.leftOut, precision: i.precision,
     };
-    return new Engine(info, opened.session, i, prep);
+    return new Engine(info, opened.session, i, prep, { threads: options.threads, executionProvider: options.executionProvider });
   }
 
   /** `imagePath`: a path, or its bytes (a folder scan's name that is not UTF-8; absolute). */
@@ -147,6 +149,16 @@ export class Engine {
     const { acts } = await new Runner(this.session, this.internal, this.info.layers, signal).clean(pixels.data);
     const D = this.info.neuronsPerLayer;
     return acts.map((a) => sumTokens(readoutValues(a, this.internal.readoutRows, D), D));
+  }
+
+  /**
+   * Feature visualization of a neuron or a class (src/engine/visualize/): the image that maximises
+   * it, written as a PNG to `out`, and its record. `onStep` after every optimisation step.
+   */
+  visualize(request: VisualizeRequest, out: string, onStep: (step: number, steps: number, value: number) => void = () => undefined,
+            signal?: AbortSignal): Promise<VisualizationRecord> {
+    const { path: modelPath, sha256, labels } = this.info;
+    return visualize({ model: { path: modelPath, sha256, labels }, internal: this.internal, prep: this.prep, settings: this.settings }, request, out, onStep, signal);
   }
 
   async dispose(): Promise<void> { await this.session.release(); }
