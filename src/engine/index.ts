@@ -158,7 +158,12 @@ export class Engine {
   visualize(request: VisualizeRequest, out: string, onStep: (step: number, steps: number, value: number) => void = () => undefined,
             signal?: AbortSignal): Promise<VisualizationRecord> {
     const { path: modelPath, sha256, labels } = this.info;
-    return visualize({ model: { path: modelPath, sha256, labels }, internal: this.internal, prep: this.prep, settings: this.settings }, request, out, onStep, signal);
+    const activation = async (pixels: Float32Array, layer: number, neuron: number, rows: number[]) => {
+      const { acts } = await new Runner(this.session, this.internal, this.info.layers, signal).clean(pixels);
+      return sumTokens(readoutValues(acts[layer], rows, this.info.neuronsPerLayer), this.info.neuronsPerLayer)[neuron];
+    };
+    return visualize({ model: { path: modelPath, sha256, labels }, internal: this.internal, prep: this.prep, settings: this.settings, activation },
+      request, out, onStep, signal);
   }
 
   async dispose(): Promise<void> { await this.session.release(); }

@@ -12,9 +12,12 @@ import { DataType, encodeModel, onnx, opsetOf, type GraphProto, type ModelProto 
 import { Session, type SessionSettings } from './runtime';
 import type { ImageInput } from './structure';
 
-/** What is maximised: a neuron summed over token rows, or a class logit. */
+/**
+ * What is differentiated: a neuron summed over token rows (its value, or with `preActivation` the
+ * activation's input where the FFN is plain), or a class logit.
+ */
 export type Objective =
-  | { kind: 'neuron'; layer: number; neuron: number; rows: number[] }
+  | { kind: 'neuron'; layer: number; neuron: number; rows: number[]; preActivation?: boolean }
   | { kind: 'class'; class: number };
 
 const SEED = 'np_objective_seed';
@@ -22,20 +25,24 @@ const GRAD = 'np_input_grad';
 
 export class InputGradient {
   private constructor(private readonly session: Session, readonly input: ImageInput, private readonly target: string,
-                      private readonly seed: Float32Array, private readonly seedDims: number[]) {}
+                      private readonly seed: Float32Array, private readonly seedDims: number[],
+                      /** The neuron's pre-activation is differentiated, not its value. */
+                      readonly preActivation: boolean) {}
 
   /** `model`: as readModel gives it (it is changed here). */
   static async build(model: ModelProto, sizeHint: [number, number] | undefined, objective: Objective, settings: SessionSettings): Promise<InputGradient> {
     const prepared = await prepareModel(model, sizeHint, settings);
     const { input, sites, tokens, neurons } = prepared;
     const { numClasses } = prepared.logits;
-    let target: string, seed: Float32Array;
+    let target: string, seed: Float32Array, preActivation = false;
     if (objective.kind === 'neuron') {
       const { layer, neuron, rows } = objective;
       if (!(Number.isInteger(layer) && layer >= 0 && layer < sites.length)) invalid(`layer ${layer} is out of range: the model has blocks 0..${sites.length - 1}`, 'layer');
       if (!(Number.isInteger(neuron) && neuron >= 0 && neuron < neurons)) invalid(`neuron ${neuron} is out of range: a block has neurons 0..${neurons - 1}`, 'neuron');
       if (rows.length === 0 || rows.some((r) => !(Number.isInteger(r) && r >= 0 && r < tokens))) invalid(`the token rows must be in 0..${tokens - 1}`, 'rows');
-      target = sites[layer].tensor;
+      const pre = sites[layer].preActivation;
+      preActivation = !!objective.preActivation && !!pre && sameShape(prepared.clean.shapes.get(pre), prepared.clean.shapes.get(sites[layer].tensor));
+      target = preActivation ? pre! : sites[layer].tensor;
       seed = new Float32Array(tokens * neurons);
       for (const r of rows) seed[r * neurons + neuron] = 1;
     } else {
@@ -59,7 +66,7 @@ export class InputGradient {
     b.node('Identity', [g], {}, [GRAD]);
     b.commit();
     graph.output.push({ name: GRAD });
-    return new InputGradient(await Session.create(encodeModel(m), settings), input, target, seed, shapes.shape(target).slice(1));
+    return new InputGradient(await Session.create(encodeModel(m), settings), input, target, seed, shapes.shape(target).slice(1), preActivation);
   }
 
   /** The objective of each of `batch` images [batch, C, H, W] and its gradient with respect to them. */
@@ -82,6 +89,8 @@ export class InputGradient {
 
   async release(): Promise<void> { await this.session.release(); }
 }
+
+const sameShape = (a: number[] | undefined, b: number[] | undefined) => !!a && !!b && a.length === b.length && a.every((d, i) => d === b[i]);
 
 function invalid(message: string, field: string): never {
   throw new EngineError('invalid-option', message, { field });

@@ -12,8 +12,12 @@ export interface ImageInput { name: string; channels: number; height: number; wi
 
 export type FfnKind = 'plain' | 'gated';
 
-/** A block's neurons: the tensor fc2 reads (for a gated FFN, the product act(gate) * up). */
-export interface NeuronSite { layer: number; tensor: string; nodeIndex: number; activation: string; ffn: FfnKind; fc2: string }
+/**
+ * A block's neurons: the tensor fc2 reads (for a gated FFN, the product act(gate) * up), and for a
+ * plain FFN the activation's input (fc1's output, before a separate bias), which the activation
+ * rises with wherever it is positive.
+ */
+export interface NeuronSite { layer: number; tensor: string; nodeIndex: number; activation: string; ffn: FfnKind; fc2: string; preActivation?: string }
 
 export class NotAViTError extends ModelFormatError {
   constructor(message: string) { super(message, {}, 'not-a-vit'); this.name = 'NotAViTError'; }
@@ -86,7 +90,7 @@ function isLinear(node: NodeProto | undefined, index: GraphIndex): boolean {
 
 const describe = (node: NodeProto) => `${node.opType} '${node.name || node.output![0]}'`;
 
-type FfnChain = { activation: string; ffn: FfnKind } | { reason: string };
+type FfnChain = { activation: string; ffn: FfnKind; preActivation?: string } | { reason: string };
 
 /**
  * What a linear layer's input is made of. An FFN's fc2 reads, through elementwise ops (and at most a
@@ -114,7 +118,7 @@ function ffnChain(tensor: string, index: GraphIndex, probe: ProbeResult): FfnCha
   if (nonlinear.length === 0) return { reason: 'there is no activation between it and the linear layer(s) before it' };
   const linears = [...new Set(origins.values())];
   if (origins.size === 1 && linears.length === 1 && !isChunk(index, [...origins.keys()][0])) {
-    return { activation: plainActivation(nonlinear[0], index), ffn: 'plain' };
+    return { activation: plainActivation(nonlinear[0], index), ffn: 'plain', preActivation: [...origins.keys()][0] };
   }
   if (origins.size === 2) {
     const [a, b] = [...origins.keys()];
@@ -224,7 +228,7 @@ export function findSites(graph: GraphProto, index: GraphIndex, probe: ProbeResu
     const chain = ffnChain(tensor, index, probe);
     if ('reason' in chain) { rejected.push(`${describe(node)} reads '${tensor}' [${shape}]: ${chain.reason}`); continue; }
     const producer = index.producer.get(tensor)!;
-    found.push({ layer: 0, tensor, nodeIndex: position.get(producer)!, activation: chain.activation, ffn: chain.ffn, fc2: node.name || node.output![0] });
+    found.push({ layer: 0, tensor, nodeIndex: position.get(producer)!, activation: chain.activation, ffn: chain.ffn, fc2: node.name || node.output![0], preActivation: chain.preActivation });
   }
   found.sort((a, b) => a.nodeIndex - b.nodeIndex);
   if (found.length === 0) return { sites: [], head: [], rejected };

@@ -3,12 +3,11 @@
 // every step, from a seeded random start, with Adam. Deterministic for a seed (and thread count).
 import * as fs from 'node:fs';
 import sharp from 'sharp';
-import { EngineError } from '../errors';
 import type { InputGradient } from '../inputGradient';
 import type { Preprocessing } from '../modelFolder';
 import { loadPixels } from '../preprocess';
 import { rng } from '../random';
-import { AbortError } from '../runner';
+import { CancelledError, EngineError } from '../errors';
 import { FourierImage } from './parameterization';
 import { affineAdjoint, applyAffine, drawAffine } from './transform';
 
@@ -18,16 +17,17 @@ export const VISUALIZE_STEPS_RANGE = { min: 1, max: 4096 } as const;
 export interface AscentOptions { steps: number; seed: number; learningRate: number }
 
 export interface AscentResult {
-  objectivePerStep: number[];      // the objective at each step, on that step's transformed image
-  measured: number;                // the objective on the written PNG, read back and preprocessed as any image
+  objectivePerStep: number[];      // what is ascended at each step, on that step's transformed image
+  measured: number;                // `measure` of the written PNG, read back and preprocessed as any image
   seconds: number;
 }
 
 /**
  * Optimises, writes the PNG (the untransformed image at the model's input size) to `out`, reads it
- * back and measures the objective on it.
+ * back and `measure`s it.
  */
 export async function ascend(graph: InputGradient, prep: Preprocessing, options: AscentOptions, out: string,
+                             measure: (pixels: Float32Array) => Promise<number>,
                              onStep: (step: number, value: number) => void, signal?: AbortSignal): Promise<AscentResult> {
   const { steps, seed, learningRate } = options;
   if (!(Number.isInteger(steps) && steps >= VISUALIZE_STEPS_RANGE.min && steps <= VISUALIZE_STEPS_RANGE.max)) {
@@ -42,7 +42,7 @@ export async function ascend(graph: InputGradient, prep: Preprocessing, options:
   const slope = Array.from({ length: C }, (_, c) => (255 * prep.rescale) / prep.std[c % prep.std.length]);
   const objectivePerStep: number[] = [];
   for (let step = 0; step < steps; step++) {
-    if (signal?.aborted) throw new AbortError();
+    if (signal?.aborted) throw new CancelledError('the visualization was cancelled');
     const { rgb } = image.render();
     const affine = drawAffine(random, H, W);
     const seen = applyAffine(rgb, C, H, W, affine);
@@ -56,7 +56,7 @@ export async function ascend(graph: InputGradient, prep: Preprocessing, options:
   }
   await writePng(image.render().rgb, C, H, W, out);
   const pixels = await loadPixels(out, prep, graph.input);
-  const measured = (await graph.run(pixels.data, 1)).values[0];
+  const measured = await measure(pixels.data);
   return { objectivePerStep, measured, seconds: (Date.now() - started) / 1000 };
 }
 
