@@ -6,7 +6,9 @@ import { parseArgs } from 'node:util';
 import { Engine, VISUALIZE_DEFAULTS, VISUALIZE_STEPS_RANGE, type VisualizationRecord, type VisualizeRequest } from '../engine/index';
 import { SEED_RANGE } from '../engine/options';
 import { formatNumber } from '../format';
+import { visualize } from '../operations/visualize';
 import { ANALYZE_FLAGS, int, modelOptions, oneOf, UsageError } from './args';
+import { inProcess } from './inProcess';
 import { safeText } from './terminal';
 
 export const VISUALIZE_USAGE = `
@@ -58,11 +60,14 @@ export async function visualizeCommand(argv: string[]): Promise<number> {
   const engine = await Engine.open(mOpts);
   try {
     let next = 0;
-    const record = await engine.visualize(req, out, (step, steps, value) => {
-      if (step < next && step !== steps) return;
-      next = step + Math.ceil(steps / 10);
-      log(`  step ${step}/${steps}: objective ${formatNumber(value)}`);
-    }, controller.signal);
+    const record = await visualize.run(inProcess<'step'>(engine, mOpts, {
+      signal: controller.signal,
+      onProgress: ({ step, steps, value }) => {
+        if (step < next && step !== steps) return;
+        next = step + Math.ceil(steps / 10);
+        log(`  step ${step}/${steps}: ${formatNumber(value)}`);
+      },
+    }), { ...req, out });
     process.stdout.write(`${safeText(visualizationSummary(record))}\n`);
     if (f.json) fs.writeFileSync(f.json, `${JSON.stringify(record)}\n`);
     return 0;
@@ -77,10 +82,11 @@ export function visualizationSummary(r: VisualizationRecord): string {
   const what = o.kind === 'class' ? `class ${o.class}${o.label ? ` (${o.label})` : ''}, its logit`
     : `layer ${o.layer}, neuron ${o.neuron}, summed over the ${o.rows === 'readout' ? 'readout' : 'patch'} rows (${o.rowIndices.length})`;
   const first = r.objectivePerStep[0], last = r.objectivePerStep[r.objectivePerStep.length - 1];
+  const ascended = o.kind === 'class' ? 'logit' : o.ascended;
   return [
     `Visualization of ${what}`,
-    `  ${r.settings.steps} steps (seed ${r.settings.seed}): objective ${formatNumber(first)} at the first step, ${formatNumber(last)} at the last (transformed image)`,
-    `  Measured on ${r.image.path} (${r.image.width}x${r.image.height}, read back and preprocessed): ${formatNumber(r.finalActivation)}`,
+    `  ${r.settings.steps} steps (seed ${r.settings.seed}): ${ascended} ${formatNumber(first)} at the first step, ${formatNumber(last)} at the last (on that step's transformed image)`,
+    `  ${o.kind === 'class' ? 'Logit' : 'Activation'} on ${r.image.path} (${r.image.width}x${r.image.height}, read back and preprocessed): ${formatNumber(r.finalActivation)}`,
     `  ${formatNumber(r.timing.seconds)} s (${formatNumber(1000 * r.timing.perStep)} ms per step)`,
   ].join('\n');
 }
