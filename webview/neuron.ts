@@ -14,7 +14,7 @@ import { ChartSlot, readTheme } from './charts';
 import { isMessage, Page } from './boot';
 import { fill, h } from './dom';
 import { baseName } from './folderState';
-import { classChartConfig } from './neuronCharts';
+import { classChartConfig, histogramChartConfig } from './neuronCharts';
 import { classTable, initialNeuronState, neuronStatusText, persistedNeuron, reduceNeuron, type NeuronState } from './neuronState';
 import { drawTokenMap } from './overlay';
 import { fmt } from './state';
@@ -35,6 +35,8 @@ const ui = {
   status: h('p', { id: 'status', class: 'status', role: 'status', 'aria-live': 'polite', 'data-testid': 'status', 'data-state': 'idle' }),
   topCaption: h('p', { class: 'caption', id: 'top-caption' }),
   topGrid: h('div', { class: 'top-grid', id: 'top-images', 'data-testid': 'top-images' }),
+  histogramCanvas: h('canvas', { id: 'histogram-chart', role: 'img', 'data-testid': 'histogram' }),
+  histogramCaption: h('p', { class: 'caption', id: 'histogram-caption' }),
   chartCanvas: h('canvas', { id: 'class-chart', role: 'img' }),
   chartCaption: h('p', { class: 'caption', id: 'chart-caption' }),
   tableBody: h('tbody', { id: 'ablation' }),
@@ -42,6 +44,7 @@ const ui = {
   tableNote: h('p', { class: 'caption', id: 'ablation-note' }),
 };
 const chart = new ChartSlot(ui.chartCanvas);
+const histogram = new ChartSlot(ui.histogramCanvas);
 let drawnTheme = -1;
 
 function section(id: string, title: string, ...children: Node[]): HTMLElement {
@@ -54,6 +57,7 @@ function build(): void {
     h('div', { class: 'actions', role: 'toolbar', 'aria-label': 'Scan actions' }, ui.cancelButton, ui.resumeButton));
   fill(app, header, h('div', { class: 'progress-line' }, ui.progressBar, ui.status),
     section('top', 'Images that excite it most', ui.topCaption, ui.topGrid),
+    section('histogram', 'Activation over the scanned images', ui.histogramCaption, h('div', { class: 'class-chart' }, ui.histogramCanvas)),
     section('classes', 'Per class', ui.chartCaption, h('div', { class: 'class-chart' }, ui.chartCanvas),
       h('table', { class: 'data ablation', 'data-testid': 'ablation-table' }, h('thead', null, ui.tableHead), ui.tableBody), ui.tableNote));
 }
@@ -77,6 +81,7 @@ function render(): void {
   ui.status.textContent = neuronStatusText(s);
   if (!prev || prev.summary !== s.summary || prev.imageUris !== s.imageUris || drawnTheme !== page.themeVersion) {
     renderTop(s);
+    renderHistogram(s);
     renderClasses(s);
     drawnTheme = page.themeVersion;
   }
@@ -113,6 +118,17 @@ function tile(t: TopImage, rank: number, grid: [number, number]): HTMLElement {
     }, src ? h('img', { src, alt: '' }) : h('span', { class: 'caption' }, name), canvas, peak),
     h('figcaption', null, h('span', null, `${rank + 1}. ${name}`), h('br'),
       h('span', { class: 'muted' }, `${t.group} · act ${fmt(t.activation)} · peak ${fmt(t.peak.value)}`)));
+}
+
+function renderHistogram(s: NeuronState): void {
+  const sum = s.summary;
+  if (!sum) { ui.histogramCaption.textContent = ''; histogram.clear(); return; }
+  const { edges, counts, topBins } = sum.histogram;
+  ui.histogramCaption.textContent = `How many of the ${sum.images} images reach each activation (${counts.length} bins from ${fmt(edges[0])} to ${fmt(edges[edges.length - 1])}; `
+    + `counts on a log scale); red: the ${topBins.length === 1 ? 'bin' : `${topBins.length} bins`} of the ${sum.top.length} images above.`;
+  ui.histogramCanvas.setAttribute('aria-label', `Histogram of the activation of layer ${sum.layer} neuron ${sum.neuron} over ${sum.images} images: `
+    + counts.map((c, i) => (c ? `${c} from ${fmt(edges[i])}` : '')).filter(Boolean).join(', '));
+  histogram.show(histogramChartConfig(readTheme(), sum));
 }
 
 function renderClasses(s: NeuronState): void {

@@ -11,7 +11,8 @@ const row = (key: string, label: string, ablated: boolean) => ({
   clean: { accuracy: 1, probability: 0.9 }, ablated: ablated ? { accuracy: 0.5, probability: 0.6 } : null,
 });
 const summary = (ablated = true): NeuronSummary => ({
-  layer: 3, neuron: 29, images: 2, grid: [2, 2], top: [], classes: [row('class:0', 'coat', ablated)], all: row('all', 'all images', ablated),
+  layer: 3, neuron: 29, images: 2, grid: [2, 2], top: [], histogram: { edges: [0, 0.5, 1], counts: [1, 1], topBins: [] },
+  classes: [row('class:0', 'coat', ablated)], all: row('all', 'all images', ablated),
 });
 
 test('init, progress, summary and the end of a scan', () => {

@@ -60,6 +60,12 @@ test('neuron page: strict CSP, top images with map and peak, class chart, ablati
     assert.equal(rows.length, summary.classes.length + 1);
     assert.equal(rows[rows.length - 1][0], 'all');
     assert.match(rows[rows.length - 1][4] ?? '', /^\d+(\.\d+)?% → \d+(\.\d+)?%$/, 'accuracy clean → zeroed');
+    // the histogram over every scanned image, its caption naming the bins of the top images
+    const hist = await page.$eval('[data-testid=histogram]', (c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height, c.getAttribute('aria-label') ?? '']);
+    assert.ok(Number(hist[0]) > 100 && Number(hist[1]) > 100, `histogram ${hist}`);
+    assert.match(String(hist[2]), new RegExp(`over ${summary.images} images: `));
+    const caption = await page.$eval('#histogram-caption', (el) => el.textContent ?? '');
+    assert.match(caption, new RegExp(`of the ${summary.images} images .* red: the (bin|${summary.histogram.topBins.length} bins) of the 8 images above`));
     await screenshot('running-dark.png');
 
     await send({ type: 'batchDone', cancelled: false, result: { out, total: 20, resumed: 0, analysed: 20, failed: 0, cancelled: false, seconds: 0.5 } });
