@@ -3,8 +3,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Engine, VISUALIZE_DEFAULTS, VISUALIZE_STEPS_RANGE, type VisualizationRecord, type VisualizeRequest } from '../engine/index';
-import { SEED_RANGE } from '../engine/options';
+import { Engine, type VisualizationRecord, type VisualizeRequest } from '../engine/index';
+import { SEED_RANGE, VISUALIZE_DEFAULTS, VISUALIZE_STEPS_RANGE } from '../engine/options';
 import { formatNumber } from '../format';
 import { visualize } from '../operations/visualize';
 import { ANALYZE_FLAGS, int, modelOptions, oneOf, UsageError } from './args';

@@ -21,7 +21,7 @@ import { visualize, type VisualizationRecord, type VisualizeRequest } from './vi
 
 export * from './api';
 export * from './result';
-export { VISUALIZATION_SCHEMA, VISUALIZE_DEFAULTS, VISUALIZE_STEPS_RANGE, type VisualizationRecord, type VisualizeRequest } from './visualize';
+export { VISUALIZATION_SCHEMA, type VisualizationRecord, type VisualizeRequest } from './visualize';
 
 /** The bundled model, media/model/model.onnx of the package (found from dist/ or from compiled sources). */
 export function defaultModelPath(): string {

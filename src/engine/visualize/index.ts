@@ -5,9 +5,8 @@ import type { InstrumentedInfo } from '../instrument';
 import type { Preprocessing } from '../modelFolder';
 import { readModel } from '../modelStore';
 import type { SessionSettings } from '../runtime';
-import { ascend, VISUALIZE_DEFAULTS } from './optimize';
-
-export { VISUALIZE_DEFAULTS, VISUALIZE_STEPS_RANGE } from './optimize';
+import { VISUALIZE_DEFAULTS } from '../options';
+import { ascend } from './optimize';
 
 export const VISUALIZATION_SCHEMA = 'neuron-path/visualization-1';
 

@@ -5,14 +5,13 @@ import * as fs from 'node:fs';
 import sharp from 'sharp';
 import type { InputGradient } from '../inputGradient';
 import type { Preprocessing } from '../modelFolder';
+import { VISUALIZE_STEPS_RANGE } from '../options';
 import { loadPixels } from '../preprocess';
 import { rng } from '../random';
 import { CancelledError, EngineError } from '../errors';
 import { FourierImage } from './parameterization';
 import { affineAdjoint, applyAffine, drawAffine } from './transform';
 
-export const VISUALIZE_DEFAULTS = { steps: 256, seed: 0, learningRate: 0.05 } as const;
-export const VISUALIZE_STEPS_RANGE = { min: 1, max: 4096 } as const;
 
 export interface AscentOptions { steps: number; seed: number; learningRate: number }
 
