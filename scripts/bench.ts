@@ -9,6 +9,9 @@
 //   --timm: an extracted timm source; --timm-repo: a git repository of huggingface/pytorch-image-models
 //           whose HEAD is extracted (default $NEURON_PATH_TIMM_REPO, else the workspace's mirror)
 //   --no-array: skip the array-task rates (1 and 2 `batch --shard` processes over 40 images)
+//   --against BENCH_JS: only the before/after table: this build against another build's dist/bench.js
+//           (e.g. main's), alternating runs (--rounds R, default 2) of the analysis, the neuron scan
+//           and the pruning check on each model, each build with its own cache
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -16,9 +19,11 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { analyzeFolder } from '../src/engine/batch/index';
+import { PRUNE_VARIANTS, pruneMasks } from '../src/engine/batch/prune';
 import { defaultModelPath, Engine, type BaselineName } from '../src/engine/index';
 import { scanFolderNeurons, type NeuronUnit } from '../src/engine/neurons/index';
 import { encodeModel } from '../src/engine/onnx/proto';
+import { rng } from '../src/engine/random';
 import { arrayFolder, arrayRun, duration, recordBytes, RUN_IMAGES } from './bench/cluster';
 import { parameterCount, syntheticVit, VIT_B16, VIT_S16, type VitShape } from './bench/syntheticVit';
 import { PYTHON, TIMM_MODELS, timmExport, timmSource, type TimmSource } from './bench/timmExport';
@@ -44,7 +49,7 @@ const { values: opts } = parseArgs({
     baselines: { type: 'string' }, steps: { type: 'string', default: '20' }, child: { type: 'string' },
     'no-torch': { type: 'boolean', default: false }, 'no-array': { type: 'boolean', default: false },
     folder: { type: 'string' }, limit: { type: 'string', default: '20' }, 'scan-images': { type: 'string', default: '64' },
-    timm: { type: 'string' },
+    timm: { type: 'string' }, against: { type: 'string' }, rounds: { type: 'string', default: '2' },
     'timm-repo': { type: 'string', default: process.env.NEURON_PATH_TIMM_REPO ?? '/work/.mirror/huggingface+pytorch-image-models/repo' },
   },
 });
@@ -114,15 +119,45 @@ async function scanChild(engine: Engine, file: string, cacheDir: string, kind: '
   return { images: summary.analysed, seconds: summary.seconds, maxRssMb: process.resourceUsage().maxRSS / 1024 };
 }
 
+/** Fractions of `report --prune`'s default: each held-out image is one run of 5 x 4 scaled rows. */
+const PRUNE_FRACTIONS = [0.1, 0.3, 0.5, 0.7, 0.9];
+
+/** The pruning check's passes on a generated folder: per image, every fraction and variant zeroed in all blocks. */
+async function pruneChild(engine: Engine, count: number): Promise<{ images: number; seconds: number; maxRssMb: number }> {
+  const { layers, neuronsPerLayer: D, inputSize } = engine.info;
+  const folder = await scanFolder(inputSize, count);
+  const rows = PRUNE_FRACTIONS.length * PRUNE_VARIANTS.length;
+  const t = performance.now();
+  for (const [i, file] of fs.readdirSync(folder).sort().entries()) {
+    const rand = rng(i);
+    const scales = Array.from({ length: layers }, (_, l) => {
+      const s = new Float32Array(rows * D);
+      PRUNE_FRACTIONS.forEach((p, f) => {
+        const masks = pruneMasks(D, p, [l, l + 1], rand, [l + 2]);
+        PRUNE_VARIANTS.forEach((v, k) => s.set(masks[v], (f * PRUNE_VARIANTS.length + k) * D));
+      });
+      return s;
+    });
+    await engine.scaledProbabilities(path.join(folder, file), scales, rows);
+  }
+  return { images: count, seconds: (performance.now() - t) / 1000, maxRssMb: process.resourceUsage().maxRSS / 1024 };
+}
+
 /**
  * Runs in a fresh process so peak RSS belongs to one model: `prepare` builds the instrumented model
  * into the cache (the first open), `measure` is what a user's later CLI run does (warm cache).
  */
-async function child(spec: { name: string; file: string; threads: number; steps: number; baselines: BaselineName[]; mode: 'prepare' | 'measure' | 'folder' | 'scan-path' | 'scan-layer'; cacheDir: string; folder?: string; limit?: number; images?: number }): Promise<void> {
+async function child(spec: { name: string; file: string; threads: number; steps: number; baselines: BaselineName[]; mode: 'prepare' | 'measure' | 'folder' | 'scan-path' | 'scan-layer' | 'prune'; cacheDir: string; folder?: string; limit?: number; images?: number }): Promise<void> {
   const { file, cacheDir } = spec;
   const t = performance.now();
   const engine = await Engine.open({ modelPath: file, threads: spec.threads, cacheDir });
   const openSeconds = (performance.now() - t) / 1000;
+  if (spec.mode === 'prune') {
+    const r = await pruneChild(engine, spec.images!);
+    await engine.dispose();
+    process.stdout.write(`${JSON.stringify(r)}\n`);
+    return;
+  }
   if (spec.mode === 'scan-path' || spec.mode === 'scan-layer') {
     const r = await scanChild(engine, file, cacheDir, spec.mode === 'scan-path' ? 'path' : 'layer', spec.images!);
     await engine.dispose();
@@ -156,8 +191,8 @@ async function child(spec: { name: string; file: string; threads: number; steps:
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
 
-function runChild(spec: object): Record<string, unknown> {
-  const r = spawnSync(process.execPath, [__filename, '--child', JSON.stringify(spec)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+function runChild(spec: object, script = __filename): Record<string, unknown> {
+  const r = spawnSync(process.execPath, [script, '--child', JSON.stringify(spec)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   if (r.status !== 0) throw new Error(`bench child ${JSON.stringify(spec)} failed`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
 }
@@ -195,6 +230,7 @@ function referenceBlasNote(): string | undefined {
 
 async function main(): Promise<void> {
   if (opts.child) { await child(JSON.parse(opts.child)); return; }
+  if (opts.against) { againstBuild(path.resolve(opts.against)); return; }
   const threads = Number(opts.threads), steps = Number(opts.steps);
   const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'neuron-path-bench-cache-')); // cold first open
   let source: TimmSource | string | undefined;
@@ -295,6 +331,52 @@ async function clusterFigures(measured: ChildResult[], threads: number, cacheDir
     printTable(['model', 'per machine', 'images/min', ...nodes.map((k) => `${k} node${k > 1 ? 's' : ''}`)],
       perMachine.map((p) => [p.model, p.how, p.perMinute.toFixed(p.perMinute < 10 ? 2 : 0), ...nodes.map((k) => duration(RUN_IMAGES / (p.perMinute * k)))]));
   }
+}
+
+/**
+ * This build against another's bench script (an older build's dist/bench.js), alternating runs per
+ * model so that a machine whose load drifts affects both alike: seconds of the analysis, images per
+ * minute of the neuron scan (path neurons) and of the pruning check, peak RSS of the analysis.
+ */
+function againstBuild(other: string): void {
+  const threads = Number(opts.threads), steps = Number(opts.steps), rounds = Number(opts.rounds), images = Number(opts['scan-images']);
+  const builds = [{ name: 'other', script: other }, { name: 'this', script: __filename }]
+    .map((b) => ({ ...b, cacheDir: fs.mkdtempSync(path.join(os.tmpdir(), `neuron-path-bench-${b.name}-`)) }));
+  let source: TimmSource | string | undefined;
+  const timm = () => (source ??= timmSource(WORK_DIR, { timm: opts.timm, timmRepo: opts['timm-repo']! }));
+  const rows: string[][] = [];
+  for (const name of opts.models!.split(',')) {
+    const baselines = (opts.baselines ?? (name === 'bundled' ? 'activation,ig,random' : 'activation')).split(',') as BaselineName[];
+    const file = modelFile(name, timm);
+    if (typeof file !== 'string') { console.log(`${name}: ${file.skipped}`); continue; }
+    const spec = { name, file, threads, steps, baselines, images };
+    for (const b of builds) runChild({ ...spec, mode: 'prepare', cacheDir: b.cacheDir }, b.script);
+    const runs = new Map<string, number[]>();
+    const add = (key: string, v: number) => runs.set(key, [...(runs.get(key) ?? []), v]);
+    for (let r = 0; r < rounds; r++) {
+      for (const b of r % 2 ? [...builds].reverse() : builds) {
+        process.stderr.write(`bench: ${name} round ${r + 1}/${rounds}, ${b.name} build\n`);
+        const a = runChild({ ...spec, mode: 'measure', cacheDir: b.cacheDir }, b.script) as unknown as ChildResult;
+        add(`${b.name} analyze`, a.seconds); add(`${b.name} rss`, a.maxRssMb);
+        for (const mode of ['scan-path', 'prune']) {
+          const m = runChild({ ...spec, mode, cacheDir: b.cacheDir }, b.script) as { images: number; seconds: number };
+          add(`${b.name} ${mode}`, m.images / m.seconds * 60);
+        }
+      }
+    }
+    const median = (xs: number[]) => { const s = [...xs].sort((x, y) => x - y); return (s[(s.length - 1) >> 1] + s[s.length >> 1]) / 2; };
+    const cell = (key: string, digits: number, higherIsBetter: boolean) => {
+      const [o, t] = [median(runs.get(`other ${key}`)!), median(runs.get(`this ${key}`)!)];
+      return `${o.toFixed(digits)} / ${t.toFixed(digits)} (${(higherIsBetter ? t / o : o / t).toFixed(2)}x)`;
+    };
+    const [rssOther, rssThis] = [median(runs.get('other rss')!), median(runs.get('this rss')!)];
+    rows.push([name, cell('analyze', 2, false), cell('scan-path', 1, true), cell('prune', 1, true),
+      `${rssOther.toFixed(0)} / ${rssThis.toFixed(0)} (${rssThis >= rssOther ? '+' : ''}${(rssThis - rssOther).toFixed(0)})`]);
+  }
+  console.log(`\nThis build against ${other}: ${os.cpus().length} cores, threads ${threads}, m = ${steps}, ${rounds} alternating rounds (medians), ${images} images per scan and pruning run`);
+  console.log('other / this (speed-up of this build; for RSS, this minus other)');
+  printTable(['model', 'analyze s', 'scan: path neurons img/min', 'pruning check img/min', 'analysis peak RSS MB'], rows);
+  for (const b of builds) fs.rmSync(b.cacheDir, { recursive: true, force: true });
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });

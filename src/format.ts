@@ -51,8 +51,25 @@ export function batchProgressText(p: { done: number; total: number; failed: numb
   return parts.join(', ');
 }
 
-/** Where an analysis stands, in percent, from its progress message. */
+/**
+ * The seconds an analysis has left, from its measured rate (model rows per second since the clean
+ * pass) and the rows still planned; undefined until one layer step has been measured.
+ */
+export function remainingSeconds(p: LayerProgress): number | undefined {
+  const w = p.work;
+  if (!w || w.done <= 0 || w.seconds <= 0 || w.total < w.done) return undefined;
+  return (w.seconds / w.done) * (w.total - w.done);
+}
+
+/** "path: layer 3 of 12, neuron 5 · about 2 min left": an analysis's progress line. */
+export function analysisProgressText(p: LayerProgress): string {
+  const left = remainingSeconds(p);
+  return left === undefined || left < 1 ? p.message : `${p.message} · about ${durationText(left)} left`;
+}
+
+/** Where an analysis stands, in percent, from its progress message (its work done when measured). */
 export function progressPercent(p: LayerProgress): number {
+  if (p.work && p.work.total > 0) return 5 + (95 * Math.min(p.work.done, p.work.total)) / p.work.total;
   switch (p.phase) {
     case 'load': return 2;
     case 'clean': return 5;

@@ -12,16 +12,17 @@ import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { VscodeCheckbox, VscodeProgressBar, VscodeSingleSelect } from '@vscode-elements/elements';
 import './main.css';
-import type { PathNeuron, TokenMap } from '../src/engine/result';
+import type { BaselineName, PathNeuron, TokenMap } from '../src/engine/result';
 import type { ExportRequest, PanelPersistedState, TargetChoice, WebviewToHost } from '../src/protocol/imagePanel';
-import { progressPercent } from '../src/format';
+import { analysisProgressText, progressPercent } from '../src/format';
 import { isTargetChoice } from '../src/protocol/imagePanel';
 import { ChartSlot, jasChartConfig, manipulationChartConfig, readTheme, scoreChartConfig, type Marker } from './charts';
 import { fill, h } from './dom';
 import { drawTokenMap } from './overlay';
+import { defaultsBanner, drawModelInput, mapBox } from './modelInput';
 import { isMessage, Page } from './boot';
 import {
-  classCount, classLabel, comparisonRows, fmt, fmtSigned, initialState, pct, persisted, rankLayer, reduce, shownPrediction,
+  baselinesToAdd, classCount, classLabel, comparisonRows, fmt, fmtSigned, initialState, pct, persisted, rankLayer, reduce, shownPrediction,
   type Action, type PanelState,
 } from './state';
 
@@ -40,15 +41,25 @@ const ui = {
   subtitle: h('p', { class: 'subtitle', id: 'subtitle' }),
   leftOut: h('p', { class: 'subtitle left-out', id: 'left-out', hidden: true }),
   runButton: h('vscode-button', { id: 'run', onclick: () => post({ type: 'analyze', target: page.state.target }) }, 'Analyze'),
-  cancelButton: h('vscode-button', { id: 'cancel', secondary: true, onclick: () => post({ type: 'cancel' }) }, 'Cancel'),
+  cancelButton: h('vscode-button', { id: 'cancel', secondary: true, 'data-testid': 'cancel', title: 'Stop now: what was found so far stays on screen', onclick: () => post({ type: 'cancel' }) }, 'Cancel'),
+  skipButton: h('vscode-button', {
+    id: 'skip-baselines', secondary: true, 'data-testid': 'skip-baselines',
+    title: 'Stop once the path is complete: a result without the baselines (most of the time of an analysis), which you can compute later from this panel',
+    onclick: () => { post({ type: 'skipBaselines' }); ui.skipButton.disabled = true; ui.skipButton.textContent = 'Skipping the baselines...'; },
+  }, 'Skip baselines'),
+  baselinesButton: h('vscode-button', { id: 'run-baselines', 'data-testid': 'run-baselines', onclick: () => post({ type: 'runBaselines' }) }, 'Compute baselines'),
   jsonButton: h('vscode-button', { id: 'export-json', secondary: true, onclick: () => exportData({ format: 'json' }) }, 'Export JSON'),
   csvButton: h('vscode-button', { id: 'export-csv', secondary: true, onclick: () => exportData({ format: 'csv' }) }, 'Export CSV'),
   compareButton: h('vscode-button', { id: 'compare', secondary: true, 'data-testid': 'compare', title: 'Compare this path with another analysed image\u2019s', onclick: () => post({ type: 'compare' }) }, 'Compare with...'),
   settingsButton: h('vscode-button', { id: 'settings', secondary: true, onclick: () => post({ type: 'openSettings' }) }, 'Settings'),
   progressBar: h('vscode-progress-bar', { id: 'progress', 'aria-label': 'Analysis progress' }) as VscodeProgressBar,
   status: h('p', { id: 'status', class: 'status', role: 'status', 'aria-live': 'polite', 'data-testid': 'status', 'data-state': 'idle' }),
+  headline: h('p', { id: 'headline', class: 'headline', 'data-testid': 'headline' }),
 
   image: h('img', { id: 'image', alt: '' }),
+  inputCanvas: h('canvas', { id: 'model-input', class: 'model-input', role: 'img', 'aria-label': 'The model\u2019s input: the image resized and cropped as the model saw it' }),
+  showInput: h('vscode-checkbox', { id: 'show-input', 'data-testid': 'show-input', label: 'Show the model\u2019s input (resized and cropped as the model saw it)' }) as VscodeCheckbox,
+  prepBanner: h('div', { id: 'preprocessing-warning', class: 'notice', role: 'alert', 'data-testid': 'preprocessing-warning' }),
   overlay: h('canvas', { id: 'overlay', class: 'overlay', role: 'img' }),
   mapCaption: h('p', { id: 'map-caption', class: 'caption' }),
   legendMin: h('span', { class: 'legend-min' }),
@@ -97,6 +108,7 @@ function build(): void {
   });
   ui.image.addEventListener('load', () => renderOverlay());
   ui.showMap.addEventListener('change', () => dispatch({ type: 'setOverlay', show: ui.showMap.checked }));
+  ui.showInput.addEventListener('change', () => renderOverlay());
   ui.opacity.addEventListener('input', () => dispatch({ type: 'setOverlay', opacity: Number(ui.opacity.value) / 100 }));
   ui.targetSelect.addEventListener('change', () => {
     const v = ui.targetSelect.value;
@@ -110,13 +122,13 @@ function build(): void {
   const header = h('header', { class: 'top' },
     h('div', { class: 'titles' }, ui.title, ui.subtitle, ui.leftOut),
     h('div', { class: 'actions', role: 'toolbar', 'aria-label': 'Analysis actions' },
-      ui.runButton, ui.cancelButton, ui.jsonButton, ui.csvButton, ui.compareButton, ui.settingsButton));
+      ui.runButton, ui.cancelButton, ui.skipButton, ui.baselinesButton, ui.jsonButton, ui.csvButton, ui.compareButton, ui.settingsButton));
 
   const prediction = section('prediction',
     h('h2', { id: 'prediction-heading' }, 'Prediction'),
     h('div', { class: 'prediction-grid' },
       h('figure', { class: 'figure' },
-        h('div', { class: 'image-stack' }, ui.image, ui.overlay),
+        h('div', { class: 'image-stack' }, ui.image, ui.inputCanvas, ui.overlay),
         h('figcaption', null,
           ui.mapCaption,
           h('div', { class: 'legend', 'aria-hidden': 'true' }, ui.legendMin, h('span', { class: 'legend-bar' }), ui.legendMax))),
@@ -128,7 +140,8 @@ function build(): void {
         ui.top5,
         h('h3', null, 'Map'),
         ui.showMap,
-        h('label', { class: 'range', for: 'opacity' }, 'Opacity', ui.opacity))));
+        h('label', { class: 'range', for: 'opacity' }, 'Opacity', ui.opacity),
+        ui.showInput)));
 
   const pathSection = section('path',
     h('h2', { id: 'path-heading' }, 'Path'),
@@ -167,7 +180,8 @@ function build(): void {
     ui.comparisonNote,
     ui.comparisonBodyBox);
 
-  fill(app, header, h('div', { class: 'progress-line' }, ui.progressBar, ui.status), prediction, pathSection, layer, baselines);
+  // The path first: while an analysis runs, the visible top of the panel is the prediction line and the growing path.
+  fill(app, header, h('div', { class: 'progress-line' }, ui.progressBar, ui.status, ui.headline), ui.prepBanner, pathSection, prediction, layer, baselines);
   new ResizeObserver(() => renderOverlay()).observe(ui.image);
 }
 
@@ -201,6 +215,12 @@ function renderHeader(s: PanelState): void {
   ui.runButton.hidden = running || s.status === 'done';
   ui.runButton.textContent = s.status === 'empty' ? 'Analyze' : 'Run again';
   ui.cancelButton.hidden = !running;
+  // Skipping is offered while a run has baselines ahead; once asked, the run stops when its path is complete.
+  ui.skipButton.hidden = !running || s.reusesPath || s.runBaselines.length === 0;
+  if (!running) { ui.skipButton.disabled = false; ui.skipButton.textContent = 'Skip baselines'; }
+  const toAdd = baselinesToAdd(s);
+  ui.baselinesButton.hidden = toAdd.length === 0;
+  ui.baselinesButton.title = `Compute the ${toAdd.map(baselineName).join(', ')} baseline${toAdd.length === 1 ? '' : 's'} for this path (the path is reused)`;
   ui.jsonButton.disabled = !r;
   ui.csvButton.disabled = !r;
   ui.compareButton.disabled = !r;
@@ -212,12 +232,25 @@ function renderHeader(s: PanelState): void {
     else ui.progressBar.indeterminate = true;
   }
   let status = '';
-  if (running) status = s.progress?.message ?? 'Starting the analysis...';
-  else if (s.status === 'done' && r) status = `Explaining class ${r.target.class} (${r.target.label}), probability ${pct(r.target.probability)}${s.cached ? ' · from cache' : ''}`;
-  else if (s.status === 'cancelled') status = `${s.message ?? 'Cancelled.'}${r ? ' Showing the previous result.' : ''}`;
+  if (running) status = s.progress ? analysisProgressText(s.progress) : 'Starting the analysis...';
+  else if (s.status === 'done' && r) {
+    status = `Explaining class ${r.target.class} (${r.target.label}), probability ${pct(r.target.probability)}${s.cached ? ' · from cache' : ''}`;
+    if (toAdd.length && r.settings.baselines?.length === 0) status += s.baselinesCancelled ? ' · baselines cancelled: the path result is complete' : ' · without baselines';
+  } else if (s.status === 'cancelled' && s.partial) {
+    status = `Cancelled after layer ${s.path.length} of ${s.layers ?? '?'}: the path found so far is shown (partial). Analyze again for the whole path.`;
+  } else if (s.status === 'cancelled') status = `${s.message ?? 'Cancelled.'}${r ? ' Showing the previous result.' : ''}`;
   else if (s.status === 'error') status = s.message ?? 'The analysis failed.';
   else if (s.status === 'empty' && s.imagePath) status = 'No result for this image with the current settings yet: choose Analyze.';
   ui.status.textContent = status;
+  // The prediction, on the line above the path, as soon as the clean pass gives it.
+  const shown = shownPrediction(s);
+  const top1 = shown?.top[0];
+  const explained = shown?.top.find((t) => t.class === shown.targetClass);
+  ui.headline.hidden = !top1;
+  ui.headline.textContent = top1
+    ? `Predicted ${top1.label || classLabel(s, top1.class)} (${pct(top1.probability)})${explained && explained.class !== top1.class ? `; explaining ${explained.label || classLabel(s, explained.class)} (${pct(explained.probability)})` : ''}`
+      + (s.status === 'cancelled' && s.partial ? ' · partial path' : '')
+    : '';
   ui.status.dataset.state = s.status === 'empty' ? 'idle' : s.status;
   ui.status.classList.toggle('error', s.status === 'error');
 }
@@ -271,6 +304,12 @@ function renderPrediction(s: PanelState, prev: PanelState | undefined): void {
     }));
     if (top.length === 0) fill(ui.top5, h('li', { class: 'empty' }, s.status === 'running' ? 'Computing...' : 'No prediction yet.'));
   }
+  const banner = defaultsBanner(s.result?.model.preprocessing);
+  ui.prepBanner.hidden = !banner;
+  if (ui.prepBanner.dataset.text !== banner) {
+    ui.prepBanner.dataset.text = banner;
+    fill(ui.prepBanner, banner, ' ', h('vscode-button', { secondary: true, onclick: () => post({ type: 'openSettings' }) }, 'Settings'));
+  }
   ui.showMap.checked = s.showOverlay;
   ui.opacity.value = String(Math.round(s.overlayOpacity * 100));
   ui.opacity.disabled = !s.showOverlay;
@@ -290,6 +329,13 @@ function renderOverlay(): void {
   const s = page.state;
   const n = selectedNeuron(s);
   const map = s.showOverlay ? selectedMap(s) : undefined;
+  // The map covers the model's input: the whole canvas when it is shown, else the crop window on the image.
+  const input = s.result?.image.input;
+  ui.showInput.hidden = !input;
+  const showInput = !!input && ui.showInput.checked && drawModelInput(ui.inputCanvas, ui.image, input, s.result?.model.preprocessing?.crop.value?.fill);
+  ui.inputCanvas.hidden = !showInput;
+  ui.image.classList.toggle('under-input', showInput);
+  Object.assign(ui.overlay.style, mapBox(showInput ? undefined : input));
   const summary = drawTokenMap(ui.overlay, map);
   ui.overlay.hidden = !summary;
   ui.overlay.style.opacity = String(s.overlayOpacity);
@@ -313,6 +359,8 @@ function renderPath(s: PanelState): void {
   const running = s.status === 'running';
   ui.pathHint.textContent = s.path.length === 0
     ? (running ? 'The path grows here layer by layer.' : 'No path yet.')
+    : s.status === 'cancelled' && s.partial
+      ? `Partial path: the analysis was cancelled after layer ${s.path.length} of ${layers}. Each neuron shown was chosen given the ones before it, as in the whole path.`
     : s.result?.topK
       ? `The ${s.result.topK.k} best neurons of each layer (top-${s.result.topK.k} path: each layer chosen given all ${s.result.topK.k} of the layers before it); the first is shown large, the others beside it. Select a layer (arrow keys move) to see the influence of all its neurons and where its first neuron fires.`
       : `One neuron per layer, chosen by the joint attribution score. Select a layer (arrow keys move) to see the influence of all its neurons and where its path neuron fires.`;
@@ -383,7 +431,7 @@ function renderLayer(s: PanelState): void {
   const r = s.result;
   const n = selectedNeuron(s);
   const scores = r?.layerScores[s.selectedLayer];
-  if (!r || !scores || scores.length === 0 || s.status === 'running') {
+  if (!r || !scores || scores.length === 0 || (s.status === 'running' && !s.reusesPath)) {
     ui.layerTitle.textContent = 'Influence of every neuron';
     ui.layerNote.textContent = s.status === 'running' ? 'Shown when the analysis has finished.' : 'No result yet.';
     fill(ui.top10);
@@ -448,7 +496,7 @@ let comparisonKey = '';
 
 function renderComparison(s: PanelState): void {
   const r = s.result;
-  if (!r || s.status === 'running') {
+  if (!r || (s.status === 'running' && !s.reusesPath)) {
     fill(ui.comparisonBody);
     ui.comparisonNote.textContent = s.status === 'running' ? 'Shown when the analysis has finished.' : 'No result yet.';
     jasChart.clear();
@@ -462,8 +510,10 @@ function renderComparison(s: PanelState): void {
   }
   ui.comparisonBodyBox.hidden = false;
   const rows = comparisonRows(r);
+  const toAdd = baselinesToAdd(s);
   ui.comparisonNote.textContent = `Target class ${r.target.class} (${r.target.label}) has probability ${pct(r.target.probability)} before any change. `
-    + 'A path that matters lowers it more when its neurons are removed (x0) and raises it more when they are enhanced (x2) than the baselines do.';
+    + 'A path that matters lowers it more when its neurons are removed (x0) and raises it more when they are enhanced (x2) than the baselines do.'
+    + (toAdd.length ? ` Not computed for this result: the ${toAdd.map(baselineName).join(', ')} baseline${toAdd.length === 1 ? '' : 's'} (the path's figures are complete without them); Compute baselines adds them, reusing this path.` : '');
   fill(ui.comparisonBody, ...rows.map((row) => h('tr', { class: row.key === 'path' ? 'is-path' : '', 'data-testid': 'method-row', 'data-method': row.key },
     h('th', { scope: 'row' }, row.name),
     h('td', { class: 'num' }, row.jasStd !== undefined ? `${fmt(row.jas)} ± ${fmt(row.jasStd)}` : fmt(row.jas)),
@@ -482,6 +532,10 @@ function renderComparison(s: PanelState): void {
   ui.manipPng.disabled = false;
   const t = r.timing;
   ui.timing.textContent = `Computed in ${fmt(t.seconds)} s: ${t.forwardPasses} forward and ${t.backwardPasses} backward passes.`;
+}
+
+function baselineName(b: BaselineName): string {
+  return b === 'activation' ? 'activation' : b === 'ig' ? 'per-layer IG' : b === 'ip' ? 'influence pattern' : 'random';
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -16,9 +16,9 @@ export const ANALYZE_FLAGS = {
   threads: { type: 'string' }, provider: { type: 'string' },
   baselines: { type: 'string' }, random: { type: 'string' }, seed: { type: 'string' }, 'top-k': { type: 'string' },
   size: { type: 'string' }, mean: { type: 'string' }, std: { type: 'string' }, resize: { type: 'string' },
-  json: { type: 'string' }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' },
+  json: { type: 'string' }, force: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' },
   out: { type: 'string' }, limit: { type: 'string' }, jobs: { type: 'string' },
-  shard: { type: 'string' }, shards: { type: 'string' }, scores: { type: 'string' },
+  shard: { type: 'string' }, shards: { type: 'string' }, scores: { type: 'string' }, 'lock-stale': { type: 'string' },
 } as const;
 
 export type Flags = ReturnType<typeof parse>['values'];

@@ -5,12 +5,12 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  analyzeFolder, chooseShard, scanNotes, shardFile, shardLabel, skippedSummary, type BatchProgress, type ScoresKept,
+  analyzeFolder, chooseShard, LOCK_STALE, scanNotes, shardFile, shardLabel, skippedSummary, type BatchProgress, type ScoresKept,
 } from '../engine/batch/index';
 import { codeOf } from '../engine/errors';
 import { Engine } from '../engine/index';
-import { analyzeOptions, modelOptions, UsageError, type Flags } from './args';
-import { safeText } from './terminal';
+import { analyzeOptions, int, modelOptions, UsageError, type Flags } from './args';
+import { safeText, warnDefaults } from './terminal';
 import { WorkerPool } from './workerPool';
 
 export const BATCH_USAGE = `
@@ -28,6 +28,9 @@ usage: neuron-path batch DIR [--out FILE.jsonl] [--limit N] [--jobs N] [--shard 
                        resubmitted alone keeps its shard) or a Kubernetes Indexed Job's JOB_COMPLETION_INDEX
   --scores S           top (default): per layer the 32 best candidate scores and the path neuron's
                        rank; all: every score (about 0.75 MB per image for ViT-B/16)
+  --lock-stale S       while a run writes FILE it holds FILE.lock, with a heartbeat every few seconds;
+                       a lock of another machine (or container) whose heartbeat is older than S seconds
+                       (default ${LOCK_STALE.default}, ${LOCK_STALE.min}..${LOCK_STALE.max}) belongs to a killed run and is taken over
 
 usage: neuron-path report RESULTS... [--prune 0.1,0.3,0.5,0.7,0.9 --model M] [--keep K] [--holdout F] [--layers N] [--json OUT] [--merged OUT.jsonl]
   The method comparison, the top path neurons per class, the class similarity matrix and, with
@@ -75,6 +78,7 @@ export async function batch(f: Flags, positionals: string[]): Promise<number> {
   if (positionals.length > 1) throw new UsageError(`batch takes one folder, got ${positionals.length}`);
   if (f.json !== undefined) throw new UsageError('batch writes its records with --out FILE.jsonl, not --json');
   const limit = positiveInt('limit', f.limit), jobs = positiveInt('jobs', f.jobs) ?? 1;
+  const lock = { staleAfter: int('lock-stale', f['lock-stale'], LOCK_STALE.min, LOCK_STALE.max), log: (m: string) => log(`${prefix}${m}`) };
   if (f.scores !== undefined && f.scores !== 'top' && f.scores !== 'all') throw new UsageError(`--scores must be one of top|all, got '${f.scores}'`);
   let sharding;
   try { sharding = chooseShard(f.shard, positiveInt('shards', f.shards)); } catch (e) { if (codeOf(e) === 'invalid-option') throw new UsageError((e as Error).message); throw e; }
@@ -96,11 +100,12 @@ export async function batch(f: Flags, positionals: string[]): Promise<number> {
   const threads = mOpts.threads ?? (jobs > 1 ? Math.max(1, Math.floor(os.cpus().length / jobs)) : undefined);
   const pool = jobs > 1 ? await WorkerPool.start(jobs, { ...mOpts, threads }, debug) : undefined;
   const engine = pool ? undefined : await Engine.open(mOpts);
+  warnDefaults((pool ?? engine!).info.preprocessing);
   try {
     let lastShown = 0;
     const summary = await analyzeFolder(pool ?? engine!, {
       folder: dir, out, modelOptions: mOpts, analyzeOptions: aOpts, limit, shard: sharding?.shard, scores: f.scores as ScoresKept | undefined,
-      signal: controller.signal, analyzers: pool?.analyzers(aOpts),
+      signal: controller.signal, analyzers: pool?.analyzers(aOpts), lock,
       onScan: (scan, items) => {
         const limited = limit !== undefined ? Math.min(limit, scan.items.length) : scan.items.length;
         const matched = scan.classes.filter((c) => c.trueClass !== null).length;

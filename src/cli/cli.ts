@@ -1,16 +1,17 @@
 // `neuron-path`: the engine from a terminal. Progress on stderr, a summary on stdout, JSON on request.
-import * as fs from 'node:fs';
-import { Engine } from '../engine/index';
+import { Engine, type LayerProgress } from '../engine/index';
+import { analysisProgressText } from '../format';
 import { BASELINES, DEFAULTS, FORMULAS, PROVIDERS, RESIZES, STEPS_RANGE } from '../engine/options';
 import { analyzeOptions, modelOptions, parse, UsageError, type Flags } from './args';
 import { batch, BATCH_USAGE } from './batch';
+import { checkOutput, recordOf, writeOutput } from './output';
 import { compare, COMPARE_USAGE } from './compare';
 import { neuron, NEURON_USAGE } from './neuron';
 import { report } from './report';
 import { summary } from './summary';
 import { visualizeCommand, VISUALIZE_USAGE } from './visualize';
 import { isCancelled } from '../engine/errors';
-import { errorLine, safeText } from './terminal';
+import { errorLine, safeText, warnDefaults } from './terminal';
 
 /** 'a (default) | b | c' */
 function choices(values: readonly string[], fallback: string): string {
@@ -19,8 +20,9 @@ function choices(values: readonly string[], fallback: string): string {
 
 const USAGE = `usage: neuron-path analyze IMAGE [options]
 
-  --model M            ONNX model (default: the bundled Fashion-MNIST ViT)
-  --labels FILE        labels.txt or config.json with id2label (default: beside the model)
+  --model M            ONNX file, or a model folder as the hubs give it (model.onnx or
+                       onnx/model.onnx; default: the bundled Fashion-MNIST ViT)
+  --labels FILE        labels.txt, or config.json with id2label or label_names (default: the model folder's)
   --target CLASS       class index to explain, or 'predicted' (default)
   --steps N            integration steps m, ${STEPS_RANGE.min}..${STEPS_RANGE.max} (default ${DEFAULTS.steps})
   --formula F          ${choices(FORMULAS, DEFAULTS.formula)} (reference: the published code's)
@@ -33,8 +35,10 @@ const USAGE = `usage: neuron-path analyze IMAGE [options]
   --threads N          onnxruntime intra-op threads (default: all cores)
   --provider P         ${choices(PROVIDERS, DEFAULTS.executionProvider)}
   --size HxW --mean a,b,c --std a,b,c --resize ${RESIZES.join('|')}
-                       override the model folder's preprocessor_config.json
-  --json FILE          write the neuron-path/1 record to FILE ('-' for stdout)
+                       override the model folder's preprocessing (preprocessor_config.json,
+                       timm config.json pretrained_cfg, or open_clip_config.json)
+  --json FILE          write the neuron-path/1 record to FILE ('-' for stdout); an existing FILE
+                       is replaced only if it is the record of the same image, or with --force
   -q, --quiet          no progress on stderr
 ${BATCH_USAGE}${NEURON_USAGE}${VISUALIZE_USAGE}${COMPARE_USAGE}`;
 
@@ -44,16 +48,18 @@ async function analyze(f: Flags, positionals: string[]): Promise<void> {
   const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${safeText(msg)}\n`); };
   const controller = new AbortController();
   process.once('SIGINT', () => { log('cancelling...'); controller.abort(); });
-  const hooks = { signal: controller.signal, onProgress: (p: { message: string }) => log(`  ${p.message}`) };
+  const hooks = { signal: controller.signal, onProgress: (p: LayerProgress) => log(`  ${analysisProgressText(p)}`) };
   const mOpts = modelOptions(f);
   const aOpts = analyzeOptions(f);
+  const json = checkOutput('--json', f.json, { inputs: [image, mOpts.modelPath, ...(mOpts.labelsPath ? [mOpts.labelsPath] : [])], force: f.force, keeps: recordOf(image) });
   log(`opening ${mOpts.modelPath}`);
   const engine = await Engine.open(mOpts, hooks);
+  warnDefaults(engine.info.preprocessing);
   try {
     const result = await engine.analyze(image, aOpts, hooks);
-    if (f.json === '-') process.stdout.write(`${JSON.stringify(result)}\n`);
+    if (json === '-') process.stdout.write(`${JSON.stringify(result)}\n`);
     else {
-      if (f.json) fs.writeFileSync(f.json, `${JSON.stringify(result, null, 1)}\n`);
+      writeOutput(json, [`${JSON.stringify(result, null, 1)}\n`]);
       process.stdout.write(`${safeText(summary(result))}\n`);
     }
   } finally {
@@ -85,5 +91,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
+  // Past `ulimit -f` a write fails (EFBIG) and is reported, instead of the signal killing the process mid-write.
+  process.on('SIGXFSZ', () => {});
   void main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
 }

@@ -9,7 +9,9 @@ import { comparePaths } from '../operations/comparePaths';
 import { analyzeOptions, modelOptions, UsageError, type Flags } from './args';
 import { inProcess } from './inProcess';
 import { formatNumber } from '../format';
+import { checkOutput, writeOutput } from './output';
 import { table } from './report';
+import { warnDefaults } from './terminal';
 
 export const COMPARE_USAGE = `
 usage: neuron-path compare A B [--json OUT] [analyze options]
@@ -31,15 +33,17 @@ export async function compare(f: Flags, positionals: string[]): Promise<number> 
   if (positionals.length !== 2) throw new UsageError(`compare takes two images (or records), got ${positionals.length}`);
   const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${msg}\n`); };
   const mOpts = modelOptions(f), aOpts = analyzeOptions(f);
+  const json = checkOutput('--json', f.json, { inputs: [...positionals, mOpts.modelPath], force: f.force });
   log(`opening ${mOpts.modelPath}`);
   const engine = await Engine.open(mOpts);
+  warnDefaults(engine.info.preprocessing);
   try {
     log(`analysing ${positionals.join(' and ')}`);
     const [a, b] = [await resultOf(engine, positionals[0], aOpts), await resultOf(engine, positionals[1], aOpts)];
     log('the JAS of each path on the other image');
     const c = await comparePaths.run(inProcess(engine, mOpts), { a, b });
     process.stdout.write(`${formatComparison(c)}\n`);
-    if (f.json) fs.writeFileSync(f.json, `${JSON.stringify(c)}\n`);
+    writeOutput(json, [`${JSON.stringify(c)}\n`]);
     return 0;
   } finally {
     await engine.dispose();

@@ -5,18 +5,20 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadReport, scanNotes } from '../engine/batch/index';
+import { loadReport, LOCK_STALE, scanNotes } from '../engine/batch/index';
 import { Engine } from '../engine/index';
 import {
   NEURON_RECORDS, neuronScanSuffix, parseUnits, scanFolderNeurons, selectiveNeurons, summarizeNeuron, unitName,
   type NeuronSummary, type NeuronUnit, type ScanRecord,
 } from '../engine/neurons/index';
 import { readLines, recordsOf } from '../engine/batch/records';
-import { ANALYZE_FLAGS, modelOptions, UsageError } from './args';
+import { ANALYZE_FLAGS, int, modelOptions, UsageError } from './args';
 import { duration, progressLine } from './batch';
+import { checkOutput, writeOutput } from './output';
 import { safeText } from './terminal';
 import { formatNumber, formatPercent as pct } from '../format';
 import { plural, table } from './report';
+import { warnDefaults } from './terminal';
 
 export const NEURON_USAGE = `
 usage: neuron-path neuron DIR --layer L [--neuron J] [--neurons L:J,L:J,L] [--top K] [--paths FILE.jsonl]
@@ -31,14 +33,15 @@ usage: neuron-path neuron DIR --layer L [--neuron J] [--neurons L:J,L:J,L] [--to
   --paths FILE.jsonl   a folder analysis of the same images: how often the neuron is on each class's paths
   --out FILE.jsonl     the scan's result file (default ./<DIR name>.neurons-<selection>.jsonl); resumed
   --batch N            images per model run (default 16)
-  --json OUT           the summaries as JSON
+  --lock-stale S       as for batch: another machine's lock on the scan file is stale after S seconds
+  --json OUT           the summaries as JSON (--force: replace an input or a file of results)
 `;
 
 const FLAGS = {
-  ...Object.fromEntries(['model', 'labels', 'scope', 'threads', 'provider', 'size', 'mean', 'std', 'resize'].map((k) => [k, ANALYZE_FLAGS[k as keyof typeof ANALYZE_FLAGS]])),
+  ...Object.fromEntries(['model', 'labels', 'scope', 'threads', 'provider', 'size', 'mean', 'std', 'resize', 'lock-stale'].map((k) => [k, ANALYZE_FLAGS[k as keyof typeof ANALYZE_FLAGS]])),
   layer: { type: 'string' }, neuron: { type: 'string' }, neurons: { type: 'string' }, top: { type: 'string' }, paths: { type: 'string' },
   out: { type: 'string' }, limit: { type: 'string' }, batch: { type: 'string' },
-  json: { type: 'string' }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' },
+  json: { type: 'string' }, force: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' },
 } as const;
 
 function positive(name: string, v: string | undefined, fallback?: number): number | undefined {
@@ -69,6 +72,7 @@ export async function neuron(argv: string[]): Promise<number> {
   const top = positive('top', f.top, 9)!, limit = positive('limit', f.limit), batchSize = positive('batch', f.batch);
   if (f.paths !== undefined && !fs.existsSync(f.paths)) throw new Error(`--paths: result file ${f.paths} does not exist`);
   const mOpts = modelOptions(f as Parameters<typeof modelOptions>[0]);
+  const json = checkOutput('--json', f.json, { inputs: [f.paths, f.out, mOpts.modelPath].filter((x): x is string => !!x), force: f.force });
   const tty = process.stderr.isTTY && !f.quiet;
   const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${tty ? '\r\x1b[K' : ''}${msg}\n`); };
   const controller = new AbortController();
@@ -77,6 +81,7 @@ export async function neuron(argv: string[]): Promise<number> {
 
   log(`opening ${mOpts.modelPath}`);
   const engine = await Engine.open(mOpts);
+  warnDefaults(engine.info.preprocessing);
   try {
     let units: NeuronUnit[];
     try { units = parseUnits(text, engine.info.layers, engine.info.neuronsPerLayer); } catch (e) { throw new UsageError((e as Error).message); }
@@ -85,6 +90,7 @@ export async function neuron(argv: string[]): Promise<number> {
     let last = 0;
     const summary = await scanFolderNeurons(engine, {
       folder: dir, out, units, modelOptions: mOpts, batchSize, limit, signal: controller.signal,
+      lock: { staleAfter: int('lock-stale', (f as { 'lock-stale'?: string })['lock-stale'], LOCK_STALE.min, LOCK_STALE.max), log },
       onScan: (scan) => { for (const note of scanNotes(scan)) log(safeText(note)); },
       onProgress: (p) => {
         const now = performance.now();
@@ -105,7 +111,7 @@ export async function neuron(argv: string[]): Promise<number> {
     const selective = units.flatMap((u) => (u.neuron === null ? [{ layer: u.layer, neurons: selectiveNeurons(records, u.layer, top) }] : []));
     const printed = [...summaries.map(formatNeuron), ...selective.map((s) => formatSelective(s.layer, s.neurons))].join('\n\n');
     process.stdout.write(`${printed}\n`);
-    if (f.json) fs.writeFileSync(f.json, `${JSON.stringify({ file: out, images: records.length, neurons: summaries, selective })}\n`);
+    writeOutput(json, [`${JSON.stringify({ file: out, images: records.length, neurons: summaries, selective })}\n`]);
     return 0;
   } finally {
     process.removeListener('SIGINT', onSigint);

@@ -4,21 +4,23 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  checkAppendable, loadReports, lockResultFile, pruningCheck, skippedSummary, similarityPairs, topNeurons,
+  ERROR_SCHEMA, lineImageKey, loadReports, lockResultFile, pruningCheck, readResultFileSync, resultFiles, skippedSummary, similarityPairs, topNeurons,
   type BatchRecord, type BatchReport, type CategoryPatterns, type GroupBy, type PruningCurve, type ResultSet,
 } from '../engine/batch/index';
 import { sha256File } from '../engine/hash';
 import { Engine, type ModelOptions } from '../engine/index';
+import { locateModel } from '../engine/modelLocation';
 import { formatNumber, formatPercent as pct, formatSpread } from '../format';
 import { UsageError } from './args';
+import { checkOutput, writeOutput, type OutputRules } from './output';
 import { BATCH_USAGE, duration } from './batch';
-import { safeText } from './terminal';
+import { safeText, warnDefaults } from './terminal';
 
 const FLAGS = {
   model: { type: 'string' }, labels: { type: 'string' }, threads: { type: 'string' }, provider: { type: 'string' },
   prune: { type: 'string' }, keep: { type: 'string' }, seed: { type: 'string' }, top: { type: 'string' }, by: { type: 'string' },
   holdout: { type: 'string' }, layers: { type: 'string' },
-  json: { type: 'string' }, merged: { type: 'string' }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' },
+  json: { type: 'string' }, merged: { type: 'string' }, force: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' },
 } as const;
 
 export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -119,17 +121,30 @@ export async function report(argv: string[]): Promise<number> {
   if (f.provider !== undefined && f.provider !== 'cpu' && f.provider !== 'cuda') throw new UsageError(`--provider must be one of cpu|cuda, got '${f.provider}'`);
   if (f.threads !== undefined) intFlag('threads', f.threads, 0, 0);
   const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${safeText(msg)}\n`); };
+  const inputs = [...resultFiles(positionals), ...(f.model ? [f.model] : []), ...(f.labels ? [f.labels] : [])];
+  const json = checkOutput('--json', f.json, { inputs, force: f.force });
 
   // --merged writes every line; a summary alone reads records without their per-neuron arrays.
   const { report: r, records, set } = await loadReports(positionals, by, { slim: !f.merged });
   // The model is what the pruning check runs: it comes from the command line, never from the files.
   if (fractions && !f.model) throw new UsageError(`--prune runs the model: give it with --model (the records name ${records[0].model.path})`);
   for (const line of skippedLines(set)) log(line);
-  if (f.merged) writeMerged(f.merged, set, log);
+  const merged = checkOutput('--merged', f.merged, { inputs, force: f.force, keeps: keptImages(set) });
+  if (merged) await writeMerged(merged, set, log);
   if (fractions) r.pruning = await prune(records, r.patterns, { fractions, keep, seed, holdout, layers, model: f.model!, labels: f.labels, threads: f.threads, provider: f.provider, log, quiet: !!f.quiet });
   process.stdout.write(`${safeText(formatReport(r, top))}\n`);
-  if (f.json) fs.writeFileSync(f.json, `${JSON.stringify(r)}\n`);
+  writeOutput(json, [`${JSON.stringify(r)}\n`]);
   return 0;
+}
+
+/** What --merged may replace: a result file whose every image is in the merged set (the same report made again). */
+function keptImages(set: ResultSet): OutputRules['keeps'] {
+  return (file, schema) => {
+    if (schema !== 'neuron-path/1' && schema !== ERROR_SCHEMA) return 'is not a neuron-path result file';
+    const images = new Set(set.lines.map(lineImageKey));
+    const lost = readResultFileSync(file, { slim: true }).lines.map(lineImageKey).filter((i) => !images.has(i));
+    return lost.length ? `holds ${plural(lost.length, 'image')} that the merged result does not (e.g. ${lost[0]}): replacing it would lose them` : undefined;
+  };
 }
 
 /** "FILE: 3 lines skipped: line 4 (...)" for each file of the set with lines that are not records. */
@@ -141,23 +156,21 @@ function skippedLines(set: ResultSet): string[] {
 }
 
 /** What the files hold, one line per image (errors included), as one result file (locked while written; never over another kind of file). */
-function writeMerged(out: string, set: ResultSet, log: (m: string) => void): void {
-  const file = path.resolve(out);
-  checkAppendable(file);
-  const release = lockResultFile(file);
+async function writeMerged(file: string, set: ResultSet, log: (m: string) => void): Promise<void> {
+  const release = await lockResultFile(file, { log });
   try {
-    fs.writeFileSync(file, set.lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
+    writeOutput(file, set.lines.map((l) => `${JSON.stringify(l)}\n`));
   } finally {
     release();
   }
-  log(`${set.lines.length} lines (one per image) from ${plural(set.files.length, 'file')} -> ${out}`);
+  log(`${set.lines.length} lines (one per image) from ${plural(set.files.length, 'file')} -> ${file}`);
 }
 
 async function prune(records: BatchRecord[], patterns: CategoryPatterns, o: {
   fractions: number[]; keep: number; seed: number; holdout: number; layers?: number; model: string; labels?: string; threads?: string; provider?: string; log: (m: string) => void; quiet: boolean;
 }): Promise<PruningCurve> {
   const recorded = records[0];
-  const modelPath = path.resolve(o.model);
+  const modelPath = locateModel(o.model).file;
   // Checked before the model is opened (and anything it names is read).
   const sha256 = await sha256File(modelPath, 'model');
   if (sha256 !== recorded.model.sha256) {
@@ -172,6 +185,7 @@ async function prune(records: BatchRecord[], patterns: CategoryPatterns, o: {
   };
   o.log(`pruning check with ${modelPath}`);
   const engine = await Engine.open(options);
+  warnDefaults(engine.info.preprocessing);
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);

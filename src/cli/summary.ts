@@ -17,7 +17,11 @@ export function summary(r: AnalysisResult): string {
   }
   if (m.ffn?.leftOut) lines.push(`Left out   ${m.ffn.leftOut}`);
   const turned = r.image.orientation && r.image.orientation !== 1 ? `, EXIF orientation ${r.image.orientation} applied` : '';
-  lines.push(`Image      ${path.basename(r.image.path)} (${r.image.width}x${r.image.height}${turned})`);
+  const input = r.image.input, prep = m.preprocessing;
+  const shownAs = input && prep ? ` -> ${input.resized[1]}x${input.resized[0]} ${prep.interpolation.value}` +
+    `${input.size[0] !== input.resized[0] || input.size[1] !== input.resized[1] ? `, ${input.size[1]}x${input.size[0]} window at x ${input.left}, y ${input.top}` : ''}` +
+    ` (${prep.config ? `${prep.config.processor}, ${prep.config.file}` : 'no preprocessing config'})` : '';
+  lines.push(`Image      ${path.basename(r.image.path)} (${r.image.width}x${r.image.height}${turned})${shownAs}`);
   lines.push(`Predicted  ${r.prediction.top.map((c) => `${c.label} ${f(c.probability, 3)}`).join(' | ')}`);
   lines.push(`Target     class ${r.target.class} "${r.target.label}", p = ${f(r.target.probability, 4)}`);
   lines.push('');

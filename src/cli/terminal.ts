@@ -2,6 +2,7 @@
 // control characters, and an ANSI or OSC escape in a label would drive the user's terminal (move
 // the cursor, rewrite lines, set the title, make links). Human output escapes them, visibly.
 import { EngineError } from '../engine/errors';
+import { defaultedFields, describeDefaults, type Preprocessing } from '../engine/preprocessing';
 
 // C0 controls but tab and newline, DEL, C1 controls, and the bidirectional overrides that reorder text.
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
@@ -19,16 +20,18 @@ function hint(e: EngineError): string | undefined {
   const f = e.facts;
   switch (e.code) {
     case 'not-found': return f.role === 'model' ? 'check --model' : f.role === 'image' ? undefined : f.role === 'labels' ? 'check --labels' : undefined;
+    case 'model-choice': return 'give --model the path of the one to analyse';
     case 'preprocessing':
       return f.source === 'overrides' ? `check --${String(f.field ?? 'size').split(/[.[]/)[0]}`
-        : f.file ? `fix ${f.file}, or override it with --size/--mean/--std` : 'fix the model folder\'s preprocessor_config.json, or override it with --size/--mean/--std';
+        : f.file ? `fix ${f.file}, or override it with --size/--mean/--std/--resize` : 'fix the model folder\'s config, or override it with --size/--mean/--std/--resize';
     case 'labels': return 'fix the file, or give another with --labels';
     case 'result-settings': return f.files ? undefined : 'write to another --out file, or delete this one to start over'; // files: a report's inputs
     case 'result-file': return 'name another --out file';
-    case 'result-locked': return 'wait for that run to finish, or stop it; if it has crashed, delete the .lock file';
+    case 'result-locked': return 'wait for that run to finish, or stop it (the lock of a killed run on another machine is taken over once its heartbeat is older than --lock-stale)';
     case 'target': return 'give --target a class index in range, or --target predicted';
     case 'cache': return 'set NEURON_PATH_CACHE to a writable folder';
     case 'provider': return 'use --provider cpu';
+    case 'output': return `name another ${String(f.flag ?? 'output')} file, or add --force to replace it`;
     case 'invalid-option': return f.field === undefined ? undefined : `check --${({ steps: 'steps', randomCount: 'random', randomSeed: 'seed', topK: 'top-k' } as Record<string, string>)[String(f.field)] ?? f.field}`;
     default: return undefined;
   }
@@ -39,4 +42,14 @@ export function errorLine(err: Error): string {
   const h = err instanceof EngineError ? hint(err) : undefined;
   const text = err.message.replace(/[.\s]+$/, '');
   return safeText(h ? `${text}; ${h}` : text);
+}
+
+const PREP_FLAGS = { resize: '--size', crop: '--size', interpolation: '--resize', mean: '--mean', std: '--std', rescale: undefined } as const;
+
+/** One warning line on stderr when some preprocessing values are guesses (even with --quiet: results depend on them). */
+export function warnDefaults(prep: Preprocessing): void {
+  const text = describeDefaults(prep);
+  if (!text) return;
+  const flags = [...new Set(defaultedFields(prep).map((f) => PREP_FLAGS[f]).filter((f) => f))];
+  process.stderr.write(`neuron-path: warning: ${safeText(text)}${flags.length ? `, or give ${flags.join('/')}` : ''}.\n`);
 }

@@ -1,7 +1,8 @@
 // The engine's public surface: what the CLI, the worker and the tests call. No VS Code here.
-import type { Formula, LayerProgress, ReadoutInfo, ScopeSetting } from './result';
+import type { Preprocessing } from './preprocessing';
+import type { BaselineName, Formula, LayerProgress, ReadoutInfo, ScopeSetting } from './result';
 
-export type BaselineName = 'activation' | 'ig' | 'ip' | 'random';
+export type { BaselineName } from './result';
 export type ExecutionProvider = 'cpu' | 'cuda';
 export type ResizeMode = 'bilinear' | 'bicubic' | 'nearest';
 
@@ -14,7 +15,7 @@ export interface PreprocessOverrides {
 }
 
 export interface ModelOptions {
-  modelPath: string;
+  modelPath: string;                // an ONNX file, or a model folder (modelLocation.ts)
   labelsPath?: string;              // labels.txt (one per line) or a config.json with id2label
   scope?: ScopeSetting;             // which token rows the neurons are read at; default auto (from the graph)
   threads?: number;                 // 0 or undefined: onnxruntime's default
@@ -34,7 +35,8 @@ export interface AnalyzeOptions {
 }
 
 export interface ModelInfo {
-  path: string;
+  path: string;                     // the ONNX file (modelPath may name its folder)
+  preprocessing: Preprocessing;     // what is done to each image, each value with its source
   sha256: string;
   layers: number;
   neuronsPerLayer: number;

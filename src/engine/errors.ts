@@ -9,6 +9,7 @@ export type EngineErrorCode =
   | 'unsupported-op'      // an op on the gradient path without a backward rule
   | 'method-undefined'    // a transformer the method defines no path for: token rows that change between blocks
   | 'not-found'           // a file the user named does not exist (facts.role says which)
+  | 'model-choice'        // a model folder with several ONNX files and none preferred (facts.candidates)
   | 'not-a-file'          // it exists but is a folder, FIFO, device or socket
   | 'too-large'           // it is larger than what is read into memory
   | 'io'                  // reading or writing failed (permissions, disk)
@@ -25,14 +26,15 @@ export type EngineErrorCode =
   | 'invalid-option'      // an engine option or argument out of its bounds
   | 'not-comparable'      // two results (or a result and the model) that cannot be compared
   | 'worker-failed'       // the process running an analysis died or hung (a batch stops on it)
+  | 'output'              // an output that would replace an input or results this command did not make
   | 'cancelled';          // stopped by its AbortSignal
 
 // Every code once (a Record: the compiler checks it is complete), to check a code that crossed a process boundary.
 const CODES: Record<EngineErrorCode, true> = {
-  'model-format': true, 'not-a-vit': true, 'unsupported-op': true, 'not-found': true, 'not-a-file': true, 'too-large': true,
+  'model-format': true, 'not-a-vit': true, 'unsupported-op': true, 'not-found': true, 'model-choice': true, 'not-a-file': true, 'too-large': true,
   io: true, image: true, preprocessing: true, labels: true, target: true, numeric: true, cache: true, provider: true,
   'result-file': true, 'result-settings': true, 'result-locked': true, 'invalid-option': true, 'not-comparable': true,
-  'worker-failed': true, 'method-undefined': true, cancelled: true,
+  'worker-failed': true, 'method-undefined': true, output: true, cancelled: true,
 };
 
 export function isEngineErrorCode(v: unknown): v is EngineErrorCode {
@@ -40,7 +42,7 @@ export function isEngineErrorCode(v: unknown): v is EngineErrorCode {
 }
 
 /** What a file is to the user; front ends name the flag or setting that gave it. */
-export type FileRole = 'model' | 'external-data' | 'image' | 'preprocessor' | 'labels' | 'result-file' | 'folder' | 'cache';
+export type FileRole = 'model' | 'external-data' | 'image' | 'preprocessor' | 'labels' | 'result-file' | 'folder' | 'cache' | 'lock' | 'output';
 
 export interface ErrorFacts {
   file?: string;

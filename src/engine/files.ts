@@ -1,8 +1,12 @@
 // Opening the files a user names (models, external data, images, config, result files): only
 // regular files, opened without blocking, and never more bytes than a bound. A FIFO or a device
 // would block `open` or `read` forever, and a process stuck in a blocking open cannot be cancelled.
+// Writing them: whole or not at all (a temporary file in the same folder, renamed into place), so a
+// full disk or a kill mid-write leaves the old file as it was.
+import { randomBytes } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { EngineError, type FileRole } from './errors';
 
 const MIB = 1024 * 1024;
@@ -17,11 +21,13 @@ export const MAX_BYTES: Record<FileRole, number> = {
   'result-file': Number.MAX_SAFE_INTEGER, // streamed, never read whole
   folder: 0,
   cache: 16 * MIB,
+  lock: 64 * 1024,
+  output: 256 * MIB,                // an earlier output read back to decide whether it may be replaced
 };
 
 const ROLE_WORDS: Record<FileRole, string> = {
   model: 'model file', 'external-data': 'external data file', image: 'image', preprocessor: 'preprocessing config',
-  labels: 'labels file', 'result-file': 'result file', folder: 'folder', cache: 'cache entry',
+  labels: 'labels file', 'result-file': 'result file', folder: 'folder', cache: 'cache entry', lock: 'lock file', output: 'output file',
 };
 
 /** A file name Node could not decode: argv gives U+FFFD where the bytes were not UTF-8. */
@@ -147,4 +153,77 @@ export function ioError(e: NodeJS.ErrnoException, fsPath: FsPath, role: FileRole
   if (e.code === 'ELOOP') return new EngineError('not-found', `${ROLE_WORDS[role]} ${file} is a symbolic link that leads back to itself`, { file, role });
   if (e.code === 'EISDIR') return new EngineError('not-a-file', `${ROLE_WORDS[role]} ${file} is a folder, not a regular file`, { file, role });
   return new EngineError('io', `cannot read ${ROLE_WORDS[role]} ${file} (${e.code ?? e.message})`, { file, role, errno: e.code });
+}
+
+/** A Node error while writing, as an engine error that names the file. */
+function writeError(e: NodeJS.ErrnoException, file: string, role: FileRole): EngineError {
+  if (e instanceof EngineError) return e;
+  const why = e.code === 'ENOSPC' ? 'the disk is full' : e.code === 'EFBIG' ? 'larger than the file size limit (ulimit -f)' : e.code === 'EROFS' ? 'a read-only file system' : e.code === 'EACCES' || e.code === 'EPERM' ? 'permission denied'
+    : e.code === 'ENOENT' ? 'its folder does not exist' : e.code === 'ENOTDIR' ? 'a part of its folder is not a folder' : (e.code ?? e.message);
+  return new EngineError('io', `cannot write ${ROLE_WORDS[role]} ${file} (${why})`, { file, role, errno: e.code });
+}
+
+/** The file a write to `file` changes: a link's target (its links stay links), else `file`. */
+export function writeTarget(file: string): string {
+  const abs = path.resolve(file);
+  try { return fs.realpathSync(abs); } catch { /* missing, or a dangling link */ }
+  try { return path.resolve(path.dirname(abs), fs.readlinkSync(abs)); } catch { return abs; }
+}
+
+/** Whether two paths name the same file (device and inode, links followed); false when either is missing. */
+export function sameFile(a: string, b: string): boolean {
+  try {
+    const sa = fs.statSync(a), sb = fs.statSync(b);
+    return sa.dev === sb.dev && sa.ino === sb.ino;
+  } catch { return false; }
+}
+
+const tempName = (target: string, what: string) => path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}-${randomBytes(4).toString('hex')}.${what}`);
+
+/**
+ * Checks, before any work, that `file` can be written: it is not a folder or a device, and its
+ * folder takes a new file (a file is created and removed there: permissions, a read-only or full
+ * file system and a missing folder all show now, not after the analysis).
+ */
+export function checkWritable(file: string, role: FileRole): void {
+  const target = writeTarget(file);
+  try {
+    const st = fs.statSync(target);
+    if (!st.isFile()) throw new EngineError('not-a-file', `${ROLE_WORDS[role]} ${file} is ${kindOf(st)}, not a regular file`, { file, role });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw writeError(e as NodeJS.ErrnoException, file, role);
+  }
+  const probe = tempName(target, 'probe');
+  try {
+    fs.closeSync(fs.openSync(probe, 'wx'));
+    fs.rmSync(probe, { force: true });
+  } catch (e) {
+    throw writeError(e as NodeJS.ErrnoException, file, role);
+  }
+}
+
+/**
+ * Writes `file` whole or not at all: the parts go into a temporary file beside it, which is synced
+ * and renamed over it (a link is followed, so its target is replaced and the link stays). On any
+ * failure the temporary file is removed and `file` is as it was.
+ */
+export function writeAtomic(file: string, role: FileRole, parts: Iterable<string | Uint8Array>): void {
+  const target = writeTarget(file);
+  const tmp = tempName(target, 'tmp');
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(tmp, 'wx', 0o644);
+    for (const part of parts) {
+      const buf = typeof part === 'string' ? Buffer.from(part, 'utf8') : part;
+      for (let at = 0; at < buf.length;) at += fs.writeSync(fd, buf, at, buf.length - at);
+    }
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = undefined;
+    fs.renameSync(tmp, target);
+  } catch (e) {
+    if (fd !== undefined) fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw writeError(e as NodeJS.ErrnoException, file, role);
+  }
 }

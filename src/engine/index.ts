@@ -5,18 +5,20 @@ import { analyzePixels, readoutActivations, requireFinite, TargetError, topClass
 import { EngineError } from './errors';
 import type { AnalyzeOptions, ModelInfo, ModelOptions, RunHooks } from './api';
 import type { InstrumentedInfo } from './instrument';
-import { readLabels, readPreprocessing, type Preprocessing } from './modelFolder';
+import { fitToModel, readLabels, readPreprocessing } from './modelFolder';
+import { locateModel } from './modelLocation';
+import { outputSize, type Preprocessing } from './preprocessing';
 import { pathRecord, pathText, type FsPath } from './files';
 import { sha256File } from './hash';
 import { pathJas, sumTokens } from './locator';
-import { openModel } from './modelStore';
+import { openModel, releaseSessions } from './modelStore';
 import { checkUnit, NEURON_SCHEMA, type NeuronScanRecord, type NeuronUnit } from './neurons/records';
 import { scanImages } from './neurons/scan';
 import { loadPixels, type Pixels } from './preprocess';
 import { readoutValues } from './readout';
 import type { AnalysisResult, ClassProbability, Formula, ReadoutInfo } from './result';
-import { Runner } from './runner';
-import type { Session, SessionSettings } from './runtime';
+import { Runner, type ModelSessions } from './runner';
+import type { SessionSettings } from './runtime';
 import { visualize, type VisualizationRecord, type VisualizeRequest } from './visualize';
 
 export * from './api';
@@ -33,46 +35,55 @@ export function defaultModelPath(): string {
 }
 
 export class Engine {
-  private constructor(readonly info: ModelInfo, private readonly session: Session, private readonly internal: InstrumentedInfo,
+  private constructor(readonly info: ModelInfo, private readonly sessions: ModelSessions, private readonly internal: InstrumentedInfo,
                       private readonly prep: Preprocessing, private readonly settings: SessionSettings) {}
 
   static async open(options: ModelOptions, hooks: RunHooks = {}): Promise<Engine> {
-    const prep = readPreprocessing(options.modelPath, options.preprocess);
-    const sizeHint = prep.crop ?? prep.size;
-    const opened = await openModel(options, sizeHint, (message) => hooks.onProgress?.({ phase: 'load', message }));
+    const loc = locateModel(options.modelPath);
+    const configured = readPreprocessing(loc, options.preprocess);
+    const opened = await openModel({ ...options, modelPath: loc.file }, outputSize(configured), (message) => hooks.onProgress?.({ phase: 'load', message }));
     const { info: i } = opened;
+    const prep = fitToModel(configured, i.input);
     const info: ModelInfo = {
-      path: path.resolve(options.modelPath), sha256: opened.sha256, layers: opened.layers, neuronsPerLayer: i.neurons,
+      path: loc.file, sha256: opened.sha256, preprocessing: prep, layers: opened.layers, neuronsPerLayer: i.neurons,
       tokens: i.tokens, scope: i.scope, readout: readoutInfo(i), inputSize: [i.input.height, i.input.width], channels: i.input.channels,
-      numClasses: i.numClasses, labels: readLabels(options.modelPath, i.numClasses, options.labelsPath),
+      numClasses: i.numClasses, labels: readLabels(loc, i.numClasses, options.labelsPath),
       fixedBatch: i.input.fixedBatch, batchRewritten: i.batchRewritten, activation: i.activation, ffn: i.ffn, headFfns: i.head, leftOut: i.leftOut, precision: i.precision,
     };
-    return new Engine(info, opened.session, i, prep, { threads: options.threads, executionProvider: options.executionProvider });
+    return new Engine(info, opened.sessions, i, prep, { threads: options.threads, executionProvider: options.executionProvider });
   }
 
-  /** `imagePath`: a path, or its bytes (a folder scan's name that is not UTF-8; absolute). */
-  async analyze(imagePath: FsPath, options: AnalyzeOptions = {}, hooks: RunHooks = {}): Promise<AnalysisResult> {
+  /**
+   * `imagePath`: a path, or its bytes (a folder scan's name that is not UTF-8; absolute).
+   * `prior`: an earlier result of this image and model with the same settings: its path is reused
+   * and only the wanted baselines it lacks are computed (analyze.ts). Progress carries the complete
+   * result without baselines (`pathResult`) once the path is known.
+   */
+  async analyze(imagePath: FsPath, options: AnalyzeOptions = {}, hooks: RunHooks = {}, prior?: AnalysisResult): Promise<AnalysisResult> {
     const file = absolute(imagePath);
     const { input } = this.internal;
     const pixels = await loadPixels(file, this.prep, input);
-    const core = await analyzePixels({
-      session: this.session, info: this.internal, layers: this.info.layers, labels: this.info.labels, pixels: pixels.data,
-    }, options, hooks);
-    const { path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses, readout, tokens, ffn, activation, headFfns, leftOut, precision } = this.info;
-    return {
+    const { path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses, readout, tokens, ffn, activation, headFfns, leftOut, precision, preprocessing } = this.info;
+    const head: Pick<AnalysisResult, 'schema' | 'model' | 'image'> = {
       schema: 'neuron-path/1',
       model: {
         path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses, readout, tokens,
-        ffn: { kind: ffn, activation, headFfns, ...(leftOut ? { leftOut } : {}) }, precision: { stored: precision, analysedIn: 'float32' },
+        ffn: { kind: ffn, activation, headFfns, ...(leftOut ? { leftOut } : {}) }, precision: { stored: precision, analysedIn: 'float32' }, preprocessing,
       },
       image: imageOf(file, await sha256File(file, 'image'), pixels),
-      ...core,
     };
+    if (prior && (prior.model.sha256 !== sha256 || prior.image.sha256 !== head.image.sha256)) {
+      throw new EngineError('invalid-option', 'the earlier result was made with another model or image, so its path cannot be reused: analyse the image again', { field: 'prior' });
+    }
+    const core = await analyzePixels({
+      sessions: this.sessions, info: this.internal, layers: this.info.layers, labels: this.info.labels, pixels: pixels.data,
+    }, options, hooks, prior, (c) => ({ ...head, ...c }));
+    return { ...head, ...core };
   }
 
   /** For callers that preprocess themselves (tests against recorded pixel tensors). */
   analyzeTensor(pixels: Float32Array, options: AnalyzeOptions = {}, hooks: RunHooks = {}) {
-    return analyzePixels({ session: this.session, info: this.internal, layers: this.info.layers, labels: this.info.labels, pixels }, options, hooks);
+    return analyzePixels({ sessions: this.sessions, info: this.internal, layers: this.info.layers, labels: this.info.labels, pixels }, options, hooks);
   }
 
   /**
@@ -90,7 +101,7 @@ export class Engine {
       try { return { file, pixels: await loadPixels(file, this.prep, this.internal.input), sha256: await sha256File(file, 'image') }; } catch (e) { return e as Error; }
     }));
     const ok = loaded.flatMap((l, i) => (l instanceof Error ? [] : [{ ...l, target: images[i].target }]));
-    const runner = new Runner(this.session, this.internal, layers, signal);
+    const runner = new Runner(this.sessions, this.internal, layers, signal);
     const scanned = ok.length ? await scanImages(runner, this.internal, ok.map((l) => l.pixels.data), ok.map((l) => l.target), units) : [];
     const { path: modelPath, sha256, scope, inputSize } = this.info;
     let k = 0;
@@ -119,7 +130,7 @@ export class Engine {
     }
     if (!Number.isInteger(options.target) || options.target < 0 || options.target >= numClasses) throw new TargetError(`target class ${options.target} is out of range (0..${numClasses - 1})`);
     const pixels = await loadPixels(absolute(imagePath), this.prep, this.internal.input);
-    const runner = new Runner(this.session, this.internal, layers, signal);
+    const runner = new Runner(this.sessions, this.internal, layers, signal);
     const w = readoutActivations((await runner.clean(pixels.data)).acts, this.internal);
     return pathJas(runner, pixels.data, options.target, w, path_, options.steps ?? 20, options.formula ?? 'reference');
   }
@@ -127,7 +138,7 @@ export class Engine {
   /** The model's probabilities for an image (one clean pass), most probable first. */
   async predict(imagePath: FsPath, top = 5): Promise<ClassProbability[]> {
     const pixels = await loadPixels(absolute(imagePath), this.prep, this.internal.input);
-    const { probs } = await new Runner(this.session, this.internal, this.info.layers).clean(pixels.data);
+    const { probs } = await new Runner(this.sessions, this.internal, this.info.layers).clean(pixels.data);
     requireFinite(probs, 'the probabilities');
     return topClasses(probs, this.info.labels, top);
   }
@@ -138,7 +149,7 @@ export class Engine {
    */
   async scaledProbabilities(imagePath: FsPath, scales: Float32Array[], rows: number, signal?: AbortSignal): Promise<Float32Array> {
     const pixels = await loadPixels(absolute(imagePath), this.prep, this.internal.input);
-    const probs = await new Runner(this.session, this.internal, this.info.layers, signal).scaled(pixels.data, scales, rows);
+    const probs = await new Runner(this.sessions, this.internal, this.info.layers, signal).scaled(pixels.data, scales, rows);
     requireFinite(probs, 'the probabilities of the scaled passes');
     return probs;
   }
@@ -146,7 +157,7 @@ export class Engine {
   /** Every block's clean activation summed over the readout tokens (L rows of D): the activation baseline's view. */
   async readoutActivations(imagePath: FsPath, signal?: AbortSignal): Promise<Float64Array[]> {
     const pixels = await loadPixels(absolute(imagePath), this.prep, this.internal.input);
-    const { acts } = await new Runner(this.session, this.internal, this.info.layers, signal).clean(pixels.data);
+    const { acts } = await new Runner(this.sessions, this.internal, this.info.layers, signal).clean(pixels.data);
     const D = this.info.neuronsPerLayer;
     return acts.map((a) => sumTokens(readoutValues(a, this.internal.readoutRows, D), D));
   }
@@ -159,14 +170,14 @@ export class Engine {
             signal?: AbortSignal): Promise<VisualizationRecord> {
     const { path: modelPath, sha256, labels } = this.info;
     const activation = async (pixels: Float32Array, layer: number, neuron: number, rows: number[]) => {
-      const { acts } = await new Runner(this.session, this.internal, this.info.layers, signal).clean(pixels);
+      const { acts } = await new Runner(this.sessions, this.internal, this.info.layers, signal).clean(pixels);
       return sumTokens(readoutValues(acts[layer], rows, this.info.neuronsPerLayer), this.info.neuronsPerLayer)[neuron];
     };
     return visualize({ model: { path: modelPath, sha256, labels }, internal: this.internal, prep: this.prep, settings: this.settings, activation },
       request, out, onStep, signal);
   }
 
-  async dispose(): Promise<void> { await this.session.release(); }
+  async dispose(): Promise<void> { await releaseSessions(this.sessions); }
 }
 
 /** A folder scan's byte paths are absolute already; a text path is resolved against the working folder. */
@@ -174,7 +185,7 @@ const absolute = (file: FsPath): FsPath => (typeof file === 'string' ? path.reso
 
 /** The record's `image`: its path (and the path's bytes where they are not UTF-8), content hash and upright size. */
 function imageOf(file: FsPath, sha256: string, pixels: Pixels): AnalysisResult['image'] {
-  return { ...pathRecord(file), sha256, width: pixels.width, height: pixels.height, orientation: pixels.orientation };
+  return { ...pathRecord(file), sha256, width: pixels.width, height: pixels.height, orientation: pixels.orientation, input: pixels.window };
 }
 
 function readoutInfo(i: InstrumentedInfo): ReadoutInfo {

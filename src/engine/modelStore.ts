@@ -1,26 +1,28 @@
 // Opens a user's model: builds its instrumented twin once, checks it computes what the original
 // does, and caches it on disk by content hash so later opens skip straight to the session.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ModelOptions } from './api';
 import { sha256File } from './hash';
+import { forwardOnly } from './forwardGraph';
 import { instrument, NAMES, neutralFeeds, type InstrumentedInfo } from './instrument';
 import { refuseQuantized, upcastToFloat32, type StoredPrecision } from './onnx/precision';
 import { resolvedScope } from './options';
 import { probePixels } from './onnx/probe';
 import { EngineError } from './errors';
-import { readRegular } from './files';
+import { readRegular, writeAtomic } from './files';
 import { checkSize, removeIdentities } from './onnx/bounds';
 import { decodeModel, encodeModel, inlineExternalData, ModelFormatError, type ModelProto } from './onnx/proto';
+import type { ModelSessions } from './runner';
 import { Session, type SessionSettings } from './runtime';
 
 /** Bump when the instrumented graph changes, so stale cache entries are not used. */
-const INSTRUMENT_VERSION = 11; // 9: entries record their model file and its sha256 (8: main's graph); 10: the live-gradient outputs (influence pattern); 11: leftOut
+const INSTRUMENT_VERSION = 12; // 9: entries record their model file and its sha256 (8: main's graph); 10: the live-gradient outputs (influence pattern); 11: leftOut; 12: the forward-only model beside it
 
 export interface OpenedModel {
-  session: Session;
+  sessions: ModelSessions;
   info: InstrumentedInfo;
   layers: number;
   sha256: string;
@@ -34,8 +36,8 @@ export function defaultCacheDir(): string {
 
 const sha256Of = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
-/** What a cache entry's JSON holds: the model file it names is only used if its bytes hash to `sha256`. */
-interface CacheEntry { info: InstrumentedInfo; layers: number; source: string; model: string; sha256: string }
+/** What a cache entry's JSON holds: each model file it names is only used if its bytes hash to the sha256 beside it. */
+interface CacheEntry { info: InstrumentedInfo; layers: number; source: string; model: string; sha256: string; forward: string; forwardSha256: string }
 
 export async function openModel(options: ModelOptions, sizeHint: [number, number] | undefined, report: (msg: string) => void): Promise<OpenedModel> {
   const file = path.resolve(options.modelPath);
@@ -50,7 +52,7 @@ export async function openModel(options: ModelOptions, sizeHint: [number, number
   const hit = readCacheEntry(dir, cachedInfo, report);
   if (hit) {
     report('loading the cached instrumented model');
-    return { session: await Session.create(hit.bytes, settings), info: hit.entry.info, layers: hit.entry.layers, sha256, cached: true };
+    return { sessions: await createSessions(hit.bytes, hit.forwardBytes, settings), info: hit.entry.info, layers: hit.entry.layers, sha256, cached: true };
   }
 
   const { model, precision, inlined } = readModel(file, report);
@@ -58,23 +60,46 @@ export async function openModel(options: ModelOptions, sizeHint: [number, number
   const { model: instrumented, info } = await instrument(model, { scope: options.scope, sizeHint, precision, settings: { threads: options.threads } });
   const layers = instrumented.graph!.input!.filter((i) => i.name?.startsWith('np_replace_')).length;
   const bytes = encodeModel(instrumented);
-  const session = await Session.create(bytes, settings);
-  await checkNeutral(inlined, session, info, layers);
+  const forwardBytes = encodeModel(forwardOnly(instrumented, [NAMES.probs, ...Array.from({ length: layers }, (_, l) => NAMES.act(l))]));
+  const sessions = await createSessions(bytes, forwardBytes, settings);
+  try {
+    for (const session of [sessions.gradient, sessions.forward]) await checkNeutral(inlined, session, info, layers);
+  } catch (e) {
+    await releaseSessions(sessions);
+    throw e;
+  }
 
   // The model file is named by its own hash and written before the JSON that names it: two
   // processes building at once each write a complete pair, and the JSON renamed last wins.
-  const bytesSha = sha256Of(bytes);
-  const modelName = `${key}.${bytesSha.slice(0, 16)}.onnx`;
+  const bytesSha = sha256Of(bytes), forwardSha = sha256Of(forwardBytes);
+  const modelName = `${key}.${bytesSha.slice(0, 16)}.onnx`, forwardName = `${key}.${forwardSha.slice(0, 16)}.onnx`;
   try {
     fs.mkdirSync(dir, { recursive: true });
-    writeAtomic(path.join(dir, modelName), bytes);
-    writeAtomic(cachedInfo, Buffer.from(JSON.stringify({ info, layers, source: file, model: modelName, sha256: bytesSha } satisfies CacheEntry)));
+    writeAtomic(path.join(dir, modelName), 'cache', [bytes]);
+    writeAtomic(path.join(dir, forwardName), 'cache', [forwardBytes]);
+    writeAtomic(cachedInfo, 'cache', [JSON.stringify({
+      info, layers, source: file, model: modelName, sha256: bytesSha, forward: forwardName, forwardSha256: forwardSha,
+    } satisfies CacheEntry)]);
   } catch (e) {
-    await session.release();
-    const err = e as NodeJS.ErrnoException;
-    throw new EngineError('cache', `cannot write the instrumented-model cache in ${dir} (${err.code ?? err.message})`, { file: dir });
+    await releaseSessions(sessions);
+    const err = e as NodeJS.ErrnoException & { facts?: { errno?: string } };
+    throw new EngineError('cache', `cannot write the instrumented-model cache in ${dir} (${err.facts?.errno ?? err.code ?? err.message})`, { file: dir });
   }
-  return { session, info, layers, sha256, cached: false };
+  return { sessions, info, layers, sha256, cached: false };
+}
+
+async function createSessions(gradient: Uint8Array, forward: Uint8Array, settings: SessionSettings): Promise<ModelSessions> {
+  const g = await Session.create(gradient, settings);
+  try {
+    return { gradient: g, forward: await Session.create(forward, settings) };
+  } catch (e) {
+    await g.release();
+    throw e;
+  }
+}
+
+export async function releaseSessions(sessions: ModelSessions): Promise<void> {
+  await Promise.all([sessions.gradient.release(), sessions.forward.release()]);
 }
 
 /**
@@ -96,23 +121,27 @@ export function readModel(file: string, report: (msg: string) => void): { model:
 }
 
 /**
- * A cache entry whose model bytes hash to what was recorded when it was built, or undefined (and
- * the damaged files removed) when it is missing, unreadable, truncated or edited.
+ * A cache entry whose two model files hash to what was recorded when it was built, or undefined
+ * (and the damaged files removed) when it is missing, unreadable, truncated or edited.
  */
-function readCacheEntry(dir: string, infoFile: string, report: (msg: string) => void): { entry: CacheEntry; bytes: Buffer } | undefined {
+function readCacheEntry(dir: string, infoFile: string, report: (msg: string) => void): { entry: CacheEntry; bytes: Buffer; forwardBytes: Buffer } | undefined {
   if (!fs.existsSync(infoFile)) return undefined;
   let entry: CacheEntry | undefined;
+  const isModelName = (v: unknown) => typeof v === 'string' && /^[0-9a-f]{32}\.[0-9a-f]{16}\.onnx$/.test(v);
   try {
     const parsed = JSON.parse(readRegular(infoFile, 'cache').toString('utf8')) as Partial<CacheEntry>;
-    if (typeof parsed.model === 'string' && /^[0-9a-f]{32}\.[0-9a-f]{16}\.onnx$/.test(parsed.model) && typeof parsed.sha256 === 'string'
+    if (isModelName(parsed.model) && typeof parsed.sha256 === 'string' && isModelName(parsed.forward) && typeof parsed.forwardSha256 === 'string'
       && parsed.info && typeof parsed.layers === 'number') entry = parsed as CacheEntry;
   } catch { /* unreadable: rebuilt below */ }
-  const modelFile = entry && path.join(dir, entry.model);
-  let bytes: Buffer | undefined;
-  try { if (modelFile) bytes = readRegular(modelFile, 'model'); } catch { /* missing: rebuilt */ }
-  if (entry && bytes && sha256Of(bytes) === entry.sha256) return { entry, bytes };
+  const files = entry ? [path.join(dir, entry.model), path.join(dir, entry.forward)] : [];
+  const verified = (file: string, sha: string) => {
+    try { const bytes = readRegular(file, 'model'); return sha256Of(bytes) === sha ? bytes : undefined; } catch { return undefined; } // missing: rebuilt
+  };
+  const bytes = entry && verified(files[0], entry.sha256);
+  const forwardBytes = entry && bytes && verified(files[1], entry.forwardSha256);
+  if (entry && bytes && forwardBytes) return { entry, bytes, forwardBytes };
   report('the cached instrumented model is missing or damaged; rebuilding it');
-  for (const f of [infoFile, modelFile]) if (f) fs.rmSync(f, { force: true });
+  for (const f of [infoFile, ...files]) fs.rmSync(f, { force: true });
   return undefined;
 }
 
@@ -154,14 +183,4 @@ function softmax(logits: Float32Array): number[] {
   return exp.map((e) => e / total);
 }
 
-function writeAtomic(file: string, data: Uint8Array): void {
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    fs.writeFileSync(tmp, data);
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true }); // a full disk leaves no partial file behind
-    throw e;
-  }
-}
 

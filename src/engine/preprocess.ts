@@ -1,10 +1,12 @@
-// Decodes an image with sharp and turns it into the model's pixel tensor [C, H, W] as the model
-// folder's preprocessor_config.json describes (resize, center crop, rescale, normalize).
+// Decodes an image with sharp and turns it into the model's pixel tensor [C, H, W] as the model's
+// preprocessing describes (resize as Pillow does, center crop or pad, rescale, normalize).
 import sharp from 'sharp';
 import { EngineError, type ErrorFacts } from './errors';
 import { pathText, readRegular, type FsPath } from './files';
-import type { Preprocessing } from './modelFolder';
 import { uprightImage } from './orientation';
+import { cropStart, resizedSize, type Preprocessing } from './preprocessing';
+import { resize, type Raster } from './resample';
+import type { InputWindow } from './result';
 
 export class ImageError extends EngineError {
   constructor(message: string, facts: ErrorFacts = {}) { super('image', message, facts); this.name = 'ImageError'; }
@@ -14,6 +16,8 @@ export interface Pixels {
   data: Float32Array;       // [channels, height, width]
   width: number;            // of the original image, upright (after its EXIF orientation)
   height: number;
+  shown: Raster;            // what the model is shown: the image after resize and crop, before rescaling (8-bit, interleaved)
+  window: InputWindow;      // where `shown` lies in the resized image
   orientation: number;      // the EXIF orientation applied (1..8; 1: none or upright)
 }
 
@@ -47,52 +51,65 @@ export async function loadPixels(fsPath: FsPath, prep: Preprocessing, target: { 
     try { image = await uprightImage(image, colourspace); } catch (e) { throw decodeError(file, e); }
   }
 
-  const [outH, outW] = prep.crop ?? prep.size ?? [target.height, target.width];
-  if (outH !== target.height || outW !== target.width) {
-    throw new EngineError('preprocessing', `preprocessing makes ${outH}x${outW} images but the model takes ${target.height}x${target.width}`,
-      { field: prep.crop ? 'crop_size' : 'size' });
-  }
-  const kernel = prep.resize === 'nearest' ? 'nearest' : prep.resize === 'bicubic' ? 'cubic' : 'linear';
-  let [resizedH, resizedW] = prep.size ?? [target.height, target.width];
-  if (prep.shortestEdge) {
-    const scale = prep.shortestEdge / Math.min(width, height);
-    [resizedH, resizedW] = [Math.round(height * scale), Math.round(width * scale)];
-  }
-  // Center crop without rescaling, as Hugging Face processors do.
-  if (resizedH < outH || resizedW < outW) throw new ImageError(`the resized image ${resizedH}x${resizedW} is smaller than the crop ${outH}x${outW}`, { file });
-  if (resizedH * resizedW > MAX_RESIZED_PIXELS) {
-    throw new ImageError(`${file} (${width}x${height}) would be resized to ${resizedW}x${resizedH}, more than the ${MAX_RESIZED_PIXELS} pixels ` +
-      'an image is resized to; its aspect ratio is too extreme for a shortest-edge resize', { file, field: 'size.shortest_edge' });
-  }
-  const top = Math.floor((resizedH - outH) / 2), left = Math.floor((resizedW - outW) / 2);
-
-  let raw: { data: Buffer; info: sharp.OutputInfo };
+  const plan = geometry(prep, width, height, target, file);
+  let decoded: { data: Buffer; info: sharp.OutputInfo };
   try {
-    raw = await image.resize(resizedW, resizedH, { kernel, fit: 'fill' }).removeAlpha()
-      .toColourspace(colourspace).raw().toBuffer({ resolveWithObject: true });
+    decoded = await image.removeAlpha().toColourspace(colourspace).raw().toBuffer({ resolveWithObject: true });
   } catch (e) {
     throw decodeError(file, e);
   }
-  const { data, info } = raw;
-  const C = target.channels, plane = outH * outW;
+  const { data, info } = decoded;
+  const resized = resize({ data, width: info.width, height: info.height, channels: info.channels }, plan.resized[1], plan.resized[0], prep.interpolation.value);
+  const shown = cropRaster(resized, plan);
+  const C = target.channels, [outH, outW] = plan.out, plane = outH * outW;
+  const rescale = prep.rescale.value, meanOf = prep.mean.value, stdOf = prep.std.value;
   const out = new Float32Array(C * plane);
   for (let c = 0; c < C; c++) {
-    const src = Math.min(c, info.channels - 1);
-    const mean = prep.mean[c % prep.mean.length], std = prep.std[c % prep.std.length];
-    for (let y = 0; y < outH; y++) {
-      for (let x = 0; x < outW; x++) {
-        const v = data[((y + top) * info.width + x + left) * info.channels + src];
-        out[c * plane + y * outW + x] = (v * prep.rescale - mean) / std;
-      }
-    }
+    const src = Math.min(c, shown.channels - 1);
+    const mean = meanOf[c % meanOf.length], std = stdOf[c % stdOf.length];
+    for (let i = 0; i < plane; i++) out[c * plane + i] = (shown.data[i * shown.channels + src] * rescale - mean) / std;
   }
   // Finite settings can still overflow float32 (a huge mean over a tiny std): never pass that on.
   const bad = out.findIndex((v) => !Number.isFinite(v));
   if (bad >= 0) {
     throw new EngineError('preprocessing', `preprocessing turns pixel values of ${file} into ${out[bad]} (rescale ${prep.rescale}, ` +
-      `mean ${JSON.stringify(prep.mean)}, std ${JSON.stringify(prep.std)}): the values leave float32's range`, { file, field: 'image_mean/image_std' });
+      `mean ${JSON.stringify(meanOf)}, std ${JSON.stringify(stdOf)}): the values leave float32's range`, { file, field: 'image_mean/image_std' });
   }
-  return { data: out, width, height, orientation };
+  return { data: out, width, height, orientation, shown, window: { resized: plan.resized, top: plan.top, left: plan.left, size: plan.out } };
+}
+
+interface Plan { resized: [number, number]; out: [number, number]; top: number; left: number; fill: number[] }
+
+/** The resize and the crop window for an image of width x height, checked against the model's input. */
+function geometry(prep: Preprocessing, width: number, height: number, target: { height: number; width: number }, file: string): Plan {
+  const crop = prep.crop.value;
+  const resized = resizedSize(prep.resize.value, height, width);
+  const out = crop?.size ?? resized;
+  if (out[0] !== target.height || out[1] !== target.width) {
+    throw new EngineError('preprocessing', `preprocessing makes ${out[0]}x${out[1]} images but the model takes ${target.height}x${target.width}`,
+      { field: crop ? 'crop_size' : 'size' });
+  }
+  if (resized[0] < 1 || resized[1] < 1 || resized[0] * resized[1] > MAX_RESIZED_PIXELS) {
+    throw new ImageError(`${file} (${width}x${height}) would be resized to ${resized[1]}x${resized[0]}, outside the 1 to ${MAX_RESIZED_PIXELS} pixels ` +
+      'an image is resized to; its aspect ratio is too extreme for this resize', { file, field: 'size' });
+  }
+  if (!crop) return { resized, out, top: 0, left: 0, fill: [] };
+  return { resized, out, top: cropStart(resized[0], out[0], crop.convention), left: cropStart(resized[1], out[1], crop.convention), fill: crop.fill };
+}
+
+/** The crop window of the resized image; rows and columns outside it (a crop larger than the image) get the fill. */
+function cropRaster(src: Raster, plan: Plan): Raster {
+  const [h, w] = plan.out, C = src.channels;
+  if (plan.top === 0 && plan.left === 0 && h === src.height && w === src.width) return src;
+  const out = new Uint8Array(h * w * C);
+  for (let y = 0; y < h; y++) {
+    const sy = y + plan.top;
+    for (let x = 0; x < w; x++) {
+      const sx = x + plan.left, inside = sy >= 0 && sy < src.height && sx >= 0 && sx < src.width;
+      for (let c = 0; c < C; c++) out[(y * w + x) * C + c] = inside ? src.data[(sy * src.width + sx) * C + c] : plan.fill[c] ?? 0;
+    }
+  }
+  return { data: out, width: w, height: h, channels: C };
 }
 
 const decodeError = (file: string, e: unknown) =>

@@ -1,7 +1,12 @@
 // The `neuron-path/1` record: what one analysis of one image produces. The CLI writes it as JSON,
 // the worker sends it to the extension host, the panel draws it, batch runs append it as a line.
 
+import type { Preprocessing } from './preprocessing';
 export type Formula = 'reference' | 'paper';
+export type BaselineName = 'activation' | 'ig' | 'ip' | 'random';
+
+/** Where the model's input comes from in an image (preprocessing's resize and crop). */
+export interface InputWindow { resized: [number, number]; top: number; left: number; size: [number, number] }
 /** The readout rows asked for: auto (found from the graph), cls (token 0), patches (the patch grid), all, or rows a:b (end excluded). */
 export type ScopeSetting = 'auto' | 'cls' | 'patches' | 'all' | `${number}:${number}` | `${number}:`;
 
@@ -70,6 +75,8 @@ export interface AnalysisResult {
       leftOut?: string;            // why those FFNs are not on the path, in words (present when headFfns is not empty)
     };
     precision?: { stored: 'float32' | 'float16' | 'bfloat16'; analysedIn: 'float32' };
+    /** What was done to the image and where each value came from (absent in records made before it was recorded). */
+    preprocessing?: Preprocessing;
   };
   image: {
     path: string;                    // absolute; bytes of the name that are not UTF-8 shown as \xHH
@@ -77,8 +84,16 @@ export interface AnalysisResult {
     sha256: string;
     width: number; height: number;   // upright: after the EXIF orientation
     orientation?: number;            // the EXIF orientation applied, 1..8 (absent in records made before it was applied)
+    /** The model's input within the (upright) image: resized to `resized` [h, w], then the window at `top`, `left` of `size` (negative: padding). */
+    input?: InputWindow;
   };
-  settings: { steps: number; formula: Formula; target: number | 'predicted'; topK?: number };  // topK only when > 1
+  settings: {
+    steps: number; formula: Formula; target: number | 'predicted';
+    topK?: number;                  // only when > 1
+    // The baselines computed (absent in records made before they could be skipped: all present ones ran).
+    // [] is a complete result without baselines (skipped, or cancelled after the path); they can be added later.
+    baselines?: BaselineName[];
+  };
   prediction: { top: ClassProbability[] };
   target: ClassProbability;
   path: PathNeuron[];               // with topK > 1: the first (best) neuron of every layer's K
@@ -108,6 +123,12 @@ export interface LayerProgress {
   layer?: number;
   layers?: number;
   partialPath?: PathNeuron[];
+  /** During the baselines phase: which one runs. */
+  baseline?: BaselineName;
+  /** Model rows run so far and planned in all (each gradient pass is m rows), and the seconds since the clean pass: the remaining-time estimate. */
+  work?: { done: number; total: number; seconds: number };
+  /** Once, when the path, its JAS and its remove/enhance are known: the complete result without baselines (kept if the run is cancelled later). */
+  pathResult?: AnalysisResult;
   /** The clean pass's prediction and the explained class: on every message after the clean pass. */
   prediction?: { top: ClassProbability[]; target: ClassProbability };
   message: string;

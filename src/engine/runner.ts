@@ -1,9 +1,16 @@
 // Runs batches of the instrumented model: clean passes, replaced passes with gradients, scaled
 // passes. A fixed-batch export is run one row at a time and its gradients summed here, so callers
-// never see the difference.
+// never see the difference. Passes that need no gradient run the forward-only session.
 import { CancelledError } from './errors';
 import { NAMES, neutralFeeds, type InstrumentedInfo } from './instrument';
 import type { Feed, Session } from './runtime';
+
+/**
+ * The two sessions of an instrumented model: `gradient` runs the whole graph (forward and backward),
+ * `forward` the same graph without its backward part (same inputs), for the passes that only read
+ * probabilities and activations: onnxruntime runs every node of a graph whatever is fetched.
+ */
+export interface ModelSessions { gradient: Session; forward: Session }
 
 /** Forward bytes per run that the row chunking aims at (the backward roughly doubles it). */
 const ROW_BUDGET_BYTES = 128 * 1024 * 1024;
@@ -21,7 +28,7 @@ export class Runner {
    */
   maxRows: number;
 
-  constructor(private readonly session: Session, readonly info: InstrumentedInfo, readonly layers: number,
+  constructor(private readonly sessions: ModelSessions, readonly info: InstrumentedInfo, readonly layers: number,
               private readonly signal?: AbortSignal) {
     this.K = info.readoutRows.length;
     this.D = info.neurons;
@@ -31,7 +38,7 @@ export class Runner {
   /** One clean pass: probabilities and every block's full activation [T*D]. */
   async clean(pixels: Float32Array): Promise<{ probs: Float32Array; acts: Float32Array[] }> {
     const acts = Array.from({ length: this.layers }, (_, l) => NAMES.act(l));
-    const out = await this.run(this.feeds(pixels, 1, new Float32Array(this.info.numClasses)), [NAMES.probs, ...acts]);
+    const out = await this.run(this.sessions.forward, this.feeds(pixels, 1, new Float32Array(this.info.numClasses)), [NAMES.probs, ...acts]);
     this.counters.forwardPasses += 1;
     return { probs: out[NAMES.probs] as Float32Array, acts: acts.map((n) => out[n] as Float32Array) };
   }
@@ -54,7 +61,7 @@ export class Runner {
       replacements.forEach((r, l) => {
         if (r) feeds[NAMES.replace(l)] = { type: 'float32', data: r.subarray(start * this.K * this.D, (start + n) * this.K * this.D), dims: [n, this.K, this.D] };
       });
-      const out = await this.run(feeds, fetches);
+      const out = await this.run(this.sessions.gradient, feeds, fetches);
       sums.forEach((s, l) => { if (s) addInto(s, out[NAMES.grad(l)] as Float32Array); });
       this.counters.forwardPasses += n;
       this.counters.backwardPasses += 1;
@@ -75,7 +82,7 @@ export class Runner {
     const sums = fetches.map(() => new Float32Array(this.K * this.D));
     for (let start = 0; start < batch; start += rows) {
       const n = Math.min(rows, batch - start);
-      const out = await this.run(this.feeds(images.subarray(start * size, (start + n) * size), n, onehot, true), fetches);
+      const out = await this.run(this.sessions.gradient, this.feeds(images.subarray(start * size, (start + n) * size), n, onehot, true), fetches);
       sums.forEach((s, l) => addInto(s, out[fetches[l]]));
       this.counters.forwardPasses += n;
       this.counters.backwardPasses += 1;
@@ -94,7 +101,7 @@ export class Runner {
       scales.forEach((s, l) => {
         feeds[NAMES.scale(l)] = { type: 'float32', data: s.subarray(start * this.D, (start + n) * this.D), dims: [n, 1, this.D] };
       });
-      const out = await this.run(feeds, [NAMES.probs]);
+      const out = await this.run(this.sessions.forward, feeds, [NAMES.probs]);
       probs.set(out[NAMES.probs] as Float32Array, start * C);
       this.counters.forwardPasses += n;
     }
@@ -120,7 +127,7 @@ export class Runner {
       scales.forEach((s, l) => {
         if (s) feeds[NAMES.scale(l)] = { type: 'float32', data: s.subarray(start * this.D, (start + n) * this.D), dims: [n, 1, this.D] };
       });
-      const out = await this.run(feeds, [NAMES.probs, ...actLayers.map(NAMES.act)]);
+      const out = await this.run(this.sessions.forward, feeds, [NAMES.probs, ...actLayers.map(NAMES.act)]);
       probs.set(out[NAMES.probs], start * C);
       for (const [l, a] of acts) a.set(out[NAMES.act(l)], start * TD);
       this.counters.forwardPasses += n;
@@ -141,9 +148,9 @@ export class Runner {
     return feeds;
   }
 
-  private async run(feeds: Record<string, Feed>, fetches: string[]): Promise<Record<string, Float32Array>> {
+  private async run(session: Session, feeds: Record<string, Feed>, fetches: string[]): Promise<Record<string, Float32Array>> {
     if (this.signal?.aborted) throw new CancelledError();
-    const out = await this.session.run(feeds, fetches);
+    const out = await session.run(feeds, fetches);
     if (this.signal?.aborted) throw new CancelledError();
     return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data as Float32Array]));
   }

@@ -1,13 +1,14 @@
 // The commands: Analyze Image, Analyze Folder, Open Results, Select Model..., Open Settings.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { locateModel } from '../engine/modelLocation';
 import * as vscode from 'vscode';
 import type { AnalysisService } from './analysis';
 import { COMMANDS } from './commandIds';
 import type { FolderPanelManager } from './folderPanel';
 import { IMAGE_EXTENSIONS, type PanelManager } from './panel';
 import { shardSetOf } from './resultFile';
-import { SECTION } from './settings';
+import { openSettingsCommand, SECTION } from './settings';
 
 const IMAGE_PREVIEW_VIEW_TYPE = 'imagePreview.previewEditor';
 
@@ -93,12 +94,17 @@ export function registerCommands(context: vscode.ExtensionContext, panels: Panel
 
     vscode.commands.registerCommand(COMMANDS.selectModel, () => selectModel(service)),
 
-    vscode.commands.registerCommand(COMMANDS.openSettings, () =>
-      vscode.commands.executeCommand('workbench.action.openSettings', `@ext:${context.extension.id}`)),
+    vscode.commands.registerCommand(COMMANDS.openSettings, () => {
+      const { command, arg } = openSettingsCommand(vscode.env.remoteName, context.extension.id);
+      return vscode.commands.executeCommand(command, arg);
+    }),
   ];
 }
 
-interface ModelPick extends vscode.QuickPickItem { action: 'bundled' | 'browse' | 'file'; uri?: vscode.Uri }
+interface ModelPick extends vscode.QuickPickItem { action: 'bundled' | 'browse' | 'browse-folder' | 'file'; uri?: vscode.Uri }
+
+/** Config files that make a folder a model folder (modelFolder.ts reads them). */
+const MODEL_FOLDER_CONFIGS = '**/{preprocessor_config.json,config.json,open_clip_config.json}';
 
 async function selectModel(service: AnalysisService): Promise<void> {
   const config = vscode.workspace.getConfiguration(SECTION);
@@ -109,17 +115,30 @@ async function selectModel(service: AnalysisService): Promise<void> {
   quickPick.busy = true;
   const fixed: ModelPick[] = [
     { label: '$(package) Bundled model', description: current.bundledModel ? '(current)' : '', detail: 'The model that ships with the extension', action: 'bundled' },
-    { label: '$(folder-opened) Browse...', detail: 'Choose an .onnx file anywhere', action: 'browse' },
+    { label: '$(folder-opened) Browse for a file...', detail: 'Choose an .onnx file anywhere', action: 'browse' },
+    { label: '$(folder-library) Browse for a model folder...', detail: 'A folder as the hubs give it: model.onnx or onnx/model.onnx with its config files', action: 'browse-folder' },
   ];
   quickPick.items = fixed;
   quickPick.show();
-  const found = vscode.workspace.findFiles('**/*.onnx', '**/node_modules/**', 500).then((uris) => uris
+  const currentPath = current.model.modelPath;
+  const files = vscode.workspace.findFiles('**/*.onnx', '**/node_modules/**', 500).then((uris) => uris
     .sort((a, b) => a.fsPath.localeCompare(b.fsPath))
     .map((u): ModelPick => ({
       label: `$(file-binary) ${path.basename(u.fsPath)}`,
-      description: vscode.workspace.asRelativePath(u) + (u.fsPath === current.model.modelPath ? ' (current)' : ''),
+      description: vscode.workspace.asRelativePath(u) + (u.fsPath === currentPath ? ' (current)' : ''),
       action: 'file', uri: u,
     })));
+  // Folders whose configs sit beside (or above) one ONNX file the folder resolves to.
+  const folders = vscode.workspace.findFiles(MODEL_FOLDER_CONFIGS, '**/node_modules/**', 500).then((uris) => [...new Set(uris.map((u) => path.dirname(u.fsPath)))]
+    .filter((dir) => { try { locateModel(dir); return true; } catch { return false; } })
+    .sort()
+    .map((dir): ModelPick => ({
+      label: `$(folder-library) ${path.basename(dir)}`,
+      description: vscode.workspace.asRelativePath(dir) + (dir === currentPath ? ' (current)' : ''),
+      detail: `model folder: ${path.relative(dir, locateModel(dir).file)}`,
+      action: 'file', uri: vscode.Uri.file(dir),
+    })));
+  const found = Promise.all([folders, files]).then(([a, b]) => [...a, ...b]);
   void found.then((files) => {
     quickPick.items = files.length > 0
       ? [...fixed, { label: 'In this workspace', kind: vscode.QuickPickItemKind.Separator, action: 'file' }, ...files]
@@ -152,6 +171,20 @@ async function selectModel(service: AnalysisService): Promise<void> {
     if (!picked?.[0]) return;
     uri = picked[0];
     target = vscode.ConfigurationTarget.Global;
+  }
+  if (choice.action === 'browse-folder') {
+    const picked = await vscode.window.showOpenDialog({
+      canSelectMany: false, canSelectFiles: false, canSelectFolders: true, openLabel: 'Use this model folder', title: 'Neuron Path: choose a model folder',
+    });
+    if (!picked?.[0]) return;
+    uri = picked[0];
+    target = vscode.ConfigurationTarget.Global;
+    try {
+      locateModel(uri.fsPath);
+    } catch (e) {
+      void vscode.window.showErrorMessage(`Neuron Path: ${(e as Error).message}. Choose the ONNX file itself with "Browse for a file...".`);
+      return;
+    }
   }
   if (!uri) return;
   if (uri.scheme !== 'file') {

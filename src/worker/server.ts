@@ -208,13 +208,15 @@ export function describeError(err: unknown, request: WorkerRequest): WorkerError
         case 'folder': return { code: 'image-not-found', message: `${said} Choose a folder of images (sub-folders named after the classes, or images directly in it).`, detail };
         default: return { code: failed, message: said, detail };
       }
+    case 'model-choice':
+      return { code: 'model-load-failed', message: `${said} Set "neuronPath.modelPath" to the one to analyse, or run "Neuron Path: Select Model...".`, detail };
     case 'labels':
-      return { code: 'model-load-failed', message: `${said} Check "neuronPath.labelsPath", or the model folder's config.json (id2label) or labels.txt.`, detail };
+      return { code: 'model-load-failed', message: `${said} Check "neuronPath.labelsPath", or the model folder's config.json (id2label or label_names) or labels.txt.`, detail };
     case 'preprocessing':
       return {
         code: failed, detail,
         message: facts.source === 'overrides' ? `${said} Check "neuronPath.preprocess.${String(facts.field ?? 'size').split(/[.[]/)[0]}".`
-          : `${said} Fix the model folder's preprocessor_config.json, or override it with the "neuronPath.preprocess.*" settings.`,
+          : `${said} Fix the model folder's config (${facts.file ?? 'preprocessor_config.json, or config.json pretrained_cfg'}), or override it with the "neuronPath.preprocess.*" settings.`,
       };
     case 'image':
       if (facts.role === 'folder') return { code: 'image-not-found', message: `${said} Choose a folder of images (sub-folders named after the classes, or images directly in it).`, detail };

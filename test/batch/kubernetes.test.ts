@@ -2,14 +2,16 @@
 // what an Indexed Job sharding a folder needs (completion mode, --shards equal to completions, the
 // result file on a shared ReadWriteMany volume, pods that restart and resume), and its container
 // command, run here once per completion index with the volumes mapped to temporary folders, splits a
-// folder into shards that together hold every image once.
+// folder into shards that together hold every image once; a pod killed with SIGKILL resumes its
+// shard when restarted in a fresh PID namespace (PID 1 again, as its killed predecessor) and when
+// rescheduled under another host name.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import test from 'node:test';
 import { parseAllDocuments } from 'yaml';
-import type { BatchRecord } from '../../src/engine/batch/index';
+import { shardOfPath, type BatchRecord } from '../../src/engine/batch/index';
 import { REPO, tempDir } from '../helpers/fixtures';
 
 const MANIFEST = path.join(REPO, 'examples', 'kubernetes', 'indexed-job.yaml');
@@ -75,10 +77,9 @@ test("the Job's command, run once per completion index, shards a folder: every i
     for (const [from, to] of mounts) if (arg === from || arg.startsWith(`${from}/`)) return to + arg.slice(from.length);
     return arg;
   };
-  // the manifest's model is the user's; here the bundled one, with few steps
-  const args = c.args.map(local);
-  const modelAt = args.indexOf('--model');
-  args.splice(modelAt, 2, '--steps', '3', '--random', '2');
+  // the manifest names a model folder as the hub gives it; here the bundled model's folder, with few steps
+  const args = [...c.args.map(local), '--steps', '3', '--random', '2'];
+  fs.cpSync(path.join(REPO, 'media', 'model'), local(flag(c.args, '--model')), { recursive: true });
   const env = Object.fromEntries((c.env ?? []).map((e) => [e.name, local(e.value).replace(/^\/tmp\//, `${tmp}/`)]));
   const seen: string[] = [];
   for (let index = 0; index < n; index++) {
@@ -90,4 +91,72 @@ test("the Job's command, run once per completion index, shards a folder: every i
   }
   assert.equal(seen.length, 4);
   assert.equal(new Set(seen).size, 4);
+});
+
+/** The pod's command in a fresh PID namespace (it is PID 1 there, as in a container), under `host` when given (another node). */
+function pod(args: string[], env: NodeJS.ProcessEnv, host?: string) {
+  const inner = host ? ['sh', '-c', `hostname ${host} && exec "$@"`, 'sh'] : [];
+  return spawn('unshare', [...(host ? ['--uts'] : []), '--pid', '--fork', '--kill-child', '--mount-proc', ...inner, process.execPath, BIN, ...args],
+    { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+test('a pod killed with SIGKILL (an OOM kill) resumes as PID 1 of a new PID namespace, and on another node', { skip: process.getuid?.() === 0 ? false : 'unshare --pid needs root', timeout: 300_000 }, async () => {
+  const job = docs().find((d) => d.kind === 'Job')!;
+  const [c] = job.spec.template.spec.containers;
+  const n = job.spec.completions!;
+  const tmp = tempDir('k8s-kill');
+  const images = path.join(tmp, 'images'), results = path.join(tmp, 'results');
+  fs.mkdirSync(results);
+  // 80 images: every sample four times (paths differ), about 10 in shard 0
+  for (const f of fs.readdirSync(SAMPLES).filter((x) => x.endsWith('.png'))) {
+    const cls = f.replace(/-\d+\.png$/, '');
+    fs.mkdirSync(path.join(images, cls), { recursive: true });
+    for (let k = 0; k < 4; k++) fs.copyFileSync(path.join(SAMPLES, f), path.join(images, cls, f.replace('.png', `-${k}.png`)));
+  }
+  const out = path.join(results, path.basename(flag(c.args, '--out')));
+  const args = c.args.map((a) => (a === c.args[1] ? images : a === flag(c.args, '--out') ? out : a));
+  args.splice(args.indexOf('--model'), 2, '--steps', '40', '--random', '2', '--lock-stale', '3');
+  const env = { NEURON_PATH_CACHE: path.join(tmp, 'cache'), JOB_COMPLETION_INDEX: '0' };
+  const shard = out.replace(/\.jsonl$/, `.shard-0-of-${n}.jsonl`);
+  const size = fs.readdirSync(images, { recursive: true }).filter((f) => String(f).endsWith('.png') && shardOfPath(String(f), n) === 0).length;
+  assert.ok(size >= 4, `shard 0 has ${size} images`);
+  const lineCount = () => (fs.existsSync(shard) ? fs.readFileSync(shard, 'utf8').split('\n').filter(Boolean).length : 0);
+
+  /** Runs the pod until `lines` lines are in the shard file, then SIGKILLs it (and with it, PID 1 of its namespace). */
+  const killAfter = async (lines: number, host?: string) => {
+    const p = pod(args, env, host);
+    let stderr = '';
+    p.stderr!.on('data', (d) => { stderr += d; });
+    const exited = new Promise((r) => p.on('exit', r));
+    for (let i = 0; lineCount() < lines; i++) {
+      assert.ok(i < 6000 && p.exitCode === null, `the pod wrote ${lineCount()} of ${lines} lines\n${stderr}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    p.kill('SIGKILL');
+    await exited;
+    assert.ok(fs.existsSync(`${shard}.lock`), 'a killed pod leaves its lock');
+    return stderr;
+  };
+  await killAfter(1);
+  const first = lineCount();
+  assert.ok(first < size, `killed midway: ${first} of ${size}`);
+  // restarted in place: a new PID namespace where it is PID 1 again, as the holder was
+  const second = await killAfter(first + 1);
+  assert.match(second, /taking over the lock of process 1 on .*: its heartbeat is \d+ s old/);
+  assert.match(second, new RegExp(`${first} images already in .*; resuming`));
+  const before = lineCount();
+  assert.ok(before < size, `killed midway again: ${before} of ${size}`);
+  // rescheduled on another node
+  const last = pod(args, env, 'other-node');
+  let stderr = '';
+  last.stderr!.on('data', (d) => { stderr += d; });
+  const code = await new Promise((r) => last.on('exit', r));
+  assert.equal(code, 0, stderr);
+  assert.match(stderr, /taking over the lock of process 1 on .*: its heartbeat is \d+ s old/);
+  assert.match(stderr, new RegExp(`shard 0/${n}: done: ${size} images \\(${size - before} analysed now, ${before} before, 0 failed\\)`));
+  const seen = fs.readFileSync(shard, 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as BatchRecord).image.path);
+  assert.equal(seen.length, size, 'none lost');
+  assert.equal(new Set(seen).size, size, 'none twice');
+  assert.ok(!fs.existsSync(`${shard}.lock`), 'released');
+  fs.rmSync(tmp, { recursive: true, force: true });
 });

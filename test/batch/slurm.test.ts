@@ -6,6 +6,8 @@
 //   report's means within 1e-12 relative, as they sum in another order).
 // - One array task cancelled midway (scancel) and resubmitted alone resumes its file: no image twice,
 //   none lost, nothing unreadable.
+// - One array task killed with SIGKILL and resubmitted in a new PID namespace under another host name
+//   (as on another node) takes over the killed task's lock and resumes its file.
 // Skipped with a reason where Slurm is not installed or the test is not root; under CI=true that fails.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -43,7 +45,7 @@ async function imageFolder(dir: string): Promise<number> {
   return n;
 }
 
-test('a Slurm array analyses a folder in shards; report over the shard files equals one process; a cancelled task resumes', { skip, timeout: 900_000 }, async () => {
+test('a Slurm array analyses a folder in shards; report over the shard files equals one process; a cancelled or killed task resumes', { skip, timeout: 900_000 }, async () => {
   if (missing) assert.fail(`CI=true but ${missing}`);
   const tmp = tempDir('slurm');
   const images = path.join(tmp, 'images');
@@ -67,7 +69,8 @@ test('a Slurm array analyses a folder in shards; report over the shard files equ
     const run1 = path.join(tmp, 'run1');
     fs.mkdirSync(run1);
     const out1 = path.join(run1, 'fashion.neuron-path.jsonl');
-    const submitted = cluster.run('bash', [RECIPE], { cwd: run1, env: { ...env, OUT: out1 } });
+    // --model names a model folder, as the README's recipe does (the bundled model's, which the reference run used)
+    const submitted = cluster.run('bash', [RECIPE, '--model', path.join(REPO, 'media', 'model')], { cwd: run1, env: { ...env, OUT: out1 } });
     const m = /submitted array job (\d+) \(4 tasks\) and report job (\d+)/.exec(submitted);
     assert.ok(m, submitted);
     const [, array, report] = m;
@@ -134,6 +137,39 @@ test('a Slurm array analyses a folder in shards; report over the shard files equ
     assert.equal(mr2.status, 0, mr2.stderr);
     assert.doesNotMatch(mr2.stdout, /unreadable|more than one line/);
     sameAsSingle(merged2);
+
+    // 3. task 1 killed with SIGKILL (no chance to stop cleanly: an OOM kill, or Slurm after KillWait)
+    // and resubmitted on "another node": a new PID namespace under another host name. It takes the
+    // killed task's lock over once its heartbeat is older than --lock-stale, and resumes its file.
+    const run3 = path.join(tmp, 'run3');
+    fs.mkdirSync(run3);
+    const out3 = path.join(run3, 'fashion.neuron-path.jsonl');
+    const shard1 = out3.replace('.jsonl', '.shard-1-of-4.jsonl');
+    const size1 = [...reference.keys()].filter((i) => expectedShard(i) === 1).length;
+    const killed = cluster.run('sbatch', ['--parsable', '--array=1', RECIPE, '--lock-stale', '3'], { cwd: run3, env: { ...env, OUT: out3 } }).trim();
+    for (let i = 0; !(fs.existsSync(shard1) && fs.readFileSync(shard1, 'utf8').includes('\n')); i++) {
+      assert.ok(i < 1200, `shard 1 wrote nothing in 2 minutes\n${cluster.logs()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // SIGKILL from outside, as the OOM killer sends it (scancel --signal=KILL cancels with SIGTERM
+    // first); the task's PID is the one its lock records.
+    const holder = JSON.parse(fs.readFileSync(`${shard1}.lock`, 'utf8')) as { pid: number };
+    process.kill(holder.pid, 'SIGKILL');
+    await cluster.waitFor([killed], 600_000);
+    const kept = lines(shard1).length;
+    assert.ok(kept >= 1 && kept < size1, `killed midway: ${kept} of ${size1} lines`);
+    assert.ok(fs.existsSync(`${shard1}.lock`), 'the killed task left its lock');
+    const otherNode = path.join(tmp, 'other-node.sh');
+    fs.writeFileSync(otherNode, `#!/bin/sh\nexec unshare --uts --pid --fork --kill-child --mount-proc sh -c 'hostname other-node && exec "$@"' sh ${process.execPath} ${BIN} "$@"\n`, { mode: 0o755 });
+    const moved = cluster.run('sbatch', ['--parsable', '--array=1', RECIPE, '--lock-stale', '3'], { cwd: run3, env: { ...env, OUT: out3, NEURON_PATH: otherNode } }).trim();
+    await cluster.waitFor([moved], 600_000);
+    const movedLog = fs.readFileSync(path.join(run3, `neuron-path-${moved}_1.out`), 'utf8');
+    assert.match(movedLog, /shard 1\/4: taking over the lock of process \d+ on .*: its heartbeat is \d+ s old/, movedLog);
+    assert.match(movedLog, new RegExp(`shard 1/4: done: ${size1} images \\(${size1 - kept} analysed now, ${kept} before, 0 failed\\)`), movedLog);
+    const shard1Lines = lines(shard1).map((l) => (l.schema === 'neuron-path/1' ? l.image.path : l.image));
+    assert.equal(shard1Lines.length, size1, 'none lost');
+    assert.equal(new Set(shard1Lines).size, size1, 'none twice');
+    assert.ok(!fs.existsSync(`${shard1}.lock`), 'released');
   } finally {
     await cluster?.stop();
   }

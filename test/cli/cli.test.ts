@@ -85,13 +85,35 @@ test('--json - writes the record to stdout; --target, --formula, --steps, --base
   const img = await image();
   const r = cli('analyze', img, '--model', model, '--json', '-', '--target', '2', '--formula', 'paper', '--steps', '5', '--baselines', 'none', '-q');
   assert.equal(r.status, 0, r.stderr);
-  assert.equal(r.stderr, '', 'quiet');
+  // Quiet: no progress. The fixture has no preprocessing config: one warning line says what is guessed.
+  assert.equal(r.stderr.split('\n').length, 2, r.stderr);
+  assert.match(r.stderr, /^neuron-path: warning: preprocessing guesses interpolation bilinear, crop none, rescale 1\/255, mean \[0\.5, 0\.5, 0\.5\], std \[0\.5, 0\.5, 0\.5\] \(no preprocessor_config\.json, timm config\.json \(pretrained_cfg\) or open_clip_config\.json in [^)]*cls_op17_dynamic\)/);
+  assert.match(r.stderr, /Add the model's preprocessor_config\.json \(transformers\) or config\.json with pretrained_cfg \(timm\) to \S*cls_op17_dynamic, or give --resize\/--size\/--mean\/--std\.\n$/);
   const rec = JSON.parse(r.stdout) as AnalysisResult;
+  assert.deepEqual(rec.model.preprocessing?.mean, { value: [0.5, 0.5, 0.5], source: { from: 'default' } });
   assert.equal(rec.target.class, 2);
-  assert.deepEqual(rec.settings, { steps: 5, formula: 'paper', target: 2 });
+  assert.deepEqual(rec.settings, { steps: 5, formula: 'paper', target: 2, baselines: [] });
   assert.deepEqual(rec.baselines, {});
   // Path (m = 5) + JAS: 4 backward passes.
   assert.equal(rec.timing.backwardPasses, 4);
+});
+
+test('--model a hub folder: its ONNX file and configs, no warning, and the image line says what the model was shown', async () => {
+  const r = cli('analyze', path.join(FIXTURES, 'preprocess', 'chelsea.png'), '--model', path.join(FIXTURES, 'hub_timm'), '--steps', '2', '--baselines', 'none', '-q');
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stderr, '', 'every value comes from config.json');
+  assert.match(r.stdout, /Model {6}\S*hub_timm\/model\.onnx /);
+  // timm: short side to floor(32 / 0.9) = 35 (451x300 -> 52x35), then the 32x32 window, rounded to the centre.
+  assert.match(r.stdout, /Image {6}chelsea\.png \(451x300\) -> 52x35 bicubic, 32x32 window at x 10, y 2 \(timm eval transform, \S*hub_timm\/config\.json\)/);
+  assert.match(r.stdout, /Predicted {2}(tabby|beagle|coffee mug|astronaut|teapot) /);
+  const choice = cli('analyze', path.join(FIXTURES, 'preprocess', 'chelsea.png'), '--model', path.join(FIXTURES, 'hub_transformersjs', 'onnx', 'model_quantized.onnx'));
+  assert.equal(choice.status, 1, 'a quantized variant named directly is refused by the quantization check');
+  const variants = tempDir('variants');
+  fs.mkdirSync(path.join(variants, 'onnx'));
+  for (const f of ['model_fp16.onnx', 'model_quantized.onnx']) fs.copyFileSync(path.join(FIXTURES, 'hub_transformersjs', 'onnx', 'model_quantized.onnx'), path.join(variants, 'onnx', f));
+  const ambiguous = cli('analyze', path.join(FIXTURES, 'preprocess', 'chelsea.png'), '--model', variants);
+  assert.equal(ambiguous.status, 1);
+  assert.match(ambiguous.stderr, /neuron-path: the model folder \S+ has several ONNX files and none is the float32 model\.onnx: onnx\/model_fp16\.onnx, onnx\/model_quantized\.onnx; give --model the path of the one to analyse\n$/);
 });
 
 test('usage errors exit 2 with the reason and the usage', () => {

@@ -2,44 +2,17 @@
 // ends in one clear line, in bounded time, and nothing wrong is reported as a result. Every run has
 // a time limit: a hang is a failure, not a stuck test.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import test from 'node:test';
-import sharp from 'sharp';
 import type { BatchLine, BatchRecord } from '../../src/engine/batch/index';
 import { decodeModel, encodeModel, onnx, type ModelProto, type TensorProto } from '../../src/engine/onnx/proto';
 import type { AnalysisResult } from '../../src/engine/result';
-import { FIXTURES, REPO, tempDir } from '../helpers/fixtures';
-
-const BIN = path.join(REPO, 'bin', 'neuron-path.js');
-const FIXTURE = path.join(FIXTURES, 'cls_op17_dynamic', 'model.onnx');
-const cache = tempDir('hard-cache');
-const FAST = ['--threads', '1', '--steps', '2', '--baselines', 'none'];
-const LIMIT_MS = 60_000;
-
-interface RunOptions { cwd?: string; cacheDir?: string; limitMs?: number }
-
-/** The CLI in a child process, killed after the limit: a run that has to be killed fails the test. */
-function cli(args: string[], o: RunOptions = {}): SpawnSyncReturns<string> {
-  const limit = o.limitMs ?? LIMIT_MS;
-  const r = spawnSync(process.execPath, [BIN, ...args], {
-    encoding: 'utf8', cwd: o.cwd, timeout: limit, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024,
-    env: { ...process.env, NEURON_PATH_CACHE: o.cacheDir ?? cache },
-  });
-  assert.equal(r.signal, null, `neuron-path ${args.join(' ')} did not end within ${limit / 1000} s\n${r.stderr}`);
-  return r;
-}
-
-const fifo = (file: string) => { execFileSync('mkfifo', [file]); return file; };
-
-async function image(dir: string, name = 'photo.png', shade = 90): Promise<string> {
-  const file = path.join(dir, name);
-  await sharp({ create: { width: 40, height: 30, channels: 3, background: { r: shade, g: 160, b: 60 } } }).png().toFile(file);
-  return file;
-}
+import { BIN, CACHE, cli, FAST, fifo, FIXTURE, image, records, resultFile } from '../helpers/cli';
+import { FIXTURES, tempDir } from '../helpers/fixtures';
 
 /** A copy of the fixture model in a folder of its own, changed by `edit` (which may write files beside it). */
 function modelCopy(edit: (m: ModelProto, dir: string) => void = () => {}): string {
@@ -305,17 +278,6 @@ test('control characters in labels, paths and messages are escaped in human outp
 
 // --------------------------------------------------------------------------------- result files
 
-async function resultFile(images = 3): Promise<{ out: string; dir: string }> {
-  const dir = tempDir('hard-batch');
-  for (let i = 0; i < images; i++) await image(dir, `${i}.png`, 30 + 50 * i);
-  const out = path.join(tempDir('hard-batch-out'), 'r.jsonl');
-  const r = cli(['batch', dir, '--model', FIXTURE, '--out', out, ...FAST, '-q']);
-  assert.equal(r.status, 0, r.stderr);
-  return { out, dir };
-}
-
-const records = (file: string) => fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as BatchRecord);
-
 test('records of the wrong shape are skipped and counted; the report goes on', { timeout: 120_000 }, async () => {
   const { out } = await resultFile(3);
   const [first] = records(out);
@@ -358,7 +320,7 @@ test('two batch runs on one result file: the second is refused and names the fir
   const dir = tempDir('hard-lock');
   for (let i = 0; i < 3; i++) await image(dir, `${i}.png`, 40 + 60 * i);
   const out = path.join(tempDir('hard-lock-out'), 'r.jsonl');
-  const first = spawn(process.execPath, [BIN, 'batch', dir, '--model', FIXTURE, '--out', out, ...FAST, '-q'], { env: { ...process.env, NEURON_PATH_CACHE: cache }, stdio: 'ignore' });
+  const first = spawn(process.execPath, [BIN, 'batch', dir, '--model', FIXTURE, '--out', out, ...FAST, '-q'], { env: { ...process.env, NEURON_PATH_CACHE: CACHE }, stdio: 'ignore' });
   const exited = new Promise<number | null>((resolve) => first.on('exit', (code) => resolve(code)));
   try {
     const deadline = Date.now() + 60_000;
@@ -416,7 +378,12 @@ test('report --prune takes the model from the command line, never a path written
 
 // --------------------------------------------------------------------------------- the cache
 
-function cacheModels(dir: string): string[] { return fs.readdirSync(dir).filter((f) => f.endsWith('.onnx')).map((f) => path.join(dir, f)); }
+/** The cache entry's two model files: the gradient model and the forward-only one. */
+function cacheModels(dir: string): { gradient: string; forward: string } {
+  const [entry] = fs.readdirSync(dir).filter((f) => f.endsWith('.json'));
+  const { model, forward } = JSON.parse(fs.readFileSync(path.join(dir, entry), 'utf8')) as { model: string; forward: string };
+  return { gradient: path.join(dir, model), forward: path.join(dir, forward) };
+}
 
 test('a truncated or edited cached model is detected by its hash and rebuilt; the answers stay the original model\'s', { timeout: 240_000 }, () => {
   const dir = tempDir('hard-cache-int');
@@ -431,18 +398,18 @@ test('a truncated or edited cached model is detected by its hash and rebuilt; th
     assert.deepEqual(res.path.map((n) => n.neuron), baseline.path.map((n) => n.neuron));
     assert.ok(Math.abs(res.target.probability - baseline.target.probability) < 1e-6);
   };
-  // Truncated: unreadable as a model.
-  let [cached] = cacheModels(path.join(dir, 'cache'));
-  fs.truncateSync(cached, Math.floor(fs.statSync(cached).size / 2));
+  // Truncated gradient model: unreadable as a model.
+  const { gradient } = cacheModels(path.join(dir, 'cache'));
+  fs.truncateSync(gradient, Math.floor(fs.statSync(gradient).size / 2));
   let again = run();
   assert.match(again.r.stderr, /the cached instrumented model is missing or damaged; rebuilding it/);
   same(again.result);
-  // Edited in place (same size, still a valid protobuf): weights of another model.
-  [cached] = cacheModels(path.join(dir, 'cache'));
-  const bytes = fs.readFileSync(cached);
+  // Forward-only model edited in place (same size, still a valid protobuf): weights of another model.
+  const { forward } = cacheModels(path.join(dir, 'cache'));
+  const bytes = fs.readFileSync(forward);
   const w = bytes.length - 4096;
   for (let i = 0; i < 256; i += 4) bytes.writeFloatLE(bytes.readFloatLE(w + i) * 3 + 1, w + i);
-  fs.writeFileSync(cached, bytes);
+  fs.writeFileSync(forward, bytes);
   again = run();
   assert.match(again.r.stderr, /damaged; rebuilding it/);
   same(again.result);
@@ -459,8 +426,9 @@ test('two processes building the cache at once end with one good entry', { timeo
   assert.deepEqual(await Promise.all([start(), start()]), [0, 0]);
   const entries = fs.readdirSync(dir).filter((f) => f.endsWith('.json'));
   assert.equal(entries.length, 1);
-  const entry = JSON.parse(fs.readFileSync(path.join(dir, entries[0]), 'utf8')) as { model: string; sha256: string };
+  const entry = JSON.parse(fs.readFileSync(path.join(dir, entries[0]), 'utf8')) as { model: string; sha256: string; forward: string; forwardSha256: string };
   assert.equal(createHash('sha256').update(fs.readFileSync(path.join(dir, entry.model))).digest('hex'), entry.sha256);
+  assert.equal(createHash('sha256').update(fs.readFileSync(path.join(dir, entry.forward))).digest('hex'), entry.forwardSha256);
   assert.ok(!fs.readdirSync(dir).some((f) => f.endsWith('.tmp')), 'no temporary files left');
   const third = cli(['analyze', img, '--model', FIXTURE, ...FAST], { cacheDir: dir });
   assert.match(third.stderr, /loading the cached instrumented model/);

@@ -8,7 +8,7 @@ import { syntheticVit } from '../../scripts/bench/syntheticVit';
 import { analyzePixels } from '../../src/engine/analyze';
 import { Engine } from '../../src/engine/index';
 import { NAMES } from '../../src/engine/instrument';
-import { openModel } from '../../src/engine/modelStore';
+import { openModel, releaseSessions } from '../../src/engine/modelStore';
 import { decodeModel, encodeModel, onnx } from '../../src/engine/onnx/proto';
 import { Runner } from '../../src/engine/runner';
 import { FIXTURES, tempDir } from '../helpers/fixtures';
@@ -52,7 +52,7 @@ test('a non-square ViT with decomposed LayerNorm: patch grid and whole-model gra
   // d F / d replacement of every block, against central differences of F computed by forward passes.
   const opened = await openModel({ modelPath: file, cacheDir: cache }, undefined, () => {});
   try {
-    const runner = new Runner(opened.session, opened.info, opened.layers);
+    const runner = new Runner(opened.sessions, opened.info, opened.layers);
     const pixels = Float32Array.from({ length: 3 * 24 * 40 }, (_, i) => Math.cos(i * 0.11));
     const clean = await runner.clean(pixels);
     const D = runner.D, target = 3, m = 1;
@@ -62,7 +62,7 @@ test('a non-square ViT with decomposed LayerNorm: patch grid and whole-model gra
     const F = async (layer: number, j: number, delta: number) => {
       const rr = replacement.map((x) => x.slice());
       rr[layer][j] += delta;
-      const out = await opened.session.run({
+      const out = await opened.sessions.forward.run({
         ...Object.fromEntries(rr.map((x, l) => [NAMES.replace(l), { type: 'float32' as const, data: x, dims: [1, 1, D] }])),
         [opened.info.input.name]: { type: 'float32', data: pixels, dims: [1, 3, 24, 40] },
         [NAMES.switch]: { type: 'float32', data: new Float32Array(opened.layers).fill(1), dims: [opened.layers] },
@@ -79,7 +79,7 @@ test('a non-square ViT with decomposed LayerNorm: patch grid and whole-model gra
         assert.ok(Math.abs(fd - G[l]![j]) <= 2e-3 * scale + 1e-6, `layer ${l} neuron ${j}: ${G[l]![j]} vs finite difference ${fd}`);
       }
     }
-  } finally { await opened.session.release(); }
+  } finally { await releaseSessions(opened.sessions); }
 });
 
 test('running the m steps in chunks (as large models do) changes no answer', async () => {
@@ -88,7 +88,7 @@ test('running the m steps in chunks (as large models do) changes no answer', asy
   const pixels = Float32Array.from(ref.input.data as number[]);
   const opened = await openModel({ modelPath: source, cacheDir: cache }, undefined, () => {});
   try {
-    const input = { session: opened.session, info: opened.info, layers: opened.layers, labels: [], pixels };
+    const input = { sessions: opened.sessions, info: opened.info, layers: opened.layers, labels: [], pixels };
     const whole = await analyzePixels(input, { randomCount: 4 });
     const chunked = await analyzePixels({ ...input, info: { ...opened.info, rowBytes: 128 * 1024 * 1024 / 3 } }, { randomCount: 4 });
     assert.equal(chunked.timing.rowsPerRun, 3);
@@ -98,5 +98,5 @@ test('running the m steps in chunks (as large models do) changes no answer', asy
     chunked.layerScores.forEach((row, l) => row.forEach((v, j) => assert.ok(Math.abs(v - whole.layerScores[l][j]) <= 1e-5 * Math.max(...whole.layerScores[l].map(Math.abs)))));
     assert.ok(Math.abs(chunked.manipulation.remove.probability - whole.manipulation.remove.probability) < 1e-6);
     assert.ok(Math.abs(chunked.baselines.random!.removeMean - whole.baselines.random!.removeMean) < 1e-6);
-  } finally { await opened.session.release(); }
+  } finally { await releaseSessions(opened.sessions); }
 });

@@ -11,6 +11,7 @@ import sharp from 'sharp';
 import { analyzeFolder, readLines, recordsOf, type BatchRecord } from '../../src/engine/batch/index';
 import { Engine } from '../../src/engine/index';
 import { readPreprocessing } from '../../src/engine/modelFolder';
+import { locateModel } from '../../src/engine/modelLocation';
 import { loadPixels } from '../../src/engine/preprocess';
 import { FIXTURES, REPO, tempDir } from '../helpers/fixtures';
 
@@ -60,7 +61,7 @@ async function png(r: Raw, file: string, orientation?: number): Promise<string> 
 }
 
 const target = { channels: 3, height: 7, width: 5 };
-const prep = readPreprocessing(path.join(dir, 'model.onnx'), { size: [7, 5], resize: 'bilinear', mean: [0, 0, 0], std: [1, 1, 1] });
+const prep = readPreprocessing(locateModel(path.join(dir, 'model.onnx')), { size: [7, 5], resize: 'bilinear', mean: [0, 0, 0], std: [1, 1, 1] });
 
 test('each of the 8 EXIF orientations gives exactly the tensor of the upright image', async () => {
   // A real photo, not square, so a width/height swap or a turn the wrong way changes the tensor.

@@ -6,9 +6,12 @@ import * as path from 'node:path';
 import test from 'node:test';
 import * as zlib from 'node:zlib';
 import sharp from 'sharp';
-import { readLabels, readPreprocessing } from '../../src/engine/modelFolder';
+import { readLabels, readPreprocessing as readAt } from '../../src/engine/modelFolder';
+import { locateModel } from '../../src/engine/modelLocation';
 import { loadPixels } from '../../src/engine/preprocess';
 import { tempDir } from '../helpers/fixtures';
+
+const readPreprocessing = (modelPath: string, overrides?: Parameters<typeof readAt>[1]) => readAt(locateModel(modelPath), overrides);
 
 const dir = tempDir('prep');
 const model = path.join(dir, 'model.onnx');
@@ -46,7 +49,7 @@ test('rescale and normalize follow preprocessor_config.json', async () => {
     do_normalize: true, image_mean: [0.5, 0.25, 0.5], image_std: [0.5, 0.25, 0.5],
   }));
   const prep = readPreprocessing(path.join(d, 'model.onnx'));
-  assert.equal(prep.resize, 'nearest');
+  assert.equal(prep.interpolation.value, 'nearest');
   const file = path.join(d, 'two.png');
   await twoTone().png().toFile(file);
   const px = await loadPixels(file, prep, target);
@@ -110,13 +113,13 @@ test('an image over the pixel limit is refused before decoding', async () => {
 test('labels: config.json id2label, labels.txt, an explicit file, and defaults', () => {
   const d = tempDir('labels');
   const m = path.join(d, 'model.onnx');
-  assert.deepEqual(readLabels(m, 2), ['class 0', 'class 1']);
+  assert.deepEqual(readLabels(locateModel(m), 2), ['class 0', 'class 1']);
   fs.writeFileSync(path.join(d, 'labels.txt'), 'cat\ndog\n');
-  assert.deepEqual(readLabels(m, 2), ['cat', 'dog']);
+  assert.deepEqual(readLabels(locateModel(m), 2), ['cat', 'dog']);
   fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify({ id2label: { 0: 'tabby', 1: 'beagle' } }));
-  assert.deepEqual(readLabels(m, 2), ['tabby', 'beagle']);
+  assert.deepEqual(readLabels(locateModel(m), 2), ['tabby', 'beagle']);
   fs.writeFileSync(path.join(d, 'other.txt'), 'a\nb\n');
-  assert.deepEqual(readLabels(m, 3, path.join(d, 'other.txt')), ['a', 'b', 'class 2']);
+  assert.deepEqual(readLabels(locateModel(m), 3, path.join(d, 'other.txt')), ['a', 'b', 'class 2']);
   fs.writeFileSync(path.join(d, 'preprocessor_config.json'), '{ broken');
   assert.throws(() => readPreprocessing(m), /preprocessor_config.json is not valid JSON/);
 });

@@ -5,7 +5,8 @@ import { after, before, describe, test } from 'node:test';
 import { Engine } from '../../src/engine/index';
 import { asSet, influencePatternPath, pathJas, scaledLayer, scaledNeuron, type Neurons } from '../../src/engine/locator';
 import type { Formula } from '../../src/engine/result';
-import { openModel, type OpenedModel } from '../../src/engine/modelStore';
+import { NAMES, neutralFeeds } from '../../src/engine/instrument';
+import { openModel, releaseSessions, type OpenedModel } from '../../src/engine/modelStore';
 import { readoutValues } from '../../src/engine/readout';
 import { Runner } from '../../src/engine/runner';
 import { assertClose, tempDir, vitFixtures } from '../helpers/fixtures';
@@ -39,6 +40,10 @@ async function jasTerms(runner: Runner, pixels: Float32Array, target: number, w:
   return terms;
 }
 
+/** The largest difference between the forward-only and the gradient session over every fixture, printed at the end. */
+const forwardWorst = { diff: 0, where: '' };
+after(() => { process.stdout.write(`# forward-only session: largest difference from the gradient session ${forwardWorst.diff} (${forwardWorst.where || 'none'})\n`); });
+
 /** The worst errors seen over every fixture held to EXACT, formula, case and path, printed at the end of the file. */
 const worst = { rel: 0, relWhere: '', cancelling: 0, cancellingWhere: '' };
 after(() => {
@@ -64,7 +69,7 @@ for (const { name, model, ref } of vitFixtures()) describe(name, () => {
     engine = await Engine.open({ modelPath: model, cacheDir: cache, threads: 1 });
     opened = await openModel({ modelPath: model, cacheDir: cache, threads: 1 }, undefined, () => {});
   });
-  after(async () => { await engine?.dispose(); await opened?.session.release(); });
+  after(async () => { await engine?.dispose(); if (opened) await releaseSessions(opened.sessions); });
 
   test(`structure is detected (L=${ref.layers}, D=${ref.neurons}, readout rows ${ref.readout}, grid ${ref.grid}, ${ref.ffn} FFN)`, () => {
     assert.equal(engine.info.layers, ref.layers);
@@ -87,7 +92,7 @@ for (const { name, model, ref } of vitFixtures()) describe(name, () => {
   });
 
   test('gradients of every layer step and of whole paths match PyTorch autograd', async () => {
-    const runner = new Runner(opened.session, opened.info, opened.layers);
+    const runner = new Runner(opened.sessions, opened.info, opened.layers);
     const pixels = Float32Array.from(ref.input.data);
     const D = ref.neurons, m = ref.steps;
     for (const c of ref.cases) {
@@ -106,6 +111,29 @@ for (const { name, model, ref } of vitFixtures()) describe(name, () => {
     }
   });
 
+  test('the forward-only session gives the gradient session\'s probabilities and activations, rows replaced and scaled', async () => {
+    // Two rows: some blocks switched to a replacement, the readout neurons of every block scaled.
+    const { info, layers } = opened;
+    const K = info.readoutRows.length, D = info.neurons, rows = info.input.fixedBatch ? 1 : 2;
+    const one = Float32Array.from(ref.input.data), pixels = new Float32Array(rows * one.length);
+    for (let r = 0; r < rows; r++) pixels.set(one.map((v) => v * (1 - 0.3 * r)), r * one.length);
+    const feeds = neutralFeeds(info, layers, { type: 'float32', data: pixels, dims: [rows, info.input.channels, info.input.height, info.input.width] });
+    feeds[NAMES.switch] = { type: 'float32', data: Float32Array.from({ length: layers }, (_, l) => l % 2), dims: [layers] };
+    for (let l = 0; l < layers; l++) {
+      feeds[NAMES.replace(l)] = { type: 'float32', data: Float32Array.from({ length: rows * K * D }, (_, i) => Math.sin(i + l)), dims: [rows, K, D] };
+      feeds[NAMES.scale(l)] = { type: 'float32', data: Float32Array.from({ length: rows * D }, (_, i) => 0.5 + (i % 3) * 0.5), dims: [rows, 1, D] };
+    }
+    const fetches = [NAMES.probs, ...Array.from({ length: layers }, (_, l) => NAMES.act(l))];
+    assert.deepEqual([...opened.sessions.forward.outputNames].sort(), [...fetches].sort(), 'the forward-only model outputs only probabilities and activations');
+    const [full, forward] = [await opened.sessions.gradient.run(feeds, fetches), await opened.sessions.forward.run(feeds, fetches)];
+    for (const fetched of fetches) {
+      const a = full[fetched].data as Float32Array, b = forward[fetched].data as Float32Array;
+      const worstDiff = Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i])));
+      if (worstDiff > forwardWorst.diff) Object.assign(forwardWorst, { diff: worstDiff, where: `${name}, ${fetched}` });
+      assertClose(b, a, 1e-6, 1e-7, `${fetched}: forward-only session`);
+    }
+  });
+
   if (ref.fixedBatch) {
     test('batch-1 export: the batch axis is made dynamic only where that is safe', () => {
       // HF- and timm-style exports fold the batch into leading Reshape dims (rewritable); torchvision's
@@ -116,7 +144,7 @@ for (const { name, model, ref } of vitFixtures()) describe(name, () => {
 
   for (const formula of ['reference', 'paper'] as const) {
     test(`${formula} formula gives PyTorch's paths, JAS, scores, baselines, token maps and manipulation`, async () => {
-      const runner = new Runner(opened.session, opened.info, opened.layers);
+      const runner = new Runner(opened.sessions, opened.info, opened.layers);
       const pixels = Float32Array.from(ref.input.data);
       for (const c of ref.cases) {
         const w = c.clean.map((row) => Float32Array.from(row));
@@ -161,7 +189,7 @@ for (const { name, model, ref } of vitFixtures()) describe(name, () => {
   if (!EXTENDED.includes(name)) return;
   for (const formula of ['reference', 'paper'] as const) {
     test(`${formula} formula: influence pattern and top-K paths as PyTorch computes them`, async () => {
-      const runner = new Runner(opened.session, opened.info, opened.layers);
+      const runner = new Runner(opened.sessions, opened.info, opened.layers);
       const pixels = Float32Array.from(ref.input.data);
       for (const c of ref.cases) {
         const ip = c.influencePattern, top = c.topK;

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import type { AnalysisResult } from '../../src/engine/result';
 import type { HostToWebview, PanelInit } from '../../src/protocol/imagePanel';
 import { BASE_THEMES, skipUnlessPage, withPanelPage, withVars, type Theme } from './fixtures/chromiumPage';
-import { fakeResult } from './fixtures/fakeEngine';
+import { FAKE_PREPROCESSING, fakeResult } from './fixtures/fakeEngine';
 import { FIXTURES } from '../helpers/fixtures';
 
 /** A result the size of ViT-B (12 layers x 3072 neurons, 14 x 14 patches), deterministic. */
@@ -225,6 +225,53 @@ test('webview: the influence-pattern row and the K neurons of a top-K path, besi
   });
 });
 
+test('webview: a banner when preprocessing values are guesses, and the model\u2019s input with the map on its crop window', { skip: skipUnlessPage('webview'), timeout: 120_000 }, async () => {
+  const base = bigResult();
+  const guessed: AnalysisResult['model']['preprocessing'] = {
+    ...FAKE_PREPROCESSING, config: null, folders: ['/models'],
+    mean: { value: [0.5, 0.5, 0.5], source: { from: 'default' } }, std: { value: [0.5, 0.5, 0.5], source: { from: 'default' } },
+  };
+  // A 224 x 224 image resized to 256 x 256 and cropped to its middle 224 x 224 (DeiT's processor).
+  const input = { resized: [256, 256] as [number, number], top: 16, left: 16, size: [224, 224] as [number, number] };
+  const opts = { bundle: 'webview', outDir: 'webview', pagePath: '/panel.html', nonce: 'dGVzdC1ub25jZS05MDEy', title: 'Neuron Path: cat.png', themes: THEMES, files: await catImage() };
+  await withPanelPage<HostToWebview>(opts, async ({ page, origin, errors, load, send, posted, cspViolations, screenshot }) => {
+    await load();
+    await send({ type: 'init', init: { imagePath: '/img/cat.png', imageUri: `${origin}/img/cat.png`, fileName: 'cat.png', modelName: 'vit-b16.onnx', target: 'predicted' } });
+    await send({ type: 'runStarted', runId: 1, target: 'predicted' });
+    await send({ type: 'result', runId: 1, result: { ...base, model: { ...base.model, preprocessing: guessed } }, cached: false });
+    await page.waitForSelector('[data-testid=status][data-state=done]');
+    assert.ok(await page.isVisible('[data-testid=preprocessing-warning]'));
+    const banner = await page.textContent('[data-testid=preprocessing-warning]') ?? '';
+    assert.match(banner, /guesses mean \[0\.5, 0\.5, 0\.5\], std \[0\.5, 0\.5, 0\.5\]/);
+    assert.match(banner, /Add the model's preprocessor_config\.json \(transformers\) or config\.json with pretrained_cfg \(timm\) to \/models/);
+    assert.match(banner, /neuronPath\.preprocess/);
+    await page.click('[data-testid=preprocessing-warning] vscode-button');
+    assert.ok((await posted()).some((m) => m.type === 'openSettings'));
+    assert.equal(await page.isVisible('[data-testid=show-input]'), false, 'no input window in the record: nothing to show');
+    await screenshot('preprocessing-warning-dark.png');
+
+    await send({ type: 'runStarted', runId: 2, target: 'predicted' });
+    await send({ type: 'result', runId: 2, result: { ...base, model: { ...base.model, preprocessing: FAKE_PREPROCESSING }, image: { ...base.image, input } }, cached: false });
+    await page.waitForSelector('[data-testid=status][data-state=done]');
+    assert.equal(await page.isVisible('[data-testid=preprocessing-warning]'), false, 'every value has a source: no banner');
+    // The map covers the crop window of the image: 16/256 in from each side, 224/256 of it.
+    assert.deepEqual(await page.$eval('#overlay', (c) => [c.style.left, c.style.top, c.style.width]), ['6.25%', '6.25%', '87.5%']);
+    await page.click('[data-testid=show-input]');
+    await page.waitForSelector('#model-input:not([hidden])');
+    assert.deepEqual(await page.$eval('#model-input', (c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height]), [224, 224]);
+    assert.equal(await page.isVisible('#image'), false, 'the input takes the image\u2019s place');
+    assert.deepEqual(await page.$eval('#overlay', (c) => [c.style.left, c.style.width]), ['0%', '100%']);
+    // Its middle pixel is the image's middle (the gradient's red is x, green is y).
+    const middle = await page.$eval('#model-input', (c) => Array.from((c as HTMLCanvasElement).getContext('2d')!.getImageData(112, 112, 1, 1).data));
+    assert.ok(Math.abs(middle[0] - 112) <= 3 && Math.abs(middle[1] - 112) <= 3, `middle pixel ${middle}`);
+    await screenshot('model-input-dark.png');
+
+    const csp = await cspViolations();
+    assert.deepEqual(csp, [], `CSP violations:\n${csp.join('\n')}`);
+    assert.deepEqual(errors, []);
+  });
+});
+
 test('webview: a phone photo (EXIF orientation 6) is shown upright, and the token map covers it as analysed', { skip: skipUnlessPage('webview'), timeout: 120_000 }, async () => {
   // Stored 40 wide and 60 high, shown 60 x 40 (the engine reads it so: test/engine/orientation.test.ts).
   const files = { '/img/photo.jpg': { contentType: 'image/jpeg', body: fs.readFileSync(path.join(FIXTURES, 'images', 'chelsea-exif6.jpg')) } };
@@ -270,6 +317,66 @@ test('webview: a path that leaves blocks out (CaiT\'s class attention) says whic
     await send({ type: 'runStarted', runId: 2, target: 'predicted' });
     await send({ type: 'result', runId: 2, result: base, cached: false });
     await page.waitForFunction(() => document.querySelector('#left-out')?.hasAttribute('hidden'));
+    assert.deepEqual(errors, []);
+  });
+});
+
+test('webview: the path first, above the fold, with the time left; skip and compute the baselines; cancel keeps the path so far', { skip: skipUnlessPage('webview'), timeout: 120_000 }, async () => {
+  const result = bigResult();
+  const opts = { bundle: 'webview', outDir: 'webview', pagePath: '/panel.html', nonce: 'dGVzdC1ub25jZS05MDEy', title: 'Neuron Path: cat.png', themes: THEMES, files: await catImage() };
+  await withPanelPage<HostToWebview>(opts, async ({ page, origin, errors, load, send, posted, screenshot }) => {
+    await page.setViewportSize({ width: 900, height: 600 });
+    await load();
+    const wanted = ['activation', 'ig', 'ip', 'random'] as const;
+    await send({ type: 'init', init: { imagePath: '/img/cat.png', imageUri: `${origin}/img/cat.png`, fileName: 'cat.png', modelName: 'vit-s16.onnx', target: 'predicted', wantedBaselines: [...wanted] } });
+    await send({ type: 'runStarted', runId: 1, target: 'predicted', baselines: [...wanted] });
+    const prediction = { top: result.prediction.top, target: result.target };
+    await send({ type: 'progress', runId: 1, progress: { phase: 'clean', message: 'predicted', prediction } });
+    await send({ type: 'progress', runId: 1, progress: { phase: 'layer', layer: 0, layers: 12, partialPath: result.path.slice(0, 1), prediction, message: 'path, layer 1/12: neuron 7', work: { done: 20, total: 1000, seconds: 11 } } });
+    await page.waitForSelector('[data-testid=path-neuron]');
+    // The first path neuron and the prediction are in the first screen, without scrolling.
+    const inView = (sel: string) => page.$eval(sel, (e) => { const r = e.getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight && r.height > 0; });
+    assert.equal(await inView('[data-testid=path-neuron]'), true, 'the first path neuron is above the fold');
+    assert.equal(await inView('[data-testid=headline]'), true);
+    assert.match(await page.textContent('[data-testid=headline]') ?? '', /^Predicted /);
+    // 11 s for 20 of 1000 rows: about 9 min left, with the phase.
+    assert.match(await page.textContent('[data-testid=status]') ?? '', /path, layer 1\/12: neuron 7.*about 9 min left/);
+    assert.equal(await page.isVisible('[data-testid=skip-baselines]'), true);
+    await screenshot('running-above-the-fold.png');
+    for (let l = 1; l < 3; l++) {
+      await send({ type: 'progress', runId: 1, progress: { phase: 'layer', layer: l, layers: 12, partialPath: result.path.slice(0, l + 1), prediction, message: `path: layer ${l + 1} of 12` } });
+    }
+    // Cancel after the third layer: the three neurons and the prediction stay, marked partial.
+    await send({ type: 'runFailed', runId: 1, message: 'The analysis was cancelled.', cancelled: true });
+    await page.waitForSelector('[data-testid=status][data-state=cancelled]');
+    assert.equal(await page.$$eval('[data-testid=path-neuron]', (els) => els.length), 3);
+    assert.match(await page.textContent('[data-testid=status]') ?? '', /Cancelled after layer 3 of 12.*partial/);
+    assert.match(await page.textContent('#path-hint') ?? '', /Partial path/);
+    assert.equal(await page.$$eval('[data-testid=prediction]', (els) => els.length), result.prediction.top.length, 'the top-5 stays');
+    await screenshot('cancelled-partial.png');
+
+    // Skip: the page asks, the host answers with the path result (no baselines), which offers them.
+    await send({ type: 'runStarted', runId: 2, target: 'predicted', baselines: [...wanted] });
+    await page.click('[data-testid=skip-baselines]');
+    assert.ok((await posted()).some((m) => m.type === 'skipBaselines'));
+    const pathOnly: AnalysisResult = { ...result, settings: { ...result.settings, baselines: [] }, baselines: {} };
+    await send({ type: 'result', runId: 2, result: pathOnly, cached: false, baselinesCancelled: true });
+    await page.waitForSelector('[data-testid=status][data-state=done]');
+    assert.equal(await page.isVisible('[data-testid=skip-baselines]'), false);
+    assert.equal(await page.isVisible('[data-testid=run-baselines]'), true);
+    assert.match(await page.textContent('[data-testid=status]') ?? '', /baselines cancelled: the path result is complete/);
+    assert.match(await page.textContent('#comparison-note') ?? '', /Not computed for this result: the activation, per-layer IG, influence pattern, random baselines/);
+    assert.deepEqual(await page.$$eval('[data-testid=method-row]', (els) => els.map((e) => e.getAttribute('data-method'))), ['path']);
+    await page.click('[data-testid=run-baselines]');
+    assert.ok((await posted()).some((m) => m.type === 'runBaselines'));
+    // While they run, the path result stays on screen; then the full result.
+    await send({ type: 'runStarted', runId: 3, target: 'predicted', baselines: [...wanted], reusesPath: true });
+    assert.equal(await page.$$eval('[data-testid=path-neuron]', (els) => els.length), 12);
+    assert.equal(await page.isVisible('[data-testid=skip-baselines]'), false);
+    await send({ type: 'result', runId: 3, result: { ...result, settings: { ...result.settings, baselines: [...wanted] } }, cached: false });
+    await page.waitForSelector('[data-testid=status][data-state=done]');
+    assert.equal(await page.isVisible('[data-testid=run-baselines]'), false);
+    assert.ok((await page.$$eval('[data-testid=method-row]', (els) => els.length)) > 1);
     assert.deepEqual(errors, []);
   });
 });

@@ -3,6 +3,7 @@
 // CLI, the worker and a folder panel share them.
 export * from './compact';
 export * from './compare';
+export * from './lock';
 export * from './patterns';
 export * from './prune';
 export * from './records';

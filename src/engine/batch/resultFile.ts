@@ -1,12 +1,11 @@
 // Reading and writing batch result files (.jsonl) safely at any size: lines are read as a stream
 // (a file is never one string: past 512 MiB that fails), each line is checked for the shape the
-// report and the panels rely on (a bad or foreign line is skipped and counted, never fatal), and a
-// writer holds a lock so that two runs cannot interleave their lines.
+// report and the panels rely on (a bad or foreign line is skipped and counted, never fatal). A
+// writer holds the file's lock (lock.ts) so that two runs cannot interleave their lines.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import { promisify } from 'node:util';
 import { EngineError } from '../errors';
-import { openRegular, readRegular } from '../files';
+import { openRegular } from '../files';
 import type { AnalysisResult } from '../result';
 import { ERROR_SCHEMA, type BatchLine, type ReadResult } from './records';
 
@@ -238,56 +237,4 @@ export function checkAppendable(file: string, schema = 'neuron-path/1'): void {
   if (found !== schema && found !== ERROR_SCHEMA) {
     throw new EngineError('result-file', `${file} is not a neuron-path result file (its first line is not a ${schema} record); it is left as it is`, { file, role: 'result-file' });
   }
-}
-
-// --------------------------------------------------------------------------------------------- lock
-
-export interface LockHolder { pid: number; host: string; command: string; since: string }
-
-export const lockFileOf = (file: string) => `${file}.lock`;
-
-function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
-}
-
-function readHolder(lock: string): LockHolder | undefined {
-  try {
-    const v = JSON.parse(readRegular(lock, 'cache').toString('utf8')) as Partial<LockHolder>; // a FIFO planted as the lock must not block
-    return isInt(v.pid, 1, 2 ** 31) && typeof v.host === 'string' ? { pid: v.pid!, host: v.host, command: String(v.command ?? ''), since: String(v.since ?? '') } : undefined;
-  } catch { return undefined; }
-}
-
-/**
- * Takes the writer lock of a result file (`FILE.lock`, created exclusively, holding who took it);
- * returns its release. A lock left by a process of this machine that has ended is taken over; a
- * live holder's, or another machine's, makes this throw `result-locked` with the holder's facts.
- */
-export function lockResultFile(file: string, command = process.argv.slice(1).join(' ')): () => void {
-  const lock = lockFileOf(file);
-  const me: LockHolder = { pid: process.pid, host: os.hostname(), command, since: new Date().toISOString() };
-  for (let attempt = 0; ; attempt++) {
-    try {
-      fs.writeFileSync(lock, JSON.stringify(me), { flag: 'wx' });
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new EngineError('io', `cannot create the lock ${lock} (${(e as NodeJS.ErrnoException).code})`, { file: lock });
-      const holder = readHolder(lock);
-      const stale = !holder ? attempt > 0 : holder.host === me.host && !alive(holder.pid);
-      if (stale && attempt < 3) { fs.rmSync(lock, { force: true }); continue; }
-      if (!holder && attempt < 3) { sleepMs(50); continue; } // being written right now
-      const who = holder ?? { pid: 0, host: '?', command: '?', since: '?' };
-      throw new EngineError('result-locked', `${file} is being written by process ${who.pid} on ${who.host} (${who.command || 'no command recorded'}, since ${who.since})`,
-        { file, role: 'result-file', holder: who, lock });
-    }
-  }
-  let released = false;
-  return () => {
-    if (released) return;
-    released = true;
-    if (readHolder(lock)?.pid === me.pid) fs.rmSync(lock, { force: true });
-  };
-}
-
-function sleepMs(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }

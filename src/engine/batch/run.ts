@@ -14,7 +14,8 @@ import { codeOf, EngineError, invalidOption, isCancelled, type EngineErrorCode, 
 import type { AnalysisResult } from '../result';
 import { compactScores, type ScoresKept } from './compact';
 import type { FolderClass } from './records';
-import { checkAppendable, lockResultFile, readResultFile } from './resultFile';
+import { lockResultFile, type LockOptions } from './lock';
+import { checkAppendable, readResultFile } from './resultFile';
 import { batchSettings, doneKey, ERROR_SCHEMA, isError, itemKey, lineImageKey, type ReadResult, type BatchError, type BatchLine, type BatchSettings, type RecordKind } from './records';
 import { itemFile, scanFolder, type BatchItem, type FolderScan } from './scan';
 import { inShard, type Shard } from './shard';
@@ -55,6 +56,8 @@ export interface BatchRunOptions<R extends ImageRecord = AnalysisResult, S exten
   scores?: ScoresKept;
   signal?: AbortSignal;
   onProgress?: (p: BatchProgress<ResultLine<R, S>>) => void;
+  /** The writer lock's stale bound (seconds) and where it says what it does. */
+  lock?: Pick<LockOptions, 'staleAfter' | 'log'>;
 }
 
 /** A line of a result file: a record with its folder class and the run's settings, or an error line. */
@@ -75,15 +78,19 @@ export async function runBatch<R extends ImageRecord = AnalysisResult, S extends
   const out = path.resolve(opts.out);
   checkAppendable(out, opts.kind?.schema);
   fs.mkdirSync(path.dirname(out), { recursive: true });
-  const release = lockResultFile(out);
+  fs.closeSync(fs.openSync(out, 'a')); // the lock is keyed on the real file: it must exist
+  const inner = new AbortController();
+  const release = await lockResultFile(out, { ...opts.lock, onLost: (e) => inner.abort(e) });
   try {
-    return await runLocked(opts, out, started);
+    const summary = await runLocked(opts, out, started, inner);
+    if (codeOf(inner.signal.reason) === 'result-locked') throw inner.signal.reason;
+    return summary;
   } finally {
     release();
   }
 }
 
-async function runLocked<R extends ImageRecord, S extends RunSettings>(opts: BatchRunOptions<R, S>, out: string, started: number): Promise<BatchSummary> {
+async function runLocked<R extends ImageRecord, S extends RunSettings>(opts: BatchRunOptions<R, S>, out: string, started: number, inner: AbortController): Promise<BatchSummary> {
   const { settings } = opts;
   const existing = await readResultFile(out, { slim: true, kind: opts.kind });
   checkSettings(out, existing.lines, settings);
@@ -106,7 +113,6 @@ async function runLocked<R extends ImageRecord, S extends RunSettings>(opts: Bat
   if (!existing.endsWithNewline) fs.appendFileSync(out, '\n'); // a line cut off by a killed run stays on its own
   const total = items.length, resumed = total - pending.length;
   let analysed = 0, failed = 0, next = 0, fatal: Error | undefined;
-  const inner = new AbortController();
   const stop = () => inner.abort();
   opts.signal?.addEventListener('abort', stop);
   if (opts.signal?.aborted) stop();
@@ -136,6 +142,7 @@ async function runLocked<R extends ImageRecord, S extends RunSettings>(opts: Bat
         line = { schema: ERROR_SCHEMA, image, ...(imageBase64 !== undefined ? { imageBase64 } : {}), sha256: await sha(itemFile(item)), error: err.message, trueClass: item.trueClass, folderLabel: item.folderLabel, batch: settings, analysedAt: new Date().toISOString() } satisfies BatchError<S>;
         failed++;
       }
+      if (codeOf(inner.signal.reason) === 'result-locked') return; // the lock was lost: another process writes now
       fs.appendFileSync(out, `${JSON.stringify(line)}\n`);
       analysed++;
       report(line);
@@ -185,6 +192,7 @@ export interface FolderRunOptions {
   scores?: ScoresKept;
   signal?: AbortSignal;
   onProgress?: (p: BatchProgress) => void;
+  lock?: BatchRunOptions['lock'];
   /** The scan, and the images of it this run takes (after the limit and the shard). */
   onScan?: (scan: FolderScan, items: BatchItem[]) => void;
   /** Who analyses the images (e.g. one per worker process); default: `engine` itself, one at a time. */
@@ -214,6 +222,6 @@ export async function analyzeFolder(model: FolderModel, opts: FolderRunOptions):
   const analyzers = opts.analyzers ?? (analyze ? [(item: BatchItem, signal: AbortSignal) => analyze.call(model, itemFile(item), analyzeOptions, { signal })] : []);
   return runBatch({
     items, out: opts.out, settings: batchSettings(model.info.sha256, opts.modelOptions, analyzeOptions),
-    analyzers, scores: opts.scores, signal: opts.signal, onProgress: opts.onProgress,
+    analyzers, scores: opts.scores, signal: opts.signal, onProgress: opts.onProgress, lock: opts.lock,
   });
 }

@@ -4,7 +4,7 @@
 // one model run covers many images.
 import type { ModelOptions } from '../api';
 import { itemFile, type BatchItem, type FolderScan } from '../batch/scan';
-import { folderItems, runBatch, type Analyzer, type BatchProgress, type BatchSummary } from '../batch/run';
+import { folderItems, runBatch, type Analyzer, type BatchRunOptions, type BatchProgress, type BatchSummary } from '../batch/run';
 import type { Engine } from '../index';
 import { NEURON_RECORDS, neuronScanSettings, type NeuronScanLine, type NeuronScanRecord, type NeuronUnit } from './records';
 
@@ -21,6 +21,7 @@ export interface NeuronScanOptions {
   signal?: AbortSignal;
   onProgress?: (p: BatchProgress<NeuronScanLine>) => void;
   onScan?: (scan: FolderScan, items: BatchItem[]) => void;
+  lock?: BatchRunOptions['lock'];
 }
 
 /** What the folder scan needs of an Engine (the worker passes its engine through this). */
@@ -33,7 +34,7 @@ export async function scanFolderNeurons(engine: NeuronScanner, opts: NeuronScanO
   return runBatch({
     items, out: opts.out, settings: neuronScanSettings(engine.info.sha256, opts.modelOptions, opts.units),
     analyzers: Array.from({ length: size }, () => analyze), kind: NEURON_RECORDS,
-    signal: opts.signal, onProgress: opts.onProgress,
+    signal: opts.signal, onProgress: opts.onProgress, lock: opts.lock,
   });
 }
 

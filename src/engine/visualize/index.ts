@@ -2,7 +2,7 @@
 import { EngineError } from '../errors';
 import { InputGradient, type Objective } from '../inputGradient';
 import type { InstrumentedInfo } from '../instrument';
-import type { Preprocessing } from '../modelFolder';
+import type { Preprocessing } from '../preprocessing';
 import { readModel } from '../modelStore';
 import type { SessionSettings } from '../runtime';
 import { VISUALIZE_DEFAULTS } from '../options';

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import sharp from 'sharp';
 import type { InputGradient } from '../inputGradient';
-import type { Preprocessing } from '../modelFolder';
+import type { Preprocessing } from '../preprocessing';
 import { VISUALIZE_STEPS_RANGE } from '../options';
 import { loadPixels } from '../preprocess';
 import { rng } from '../random';
@@ -38,7 +38,8 @@ export async function ascend(graph: InputGradient, prep: Preprocessing, options:
   const image = new FourierImage(C, H, W, normal(random));
   const adam = [...image.re, ...image.im].map((p) => new Adam(p, learningRate));
   // d(model pixel)/d(value in 0..1), per channel, as preprocess.ts normalises 0..255 values.
-  const slope = Array.from({ length: C }, (_, c) => (255 * prep.rescale) / prep.std[c % prep.std.length]);
+  const std = prep.std.value, rescale = prep.rescale.value;
+  const slope = Array.from({ length: C }, (_, c) => (255 * rescale) / std[c % std.length]);
   const objectivePerStep: number[] = [];
   for (let step = 0; step < steps; step++) {
     if (signal?.aborted) throw new CancelledError('the visualization was cancelled');
@@ -61,10 +62,10 @@ export async function ascend(graph: InputGradient, prep: Preprocessing, options:
 
 /** 0..1 values into the model's input, as preprocess.ts turns 0..255 pixels into it. */
 function toModel(v: Float64Array, C: number, plane: number, prep: Preprocessing): Float32Array {
-  const out = new Float32Array(v.length);
+  const out = new Float32Array(v.length), means = prep.mean.value, stds = prep.std.value, rescale = prep.rescale.value;
   for (let c = 0; c < C; c++) {
-    const mean = prep.mean[c % prep.mean.length], std = prep.std[c % prep.std.length];
-    for (let i = 0; i < plane; i++) out[c * plane + i] = (v[c * plane + i] * 255 * prep.rescale - mean) / std;
+    const mean = means[c % means.length], std = stds[c % stds.length];
+    for (let i = 0; i < plane; i++) out[c * plane + i] = (v[c * plane + i] * 255 * rescale - mean) / std;
   }
   return out;
 }
