@@ -33,6 +33,16 @@ export function formatSpread(s: { mean: number; std: number; n: number }, signed
   return s.n ? `${signed ? formatSigned(s.mean) : formatNumber(s.mean)} ± ${formatNumber(s.std)}` : MISSING;
 }
 
+/** A change of a probability in percentage points, the one unit of remove/enhance in every panel: "-12.3 pp". */
+export function formatPoints(delta: number | null | undefined): string {
+  return missing(delta) ? MISSING : `${formatSigned(delta * 100)} pp`;
+}
+
+/** A mean change of a probability and its spread, in percentage points: "-12.3 ± 4.1 pp". */
+export function formatPointsSpread(s: { mean: number; std: number; n: number }): string {
+  return s.n ? `${formatSigned(s.mean * 100)} ± ${formatNumber(s.std * 100)} pp` : MISSING;
+}
+
 /** "3 min", "1 h 5 min": a duration for people. */
 export function durationText(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));

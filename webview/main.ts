@@ -14,7 +14,7 @@ import type { VscodeCheckbox, VscodeProgressBar, VscodeSingleSelect } from '@vsc
 import './main.css';
 import type { BaselineName, PathNeuron, TokenMap } from '../src/engine/result';
 import type { ExportRequest, PanelPersistedState, TargetChoice, WebviewToHost } from '../src/protocol/imagePanel';
-import { analysisProgressText, progressPercent } from '../src/format';
+import { analysisProgressText, formatPoints, progressPercent } from '../src/format';
 import { isTargetChoice } from '../src/protocol/imagePanel';
 import { ChartSlot, jasChartConfig, manipulationChartConfig, readTheme, scoreChartConfig, type Marker } from './charts';
 import { fill, h } from './dom';
@@ -22,7 +22,7 @@ import { drawTokenMap } from './overlay';
 import { defaultsBanner, drawModelInput, mapBox } from './modelInput';
 import { isMessage, Page } from './boot';
 import {
-  baselinesToAdd, classCount, classLabel, comparisonRows, fmt, fmtSigned, initialState, pct, persisted, rankLayer, reduce, shownPrediction,
+  baselinesToAdd, classCount, classLabel, comparisonRows, fmt, initialState, pct, persisted, rankLayer, reduce, shownPrediction,
   type Action, type PanelState,
 } from './state';
 
@@ -71,6 +71,10 @@ const ui = {
   targetNote: h('p', { id: 'target-note', class: 'target-note', 'data-testid': 'target' }),
 
   pathHint: h('p', { class: 'caption', id: 'path-hint' }),
+  pathLegend: h('p', { class: 'caption', id: 'path-legend', 'data-testid': 'path-legend' },
+    '#j: the neuron\u2019s index in its block\u2019s FFN (0 to D\u22121, as in the model), not a rank. act: its activation on this image at the token(s) the classifier reads. score: its joint attribution score given the path\u2019s neurons before it.'),
+  floorNote: h('p', { class: 'caption note', id: 'floor-note', 'data-testid': 'floor-note' }),
+  igNote: h('p', { class: 'caption note', id: 'ig-note', 'data-testid': 'ig-note' }),
   pathList: h('ol', { id: 'path', class: 'path-diagram', 'aria-label': 'Neuron path, one neuron per layer' }),
   neuronButton: h('vscode-button', {
     id: 'neuron-view', secondary: true, 'data-testid': 'neuron-view',
@@ -146,6 +150,8 @@ function build(): void {
   const pathSection = section('path',
     h('h2', { id: 'path-heading' }, 'Path'),
     ui.pathHint,
+    ui.pathLegend,
+    ui.floorNote,
     h('div', { class: 'row-actions' }, ui.neuronButton),
     ui.pathList);
 
@@ -153,7 +159,7 @@ function build(): void {
   fill(ui.layerBody,
     h('div', { class: 'layer-grid' },
       h('div', { class: 'chart-box' }, ui.scoreCanvas),
-      h('div', { class: 'table-box' },
+      h('div', { class: 'table-box table-scroll' },
         h('table', { class: 'data', 'aria-label': 'The ten most influential neurons of the selected layer' },
           h('thead', null, h('tr', null,
             h('th', { scope: 'col' }, 'Rank'), h('th', { scope: 'col' }, 'Neuron'), h('th', { scope: 'col', class: 'num' }, 'Score'), h('th', { scope: 'col' }, ''))),
@@ -162,15 +168,15 @@ function build(): void {
   const layer = section('layer', ui.layerTitle, ui.layerNote, ui.layerBody);
 
   fill(ui.comparisonBodyBox,
-    h('table', { class: 'data wide', 'aria-label': 'Joint attribution score and manipulation of each method' },
+    h('div', { class: 'table-scroll' }, h('table', { class: 'data wide', 'aria-label': 'Joint attribution score and manipulation of each method' },
       h('thead', null, h('tr', null,
         h('th', { scope: 'col' }, 'Method'),
         h('th', { scope: 'col', class: 'num' }, 'JAS'),
         h('th', { scope: 'col', class: 'num' }, 'Remove (x0)'),
-        h('th', { scope: 'col', class: 'num' }, 'Change'),
+        h('th', { scope: 'col', class: 'num', title: 'Change of the target probability, in percentage points' }, 'Change (pp)'),
         h('th', { scope: 'col', class: 'num' }, 'Enhance (x2)'),
-        h('th', { scope: 'col', class: 'num' }, 'Change'))),
-      ui.comparisonBody),
+        h('th', { scope: 'col', class: 'num', title: 'Change of the target probability, in percentage points' }, 'Change (pp)'))),
+      ui.comparisonBody)),
     h('div', { class: 'chart-pair' },
       h('div', null, h('div', { class: 'chart-box small' }, ui.jasCanvas), h('div', { class: 'row-actions' }, ui.jasPng)),
       h('div', null, h('div', { class: 'chart-box small' }, ui.manipCanvas), h('div', { class: 'row-actions' }, ui.manipPng))),
@@ -178,6 +184,7 @@ function build(): void {
   const baselines = section('baselines',
     h('h2', { id: 'baselines-heading' }, 'Comparison with baselines'),
     ui.comparisonNote,
+    ui.igNote,
     ui.comparisonBodyBox);
 
   // The path first: while an analysis runs, the visible top of the panel is the prediction line and the growing path.
@@ -364,6 +371,10 @@ function renderPath(s: PanelState): void {
     : s.result?.topK
       ? `The ${s.result.topK.k} best neurons of each layer (top-${s.result.topK.k} path: each layer chosen given all ${s.result.topK.k} of the layers before it); the first is shown large, the others beside it. Select a layer (arrow keys move) to see the influence of all its neurons and where its first neuron fires.`
       : `One neuron per layer, chosen by the joint attribution score. Select a layer (arrow keys move) to see the influence of all its neurons and where its path neuron fires.`;
+  ui.pathLegend.hidden = s.path.length === 0;
+  const floor = geluFloorNote(s);
+  ui.floorNote.hidden = !floor;
+  ui.floorNote.textContent = floor;
   const maxScore = Math.max(1e-12, ...s.path.map((p) => Math.abs(p.score)));
   const items: HTMLElement[] = [];
   for (let l = 0; l < Math.max(layers, s.path.length); l++) {
@@ -379,6 +390,7 @@ function renderPath(s: PanelState): void {
           'aria-pressed': selected ? 'true' : 'false',
           tabIndex: selected ? 0 : -1,
           'aria-label': `Layer ${p.layer}: neuron ${p.neuron}, activation ${fmt(p.activation)}, score ${fmt(p.score)}`,
+          title: `Block ${p.layer}, neuron #${p.neuron} (its index in the block\u2019s FFN). act ${fmt(p.activation)}: its activation on this image. score ${fmt(p.score)}: its joint attribution score given the path before it.`,
           onclick: () => dispatch({ type: 'selectLayer', layer: l }),
         },
         h('span', { class: 'layer' }, `L${p.layer}`),
@@ -514,13 +526,16 @@ function renderComparison(s: PanelState): void {
   ui.comparisonNote.textContent = `Target class ${r.target.class} (${r.target.label}) has probability ${pct(r.target.probability)} before any change. `
     + 'A path that matters lowers it more when its neurons are removed (x0) and raises it more when they are enhanced (x2) than the baselines do.'
     + (toAdd.length ? ` Not computed for this result: the ${toAdd.map(baselineName).join(', ')} baseline${toAdd.length === 1 ? '' : 's'} (the path's figures are complete without them); Compute baselines adds them, reusing this path.` : '');
+  const ig = igBeatsPath(rows);
+  ui.igNote.hidden = !ig;
+  ui.igNote.textContent = ig;
   fill(ui.comparisonBody, ...rows.map((row) => h('tr', { class: row.key === 'path' ? 'is-path' : '', 'data-testid': 'method-row', 'data-method': row.key },
     h('th', { scope: 'row' }, row.name),
     h('td', { class: 'num' }, row.jasStd !== undefined ? `${fmt(row.jas)} ± ${fmt(row.jasStd)}` : fmt(row.jas)),
     h('td', { class: 'num' }, pct(row.remove)),
-    h('td', { class: 'num' }, `${fmtSigned(row.removeDeviation * 100)} pt`),
+    h('td', { class: 'num' }, formatPoints(row.removeDeviation)),
     h('td', { class: 'num' }, pct(row.enhance)),
-    h('td', { class: 'num' }, `${fmtSigned(row.enhanceDeviation * 100)} pt`))));
+    h('td', { class: 'num' }, formatPoints(row.enhanceDeviation)))));
   const key = `${r.image.sha256}:${r.model.sha256}:${r.settings.target}:${r.settings.formula}:${r.settings.steps}:${page.themeVersion}:${r.jas}`;
   if (key !== comparisonKey) {
     comparisonKey = key;
@@ -532,6 +547,31 @@ function renderComparison(s: PanelState): void {
   ui.manipPng.disabled = false;
   const t = r.timing;
   ui.timing.textContent = `Computed in ${fmt(t.seconds)} s: ${t.forwardPasses} forward and ${t.backwardPasses} backward passes.`;
+}
+
+/**
+ * A path whose neurons mostly sit near GELU's floor (about -0.17) does not fire there: say why such a
+ * neuron can still be influential.
+ */
+function geluFloorNote(s: PanelState): string {
+  const act = s.result?.model.ffn?.activation ?? '';
+  if (!act.startsWith('gelu') || s.path.length === 0) return '';
+  const low = s.path.filter((p) => p.activation < 0 && p.activation > -0.2).length;
+  if (low * 2 < s.path.length) return '';
+  return `${low} of the ${s.path.length} path neurons have a small negative activation: GELU\u2019s floor is about \u22120.17, so they barely fire on this image. `
+    + 'They can still be influential: the score weighs an activation by how much the target probability depends on it, and removing a neuron at the floor (x0) moves its output from \u22120.17 to 0, which later blocks amplify.';
+}
+
+/** Per-layer IG moving the probability more than the path: say what it means rather than leave it unexplained. */
+function igBeatsPath(rows: ReturnType<typeof comparisonRows>): string {
+  const path = rows.find((r) => r.key === 'path');
+  const ig = rows.find((r) => r.key === 'ig');
+  if (!path || !ig) return '';
+  const remove = ig.removeDeviation < path.removeDeviation, enhance = ig.enhanceDeviation > path.enhanceDeviation;
+  if (!remove && !enhance) return '';
+  return `Per-layer IG moves the probability more than the path on ${remove && enhance ? 'remove and enhance' : remove ? 'remove' : 'enhance'} for this image. `
+    + 'IG picks each layer\u2019s neuron on its own; the path picks each neuron given the ones before it, for their joint attribution (JAS), not for the largest single-image change. '
+    + 'One image decides little: the folder analysis compares the methods over many images.';
 }
 
 function baselineName(b: BaselineName): string {

@@ -67,7 +67,7 @@ function build(): void {
         h('div', { class: 'actions' }, ui.visualizeButton, ui.stopVisualizing), ui.visualizationBar, ui.visualizationCaption))),
     section('histogram', 'Activation over the scanned images', ui.histogramCaption, h('div', { class: 'class-chart' }, ui.histogramCanvas)),
     section('classes', 'Per class', ui.chartCaption, h('div', { class: 'class-chart' }, ui.chartCanvas),
-      h('table', { class: 'data ablation', 'data-testid': 'ablation-table' }, h('thead', null, ui.tableHead), ui.tableBody), ui.tableNote));
+      h('div', { class: 'table-scroll' }, h('table', { class: 'data ablation', 'data-testid': 'ablation-table' }, h('thead', null, ui.tableHead), ui.tableBody)), ui.tableNote));
 }
 
 function render(): void {

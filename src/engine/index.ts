@@ -10,6 +10,8 @@ import { locateModel } from './modelLocation';
 import { outputSize, type Preprocessing } from './preprocessing';
 import { pathRecord, pathText, type FsPath } from './files';
 import { sha256File } from './hash';
+import { editModel, type EditedModel } from './editModel';
+import { intervene, INTERVENTION_SCHEMA, type Intervention, type InterventionRecord, type InterventionResult } from './intervene';
 import { pathJas, sumTokens } from './locator';
 import { openModel, releaseSessions } from './modelStore';
 import { checkUnit, NEURON_SCHEMA, type NeuronScanRecord, type NeuronUnit } from './neurons/records';
@@ -63,22 +65,47 @@ export class Engine {
     const file = absolute(imagePath);
     const { input } = this.internal;
     const pixels = await loadPixels(file, this.prep, input);
-    const { path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses, readout, tokens, ffn, activation, headFfns, leftOut, precision, preprocessing } = this.info;
     const head: Pick<AnalysisResult, 'schema' | 'model' | 'image'> = {
-      schema: 'neuron-path/1',
-      model: {
-        path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses, readout, tokens,
-        ffn: { kind: ffn, activation, headFfns, ...(leftOut ? { leftOut } : {}) }, precision: { stored: precision, analysedIn: 'float32' }, preprocessing,
-      },
-      image: imageOf(file, await sha256File(file, 'image'), pixels),
+      schema: 'neuron-path/1', model: this.modelRecord(), image: imageOf(file, await sha256File(file, 'image'), pixels),
     };
-    if (prior && (prior.model.sha256 !== sha256 || prior.image.sha256 !== head.image.sha256)) {
+    if (prior && (prior.model.sha256 !== this.info.sha256 || prior.image.sha256 !== head.image.sha256)) {
       throw new EngineError('invalid-option', 'the earlier result was made with another model or image, so its path cannot be reused: analyse the image again', { field: 'prior' });
     }
     const core = await analyzePixels({
       sessions: this.sessions, info: this.internal, layers: this.info.layers, labels: this.info.labels, pixels: pixels.data,
     }, options, hooks, prior, (c) => ({ ...head, ...c }));
     return { ...head, ...core };
+  }
+
+  /** The record's `model`: what was analysed and how it was read. */
+  private modelRecord(): AnalysisResult['model'] {
+    const { path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses, readout, tokens, ffn, activation, headFfns, leftOut, precision, preprocessing } = this.info;
+    return {
+      path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses, readout, tokens,
+      ffn: { kind: ffn, activation, headFfns, ...(leftOut ? { leftOut } : {}) }, precision: { stored: precision, analysedIn: 'float32' }, preprocessing,
+    };
+  }
+
+  /**
+   * Any neurons multiplied by factors, everything else live (one forward pass of two rows): the
+   * top-5 before and after, and the target's probability (`target`, else the class predicted before).
+   */
+  async intervene(imagePath: FsPath, intervention: Intervention, target?: number, signal?: AbortSignal): Promise<InterventionRecord> {
+    const file = absolute(imagePath);
+    const pixels = await loadPixels(file, this.prep, this.internal.input);
+    const result = await this.interveneTensor(pixels.data, intervention, target, signal);
+    return { schema: INTERVENTION_SCHEMA, model: this.modelRecord(), image: imageOf(file, await sha256File(file, 'image'), pixels), ...result };
+  }
+
+  /** For callers that preprocess themselves (tests against recorded pixel tensors). */
+  interveneTensor(pixels: Float32Array, intervention: Intervention, target?: number, signal?: AbortSignal): Promise<InterventionResult> {
+    return intervene(new Runner(this.sessions, this.internal, this.info.layers, signal), pixels, intervention, this.info.labels, target);
+  }
+
+  /** The open model with an intervention built in, as a plain ONNX model (see editModel.ts). */
+  editedModel(intervention: Intervention): Promise<EditedModel> {
+    const { path: modelPath, sha256, layers, neuronsPerLayer, tokens } = this.info;
+    return editModel({ modelPath, sha256, layers, neurons: neuronsPerLayer, tokens, readoutRows: this.internal.readoutRows, sizeHint: outputSize(this.prep) }, intervention);
   }
 
   /** For callers that preprocess themselves (tests against recorded pixel tensors). */

@@ -1,6 +1,6 @@
 // The image panel's host with the real worker (stubbed `vscode`): "Skip baselines" gives a complete
 // result without them, kept in the result cache and re-opened as it is; "Compute baselines" adds them
-// to the same path; a cancel before the path is complete hands the page nothing new to show as a result.
+// to the same path. "Compare with..." alone says why; "Settings" in a remote window opens the Remote tab.
 // Skipped before `npm run build`.
 import test from 'node:test';
 import assert from 'node:assert/strict';
@@ -36,6 +36,20 @@ test('image panel host: skip the baselines, re-open the path result, compute the
     assert.deepEqual(first.result.baselines, {});
     assert.equal(first.result.path.length, first.result.model.layers);
     assert.ok(!messagesOf(panel, 'progress').some((m) => m.progress.pathResult), 'the page gets progress, not the whole path result');
+
+    // "Compare with..." with no other analysed image says why instead of an empty picker.
+    panel.receive({ type: 'compare' });
+    const why = await until('compare message', () => h.messages.find((m) => /no other analysed image to compare coat-1.png with/.test(m.text)));
+    assert.equal(why.level, 'info');
+
+    // "Settings" in a remote window (code-server is one) opens the Remote tab, where the model path shows.
+    const opened: unknown[] = [];
+    h.commands.set('workbench.action.openRemoteSettings', (arg) => opened.push(arg));
+    h.remoteName = 'localhost:8080';
+    panel.receive({ type: 'openSettings' });
+    await until('remote settings opened', () => opened[0]);
+    assert.deepEqual(opened, [{ query: '@ext:neuron-path.neuron-path' }]);
+    h.remoteName = undefined;
     assert.ok(!h.messages.some((m) => m.level === 'error'), JSON.stringify(h.messages));
 
     // Re-opened (closed and analysed again): the path result comes from the cache, nothing runs.

@@ -380,3 +380,35 @@ test('webview: the path first, above the fold, with the time left; skip and comp
     assert.deepEqual(errors, []);
   });
 });
+
+test('webview: every number explained: the path legend, the GELU-floor note, the IG note, percentage points; no page-wide scroll at half width', { skip: skipUnlessPage('webview'), timeout: 120_000 }, async () => {
+  const base = bigResult();
+  // Every path neuron at GELU's floor, and per-layer IG removing more than the path.
+  const result: AnalysisResult = {
+    ...base,
+    model: { ...base.model, ffn: { kind: 'plain', activation: 'gelu-erf', headFfns: [] } },
+    path: base.path.map((p) => ({ ...p, activation: -0.169 })),
+    manipulation: { remove: { probability: 0.5, deviation: -0.1 }, enhance: { probability: 0.7, deviation: 0.1 } },
+    baselines: { ...base.baselines, integratedGradients: { ...base.baselines.integratedGradients!, remove: 0.3, enhance: 0.65 } },
+  };
+  const opts = { bundle: 'webview', outDir: 'webview', pagePath: '/panel.html', nonce: 'dGVzdC1ub25jZS0zNDU2', title: 'Neuron Path: cat.png', themes: THEMES, files: await catImage() };
+  await withPanelPage<HostToWebview>(opts, async ({ page, origin, errors, load, send }) => {
+    await page.setViewportSize({ width: 520, height: 800 });
+    await load();
+    await send({ type: 'init', init: { imagePath: '/img/cat.png', imageUri: `${origin}/img/cat.png`, fileName: 'cat.png', modelName: 'vit-s16.onnx', target: 'predicted', result } });
+    await page.waitForSelector('[data-testid=status][data-state=done]');
+    assert.match(await page.textContent('[data-testid=path-legend]') ?? '', /#j: the neuron.s index in its block.s FFN.*not a rank.*act: .*score: /);
+    assert.match(await page.getAttribute('[data-testid=path-neuron] button', 'title') ?? '', /^Block 0, neuron #\d+ \(its index in the block.s FFN\)\. act -0\.169: its activation/);
+    assert.match(await page.textContent('[data-testid=floor-note]') ?? '', /^12 of the 12 path neurons .*GELU.s floor is about .0\.17.*can still be influential/);
+    assert.match(await page.textContent('[data-testid=ig-note]') ?? '', /^Per-layer IG moves the probability more than the path on remove for this image\./);
+    const path = await page.$$eval('[data-testid=method-row][data-method=path] td', (tds) => tds.map((t) => t.textContent));
+    assert.equal(path[2], '-10 pp');
+    // Tables scroll inside their own box: the page itself is never wider than the panel.
+    assert.equal(await page.evaluate(() => document.scrollingElement!.scrollWidth <= window.innerWidth), true);
+    // A path above the floor, and a path beating IG: no notes.
+    await send({ type: 'init', init: { imagePath: '/img/cat.png', imageUri: `${origin}/img/cat.png`, fileName: 'cat.png', modelName: 'vit-s16.onnx', target: 'predicted', result: base } });
+    await page.waitForFunction(() => document.querySelector('[data-testid=floor-note]')?.hasAttribute('hidden'));
+    assert.equal(await page.isVisible('[data-testid=ig-note]'), false);
+    assert.deepEqual(errors, []);
+  });
+});
