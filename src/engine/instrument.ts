@@ -14,7 +14,7 @@ import { probeModel, probePixels, type ProbeResult } from './onnx/probe';
 import { resolvedScope } from './options';
 import { DataType, ModelFormatError, onnx, opsetOf, type GraphProto, type ModelProto, type NodeProto } from './onnx/proto';
 import { graphReadout, resolveReadout, runsOf } from './readout';
-import type { ScopeSetting } from './result';
+import type { FfnNodes, ScopeSetting } from './result';
 import type { Feed, SessionSettings } from './runtime';
 import { findPatchGrid, findSites, imageInput, logitsOutput, NotAViTError, type FfnKind, type ImageInput } from './structure';
 
@@ -55,6 +55,7 @@ export interface InstrumentedInfo {
   grid: [number, number];             // the patch grid: the last gh*gw tokens
   gridSource: 'graph' | 'image size';
   head: string[];                     // fc2 nodes of FFNs after the blocks over a learned query's rows: not blocks
+  blocks: FfnNodes[];                 // per block, the ONNX nodes of its FFN
   leftOut?: string;                   // why `head` is left out of the path, in words
   precision: StoredPrecision;         // the model's stored precision; the analysis always runs in float32
   opset: number;
@@ -138,7 +139,7 @@ export async function instrument(exported: ModelProto, options: InstrumentOption
   const info: InstrumentedInfo = {
     input, logits, output, outputIsSoftmax: softmaxed, numClasses: C, tokens, neurons: D,
     activation: sites[0].activation, ffn: sites[0].ffn, readoutRows: rows, readoutSource: readout.source, scope: readout.scope,
-    graphRows, grid, gridSource, head: head.map((s) => s.fc2), leftOut, precision: options.precision ?? 'float32',
+    graphRows, grid, gridSource, head: head.map((s) => s.fc2), blocks: sites.map((s) => ({ fc2: s.fc2, linears: s.linears, activation: s.activationNode })), leftOut, precision: options.precision ?? 'float32',
     opset, batchRewritten, rowBytes: 0,
   };
   const shapes = await probeShapes(model, (batch) => neutralFeeds(info, L, probePixels(info.input, batch)), info.input.fixedBatch, options.settings);

@@ -19,7 +19,7 @@ import type { ModelSessions } from './runner';
 import { Session, type SessionSettings } from './runtime';
 
 /** Bump when the instrumented graph changes, so stale cache entries are not used. */
-const INSTRUMENT_VERSION = 13; // 9: entries record their model file and its sha256 (8: main's graph); 10: the live-gradient outputs (influence pattern); 11: leftOut; 12: the forward-only model beside it; 13: every row scalable (intervention)
+const INSTRUMENT_VERSION = 14; // 9: entries record their model file and its sha256 (8: main's graph); 10: the live-gradient outputs (influence pattern); 11: leftOut; 12: the forward-only model beside it; 13: every row scalable (intervention); 14: the FFN node names per block
 
 export interface OpenedModel {
   sessions: ModelSessions;

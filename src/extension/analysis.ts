@@ -10,9 +10,7 @@ import type { NeuronUnit } from '../engine/neurons/records';
 import type { PathComparison } from '../engine/pathCompare';
 import type { AnalysisResult, LayerProgress } from '../engine/result';
 import { EngineError, isCancelled } from '../engine/errors';
-import { readPreprocessing } from '../engine/modelFolder';
 import { locateModel } from '../engine/modelLocation';
-import { preprocessingKey } from '../engine/preprocessing';
 import { analysisProgressText, batchProgressText, progressPercent } from '../format';
 import type { BatchProgressInfo, BatchRunResult } from '../operations/progress';
 import type { PruneRequest } from '../protocol/folderPanel';
@@ -153,12 +151,9 @@ export class AnalysisService extends Disposable {
 
   private async keyFor(imagePath: string, target: TargetChoice, settings: ResolvedSettings): Promise<{ key: string; settingsKey: string; imageSha: string }> {
     const modelPath = settings.model.modelPath;
-    let modelSha: string, prepKey = '';
+    let modelSha: string;
     try {
-      const loc = locateModel(modelPath);
-      modelSha = await this.hasher.hash(loc.file, 'model');
-      // A config the engine refuses is reported by the analysis itself, in its words.
-      try { prepKey = preprocessingKey(readPreprocessing(loc, settings.model.preprocess)); } catch { prepKey = 'unreadable'; }
+      modelSha = await this.hasher.hash(locateModel(modelPath).file, 'model');
     } catch (e) {
       // A folder without one clear ONNX file says which files it has.
       if (e instanceof EngineError && e.code === 'model-choice') throw new UserError(`The ${e.message.slice(4)}. Set "neuronPath.modelPath" to the one to analyse, or run "Neuron Path: Select Model...".`);
@@ -172,7 +167,7 @@ export class AnalysisService extends Disposable {
     } catch {
       throw new UserError(`The image ${imagePath} cannot be read (was it moved or deleted?).`);
     }
-    return { ...resultKey(settings.model, { ...settings.analyze, target }, modelSha, imageSha, prepKey), imageSha };
+    return { ...resultKey(settings.model, { ...settings.analyze, target }, modelSha, imageSha), imageSha };
   }
 
   private analyze(imagePath: string, target: TargetChoice, settings: ResolvedSettings, listener: RunListener, signal?: AbortSignal, prior?: AnalysisResult): Promise<AnalysisResult> {
