@@ -100,6 +100,9 @@ function render(): void {
     r ? `steps ${r.settings.steps}, ${r.settings.formula}` : '',
   ].filter(Boolean).join(' · ');
   const running = s.status === 'running';
+  // Primary only after a stop; on a finished (or re-opened) result it is a secondary offer, not the next step.
+  run.resumeButton.secondary = s.status !== 'cancelled' && s.status !== 'error';
+  run.resumeButton.title = s.status === 'cancelled' ? 'Continue where the run stopped' : 'Look for images of the folder that are not in this result yet and analyse them';
   run.render(s, statusText(s).replace(/([^.])$/, '$1.') + (s.skipped.length ? ` ${s.skipped.length} unreadable line${s.skipped.length > 1 ? 's' : ''} skipped (line ${s.skipped.slice(0, 3).map((x) => x.line).join(', ')}${s.skipped.length > 3 ? ', ...' : ''}).` : ''));
   const latest = running ? s.progress?.latest : undefined;
   ui.latest.textContent = latest ? `Last: ${baseName(latest.image)} ${latest.error ? `failed: ${latest.error}` : `→ ${latest.label ?? '?'} (${pct(latest.probability)}), JAS ${fmt(latest.jas)}`}` : '';

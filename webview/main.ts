@@ -76,6 +76,7 @@ const ui = {
   pathLegend: h('p', { class: 'caption', id: 'path-legend', 'data-testid': 'path-legend' },
     '#j: the neuron\u2019s index in its block\u2019s FFN (0 to D\u22121, as in the model), not a rank. act: its activation on this image at the token(s) the classifier reads. score: its joint attribution score given the path\u2019s neurons before it.'),
   floorNote: h('p', { class: 'caption note', id: 'floor-note', 'data-testid': 'floor-note' }),
+  location: h('p', { class: 'caption location', id: 'neuron-location', 'data-testid': 'neuron-location' }),
   igNote: h('p', { class: 'caption note', id: 'ig-note', 'data-testid': 'ig-note' }),
   pathList: h('ol', { id: 'path', class: 'path-diagram', 'aria-label': 'Neuron path, one neuron per layer' }),
   neuronButton: h('vscode-button', {
@@ -154,7 +155,7 @@ function build(): void {
     ui.pathHint,
     ui.pathLegend,
     ui.floorNote,
-    h('div', { class: 'row-actions' }, ui.neuronButton),
+    h('div', { class: 'row-actions' }, ui.location, ui.neuronButton),
     ui.pathList);
 
   ui.layerTitle.id = 'layer-heading';
@@ -419,6 +420,7 @@ function renderPath(s: PanelState): void {
     ui.neuronButton.textContent = `What excites #${n.neuron}?`;
     ui.neuronButton.title = `Layer ${n.layer}, neuron ${n.neuron}: the images of this folder that excite it most, per class, and what zeroing it does`;
   }
+  renderLocation(s, n);
   // Keep keyboard focus on the selected node across redraws.
   const hadFocus = ui.pathList.contains(document.activeElement);
   fill(ui.pathList, ...items);
@@ -549,6 +551,19 @@ function renderComparison(s: PanelState): void {
   ui.manipPng.disabled = false;
   const t = r.timing;
   ui.timing.textContent = `Computed in ${fmt(t.seconds)} s: ${t.forwardPasses} forward and ${t.backwardPasses} backward passes.`;
+}
+
+/** Where the selected neuron lives in the ONNX graph (as Netron names the nodes): selectable, to copy. */
+function renderLocation(s: PanelState, n: PathNeuron | undefined): void {
+  const nodes = n ? s.result?.model.ffn?.blocks?.[n.layer] : undefined;
+  ui.location.hidden = !n;
+  if (!n) return;
+  const name = (label: string, node: string) => [`${label} `, h('code', { class: 'node-name', title: 'Select to copy' }, node)];
+  fill(ui.location, `Neuron #${n.neuron} of block ${n.layer}`,
+    ...(nodes ? [': input ', n.neuron.toString(), ' of ', ...name('fc2', nodes.fc2), ' · ',
+      // A gated FFN's two linears (or one fused) are not told apart by the graph: both are named gate/up.
+      ...nodes.linears.flatMap((l) => [...name(s.result?.model.ffn?.kind === 'gated' ? 'gate/up' : 'fc1', l), ' · ']),
+      ...name('activation', nodes.activation)] : []));
 }
 
 /**

@@ -1,6 +1,6 @@
 // The head of a page that follows a folder run (the folder panel's batch, the neuron view's scan):
 // title and subtitle, Stop and Resume, the progress bar and the status line, drawn from the run's state.
-import type { VscodeProgressBar } from '@vscode-elements/elements';
+import type { VscodeButton, VscodeProgressBar } from '@vscode-elements/elements';
 import { h } from './dom';
 
 export interface RunState { status: string; folder?: string; progress?: { done: number; total: number } }
@@ -8,14 +8,14 @@ export interface RunState { status: string; folder?: string; progress?: { done: 
 export class RunHeader {
   readonly title = h('h1', { id: 'title' });
   readonly subtitle = h('p', { class: 'subtitle', id: 'subtitle' });
-  readonly cancelButton: HTMLElement;
-  readonly resumeButton: HTMLElement;
+  readonly cancelButton: VscodeButton;
+  readonly resumeButton: VscodeButton;
   readonly progressBar: VscodeProgressBar;
   readonly status: HTMLElement;
 
   constructor(post: (m: { type: 'cancel' | 'resume' }) => void, progressLabel: string, initialState: string) {
-    this.cancelButton = h('vscode-button', { id: 'cancel', secondary: true, onclick: () => post({ type: 'cancel' }) }, 'Stop');
-    this.resumeButton = h('vscode-button', { id: 'resume', onclick: () => post({ type: 'resume' }) }, 'Resume');
+    this.cancelButton = h('vscode-button', { id: 'cancel', secondary: true, onclick: () => post({ type: 'cancel' }) }, 'Stop') as VscodeButton;
+    this.resumeButton = h('vscode-button', { id: 'resume', onclick: () => post({ type: 'resume' }) }, 'Resume') as VscodeButton;
     this.progressBar = h('vscode-progress-bar', { id: 'progress', 'aria-label': progressLabel }) as VscodeProgressBar;
     this.status = h('p', { id: 'status', class: 'status', role: 'status', 'aria-live': 'polite', 'data-testid': 'status', 'data-state': initialState });
   }

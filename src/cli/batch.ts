@@ -49,6 +49,7 @@ usage: neuron-path report RESULTS... [--prune ${PRUNING_DEFAULTS.fractions.join(
   --layers N           prune only the first N blocks (default all)
   --top N              neurons shown per class and layer (default 3); --seed S pruning seed (default ${PRUNING_DEFAULTS.seed})
   --by B               auto (default: folder class, else predicted) | folder | predicted
+  --matrix             print the class similarity matrix past 20 classes too (else the 20 most similar pairs)
   --json OUT           also write the whole report as JSON
   --force              replace a --json or --merged file that is an input or holds other results
 `;

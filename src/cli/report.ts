@@ -21,7 +21,7 @@ const FLAGS = {
   model: { type: 'string' }, labels: { type: 'string' }, threads: { type: 'string' }, provider: { type: 'string' },
   prune: { type: 'string' }, keep: { type: 'string' }, seed: { type: 'string' }, top: { type: 'string' }, by: { type: 'string' },
   holdout: { type: 'string' }, layers: { type: 'string' },
-  json: { type: 'string' }, merged: { type: 'string' }, force: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' },
+  json: { type: 'string' }, merged: { type: 'string' }, force: { type: 'boolean' }, matrix: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' },
 } as const;
 
 export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -33,7 +33,11 @@ export function table(header: string[], rows: string[][], indent = '  '): string
   return [line(header), ...rows.map(line)];
 }
 
-export function formatReport(r: BatchReport, top = 3): string {
+/** Up to this many classes the similarity matrix is printed; past it, the most similar pairs (--matrix: the matrix anyway). */
+const MATRIX_CLASSES = 20;
+const SIMILAR_PAIRS = 20;
+
+export function formatReport(r: BatchReport, top = 3, matrix = false): string {
   const out: string[] = [];
   const m = r.model;
   out.push(`Results    ${safeLine(r.file)}: ${r.images} images${r.errors.length ? `, ${r.errors.length} could not be analysed` : ''}` +
@@ -71,10 +75,16 @@ export function formatReport(r: BatchReport, top = 3): string {
 
   const names = r.patterns.classes.map((c) => safeLine(c.label));
   const short = names.map((n) => n.slice(0, 7));
-  out.push('', 'Class similarity (cosine of the path-neuron frequency vectors, all layers):');
-  out.push(...table(['', ...short], r.patterns.similarity.map((row, i) => [names[i].slice(0, 14), ...row.map((x) => x.toFixed(2))])));
-  const pairs = similarityPairs(r.patterns, 5);
-  if (pairs.length) out.push(`  most similar: ${pairs.map((p) => `${safeLine(p.a)} ~ ${safeLine(p.b)} ${p.similarity.toFixed(2)}`).join(', ')}`);
+  if (matrix || names.length <= MATRIX_CLASSES) {
+    out.push('', 'Class similarity (cosine of the path-neuron frequency vectors, all layers):');
+    out.push(...table(['', ...short], r.patterns.similarity.map((row, i) => [names[i].slice(0, 14), ...row.map((x) => x.toFixed(2))])));
+    const pairs = similarityPairs(r.patterns, 5);
+    if (pairs.length) out.push(`  most similar: ${pairs.map((p) => `${safeLine(p.a)} ~ ${safeLine(p.b)} ${p.similarity.toFixed(2)}`).join(', ')}`);
+  } else {
+    out.push('', `Class similarity (cosine of the path-neuron frequency vectors, all layers): the ${SIMILAR_PAIRS} most similar of the ` +
+      `${names.length * (names.length - 1) / 2} pairs of ${names.length} classes (--matrix prints the ${names.length} x ${names.length} matrix):`);
+    out.push(...table(['class', 'class', 'cosine'], similarityPairs(r.patterns, SIMILAR_PAIRS).map((p) => [safeLine(p.a), safeLine(p.b), p.similarity.toFixed(2)])));
+  }
 
   if (r.pruning) {
     const p = r.pruning;
@@ -131,7 +141,7 @@ export async function report(argv: string[]): Promise<number> {
   const merged = checkOutput('--merged', f.merged, { inputs, force: f.force, keeps: keptImages(set) });
   if (merged) await writeMerged(merged, set, log);
   if (fractions) r.pruning = await prune(records, r.patterns, { fractions, keep, seed, holdout, layers, model: f.model!, labels: f.labels, threads, provider: f.provider, log, quiet: !!f.quiet });
-  process.stdout.write(`${safeText(formatReport(r, top))}\n`);
+  process.stdout.write(`${safeText(formatReport(r, top, f.matrix))}\n`);
   writeOutput(json, [`${JSON.stringify(r)}\n`]);
   return 0;
 }

@@ -5,6 +5,13 @@ import type { Preprocessing } from './preprocessing';
 export type Formula = 'reference' | 'paper';
 export type BaselineName = 'activation' | 'ig' | 'ip' | 'random';
 
+/** Where a block's neurons live in the ONNX graph: node names (an unnamed node by its output), as Netron shows them. */
+export interface FfnNodes {
+  fc2: string;                     // the output projection: the neurons are its input
+  linears: string[];               // fc1, or gate and up (one fused linear for both)
+  activation: string;              // the nonlinearity between them
+}
+
 /** Where the model's input comes from in an image (preprocessing's resize and crop). */
 export interface InputWindow { resized: [number, number]; top: number; left: number; size: [number, number] }
 /** The readout rows asked for: auto (found from the graph), cls (token 0), patches (the patch grid), all, or rows a:b (end excluded). */
@@ -72,6 +79,7 @@ export interface AnalysisResult {
     ffn?: {
       kind: 'plain' | 'gated'; activation: string;
       headFfns: string[];          // fc2 nodes of FFNs after the blocks over a learned query's rows (class attention, attention pool): not blocks
+      blocks?: FfnNodes[];         // per block, where its neurons live in the ONNX graph (absent in records made before)
       leftOut?: string;            // why those FFNs are not on the path, in words (present when headFfns is not empty)
     };
     precision?: { stored: 'float32' | 'float16' | 'bfloat16'; analysedIn: 'float32' };

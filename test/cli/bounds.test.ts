@@ -125,3 +125,22 @@ test('an address-space limit (ulimit -v) too small to start is one line, not a n
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stderr, /^neuron-path: the address-space limit \(ulimit -v\) is 977 MiB, less than the 1280 MiB .*; raise it \(ulimit -v unlimited\) or limit memory with cgroups .*\n$/);
 });
+
+test('a report over many classes lists the most similar pairs; the full matrix only with --matrix', { timeout: 180_000 }, async () => {
+  const dir = tempDir('hard-classes');
+  // 24 folders that match no label: 24 classes, grouped by folder name
+  for (let i = 0; i < 24; i++) {
+    fs.mkdirSync(path.join(dir, `kind${i}`));
+    await image(path.join(dir, `kind${i}`), 'a.png', 10 * i);
+  }
+  const out = path.join(tempDir('hard-classes-out'), 'r.jsonl');
+  assert.equal(cli(['batch', dir, '--model', FIXTURE, ...FAST, '--out', out, '-q']).status, 0);
+  const r = cli(['report', out]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /Class similarity \(cosine of the path-neuron frequency vectors, all layers\): the 20 most similar of the 276 pairs of 24 classes \(--matrix prints the 24 x 24 matrix\):\n +class +class +cosine\n/);
+  const section = r.stdout.slice(r.stdout.indexOf('Class similarity'));
+  assert.equal(section.trim().split('\n').length, 22, 'the header, the column names and 20 pairs');
+  const full = cli(['report', out, '--matrix']);
+  assert.equal(full.status, 0, full.stderr);
+  assert.equal(full.stdout.slice(full.stdout.indexOf('Class similarity')).trim().split('\n').length, 27, 'the header, the column names, 24 rows and the most similar');
+});

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { ANALYSIS_RECORDS, batchSettings } from '../../src/engine/batch/records';
 import { filesOf, findRecord, folderOfResultFile, ResultFileReader, resultReader, ResultSetReader } from '../../src/extension/resultFile';
 import { resultFileNextTo, shardSetOf } from '../../src/engine/batch/schema';
+import { expandResults } from '../../src/engine/batch/resultSet';
 import { similarityView } from '../../webview/folderState';
 import { fakeBatchLines, fakeReport } from './fixtures/fakeBatch';
 import type { BatchRecord } from '../../src/engine/batch/schema';
@@ -149,4 +150,23 @@ test('top-K paths and influence-pattern baselines are checked like the rest: a s
   const read = parseResultText([good, outOfRange, ragged, badIp].map((l) => JSON.stringify(l)).join('\n'), { kind: ANALYSIS_RECORDS });
   assert.equal(read.lines.length, 1);
   assert.deepEqual(read.skipped.map((s) => [s.line, s.reason]), [[2, 'a malformed top-K path'], [3, 'a malformed top-K path'], [4, 'a malformed influencePattern baseline']]);
+});
+
+test('expandResults: a file, a folder, a shard set (this run\'s shards only), a glob over shard sets; errors name what is missing', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'np-expand-'));
+  try {
+    const file = (name: string) => { const f = path.join(dir, name); writeFileSync(f, '\n'); return f; };
+    const a0 = file('a.shard-0-of-2.jsonl'), a1 = file('a.shard-1-of-2.jsonl'), b0 = file('b.shard-0-of-2.jsonl');
+    file('a.shard-x-of-2.jsonl');
+    const sorted = (xs: string[]) => [...xs].sort();
+    assert.deepEqual(await expandResults([a0]), [a0]);
+    assert.deepEqual(sorted(await expandResults([path.join(dir, 'a.shard-*-of-2.jsonl')])), [a0, a1], 'digits only');
+    assert.deepEqual(sorted(await expandResults([path.join(dir, '*.shard-*-of-2.jsonl')])), sorted([a0, a1, b0, path.join(dir, 'a.shard-x-of-2.jsonl')]), 'a glob before the shard part is a glob');
+    assert.equal((await expandResults([dir])).length, 4);
+    await assert.rejects(expandResults([path.join(dir, 'none.jsonl')]), /result file .*none\.jsonl does not exist/);
+    await assert.rejects(expandResults([path.join(dir, 'c.shard-*-of-2.jsonl')]), /no result file matches/);
+    assert.deepEqual(await expandResults([path.join(dir, 'c.shard-*-of-2.jsonl')], { whileWritten: true }), [], 'a run that has not written yet');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -118,9 +118,6 @@ test('the result key changes with what changes the result, not with threads or p
   assert.notEqual(k(base), k(base, 3));
   assert.notEqual(k(base), k(base, 'predicted', 'n'));
   assert.notEqual(k(base), k(base, 'predicted', 'm', 'j'));
-  const withPrep = (prep: string) => resultKey(base.model, base.analyze, 'm'.repeat(64), 'i'.repeat(64), prep);
-  assert.notEqual(withPrep('[["a"]]').key, withPrep('[["b"]]').key, 'the model folder\'s preprocessing (a config edited)');
-  assert.equal(withPrep('[["a"]]').settingsKey, withPrep('[["b"]]').settingsKey, 'the batch settings key stays the engine\'s');
   assert.match(k(base), /^[0-9a-f]{64}$/);
 });
 

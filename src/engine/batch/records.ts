@@ -4,7 +4,10 @@
 import { createHash } from 'node:crypto';
 import type { AnalyzeOptions, ModelOptions } from '../api';
 import { pathKey, type RecordedPath } from '../files';
+import { readPreprocessing } from '../modelFolder';
+import { locateModel } from '../modelLocation';
 import { FORMULAS, resolveAnalyzeOptions, resolvedScope, STEPS_RANGE, TOP_K_RANGE } from '../options';
+import { preprocessingKey } from '../preprocessing';
 import type { AnalysisResult, Formula } from '../result';
 import {
   ANALYSIS_SCHEMA, isErrorLine, type BatchError, type BatchLine, type BatchSettings, type ImageRecord, type ModelSettings, type RecordKind, type ResultLine, type RunSettings,
@@ -15,7 +18,16 @@ export function modelSettings(modelSha256: string, model: ModelOptions): ModelSe
   const p = model.preprocess ?? {};
   const preprocess = Object.fromEntries(Object.entries({ size: p.size, mean: p.mean, std: p.std, resize: p.resize })
     .filter(([, v]) => v !== undefined)) as NonNullable<ModelOptions['preprocess']>;
-  return { sha256: modelSha256, scope: resolvedScope(model), preprocess, labelsPath: model.labelsPath ?? null };
+  return { sha256: modelSha256, scope: resolvedScope(model), preprocess, preprocessing: configuredPreprocessing(model), labelsPath: model.labelsPath ?? null };
+}
+
+/**
+ * The preprocessing the model's configs and the overrides give, as values (preprocessingKey): a
+ * config edited between two runs changes the key. A config the engine cannot read is reported when
+ * the model is opened; here it only has to key differently.
+ */
+function configuredPreprocessing(model: ModelOptions): string {
+  try { return preprocessingKey(readPreprocessing(locateModel(model.modelPath), model.preprocess)); } catch { return 'unreadable'; }
 }
 
 /** The resume key of a settings body; labelsPath changes names, not numbers, so it is left out. */

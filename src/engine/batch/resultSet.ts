@@ -44,7 +44,8 @@ export async function expandResults(args: string[], opts: { whileWritten?: boole
   for (const arg of args) {
     const abs = path.resolve(arg);
     const stat = await fs.promises.stat(abs).catch(() => undefined);
-    const set = stat ? undefined : shardSetMembers(abs);
+    // A shard set names one run (`x.shard-*-of-4.jsonl`); with a pattern before it, it is a glob like any other.
+    const set = stat || isGlob(arg.replace('.shard-*-of-', '.shard-0-of-')) ? undefined : shardSetMembers(abs);
     let found: string[];
     if (stat && !stat.isDirectory()) found = [abs];
     else if (stat) {

@@ -14,7 +14,11 @@ export const NEURON_SCHEMA = 'neuron-path/neurons-1';
 // ------------------------------------------------------------------------------------------- lines
 
 /** What every line says of the model it was made with (threads and execution provider change nothing). */
-export interface ModelSettings { sha256: string; scope: string; preprocess: NonNullable<ModelOptions['preprocess']>; labelsPath: string | null }
+export interface ModelSettings {
+  sha256: string; scope: string; preprocess: NonNullable<ModelOptions['preprocess']>;
+  preprocessing?: string;             // the preprocessing values (preprocessingKey); absent in files made before configs were keyed
+  labelsPath: string | null;
+}
 
 /** The settings every line carries: `key` decides what resumes; the rest says what differs. */
 export interface RunSettings { key: string; model: ModelSettings }
