@@ -1,7 +1,5 @@
 // `neuron-path visualize --layer L --neuron J`: the image that excites a neuron (or a class) most,
 // by gradient ascent on the input (src/engine/visualize/). Writes the PNG and, on request, the record.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Engine, type VisualizationRecord, type VisualizeRequest } from '../engine/index';
 import { SEED_RANGE, VISUALIZE_DEFAULTS, VISUALIZE_STEPS_RANGE } from '../engine/options';
@@ -9,6 +7,7 @@ import { formatNumber } from '../format';
 import { visualize } from '../operations/visualize';
 import { ANALYZE_FLAGS, int, modelOptions, oneOf, UsageError } from './args';
 import { inProcess } from './inProcess';
+import { checkOutput, writeOutput } from './output';
 import { safeText } from './terminal';
 
 export const VISUALIZE_USAGE = `
@@ -25,13 +24,14 @@ usage: neuron-path visualize --layer L --neuron J [--rows readout|patches] | --c
   --steps N            optimisation steps, ${VISUALIZE_STEPS_RANGE.min}..${VISUALIZE_STEPS_RANGE.max} (default ${VISUALIZE_DEFAULTS.steps}); --seed S (default ${VISUALIZE_DEFAULTS.seed})
   --out FILE.png       the image (default ./neuron-L<L>-<J>.png, or ./class-<C>.png)
   --json OUT           the neuron-path/visualization-1 record: the objective per step, the final activation
+                       (--force: replace an input or a file of other results)
 `;
 
 const FLAGS = {
   ...Object.fromEntries(['model', 'labels', 'scope', 'threads', 'provider', 'mean', 'std', 'resize'].map((k) => [k, ANALYZE_FLAGS[k as keyof typeof ANALYZE_FLAGS]])),
   layer: { type: 'string' }, neuron: { type: 'string' }, rows: { type: 'string' }, class: { type: 'string' },
   steps: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' },
-  json: { type: 'string' }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' },
+  json: { type: 'string' }, force: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' },
 } as const;
 
 function request(f: { layer?: string; neuron?: string; rows?: string; class?: string; steps?: string; seed?: string }): VisualizeRequest {
@@ -50,12 +50,18 @@ export async function visualizeCommand(argv: string[]): Promise<number> {
   const f = parsed.values;
   if (f.help) { process.stdout.write(VISUALIZE_USAGE); return 0; }
   const req = request(f);
-  const out = path.resolve(f.out ?? (req.class !== undefined ? `class-${req.class}.png` : `neuron-L${req.layer}-${req.neuron}.png`));
+  const mOpts = modelOptions(f as Parameters<typeof modelOptions>[0]);
+  // Checked before any work: the image and the record are written whole, never over an input or other results.
+  const out = checkOutput('--out', f.out ?? (req.class !== undefined ? `class-${req.class}.png` : `neuron-L${req.layer}-${req.neuron}.png`),
+    { inputs: [mOpts.modelPath], force: f.force })!;
+  const json = checkOutput('--json', f.json, {
+    inputs: [mOpts.modelPath, out], force: f.force,
+    keeps: (_file, schema) => (schema && schema !== 'neuron-path/visualization-1' ? `holds neuron-path results (${schema})` : undefined),
+  });
   const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${safeText(msg)}\n`); };
   const controller = new AbortController();
   const onSigint = () => { log('cancelling...'); controller.abort(); };
   process.once('SIGINT', onSigint);
-  const mOpts = modelOptions(f as Parameters<typeof modelOptions>[0]);
   log(`opening ${mOpts.modelPath}`);
   const engine = await Engine.open(mOpts);
   try {
@@ -68,8 +74,11 @@ export async function visualizeCommand(argv: string[]): Promise<number> {
         log(`  step ${step}/${steps}: ${formatNumber(value)}`);
       },
     }), { ...req, out });
-    process.stdout.write(`${safeText(visualizationSummary(record))}\n`);
-    if (f.json) fs.writeFileSync(f.json, `${JSON.stringify(record)}\n`);
+    if (json === '-') process.stdout.write(`${JSON.stringify(record)}\n`);
+    else {
+      writeOutput(json, [`${JSON.stringify(record)}\n`]);
+      process.stdout.write(`${safeText(visualizationSummary(record))}\n`);
+    }
     return 0;
   } finally {
     process.removeListener('SIGINT', onSigint);

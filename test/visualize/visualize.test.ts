@@ -79,6 +79,16 @@ test('neuron-path visualize writes the PNG and the record, with progress on stde
   assert.equal(rec.objectivePerStep.length, 20);
   assert.equal(rec.image.path, png);
   assert.match(r.stdout, new RegExp(`Activation on .*cli\\.png \\(28x28, read back and preprocessed\\): `));
+  // a file of other results is not replaced; the same command again replaces its own record
+  const record = path.join(out, 'record.json');
+  fs.writeFileSync(record, '{"schema": "neuron-path/1"}\n');
+  const kept = spawnSync(process.execPath, [path.join(REPO, 'bin', 'neuron-path.js'), 'visualize', '--layer', '5', '--neuron', '17', '--steps', '2', '--out', png, '--json', record],
+    { encoding: 'utf8', env: { ...process.env, NEURON_PATH_CACHE: cache } });
+  assert.equal(kept.status, 1);
+  assert.match(kept.stderr, /holds neuron-path results \(neuron-path\/1\)/);
+  const again = spawnSync(process.execPath, [path.join(REPO, 'bin', 'neuron-path.js'), 'visualize', '--layer', '5', '--neuron', '17', '--steps', '2', '--out', png, '--json', json, '--threads', '1'],
+    { encoding: 'utf8', env: { ...process.env, NEURON_PATH_CACHE: cache } });
+  assert.equal(again.status, 0, again.stderr);
   const bad = spawnSync(process.execPath, [path.join(REPO, 'bin', 'neuron-path.js'), 'visualize', '--layer', '5'], { encoding: 'utf8' });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /name a neuron \(--layer L --neuron J\) or a class \(--class C\)/);

@@ -1,7 +1,6 @@
 // Feature visualization: gradient ascent of an objective (a neuron, or a class logit) on the input,
 // in the Fourier + decorrelated-colour parameterisation, under a random shift, scale and rotation at
 // every step, from a seeded random start, with Adam. Deterministic for a seed (and thread count).
-import * as fs from 'node:fs';
 import sharp from 'sharp';
 import type { InputGradient } from '../inputGradient';
 import type { Preprocessing } from '../preprocessing';
@@ -9,6 +8,7 @@ import { VISUALIZE_STEPS_RANGE } from '../options';
 import { loadPixels } from '../preprocess';
 import { rng } from '../random';
 import { CancelledError, EngineError } from '../errors';
+import { writeAtomic } from '../files';
 import { FourierImage } from './parameterization';
 import { affineAdjoint, applyAffine, drawAffine } from './transform';
 
@@ -74,7 +74,7 @@ async function writePng(rgb: Float64Array, C: number, H: number, W: number, out:
   const raw = Buffer.alloc(H * W * C), plane = H * W;
   for (let c = 0; c < C; c++) for (let i = 0; i < plane; i++) raw[i * C + c] = Math.round(255 * Math.min(1, Math.max(0, rgb[c * plane + i])));
   const png = await sharp(raw, { raw: { width: W, height: H, channels: C as 1 | 3 } }).png().toBuffer();
-  fs.writeFileSync(out, png);
+  writeAtomic(out, 'output', [png]);
 }
 
 /** Standard normal numbers from uniform ones (Box-Muller). */
