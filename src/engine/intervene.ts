@@ -5,10 +5,10 @@ import { argmax } from './locator';
 import { requireFinite, topClasses } from './analyze';
 import { EngineError, invalidOption } from './errors';
 import type { AnalysisResult, ClassProbability } from './result';
-import type { InterventionRows, Runner } from './runner';
+import { INTERVENTION_ROWS, type InterventionRows } from './options';
+import type { Runner } from './runner';
 
-export type { InterventionRows };
-export const INTERVENTION_ROWS: readonly InterventionRows[] = ['readout', 'all'];
+export { INTERVENTION_ROWS, type InterventionRows };
 
 /** Block `layer`'s neuron `neuron` (an input unit of its fc2) multiplied by `factor`. */
 export interface NeuronSetting { layer: number; neuron: number; factor: number }

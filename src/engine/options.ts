@@ -36,6 +36,10 @@ export const DEFAULTS = {
   threads: 0,                       // onnxruntime's choice
 } as const;
 
+/** Which token rows an intervention (a scaled pass) multiplies: the readout rows, or every row. */
+export type InterventionRows = 'readout' | 'all';
+export const INTERVENTION_ROWS: readonly InterventionRows[] = ['readout', 'all'];
+
 /** The pruning check's defaults: `report --prune` and the folder panel's form. */
 export const PRUNING_DEFAULTS = {
   keep: 5,                          // path neurons kept per block

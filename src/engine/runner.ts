@@ -3,6 +3,7 @@
 // never see the difference. Passes that need no gradient run the forward-only session.
 import { CancelledError } from './errors';
 import { NAMES, neutralFeeds, type InstrumentedInfo } from './instrument';
+import type { InterventionRows } from './options';
 import type { Feed, Session } from './runtime';
 
 /**
@@ -14,9 +15,6 @@ export interface ModelSessions { gradient: Session; forward: Session }
 
 /** Forward bytes per run that the row chunking aims at (the backward roughly doubles it). */
 const ROW_BUDGET_BYTES = 128 * 1024 * 1024;
-
-/** Which token rows a scaled pass multiplies: the readout rows, or every row (an intervention's choice). */
-export type InterventionRows = 'readout' | 'all';
 
 export interface Counters { forwardPasses: number; backwardPasses: number }
 

@@ -1,7 +1,8 @@
 // Any neurons of the open model multiplied by factors on one image, everything else live: the top-5
 // before and after (one forward pass of two rows; the panel's Intervene section asks on every change).
 import { pathRecord, recordedPath, type FsPath } from '../engine/files';
-import { INTERVENTION_ROWS, type Intervention, type InterventionRecord, type NeuronSetting } from '../engine/intervene';
+import type { Intervention, InterventionRecord, NeuronSetting } from '../engine/intervene';
+import { INTERVENTION_ROWS } from '../engine/options';
 import { isIndex, isObject, isOptional, isString } from '../protocol/guards';
 import { analysisFailure, operation } from './operation';
 
