@@ -10,7 +10,7 @@ import {
 import { sha256File } from '../engine/hash';
 import { Engine, type ModelOptions } from '../engine/index';
 import { locateModel } from '../engine/modelLocation';
-import { formatNumber, formatPercent as pct, formatSpread } from '../format';
+import { formatNumber, formatPercent as pct, formatSpread, stepsText } from '../format';
 import { UsageError } from './args';
 import { checkOutput, writeOutput, type OutputRules } from './output';
 import { BATCH_USAGE, duration } from './batch';
@@ -41,7 +41,7 @@ export function formatReport(r: BatchReport, top = 3): string {
     out.push(`           ${plural(r.duplicates.images, 'image')} had more than one line (${r.duplicates.lines} in all, e.g. from a re-run shard): the newest line of each is used`);
   }
   out.push(`Model      ${m.path} (${m.layers} layers x ${m.neuronsPerLayer} neurons, scope ${m.scope})`);
-  out.push(`Settings   ${r.settings.formula} formula, ${r.settings.steps} steps, target ${r.settings.target}`);
+  out.push(`Settings   ${r.settings.formula} formula, ${stepsText(r.settings)}, target ${r.settings.target}`);
   const by = r.patterns.groupBy === 'predicted' ? 'predicted class' : r.patterns.classes.some((c) => c.key.startsWith('class:')) && r.accuracy ? 'folder class' : 'folder or predicted class';
   out.push(`Classes    ${r.patterns.classes.length} (grouped by ${by})${r.accuracy ? `; clean top-1 accuracy ${pct(r.accuracy.accuracy)} on ${r.accuracy.images} images with a folder class` : ''}`);
   for (const e of r.errors.slice(0, 5)) out.push(`  not analysed: ${e.image}: ${e.error}`);

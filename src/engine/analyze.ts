@@ -4,7 +4,8 @@ import type { AnalyzeOptions, RunHooks } from './api';
 import { EngineError, type ErrorFacts } from './errors';
 import { activationPath, argmax, influencePatternPath, integratedGradientsPath, locatePath, pathJas, randomPaths, sumTokens, type Neurons } from './locator';
 import { manipulatePaths } from './manipulation';
-import { RANDOM_COUNT_RANGE, resolveAnalyzeOptions, SEED_RANGE, STEPS_RANGE, TOP_K_RANGE } from './options';
+import { RANDOM_COUNT_RANGE, resolveAnalyzeOptions, RULES, SEED_RANGE, STEPS_RANGE, TOP_K_RANGE } from './options';
+import { quadrature } from './quadrature';
 import { readoutValues } from './readout';
 import type { AnalysisResult, BaselineResult, ClassProbability, LayerProgress, PathNeuron, TokenMap } from './result';
 import { Runner, type ModelSessions } from './runner';
@@ -34,7 +35,8 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
   const { info, layers: L, labels, pixels } = input;
   checkOptions(options);
   const opts = resolveAnalyzeOptions(options);
-  const { steps: m, formula, topK } = opts;
+  const { steps: m, rule, formula, topK } = opts;
+  const q = quadrature(m, rule);
   const wanted = new Set(opts.baselines);
   const runner = new Runner(input.sessions, info, L, hooks.signal);
   const D = runner.D;
@@ -64,7 +66,7 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
 
   const stepScores: Float64Array[] = [];
   const { steps, firstLayerGrad } = await locatePath(runner, pixels, target, w, {
-    steps: m, formula, topK,
+    quadrature: q, formula, topK,
     onLayer: (step, partial) => {
       lap('layers');
       stepScores.push(step.scores);
@@ -78,11 +80,11 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
   stepScores.forEach((s, l) => requireFinite(s, `the scores of layer ${l}`));
 
   progress({ phase: 'jas', message: 'joint attribution score of the path' });
-  const jas = await pathJas(runner, pixels, target, w, path, m, formula);
+  const jas = await pathJas(runner, pixels, target, w, path, q, formula);
   lap('jas');
 
   const sets = steps.map((s) => s.neurons);
-  const setJas = topK > 1 ? await pathJas(runner, pixels, target, w, sets, m, formula) : undefined;
+  const setJas = topK > 1 ? await pathJas(runner, pixels, target, w, sets, q, formula) : undefined;
   lap('jas');
 
   const paths: Neurons[][] = topK > 1 ? [path, sets] : [path];
@@ -92,26 +94,26 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
   if (wanted.has('activation')) {
     progress({ phase: 'baselines', message: 'activation baseline' });
     actPath = activationPath(summed);
-    jasOf.set(actPath, await pathJas(runner, pixels, target, w, actPath, m, formula));
+    jasOf.set(actPath, await pathJas(runner, pixels, target, w, actPath, q, formula));
     paths.push(actPath);
   }
   if (wanted.has('ig')) {
     progress({ phase: 'baselines', message: 'per-layer integrated gradients baseline' });
-    ig = await integratedGradientsPath(runner, pixels, target, w, m, firstLayerGrad);
-    jasOf.set(ig.path, await pathJas(runner, pixels, target, w, ig.path, m, formula));
+    ig = await integratedGradientsPath(runner, pixels, target, w, q, firstLayerGrad);
+    jasOf.set(ig.path, await pathJas(runner, pixels, target, w, ig.path, q, formula));
     paths.push(ig.path);
   }
   if (wanted.has('ip')) {
     progress({ phase: 'baselines', message: 'influence pattern baseline' });
-    ip = await influencePatternPath(runner, pixels, target, m);
-    jasOf.set(ip.path, await pathJas(runner, pixels, target, w, ip.path, m, formula));
+    ip = await influencePatternPath(runner, pixels, target, q);
+    jasOf.set(ip.path, await pathJas(runner, pixels, target, w, ip.path, q, formula));
     paths.push(ip.path);
   }
   const random = randomPaths(opts.randomCount, opts.randomSeed, L, D);
   const randomJas: number[] = [];
   for (const [i, rp] of random.entries()) {
     progress({ phase: 'baselines', message: `random path ${i + 1}/${random.length}` });
-    randomJas.push(await pathJas(runner, pixels, target, w, rp, m, formula));
+    randomJas.push(await pathJas(runner, pixels, target, w, rp, q, formula));
   }
 
   lap('baselines');
@@ -141,7 +143,7 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
   }
 
   return {
-    settings: { steps: m, formula, target: opts.target, ...(topK > 1 ? { topK } : {}) },
+    settings: { steps: m, ...(rule !== 'left' ? { rule } : {}), formula, target: opts.target, ...(topK > 1 ? { topK } : {}) },
     prediction: { top },
     target: prediction.target,
     path: describe(path, (l, j) => stepScores[l][j]),
@@ -169,6 +171,9 @@ function checkOptions(o: AnalyzeOptions): void {
   check('steps', o.steps, STEPS_RANGE.min, STEPS_RANGE.max);
   check('randomCount', o.randomCount, RANDOM_COUNT_RANGE.min, RANDOM_COUNT_RANGE.max);
   check('randomSeed', o.randomSeed, SEED_RANGE.min, SEED_RANGE.max);
+  if (o.rule !== undefined && !RULES.includes(o.rule)) {
+    throw new EngineError('invalid-option', `rule must be one of ${RULES.join(', ')}, got ${JSON.stringify(o.rule)}`, { field: 'rule' });
+  }
 }
 
 /** Non-finite numbers are never reported as a result (an overflowing model or input gives them). */

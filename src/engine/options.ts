@@ -3,9 +3,11 @@
 // against it, and a test checks package.json's `contributes.configuration` against it. The scope
 // setting's names and syntax are in scope.ts.
 import type { AnalyzeOptions, BaselineName, ExecutionProvider, ModelOptions, ResizeMode } from './api';
-import type { Formula, ScopeSetting } from './result';
+import type { Formula, Rule, ScopeSetting } from './result';
 
 export const FORMULAS: readonly Formula[] = ['reference', 'paper'];
+/** Integration rules of the m steps: left Riemann (the paper's), midpoint, Gauss-Legendre (src/engine/quadrature.ts). */
+export const RULES: readonly Rule[] = ['left', 'midpoint', 'gauss'];
 export const BASELINES: readonly BaselineName[] = ['activation', 'ig', 'ip', 'random'];
 export const PROVIDERS: readonly ExecutionProvider[] = ['cpu', 'cuda'];
 export const RESIZES: readonly ResizeMode[] = ['bilinear', 'bicubic', 'nearest'];
@@ -22,6 +24,7 @@ export const TOP_K_RANGE = { min: 1, max: 64 } as const;
 
 export const DEFAULTS = {
   steps: 20,                        // m, as in the paper
+  rule: 'left' as Rule,             // alpha_k = k/m, as the paper's code
   formula: 'reference' as Formula,  // reproduces the published code's paths
   target: 'predicted' as const,
   baselines: BASELINES,             // all of them
@@ -41,6 +44,7 @@ export function resolveAnalyzeOptions(o: AnalyzeOptions): ResolvedAnalyzeOptions
   return {
     target: o.target ?? DEFAULTS.target,
     steps: o.steps ?? DEFAULTS.steps,
+    rule: o.rule ?? DEFAULTS.rule,
     formula: o.formula ?? DEFAULTS.formula,
     baselines,
     randomCount: baselines.includes('random') ? o.randomCount ?? DEFAULTS.randomCount : 0,

@@ -32,8 +32,9 @@ export function rankIn(scores: ArrayLike<number>, neuron: number): number {
 /** Checks that two results can be compared: same model, same scoring settings. */
 export function checkComparable(a: AnalysisResult, b: AnalysisResult): void {
   if (a.model.sha256 !== b.model.sha256) throw new EngineError('not-comparable', `the two results are of different models (${a.model.path} and ${b.model.path}); analyse both with one model`);
-  if (a.settings.steps !== b.settings.steps || a.settings.formula !== b.settings.formula) {
-    throw new EngineError('not-comparable', `the two results were scored differently (${a.settings.steps} steps, ${a.settings.formula} vs ${b.settings.steps} steps, ${b.settings.formula}); analyse both with the same steps and formula`);
+  const [ra, rb] = [a.settings.rule ?? 'left', b.settings.rule ?? 'left'];
+  if (a.settings.steps !== b.settings.steps || a.settings.formula !== b.settings.formula || ra !== rb) {
+    throw new EngineError('not-comparable', `the two results were scored differently (${a.settings.steps} steps, ${ra} rule, ${a.settings.formula} vs ${b.settings.steps} steps, ${rb} rule, ${b.settings.formula}); analyse both with the same steps, rule and formula`);
   }
 }
 

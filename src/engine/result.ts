@@ -3,6 +3,8 @@
 
 import type { Preprocessing } from './preprocessing';
 export type Formula = 'reference' | 'paper';
+/** The integration rule of the m steps (docs/method.md#the-integration-rule); left is the paper's. */
+export type Rule = 'left' | 'midpoint' | 'gauss';
 
 /** Where the model's input comes from in an image (preprocessing's resize and crop). */
 export interface InputWindow { resized: [number, number]; top: number; left: number; size: [number, number] }
@@ -86,7 +88,7 @@ export interface AnalysisResult {
     /** The model's input within the (upright) image: resized to `resized` [h, w], then the window at `top`, `left` of `size` (negative: padding). */
     input?: InputWindow;
   };
-  settings: { steps: number; formula: Formula; target: number | 'predicted'; topK?: number };  // topK only when > 1
+  settings: { steps: number; rule?: Rule; formula: Formula; target: number | 'predicted'; topK?: number };  // rule only when not left, topK only when > 1
   prediction: { top: ClassProbability[] };
   target: ClassProbability;
   path: PathNeuron[];               // with topK > 1: the first (best) neuron of every layer's K

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import type { AnalyzeOptions, BaselineName, ModelOptions } from '../api';
 import { pathKey, type RecordedPath } from '../files';
 import { resolveAnalyzeOptions, resolvedScope } from '../options';
-import type { AnalysisResult } from '../result';
+import type { AnalysisResult, Rule } from '../result';
 import type { TopScores } from './compact';
 import { parseResultText, readResultFileSync, type RecordKind } from './resultFile';
 
@@ -20,6 +20,7 @@ export interface BatchSettings {
   analyze: {
     steps: number; formula: string; target: number | 'predicted'; baselines: BaselineName[]; randomCount: number; randomSeed: number;
     topK?: number;                    // only when > 1, so files made before top-K paths keep their key
+    rule?: Rule;                      // only when not left, so files made before the rules keep their key
   };
 }
 
@@ -67,6 +68,7 @@ export function batchSettings(modelSha256: string, model: ModelOptions, analyze:
     analyze: {
       steps: a.steps, formula: a.formula, target: a.target, baselines, randomCount: a.randomCount, randomSeed: a.randomSeed,
       ...(a.topK > 1 ? { topK: a.topK } : {}),
+      ...(a.rule !== 'left' ? { rule: a.rule } : {}),
     },
   };
   return { key: settingsKey(body), ...body };
@@ -75,7 +77,7 @@ export function batchSettings(modelSha256: string, model: ModelOptions, analyze:
 /** The analyze options a settings block was made with (for a report that reruns passes). */
 export function analyzeOptionsOf(s: BatchSettings): AnalyzeOptions {
   const a = s.analyze;
-  return { steps: a.steps, formula: a.formula as AnalyzeOptions['formula'], target: a.target, baselines: a.baselines, randomCount: a.randomCount || undefined, randomSeed: a.randomSeed, topK: a.topK };
+  return { steps: a.steps, rule: a.rule, formula: a.formula as AnalyzeOptions['formula'], target: a.target, baselines: a.baselines, randomCount: a.randomCount || undefined, randomSeed: a.randomSeed, topK: a.topK };
 }
 
 export const isError = (line: BatchLine): line is BatchError => line.schema === ERROR_SCHEMA;
