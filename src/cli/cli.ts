@@ -1,6 +1,6 @@
 // `neuron-path`: the engine from a terminal. Progress on stderr, a summary on stdout, JSON on request.
 import { Engine } from '../engine/index';
-import { BASELINES, DEFAULTS, FORMULAS, PROVIDERS, RESIZES, RULES, STEPS_RANGE } from '../engine/options';
+import { BASELINES, DEFAULTS, FAST, FORMULAS, PROVIDERS, RESIZES, RULES, STEPS_RANGE } from '../engine/options';
 import { analyzeOptions, modelOptions, parse, UsageError, type Flags } from './args';
 import { batch, BATCH_USAGE } from './batch';
 import { checkOutput, recordOf, writeOutput } from './output';
@@ -25,6 +25,8 @@ const USAGE = `usage: neuron-path analyze IMAGE [options]
   --steps N            integration steps m, ${STEPS_RANGE.min}..${STEPS_RANGE.max} (default ${DEFAULTS.steps})
   --rule R             where the m steps are taken: ${choices(RULES, DEFAULTS.rule)}
                        (left: alpha = k/m, the paper's; gauss: Gauss-Legendre on [0,1])
+  --fast               --steps ${FAST.steps} --rule ${FAST.rule}: finds the converged path as often as the
+                       paper's m = ${DEFAULTS.steps} (README, Quadrature); not the paper's setting
   --formula F          ${choices(FORMULAS, DEFAULTS.formula)} (reference: the published code's)
   --scope S            token rows the neurons are read at: auto (default: the rows the head
                        reads, found from the graph) | cls (token 0) | patches (the patch grid,

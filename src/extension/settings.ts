@@ -6,7 +6,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AnalyzeOptions, BaselineName, ModelOptions, PreprocessOverrides, ResizeMode } from '../engine/api';
-import { BASELINES, DEFAULTS, FORMULAS, PROVIDERS, RESIZES, RULES, STEPS_RANGE, TOP_K_RANGE } from '../engine/options';
+import { BASELINES, DEFAULTS, FAST, FORMULAS, PROVIDERS, RESIZES, RULES, STEPS_RANGE, TOP_K_RANGE } from '../engine/options';
 import type { Formula, Rule } from '../engine/result';
 import { isScopeSetting, SCOPE_HELP } from '../engine/scope';
 import type { TargetChoice } from '../protocol/imagePanel';
@@ -104,8 +104,10 @@ export function readSettings(config: ConfigReader, ctx: SettingsContext): Resolv
   else if (stepsRaw !== undefined) warnings.push(`neuronPath.steps must be an integer from ${min} to ${max}; using ${steps}.`);
 
   const ruleRaw = config.get<unknown>('rule');
-  const rule = pick(ruleRaw, RULES, DEFAULTS.rule);
+  let rule = pick(ruleRaw, RULES, DEFAULTS.rule);
   if (ruleRaw !== undefined && rule !== ruleRaw) warnings.push(`neuronPath.rule must be one of ${RULES.join(', ')}; using ${rule}.`);
+  // The fast preset replaces the steps and the rule (not the paper's setting; options.ts FAST).
+  if (config.get<unknown>('fast') === true) ({ steps, rule } = FAST);
 
   const target = parseTarget(config.get<unknown>('target'));
   if (target === undefined) warnings.push('neuronPath.target must be "predicted" or a class index; using "predicted".');

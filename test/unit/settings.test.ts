@@ -52,6 +52,13 @@ test('every setting is passed on', () => {
   assert.equal(s.bundledModel, false);
 });
 
+test('the fast preset: 8 Gauss-Legendre steps whatever steps and rule say', () => {
+  const s = readSettings(config({ fast: true, steps: 50, rule: 'midpoint' }), CTX);
+  assert.equal(s.analyze.steps, 8);
+  assert.equal(s.analyze.rule, 'gauss');
+  assert.deepEqual(s.warnings, []);
+});
+
 test('bad values fall back and say why', () => {
   const s = readSettings(config({
     'preprocess.size': [224], 'preprocess.std': [0.5, 0], steps: 0, rule: 'simpson', target: 'cat', formula: 'magic', baselines: ['activation', 'oracle'], topK: 0,
