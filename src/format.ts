@@ -38,6 +38,16 @@ export function formatSpread(s: { mean: number; std: number; n: number }, signed
   return s.n ? `${signed ? formatSigned(s.mean) : formatNumber(s.mean)} ± ${formatNumber(s.std)}` : MISSING;
 }
 
+/** A change of a probability in percentage points, the one unit of remove/enhance in every panel: "-12.3 pp". */
+export function formatPoints(delta: number | null | undefined): string {
+  return missing(delta) ? MISSING : `${formatSigned(delta * 100)} pp`;
+}
+
+/** A mean change of a probability and its spread, in percentage points: "-12.3 ± 4.1 pp". */
+export function formatPointsSpread(s: { mean: number; std: number; n: number }): string {
+  return s.n ? `${formatSigned(s.mean * 100)} ± ${formatNumber(s.std * 100)} pp` : MISSING;
+}
+
 /** "3 min", "1 h 5 min": a duration for people. */
 export function durationText(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));
@@ -56,8 +66,25 @@ export function batchProgressText(p: { done: number; total: number; failed: numb
   return parts.join(', ');
 }
 
-/** Where an analysis stands, in percent, from its progress message. */
+/**
+ * The seconds an analysis has left, from its measured rate (model rows per second since the clean
+ * pass) and the rows still planned; undefined until one layer step has been measured.
+ */
+export function remainingSeconds(p: LayerProgress): number | undefined {
+  const w = p.work;
+  if (!w || w.done <= 0 || w.seconds <= 0 || w.total < w.done) return undefined;
+  return (w.seconds / w.done) * (w.total - w.done);
+}
+
+/** "path: layer 3 of 12, neuron 5 · about 2 min left": an analysis's progress line. */
+export function analysisProgressText(p: LayerProgress): string {
+  const left = remainingSeconds(p);
+  return left === undefined || left < 1 ? p.message : `${p.message} · about ${durationText(left)} left`;
+}
+
+/** Where an analysis stands, in percent, from its progress message (its work done when measured). */
 export function progressPercent(p: LayerProgress): number {
+  if (p.work && p.work.total > 0) return 5 + (95 * Math.min(p.work.done, p.work.total)) / p.work.total;
   switch (p.phase) {
     case 'load': return 2;
     case 'clean': return 5;

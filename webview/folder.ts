@@ -69,13 +69,13 @@ function build(): void {
   const comparison = section('comparison',
     h('h2', { id: 'comparison-heading' }, 'Method comparison'),
     ui.comparisonNote,
-    h('table', { class: 'data wide comparison', 'aria-label': 'Mean and spread of each method over the images' },
+    h('div', { class: 'table-scroll' }, h('table', { class: 'data wide comparison', 'aria-label': 'Mean and spread of each method over the images' },
       h('thead', null, h('tr', null,
         h('th', { scope: 'col' }, 'Method'), h('th', { scope: 'col', class: 'num' }, 'Images'),
-        h('th', { scope: 'col', class: 'num' }, 'JAS'), h('th', { scope: 'col', class: 'num' }, 'Remove Δp'),
-        h('th', { scope: 'col', class: 'num' }, 'Enhance Δp'), h('th', { scope: 'col', class: 'num' }, 'Accuracy after removal'),
+        h('th', { scope: 'col', class: 'num' }, 'JAS'), h('th', { scope: 'col', class: 'num', title: 'Change of the target probability, in percentage points, when the path\u2019s neurons are zeroed' }, 'Remove (pp)'),
+        h('th', { scope: 'col', class: 'num', title: 'Change of the target probability, in percentage points, when the path\u2019s neurons are doubled' }, 'Enhance (pp)'), h('th', { scope: 'col', class: 'num' }, 'Accuracy after removal'),
         h('th', { scope: 'col', class: 'num' }, 'Path better (JAS / remove / enhance)'))),
-      ui.comparisonBody),
+      ui.comparisonBody)),
     h('div', { class: 'chart-row' }, h('div', { class: 'chart-box' }, ui.chartCanvas), h('div', { class: 'chart-box' }, ui.accuracyCanvas)));
   const patterns = section('patterns',
     h('h2', { id: 'patterns-heading' }, 'Neurons per class'),
@@ -138,7 +138,7 @@ function renderComparison(s: FolderState): void {
     h('th', { scope: 'row' }, r.name), h('td', { class: 'num' }, r.images), h('td', { class: 'num' }, r.jas),
     h('td', { class: 'num' }, r.remove), h('td', { class: 'num' }, r.enhance), h('td', { class: 'num' }, r.kept), h('td', { class: 'num' }, r.beats))));
   ui.comparisonNote.textContent = rows.length
-    ? 'Mean ± standard deviation over the images. Remove / enhance Δp: change of the target probability when the path\u2019s neurons are zeroed / doubled (the neuron path should lower it most on removal and raise it most on enhancement). Random: mean of its random paths.'
+    ? 'Mean ± standard deviation over the images. Remove / enhance: change of the target probability, in percentage points (pp), when the path\u2019s neurons are zeroed / doubled (the neuron path should lower it most on removal and raise it most on enhancement). Random: mean of its random paths.'
     : 'No analysed images yet.';
   if (rows.length) {
     const theme = readTheme();

@@ -30,10 +30,10 @@ export class PruningSection {
       h('label', { class: 'prune-field', title: hint }, h('span', null, label), input);
     fill(this.result,
       h('div', { class: 'chart-box' }, this.canvas),
-      h('table', { class: 'data', 'aria-label': 'Accuracy per share of neurons zeroed' },
+      h('div', { class: 'table-scroll' }, h('table', { class: 'data', 'aria-label': 'Accuracy per share of neurons zeroed' },
         h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Zeroed'),
           ...Object.values(PRUNE_NAMES).map((n) => h('th', { scope: 'col', class: 'num' }, n)))),
-        this.body));
+        this.body)));
     this.element = h('section', { id: 'section-pruning', class: 'section', 'aria-labelledby': 'pruning-heading' },
       h('h2', { id: 'pruning-heading' }, 'Pruning'),
       h('p', { class: 'caption' }, 'Per class, the kept neurons are the most frequent path neurons of part of its images; the accuracy is measured on the others. '

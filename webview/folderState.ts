@@ -4,7 +4,7 @@
 import type { MethodStats } from '../src/engine/batch/compare';
 import { imagesThrough, topNeurons } from '../src/engine/batch/patterns';
 import type { PruneVariant, PruningCurve } from '../src/engine/batch/prune';
-import { formatNumber as fmt, formatPercent as pct, formatSigned as fmtSigned, formatSpread as spread } from '../src/format';
+import { formatNumber as fmt, formatPercent as pct, formatSigned as fmtSigned, formatSpread as spread, formatPointsSpread } from '../src/format';
 import type { BatchReport } from '../src/engine/batch/report';
 import { batchProgressText } from '../src/format';
 import type { BatchProgressInfo } from '../src/operations/progress';
@@ -128,7 +128,7 @@ export interface ComparisonRow {
 export function comparisonRows(report: BatchReport | undefined): ComparisonRow[] {
   return (report?.comparison ?? []).map((m) => ({
     method: m.method, name: m.name, images: m.images,
-    jas: spread(m.jas), remove: spread(m.removeDeviation, true), enhance: spread(m.enhanceDeviation, true),
+    jas: spread(m.jas), remove: formatPointsSpread(m.removeDeviation), enhance: formatPointsSpread(m.enhanceDeviation),
     kept: pct(m.removeKept),
     beats: m.pathBeats ? `${pct(m.pathBeats.jas)} / ${pct(m.pathBeats.remove)} / ${pct(m.pathBeats.enhance)}` : '',
     stats: m,

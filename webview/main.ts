@@ -12,9 +12,9 @@ import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { VscodeCheckbox, VscodeProgressBar, VscodeSingleSelect } from '@vscode-elements/elements';
 import './main.css';
-import type { PathNeuron, TokenMap } from '../src/engine/result';
+import type { BaselineName, PathNeuron, TokenMap } from '../src/engine/result';
 import type { ExportRequest, PanelPersistedState, TargetChoice, WebviewToHost } from '../src/protocol/imagePanel';
-import { progressPercent } from '../src/format';
+import { analysisProgressText, formatPoints, progressPercent } from '../src/format';
 import { isTargetChoice } from '../src/protocol/imagePanel';
 import { ChartSlot, jasChartConfig, manipulationChartConfig, readTheme, scoreChartConfig, type Marker } from './charts';
 import { fill, h } from './dom';
@@ -22,7 +22,7 @@ import { drawTokenMap } from './overlay';
 import { defaultsBanner, drawModelInput, mapBox } from './modelInput';
 import { isMessage, Page } from './boot';
 import {
-  classCount, classLabel, comparisonRows, fmt, fmtSigned, initialState, pct, persisted, rankLayer, reduce, shownPrediction,
+  baselinesToAdd, classCount, classLabel, comparisonRows, fmt, initialState, pct, persisted, rankLayer, reduce, shownPrediction,
   type Action, type PanelState,
 } from './state';
 
@@ -41,13 +41,20 @@ const ui = {
   subtitle: h('p', { class: 'subtitle', id: 'subtitle' }),
   leftOut: h('p', { class: 'subtitle left-out', id: 'left-out', hidden: true }),
   runButton: h('vscode-button', { id: 'run', onclick: () => post({ type: 'analyze', target: page.state.target }) }, 'Analyze'),
-  cancelButton: h('vscode-button', { id: 'cancel', secondary: true, onclick: () => post({ type: 'cancel' }) }, 'Cancel'),
+  cancelButton: h('vscode-button', { id: 'cancel', secondary: true, 'data-testid': 'cancel', title: 'Stop now: what was found so far stays on screen', onclick: () => post({ type: 'cancel' }) }, 'Cancel'),
+  skipButton: h('vscode-button', {
+    id: 'skip-baselines', secondary: true, 'data-testid': 'skip-baselines',
+    title: 'Stop once the path is complete: a result without the baselines (most of the time of an analysis), which you can compute later from this panel',
+    onclick: () => { post({ type: 'skipBaselines' }); ui.skipButton.disabled = true; ui.skipButton.textContent = 'Skipping the baselines...'; },
+  }, 'Skip baselines'),
+  baselinesButton: h('vscode-button', { id: 'run-baselines', 'data-testid': 'run-baselines', onclick: () => post({ type: 'runBaselines' }) }, 'Compute baselines'),
   jsonButton: h('vscode-button', { id: 'export-json', secondary: true, onclick: () => exportData({ format: 'json' }) }, 'Export JSON'),
   csvButton: h('vscode-button', { id: 'export-csv', secondary: true, onclick: () => exportData({ format: 'csv' }) }, 'Export CSV'),
   compareButton: h('vscode-button', { id: 'compare', secondary: true, 'data-testid': 'compare', title: 'Compare this path with another analysed image\u2019s', onclick: () => post({ type: 'compare' }) }, 'Compare with...'),
   settingsButton: h('vscode-button', { id: 'settings', secondary: true, onclick: () => post({ type: 'openSettings' }) }, 'Settings'),
   progressBar: h('vscode-progress-bar', { id: 'progress', 'aria-label': 'Analysis progress' }) as VscodeProgressBar,
   status: h('p', { id: 'status', class: 'status', role: 'status', 'aria-live': 'polite', 'data-testid': 'status', 'data-state': 'idle' }),
+  headline: h('p', { id: 'headline', class: 'headline', 'data-testid': 'headline' }),
 
   image: h('img', { id: 'image', alt: '' }),
   inputCanvas: h('canvas', { id: 'model-input', class: 'model-input', role: 'img', 'aria-label': 'The model\u2019s input: the image resized and cropped as the model saw it' }),
@@ -64,6 +71,11 @@ const ui = {
   targetNote: h('p', { id: 'target-note', class: 'target-note', 'data-testid': 'target' }),
 
   pathHint: h('p', { class: 'caption', id: 'path-hint' }),
+  pathLegend: h('p', { class: 'caption', id: 'path-legend', 'data-testid': 'path-legend' },
+    '#j: the neuron\u2019s index in its block\u2019s FFN (0 to D\u22121, as in the model), not a rank. act: its activation on this image at the token(s) the classifier reads. score: its joint attribution score given the path\u2019s neurons before it.'),
+  floorNote: h('p', { class: 'caption note', id: 'floor-note', 'data-testid': 'floor-note' }),
+  location: h('p', { class: 'caption location', id: 'neuron-location', 'data-testid': 'neuron-location' }),
+  igNote: h('p', { class: 'caption note', id: 'ig-note', 'data-testid': 'ig-note' }),
   pathList: h('ol', { id: 'path', class: 'path-diagram', 'aria-label': 'Neuron path, one neuron per layer' }),
   neuronButton: h('vscode-button', {
     id: 'neuron-view', secondary: true, 'data-testid': 'neuron-view',
@@ -115,7 +127,7 @@ function build(): void {
   const header = h('header', { class: 'top' },
     h('div', { class: 'titles' }, ui.title, ui.subtitle, ui.leftOut),
     h('div', { class: 'actions', role: 'toolbar', 'aria-label': 'Analysis actions' },
-      ui.runButton, ui.cancelButton, ui.jsonButton, ui.csvButton, ui.compareButton, ui.settingsButton));
+      ui.runButton, ui.cancelButton, ui.skipButton, ui.baselinesButton, ui.jsonButton, ui.csvButton, ui.compareButton, ui.settingsButton));
 
   const prediction = section('prediction',
     h('h2', { id: 'prediction-heading' }, 'Prediction'),
@@ -139,14 +151,16 @@ function build(): void {
   const pathSection = section('path',
     h('h2', { id: 'path-heading' }, 'Path'),
     ui.pathHint,
-    h('div', { class: 'row-actions' }, ui.neuronButton),
+    ui.pathLegend,
+    ui.floorNote,
+    h('div', { class: 'row-actions' }, ui.location, ui.neuronButton),
     ui.pathList);
 
   ui.layerTitle.id = 'layer-heading';
   fill(ui.layerBody,
     h('div', { class: 'layer-grid' },
       h('div', { class: 'chart-box' }, ui.scoreCanvas),
-      h('div', { class: 'table-box' },
+      h('div', { class: 'table-box table-scroll' },
         h('table', { class: 'data', 'aria-label': 'The ten most influential neurons of the selected layer' },
           h('thead', null, h('tr', null,
             h('th', { scope: 'col' }, 'Rank'), h('th', { scope: 'col' }, 'Neuron'), h('th', { scope: 'col', class: 'num' }, 'Score'), h('th', { scope: 'col' }, ''))),
@@ -155,15 +169,15 @@ function build(): void {
   const layer = section('layer', ui.layerTitle, ui.layerNote, ui.layerBody);
 
   fill(ui.comparisonBodyBox,
-    h('table', { class: 'data wide', 'aria-label': 'Joint attribution score and manipulation of each method' },
+    h('div', { class: 'table-scroll' }, h('table', { class: 'data wide', 'aria-label': 'Joint attribution score and manipulation of each method' },
       h('thead', null, h('tr', null,
         h('th', { scope: 'col' }, 'Method'),
         h('th', { scope: 'col', class: 'num' }, 'JAS'),
         h('th', { scope: 'col', class: 'num' }, 'Remove (x0)'),
-        h('th', { scope: 'col', class: 'num' }, 'Change'),
+        h('th', { scope: 'col', class: 'num', title: 'Change of the target probability, in percentage points' }, 'Change (pp)'),
         h('th', { scope: 'col', class: 'num' }, 'Enhance (x2)'),
-        h('th', { scope: 'col', class: 'num' }, 'Change'))),
-      ui.comparisonBody),
+        h('th', { scope: 'col', class: 'num', title: 'Change of the target probability, in percentage points' }, 'Change (pp)'))),
+      ui.comparisonBody)),
     h('div', { class: 'chart-pair' },
       h('div', null, h('div', { class: 'chart-box small' }, ui.jasCanvas), h('div', { class: 'row-actions' }, ui.jasPng)),
       h('div', null, h('div', { class: 'chart-box small' }, ui.manipCanvas), h('div', { class: 'row-actions' }, ui.manipPng))),
@@ -171,9 +185,11 @@ function build(): void {
   const baselines = section('baselines',
     h('h2', { id: 'baselines-heading' }, 'Comparison with baselines'),
     ui.comparisonNote,
+    ui.igNote,
     ui.comparisonBodyBox);
 
-  fill(app, header, h('div', { class: 'progress-line' }, ui.progressBar, ui.status), ui.prepBanner, prediction, pathSection, layer, baselines);
+  // The path first: while an analysis runs, the visible top of the panel is the prediction line and the growing path.
+  fill(app, header, h('div', { class: 'progress-line' }, ui.progressBar, ui.status, ui.headline), ui.prepBanner, pathSection, prediction, layer, baselines);
   new ResizeObserver(() => renderOverlay()).observe(ui.image);
 }
 
@@ -207,6 +223,12 @@ function renderHeader(s: PanelState): void {
   ui.runButton.hidden = running || s.status === 'done';
   ui.runButton.textContent = s.status === 'empty' ? 'Analyze' : 'Run again';
   ui.cancelButton.hidden = !running;
+  // Skipping is offered while a run has baselines ahead; once asked, the run stops when its path is complete.
+  ui.skipButton.hidden = !running || s.reusesPath || s.runBaselines.length === 0;
+  if (!running) { ui.skipButton.disabled = false; ui.skipButton.textContent = 'Skip baselines'; }
+  const toAdd = baselinesToAdd(s);
+  ui.baselinesButton.hidden = toAdd.length === 0;
+  ui.baselinesButton.title = `Compute the ${toAdd.map(baselineName).join(', ')} baseline${toAdd.length === 1 ? '' : 's'} for this path (the path is reused)`;
   ui.jsonButton.disabled = !r;
   ui.csvButton.disabled = !r;
   ui.compareButton.disabled = !r;
@@ -218,12 +240,25 @@ function renderHeader(s: PanelState): void {
     else ui.progressBar.indeterminate = true;
   }
   let status = '';
-  if (running) status = s.progress?.message ?? 'Starting the analysis...';
-  else if (s.status === 'done' && r) status = `Explaining class ${r.target.class} (${r.target.label}), probability ${pct(r.target.probability)}${s.cached ? ' · from cache' : ''}`;
-  else if (s.status === 'cancelled') status = `${s.message ?? 'Cancelled.'}${r ? ' Showing the previous result.' : ''}`;
+  if (running) status = s.progress ? analysisProgressText(s.progress) : 'Starting the analysis...';
+  else if (s.status === 'done' && r) {
+    status = `Explaining class ${r.target.class} (${r.target.label}), probability ${pct(r.target.probability)}${s.cached ? ' · from cache' : ''}`;
+    if (toAdd.length && r.settings.baselines?.length === 0) status += s.baselinesCancelled ? ' · baselines cancelled: the path result is complete' : ' · without baselines';
+  } else if (s.status === 'cancelled' && s.partial) {
+    status = `Cancelled after layer ${s.path.length} of ${s.layers ?? '?'}: the path found so far is shown (partial). Analyze again for the whole path.`;
+  } else if (s.status === 'cancelled') status = `${s.message ?? 'Cancelled.'}${r ? ' Showing the previous result.' : ''}`;
   else if (s.status === 'error') status = s.message ?? 'The analysis failed.';
   else if (s.status === 'empty' && s.imagePath) status = 'No result for this image with the current settings yet: choose Analyze.';
   ui.status.textContent = status;
+  // The prediction, on the line above the path, as soon as the clean pass gives it.
+  const shown = shownPrediction(s);
+  const top1 = shown?.top[0];
+  const explained = shown?.top.find((t) => t.class === shown.targetClass);
+  ui.headline.hidden = !top1;
+  ui.headline.textContent = top1
+    ? `Predicted ${top1.label || classLabel(s, top1.class)} (${pct(top1.probability)})${explained && explained.class !== top1.class ? `; explaining ${explained.label || classLabel(s, explained.class)} (${pct(explained.probability)})` : ''}`
+      + (s.status === 'cancelled' && s.partial ? ' · partial path' : '')
+    : '';
   ui.status.dataset.state = s.status === 'empty' ? 'idle' : s.status;
   ui.status.classList.toggle('error', s.status === 'error');
 }
@@ -332,9 +367,15 @@ function renderPath(s: PanelState): void {
   const running = s.status === 'running';
   ui.pathHint.textContent = s.path.length === 0
     ? (running ? 'The path grows here layer by layer.' : 'No path yet.')
+    : s.status === 'cancelled' && s.partial
+      ? `Partial path: the analysis was cancelled after layer ${s.path.length} of ${layers}. Each neuron shown was chosen given the ones before it, as in the whole path.`
     : s.result?.topK
       ? `The ${s.result.topK.k} best neurons of each layer (top-${s.result.topK.k} path: each layer chosen given all ${s.result.topK.k} of the layers before it); the first is shown large, the others beside it. Select a layer (arrow keys move) to see the influence of all its neurons and where its first neuron fires.`
       : `One neuron per layer, chosen by the joint attribution score. Select a layer (arrow keys move) to see the influence of all its neurons and where its path neuron fires.`;
+  ui.pathLegend.hidden = s.path.length === 0;
+  const floor = geluFloorNote(s);
+  ui.floorNote.hidden = !floor;
+  ui.floorNote.textContent = floor;
   const maxScore = Math.max(1e-12, ...s.path.map((p) => Math.abs(p.score)));
   const items: HTMLElement[] = [];
   for (let l = 0; l < Math.max(layers, s.path.length); l++) {
@@ -350,6 +391,7 @@ function renderPath(s: PanelState): void {
           'aria-pressed': selected ? 'true' : 'false',
           tabIndex: selected ? 0 : -1,
           'aria-label': `Layer ${p.layer}: neuron ${p.neuron}, activation ${fmt(p.activation)}, score ${fmt(p.score)}`,
+          title: `Block ${p.layer}, neuron #${p.neuron} (its index in the block\u2019s FFN). act ${fmt(p.activation)}: its activation on this image. score ${fmt(p.score)}: its joint attribution score given the path before it.`,
           onclick: () => dispatch({ type: 'selectLayer', layer: l }),
         },
         h('span', { class: 'layer' }, `L${p.layer}`),
@@ -376,6 +418,7 @@ function renderPath(s: PanelState): void {
     ui.neuronButton.textContent = `What excites #${n.neuron}?`;
     ui.neuronButton.title = `Layer ${n.layer}, neuron ${n.neuron}: the images of this folder that excite it most, per class, and what zeroing it does`;
   }
+  renderLocation(s, n);
   // Keep keyboard focus on the selected node across redraws.
   const hadFocus = ui.pathList.contains(document.activeElement);
   fill(ui.pathList, ...items);
@@ -402,7 +445,7 @@ function renderLayer(s: PanelState): void {
   const r = s.result;
   const n = selectedNeuron(s);
   const scores = r?.layerScores[s.selectedLayer];
-  if (!r || !scores || scores.length === 0 || s.status === 'running') {
+  if (!r || !scores || scores.length === 0 || (s.status === 'running' && !s.reusesPath)) {
     ui.layerTitle.textContent = 'Influence of every neuron';
     ui.layerNote.textContent = s.status === 'running' ? 'Shown when the analysis has finished.' : 'No result yet.';
     fill(ui.top10);
@@ -467,7 +510,7 @@ let comparisonKey = '';
 
 function renderComparison(s: PanelState): void {
   const r = s.result;
-  if (!r || s.status === 'running') {
+  if (!r || (s.status === 'running' && !s.reusesPath)) {
     fill(ui.comparisonBody);
     ui.comparisonNote.textContent = s.status === 'running' ? 'Shown when the analysis has finished.' : 'No result yet.';
     jasChart.clear();
@@ -481,15 +524,20 @@ function renderComparison(s: PanelState): void {
   }
   ui.comparisonBodyBox.hidden = false;
   const rows = comparisonRows(r);
+  const toAdd = baselinesToAdd(s);
   ui.comparisonNote.textContent = `Target class ${r.target.class} (${r.target.label}) has probability ${pct(r.target.probability)} before any change. `
-    + 'A path that matters lowers it more when its neurons are removed (x0) and raises it more when they are enhanced (x2) than the baselines do.';
+    + 'A path that matters lowers it more when its neurons are removed (x0) and raises it more when they are enhanced (x2) than the baselines do.'
+    + (toAdd.length ? ` Not computed for this result: the ${toAdd.map(baselineName).join(', ')} baseline${toAdd.length === 1 ? '' : 's'} (the path's figures are complete without them); Compute baselines adds them, reusing this path.` : '');
+  const ig = igBeatsPath(rows);
+  ui.igNote.hidden = !ig;
+  ui.igNote.textContent = ig;
   fill(ui.comparisonBody, ...rows.map((row) => h('tr', { class: row.key === 'path' ? 'is-path' : '', 'data-testid': 'method-row', 'data-method': row.key },
     h('th', { scope: 'row' }, row.name),
     h('td', { class: 'num' }, row.jasStd !== undefined ? `${fmt(row.jas)} ± ${fmt(row.jasStd)}` : fmt(row.jas)),
     h('td', { class: 'num' }, pct(row.remove)),
-    h('td', { class: 'num' }, `${fmtSigned(row.removeDeviation * 100)} pt`),
+    h('td', { class: 'num' }, formatPoints(row.removeDeviation)),
     h('td', { class: 'num' }, pct(row.enhance)),
-    h('td', { class: 'num' }, `${fmtSigned(row.enhanceDeviation * 100)} pt`))));
+    h('td', { class: 'num' }, formatPoints(row.enhanceDeviation)))));
   const key = `${r.image.sha256}:${r.model.sha256}:${r.settings.target}:${r.settings.formula}:${r.settings.steps}:${page.themeVersion}:${r.jas}`;
   if (key !== comparisonKey) {
     comparisonKey = key;
@@ -501,6 +549,48 @@ function renderComparison(s: PanelState): void {
   ui.manipPng.disabled = false;
   const t = r.timing;
   ui.timing.textContent = `Computed in ${fmt(t.seconds)} s: ${t.forwardPasses} forward and ${t.backwardPasses} backward passes.`;
+}
+
+/** Where the selected neuron lives in the ONNX graph (as Netron names the nodes): selectable, to copy. */
+function renderLocation(s: PanelState, n: PathNeuron | undefined): void {
+  const nodes = n ? s.result?.model.ffn?.blocks?.[n.layer] : undefined;
+  ui.location.hidden = !n;
+  if (!n) return;
+  const name = (label: string, node: string) => [`${label} `, h('code', { class: 'node-name', title: 'Select to copy' }, node)];
+  fill(ui.location, `Neuron #${n.neuron} of block ${n.layer}`,
+    ...(nodes ? [': input ', n.neuron.toString(), ' of ', ...name('fc2', nodes.fc2), ' · ',
+      // A gated FFN's two linears (or one fused) are not told apart by the graph: both are named gate/up.
+      ...nodes.linears.flatMap((l) => [...name(s.result?.model.ffn?.kind === 'gated' ? 'gate/up' : 'fc1', l), ' · ']),
+      ...name('activation', nodes.activation)] : []));
+}
+
+/**
+ * A path whose neurons mostly sit near GELU's floor (about -0.17) does not fire there: say why such a
+ * neuron can still be influential.
+ */
+function geluFloorNote(s: PanelState): string {
+  const act = s.result?.model.ffn?.activation ?? '';
+  if (!act.startsWith('gelu') || s.path.length === 0) return '';
+  const low = s.path.filter((p) => p.activation < 0 && p.activation > -0.2).length;
+  if (low * 2 < s.path.length) return '';
+  return `${low} of the ${s.path.length} path neurons have a small negative activation: GELU\u2019s floor is about \u22120.17, so they barely fire on this image. `
+    + 'They can still be influential: the score weighs an activation by how much the target probability depends on it, and removing a neuron at the floor (x0) moves its output from \u22120.17 to 0, which later blocks amplify.';
+}
+
+/** Per-layer IG moving the probability more than the path: say what it means rather than leave it unexplained. */
+function igBeatsPath(rows: ReturnType<typeof comparisonRows>): string {
+  const path = rows.find((r) => r.key === 'path');
+  const ig = rows.find((r) => r.key === 'ig');
+  if (!path || !ig) return '';
+  const remove = ig.removeDeviation < path.removeDeviation, enhance = ig.enhanceDeviation > path.enhanceDeviation;
+  if (!remove && !enhance) return '';
+  return `Per-layer IG moves the probability more than the path on ${remove && enhance ? 'remove and enhance' : remove ? 'remove' : 'enhance'} for this image. `
+    + 'IG picks each layer\u2019s neuron on its own; the path picks each neuron given the ones before it, for their joint attribution (JAS), not for the largest single-image change. '
+    + 'One image decides little: the folder analysis compares the methods over many images.';
+}
+
+function baselineName(b: BaselineName): string {
+  return b === 'activation' ? 'activation' : b === 'ig' ? 'per-layer IG' : b === 'ip' ? 'influence pattern' : 'random';
 }
 
 // ---------------------------------------------------------------------------------------------

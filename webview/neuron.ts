@@ -55,7 +55,7 @@ function build(): void {
   fill(app, header, h('div', { class: 'progress-line' }, ui.progressBar, ui.status),
     section('top', 'Images that excite it most', ui.topCaption, ui.topGrid),
     section('classes', 'Per class', ui.chartCaption, h('div', { class: 'class-chart' }, ui.chartCanvas),
-      h('table', { class: 'data ablation', 'data-testid': 'ablation-table' }, h('thead', null, ui.tableHead), ui.tableBody), ui.tableNote));
+      h('div', { class: 'table-scroll' }, h('table', { class: 'data ablation', 'data-testid': 'ablation-table' }, h('thead', null, ui.tableHead), ui.tableBody)), ui.tableNote));
 }
 
 function render(): void {

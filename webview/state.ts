@@ -1,5 +1,6 @@
 // The panel's state and how messages and user actions change it. Pure (no DOM), so it is unit tested.
-import type { AnalysisResult, ClassProbability, LayerProgress, PathNeuron } from '../src/engine/result';
+import type { AnalysisResult, BaselineName, ClassProbability, LayerProgress, PathNeuron } from '../src/engine/result';
+import { missingBaselines } from '../src/engine/options';
 import type { HostToWebview, PanelInit, PanelPersistedState, TargetChoice } from '../src/protocol/imagePanel';
 
 export type Status = 'empty' | 'running' | 'done' | 'error' | 'cancelled';
@@ -15,6 +16,15 @@ export interface PanelState {
   status: Status;
   runId?: number;
   progress?: LayerProgress;
+  /** What the running analysis computes after its path (skipping them is offered), and whether it reuses a shown path. */
+  runBaselines: BaselineName[];
+  reusesPath: boolean;
+  /** A run cancelled before its path was complete: its last progress (prediction, layers); `path` is then the path so far. */
+  partial?: LayerProgress;
+  /** The shown result had its baselines cancelled or skipped (it is complete without them). */
+  baselinesCancelled: boolean;
+  /** The baselines the settings ask for. */
+  wantedBaselines: BaselineName[];
   /** The path so far while running; the result's path when done. */
   path: PathNeuron[];
   layers?: number;
@@ -43,6 +53,10 @@ export function initialState(persisted?: Partial<PanelPersistedState>): PanelSta
     target: persisted?.target ?? 'predicted',
     status: 'empty',
     path: [],
+    runBaselines: [],
+    reusesPath: false,
+    baselinesCancelled: false,
+    wantedBaselines: [],
     cached: false,
     selectedLayer: persisted?.selectedLayer ?? 0,
     followLive: true,
@@ -74,6 +88,8 @@ function fromInit(prev: PanelState, init: PanelInit): PanelState {
     message: init.error,
     progress: undefined,
     runId: undefined,
+    partial: undefined,
+    wantedBaselines: init.wantedBaselines ?? prev.wantedBaselines,
   };
   if (init.running) {
     const p = init.running.progress;
@@ -89,6 +105,10 @@ function fromInit(prev: PanelState, init: PanelInit): PanelState {
       selectedLayer: prev.followLive ? Math.max(0, path.length - 1) : prev.selectedLayer,
     };
   }
+  if (init.cancelled?.partialPath?.length) {
+    const path = init.cancelled.partialPath;
+    return { ...base, status: 'cancelled', partial: init.cancelled, path, layers: init.cancelled.layers, result: undefined, selectedLayer: clampLayer(prev.selectedLayer, path.length) };
+  }
   if (init.result) {
     return { ...base, status: 'done', path: init.result.path, layers: init.result.model.layers, selectedLayer: clampLayer(prev.selectedLayer, init.result.path.length) };
   }
@@ -100,8 +120,14 @@ export function reduce(state: PanelState, action: Action): PanelState {
     case 'init': return fromInit(state, action.init);
 
     case 'runStarted':
+      // A run that reuses the shown path (its baselines computed later) keeps showing it.
+      if (action.reusesPath && state.result) {
+        return { ...state, status: 'running', runId: action.runId, progress: undefined, runBaselines: action.baselines ?? [], reusesPath: true, partial: undefined, message: undefined };
+      }
       return {
         ...state, status: 'running', runId: action.runId, target: action.target, progress: undefined,
+        runBaselines: action.baselines ?? [], reusesPath: false, partial: undefined, baselinesCancelled: false,
+        wantedBaselines: action.baselines ?? state.wantedBaselines,
         path: [], message: undefined, followLive: true, selectedLayer: 0,
       };
 
@@ -126,6 +152,7 @@ export function reduce(state: PanelState, action: Action): PanelState {
       return {
         ...state,
         status: 'done', runId: undefined, progress: undefined, result: r, cached: action.cached,
+        baselinesCancelled: action.baselinesCancelled ?? false, reusesPath: false, partial: undefined,
         path: r.path, layers: r.model.layers, message: undefined,
         target: r.settings.target,
         selectedLayer: state.followLive ? bestLayerToShow(state, r) : clampLayer(state.selectedLayer, r.path.length),
@@ -135,11 +162,19 @@ export function reduce(state: PanelState, action: Action): PanelState {
 
     case 'runFailed': {
       if (action.runId !== state.runId) return state;
+      // Cancelled while the path grew: what was found stays on screen, marked partial.
+      if (action.cancelled && !state.reusesPath && state.path.length > 0) {
+        return {
+          ...state, status: 'cancelled', runId: undefined, message: action.message, result: undefined, cached: false,
+          partial: { ...(state.progress ?? { phase: 'layer', message: '' }), partialPath: state.path, layers: state.layers },
+          progress: undefined, followLive: false, selectedLayer: clampLayer(state.selectedLayer, state.path.length),
+        };
+      }
       // Back to the last complete result, if any; the message says what happened.
       const r = state.result;
       return {
         ...state,
-        status: action.cancelled ? 'cancelled' : 'error', runId: undefined, progress: undefined, message: action.message,
+        status: action.cancelled ? 'cancelled' : 'error', runId: undefined, progress: undefined, message: action.message, reusesPath: false,
         path: r?.path ?? [], layers: r?.model.layers,
         target: r ? r.settings.target : state.target,
         selectedLayer: clampLayer(state.selectedLayer, r?.path.length ?? 0),
@@ -242,10 +277,15 @@ function baselineRow(key: 'activation' | 'ig' | 'ip', name: string, b: { jas: nu
  * The top classes to list and the class marked as explained: while a run goes, the new clean pass's
  * as soon as it is done (before the path); otherwise the result's.
  */
-export function shownPrediction(s: Pick<PanelState, 'status' | 'progress' | 'result'>): { top: ClassProbability[]; targetClass: number } | undefined {
-  const live = s.status === 'running' ? s.progress?.prediction : undefined;
+export function shownPrediction(s: Pick<PanelState, 'status' | 'progress' | 'result' | 'partial'>): { top: ClassProbability[]; targetClass: number } | undefined {
+  const live = s.status === 'running' ? s.progress?.prediction : s.status === 'cancelled' ? s.partial?.prediction : undefined;
   if (live) return { top: live.top, targetClass: live.target.class };
   return s.result ? { top: s.result.prediction.top, targetClass: s.result.target.class } : undefined;
+}
+
+/** The baselines the shown result lacks that the settings ask for (offered to compute, reusing its path). */
+export function baselinesToAdd(s: Pick<PanelState, 'status' | 'result' | 'wantedBaselines'>): BaselineName[] {
+  return s.status === 'done' && s.result ? missingBaselines(s.result, s.wantedBaselines) : [];
 }
 
 /** The label of class `c`, from the model's labels or the result's top classes. */

@@ -22,6 +22,8 @@ gated one (SwiGLU), so both kinds are handled alike. Everything is done with the
     manipulation remove (x0) / enhance (x2) live forward.
   * influence pattern baseline and top-K paths (K neurons per layer, the sums over all K earlier
     neurons) in methods of their own, built on the primitives above.
+  * intervention: any neurons (l, j) multiplied by factors, at the readout rows or at every token
+    row, everything else live (one forward pass).
 Vectors over the readout are [K, D] with the rows in readout order.
 
 The model is used in the dtype it has; make_fixtures.py casts a copy to float64 so the fixtures
@@ -56,6 +58,7 @@ class NeuronPathRef:
         self._captured: Dict[int, torch.Tensor] = {}
         self._replace: Dict[int, torch.Tensor] = {}
         self._scale: Dict[int, tuple] = {}
+        self._mult: Dict[int, tuple] = {}
         self._handles = [m.register_forward_pre_hook(self._make_hook(i)) for i, m in enumerate(self.fc2s)]
 
     # ------------------------------------------------------------------ hooks
@@ -94,18 +97,27 @@ class NeuronPathRef:
                 v = u.clone()
                 v[:, rows] = u[:, rows] * mult
                 return (v,) + tuple(inputs[1:])
+            if self._mode == "intervene" and layer in self._mult:
+                mult, all_rows = self._mult[layer]
+                v = u.clone()
+                if all_rows:
+                    v = u * mult.to(u.dtype)
+                else:
+                    v[:, rows] = u[:, rows] * mult.to(u.dtype)
+                return (v,) + tuple(inputs[1:])
             return None
         return hook
 
     @contextlib.contextmanager
-    def _state(self, mode, replace=None, scale=None):
+    def _state(self, mode, replace=None, scale=None, mult=None):
         self._mode, self._captured = mode, {}
         self._replace = replace or {}
         self._scale = scale or {}
+        self._mult = mult or {}
         try:
             yield
         finally:
-            self._mode, self._replace, self._scale = None, {}, {}
+            self._mode, self._replace, self._scale, self._mult = None, {}, {}, {}
 
     # ------------------------------------------------------------------ primitives
     @torch.no_grad()
@@ -281,6 +293,26 @@ class NeuronPathRef:
         ref = float((gp * sp).sum())
         pap = float(sum((g[l][:, sets[l]] * s[l][:, sets[l]]).sum() for l in range(self.L)))
         return {"reference": ref, "paper": pap}
+
+    # ------------------------------------------------------------------ intervention
+    @torch.no_grad()
+    def intervene(self, x, settings, rows="readout"):
+        """Probabilities [C] after a live forward with each (layer, neuron, factor) of `settings`
+        multiplying fc2's input unit `neuron` of block `layer`: at the readout rows, or at every token
+        row (rows='all'). A neuron may be named once."""
+        if rows not in ("readout", "all"):
+            raise ValueError(f"rows must be 'readout' or 'all', got {rows!r}")
+        if len({(l, j) for l, j, _ in settings}) != len(settings):
+            raise ValueError(f"a neuron is named twice in {settings}")
+        mult = {}
+        for layer, neuron, factor in settings:
+            fc2 = self.fc2s[layer]
+            if layer not in mult:
+                mult[layer] = torch.ones(fc2.in_features, dtype=fc2.weight.dtype)
+            mult[layer][neuron] = factor
+        with self._state("intervene", mult={l: (m, rows == "all") for l, m in mult.items()}):
+            logits = self.model(x)
+        return torch.softmax(logits[0], -1)
 
     def remove(self, x, target, path):
         return self.manipulate(x, target, path, 0.0)

@@ -23,12 +23,34 @@ export const ANALYZE_FLAGS = {
 
 export type Flags = ReturnType<typeof parse>['values'];
 
-export function parse(argv: string[]) {
+type FlagSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
+
+/**
+ * Parses a command's flags strictly. A value that looks like a negative number (`--threads -1`)
+ * is taken as the value (parseArgs would call it ambiguous), so the flag's own check words the
+ * error; an empty value (`--holdout ''`) is refused, never read as 0.
+ */
+export function parseFlags<T extends FlagSpec>(argv: string[], options: T) {
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const spec = /^--[^=]+$/.test(argv[i]) ? options[argv[i].slice(2)] : undefined;
+    if (spec?.type === 'string' && i + 1 < argv.length && /^-(\d|\.\d|Infinity$)/.test(argv[i + 1])) args.push(`${argv[i]}=${argv[++i]}`);
+    else args.push(argv[i]);
+  }
+  let parsed;
   try {
-    return parseArgs({ args: argv, options: ANALYZE_FLAGS, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+  for (const [name, value] of Object.entries(parsed.values)) {
+    if (typeof value === 'string' && !value.trim()) throw new UsageError(`--${name} is empty: give it a value`);
+  }
+  return parsed;
+}
+
+export function parse(argv: string[]) {
+  return parseFlags(argv, ANALYZE_FLAGS);
 }
 
 export function int(name: string, v: string | undefined, min: number, max = Infinity): number | undefined {
@@ -93,6 +115,6 @@ export function analyzeOptions(f: Flags): AnalyzeOptions {
     formula: oneOf('formula', f.formula, FORMULAS),
     randomCount: int('random', f.random, 1, RANDOM_COUNT_RANGE.max),
     randomSeed: int('seed', f.seed, SEED_RANGE.min, SEED_RANGE.max),
-    topK: int('top-k', f['top-k'], TOP_K_RANGE.min),
+    topK: int('top-k', f['top-k'], TOP_K_RANGE.min, TOP_K_RANGE.max),
   };
 }

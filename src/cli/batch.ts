@@ -10,7 +10,7 @@ import {
 import { codeOf } from '../engine/errors';
 import { Engine } from '../engine/index';
 import { analyzeOptions, int, modelOptions, UsageError, type Flags } from './args';
-import { safeText, warnDefaults } from './terminal';
+import { safeLine, warnDefaults } from './terminal';
 import { WorkerPool } from './workerPool';
 
 export const BATCH_USAGE = `
@@ -20,7 +20,7 @@ usage: neuron-path batch DIR [--out FILE.jsonl] [--limit N] [--jobs N] [--shard 
   by predicted class. One JSON line per image is appended to FILE as it finishes (default
   ./<DIR name>.neuron-path.jsonl); run the same command again to resume. Ctrl-C (or SIGTERM) stops cleanly.
   --limit N            only the first N images (classes taken in turn)
-  --jobs N             N worker processes, one model each (default 1)
+  --jobs N             N worker processes, one model each (default 1; at most the number of cores)
   --shard K/N          only shard K (0..N-1) of the folder, into FILE's shard file
                        <FILE without .jsonl>.shard-K-of-N.jsonl; an image's shard depends on its path
                        alone. Without it, in a Slurm array, the shard is the task's place in the array.
@@ -47,7 +47,9 @@ usage: neuron-path report RESULTS... [--prune 0.1,0.3,0.5,0.7,0.9 --model M] [--
   --layers N           prune only the first N blocks (default all)
   --top N              neurons shown per class and layer (default 3); --seed S pruning seed (default 0)
   --by B               auto (default: folder class, else predicted) | folder | predicted
+  --matrix             print the class similarity matrix past 20 classes too (else the 20 most similar pairs)
   --json OUT           also write the whole report as JSON
+  --force              replace a --json or --merged file that is an input or holds other results
 `;
 
 export function duration(seconds: number): string {
@@ -77,7 +79,9 @@ export async function batch(f: Flags, positionals: string[]): Promise<number> {
   if (!dir) throw new UsageError('batch needs a folder DIR');
   if (positionals.length > 1) throw new UsageError(`batch takes one folder, got ${positionals.length}`);
   if (f.json !== undefined) throw new UsageError('batch writes its records with --out FILE.jsonl, not --json');
-  const limit = positiveInt('limit', f.limit), jobs = positiveInt('jobs', f.jobs) ?? 1;
+  const limit = positiveInt('limit', f.limit), asked = positiveInt('jobs', f.jobs) ?? 1;
+  // More model processes than cores only share the cores, each with a model in memory.
+  const cores = os.availableParallelism(), jobs = Math.min(asked, cores);
   const lock = { staleAfter: int('lock-stale', f['lock-stale'], LOCK_STALE.min, LOCK_STALE.max), log: (m: string) => log(`${prefix}${m}`) };
   if (f.scores !== undefined && f.scores !== 'top' && f.scores !== 'all') throw new UsageError(`--scores must be one of top|all, got '${f.scores}'`);
   let sharding;
@@ -86,7 +90,7 @@ export async function batch(f: Flags, positionals: string[]): Promise<number> {
   const out = sharding ? shardFile(base, sharding.shard) : base;
   const mOpts = modelOptions(f), aOpts = analyzeOptions(f);
   const tty = process.stderr.isTTY && !f.quiet;
-  const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${tty ? '\r\x1b[K' : ''}${safeText(msg)}\n`); };
+  const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${tty ? '\r\x1b[K' : ''}${safeLine(msg)}\n`); };
   const prefix = sharding ? `${shardLabel(sharding.shard)}: ` : '';
   const controller = new AbortController();
   // SIGTERM too: Slurm's scancel and Kubernetes send it, and wait a while before SIGKILL.
@@ -94,6 +98,7 @@ export async function batch(f: Flags, positionals: string[]): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
+  if (asked > jobs) log(`--jobs ${asked} is more than the ${cores} cores: running ${jobs} worker processes`);
   if (sharding) log(`${shardLabel(sharding.shard)} (from ${sharding.source}) -> ${out}`);
   log(`opening ${mOpts.modelPath}${jobs > 1 ? ` in ${jobs} worker processes` : ''}`);
   const debug = process.env.NEURON_PATH_DEBUG ? (line: string) => process.stderr.write(`${line}\n`) : () => {};
@@ -120,7 +125,7 @@ export async function batch(f: Flags, positionals: string[]): Promise<number> {
         if (f.quiet) return;
         if (p.analysed === 0 && p.resumed) log(`${p.resumed} images already in ${out}; resuming`);
         const now = performance.now();
-        if (tty) process.stderr.write(`\r\x1b[K${safeText(`${prefix}${progressLine(p)}`)}`);
+        if (tty) process.stderr.write(`\r\x1b[K${safeLine(`${prefix}${progressLine(p)}`)}`);
         else if (now - lastShown >= 1000 || p.done === p.total || p.analysed === 0) { log(`${prefix}${progressLine(p)}`); lastShown = now; }
       },
     });

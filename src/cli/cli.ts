@@ -1,15 +1,17 @@
 // `neuron-path`: the engine from a terminal. Progress on stderr, a summary on stdout, JSON on request.
-import { Engine } from '../engine/index';
+import { Engine, type LayerProgress } from '../engine/index';
+import { analysisProgressText } from '../format';
 import { BASELINES, DEFAULTS, FAST, FORMULAS, PROVIDERS, RESIZES, RULES, STEPS_RANGE } from '../engine/options';
 import { analyzeOptions, modelOptions, parse, UsageError, type Flags } from './args';
 import { batch, BATCH_USAGE } from './batch';
 import { checkOutput, recordOf, writeOutput } from './output';
 import { compare, COMPARE_USAGE } from './compare';
+import { exportEdited, intervene, INTERVENE_USAGE } from './intervene';
 import { neuron, NEURON_USAGE } from './neuron';
 import { report } from './report';
 import { summary } from './summary';
 import { isCancelled } from '../engine/errors';
-import { errorLine, safeText, warnDefaults } from './terminal';
+import { errorLine, safeLine, safeText, warnDefaults } from './terminal';
 
 /** 'a (default) | b | c' */
 function choices(values: readonly string[], fallback: string): string {
@@ -42,15 +44,15 @@ const USAGE = `usage: neuron-path analyze IMAGE [options]
   --json FILE          write the neuron-path/1 record to FILE ('-' for stdout); an existing FILE
                        is replaced only if it is the record of the same image, or with --force
   -q, --quiet          no progress on stderr
-${BATCH_USAGE}${NEURON_USAGE}${COMPARE_USAGE}`;
+${BATCH_USAGE}${NEURON_USAGE}${COMPARE_USAGE}${INTERVENE_USAGE}`;
 
 async function analyze(f: Flags, positionals: string[]): Promise<void> {
   const image = positionals[0];
   if (!image) throw new UsageError('analyze needs an IMAGE');
-  const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${safeText(msg)}\n`); };
+  const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${safeLine(msg)}\n`); };
   const controller = new AbortController();
   process.once('SIGINT', () => { log('cancelling...'); controller.abort(); });
-  const hooks = { signal: controller.signal, onProgress: (p: { message: string }) => log(`  ${p.message}`) };
+  const hooks = { signal: controller.signal, onProgress: (p: LayerProgress) => log(`  ${analysisProgressText(p)}`) };
   const mOpts = modelOptions(f);
   const aOpts = analyzeOptions(f);
   const json = checkOutput('--json', f.json, { inputs: [image, mOpts.modelPath, ...(mOpts.labelsPath ? [mOpts.labelsPath] : [])], force: f.force, keeps: recordOf(image) });
@@ -75,6 +77,8 @@ export async function main(argv: string[]): Promise<number> {
     if (!command || command === '--help' || command === '-h' || command === 'help') { process.stdout.write(USAGE); return command ? 0 : 2; }
     if (command === 'report') return await report(rest);
     if (command === 'neuron') return await neuron(rest);
+    if (command === 'intervene') return await intervene(rest);
+    if (command === 'export-edited') return await exportEdited(rest);
     const { values, positionals } = parse(rest);
     if (values.help) { process.stdout.write(USAGE); return 0; }
     if (command === 'analyze') { await analyze(values, positionals); return 0; }

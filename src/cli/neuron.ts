@@ -4,18 +4,18 @@
 // class with it zeroed; for a whole block, its most class-selective neurons.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
-import { loadReport, LOCK_STALE, scanNotes } from '../engine/batch/index';
-import { Engine } from '../engine/index';
+import { loadReport, LOCK_STALE, modelSettings, scanNotes, settingsDifferences, type CategoryPatterns } from '../engine/batch/index';
+import { EngineError } from '../engine/errors';
+import { Engine, type ModelOptions } from '../engine/index';
 import {
-  NEURON_RECORDS, neuronScanSuffix, parseUnits, scanFolderNeurons, selectiveNeurons, summarizeNeuron, unitName,
+  MAX_SCAN_BATCH, NEURON_RECORDS, neuronScanSuffix, parseUnits, scanFolderNeurons, selectiveNeurons, summarizeNeuron, unitName,
   type NeuronSummary, type NeuronUnit, type ScanRecord,
 } from '../engine/neurons/index';
 import { readLines, recordsOf } from '../engine/batch/records';
-import { ANALYZE_FLAGS, int, modelOptions, UsageError } from './args';
+import { ANALYZE_FLAGS, int, modelOptions, parseFlags, UsageError } from './args';
 import { duration, progressLine } from './batch';
+import { safeLine, safeText } from './terminal';
 import { checkOutput, writeOutput } from './output';
-import { safeText } from './terminal';
 import { formatNumber, formatPercent as pct } from '../format';
 import { plural, table } from './report';
 import { warnDefaults } from './terminal';
@@ -32,7 +32,7 @@ usage: neuron-path neuron DIR --layer L [--neuron J] [--neurons L:J,L:J,L] [--to
   --top K              images listed per neuron (default 9)
   --paths FILE.jsonl   a folder analysis of the same images: how often the neuron is on each class's paths
   --out FILE.jsonl     the scan's result file (default ./<DIR name>.neurons-<selection>.jsonl); resumed
-  --batch N            images per model run (default 16)
+  --batch N            images per model run (default 16, at most 256)
   --lock-stale S       as for batch: another machine's lock on the scan file is stale after S seconds
   --json OUT           the summaries as JSON (--force: replace an input or a file of results)
 `;
@@ -61,20 +61,18 @@ function selection(f: { layer?: string; neuron?: string; neurons?: string }): st
 }
 
 export async function neuron(argv: string[]): Promise<number> {
-  let parsed;
-  try { parsed = parseArgs({ args: argv, options: FLAGS, allowPositionals: true, strict: true }); } catch (e) { throw new UsageError((e as Error).message); }
-  const { values: f, positionals } = parsed;
+  const { values: f, positionals } = parseFlags(argv, FLAGS);
   if (f.help) { process.stdout.write(NEURON_USAGE); return 0; }
   const dir = positionals[0];
   if (!dir) throw new UsageError('neuron needs a folder DIR');
   if (positionals.length > 1) throw new UsageError(`neuron takes one folder, got ${positionals.length}`);
   const text = selection(f);
-  const top = positive('top', f.top, 9)!, limit = positive('limit', f.limit), batchSize = positive('batch', f.batch);
-  if (f.paths !== undefined && !fs.existsSync(f.paths)) throw new Error(`--paths: result file ${f.paths} does not exist`);
+  const top = positive('top', f.top, 9)!, limit = positive('limit', f.limit), batchSize = int('batch', f.batch, 1, MAX_SCAN_BATCH);
+  if (f.paths !== undefined && !fs.existsSync(f.paths)) throw new EngineError('not-found', `--paths: result file ${f.paths} does not exist`, { file: f.paths, role: 'result-file' });
   const mOpts = modelOptions(f as Parameters<typeof modelOptions>[0]);
   const json = checkOutput('--json', f.json, { inputs: [f.paths, f.out, mOpts.modelPath].filter((x): x is string => !!x), force: f.force });
   const tty = process.stderr.isTTY && !f.quiet;
-  const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${tty ? '\r\x1b[K' : ''}${msg}\n`); };
+  const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${tty ? '\r\x1b[K' : ''}${safeLine(msg)}\n`); };
   const controller = new AbortController();
   const onSigint = () => { log('stopping after the images in progress... (the file stays resumable)'); controller.abort(); };
   process.once('SIGINT', onSigint);
@@ -86,12 +84,13 @@ export async function neuron(argv: string[]): Promise<number> {
     let units: NeuronUnit[];
     try { units = parseUnits(text, engine.info.layers, engine.info.neuronsPerLayer); } catch (e) { throw new UsageError((e as Error).message); }
     const out = path.resolve(f.out ?? `${path.basename(path.resolve(dir))}${neuronScanSuffix(units)}`);
+    const patterns = f.paths !== undefined ? pathsOf(f.paths, engine.info.sha256, mOpts) : undefined; // checked before the scan
     log(`scanning ${path.resolve(dir)} for ${units.map(unitName).join(', ')} into ${out}`);
     let last = 0;
     const summary = await scanFolderNeurons(engine, {
       folder: dir, out, units, modelOptions: mOpts, batchSize, limit, signal: controller.signal,
       lock: { staleAfter: int('lock-stale', (f as { 'lock-stale'?: string })['lock-stale'], LOCK_STALE.min, LOCK_STALE.max), log },
-      onScan: (scan) => { for (const note of scanNotes(scan)) log(safeText(note)); },
+      onScan: (scan) => { for (const note of scanNotes(scan)) log(note); },
       onProgress: (p) => {
         const now = performance.now();
         if (now - last < 1000 && p.done !== p.total) return;
@@ -106,11 +105,10 @@ export async function neuron(argv: string[]): Promise<number> {
 
     const records = recordsOf(readLines(out, NEURON_RECORDS).lines) as unknown as ScanRecord[];
     if (!records.length) throw new Error(`${out} holds no scanned image`);
-    const patterns = f.paths !== undefined ? loadReport(path.resolve(f.paths)).report.patterns : undefined;
     const summaries = units.flatMap((u) => (u.neuron === null ? [] : [summarizeNeuron(records, u.layer, u.neuron, { top, patterns })]));
     const selective = units.flatMap((u) => (u.neuron === null ? [{ layer: u.layer, neurons: selectiveNeurons(records, u.layer, top) }] : []));
     const printed = [...summaries.map(formatNeuron), ...selective.map((s) => formatSelective(s.layer, s.neurons))].join('\n\n');
-    process.stdout.write(`${printed}\n`);
+    process.stdout.write(`${safeText(printed)}\n`);
     writeOutput(json, [`${JSON.stringify({ file: out, images: records.length, neurons: summaries, selective })}\n`]);
     return 0;
   } finally {
@@ -119,10 +117,22 @@ export async function neuron(argv: string[]): Promise<number> {
   }
 }
 
+/** --paths: the class patterns of a folder analysis made with this model and these model settings, or refused (its paths would be another model's neurons). */
+function pathsOf(file: string, sha256: string, options: ModelOptions): CategoryPatterns {
+  const { report, records } = loadReport(path.resolve(file));
+  const had = records[0].batch?.model;
+  const diff = had ? settingsDifferences({ key: '', model: had }, { key: '', model: modelSettings(sha256, options) }, ['in --paths', 'now']) : ['records without batch settings'];
+  if (diff.length) {
+    throw new EngineError('result-settings', `--paths ${file} holds analyses made with another model or other settings (${diff.join('; ')}): its paths are not this model's neurons`,
+      { file, role: 'result-file', files: [file], differences: diff });
+  }
+  return report.patterns;
+}
+
 export function formatNeuron(s: NeuronSummary): string {
   const out = [`Layer ${s.layer}, neuron ${s.neuron} (${plural(s.images, 'image')}; patch grid ${s.grid[0]}x${s.grid[1]})`, '', `  Images that excite it most:`];
   out.push(...table(['image', 'class', 'predicted', 'activation', 'peak patch (row, col)', 'at peak'],
-    s.top.map((t) => [path.basename(t.image), t.group, t.predicted.label || String(t.predicted.class), formatNumber(t.activation), `${t.peak.row}, ${t.peak.col}`, formatNumber(t.peak.value)]), '    '));
+    s.top.map((t) => [safeLine(path.basename(t.image)), safeLine(t.group), safeLine(t.predicted.label) || String(t.predicted.class), formatNumber(t.activation), `${t.peak.row}, ${t.peak.col}`, formatNumber(t.peak.value)]), '    '));
   const rows = [...s.classes, s.all];
   const ablation = s.all.ablated !== null;
   out.push('', `  Per class (activation at the readout: mean ± std${ablation ? '; with the neuron zeroed at the readout vs clean' : ''};`
@@ -130,7 +140,7 @@ export function formatNeuron(s: NeuronSummary): string {
   out.push(...table(
     ['class', 'images', 'activation', ...(s.all.onPaths !== null || s.classes.some((c) => c.onPaths !== null) ? ['on paths'] : []),
       'accuracy', ...(ablation ? ['zeroed', 'P(target)', 'zeroed'] : ['P(target)'])],
-    rows.map((c) => [c.label, String(c.images), `${formatNumber(c.activation.mean)} ± ${formatNumber(c.activation.std)}`,
+    rows.map((c) => [safeLine(c.label), String(c.images), `${formatNumber(c.activation.mean)} ± ${formatNumber(c.activation.std)}`,
       ...(s.all.onPaths !== null || s.classes.some((x) => x.onPaths !== null) ? [c.onPaths === null ? '' : pct(c.onPaths)] : []),
       pct(c.clean.accuracy), ...(ablation ? [pct(c.ablated!.accuracy), formatNumber(c.clean.probability), formatNumber(c.ablated!.probability)] : [formatNumber(c.clean.probability)])]), '    '));
   return out.join('\n');
@@ -138,5 +148,5 @@ export function formatNeuron(s: NeuronSummary): string {
 
 function formatSelective(layer: number, neurons: ReturnType<typeof selectiveNeurons>): string {
   return [`Layer ${layer}: the most class-selective neurons (best class mean - mean over all images)`,
-    ...table(['neuron', 'class', 'class mean', 'mean'], neurons.map((n) => [String(n.neuron), n.label, formatNumber(n.classMean), formatNumber(n.mean)]), '    ')].join('\n');
+    ...table(['neuron', 'class', 'class mean', 'mean'], neurons.map((n) => [String(n.neuron), safeLine(n.label), formatNumber(n.classMean), formatNumber(n.mean)]), '    ')].join('\n');
 }

@@ -2,7 +2,6 @@
 // comparison, the top path neurons per class, the class similarity matrix and the pruning curve.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import {
   ERROR_SCHEMA, lineImageKey, loadReports, lockResultFile, pruningCheck, readResultFileSync, resultFiles, skippedSummary, similarityPairs, topNeurons,
   type BatchRecord, type BatchReport, type CategoryPatterns, type GroupBy, type PruningCurve, type ResultSet,
@@ -11,16 +10,17 @@ import { sha256File } from '../engine/hash';
 import { Engine, type ModelOptions } from '../engine/index';
 import { locateModel } from '../engine/modelLocation';
 import { formatNumber, formatPercent as pct, formatSpread, stepsText } from '../format';
-import { UsageError } from './args';
+import { int, parseFlags, UsageError } from './args';
+import { SEED_RANGE } from '../engine/options';
 import { checkOutput, writeOutput, type OutputRules } from './output';
 import { BATCH_USAGE, duration } from './batch';
-import { safeText, warnDefaults } from './terminal';
+import { safeLine, safeText, warnDefaults } from './terminal';
 
 const FLAGS = {
   model: { type: 'string' }, labels: { type: 'string' }, threads: { type: 'string' }, provider: { type: 'string' },
   prune: { type: 'string' }, keep: { type: 'string' }, seed: { type: 'string' }, top: { type: 'string' }, by: { type: 'string' },
   holdout: { type: 'string' }, layers: { type: 'string' },
-  json: { type: 'string' }, merged: { type: 'string' }, force: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' },
+  json: { type: 'string' }, merged: { type: 'string' }, force: { type: 'boolean' }, matrix: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' },
 } as const;
 
 export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -32,19 +32,29 @@ export function table(header: string[], rows: string[][], indent = '  '): string
   return [line(header), ...rows.map(line)];
 }
 
-export function formatReport(r: BatchReport, top = 3): string {
+/** Up to this many classes the similarity matrix is printed; past it, the most similar pairs (--matrix: the matrix anyway). */
+const MATRIX_CLASSES = 20;
+const SIMILAR_PAIRS = 20;
+
+export function formatReport(r: BatchReport, top = 3, matrix = false): string {
   const out: string[] = [];
   const m = r.model;
-  out.push(`Results    ${r.file}: ${r.images} images${r.errors.length ? `, ${r.errors.length} could not be analysed` : ''}` +
+  out.push(`Results    ${safeLine(r.file)}: ${r.images} images${r.errors.length ? `, ${r.errors.length} could not be analysed` : ''}` +
     `${r.unreadableLines ? `, ${r.unreadableLines} unreadable lines skipped` : ''}`);
   if (r.duplicates?.images) {
     out.push(`           ${plural(r.duplicates.images, 'image')} had more than one line (${r.duplicates.lines} in all, e.g. from a re-run shard): the newest line of each is used`);
   }
-  out.push(`Model      ${m.path} (${m.layers} layers x ${m.neuronsPerLayer} neurons, scope ${m.scope})`);
+  for (const s of r.shards ?? []) {
+    if (!s.missing.length && !s.extra.length) continue;
+    const list = (xs: string[]) => `${xs.slice(0, 3).map((x) => safeLine(path.basename(x))).join(', ')}${xs.length > 3 ? `, ... (${xs.length} in all)` : ''}`;
+    out.push(`           incomplete shard set ${safeLine(s.files)}: ${s.found} of ${s.count} shards` +
+      `${s.missing.length ? `; missing ${list(s.missing)}` : ''}${s.extra.length ? `; not shards of ${s.count}: ${list(s.extra)}` : ''}: this report covers only part of the folder`);
+  }
+  out.push(`Model      ${safeLine(m.path)} (${m.layers} layers x ${m.neuronsPerLayer} neurons, scope ${m.scope})`);
   out.push(`Settings   ${r.settings.formula} formula, ${stepsText(r.settings)}, target ${r.settings.target}`);
   const by = r.patterns.groupBy === 'predicted' ? 'predicted class' : r.patterns.classes.some((c) => c.key.startsWith('class:')) && r.accuracy ? 'folder class' : 'folder or predicted class';
   out.push(`Classes    ${r.patterns.classes.length} (grouped by ${by})${r.accuracy ? `; clean top-1 accuracy ${pct(r.accuracy.accuracy)} on ${r.accuracy.images} images with a folder class` : ''}`);
-  for (const e of r.errors.slice(0, 5)) out.push(`  not analysed: ${e.image}: ${e.error}`);
+  for (const e of r.errors.slice(0, 5)) out.push(`  not analysed: ${safeLine(e.image)}: ${safeLine(e.error)}`);
   if (r.errors.length > 5) out.push(`  ... and ${r.errors.length - 5} more`);
 
   out.push('', 'Method comparison (mean ± std over images; deviation = target probability after - before):');
@@ -58,16 +68,22 @@ export function formatReport(r: BatchReport, top = 3): string {
 
   out.push('', `Top path neurons per class (per layer: neuron frequency, the ${top} most frequent):`);
   for (const c of r.patterns.classes) {
-    out.push(`  ${c.label} (${plural(c.count, 'image')})`);
+    out.push(`  ${safeLine(c.label)} (${plural(c.count, 'image')})`);
     topNeurons(c, top).forEach((l, layer) => out.push(`    L${String(layer).padEnd(3)}${l.map((n) => `${String(n.neuron).padStart(5)} ${pct(n.frequency).padStart(6)}`).join('   ')}`));
   }
 
-  const names = r.patterns.classes.map((c) => c.label);
+  const names = r.patterns.classes.map((c) => safeLine(c.label));
   const short = names.map((n) => n.slice(0, 7));
-  out.push('', 'Class similarity (cosine of the path-neuron frequency vectors, all layers):');
-  out.push(...table(['', ...short], r.patterns.similarity.map((row, i) => [names[i].slice(0, 14), ...row.map((x) => x.toFixed(2))])));
-  const pairs = similarityPairs(r.patterns, 5);
-  if (pairs.length) out.push(`  most similar: ${pairs.map((p) => `${p.a} ~ ${p.b} ${p.similarity.toFixed(2)}`).join(', ')}`);
+  if (matrix || names.length <= MATRIX_CLASSES) {
+    out.push('', 'Class similarity (cosine of the path-neuron frequency vectors, all layers):');
+    out.push(...table(['', ...short], r.patterns.similarity.map((row, i) => [names[i].slice(0, 14), ...row.map((x) => x.toFixed(2))])));
+    const pairs = similarityPairs(r.patterns, 5);
+    if (pairs.length) out.push(`  most similar: ${pairs.map((p) => `${safeLine(p.a)} ~ ${safeLine(p.b)} ${p.similarity.toFixed(2)}`).join(', ')}`);
+  } else {
+    out.push('', `Class similarity (cosine of the path-neuron frequency vectors, all layers): the ${SIMILAR_PAIRS} most similar of the ` +
+      `${names.length * (names.length - 1) / 2} pairs of ${names.length} classes (--matrix prints the ${names.length} x ${names.length} matrix):`);
+    out.push(...table(['class', 'class', 'cosine'], similarityPairs(r.patterns, SIMILAR_PAIRS).map((p) => [safeLine(p.a), safeLine(p.b), p.similarity.toFixed(2)])));
+  }
 
   if (r.pruning) {
     const p = r.pruning;
@@ -86,41 +102,33 @@ export function formatReport(r: BatchReport, top = 3): string {
       out.push(`  Each measured image is pruned with the kept neurons of its folder class, i.e. chosen by its label${p.holdout > 0 ? ' (on other images)' : ''}; ` +
         '--by predicted uses the class the model predicts instead.');
     }
-    for (const s of p.skipped.slice(0, 5)) out.push(`  skipped ${s.image}: ${s.reason}`);
+    for (const s of p.skipped.slice(0, 5)) out.push(`  skipped ${safeLine(s.image)}: ${safeLine(s.reason)}`);
     if (p.skipped.length > 5) out.push(`  ... and ${p.skipped.length - 5} more skipped`);
   }
   return out.join('\n');
 }
 
 function numberList(name: string, v: string): number[] {
-  const xs = v.split(',').map((x) => Number(x.trim().replace(/%$/, '')) / (x.trim().endsWith('%') ? 100 : 1));
-  if (!xs.length || xs.some((x) => !(x >= 0 && x <= 1))) throw new UsageError(`--${name} takes fractions in 0..1 (or percentages), got '${v}'`);
+  const parts = v.split(',').map((x) => x.trim());
+  const xs = parts.map((x) => Number(x.replace(/%$/, '')) / (x.endsWith('%') ? 100 : 1));
+  if (parts.some((x) => !x) || xs.some((x) => !(x >= 0 && x <= 1))) throw new UsageError(`--${name} takes fractions in 0..1 (or percentages), got '${v}'`);
   return xs;
 }
 
-function intFlag(name: string, v: string | undefined, min: number, fallback: number): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got '${v}'`);
-  return n;
-}
-
 export async function report(argv: string[]): Promise<number> {
-  let parsed;
-  try { parsed = parseArgs({ args: argv, options: FLAGS, allowPositionals: true, strict: true }); } catch (e) { throw new UsageError((e as Error).message); }
-  const { values: f, positionals } = parsed;
+  const { values: f, positionals } = parseFlags(argv, FLAGS);
   if (f.help) { process.stdout.write(BATCH_USAGE); return 0; }
   if (!positionals.length) throw new UsageError('report needs result files (from neuron-path batch), a folder of them, or a quoted glob');
   const by = (f.by ?? 'auto') as GroupBy;
   if (!['auto', 'folder', 'predicted'].includes(by)) throw new UsageError(`--by must be one of auto|folder|predicted, got '${f.by}'`);
-  const top = intFlag('top', f.top, 1, 3), keep = intFlag('keep', f.keep, 0, 5), seed = intFlag('seed', f.seed, 0, 0);
-  const layers = f.layers === undefined ? undefined : intFlag('layers', f.layers, 1, 1);
+  const top = int('top', f.top, 1) ?? 3, keep = int('keep', f.keep, 0) ?? 5, seed = int('seed', f.seed, SEED_RANGE.min, SEED_RANGE.max) ?? 0;
+  const layers = int('layers', f.layers, 1);
   const holdout = f.holdout === undefined ? 0.2 : numberList('holdout', f.holdout)[0];
   if (f.holdout !== undefined && (f.holdout.includes(',') || !(holdout < 1))) throw new UsageError(`--holdout takes one fraction in [0, 1) (or a percentage), got '${f.holdout}'`);
   const fractions = f.prune !== undefined ? numberList('prune', f.prune) : undefined;
   if (f.provider !== undefined && f.provider !== 'cpu' && f.provider !== 'cuda') throw new UsageError(`--provider must be one of cpu|cuda, got '${f.provider}'`);
-  if (f.threads !== undefined) intFlag('threads', f.threads, 0, 0);
-  const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${safeText(msg)}\n`); };
+  const threads = int('threads', f.threads, 0);
+  const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${safeLine(msg)}\n`); };
   const inputs = [...resultFiles(positionals), ...(f.model ? [f.model] : []), ...(f.labels ? [f.labels] : [])];
   const json = checkOutput('--json', f.json, { inputs, force: f.force });
 
@@ -131,8 +139,8 @@ export async function report(argv: string[]): Promise<number> {
   for (const line of skippedLines(set)) log(line);
   const merged = checkOutput('--merged', f.merged, { inputs, force: f.force, keeps: keptImages(set) });
   if (merged) await writeMerged(merged, set, log);
-  if (fractions) r.pruning = await prune(records, r.patterns, { fractions, keep, seed, holdout, layers, model: f.model!, labels: f.labels, threads: f.threads, provider: f.provider, log, quiet: !!f.quiet });
-  process.stdout.write(`${safeText(formatReport(r, top))}\n`);
+  if (fractions) r.pruning = await prune(records, r.patterns, { fractions, keep, seed, holdout, layers, model: f.model!, labels: f.labels, threads, provider: f.provider, log, quiet: !!f.quiet });
+  process.stdout.write(`${safeText(formatReport(r, top, f.matrix))}\n`);
   writeOutput(json, [`${JSON.stringify(r)}\n`]);
   return 0;
 }
@@ -167,7 +175,7 @@ async function writeMerged(file: string, set: ResultSet, log: (m: string) => voi
 }
 
 async function prune(records: BatchRecord[], patterns: CategoryPatterns, o: {
-  fractions: number[]; keep: number; seed: number; holdout: number; layers?: number; model: string; labels?: string; threads?: string; provider?: string; log: (m: string) => void; quiet: boolean;
+  fractions: number[]; keep: number; seed: number; holdout: number; layers?: number; model: string; labels?: string; threads?: number; provider?: string; log: (m: string) => void; quiet: boolean;
 }): Promise<PruningCurve> {
   const recorded = records[0];
   const modelPath = locateModel(o.model).file;
@@ -179,7 +187,7 @@ async function prune(records: BatchRecord[], patterns: CategoryPatterns, o: {
   const saved = recorded.batch?.model;
   // The settings that change the numbers come from the records (the engine bounds them); paths do not.
   const options: ModelOptions = {
-    modelPath, threads: o.threads !== undefined ? intFlag('threads', o.threads, 0, 0) : undefined,
+    modelPath, threads: o.threads,
     executionProvider: o.provider as ModelOptions['executionProvider'],
     scope: saved?.scope as ModelOptions['scope'], preprocess: saved?.preprocess, labelsPath: o.labels,
   };

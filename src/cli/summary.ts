@@ -2,13 +2,14 @@
 import * as path from 'node:path';
 import type { AnalysisResult } from '../engine/result';
 import { formatNumber as f, formatSigned as signed, stepsText } from '../format';
+import { safeLine as name } from './terminal';
 
 const pad = (s: string | number, n: number) => String(s).padEnd(n);
 
 export function summary(r: AnalysisResult): string {
   const lines: string[] = [];
   const m = r.model;
-  lines.push(`Model      ${m.path} (${m.layers} layers x ${m.neuronsPerLayer} neurons, scope ${m.scope}, ${m.inputSize.join('x')} input)`);
+  lines.push(`Model      ${name(m.path)} (${m.layers} layers x ${m.neuronsPerLayer} neurons, scope ${m.scope}, ${m.inputSize.join('x')} input)`);
   if (m.readout) {
     const from = m.readout.source === 'graph' ? 'read by the head, found from the graph' : 'set by --scope';
     const precision = m.precision && m.precision.stored !== 'float32' ? `; ${m.precision.stored} model analysed in float32` : '';
@@ -21,9 +22,9 @@ export function summary(r: AnalysisResult): string {
   const shownAs = input && prep ? ` -> ${input.resized[1]}x${input.resized[0]} ${prep.interpolation.value}` +
     `${input.size[0] !== input.resized[0] || input.size[1] !== input.resized[1] ? `, ${input.size[1]}x${input.size[0]} window at x ${input.left}, y ${input.top}` : ''}` +
     ` (${prep.config ? `${prep.config.processor}, ${prep.config.file}` : 'no preprocessing config'})` : '';
-  lines.push(`Image      ${path.basename(r.image.path)} (${r.image.width}x${r.image.height}${turned})${shownAs}`);
-  lines.push(`Predicted  ${r.prediction.top.map((c) => `${c.label} ${f(c.probability, 3)}`).join(' | ')}`);
-  lines.push(`Target     class ${r.target.class} "${r.target.label}", p = ${f(r.target.probability, 4)}`);
+  lines.push(`Image      ${name(path.basename(r.image.path))} (${r.image.width}x${r.image.height}${turned})${shownAs}`);
+  lines.push(`Predicted  ${r.prediction.top.map((c) => `${name(c.label)} ${f(c.probability, 3)}`).join(' | ')}`);
+  lines.push(`Target     class ${r.target.class} "${name(r.target.label)}", p = ${f(r.target.probability, 4)}`);
   lines.push('');
   lines.push(`Influential neuron path (${r.settings.formula} formula, ${stepsText(r.settings)}):`);
   lines.push(`  ${pad('layer', 7)}${pad('neuron', 8)}${pad('activation', 13)}score`);

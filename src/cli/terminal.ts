@@ -6,13 +6,22 @@ import { defaultedFields, describeDefaults, type Preprocessing } from '../engine
 
 // C0 controls but tab and newline, DEL, C1 controls, and the bidirectional overrides that reorder text.
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+// The same and newline: inside one line (a file name, a label, a log line) a newline would forge a line.
+const CONTROL_IN_LINE = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
-/** The text with every control character written as an escape (`\x1b`, `\u202e`). */
+const escape = (c: string) => {
+  const code = c.charCodeAt(0);
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+};
+
+/** Text of several lines with every control character but the line breaks written as an escape (`\x1b`, `\u202e`). */
 export function safeText(s: string): string {
-  return s.replace(CONTROL, (c) => {
-    const code = c.charCodeAt(0);
-    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
-  });
+  return s.replace(CONTROL, escape);
+}
+
+/** One line (a name from a file or folder, a log line, an error): every control character escaped, newlines too. */
+export function safeLine(s: string): string {
+  return s.replace(CONTROL_IN_LINE, escape);
 }
 
 /** What to do about an engine error, in the CLI's words (flags, not settings). */
@@ -26,7 +35,7 @@ function hint(e: EngineError): string | undefined {
         : f.file ? `fix ${f.file}, or override it with --size/--mean/--std/--resize` : 'fix the model folder\'s config, or override it with --size/--mean/--std/--resize';
     case 'labels': return 'fix the file, or give another with --labels';
     case 'result-settings': return f.files ? undefined : 'write to another --out file, or delete this one to start over'; // files: a report's inputs
-    case 'result-file': return 'name another --out file';
+    case 'result-file': return f.role === 'record' ? 'write one with analyze --json' : 'name another --out file';
     case 'result-locked': return 'wait for that run to finish, or stop it (the lock of a killed run on another machine is taken over once its heartbeat is older than --lock-stale)';
     case 'target': return 'give --target a class index in range, or --target predicted';
     case 'cache': return 'set NEURON_PATH_CACHE to a writable folder';
@@ -37,11 +46,17 @@ function hint(e: EngineError): string | undefined {
   }
 }
 
+/** V8's words when an allocation fails: memory ran out (or a limit such as ulimit -v was reached). */
+const OUT_OF_MEMORY = /allocation failed|Invalid (typed )?array length|out of memory|Cannot allocate memory|ENOMEM/i;
+
 /** One line for stderr: the engine's message and, for engine errors, what to do. */
 export function errorLine(err: Error): string {
+  if (!(err instanceof EngineError) && OUT_OF_MEMORY.test(err.message)) {
+    return safeLine(`out of memory (${err.message.replace(/[.\s]+$/, '')}); free memory, raise the limit (ulimit -v), or use fewer --jobs, a smaller --batch or a smaller model`);
+  }
   const h = err instanceof EngineError ? hint(err) : undefined;
   const text = err.message.replace(/[.\s]+$/, '');
-  return safeText(h ? `${text}; ${h}` : text);
+  return safeLine(h ? `${text}; ${h}` : text);
 }
 
 const PREP_FLAGS = { resize: '--size', crop: '--size', interpolation: '--resize', mean: '--mean', std: '--std', rescale: undefined } as const;
@@ -51,5 +66,5 @@ export function warnDefaults(prep: Preprocessing): void {
   const text = describeDefaults(prep);
   if (!text) return;
   const flags = [...new Set(defaultedFields(prep).map((f) => PREP_FLAGS[f]).filter((f) => f))];
-  process.stderr.write(`neuron-path: warning: ${safeText(text)}${flags.length ? `, or give ${flags.join('/')}` : ''}.\n`);
+  process.stderr.write(`neuron-path: warning: ${safeLine(text)}${flags.length ? `, or give ${flags.join('/')}` : ''}.\n`);
 }

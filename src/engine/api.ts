@@ -1,8 +1,8 @@
 // The engine's public surface: what the CLI, the worker and the tests call. No VS Code here.
 import type { Preprocessing } from './preprocessing';
-import type { Formula, LayerProgress, ReadoutInfo, Rule, ScopeSetting } from './result';
+import type { BaselineName, FfnNodes, Formula, LayerProgress, ReadoutInfo, Rule, ScopeSetting } from './result';
 
-export type BaselineName = 'activation' | 'ig' | 'ip' | 'random';
+export type { BaselineName } from './result';
 export type ExecutionProvider = 'cpu' | 'cuda';
 export type ResizeMode = 'bilinear' | 'bicubic' | 'nearest';
 
@@ -52,7 +52,8 @@ export interface ModelInfo {
   batchRewritten: boolean;          // a batch-1 export whose batch axis was made dynamic (checked row by row)
   activation: string;               // what the FFN activation was recognised as (gelu-erf, relu, swiglu, ...)
   ffn: 'plain' | 'gated';           // fc1 -> act -> fc2, or act(gate) * up -> fc2
-  headFfns: string[];               // fc2 nodes of FFNs after the blocks over a learned query's rows (class attention, attention pool): not blocks
+  headFfns: string[];
+  blocks: FfnNodes[];               // per block, the ONNX nodes of its FFN (fc2 first)               // fc2 nodes of FFNs after the blocks over a learned query's rows (class attention, attention pool): not blocks
   leftOut?: string;                 // why those FFNs are not on the path, in words (when there are any)
   precision: 'float32' | 'float16' | 'bfloat16'; // as stored; the analysis always runs in float32
 }

@@ -42,7 +42,7 @@ export function isEngineErrorCode(v: unknown): v is EngineErrorCode {
 }
 
 /** What a file is to the user; front ends name the flag or setting that gave it. */
-export type FileRole = 'model' | 'external-data' | 'image' | 'preprocessor' | 'labels' | 'result-file' | 'folder' | 'cache' | 'lock' | 'output';
+export type FileRole = 'model' | 'external-data' | 'image' | 'preprocessor' | 'labels' | 'result-file' | 'folder' | 'cache' | 'lock' | 'output' | 'record';
 
 export interface ErrorFacts {
   file?: string;

@@ -23,11 +23,12 @@ export const MAX_BYTES: Record<FileRole, number> = {
   cache: 16 * MIB,
   lock: 64 * 1024,
   output: 256 * MIB,                // an earlier output read back to decide whether it may be replaced
+  record: 256 * MIB,                // one analysis (analyze --json); a ViT-L record with maps is about 5 MiB
 };
 
 const ROLE_WORDS: Record<FileRole, string> = {
   model: 'model file', 'external-data': 'external data file', image: 'image', preprocessor: 'preprocessing config',
-  labels: 'labels file', 'result-file': 'result file', folder: 'folder', cache: 'cache entry', lock: 'lock file', output: 'output file',
+  labels: 'labels file', 'result-file': 'result file', folder: 'folder', cache: 'cache entry', lock: 'lock file', output: 'output file', record: 'record',
 };
 
 /** A file name Node could not decode: argv gives U+FFFD where the bytes were not UTF-8. */

@@ -10,6 +10,8 @@ import { locateModel } from './modelLocation';
 import { outputSize, type Preprocessing } from './preprocessing';
 import { pathRecord, pathText, type FsPath } from './files';
 import { sha256File } from './hash';
+import { editModel, type EditedModel } from './editModel';
+import { intervene, INTERVENTION_SCHEMA, type Intervention, type InterventionRecord, type InterventionResult } from './intervene';
 import { pathJas, sumTokens } from './locator';
 import { openModel, releaseSessions } from './modelStore';
 import { checkUnit, NEURON_SCHEMA, type NeuronScanRecord, type NeuronUnit } from './neurons/records';
@@ -47,29 +49,62 @@ export class Engine {
       path: loc.file, sha256: opened.sha256, preprocessing: prep, layers: opened.layers, neuronsPerLayer: i.neurons,
       tokens: i.tokens, scope: i.scope, readout: readoutInfo(i), inputSize: [i.input.height, i.input.width], channels: i.input.channels,
       numClasses: i.numClasses, labels: readLabels(loc, i.numClasses, options.labelsPath),
-      fixedBatch: i.input.fixedBatch, batchRewritten: i.batchRewritten, activation: i.activation, ffn: i.ffn, headFfns: i.head, leftOut: i.leftOut, precision: i.precision,
+      fixedBatch: i.input.fixedBatch, batchRewritten: i.batchRewritten, activation: i.activation, ffn: i.ffn, headFfns: i.head, blocks: i.blocks, leftOut: i.leftOut, precision: i.precision,
     };
     return new Engine(info, opened.sessions, i, prep);
   }
 
-  /** `imagePath`: a path, or its bytes (a folder scan's name that is not UTF-8; absolute). */
-  async analyze(imagePath: FsPath, options: AnalyzeOptions = {}, hooks: RunHooks = {}): Promise<AnalysisResult> {
+  /**
+   * `imagePath`: a path, or its bytes (a folder scan's name that is not UTF-8; absolute).
+   * `prior`: an earlier result of this image and model with the same settings: its path is reused
+   * and only the wanted baselines it lacks are computed (analyze.ts). Progress carries the complete
+   * result without baselines (`pathResult`) once the path is known.
+   */
+  async analyze(imagePath: FsPath, options: AnalyzeOptions = {}, hooks: RunHooks = {}, prior?: AnalysisResult): Promise<AnalysisResult> {
     const file = absolute(imagePath);
     const { input } = this.internal;
     const pixels = await loadPixels(file, this.prep, input);
+    const head: Pick<AnalysisResult, 'schema' | 'model' | 'image'> = {
+      schema: 'neuron-path/1', model: this.modelRecord(), image: imageOf(file, await sha256File(file, 'image'), pixels),
+    };
+    if (prior && (prior.model.sha256 !== this.info.sha256 || prior.image.sha256 !== head.image.sha256)) {
+      throw new EngineError('invalid-option', 'the earlier result was made with another model or image, so its path cannot be reused: analyse the image again', { field: 'prior' });
+    }
     const core = await analyzePixels({
       sessions: this.sessions, info: this.internal, layers: this.info.layers, labels: this.info.labels, pixels: pixels.data,
-    }, options, hooks);
-    const { path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses, readout, tokens, ffn, activation, headFfns, leftOut, precision, preprocessing } = this.info;
+    }, options, hooks, prior, (c) => ({ ...head, ...c }));
+    return { ...head, ...core };
+  }
+
+  /** The record's `model`: what was analysed and how it was read. */
+  private modelRecord(): AnalysisResult['model'] {
+    const { path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses, readout, tokens, ffn, activation, headFfns, blocks, leftOut, precision, preprocessing } = this.info;
     return {
-      schema: 'neuron-path/1',
-      model: {
-        path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses, readout, tokens,
-        ffn: { kind: ffn, activation, headFfns, ...(leftOut ? { leftOut } : {}) }, precision: { stored: precision, analysedIn: 'float32' }, preprocessing,
-      },
-      image: imageOf(file, await sha256File(file, 'image'), pixels),
-      ...core,
+      path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses, readout, tokens,
+      ffn: { kind: ffn, activation, headFfns, blocks, ...(leftOut ? { leftOut } : {}) }, precision: { stored: precision, analysedIn: 'float32' }, preprocessing,
     };
+  }
+
+  /**
+   * Any neurons multiplied by factors, everything else live (one forward pass of two rows): the
+   * top-5 before and after, and the target's probability (`target`, else the class predicted before).
+   */
+  async intervene(imagePath: FsPath, intervention: Intervention, target?: number, signal?: AbortSignal): Promise<InterventionRecord> {
+    const file = absolute(imagePath);
+    const pixels = await loadPixels(file, this.prep, this.internal.input);
+    const result = await this.interveneTensor(pixels.data, intervention, target, signal);
+    return { schema: INTERVENTION_SCHEMA, model: this.modelRecord(), image: imageOf(file, await sha256File(file, 'image'), pixels), ...result };
+  }
+
+  /** For callers that preprocess themselves (tests against recorded pixel tensors). */
+  interveneTensor(pixels: Float32Array, intervention: Intervention, target?: number, signal?: AbortSignal): Promise<InterventionResult> {
+    return intervene(new Runner(this.sessions, this.internal, this.info.layers, signal), pixels, intervention, this.info.labels, target);
+  }
+
+  /** The open model with an intervention built in, as a plain ONNX model (see editModel.ts). */
+  editedModel(intervention: Intervention): Promise<EditedModel> {
+    const { path: modelPath, sha256, layers, neuronsPerLayer, tokens } = this.info;
+    return editModel({ modelPath, sha256, layers, neurons: neuronsPerLayer, tokens, readoutRows: this.internal.readoutRows, sizeHint: outputSize(this.prep) }, intervention);
   }
 
   /** For callers that preprocess themselves (tests against recorded pixel tensors). */

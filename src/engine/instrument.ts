@@ -1,5 +1,6 @@
 // Turns a ViT into the model the locator runs (docs/method.md, replacing a layer): per block, the readout row(s) of the
-// FFN activation can be replaced by an input vector (switch on) or scaled live (manipulation); the
+// FFN activation can be replaced by an input vector (switch on) or scaled live (manipulation), and
+// every row scaled live (an intervention at all rows); the
 // target class is an input; the outputs are the probabilities, the clean activations and, from one
 // backward graph, dF/d(replacement) of every block summed over the batch, and the same gradient
 // un-switched (dF/d(readout activation) of a live pass, for the influence pattern, docs/method.md#baselines).
@@ -13,7 +14,7 @@ import { probeModel, probePixels, type ProbeResult } from './onnx/probe';
 import { resolvedScope } from './options';
 import { DataType, ModelFormatError, onnx, opsetOf, type GraphProto, type ModelProto, type NodeProto } from './onnx/proto';
 import { graphReadout, resolveReadout, runsOf } from './readout';
-import type { ScopeSetting } from './result';
+import type { FfnNodes, ScopeSetting } from './result';
 import type { Feed, SessionSettings } from './runtime';
 import { findPatchGrid, findSites, imageInput, logitsOutput, NotAViTError, type FfnKind, type ImageInput } from './structure';
 
@@ -21,6 +22,7 @@ export const NAMES = {
   switch: 'np_switch',
   replace: (l: number) => `np_replace_${l}`,
   scale: (l: number) => `np_scale_${l}`,
+  scaleAll: (l: number) => `np_scale_all_${l}`,
   onehot: 'np_onehot',
   probs: 'np_probs',
   act: (l: number) => `np_act_${l}`,
@@ -53,6 +55,7 @@ export interface InstrumentedInfo {
   grid: [number, number];             // the patch grid: the last gh*gw tokens
   gridSource: 'graph' | 'image size';
   head: string[];                     // fc2 nodes of FFNs after the blocks over a learned query's rows: not blocks
+  blocks: FfnNodes[];                 // per block, the ONNX nodes of its FFN
   leftOut?: string;                   // why `head` is left out of the path, in words
   precision: StoredPrecision;         // the model's stored precision; the analysis always runs in float32
   opset: number;
@@ -102,12 +105,13 @@ export async function instrument(exported: ModelProto, options: InstrumentOption
     const orig = `${site.tensor}/np_orig`;
     producer.output = producer.output!.map((o) => (o === site.tensor ? orig : o));
     const l = site.layer;
-    const pieces = runs.map(([start, end]) => b.slice(orig, [start], [end], [1]));
+    const live = b.op('Mul', [orig, NAMES.scaleAll(l)]);
+    const pieces = runs.map(([start, end]) => b.slice(live, [start], [end], [1]));
     const row = pieces.length === 1 ? pieces[0] : b.op('Concat', pieces, { axis: 1 });
-    const live = b.op('Mul', [row, NAMES.scale(l)]);
+    const scaled = b.op('Mul', [row, NAMES.scale(l)]);
     const sw = b.slice(NAMES.switch, [l], [l + 1], [0]);
-    const mix = b.op('Add', [b.op('Mul', [sw, NAMES.replace(l)]), b.op('Mul', [b.op('Sub', [b.float(1), sw]), live])]);
-    b.node('Concat', reassemble(b, orig, mix, runs, tokens), { axis: 1 }, [site.tensor]);
+    const mix = b.op('Add', [b.op('Mul', [sw, NAMES.replace(l)]), b.op('Mul', [b.op('Sub', [b.float(1), sw]), scaled])]);
+    b.node('Concat', reassemble(b, live, mix, runs, tokens), { axis: 1 }, [site.tensor]);
     b.node('Identity', [orig], {}, [NAMES.act(l)]);
     mixed.push(mix);
     switches.push(sw);
@@ -127,14 +131,15 @@ export async function instrument(exported: ModelProto, options: InstrumentOption
   graph.input!.push(floatInput(NAMES.switch, [fixed(L)]), floatInput(NAMES.onehot, [dyn('onehot_batch'), fixed(C)]));
   for (let l = 0; l < L; l++) {
     graph.input!.push(floatInput(NAMES.replace(l), [dyn(`replace_batch_${l}`), fixed(K), fixed(D)]),
-      floatInput(NAMES.scale(l), [dyn(`scale_batch_${l}`), fixed(1), fixed(D)]));
+      floatInput(NAMES.scale(l), [dyn(`scale_batch_${l}`), fixed(1), fixed(D)]),
+      floatInput(NAMES.scaleAll(l), [dyn(`scale_all_batch_${l}`), fixed(1), fixed(D)]));
   }
   graph.output = [{ name: NAMES.probs }, ...sites.map((s) => ({ name: NAMES.act(s.layer) }))];
 
   const info: InstrumentedInfo = {
     input, logits, output, outputIsSoftmax: softmaxed, numClasses: C, tokens, neurons: D,
     activation: sites[0].activation, ffn: sites[0].ffn, readoutRows: rows, readoutSource: readout.source, scope: readout.scope,
-    graphRows, grid, gridSource, head: head.map((s) => s.fc2), leftOut, precision: options.precision ?? 'float32',
+    graphRows, grid, gridSource, head: head.map((s) => s.fc2), blocks: sites.map((s) => ({ fc2: s.fc2, linears: s.linears, activation: s.activationNode })), leftOut, precision: options.precision ?? 'float32',
     opset, batchRewritten, rowBytes: 0,
   };
   const shapes = await probeShapes(model, (batch) => neutralFeeds(info, L, probePixels(info.input, batch)), info.input.fixedBatch, options.settings);
@@ -190,7 +195,7 @@ function noFfnMessage(graph: GraphProto, probe: ProbeResult, rejected: string[])
     'If this is a vision transformer, please report the export with this message.';
 }
 
-/** Neutral feeds: switches off, replacement zeros, scale one (the model computes as exported). */
+/** Neutral feeds: switches off, replacement zeros, scales one (the model computes as exported). */
 export function neutralFeeds(info: InstrumentedInfo, layers: number, pixels: Feed): Record<string, Feed> {
   const K = info.readoutRows.length, D = info.neurons;
   const feeds: Record<string, Feed> = {
@@ -203,6 +208,7 @@ export function neutralFeeds(info: InstrumentedInfo, layers: number, pixels: Fee
   for (let l = 0; l < layers; l++) {
     feeds[NAMES.replace(l)] = { type: 'float32', data: zeros, dims: [1, K, D] };
     feeds[NAMES.scale(l)] = { type: 'float32', data: ones, dims: [1, 1, D] };
+    feeds[NAMES.scaleAll(l)] = { type: 'float32', data: ones, dims: [1, 1, D] };
   }
   return feeds;
 }

@@ -19,7 +19,7 @@ import type { ModelSessions } from './runner';
 import { Session, type SessionSettings } from './runtime';
 
 /** Bump when the instrumented graph changes, so stale cache entries are not used. */
-const INSTRUMENT_VERSION = 12; // 9: entries record their model file and its sha256 (8: main's graph); 10: the live-gradient outputs (influence pattern); 11: leftOut; 12: the forward-only model beside it
+const INSTRUMENT_VERSION = 14; // 9: entries record their model file and its sha256 (8: main's graph); 10: the live-gradient outputs (influence pattern); 11: leftOut; 12: the forward-only model beside it; 13: every row scalable (intervention); 14: the FFN node names per block
 
 export interface OpenedModel {
   sessions: ModelSessions;
@@ -49,7 +49,12 @@ export async function openModel(options: ModelOptions, sizeHint: [number, number
   const dir = options.cacheDir ?? defaultCacheDir();
   const cachedInfo = path.join(dir, `${key}.json`);
 
-  const hit = readCacheEntry(dir, cachedInfo, report);
+  const distrust = untrusted(dir);
+  if (distrust) {
+    report(`warning: the cache folder ${dir} is ${distrust}: whoever can write it decides the results, so it is neither read nor written ` +
+      '(make it yours and not writable by others, e.g. chmod go-w, or set NEURON_PATH_CACHE to a folder of your own)');
+  }
+  const hit = distrust ? undefined : readCacheEntry(dir, cachedInfo, report);
   if (hit) {
     report('loading the cached instrumented model');
     return { sessions: await createSessions(hit.bytes, hit.forwardBytes, settings), info: hit.entry.info, layers: hit.entry.layers, sha256, cached: true };
@@ -80,10 +85,11 @@ export async function openModel(options: ModelOptions, sizeHint: [number, number
 
   // The model file is named by its own hash and written before the JSON that names it: two
   // processes building at once each write a complete pair, and the JSON renamed last wins.
+  if (distrust) return { sessions, info, layers, sha256, cached: false };
   const bytesSha = sha256Of(bytes), forwardSha = sha256Of(forwardBytes);
   const modelName = `${key}.${bytesSha.slice(0, 16)}.onnx`, forwardName = `${key}.${forwardSha.slice(0, 16)}.onnx`;
   try {
-    fs.mkdirSync(dir, { recursive: true });
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     writeAtomic(path.join(dir, modelName), 'cache', [bytes]);
     writeAtomic(path.join(dir, forwardName), 'cache', [forwardBytes]);
     writeAtomic(cachedInfo, 'cache', [JSON.stringify({
@@ -112,6 +118,21 @@ export async function releaseSessions(sessions: ModelSessions): Promise<void> {
 }
 
 /**
+ * Why a cache folder or file cannot be trusted, as ssh judges its keys: another user owns it, or
+ * others may write it (the hash beside an entry proves nothing against whoever can write both).
+ * Undefined when it can be, or does not exist yet (it is then made private).
+ */
+function untrusted(file: string): string | undefined {
+  const uid = process.getuid?.();
+  let st: fs.Stats;
+  try { st = fs.statSync(file); } catch { return undefined; }
+  if (uid === undefined) return undefined; // Windows: ACLs, not modes
+  if (st.uid !== uid) return `owned by user ${st.uid}, not by you (${uid})`;
+  if (st.mode & 0o022) return `writable by ${st.mode & 0o002 ? 'everyone' : 'its group'} (mode ${(st.mode & 0o777).toString(8)})`;
+  return undefined;
+}
+
+/**
  * A cache entry whose two model files hash to what was recorded when it was built, or undefined
  * (and the damaged files removed) when it is missing, unreadable, truncated or edited.
  */
@@ -126,6 +147,7 @@ function readCacheEntry(dir: string, infoFile: string, report: (msg: string) => 
   } catch { /* unreadable: rebuilt below */ }
   const files = entry ? [path.join(dir, entry.model), path.join(dir, entry.forward)] : [];
   const verified = (file: string, sha: string) => {
+    if (untrusted(file)) return undefined; // another user could have put it there or changed it
     try { const bytes = readRegular(file, 'model'); return sha256Of(bytes) === sha ? bytes : undefined; } catch { return undefined; } // missing: rebuilt
   };
   const bytes = entry && verified(files[0], entry.sha256);

@@ -3,7 +3,7 @@
 // against it, and a test checks package.json's `contributes.configuration` against it. The scope
 // setting's names and syntax are in scope.ts.
 import type { AnalyzeOptions, BaselineName, ExecutionProvider, ModelOptions, ResizeMode } from './api';
-import type { Formula, Rule, ScopeSetting } from './result';
+import type { AnalysisResult, Formula, Rule, ScopeSetting } from './result';
 
 export const FORMULAS: readonly Formula[] = ['reference', 'paper'];
 /** Integration rules of the m steps: left Riemann (the paper's), midpoint, Gauss-Legendre (src/engine/quadrature.ts). */
@@ -58,6 +58,19 @@ export function resolveAnalyzeOptions(o: AnalyzeOptions): ResolvedAnalyzeOptions
     randomSeed: o.randomSeed ?? DEFAULTS.randomSeed,
     topK: o.topK ?? DEFAULTS.topK,
   };
+}
+
+/** Which baselines a result has (a record made before settings.baselines: the ones present). */
+export function ranBaselines(r: Pick<AnalysisResult, 'settings' | 'baselines'>): BaselineName[] {
+  if (r.settings.baselines) return [...r.settings.baselines];
+  const b = r.baselines;
+  return BASELINES.filter((n) => (n === 'activation' ? b.activation : n === 'ig' ? b.integratedGradients : n === 'ip' ? b.influencePattern : b.random));
+}
+
+/** The wanted baselines a result lacks, in the usual order. */
+export function missingBaselines(r: Pick<AnalysisResult, 'settings' | 'baselines'>, wanted: readonly BaselineName[]): BaselineName[] {
+  const ran = new Set(ranBaselines(r));
+  return BASELINES.filter((b) => wanted.includes(b) && !ran.has(b));
 }
 
 /** The model option that changes results, missing from DEFAULTS. */

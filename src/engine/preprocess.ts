@@ -30,6 +30,7 @@ export async function loadPixels(fsPath: FsPath, prep: Preprocessing, target: { 
   // Read here, not by sharp: only a regular file is opened (a FIFO would block sharp's open forever).
   const bytes = readRegular(fsPath, 'image');
   const file = pathText(fsPath);
+  if (!bytes.length) throw new ImageError(`${file} is empty (0 bytes): not an image`, { file });
   // The size is checked against the limit below, from the header, with a message that says so.
   let image = sharp(bytes, { limitInputPixels: false, failOn: 'error', animated: false });
   let meta: sharp.Metadata;

@@ -59,15 +59,24 @@ const clip8 = (ss: number): number => { const v = ss >> PRECISION_BITS; return v
 
 function horizontal(src: Raster, outW: number, filter: Filter): Raster {
   const { start, count, k, taps } = coefficients(src.width, outW, filter);
-  const C = src.channels, out = new Uint8Array(outW * src.height * C);
+  const C = src.channels, out = new Uint8Array(outW * src.height * C), d = src.data, half = 1 << (PRECISION_BITS - 1);
   for (let y = 0; y < src.height; y++) {
-    const row = y * src.width * C;
+    const row = y * src.width * C, outRow = y * outW * C;
     for (let xx = 0; xx < outW; xx++) {
-      const x0 = start[xx], n = count[xx], kk = xx * taps;
-      for (let c = 0; c < C; c++) {
-        let ss = 1 << (PRECISION_BITS - 1);
-        for (let x = 0; x < n; x++) ss += src.data[row + (x + x0) * C + c] * k[kk + x];
-        out[(y * outW + xx) * C + c] = clip8(ss);
+      const n = count[xx], kk = xx * taps;
+      let p = row + start[xx] * C;
+      if (C === 3) {
+        // The common case, all channels in one walk over the taps (the hot loop of a photo's resize).
+        let s0 = half, s1 = half, s2 = half;
+        for (let x = 0; x < n; x++, p += 3) { const w = k[kk + x]; s0 += d[p] * w; s1 += d[p + 1] * w; s2 += d[p + 2] * w; }
+        const o = outRow + xx * 3;
+        out[o] = clip8(s0); out[o + 1] = clip8(s1); out[o + 2] = clip8(s2);
+      } else {
+        for (let c = 0; c < C; c++) {
+          let ss = half;
+          for (let x = 0; x < n; x++) ss += d[p + x * C + c] * k[kk + x];
+          out[outRow + xx * C + c] = clip8(ss);
+        }
       }
     }
   }

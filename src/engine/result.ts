@@ -5,6 +5,14 @@ import type { Preprocessing } from './preprocessing';
 export type Formula = 'reference' | 'paper';
 /** The integration rule of the m steps (docs/method.md#the-integration-rule); left is the paper's. */
 export type Rule = 'left' | 'midpoint' | 'gauss';
+export type BaselineName = 'activation' | 'ig' | 'ip' | 'random';
+
+/** Where a block's neurons live in the ONNX graph: node names (an unnamed node by its output), as Netron shows them. */
+export interface FfnNodes {
+  fc2: string;                     // the output projection: the neurons are its input
+  linears: string[];               // fc1, or gate and up (one fused linear for both)
+  activation: string;              // the nonlinearity between them
+}
 
 /** Where the model's input comes from in an image (preprocessing's resize and crop). */
 export interface InputWindow { resized: [number, number]; top: number; left: number; size: [number, number] }
@@ -73,6 +81,7 @@ export interface AnalysisResult {
     ffn?: {
       kind: 'plain' | 'gated'; activation: string;
       headFfns: string[];          // fc2 nodes of FFNs after the blocks over a learned query's rows (class attention, attention pool): not blocks
+      blocks?: FfnNodes[];         // per block, where its neurons live in the ONNX graph (absent in records made before)
       leftOut?: string;            // why those FFNs are not on the path, in words (present when headFfns is not empty)
     };
     precision?: { stored: 'float32' | 'float16' | 'bfloat16'; analysedIn: 'float32' };
@@ -88,7 +97,14 @@ export interface AnalysisResult {
     /** The model's input within the (upright) image: resized to `resized` [h, w], then the window at `top`, `left` of `size` (negative: padding). */
     input?: InputWindow;
   };
-  settings: { steps: number; rule?: Rule; formula: Formula; target: number | 'predicted'; topK?: number };  // rule only when not left, topK only when > 1
+  settings: {
+    steps: number; formula: Formula; target: number | 'predicted';
+    rule?: Rule;                    // only when not left (the paper's)
+    topK?: number;                  // only when > 1
+    // The baselines computed (absent in records made before they could be skipped: all present ones ran).
+    // [] is a complete result without baselines (skipped, or cancelled after the path); they can be added later.
+    baselines?: BaselineName[];
+  };
   prediction: { top: ClassProbability[] };
   target: ClassProbability;
   path: PathNeuron[];               // with topK > 1: the first (best) neuron of every layer's K
@@ -118,6 +134,12 @@ export interface LayerProgress {
   layer?: number;
   layers?: number;
   partialPath?: PathNeuron[];
+  /** During the baselines phase: which one runs. */
+  baseline?: BaselineName;
+  /** Model rows run so far and planned in all (each gradient pass is m rows), and the seconds since the clean pass: the remaining-time estimate. */
+  work?: { done: number; total: number; seconds: number };
+  /** Once, when the path, its JAS and its remove/enhance are known: the complete result without baselines (kept if the run is cancelled later). */
+  pathResult?: AnalysisResult;
   /** The clean pass's prediction and the explained class: on every message after the clean pass. */
   prediction?: { top: ClassProbability[]; target: ClassProbability };
   message: string;

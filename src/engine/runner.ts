@@ -3,6 +3,7 @@
 // never see the difference. Passes that need no gradient run the forward-only session.
 import { CancelledError } from './errors';
 import { NAMES, neutralFeeds, type InstrumentedInfo } from './instrument';
+import type { InterventionRows } from './intervene';
 import type { Feed, Session } from './runtime';
 
 /**
@@ -88,8 +89,9 @@ export class Runner {
     return sums;
   }
 
-  /** Live passes with the readout activations multiplied by `scales[l]` (N rows of D each). */
-  async scaled(pixels: Float32Array, scales: Float32Array[], batch: number): Promise<Float32Array> {
+  /** Live passes with the activations at the readout rows (or at every row) multiplied by `scales[l]` (N rows of D each). */
+  async scaled(pixels: Float32Array, scales: Float32Array[], batch: number, at: InterventionRows = 'readout'): Promise<Float32Array> {
+    const input = at === 'all' ? NAMES.scaleAll : NAMES.scale;
     const C = this.info.numClasses;
     const rows = this.rowsPerRun(batch);
     const probs = new Float32Array(batch * C);
@@ -97,7 +99,7 @@ export class Runner {
       const n = Math.min(rows, batch - start);
       const feeds = this.feeds(pixels, n);
       scales.forEach((s, l) => {
-        feeds[NAMES.scale(l)] = { type: 'float32', data: s.subarray(start * this.D, (start + n) * this.D), dims: [n, 1, this.D] };
+        feeds[input(l)] = { type: 'float32', data: s.subarray(start * this.D, (start + n) * this.D), dims: [n, 1, this.D] };
       });
       const out = await this.run(this.sessions.forward, feeds, [NAMES.probs]);
       probs.set(out[NAMES.probs] as Float32Array, start * C);

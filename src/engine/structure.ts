@@ -13,7 +13,12 @@ export interface ImageInput { name: string; channels: number; height: number; wi
 export type FfnKind = 'plain' | 'gated';
 
 /** A block's neurons: the tensor fc2 reads (for a gated FFN, the product act(gate) * up). */
-export interface NeuronSite { layer: number; tensor: string; nodeIndex: number; activation: string; ffn: FfnKind; fc2: string }
+export interface NeuronSite {
+  layer: number; tensor: string; nodeIndex: number; activation: string; ffn: FfnKind;
+  fc2: string;                        // the output projection's node name (its output when unnamed)
+  linears: string[];                  // the FFN's input linear(s): fc1, or gate and up (or the fused one)
+  activationNode: string;             // the nonlinearity's node name
+}
 
 export class NotAViTError extends ModelFormatError {
   constructor(message: string) { super(message, {}, 'not-a-vit'); this.name = 'NotAViTError'; }
@@ -86,7 +91,7 @@ function isLinear(node: NodeProto | undefined, index: GraphIndex): boolean {
 
 const describe = (node: NodeProto) => `${node.opType} '${node.name || node.output![0]}'`;
 
-type FfnChain = { activation: string; ffn: FfnKind } | { reason: string };
+type FfnChain = { activation: string; ffn: FfnKind; linears: string[]; activationNode: string } | { reason: string };
 
 /**
  * What a linear layer's input is made of. An FFN's fc2 reads, through elementwise ops (and at most a
@@ -113,14 +118,15 @@ function ffnChain(tensor: string, index: GraphIndex, probe: ProbeResult): FfnCha
   if (reason) return { reason };
   if (nonlinear.length === 0) return { reason: 'there is no activation between it and the linear layer(s) before it' };
   const linears = [...new Set(origins.values())];
+  const activationNode = nonlinear[0].name || nonlinear[0].output![0];
   if (origins.size === 1 && linears.length === 1 && !isChunk(index, [...origins.keys()][0])) {
-    return { activation: plainActivation(nonlinear[0], index), ffn: 'plain' };
+    return { activation: plainActivation(nonlinear[0], index), ffn: 'plain', linears, activationNode };
   }
   if (origins.size === 2) {
     const [a, b] = [...origins.keys()];
     const fused = isChunk(index, a) && isChunk(index, b) && linears.length === 1;
     const pair = !isChunk(index, a) && !isChunk(index, b) && index.producer.get(a)!.input![0] === index.producer.get(b)!.input![0];
-    if (fused || pair) return { activation: gatedActivation(nonlinear[0], index), ffn: 'gated' };
+    if (fused || pair) return { activation: gatedActivation(nonlinear[0], index), ffn: 'gated', linears, activationNode };
   }
   return { reason: `it combines ${origins.size} linear outputs (${[...origins.keys()].map((o) => `'${o}'`).join(', ')}), not one (plain FFN) or a gate/up pair of the same input (gated FFN)` };
 }
@@ -224,7 +230,8 @@ export function findSites(graph: GraphProto, index: GraphIndex, probe: ProbeResu
     const chain = ffnChain(tensor, index, probe);
     if ('reason' in chain) { rejected.push(`${describe(node)} reads '${tensor}' [${shape}]: ${chain.reason}`); continue; }
     const producer = index.producer.get(tensor)!;
-    found.push({ layer: 0, tensor, nodeIndex: position.get(producer)!, activation: chain.activation, ffn: chain.ffn, fc2: node.name || node.output![0] });
+    found.push({ layer: 0, tensor, nodeIndex: position.get(producer)!, activation: chain.activation, ffn: chain.ffn, fc2: node.name || node.output![0],
+      linears: chain.linears, activationNode: chain.activationNode });
   }
   found.sort((a, b) => a.nodeIndex - b.nodeIndex);
   if (found.length === 0) return { sites: [], head: [], rejected };

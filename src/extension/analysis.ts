@@ -10,10 +10,8 @@ import type { NeuronUnit } from '../engine/neurons/records';
 import type { PathComparison } from '../engine/pathCompare';
 import type { AnalysisResult, LayerProgress } from '../engine/result';
 import { EngineError, isCancelled } from '../engine/errors';
-import { readPreprocessing } from '../engine/modelFolder';
 import { locateModel } from '../engine/modelLocation';
-import { preprocessingKey } from '../engine/preprocessing';
-import { batchProgressText, progressPercent } from '../format';
+import { analysisProgressText, batchProgressText, progressPercent } from '../format';
 import type { BatchProgressInfo, BatchRunResult } from '../operations/progress';
 import type { PruneRequest } from '../protocol/folderPanel';
 import { stableKey } from '../protocol/guards';
@@ -115,16 +113,21 @@ export class AnalysisService extends Disposable {
     }
   }
 
-  /** The cached result, or a new analysis under a progress notification. Rejects with a CancelledError when cancelled. */
-  async run(imagePath: string, target: TargetChoice, listener: RunListener = {}, signal?: AbortSignal): Promise<RunOutcome> {
+  /**
+   * The cached result, or a new analysis under a progress notification. Rejects with a CancelledError when cancelled.
+   * `prior`: a shown result whose path is reused; only the baselines it lacks are computed (the cache is not asked).
+   */
+  async run(imagePath: string, target: TargetChoice, listener: RunListener = {}, signal?: AbortSignal, prior?: AnalysisResult): Promise<RunOutcome> {
     const settings = this.settings();
     this.warnAboutSettings(settings);
     const { key } = await this.keyFor(imagePath, target, settings);
-    const cached = await this.cache.get(key);
-    if (cached) return { result: cached, cached: true };
+    if (!prior) {
+      const cached = await this.cache.get(key);
+      if (cached) return { result: cached, cached: true };
+    }
     const running = this.inFlight.get(key);
     if (running) return running;
-    const promise = this.analyze(imagePath, target, settings, listener, signal).then(async (result) => {
+    const promise = this.analyze(imagePath, target, settings, listener, signal, prior).then(async (result) => {
       try { await this.cache.set(key, result); } catch (err) { this.output.warn(`could not cache the result: ${String(err)}`); }
       return { result, cached: false };
     });
@@ -136,14 +139,21 @@ export class AnalysisService extends Disposable {
     }
   }
 
+  /** Keeps a result without (some) baselines as this image's cached result: a cancelled run's complete path. */
+  async keep(imagePath: string, target: TargetChoice, result: AnalysisResult): Promise<void> {
+    try {
+      const { key } = await this.keyFor(imagePath, target, this.settings());
+      await this.cache.set(key, result);
+    } catch (err) {
+      this.output.warn(`could not cache the result: ${String(err)}`);
+    }
+  }
+
   private async keyFor(imagePath: string, target: TargetChoice, settings: ResolvedSettings): Promise<{ key: string; settingsKey: string; imageSha: string }> {
     const modelPath = settings.model.modelPath;
-    let modelSha: string, prepKey = '';
+    let modelSha: string;
     try {
-      const loc = locateModel(modelPath);
-      modelSha = await this.hasher.hash(loc.file, 'model');
-      // A config the engine refuses is reported by the analysis itself, in its words.
-      try { prepKey = preprocessingKey(readPreprocessing(loc, settings.model.preprocess)); } catch { prepKey = 'unreadable'; }
+      modelSha = await this.hasher.hash(locateModel(modelPath).file, 'model');
     } catch (e) {
       // A folder without one clear ONNX file says which files it has.
       if (e instanceof EngineError && e.code === 'model-choice') throw new UserError(`The ${e.message.slice(4)}. Set "neuronPath.modelPath" to the one to analyse, or run "Neuron Path: Select Model...".`);
@@ -157,10 +167,10 @@ export class AnalysisService extends Disposable {
     } catch {
       throw new UserError(`The image ${imagePath} cannot be read (was it moved or deleted?).`);
     }
-    return { ...resultKey(settings.model, { ...settings.analyze, target }, modelSha, imageSha, prepKey), imageSha };
+    return { ...resultKey(settings.model, { ...settings.analyze, target }, modelSha, imageSha), imageSha };
   }
 
-  private analyze(imagePath: string, target: TargetChoice, settings: ResolvedSettings, listener: RunListener, signal?: AbortSignal): Promise<AnalysisResult> {
+  private analyze(imagePath: string, target: TargetChoice, settings: ResolvedSettings, listener: RunListener, signal?: AbortSignal, prior?: AnalysisResult): Promise<AnalysisResult> {
     return cancellableProgress(`Neuron Path: ${path.basename(imagePath)}`, signal, async (progress, abortSignal) => {
       let done = 0;
       const advance = (pct: number, message: string): void => {
@@ -172,10 +182,10 @@ export class AnalysisService extends Disposable {
       const info = await this.client.ensureModel(settings.model, { signal: abortSignal });
       this.modelLoaded(info);
       advance(5, 'running');
-      return this.client.request('analyze', { imagePath, options: { ...settings.analyze, target } }, {
+      return this.client.request('analyze', { imagePath, options: { ...settings.analyze, target }, ...(prior ? { prior } : {}) }, {
         signal: abortSignal,
         onProgress: (p) => {
-          advance(progressPercent(p), p.message);
+          advance(progressPercent(p), analysisProgressText(p));
           listener.onProgress?.(p);
         },
       });

@@ -8,7 +8,7 @@ import { COMMANDS } from './commandIds';
 import type { FolderPanelManager } from './folderPanel';
 import { IMAGE_EXTENSIONS, type PanelManager } from './panel';
 import { shardSetOf } from './resultFile';
-import { SECTION } from './settings';
+import { openSettingsCommand, SECTION } from './settings';
 
 const IMAGE_PREVIEW_VIEW_TYPE = 'imagePreview.previewEditor';
 
@@ -94,8 +94,10 @@ export function registerCommands(context: vscode.ExtensionContext, panels: Panel
 
     vscode.commands.registerCommand(COMMANDS.selectModel, () => selectModel(service)),
 
-    vscode.commands.registerCommand(COMMANDS.openSettings, () =>
-      vscode.commands.executeCommand('workbench.action.openSettings', `@ext:${context.extension.id}`)),
+    vscode.commands.registerCommand(COMMANDS.openSettings, () => {
+      const { command, arg } = openSettingsCommand(vscode.env.remoteName, context.extension.id);
+      return vscode.commands.executeCommand(command, arg);
+    }),
   ];
 }
 

@@ -53,7 +53,13 @@ export class ComparePanelManager extends PanelManagerBase<ComparePanel> {
     const all = await this.candidates();
     const find = (image: string | undefined) => (image ? all.find((c) => c.image === image) : undefined);
     const a = find(first) ?? (all.length >= 2 ? await this.pick(all, 'The first analysed image to compare') : undefined);
-    const b = a && (find(second) ?? await this.pick(all.filter((c) => c.image !== a.image), `Compare ${path.basename(a.image)} with...`));
+    const others = a ? all.filter((c) => c.image !== a.image) : [];
+    if (a && !find(second) && others.length === 0) {
+      // An empty picker ("0 Results") would not say why.
+      void vscode.window.showInformationMessage(`Neuron Path: there is no other analysed image to compare ${path.basename(a.image)} with. Analyse another image (or open a folder's results), then choose Compare with... again.`);
+      return undefined;
+    }
+    const b = a && (find(second) ?? await this.pick(others, `Compare ${path.basename(a.image)} with...`));
     if (!a || !b) {
       if (all.length < 2) void vscode.window.showInformationMessage('Neuron Path: analyse two images first (image panels, or an open folder result), then compare them.');
       return undefined;

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { AnalysisResult, LayerProgress } from '../engine/result';
 import { isCancelled } from '../engine/errors';
+import { missingBaselines } from '../engine/options';
 import { stableKey } from '../protocol/guards';
 import { isPanelPersistedState, isWebviewToHost, type ExportRequest, type HostToWebview, type PanelInit, type TargetChoice, type WebviewToHost } from '../protocol/imagePanel';
 import { AnalysisService, errorMessage } from './analysis';
@@ -74,7 +75,11 @@ function sameAnalysis(a: AnalysisResult, b: AnalysisResult): boolean {
     && a.path.every((p, i) => p.neuron === b.path[i].neuron));
 }
 
-interface Run { runId: number; controller: AbortController; target: TargetChoice; progress?: LayerProgress }
+/**
+ * A run in progress. `pathResult`: its complete result without baselines, once the path is known (a
+ * cancel then keeps it); `skip`: the user asked to skip the baselines (the run stops once the path is known).
+ */
+interface Run { runId: number; controller: AbortController; target: TargetChoice; progress?: LayerProgress; pathResult?: AnalysisResult; skip?: boolean }
 
 let runCounter = 0;
 
@@ -83,6 +88,9 @@ export class NeuronPathPanel extends WebviewPanelHost<HostToWebview> {
   private cached = false;
   private running: Run | undefined;
   private error: string | undefined;
+  /** The last progress of a run cancelled before its path was complete (shown as a partial path). */
+  private cancelled: LayerProgress | undefined;
+  private baselinesCancelled = false;
   private labels: string[] | undefined;
   private preview: string | undefined;
 
@@ -139,44 +147,73 @@ export class NeuronPathPanel extends WebviewPanelHost<HostToWebview> {
     this.post({ type: 'labels', labels });
   }
 
-  async run(target: TargetChoice): Promise<void> {
+  /** Runs the analysis explaining `target`; with `prior` (the shown result), only its missing baselines. */
+  async run(target: TargetChoice, prior?: AnalysisResult): Promise<void> {
     if (this.running) {
-      if (this.running.target === target) return;
+      if (this.running.target === target && !prior) return;
       this.running.controller.abort();
     }
     const run: Run = { runId: ++runCounter, controller: new AbortController(), target };
     this.running = run;
     this.target = target;
     this.error = undefined;
-    this.post({ type: 'runStarted', runId: run.runId, target });
+    this.cancelled = undefined;
+    const wanted = this.service.settings().analyze.baselines;
+    this.post({ type: 'runStarted', runId: run.runId, target, baselines: prior ? missingBaselines(prior, wanted) : wanted, ...(prior ? { reusesPath: true } : {}) });
     try {
       const { result, cached } = await this.service.run(this.imagePath, target, {
         onProgress: (progress) => {
           if (this.running !== run) return;
-          run.progress = progress;
-          this.post({ type: 'progress', runId: run.runId, progress });
+          const { pathResult, ...rest } = progress;
+          if (pathResult) {
+            run.pathResult = pathResult;
+            if (run.skip) run.controller.abort();
+          }
+          run.progress = rest;
+          this.post({ type: 'progress', runId: run.runId, progress: rest });
         },
-      }, run.controller.signal);
+      }, run.controller.signal, prior);
       if (this.running !== run || this.isDisposed) return;
-      this.result = result;
-      this.cached = cached;
-      this.labels ??= this.service.labelsFor(result.model.sha256);
-      this.running = undefined;
-      this.post({ type: 'result', runId: run.runId, result, cached });
+      this.show(run, result, cached, false);
     } catch (err) {
       if (this.running !== run || this.isDisposed) return;
-      this.running = undefined;
-      // The panel goes back to the last result, and so does the target the next run explains.
-      if (this.result) this.target = this.result.settings.target;
       const cancelled = isCancelled(err);
+      // Cancelled (or skipped) after the path: a complete result without baselines, kept like any result.
+      if (cancelled && run.pathResult) {
+        void this.service.keep(this.imagePath, target, run.pathResult);
+        this.show(run, run.pathResult, false, true);
+        return;
+      }
+      this.running = undefined;
+      // Cancelled while the path grew: the path so far stays on screen, marked partial.
+      if (cancelled && !prior && run.progress?.partialPath?.length) this.cancelled = run.progress;
+      // Otherwise the panel goes back to the last result, and so does the target the next run explains.
+      else if (this.result) this.target = this.result.settings.target;
       const message = cancelled ? 'The analysis was cancelled.' : this.service.reportError(err, `Analyzing ${this.imagePath}`);
       if (!cancelled) this.error = message;
       this.post({ type: 'runFailed', runId: run.runId, message, cancelled });
     }
   }
 
+  private show(run: Run, result: AnalysisResult, cached: boolean, baselinesCancelled: boolean): void {
+    this.result = result;
+    this.cached = cached;
+    this.baselinesCancelled = baselinesCancelled;
+    this.labels ??= this.service.labelsFor(result.model.sha256);
+    this.running = undefined;
+    this.post({ type: 'result', runId: run.runId, result, cached, ...(baselinesCancelled ? { baselinesCancelled } : {}) });
+  }
+
   cancel(): void {
     this.running?.controller.abort();
+  }
+
+  /** Stops the run once its path is known: at once when it is, else when the path arrives. */
+  skipBaselines(): void {
+    const run = this.running;
+    if (!run) return;
+    run.skip = true;
+    if (run.pathResult) run.controller.abort();
   }
 
   protected receive(raw: unknown): void {
@@ -186,6 +223,8 @@ export class NeuronPathPanel extends WebviewPanelHost<HostToWebview> {
       case 'ready': this.ready = true; this.sendInit(); return;
       case 'analyze': void this.run(message.target); return;
       case 'cancel': this.cancel(); return;
+      case 'skipBaselines': this.skipBaselines(); return;
+      case 'runBaselines': if (this.result && !this.running) void this.run(this.result.settings.target, this.result); return;
       case 'openSettings': void vscode.commands.executeCommand(COMMANDS.openSettings); return;
       case 'export': void this.export(message.request); return;
       case 'imageError': void this.sendPreview(); return;
@@ -206,6 +245,8 @@ export class NeuronPathPanel extends WebviewPanelHost<HostToWebview> {
       result: this.result,
       cached: this.cached,
       running: this.running ? { runId: this.running.runId, progress: this.running.progress } : undefined,
+      cancelled: this.cancelled,
+      wantedBaselines: this.service.settings().analyze.baselines,
       error: this.error,
     };
     this.post({ type: 'init', init });

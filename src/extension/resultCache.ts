@@ -34,13 +34,13 @@ const CACHE_VERSION = 3;
 
 /**
  * The cache key of one image's result. What changes the numbers is the engine's settings key, the
- * same one every line of a batch file carries (model hash, scope, preprocessing overrides, analysis
- * options; not threads or provider); the preprocessing the model folder's configs give
- * (preprocessingKey); the image's content; and the labels file, whose names the result holds.
+ * same one every line of a batch file carries (model hash, scope, the preprocessing the model's
+ * configs and the overrides give, analysis options; not threads or provider); the image's content;
+ * and the labels file, whose names the result holds.
  */
-export function resultKey(model: ModelOptions, analyze: AnalyzeOptions, modelSha: string, imageSha: string, preprocessing = ''): { key: string; settingsKey: string } {
+export function resultKey(model: ModelOptions, analyze: AnalyzeOptions, modelSha: string, imageSha: string): { key: string; settingsKey: string } {
   const settingsKey = batchSettings(modelSha, model, analyze).key;
-  const key = createHash('sha256').update(`${CACHE_VERSION}\n${settingsKey}\n${preprocessing}\n${imageSha}\n${model.labelsPath ?? ''}`).digest('hex');
+  const key = createHash('sha256').update(`${CACHE_VERSION}\n${settingsKey}\n${imageSha}\n${model.labelsPath ?? ''}`).digest('hex');
   return { key, settingsKey };
 }
 

@@ -153,3 +153,13 @@ export function resolvePath(p: string, ctx: Pick<SettingsContext, 'workspaceFold
 function pick<T extends string>(v: unknown, allowed: readonly T[], fallback: T): T {
   return typeof v === 'string' && (allowed as readonly string[]).includes(v) ? (v as T) : fallback;
 }
+
+/**
+ * The command (and its argument) that shows this extension's settings where they can be edited. In
+ * a remote window (code-server, Remote-SSH, WSL, containers) the machine-overridable settings (model
+ * and labels path, execution provider, threads) appear only on the Remote tab, so it opens that tab.
+ */
+export function openSettingsCommand(remoteName: string | undefined, extensionId: string): { command: string; arg: unknown } {
+  const query = `@ext:${extensionId}`;
+  return remoteName ? { command: 'workbench.action.openRemoteSettings', arg: { query } } : { command: 'workbench.action.openSettings', arg: query };
+}

@@ -2,13 +2,14 @@
 import { analyze } from './analyze';
 import { batch } from './batch';
 import { comparePaths } from './comparePaths';
+import { intervene } from './intervene';
 import { loadModel } from './loadModel';
 import { neuronScan } from './neuronScan';
 import type { Operation, ProgressKind, ProgressKinds } from './operation';
 import { preview } from './preview';
 import { prune } from './prune';
 
-export const OPERATIONS = { loadModel, analyze, preview, batch, neuronScan, comparePaths, prune } as const;
+export const OPERATIONS = { loadModel, analyze, preview, batch, neuronScan, comparePaths, prune, intervene } as const;
 
 export type WorkerMethod = keyof typeof OPERATIONS;
 type Of<M extends WorkerMethod> = (typeof OPERATIONS)[M] extends Operation<infer P, infer R, infer K> ? { params: P; result: R; progress: K } : never;

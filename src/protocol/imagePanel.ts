@@ -1,6 +1,6 @@
 // The messages between the extension host and the image panel's page (one image's analysis), and
 // the state the page saves. The page is not trusted: every message from it passes its guard.
-import type { AnalysisResult, LayerProgress } from '../engine/result';
+import type { AnalysisResult, BaselineName, LayerProgress } from '../engine/result';
 import { isIndex, isLocalPath, isObject } from './guards';
 
 export type TargetChoice = number | 'predicted';
@@ -17,14 +17,20 @@ export interface PanelInit {
   cached?: boolean;
   /** An analysis in progress: its id and the progress so far. */
   running?: { runId: number; progress?: LayerProgress };
+  /** The last progress of a run cancelled before its path was complete: the path so far (partial). */
+  cancelled?: LayerProgress;
+  /** The baselines the settings ask for: a result without some of them offers to compute them. */
+  wantedBaselines?: BaselineName[];
   error?: string;
 }
 
 export type HostToWebview =
   | { type: 'init'; init: PanelInit }
-  | { type: 'runStarted'; runId: number; target: TargetChoice }
+  /** `baselines`: what the run computes after the path ([]: none, or the path is reused and only they run). */
+  | { type: 'runStarted'; runId: number; target: TargetChoice; baselines?: BaselineName[]; reusesPath?: boolean }
   | { type: 'progress'; runId: number; progress: LayerProgress }
-  | { type: 'result'; runId: number; result: AnalysisResult; cached: boolean }
+  /** `baselinesCancelled`: the run was cancelled (or its baselines skipped) after the path: the result has the path only. */
+  | { type: 'result'; runId: number; result: AnalysisResult; cached: boolean; baselinesCancelled?: boolean }
   | { type: 'runFailed'; runId: number; message: string; cancelled: boolean }
   | { type: 'labels'; labels: string[] }
   | { type: 'preview'; dataUri: string };
@@ -40,6 +46,10 @@ export type WebviewToHost =
   /** Run (or re-run) the analysis explaining `target`. */
   | { type: 'analyze'; target: TargetChoice }
   | { type: 'cancel' }
+  /** Stop the running analysis once its path is complete (at once if it is): a result without baselines. */
+  | { type: 'skipBaselines' }
+  /** Compute the baselines the shown result lacks, reusing its path. */
+  | { type: 'runBaselines' }
   | { type: 'export'; request: ExportRequest }
   | { type: 'openSettings' }
   /** The image could not be shown (TIFF...): ask for a PNG rendering. */
@@ -53,7 +63,7 @@ export type WebviewToHost =
 export function isWebviewToHost(v: unknown): v is WebviewToHost {
   if (!isObject(v)) return false;
   switch (v.type) {
-    case 'ready': case 'cancel': case 'openSettings': case 'imageError': case 'compare': return true;
+    case 'ready': case 'cancel': case 'skipBaselines': case 'runBaselines': case 'openSettings': case 'imageError': case 'compare': return true;
     case 'analyze': return isTargetChoice(v.target);
     case 'neuronView': return isIndex(v.layer) && isIndex(v.neuron);
     case 'export': {

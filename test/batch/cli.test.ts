@@ -135,7 +135,7 @@ test('usage errors exit 2, missing files exit 1', () => {
   assert.equal(p.status, 2);
   assert.match(p.stderr, /--prune takes fractions in 0..1/);
   assert.match(cli('report', '/nonexistent.jsonl', '--prune', '0.5', '--holdout', '1').stderr, /--holdout takes one fraction in \[0, 1\)/);
-  assert.match(cli('analyze', 'x.png', '--top-k', '0').stderr, /--top-k must be an integer >= 1/);
+  assert.match(cli('analyze', 'x.png', '--top-k', '0').stderr, /--top-k must be an integer from 1 to 64, got '0'/);
   assert.equal(cli('report').status, 2);
   const missing = cli('report', '/nonexistent.jsonl');
   assert.equal(missing.status, 1);

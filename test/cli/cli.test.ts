@@ -77,8 +77,8 @@ test('--top-k 3: three neurons per layer, the first of each is the path; the sum
   assert.match(text.stdout, /top-2 per layer: \[\d+ \d+\] -> \[\d+ \d+\] -> \[\d+ \d+\]/);
   assert.match(text.stdout, /top-2 path \(all 2\) +-?[\d.e-]+ /);
   const tooMany = cli('analyze', img, '--model', model, '--threads', '1', '--top-k', '100000', '-q');
-  assert.equal(tooMany.status, 1);
-  assert.match(tooMany.stderr, /topK must be a whole number from 1 to 64/);
+  assert.equal(tooMany.status, 2);
+  assert.match(tooMany.stderr, /--top-k must be an integer from 1 to 64, got '100000'/);
 });
 
 test('--json - writes the record to stdout; --target, --formula, --steps, --baselines none are honoured', async () => {
@@ -92,7 +92,7 @@ test('--json - writes the record to stdout; --target, --formula, --steps, --base
   const rec = JSON.parse(r.stdout) as AnalysisResult;
   assert.deepEqual(rec.model.preprocessing?.mean, { value: [0.5, 0.5, 0.5], source: { from: 'default' } });
   assert.equal(rec.target.class, 2);
-  assert.deepEqual(rec.settings, { steps: 5, formula: 'paper', target: 2 });
+  assert.deepEqual(rec.settings, { steps: 5, formula: 'paper', target: 2, baselines: [] });
   assert.deepEqual(rec.baselines, {});
   // Path (m = 5) + JAS: 4 backward passes.
   assert.equal(rec.timing.backwardPasses, 4);

@@ -131,3 +131,31 @@ test('a lock whose PID now belongs to another program (another start time) is ta
     other.kill('SIGKILL');
   }
 });
+
+// --------------------------------------------------------------------------------- the cache
+
+test('a cache folder that others can write, or that another user owns, is neither read nor written', { skip: process.getuid?.() === 0 ? false : 'chown needs root', timeout: 120_000 }, async () => {
+  const img = await image(tempDir('hard-trust-img'));
+  const cacheDir = path.join(tempDir('hard-trust'), 'cache');
+  const run = () => cli(['analyze', img, '--model', FIXTURE, ...FAST], { cacheDir });
+  assert.match(run().stderr, /building the gradient graph/);
+  assert.equal(fs.statSync(cacheDir).mode & 0o777, 0o700, 'made private');
+  const entries = () => fs.readdirSync(cacheDir).sort();
+  const built = entries();
+  for (const [change, why] of [[() => fs.chmodSync(cacheDir, 0o777), 'writable by everyone \\(mode 777\\)'], [() => fs.chmodSync(cacheDir, 0o770), 'writable by its group \\(mode 770\\)'],
+    [() => { fs.chmodSync(cacheDir, 0o700); fs.chownSync(cacheDir, 4321, 4321); }, 'owned by user 4321, not by you \\(0\\)']] as const) {
+    change();
+    const r = run();
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`warning: the cache folder .*cache is ${why}: whoever can write it decides the results, so it is neither read nor written`));
+    assert.match(r.stderr, /building the gradient graph/);
+    assert.doesNotMatch(r.stderr, /loading the cached/);
+    assert.deepEqual(entries(), built, 'nothing written');
+  }
+  fs.chownSync(cacheDir, 0, 0);
+  // A cached file others may write is not trusted either: rebuilt.
+  const [model] = built.filter((f) => f.endsWith('.onnx'));
+  fs.chmodSync(path.join(cacheDir, model), 0o666);
+  assert.match(run().stderr, /damaged; rebuilding it/);
+  assert.match(run().stderr, /loading the cached instrumented model/);
+});

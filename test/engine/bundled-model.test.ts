@@ -19,6 +19,11 @@ test('the bundled model is a 6+ layer ViT with Fashion-MNIST labels and classifi
     assert.equal(engine.info.scope, 'cls');
     assert.equal(engine.info.numClasses, 10);
     assert.equal(engine.info.labels[9], 'Ankle boot');
+    // Where each block's neurons live, by the ONNX node names Netron shows (HF ViT export names).
+    assert.equal(engine.info.blocks.length, engine.info.layers);
+    engine.info.blocks.forEach((b, l) => assert.deepEqual(b, {
+      fc2: `/blocks.${l}/output/MatMul`, linears: [`/blocks.${l}/intermediate/MatMul`], activation: `/blocks.${l}/act/Erf`,
+    }));
     const labels = JSON.parse(fs.readFileSync(path.join(SAMPLES, 'labels.json'), 'utf8')) as Record<string, number>;
     const files = Object.keys(labels).sort();
     assert.equal(files.length, 20, 'two samples per class');

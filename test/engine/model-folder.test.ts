@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import test from 'node:test';
 import { Engine } from '../../src/engine';
+import { batchSettings } from '../../src/engine/batch/records';
 import { EngineError } from '../../src/engine/errors';
 import { readPreprocessing } from '../../src/engine/modelFolder';
 import { locateModel } from '../../src/engine/modelLocation';
@@ -96,14 +97,17 @@ test('configs are never read from above the folder the user named', () => {
   assert.deepEqual(defaultedFields(prep), ['resize', 'interpolation', 'crop', 'rescale', 'mean', 'std']);
 });
 
-test('the preprocessing key follows the values, not their sources: an edited config changes it, the same values from a flag do not', () => {
+test('the preprocessing key follows the values, not their sources: an edited config changes it (and the settings key of batch files and cached results), the same values from a flag do not', () => {
   const d = tempDir('prep-key');
   fs.copyFileSync(path.join(TIMM, 'config.json'), path.join(d, 'config.json'));
   const loc = locateModel(path.join(d, 'model.onnx'));
+  const settingsKey = () => batchSettings('a'.repeat(64), { modelPath: path.join(d, 'model.onnx') }, {}).key;
+  const keyBefore = settingsKey();
   const before = preprocessingKey(readPreprocessing(loc));
   assert.equal(preprocessingKey(readPreprocessing(loc, { mean: [0.485, 0.456, 0.406] })), before);
   const cfg = JSON.parse(fs.readFileSync(path.join(d, 'config.json'), 'utf8'));
   cfg.pretrained_cfg.crop_pct = 1;
   fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify(cfg));
   assert.notEqual(preprocessingKey(readPreprocessing(loc)), before);
+  assert.notEqual(settingsKey(), keyBefore);
 });

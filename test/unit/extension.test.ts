@@ -47,6 +47,11 @@ test('package.json contributions: commands, menus, activation and trust', () => 
   assert.deepEqual(pkg.activationEvents.sort(), [...ids.map((c) => `onCommand:${c}`), 'onWebviewPanel:neuronPath.panel', 'onWebviewPanel:neuronPath.folderPanel', 'onWebviewPanel:neuronPath.neuronPanel'].sort());
   const menu = (id: string) => pkg.contributes.menus['explorer/context'].find((m) => m.command === id)?.when;
   assert.equal(menu('neuronPath.analyzeFolder'), 'explorerResourceIsFolder');
+  // A context menu shows titles without their category: every entry names the extension itself.
+  for (const m of [...pkg.contributes.menus['explorer/context'], ...pkg.contributes.menus['editor/title']]) {
+    const c = pkg.contributes.commands.find((x) => x.command === m.command);
+    assert.match(`${c?.title}`, /^Neuron Path: /, m.command);
+  }
   assert.equal(menu('neuronPath.openResults'), '!explorerResourceIsFolder && resourceExtname == .jsonl');
   const explorer = pkg.contributes.menus['explorer/context'][0];
   assert.equal(explorer.command, 'neuronPath.analyzeImage');

@@ -39,7 +39,7 @@ test('a report selects the first class; the comparison table has mean ± spread 
   const rows = comparisonRows(s.report);
   assert.deepEqual(rows.map((r) => r.method), ['path', 'activation', 'ig', 'random']);
   assert.match(rows[0].jas, /^0\.\d+ ± 0\.\d+$/);
-  assert.match(rows[0].remove, /^-0\.\d+ ± 0\.\d+$/);
+  assert.match(rows[0].remove, /^-\d+(\.\d+)? ± \d+(\.\d+)? pp$/, 'percentage points, as the image panel');
   assert.equal(rows[0].kept, '25.0%');        // one image in four keeps its top-1 after removal
   assert.equal(rows[0].beats, '');
   assert.match(rows[1].beats, /^\d+% \/ \d+% \/ \d+%$/);

@@ -40,6 +40,10 @@ test('package.json settings: defaults, bounds and choices are the engine\'s', ()
   assert.equal(setting('executionProvider').default, DEFAULTS.executionProvider);
   assert.equal(setting('threads').default, DEFAULTS.threads);
   assert.deepEqual(setting('preprocess.resize').enum, ['', ...RESIZES], "'' means: from the model folder");
+  // The settings editor shows an enum's label, not its value: the default '' must not render empty.
+  const labels = (setting('preprocess.resize') as { enumItemLabels?: string[] }).enumItemLabels ?? [];
+  assert.equal(labels.length, RESIZES.length + 1);
+  assert.ok(labels.every((l) => l.trim().length > 0), JSON.stringify(labels));
   assert.equal(setting('target').default, DEFAULTS.target);
 });
 

@@ -2,11 +2,11 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, readdirSync, utimesSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync, utimesSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { batchSettings } from '../../src/engine/batch/records';
-import { parseTarget, readSettings, resolvePath, type ConfigReader } from '../../src/extension/settings';
+import { openSettingsCommand, parseTarget, readSettings, resolvePath, type ConfigReader } from '../../src/extension/settings';
 import { sha256File } from '../../src/engine/hash';
 import { FileHasher, ResultCache, resultKey } from '../../src/extension/resultCache';
 import { exportStem, pathCsv, pngFromDataUrl } from '../../src/extension/export';
@@ -127,9 +127,6 @@ test('the result key changes with what changes the result, not with threads or p
   assert.notEqual(k(base), k(base, 3));
   assert.notEqual(k(base), k(base, 'predicted', 'n'));
   assert.notEqual(k(base), k(base, 'predicted', 'm', 'j'));
-  const withPrep = (prep: string) => resultKey(base.model, base.analyze, 'm'.repeat(64), 'i'.repeat(64), prep);
-  assert.notEqual(withPrep('[["a"]]').key, withPrep('[["b"]]').key, 'the model folder\'s preprocessing (a config edited)');
-  assert.equal(withPrep('[["a"]]').settingsKey, withPrep('[["b"]]').settingsKey, 'the batch settings key stays the engine\'s');
   assert.match(k(base), /^[0-9a-f]{64}$/);
 });
 
@@ -219,4 +216,12 @@ test('threads from settings are at most the cores: a workspace cannot ask for 32
   const negative = readSettings(config({ threads: -3 }), CTX);
   assert.equal(negative.model.threads, 0);
   assert.match(negative.warnings.join('\n'), /neuronPath\.threads must be a whole number/);
+});
+
+test('Open Settings lands where the machine-overridable settings are: the Remote tab in a remote window', () => {
+  const pkg = JSON.parse(readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { contributes: { configuration: { properties: Record<string, { scope?: string }> } } };
+  const machine = Object.entries(pkg.contributes.configuration.properties).filter(([, p]) => p.scope === 'machine-overridable').map(([k]) => k);
+  assert.deepEqual(machine.sort(), ['neuronPath.executionProvider', 'neuronPath.labelsPath', 'neuronPath.modelPath', 'neuronPath.threads']);
+  assert.deepEqual(openSettingsCommand('ssh-remote', 'neuron-path.neuron-path'), { command: 'workbench.action.openRemoteSettings', arg: { query: '@ext:neuron-path.neuron-path' } });
+  assert.deepEqual(openSettingsCommand(undefined, 'neuron-path.neuron-path'), { command: 'workbench.action.openSettings', arg: '@ext:neuron-path.neuron-path' });
 });

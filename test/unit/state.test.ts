@@ -3,7 +3,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import type { PanelInit } from '../../src/protocol/imagePanel';
 import {
-  classLabel, comparisonRows, fmt, initialState, pct, persisted, rankLayer, reduce, shownPrediction, type Action, type PanelState,
+  baselinesToAdd, classLabel, comparisonRows, fmt, initialState, pct, persisted, rankLayer, reduce, shownPrediction, type Action, type PanelState,
 } from '../../webview/state';
 import { fakeResult } from './fixtures/fakeEngine';
 
@@ -114,11 +114,12 @@ test('target change: a new run replaces the path, a cancelled run falls back to 
   assert.equal(s.status, 'running');
   assert.deepEqual(s.path, []);
   assert.equal(s.result, first, 'the previous result stays until the new one arrives');
-  s = reduce(s, progress(5, 1));
+  // cancelled before any layer: nothing new was found, the previous result is shown again
   s = reduce(s, { type: 'runFailed', runId: 5, message: 'The analysis was cancelled.', cancelled: true });
   assert.equal(s.status, 'cancelled');
   assert.equal(s.message, 'The analysis was cancelled.');
   assert.equal(s.path, first.path);
+  assert.equal(s.partial, undefined);
   assert.equal(s.target, 'predicted', 'the picker goes back to what the shown result explains');
 
   const second = fakeResult('/img/cat.png', { layers: 3, target: 0 });
@@ -195,4 +196,49 @@ test('the prediction shows while a run goes, from the clean pass, before the res
   const second = fakeResult('/img/cat.png', { layers: 3, target: 0 });
   s = reduce(s, { type: 'result', runId: 3, result: second, cached: false });
   assert.equal(shownPrediction(s)?.top, second.prediction.top, 'the result once it is there');
+});
+
+test('cancel while the path grows keeps the path so far and the prediction, marked partial', () => {
+  const full = fakeResult('/img/cat.png', { layers: 12 });
+  const prediction = { top: full.prediction.top, target: full.target };
+  let s = run(initialState(), { type: 'init', init: INIT }, { type: 'runStarted', runId: 3, target: 'predicted', baselines: ['activation', 'ig'] });
+  assert.deepEqual(s.runBaselines, ['activation', 'ig']);
+  assert.deepEqual(s.wantedBaselines, ['activation', 'ig']);
+  for (let l = 0; l < 3; l++) {
+    s = reduce(s, { type: 'progress', runId: 3, progress: { phase: 'layer', layer: l, layers: 12, partialPath: full.path.slice(0, l + 1), prediction, message: '' } });
+  }
+  s = reduce(s, { type: 'runFailed', runId: 3, message: 'The analysis was cancelled.', cancelled: true });
+  assert.equal(s.status, 'cancelled');
+  assert.equal(s.path.length, 3);
+  assert.equal(s.layers, 12);
+  assert.equal(s.partial?.partialPath?.length, 3);
+  assert.equal(shownPrediction(s)?.targetClass, full.target.class, 'the prediction stays');
+  // a reloaded webview gets the partial path back from the host
+  const again = reduce(initialState(), { type: 'init', init: { ...INIT, cancelled: s.partial } });
+  assert.equal(again.status, 'cancelled');
+  assert.equal(again.path.length, 3);
+  assert.equal(shownPrediction(again)?.top.length, full.prediction.top.length);
+});
+
+test('a result without baselines offers the missing ones; computing them keeps the path on screen', () => {
+  const full = fakeResult('/img/cat.png', { layers: 3 });
+  const pathOnly = { ...full, settings: { ...full.settings, baselines: [] }, baselines: {} };
+  let s = run(initialState(), { type: 'init', init: { ...INIT, result: pathOnly, wantedBaselines: ['activation', 'ig', 'ip', 'random'] } });
+  assert.deepEqual(baselinesToAdd(s), ['activation', 'ig', 'ip', 'random']);
+  s = reduce(s, { type: 'runStarted', runId: 4, target: 'predicted', baselines: ['activation', 'ig', 'ip', 'random'], reusesPath: true });
+  assert.equal(s.status, 'running');
+  assert.equal(s.result, pathOnly, 'the path result stays shown while its baselines run');
+  assert.equal(s.path, pathOnly.path);
+  assert.deepEqual(baselinesToAdd(s), [], 'not offered while running');
+  // cancelled: back to the path result, not a partial path
+  const back = reduce(s, { type: 'runFailed', runId: 4, message: 'The analysis was cancelled.', cancelled: true });
+  assert.equal(back.result, pathOnly);
+  assert.equal(back.partial, undefined);
+  const done = reduce(s, { type: 'result', runId: 4, result: { ...full, settings: { ...full.settings, baselines: ['activation', 'ig', 'ip', 'random'] } }, cached: false });
+  assert.deepEqual(baselinesToAdd(done), []);
+  // an older record without settings.baselines counts the baselines it holds
+  const old = run(initialState(), { type: 'init', init: { ...INIT, result: full, wantedBaselines: ['activation', 'ig'] } });
+  assert.deepEqual(baselinesToAdd(old), [], 'activation and IG are in the record');
+  const oldWithout = run(initialState(), { type: 'init', init: { ...INIT, result: full, wantedBaselines: ['activation', 'ip'] } });
+  assert.deepEqual(baselinesToAdd(oldWithout), ['ip'], 'the influence pattern is not');
 });

@@ -320,3 +320,117 @@ test('webview: a path that leaves blocks out (CaiT\'s class attention) says whic
     assert.deepEqual(errors, []);
   });
 });
+
+test('webview: the path first, above the fold, with the time left; skip and compute the baselines; cancel keeps the path so far', { skip: skipUnlessPage('webview'), timeout: 120_000 }, async () => {
+  const result = bigResult();
+  const opts = { bundle: 'webview', outDir: 'webview', pagePath: '/panel.html', nonce: 'dGVzdC1ub25jZS05MDEy', title: 'Neuron Path: cat.png', themes: THEMES, files: await catImage() };
+  await withPanelPage<HostToWebview>(opts, async ({ page, origin, errors, load, send, posted, screenshot }) => {
+    await page.setViewportSize({ width: 900, height: 600 });
+    await load();
+    const wanted = ['activation', 'ig', 'ip', 'random'] as const;
+    await send({ type: 'init', init: { imagePath: '/img/cat.png', imageUri: `${origin}/img/cat.png`, fileName: 'cat.png', modelName: 'vit-s16.onnx', target: 'predicted', wantedBaselines: [...wanted] } });
+    await send({ type: 'runStarted', runId: 1, target: 'predicted', baselines: [...wanted] });
+    const prediction = { top: result.prediction.top, target: result.target };
+    await send({ type: 'progress', runId: 1, progress: { phase: 'clean', message: 'predicted', prediction } });
+    await send({ type: 'progress', runId: 1, progress: { phase: 'layer', layer: 0, layers: 12, partialPath: result.path.slice(0, 1), prediction, message: 'path, layer 1/12: neuron 7', work: { done: 20, total: 1000, seconds: 11 } } });
+    await page.waitForSelector('[data-testid=path-neuron]');
+    // The first path neuron and the prediction are in the first screen, without scrolling.
+    const inView = (sel: string) => page.$eval(sel, (e) => { const r = e.getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight && r.height > 0; });
+    assert.equal(await inView('[data-testid=path-neuron]'), true, 'the first path neuron is above the fold');
+    assert.equal(await inView('[data-testid=headline]'), true);
+    assert.match(await page.textContent('[data-testid=headline]') ?? '', /^Predicted /);
+    // 11 s for 20 of 1000 rows: about 9 min left, with the phase.
+    assert.match(await page.textContent('[data-testid=status]') ?? '', /path, layer 1\/12: neuron 7.*about 9 min left/);
+    assert.equal(await page.isVisible('[data-testid=skip-baselines]'), true);
+    await screenshot('running-above-the-fold.png');
+    for (let l = 1; l < 3; l++) {
+      await send({ type: 'progress', runId: 1, progress: { phase: 'layer', layer: l, layers: 12, partialPath: result.path.slice(0, l + 1), prediction, message: `path: layer ${l + 1} of 12` } });
+    }
+    // Cancel after the third layer: the three neurons and the prediction stay, marked partial.
+    await send({ type: 'runFailed', runId: 1, message: 'The analysis was cancelled.', cancelled: true });
+    await page.waitForSelector('[data-testid=status][data-state=cancelled]');
+    assert.equal(await page.$$eval('[data-testid=path-neuron]', (els) => els.length), 3);
+    assert.match(await page.textContent('[data-testid=status]') ?? '', /Cancelled after layer 3 of 12.*partial/);
+    assert.match(await page.textContent('#path-hint') ?? '', /Partial path/);
+    assert.equal(await page.$$eval('[data-testid=prediction]', (els) => els.length), result.prediction.top.length, 'the top-5 stays');
+    await screenshot('cancelled-partial.png');
+
+    // Skip: the page asks, the host answers with the path result (no baselines), which offers them.
+    await send({ type: 'runStarted', runId: 2, target: 'predicted', baselines: [...wanted] });
+    await page.click('[data-testid=skip-baselines]');
+    assert.ok((await posted()).some((m) => m.type === 'skipBaselines'));
+    const pathOnly: AnalysisResult = { ...result, settings: { ...result.settings, baselines: [] }, baselines: {} };
+    await send({ type: 'result', runId: 2, result: pathOnly, cached: false, baselinesCancelled: true });
+    await page.waitForSelector('[data-testid=status][data-state=done]');
+    assert.equal(await page.isVisible('[data-testid=skip-baselines]'), false);
+    assert.equal(await page.isVisible('[data-testid=run-baselines]'), true);
+    assert.match(await page.textContent('[data-testid=status]') ?? '', /baselines cancelled: the path result is complete/);
+    assert.match(await page.textContent('#comparison-note') ?? '', /Not computed for this result: the activation, per-layer IG, influence pattern, random baselines/);
+    assert.deepEqual(await page.$$eval('[data-testid=method-row]', (els) => els.map((e) => e.getAttribute('data-method'))), ['path']);
+    await page.click('[data-testid=run-baselines]');
+    assert.ok((await posted()).some((m) => m.type === 'runBaselines'));
+    // While they run, the path result stays on screen; then the full result.
+    await send({ type: 'runStarted', runId: 3, target: 'predicted', baselines: [...wanted], reusesPath: true });
+    assert.equal(await page.$$eval('[data-testid=path-neuron]', (els) => els.length), 12);
+    assert.equal(await page.isVisible('[data-testid=skip-baselines]'), false);
+    await send({ type: 'result', runId: 3, result: { ...result, settings: { ...result.settings, baselines: [...wanted] } }, cached: false });
+    await page.waitForSelector('[data-testid=status][data-state=done]');
+    assert.equal(await page.isVisible('[data-testid=run-baselines]'), false);
+    assert.ok((await page.$$eval('[data-testid=method-row]', (els) => els.length)) > 1);
+    assert.deepEqual(errors, []);
+  });
+});
+
+test('webview: every number explained: the path legend, the GELU-floor note, the IG note, percentage points; no page-wide scroll at half width', { skip: skipUnlessPage('webview'), timeout: 120_000 }, async () => {
+  const base = bigResult();
+  // Every path neuron at GELU's floor, and per-layer IG removing more than the path.
+  const result: AnalysisResult = {
+    ...base,
+    model: { ...base.model, ffn: { kind: 'plain', activation: 'gelu-erf', headFfns: [] } },
+    path: base.path.map((p) => ({ ...p, activation: -0.169 })),
+    manipulation: { remove: { probability: 0.5, deviation: -0.1 }, enhance: { probability: 0.7, deviation: 0.1 } },
+    baselines: { ...base.baselines, integratedGradients: { ...base.baselines.integratedGradients!, remove: 0.3, enhance: 0.65 } },
+  };
+  const opts = { bundle: 'webview', outDir: 'webview', pagePath: '/panel.html', nonce: 'dGVzdC1ub25jZS0zNDU2', title: 'Neuron Path: cat.png', themes: THEMES, files: await catImage() };
+  await withPanelPage<HostToWebview>(opts, async ({ page, origin, errors, load, send }) => {
+    await page.setViewportSize({ width: 520, height: 800 });
+    await load();
+    await send({ type: 'init', init: { imagePath: '/img/cat.png', imageUri: `${origin}/img/cat.png`, fileName: 'cat.png', modelName: 'vit-s16.onnx', target: 'predicted', result } });
+    await page.waitForSelector('[data-testid=status][data-state=done]');
+    assert.match(await page.textContent('[data-testid=path-legend]') ?? '', /#j: the neuron.s index in its block.s FFN.*not a rank.*act: .*score: /);
+    assert.match(await page.getAttribute('[data-testid=path-neuron] button', 'title') ?? '', /^Block 0, neuron #\d+ \(its index in the block.s FFN\)\. act -0\.169: its activation/);
+    assert.match(await page.textContent('[data-testid=floor-note]') ?? '', /^12 of the 12 path neurons .*GELU.s floor is about .0\.17.*can still be influential/);
+    assert.match(await page.textContent('[data-testid=ig-note]') ?? '', /^Per-layer IG moves the probability more than the path on remove for this image\./);
+    const path = await page.$$eval('[data-testid=method-row][data-method=path] td', (tds) => tds.map((t) => t.textContent));
+    assert.equal(path[2], '-10 pp');
+    // Tables scroll inside their own box: the page itself is never wider than the panel.
+    assert.equal(await page.evaluate(() => document.scrollingElement!.scrollWidth <= window.innerWidth), true);
+    // A path above the floor, and a path beating IG: no notes.
+    await send({ type: 'init', init: { imagePath: '/img/cat.png', imageUri: `${origin}/img/cat.png`, fileName: 'cat.png', modelName: 'vit-s16.onnx', target: 'predicted', result: base } });
+    await page.waitForFunction(() => document.querySelector('[data-testid=floor-note]')?.hasAttribute('hidden'));
+    assert.equal(await page.isVisible('[data-testid=ig-note]'), false);
+    assert.deepEqual(errors, []);
+  });
+});
+
+test('webview: where the selected neuron lives: its block and the ONNX names of fc2, fc1 and the activation, selectable', { skip: skipUnlessPage('webview'), timeout: 120_000 }, async () => {
+  const base = bigResult();
+  const blocks = base.path.map((_p, l) => ({ fc2: `/blocks.${l}/mlp/fc2/MatMul`, linears: [`/blocks.${l}/mlp/fc1/MatMul`], activation: `/blocks.${l}/mlp/act/Erf` }));
+  const result: AnalysisResult = { ...base, model: { ...base.model, ffn: { kind: 'plain', activation: 'gelu-erf', headFfns: [], blocks } } };
+  const opts = { bundle: 'webview', outDir: 'webview', pagePath: '/panel.html', nonce: 'dGVzdC1ub25jZS03ODkw', title: 'Neuron Path: cat.png', themes: THEMES, files: await catImage() };
+  await withPanelPage<HostToWebview>(opts, async ({ page, origin, errors, load, send }) => {
+    await load();
+    await send({ type: 'init', init: { imagePath: '/img/cat.png', imageUri: `${origin}/img/cat.png`, fileName: 'cat.png', modelName: 'vit-s16.onnx', target: 'predicted', result } });
+    await page.waitForSelector('[data-testid=status][data-state=done]');
+    await page.click('[data-testid=path-neuron][data-layer="3"] button');
+    const n = result.path[3].neuron;
+    assert.equal(await page.textContent('[data-testid=neuron-location]'),
+      `Neuron #${n} of block 3: input ${n} of fc2 /blocks.3/mlp/fc2/MatMul · fc1 /blocks.3/mlp/fc1/MatMul · activation /blocks.3/mlp/act/Erf`);
+    assert.equal(await page.$eval('[data-testid=neuron-location] code', (e) => getComputedStyle(e).userSelect), 'all');
+    // A record made before the node names were kept names the block alone.
+    await send({ type: 'init', init: { imagePath: '/img/cat.png', imageUri: `${origin}/img/cat.png`, fileName: 'cat.png', modelName: 'vit-s16.onnx', target: 'predicted', result: base } });
+    await page.waitForFunction(() => !document.querySelector('[data-testid=neuron-location] code'));
+    assert.match(await page.textContent('[data-testid=neuron-location]') ?? '', /^Neuron #\d+ of block \d+$/);
+    assert.deepEqual(errors, []);
+  });
+});

@@ -4,7 +4,10 @@
 import { createHash } from 'node:crypto';
 import type { AnalyzeOptions, BaselineName, ModelOptions } from '../api';
 import { pathKey, type RecordedPath } from '../files';
+import { readPreprocessing } from '../modelFolder';
+import { locateModel } from '../modelLocation';
 import { resolveAnalyzeOptions, resolvedScope } from '../options';
+import { preprocessingKey } from '../preprocessing';
 import type { AnalysisResult, Rule } from '../result';
 import type { TopScores } from './compact';
 import { parseResultText, readResultFileSync, type RecordKind } from './resultFile';
@@ -16,7 +19,11 @@ export const ERROR_SCHEMA = 'neuron-path/1-error';
 /** What a batch run was made with; every line carries it, so a file can be resumed and re-read. */
 export interface BatchSettings {
   key: string;                        // hash of the model's sha256 and everything below
-  model: { sha256: string; scope: string; preprocess: NonNullable<ModelOptions['preprocess']>; labelsPath: string | null };
+  model: {
+    sha256: string; scope: string; preprocess: NonNullable<ModelOptions['preprocess']>;
+    preprocessing?: string;           // the preprocessing values (preprocessingKey); absent in files made before configs were keyed
+    labelsPath: string | null;
+  };
   analyze: {
     steps: number; formula: string; target: number | 'predicted'; baselines: BaselineName[]; randomCount: number; randomSeed: number;
     topK?: number;                    // only when > 1, so files made before top-K paths keep their key
@@ -50,7 +57,16 @@ export function modelSettings(modelSha256: string, model: ModelOptions): BatchSe
   const p = model.preprocess ?? {};
   const preprocess = Object.fromEntries(Object.entries({ size: p.size, mean: p.mean, std: p.std, resize: p.resize })
     .filter(([, v]) => v !== undefined)) as NonNullable<ModelOptions['preprocess']>;
-  return { sha256: modelSha256, scope: resolvedScope(model), preprocess, labelsPath: model.labelsPath ?? null };
+  return { sha256: modelSha256, scope: resolvedScope(model), preprocess, preprocessing: configuredPreprocessing(model), labelsPath: model.labelsPath ?? null };
+}
+
+/**
+ * The preprocessing the model's configs and the overrides give, as values (preprocessingKey): a
+ * config edited between two runs changes the key. A config the engine cannot read is reported when
+ * the model is opened; here it only has to key differently.
+ */
+function configuredPreprocessing(model: ModelOptions): string {
+  try { return preprocessingKey(readPreprocessing(locateModel(model.modelPath), model.preprocess)); } catch { return 'unreadable'; }
 }
 
 /** The resume key of a settings body; labelsPath changes names, not numbers, so it is left out. */

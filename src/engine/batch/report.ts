@@ -9,10 +9,13 @@ import { EngineError } from '../errors';
 import { isError, parseLines, readLines, recordsOf, type BatchRecord, type ReadResult } from './records';
 import type { ReadOptions } from './resultFile';
 import { readResultSet, type ResultSet } from './resultSet';
+import { shardSets, type ShardSet } from './shard';
 
 export interface BatchReport {
   file: string;                     // the result file, or what several have in common
   files?: string[];                 // when read from several files
+  /** The shard sets among the files (e.g. a cluster run's), with the shards missing from each. */
+  shards?: ShardSet[];
   /** Images found in more than one line (a re-run shard): only the newest line of each counts. */
   duplicates?: { images: number; lines: number };
   images: number;
@@ -50,7 +53,8 @@ export function loadReport(file: string, by: GroupBy = 'auto', text?: string): {
 export function summarizeSet(set: ResultSet, by: GroupBy = 'auto'): { report: BatchReport; records: BatchRecord[] } {
   const label = set.files.length === 1 ? set.files[0] : `${commonFolder(set.files)} (${set.files.length} result files)`;
   const { report, records } = summarize(label, { lines: set.lines, skipped: set.skipped, endsWithNewline: true }, by);
-  return { records, report: { ...report, files: set.files, duplicates: set.duplicates } };
+  const shards = shardSets(set.files);
+  return { records, report: { ...report, files: set.files, duplicates: set.duplicates, ...(shards.length ? { shards } : {}) } };
 }
 
 /**

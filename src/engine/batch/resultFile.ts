@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 import { promisify } from 'node:util';
 import { EngineError } from '../errors';
 import { openRegular } from '../files';
-import type { AnalysisResult } from '../result';
+import { FORMULAS, STEPS_RANGE, TOP_K_RANGE } from '../options';
+import type { AnalysisResult, Formula } from '../result';
 import { ERROR_SCHEMA, type BatchLine, type ReadResult } from './records';
 
 /** A line longer than this is skipped unread (a ViT-L record with maps is about 5 MiB). */
@@ -49,6 +50,11 @@ export function lineProblem(v: unknown, kind?: RecordKind): string | undefined {
   if (!isObj(prediction) || !Array.isArray(prediction.top) || !prediction.top.length
     || !prediction.top.every((c) => isObj(c) && isInt(c.class, 0, LIMIT) && isProb(c.probability))) return 'no prediction (top classes with probabilities)';
   if (!isObj(target) || !isInt(target.class, 0, LIMIT) || !isProb(target.probability)) return 'no target class and probability';
+  const settings = r.settings;
+  if (!isObj(settings) || !isInt(settings.steps, STEPS_RANGE.min, STEPS_RANGE.max) || !FORMULAS.includes(settings.formula as Formula)
+    || (settings.topK !== undefined && !isInt(settings.topK, TOP_K_RANGE.min, TOP_K_RANGE.max))) {
+    return `settings out of their bounds (steps ${STEPS_RANGE.min}..${STEPS_RANGE.max}, formula ${FORMULAS.join('|')}, top-k ${TOP_K_RANGE.min}..${TOP_K_RANGE.max})`;
+  }
   if (!isNum(r.jas)) return 'no finite JAS';
   if (!isObj(manipulation) || !isObj(manipulation.remove) || !isObj(manipulation.enhance)
     || !isProb(manipulation.remove.probability) || !isProb(manipulation.enhance.probability)) return 'no remove/enhance probabilities';

@@ -34,24 +34,38 @@ const isGlob = (s: string) => fg.isDynamicPattern(s.split(path.sep).join('/'));
  * modification time) so that, between lines without a time, the later file wins.
  */
 export function resultFiles(args: string[]): string[] {
-  const files = new Set<string>();
+  const files = new Map<string, string>(); // by device and inode: a file reached by two paths counts once
+  const add = (file: string) => {
+    const st = fs.statSync(file);
+    const id = `${st.dev}:${st.ino}`;
+    if (!files.has(id)) files.set(id, path.resolve(file));
+  };
   for (const arg of args) {
     const abs = path.resolve(arg);
     if (fs.existsSync(abs)) {
-      if (!fs.statSync(abs).isDirectory()) { files.add(abs); continue; }
-      const found = fg.sync(RESULT_GLOB, { cwd: abs, absolute: true, onlyFiles: true });
+      if (!fs.statSync(abs).isDirectory()) { add(abs); continue; }
+      const found = walk(RESULT_GLOB, abs);
       if (!found.length) throw new ResultSetError('not-found', `the folder ${abs} holds no result files (*.jsonl)`, { file: abs, role: 'folder' });
-      found.forEach((f) => files.add(path.resolve(f)));
+      found.forEach(add);
     } else if (isGlob(arg)) {
-      const found = fg.sync(arg.split(path.sep).join('/'), { absolute: true, onlyFiles: true });
+      const found = walk(arg.split(path.sep).join('/'));
       if (!found.length) throw new ResultSetError('not-found', `no result file matches ${arg}`, { file: arg, role: 'result-file' });
-      found.forEach((f) => files.add(path.resolve(f)));
+      found.forEach(add);
     } else {
       throw new ResultSetError('not-found', `result file ${arg} does not exist`, { file: abs, role: 'result-file' });
     }
   }
   const mtime = (f: string) => fs.statSync(f).mtimeMs;
-  return [...files].sort((a, b) => mtime(a) - mtime(b) || a.localeCompare(b));
+  return [...files.values()].sort((a, b) => mtime(a) - mtime(b) || a.localeCompare(b));
+}
+
+/**
+ * The files a glob matches. Linked folders are not entered (a link to a parent would loop until
+ * the memory runs out); a link to a file matches like the file.
+ */
+function walk(pattern: string, cwd?: string): string[] {
+  return fg.sync(pattern, { cwd, absolute: true, onlyFiles: false, followSymbolicLinks: false })
+    .filter((f) => { try { return fs.statSync(f).isFile(); } catch { return false; } });
 }
 
 /** The newest of two lines of the same image: by analysis time, else the later one read. */

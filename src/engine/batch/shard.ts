@@ -86,3 +86,30 @@ export function shardFile(out: string, shard: Shard): string {
 }
 
 export const shardLabel = (s: Shard) => `shard ${s.index}/${s.count}`;
+
+/** The inverse of `shardFile`: `x.shard-1-of-4.jsonl` -> its run's file `x.jsonl` and its shard, else undefined. */
+export function parseShardFile(file: string): { base: string; shard: Shard } | undefined {
+  const m = /^(.*)\.shard-(\d+)-of-(\d+)\.jsonl$/i.exec(file);
+  return m ? { base: `${m[1]}.jsonl`, shard: { index: Number(m[2]), count: Number(m[3]) } } : undefined;
+}
+
+/** A run's shard files among the files read: which of its N shards are missing, and which files are not one of them. */
+export interface ShardSet { files: string; count: number; found: number; missing: string[]; extra: string[] }
+
+/** The shard sets among `files` (one per run file and shard count); a report over an incomplete set names what it lacks. */
+export function shardSets(files: string[]): ShardSet[] {
+  const sets = new Map<string, { base: string; count: number; indexes: Set<number>; extra: string[] }>();
+  for (const file of files) {
+    const parsed = parseShardFile(file);
+    if (!parsed) continue;
+    const { base, shard } = parsed;
+    const key = `${base}\0${shard.count}`;
+    const set = sets.get(key) ?? { base, count: shard.count, indexes: new Set<number>(), extra: [] };
+    sets.set(key, set);
+    if (shard.index < shard.count && shard.count > 0) set.indexes.add(shard.index); else set.extra.push(file);
+  }
+  return [...sets.values()].map(({ base, count, indexes, extra }) => ({
+    files: shardFile(base, { index: 0, count }).replace(/\.shard-0-of-/, '.shard-*-of-'), count, found: indexes.size, extra,
+    missing: Array.from({ length: Math.min(count, 100_000) }, (_, k) => k).filter((k) => !indexes.has(k)).map((index) => shardFile(base, { index, count })),
+  }));
+}

@@ -10,6 +10,8 @@ import { NEURON_RECORDS, neuronScanSettings, type NeuronScanLine, type NeuronSca
 
 /** Images per model run: past a few dozen small images a larger batch gains nothing and holds more memory. */
 export const DEFAULT_SCAN_BATCH = 16;
+/** The most images per run: each holds its activations and one analyser slot; 1e9 would allocate 1e9 of them. */
+export const MAX_SCAN_BATCH = 256;
 
 export interface NeuronScanOptions {
   folder: string;
@@ -29,7 +31,7 @@ export type NeuronScanner = Pick<Engine, 'info' | 'scanNeurons'>;
 
 export async function scanFolderNeurons(engine: NeuronScanner, opts: NeuronScanOptions): Promise<BatchSummary> {
   const items = folderItems(opts.folder, engine.info.labels, opts);
-  const size = Math.max(1, opts.batchSize ?? DEFAULT_SCAN_BATCH);
+  const size = Math.min(MAX_SCAN_BATCH, Math.max(1, opts.batchSize ?? DEFAULT_SCAN_BATCH));
   const analyze = batchedAnalyzer(size, (batch, signal) => engine.scanNeurons(batch.map((it) => ({ path: itemFile(it), target: it.trueClass })), opts.units, signal));
   return runBatch({
     items, out: opts.out, settings: neuronScanSettings(engine.info.sha256, opts.modelOptions, opts.units),

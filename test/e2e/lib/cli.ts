@@ -15,6 +15,8 @@ export function analyzeWithCli(image: string, options: CliOptions): AnalysisResu
   if (!fs.existsSync(CLI)) throw new Error(`${path.relative(ROOT, CLI)} is missing: run \`npm run build\``);
   const name = `${path.basename(image)}${options.target === undefined ? '' : `.target-${options.target}`}.json`;
   const out = path.join(options.outDir, name);
+  // the CLI refuses to replace a record it did not write: this run owns the file, so clear it first
+  fs.rmSync(out, { force: true });
   const args = [CLI, 'analyze', image, '--json', out];
   if (options.target !== undefined) args.push('--target', String(options.target));
   const r = spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8', timeout: 15 * 60_000, env: { ...process.env, NEURON_PATH_CACHE: CACHE } });
