@@ -141,12 +141,12 @@ test('--rule gauss: the record and the summary say the rule; the path JAS is the
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /Influential neuron path \(reference formula, 4 steps, gauss rule\)/);
   const rec = JSON.parse(fs.readFileSync(out, 'utf8')) as AnalysisResult;
-  assert.deepEqual(rec.settings, { steps: 4, rule: 'gauss', formula: 'reference', target: 'predicted' });
+  assert.deepEqual(rec.settings, { steps: 4, rule: 'gauss', formula: 'reference', target: 'predicted', baselines: [] });
   const left = JSON.parse(cli('analyze', img, '--model', model, '--json', '-', '--steps', '4', '--baselines', 'none', '-q').stdout) as AnalysisResult;
   assert.equal(left.settings.rule, undefined, 'the paper\'s left rule is the default and is not written');
   assert.notEqual(rec.jas, left.jas, 'other points and weights give another integral');
   const fast = JSON.parse(cli('analyze', img, '--model', model, '--json', '-', '--fast', '--baselines', 'none', '-q').stdout) as AnalysisResult;
-  assert.deepEqual(fast.settings, { steps: 8, rule: 'gauss', formula: 'reference', target: 'predicted' });
+  assert.deepEqual(fast.settings, { steps: 8, rule: 'gauss', formula: 'reference', target: 'predicted', baselines: [] });
 });
 
 test('CaiT: the path runs through the self-attention blocks; the summary and the record say the class-attention blocks were left out and why', async () => {
