@@ -1,13 +1,13 @@
 // The panel's charts (chart.js, registered piece by piece so the bundle holds only what is used),
 // coloured from VS Code's theme variables and redrawn when the theme changes.
 import {
-  BarController, BarElement, CategoryScale, Chart, Decimation, Legend, LinearScale, LineController, LineElement,
+  BarController, BarElement, CategoryScale, Chart, Decimation, Legend, LinearScale, LineController, LineElement, LogarithmicScale,
   PointElement, ScatterController, Tooltip, type ChartConfiguration, type Plugin,
 } from 'chart.js';
 import type { MethodRow, RankedNeuron } from './state';
 import { fmt, fmtSigned } from './state';
 
-Chart.register(BarController, BarElement, CategoryScale, Decimation, Legend, LinearScale, LineController, LineElement, PointElement, ScatterController, Tooltip);
+Chart.register(BarController, BarElement, CategoryScale, Decimation, Legend, LinearScale, LogarithmicScale, LineController, LineElement, PointElement, ScatterController, Tooltip);
 
 export interface Theme {
   foreground: string;

@@ -106,6 +106,9 @@ function render(): void {
   const running = s.status === 'running';
   ui.cancelButton.hidden = !running;
   ui.resumeButton.hidden = running || !s.folder || (s.status === 'done' && !!s.progress && s.progress.done >= s.progress.total);
+  // Primary only after a stop; on a finished (or re-opened) result it is a secondary offer, not the next step.
+  ui.resumeButton.secondary = s.status !== 'cancelled' && s.status !== 'error';
+  ui.resumeButton.title = s.status === 'cancelled' ? 'Continue where the run stopped' : 'Look for images of the folder that are not in this result yet and analyse them';
   ui.progressBar.hidden = !running;
   if (running && s.progress && s.progress.total > 0) {
     ui.progressBar.indeterminate = false;

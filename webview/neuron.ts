@@ -14,12 +14,12 @@ import { ChartSlot, readTheme } from './charts';
 import { isMessage, Page } from './boot';
 import { fill, h } from './dom';
 import { baseName } from './folderState';
-import { classChartConfig } from './neuronCharts';
-import { classTable, initialNeuronState, neuronStatusText, persistedNeuron, reduceNeuron, type NeuronState } from './neuronState';
+import { classChartConfig, histogramChartConfig } from './neuronCharts';
+import { classTable, initialNeuronState, neuronStatusText, persistedNeuron, reduceNeuron, visualizationText, type NeuronState } from './neuronState';
 import { drawTokenMap } from './overlay';
 import { fmt } from './state';
 
-const HOST_MESSAGES = ['init', 'summary', 'batchProgress', 'batchDone'];
+const HOST_MESSAGES = ['init', 'summary', 'batchProgress', 'batchDone', 'visualization'];
 const page = new Page<NeuronState, HostToNeuronWebview, NeuronWebviewToHost, NeuronPersistedState>({
   initial: initialNeuronState, reduce: reduceNeuron, persist: (s) => (s.folder ? persistedNeuron(s) : undefined),
   accepts: (m): m is HostToNeuronWebview => isMessage(m, HOST_MESSAGES), build, render, testid: 'neuron-panel',
@@ -35,6 +35,13 @@ const ui = {
   status: h('p', { id: 'status', class: 'status', role: 'status', 'aria-live': 'polite', 'data-testid': 'status', 'data-state': 'idle' }),
   topCaption: h('p', { class: 'caption', id: 'top-caption' }),
   topGrid: h('div', { class: 'top-grid', id: 'top-images', 'data-testid': 'top-images' }),
+  visualizeButton: h('vscode-button', { id: 'visualize', 'data-testid': 'visualize', onclick: () => post({ type: 'visualize' }) }, 'Visualize'),
+  stopVisualizing: h('vscode-button', { id: 'stop-visualizing', secondary: true, onclick: () => post({ type: 'cancelVisualization' }) }, 'Stop'),
+  visualizationBar: h('vscode-progress-bar', { id: 'visualization-progress', 'aria-label': 'Visualization progress' }) as VscodeProgressBar,
+  visualizationImage: h('img', { id: 'visualization-image', 'data-testid': 'visualization-image', alt: '' }) as HTMLImageElement,
+  visualizationCaption: h('p', { class: 'caption', id: 'visualization-caption', role: 'status', 'aria-live': 'polite' }),
+  histogramCanvas: h('canvas', { id: 'histogram-chart', role: 'img', 'data-testid': 'histogram' }),
+  histogramCaption: h('p', { class: 'caption', id: 'histogram-caption' }),
   chartCanvas: h('canvas', { id: 'class-chart', role: 'img' }),
   chartCaption: h('p', { class: 'caption', id: 'chart-caption' }),
   tableBody: h('tbody', { id: 'ablation' }),
@@ -42,6 +49,7 @@ const ui = {
   tableNote: h('p', { class: 'caption', id: 'ablation-note' }),
 };
 const chart = new ChartSlot(ui.chartCanvas);
+const histogram = new ChartSlot(ui.histogramCanvas);
 let drawnTheme = -1;
 
 function section(id: string, title: string, ...children: Node[]): HTMLElement {
@@ -53,7 +61,11 @@ function build(): void {
     h('div', { class: 'titles' }, ui.title, ui.subtitle),
     h('div', { class: 'actions', role: 'toolbar', 'aria-label': 'Scan actions' }, ui.cancelButton, ui.resumeButton));
   fill(app, header, h('div', { class: 'progress-line' }, ui.progressBar, ui.status),
-    section('top', 'Images that excite it most', ui.topCaption, ui.topGrid),
+    h('div', { class: 'top-and-visualization' },
+      section('top', 'Images that excite it most', ui.topCaption, ui.topGrid),
+      section('visualization', 'Visualization', h('div', { class: 'visualization' }, ui.visualizationImage,
+        h('div', { class: 'actions' }, ui.visualizeButton, ui.stopVisualizing), ui.visualizationBar, ui.visualizationCaption))),
+    section('histogram', 'Activation over the scanned images', ui.histogramCaption, h('div', { class: 'class-chart' }, ui.histogramCanvas)),
     section('classes', 'Per class', ui.chartCaption, h('div', { class: 'class-chart' }, ui.chartCanvas),
       h('div', { class: 'table-scroll' }, h('table', { class: 'data ablation', 'data-testid': 'ablation-table' }, h('thead', null, ui.tableHead), ui.tableBody)), ui.tableNote));
 }
@@ -66,6 +78,9 @@ function render(): void {
   const running = s.status === 'running';
   ui.cancelButton.hidden = !running;
   ui.resumeButton.hidden = running || !s.folder || (s.status === 'done' && !!s.progress && s.progress.done >= s.progress.total);
+  // Primary only after a stop; on a finished (or re-opened) result it is a secondary offer, not the next step.
+  ui.resumeButton.secondary = s.status !== 'cancelled' && s.status !== 'error';
+  ui.resumeButton.title = s.status === 'cancelled' ? 'Continue where the run stopped' : 'Look for images of the folder that are not in this result yet and analyse them';
   ui.progressBar.hidden = !running;
   if (running && s.progress && s.progress.total > 0) {
     ui.progressBar.indeterminate = false;
@@ -75,8 +90,10 @@ function render(): void {
   ui.status.dataset.state = s.status;
   ui.status.className = `status${s.status === 'error' ? ' error' : ''}`;
   ui.status.textContent = neuronStatusText(s);
+  renderVisualization(s);
   if (!prev || prev.summary !== s.summary || prev.imageUris !== s.imageUris || drawnTheme !== page.themeVersion) {
     renderTop(s);
+    renderHistogram(s);
     renderClasses(s);
     drawnTheme = page.themeVersion;
   }
@@ -113,6 +130,34 @@ function tile(t: TopImage, rank: number, grid: [number, number]): HTMLElement {
     }, src ? h('img', { src, alt: '' }) : h('span', { class: 'caption' }, name), canvas, peak),
     h('figcaption', null, h('span', null, `${rank + 1}. ${name}`), h('br'),
       h('span', { class: 'muted' }, `${t.group} · act ${fmt(t.activation)} · peak ${fmt(t.peak.value)}`)));
+}
+
+function renderVisualization(s: NeuronState): void {
+  const v = s.visualization;
+  ui.visualizeButton.hidden = v.running || !!v.visualization;
+  ui.stopVisualizing.hidden = !v.running;
+  ui.visualizationBar.hidden = !v.running;
+  if (v.running && v.steps) {
+    ui.visualizationBar.indeterminate = false;
+    ui.visualizationBar.max = v.steps;
+    ui.visualizationBar.value = v.step ?? 0;
+  }
+  const uri = v.visualization?.uri;
+  ui.visualizationImage.hidden = !uri;
+  if (uri && ui.visualizationImage.getAttribute('src') !== uri) ui.visualizationImage.src = uri;
+  ui.visualizationImage.alt = uri ? `Feature visualization of layer ${s.layer}, neuron ${s.neuron}` : '';
+  ui.visualizationCaption.textContent = visualizationText(v, s.summary?.top[0]?.activation);
+}
+
+function renderHistogram(s: NeuronState): void {
+  const sum = s.summary;
+  if (!sum) { ui.histogramCaption.textContent = ''; histogram.clear(); return; }
+  const { edges, counts, topBins } = sum.histogram;
+  ui.histogramCaption.textContent = `How many of the ${sum.images} images reach each activation (${counts.length} bins from ${fmt(edges[0])} to ${fmt(edges[edges.length - 1])}; `
+    + `counts on a log scale); red: the ${topBins.length === 1 ? 'bin' : `${topBins.length} bins`} of the ${sum.top.length} images above.`;
+  ui.histogramCanvas.setAttribute('aria-label', `Histogram of the activation of layer ${sum.layer} neuron ${sum.neuron} over ${sum.images} images: `
+    + counts.map((c, i) => (c ? `${c} from ${fmt(edges[i])}` : '')).filter(Boolean).join(', '));
+  histogram.show(histogramChartConfig(readTheme(), sum));
 }
 
 function renderClasses(s: NeuronState): void {

@@ -3,6 +3,7 @@
 import type { ChartConfiguration } from 'chart.js';
 import type { NeuronSummary } from '../src/engine/neurons/summary';
 import { axis, backgroundPlugin, baseOptions, type Theme } from './charts';
+import { fmt } from './state';
 
 export function classChartConfig(theme: Theme, s: NeuronSummary): ChartConfiguration<'bar'> {
   const onPaths = s.classes.some((c) => c.onPaths !== null);
@@ -22,6 +23,32 @@ export function classChartConfig(theme: Theme, s: NeuronSummary): ChartConfigura
         x: axis(theme, 'class'),
         y: axis(theme, 'mean activation at the readout', { position: 'left' }),
         ...(onPaths ? { y2: axis(theme, 'share of paths', { position: 'right', min: 0, max: 1, grid: { drawOnChartArea: false } }) } : {}),
+      },
+    },
+    plugins: [backgroundPlugin],
+  };
+}
+
+/** The activation over every scanned image: counts per bin on a log scale, the top images' bins in red. */
+export function histogramChartConfig(theme: Theme, s: NeuronSummary): ChartConfiguration<'bar'> {
+  const { edges, counts, topBins } = s.histogram;
+  const top = new Set(topBins);
+  const options = baseOptions(theme, `Layer ${s.layer}, neuron ${s.neuron}: activation over ${s.images} images`);
+  return {
+    type: 'bar',
+    data: {
+      labels: counts.map((_, i) => fmt((edges[i] + edges[i + 1]) / 2)),
+      datasets: [{
+        label: 'images', data: counts.map((c) => c || null), categoryPercentage: 1, barPercentage: 1,
+        backgroundColor: counts.map((_, i) => (top.has(i) ? theme.red : theme.blue)),
+      }],
+    },
+    options: {
+      ...options,
+      plugins: { ...options.plugins, legend: { display: false } },
+      scales: {
+        x: axis(theme, 'activation at the readout (bin centre); red: the bins of the top images'),
+        y: axis(theme, 'images (log scale)', { type: 'logarithmic', min: 0.8 }),
       },
     },
     plugins: [backgroundPlugin],

@@ -1,7 +1,7 @@
 // The neuron view's state and how the host's messages change it. Pure (no DOM), so it is unit tested.
 import type { NeuronSummary } from '../src/engine/neurons/summary';
 import type { BatchProgressInfo } from '../src/operations/progress';
-import type { HostToNeuronWebview, NeuronInit, NeuronPersistedState } from '../src/protocol/neuronPanel';
+import type { HostToNeuronWebview, NeuronInit, NeuronPersistedState, VisualizationStatus } from '../src/protocol/neuronPanel';
 import { batchProgressText } from '../src/format';
 import { fmt, pct } from './state';
 
@@ -19,10 +19,11 @@ export interface NeuronState {
   status: NeuronStatus;
   progress?: BatchProgressInfo;
   message?: string;
+  visualization: VisualizationStatus;
 }
 
 export function initialNeuronState(persisted?: Partial<NeuronPersistedState>): NeuronState {
-  return { folder: persisted?.folder ?? '', resultFile: '', layer: persisted?.layer ?? 0, neuron: persisted?.neuron ?? 0, title: '', imageUris: {}, status: 'idle' };
+  return { folder: persisted?.folder ?? '', resultFile: '', layer: persisted?.layer ?? 0, neuron: persisted?.neuron ?? 0, title: '', imageUris: {}, status: 'idle', visualization: { running: false } };
 }
 
 function fromInit(init: NeuronInit): NeuronState {
@@ -30,7 +31,7 @@ function fromInit(init: NeuronInit): NeuronState {
     folder: init.folder, resultFile: init.resultFile, layer: init.layer, neuron: init.neuron, title: init.title,
     summary: init.summary, imageUris: init.imageUris ?? {}, pathsFile: init.pathsFile,
     status: init.running ? 'running' : init.error ? 'error' : init.summary ? 'done' : 'idle',
-    progress: init.running, message: init.error,
+    progress: init.running, message: init.error, visualization: init.visualization ?? { running: false },
   };
 }
 
@@ -38,6 +39,7 @@ export function reduceNeuron(s: NeuronState, m: HostToNeuronWebview): NeuronStat
   switch (m.type) {
     case 'init': return fromInit(m.init);
     case 'summary': return { ...s, summary: m.summary, imageUris: m.imageUris, pathsFile: m.pathsFile };
+    case 'visualization': return { ...s, visualization: m.status };
     case 'batchProgress': return { ...s, status: 'running', progress: m.progress, message: undefined };
     case 'batchDone':
       return { ...s, status: m.cancelled ? 'cancelled' : m.message ? 'error' : 'done', message: m.message, progress: m.result ? { ...(s.progress ?? { rate: 0 }), ...m.result, done: m.result.resumed + m.result.analysed } : s.progress };
@@ -57,6 +59,15 @@ export function neuronStatusText(s: NeuronState): string {
     case 'done': return s.summary ? `${s.summary.images} images scanned.` : 'No image could be scanned.';
     default: return s.summary ? `${s.summary.images} images scanned.` : 'Not scanned yet.';
   }
+}
+
+export function visualizationText(v: VisualizationStatus, best: number | undefined): string {
+  if (v.running) return v.step ? `Optimising the image: step ${v.step} of ${v.steps}.` : 'Loading the model...';
+  if (v.error) return v.error;
+  if (!v.visualization) return 'The image that excites this neuron most, made by gradient ascent on the input (computed in the worker, then cached).';
+  const { activation, steps, seed, seconds } = v.visualization;
+  return `Activation ${fmt(activation)} at the readout on this image, read back as any image${best !== undefined ? ` (the most active scanned image: ${fmt(best)})` : ''}; `
+    + `${steps} steps, seed ${seed}, ${fmt(seconds)} s.`;
 }
 
 export interface ClassTableRow {

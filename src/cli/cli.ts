@@ -10,6 +10,7 @@ import { exportEdited, intervene, INTERVENE_USAGE } from './intervene';
 import { neuron, NEURON_USAGE } from './neuron';
 import { report } from './report';
 import { summary } from './summary';
+import { visualizeCommand, VISUALIZE_USAGE } from './visualize';
 import { isCancelled } from '../engine/errors';
 import { errorLine, safeLine, safeText, warnDefaults } from './terminal';
 
@@ -44,7 +45,7 @@ const USAGE = `usage: neuron-path analyze IMAGE [options]
   --json FILE          write the neuron-path/1 record to FILE ('-' for stdout); an existing FILE
                        is replaced only if it is the record of the same image, or with --force
   -q, --quiet          no progress on stderr
-${BATCH_USAGE}${NEURON_USAGE}${COMPARE_USAGE}${INTERVENE_USAGE}`;
+${BATCH_USAGE}${NEURON_USAGE}${VISUALIZE_USAGE}${COMPARE_USAGE}${INTERVENE_USAGE}`;
 
 async function analyze(f: Flags, positionals: string[]): Promise<void> {
   const image = positionals[0];
@@ -77,6 +78,7 @@ export async function main(argv: string[]): Promise<number> {
     if (!command || command === '--help' || command === '-h' || command === 'help') { process.stdout.write(USAGE); return command ? 0 : 2; }
     if (command === 'report') return await report(rest);
     if (command === 'neuron') return await neuron(rest);
+    if (command === 'visualize') return await visualizeCommand(rest);
     if (command === 'intervene') return await intervene(rest);
     if (command === 'export-edited') return await exportEdited(rest);
     const { values, positionals } = parse(rest);

@@ -22,9 +22,12 @@ import { DEFAULTS } from './options';
 import { quadrature } from './quadrature';
 import type { AnalysisResult, ClassProbability, Formula, ReadoutInfo, Rule } from './result';
 import { Runner, type ModelSessions } from './runner';
+import type { SessionSettings } from './runtime';
+import { visualize, type VisualizationRecord, type VisualizeRequest } from './visualize';
 
 export * from './api';
 export * from './result';
+export { VISUALIZATION_SCHEMA, type VisualizationRecord, type VisualizeRequest } from './visualize';
 
 /** The bundled model, media/model/model.onnx of the package (found from dist/ or from compiled sources). */
 export function defaultModelPath(): string {
@@ -37,7 +40,7 @@ export function defaultModelPath(): string {
 
 export class Engine {
   private constructor(readonly info: ModelInfo, private readonly sessions: ModelSessions, private readonly internal: InstrumentedInfo,
-                      private readonly prep: Preprocessing) {}
+                      private readonly prep: Preprocessing, private readonly settings: SessionSettings) {}
 
   static async open(options: ModelOptions, hooks: RunHooks = {}): Promise<Engine> {
     const loc = locateModel(options.modelPath);
@@ -51,7 +54,7 @@ export class Engine {
       numClasses: i.numClasses, labels: readLabels(loc, i.numClasses, options.labelsPath),
       fixedBatch: i.input.fixedBatch, batchRewritten: i.batchRewritten, activation: i.activation, ffn: i.ffn, headFfns: i.head, blocks: i.blocks, leftOut: i.leftOut, precision: i.precision,
     };
-    return new Engine(info, opened.sessions, i, prep);
+    return new Engine(info, opened.sessions, i, prep, { threads: options.threads, executionProvider: options.executionProvider });
   }
 
   /**
@@ -186,6 +189,21 @@ export class Engine {
     const { acts } = await new Runner(this.sessions, this.internal, this.info.layers, signal).clean(pixels.data);
     const D = this.info.neuronsPerLayer;
     return acts.map((a) => sumTokens(readoutValues(a, this.internal.readoutRows, D), D));
+  }
+
+  /**
+   * Feature visualization of a neuron or a class (src/engine/visualize/): the image that maximises
+   * it, written as a PNG to `out`, and its record. `onStep` after every optimisation step.
+   */
+  visualize(request: VisualizeRequest, out: string, onStep: (step: number, steps: number, value: number) => void = () => undefined,
+            signal?: AbortSignal): Promise<VisualizationRecord> {
+    const { path: modelPath, sha256, labels } = this.info;
+    const activation = async (pixels: Float32Array, layer: number, neuron: number, rows: number[]) => {
+      const { acts } = await new Runner(this.sessions, this.internal, this.info.layers, signal).clean(pixels);
+      return sumTokens(readoutValues(acts[layer], rows, this.info.neuronsPerLayer), this.info.neuronsPerLayer)[neuron];
+    };
+    return visualize({ model: { path: modelPath, sha256, labels }, internal: this.internal, prep: this.prep, settings: this.settings, activation },
+      request, out, onStep, signal);
   }
 
   async dispose(): Promise<void> { await releaseSessions(this.sessions); }

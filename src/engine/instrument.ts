@@ -16,7 +16,7 @@ import { DataType, ModelFormatError, onnx, opsetOf, type GraphProto, type ModelP
 import { graphReadout, resolveReadout, runsOf } from './readout';
 import type { FfnNodes, ScopeSetting } from './result';
 import type { Feed, SessionSettings } from './runtime';
-import { findPatchGrid, findSites, imageInput, logitsOutput, NotAViTError, type FfnKind, type ImageInput } from './structure';
+import { findPatchGrid, findSites, imageInput, logitsOutput, NotAViTError, type FfnKind, type ImageInput, type NeuronSite } from './structure';
 
 export const NAMES = {
   switch: 'np_switch',
@@ -63,20 +63,36 @@ export interface InstrumentedInfo {
   rowBytes: number;                   // bytes of the forward tensors that grow with each batch row
 }
 
-export async function instrument(exported: ModelProto, options: InstrumentOptions): Promise<{ model: ModelProto; info: InstrumentedInfo }> {
+/** The model as every instrumented graph starts from it: batch axis made dynamic where it can be, probed once, its logits and blocks found. */
+export interface PreparedModel {
+  model: ModelProto;
+  input: ImageInput;
+  batchRewritten: boolean;
+  clean: ProbeResult;                 // every tensor's shape at batch 1
+  logits: ReturnType<typeof logitsOutput>;
+  sites: NeuronSite[];
+  head: NeuronSite[];
+  leftOut?: string;
+  tokens: number;
+  neurons: number;
+  grid: [number, number];
+  gridSource: 'graph' | 'image size';
+}
+
+export async function prepareModel(exported: ModelProto, sizeHint: [number, number] | undefined, settings: SessionSettings): Promise<PreparedModel> {
   const opset = opsetOf(exported);
   if (opset < 11) throw new ModelFormatError(`the model uses opset ${opset}; re-export it with opset 11 or newer.`);
-  let input = imageInput(exported.graph!, options.sizeHint);
+  let input = imageInput(exported.graph!, sizeHint);
   let model = exported;
   let batchRewritten = false;
   if (input.fixedBatch) {
-    const dynamic = await tryDynamicBatch(exported, input, options.settings);
+    const dynamic = await tryDynamicBatch(exported, input, settings);
     if (dynamic) { model = dynamic; input = { ...input, fixedBatch: false }; batchRewritten = true; }
   }
   const graph = model.graph!;
-  const clean = await probeModel(model, { [input.name]: probePixels(input, 1) }, 1, options.settings);
+  const clean = await probeModel(model, { [input.name]: probePixels(input, 1) }, 1, settings);
   const index = new GraphIndex(graph);
-  const { name: logits, output, softmaxed, numClasses } = logitsOutput(graph, index, clean);
+  const logits = logitsOutput(graph, index, clean);
   const { sites, head, leftOut, rejected } = findSites(graph, index, clean);
   if (sites.length === 0) throw new NotAViTError(noFfnMessage(graph, clean, rejected));
   if (!clean.floats.has(sites[0].tensor)) throw new NotAViTError(`block 0's FFN (${sites[0].fc2}) does not compute in float; Neuron Path needs a float model (float32, or float16/bfloat16, which is upcast).`);
@@ -87,6 +103,16 @@ export async function instrument(exported: ModelProto, options: InstrumentOption
       `[1,${tokens},${neurons}] (${sites[0].fc2}); blocks with different token counts or widths are not supported.`);
   }
   const { grid, source: gridSource } = findPatchGrid(graph, clean, sites[0], tokens, input);
+  return { model, input, batchRewritten, clean, logits, sites, head, leftOut, tokens, neurons, grid, gridSource };
+}
+
+export async function instrument(exported: ModelProto, options: InstrumentOptions): Promise<{ model: ModelProto; info: InstrumentedInfo }> {
+  const prepared = await prepareModel(exported, options.sizeHint, options.settings);
+  const { model, input, batchRewritten, clean, sites, head, leftOut, tokens, neurons, grid, gridSource } = prepared;
+  const { name: logits, output, softmaxed, numClasses } = prepared.logits;
+  const graph = model.graph!;
+  const index = new GraphIndex(graph);
+  const opset = opsetOf(model);
   const graphRows = await graphReadout(model, input, sites[sites.length - 1], logits, options.settings, clean);
   const readout = resolveReadout(resolvedScope(options), graphRows, tokens, grid);
   if (readout.rows.length === 0) throw new NotAViTError(`the logits do not depend on any token of the last block's FFN (${sites[sites.length - 1].fc2}).`);

@@ -8,13 +8,13 @@ import type { ModelOptions } from './api';
 import { sha256File } from './hash';
 import { forwardOnly } from './forwardGraph';
 import { instrument, NAMES, neutralFeeds, type InstrumentedInfo } from './instrument';
-import { refuseQuantized, upcastToFloat32 } from './onnx/precision';
+import { refuseQuantized, upcastToFloat32, type StoredPrecision } from './onnx/precision';
 import { resolvedScope } from './options';
 import { probePixels } from './onnx/probe';
 import { EngineError } from './errors';
 import { readRegular, writeAtomic } from './files';
 import { checkSize, removeIdentities } from './onnx/bounds';
-import { decodeModel, encodeModel, inlineExternalData, ModelFormatError } from './onnx/proto';
+import { decodeModel, encodeModel, inlineExternalData, ModelFormatError, type ModelProto } from './onnx/proto';
 import type { ModelSessions } from './runner';
 import { Session, type SessionSettings } from './runtime';
 
@@ -60,16 +60,7 @@ export async function openModel(options: ModelOptions, sizeHint: [number, number
     return { sessions: await createSessions(hit.bytes, hit.forwardBytes, settings), info: hit.entry.info, layers: hit.entry.layers, sha256, cached: true };
   }
 
-  report('reading the model');
-  const original = readRegular(file, 'model');
-  const model = decodeModel(original, file);
-  inlineExternalData(model, path.dirname(file));
-  refuseQuantized(model.graph!);
-  const precision = upcastToFloat32(model);
-  if (precision !== 'float32') report(`the model is stored in ${precision}: analysing it in float32`);
-  const inlined = encodeModel(model);
-  removeIdentities(model);
-  checkSize(model, file);
+  const { model, precision, inlined } = readModel(file, report);
   report('building the gradient graph');
   const { model: instrumented, info } = await instrument(model, { scope: options.scope, sizeHint, precision, settings: { threads: options.threads } });
   const layers = instrumented.graph!.input!.filter((i) => i.name?.startsWith('np_replace_')).length;
@@ -115,6 +106,24 @@ async function createSessions(gradient: Uint8Array, forward: Uint8Array, setting
 
 export async function releaseSessions(sessions: ModelSessions): Promise<void> {
   await Promise.all([sessions.gradient.release(), sessions.forward.release()]);
+}
+
+/**
+ * The model file as every graph is built from it: external data inlined, float16/bfloat16 upcast to
+ * float32 (`inlined`: those bytes, what the instrumented model is checked against), Identity nodes
+ * removed, its size checked.
+ */
+export function readModel(file: string, report: (msg: string) => void): { model: ModelProto; precision: StoredPrecision; inlined: Uint8Array } {
+  report('reading the model');
+  const model = decodeModel(readRegular(file, 'model'), file);
+  inlineExternalData(model, path.dirname(file));
+  refuseQuantized(model.graph!);
+  const precision = upcastToFloat32(model);
+  if (precision !== 'float32') report(`the model is stored in ${precision}: analysing it in float32`);
+  const inlined = encodeModel(model);
+  removeIdentities(model);
+  checkSize(model, file);
+  return { model, precision, inlined };
 }
 
 /**

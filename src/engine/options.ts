@@ -21,6 +21,9 @@ export const RANDOM_COUNT_RANGE = { min: 0, max: 1000 } as const;
 export const SEED_RANGE = { min: 0, max: 2 ** 32 - 1 } as const;
 /** Neurons per layer of a top-K path: the setting's bounds; the engine also bounds K by the neurons per layer. */
 export const TOP_K_RANGE = { min: 1, max: 64 } as const;
+/** Feature visualization: optimisation steps (each a forward and backward pass of the blocks up to the neuron's). */
+export const VISUALIZE_STEPS_RANGE = { min: 1, max: 4096 } as const;
+export const VISUALIZE_DEFAULTS = { steps: 256, seed: 0, learningRate: 0.05 } as const;
 
 export const DEFAULTS = {
   steps: 20,                        // m, as in the paper

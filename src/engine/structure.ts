@@ -12,12 +12,17 @@ export interface ImageInput { name: string; channels: number; height: number; wi
 
 export type FfnKind = 'plain' | 'gated';
 
-/** A block's neurons: the tensor fc2 reads (for a gated FFN, the product act(gate) * up). */
+/**
+ * A block's neurons: the tensor fc2 reads (for a gated FFN, the product act(gate) * up), and for a
+ * plain FFN the activation's input (fc1's output, before a separate bias), which the activation
+ * rises with wherever it is positive.
+ */
 export interface NeuronSite {
   layer: number; tensor: string; nodeIndex: number; activation: string; ffn: FfnKind;
   fc2: string;                        // the output projection's node name (its output when unnamed)
   linears: string[];                  // the FFN's input linear(s): fc1, or gate and up (or the fused one)
   activationNode: string;             // the nonlinearity's node name
+  preActivation?: string;             // a plain FFN's activation input
 }
 
 export class NotAViTError extends ModelFormatError {
@@ -91,7 +96,7 @@ function isLinear(node: NodeProto | undefined, index: GraphIndex): boolean {
 
 const describe = (node: NodeProto) => `${node.opType} '${node.name || node.output![0]}'`;
 
-type FfnChain = { activation: string; ffn: FfnKind; linears: string[]; activationNode: string } | { reason: string };
+type FfnChain = { activation: string; ffn: FfnKind; linears: string[]; activationNode: string; preActivation?: string } | { reason: string };
 
 /**
  * What a linear layer's input is made of. An FFN's fc2 reads, through elementwise ops (and at most a
@@ -120,7 +125,7 @@ function ffnChain(tensor: string, index: GraphIndex, probe: ProbeResult): FfnCha
   const linears = [...new Set(origins.values())];
   const activationNode = nonlinear[0].name || nonlinear[0].output![0];
   if (origins.size === 1 && linears.length === 1 && !isChunk(index, [...origins.keys()][0])) {
-    return { activation: plainActivation(nonlinear[0], index), ffn: 'plain', linears, activationNode };
+    return { activation: plainActivation(nonlinear[0], index), ffn: 'plain', linears, activationNode, preActivation: [...origins.keys()][0] };
   }
   if (origins.size === 2) {
     const [a, b] = [...origins.keys()];
@@ -231,7 +236,7 @@ export function findSites(graph: GraphProto, index: GraphIndex, probe: ProbeResu
     if ('reason' in chain) { rejected.push(`${describe(node)} reads '${tensor}' [${shape}]: ${chain.reason}`); continue; }
     const producer = index.producer.get(tensor)!;
     found.push({ layer: 0, tensor, nodeIndex: position.get(producer)!, activation: chain.activation, ffn: chain.ffn, fc2: node.name || node.output![0],
-      linears: chain.linears, activationNode: chain.activationNode });
+      linears: chain.linears, activationNode: chain.activationNode, preActivation: chain.preActivation });
   }
   found.sort((a, b) => a.nodeIndex - b.nodeIndex);
   if (found.length === 0) return { sites: [], head: [], rejected };

@@ -11,7 +11,9 @@ import type { PathComparison } from '../engine/pathCompare';
 import type { AnalysisResult, LayerProgress } from '../engine/result';
 import { EngineError, isCancelled } from '../engine/errors';
 import { locateModel } from '../engine/modelLocation';
+import { VISUALIZE_DEFAULTS } from '../engine/options';
 import { analysisProgressText, batchProgressText, progressPercent } from '../format';
+import type { StepProgress } from '../operations/operation';
 import type { BatchProgressInfo, BatchRunResult } from '../operations/progress';
 import type { PruneRequest } from '../protocol/folderPanel';
 import { stableKey } from '../protocol/guards';
@@ -21,6 +23,7 @@ import { COMMANDS } from './commandIds';
 import { Disposable } from './dispose';
 import { FileHasher, ResultCache, resultKey } from './resultCache';
 import { MODEL_KEYS, readSettings, SECTION, type ResolvedSettings } from './settings';
+import { VisualizationCache, type CachedVisualization } from './visualizationCache';
 import { forkTransport, WorkerClient } from '../worker/client';
 
 export interface RunListener {
@@ -37,6 +40,7 @@ export class UserError extends Error {
 export class AnalysisService extends Disposable {
   readonly client: WorkerClient;
   private readonly cache: ResultCache;
+  private readonly visualizations: VisualizationCache;
   private readonly hasher = new FileHasher();
   private readonly inFlight = new Map<string, Promise<RunOutcome>>();
   private readonly labelsByModel = new Map<string, string[]>();
@@ -56,6 +60,7 @@ export class AnalysisService extends Disposable {
       log: (line) => output.info(line),
     });
     this.cache = new ResultCache(vscode.Uri.joinPath(context.globalStorageUri, 'results').fsPath);
+    this.visualizations = new VisualizationCache(vscode.Uri.joinPath(context.globalStorageUri, 'visualizations').fsPath);
 
     this.register(this.client.onDidCrash((info) => {
       output.error(info.message);
@@ -230,6 +235,27 @@ export class AnalysisService extends Disposable {
   neuronScan(folder: string, out: string, units: NeuronUnit[], onProgress: (p: BatchProgressInfo) => void, signal?: AbortSignal): Promise<BatchRunResult> {
     return this.folderRun(folder, this.settings(), onProgress, signal, (options) => this.client.request('neuronScan', { folder, out, units }, options));
   }
+
+  /**
+   * The feature visualization of a neuron with the current model (read at the readout rows, the
+   * default steps and seed), from the cache or computed in the worker under a cancellable notification.
+   */
+  visualizeNeuron(layer: number, neuron: number, onStep: (p: StepProgress) => void, signal?: AbortSignal): Promise<CachedVisualization> {
+    const settings = this.settings();
+    this.warnAboutSettings(settings);
+    const request = { layer, neuron, steps: VISUALIZE_DEFAULTS.steps, seed: VISUALIZE_DEFAULTS.seed };
+    return cancellableProgress(`Neuron Path: visualizing layer ${layer}, neuron ${neuron}`, signal, async (progress, abortSignal) => {
+      const info = await this.client.ensureModel(settings.model, { signal: abortSignal });
+      this.modelLoaded(info);
+      return this.visualizations.get({ model: settings.model, sha256: info.sha256, ...request }, (out) => this.client.request('visualize', { ...request, out }, {
+        signal: abortSignal,
+        onProgress: (p) => { progress.report({ increment: 100 / p.steps, message: `step ${p.step}/${p.steps}` }); onStep(p); },
+      }));
+    });
+  }
+
+  /** Where visualizations are kept (a resource root of the neuron view). */
+  get visualizationDir(): string { return this.visualizations.dir; }
 
   /** Two analyses compared in the worker (the JAS of each path on the other image), with the current model loaded. */
   async comparePaths(a: AnalysisResult, b: AnalysisResult): Promise<PathComparison> {

@@ -13,7 +13,7 @@ import { NEURON_RECORDS, neuronScanSuffix } from '../engine/neurons/records';
 import { summarizeNeuron, type NeuronSummary, type ScanRecord } from '../engine/neurons/summary';
 import { isCancelled } from '../engine/errors';
 import { runningProgress, type BatchProgressInfo } from '../operations/progress';
-import { isNeuronPersistedState, isNeuronWebviewToHost, type HostToNeuronWebview, type NeuronInit, type NeuronWebviewToHost } from '../protocol/neuronPanel';
+import { isNeuronPersistedState, isNeuronWebviewToHost, type HostToNeuronWebview, type NeuronInit, type NeuronWebviewToHost, type VisualizationStatus } from '../protocol/neuronPanel';
 import type { AnalysisService } from './analysis';
 import { COMMANDS, INTERNAL_COMMANDS } from './commandIds';
 import type { FolderPanelManager } from './folderPanel';
@@ -39,7 +39,7 @@ export class NeuronPanelManager extends PanelManagerBase<NeuronPanel> {
     super();
     // The folder becomes a resource root of the page: it must still be a folder.
     this.registerSerializer(NEURON_VIEW_TYPE, isNeuronPersistedState, (s) => neuronKey(s.folder, s.layer, s.neuron), (webviewPanel, s) => {
-      webviewPanel.webview.options = webviewOptions(this.context.extensionUri, [vscode.Uri.file(s.folder)]);
+      webviewPanel.webview.options = this.options(s.folder);
       this.add(webviewPanel, s.folder, s.layer, s.neuron).refresh();
     }, (s) => isFolder(s.folder));
     this.register(vscode.commands.registerCommand(INTERNAL_COMMANDS.openNeuronView, (args: OpenNeuronViewArgs) => this.open(args)));
@@ -54,11 +54,16 @@ export class NeuronPanelManager extends PanelManagerBase<NeuronPanel> {
     if (panel) panel.reveal();
     else {
       const webviewPanel = vscode.window.createWebviewPanel(NEURON_VIEW_TYPE, neuronTitle(folder, args.layer, args.neuron),
-        { viewColumn: vscode.ViewColumn.Active, preserveFocus: false }, webviewOptions(this.context.extensionUri, [vscode.Uri.file(folder)]));
+        { viewColumn: vscode.ViewColumn.Active, preserveFocus: false }, this.options(folder));
       panel = this.add(webviewPanel, folder, args.layer, args.neuron);
     }
     await panel.runScan();
     return panel;
+  }
+
+  /** The page reads the folder's images and the cached visualizations. */
+  private options(folder: string): vscode.WebviewOptions & vscode.WebviewPanelOptions {
+    return webviewOptions(this.context.extensionUri, [vscode.Uri.file(folder), vscode.Uri.file(this.service.visualizationDir)]);
   }
 
   private add(webviewPanel: vscode.WebviewPanel, folder: string, layer: number, neuron: number): NeuronPanel {
@@ -79,6 +84,8 @@ export class NeuronPanel extends WebviewPanelHost<HostToNeuronWebview> {
   private summary: NeuronSummary | undefined;
   private usedPaths: string | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private visualization: VisualizationStatus = { running: false };
+  private visualizing: AbortController | undefined;
   readonly folder: string;
   readonly layer: number;
   readonly neuron: number;
@@ -127,6 +134,34 @@ export class NeuronPanel extends WebviewPanelHost<HostToNeuronWebview> {
 
   cancel(): void { this.running?.controller.abort(); }
 
+  /** The neuron's feature visualization: the cached one at once, else computed in the worker with its steps shown. */
+  async visualize(): Promise<void> {
+    if (this.visualizing) return;
+    const controller = new AbortController();
+    this.visualizing = controller;
+    this.showVisualization({ running: true });
+    try {
+      const { png, record } = await this.service.visualizeNeuron(this.layer, this.neuron,
+        (p) => { if (this.visualizing === controller) this.showVisualization({ running: true, step: p.step, steps: p.steps }); }, controller.signal);
+      this.showVisualization({ running: false, visualization: {
+        uri: this.panel.webview.asWebviewUri(vscode.Uri.file(png)).toString(), activation: record.finalActivation,
+        steps: record.settings.steps, seed: record.settings.seed, seconds: record.timing.seconds,
+      } });
+    } catch (err) {
+      this.showVisualization({ running: false, error: isCancelled(err) ? 'Stopped.' : this.service.reportError(err, `Visualizing layer ${this.layer}, neuron ${this.neuron}`) });
+    } finally {
+      if (this.visualizing === controller) this.visualizing = undefined;
+    }
+  }
+
+  /** For tests: what the view's visualization shows. */
+  get currentVisualization(): VisualizationStatus { return this.visualization; }
+
+  private showVisualization(status: VisualizationStatus): void {
+    this.visualization = status;
+    this.post({ type: 'visualization', status });
+  }
+
   /** Re-reads the scan file (and the folder analysis, if any) and sends the new summary. */
   refresh(): void {
     try {
@@ -153,6 +188,8 @@ export class NeuronPanel extends WebviewPanelHost<HostToNeuronWebview> {
       case 'ready': this.ready = true; this.sendInit(); return;
       case 'cancel': this.cancel(); return;
       case 'resume': void this.runScan(); return;
+      case 'visualize': void this.visualize(); return;
+      case 'cancelVisualization': this.visualizing?.abort(); return;
       case 'openImage': {
         // Only images the view shows (the page's content is not trusted).
         if (!this.summary?.top.some((t) => t.image === message.image)) return;
@@ -173,6 +210,7 @@ export class NeuronPanel extends WebviewPanelHost<HostToNeuronWebview> {
       summary: this.summary, imageUris: this.summary ? this.imageUris(this.summary) : undefined, pathsFile: this.usedPaths,
       running: runningProgress(this.running),
       error: this.error,
+      visualization: this.visualization,
     };
     this.post({ type: 'init', init });
   }
@@ -182,6 +220,7 @@ export class NeuronPanel extends WebviewPanelHost<HostToNeuronWebview> {
     // Closing the view stops its scan; the file keeps what is done and the next run resumes it.
     this.running?.controller.abort();
     this.running = undefined;
+    this.visualizing?.abort();
     super.dispose();
   }
 }

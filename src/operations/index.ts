@@ -8,8 +8,9 @@ import { neuronScan } from './neuronScan';
 import type { Operation, ProgressKind, ProgressKinds } from './operation';
 import { preview } from './preview';
 import { prune } from './prune';
+import { visualize } from './visualize';
 
-export const OPERATIONS = { loadModel, analyze, preview, batch, neuronScan, comparePaths, prune, intervene } as const;
+export const OPERATIONS = { loadModel, analyze, preview, batch, neuronScan, comparePaths, prune, intervene, visualize } as const;
 
 export type WorkerMethod = keyof typeof OPERATIONS;
 type Of<M extends WorkerMethod> = (typeof OPERATIONS)[M] extends Operation<infer P, infer R, infer K> ? { params: P; result: R; progress: K } : never;

@@ -9,13 +9,16 @@ import type { WorkerErrorCode } from '../protocol/workerErrors';
 import type { BatchProgressInfo } from './progress';
 
 /** What the operations need of the engine: the real Engine's methods (the protocol tests' fake has them too). */
-export type EngineLike = Pick<Engine, 'info' | 'analyze' | 'scanNeurons' | 'pathJas' | 'scaledProbabilities' | 'readoutActivations' | 'intervene' | 'dispose'>;
+export type EngineLike = Pick<Engine, 'info' | 'analyze' | 'scanNeurons' | 'pathJas' | 'scaledProbabilities' | 'readoutActivations' | 'intervene' | 'visualize' | 'dispose'>;
 
 /** The open model and the options it was opened with. */
 export interface OpenModel { engine: EngineLike; options: ModelOptions }
 
-/** The progress an operation sends: per layer step of one analysis, per image of a folder, or none. */
-export interface ProgressKinds { layer: LayerProgress; batch: BatchProgressInfo; none: never }
+/** An optimisation's progress: `value` is what it ascends, at step `step` of `steps`. */
+export interface StepProgress { step: number; steps: number; value: number }
+
+/** The progress an operation sends: per layer step of one analysis, per image of a folder, per optimisation step, or none. */
+export interface ProgressKinds { layer: LayerProgress; batch: BatchProgressInfo; step: StepProgress; none: never }
 export type ProgressKind = keyof ProgressKinds;
 
 /** What a handler gets from whoever runs it (the worker's server, or the CLI in its own process). */

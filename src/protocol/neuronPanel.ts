@@ -4,6 +4,24 @@ import type { NeuronSummary } from '../engine/neurons/summary';
 import type { BatchProgressInfo, BatchRunResult } from '../operations/progress';
 import { isIndex, isLocalPath, isObject } from './guards';
 
+/** The neuron's feature visualization as the page shows it (computed in the worker, cached by the host). */
+export interface NeuronVisualization {
+  uri: string;                   // webview URI of the PNG
+  activation: number;            // the neuron's activation at the readout on that PNG, read back
+  steps: number;
+  seed: number;
+  seconds: number;               // how long it took when it was computed
+}
+
+/** Where the page's visualization stands: running with its step, shown, or failed. */
+export interface VisualizationStatus {
+  running: boolean;
+  step?: number;
+  steps?: number;
+  visualization?: NeuronVisualization;
+  error?: string;
+}
+
 export interface NeuronInit {
   folder: string;
   resultFile: string;            // the scan's .jsonl
@@ -15,13 +33,15 @@ export interface NeuronInit {
   pathsFile?: string;            // the folder analysis the "on paths" frequencies come from
   running?: BatchProgressInfo;
   error?: string;
+  visualization?: VisualizationStatus;
 }
 
 export type HostToNeuronWebview =
   | { type: 'init'; init: NeuronInit }
   | { type: 'summary'; summary: NeuronSummary; imageUris: Record<string, string>; pathsFile?: string }
   | { type: 'batchProgress'; progress: BatchProgressInfo }
-  | { type: 'batchDone'; result?: BatchRunResult; message?: string; cancelled: boolean };
+  | { type: 'batchDone'; result?: BatchRunResult; message?: string; cancelled: boolean }
+  | { type: 'visualization'; status: VisualizationStatus };
 
 export type NeuronWebviewToHost =
   | { type: 'ready' }
@@ -29,12 +49,15 @@ export type NeuronWebviewToHost =
   | { type: 'openImage'; image: string }
   | { type: 'cancel' }
   /** Scan (or resume scanning) the folder. */
-  | { type: 'resume' };
+  | { type: 'resume' }
+  /** Compute (or show the cached) feature visualization of the neuron; stop it. */
+  | { type: 'visualize' }
+  | { type: 'cancelVisualization' };
 
 export function isNeuronWebviewToHost(v: unknown): v is NeuronWebviewToHost {
   if (!isObject(v)) return false;
   switch (v.type) {
-    case 'ready': case 'cancel': case 'resume': return true;
+    case 'ready': case 'cancel': case 'resume': case 'visualize': case 'cancelVisualization': return true;
     case 'openImage': return typeof v.image === 'string' && v.image.length > 0;
     default: return false;
   }

@@ -3,6 +3,7 @@
 // progress come from that table.
 import type { LayerProgress } from '../engine/result';
 import { isWorkerMethod, type ParamsOf, type WorkerMethod } from '../operations/index';
+import type { StepProgress } from '../operations/operation';
 import type { BatchProgressInfo } from '../operations/progress';
 import { isId, isObject } from './guards';
 import { isWorkerErrorInfo, type WorkerErrorInfo } from './workerErrors';
@@ -23,6 +24,7 @@ export type WorkerToHost =
   | { type: 'ready'; pid: number; protocol: number }
   | { type: 'progress'; id: number; progress: LayerProgress }
   | { type: 'batchProgress'; id: number; progress: BatchProgressInfo }
+  | { type: 'stepProgress'; id: number; progress: StepProgress }
   | { type: 'result'; id: number; result: unknown }
   | { type: 'error'; id: number; error: WorkerErrorInfo }
   /** Something outside any request went wrong; the worker exits right after. */
@@ -47,6 +49,7 @@ export function isWorkerToHost(v: unknown): v is WorkerToHost {
     case 'ready': return typeof v.pid === 'number' && typeof v.protocol === 'number';
     case 'progress': return isId(v.id) && isObject(v.progress) && typeof v.progress.phase === 'string';
     case 'batchProgress': return isId(v.id) && isObject(v.progress) && typeof v.progress.done === 'number' && typeof v.progress.total === 'number';
+    case 'stepProgress': return isId(v.id) && isObject(v.progress) && typeof v.progress.step === 'number' && typeof v.progress.steps === 'number' && typeof v.progress.value === 'number';
     case 'result': return isId(v.id) && 'result' in v;
     case 'error': return isId(v.id) && isWorkerErrorInfo(v.error);
     case 'fatal': return isWorkerErrorInfo(v.error);

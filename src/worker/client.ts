@@ -271,7 +271,8 @@ export class WorkerClient {
       case 'log': this.log(`[worker ${message.level}] ${message.message}`); return;
       case 'fatal': this.log(`[worker fatal] ${message.error.detail ?? message.error.message}`); return;
       case 'progress':
-      case 'batchProgress': {
+      case 'batchProgress':
+      case 'stepProgress': {
         const entry = this.pending.get(message.id);
         if (!entry) return;
         try { entry.onProgress?.(message.progress); } catch (err) { this.log(`progress listener failed: ${String(err)}`); }

@@ -14,6 +14,9 @@ import { safeJson, stableKey } from '../protocol/guards';
 import { isHostToWorker, PROTOCOL_VERSION, type HostToWorker, type WorkerRequest, type WorkerToHost } from '../protocol/worker';
 import type { WorkerErrorCode, WorkerErrorInfo } from '../protocol/workerErrors';
 
+/** The message each kind of progress travels in. */
+const PROGRESS_MESSAGE: Record<ProgressKind, 'progress' | 'batchProgress' | 'stepProgress'> = { layer: 'progress', batch: 'batchProgress', step: 'stepProgress', none: 'progress' };
+
 export interface WorkerDeps {
   openEngine(options: ModelOptions, hooks?: RunHooks): Promise<EngineLike>;
   /** The bundled model, used when `modelPath` is empty. */
@@ -118,7 +121,7 @@ export class WorkerServer {
   private context(op: Operation<unknown, unknown, ProgressKind>, id: number, signal: AbortSignal): OperationContext<ProgressKind> {
     return {
       signal,
-      progress: (progress) => this.port.send(op.progress === 'batch' ? { type: 'batchProgress', id, progress } as WorkerToHost : { type: 'progress', id, progress } as WorkerToHost),
+      progress: (progress) => this.port.send({ type: PROGRESS_MESSAGE[op.progress], id, progress } as WorkerToHost),
       model: () => {
         if (!this.open) throw new NoModelError();
         return this.open;

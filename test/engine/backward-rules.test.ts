@@ -168,6 +168,8 @@ const CASES: Case[] = [
     b.op('Conv', [x, b.floats(Array.from(seeded(27, 6)), [3, 1, 3, 3]), b.floats([0.1, -0.2, 0.3], [3])], { group: 3, pads: [1, 1, 1, 1], kernel_shape: [3, 3] }) },
   { name: 'Conv stride 2, groups 2, dilation, uneven pads (output_padding)', inputs: [{ name: 'x', dims: [2, 4, 8, 7] }], build: (b, [x]) =>
     b.op('Conv', [x, b.floats(Array.from(seeded(72, 9)), [6, 2, 2, 3])], { group: 2, strides: [2, 2], dilations: [2, 1], pads: [1, 0, 0, 1] }) },
+  { name: 'Conv kernel = stride 4, no pads (a ViT patch embedding, differentiated to the pixels)', inputs: [{ name: 'x', dims: [2, 3, 8, 12] }], build: (b, [x]) =>
+    b.op('Conv', [x, b.floats(Array.from(seeded(5 * 3 * 16, 10)), [5, 3, 4, 4]), b.floats([0.1, -0.2, 0.3, 0, 0.05], [5])], { strides: [4, 4], kernel_shape: [4, 4] }) },
   { name: 'BatchNormalization (inference)', inputs: [{ name: 'x', dims: [2, 3, 2, 2] }], build: (b, [x]) =>
     b.op('BatchNormalization', [x, b.floats([1.2, 0.7, -0.5], [3]), b.floats([0.1, 0, -0.3], [3]), b.floats([0.2, -0.1, 0.4], [3]), b.floats([0.5, 1.5, 0.9], [3])], { epsilon: { float: 1e-5 } }) },
   { name: 'Reshape', inputs: x234, build: (b, [x]) => b.op('Reshape', [x, b.int64s([2, 2, 6])]) },

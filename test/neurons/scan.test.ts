@@ -148,6 +148,14 @@ test('folder scan: batches of images per run; cancel and resume keep one record 
   assert.ok(s.top[0].map && s.top[0].map.length === s.grid[0] * s.grid[1]);
   assert.equal(s.classes.length, 10);
   assert.equal(s.classes.reduce((a, c) => a + c.images, 0), FILES.length);
+  // the histogram: every image in one bin, the smallest and largest activation at its ends, the top images' bins marked
+  const acts = records.map((r) => r.units[0].activation[0]);
+  assert.equal(s.histogram.counts.reduce((a, b) => a + b, 0), FILES.length);
+  assert.equal(s.histogram.edges.length, s.histogram.counts.length + 1);
+  assert.deepEqual([s.histogram.edges[0], s.histogram.edges[s.histogram.counts.length]], [Math.min(...acts), Math.max(...acts)]);
+  const binOf = (v: number) => s.histogram.edges.findIndex((e, i) => i === s.histogram.counts.length - 1 || (v >= e && v < s.histogram.edges[i + 1]));
+  assert.deepEqual(s.histogram.topBins, [...new Set(s.top.map((t) => binOf(t.activation)))].sort((a, b) => a - b));
+  assert.ok(s.histogram.topBins.includes(s.histogram.counts.length - 1), 'the most active image is in the last bin');
   assert.ok(s.all.ablated && s.all.clean.accuracy >= 0.8, 'clean accuracy of the bundled model on the samples');
   // a neuron of the whole-layer unit: no ablation, but top images and selectivity
   const w = summarizeNeuron(records, 5, 7, { top: 3 });

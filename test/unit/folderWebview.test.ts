@@ -84,6 +84,7 @@ test('folder page: strict CSP, comparison table, heatmap cell lists images, live
     await send({ type: 'batchDone', cancelled: true, result: { out: init.resultFile, total: 13, resumed: 0, analysed: 6, failed: 0, cancelled: true, seconds: 3 } });
     await page.waitForSelector('[data-testid=status][data-state=cancelled]');
     assert.equal(await page.isVisible('#resume'), true);
+    assert.equal(await page.$eval('#resume', (b) => b.hasAttribute('secondary')), false, 'after a stop, Resume is the next step');
     await page.click('#resume');
     assert.ok((await posted()).some((m) => m.type === 'resume'));
 
@@ -110,6 +111,8 @@ test('folder page: the influence-pattern row; the pruning form posts its request
     await load();
     await send({ type: 'init', init: { resultFile: '/data/shop.neuron-path.jsonl', folder: '/data/shop', title: 'shop', report } });
     await page.waitForSelector('[data-testid=method-row]');
+    // A finished result re-opened: Resume is no primary button.
+    assert.equal(await page.$eval('#resume', (b) => b.hasAttribute('secondary')), true, 'Resume is secondary on a finished result');
     const ip = await page.$eval('[data-testid=method-row][data-method=ip]', (e) => Array.from(e.children, (c) => c.textContent));
     assert.equal(ip[0], 'influence pattern');
     assert.match(ip[2] ?? '', /^0\.05 ± /, 'the JAS mean, written by src/format.ts');

@@ -57,6 +57,19 @@ test('extension host: the neuron view from a path card and a heatmap cell, live 
     assert.ok(s.summary.all.ablated, 'single-neuron ablation per class');
     for (const t of s.summary.top) assert.match(s.imageUris[t.image], /^https:\/\/stub\.vscode-cdn\.net/);
 
+    // the visualization: computed in the worker with its steps shown, then served from the cache
+    view.receive({ type: 'visualize' });
+    const shown = await until('visualization', () => of(view, 'visualization').find((m) => m.status.visualization));
+    assert.match(shown.status.visualization.uri, /^https:\/\/stub\.vscode-cdn\.net\/.*visualizations\/[0-9a-f]{32}\.png$/);
+    assert.equal(shown.status.visualization.steps, 256);
+    const stepped = of(view, 'visualization').filter((m) => m.status.step).length;
+    assert.ok(stepped >= 1, 'steps are shown');
+    assert.ok(h.progress.some((p) => p.title === `Neuron Path: visualizing layer ${layer}, neuron ${neuron}` && p.cancellable));
+    view.receive({ type: 'visualize' });
+    const cached = await until('cached visualization', () => of(view, 'visualization').filter((m) => m.status.visualization)[1]);
+    assert.deepEqual(cached.status.visualization, shown.status.visualization);
+    assert.equal(of(view, 'visualization').filter((m) => m.status.step).length, stepped, 'the cached one runs no step');
+
     // the folder panel's heatmap cell opens the same view; running again resumes without rescanning
     folderPanel.receive({ type: 'neuronView', layer, neuron });
     const done2 = await until('second scan', () => of(view, 'batchDone')[1]);

@@ -3,7 +3,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import type { NeuronSummary } from '../../src/engine/neurons/summary';
-import { classTable, initialNeuronState, neuronStatusText, persistedNeuron, reduceNeuron } from '../../webview/neuronState';
+import { classTable, initialNeuronState, neuronStatusText, persistedNeuron, reduceNeuron, visualizationText } from '../../webview/neuronState';
 
 const stat = (mean: number) => ({ mean, std: 0.1, n: 2 });
 const row = (key: string, label: string, ablated: boolean) => ({
@@ -11,7 +11,8 @@ const row = (key: string, label: string, ablated: boolean) => ({
   clean: { accuracy: 1, probability: 0.9 }, ablated: ablated ? { accuracy: 0.5, probability: 0.6 } : null,
 });
 const summary = (ablated = true): NeuronSummary => ({
-  layer: 3, neuron: 29, images: 2, grid: [2, 2], top: [], classes: [row('class:0', 'coat', ablated)], all: row('all', 'all images', ablated),
+  layer: 3, neuron: 29, images: 2, grid: [2, 2], top: [], histogram: { edges: [0, 0.5, 1], counts: [1, 1], topBins: [] },
+  classes: [row('class:0', 'coat', ablated)], all: row('all', 'all images', ablated),
 });
 
 test('init, progress, summary and the end of a scan', () => {
@@ -42,4 +43,16 @@ test('the ablation table: clean -> zeroed where the neuron was ablated, the clas
   assert.equal(whole[0].accuracy, '100%');
   assert.equal(whole[0].drop, undefined);
   assert.deepEqual(classTable(undefined), []);
+});
+
+test('the visualization: running with its step, shown with its activation beside the best scanned image, failed', () => {
+  let s = initialNeuronState({ folder: '/d', layer: 3, neuron: 29 });
+  assert.deepEqual(s.visualization, { running: false });
+  assert.match(visualizationText(s.visualization, undefined), /gradient ascent on the input/);
+  s = reduceNeuron(s, { type: 'visualization', status: { running: true, step: 7, steps: 256 } });
+  assert.equal(visualizationText(s.visualization, 0.5), 'Optimising the image: step 7 of 256.');
+  s = reduceNeuron(s, { type: 'visualization', status: { running: false, visualization: { uri: 'u', activation: 2.5, steps: 256, seed: 0, seconds: 4 } } });
+  assert.equal(visualizationText(s.visualization, 0.5), 'Activation 2.5 at the readout on this image, read back as any image (the most active scanned image: 0.5); 256 steps, seed 0, 4 s.');
+  s = reduceNeuron(s, { type: 'visualization', status: { running: false, error: 'Stopped.' } });
+  assert.equal(visualizationText(s.visualization, 0.5), 'Stopped.');
 });

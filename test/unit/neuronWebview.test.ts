@@ -60,8 +60,27 @@ test('neuron page: strict CSP, top images with map and peak, class chart, ablati
     assert.equal(rows.length, summary.classes.length + 1);
     assert.equal(rows[rows.length - 1][0], 'all');
     assert.match(rows[rows.length - 1][4] ?? '', /^\d+(\.\d+)?% → \d+(\.\d+)?%$/, 'accuracy clean → zeroed');
+    // the histogram over every scanned image, its caption naming the bins of the top images
+    const hist = await page.$eval('[data-testid=histogram]', (c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height, c.getAttribute('aria-label') ?? '']);
+    assert.ok(Number(hist[0]) > 100 && Number(hist[1]) > 100, `histogram ${hist}`);
+    assert.match(String(hist[2]), new RegExp(`over ${summary.images} images: `));
+    const caption = await page.$eval('#histogram-caption', (el) => el.textContent ?? '');
+    assert.match(caption, new RegExp(`of the ${summary.images} images .* red: the (bin|${summary.histogram.topBins.length} bins) of the 8 images above`));
     await screenshot('running-dark.png');
 
+    // the visualization beside the top images: the button asks for it, the steps show, then the image
+    await page.click('[data-testid=visualize]');
+    assert.deepEqual((await posted()).filter((m) => m.type === 'visualize'), [{ type: 'visualize' }]);
+    await send({ type: 'visualization', status: { running: true, step: 40, steps: 256 } });
+    await page.waitForFunction(() => /step 40 of 256/.test(document.querySelector('#visualization-caption')?.textContent ?? ''));
+    const png = `${origin}/samples/${path.basename(summary.top[0].image)}`;
+    await send({ type: 'visualization', status: { running: false, visualization: { uri: png, activation: 9.5, steps: 256, seed: 0, seconds: 3 } } });
+    await page.waitForFunction(() => {
+      const img = document.querySelector('[data-testid=visualization-image]') as HTMLImageElement | null;
+      return !!img && !img.hidden && img.complete && img.naturalWidth > 0;
+    });
+    assert.match(await page.$eval('#visualization-caption', (el) => el.textContent ?? ''), /^Activation 9\.5 at the readout on this image, read back as any image \(the most active scanned image: /);
+    assert.equal(await page.$eval('[data-testid=visualize]', (el) => (el as HTMLElement).hidden), true);
     await send({ type: 'batchDone', cancelled: false, result: { out, total: 20, resumed: 0, analysed: 20, failed: 0, cancelled: false, seconds: 0.5 } });
     await page.waitForSelector('[data-testid=status][data-state=done]');
     await page.click('[data-testid=top-image] button.tile');

@@ -99,6 +99,8 @@ test('guards accept the messages of the protocol and reject malformed ones', () 
   assert.ok(!isWorkerToHost({ type: 'error', id: 1, error: { code: 'nope', message: 'm' } }));
   assert.ok(!isWorkerToHost({ type: 'result', id: 1 }), 'a result message carries a result key');
   assert.ok(!isWorkerToHost({ type: 'progress', id: 1, progress: 'x' }));
+  assert.ok(isWorkerToHost({ type: 'stepProgress', id: 1, progress: { step: 3, steps: 256, value: 0.5 } }));
+  assert.ok(!isWorkerToHost({ type: 'stepProgress', id: 1, progress: { step: 3, steps: 256 } }), 'a step carries the value ascended');
 
   assert.ok(isWebviewToHost({ type: 'ready' }));
   assert.ok(isWebviewToHost({ type: 'analyze', target: 3 }));

@@ -37,12 +37,20 @@ export interface ClassRow {
   ablated: Ablation | null;         // null for neurons scanned as part of a whole layer
 }
 
+/** The activations of every scanned image in equal bins from the smallest to the largest. */
+export interface ActivationHistogram {
+  edges: number[];                  // bins + 1 edges, ascending
+  counts: number[];                 // images per bin (the last bin holds its upper edge)
+  topBins: number[];                // the bins the top images fall in, ascending
+}
+
 export interface NeuronSummary {
   layer: number;
   neuron: number;
   images: number;
   grid: [number, number];
   top: TopImage[];
+  histogram: ActivationHistogram;
   classes: ClassRow[];              // by class index, then folder name
   all: ClassRow;
 }
@@ -101,7 +109,22 @@ export function summarizeNeuron(records: ScanRecord[], layer: number, neuron: nu
   const classes = [...groups.entries()]
     .sort(([, a], [, b]) => (a.cls ?? Infinity) - (b.cls ?? Infinity) || a.label.localeCompare(b.label))
     .map(([key, g]) => classRow(key, g.cls, g.label, g.members));
-  return { layer, neuron, images: rows.length, grid, top, classes, all: classRow('all', null, 'all images', rows) };
+  const histogram = activationHistogram(rows.map(({ unit, k }) => unit.activation[k]), top.map((t) => t.activation));
+  return { layer, neuron, images: rows.length, grid, top, histogram, classes, all: classRow('all', null, 'all images', rows) };
+}
+
+const HISTOGRAM_BINS = 30;
+
+export function activationHistogram(values: number[], marked: number[], bins = HISTOGRAM_BINS): ActivationHistogram {
+  let lo = Infinity, hi = -Infinity;
+  for (const v of values) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+  if (!(hi > lo)) { lo -= 0.5; hi += 0.5; }   // one value (or one image): one bin around it
+  const width = (hi - lo) / bins;
+  const edges = Array.from({ length: bins + 1 }, (_, i) => (i === bins ? hi : lo + i * width));
+  const binOf = (v: number) => Math.min(bins - 1, Math.max(0, Math.floor((v - lo) / width)));
+  const counts = new Array<number>(bins).fill(0);
+  for (const v of values) counts[binOf(v)]++;
+  return { edges, counts, topBins: [...new Set(marked.map(binOf))].sort((a, b) => a - b) };
 }
 
 /** The neurons of a whole-layer scan most selective for one class: largest gap between their best class mean and their overall mean. */

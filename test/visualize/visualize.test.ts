@@ -1,0 +1,95 @@
+// Feature visualization on the bundled model: the written PNG, read back and preprocessed as any
+// image, excites the neuron more than every sample image does; the same seed gives the same PNG
+// bytes; the command line writes the image and its record; cancel stops between steps.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import sharp from 'sharp';
+import { defaultModelPath, Engine, type VisualizationRecord } from '../../src/engine/index';
+import { REPO, tempDir } from '../helpers/fixtures';
+
+const cache = tempDir('visualize-cache');
+const out = tempDir('visualize-out');
+const samples = fs.readdirSync(path.join(REPO, 'media', 'samples')).filter((f) => f.endsWith('.png')).map((f) => path.join(REPO, 'media', 'samples', f));
+let engine: Engine;
+let sampleActs: Float64Array[][];
+
+before(async () => {
+  engine = await Engine.open({ modelPath: defaultModelPath(), threads: 1, cacheDir: cache });
+  sampleActs = await Promise.all(samples.map((s) => engine.readoutActivations(s)));
+});
+after(async () => { await engine.dispose(); });
+
+for (const [layer, neuron] of [[1, 50], [3, 7], [5, 90]]) {
+  test(`neuron ${layer}:${neuron}: the PNG read back beats all ${samples.length} sample images`, async () => {
+    const png = path.join(out, `n-${layer}-${neuron}.png`);
+    const steps: number[] = [];
+    const r = await engine.visualize({ layer, neuron, steps: 96, seed: 3 }, png, (step) => steps.push(step));
+    assert.deepEqual(steps, Array.from({ length: 96 }, (_, k) => k + 1));
+    const meta = await sharp(png).metadata();
+    assert.deepEqual([meta.width, meta.height, meta.channels], [28, 28, 3]);
+    assert.equal(r.objective.kind, 'neuron');
+    // The record's activation is the one the analysis reads for that image.
+    const again = (await engine.readoutActivations(png))[layer][neuron];
+    assert.ok(Math.abs(again - r.finalActivation) < 1e-5, `${again} vs ${r.finalActivation}`);
+    const best = Math.max(...sampleActs.map((a) => a[layer][neuron]));
+    assert.ok(r.finalActivation > best, `visualization ${r.finalActivation} <= best sample ${best}`);
+  });
+}
+
+test('the same seed gives the same PNG bytes; another seed another image', async () => {
+  const file = (name: string) => path.join(out, name);
+  await engine.visualize({ layer: 2, neuron: 11, steps: 24, seed: 5 }, file('a.png'));
+  await engine.visualize({ layer: 2, neuron: 11, steps: 24, seed: 5 }, file('b.png'));
+  await engine.visualize({ layer: 2, neuron: 11, steps: 24, seed: 6 }, file('c.png'));
+  assert.ok(fs.readFileSync(file('a.png')).equals(fs.readFileSync(file('b.png'))));
+  assert.ok(!fs.readFileSync(file('a.png')).equals(fs.readFileSync(file('c.png'))));
+});
+
+test('a class logit, and the patch rows: the ascent raises what it ascends', async () => {
+  const c = await engine.visualize({ class: 4, steps: 48, seed: 1 }, path.join(out, 'class.png'));
+  assert.deepEqual(c.objective, { kind: 'class', class: 4, label: engine.info.labels[4] });
+  assert.ok(c.finalActivation > c.objectivePerStep[0] + 1, `logit ${c.objectivePerStep[0]} -> ${c.finalActivation}`);
+  const p = await engine.visualize({ layer: 4, neuron: 30, rows: 'patches', steps: 48, seed: 1 }, path.join(out, 'patches.png'));
+  assert.equal(p.objective.kind === 'neuron' && p.objective.rowIndices.length, 49);
+  assert.ok(p.objectivePerStep[47] > p.objectivePerStep[0]);
+});
+
+test('bad requests are refused in words; an aborted signal stops it', async () => {
+  await assert.rejects(engine.visualize({ layer: 6, neuron: 0 }, path.join(out, 'x.png')), /layer 6 is out of range: the model has blocks 0..5/);
+  await assert.rejects(engine.visualize({ layer: 0, neuron: 256 }, path.join(out, 'x.png')), /neuron 256 is out of range/);
+  await assert.rejects(engine.visualize({ layer: 0 }, path.join(out, 'x.png')), /needs a layer and a neuron, or a class/);
+  await assert.rejects(engine.visualize({ layer: 0, neuron: 1, steps: 0 }, path.join(out, 'x.png')), /steps must be an integer in 1..4096/);
+  const controller = new AbortController();
+  await assert.rejects(engine.visualize({ layer: 0, neuron: 1, steps: 50 }, path.join(out, 'x.png'), (step) => { if (step === 3) controller.abort(); }, controller.signal),
+    (e: Error) => e.name === 'AbortError');
+});
+
+test('neuron-path visualize writes the PNG and the record, with progress on stderr', () => {
+  const png = path.join(out, 'cli.png'), json = path.join(out, 'cli.json');
+  const r = spawnSync(process.execPath, [path.join(REPO, 'bin', 'neuron-path.js'), 'visualize', '--layer', '5', '--neuron', '17', '--steps', '20', '--out', png, '--json', json, '--threads', '1'],
+    { encoding: 'utf8', env: { ...process.env, NEURON_PATH_CACHE: cache } });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /step 20\/20: /);
+  assert.match(r.stdout, /Visualization of layer 5, neuron 17, summed over the readout rows \(1\)/);
+  const rec = JSON.parse(fs.readFileSync(json, 'utf8')) as VisualizationRecord;
+  assert.equal(rec.schema, 'neuron-path/visualization-1');
+  assert.equal(rec.objectivePerStep.length, 20);
+  assert.equal(rec.image.path, png);
+  assert.match(r.stdout, new RegExp(`Activation on .*cli\\.png \\(28x28, read back and preprocessed\\): `));
+  // a file of other results is not replaced; the same command again replaces its own record
+  const record = path.join(out, 'record.json');
+  fs.writeFileSync(record, '{"schema": "neuron-path/1"}\n');
+  const kept = spawnSync(process.execPath, [path.join(REPO, 'bin', 'neuron-path.js'), 'visualize', '--layer', '5', '--neuron', '17', '--steps', '2', '--out', png, '--json', record],
+    { encoding: 'utf8', env: { ...process.env, NEURON_PATH_CACHE: cache } });
+  assert.equal(kept.status, 1);
+  assert.match(kept.stderr, /holds neuron-path results \(neuron-path\/1\)/);
+  const again = spawnSync(process.execPath, [path.join(REPO, 'bin', 'neuron-path.js'), 'visualize', '--layer', '5', '--neuron', '17', '--steps', '2', '--out', png, '--json', json, '--threads', '1'],
+    { encoding: 'utf8', env: { ...process.env, NEURON_PATH_CACHE: cache } });
+  assert.equal(again.status, 0, again.stderr);
+  const bad = spawnSync(process.execPath, [path.join(REPO, 'bin', 'neuron-path.js'), 'visualize', '--layer', '5'], { encoding: 'utf8' });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /name a neuron \(--layer L --neuron J\) or a class \(--class C\)/);
+});
