@@ -9,9 +9,9 @@
 //   --timm: an extracted timm source; --timm-repo: a git repository of huggingface/pytorch-image-models
 //           whose HEAD is extracted (default $NEURON_PATH_TIMM_REPO, else the workspace's mirror)
 //   --no-array: skip the array-task rates (1 and 2 `batch --shard` processes over 40 images)
-//   --against BENCH_JS: only the before/after table: this build against another build's dist/bench.js
-//           (e.g. main's), alternating runs (--rounds R, default 2) of the analysis, the neuron scan
-//           and the pruning check on each model, each build with its own cache
+//   --forward-only: only the table of the forward-only session against the gradient session (what
+//           every pass ran before it): neuron scan, pruning check and analysis, alternating in one
+//           process per model (--rounds R, default 2; --scan-images N images; --no-analysis)
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -19,12 +19,16 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { analyzeFolder } from '../src/engine/batch/index';
-import { PRUNE_VARIANTS, pruneMasks } from '../src/engine/batch/prune';
+import { PRUNE_VARIANTS } from '../src/engine/batch/prune';
+import { analyzePixels } from '../src/engine/analyze';
+import { openModel, releaseSessions } from '../src/engine/modelStore';
+import { scanImages } from '../src/engine/neurons/scan';
+import { Runner } from '../src/engine/runner';
+import { Session } from '../src/engine/runtime';
 import { defaultModelPath, Engine, type BaselineName } from '../src/engine/index';
 import { scanFolderNeurons } from '../src/engine/neurons/index';
 import type { NeuronUnit } from '../src/engine/batch/schema';
 import { encodeModel } from '../src/engine/onnx/proto';
-import { rng } from '../src/engine/random';
 import { arrayFolder, arrayRun, duration, recordBytes, RUN_IMAGES } from './bench/cluster';
 import { parameterCount, syntheticVit, VIT_B16, VIT_S16, type VitShape } from './bench/syntheticVit';
 import { PYTHON, TIMM_MODELS, timmExport, timmSource, type TimmSource } from './bench/timmExport';
@@ -50,7 +54,8 @@ const { values: opts } = parseArgs({
     baselines: { type: 'string' }, steps: { type: 'string', default: '20' }, child: { type: 'string' },
     'no-torch': { type: 'boolean', default: false }, 'no-array': { type: 'boolean', default: false },
     folder: { type: 'string' }, limit: { type: 'string', default: '20' }, 'scan-images': { type: 'string', default: '64' },
-    timm: { type: 'string' }, against: { type: 'string' }, rounds: { type: 'string', default: '2' },
+    timm: { type: 'string' }, 'forward-only': { type: 'boolean', default: false }, rounds: { type: 'string', default: '2' },
+    'no-analysis': { type: 'boolean', default: false },
     'timm-repo': { type: 'string', default: process.env.NEURON_PATH_TIMM_REPO ?? '/work/.mirror/huggingface+pytorch-image-models/repo' },
   },
 });
@@ -123,42 +128,15 @@ async function scanChild(engine: Engine, file: string, cacheDir: string, kind: '
 /** Fractions of `report --prune`'s default: each held-out image is one run of 5 x 4 scaled rows. */
 const PRUNE_FRACTIONS = [0.1, 0.3, 0.5, 0.7, 0.9];
 
-/** The pruning check's passes on a generated folder: per image, every fraction and variant zeroed in all blocks. */
-async function pruneChild(engine: Engine, count: number): Promise<{ images: number; seconds: number; maxRssMb: number }> {
-  const { layers, neuronsPerLayer: D, inputSize } = engine.info;
-  const folder = await scanFolder(inputSize, count);
-  const rows = PRUNE_FRACTIONS.length * PRUNE_VARIANTS.length;
-  const t = performance.now();
-  for (const [i, file] of fs.readdirSync(folder).sort().entries()) {
-    const rand = rng(i);
-    const scales = Array.from({ length: layers }, (_, l) => {
-      const s = new Float32Array(rows * D);
-      PRUNE_FRACTIONS.forEach((p, f) => {
-        const masks = pruneMasks(D, p, [l, l + 1], rand, [l + 2]);
-        PRUNE_VARIANTS.forEach((v, k) => s.set(masks[v], (f * PRUNE_VARIANTS.length + k) * D));
-      });
-      return s;
-    });
-    await engine.scaledProbabilities(path.join(folder, file), scales, rows);
-  }
-  return { images: count, seconds: (performance.now() - t) / 1000, maxRssMb: process.resourceUsage().maxRSS / 1024 };
-}
-
 /**
  * Runs in a fresh process so peak RSS belongs to one model: `prepare` builds the instrumented model
  * into the cache (the first open), `measure` is what a user's later CLI run does (warm cache).
  */
-async function child(spec: { name: string; file: string; threads: number; steps: number; baselines: BaselineName[]; mode: 'prepare' | 'measure' | 'folder' | 'scan-path' | 'scan-layer' | 'prune'; cacheDir: string; folder?: string; limit?: number; images?: number }): Promise<void> {
+async function child(spec: { name: string; file: string; threads: number; steps: number; baselines: BaselineName[]; mode: 'prepare' | 'measure' | 'folder' | 'scan-path' | 'scan-layer'; cacheDir: string; folder?: string; limit?: number; images?: number }): Promise<void> {
   const { file, cacheDir } = spec;
   const t = performance.now();
   const engine = await Engine.open({ modelPath: file, threads: spec.threads, cacheDir });
   const openSeconds = (performance.now() - t) / 1000;
-  if (spec.mode === 'prune') {
-    const r = await pruneChild(engine, spec.images!);
-    await engine.dispose();
-    process.stdout.write(`${JSON.stringify(r)}\n`);
-    return;
-  }
   if (spec.mode === 'scan-path' || spec.mode === 'scan-layer') {
     const r = await scanChild(engine, file, cacheDir, spec.mode === 'scan-path' ? 'path' : 'layer', spec.images!);
     await engine.dispose();
@@ -192,8 +170,8 @@ async function child(spec: { name: string; file: string; threads: number; steps:
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
 
-function runChild(spec: object, script = __filename): Record<string, unknown> {
-  const r = spawnSync(process.execPath, [script, '--child', JSON.stringify(spec)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+function runChild(spec: object): Record<string, unknown> {
+  const r = spawnSync(process.execPath, [__filename, '--child', JSON.stringify(spec)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   if (r.status !== 0) throw new Error(`bench child ${JSON.stringify(spec)} failed`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
 }
@@ -230,8 +208,12 @@ function referenceBlasNote(): string | undefined {
 }
 
 async function main(): Promise<void> {
-  if (opts.child) { await child(JSON.parse(opts.child)); return; }
-  if (opts.against) { againstBuild(path.resolve(opts.against)); return; }
+  if (opts.child) {
+    const spec = JSON.parse(opts.child);
+    await (spec.mode === 'forward-only' ? forwardOnlyChild(spec) : child(spec));
+    return;
+  }
+  if (opts['forward-only']) { forwardOnlyTable(); return; }
   const threads = Number(opts.threads), steps = Number(opts.steps);
   const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'neuron-path-bench-cache-')); // cold first open
   let source: TimmSource | string | undefined;
@@ -334,50 +316,64 @@ async function clusterFigures(measured: ChildResult[], threads: number, cacheDir
   }
 }
 
-/**
- * This build against another's bench script (an older build's dist/bench.js), alternating runs per
- * model so that a machine whose load drifts affects both alike: seconds of the analysis, images per
- * minute of the neuron scan (path neurons) and of the pruning check, peak RSS of the analysis.
- */
-function againstBuild(other: string): void {
+/** The forward-only session against the gradient session (what every pass ran before it), alternating in one process. */
+async function forwardOnlyChild(spec: { file: string; threads: number; steps: number; cacheDir: string; images: number; rounds: number; analysis: boolean }): Promise<void> {
+  await openModel({ modelPath: spec.file, threads: spec.threads, cacheDir: spec.cacheDir }, undefined, () => {}).then((o) => releaseSessions(o.sessions)); // built, cached
+  const rss = () => process.memoryUsage().rss / 2 ** 20;
+  const opened = await openModel({ modelPath: spec.file, threads: spec.threads, cacheDir: spec.cacheDir }, undefined, () => {});
+  const { info, layers, sessions } = opened;
+  // The memory one forward-only session adds: one more, opened from the cached file.
+  const entry = fs.readdirSync(spec.cacheDir).find((f) => f.endsWith('.json'))!;
+  const forwardFile = path.join(spec.cacheDir, (JSON.parse(fs.readFileSync(path.join(spec.cacheDir, entry), 'utf8')) as { forward: string }).forward);
+  const before = rss();
+  const extra = await Session.create(fs.readFileSync(forwardFile), { threads: spec.threads });
+  const extraMb = rss() - before;
+  await extra.release();
+  const { channels, height, width } = info.input;
+  const images = Array.from({ length: spec.images }, (_, i) => Float32Array.from({ length: channels * height * width }, (_v, k) => Math.sin(k * 0.37 + i)));
+  const units: NeuronUnit[] = Array.from({ length: layers }, (_, l) => ({ layer: l, neuron: (l * 37) % info.neurons }));
+  const rows = PRUNE_FRACTIONS.length * PRUNE_VARIANTS.length;
+  const scales = Array.from({ length: layers }, (_, l) => Float32Array.from({ length: rows * info.neurons }, (_v, k) => ((k * 7 + l) % 10) < 5 ? 0 : 1));
+  const variants = { gradient: { gradient: sessions.gradient, forward: sessions.gradient }, forward: sessions };
+  const times: Record<string, number[]> = {};
+  const time = async (key: string, f: () => Promise<unknown>) => { const t = performance.now(); await f(); (times[key] ??= []).push((performance.now() - t) / 1000); };
+  for (let r = 0; r < spec.rounds; r++) {
+    for (const v of (r % 2 ? ['forward', 'gradient'] : ['gradient', 'forward']) as (keyof typeof variants)[]) {
+      const runner = new Runner(variants[v], info, layers);
+      await time(`${v} scan`, () => scanImages(runner, info, images, images.map(() => null), units));
+      await time(`${v} prune`, async () => { for (const px of images) await runner.scaled(px, scales, rows); });
+      if (spec.analysis) await time(`${v} analysis`, () => analyzePixels({ sessions: variants[v], info, layers, labels: [], pixels: images[0] }, { steps: spec.steps, baselines: ['activation'] }));
+    }
+  }
+  await releaseSessions(sessions);
+  process.stdout.write(`${JSON.stringify({ times, extraMb, files: [forwardFile].map((f) => fs.statSync(f).size) })}\n`);
+}
+
+/** Per model: the neuron scan, the pruning check's passes and the analysis, gradient session (before) and forward-only (now). */
+function forwardOnlyTable(): void {
   const threads = Number(opts.threads), steps = Number(opts.steps), rounds = Number(opts.rounds), images = Number(opts['scan-images']);
-  const builds = [{ name: 'other', script: other }, { name: 'this', script: __filename }]
-    .map((b) => ({ ...b, cacheDir: fs.mkdtempSync(path.join(os.tmpdir(), `neuron-path-bench-${b.name}-`)) }));
   let source: TimmSource | string | undefined;
   const timm = () => (source ??= timmSource(WORK_DIR, { timm: opts.timm, timmRepo: opts['timm-repo']! }));
-  const rows: string[][] = [];
+  const median = (xs: number[]) => { const s = [...xs].sort((x, y) => x - y); return (s[(s.length - 1) >> 1] + s[s.length >> 1]) / 2; };
+  const rowsOut: string[][] = [];
   for (const name of opts.models!.split(',')) {
-    const baselines = (opts.baselines ?? (name === 'bundled' ? 'activation,ig,random' : 'activation')).split(',') as BaselineName[];
     const file = modelFile(name, timm);
     if (typeof file !== 'string') { console.log(`${name}: ${file.skipped}`); continue; }
-    const spec = { name, file, threads, steps, baselines, images };
-    for (const b of builds) runChild({ ...spec, mode: 'prepare', cacheDir: b.cacheDir }, b.script);
-    const runs = new Map<string, number[]>();
-    const add = (key: string, v: number) => runs.set(key, [...(runs.get(key) ?? []), v]);
-    for (let r = 0; r < rounds; r++) {
-      for (const b of r % 2 ? [...builds].reverse() : builds) {
-        process.stderr.write(`bench: ${name} round ${r + 1}/${rounds}, ${b.name} build\n`);
-        const a = runChild({ ...spec, mode: 'measure', cacheDir: b.cacheDir }, b.script) as unknown as ChildResult;
-        add(`${b.name} analyze`, a.seconds); add(`${b.name} rss`, a.maxRssMb);
-        for (const mode of ['scan-path', 'prune']) {
-          const m = runChild({ ...spec, mode, cacheDir: b.cacheDir }, b.script) as { images: number; seconds: number };
-          add(`${b.name} ${mode}`, m.images / m.seconds * 60);
-        }
-      }
-    }
-    const median = (xs: number[]) => { const s = [...xs].sort((x, y) => x - y); return (s[(s.length - 1) >> 1] + s[s.length >> 1]) / 2; };
-    const cell = (key: string, digits: number, higherIsBetter: boolean) => {
-      const [o, t] = [median(runs.get(`other ${key}`)!), median(runs.get(`this ${key}`)!)];
-      return `${o.toFixed(digits)} / ${t.toFixed(digits)} (${(higherIsBetter ? t / o : o / t).toFixed(2)}x)`;
+    const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'neuron-path-bench-fwd-'));
+    process.stderr.write(`bench: ${name}, forward-only against gradient session, ${rounds} rounds of ${images} images\n`);
+    const r = runChild({ mode: 'forward-only', file, threads, steps, cacheDir, images, rounds, analysis: !opts['no-analysis'] }) as { times: Record<string, number[]>; extraMb: number };
+    fs.rmSync(cacheDir, { recursive: true, force: true });
+    const cell = (kind: string) => {
+      if (!r.times[`gradient ${kind}`]) return '-';
+      const [g, f] = [median(r.times[`gradient ${kind}`]), median(r.times[`forward ${kind}`])];
+      return `${g.toFixed(2)} s / ${f.toFixed(2)} s (${(g / f).toFixed(2)}x)`;
     };
-    const [rssOther, rssThis] = [median(runs.get('other rss')!), median(runs.get('this rss')!)];
-    rows.push([name, cell('analyze', 2, false), cell('scan-path', 1, true), cell('prune', 1, true),
-      `${rssOther.toFixed(0)} / ${rssThis.toFixed(0)} (${rssThis >= rssOther ? '+' : ''}${(rssThis - rssOther).toFixed(0)})`]);
+    rowsOut.push([name, cell('scan'), cell('prune'), cell('analysis'), `+${r.extraMb.toFixed(0)} MB`]);
   }
-  console.log(`\nThis build against ${other}: ${os.cpus().length} cores, threads ${threads}, m = ${steps}, ${rounds} alternating rounds (medians), ${images} images per scan and pruning run`);
-  console.log('other / this (speed-up of this build; for RSS, this minus other)');
-  printTable(['model', 'analyze s', 'scan: path neurons img/min', 'pruning check img/min', 'analysis peak RSS MB'], rows);
-  for (const b of builds) fs.rmSync(b.cacheDir, { recursive: true, force: true });
+  console.log(`\nForward-only session: ${os.cpus().length} cores (${os.cpus()[0]?.model}), threads ${threads}, m = ${steps}, ${rounds} alternating rounds (medians), ${images} generated images`);
+  console.log('gradient session (before) / forward-only session (now) (speed-up); scan: one neuron per block with its ablation (L + 1 passes per image);');
+  console.log(`pruning check: ${PRUNE_FRACTIONS.length} fractions x ${PRUNE_VARIANTS.length} variants = 20 scaled rows per image; analysis: one image, activation baseline`);
+  printTable(['model', `neuron scan (${images} images)`, `pruning check (${images} images)`, 'analysis', 'forward session memory'], rowsOut);
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });

@@ -6,6 +6,11 @@ export const MISSING = '–';
 
 const missing = (v: number | null | undefined): v is null | undefined => v === null || v === undefined || !Number.isFinite(v);
 
+/** How the steps were taken: "20 steps", or "8 steps, gauss rule" for a rule other than the paper's left one. */
+export function stepsText(s: { steps: number; rule?: string }): string {
+  return `${s.steps} steps${s.rule && s.rule !== 'left' ? `, ${s.rule} rule` : ''}`;
+}
+
 /** A score, JAS, gradient, activation or probability: `digits` significant digits, an exponent below 1e-3 or from 1e4. */
 export function formatNumber(v: number | null | undefined, digits = 3): string {
   if (missing(v)) return MISSING;

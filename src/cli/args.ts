@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import type { AnalyzeOptions, BaselineName, ModelOptions, ResizeMode } from '../engine/api';
 import { defaultModelPath, type ScopeSetting } from '../engine/index';
-import { BASELINES, FORMULAS, PROVIDERS, RANDOM_COUNT_RANGE, RESIZES, SEED_RANGE, STEPS_RANGE, TOP_K_RANGE } from '../engine/options';
+import { BASELINES, FAST, FORMULAS, PROVIDERS, RANDOM_COUNT_RANGE, RESIZES, RULES, SEED_RANGE, STEPS_RANGE, TOP_K_RANGE } from '../engine/options';
 import { isScopeSetting, SCOPE_HELP } from '../engine/scope';
 
 export class UsageError extends Error {
@@ -11,7 +11,7 @@ export class UsageError extends Error {
 
 export const ANALYZE_FLAGS = {
   model: { type: 'string' }, labels: { type: 'string' },
-  target: { type: 'string' }, steps: { type: 'string' },
+  target: { type: 'string' }, steps: { type: 'string' }, rule: { type: 'string' }, fast: { type: 'boolean' },
   formula: { type: 'string' }, scope: { type: 'string' },
   threads: { type: 'string' }, provider: { type: 'string' },
   baselines: { type: 'string' }, random: { type: 'string' }, seed: { type: 'string' }, 'top-k': { type: 'string' },
@@ -107,9 +107,11 @@ export function analyzeOptions(f: Flags): AnalyzeOptions {
   if (f.baselines !== undefined) {
     baselines = f.baselines === 'none' ? [] : f.baselines.split(',').map((b) => oneOf('baselines', b.trim(), BASELINES)!);
   }
+  if (f.fast && (f.steps !== undefined || f.rule !== undefined)) throw new UsageError('--fast sets the steps and the rule: give --fast, or --steps and --rule');
   return {
     target, baselines,
-    steps: int('steps', f.steps, STEPS_RANGE.min, STEPS_RANGE.max),
+    steps: f.fast ? FAST.steps : int('steps', f.steps, STEPS_RANGE.min, STEPS_RANGE.max),
+    rule: f.fast ? FAST.rule : oneOf('rule', f.rule, RULES),
     formula: oneOf('formula', f.formula, FORMULAS),
     randomCount: int('random', f.random, 1, RANDOM_COUNT_RANGE.max),
     randomSeed: int('seed', f.seed, SEED_RANGE.min, SEED_RANGE.max),

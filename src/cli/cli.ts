@@ -1,7 +1,7 @@
 // `neuron-path`: the engine from a terminal. Progress on stderr, a summary on stdout, JSON on request.
 import { Engine, type LayerProgress } from '../engine/index';
 import { analysisProgressText } from '../format';
-import { BASELINES, DEFAULTS, FORMULAS, PROVIDERS, RESIZES, STEPS_RANGE } from '../engine/options';
+import { BASELINES, DEFAULTS, FAST, FORMULAS, PROVIDERS, RESIZES, RULES, STEPS_RANGE } from '../engine/options';
 import { analyzeOptions, modelOptions, parse, UsageError, type Flags } from './args';
 import { batch, BATCH_USAGE } from './batch';
 import { checkOutput, recordOf, writeOutput } from './output';
@@ -26,6 +26,10 @@ const USAGE = `usage: neuron-path analyze IMAGE [options]
   --labels FILE        labels.txt, or config.json with id2label or label_names (default: the model folder's)
   --target CLASS       class index to explain, or 'predicted' (default)
   --steps N            integration steps m, ${STEPS_RANGE.min}..${STEPS_RANGE.max} (default ${DEFAULTS.steps})
+  --rule R             where the m steps are taken: ${choices(RULES, DEFAULTS.rule)}
+                       (left: alpha = k/m, the paper's; gauss: Gauss-Legendre on [0,1])
+  --fast               --steps ${FAST.steps} --rule ${FAST.rule}: finds the converged path as often as the
+                       paper's m = ${DEFAULTS.steps} (README, Quadrature); not the paper's setting
   --formula F          ${choices(FORMULAS, DEFAULTS.formula)} (reference: the published code's)
   --scope S            token rows the neurons are read at: auto (default: the rows the head
                        reads, found from the graph) | cls (token 0) | patches (the patch grid,

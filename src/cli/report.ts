@@ -10,7 +10,7 @@ import { sha256File } from '../engine/hash';
 import { Engine, type ModelOptions } from '../engine/index';
 import { PRUNING_DEFAULTS } from '../engine/options';
 import { locateModel } from '../engine/modelLocation';
-import { formatNumber, formatPercent as pct, formatSpread } from '../format';
+import { formatNumber, formatPercent as pct, formatSpread, stepsText } from '../format';
 import { int, parseFlags, UsageError } from './args';
 import { SEED_RANGE } from '../engine/options';
 import { checkOutput, writeOutput, type OutputRules } from './output';
@@ -52,7 +52,7 @@ export function formatReport(r: BatchReport, top = 3, matrix = false): string {
       `${s.missing.length ? `; missing ${list(s.missing)}` : ''}${s.extra.length ? `; not shards of ${s.count}: ${list(s.extra)}` : ''}: this report covers only part of the folder`);
   }
   out.push(`Model      ${safeLine(m.path)} (${m.layers} layers x ${m.neuronsPerLayer} neurons, scope ${m.scope})`);
-  out.push(`Settings   ${r.settings.formula} formula, ${r.settings.steps} steps, target ${r.settings.target}`);
+  out.push(`Settings   ${r.settings.formula} formula, ${stepsText(r.settings)}, target ${r.settings.target}`);
   const by = r.patterns.groupBy === 'predicted' ? 'predicted class' : r.patterns.classes.some((c) => c.key.startsWith('class:')) && r.accuracy ? 'folder class' : 'folder or predicted class';
   out.push(`Classes    ${r.patterns.classes.length} (grouped by ${by})${r.accuracy ? `; clean top-1 accuracy ${pct(r.accuracy.accuracy)} on ${r.accuracy.images} images with a folder class` : ''}`);
   for (const e of r.errors.slice(0, 5)) out.push(`  not analysed: ${safeLine(e.image)}: ${safeLine(e.error)}`);

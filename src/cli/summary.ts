@@ -1,7 +1,7 @@
 // The readable summary `neuron-path analyze` prints on stdout.
 import * as path from 'node:path';
 import type { AnalysisResult } from '../engine/result';
-import { formatNumber as f, formatSigned as signed } from '../format';
+import { formatNumber as f, formatSigned as signed, stepsText } from '../format';
 import { safeLine as name } from './terminal';
 
 const pad = (s: string | number, n: number) => String(s).padEnd(n);
@@ -26,7 +26,7 @@ export function summary(r: AnalysisResult): string {
   lines.push(`Predicted  ${r.prediction.top.map((c) => `${name(c.label)} ${f(c.probability, 3)}`).join(' | ')}`);
   lines.push(`Target     class ${r.target.class} "${name(r.target.label)}", p = ${f(r.target.probability, 4)}`);
   lines.push('');
-  lines.push(`Influential neuron path (${r.settings.formula} formula, ${r.settings.steps} steps):`);
+  lines.push(`Influential neuron path (${r.settings.formula} formula, ${stepsText(r.settings)}):`);
   lines.push(`  ${pad('layer', 7)}${pad('neuron', 8)}${pad('activation', 13)}score`);
   for (const n of r.path) lines.push(`  ${pad(n.layer, 7)}${pad(n.neuron, 8)}${pad(f(n.activation, 4), 13)}${f(n.score, 6)}`);
   lines.push(`  path: ${r.path.map((n) => n.neuron).join(' -> ')}`);

@@ -4,7 +4,8 @@ import type { AnalyzeOptions, RunHooks } from './api';
 import { EngineError, type ErrorFacts } from './errors';
 import { activationPath, argmax, influencePatternPath, integratedGradientsPath, locatePath, pathJas, randomPaths, scaledLayer, sumTokens } from './locator';
 import { manipulatePaths } from './manipulation';
-import { BASELINES, RANDOM_COUNT_RANGE, ranBaselines, resolveAnalyzeOptions, SEED_RANGE, STEPS_RANGE, TOP_K_RANGE, type ResolvedAnalyzeOptions } from './options';
+import { BASELINES, RANDOM_COUNT_RANGE, ranBaselines, resolveAnalyzeOptions, RULES, SEED_RANGE, STEPS_RANGE, TOP_K_RANGE, type ResolvedAnalyzeOptions } from './options';
+import { quadrature, rowFactors } from './quadrature';
 import { readoutValues } from './readout';
 import type { AnalysisResult, BaselineName, BaselineResult, ClassProbability, LayerProgress, PathNeuron, TokenMap } from './result';
 import { Runner, type ModelSessions } from './runner';
@@ -42,7 +43,8 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
   const { info, layers: L, labels, pixels } = input;
   checkOptions(options);
   const opts = resolveAnalyzeOptions(options);
-  const { steps: m, formula, topK } = opts;
+  const { steps: m, rule, formula, topK } = opts;
+  const q = quadrature(m, rule);
   const runner = new Runner(input.sessions, info, L, hooks.signal);
   const D = runner.D;
   if (!(Number.isInteger(topK) && topK >= TOP_K_RANGE.min && topK <= D)) {
@@ -89,7 +91,7 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
     progress({ phase: 'clean', message: `predicted ${top[0].label || `class ${top[0].class}`}; locating the path` });
     const stepScores: Float64Array[] = [];
     const located = await locatePath(runner, pixels, target, w, {
-      steps: m, formula, topK,
+      quadrature: q, formula, topK,
       onLayer: (step, partial) => {
         lap('layers');
         stepScores.push(step.scores);
@@ -105,9 +107,9 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
     stepScores.forEach((s, l) => requireFinite(s, `the scores of layer ${l}`));
 
     progress({ phase: 'jas', message: 'joint attribution score of the path' });
-    const jas = await pathJas(runner, pixels, target, w, path, m, formula);
+    const jas = await pathJas(runner, pixels, target, w, path, q, formula);
     const sets = steps.map((s) => s.neurons);
-    const setJas = topK > 1 ? await pathJas(runner, pixels, target, w, sets, m, formula) : undefined;
+    const setJas = topK > 1 ? await pathJas(runner, pixels, target, w, sets, q, formula) : undefined;
     lap('jas');
     progress({ phase: 'manipulation', message: 'removing and enhancing the path' });
     const after = await manipulatePaths(runner, pixels, target, topK > 1 ? [path, sets] : [path], FACTORS);
@@ -118,7 +120,7 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
       enhance: { probability: after[i][1].probability, deviation: after[i][1].probability - before, top1: after[i][1].top1 },
     });
     core = {
-      settings: { steps: m, formula, target: opts.target, ...(topK > 1 ? { topK } : {}), baselines: [] },
+      settings: { steps: m, ...(rule !== 'left' ? { rule } : {}), formula, target: opts.target, ...(topK > 1 ? { topK } : {}), baselines: [] },
       prediction: { top },
       target: prediction.target,
       path: describe(path, (l, j) => stepScores[l][j]),
@@ -143,28 +145,28 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
   if (wanted.includes('activation')) {
     progress({ phase: 'baselines', baseline: 'activation', message: step('activation') });
     actPath = activationPath(summed);
-    jasOf.set(actPath, await pathJas(runner, pixels, target, w, actPath, m, formula));
+    jasOf.set(actPath, await pathJas(runner, pixels, target, w, actPath, q, formula));
     paths.push(actPath);
   }
   if (wanted.includes('ig')) {
     progress({ phase: 'baselines', baseline: 'ig', message: step('per-layer integrated gradients') });
     // Layer 0 alone is the search's first step: reused when the search ran here, else computed.
-    firstLayerGrad ??= (await runner.gradients(pixels, target, w.map((wi, i) => (i === 0 ? scaledLayer(wi, m) : undefined)), m))[0]!;
-    ig = await integratedGradientsPath(runner, pixels, target, w, m, firstLayerGrad);
-    jasOf.set(ig.path, await pathJas(runner, pixels, target, w, ig.path, m, formula));
+    firstLayerGrad ??= (await runner.gradients(pixels, target, w.map((wi, i) => (i === 0 ? scaledLayer(wi, q) : undefined)), m, rowFactors(q)))[0]!;
+    ig = await integratedGradientsPath(runner, pixels, target, w, q, firstLayerGrad);
+    jasOf.set(ig.path, await pathJas(runner, pixels, target, w, ig.path, q, formula));
     paths.push(ig.path);
   }
   if (wanted.includes('ip')) {
     progress({ phase: 'baselines', baseline: 'ip', message: step('influence pattern') });
-    ip = await influencePatternPath(runner, pixels, target, m);
-    jasOf.set(ip.path, await pathJas(runner, pixels, target, w, ip.path, m, formula));
+    ip = await influencePatternPath(runner, pixels, target, q);
+    jasOf.set(ip.path, await pathJas(runner, pixels, target, w, ip.path, q, formula));
     paths.push(ip.path);
   }
   const random = randomPaths(randomCount, opts.randomSeed, L, D);
   const randomJas: number[] = [];
   for (const [i, rp] of random.entries()) {
     progress({ phase: 'baselines', baseline: 'random', message: `baselines: random path ${i + 1} of ${random.length} (${paths.length + 1} of ${total})` });
-    randomJas.push(await pathJas(runner, pixels, target, w, rp, m, formula));
+    randomJas.push(await pathJas(runner, pixels, target, w, rp, q, formula));
   }
   lap('baselines');
   progress({ phase: 'manipulation', message: 'removing and enhancing the baseline paths' });
@@ -213,10 +215,10 @@ function workPlan(searchLayers: number, wanted: readonly BaselineName[], randomC
 }
 
 function checkPrior(prior: AnalysisCore, opts: ResolvedAnalyzeOptions, target: number, L: number): void {
-  const same = prior.settings.steps === opts.steps && prior.settings.formula === opts.formula
+  const same = prior.settings.steps === opts.steps && (prior.settings.rule ?? 'left') === opts.rule && prior.settings.formula === opts.formula
     && (prior.settings.topK ?? 1) === opts.topK && prior.target.class === target && prior.path.length === L;
   if (!same) {
-    throw new EngineError('invalid-option', 'the earlier result was made with other settings (steps, formula, top-k or class), so its path cannot be reused: analyse the image again', { field: 'prior' });
+    throw new EngineError('invalid-option', 'the earlier result was made with other settings (steps, rule, formula, top-k or class), so its path cannot be reused: analyse the image again', { field: 'prior' });
   }
 }
 
@@ -244,6 +246,9 @@ function checkOptions(o: AnalyzeOptions): void {
   check('steps', o.steps, STEPS_RANGE.min, STEPS_RANGE.max);
   check('randomCount', o.randomCount, RANDOM_COUNT_RANGE.min, RANDOM_COUNT_RANGE.max);
   check('randomSeed', o.randomSeed, SEED_RANGE.min, SEED_RANGE.max);
+  if (o.rule !== undefined && !RULES.includes(o.rule)) {
+    throw new EngineError('invalid-option', `rule must be one of ${RULES.join(', ')}, got ${JSON.stringify(o.rule)}`, { field: 'rule' });
+  }
 }
 
 /** Non-finite numbers are never reported as a result (an overflowing model or input gives them). */

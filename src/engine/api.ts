@@ -1,6 +1,6 @@
 // The engine's public surface: what the CLI, the worker and the tests call. No VS Code here.
 import type { Preprocessing } from './preprocessing';
-import type { BaselineName, FfnNodes, Formula, LayerProgress, ReadoutInfo, ScopeSetting } from './result';
+import type { BaselineName, FfnNodes, Formula, LayerProgress, ReadoutInfo, Rule, ScopeSetting } from './result';
 
 export type { BaselineName } from './result';
 export type ExecutionProvider = 'cpu' | 'cuda';
@@ -27,6 +27,7 @@ export interface ModelOptions {
 export interface AnalyzeOptions {
   target?: number | 'predicted';
   steps?: number;                   // m, default 20
+  rule?: Rule;                      // where the m steps are taken, default 'left' (the paper's)
   formula?: Formula;                // default 'reference'
   baselines?: BaselineName[];       // default all of options.ts BASELINES
   topK?: number;                    // neurons per layer of the located path (default 1)

@@ -3,7 +3,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { analyzePixels, readoutActivations, requireFinite, TargetError, topClasses } from './analyze';
 import { EngineError } from './errors';
-import { DEFAULTS } from './options';
 import type { AnalyzeOptions, ModelInfo, ModelOptions, RunHooks } from './api';
 import type { InstrumentedInfo } from './instrument';
 import { fitToModel, readLabels, readPreprocessing } from './modelFolder';
@@ -20,7 +19,9 @@ import { NEURON_SCHEMA, type NeuronScanRecord, type NeuronUnit } from './batch/s
 import { scanImages } from './neurons/scan';
 import { loadPixels, type Pixels } from './preprocess';
 import { readoutValues } from './readout';
-import type { AnalysisResult, ClassProbability, Formula, ReadoutInfo } from './result';
+import { DEFAULTS } from './options';
+import { quadrature } from './quadrature';
+import type { AnalysisResult, ClassProbability, Formula, ReadoutInfo, Rule } from './result';
 import { Runner, type ModelSessions } from './runner';
 import type { SessionSettings } from './runtime';
 import { visualize, type VisualizationRecord, type VisualizeRequest } from './visualize';
@@ -152,7 +153,7 @@ export class Engine {
    * The JAS of a given path on an image, explaining `target`: what the comparison of
    * two images asks of each path on the other image.
    */
-  async pathJas(imagePath: FsPath, path_: number[], options: { target: number; steps?: number; formula?: Formula }, signal?: AbortSignal): Promise<number> {
+  async pathJas(imagePath: FsPath, path_: number[], options: { target: number; steps?: number; rule?: Rule; formula?: Formula }, signal?: AbortSignal): Promise<number> {
     const { layers, neuronsPerLayer, numClasses } = this.info;
     if (path_.length !== layers || path_.some((j) => !Number.isInteger(j) || j < 0 || j >= neuronsPerLayer)) {
       throw new EngineError('not-comparable', `a path of this model has one neuron (0..${neuronsPerLayer - 1}) for each of its ${layers} blocks`);
@@ -161,7 +162,7 @@ export class Engine {
     const pixels = await loadPixels(absolute(imagePath), this.prep, this.internal.input);
     const runner = new Runner(this.sessions, this.internal, layers, signal);
     const w = readoutActivations((await runner.clean(pixels.data)).acts, this.internal);
-    return pathJas(runner, pixels.data, options.target, w, path_, options.steps ?? DEFAULTS.steps, options.formula ?? DEFAULTS.formula);
+    return pathJas(runner, pixels.data, options.target, w, path_, quadrature(options.steps ?? DEFAULTS.steps, options.rule ?? DEFAULTS.rule), options.formula ?? DEFAULTS.formula);
   }
 
   /** The model's probabilities for an image (one clean pass), most probable first. */

@@ -1,22 +1,18 @@
 // The layer-progressive locator, the Joint Attribution Score of a path and the baselines
 // (docs/method.md). Vectors are readout rows: K tokens x D neurons, row-major.
-import type { Formula } from './result';
 import { invalidOption } from './errors';
+import { rowFactors, type Quadrature } from './quadrature';
+import type { Formula } from './result';
 import { rng } from './random';
 import type { Runner } from './runner';
 
 /** One layer step: the chosen neuron(s), best first (`neuron` is neurons[0]), and every candidate's score. */
 export interface LayerStep { layer: number; neuron: number; neurons: number[]; scores: Float64Array }
 
-/** alpha_k = k/m, k = 0..m-1 (left Riemann sum, as the reference code). */
-export function alphas(m: number): number[] {
-  return Array.from({ length: m }, (_, k) => k / m);
-}
-
-/** m rows: alpha_k * w (the whole layer scaled). */
-export function scaledLayer(w: Float32Array, m: number): Float32Array {
-  const out = new Float32Array(m * w.length);
-  alphas(m).forEach((a, k) => { for (let i = 0; i < w.length; i++) out[k * w.length + i] = a * w[i]; });
+/** m rows: alpha_k * w (the whole layer scaled), alpha_k the rule's points. */
+export function scaledLayer(w: Float32Array, q: Quadrature): Float32Array {
+  const out = new Float32Array(q.alphas.length * w.length);
+  q.alphas.forEach((a, k) => { for (let i = 0; i < w.length; i++) out[k * w.length + i] = a * w[i]; });
   return out;
 }
 
@@ -25,9 +21,9 @@ export type Neurons = number | readonly number[];
 export const asSet = (p: Neurons): readonly number[] => (typeof p === 'number' ? [p] : p);
 
 /** m rows: w with only neuron(s) p scaled by alpha_k, at every readout token. */
-export function scaledNeuron(w: Float32Array, p: Neurons, m: number, D: number): Float32Array {
-  const out = new Float32Array(m * w.length);
-  alphas(m).forEach((a, k) => {
+export function scaledNeuron(w: Float32Array, p: Neurons, q: Quadrature, D: number): Float32Array {
+  const out = new Float32Array(q.alphas.length * w.length);
+  q.alphas.forEach((a, k) => {
     out.set(w, k * w.length);
     for (const j of asSet(p)) for (let t = j; t < w.length; t += D) out[k * w.length + t] = a * w[t];
   });
@@ -78,7 +74,7 @@ export function topIndices(values: ArrayLike<number>, k: number): number[] {
 }
 
 export interface LocateOptions {
-  steps: number; formula: Formula;
+  quadrature: Quadrature; formula: Formula;
   topK?: number;                    // neurons per layer (default 1: the path)
   onLayer?: (step: LayerStep, path: number[]) => void;
 }
@@ -88,7 +84,8 @@ export interface LocateOptions {
  * best candidates of every layer, the later layers scored given all K earlier neurons.
  */
 export async function locatePath(runner: Runner, pixels: Float32Array, target: number, w: Float32Array[], opts: LocateOptions): Promise<{ steps: LayerStep[]; firstLayerGrad: Float32Array }> {
-  const { steps: m, formula } = opts;
+  const { quadrature: q, formula } = opts;
+  const m = q.alphas.length;
   const k = opts.topK ?? 1;
   const D = runner.D, L = w.length;
   if (!Number.isInteger(k) || k < 1 || k > D) throw invalidOption(`top-k must be an integer in 1..${D} (the neurons per layer), got ${opts.topK}`);
@@ -96,8 +93,8 @@ export async function locatePath(runner: Runner, pixels: Float32Array, target: n
   const steps: LayerStep[] = [];
   let firstLayerGrad: Float32Array = new Float32Array(0);
   for (let l = 0; l < L; l++) {
-    const replacements = w.map((wi, i) => (i < l ? scaledNeuron(wi, sets[i], m, D) : i === l ? scaledLayer(wi, m) : undefined));
-    const G = await runner.gradients(pixels, target, replacements, m);
+    const replacements = w.map((wi, i) => (i < l ? scaledNeuron(wi, sets[i], q, D) : i === l ? scaledLayer(wi, q) : undefined));
+    const G = await runner.gradients(pixels, target, replacements, m, rowFactors(q));
     if (l === 0) firstLayerGrad = G[0]!;
     const prior = sets.map((p, i) => ({ G: G[i]!, w: w[i], p }));
     const scores = candidateScores(G[l]!, w[l], m, D, formula, prior);
@@ -111,9 +108,9 @@ export async function locatePath(runner: Runner, pixels: Float32Array, target: n
 }
 
 /** JAS of a whole path (every block replaced, only its path neuron, or its K neurons, scaled). */
-export async function pathJas(runner: Runner, pixels: Float32Array, target: number, w: Float32Array[], path: Neurons[], m: number, formula: Formula): Promise<number> {
-  const D = runner.D;
-  const G = await runner.gradients(pixels, target, w.map((wi, i) => scaledNeuron(wi, path[i], m, D)), m);
+export async function pathJas(runner: Runner, pixels: Float32Array, target: number, w: Float32Array[], path: Neurons[], q: Quadrature, formula: Formula): Promise<number> {
+  const D = runner.D, m = q.alphas.length;
+  const G = await runner.gradients(pixels, target, w.map((wi, i) => scaledNeuron(wi, path[i], q, D)), m, rowFactors(q));
   return jasFromGradients(G.map((g) => g!), w, path, m, D, formula);
 }
 
@@ -145,28 +142,29 @@ export function sumTokens(x: Float32Array | Float64Array, D: number): Float64Arr
 }
 
 /** Per-layer integrated-gradients baseline: each layer on its own, IG_l[j] = s_l[j] * G_l[j]. */
-export async function integratedGradientsPath(runner: Runner, pixels: Float32Array, target: number, w: Float32Array[], m: number,
+export async function integratedGradientsPath(runner: Runner, pixels: Float32Array, target: number, w: Float32Array[], q: Quadrature,
                                               firstLayerGrad: Float32Array): Promise<{ path: number[]; scores: Float64Array[] }> {
-  const D = runner.D, L = w.length;
+  const D = runner.D, L = w.length, m = q.alphas.length;
   const scores: Float64Array[] = [];
   for (let l = 0; l < L; l++) {
     // Layer 0 alone is exactly the locator's first step: reuse its gradient.
     const G = l === 0 ? firstLayerGrad
-      : (await runner.gradients(pixels, target, w.map((wi, i) => (i === l ? scaledLayer(wi, m) : undefined)), m))[l]!;
+      : (await runner.gradients(pixels, target, w.map((wi, i) => (i === l ? scaledLayer(wi, q) : undefined)), m, rowFactors(q)))[l]!;
     scores.push(candidateScores(G, w[l], m, D, 'paper', []));
   }
   return { path: scores.map(argmax), scores };
 }
 
 /**
- * The influence pattern baseline (docs/method.md#baselines): the image scaled, x_k = (k/m) x, every block live; IP_l[j] is dF/du_l[j]
+ * The influence pattern baseline (docs/method.md#baselines): the image scaled, x_k = alpha_k x, every block live; IP_l[j] is dF/du_l[j]
  * averaged over the steps and the readout tokens, and the path its argmax (the gradient alone).
  * All layers from one batch of m rows and one backward pass.
  */
-export async function influencePatternPath(runner: Runner, pixels: Float32Array, target: number, m: number): Promise<{ path: number[]; scores: Float64Array[] }> {
+export async function influencePatternPath(runner: Runner, pixels: Float32Array, target: number, q: Quadrature): Promise<{ path: number[]; scores: Float64Array[] }> {
+  const m = q.alphas.length;
   const images = new Float32Array(m * pixels.length);
-  alphas(m).forEach((a, k) => { for (let i = 0; i < pixels.length; i++) images[k * pixels.length + i] = a * pixels[i]; });
-  const G = await runner.liveGradients(images, target, m);
+  q.alphas.forEach((a, k) => { for (let i = 0; i < pixels.length; i++) images[k * pixels.length + i] = a * pixels[i]; });
+  const G = await runner.liveGradients(images, target, m, rowFactors(q));
   const scores = G.map((g) => sumTokens(g, runner.D).map((x) => x / (m * runner.K)));
   return { path: scores.map(argmax), scores };
 }

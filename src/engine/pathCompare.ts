@@ -2,6 +2,7 @@
 // ranks among the other image's candidate scores of its layer, and the JAS of each path on the
 // other image (with that image's target class), beside its JAS on its own.
 import { EngineError } from './errors';
+import { stepsText } from '../format';
 import type { AnalysisResult, ClassProbability } from './result';
 
 export interface LayerComparison {
@@ -32,8 +33,9 @@ export function rankIn(scores: ArrayLike<number>, neuron: number): number {
 /** Checks that two results can be compared: same model, same scoring settings. */
 export function checkComparable(a: AnalysisResult, b: AnalysisResult): void {
   if (a.model.sha256 !== b.model.sha256) throw new EngineError('not-comparable', `the two results are of different models (${a.model.path} and ${b.model.path}); analyse both with one model`);
-  if (a.settings.steps !== b.settings.steps || a.settings.formula !== b.settings.formula) {
-    throw new EngineError('not-comparable', `the two results were scored differently (${a.settings.steps} steps, ${a.settings.formula} vs ${b.settings.steps} steps, ${b.settings.formula}); analyse both with the same steps and formula`);
+  if (a.settings.steps !== b.settings.steps || a.settings.formula !== b.settings.formula || (a.settings.rule ?? 'left') !== (b.settings.rule ?? 'left')) {
+    const how = (s: AnalysisResult['settings']) => `${stepsText(s)}, ${s.formula}`;
+    throw new EngineError('not-comparable', `the two results were scored differently (${how(a.settings)} vs ${how(b.settings)}); analyse both with the same steps, rule and formula`);
   }
 }
 

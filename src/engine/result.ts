@@ -3,6 +3,8 @@
 
 import type { Preprocessing } from './preprocessing';
 export type Formula = 'reference' | 'paper';
+/** The integration rule of the m steps (docs/method.md#the-integration-rule); left is the paper's. */
+export type Rule = 'left' | 'midpoint' | 'gauss';
 export type BaselineName = 'activation' | 'ig' | 'ip' | 'random';
 
 /** Where a block's neurons live in the ONNX graph: node names (an unnamed node by its output), as Netron shows them. */
@@ -97,6 +99,7 @@ export interface AnalysisResult {
   };
   settings: {
     steps: number; formula: Formula; target: number | 'predicted';
+    rule?: Rule;                    // only when not left (the paper's)
     topK?: number;                  // only when > 1
     // The baselines computed (absent in records made before they could be skipped: all present ones ran).
     // [] is a complete result without baselines (skipped, or cancelled after the path); they can be added later.

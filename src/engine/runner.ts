@@ -39,25 +39,24 @@ export class Runner {
   /** One clean pass: probabilities and every block's full activation [T*D]. */
   async clean(pixels: Float32Array): Promise<{ probs: Float32Array; acts: Float32Array[] }> {
     const acts = Array.from({ length: this.layers }, (_, l) => NAMES.act(l));
-    const out = await this.run(this.sessions.forward, this.feeds(pixels, 1, new Float32Array(this.info.numClasses)), [NAMES.probs, ...acts]);
+    const out = await this.run(this.sessions.forward, this.feeds(pixels, 1), [NAMES.probs, ...acts]);
     this.counters.forwardPasses += 1;
     return { probs: out[NAMES.probs] as Float32Array, acts: acts.map((n) => out[n] as Float32Array) };
   }
 
   /**
    * Replaced passes (the locator's gradient step): `replacements[l]` holds `batch` rows of K*D values for
-   * every switched block, undefined for the others. Returns G_l (summed over the batch) per switched block.
+   * every switched block, undefined for the others. Returns G_l (summed over the batch) per switched block;
+   * with `rowFactors`, row k's gradient is multiplied by rowFactors[k] before the sum (a weighted rule).
    */
-  async gradients(pixels: Float32Array, target: number, replacements: (Float32Array | undefined)[], batch: number): Promise<(Float32Array | undefined)[]> {
+  async gradients(pixels: Float32Array, target: number, replacements: (Float32Array | undefined)[], batch: number, rowFactors?: Float32Array): Promise<(Float32Array | undefined)[]> {
     const switched = replacements.map((r) => r !== undefined);
     const fetches = switched.flatMap((on, l) => (on ? [NAMES.grad(l)] : []));
-    const onehot = new Float32Array(this.info.numClasses);
-    onehot[target] = 1;
     const rows = this.rowsPerRun(batch);
     const sums: (Float32Array | undefined)[] = switched.map((on) => (on ? new Float32Array(this.K * this.D) : undefined));
     for (let start = 0; start < batch; start += rows) {
       const n = Math.min(rows, batch - start);
-      const feeds = this.feeds(pixels, n, onehot);
+      const feeds = this.feeds(pixels, n, this.seed(target, rowFactors?.subarray(start, start + n)));
       feeds[NAMES.switch] = { type: 'float32', data: Float32Array.from(switched, Number), dims: [this.layers] };
       replacements.forEach((r, l) => {
         if (r) feeds[NAMES.replace(l)] = { type: 'float32', data: r.subarray(start * this.K * this.D, (start + n) * this.K * this.D), dims: [n, this.K, this.D] };
@@ -74,16 +73,15 @@ export class Runner {
    * Live passes of `batch` different images (`images`: batch rows of C*H*W), every switch off: the
    * gradient of F w.r.t. every block's readout activation, summed over the batch (the influence pattern, docs/method.md#baselines).
    */
-  async liveGradients(images: Float32Array, target: number, batch: number): Promise<Float32Array[]> {
+  async liveGradients(images: Float32Array, target: number, batch: number, rowFactors?: Float32Array): Promise<Float32Array[]> {
     const fetches = Array.from({ length: this.layers }, (_, l) => NAMES.liveGrad(l));
-    const onehot = new Float32Array(this.info.numClasses);
-    onehot[target] = 1;
     const size = images.length / batch;
     const rows = this.rowsPerRun(batch);
     const sums = fetches.map(() => new Float32Array(this.K * this.D));
     for (let start = 0; start < batch; start += rows) {
       const n = Math.min(rows, batch - start);
-      const out = await this.run(this.sessions.gradient, this.feeds(images.subarray(start * size, (start + n) * size), n, onehot, true), fetches);
+      const seed = this.seed(target, rowFactors?.subarray(start, start + n));
+      const out = await this.run(this.sessions.gradient, this.feeds(images.subarray(start * size, (start + n) * size), n, seed, true), fetches);
       sums.forEach((s, l) => addInto(s, out[fetches[l]]));
       this.counters.forwardPasses += n;
       this.counters.backwardPasses += 1;
@@ -99,7 +97,7 @@ export class Runner {
     const probs = new Float32Array(batch * C);
     for (let start = 0; start < batch; start += rows) {
       const n = Math.min(rows, batch - start);
-      const feeds = this.feeds(pixels, n, new Float32Array(C));
+      const feeds = this.feeds(pixels, n);
       scales.forEach((s, l) => {
         feeds[input(l)] = { type: 'float32', data: s.subarray(start * this.D, (start + n) * this.D), dims: [n, 1, this.D] };
       });
@@ -141,12 +139,23 @@ export class Runner {
     return this.info.input.fixedBatch ? 1 : Math.max(1, Math.min(batch, this.maxRows));
   }
 
-  /** `pixels` is one image repeated `rows` times, or with `perRow` already `rows` images. */
-  private feeds(pixels: Float32Array, rows: number, onehot: Float32Array, perRow = false): Record<string, Feed> {
+  /**
+   * The backward's seed dF/d(probabilities): the target's one-hot, one row for all rows, or with
+   * `factors` one row per batch row scaled by its factor (the gradient is linear in the seed).
+   */
+  private seed(target: number, factors?: Float32Array): Feed {
+    const C = this.info.numClasses, rows = factors?.length ?? 1;
+    const data = new Float32Array(rows * C);
+    for (let r = 0; r < rows; r++) data[r * C + target] = factors ? factors[r] : 1;
+    return { type: 'float32', data, dims: [rows, C] };
+  }
+
+  /** `pixels` is one image repeated `rows` times, or with `perRow` already `rows` images; `seed`: the backward's, for gradient passes. */
+  private feeds(pixels: Float32Array, rows: number, seed?: Feed, perRow = false): Record<string, Feed> {
     const { channels, height, width } = this.info.input;
     const image = rows === 1 || perRow ? pixels : repeat(pixels, rows);
     const feeds = neutralFeeds(this.info, this.layers, { type: 'float32', data: image, dims: [rows, channels, height, width] });
-    feeds[NAMES.onehot] = { type: 'float32', data: onehot, dims: [1, this.info.numClasses] };
+    if (seed) feeds[NAMES.onehot] = seed;
     return feeds;
   }
 

@@ -6,8 +6,8 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AnalyzeOptions, BaselineName, ModelOptions, PreprocessOverrides, ResizeMode } from '../engine/api';
-import { BASELINES, DEFAULTS, FORMULAS, PROVIDERS, RESIZES, STEPS_RANGE, TOP_K_RANGE } from '../engine/options';
-import type { Formula } from '../engine/result';
+import { BASELINES, DEFAULTS, FAST, FORMULAS, PROVIDERS, RESIZES, RULES, STEPS_RANGE, TOP_K_RANGE } from '../engine/options';
+import type { Formula, Rule } from '../engine/result';
 import { isScopeSetting, SCOPE_HELP } from '../engine/scope';
 import type { TargetChoice } from '../protocol/imagePanel';
 
@@ -41,7 +41,7 @@ export interface SettingsContext {
 
 export interface ResolvedSettings {
   model: ModelOptions;
-  analyze: AnalyzeOptions & { target: TargetChoice; steps: number; formula: Formula; baselines: BaselineName[]; topK: number };
+  analyze: AnalyzeOptions & { target: TargetChoice; steps: number; rule: Rule; formula: Formula; baselines: BaselineName[]; topK: number };
   /** True when modelPath was empty: the bundled model is used. */
   bundledModel: boolean;
   /** Settings that were ignored, each with the reason, for the output channel and a warning. */
@@ -103,6 +103,12 @@ export function readSettings(config: ConfigReader, ctx: SettingsContext): Resolv
   if (typeof stepsRaw === 'number' && Number.isInteger(stepsRaw) && stepsRaw >= min && stepsRaw <= max) steps = stepsRaw;
   else if (stepsRaw !== undefined) warnings.push(`neuronPath.steps must be an integer from ${min} to ${max}; using ${steps}.`);
 
+  const ruleRaw = config.get<unknown>('rule');
+  let rule = pick(ruleRaw, RULES, DEFAULTS.rule);
+  if (ruleRaw !== undefined && rule !== ruleRaw) warnings.push(`neuronPath.rule must be one of ${RULES.join(', ')}; using ${rule}.`);
+  // The fast preset replaces the steps and the rule (not the paper's setting; options.ts FAST).
+  if (config.get<unknown>('fast') === true) ({ steps, rule } = FAST);
+
   const target = parseTarget(config.get<unknown>('target'));
   if (target === undefined) warnings.push('neuronPath.target must be "predicted" or a class index; using "predicted".');
 
@@ -121,7 +127,7 @@ export function readSettings(config: ConfigReader, ctx: SettingsContext): Resolv
 
   return {
     model,
-    analyze: { target: target ?? DEFAULTS.target, steps, formula: pick(config.get<unknown>('formula'), FORMULAS, DEFAULTS.formula), baselines, topK },
+    analyze: { target: target ?? DEFAULTS.target, steps, rule, formula: pick(config.get<unknown>('formula'), FORMULAS, DEFAULTS.formula), baselines, topK },
     bundledModel: !rawModel,
     warnings,
   };

@@ -22,7 +22,7 @@ export const comparePaths = operation<CompareParams, PathComparison, 'none'>({
     const { engine } = ctx.model();
     checkComparable(a, b);
     if (a.model.sha256 !== engine.info.sha256) throw new EngineError('not-comparable', 'the results are of another model than the one loaded; analyse them again');
-    const settings = { steps: a.settings.steps, formula: a.settings.formula };
+    const settings = { steps: a.settings.steps, rule: a.settings.rule ?? 'left', formula: a.settings.formula } as const;
     const aOnB = await engine.pathJas(recordedPath(b.image), a.path.map((p) => p.neuron), { ...settings, target: b.target.class }, ctx.signal);
     const bOnA = await engine.pathJas(recordedPath(a.image), b.path.map((p) => p.neuron), { ...settings, target: a.target.class }, ctx.signal);
     return compare(a, b, { aOnB, bOnA });

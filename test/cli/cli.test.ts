@@ -124,8 +124,29 @@ test('usage errors exit 2 with the reason and the usage', () => {
   const scope = cli('analyze', 'x.png', '--scope', 'registers');
   assert.equal(scope.status, 2);
   assert.match(scope.stderr, /--scope must be auto .* or a token range a:b .*; got 'registers'/);
+  const rule = cli('analyze', 'x.png', '--rule', 'simpson');
+  assert.equal(rule.status, 2);
+  assert.match(rule.stderr, /--rule must be one of left\|midpoint\|gauss, got 'simpson'/);
+  const fast = cli('analyze', 'x.png', '--fast', '--steps', '4');
+  assert.equal(fast.status, 2);
+  assert.match(fast.stderr, /--fast sets the steps and the rule: give --fast, or --steps and --rule/);
   assert.equal(cli('frobnicate').status, 2);
   assert.equal(cli('analyze').status, 2);
+});
+
+test('--rule gauss: the record and the summary say the rule; the path JAS is the Gauss-Legendre one', async () => {
+  const img = await image();
+  const out = path.join(tempDir('rule'), 'r.json');
+  const r = cli('analyze', img, '--model', model, '--json', out, '--steps', '4', '--rule', 'gauss', '--baselines', 'none', '-q');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /Influential neuron path \(reference formula, 4 steps, gauss rule\)/);
+  const rec = JSON.parse(fs.readFileSync(out, 'utf8')) as AnalysisResult;
+  assert.deepEqual(rec.settings, { steps: 4, rule: 'gauss', formula: 'reference', target: 'predicted', baselines: [] });
+  const left = JSON.parse(cli('analyze', img, '--model', model, '--json', '-', '--steps', '4', '--baselines', 'none', '-q').stdout) as AnalysisResult;
+  assert.equal(left.settings.rule, undefined, 'the paper\'s left rule is the default and is not written');
+  assert.notEqual(rec.jas, left.jas, 'other points and weights give another integral');
+  const fast = JSON.parse(cli('analyze', img, '--model', model, '--json', '-', '--fast', '--baselines', 'none', '-q').stdout) as AnalysisResult;
+  assert.deepEqual(fast.settings, { steps: 8, rule: 'gauss', formula: 'reference', target: 'predicted', baselines: [] });
 });
 
 test('CaiT: the path runs through the self-attention blocks; the summary and the record say the class-attention blocks were left out and why', async () => {

@@ -7,7 +7,7 @@ import test from 'node:test';
 import { syntheticVit } from '../../scripts/bench/syntheticVit';
 import { analyzePixels } from '../../src/engine/analyze';
 import { Engine } from '../../src/engine/index';
-import { NAMES } from '../../src/engine/instrument';
+import { NAMES, neutralFeeds } from '../../src/engine/instrument';
 import { openModel, releaseSessions } from '../../src/engine/modelStore';
 import { decodeModel, encodeModel, onnx } from '../../src/engine/onnx/proto';
 import { Runner } from '../../src/engine/runner';
@@ -62,13 +62,11 @@ test('a non-square ViT with decomposed LayerNorm: patch grid and whole-model gra
     const F = async (layer: number, j: number, delta: number) => {
       const rr = replacement.map((x) => x.slice());
       rr[layer][j] += delta;
-      const out = await opened.sessions.forward.run({
-        ...Object.fromEntries(rr.map((x, l) => [NAMES.replace(l), { type: 'float32' as const, data: x, dims: [1, 1, D] }])),
-        [opened.info.input.name]: { type: 'float32', data: pixels, dims: [1, 3, 24, 40] },
-        [NAMES.switch]: { type: 'float32', data: new Float32Array(opened.layers).fill(1), dims: [opened.layers] },
-        [NAMES.onehot]: { type: 'float32', data: new Float32Array(5), dims: [1, 5] },
-        ...Object.fromEntries(rr.map((_x, l) => [NAMES.scale(l), { type: 'float32' as const, data: new Float32Array(D).fill(1), dims: [1, 1, D] }])),
-      }, [NAMES.probs]);
+      // Every block switched to its replacement (the forward-only session keeps the replacement inputs).
+      const feeds = neutralFeeds(opened.info, opened.layers, { type: 'float32', data: pixels, dims: [1, 3, 24, 40] });
+      feeds[NAMES.switch] = { type: 'float32', data: new Float32Array(opened.layers).fill(1), dims: [opened.layers] };
+      rr.forEach((x, l) => { feeds[NAMES.replace(l)] = { type: 'float32', data: x, dims: [1, 1, D] }; });
+      const out = await opened.sessions.forward.run(feeds, [NAMES.probs]);
       return (out[NAMES.probs].data as Float32Array)[target];
     };
     const eps = 1e-2;

@@ -50,6 +50,7 @@ test('the comparison: ranks from the recorded scores, shared layers, cross JAS',
   assert.ok(self.layers.every((l) => l.aRankInB === 1 && l.bRankInA === 1));
   assert.equal(rankIn([0.5, 0.9, 0.5, 0.1], 2), 3, 'ties go by index');
   assert.throws(() => comparePaths(a, { ...b, settings: { ...b.settings, steps: 20 } }, { aOnB, bOnA }), /scored differently \(8 steps, reference vs 20 steps, reference\)/);
+  assert.throws(() => comparePaths(a, { ...b, settings: { ...b.settings, rule: 'gauss' } }, { aOnB, bOnA }), /scored differently \(8 steps, reference vs 8 steps, gauss rule, reference\)/);
 });
 
 test('CLI compare: two images or a record and an image, --json', () => {

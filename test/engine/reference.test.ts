@@ -7,6 +7,7 @@ import { asSet, influencePatternPath, pathJas, scaledLayer, scaledNeuron, type N
 import type { Formula } from '../../src/engine/result';
 import { NAMES, neutralFeeds } from '../../src/engine/instrument';
 import { openModel, releaseSessions, type OpenedModel } from '../../src/engine/modelStore';
+import { quadrature } from '../../src/engine/quadrature';
 import { readoutValues } from '../../src/engine/readout';
 import { Runner } from '../../src/engine/runner';
 import { assertClose, tempDir, vitFixtures } from '../helpers/fixtures';
@@ -21,6 +22,8 @@ const EXACT = { grad: 1e-4, jas: 1e-4, prob: 1e-5, act: 1e-5 };
 const HALF_CONSTANTS = { grad: 1e-3, jas: 1e-3, prob: 1e-4, act: 1e-3 };
 
 const cache = tempDir('ref-cache');
+/** The reference's rule: alpha_k = k/m. */
+const left = (m: number) => quadrature(m, 'left');
 /** The fixtures of scripts/python/make_fixtures.py, which extend_fixtures.py gives influencePattern and topK. */
 const EXTENDED = ['cls_op13', 'cls_op17_dynamic', 'mae_pool', 'quickgelu', 'relu_op11', 'timm_qkv', 'torchvision_mha'];
 
@@ -30,7 +33,7 @@ const EXTENDED = ['cls_op13', 'cls_op17_dynamic', 'mae_pool', 'quickgelu', 'relu
  */
 async function jasTerms(runner: Runner, pixels: Float32Array, target: number, w: Float32Array[], path: Neurons[], m: number, formula: Formula): Promise<number> {
   const D = runner.D;
-  const G = await runner.gradients(pixels, target, w.map((wi, i) => scaledNeuron(wi, path[i], m, runner.D)), m);
+  const G = await runner.gradients(pixels, target, w.map((wi, i) => scaledNeuron(wi, path[i], left(m), runner.D)), m);
   let terms = 0;
   for (let t = 0; t < w[0].length / D; t++) {
     let g = 0, s = 0, gs = 0;
@@ -101,11 +104,11 @@ for (const { name, model, ref } of vitFixtures()) describe(name, () => {
       w.forEach((wl, l) => assertClose(readoutValues(clean.acts[l], opened.info.readoutRows, D), wl, tol.act, 1e-6, `clean activation of layer ${l}`));
       const path = c.reference.path;
       for (let l = 0; l < ref.layers; l++) {
-        const G = await runner.gradients(pixels, c.target, w.map((wi, i) => (i < l ? scaledNeuron(wi, path[i], m, D) : i === l ? scaledLayer(wi, m) : undefined)), m);
+        const G = await runner.gradients(pixels, c.target, w.map((wi, i) => (i < l ? scaledNeuron(wi, path[i], left(m), D) : i === l ? scaledLayer(wi, left(m)) : undefined)), m);
         for (let i = 0; i <= l; i++) assertClose(G[i]!, c.reference.layerGrads[l][i], tol.grad, 1e-9, `target ${c.target}, step ${l}, G_${i}`);
       }
       for (const j of c.jasOf) {
-        const G = await runner.gradients(pixels, c.target, w.map((wi, i) => scaledNeuron(wi, j.path[i], m, D)), m);
+        const G = await runner.gradients(pixels, c.target, w.map((wi, i) => scaledNeuron(wi, j.path[i], left(m), D)), m);
         G.forEach((g, l) => assertClose(g!, j.grads[l], tol.grad, 1e-9, `path ${j.path}, G_${l}`));
       }
     }
@@ -169,7 +172,7 @@ for (const { name, model, ref } of vitFixtures()) describe(name, () => {
         await assertJas(r.baselines.activation!.jas, act[key], terms(act.path), tol.jas, where('activation baseline'));
         await assertJas(r.baselines.integratedGradients!.jas, ig[key], terms(ig.path), tol.jas, where('IG baseline'));
         for (const j of c.jasOf) {
-          const got = await pathJas(runner, pixels, c.target, w, j.path, ref.steps, formula);
+          const got = await pathJas(runner, pixels, c.target, w, j.path, left(ref.steps), formula);
           await assertJas(got, j[formula], terms(j.path), tol.jas, where(`path ${j.path}`));
         }
         for (const [got, want] of [[r.baselines.activation!.remove, act.remove], [r.baselines.activation!.enhance, act.enhance],
@@ -201,7 +204,7 @@ for (const { name, model, ref } of vitFixtures()) describe(name, () => {
         const r = await engine.analyzeTensor(pixels, { target: c.target, steps: ref.steps, formula, baselines: ['ip'], topK: top.k });
         const got = r.baselines.influencePattern!;
         assert.deepEqual(got.path.map((n) => n.neuron), ip.path, `influence pattern path for target ${c.target}`);
-        const all = await influencePatternPath(runner, pixels, c.target, ref.steps);
+        const all = await influencePatternPath(runner, pixels, c.target, left(ref.steps));
         all.scores.forEach((s, l) => assertClose(s, ip.scores[l], tol.grad, 1e-12, `IP scores of layer ${l}`));
         await assertJas(got.jas, ip[key], terms(ip.path), tol.jas, where('influence pattern'));
         assert.ok(Math.abs(got.remove - ip.remove) <= tol.prob && Math.abs(got.enhance - ip.enhance) <= tol.prob, `IP remove/enhance ${got.remove}/${got.enhance} vs ${ip.remove}/${ip.enhance}`);

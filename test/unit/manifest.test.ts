@@ -4,12 +4,12 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import test from 'node:test';
-import { BASELINES, DEFAULTS, FORMULAS, PROVIDERS, RESIZES, STEPS_RANGE, TOP_K_RANGE } from '../../src/engine/options';
+import { BASELINES, DEFAULTS, FAST, FORMULAS, PROVIDERS, RESIZES, RULES, STEPS_RANGE, TOP_K_RANGE } from '../../src/engine/options';
 import { isScopeSetting, SCOPE_NAMES } from '../../src/engine/scope';
 import { COMMANDS } from '../../src/extension/commandIds';
 import { REPO } from '../helpers/fixtures';
 
-interface Property { pattern?: string; type?: unknown; default?: unknown; enum?: unknown[]; minimum?: number; maximum?: number; items?: { enum?: unknown[] }; enumDescriptions?: string[] }
+interface Property { markdownDescription?: string; pattern?: string; type?: unknown; default?: unknown; enum?: unknown[]; minimum?: number; maximum?: number; items?: { enum?: unknown[] }; enumDescriptions?: string[] }
 const manifest = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8'));
 const props = manifest.contributes.configuration.properties as Record<string, Property>;
 const setting = (key: string): Property => props[`neuronPath.${key}`] ?? assert.fail(`package.json has no neuronPath.${key}`);
@@ -23,6 +23,12 @@ test('package.json settings: defaults, bounds and choices are the engine\'s', ()
   assert.equal(setting('topK').maximum, TOP_K_RANGE.max);
   assert.deepEqual(setting('formula').enum, [...FORMULAS]);
   assert.equal(setting('formula').default, DEFAULTS.formula);
+  assert.deepEqual(setting('rule').enum, [...RULES]);
+  assert.equal(setting('rule').default, DEFAULTS.rule);
+  assert.equal(setting('rule').enumDescriptions?.length, RULES.length);
+  assert.equal(setting('fast').default, false);
+  assert.match(setting('fast').markdownDescription ?? '', new RegExp(`not the paper's setting.*${FAST.steps} steps with Gauss`));
+  assert.equal(FAST.rule, 'gauss');
   assert.equal(setting('scope').default, DEFAULTS.scope);
   const scopePattern = new RegExp(setting('scope').pattern ?? '');
   for (const v of [...SCOPE_NAMES, '0:2', '1:', '12:40', 'x', '2', ':3', 'cls,patches', 'auto ']) {

@@ -32,7 +32,7 @@ test('defaults: the bundled model and the documented analysis defaults', () => {
   assert.equal(s.model.executionProvider, 'cpu');
   assert.equal(s.model.threads, 0);
   assert.equal(s.model.cacheDir, '/storage/models');
-  assert.deepEqual(s.analyze, { target: 'predicted', steps: 20, formula: 'reference', baselines: ['activation', 'ig', 'ip', 'random'], topK: 1 });
+  assert.deepEqual(s.analyze, { target: 'predicted', steps: 20, rule: 'left', formula: 'reference', baselines: ['activation', 'ig', 'ip', 'random'], topK: 1 });
   assert.deepEqual(s.warnings, []);
 });
 
@@ -40,7 +40,7 @@ test('every setting is passed on', () => {
   const s = readSettings(config({
     modelPath: '~/models/vit.onnx', labelsPath: 'labels.txt',
     'preprocess.size': [384, 384], 'preprocess.mean': [0.5, 0.5, 0.5], 'preprocess.std': [0.5, 0.5, 0.5], 'preprocess.resize': 'bicubic',
-    steps: 8, formula: 'paper', scope: 'patches', target: 7, executionProvider: 'cuda', threads: 4, baselines: ['ig'], topK: 3,
+    steps: 8, rule: 'gauss', formula: 'paper', scope: 'patches', target: 7, executionProvider: 'cuda', threads: 4, baselines: ['ig'], topK: 3,
   }), CTX);
   assert.equal(s.model.modelPath, path.join(os.homedir(), 'models/vit.onnx'));
   assert.equal(s.model.labelsPath, path.normalize('/ws/labels.txt'));
@@ -48,22 +48,31 @@ test('every setting is passed on', () => {
   assert.equal(s.model.scope, 'patches');
   assert.equal(s.model.executionProvider, 'cuda');
   assert.equal(s.model.threads, 4);
-  assert.deepEqual(s.analyze, { target: 7, steps: 8, formula: 'paper', baselines: ['ig'], topK: 3 });
+  assert.deepEqual(s.analyze, { target: 7, steps: 8, rule: 'gauss', formula: 'paper', baselines: ['ig'], topK: 3 });
   assert.equal(s.bundledModel, false);
+});
+
+test('the fast preset: 8 Gauss-Legendre steps whatever steps and rule say', () => {
+  const s = readSettings(config({ fast: true, steps: 50, rule: 'midpoint' }), CTX);
+  assert.equal(s.analyze.steps, 8);
+  assert.equal(s.analyze.rule, 'gauss');
+  assert.deepEqual(s.warnings, []);
 });
 
 test('bad values fall back and say why', () => {
   const s = readSettings(config({
-    'preprocess.size': [224], 'preprocess.std': [0.5, 0], steps: 0, target: 'cat', formula: 'magic', baselines: ['activation', 'oracle'], topK: 0,
+    'preprocess.size': [224], 'preprocess.std': [0.5, 0], steps: 0, rule: 'simpson', target: 'cat', formula: 'magic', baselines: ['activation', 'oracle'], topK: 0,
     'preprocess.mean': null, 'preprocess.resize': '',
   }), CTX);
   assert.equal(s.model.preprocess, undefined);
   assert.equal(s.analyze.steps, 20);
   assert.equal(s.analyze.target, 'predicted');
   assert.equal(s.analyze.formula, 'reference');
+  assert.equal(s.analyze.rule, 'left');
   assert.deepEqual(s.analyze.baselines, ['activation']);
   assert.equal(s.analyze.topK, 1);
-  assert.equal(s.warnings.length, 6, s.warnings.join('\n'));
+  assert.equal(s.warnings.length, 7, s.warnings.join('\n'));
+  assert.ok(s.warnings.some((w) => w.includes('neuronPath.rule must be one of left, midpoint, gauss')));
   assert.ok(s.warnings.some((w) => w.includes('neuronPath.topK')));
   assert.ok(s.warnings.some((w) => w.includes('neuronPath.steps')));
   assert.ok(s.warnings.some((w) => w.includes('neuronPath.target')));

@@ -8,7 +8,7 @@ import { readPreprocessing } from '../modelFolder';
 import { locateModel } from '../modelLocation';
 import { FORMULAS, resolveAnalyzeOptions, resolvedScope, STEPS_RANGE, TOP_K_RANGE } from '../options';
 import { preprocessingKey } from '../preprocessing';
-import type { AnalysisResult, Formula } from '../result';
+import type { AnalysisResult, Formula, Rule } from '../result';
 import {
   ANALYSIS_SCHEMA, isErrorLine, type BatchError, type BatchLine, type BatchSettings, type ImageRecord, type ModelSettings, type RecordKind, type ResultLine, type RunSettings,
 } from './schema';
@@ -45,6 +45,7 @@ export function batchSettings(modelSha256: string, model: ModelOptions, analyze:
     analyze: {
       steps: a.steps, formula: a.formula, target: a.target, baselines, randomCount: a.randomCount, randomSeed: a.randomSeed,
       ...(a.topK > 1 ? { topK: a.topK } : {}),
+      ...(a.rule !== 'left' ? { rule: a.rule } : {}),
     },
   };
   return { key: settingsKey(body), ...body };

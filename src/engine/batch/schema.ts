@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import type { BaselineName, ModelOptions } from '../api';
-import type { AnalysisResult, ClassProbability } from '../result';
+import type { AnalysisResult, ClassProbability, Rule } from '../result';
 import type { TopScores } from './compact';
 
 export const ANALYSIS_SCHEMA = 'neuron-path/1';
@@ -28,6 +28,7 @@ export interface BatchSettings extends RunSettings {
   analyze: {
     steps: number; formula: string; target: number | 'predicted'; baselines: BaselineName[]; randomCount: number; randomSeed: number;
     topK?: number;                    // only when > 1, so files made before top-K paths keep their key
+    rule?: Rule;                      // only when not left, so files made before the rules keep their key
   };
 }
 
