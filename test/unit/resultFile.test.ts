@@ -5,7 +5,7 @@
 // in two files counts once (its newest line), and files of other settings give an error.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ANALYSIS_RECORDS, batchSettings } from '../../src/engine/batch/records';
@@ -89,6 +89,9 @@ test('shard files: a folder or one run\'s shard set read as one result while the
     const rerun = { ...lines[0], jas: 42, analysedAt: '2999-01-01T00:00:00.000Z' };
     writeFileSync(shard(2), text([...lines.slice(10), rerun]));
     appendFileSync(shard(0), text([{ ...lines[0], analysedAt: '2000-01-01T00:00:00.000Z' }]));
+    // shard 0 changed last, so it is read last: its line without a time must still lose
+    const later = new Date(Date.now() + 60_000);
+    utimesSync(shard(0), later, later);
     assert.equal(await reader.read(), true);
     const all = reader.summary().report!;
     assert.equal(all.images, 12);

@@ -83,8 +83,14 @@ async function walk(pattern: string, cwd?: string): Promise<string[]> {
 
 type Line = ResultLine<ImageRecord, RunSettings>;
 
-/** The newest of two lines of the same image: by analysis time, else the later one read. */
-const newer = <L extends Line>(a: L, b: L) => (a.analysedAt && b.analysedAt && a.analysedAt > b.analysedAt ? a : b);
+/**
+ * The newest of two lines of the same image: by analysis time; a line without one (written before
+ * lines carried it) is older than any line with one; between two without, the later one read.
+ */
+const newer = <L extends Line>(a: L, b: L) => {
+  if (a.analysedAt === undefined || b.analysedAt === undefined) return a.analysedAt !== undefined ? a : b;
+  return a.analysedAt > b.analysedAt ? a : b;
+};
 
 /** Merges files already read (in order: later wins between lines without a time). */
 export function mergeResults<L extends Line>(reads: { file: string; read: Pick<ReadResult<L>, 'lines' | 'skipped'> }[]): ResultSet<L> {
