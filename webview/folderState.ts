@@ -23,6 +23,8 @@ export interface FolderState {
   skipped: { line: number; reason: string }[];
   status: FolderStatus;
   progress?: BatchProgressInfo;
+  /** Images of the folder not in the file, as the host counted them when the panel opened (until a run's progress says more). */
+  left?: number;
   message?: string;
   /** The class (CategoryPatterns key) whose heatmap is shown. */
   selectedClass?: string;
@@ -77,13 +79,13 @@ export function reduceFolder(s: FolderState, a: FolderAction): FolderState {
       const status: FolderStatus = i.running ? 'running' : i.error ? 'error' : i.report ? 'done' : 'empty';
       return withReport({
         ...s, resultFile: i.resultFile, folder: i.folder, title: i.title, skipped: i.skipped ?? [], status,
-        progress: i.running, message: i.error,
+        progress: i.running, left: i.running ? undefined : i.left, message: i.error,
       }, i.report);
     }
     case 'report':
       return withReport({ ...s, skipped: a.skipped }, a.report);
     case 'batchProgress':
-      return { ...s, status: 'running', progress: a.progress, message: undefined };
+      return { ...s, status: 'running', progress: a.progress, left: undefined, message: undefined };
     case 'batchDone':
       return {
         ...s, status: a.message && !a.cancelled ? 'error' : a.cancelled ? 'cancelled' : 'done', message: a.message,

@@ -18,6 +18,8 @@ export interface NeuronState {
   pathsFile?: string;
   status: NeuronStatus;
   progress?: BatchProgressInfo;
+  /** Images the last scan left unscanned, from the host (when the page missed the scan's end). */
+  left?: number;
   message?: string;
   visualization: VisualizationStatus;
 }
@@ -31,7 +33,7 @@ function fromInit(init: NeuronInit): NeuronState {
     folder: init.folder, resultFile: init.resultFile, layer: init.layer, neuron: init.neuron, title: init.title,
     summary: init.summary, imageUris: init.imageUris ?? {}, pathsFile: init.pathsFile,
     status: init.running ? 'running' : init.error ? 'error' : init.summary ? 'done' : 'idle',
-    progress: init.running, message: init.error, visualization: init.visualization ?? { running: false },
+    progress: init.running, left: init.running ? undefined : init.left, message: init.error, visualization: init.visualization ?? { running: false },
   };
 }
 
@@ -40,7 +42,7 @@ export function reduceNeuron(s: NeuronState, m: HostToNeuronWebview): NeuronStat
     case 'init': return fromInit(m.init);
     case 'summary': return { ...s, summary: m.summary, imageUris: m.imageUris, pathsFile: m.pathsFile };
     case 'visualization': return { ...s, visualization: m.status };
-    case 'batchProgress': return { ...s, status: 'running', progress: m.progress, message: undefined };
+    case 'batchProgress': return { ...s, status: 'running', progress: m.progress, left: undefined, message: undefined };
     case 'batchDone':
       return { ...s, status: m.cancelled ? 'cancelled' : m.message ? 'error' : 'done', message: m.message, progress: m.result ? { ...(s.progress ?? { rate: 0 }), ...m.result, done: m.result.resumed + m.result.analysed } : s.progress };
     default: return s;

@@ -3,7 +3,7 @@
 import type { VscodeButton, VscodeProgressBar } from '@vscode-elements/elements';
 import { h } from './dom';
 
-export interface RunState { status: string; folder?: string; progress?: { done: number; total: number } }
+export interface RunState { status: string; folder?: string; progress?: { done: number; total: number }; left?: number }
 
 export class RunHeader {
   readonly title = h('h1', { id: 'title' });
@@ -15,16 +15,20 @@ export class RunHeader {
 
   constructor(post: (m: { type: 'cancel' | 'resume' }) => void, progressLabel: string, initialState: string) {
     this.cancelButton = h('vscode-button', { id: 'cancel', secondary: true, onclick: () => post({ type: 'cancel' }) }, 'Stop') as VscodeButton;
-    this.resumeButton = h('vscode-button', { id: 'resume', onclick: () => post({ type: 'resume' }) }, 'Resume') as VscodeButton;
+    this.resumeButton = h('vscode-button', { id: 'resume', 'data-testid': 'resume', onclick: () => post({ type: 'resume' }) }, 'Resume') as VscodeButton;
     this.progressBar = h('vscode-progress-bar', { id: 'progress', 'aria-label': progressLabel }) as VscodeProgressBar;
     this.status = h('p', { id: 'status', class: 'status', role: 'status', 'aria-live': 'polite', 'data-testid': 'status', 'data-state': initialState });
   }
 
-  /** Stop while it runs, Resume when there is a folder and something left; the bar and the status line. */
+  /**
+   * Stop while it runs, Resume when there is a folder and something left (a finished run, or a
+   * re-opened result that holds every image of the folder, has nothing to resume); the bar and the status line.
+   */
   render(s: RunState, statusText: string): void {
     const running = s.status === 'running';
+    const complete = s.progress ? s.progress.done >= s.progress.total : s.left === 0;
     this.cancelButton.hidden = !running;
-    this.resumeButton.hidden = running || !s.folder || (s.status === 'done' && !!s.progress && s.progress.done >= s.progress.total);
+    this.resumeButton.hidden = running || !s.folder || (s.status === 'done' && complete);
     this.progressBar.hidden = !running;
     if (running && s.progress && s.progress.total > 0) {
       this.progressBar.indeterminate = false;

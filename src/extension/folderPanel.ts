@@ -15,7 +15,7 @@ import type { AnalysisService } from './analysis';
 import { checkAppendable } from '../engine/batch/resultFile';
 import { isRegularFile } from '../engine/files';
 import { COMMANDS, INTERNAL_COMMANDS } from './commandIds';
-import { filesOf, findRecord, folderOfResultFile, resultReader, type ResultReader } from './resultFile';
+import { filesOf, findRecord, folderOfResultFile, imagesLeft, resultReader, type ResultReader } from './resultFile';
 import { ANALYSIS_SCHEMA, RESULT_SUFFIX, resultFileNextTo } from '../engine/batch/schema';
 import { SECTION } from './settings';
 import { PanelManagerBase, panelKey, WebviewPanelHost, webviewOptions } from './webviewPanel';
@@ -244,6 +244,7 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
       title: this.folder ? path.basename(this.folder) : path.basename(this.resultFile),
       report, skipped,
       running: runningProgress(this.running),
+      left: this.folder && !this.running ? imagesLeft(this.folder, report) : undefined,
       error: this.error ?? readError ?? (this.running || missing ? undefined : error),
     };
     this.post({ type: 'init', init });

@@ -83,6 +83,8 @@ interface ScanRun { controller: AbortController; progress?: BatchProgressInfo }
 
 export class NeuronPanel extends WebviewPanelHost<HostToNeuronWebview> {
   private running: ScanRun | undefined;
+  /** The last scan's count of what it left undone (failed or stopped), for a page that was not ready to hear its end. */
+  private left: number | undefined;
   private error: string | undefined;
   private summary: NeuronSummary | undefined;
   private usedPaths: string | undefined;
@@ -115,6 +117,7 @@ export class NeuronPanel extends WebviewPanelHost<HostToNeuronWebview> {
     const run: ScanRun = { controller: new AbortController() };
     this.running = run;
     this.error = undefined;
+    this.left = undefined;
     void this.refresh();
     try {
       const result = await this.service.neuronScan(this.folder, this.resultFile, [{ layer: this.layer, neuron: this.neuron }], (p) => {
@@ -125,6 +128,7 @@ export class NeuronPanel extends WebviewPanelHost<HostToNeuronWebview> {
       }, run.controller.signal);
       if (this.running !== run) return;
       this.running = undefined;
+      this.left = result.total - result.resumed - result.analysed;
       await this.refresh();
       this.post({ type: 'batchDone', result, cancelled: result.cancelled });
     } catch (err) {
@@ -221,6 +225,7 @@ export class NeuronPanel extends WebviewPanelHost<HostToNeuronWebview> {
       title: `Layer ${this.layer}, neuron ${this.neuron}: what excites it`,
       summary: this.summary, imageUris: this.summary ? this.imageUris(this.summary) : undefined, pathsFile: this.usedPaths,
       running: runningProgress(this.running),
+      left: this.running ? undefined : this.left,
       error: this.error,
       visualization: this.visualization,
     };

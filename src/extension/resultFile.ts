@@ -12,6 +12,7 @@ import { openRegular } from '../engine/files';
 import { ANALYSIS_RECORDS, recordsOf } from '../engine/batch/records';
 import { ANALYSIS_SCHEMA, folderNamedBy, type BatchLine, type BatchRecord, type ReadResult, type SkippedLine } from '../engine/batch/schema';
 import { summarize, summarizeSet, type BatchReport } from '../engine/batch/report';
+import { scanFolder } from '../engine/batch/scan';
 import { expandResults, mergeResults } from '../engine/batch/resultSet';
 
 const CHUNK = 1 << 20;
@@ -21,6 +22,19 @@ export async function folderOfResultFile(file: string): Promise<string | undefin
   const folder = folderNamedBy(file);
   if (folder === undefined) return undefined;
   try { return (await fs.stat(folder)).isDirectory() ? folder : undefined; } catch { return undefined; }
+}
+
+/**
+ * How many images of `folder` a result holds no line of (a record or an error line): 0 when a
+ * Resume would have nothing to do. Undefined when the folder cannot be scanned (then Resume is offered).
+ */
+export function imagesLeft(folder: string, report: BatchReport | undefined): number | undefined {
+  const inResult = new Set([...(report?.patterns.images ?? []), ...(report?.errors.map((e) => e.image) ?? [])]);
+  try {
+    return scanFolder(folder, []).items.filter((item) => !inResult.has(item.image)).length;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface Summary { report?: BatchReport; skipped: SkippedLine[]; error?: string }

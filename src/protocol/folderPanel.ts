@@ -14,6 +14,8 @@ export interface FolderInit {
   /** Lines of the file that could not be read, and why (1-based line numbers). */
   skipped?: { line: number; reason: string }[];
   running?: BatchProgressInfo;  // the batch filling the file, when one runs
+  /** Images of the folder the file holds no line of, when no batch runs (absent: not known). */
+  left?: number;
   error?: string;
 }
 

@@ -32,6 +32,8 @@ export interface NeuronInit {
   imageUris?: Record<string, string>;  // webview URIs of the summary's top images
   pathsFile?: string;            // the folder analysis the "on paths" frequencies come from
   running?: BatchProgressInfo;
+  /** Images of the folder the last scan left unscanned, when this panel's scan has ended (absent: not known). */
+  left?: number;
   error?: string;
   visualization?: VisualizationStatus;
 }

@@ -7,6 +7,7 @@ import { after, before, describe } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { CodeServer } from './lib/codeServer';
 import { defineFlow, type E2ESession } from './lib/flow';
+import { defineLargeModelFlow } from './lib/largeModelFlow';
 import { findChromium, findCodeServer, IN_CI, OUTPUT_DIR, SAMPLES_DIR, tempDir } from './lib/paths';
 import { ensureVsix } from './lib/vsix';
 import { BASE_SETTINGS, launchChromium, Workbench } from './lib/workbench';
@@ -52,10 +53,13 @@ describe('Neuron Path in code-server, driven by chromium', { skip }, () => {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   }, { timeout: 60_000 });
 
-  defineFlow(() => {
+  const started = (): E2ESession => {
     if (!session) throw new Error('the code-server session did not start (see the before hook)');
     return session;
-  });
+  };
+  defineFlow(started);
+  // Outside the workspace: the model is no file of the user's.
+  defineLargeModelFlow(started, () => path.join(dir, 'models', 'vit-s16'));
 });
 
 /** code-server's log and the window/extension host logs, into test-output/e2e/logs-code-server. */

@@ -113,8 +113,14 @@ test('folder page: the influence-pattern row; the pruning form posts its request
     await load();
     await send({ type: 'init', init: { resultFile: '/data/shop.neuron-path.jsonl', folder: '/data/shop', title: 'shop', report } });
     await page.waitForSelector('[data-testid=method-row]');
-    // A finished result re-opened: Resume is no primary button.
+    // A result re-opened whose folder has images it lacks (the host counted them): Resume is a secondary offer.
     assert.equal(await page.$eval('#resume', (b) => b.hasAttribute('secondary')), true, 'Resume is secondary on a finished result');
+    assert.equal(await page.isVisible('#resume'), true, 'no count from the host: Resume is offered');
+    // One that holds every image of its folder offers none; with two images left, it does.
+    await send({ type: 'init', init: { resultFile: '/data/shop.neuron-path.jsonl', folder: '/data/shop', title: 'shop', report, left: 0 } });
+    await page.waitForSelector('#resume', { state: 'hidden' });
+    await send({ type: 'init', init: { resultFile: '/data/shop.neuron-path.jsonl', folder: '/data/shop', title: 'shop', report, left: 2 } });
+    await page.waitForSelector('#resume', { state: 'visible' });
     const ip = await page.$eval('[data-testid=method-row][data-method=ip]', (e) => Array.from(e.children, (c) => c.textContent));
     assert.equal(ip[0], 'influence pattern');
     assert.match(ip[2] ?? '', /^0\.05 ± /, 'the JAS mean, written by src/format.ts');

@@ -84,6 +84,15 @@ test('neuron page: strict CSP, top images with map and peak, class chart, ablati
     assert.equal(await page.$eval('[data-testid=visualize]', (el) => (el as HTMLElement).hidden), true);
     await send({ type: 'batchDone', cancelled: false, result: { out, total: 20, resumed: 0, analysed: 20, failed: 0, cancelled: false, seconds: 0.5 } });
     await page.waitForSelector('[data-testid=status][data-state=done]');
+    assert.equal(await page.isVisible('[data-testid=resume]'), false, 'a finished scan: nothing to resume');
+    // A page that was not ready when the scan ended hears of it from init: the host's count of what
+    // is left (without one, Resume is offered; with 0, not; with 3 images left, again).
+    await send({ type: 'init', init: { ...init, summary } });
+    await page.waitForSelector('[data-testid=resume]', { state: 'visible' });
+    await send({ type: 'init', init: { ...init, summary, left: 0 } });
+    await page.waitForSelector('[data-testid=resume]', { state: 'hidden' });
+    await send({ type: 'init', init: { ...init, summary, left: 3 } });
+    await page.waitForSelector('[data-testid=resume]', { state: 'visible' });
     await page.click('[data-testid=top-image] button.tile');
     const open = (await posted()).filter((m) => m.type === 'openImage');
     assert.deepEqual(open, [{ type: 'openImage', image: summary.top[0].image }]);

@@ -9,7 +9,8 @@ import { appendFileSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSy
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ANALYSIS_RECORDS, batchSettings } from '../../src/engine/batch/records';
-import { filesOf, findRecord, folderOfResultFile, ResultFileReader, resultReader, ResultSetReader } from '../../src/extension/resultFile';
+import { filesOf, findRecord, folderOfResultFile, imagesLeft, ResultFileReader, resultReader, ResultSetReader } from '../../src/extension/resultFile';
+import { summarize } from '../../src/engine/batch/report';
 import { resultFileNextTo, shardSetOf } from '../../src/engine/batch/schema';
 import { expandResults } from '../../src/engine/batch/resultSet';
 import { similarityView } from '../../webview/folderState';
@@ -169,6 +170,28 @@ test('expandResults: a file, a folder, a shard set (this run\'s shards only), a 
     await assert.rejects(expandResults([path.join(dir, 'none.jsonl')]), /result file .*none\.jsonl does not exist/);
     await assert.rejects(expandResults([path.join(dir, 'c.shard-*-of-2.jsonl')]), /no result file matches/);
     assert.deepEqual(await expandResults([path.join(dir, 'c.shard-*-of-2.jsonl')], { whileWritten: true }), [], 'a run that has not written yet');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('imagesLeft: the images of the folder a result holds no line of (records and error lines count as done)', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'np-left-'));
+  try {
+    const folder = path.join(dir, 'shop');
+    const lines = fakeBatchLines(4, folder);
+    for (const l of lines) {
+      const image = l.schema === 'neuron-path/1' ? l.image.path : l.image;
+      mkdirSync(path.dirname(image), { recursive: true });
+      writeFileSync(image, 'png');
+    }
+    const { report } = summarize(`${folder}.neuron-path.jsonl`, parseResultText(lines.map((l) => JSON.stringify(l)).join('\n'), { kind: ANALYSIS_RECORDS }));
+    assert.equal(imagesLeft(folder, report), 0, '12 records and one error line: nothing left');
+    writeFileSync(path.join(folder, 'coat', 'coat-9.png'), 'png');
+    writeFileSync(path.join(folder, 'new.jpg'), 'jpg');
+    assert.equal(imagesLeft(folder, report), 2, 'two images added since the run');
+    assert.equal(imagesLeft(folder, undefined), 15, 'no result yet: every image');
+    assert.equal(imagesLeft(path.join(dir, 'gone'), report), undefined, 'a folder that cannot be scanned: not known');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

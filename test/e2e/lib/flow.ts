@@ -20,10 +20,11 @@ export interface E2ESession {
 /** The explorer context menu entries (menus show the title; the palette adds the category). */
 export const ANALYZE_ENTRY = /^(Neuron Path: )?Analyze Image$/;
 export const ANALYZE_FOLDER_ENTRY = /^(Neuron Path: )?Analyze Folder$/;
+export const OPEN_RESULTS_ENTRY = /^(Neuron Path: )?Open Results$/;
 
 const seconds = (name: string, fallback: number): number => Number(process.env[name] ?? fallback) * 1000;
 /** How long one analysis in the panel may take (the first includes starting the worker). */
-const ANALYSIS_MS = seconds('NEURON_PATH_E2E_ANALYSIS_TIMEOUT_S', 600);
+export const ANALYSIS_MS = seconds('NEURON_PATH_E2E_ANALYSIS_TIMEOUT_S', 600);
 /** Steps for the run that gets cancelled, so it is still running when Cancel is pressed. */
 const SLOW_STEPS = Number(process.env.NEURON_PATH_E2E_SLOW_STEPS ?? 1000); // the setting's maximum
 const STEP_TIMEOUT = ANALYSIS_MS * 2 + 120_000;
@@ -37,25 +38,7 @@ export function defineFlow(session: () => E2ESession): void {
   let cliFirst: AnalysisResult | undefined;
   let cliDir = '';
 
-  const step = (name: string, fn: (s: E2ESession) => Promise<void>): void => {
-    it(name, { timeout: STEP_TIMEOUT }, async () => {
-      const s = session();
-      try {
-        await fn(s);
-      } catch (err) {
-        const shot = path.join(OUTPUT_DIR, `${s.label}-failed-${slug(name)}.png`);
-        await s.workbench.screenshot(shot).catch(() => undefined);
-        const errors = await s.workbench.errorNotifications();
-        const extra = [
-          `screenshot: ${path.relative(process.cwd(), shot)}`,
-          errors.length ? `error notifications: ${errors.join(' || ')}` : '',
-          s.diagnostics(),
-        ].filter(Boolean).join('\n');
-        if (err instanceof Error) err.message = `${err.message}\n${extra}`;
-        throw err;
-      }
-    });
-  };
+  const step = (name: string, fn: (s: E2ESession) => Promise<void>): void => defineStep(session, name, fn);
 
   step('the workspace has two sample images to analyze', async () => {
     assert.ok(first && second, `media/samples needs two images (has: ${images.join(', ') || 'none'})`);
@@ -96,6 +79,9 @@ export function defineFlow(session: () => E2ESession): void {
     try {
       await s.workbench.explorerCommand(second, ANALYZE_ENTRY);
       await panel.waitOpen();
+      // The path growing (README's screenshot of a run): the prediction and two path neurons are shown.
+      await panel.waitFor('a path growing', (p) => p.state === 'running' && p.path.length >= 2 && p.headline !== '', ANALYSIS_MS);
+      await s.workbench.screenshot(path.join(OUTPUT_DIR, `${s.label}-running.png`));
       await s.workbench.cancelProgress(second);
       const cancelled = await panel.waitFor('cancelled run', (p) => p.state === 'cancelled', 60_000);
       assert.match(cancelled.status, /cancel/i, `the status after Cancel should say so: "${cancelled.status}"`);
@@ -141,6 +127,7 @@ export function defineFlow(session: () => E2ESession): void {
     for (let i = 1; i < shown.top.length; i++) assert.ok(shown.top[i - 1].activation >= shown.top[i].activation, 'in activation order');
     assert.equal(shown.peaks, shown.top.length, 'each top image has its peak patch outlined');
     assert.ok(shown.classRows >= 2, 'the per-class ablation table');
+    assert.equal(shown.resume, false, 'a finished scan offers no Resume');
     await s.workbench.screenshot(path.join(OUTPUT_DIR, `${s.label}-neuron-view.png`));
   });
 
@@ -163,6 +150,38 @@ export function defineFlow(session: () => E2ESession): void {
       }
     } finally {
       await s.workbench.setTheme('light');
+    }
+    assert.equal((await panel.waitFor('the finished run', (p) => p.state === 'done', 10_000)).resume, false, 'a finished run offers no Resume');
+  });
+
+  step('Open Results on the finished folder result offers no Resume', async (s) => {
+    const resultFile = fs.readdirSync(s.workspace).find((f) => /^batch\b.*\.jsonl$/.test(f));
+    assert.ok(resultFile, `the folder's result file beside it in the workspace (has: ${fs.readdirSync(s.workspace).join(', ')})`);
+    await s.workbench.closeEditors();
+    await s.workbench.explorerCommand(resultFile, OPEN_RESULTS_ENTRY);
+    const panel = new FolderPanelView(s.workbench.page);
+    const shown = await panel.waitFor('the re-opened result', (p) => p.state === 'done' && p.rows > 0, ANALYSIS_MS);
+    assert.equal(shown.resume, false, 'every image of the folder is in the result: nothing to resume');
+  });
+}
+
+/** One test of a flow: on failure, a screenshot and the error notifications join the message. */
+export function defineStep(session: () => E2ESession, name: string, fn: (s: E2ESession) => Promise<void>): void {
+  it(name, { timeout: STEP_TIMEOUT }, async () => {
+    const s = session();
+    try {
+      await fn(s);
+    } catch (err) {
+      const shot = path.join(OUTPUT_DIR, `${s.label}-failed-${slug(name)}.png`);
+      await s.workbench.screenshot(shot).catch(() => undefined);
+      const errors = await s.workbench.errorNotifications();
+      const extra = [
+        `screenshot: ${path.relative(process.cwd(), shot)}`,
+        errors.length ? `error notifications: ${errors.join(' || ')}` : '',
+        s.diagnostics(),
+      ].filter(Boolean).join('\n');
+      if (err instanceof Error) err.message = `${err.message}\n${extra}`;
+      throw err;
     }
   });
 }

@@ -13,8 +13,12 @@ export interface PanelSnapshot {
   path: PanelNeuron[];
   target: number | undefined;    // data-class of [data-testid=target]
   predictions: number[];         // data-class of each [data-testid=prediction], in rank order
+  headline: string;              // the prediction line above the path ([data-testid=headline]; empty when hidden)
   theme: string;                 // body class vscode-light | vscode-dark | vscode-high-contrast
 }
+
+/** Where an element is, against the part of the page a person sees without scrolling (page pixels). */
+export interface OnScreen { top: number; bottom: number; visibleTop: number; visibleBottom: number; scrolled: number }
 
 export class Panel {
   constructor(private readonly page: Page, readonly image: string) {}
@@ -54,6 +58,7 @@ export class Panel {
         const one = (id: string) => all(id)[0];
         const status = one('status');
         const target = one('target');
+        const headline = one('headline');
         const theme = ['vscode-high-contrast', 'vscode-dark', 'vscode-light'].find((c) => document.body.classList.contains(c)) ?? '';
         return {
           state: status?.dataset.state ?? '',
@@ -61,6 +66,7 @@ export class Panel {
           path: all('path-neuron').map((e) => ({ layer: Number(e.dataset.layer), neuron: Number(e.dataset.neuron) })),
           target: target?.dataset.class !== undefined && target.dataset.class !== '' ? Number(target.dataset.class) : undefined,
           predictions: all('prediction').map((e) => Number(e.dataset.class)),
+          headline: headline && !headline.hidden ? headline.textContent?.replace(/\s+/g, ' ').trim() ?? '' : '',
           theme,
         };
       }, this.selector);
@@ -75,6 +81,26 @@ export class Panel {
    */
   waitFor(what: string, done: (s: PanelSnapshot) => boolean, timeoutMs: number, allowError = false): Promise<PanelSnapshot> {
     return waitForSnapshot(`panel ${this.image}`, () => this.snapshot(), what, done, timeoutMs, allowError);
+  }
+
+  /**
+   * Where the first element with `testid` is on the page, and the band of the page the webview shows
+   * (its frame, clipped by the browser window); `scrolled` is how far the webview's page is scrolled.
+   */
+  async onScreen(testid: string): Promise<OnScreen> {
+    const f = await this.waitOpen();
+    const box = await f.locator(`${this.selector} [data-testid="${testid}"]`).first().boundingBox();
+    const frameBox = await (await f.frameElement()).boundingBox();
+    const viewport = this.page.viewportSize();
+    if (!box || !frameBox || !viewport) throw new Error(`[data-testid=${testid}] of the panel for ${this.image} is not laid out`);
+    const scrolled = await f.evaluate(() => document.scrollingElement?.scrollTop ?? 0);
+    return { top: box.y, bottom: box.y + box.height, visibleTop: Math.max(0, frameBox.y), visibleBottom: Math.min(viewport.height, frameBox.y + frameBox.height), scrolled };
+  }
+
+  /** Presses a button of the panel by its data-testid (e.g. `cancel`). */
+  async press(testid: string): Promise<void> {
+    const f = await this.waitOpen();
+    await f.locator(`${this.selector} [data-testid="${testid}"]`).click();
   }
 
   /** Presses the selected path card's "What excites #j?" button; returns that card's neuron. */
@@ -114,6 +140,7 @@ export interface FolderPanelSnapshot {
   state: string;                 // status data-state: empty | running | done | cancelled | error
   status: string;
   rows: number;                  // rows of the method comparison table
+  resume: boolean;               // a Resume button is shown
   theme: string;
 }
 
@@ -134,6 +161,7 @@ export class FolderPanelView {
             state: status?.dataset.state ?? '',
             status: status?.textContent?.replace(/\s+/g, ' ').trim() ?? '',
             rows: root.querySelectorAll('[data-testid="comparison-table"] tr').length,
+            resume: !!root.querySelector<HTMLElement>('[data-testid="resume"]')?.getClientRects().length,
             theme: ['vscode-high-contrast', 'vscode-dark', 'vscode-light'].find((c) => document.body.classList.contains(c)) ?? '',
           };
         }, this.selector);
@@ -177,6 +205,7 @@ export interface NeuronViewSnapshot {
   top: { image: string; activation: number }[];   // [data-testid=top-image] in rank order
   peaks: number;                 // outlined peak patches
   classRows: number;             // rows of the ablation table
+  resume: boolean;               // a Resume button is shown
 }
 
 /** The neuron view's webview: the frame holding [data-testid="neuron-panel"] whose title names the neuron. */
@@ -195,6 +224,7 @@ export class NeuronView {
             top: Array.from(root.querySelectorAll<HTMLElement>('[data-testid="top-image"]')).map((e) => ({ image: e.dataset.image ?? '', activation: Number(e.dataset.activation) })),
             peaks: root.querySelectorAll('[data-testid="peak"]').length,
             classRows: root.querySelectorAll('[data-testid="class-row"]').length,
+            resume: !!root.querySelector<HTMLElement>('[data-testid="resume"]')?.getClientRects().length,
           };
         });
         if (s && s.title.startsWith(`Layer ${this.layer}, neuron ${this.neuron}`)) return s;

@@ -126,6 +126,34 @@ export class Workbench {
     return (await toasts.allInnerTexts().catch(() => [])).map((s) => s.replace(/\s+/g, ' ').trim());
   }
 
+  /** Runs a command by its title from the command palette (F1), as a person would. */
+  async runCommand(title: string, timeoutMs = 30_000): Promise<void> {
+    const input = this.page.locator('.quick-input-widget input');
+    await this.page.keyboard.press('F1');
+    await input.waitFor({ timeout: timeoutMs });
+    await input.fill(`>${title}`);
+    await this.page.locator('.quick-input-widget .quick-input-list-entry').filter({ hasText: title }).first().waitFor({ timeout: timeoutMs });
+    await this.page.keyboard.press('Enter');
+    await input.waitFor({ state: 'hidden', timeout: timeoutMs });
+  }
+
+  /** Closes every editor and panel (View: Close All Editors); a panel opened next starts afresh. */
+  async closeEditors(timeoutMs = 30_000): Promise<void> {
+    await this.runCommand('View: Close All Editors', timeoutMs);
+    await this.page.locator('.editor-group-container .tab').first().waitFor({ state: 'detached', timeout: timeoutMs });
+  }
+
+  /** A setting's title in the settings editor ("Model Path"), once the editor shows it. */
+  settingLabel(title: string) {
+    return this.page.locator('.settings-editor .setting-item-label').filter({ hasText: new RegExp(`^${title}$`) }).first();
+  }
+
+  /** The settings editor's chosen tab (User, Remote [...], Workspace). */
+  async settingsTab(): Promise<string> {
+    const text = await this.page.locator('.settings-editor .settings-tabs-widget .action-label.checked').first().innerText({ timeout: 10_000 });
+    return text.replace(/\s+/g, ' ').trim();
+  }
+
   async setTheme(kind: ThemeKind, timeoutMs = 30_000): Promise<void> {
     const theme = THEMES[kind];
     this.updateSettings({ 'workbench.colorTheme': theme.name });
