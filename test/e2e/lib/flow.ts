@@ -137,6 +137,7 @@ export function defineFlow(session: () => E2ESession): void {
     const picked = [first, first.replace(/-1\./, '-2.'), second, second.replace(/-1\./, '-2.')].filter((f, i, all) => images.includes(f) && all.indexOf(f) === i);
     fs.mkdirSync(folder, { recursive: true });
     for (const f of picked) fs.copyFileSync(path.join(s.workspace, f), path.join(folder, f));
+    await s.workbench.closeEditors(); // the folder panel alone, full width (the README's screenshot)
     await s.workbench.explorerCommand('batch', ANALYZE_FOLDER_ENTRY);
     const panel = new FolderPanelView(s.workbench.page);
     await panel.waitFor('the folder analysed', (p) => p.state === 'done' && p.rows > 0, ANALYSIS_MS * picked.length);
