@@ -107,7 +107,7 @@ export async function batch(f: Flags, positionals: string[]): Promise<number> {
   const threads = mOpts.threads ?? (jobs > 1 ? Math.max(1, Math.floor(os.cpus().length / jobs)) : undefined);
   const pool = jobs > 1 ? await WorkerPool.start(jobs, { ...mOpts, threads }, debug) : undefined;
   const engine = pool ? undefined : await Engine.open(mOpts);
-  warnDefaults((pool ?? engine!).info.preprocessing);
+  warnDefaults((pool ?? engine!).info);
   try {
     let lastShown = 0;
     const summary = await analyzeFolder(pool ?? engine!, {
