@@ -35,7 +35,7 @@ function hint(e: EngineError): string | undefined {
     case 'preprocessing':
       return f.source === 'overrides' ? `check --${String(f.field ?? 'size').split(/[.[]/)[0]}`
         : f.file ? `fix ${f.file}, or override it with --size/--mean/--std/--resize` : 'fix the model folder\'s config, or override it with --size/--mean/--std/--resize';
-    case 'labels': return 'fix the file, or give another with --labels';
+    case 'labels': return f.role === 'folder' ? 'fix it, or move it out of the folder to group its images by predicted class' : 'fix the file, or give another with --labels';
     case 'result-settings': return f.files ? undefined : 'write to another --out file, or delete this one to start over'; // files: a report's inputs
     case 'result-file': return f.role === 'record' ? 'write one with analyze --json' : 'name another --out file';
     case 'result-locked': return 'wait for that run to finish, or stop it (the lock of a killed run on another machine is taken over once its heartbeat is older than --lock-stale)';
