@@ -2,6 +2,7 @@
 import type { AnalysisResult, BaselineName, ClassProbability, LayerProgress, PathNeuron } from '../src/engine/result';
 import { missingBaselines } from '../src/engine/options';
 import type { HostToWebview, PanelInit, PanelPersistedState, TargetChoice } from '../src/protocol/imagePanel';
+import type { ThumbnailStatus } from '../src/protocol/thumbnails';
 
 export type Status = 'empty' | 'running' | 'done' | 'error' | 'cancelled';
 
@@ -36,6 +37,8 @@ export interface PanelState {
   followLive: boolean;
   showOverlay: boolean;
   overlayOpacity: number;
+  /** The path cards' feature-visualization thumbnails (sent by the host). */
+  thumbnails: ThumbnailStatus;
 }
 
 export type Action =
@@ -62,6 +65,7 @@ export function initialState(persisted?: Partial<PanelPersistedState>): PanelSta
     followLive: true,
     showOverlay: persisted?.showOverlay ?? true,
     overlayOpacity: clamp(persisted?.overlayOpacity ?? 0.5, 0, 1),
+    thumbnails: { uris: {} },
   };
 }
 
@@ -184,6 +188,7 @@ export function reduce(state: PanelState, action: Action): PanelState {
 
     case 'labels': return { ...state, labels: action.labels };
     case 'preview': return { ...state, previewUri: action.dataUri };
+    case 'thumbnails': return { ...state, thumbnails: action.status };
 
     case 'selectLayer': {
       const count = state.path.length;

@@ -11,6 +11,7 @@ import * as vscode from 'vscode';
 import { isCancelled } from '../engine/errors';
 import { runningProgress, type BatchProgressInfo } from '../operations/progress';
 import { isFolderPersistedState, isFolderWebviewToHost, type FolderInit, type FolderWebviewToHost, type HostToFolderWebview, type PruneRequest } from '../protocol/folderPanel';
+import type { NeuronRef } from '../protocol/thumbnails';
 import type { AnalysisService } from './analysis';
 import { checkAppendable } from '../engine/batch/resultFile';
 import { isRegularFile } from '../engine/files';
@@ -18,6 +19,7 @@ import { COMMANDS, INTERNAL_COMMANDS } from './commandIds';
 import { filesOf, findRecord, folderOfResultFile, resultReader, type ResultReader } from './resultFile';
 import { ANALYSIS_SCHEMA, RESULT_SUFFIX, resultFileNextTo } from '../engine/batch/schema';
 import { SECTION } from './settings';
+import { PanelThumbnails } from './thumbnails';
 import { PanelManagerBase, panelKey, WebviewPanelHost, webviewOptions } from './webviewPanel';
 
 export const FOLDER_VIEW_TYPE = 'neuronPath.folderPanel';
@@ -41,7 +43,7 @@ export class FolderPanelManager extends PanelManagerBase<FolderPanel> {
   constructor(private readonly context: vscode.ExtensionContext, private readonly service: AnalysisService) {
     super();
     this.registerSerializer(FOLDER_VIEW_TYPE, isFolderPersistedState, (s) => panelKey(s.resultFile), async (webviewPanel, s) => {
-      webviewPanel.webview.options = webviewOptions(this.context.extensionUri);
+      webviewPanel.webview.options = this.options();
       // The folder a batch would analyse: only one that exists, else the one beside the file.
       const folder = s.folder && await isFolder(s.folder) ? s.folder : await folderOfResultFile(s.resultFile);
       this.add(webviewPanel, s.resultFile, folder);
@@ -77,9 +79,14 @@ export class FolderPanelManager extends PanelManagerBase<FolderPanel> {
     if (existing) { existing.reveal(); void existing.refresh(true); return existing; }
     const webviewPanel = vscode.window.createWebviewPanel(
       FOLDER_VIEW_TYPE, folderTitle(resultFile, folder), { viewColumn: vscode.ViewColumn.Active, preserveFocus: false },
-      webviewOptions(this.context.extensionUri),
+      this.options(),
     );
     return this.add(webviewPanel, resultFile, folder);
+  }
+
+  /** The page reads the feature visualizations of its heatmap cells. */
+  private options(): vscode.WebviewOptions & vscode.WebviewPanelOptions {
+    return webviewOptions(this.context.extensionUri, [vscode.Uri.file(this.service.visualizationDir)]);
   }
 
   private add(webviewPanel: vscode.WebviewPanel, resultFile: string, folder: string | undefined): FolderPanel {
@@ -99,6 +106,9 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
   private pruning: AbortController | undefined;
   private error: string | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private readonly thumbnails: PanelThumbnails;
+  /** The heatmap cells the page shows (their thumbnails are looked up again when the report changes). */
+  private shownNeurons: NeuronRef[] = [];
 
   constructor(
     panel: vscode.WebviewPanel,
@@ -108,6 +118,7 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
     private readonly service: AnalysisService,
   ) {
     super(panel, context, 'folder', folderTitle(resultFile, folder));
+    this.thumbnails = new PanelThumbnails(service, panel.webview, (status) => this.post({ type: 'thumbnails', status }));
     this.reader = resultReader(resultFile);
     // Follow the files while no batch of this panel writes them (that one refreshes as it goes).
     const follow = setInterval(() => { if (!this.running && this.ready) this.refresh(false); }, REFRESH_MS);
@@ -191,6 +202,7 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
     if (!changed && !force) return;
     const { report, skipped } = this.reader.summary();
     if (report) this.post({ type: 'report', report, skipped });
+    this.showThumbnails();
   }
 
   private refreshSoon(run: BatchRun): void {
@@ -211,10 +223,29 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
       case 'prune': void this.prune(message.request); return;
       case 'cancelPrune': this.pruning?.abort(); return;
       case 'openImage': void this.openImage(message.image); return;
+      case 'showNeurons': this.shownNeurons = message.neurons; this.showThumbnails(); return;
+      case 'visualizeNeurons': {
+        const report = this.reader.summary().report;
+        if (report) void this.thumbnails.compute(report.model.sha256, this.ofReport(message.neurons), `Visualizing the heatmap neurons of ${this.resultFile}`);
+        return;
+      }
+      case 'cancelVisualizeNeurons': this.thumbnails.cancel(); return;
       case 'neuronView':
         if (this.folder) void vscode.commands.executeCommand(INTERNAL_COMMANDS.openNeuronView, { folder: this.folder, layer: message.layer, neuron: message.neuron });
         return;
     }
+  }
+
+  /** The thumbnails of the heatmap cells shown: the cached visualizations of their neurons. */
+  private showThumbnails(): void {
+    const report = this.reader.summary().report;
+    if (report) void this.thumbnails.show(report.model.sha256, this.ofReport(this.shownNeurons));
+  }
+
+  /** The neurons that are on some path of the report (the page is not trusted). */
+  private ofReport(neurons: readonly NeuronRef[]): NeuronRef[] {
+    const classes = this.reader.summary().report?.patterns.classes ?? [];
+    return neurons.filter((n) => classes.some((c) => c.layers[n.layer]?.some((f) => f.neuron === n.neuron)));
   }
 
   private async openImage(image: string): Promise<void> {
@@ -247,6 +278,7 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
       error: this.error ?? readError ?? (this.running || missing ? undefined : error),
     };
     this.post({ type: 'init', init });
+    this.post({ type: 'thumbnails', status: this.thumbnails.current });
   }
 
   override dispose(): void {
@@ -255,6 +287,7 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
     this.running?.controller.abort();
     this.running = undefined;
     this.pruning?.abort();
+    this.thumbnails.cancel();
     super.dispose();
   }
 }
