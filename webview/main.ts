@@ -319,7 +319,7 @@ function renderPrediction(s: PanelState, prev: PanelState | undefined): void {
     }));
     if (top.length === 0) fill(ui.top5, h('li', { class: 'empty' }, s.status === 'running' ? 'Computing...' : 'No prediction yet.'));
   }
-  const banner = defaultsBanner(s.result?.model.preprocessing);
+  const banner = defaultsBanner(s.result?.model);
   ui.prepBanner.hidden = !banner;
   if (ui.prepBanner.dataset.text !== banner) {
     ui.prepBanner.dataset.text = banner;

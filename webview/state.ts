@@ -1,6 +1,7 @@
 // The panel's state and how messages and user actions change it. Pure (no DOM), so it is unit tested.
 import type { AnalysisResult, BaselineName, ClassProbability, LayerProgress, PathNeuron } from '../src/engine/result';
 import { missingBaselines } from '../src/engine/options';
+import { rankOrder } from '../src/engine/rank';
 import type { HostToWebview, PanelInit, PanelPersistedState, TargetChoice } from '../src/protocol/imagePanel';
 import type { ThumbnailStatus } from '../src/protocol/thumbnails';
 
@@ -227,11 +228,9 @@ export function persisted(state: PanelState): PanelPersistedState {
 
 export interface RankedNeuron { rank: number; neuron: number; score: number }
 
-/** Every neuron of a layer sorted by score, highest first. */
+/** Every neuron of a layer in the engine's rank order (rank.ts), with its 0-based place. */
 export function rankLayer(scores: readonly number[]): RankedNeuron[] {
-  const order = scores.map((score, neuron) => ({ neuron, score: Number.isFinite(score) ? score : -Infinity }));
-  order.sort((a, b) => b.score - a.score || a.neuron - b.neuron);
-  return order.map((o, rank) => ({ rank, neuron: o.neuron, score: scores[o.neuron] }));
+  return rankOrder(scores).map((neuron, rank) => ({ rank, neuron, score: scores[neuron] }));
 }
 
 export interface MethodRow {
