@@ -12,6 +12,7 @@ import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { VscodeCheckbox, VscodeProgressBar, VscodeSingleSelect } from '@vscode-elements/elements';
 import './main.css';
+import { methodRows, type MethodRow } from '../src/engine/methods';
 import type { BaselineName, PathNeuron, TokenMap } from '../src/engine/result';
 import type { ExportRequest, HostToWebview, PanelPersistedState, TargetChoice, WebviewToHost } from '../src/protocol/imagePanel';
 import { analysisProgressText, formatPoints, progressPercent } from '../src/format';
@@ -23,7 +24,7 @@ import { defaultsBanner, drawModelInput, mapBox } from './modelInput';
 import { isMessage, Page } from './boot';
 import { missingThumbnails, thumbnail, ThumbnailBar } from './thumbnails';
 import {
-  baselinesToAdd, classCount, classLabel, comparisonRows, fmt, initialState, pct, persisted, rankLayer, reduce, shownPrediction,
+  baselinesToAdd, classCount, classLabel, fmt, initialState, methodName, pct, persisted, rankLayer, reduce, shownPrediction,
   type Action, type PanelState,
 } from './state';
 
@@ -537,7 +538,7 @@ function renderComparison(s: PanelState): void {
     return;
   }
   ui.comparisonBodyBox.hidden = false;
-  const rows = comparisonRows(r);
+  const rows = methodRows(r);
   const toAdd = baselinesToAdd(s);
   ui.comparisonNote.textContent = `Target class ${r.target.class} (${r.target.label}) has probability ${pct(r.target.probability)} before any change. `
     + 'A path that matters lowers it more when its neurons are removed (x0) and raises it more when they are enhanced (x2) than the baselines do.'
@@ -546,7 +547,7 @@ function renderComparison(s: PanelState): void {
   ui.igNote.hidden = !ig;
   ui.igNote.textContent = ig;
   fill(ui.comparisonBody, ...rows.map((row) => h('tr', { class: row.key === 'path' ? 'is-path' : '', 'data-testid': 'method-row', 'data-method': row.key },
-    h('th', { scope: 'row' }, row.name),
+    h('th', { scope: 'row' }, methodName(row)),
     h('td', { class: 'num' }, row.jasStd !== undefined ? `${fmt(row.jas)} ± ${fmt(row.jasStd)}` : fmt(row.jas)),
     h('td', { class: 'num' }, pct(row.remove)),
     h('td', { class: 'num' }, formatPoints(row.removeDeviation)),
@@ -592,7 +593,7 @@ function geluFloorNote(s: PanelState): string {
 }
 
 /** Per-layer IG moving the probability more than the path: say what it means rather than leave it unexplained. */
-function igBeatsPath(rows: ReturnType<typeof comparisonRows>): string {
+function igBeatsPath(rows: MethodRow[]): string {
   const path = rows.find((r) => r.key === 'path');
   const ig = rows.find((r) => r.key === 'ig');
   if (!path || !ig) return '';
