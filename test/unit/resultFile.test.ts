@@ -10,7 +10,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ANALYSIS_RECORDS, batchSettings } from '../../src/engine/batch/records';
 import { filesOf, findRecord, folderOfResultFile, imagesLeft, ResultFileReader, resultReader, ResultSetReader } from '../../src/extension/resultFile';
-import { summarize } from '../../src/engine/batch/report';
 import { resultFileNextTo, shardSetOf } from '../../src/engine/batch/schema';
 import { expandResults } from '../../src/engine/batch/resultSet';
 import { initialFolderState, similarityMatrix, similarityView, similarTo } from '../../webview/folderState';
