@@ -22,13 +22,14 @@ import { fill, h } from './dom';
 import { drawTokenMap } from './overlay';
 import { defaultsBanner, drawModelInput, mapBox } from './modelInput';
 import { isMessage, Page } from './boot';
+import { missingThumbnails, thumbnail, ThumbnailBar } from './thumbnails';
 import {
   baselinesToAdd, classCount, classLabel, fmt, initialImageState, methodName, pct, persistedImage, rankLayer, reduceImage, shownPrediction,
   type ImageAction, type ImageState,
 } from './imageState';
 
 // What the host sends; the page's own actions (a layer picked, the overlay) never come from outside.
-const HOST_MESSAGES: readonly HostToImageWebview['type'][] = ['init', 'runStarted', 'progress', 'result', 'runFailed', 'labels', 'preview'];
+const HOST_MESSAGES: readonly HostToImageWebview['type'][] = ['init', 'runStarted', 'progress', 'result', 'runFailed', 'labels', 'preview', 'thumbnails'];
 const page = new Page<ImageState, ImageAction, ImageWebviewToHost, ImagePersistedState>({
   initial: initialImageState, reduce: reduceImage, persist: (s) => (s.imagePath ? persistedImage(s) : undefined),
   accepts: (m): m is ImageAction => isMessage(m, HOST_MESSAGES), build, render, testid: 'panel',
@@ -84,6 +85,9 @@ const ui = {
     id: 'neuron-view', secondary: true, 'data-testid': 'neuron-view',
     onclick: () => { const n = selectedNeuron(page.state); if (n) post({ type: 'neuronView', layer: n.layer, neuron: n.neuron }); },
   }),
+  thumbnailBar: new ThumbnailBar('Visualize the path neurons',
+    () => post({ type: 'visualizeNeurons', neurons: missingThumbnails(page.state.thumbnails, thumbnailNeurons(page.state)) }),
+    () => post({ type: 'cancelVisualizeNeurons' })),
 
   layerTitle: h('h2', { id: 'layer-title' }, 'Influence of every neuron'),
   layerNote: h('p', { class: 'caption', id: 'layer-note' }),
@@ -157,7 +161,8 @@ function build(): void {
     ui.pathLegend,
     ui.floorNote,
     h('div', { class: 'row-actions' }, ui.location, ui.neuronButton),
-    ui.pathList);
+    ui.pathList,
+    ui.thumbnailBar.element);
 
   ui.layerTitle.id = 'layer-heading';
   fill(ui.layerBody,
@@ -401,6 +406,7 @@ function renderPath(s: ImageState): void {
         h('span', { class: 'neuron' }, `#${p.neuron}`),
         h('span', { class: 'metric' }, `act ${fmt(p.activation)}`),
         h('span', { class: 'metric' }, `score ${fmt(p.score)}`),
+        thumbnail(s.thumbnails, p.layer, p.neuron),
         h('span', { class: 'strength-track', 'aria-hidden': 'true' }, strength)),
         others.length ? h('ul', { class: 'topk', 'aria-label': `Layer ${p.layer}: also in the top ${others.length + 1}` },
           ...others.map((o) => h('li', {
@@ -422,10 +428,16 @@ function renderPath(s: ImageState): void {
     ui.neuronButton.title = `Layer ${n.layer}, neuron ${n.neuron}: the images of this folder that excite it most, per class, and what zeroing it does`;
   }
   renderLocation(s, n);
+  ui.thumbnailBar.render(s.thumbnails, thumbnailNeurons(s), 'the path\u2019s neurons');
   // Keep keyboard focus on the selected node across redraws.
   const hadFocus = ui.pathList.contains(document.activeElement);
   fill(ui.pathList, ...items);
   if (hadFocus) (ui.pathList.querySelector('button[aria-pressed="true"]') as HTMLElement | null)?.focus();
+}
+
+/** The neurons whose thumbnails the path cards show: the finished result's path. */
+function thumbnailNeurons(s: ImageState): PathNeuron[] {
+  return s.status === 'running' ? [] : s.result?.path ?? [];
 }
 
 function onPathKey(ev: KeyboardEvent): void {

@@ -4,6 +4,7 @@ import type { MethodRow } from '../src/engine/methods';
 import { missingBaselines } from '../src/engine/options';
 import { rankOrder } from '../src/engine/rank';
 import type { HostToImageWebview, ImageInit, ImagePersistedState, TargetChoice } from '../src/protocol/imagePanel';
+import type { ThumbnailStatus } from '../src/protocol/thumbnails';
 
 export type ImageStatus = 'empty' | 'running' | 'done' | 'error' | 'cancelled';
 
@@ -38,6 +39,8 @@ export interface ImageState {
   followLive: boolean;
   showOverlay: boolean;
   overlayOpacity: number;
+  /** The path cards' feature-visualization thumbnails (sent by the host). */
+  thumbnails: ThumbnailStatus;
 }
 
 export type ImageAction =
@@ -64,6 +67,7 @@ export function initialImageState(persisted?: Partial<ImagePersistedState>): Ima
     followLive: true,
     showOverlay: persisted?.showOverlay ?? true,
     overlayOpacity: clamp(persisted?.overlayOpacity ?? 0.5, 0, 1),
+    thumbnails: { uris: {} },
   };
 }
 
@@ -186,6 +190,7 @@ export function reduceImage(state: ImageState, action: ImageAction): ImageState 
 
     case 'labels': return { ...state, labels: action.labels };
     case 'preview': return { ...state, previewUri: action.dataUri };
+    case 'thumbnails': return { ...state, thumbnails: action.status };
 
     case 'selectLayer': {
       const count = state.path.length;
