@@ -7,7 +7,7 @@ import { isFolderWebviewToHost } from '../../src/protocol/folderPanel';
 import { isImageWebviewToHost } from '../../src/protocol/imagePanel';
 import { isNeuronRefs, MAX_THUMBNAIL_NEURONS } from '../../src/protocol/thumbnails';
 import { heatmapNeurons, heatmapOf, initialFolderState, reduceFolder } from '../../webview/folderState';
-import { initialState, reduce } from '../../webview/imageState';
+import { initialImageState, reduceImage } from '../../webview/imageState';
 import { missingThumbnails, thumbnailText } from '../../webview/thumbnails';
 import { fakeReport } from './fixtures/fakeBatch';
 
@@ -32,8 +32,8 @@ test('the pages may name neurons (bounded indices) to visualize; anything else i
 
 test('both pages keep the host\u2019s thumbnail status; the folder page names its heatmap\u2019s neurons row by row', () => {
   const status = { uris: { '0:3': 'https://x/a.png' }, running: { done: 0, total: 2, layer: 1, neuron: 4, step: 3, steps: 256 } };
-  assert.deepEqual(initialState().thumbnails, { uris: {} });
-  assert.equal(reduce(initialState(), { type: 'thumbnails', status }).thumbnails, status);
+  assert.deepEqual(initialImageState().thumbnails, { uris: {} });
+  assert.equal(reduceImage(initialImageState(), { type: 'thumbnails', status }).thumbnails, status);
   const folder = reduceFolder(initialFolderState(), { type: 'report', report: fakeReport(), skipped: [] });
   assert.equal(reduceFolder(folder, { type: 'thumbnails', status }).thumbnails, status);
   const map = heatmapOf(folder)!;
