@@ -236,7 +236,7 @@ export class NeuronPathPanel extends WebviewPanelHost<HostToWebview> {
       imagePath: this.imagePath,
       imageUri: this.panel.webview.asWebviewUri(this.imageUri).toString(),
       fileName: path.basename(this.imagePath),
-      modelName: this.result ? path.basename(this.result.model.path) : this.service.modelName(),
+      modelName: this.service.modelName(this.result?.model.path),
       labels: this.labels,
       target: this.target,
       result: this.result,
