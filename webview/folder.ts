@@ -19,12 +19,13 @@ import { RunHeader } from './runHeader';
 import { modelLabel, stepsText } from '../src/format';
 import { folderComparisonChart } from './folderCharts';
 import { PruningSection } from './folderPruning';
+import { missingThumbnails, thumbnail, ThumbnailBar } from './thumbnails';
 import {
-  baseName, cellImages, comparisonRows, fmt, heatmapOf, initialFolderState, pct, persistedFolder, reduceFolder, similarityView, statusText,
+  baseName, cellImages, comparisonRows, fmt, heatmapNeurons, heatmapOf, initialFolderState, pct, persistedFolder, reduceFolder, similarityView, statusText,
   type FolderAction, type FolderState,
 } from './folderState';
 
-const HOST_MESSAGES = ['init', 'report', 'batchProgress', 'batchDone', 'pruneProgress', 'pruneDone'];
+const HOST_MESSAGES = ['init', 'report', 'batchProgress', 'batchDone', 'pruneProgress', 'pruneDone', 'thumbnails'];
 const page = new Page<FolderState, FolderAction, FolderWebviewToHost, FolderPersistedState>({
   initial: initialFolderState, reduce: reduceFolder, persist: (s) => (s.resultFile ? persistedFolder(s) : undefined),
   accepts: (m): m is FolderAction => isMessage(m, HOST_MESSAGES), build, render, testid: 'folder-panel',
@@ -48,7 +49,12 @@ const ui = {
   similarityNote: h('p', { class: 'caption', id: 'similarity-note' }),
   errors: h('ul', { class: 'image-list errors', id: 'errors', 'data-testid': 'errors' }),
   errorsSection: h('section', { id: 'section-errors', class: 'section', 'aria-labelledby': 'errors-heading' }),
+  thumbnailBar: new ThumbnailBar('Visualize these neurons',
+    () => post({ type: 'visualizeNeurons', neurons: missingThumbnails(page.state.thumbnails, heatmapNeurons(page.state)) }),
+    () => post({ type: 'cancelVisualizeNeurons' })),
 };
+/** The heatmap neurons last named to the host (it answers with their thumbnails). */
+let namedNeurons = '';
 const pruning = new PruningSection(post);
 const chart = new ChartSlot(ui.chartCanvas);
 const accuracyChart = new ChartSlot(ui.accuracyCanvas);
@@ -81,6 +87,7 @@ function build(): void {
     h('div', { class: 'class-row' }, h('vscode-label', { for: 'class-select' }, 'Class'), ui.classSelect),
     ui.heatmapCaption,
     h('div', { class: 'heatmap-box' }, ui.heatmap),
+    ui.thumbnailBar.element,
     h('div', { class: 'cell-box' }, ui.cellTitle, ui.cellImages));
   const similarity = section('similarity',
     h('h2', { id: 'similarity-heading' }, 'Class similarity'),
@@ -116,10 +123,11 @@ function render(): void {
     renderErrors(s);
     renderClassSelect(s);
   }
-  if (!prev || prev.report !== s.report || prev.selectedClass !== s.selectedClass || prev.topK !== s.topK || prev.selectedCell !== s.selectedCell) {
+  if (!prev || prev.report !== s.report || prev.selectedClass !== s.selectedClass || prev.topK !== s.topK || prev.selectedCell !== s.selectedCell || prev.thumbnails !== s.thumbnails) {
     renderHeatmap(s, prev);
     renderCell(s);
   }
+  renderThumbnails(s);
   pruning.render(s, drawnTheme !== page.themeVersion, prev);
   drawnTheme = page.themeVersion;
 }
@@ -178,7 +186,7 @@ function renderHeatmap(s: FolderState, prev: FolderState | undefined): void {
           'aria-label': `Layer ${c.layer}, neuron ${c.neuron}: ${c.count} of ${map.images} images (${pct(c.frequency)})`,
           title: `Layer ${c.layer}, neuron ${c.neuron}: ${c.count}/${map.images} images (${pct(c.frequency)})`,
           onclick: () => dispatch({ type: 'selectCell', cell: { layer: c.layer, neuron: c.neuron } }),
-        }, String(c.neuron));
+        }, thumbnail(s.thumbnails, c.layer, c.neuron), String(c.neuron));
         shade(button, c.frequency);
         return h('td', null, button);
       })))));
@@ -190,6 +198,15 @@ function renderHeatmap(s: FolderState, prev: FolderState | undefined): void {
 }
 
 let focusAfterRender = false;
+
+/** Names the heatmap's neurons to the host when they change (it sends their thumbnails) and draws the bar. */
+function renderThumbnails(s: FolderState): void {
+  const neurons = heatmapNeurons(s);
+  const named = JSON.stringify(neurons);
+  if (named !== namedNeurons && neurons.length) post({ type: 'showNeurons', neurons });
+  namedNeurons = named;
+  ui.thumbnailBar.render(s.thumbnails, neurons, 'the heatmap\u2019s neurons');
+}
 
 function onHeatmapKey(e: KeyboardEvent): void {
   const target = e.target as HTMLElement;

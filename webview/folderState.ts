@@ -10,6 +10,7 @@ import { PRUNING_DEFAULTS, PRUNING_MIN_IMAGES } from '../src/engine/options';
 import { batchProgressText } from '../src/format';
 import type { BatchProgressInfo } from '../src/operations/progress';
 import type { FolderInit, FolderPersistedState, HostToFolderWebview, PruneRequest } from '../src/protocol/folderPanel';
+import type { NeuronRef, ThumbnailStatus } from '../src/protocol/thumbnails';
 
 export type FolderStatus = 'empty' | 'running' | 'done' | 'cancelled' | 'error';
 
@@ -34,6 +35,8 @@ export interface FolderState {
   selectedCell?: Cell;
   topK: number;
   pruning: PruningState;
+  /** The heatmap cells' feature-visualization thumbnails (sent by the host). */
+  thumbnails: ThumbnailStatus;
 }
 
 /** The pruning check run from the panel (with the open model, on the file's images). */
@@ -55,7 +58,7 @@ export const DEFAULT_TOP_K = 8;
 export function initialFolderState(persisted?: Partial<FolderPersistedState>): FolderState {
   return {
     resultFile: persisted?.resultFile ?? '', folder: persisted?.folder, title: '', skipped: [], status: 'empty',
-    selectedClass: persisted?.selectedClass, classChosen: persisted?.selectedClass !== undefined, topK: DEFAULT_TOP_K, pruning: { status: 'idle' },
+    selectedClass: persisted?.selectedClass, classChosen: persisted?.selectedClass !== undefined, topK: DEFAULT_TOP_K, pruning: { status: 'idle' }, thumbnails: { uris: {} },
   };
 }
 
@@ -115,6 +118,8 @@ export function reduceFolder(s: FolderState, a: FolderAction): FolderState {
     case 'selectCell':
       if (a.cell?.layer === s.selectedCell?.layer && a.cell?.neuron === s.selectedCell?.neuron) return s;
       return { ...s, selectedCell: a.cell };
+    case 'thumbnails':
+      return { ...s, thumbnails: a.status };
     case 'setTopK': {
       const k = Math.max(1, Math.min(64, Math.round(a.k)));
       return k === s.topK || !Number.isFinite(k) ? s : { ...s, topK: k };
@@ -158,6 +163,11 @@ export function heatmapOf(s: FolderState): Heatmap | undefined {
   if (!cls) return undefined;
   const rows = topNeurons(cls, s.topK).map((layer, l) => layer.map((n, rank) => ({ layer: l, rank, neuron: n.neuron, count: n.count, frequency: n.frequency })));
   return { key: cls.key, label: cls.label, images: cls.count, layers: rows.length, k: s.topK, rows };
+}
+
+/** The neurons of the heatmap shown, row by row (the host sends their thumbnails). */
+export function heatmapNeurons(s: FolderState): NeuronRef[] {
+  return heatmapOf(s)?.rows.flatMap((row) => row.map((c) => ({ layer: c.layer, neuron: c.neuron }))) ?? [];
 }
 
 /** The images of the selected class whose path uses the selected cell's neuron (the engine's imagesThrough). */

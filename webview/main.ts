@@ -12,6 +12,7 @@ import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { VscodeCheckbox, VscodeProgressBar, VscodeSingleSelect } from '@vscode-elements/elements';
 import './main.css';
+import { methodRows, type MethodRow } from '../src/engine/methods';
 import type { BaselineName, PathNeuron, TokenMap } from '../src/engine/result';
 import type { ExportRequest, HostToWebview, PanelPersistedState, TargetChoice, WebviewToHost } from '../src/protocol/imagePanel';
 import { analysisProgressText, formatPoints, modelLabel, progressPercent, stepsText } from '../src/format';
@@ -21,13 +22,14 @@ import { fill, h } from './dom';
 import { drawTokenMap } from './overlay';
 import { defaultsBanner, drawModelInput, mapBox } from './modelInput';
 import { isMessage, Page } from './boot';
+import { missingThumbnails, thumbnail, ThumbnailBar } from './thumbnails';
 import {
-  baselinesToAdd, classCount, classLabel, comparisonRows, fmt, initialState, pct, persisted, rankLayer, reduce, shownPrediction,
+  baselinesToAdd, classCount, classLabel, fmt, initialState, methodName, pct, persisted, rankLayer, reduce, shownPrediction,
   type Action, type PanelState,
 } from './state';
 
 // What the host sends; the page's own actions (a layer picked, the overlay) never come from outside.
-const HOST_MESSAGES: readonly HostToWebview['type'][] = ['init', 'runStarted', 'progress', 'result', 'runFailed', 'labels', 'preview'];
+const HOST_MESSAGES: readonly HostToWebview['type'][] = ['init', 'runStarted', 'progress', 'result', 'runFailed', 'labels', 'preview', 'thumbnails'];
 const page = new Page<PanelState, Action, WebviewToHost, PanelPersistedState>({
   initial: initialState, reduce, persist: (s) => (s.imagePath ? persisted(s) : undefined),
   accepts: (m): m is Action => isMessage(m, HOST_MESSAGES), build, render, testid: 'panel',
@@ -83,6 +85,9 @@ const ui = {
     id: 'neuron-view', secondary: true, 'data-testid': 'neuron-view',
     onclick: () => { const n = selectedNeuron(page.state); if (n) post({ type: 'neuronView', layer: n.layer, neuron: n.neuron }); },
   }),
+  thumbnailBar: new ThumbnailBar('Visualize the path neurons',
+    () => post({ type: 'visualizeNeurons', neurons: missingThumbnails(page.state.thumbnails, thumbnailNeurons(page.state)) }),
+    () => post({ type: 'cancelVisualizeNeurons' })),
 
   layerTitle: h('h2', { id: 'layer-title' }, 'Influence of every neuron'),
   layerNote: h('p', { class: 'caption', id: 'layer-note' }),
@@ -156,7 +161,8 @@ function build(): void {
     ui.pathLegend,
     ui.floorNote,
     h('div', { class: 'row-actions' }, ui.location, ui.neuronButton),
-    ui.pathList);
+    ui.pathList,
+    ui.thumbnailBar.element);
 
   ui.layerTitle.id = 'layer-heading';
   fill(ui.layerBody,
@@ -400,6 +406,7 @@ function renderPath(s: PanelState): void {
         h('span', { class: 'neuron' }, `#${p.neuron}`),
         h('span', { class: 'metric' }, `act ${fmt(p.activation)}`),
         h('span', { class: 'metric' }, `score ${fmt(p.score)}`),
+        thumbnail(s.thumbnails, p.layer, p.neuron),
         h('span', { class: 'strength-track', 'aria-hidden': 'true' }, strength)),
         others.length ? h('ul', { class: 'topk', 'aria-label': `Layer ${p.layer}: also in the top ${others.length + 1}` },
           ...others.map((o) => h('li', {
@@ -421,10 +428,16 @@ function renderPath(s: PanelState): void {
     ui.neuronButton.title = `Layer ${n.layer}, neuron ${n.neuron}: the images of this folder that excite it most, per class, and what zeroing it does`;
   }
   renderLocation(s, n);
+  ui.thumbnailBar.render(s.thumbnails, thumbnailNeurons(s), 'the path\u2019s neurons');
   // Keep keyboard focus on the selected node across redraws.
   const hadFocus = ui.pathList.contains(document.activeElement);
   fill(ui.pathList, ...items);
   if (hadFocus) (ui.pathList.querySelector('button[aria-pressed="true"]') as HTMLElement | null)?.focus();
+}
+
+/** The neurons whose thumbnails the path cards show: the finished result's path. */
+function thumbnailNeurons(s: PanelState): PathNeuron[] {
+  return s.status === 'running' ? [] : s.result?.path ?? [];
 }
 
 function onPathKey(ev: KeyboardEvent): void {
@@ -525,7 +538,7 @@ function renderComparison(s: PanelState): void {
     return;
   }
   ui.comparisonBodyBox.hidden = false;
-  const rows = comparisonRows(r);
+  const rows = methodRows(r);
   const toAdd = baselinesToAdd(s);
   ui.comparisonNote.textContent = `Target class ${r.target.class} (${r.target.label}) has probability ${pct(r.target.probability)} before any change. `
     + 'A path that matters lowers it more when its neurons are removed (x0) and raises it more when they are enhanced (x2) than the baselines do.'
@@ -534,7 +547,7 @@ function renderComparison(s: PanelState): void {
   ui.igNote.hidden = !ig;
   ui.igNote.textContent = ig;
   fill(ui.comparisonBody, ...rows.map((row) => h('tr', { class: row.key === 'path' ? 'is-path' : '', 'data-testid': 'method-row', 'data-method': row.key },
-    h('th', { scope: 'row' }, row.name),
+    h('th', { scope: 'row' }, methodName(row)),
     h('td', { class: 'num' }, row.jasStd !== undefined ? `${fmt(row.jas)} ± ${fmt(row.jasStd)}` : fmt(row.jas)),
     h('td', { class: 'num' }, pct(row.remove)),
     h('td', { class: 'num' }, formatPoints(row.removeDeviation)),
@@ -580,7 +593,7 @@ function geluFloorNote(s: PanelState): string {
 }
 
 /** Per-layer IG moving the probability more than the path: say what it means rather than leave it unexplained. */
-function igBeatsPath(rows: ReturnType<typeof comparisonRows>): string {
+function igBeatsPath(rows: MethodRow[]): string {
   const path = rows.find((r) => r.key === 'path');
   const ig = rows.find((r) => r.key === 'ig');
   if (!path || !ig) return '';

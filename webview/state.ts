@@ -1,8 +1,10 @@
 // The panel's state and how messages and user actions change it. Pure (no DOM), so it is unit tested.
 import type { AnalysisResult, BaselineName, ClassProbability, LayerProgress, PathNeuron } from '../src/engine/result';
+import type { MethodRow } from '../src/engine/methods';
 import { missingBaselines } from '../src/engine/options';
 import { rankOrder } from '../src/engine/rank';
 import type { HostToWebview, PanelInit, PanelPersistedState, TargetChoice } from '../src/protocol/imagePanel';
+import type { ThumbnailStatus } from '../src/protocol/thumbnails';
 
 export type Status = 'empty' | 'running' | 'done' | 'error' | 'cancelled';
 
@@ -37,6 +39,8 @@ export interface PanelState {
   followLive: boolean;
   showOverlay: boolean;
   overlayOpacity: number;
+  /** The path cards' feature-visualization thumbnails (sent by the host). */
+  thumbnails: ThumbnailStatus;
 }
 
 export type Action =
@@ -63,6 +67,7 @@ export function initialState(persisted?: Partial<PanelPersistedState>): PanelSta
     followLive: true,
     showOverlay: persisted?.showOverlay ?? true,
     overlayOpacity: clamp(persisted?.overlayOpacity ?? 0.5, 0, 1),
+    thumbnails: { uris: {} },
   };
 }
 
@@ -185,6 +190,7 @@ export function reduce(state: PanelState, action: Action): PanelState {
 
     case 'labels': return { ...state, labels: action.labels };
     case 'preview': return { ...state, previewUri: action.dataUri };
+    case 'thumbnails': return { ...state, thumbnails: action.status };
 
     case 'selectLayer': {
       const count = state.path.length;
@@ -228,48 +234,16 @@ export function rankLayer(scores: readonly number[]): RankedNeuron[] {
   return rankOrder(scores).map((neuron, rank) => ({ rank, neuron, score: scores[neuron] }));
 }
 
-export interface MethodRow {
-  key: 'path' | 'topk' | 'activation' | 'ig' | 'ip' | 'random';
-  name: string;
-  jas: number;
-  jasStd?: number;
-  remove: number;        // probability after
-  enhance: number;
-  removeDeviation: number;
-  enhanceDeviation: number;
-}
-
-/** The baselines comparison: every method's JAS and manipulation deviations from the target probability before. */
-export function comparisonRows(r: AnalysisResult): MethodRow[] {
-  const before = r.target.probability;
-  const rows: MethodRow[] = [{
-    key: 'path', name: 'Neuron path (JAS)', jas: r.jas,
-    remove: r.manipulation.remove.probability, enhance: r.manipulation.enhance.probability,
-    removeDeviation: r.manipulation.remove.deviation, enhanceDeviation: r.manipulation.enhance.deviation,
-  }];
-  if (r.topK) {
-    rows.push({
-      key: 'topk', name: `Top-${r.topK.k} path (all ${r.topK.k} per layer)`, jas: r.topK.jas,
-      remove: r.topK.remove.probability, enhance: r.topK.enhance.probability,
-      removeDeviation: r.topK.remove.deviation, enhanceDeviation: r.topK.enhance.deviation,
-    });
+/** A method's name in the image panel's table and charts (its numbers: the engine's methodRows). */
+export function methodName(row: MethodRow): string {
+  switch (row.key) {
+    case 'path': return 'Neuron path (JAS)';
+    case 'topk': return `Top-${row.k} path (all ${row.k} per layer)`;
+    case 'activation': return 'Activation';
+    case 'ig': return 'Per-layer IG';
+    case 'ip': return 'Influence pattern';
+    case 'random': return `Random (${row.paths} paths)`;
   }
-  const b = r.baselines;
-  if (b.activation) rows.push(baselineRow('activation', 'Activation', b.activation, before));
-  if (b.integratedGradients) rows.push(baselineRow('ig', 'Per-layer IG', b.integratedGradients, before));
-  if (b.influencePattern) rows.push(baselineRow('ip', 'Influence pattern', b.influencePattern, before));
-  if (b.random) {
-    rows.push({
-      key: 'random', name: `Random (${b.random.count} paths)`, jas: b.random.jasMean, jasStd: b.random.jasStd,
-      remove: b.random.removeMean, enhance: b.random.enhanceMean,
-      removeDeviation: b.random.removeMean - before, enhanceDeviation: b.random.enhanceMean - before,
-    });
-  }
-  return rows;
-}
-
-function baselineRow(key: 'activation' | 'ig' | 'ip', name: string, b: { jas: number; remove: number; enhance: number }, before: number): MethodRow {
-  return { key, name, jas: b.jas, remove: b.remove, enhance: b.enhance, removeDeviation: b.remove - before, enhanceDeviation: b.enhance - before };
 }
 
 /**
