@@ -2,7 +2,7 @@
 // user actions change it. Pure (no DOM), so it is unit tested. The numbers come from the engine's
 // report (src/engine/batch/report.ts); this module only picks and formats them.
 import type { MethodStats } from '../src/engine/batch/compare';
-import { imagesThrough, topNeurons } from '../src/engine/batch/patterns';
+import { cosine, imagesThrough, topNeurons } from '../src/engine/batch/patterns';
 import type { PruneVariant, PruningCurve } from '../src/engine/batch/prune';
 import { formatNumber as fmt, formatPercent as pct, formatSigned as fmtSigned, formatSpread as spread, formatPointsSpread } from '../src/format';
 import type { BatchReport } from '../src/engine/batch/report';
@@ -183,6 +183,19 @@ export function similarityView(report: BatchReport | undefined, max = MAX_SIMILA
   const classes = report?.patterns.classes ?? [];
   const order = classes.map((c, i) => ({ i, count: c.count })).sort((a, b) => b.count - a.count || a.i - b.i).slice(0, max).map((x) => x.i).sort((a, b) => a - b);
   return { indices: order, hidden: classes.length - order.length };
+}
+
+/** The similarity matrix of the shown classes (computed here: the report keeps only each class's most similar classes). */
+export function similarityMatrix(report: BatchReport, indices: number[]): number[][] {
+  const classes = report.patterns.classes;
+  return indices.map((i) => indices.map((j) => cosine(classes[i], classes[j])));
+}
+
+/** The classes most similar to the selected one, most similar first (the report's top N of it). */
+export function similarTo(s: FolderState): { label: string; similarity: number }[] {
+  const p = s.report?.patterns;
+  const i = p ? p.classes.findIndex((c) => c.key === s.selectedClass) : -1;
+  return i < 0 ? [] : p!.similar[i].map((x) => ({ label: p!.classes[x.index].label, similarity: x.similarity }));
 }
 
 /** Whether an image is one of the report's (the host opens nothing else). */
