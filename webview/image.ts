@@ -15,7 +15,7 @@ import './image.css';
 import { methodRows, type MethodRow } from '../src/engine/methods';
 import type { BaselineName, PathNeuron, TokenMap } from '../src/engine/result';
 import type { ExportRequest, HostToImageWebview, ImagePersistedState, TargetChoice, ImageWebviewToHost } from '../src/protocol/imagePanel';
-import { analysisProgressText, formatPoints, progressPercent } from '../src/format';
+import { analysisProgressText, formatPoints, modelLabel, progressPercent, stepsText } from '../src/format';
 import { isTargetChoice } from '../src/protocol/imagePanel';
 import { ChartSlot, jasChartConfig, manipulationChartConfig, readTheme, scoreChartConfig, type Marker } from './imageCharts';
 import { fill, h } from './dom';
@@ -220,8 +220,8 @@ function renderHeader(s: ImageState): void {
   ui.title.textContent = s.fileName ? `Neuron path: ${s.fileName}` : 'Neuron path';
   if (s.fileName) app.dataset.image = s.fileName;
   const r = s.result;
-  const parts = [s.modelName || r?.model.path.split(/[\\/]/).pop()];
-  if (r) parts.push(`${r.model.layers} layers × ${r.model.neuronsPerLayer} neurons`, `${r.settings.steps} steps`, `${r.settings.formula} formula`, `scope ${r.model.scope}`);
+  const parts = [s.modelName || (r ? modelLabel(r.model.path) : '')];
+  if (r) parts.push(`${r.model.layers} layers × ${r.model.neuronsPerLayer} neurons`, stepsText(r.settings), `${r.settings.formula} formula`, `scope ${r.model.scope}`);
   if (r?.model.precision && r.model.precision.stored !== 'float32') parts.push(`${r.model.precision.stored} model analysed in float32`);
   ui.subtitle.textContent = parts.filter(Boolean).join(' · ');
   // Blocks the path does not run through (class attention, an attention-pool head): which and why.

@@ -260,7 +260,7 @@ export class ImagePanel extends WebviewPanelHost<HostToImageWebview> {
       imagePath: this.imagePath,
       imageUri: this.panel.webview.asWebviewUri(this.imageUri).toString(),
       fileName: path.basename(this.imagePath),
-      modelName: this.result ? path.basename(this.result.model.path) : this.service.modelName(),
+      modelName: this.service.modelName(this.result?.model.path),
       labels: this.labels,
       target: this.target,
       result: this.result,

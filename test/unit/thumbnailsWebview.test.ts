@@ -29,8 +29,8 @@ async function drawnThumbnails(page: PanelPage<unknown>['page']): Promise<string
 const statusText = (page: PanelPage<unknown>['page']) => page.textContent('[data-testid=thumbnails-status]').then((t) => t ?? '');
 const isShown = (page: PanelPage<unknown>['page'], testid: string) => page.$eval(`[data-testid=${testid}]`, (e) => !(e as HTMLElement).hidden && (e as HTMLElement).offsetParent !== null);
 
-test('image panel page: path cards show their thumbnails, the bar computes the missing ones with progress and stop', { skip: skipUnlessPage('webview'), timeout: 120_000 }, async () => {
-  const opts = { bundle: 'webview', outDir: 'thumbnails', pagePath: '/panel.html', nonce: 'dGVzdC1ub25jZS10aHVtYg', title: 'Neuron Path: coat.png', themes: BASE_THEMES, files };
+test('image panel page: path cards show their thumbnails, the bar computes the missing ones with progress and stop', { skip: skipUnlessPage('image'), timeout: 120_000 }, async () => {
+  const opts = { bundle: 'image', outDir: 'thumbnails', pagePath: '/panel.html', nonce: 'dGVzdC1ub25jZS10aHVtYg', title: 'Neuron Path: coat.png', themes: BASE_THEMES, files };
   await withPanelPage<HostToImageWebview>(opts, async ({ page, origin, errors, notFound, load, send, posted, cspViolations, screenshot }) => {
     await load();
     const result = fakeResult('/img/coat.png', { layers: 6, neurons: 64 });
