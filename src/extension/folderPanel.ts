@@ -293,6 +293,7 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
       running: runningProgress(this.running),
       left: this.folder && !this.running ? imagesLeft(this.folder, report) : undefined,
       error: this.error ?? readError ?? (this.running || missing ? undefined : error),
+      bundledModelPath: this.service.bundledModelPath,
     };
     this.post({ type: 'init', init });
     this.post({ type: 'thumbnails', status: this.thumbnails.current });

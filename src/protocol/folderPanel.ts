@@ -18,6 +18,7 @@ export interface FolderInit {
   /** Images of the folder the file holds no line of, when no batch runs (absent: not known). */
   left?: number;
   error?: string;
+  bundledModelPath?: string;    // the bundled model's file, which the page names "bundled model"
 }
 
 export type HostToFolderWebview =
