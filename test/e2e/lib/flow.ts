@@ -128,6 +128,7 @@ export function defineFlow(session: () => E2ESession): void {
     assert.equal(shown.peaks, shown.top.length, 'each top image has its peak patch outlined');
     assert.ok(shown.classRows >= 2, 'the per-class ablation table');
     assert.equal(shown.resume, false, 'a finished scan offers no Resume');
+    await view.waitFor('the top images\' pictures', (v) => v.shown === v.top.length, 60_000);
     await s.workbench.screenshot(path.join(OUTPUT_DIR, `${s.label}-neuron-view.png`));
   });
 

@@ -204,6 +204,7 @@ export interface NeuronViewSnapshot {
   title: string;
   top: { image: string; activation: number }[];   // [data-testid=top-image] in rank order
   peaks: number;                 // outlined peak patches
+  shown: number;                 // top images whose picture has loaded
   classRows: number;             // rows of the ablation table
   resume: boolean;               // a Resume button is shown
 }
@@ -223,6 +224,7 @@ export class NeuronView {
             state: status?.dataset.state ?? '', status: status?.textContent?.trim() ?? '', title: root.querySelector('h1')?.textContent ?? '',
             top: Array.from(root.querySelectorAll<HTMLElement>('[data-testid="top-image"]')).map((e) => ({ image: e.dataset.image ?? '', activation: Number(e.dataset.activation) })),
             peaks: root.querySelectorAll('[data-testid="peak"]').length,
+            shown: Array.from(root.querySelectorAll<HTMLImageElement>('[data-testid="top-image"] img')).filter((img) => img.complete && img.naturalWidth > 0).length,
             classRows: root.querySelectorAll('[data-testid="class-row"]').length,
             resume: !!root.querySelector<HTMLElement>('[data-testid="resume"]')?.getClientRects().length,
           };
