@@ -50,7 +50,7 @@ export async function visualizeCommand(argv: string[]): Promise<number> {
   const f = parsed.values;
   if (f.help) { process.stdout.write(VISUALIZE_USAGE); return 0; }
   const req = request(f);
-  const mOpts = modelOptions(f as Parameters<typeof modelOptions>[0]);
+  const mOpts = modelOptions(f);
   // Checked before any work: the image and the record are written whole, never over an input or other results.
   const out = checkOutput('--out', f.out ?? (req.class !== undefined ? `class-${req.class}.png` : `neuron-L${req.layer}-${req.neuron}.png`),
     { inputs: [mOpts.modelPath], force: f.force })!;

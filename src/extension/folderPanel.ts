@@ -110,7 +110,7 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
     super(panel, context, 'folder', folderTitle(resultFile, folder));
     this.reader = resultReader(resultFile);
     // Follow the files while no batch of this panel writes them (that one refreshes as it goes).
-    const follow = setInterval(() => { if (!this.running && this.ready) this.refresh(false); }, REFRESH_MS);
+    const follow = setInterval(() => { if (!this.running && this.ready) void this.refresh(false); }, REFRESH_MS);
     follow.unref();
     this.register({ dispose: () => { clearTimeout(this.timer); clearInterval(follow); } });
   }

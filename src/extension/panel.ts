@@ -31,7 +31,7 @@ export class PanelManager extends PanelManagerBase<NeuronPathPanel> {
   }
 
   /** Shows the image's panel (creating it) and runs the analysis unless a result is there already. */
-  async open(imageUri: vscode.Uri, target?: TargetChoice): Promise<NeuronPathPanel> {
+  open(imageUri: vscode.Uri, target?: TargetChoice): NeuronPathPanel {
     const key = panelKey(imageUri.fsPath);
     const existing = this.panels.get(key);
     if (existing) {

@@ -71,7 +71,7 @@ export function compareMethods(records: CompareRecord[]): MethodStats[] {
       jas: stat(have.map(({ x }) => x.jas)),
       removeDeviation: stat(have.map(({ x }) => x.remove)),
       enhanceDeviation: stat(have.map(({ x }) => x.enhance)),
-      removeKept: kept.every((k) => k !== undefined) ? stat(kept as number[]).mean : null,
+      removeKept: kept.every((k) => k !== undefined) ? stat(kept).mean : null,
       pathBeats: m === 'path' ? null : {
         jas: share((p, x) => p.jas > x.jas), remove: share((p, x) => p.remove < x.remove), enhance: share((p, x) => p.enhance > x.enhance),
       },

@@ -65,7 +65,7 @@ export function categoryPatterns(records: PatternRecord[], options: PatternOptio
     const group = groupOf(r, by, options.labels);
     if (!group) return;
     let g = groups.get(group.key);
-    if (!g) groups.set(group.key, g = { group, images: [], layers: Array.from({ length: L }, () => new Map()) });
+    if (!g) groups.set(group.key, g = { group, images: [], layers: Array.from({ length: L }, () => new Map<number, number[]>()) });
     g.images.push(i);
     for (const n of r.path) {
       const list = g.layers[n.layer].get(n.neuron);
