@@ -2,7 +2,7 @@
 // user actions change it. Pure (no DOM), so it is unit tested. The numbers come from the engine's
 // report (src/engine/batch/report.ts); this module only picks and formats them.
 import type { MethodStats } from '../src/engine/batch/compare';
-import { imagesThrough, topNeurons } from '../src/engine/batch/patterns';
+import { cosine, imagesThrough, topNeurons } from '../src/engine/batch/patterns';
 import type { PruneVariant, PruningCurve } from '../src/engine/batch/prune';
 import { formatNumber as fmt, formatPercent as pct, formatSigned as fmtSigned, formatSpread as spread, formatPointsSpread } from '../src/format';
 import type { BatchReport } from '../src/engine/batch/report';
@@ -10,6 +10,7 @@ import { PRUNING_DEFAULTS } from '../src/engine/options';
 import { batchProgressText } from '../src/format';
 import type { BatchProgressInfo } from '../src/operations/progress';
 import type { FolderInit, FolderPersistedState, HostToFolderWebview, PruneRequest } from '../src/protocol/folderPanel';
+import type { NeuronRef, ThumbnailStatus } from '../src/protocol/thumbnails';
 
 export type FolderStatus = 'empty' | 'running' | 'done' | 'cancelled' | 'error';
 
@@ -30,6 +31,8 @@ export interface FolderState {
   selectedCell?: Cell;
   topK: number;
   pruning: PruningState;
+  /** The heatmap cells' feature-visualization thumbnails (sent by the host). */
+  thumbnails: ThumbnailStatus;
 }
 
 /** The pruning check run from the panel (with the open model, on the file's images). */
@@ -51,7 +54,7 @@ export const DEFAULT_TOP_K = 8;
 export function initialFolderState(persisted?: Partial<FolderPersistedState>): FolderState {
   return {
     resultFile: persisted?.resultFile ?? '', folder: persisted?.folder, title: '', skipped: [], status: 'empty',
-    selectedClass: persisted?.selectedClass, topK: DEFAULT_TOP_K, pruning: { status: 'idle' },
+    selectedClass: persisted?.selectedClass, topK: DEFAULT_TOP_K, pruning: { status: 'idle' }, thumbnails: { uris: {} },
   };
 }
 
@@ -103,6 +106,8 @@ export function reduceFolder(s: FolderState, a: FolderAction): FolderState {
     case 'selectCell':
       if (a.cell?.layer === s.selectedCell?.layer && a.cell?.neuron === s.selectedCell?.neuron) return s;
       return { ...s, selectedCell: a.cell };
+    case 'thumbnails':
+      return { ...s, thumbnails: a.status };
     case 'setTopK': {
       const k = Math.max(1, Math.min(64, Math.round(a.k)));
       return k === s.topK || !Number.isFinite(k) ? s : { ...s, topK: k };
@@ -148,6 +153,11 @@ export function heatmapOf(s: FolderState): Heatmap | undefined {
   return { key: cls.key, label: cls.label, images: cls.count, layers: rows.length, k: s.topK, rows };
 }
 
+/** The neurons of the heatmap shown, row by row (the host sends their thumbnails). */
+export function heatmapNeurons(s: FolderState): NeuronRef[] {
+  return heatmapOf(s)?.rows.flatMap((row) => row.map((c) => ({ layer: c.layer, neuron: c.neuron }))) ?? [];
+}
+
 /** The images of the selected class whose path uses the selected cell's neuron (the engine's imagesThrough). */
 export function cellImages(s: FolderState): string[] {
   if (!s.report || !s.selectedClass || !s.selectedCell) return [];
@@ -161,6 +171,19 @@ export function similarityView(report: BatchReport | undefined, max = MAX_SIMILA
   const classes = report?.patterns.classes ?? [];
   const order = classes.map((c, i) => ({ i, count: c.count })).sort((a, b) => b.count - a.count || a.i - b.i).slice(0, max).map((x) => x.i).sort((a, b) => a - b);
   return { indices: order, hidden: classes.length - order.length };
+}
+
+/** The similarity matrix of the shown classes (computed here: the report keeps only each class's most similar classes). */
+export function similarityMatrix(report: BatchReport, indices: number[]): number[][] {
+  const classes = report.patterns.classes;
+  return indices.map((i) => indices.map((j) => cosine(classes[i], classes[j])));
+}
+
+/** The classes most similar to the selected one, most similar first (the report's top N of it). */
+export function similarTo(s: FolderState): { label: string; similarity: number }[] {
+  const p = s.report?.patterns;
+  const i = p ? p.classes.findIndex((c) => c.key === s.selectedClass) : -1;
+  return i < 0 ? [] : p!.similar[i].map((x) => ({ label: p!.classes[x.index].label, similarity: x.similarity }));
 }
 
 /** Whether an image is one of the report's (the host opens nothing else). */

@@ -21,13 +21,14 @@ import { fill, h } from './dom';
 import { drawTokenMap } from './overlay';
 import { defaultsBanner, drawModelInput, mapBox } from './modelInput';
 import { isMessage, Page } from './boot';
+import { missingThumbnails, thumbnail, ThumbnailBar } from './thumbnails';
 import {
   baselinesToAdd, classCount, classLabel, fmt, initialState, methodName, pct, persisted, rankLayer, reduce, shownPrediction,
   type Action, type PanelState,
 } from './state';
 
 // What the host sends; the page's own actions (a layer picked, the overlay) never come from outside.
-const HOST_MESSAGES: readonly HostToWebview['type'][] = ['init', 'runStarted', 'progress', 'result', 'runFailed', 'labels', 'preview'];
+const HOST_MESSAGES: readonly HostToWebview['type'][] = ['init', 'runStarted', 'progress', 'result', 'runFailed', 'labels', 'preview', 'thumbnails'];
 const page = new Page<PanelState, Action, WebviewToHost, PanelPersistedState>({
   initial: initialState, reduce, persist: (s) => (s.imagePath ? persisted(s) : undefined),
   accepts: (m): m is Action => isMessage(m, HOST_MESSAGES), build, render, testid: 'panel',
@@ -83,6 +84,9 @@ const ui = {
     id: 'neuron-view', secondary: true, 'data-testid': 'neuron-view',
     onclick: () => { const n = selectedNeuron(page.state); if (n) post({ type: 'neuronView', layer: n.layer, neuron: n.neuron }); },
   }),
+  thumbnailBar: new ThumbnailBar('Visualize the path neurons',
+    () => post({ type: 'visualizeNeurons', neurons: missingThumbnails(page.state.thumbnails, thumbnailNeurons(page.state)) }),
+    () => post({ type: 'cancelVisualizeNeurons' })),
 
   layerTitle: h('h2', { id: 'layer-title' }, 'Influence of every neuron'),
   layerNote: h('p', { class: 'caption', id: 'layer-note' }),
@@ -156,7 +160,8 @@ function build(): void {
     ui.pathLegend,
     ui.floorNote,
     h('div', { class: 'row-actions' }, ui.location, ui.neuronButton),
-    ui.pathList);
+    ui.pathList,
+    ui.thumbnailBar.element);
 
   ui.layerTitle.id = 'layer-heading';
   fill(ui.layerBody,
@@ -400,6 +405,7 @@ function renderPath(s: PanelState): void {
         h('span', { class: 'neuron' }, `#${p.neuron}`),
         h('span', { class: 'metric' }, `act ${fmt(p.activation)}`),
         h('span', { class: 'metric' }, `score ${fmt(p.score)}`),
+        thumbnail(s.thumbnails, p.layer, p.neuron),
         h('span', { class: 'strength-track', 'aria-hidden': 'true' }, strength)),
         others.length ? h('ul', { class: 'topk', 'aria-label': `Layer ${p.layer}: also in the top ${others.length + 1}` },
           ...others.map((o) => h('li', {
@@ -421,10 +427,16 @@ function renderPath(s: PanelState): void {
     ui.neuronButton.title = `Layer ${n.layer}, neuron ${n.neuron}: the images of this folder that excite it most, per class, and what zeroing it does`;
   }
   renderLocation(s, n);
+  ui.thumbnailBar.render(s.thumbnails, thumbnailNeurons(s), 'the path\u2019s neurons');
   // Keep keyboard focus on the selected node across redraws.
   const hadFocus = ui.pathList.contains(document.activeElement);
   fill(ui.pathList, ...items);
   if (hadFocus) ui.pathList.querySelector<HTMLElement>('button[aria-pressed="true"]')?.focus();
+}
+
+/** The neurons whose thumbnails the path cards show: the finished result's path. */
+function thumbnailNeurons(s: PanelState): PathNeuron[] {
+  return s.status === 'running' ? [] : s.result?.path ?? [];
 }
 
 function onPathKey(ev: KeyboardEvent): void {

@@ -4,6 +4,7 @@ import type { MethodRow } from '../src/engine/methods';
 import { missingBaselines } from '../src/engine/options';
 import { rankOrder } from '../src/engine/rank';
 import type { HostToWebview, PanelInit, PanelPersistedState, TargetChoice } from '../src/protocol/imagePanel';
+import type { ThumbnailStatus } from '../src/protocol/thumbnails';
 
 export type Status = 'empty' | 'running' | 'done' | 'error' | 'cancelled';
 
@@ -38,6 +39,8 @@ export interface PanelState {
   followLive: boolean;
   showOverlay: boolean;
   overlayOpacity: number;
+  /** The path cards' feature-visualization thumbnails (sent by the host). */
+  thumbnails: ThumbnailStatus;
 }
 
 export type Action =
@@ -64,6 +67,7 @@ export function initialState(persisted?: Partial<PanelPersistedState>): PanelSta
     followLive: true,
     showOverlay: persisted?.showOverlay ?? true,
     overlayOpacity: clamp(persisted?.overlayOpacity ?? 0.5, 0, 1),
+    thumbnails: { uris: {} },
   };
 }
 
@@ -186,6 +190,7 @@ export function reduce(state: PanelState, action: Action): PanelState {
 
     case 'labels': return { ...state, labels: action.labels };
     case 'preview': return { ...state, previewUri: action.dataUri };
+    case 'thumbnails': return { ...state, thumbnails: action.status };
 
     case 'selectLayer': {
       const count = state.path.length;

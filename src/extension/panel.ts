@@ -7,17 +7,20 @@ import type { AnalysisResult, LayerProgress } from '../engine/result';
 import { isCancelled } from '../engine/errors';
 import { missingBaselines } from '../engine/options';
 import { stableKey } from '../protocol/guards';
+import type { NeuronRef } from '../protocol/thumbnails';
 import { isPanelPersistedState, isWebviewToHost, type ExportRequest, type HostToWebview, type PanelInit, type TargetChoice, type WebviewToHost } from '../protocol/imagePanel';
 import { AnalysisService, errorMessage } from './analysis';
 import { COMMANDS, INTERNAL_COMMANDS } from './commandIds';
 import { exportStem, pathCsv, pngFromDataUrl, resultJson } from './export';
 import { isRegularFile } from '../engine/files';
+import { PanelThumbnails } from './thumbnails';
 import { PanelManagerBase, panelKey, WebviewPanelHost, webviewOptions } from './webviewPanel';
 
 export const VIEW_TYPE = 'neuronPath.panel';
 
-/** The image panel also reads the image's folder. */
-const imagePanelOptions = (extensionUri: vscode.Uri, imageUri: vscode.Uri) => webviewOptions(extensionUri, [vscode.Uri.joinPath(imageUri, '..')]);
+/** The image panel also reads the image's folder and the feature visualizations of its path cards. */
+const imagePanelOptions = (extensionUri: vscode.Uri, imageUri: vscode.Uri, service: AnalysisService) =>
+  webviewOptions(extensionUri, [vscode.Uri.joinPath(imageUri, '..'), vscode.Uri.file(service.visualizationDir)]);
 
 export class PanelManager extends PanelManagerBase<NeuronPathPanel> {
   constructor(private readonly context: vscode.ExtensionContext, private readonly service: AnalysisService) {
@@ -42,7 +45,7 @@ export class PanelManager extends PanelManagerBase<NeuronPathPanel> {
     }
     const webviewPanel = vscode.window.createWebviewPanel(
       VIEW_TYPE, panelTitle(imageUri.fsPath), { viewColumn: vscode.ViewColumn.Beside, preserveFocus: false },
-      imagePanelOptions(this.context.extensionUri, imageUri),
+      imagePanelOptions(this.context.extensionUri, imageUri, this.service),
     );
     const panel = this.add(webviewPanel, imageUri, target ?? this.service.settings().analyze.target);
     void panel.start(true);
@@ -51,7 +54,7 @@ export class PanelManager extends PanelManagerBase<NeuronPathPanel> {
 
   private revive(webviewPanel: vscode.WebviewPanel, imagePath: string, target: TargetChoice | undefined): void {
     const imageUri = vscode.Uri.file(imagePath);
-    webviewPanel.webview.options = imagePanelOptions(this.context.extensionUri, imageUri);
+    webviewPanel.webview.options = imagePanelOptions(this.context.extensionUri, imageUri, this.service);
     const panel = this.add(webviewPanel, imageUri, target ?? this.service.settings().analyze.target);
     void panel.start(false);
   }
@@ -90,6 +93,7 @@ export class NeuronPathPanel extends WebviewPanelHost<HostToWebview> {
   private baselinesCancelled = false;
   private labels: string[] | undefined;
   private preview: string | undefined;
+  private readonly thumbnails: PanelThumbnails;
 
   constructor(
     panel: vscode.WebviewPanel,
@@ -99,6 +103,7 @@ export class NeuronPathPanel extends WebviewPanelHost<HostToWebview> {
     private readonly service: AnalysisService,
   ) {
     super(panel, context, 'webview', panelTitle(imageUri.fsPath));
+    this.thumbnails = new PanelThumbnails(service, panel.webview, (status) => this.post({ type: 'thumbnails', status }));
   }
 
   get imagePath(): string { return this.imageUri.fsPath; }
@@ -136,6 +141,20 @@ export class NeuronPathPanel extends WebviewPanelHost<HostToWebview> {
     this.cached = true;
     this.error = undefined;
     this.post({ type: 'result', runId: ++runCounter, result: cached, cached: true });
+    this.showThumbnails();
+  }
+
+  /** The path cards' thumbnails: the cached visualizations of the shown result's path neurons. */
+  private showThumbnails(): void {
+    if (this.result) void this.thumbnails.show(this.result.model.sha256, this.result.path);
+  }
+
+  /** Computes the visualizations the shown path's neurons lack (only neurons of that path: the page is not trusted). */
+  private visualizeNeurons(neurons: NeuronRef[]): void {
+    const result = this.result;
+    if (!result) return;
+    const onPath = result.path.filter((p) => neurons.some((n) => n.layer === p.layer && n.neuron === p.neuron));
+    void this.thumbnails.compute(result.model.sha256, onPath, `Visualizing the path neurons of ${this.imagePath}`);
   }
 
   setLabels(labels: string[], modelSha: string): void {
@@ -199,6 +218,7 @@ export class NeuronPathPanel extends WebviewPanelHost<HostToWebview> {
     this.labels ??= this.service.labelsFor(result.model.sha256);
     this.running = undefined;
     this.post({ type: 'result', runId: run.runId, result, cached, ...(baselinesCancelled ? { baselinesCancelled } : {}) });
+    this.showThumbnails();
   }
 
   cancel(): void {
@@ -227,6 +247,8 @@ export class NeuronPathPanel extends WebviewPanelHost<HostToWebview> {
       case 'imageError': void this.sendPreview(); return;
       case 'neuronView': void vscode.commands.executeCommand(INTERNAL_COMMANDS.openNeuronView, { image: this.imagePath, layer: message.layer, neuron: message.neuron }); return;
       case 'compare': void vscode.commands.executeCommand(COMMANDS.comparePaths, this.imagePath); return;
+      case 'visualizeNeurons': this.visualizeNeurons(message.neurons); return;
+      case 'cancelVisualizeNeurons': this.thumbnails.cancel(); return;
     }
   }
 
@@ -248,6 +270,8 @@ export class NeuronPathPanel extends WebviewPanelHost<HostToWebview> {
     };
     this.post({ type: 'init', init });
     if (this.preview) this.post({ type: 'preview', dataUri: this.preview });
+    this.post({ type: 'thumbnails', status: this.thumbnails.current });
+    this.showThumbnails();
   }
 
   private async sendPreview(): Promise<void> {
@@ -294,6 +318,7 @@ export class NeuronPathPanel extends WebviewPanelHost<HostToWebview> {
     if (this.isDisposed) return;
     this.running?.controller.abort();
     this.running = undefined;
+    this.thumbnails.cancel();
     super.dispose();
   }
 }

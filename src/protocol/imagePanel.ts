@@ -3,6 +3,7 @@
 import type { AnalysisResult, BaselineName, LayerProgress } from '../engine/result';
 import { isImageFileName } from '../engine/options';
 import { isIndex, isLocalPath, isObject } from './guards';
+import { isNeuronRefs, type NeuronRef, type ThumbnailStatus } from './thumbnails';
 
 export type TargetChoice = number | 'predicted';
 
@@ -34,7 +35,9 @@ export type HostToWebview =
   | { type: 'result'; runId: number; result: AnalysisResult; cached: boolean; baselinesCancelled?: boolean }
   | { type: 'runFailed'; runId: number; message: string; cancelled: boolean }
   | { type: 'labels'; labels: string[] }
-  | { type: 'preview'; dataUri: string };
+  | { type: 'preview'; dataUri: string }
+  /** The path cards' feature-visualization thumbnails, and the computation of the missing ones. */
+  | { type: 'thumbnails'; status: ThumbnailStatus };
 
 export type ExportRequest =
   | { format: 'json' }
@@ -58,13 +61,17 @@ export type WebviewToHost =
   /** Open the neuron view of a path neuron (what excites it, over the image's folder). */
   | { type: 'neuronView'; layer: number; neuron: number }
   /** Compare this image's path with another analysed image's. */
-  | { type: 'compare' };
+  | { type: 'compare' }
+  /** Compute the feature visualizations these path neurons lack (thumbnails on their cards); stop that. */
+  | { type: 'visualizeNeurons'; neurons: NeuronRef[] }
+  | { type: 'cancelVisualizeNeurons' };
 
 /** Checks a message from the webview (whose content is not trusted). */
 export function isWebviewToHost(v: unknown): v is WebviewToHost {
   if (!isObject(v)) return false;
   switch (v.type) {
-    case 'ready': case 'cancel': case 'skipBaselines': case 'runBaselines': case 'openSettings': case 'imageError': case 'compare': return true;
+    case 'ready': case 'cancel': case 'skipBaselines': case 'runBaselines': case 'openSettings': case 'imageError': case 'compare': case 'cancelVisualizeNeurons': return true;
+    case 'visualizeNeurons': return isNeuronRefs(v.neurons);
     case 'analyze': return isTargetChoice(v.target);
     case 'neuronView': return isIndex(v.layer) && isIndex(v.neuron);
     case 'export': {

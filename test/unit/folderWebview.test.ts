@@ -45,6 +45,7 @@ test('folder page: strict CSP, comparison table, heatmap cell lists images, live
       assert.ok(canvas[0] > 100 && canvas[1] > 100, `${id}: ${canvas.join(',')}`);
     }
     assert.equal(await page.$$eval('[data-testid=sim-cell]', (els) => els.length), 9);
+    assert.equal(await page.textContent('[data-testid=similar-to]'), 'No other class shares a path neuron with bag.', 'the fake classes share no neuron');
     assert.match(await page.textContent('[data-testid=status]') ?? '', /1 unreadable line skipped \(line 7\)/);
 
     // heatmap of the first class; a cell lists the images whose path uses its neuron
