@@ -8,13 +8,14 @@ import '@vscode-elements/elements/dist/vscode-label/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
-import './main.css';
+import './image.css';
 import './folder.css';
 import type { FolderPersistedState, FolderWebviewToHost } from '../src/protocol/folderPanel';
-import { ChartSlot, readTheme } from './charts';
+import { ChartSlot, readTheme } from './imageCharts';
 import { isMessage, Page } from './boot';
 import { fill, h } from './dom';
 import { RunHeader } from './runHeader';
+import { modelLabel, stepsText } from '../src/format';
 import { folderComparisonChart } from './folderCharts';
 import { PruningSection } from './folderPruning';
 import { missingThumbnails, thumbnail, ThumbnailBar } from './thumbnails';
@@ -35,7 +36,8 @@ const ui = {
   latest: h('p', { class: 'caption', id: 'latest', 'data-testid': 'latest' }),
   comparisonBody: h('tbody', { id: 'comparison', 'data-testid': 'comparison-table' }),
   comparisonNote: h('p', { class: 'caption', id: 'comparison-note' }),
-  chartCanvas: h('canvas', { id: 'comparison-chart', role: 'img', 'aria-label': 'Mean and spread of JAS and of the remove and enhance deviation, per method' }),
+  chartCanvas: h('canvas', { id: 'comparison-chart', role: 'img', 'aria-label': 'Mean and spread of the change of the target probability when the path is removed or enhanced, in percentage points, per method' }),
+  jasCanvas: h('canvas', { id: 'jas-chart', role: 'img', 'aria-label': 'Mean and spread of the JAS, per method' }),
   accuracyCanvas: h('canvas', { id: 'accuracy-chart', role: 'img', 'aria-label': 'Accuracy after removal, per method' }),
   classSelect: h('vscode-single-select', { id: 'class-select', 'aria-label': 'Class', 'data-testid': 'class-select' }),
   heatmapCaption: h('p', { class: 'caption', id: 'heatmap-caption' }),
@@ -56,6 +58,7 @@ let namedNeurons = '';
 const pruning = new PruningSection(post);
 const chart = new ChartSlot(ui.chartCanvas);
 const accuracyChart = new ChartSlot(ui.accuracyCanvas);
+const jasChart = new ChartSlot(ui.jasCanvas);
 let drawnTheme = -1;
 
 function section(id: string, ...children: Array<Node | null>): HTMLElement {
@@ -78,7 +81,7 @@ function build(): void {
         h('th', { scope: 'col', class: 'num', title: 'Change of the target probability, in percentage points, when the path\u2019s neurons are doubled' }, 'Enhance (pp)'), h('th', { scope: 'col', class: 'num' }, 'Accuracy after removal'),
         h('th', { scope: 'col', class: 'num' }, 'Path better (JAS / remove / enhance)'))),
       ui.comparisonBody)),
-    h('div', { class: 'chart-row' }, h('div', { class: 'chart-box' }, ui.chartCanvas), h('div', { class: 'chart-box' }, ui.accuracyCanvas)));
+    h('div', { class: 'chart-row' }, h('div', { class: 'chart-box' }, ui.chartCanvas), h('div', { class: 'chart-box' }, ui.jasCanvas), h('div', { class: 'chart-box' }, ui.accuracyCanvas)));
   const patterns = section('patterns',
     h('h2', { id: 'patterns-heading' }, 'Neurons per class'),
     h('div', { class: 'class-row' }, h('vscode-label', { for: 'class-select' }, 'Class'), ui.classSelect),
@@ -102,10 +105,10 @@ function render(): void {
   const r = s.report;
   run.subtitle.textContent = [
     s.folder ? `Folder ${s.folder}` : '',
-    r ? `model ${baseName(r.model.path)}` : '',
+    r ? modelLabel(r.model.path, s.bundledModelPath) : '',
     r ? `${r.images} images` : '',
     r?.accuracy ? `clean accuracy ${pct(r.accuracy.accuracy)} of ${r.accuracy.images}` : '',
-    r ? `steps ${r.settings.steps}, ${r.settings.formula}` : '',
+    r ? `${stepsText(r.settings)}, ${r.settings.formula} formula` : '',
   ].filter(Boolean).join(' · ');
   const running = s.status === 'running';
   // Primary only after a stop; on a finished (or re-opened) result it is a secondary offer, not the next step.
@@ -141,10 +144,12 @@ function renderComparison(s: FolderState): void {
     : 'No analysed images yet.';
   if (rows.length) {
     const theme = readTheme();
-    chart.show(folderComparisonChart(theme, rows, 'scores'));
+    chart.show(folderComparisonChart(theme, rows, 'deviation'));
+    jasChart.show(folderComparisonChart(theme, rows, 'jas'));
     if (rows.some((r) => r.stats.removeKept !== null)) accuracyChart.show(folderComparisonChart(theme, rows, 'accuracy')); else accuracyChart.clear();
   } else {
     chart.clear();
+    jasChart.clear();
     accuracyChart.clear();
   }
 }

@@ -6,7 +6,7 @@ import { cosine, imagesThrough, topNeurons } from '../src/engine/batch/patterns'
 import type { PruneVariant, PruningCurve } from '../src/engine/batch/prune';
 import { formatNumber as fmt, formatPercent as pct, formatSigned as fmtSigned, formatSpread as spread, formatPointsSpread } from '../src/format';
 import type { BatchReport } from '../src/engine/batch/report';
-import { PRUNING_DEFAULTS } from '../src/engine/options';
+import { PRUNING_DEFAULTS, PRUNING_MIN_IMAGES } from '../src/engine/options';
 import { batchProgressText } from '../src/format';
 import type { BatchProgressInfo } from '../src/operations/progress';
 import type { FolderInit, FolderPersistedState, HostToFolderWebview, PruneRequest } from '../src/protocol/folderPanel';
@@ -27,6 +27,10 @@ export interface FolderState {
   message?: string;
   /** The class (CategoryPatterns key) whose heatmap is shown. */
   selectedClass?: string;
+  /** Whether the user picked it (else it follows the largest class as a live run's reports come). */
+  classChosen: boolean;
+  /** The bundled model's file: its results are named "bundled model". */
+  bundledModelPath?: string;
   /** The heatmap cell whose images are listed. */
   selectedCell?: Cell;
   topK: number;
@@ -54,23 +58,30 @@ export const DEFAULT_TOP_K = 8;
 export function initialFolderState(persisted?: Partial<FolderPersistedState>): FolderState {
   return {
     resultFile: persisted?.resultFile ?? '', folder: persisted?.folder, title: '', skipped: [], status: 'empty',
-    selectedClass: persisted?.selectedClass, topK: DEFAULT_TOP_K, pruning: { status: 'idle' }, thumbnails: { uris: {} },
+    selectedClass: persisted?.selectedClass, classChosen: persisted?.selectedClass !== undefined, topK: DEFAULT_TOP_K, pruning: { status: 'idle' }, thumbnails: { uris: {} },
   };
 }
 
 export function persistedFolder(s: FolderState): FolderPersistedState {
-  return { resultFile: s.resultFile, folder: s.folder, selectedClass: s.selectedClass };
+  return { resultFile: s.resultFile, folder: s.folder, selectedClass: s.classChosen ? s.selectedClass : undefined };
 }
 
-/** Keeps the selection where the new report still has it, else picks the first class. */
+/**
+ * The class shown: the user's pick while the report has it; else the class with the most images
+ * (the first of those in class order), which is the one whose frequencies say the most. While a
+ * run goes the early reports hold a few images of the first classes only, so an unpicked
+ * selection follows the largest class as the images come.
+ */
 function withReport(s: FolderState, report: BatchReport | undefined): FolderState {
   if (!report) return { ...s, report, selectedCell: undefined };
   const classes = report.patterns.classes;
-  const selectedClass = classes.some((c) => c.key === s.selectedClass) ? s.selectedClass : classes[0]?.key;
+  const kept = s.classChosen && classes.some((c) => c.key === s.selectedClass);
+  const largest = classes.reduce<typeof classes[number] | undefined>((best, c) => (!best || c.count > best.count ? c : best), undefined);
+  const selectedClass = kept ? s.selectedClass : largest?.key;
   const cls = classes.find((c) => c.key === selectedClass);
   const cell = s.selectedCell;
-  const selectedCell = cell && cls?.layers[cell.layer]?.some((n) => n.neuron === cell.neuron) ? cell : undefined;
-  return { ...s, report, selectedClass, selectedCell };
+  const selectedCell = cell && selectedClass === s.selectedClass && cls?.layers[cell.layer]?.some((n) => n.neuron === cell.neuron) ? cell : undefined;
+  return { ...s, report, selectedClass, classChosen: kept, selectedCell };
 }
 
 export function reduceFolder(s: FolderState, a: FolderAction): FolderState {
@@ -79,7 +90,7 @@ export function reduceFolder(s: FolderState, a: FolderAction): FolderState {
       const i: FolderInit = a.init;
       const status: FolderStatus = i.running ? 'running' : i.error ? 'error' : i.report ? 'done' : 'empty';
       return withReport({
-        ...s, resultFile: i.resultFile, folder: i.folder, title: i.title, skipped: i.skipped ?? [], status,
+        ...s, resultFile: i.resultFile, folder: i.folder, title: i.title, bundledModelPath: i.bundledModelPath, skipped: i.skipped ?? [], status,
         progress: i.running, message: i.error,
       }, i.report);
     }
@@ -101,8 +112,9 @@ export function reduceFolder(s: FolderState, a: FolderAction): FolderState {
         },
       };
     case 'selectClass':
-      if (a.key === s.selectedClass || !s.report?.patterns.classes.some((c) => c.key === a.key)) return s;
-      return { ...s, selectedClass: a.key, selectedCell: undefined };
+      if (!s.report?.patterns.classes.some((c) => c.key === a.key)) return s;
+      if (a.key === s.selectedClass) return s.classChosen ? s : { ...s, classChosen: true };
+      return { ...s, selectedClass: a.key, classChosen: true, selectedCell: undefined };
     case 'selectCell':
       if (a.cell?.layer === s.selectedCell?.layer && a.cell?.neuron === s.selectedCell?.neuron) return s;
       return { ...s, selectedCell: a.cell };
@@ -224,8 +236,12 @@ export function pruningText(s: FolderState): string {
     case 'cancelled': return 'The pruning check was stopped.';
     case 'done': {
       const c = p.curve!;
+      const small = c.images < PRUNING_MIN_IMAGES
+        ? ` Only ${c.images} image${c.images === 1 ? '' : 's'} measured: one image moves the accuracy by ${pct(1 / Math.max(1, c.images))}, so the curves cannot tell the variants apart. `
+          + `Analyse more images per class (at least ${PRUNING_MIN_IMAGES} measured), or raise the held-out share.`
+        : '';
       return `Kept neurons chosen on ${c.holdout > 0 ? `${pct(1 - c.holdout)} of each class\u2019s images, accuracy measured on the other ${c.images}` : `the same ${c.images} images they are measured on`}; `
-        + `${c.keep} per block in the first ${c.layers} blocks; seed ${c.seed}.${c.skipped.length ? ` ${c.skipped.length} images skipped.` : ''}`;
+        + `${c.keep} per block in the first ${c.layers} blocks; seed ${c.seed}.${c.skipped.length ? ` ${c.skipped.length} images skipped.` : ''}${small}`;
     }
     case 'idle': return 'Zero a random share of the neurons of the first blocks and see how much accuracy the class\u2019s path neurons keep, against as many activation or random neurons.';
   }

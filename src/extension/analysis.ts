@@ -12,7 +12,7 @@ import type { AnalysisResult, LayerProgress } from '../engine/result';
 import { EngineError, isCancelled } from '../engine/errors';
 import { locateModel } from '../engine/modelLocation';
 import { VISUALIZE_DEFAULTS } from '../engine/options';
-import { analysisProgressText, batchProgressText, progressPercent } from '../format';
+import { analysisProgressText, batchProgressText, modelLabel, progressPercent } from '../format';
 import type { StepProgress } from '../operations/operation';
 import type { BatchProgressInfo, BatchRunResult } from '../operations/progress';
 import type { PruneRequest } from '../protocol/folderPanel';
@@ -82,7 +82,7 @@ export class AnalysisService extends Disposable {
   settings(): ResolvedSettings {
     return readSettings(vscode.workspace.getConfiguration(SECTION), {
       trusted: vscode.workspace.isTrusted,
-      bundledModelPath: this.context.asAbsolutePath(path.join('media', 'model', 'model.onnx')),
+      bundledModelPath: this.bundledModelPath,
       workspaceFolder: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath,
       cacheDir: vscode.Uri.joinPath(this.context.globalStorageUri, 'models').fsPath,
     });
@@ -105,9 +105,16 @@ export class AnalysisService extends Disposable {
     return this.labelsByModel.get(modelSha) ?? this.context.globalState.get<Record<string, string[]>>(AnalysisService.LABELS_KEY)?.[modelSha];
   }
 
-  modelName(): string {
-    const s = this.settings();
-    return s.bundledModel ? 'bundled model' : path.basename(s.model.modelPath);
+  /** The bundled model's file. */
+  get bundledModelPath(): string { return this.context.asAbsolutePath(path.join('media', 'model', 'model.onnx')); }
+
+  /** The name panels give a model file (a result's), or the one the settings name (its ONNX file where it is found). */
+  modelName(file?: string): string {
+    if (file === undefined) {
+      const { modelPath } = this.settings().model;
+      try { file = locateModel(modelPath).file; } catch { file = modelPath; }
+    }
+    return modelLabel(file, this.bundledModelPath);
   }
 
   /** The cached result for this image under the current settings, without running anything. */

@@ -292,6 +292,7 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
       report, skipped,
       running: runningProgress(this.running),
       error: this.error ?? readError ?? (this.running || missing ? undefined : error),
+      bundledModelPath: this.service.bundledModelPath,
     };
     this.post({ type: 'init', init });
     this.post({ type: 'thumbnails', status: this.thumbnails.current });

@@ -16,6 +16,7 @@ export interface FolderInit {
   skipped?: { line: number; reason: string }[];
   running?: BatchProgressInfo;  // the batch filling the file, when one runs
   error?: string;
+  bundledModelPath?: string;    // the bundled model's file, which the page names "bundled model"
 }
 
 export type HostToFolderWebview =

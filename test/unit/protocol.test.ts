@@ -8,7 +8,7 @@ import { runningProgress } from '../../src/operations/progress';
 import { isCompareWebviewToHost } from '../../src/protocol/comparePanel';
 import { isFolderPersistedState, isFolderWebviewToHost } from '../../src/protocol/folderPanel';
 import { stableKey } from '../../src/protocol/guards';
-import { isPanelPersistedState, isWebviewToHost } from '../../src/protocol/imagePanel';
+import { isImagePersistedState, isImageWebviewToHost } from '../../src/protocol/imagePanel';
 import { isNeuronPersistedState, isNeuronWebviewToHost } from '../../src/protocol/neuronPanel';
 import { isHostToWorker, isWorkerToHost, type HostToWorker, type WorkerToHost } from '../../src/protocol/worker';
 import { RequestTimeoutError, WorkerExitedError, WorkerRequestError } from '../../src/protocol/workerErrors';
@@ -21,6 +21,11 @@ import { ProviderError } from '../../src/engine/runtime';
 import { ImageError } from '../../src/engine/preprocess';
 import { MethodUndefinedError, NotAViTError } from '../../src/engine/structure';
 import { fakeDeps, fakeResult, type FakeBehavior } from './fixtures/fakeEngine';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { decodeModel } from '../../src/engine/onnx/proto';
+import { FIXTURES } from '../helpers/fixtures';
 
 /** A transport whose "process" is a WorkerServer in this process; messages go through JSON, asynchronously. */
 class MemoryTransport implements WorkerTransport {
@@ -102,26 +107,26 @@ test('guards accept the messages of the protocol and reject malformed ones', () 
   assert.ok(isWorkerToHost({ type: 'stepProgress', id: 1, progress: { step: 3, steps: 256, value: 0.5 } }));
   assert.ok(!isWorkerToHost({ type: 'stepProgress', id: 1, progress: { step: 3, steps: 256 } }), 'a step carries the value ascended');
 
-  assert.ok(isWebviewToHost({ type: 'ready' }));
-  assert.ok(isWebviewToHost({ type: 'analyze', target: 3 }));
-  assert.ok(isWebviewToHost({ type: 'analyze', target: 'predicted' }));
-  assert.ok(!isWebviewToHost({ type: 'analyze', target: -1 }));
-  assert.ok(!isWebviewToHost({ type: 'analyze', target: '3' }));
-  assert.ok(isWebviewToHost({ type: 'export', request: { format: 'png', name: 'x', dataUrl: 'data:image/png;base64,AAAA' } }));
-  assert.ok(!isWebviewToHost({ type: 'export', request: { format: 'png', name: 'x', dataUrl: 'https://evil/x.png' } }));
-  assert.ok(!isWebviewToHost({ type: 'export', request: { format: 'exe' } }));
-  assert.ok(isPanelPersistedState({ imagePath: '/a.png' }));
-  assert.ok(!isPanelPersistedState({ imagePath: '' }));
+  assert.ok(isImageWebviewToHost({ type: 'ready' }));
+  assert.ok(isImageWebviewToHost({ type: 'analyze', target: 3 }));
+  assert.ok(isImageWebviewToHost({ type: 'analyze', target: 'predicted' }));
+  assert.ok(!isImageWebviewToHost({ type: 'analyze', target: -1 }));
+  assert.ok(!isImageWebviewToHost({ type: 'analyze', target: '3' }));
+  assert.ok(isImageWebviewToHost({ type: 'export', request: { format: 'png', name: 'x', dataUrl: 'data:image/png;base64,AAAA' } }));
+  assert.ok(!isImageWebviewToHost({ type: 'export', request: { format: 'png', name: 'x', dataUrl: 'https://evil/x.png' } }));
+  assert.ok(!isImageWebviewToHost({ type: 'export', request: { format: 'exe' } }));
+  assert.ok(isImagePersistedState({ imagePath: '/a.png' }));
+  assert.ok(!isImagePersistedState({ imagePath: '' }));
 
   // the neuron view and the comparison (issue 13)
   assert.ok(isHostToWorker({ type: 'request', id: 2, method: 'neuronScan', params: { folder: '/d', out: '/d.jsonl', units: [{ layer: 1, neuron: 2 }] } }));
   assert.ok(isHostToWorker({ type: 'request', id: 2, method: 'comparePaths', params: { a: {}, b: {} } }));
-  for (const guard of [isWebviewToHost, isFolderWebviewToHost]) {
+  for (const guard of [isImageWebviewToHost, isFolderWebviewToHost]) {
     assert.ok(guard({ type: 'neuronView', layer: 3, neuron: 29 }));
     assert.ok(!guard({ type: 'neuronView', layer: -1, neuron: 29 }));
     assert.ok(!guard({ type: 'neuronView', layer: 3, neuron: '29' }));
   }
-  assert.ok(isWebviewToHost({ type: 'compare' }));
+  assert.ok(isImageWebviewToHost({ type: 'compare' }));
   assert.ok(isNeuronWebviewToHost({ type: 'openImage', image: '/d/a.png' }));
   assert.ok(!isNeuronWebviewToHost({ type: 'openImage', image: '' }));
   assert.ok(isNeuronWebviewToHost({ type: 'resume' }));
@@ -256,6 +261,33 @@ test('describeError words engine errors by their code and facts, never by their 
   assert.equal(describeError(new CancelledError(), analyze).code, 'cancelled');
 });
 
+test('a file that is not an ONNX model: its path once, what is wrong in words (not the decoder\'s), what to do, no ".."', () => {
+  const load = (modelPath: string) => ({ type: 'request', id: 1, method: 'loadModel', params: { modelPath } }) as const;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'np-corrupt-'));
+  try {
+    const truncated = path.join(dir, 'cut.onnx'), text = path.join(dir, 'text.onnx');
+    writeFileSync(truncated, readFileSync(path.join(FIXTURES, 'cls_op17_dynamic', 'model.onnx')).subarray(0, 241));
+    writeFileSync(text, 'not a model at all, just some text that protobuf reads as fields');
+    for (const file of [truncated, text]) {
+      const err = (() => { try { decodeModel(readFileSync(file), file); } catch (e) { return e; } })();
+      assert.ok(err instanceof EngineError && err.code === 'model-format', `${file} is refused`);
+      const { code, message, detail } = describeError(err, load(file));
+      assert.equal(code, 'model-load-failed');
+      assert.equal(message.split(file).length - 1, 1, `the path once: ${message}`);
+      assert.match(message, /is not an ONNX model, or it is damaged or incomplete|holds no graph: it is not an ONNX model/);
+      assert.match(message, /Export it again .*Select Model/);
+      assert.doesNotMatch(message, /wire type|offset \d|index out of range|(^|[^.])\.\.($|[^.])/, message);
+      if (/damaged/.test(message)) assert.match(detail ?? '', /the ONNX reader said: /, 'the decoder\'s words go to the log');
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // an engine text that ends in a stop is not followed by another
+  const failed = describeError(new Error('the session could not be created.'), load('/m.onnx'));
+  assert.equal(failed.message, 'Could not load the model /m.onnx: the session could not be created. See the "Neuron Path" output for details.');
+  assert.match(describeError(new Error('x.'), load('')).message, /^Could not load the bundled model: x\. /);
+});
+
 test('cancel stops the request with an AbortError and keeps the worker', async () => {
   const { c, transports } = client({ stepMs: 30, layers: 6 });
   await c.ensureModel(MODEL);
@@ -372,14 +404,14 @@ test('ensureModel loads once per distinct options and again after a change', asy
 });
 
 test('state a page saved is checked like a message before a panel is revived from it', () => {
-  assert.ok(isPanelPersistedState({ imagePath: '/data/cat.png', target: 3, selectedLayer: 2, overlayOpacity: 0.5, showOverlay: true }));
-  assert.ok(isPanelPersistedState({ imagePath: 'C:\\data\\cat.JPG' }));
+  assert.ok(isImagePersistedState({ imagePath: '/data/cat.png', target: 3, selectedLayer: 2, overlayOpacity: 0.5, showOverlay: true }));
+  assert.ok(isImagePersistedState({ imagePath: 'C:\\data\\cat.JPG' }));
   const badPanels = [
     { imagePath: 'cat.png' }, { imagePath: '/' }, { imagePath: '/etc/passwd' }, { imagePath: '/data/../../etc/x.png' },
     { imagePath: '/data/a\u001b.png' }, { imagePath: `/${'x'.repeat(5000)}.png` }, { imagePath: '/data/cat.png', target: -1 },
     { imagePath: '/data/cat.png', overlayOpacity: 5 }, { imagePath: '/data/cat.png', selectedLayer: 1e9 }, { imagePath: '/data/cat.png', showOverlay: 'yes' },
   ];
-  for (const bad of badPanels) assert.equal(isPanelPersistedState(bad), false, JSON.stringify(bad).slice(0, 80));
+  for (const bad of badPanels) assert.equal(isImagePersistedState(bad), false, JSON.stringify(bad).slice(0, 80));
   assert.ok(isFolderPersistedState({ resultFile: '/data/shop.neuron-path.jsonl', folder: '/data/shop' }));
   for (const bad of [{ resultFile: '/etc/passwd' }, { resultFile: 'rel.jsonl' }, { resultFile: '/d/r.jsonl', folder: 'rel' }, { resultFile: '/d/r.jsonl', folder: '/d/../..' }, { resultFile: '/d/r.jsonl', selectedClass: 7 }]) {
     assert.equal(isFolderPersistedState(bad), false, JSON.stringify(bad));
