@@ -5,12 +5,12 @@ import { ComparePanelManager } from './comparePanel';
 import { registerCommands } from './commands';
 import { FolderPanelManager } from './folderPanel';
 import { NeuronPanelManager } from './neuronPanel';
-import { PanelManager } from './panel';
+import { ImagePanelManager } from './imagePanel';
 import { registerSampleCommand } from './samples';
 
 export interface NeuronPathApi {
   /** The open analysis panels (for the end-to-end tests). */
-  readonly panels: PanelManager;
+  readonly panels: ImagePanelManager;
   /** The open folder panels (batch result files). */
   readonly folders: FolderPanelManager;
   /** The open neuron views. */
@@ -23,7 +23,7 @@ export interface NeuronPathApi {
 export function activate(context: vscode.ExtensionContext): NeuronPathApi {
   const output = vscode.window.createOutputChannel('Neuron Path', { log: true });
   const service = new AnalysisService(context, output);
-  const panels = new PanelManager(context, service);
+  const panels = new ImagePanelManager(context, service);
   const folders = new FolderPanelManager(context, service);
   const neurons = new NeuronPanelManager(context, service, folders);
   const comparisons = new ComparePanelManager(context, service, panels, folders);
