@@ -21,6 +21,7 @@ import { fill, h } from './dom';
 import { drawTokenMap } from './overlay';
 import { defaultsBanner, drawModelInput, mapBox } from './modelInput';
 import { isMessage, Page } from './boot';
+import { locationParts } from './location';
 import { missingThumbnails, thumbnail, ThumbnailBar } from './thumbnails';
 import {
   baselinesToAdd, classCount, classLabel, fmt, initialImageState, methodName, pct, persistedImage, rankLayer, reduceImage, shownPrediction,
@@ -570,12 +571,7 @@ function renderLocation(s: ImageState, n: PathNeuron | undefined): void {
   const nodes = n ? s.result?.model.ffn?.blocks?.[n.layer] : undefined;
   ui.location.hidden = !n;
   if (!n) return;
-  const name = (label: string, node: string) => [`${label} `, h('code', { class: 'node-name', title: 'Select to copy' }, node)];
-  fill(ui.location, `Neuron #${n.neuron} of block ${n.layer}`,
-    ...(nodes ? [': input ', n.neuron.toString(), ' of ', ...name('fc2', nodes.fc2), ' · ',
-      // A gated FFN's two linears (or one fused) are not told apart by the graph: both are named gate/up.
-      ...nodes.linears.flatMap((l) => [...name(s.result?.model.ffn?.kind === 'gated' ? 'gate/up' : 'fc1', l), ' · ']),
-      ...name('activation', nodes.activation)] : []));
+  fill(ui.location, ...locationParts(n.layer, n.neuron, nodes, s.result?.model.ffn?.kind === 'gated', (text) => post({ type: 'copy', text })));
 }
 
 /**

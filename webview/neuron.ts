@@ -17,6 +17,7 @@ import { baseName } from './folderState';
 import { classChartConfig, histogramChartConfig } from './neuronCharts';
 import { classTable, initialNeuronState, neuronStatusText, persistedNeuron, reduceNeuron, visualizationText, type NeuronState } from './neuronState';
 import { drawTokenMap } from './overlay';
+import { locationParts } from './location';
 import { fmt } from './imageState';
 
 const HOST_MESSAGES = ['init', 'summary', 'batchProgress', 'batchDone', 'visualization'];
@@ -28,6 +29,7 @@ const { app, post } = page;
 
 const run = new RunHeader(post, 'Scan progress', 'idle');
 const ui = {
+  location: h('p', { class: 'caption location', id: 'neuron-location', 'data-testid': 'neuron-location' }),
   topCaption: h('p', { class: 'caption', id: 'top-caption' }),
   topGrid: h('div', { class: 'top-grid', id: 'top-images', 'data-testid': 'top-images' }),
   visualizeButton: h('vscode-button', { id: 'visualize', 'data-testid': 'visualize', onclick: () => post({ type: 'visualize' }) }, 'Visualize'),
@@ -53,7 +55,7 @@ function section(id: string, title: string, ...children: Node[]): HTMLElement {
 
 function build(): void {
   const header = h('header', { class: 'top' },
-    h('div', { class: 'titles' }, run.title, run.subtitle),
+    h('div', { class: 'titles' }, run.title, run.subtitle, ui.location),
     h('div', { class: 'actions', role: 'toolbar', 'aria-label': 'Scan actions' }, run.cancelButton, run.resumeButton));
   fill(app, header, h('div', { class: 'progress-line' }, run.progressBar, run.status),
     h('div', { class: 'top-and-visualization' },
@@ -72,6 +74,10 @@ function render(): void {
     s.pathsFile ? `paths from ${baseName(s.pathsFile)}` : ''].filter(Boolean).join(' · ');
   run.render(s, neuronStatusText(s));
   renderVisualization(s);
+  if (!prev || prev.location !== s.location || prev.layer !== s.layer || prev.neuron !== s.neuron) {
+    // The block and its FFN nodes, as the image panel's path card names them.
+    fill(ui.location, ...locationParts(s.layer, s.neuron, s.location?.nodes, s.location?.gated ?? false, (text) => post({ type: 'copy', text })));
+  }
   if (!prev || prev.summary !== s.summary || prev.imageUris !== s.imageUris || drawnTheme !== page.themeVersion) {
     renderTop(s);
     renderHistogram(s);

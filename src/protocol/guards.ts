@@ -44,3 +44,11 @@ export function stableKey(value: unknown): string {
 export function safeJson(v: unknown, max = 500): string {
   try { return JSON.stringify(v)?.slice(0, max) ?? String(v); } catch { return String(v); }
 }
+
+/** Any page asks the host to put text on the clipboard (a neuron's block and node names); the host answers no page. */
+export interface CopyRequest { type: 'copy'; text: string }
+
+/** Short text only: a page's message is not trusted. */
+export function isCopyRequest(v: unknown): v is CopyRequest {
+  return isObject(v) && v.type === 'copy' && typeof v.text === 'string' && v.text.length > 0 && v.text.length <= 4000;
+}

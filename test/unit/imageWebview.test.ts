@@ -429,15 +429,18 @@ test('webview: where the selected neuron lives: its block and the ONNX names of 
   const blocks = base.path.map((_p, l) => ({ fc2: `/blocks.${l}/mlp/fc2/MatMul`, linears: [`/blocks.${l}/mlp/fc1/MatMul`], activation: `/blocks.${l}/mlp/act/Erf` }));
   const result: AnalysisResult = { ...base, model: { ...base.model, ffn: { kind: 'plain', activation: 'gelu-erf', headFfns: [], blocks } } };
   const opts = { bundle: 'image', outDir: 'image', pagePath: '/panel.html', nonce: 'dGVzdC1ub25jZS03ODkw', title: 'Neuron Path: cat.png', themes: THEMES, files: await catImage() };
-  await withPanelPage<HostToImageWebview>(opts, async ({ page, origin, errors, load, send }) => {
+  await withPanelPage<HostToImageWebview>(opts, async ({ page, origin, errors, load, send, posted }) => {
     await load();
     await send({ type: 'init', init: { imagePath: '/img/cat.png', imageUri: `${origin}/img/cat.png`, fileName: 'cat.png', modelName: 'vit-s16.onnx', target: 'predicted', result } });
     await page.waitForSelector('[data-testid=status][data-state=done]');
     await page.click('[data-testid=path-neuron][data-layer="3"] button');
     const n = result.path[3].neuron;
-    assert.equal(await page.textContent('[data-testid=neuron-location]'),
-      `Neuron #${n} of block 3: input ${n} of fc2 /blocks.3/mlp/fc2/MatMul · fc1 /blocks.3/mlp/fc1/MatMul · activation /blocks.3/mlp/act/Erf`);
+    const line = `Neuron #${n} of block 3: input ${n} of fc2 /blocks.3/mlp/fc2/MatMul · fc1 /blocks.3/mlp/fc1/MatMul · activation /blocks.3/mlp/act/Erf`;
+    assert.equal(await page.textContent('[data-testid=neuron-location]'), `${line} Copy`);
     assert.equal(await page.$eval('[data-testid=neuron-location] code', (e) => getComputedStyle(e).userSelect), 'all');
+    // Copy hands the line to the host (the host's clipboard: a webview's may be denied)
+    await page.click('[data-testid=copy-location]');
+    assert.deepEqual((await posted()).filter((m) => m.type === 'copy'), [{ type: 'copy', text: line }]);
     // A record made before the node names were kept names the block alone.
     await send({ type: 'init', init: { imagePath: '/img/cat.png', imageUri: `${origin}/img/cat.png`, fileName: 'cat.png', modelName: 'vit-s16.onnx', target: 'predicted', result: base } });
     await page.waitForFunction(() => !document.querySelector('[data-testid=neuron-location] code'));

@@ -23,6 +23,7 @@ test('neuron page: strict CSP, top images with map and peak, class chart, ablati
   const engine = await Engine.open(modelOptions);
   const out = path.join(tempDir('neuron-page'), 'scan.jsonl');
   try { await scanFolderNeurons(engine, { folder: SAMPLES, out, units: [{ layer: 4, neuron: 29 }], modelOptions }); } finally { await engine.dispose(); }
+  const location = { nodes: engine.info.blocks[4], gated: engine.info.ffn === 'gated' };
   const records = readResultFileSync(out, { kind: NEURON_RECORDS }).lines as unknown as ScanRecord[];
   const summary = summarizeNeuron(records, 4, 29, { top: 8 });
 
@@ -38,8 +39,15 @@ test('neuron page: strict CSP, top images with map and peak, class chart, ablati
     await page.waitForFunction(() => /8\/20 images, 40 img\/s/.test(document.querySelector('[data-testid=status]')?.textContent ?? ''));
 
     const imageUris = Object.fromEntries(summary.top.map((t) => [t.image, `${origin}/samples/${path.basename(t.image)}`]));
-    await send({ type: 'summary', summary, imageUris });
+    await send({ type: 'summary', summary, imageUris, location });
     await page.waitForSelector('[data-testid=top-image] img');
+    // where the neuron lives, named as the image panel's path card names it (the bundled model's nodes), with Copy
+    assert.deepEqual(location.nodes, { fc2: '/blocks.4/output/MatMul', linears: ['/blocks.4/intermediate/MatMul'], activation: '/blocks.4/act/Erf' });
+    const line = 'Neuron #29 of block 4: input 29 of fc2 /blocks.4/output/MatMul · fc1 /blocks.4/intermediate/MatMul · activation /blocks.4/act/Erf';
+    assert.equal(await page.textContent('[data-testid=neuron-location]'), `${line} Copy`);
+    assert.equal(await page.$eval('[data-testid=neuron-location] code', (e) => getComputedStyle(e).userSelect), 'all');
+    await page.click('[data-testid=copy-location]');
+    assert.deepEqual((await posted()).filter((m) => m.type === 'copy'), [{ type: 'copy', text: line }]);
     const tiles = await page.$$eval('[data-testid=top-image]', (els) => els.map((e) => [e.getAttribute('data-image'), Number(e.getAttribute('data-activation'))]));
     assert.deepEqual(tiles.map((t) => t[0]), summary.top.map((t) => t.image));
     for (let i = 1; i < tiles.length; i++) assert.ok(Number(tiles[i - 1][1]) >= Number(tiles[i][1]), 'in activation order');
