@@ -38,9 +38,9 @@ export function defineFlow(session: () => E2ESession): void {
   let cliFirst: AnalysisResult | undefined;
   let cliDir = '';
 
-  const step = (name: string, fn: (s: E2ESession) => Promise<void>): void => defineStep(session, name, fn);
+  const step = (name: string, fn: (s: E2ESession) => Promise<void> | void): void => defineStep(session, name, fn);
 
-  step('the workspace has two sample images to analyze', async () => {
+  step('the workspace has two sample images to analyze', () => {
     assert.ok(first && second, `media/samples needs two images (has: ${images.join(', ') || 'none'})`);
     cliDir = path.join(OUTPUT_DIR, 'cli');
     fs.mkdirSync(cliDir, { recursive: true });
@@ -168,7 +168,7 @@ export function defineFlow(session: () => E2ESession): void {
 }
 
 /** One test of a flow: on failure, a screenshot and the error notifications join the message. */
-export function defineStep(session: () => E2ESession, name: string, fn: (s: E2ESession) => Promise<void>): void {
+export function defineStep(session: () => E2ESession, name: string, fn: (s: E2ESession) => Promise<void> | void): void {
   it(name, { timeout: STEP_TIMEOUT }, async () => {
     const s = session();
     try {
