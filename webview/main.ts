@@ -21,18 +21,21 @@ import { fill, h } from './dom';
 import { drawTokenMap } from './overlay';
 import { defaultsBanner, drawModelInput, mapBox } from './modelInput';
 import { isMessage, Page } from './boot';
+import { interveneSection } from './intervene';
+import { INTERVENE_MESSAGES } from './interveneState';
 import {
   baselinesToAdd, classCount, classLabel, comparisonRows, fmt, initialState, pct, persisted, rankLayer, reduce, shownPrediction,
   type Action, type PanelState,
 } from './state';
 
 // What the host sends; the page's own actions (a layer picked, the overlay) never come from outside.
-const HOST_MESSAGES: readonly HostToWebview['type'][] = ['init', 'runStarted', 'progress', 'result', 'runFailed', 'labels', 'preview'];
+const HOST_MESSAGES: readonly HostToWebview['type'][] = ['init', 'runStarted', 'progress', 'result', 'runFailed', 'labels', 'preview', ...INTERVENE_MESSAGES];
 const page = new Page<PanelState, Action, WebviewToHost, PanelPersistedState>({
   initial: initialState, reduce, persist: (s) => (s.imagePath ? persisted(s) : undefined),
   accepts: (m): m is Action => isMessage(m, HOST_MESSAGES), build, render, testid: 'panel',
 });
 const { app, post, dispatch } = page;
+const intervene = interveneSection({ state: () => page.state, dispatch, post });
 
 // ---------------------------------------------------------------------------------------------
 // Layout (built once)
@@ -191,7 +194,7 @@ function build(): void {
     ui.comparisonBodyBox);
 
   // The path first: while an analysis runs, the visible top of the panel is the prediction line and the growing path.
-  fill(app, header, h('div', { class: 'progress-line' }, ui.progressBar, ui.status, ui.headline), ui.prepBanner, pathSection, prediction, layer, baselines);
+  fill(app, header, h('div', { class: 'progress-line' }, ui.progressBar, ui.status, ui.headline), ui.prepBanner, pathSection, prediction, intervene.element, layer, baselines);
   new ResizeObserver(() => renderOverlay()).observe(ui.image);
 }
 
@@ -207,6 +210,7 @@ function render(): void {
   renderPath(s);
   renderLayer(s);
   renderComparison(s);
+  intervene.render(s);
   renderOverlay();
 }
 

@@ -2,6 +2,7 @@
 import type { AnalysisResult, BaselineName, ClassProbability, LayerProgress, PathNeuron } from '../src/engine/result';
 import { missingBaselines } from '../src/engine/options';
 import type { HostToWebview, PanelInit, PanelPersistedState, TargetChoice } from '../src/protocol/imagePanel';
+import { initialIntervene, reduceIntervene, type InterveneAction, type InterveneState } from './interveneState';
 
 export type Status = 'empty' | 'running' | 'done' | 'error' | 'cancelled';
 
@@ -36,10 +37,13 @@ export interface PanelState {
   followLive: boolean;
   showOverlay: boolean;
   overlayOpacity: number;
+  /** The Intervene section (interveneState.ts). */
+  intervene: InterveneState;
 }
 
 export type Action =
-  | HostToWebview
+  | Exclude<HostToWebview, InterveneAction>
+  | InterveneAction
   | { type: 'selectLayer'; layer: number }
   | { type: 'setTarget'; target: TargetChoice }
   | { type: 'setOverlay'; show?: boolean; opacity?: number };
@@ -62,6 +66,7 @@ export function initialState(persisted?: Partial<PanelPersistedState>): PanelSta
     followLive: true,
     showOverlay: persisted?.showOverlay ?? true,
     overlayOpacity: clamp(persisted?.overlayOpacity ?? 0.5, 0, 1),
+    intervene: initialIntervene(),
   };
 }
 
@@ -197,7 +202,10 @@ export function reduce(state: PanelState, action: Action): PanelState {
         showOverlay: action.show ?? state.showOverlay,
         overlayOpacity: action.opacity === undefined ? state.overlayOpacity : clamp(action.opacity, 0, 1),
       };
-    default: return state;
+    default: {
+      const intervene = reduceIntervene(state.intervene, action);
+      return intervene === state.intervene ? state : { ...state, intervene };
+    }
   }
 }
 

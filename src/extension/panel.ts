@@ -12,6 +12,7 @@ import { AnalysisService, errorMessage } from './analysis';
 import { COMMANDS, INTERNAL_COMMANDS } from './commandIds';
 import { exportStem, pathCsv, pngFromDataUrl, resultJson } from './export';
 import { isRegularFile } from '../engine/files';
+import { PanelIntervention } from './panelIntervention';
 import { PanelManagerBase, panelKey, WebviewPanelHost, webviewOptions } from './webviewPanel';
 
 export const VIEW_TYPE = 'neuronPath.panel';
@@ -90,6 +91,7 @@ export class NeuronPathPanel extends WebviewPanelHost<HostToWebview> {
   private baselinesCancelled = false;
   private labels: string[] | undefined;
   private preview: string | undefined;
+  private readonly intervention: PanelIntervention;
 
   constructor(
     panel: vscode.WebviewPanel,
@@ -99,6 +101,7 @@ export class NeuronPathPanel extends WebviewPanelHost<HostToWebview> {
     private readonly service: AnalysisService,
   ) {
     super(panel, context, 'webview', panelTitle(imageUri.fsPath));
+    this.intervention = new PanelIntervention(service, imageUri, (m) => this.post(m), () => this.result?.target.class);
   }
 
   get imagePath(): string { return this.imageUri.fsPath; }
@@ -227,6 +230,10 @@ export class NeuronPathPanel extends WebviewPanelHost<HostToWebview> {
       case 'imageError': void this.sendPreview(); return;
       case 'neuronView': void vscode.commands.executeCommand(INTERNAL_COMMANDS.openNeuronView, { image: this.imagePath, layer: message.layer, neuron: message.neuron }); return;
       case 'compare': void vscode.commands.executeCommand(COMMANDS.comparePaths, this.imagePath); return;
+      case 'intervene': void this.intervention.intervene(message.requestId, message.intervention); return;
+      case 'interveneFolder': void this.intervention.applyToFolder(message.intervention); return;
+      case 'cancelInterveneFolder': this.intervention.cancelFolder(); return;
+      case 'exportEdited': void this.intervention.exportEdited(message.intervention); return;
     }
   }
 
@@ -294,6 +301,7 @@ export class NeuronPathPanel extends WebviewPanelHost<HostToWebview> {
     if (this.isDisposed) return;
     this.running?.controller.abort();
     this.running = undefined;
+    this.intervention.dispose();
     super.dispose();
   }
 }
