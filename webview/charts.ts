@@ -4,8 +4,8 @@ import {
   BarController, BarElement, CategoryScale, Chart, Decimation, Legend, LinearScale, LineController, LineElement, LogarithmicScale,
   PointElement, ScatterController, Tooltip, type ChartConfiguration, type Plugin,
 } from 'chart.js';
-import type { MethodRow, RankedNeuron } from './state';
-import { fmt, fmtSigned } from './state';
+import type { MethodRow } from '../src/engine/methods';
+import { fmt, fmtSigned, methodName, type RankedNeuron } from './state';
 
 Chart.register(BarController, BarElement, CategoryScale, Decimation, Legend, LinearScale, LogarithmicScale, LineController, LineElement, PointElement, ScatterController, Tooltip);
 
@@ -156,7 +156,7 @@ export function jasChartConfig(theme: Theme, rows: MethodRow[]): ChartConfigurat
   return {
     type: 'bar',
     data: {
-      labels: rows.map((r) => r.name),
+      labels: rows.map(methodName),
       datasets: [{
         label: 'Joint attribution score',
         data: rows.map((r) => r.jas),
@@ -182,7 +182,7 @@ export function manipulationChartConfig(theme: Theme, rows: MethodRow[]): ChartC
   return {
     type: 'bar',
     data: {
-      labels: rows.map((r) => r.name),
+      labels: rows.map(methodName),
       datasets: [
         { label: 'remove (x0): change of probability', data: rows.map((r) => r.removeDeviation * 100), backgroundColor: theme.red, borderColor: theme.red },
         { label: 'enhance (x2): change of probability', data: rows.map((r) => r.enhanceDeviation * 100), backgroundColor: theme.green, borderColor: theme.green },

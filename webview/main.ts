@@ -12,6 +12,7 @@ import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { VscodeCheckbox, VscodeProgressBar, VscodeSingleSelect } from '@vscode-elements/elements';
 import './main.css';
+import { methodRows, type MethodRow } from '../src/engine/methods';
 import type { BaselineName, PathNeuron, TokenMap } from '../src/engine/result';
 import type { ExportRequest, HostToWebview, PanelPersistedState, TargetChoice, WebviewToHost } from '../src/protocol/imagePanel';
 import { analysisProgressText, formatPoints, progressPercent } from '../src/format';
@@ -24,7 +25,7 @@ import { isMessage, Page } from './boot';
 import { interveneSection } from './intervene';
 import { INTERVENE_MESSAGES } from './interveneState';
 import {
-  baselinesToAdd, classCount, classLabel, comparisonRows, fmt, initialState, pct, persisted, rankLayer, reduce, shownPrediction,
+  baselinesToAdd, classCount, classLabel, fmt, initialState, methodName, pct, persisted, rankLayer, reduce, shownPrediction,
   type Action, type PanelState,
 } from './state';
 
@@ -318,7 +319,7 @@ function renderPrediction(s: PanelState, prev: PanelState | undefined): void {
     }));
     if (top.length === 0) fill(ui.top5, h('li', { class: 'empty' }, s.status === 'running' ? 'Computing...' : 'No prediction yet.'));
   }
-  const banner = defaultsBanner(s.result?.model.preprocessing);
+  const banner = defaultsBanner(s.result?.model);
   ui.prepBanner.hidden = !banner;
   if (ui.prepBanner.dataset.text !== banner) {
     ui.prepBanner.dataset.text = banner;
@@ -529,7 +530,7 @@ function renderComparison(s: PanelState): void {
     return;
   }
   ui.comparisonBodyBox.hidden = false;
-  const rows = comparisonRows(r);
+  const rows = methodRows(r);
   const toAdd = baselinesToAdd(s);
   ui.comparisonNote.textContent = `Target class ${r.target.class} (${r.target.label}) has probability ${pct(r.target.probability)} before any change. `
     + 'A path that matters lowers it more when its neurons are removed (x0) and raises it more when they are enhanced (x2) than the baselines do.'
@@ -538,7 +539,7 @@ function renderComparison(s: PanelState): void {
   ui.igNote.hidden = !ig;
   ui.igNote.textContent = ig;
   fill(ui.comparisonBody, ...rows.map((row) => h('tr', { class: row.key === 'path' ? 'is-path' : '', 'data-testid': 'method-row', 'data-method': row.key },
-    h('th', { scope: 'row' }, row.name),
+    h('th', { scope: 'row' }, methodName(row)),
     h('td', { class: 'num' }, row.jasStd !== undefined ? `${fmt(row.jas)} ± ${fmt(row.jasStd)}` : fmt(row.jas)),
     h('td', { class: 'num' }, pct(row.remove)),
     h('td', { class: 'num' }, formatPoints(row.removeDeviation)),
@@ -584,7 +585,7 @@ function geluFloorNote(s: PanelState): string {
 }
 
 /** Per-layer IG moving the probability more than the path: say what it means rather than leave it unexplained. */
-function igBeatsPath(rows: ReturnType<typeof comparisonRows>): string {
+function igBeatsPath(rows: MethodRow[]): string {
   const path = rows.find((r) => r.key === 'path');
   const ig = rows.find((r) => r.key === 'ig');
   if (!path || !ig) return '';

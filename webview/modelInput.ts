@@ -1,13 +1,21 @@
-// What the model was shown: the warning when preprocessing values are guesses, the model's input
+// What the model was shown: the warning when preprocessing values or class names are guesses, the model's input
 // (the image resized and cropped as the engine did it, before normalisation) and where the token
 // map lies on the original image.
-import type { InputWindow } from '../src/engine/result';
-import { describeDefaults, type Preprocessing } from '../src/engine/preprocessing';
+import { describeDefaultNames } from '../src/engine/classNames';
+import { describeDefaults } from '../src/engine/preprocessing';
+import type { AnalysisResult, InputWindow } from '../src/engine/result';
 
-/** The banner text for a record's preprocessing, or '' when every value has a source. */
-export function defaultsBanner(prep: Preprocessing | undefined): string {
-  const text = prep && describeDefaults(prep);
-  return text ? `${text}, or set "neuronPath.preprocess.*" in the settings.` : '';
+/**
+ * The banner text for what a record's model folder left to guesses (preprocessing values, class
+ * names shown as "class N"), or '' when everything has a source.
+ */
+export function defaultsBanner(model: AnalysisResult['model'] | undefined): string {
+  const prep = model?.preprocessing && describeDefaults(model.preprocessing);
+  const names = model && describeDefaultNames(model.classNames, model.numClasses);
+  return [
+    prep && `${prep}, or set "neuronPath.preprocess.*" in the settings.`,
+    names && `${names}, or set "neuronPath.labelsPath" in the settings.`,
+  ].filter(Boolean).join(' ');
 }
 
 /**

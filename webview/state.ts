@@ -1,6 +1,8 @@
 // The panel's state and how messages and user actions change it. Pure (no DOM), so it is unit tested.
 import type { AnalysisResult, BaselineName, ClassProbability, LayerProgress, PathNeuron } from '../src/engine/result';
+import type { MethodRow } from '../src/engine/methods';
 import { missingBaselines } from '../src/engine/options';
+import { rankOrder } from '../src/engine/rank';
 import type { HostToWebview, PanelInit, PanelPersistedState, TargetChoice } from '../src/protocol/imagePanel';
 import { initialIntervene, reduceIntervene, type InterveneAction, type InterveneState } from './interveneState';
 
@@ -230,55 +232,21 @@ export function persisted(state: PanelState): PanelPersistedState {
 
 export interface RankedNeuron { rank: number; neuron: number; score: number }
 
-/** Every neuron of a layer sorted by score, highest first. */
+/** Every neuron of a layer in the engine's rank order (rank.ts), with its 0-based place. */
 export function rankLayer(scores: readonly number[]): RankedNeuron[] {
-  const order = scores.map((score, neuron) => ({ neuron, score: Number.isFinite(score) ? score : -Infinity }));
-  order.sort((a, b) => b.score - a.score || a.neuron - b.neuron);
-  return order.map((o, rank) => ({ rank, neuron: o.neuron, score: scores[o.neuron] }));
+  return rankOrder(scores).map((neuron, rank) => ({ rank, neuron, score: scores[neuron] }));
 }
 
-export interface MethodRow {
-  key: 'path' | 'topk' | 'activation' | 'ig' | 'ip' | 'random';
-  name: string;
-  jas: number;
-  jasStd?: number;
-  remove: number;        // probability after
-  enhance: number;
-  removeDeviation: number;
-  enhanceDeviation: number;
-}
-
-/** The baselines comparison: every method's JAS and manipulation deviations from the target probability before. */
-export function comparisonRows(r: AnalysisResult): MethodRow[] {
-  const before = r.target.probability;
-  const rows: MethodRow[] = [{
-    key: 'path', name: 'Neuron path (JAS)', jas: r.jas,
-    remove: r.manipulation.remove.probability, enhance: r.manipulation.enhance.probability,
-    removeDeviation: r.manipulation.remove.deviation, enhanceDeviation: r.manipulation.enhance.deviation,
-  }];
-  if (r.topK) {
-    rows.push({
-      key: 'topk', name: `Top-${r.topK.k} path (all ${r.topK.k} per layer)`, jas: r.topK.jas,
-      remove: r.topK.remove.probability, enhance: r.topK.enhance.probability,
-      removeDeviation: r.topK.remove.deviation, enhanceDeviation: r.topK.enhance.deviation,
-    });
+/** A method's name in the image panel's table and charts (its numbers: the engine's methodRows). */
+export function methodName(row: MethodRow): string {
+  switch (row.key) {
+    case 'path': return 'Neuron path (JAS)';
+    case 'topk': return `Top-${row.k} path (all ${row.k} per layer)`;
+    case 'activation': return 'Activation';
+    case 'ig': return 'Per-layer IG';
+    case 'ip': return 'Influence pattern';
+    case 'random': return `Random (${row.paths} paths)`;
   }
-  const b = r.baselines;
-  if (b.activation) rows.push(baselineRow('activation', 'Activation', b.activation, before));
-  if (b.integratedGradients) rows.push(baselineRow('ig', 'Per-layer IG', b.integratedGradients, before));
-  if (b.influencePattern) rows.push(baselineRow('ip', 'Influence pattern', b.influencePattern, before));
-  if (b.random) {
-    rows.push({
-      key: 'random', name: `Random (${b.random.count} paths)`, jas: b.random.jasMean, jasStd: b.random.jasStd,
-      remove: b.random.removeMean, enhance: b.random.enhanceMean,
-      removeDeviation: b.random.removeMean - before, enhanceDeviation: b.random.enhanceMean - before,
-    });
-  }
-  return rows;
-}
-
-function baselineRow(key: 'activation' | 'ig' | 'ip', name: string, b: { jas: number; remove: number; enhance: number }, before: number): MethodRow {
-  return { key, name, jas: b.jas, remove: b.remove, enhance: b.enhance, removeDeviation: b.remove - before, enhanceDeviation: b.enhance - before };
 }
 
 /**

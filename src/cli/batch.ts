@@ -5,7 +5,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  analyzeFolder, chooseShard, LOCK_STALE, scanNotes, shardLabel, skippedSummary, type BatchProgress, type ScoresKept,
+  analyzeFolder, chooseShard, FOLDER_LABELS_FILE, LOCK_STALE, scanNotes, shardLabel, skippedSummary, type BatchProgress, type ScoresKept,
 } from '../engine/batch/index';
 import { shardFile, shardSetOf } from '../engine/batch/schema';
 import { codeOf } from '../engine/errors';
@@ -107,7 +107,7 @@ export async function batch(f: Flags, positionals: string[]): Promise<number> {
   const threads = mOpts.threads ?? (jobs > 1 ? Math.max(1, Math.floor(os.cpus().length / jobs)) : undefined);
   const pool = jobs > 1 ? await WorkerPool.start(jobs, { ...mOpts, threads }, debug) : undefined;
   const engine = pool ? undefined : await Engine.open(mOpts);
-  warnDefaults((pool ?? engine!).info.preprocessing);
+  warnDefaults((pool ?? engine!).info);
   try {
     let lastShown = 0;
     const summary = await analyzeFolder(pool ?? engine!, {
@@ -116,10 +116,10 @@ export async function batch(f: Flags, positionals: string[]): Promise<number> {
       onScan: (scan, items) => {
         const limited = limit !== undefined ? Math.min(limit, scan.items.length) : scan.items.length;
         const matched = scan.classes.filter((c) => c.trueClass !== null).length;
-        log(`${scan.items.length} images in ${scan.root} (${scan.layout === 'flat' ? 'flat folder: grouped by predicted class'
+        log(`${scan.items.length} images in ${scan.root} (${scan.layout === 'flat' ? `flat folder: ${scan.labelsFile ? `classes from ${FOLDER_LABELS_FILE}` : 'grouped by predicted class'}`
           : `${scan.classes.length} class folder${scan.classes.length === 1 ? '' : 's'}, ${matched} matched to the model's labels`})${limit !== undefined ? `, first ${limited}` : ''}` +
           `${sharding ? `; ${items.length} in ${shardLabel(sharding.shard)}` : ''}`);
-        if (scan.unmatched.length) log(`folders matching no label (their images are grouped by folder name): ${scan.unmatched.join(', ')}`);
+        if (scan.unmatched.length) log(`folders or ${FOLDER_LABELS_FILE} classes matching no label (grouped by folder name, or by predicted class): ${scan.unmatched.join(', ')}`);
         for (const note of scanNotes(scan)) log(note);
       },
       onProgress: (p) => {

@@ -59,7 +59,7 @@ async function analyze(f: Flags, positionals: string[]): Promise<void> {
   const json = checkOutput('--json', f.json, { inputs: [image, mOpts.modelPath, ...(mOpts.labelsPath ? [mOpts.labelsPath] : [])], force: f.force, keeps: recordOf(image) });
   log(`opening ${mOpts.modelPath}`);
   const engine = await Engine.open(mOpts, hooks);
-  warnDefaults(engine.info.preprocessing);
+  warnDefaults(engine.info);
   try {
     const result = await engine.analyze(image, aOpts, hooks);
     if (json === '-') process.stdout.write(`${JSON.stringify(result)}\n`);

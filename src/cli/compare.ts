@@ -47,7 +47,7 @@ export async function compare(f: Flags, positionals: string[]): Promise<number> 
   const json = checkOutput('--json', f.json, { inputs: [...positionals, mOpts.modelPath], force: f.force });
   log(`opening ${mOpts.modelPath}`);
   const engine = await Engine.open(mOpts);
-  warnDefaults(engine.info.preprocessing);
+  warnDefaults(engine.info);
   try {
     log(`analysing ${positionals.join(' and ')}`);
     const [a, b] = [await resultOf(engine, positionals[0], aOpts), await resultOf(engine, positionals[1], aOpts)];

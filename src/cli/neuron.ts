@@ -80,7 +80,7 @@ export async function neuron(argv: string[]): Promise<number> {
 
   log(`opening ${mOpts.modelPath}`);
   const engine = await Engine.open(mOpts);
-  warnDefaults(engine.info.preprocessing);
+  warnDefaults(engine.info);
   try {
     let units: NeuronUnit[];
     try { units = parseUnits(text, engine.info.layers, engine.info.neuronsPerLayer); } catch (e) { throw new UsageError((e as Error).message); }

@@ -194,7 +194,7 @@ async function prune(records: BatchRecord[], patterns: CategoryPatterns, o: {
   };
   o.log(`pruning check with ${modelPath}`);
   const engine = await Engine.open(options);
-  warnDefaults(engine.info.preprocessing);
+  warnDefaults(engine.info);
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);

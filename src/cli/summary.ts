@@ -1,10 +1,22 @@
 // The readable summary `neuron-path analyze` prints on stdout.
 import * as path from 'node:path';
+import { methodRows, type MethodRow } from '../engine/methods';
 import type { AnalysisResult } from '../engine/result';
 import { formatNumber as f, formatSigned as signed, stepsText } from '../format';
 import { safeLine as name } from './terminal';
 
 const pad = (s: string | number, n: number) => String(s).padEnd(n);
+
+function methodName(row: MethodRow): string {
+  switch (row.key) {
+    case 'path': return 'path';
+    case 'topk': return `top-${row.k} path (all ${row.k})`;
+    case 'activation': return 'activation';
+    case 'ig': return 'per-layer IG';
+    case 'ip': return 'influence pattern';
+    case 'random': return `random (${row.paths}, mean)`;
+  }
+}
 
 export function summary(r: AnalysisResult): string {
   const lines: string[] = [];
@@ -33,15 +45,9 @@ export function summary(r: AnalysisResult): string {
   if (r.topK) lines.push(`  top-${r.topK.k} per layer: ${r.topK.layers.map((l) => `[${l.map((n) => n.neuron).join(' ')}]`).join(' -> ')}`);
   lines.push('');
   lines.push(`  ${pad('method', 22)}${pad('JAS', 12)}${pad('remove (x0)', 22)}enhance (x2)`);
-  const row = (name: string, jas: string, remove: number, enhance: number) =>
-    lines.push(`  ${pad(name, 22)}${pad(jas, 12)}${pad(`${f(remove, 4)} (${signed(remove - r.target.probability)})`, 22)}${f(enhance, 4)} (${signed(enhance - r.target.probability)})`);
-  row('path', f(r.jas, 6), r.manipulation.remove.probability, r.manipulation.enhance.probability);
-  if (r.topK) row(`top-${r.topK.k} path (all ${r.topK.k})`, f(r.topK.jas, 6), r.topK.remove.probability, r.topK.enhance.probability);
-  const b = r.baselines;
-  if (b.activation) row('activation', f(b.activation.jas, 6), b.activation.remove, b.activation.enhance);
-  if (b.integratedGradients) row('per-layer IG', f(b.integratedGradients.jas, 6), b.integratedGradients.remove, b.integratedGradients.enhance);
-  if (b.influencePattern) row('influence pattern', f(b.influencePattern.jas, 6), b.influencePattern.remove, b.influencePattern.enhance);
-  if (b.random) row(`random (${b.random.count}, mean)`, `${f(b.random.jasMean, 6)}`, b.random.removeMean, b.random.enhanceMean);
+  for (const row of methodRows(r)) {
+    lines.push(`  ${pad(methodName(row), 22)}${pad(f(row.jas, 6), 12)}${pad(`${f(row.remove, 4)} (${signed(row.removeDeviation)})`, 22)}${f(row.enhance, 4)} (${signed(row.enhanceDeviation)})`);
+  }
   lines.push('');
   lines.push(`Time       ${r.timing.seconds.toFixed(2)} s, ${r.timing.forwardPasses} forward and ${r.timing.backwardPasses} backward passes`);
   return lines.join('\n');

@@ -2,7 +2,9 @@
 // control characters, and an ANSI or OSC escape in a label would drive the user's terminal (move
 // the cursor, rewrite lines, set the title, make links). Human output escapes them, visibly.
 import { EngineError } from '../engine/errors';
-import { defaultedFields, describeDefaults, type Preprocessing } from '../engine/preprocessing';
+import type { ModelInfo } from '../engine/api';
+import { describeDefaultNames } from '../engine/classNames';
+import { defaultedFields, describeDefaults } from '../engine/preprocessing';
 
 // C0 controls but tab and newline, DEL, C1 controls, and the bidirectional overrides that reorder text.
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
@@ -33,7 +35,7 @@ function hint(e: EngineError): string | undefined {
     case 'preprocessing':
       return f.source === 'overrides' ? `check --${String(f.field ?? 'size').split(/[.[]/)[0]}`
         : f.file ? `fix ${f.file}, or override it with --size/--mean/--std/--resize` : 'fix the model folder\'s config, or override it with --size/--mean/--std/--resize';
-    case 'labels': return 'fix the file, or give another with --labels';
+    case 'labels': return f.role === 'folder' ? 'fix it, or move it out of the folder to group its images by predicted class' : 'fix the file, or give another with --labels';
     case 'result-settings': return f.files ? undefined : 'write to another --out file, or delete this one to start over'; // files: a report's inputs
     case 'result-file': return f.role === 'record' ? 'write one with analyze --json' : 'name another --out file';
     case 'result-locked': return 'wait for that run to finish, or stop it (the lock of a killed run on another machine is taken over once its heartbeat is older than --lock-stale)';
@@ -61,10 +63,16 @@ export function errorLine(err: Error): string {
 
 const PREP_FLAGS = { resize: '--size', crop: '--size', interpolation: '--resize', mean: '--mean', std: '--std', rescale: undefined } as const;
 
-/** One warning line on stderr when some preprocessing values are guesses (even with --quiet: results depend on them). */
-export function warnDefaults(prep: Preprocessing): void {
-  const text = describeDefaults(prep);
-  if (!text) return;
-  const flags = [...new Set(defaultedFields(prep).map((f) => PREP_FLAGS[f]).filter((f) => f))];
-  process.stderr.write(`neuron-path: warning: ${safeLine(text)}${flags.length ? `, or give ${flags.join('/')}` : ''}.\n`);
+/**
+ * A warning line on stderr for each thing the model folder left to guesses: preprocessing values,
+ * class names shown as "class N" (even with --quiet: results depend on them).
+ */
+export function warnDefaults(info: Pick<ModelInfo, 'preprocessing' | 'classNames' | 'numClasses'>): void {
+  const prep = describeDefaults(info.preprocessing);
+  if (prep) {
+    const flags = [...new Set(defaultedFields(info.preprocessing).map((f) => PREP_FLAGS[f]).filter((f) => f))];
+    process.stderr.write(`neuron-path: warning: ${safeLine(prep)}${flags.length ? `, or give ${flags.join('/')}` : ''}.\n`);
+  }
+  const names = describeDefaultNames(info.classNames, info.numClasses);
+  if (names) process.stderr.write(`neuron-path: warning: ${safeLine(names)}, or give --labels FILE.\n`);
 }

@@ -2,10 +2,11 @@
 // assembled into the `neuron-path/1` record.
 import type { AnalyzeOptions, RunHooks } from './api';
 import { EngineError, type ErrorFacts } from './errors';
-import { activationPath, argmax, influencePatternPath, integratedGradientsPath, locatePath, pathJas, randomPaths, scaledLayer, sumTokens } from './locator';
+import { activationPath, influencePatternPath, integratedGradientsPath, locatePath, pathJas, randomPaths, scaledLayer, sumTokens } from './locator';
 import { manipulatePaths } from './manipulation';
 import { BASELINES, RANDOM_COUNT_RANGE, ranBaselines, resolveAnalyzeOptions, RULES, SEED_RANGE, STEPS_RANGE, TOP_K_RANGE, type ResolvedAnalyzeOptions } from './options';
 import { quadrature, rowFactors } from './quadrature';
+import { argmax } from './rank';
 import { readoutValues } from './readout';
 import type { AnalysisResult, BaselineName, BaselineResult, ClassProbability, LayerProgress, PathNeuron, TokenMap } from './result';
 import { Runner, type ModelSessions } from './runner';

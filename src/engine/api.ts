@@ -1,4 +1,5 @@
 // The engine's public surface: what the CLI, the worker and the tests call. No VS Code here.
+import type { ClassNameSource } from './classNames';
 import type { Preprocessing } from './preprocessing';
 import type { BaselineName, FfnNodes, Formula, LayerProgress, ReadoutInfo, Rule, ScopeSetting } from './result';
 
@@ -48,12 +49,13 @@ export interface ModelInfo {
   channels: number;
   numClasses: number;
   labels: string[];
+  classNames: ClassNameSource;      // which file named the classes, and how many are "class N"
   fixedBatch: boolean;              // the export only accepts batch 1: steps run one at a time
   batchRewritten: boolean;          // a batch-1 export whose batch axis was made dynamic (checked row by row)
   activation: string;               // what the FFN activation was recognised as (gelu-erf, relu, swiglu, ...)
   ffn: 'plain' | 'gated';           // fc1 -> act -> fc2, or act(gate) * up -> fc2
-  headFfns: string[];
-  blocks: FfnNodes[];               // per block, the ONNX nodes of its FFN (fc2 first)               // fc2 nodes of FFNs after the blocks over a learned query's rows (class attention, attention pool): not blocks
+  headFfns: string[];               // fc2 nodes of FFNs after the blocks over a learned query's rows (class attention, attention pool): not blocks
+  blocks: FfnNodes[];               // per block, the ONNX nodes of its FFN (fc2 first)
   leftOut?: string;                 // why those FFNs are not on the path, in words (when there are any)
   precision: 'float32' | 'float16' | 'bfloat16'; // as stored; the analysis always runs in float32
 }

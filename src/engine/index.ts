@@ -49,10 +49,11 @@ export class Engine {
     const opened = await openModel({ ...options, modelPath: loc.file }, outputSize(configured), (message) => hooks.onProgress?.({ phase: 'load', message }));
     const { info: i } = opened;
     const prep = fitToModel(configured, i.input);
+    const labels = readLabels(loc, i.numClasses, options.labelsPath);
     const info: ModelInfo = {
       path: loc.file, sha256: opened.sha256, preprocessing: prep, layers: opened.layers, neuronsPerLayer: i.neurons,
       tokens: i.tokens, scope: i.scope, readout: readoutInfo(i), inputSize: [i.input.height, i.input.width], channels: i.input.channels,
-      numClasses: i.numClasses, labels: readLabels(loc, i.numClasses, options.labelsPath),
+      numClasses: i.numClasses, labels: labels.names, classNames: labels.source,
       fixedBatch: i.input.fixedBatch, batchRewritten: i.batchRewritten, activation: i.activation, ffn: i.ffn, headFfns: i.head, blocks: i.blocks, leftOut: i.leftOut, precision: i.precision,
     };
     return new Engine(info, opened.sessions, i, prep, { threads: options.threads, executionProvider: options.executionProvider });
@@ -82,10 +83,10 @@ export class Engine {
 
   /** The record's `model`: what was analysed and how it was read. */
   private modelRecord(): AnalysisResult['model'] {
-    const { path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses, readout, tokens, ffn, activation, headFfns, blocks, leftOut, precision, preprocessing } = this.info;
+    const { path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses, readout, tokens, ffn, activation, headFfns, blocks, leftOut, precision, preprocessing, classNames } = this.info;
     return {
       path: modelPath, sha256, layers, neuronsPerLayer, scope, inputSize, numClasses, readout, tokens,
-      ffn: { kind: ffn, activation, headFfns, blocks, ...(leftOut ? { leftOut } : {}) }, precision: { stored: precision, analysedIn: 'float32' }, preprocessing,
+      ffn: { kind: ffn, activation, headFfns, blocks, ...(leftOut ? { leftOut } : {}) }, precision: { stored: precision, analysedIn: 'float32' }, preprocessing, classNames,
     };
   }
 

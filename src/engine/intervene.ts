@@ -1,7 +1,7 @@
 // Intervention (docs/method.md#intervention): any neurons (l, j) multiplied by factors, at the
 // readout rows (as the manipulation) or at every token row, everything else live. One forward pass
 // of two rows answers a setting: the clean prediction and the one after.
-import { argmax } from './locator';
+import { argmax } from './rank';
 import { requireFinite, topClasses } from './analyze';
 import { EngineError, invalidOption } from './errors';
 import type { AnalysisResult, ClassProbability } from './result';

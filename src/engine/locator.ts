@@ -4,6 +4,7 @@ import { invalidOption } from './errors';
 import { rowFactors, type Quadrature } from './quadrature';
 import type { Formula } from './result';
 import { rng } from './random';
+import { argmax, topIndices } from './rank';
 import type { Runner } from './runner';
 
 /** One layer step: the chosen neuron(s), best first (`neuron` is neurons[0]), and every candidate's score. */
@@ -59,18 +60,6 @@ export function candidateScores(G: Float32Array, w: Float32Array, m: number, D: 
     }
   }
   return scores;
-}
-
-export function argmax(values: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
-  return best;
-}
-
-/** The indices of the k largest values, largest first (ties: lower index first). */
-export function topIndices(values: ArrayLike<number>, k: number): number[] {
-  if (k === 1) return [argmax(values)];
-  return Array.from({ length: values.length }, (_, i) => i).sort((a, b) => values[b] - values[a] || a - b).slice(0, k);
 }
 
 export interface LocateOptions {

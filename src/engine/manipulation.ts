@@ -1,7 +1,8 @@
 // Live scaled passes (docs/method.md, manipulation) that keep the whole prediction, not only the target
 // probability: the manipulation figures with the class predicted after them (accuracy after
 // removal), and any per-layer neuron scaling (the pruning check).
-import { argmax, asSet, type Neurons } from './locator';
+import { asSet, type Neurons } from './locator';
+import { argmax } from './rank';
 import type { Runner } from './runner';
 
 export interface Manipulated { probability: number; top1: number }

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import type { PreprocessOverrides } from './api';
 import { EngineError, type ErrorFacts } from './errors';
 import { readRegular } from './files';
+import type { ClassNameSource } from './classNames';
 import type { ModelLocation } from './modelLocation';
 import type { CropSpec, Interpolation, Preprocessing, PrepSource, ResizeSpec, Sourced } from './preprocessing';
 
@@ -345,25 +346,31 @@ export function fitToModel(prep: Preprocessing, input: { name: string; height: n
 
 /**
  * Class names: an explicit labels file, else the nearest config.json with id2label (transformers)
- * or label_names (timm), else labels.txt, else "class N".
+ * or label_names (timm), else labels.txt, else "class N" (counted in `source`, for the warnings).
  */
-export function readLabels(loc: ModelLocation, numClasses: number, labelsPath?: string): string[] {
+export function readLabels(loc: ModelLocation, numClasses: number, labelsPath?: string): { names: string[]; source: ClassNameSource } {
   const names = new Array<string>(numClasses).fill('');
   let source: Record<number, string> | string[] | undefined;
+  let file: string | undefined;
   if (labelsPath) {
     if (!fs.existsSync(labelsPath)) throw new ConfigError(`labels file ${labelsPath} does not exist`, { file: labelsPath, role: 'labels' }, 'labels');
     source = labelsPath.endsWith('.json') ? classNames(readJson(labelsPath, 'labels')) : readLines(labelsPath);
     if (!source) throw new ConfigError(`${labelsPath} has no id2label map or label_names list (a config.json with either, or a labels.txt, is read)`, { file: labelsPath, role: 'labels' }, 'labels');
+    file = labelsPath;
   } else {
-    source = classNames(findConfig(loc, FILES.config, (c) => classNames(c) !== undefined)?.cfg);
+    const config = findConfig(loc, FILES.config, (c) => classNames(c) !== undefined);
+    source = classNames(config?.cfg);
+    file = config?.file;
     const txt = loc.dirs.map((d) => path.join(d, FILES.labels)).find((f) => fs.existsSync(f));
-    if (!source && txt) source = readLines(txt);
+    if (!source && txt) [source, file] = [readLines(txt), txt];
   }
+  let defaulted = 0;
   for (let i = 0; i < numClasses; i++) {
     const v = Array.isArray(source) ? source[i] : source?.[i];
-    names[i] = v && String(v).trim() ? String(v).trim() : `class ${i}`;
+    if (v && String(v).trim()) names[i] = String(v).trim();
+    else [names[i], defaulted] = [`class ${i}`, defaulted + 1];
   }
-  return names;
+  return { names, source: { ...(file ? { file } : {}), defaulted, folder: loc.dirs[0] } };
 }
 
 /** transformers' id2label, or timm's label_names (a list, or a map like id2label). */

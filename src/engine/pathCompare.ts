@@ -3,6 +3,7 @@
 // other image (with that image's target class), beside its JAS on its own.
 import { EngineError } from './errors';
 import { stepsText } from '../format';
+import { rankOf } from './rank';
 import type { AnalysisResult, ClassProbability } from './result';
 
 export interface LayerComparison {
@@ -22,14 +23,6 @@ export interface PathComparison {
   shared: number;                   // layers where both paths use the same neuron
 }
 
-/** 1-based rank of `neuron` when the layer's neurons are sorted by score, highest first (ties by index). */
-export function rankIn(scores: ArrayLike<number>, neuron: number): number {
-  const s = scores[neuron];
-  let rank = 1;
-  for (let j = 0; j < scores.length; j++) if (scores[j] > s || (scores[j] === s && j < neuron)) rank++;
-  return rank;
-}
-
 /** Checks that two results can be compared: same model, same scoring settings. */
 export function checkComparable(a: AnalysisResult, b: AnalysisResult): void {
   if (a.model.sha256 !== b.model.sha256) throw new EngineError('not-comparable', `the two results are of different models (${a.model.path} and ${b.model.path}); analyse both with one model`);
@@ -44,7 +37,7 @@ export function comparePaths(a: AnalysisResult, b: AnalysisResult, cross: { aOnB
   checkComparable(a, b);
   const layers = a.path.map((pa, l): LayerComparison => {
     const pb = b.path[l];
-    return { layer: l, a: pa.neuron, b: pb.neuron, same: pa.neuron === pb.neuron, aRankInB: rankIn(b.layerScores[l], pa.neuron), bRankInA: rankIn(a.layerScores[l], pb.neuron) };
+    return { layer: l, a: pa.neuron, b: pb.neuron, same: pa.neuron === pb.neuron, aRankInB: rankOf(b.layerScores[l], pa.neuron), bRankInA: rankOf(a.layerScores[l], pb.neuron) };
   });
   return {
     a: { image: a.image.path, target: a.target, jas: a.jas, jasOnOther: cross.aOnB },

@@ -1,6 +1,7 @@
 // The `neuron-path/1` record: what one analysis of one image produces. The CLI writes it as JSON,
 // the worker sends it to the extension host, the panel draws it, batch runs append it as a line.
 
+import type { ClassNameSource } from './classNames';
 import type { Preprocessing } from './preprocessing';
 export type Formula = 'reference' | 'paper';
 /** The integration rule of the m steps (docs/method.md#the-integration-rule); left is the paper's. */
@@ -87,6 +88,8 @@ export interface AnalysisResult {
     precision?: { stored: 'float32' | 'float16' | 'bfloat16'; analysedIn: 'float32' };
     /** What was done to the image and where each value came from (absent in records made before it was recorded). */
     preprocessing?: Preprocessing;
+    /** Which file named the classes and how many are "class N" (absent in records made before it was recorded). */
+    classNames?: ClassNameSource;
   };
   image: {
     path: string;                    // absolute; bytes of the name that are not UTF-8 shown as \xHH

@@ -26,6 +26,7 @@ import { WorkerExitedError } from '../protocol/workerErrors';
 import { COMMANDS } from './commandIds';
 import { Disposable } from './dispose';
 import { FileHasher, ResultCache, resultKey } from './resultCache';
+import { prepareResultsDir } from './resultsLocation';
 import { MODEL_KEYS, readSettings, SECTION, type ResolvedSettings } from './settings';
 import { VisualizationCache, type CachedVisualization } from './visualizationCache';
 import { forkTransport, WorkerClient } from '../worker/client';
@@ -230,6 +231,7 @@ export class AnalysisService extends Disposable {
    */
   batch(folder: string, out: string, onProgress: (p: BatchProgressInfo) => void, signal?: AbortSignal): Promise<BatchRunResult> {
     const settings = this.settings();
+    prepareResultsDir(out);
     // Every score kept: an image of the folder panel then opens from its record at once (the
     // image panel charts all of a layer's scores). The CLI's batch, for cluster-sized folders, is compact.
     return this.folderRun(folder, settings, onProgress, signal, (options) => this.client.request('batch', { folder, out, options: settings.analyze, scores: 'all' }, options));
@@ -237,6 +239,7 @@ export class AnalysisService extends Disposable {
 
   /** The neuron scan of a folder for `units` into the resumable result file `out` (as `batch`). */
   neuronScan(folder: string, out: string, units: NeuronUnit[], onProgress: (p: BatchProgressInfo) => void, signal?: AbortSignal): Promise<BatchRunResult> {
+    prepareResultsDir(out);
     return this.folderRun(folder, this.settings(), onProgress, signal, (options) => this.client.request('neuronScan', { folder, out, units }, options));
   }
 

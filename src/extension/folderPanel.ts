@@ -12,11 +12,13 @@ import { isCancelled } from '../engine/errors';
 import { runningProgress, type BatchProgressInfo } from '../operations/progress';
 import { isFolderPersistedState, isFolderWebviewToHost, type FolderInit, type FolderWebviewToHost, type HostToFolderWebview, type PruneRequest } from '../protocol/folderPanel';
 import type { AnalysisService } from './analysis';
-import { checkAppendable } from '../engine/batch/resultFile';
+import { checkAppendable, readResultFile } from '../engine/batch/resultFile';
+import { ANALYSIS_RECORDS } from '../engine/batch/records';
 import { isRegularFile } from '../engine/files';
 import { COMMANDS, INTERNAL_COMMANDS } from './commandIds';
 import { filesOf, findRecord, folderOfResultFile, resultReader, type ResultReader } from './resultFile';
-import { ANALYSIS_SCHEMA, RESULT_SUFFIX, resultFileNextTo } from '../engine/batch/schema';
+import { ANALYSIS_SCHEMA, RESULT_SUFFIX } from '../engine/batch/schema';
+import { folderOfAwayFile, isResultsLocation, resultFileOf, type ResultsPlaces } from './resultsLocation';
 import { SECTION } from './settings';
 import { PanelManagerBase, panelKey, WebviewPanelHost, webviewOptions } from './webviewPanel';
 
@@ -48,16 +50,20 @@ export class FolderPanelManager extends PanelManagerBase<FolderPanel> {
     }, (s) => isResultSource(s.resultFile));
   }
 
-  /**
-   * Where the batch of `folder` writes (and resumes) its results, per `neuronPath.batch.resultLocation`;
-   * `suffix` names another kind of result file of the folder (a neuron scan's).
-   */
+  /** Where results go now, per `neuronPath.resultsLocation` (for `folder`'s workspace folder). */
+  resultsPlaces(folder?: string): ResultsPlaces {
+    const value = vscode.workspace.getConfiguration(SECTION).get<string>('resultsLocation', 'nextToData');
+    const workspace = (folder ? vscode.workspace.getWorkspaceFolder(vscode.Uri.file(folder)) : undefined) ?? vscode.workspace.workspaceFolders?.[0];
+    return {
+      location: isResultsLocation(value) ? value : 'nextToData',
+      workspaceRoot: workspace?.uri.fsPath,
+      storage: (this.context.storageUri ?? this.context.globalStorageUri).fsPath,
+    };
+  }
+
+  /** Where the batch of `folder` writes (and resumes) its results; `suffix` names another kind of result file of the folder (a neuron scan's). */
   resultFileFor(folder: string, suffix = RESULT_SUFFIX): string {
-    const where = vscode.workspace.getConfiguration(SECTION).get<string>('batch.resultLocation', 'nextToFolder');
-    if (where !== 'globalStorage') return resultFileNextTo(folder, suffix);
-    const dir = vscode.Uri.joinPath(this.context.globalStorageUri, 'batches').fsPath;
-    const id = Buffer.from(path.resolve(folder)).toString('base64url').slice(-24);
-    return path.join(dir, `${path.basename(folder)}-${id}${suffix}`);
+    return resultFileOf(folder, this.resultsPlaces(folder), suffix);
   }
 
   /** Analyzes a folder (resuming its result file) with its panel showing the results live. */
@@ -69,7 +75,17 @@ export class FolderPanelManager extends PanelManagerBase<FolderPanel> {
 
   /** Shows a result file without computing anything. */
   async openResults(file: string): Promise<FolderPanel> {
-    return this.show(file, await folderOfResultFile(file));
+    return this.show(file, await folderOfResultFile(file) ?? await this.folderOfAwayFile(file));
+  }
+
+  /** The folder of a result file in the workspace's or the extension's results folder, found from its first image. */
+  private async folderOfAwayFile(file: string): Promise<string | undefined> {
+    let first: string | undefined;
+    try {
+      await readResultFile(file, { kind: ANALYSIS_RECORDS, filter: (l) => { first ??= typeof l.image === 'string' ? l.image : l.image.path; return false; } });
+    } catch { return undefined; }
+    const folder = folderOfAwayFile(file, first, this.resultsPlaces(first));
+    return folder && await isFolder(folder) ? folder : undefined;
   }
 
   private show(resultFile: string, folder: string | undefined): FolderPanel {
@@ -126,7 +142,7 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
   /** Runs (or resumes) the folder's batch; a second call while one runs only shows the panel. */
   async runBatch(): Promise<void> {
     if (!this.folder) {
-      void vscode.window.showErrorMessage(`Neuron Path: the folder of ${this.resultFile} is not known (it is found next to the file, as "<folder>.neuron-path.jsonl"). Run "Analyze Folder" on the folder instead.`);
+      void vscode.window.showErrorMessage(`Neuron Path: the folder that ${path.basename(this.resultFile)} was made from is not known (it is found next to the file, or from the file's images). Run "Neuron Path: Analyze Folder" on the folder instead.`);
       return;
     }
     if (this.running) { this.reveal(); return; }

@@ -211,6 +211,7 @@ export function describeError(err: unknown, request: WorkerRequest): WorkerError
     case 'model-choice':
       return { code: 'model-load-failed', message: `${said} Set "neuronPath.modelPath" to the one to analyse, or run "Neuron Path: Select Model...".`, detail };
     case 'labels':
+      if (facts.role === 'folder') return { code: failed, message: `${said} Fix it, or move it out of the folder to group its images by predicted class.`, detail };
       return { code: 'model-load-failed', message: `${said} Check "neuronPath.labelsPath", or the model folder's config.json (id2label or label_names) or labels.txt.`, detail };
     case 'preprocessing':
       return {
@@ -232,7 +233,7 @@ export function describeError(err: unknown, request: WorkerRequest): WorkerError
     case 'result-file':
       // Advice for a folder run's output; a result file an operation reads is not one to move away.
       if (!op.writesResultFile) return failure();
-      return { code: 'analysis-failed', message: `${said} Move it away, or choose "globalStorage" in "neuronPath.batch.resultLocation".`, detail };
+      return { code: 'analysis-failed', message: `${said} Move it away, or set "neuronPath.resultsLocation" to "workspace" or "extensionStorage".`, detail };
     case 'cache':
       return { code: 'model-load-failed', message: `${said} Check that the extension's storage folder is writable.`, detail };
     case 'method-undefined':

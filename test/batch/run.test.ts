@@ -55,6 +55,23 @@ test('scan: ImageFolder classes by name or index, classes interleaved, hidden an
   assert.throws(() => scanFolder(tempDir('batch-empty'), engine.info.labels), /no images \(png, jpg/);
 });
 
+test('scan: a flat folder\'s labels.json gives its images their class, by index or by name; a broken one is refused with what it must hold', async () => {
+  const flat = tempDir('batch-flat-labels');
+  for (const name of ['a.png', 'b.png', 'c.png', 'd.png', 'e.png']) await png(path.join(flat, name), [9, 9, 9]);
+  // a: index, b: name as a folder would be matched, c: an index past the labels, d: a name no label has, e: not listed
+  fs.writeFileSync(path.join(flat, 'labels.json'), JSON.stringify({ 'a.png': 1, 'b.png': 'Class_0', 'c.png': 99, 'd.png': 'zebra' }));
+  const scan = scanFolder(flat, engine.info.labels);
+  const byName = Object.fromEntries(scan.items.map((i) => [path.basename(i.image), [i.trueClass, i.folderLabel]]));
+  assert.deepEqual(byName, { 'a.png': [1, null], 'b.png': [0, null], 'c.png': [null, null], 'd.png': [null, null], 'e.png': [null, null] });
+  assert.equal(scan.layout, 'flat');
+  assert.equal(scan.labelsFile, path.join(flat, 'labels.json'));
+  assert.deepEqual(scan.unmatched, ['99', 'zebra']);
+  fs.writeFileSync(path.join(flat, 'labels.json'), '{"a.png": 1,');
+  assert.throws(() => scanFolder(flat, engine.info.labels), (e: Error & { code?: string }) => e.code === 'labels' && /labels\.json is not valid JSON .*must map image file names to class indices or names/.test(e.message));
+  fs.writeFileSync(path.join(flat, 'labels.json'), '{"a.png": [1]}');
+  assert.throws(() => scanFolder(flat, engine.info.labels), /gives \[1\] for "a\.png"/);
+});
+
 test('a run stopped after one image resumes without redoing it: every image appears once', async () => {
   const dir = await folder();
   const out = path.join(tempDir('batch-out'), 'run.jsonl');

@@ -85,11 +85,13 @@ test('--json - writes the record to stdout; --target, --formula, --steps, --base
   const img = await image();
   const r = cli('analyze', img, '--model', model, '--json', '-', '--target', '2', '--formula', 'paper', '--steps', '5', '--baselines', 'none', '-q');
   assert.equal(r.status, 0, r.stderr);
-  // Quiet: no progress. The fixture has no preprocessing config: one warning line says what is guessed.
-  assert.equal(r.stderr.split('\n').length, 2, r.stderr);
+  // Quiet: no progress. The fixture has no preprocessing config and no labels: a warning line says what is guessed, another that the names are placeholders.
+  assert.equal(r.stderr.split('\n').length, 3, r.stderr);
   assert.match(r.stderr, /^neuron-path: warning: preprocessing guesses interpolation bilinear, crop none, rescale 1\/255, mean \[0\.5, 0\.5, 0\.5\], std \[0\.5, 0\.5, 0\.5\] \(no preprocessor_config\.json, timm config\.json \(pretrained_cfg\) or open_clip_config\.json in [^)]*cls_op17_dynamic\)/);
-  assert.match(r.stderr, /Add the model's preprocessor_config\.json \(transformers\) or config\.json with pretrained_cfg \(timm\) to \S*cls_op17_dynamic, or give --resize\/--size\/--mean\/--std\.\n$/);
+  assert.match(r.stderr, /Add the model's preprocessor_config\.json \(transformers\) or config\.json with pretrained_cfg \(timm\) to \S*cls_op17_dynamic, or give --resize\/--size\/--mean\/--std\.\n/);
+  assert.match(r.stderr, /\nneuron-path: warning: class names are placeholders for all \d+ classes, shown as "class N" \(no labels file, config\.json with id2label or label_names, or labels\.txt in \S*cls_op17_dynamic\)\. Add the model's labels\.txt \(one name per line\) or config\.json to \S*cls_op17_dynamic, or give --labels FILE\.\n$/);
   const rec = JSON.parse(r.stdout) as AnalysisResult;
+  assert.deepEqual(rec.model.classNames, { defaulted: rec.model.numClasses, folder: path.dirname(model) });
   assert.deepEqual(rec.model.preprocessing?.mean, { value: [0.5, 0.5, 0.5], source: { from: 'default' } });
   assert.equal(rec.target.class, 2);
   assert.deepEqual(rec.settings, { steps: 5, formula: 'paper', target: 2, baselines: [] });

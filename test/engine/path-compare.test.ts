@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import test from 'node:test';
 import { Engine, type AnalysisResult } from '../../src/engine/index';
-import { comparePaths, rankIn, type PathComparison } from '../../src/engine/pathCompare';
+import { comparePaths, type PathComparison } from '../../src/engine/pathCompare';
+import { rankOf } from '../../src/engine/rank';
 import { REPO, tempDir } from '../helpers/fixtures';
 
 const SAMPLES = path.join(REPO, 'media', 'samples');
@@ -48,7 +49,7 @@ test('the comparison: ranks from the recorded scores, shared layers, cross JAS',
   const self = comparePaths(a, a, { aOnB: a.jas, bOnA: a.jas });
   assert.equal(self.shared, 6);
   assert.ok(self.layers.every((l) => l.aRankInB === 1 && l.bRankInA === 1));
-  assert.equal(rankIn([0.5, 0.9, 0.5, 0.1], 2), 3, 'ties go by index');
+  assert.equal(rankOf([0.5, 0.9, 0.5, 0.1], 2), 3, 'ties go by index');
   assert.throws(() => comparePaths(a, { ...b, settings: { ...b.settings, steps: 20 } }, { aOnB, bOnA }), /scored differently \(8 steps, reference vs 20 steps, reference\)/);
   assert.throws(() => comparePaths(a, { ...b, settings: { ...b.settings, rule: 'gauss' } }, { aOnB, bOnA }), /scored differently \(8 steps, reference vs 8 steps, gauss rule, reference\)/);
 });

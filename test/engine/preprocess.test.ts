@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import test from 'node:test';
 import * as zlib from 'node:zlib';
 import sharp from 'sharp';
+import { describeDefaultNames } from '../../src/engine/classNames';
 import { readLabels, readPreprocessing as readAt } from '../../src/engine/modelFolder';
 import { locateModel } from '../../src/engine/modelLocation';
 import { loadPixels } from '../../src/engine/preprocess';
@@ -113,13 +114,18 @@ test('an image over the pixel limit is refused before decoding', async () => {
 test('labels: config.json id2label, labels.txt, an explicit file, and defaults', () => {
   const d = tempDir('labels');
   const m = path.join(d, 'model.onnx');
-  assert.deepEqual(readLabels(locateModel(m), 2), ['class 0', 'class 1']);
+  const names = (...args: Parameters<typeof readLabels>) => readLabels(...args).names;
+  assert.deepEqual(readLabels(locateModel(m), 2), { names: ['class 0', 'class 1'], source: { defaulted: 2, folder: d } }, 'nothing names them: placeholders, counted');
   fs.writeFileSync(path.join(d, 'labels.txt'), 'cat\ndog\n');
-  assert.deepEqual(readLabels(locateModel(m), 2), ['cat', 'dog']);
+  assert.deepEqual(readLabels(locateModel(m), 2), { names: ['cat', 'dog'], source: { file: path.join(d, 'labels.txt'), defaulted: 0, folder: d } });
   fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify({ id2label: { 0: 'tabby', 1: 'beagle' } }));
-  assert.deepEqual(readLabels(locateModel(m), 2), ['tabby', 'beagle']);
+  assert.deepEqual(readLabels(locateModel(m), 2).source.file, path.join(d, 'config.json'));
+  assert.deepEqual(names(locateModel(m), 2), ['tabby', 'beagle']);
   fs.writeFileSync(path.join(d, 'other.txt'), 'a\nb\n');
-  assert.deepEqual(readLabels(locateModel(m), 3, path.join(d, 'other.txt')), ['a', 'b', 'class 2']);
+  assert.deepEqual(readLabels(locateModel(m), 3, path.join(d, 'other.txt')), { names: ['a', 'b', 'class 2'], source: { file: path.join(d, 'other.txt'), defaulted: 1, folder: d } });
+  assert.equal(describeDefaultNames(readLabels(locateModel(m), 3, path.join(d, 'other.txt')).source, 3),
+    `class names are placeholders for 1 of 3 classes, shown as "class N" (${path.join(d, 'other.txt')} names fewer). Add the model's labels.txt (one name per line) or config.json to ${d}`);
+  assert.equal(describeDefaultNames(readLabels(locateModel(m), 2).source, 2), undefined, 'every class named: no warning');
   fs.writeFileSync(path.join(d, 'preprocessor_config.json'), '{ broken');
   assert.throws(() => readPreprocessing(m), /preprocessor_config.json is not valid JSON/);
 });

@@ -62,7 +62,7 @@ test('package.json contributions: commands, menus, activation and trust', () => 
   for (const ext of ['svg', 'bmp', 'pngx', 'onnx']) assert.ok(!re.test(`.${ext}`), ext);
   assert.equal(pkg.contributes.menus['editor/title'][0].when, 'activeCustomEditorId == imagePreview.previewEditor');
   const props = pkg.contributes.configuration.properties;
-  for (const key of ['batch.resultLocation', 'batch.refreshEvery', 'modelPath', 'labelsPath', 'preprocess.size', 'preprocess.mean', 'preprocess.std', 'preprocess.resize', 'steps', 'formula', 'scope', 'target', 'executionProvider', 'threads', 'baselines']) {
+  for (const key of ['resultsLocation', 'batch.refreshEvery', 'modelPath', 'labelsPath', 'preprocess.size', 'preprocess.mean', 'preprocess.std', 'preprocess.resize', 'steps', 'formula', 'scope', 'target', 'executionProvider', 'threads', 'baselines']) {
     assert.ok(`neuronPath.${key}` in props, key);
   }
   assert.equal(props['neuronPath.steps'].default, 20);

@@ -3,7 +3,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import type { PanelInit } from '../../src/protocol/imagePanel';
 import {
-  baselinesToAdd, classLabel, comparisonRows, fmt, initialState, pct, persisted, rankLayer, reduce, shownPrediction, type Action, type PanelState,
+  baselinesToAdd, classLabel, fmt, initialState, pct, persisted, rankLayer, reduce, shownPrediction, type Action, type PanelState,
 } from '../../webview/state';
 import { fakeResult } from './fixtures/fakeEngine';
 
@@ -156,19 +156,6 @@ test('labels, preview and overlay settings', () => {
 test('rankLayer sorts every neuron by score, highest first, ties by index', () => {
   assert.deepEqual(rankLayer([0.1, 0.5, -1, 0.5, NaN]).map((r) => r.neuron), [1, 3, 0, 2, 4]);
   assert.deepEqual(rankLayer([0.1, 0.5]).map((r) => r.rank), [0, 1]);
-});
-
-test('comparisonRows: deviations from the target probability before', () => {
-  const r = fakeResult('/img/cat.png');
-  const rows = comparisonRows(r);
-  assert.deepEqual(rows.map((x) => x.key), ['path', 'activation', 'ig', 'random']);
-  const before = r.target.probability;
-  assert.equal(rows[0].removeDeviation, r.manipulation.remove.deviation);
-  assert.ok(Math.abs(rows[1].removeDeviation - (0.5 - before)) < 1e-12);
-  assert.ok(Math.abs(rows[3].enhanceDeviation - (0.61 - before)) < 1e-12);
-  assert.equal(rows[3].jasStd, 0.005);
-  const noBaselines = comparisonRows({ ...r, baselines: {} });
-  assert.equal(noBaselines.length, 1);
 });
 
 test('number formatting', () => {

@@ -245,6 +245,7 @@ test('webview: a banner when preprocessing values are guesses, and the model\u20
     assert.match(banner, /guesses mean \[0\.5, 0\.5, 0\.5\], std \[0\.5, 0\.5, 0\.5\]/);
     assert.match(banner, /Add the model's preprocessor_config\.json \(transformers\) or config\.json with pretrained_cfg \(timm\) to \/models/);
     assert.match(banner, /neuronPath\.preprocess/);
+    assert.doesNotMatch(banner, /class names/, 'the record does not say its class names are placeholders');
     await page.click('[data-testid=preprocessing-warning] vscode-button');
     assert.ok((await posted()).some((m) => m.type === 'openSettings'));
     assert.equal(await page.isVisible('[data-testid=show-input]'), false, 'no input window in the record: nothing to show');
@@ -254,6 +255,16 @@ test('webview: a banner when preprocessing values are guesses, and the model\u20
     await send({ type: 'result', runId: 2, result: { ...base, model: { ...base.model, preprocessing: FAKE_PREPROCESSING }, image: { ...base.image, input } }, cached: false });
     await page.waitForSelector('[data-testid=status][data-state=done]');
     assert.equal(await page.isVisible('[data-testid=preprocessing-warning]'), false, 'every value has a source: no banner');
+    // No labels file named the classes: the banner says the names are placeholders, and where to put one.
+    await send({ type: 'runStarted', runId: 3, target: 'predicted' });
+    await send({ type: 'result', runId: 3, cached: false,
+      result: { ...base, model: { ...base.model, preprocessing: FAKE_PREPROCESSING, classNames: { defaulted: base.model.numClasses, folder: '/models' } }, image: { ...base.image, input } } });
+    await page.waitForSelector('[data-testid=status][data-state=done]');
+    assert.match(await page.textContent('[data-testid=preprocessing-warning]') ?? '', new RegExp(`class names are placeholders for all ${base.model.numClasses} classes, shown as "class N" \\(no labels file.* in /models\\)\\. Add the model's labels\\.txt .*neuronPath\\.labelsPath`));
+    await send({ type: 'runStarted', runId: 4, target: 'predicted' });
+    await send({ type: 'result', runId: 4, cached: false, result: { ...base, model: { ...base.model, preprocessing: FAKE_PREPROCESSING }, image: { ...base.image, input } } });
+    await page.waitForSelector('[data-testid=status][data-state=done]');
+    assert.equal(await page.isVisible('[data-testid=preprocessing-warning]'), false, 'named classes: no banner');
     // The map covers the crop window of the image: 16/256 in from each side, 224/256 of it.
     assert.deepEqual(await page.$eval('#overlay', (c) => [c.style.left, c.style.top, c.style.width]), ['6.25%', '6.25%', '87.5%']);
     await page.click('[data-testid=show-input]');

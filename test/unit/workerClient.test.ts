@@ -37,7 +37,7 @@ function alive(pid: number | undefined): boolean {
   try { process.kill(pid, 0); return true; } catch { return false; }
 }
 
-async function waitFor(cond: () => boolean, ms = 3000): Promise<void> {
+async function waitFor(cond: () => boolean, ms = 30_000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > end) throw new Error('timed out waiting');

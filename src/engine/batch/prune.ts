@@ -7,7 +7,7 @@
 // clean activations), once sparing as many neurons drawn at random. Same draw for all four.
 import { recordedPath } from '../files';
 import type { Engine } from '../index';
-import { argmax, topIndices } from '../locator';
+import { argmax, topIndices } from '../rank';
 import { groupOf, type CategoryPatterns, type GroupBy, type PatternRecord } from './patterns';
 import { EngineError, invalidOption, isCancelled } from '../errors';
 import { PRUNING_DEFAULTS } from '../options';

@@ -1,7 +1,8 @@
 // Finds the images of a folder and their classes. ImageFolder layout: each sub-folder is a class,
 // matched to the model's labels by name (case, spaces and punctuation ignored) or, for a folder
 // named by a number, by class index; images inside are found at any depth. Images at the top of
-// the folder have no folder class (a flat folder is grouped by predicted class later).
+// the folder take their class from the folder's `labels.json` (file name -> class index or name),
+// where it has one; without it they have no folder class (grouped by predicted class later).
 // Datasets are often made of links: symbolic links to images and to class folders are followed,
 // wherever they point, and every real file and folder (device and inode) is taken once, where the
 // scan first meets it; a link back into a folder being scanned is a loop and is not followed again.
@@ -30,9 +31,10 @@ export interface ReachedAgain {
 export interface FolderScan {
   root: string;
   layout: 'imagefolder' | 'flat';
+  labelsFile?: string;              // the labels.json that gave the classes of the images at the top
   items: BatchItem[];               // classes interleaved, so a --limit or a stopped run covers every class
   classes: { folder: string; trueClass: number | null; count: number }[];
-  unmatched: string[];              // sub-folders whose name matches no label (kept, trueClass null)
+  unmatched: string[];              // sub-folders (and labels.json classes) that match no label (kept, trueClass null)
   again: ReachedAgain[];            // files and folders met again through links (each real one is analysed once)
   dangling: string[];               // links to nothing (each an item with its problem)
 }
@@ -117,6 +119,28 @@ class Walk {
   }
 }
 
+/** A flat folder's classes: this file at its top maps each image's file name to a class index or name. */
+export const FOLDER_LABELS_FILE = 'labels.json';
+
+const labelsFileError = (file: string, what: string) =>
+  new EngineError('labels', `${file} ${what}: it must map image file names to class indices or names, e.g. {"coat-1.png": 4}`, { file, role: 'folder' });
+
+/** The classes `labels.json` gives the images at a folder's top: a class index, or a name matched as a folder name is (null: none matches). */
+function folderLabels(root: string, labels: string[]): Map<string, { trueClass: number | null; given: string }> | undefined {
+  const file = path.join(root, FOLDER_LABELS_FILE);
+  if (!fs.existsSync(file)) return undefined;
+  let parsed: unknown;
+  try { parsed = JSON.parse(fs.readFileSync(file, 'utf8')); } catch (e) { throw labelsFileError(file, `is not valid JSON (${(e as Error).message})`); }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw labelsFileError(file, 'is not a JSON object');
+  const out = new Map<string, { trueClass: number | null; given: string }>();
+  for (const [name, value] of Object.entries(parsed)) {
+    if (typeof value === 'number' && Number.isInteger(value) && value >= 0) out.set(name, { trueClass: value < labels.length ? value : null, given: String(value) });
+    else if (typeof value === 'string') out.set(name, { trueClass: matchClass(value, labels), given: value });
+    else throw labelsFileError(file, `gives ${JSON.stringify(value)} for ${JSON.stringify(name)}`);
+  }
+  return out;
+}
+
 export function scanFolder(dir: string, labels: string[]): FolderScan {
   const root = path.resolve(dir);
   if (!fs.existsSync(root)) throw new EngineError('not-found', `folder ${root} does not exist`, { file: root, role: 'folder' });
@@ -143,12 +167,18 @@ export function scanFolder(dir: string, labels: string[]): FolderScan {
     classes.push({ folder: e.name, trueClass, count: images.length });
     groups.push(images.map((f) => item(f, trueClass, e.name)));
   }
-  // Images at the top, and links to nothing there (a class folder or an image, whichever it was).
-  const flat = top.flatMap(({ e, k }) => (!k ? [] : 'problem' in k ? [item({ file: e.file, problem: k.problem }, null, null)]
-    : !k.dir && walk.take(k.id, e.file) ? [item({ file: e.file }, null, null)] : []));
+  // Images at the top (their class from labels.json), and links to nothing there (a class folder or an image, whichever it was).
+  const given = folderLabels(root, labels);
+  const classOf = (name: string): number | null => {
+    const g = given?.get(name);
+    if (g && g.trueClass === null && !unmatched.includes(g.given)) unmatched.push(g.given);
+    return g?.trueClass ?? null;
+  };
+  const flat = top.flatMap(({ e, k }) => (!k ? [] : 'problem' in k ? [item({ file: e.file, problem: k.problem }, classOf(e.name), null)]
+    : !k.dir && walk.take(k.id, e.file) ? [item({ file: e.file }, classOf(e.name), null)] : []));
   if (flat.length) groups.push(flat);
   if (!groups.length) throw new EngineError('image', `no images (${IMAGE_EXTENSIONS.join(', ')}) in ${root}`, { file: root, role: 'folder' });
-  return { root, layout: classes.length ? 'imagefolder' : 'flat', items: interleave(groups), classes, unmatched, again: walk.again, dangling: walk.dangling };
+  return { root, layout: classes.length ? 'imagefolder' : 'flat', ...(given ? { labelsFile: path.join(root, FOLDER_LABELS_FILE) } : {}), items: interleave(groups), classes, unmatched, again: walk.again, dangling: walk.dangling };
 }
 
 /** What a scan met besides images, one line each, for the log of a folder run (paths relative to the folder). */

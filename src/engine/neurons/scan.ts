@@ -3,7 +3,7 @@
 // (the method's removal, for one neuron). Activations are read exactly as the analysis reads them.
 import { tokenMap, topClasses } from '../analyze';
 import type { InstrumentedInfo } from '../instrument';
-import { argmax } from '../locator';
+import { argmax } from '../rank';
 import type { Runner } from '../runner';
 import type { NeuronUnit, UnitScan } from '../batch/schema';
 
