@@ -287,6 +287,7 @@ export class AnalysisService extends Disposable {
 
   /** An intervention on every image of `folder` into the resumable result file `out` (as `batch`), with its per-class effects. */
   interveneFolder(folder: string, out: string, intervention: Intervention, onProgress: (p: BatchProgressInfo) => void, signal?: AbortSignal): Promise<FolderInterventionResult> {
+    prepareResultsDir(out);
     return this.folderRun(folder, this.settings(), onProgress, signal, (options) => this.client.request('interveneFolder', { folder, out, intervention }, options));
   }
 

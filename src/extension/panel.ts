@@ -12,6 +12,7 @@ import { AnalysisService, errorMessage } from './analysis';
 import { COMMANDS, INTERNAL_COMMANDS } from './commandIds';
 import { exportStem, pathCsv, pngFromDataUrl, resultJson } from './export';
 import { isRegularFile } from '../engine/files';
+import type { FolderPanelManager } from './folderPanel';
 import { PanelIntervention } from './panelIntervention';
 import { PanelManagerBase, panelKey, WebviewPanelHost, webviewOptions } from './webviewPanel';
 
@@ -21,7 +22,7 @@ export const VIEW_TYPE = 'neuronPath.panel';
 const imagePanelOptions = (extensionUri: vscode.Uri, imageUri: vscode.Uri) => webviewOptions(extensionUri, [vscode.Uri.joinPath(imageUri, '..')]);
 
 export class PanelManager extends PanelManagerBase<NeuronPathPanel> {
-  constructor(private readonly context: vscode.ExtensionContext, private readonly service: AnalysisService) {
+  constructor(private readonly context: vscode.ExtensionContext, private readonly service: AnalysisService, private readonly folders: Pick<FolderPanelManager, 'resultFileFor'>) {
     super();
     // The image must still be a regular file: its folder becomes the panel's resource root.
     this.registerSerializer(VIEW_TYPE, isPanelPersistedState, (s) => panelKey(s.imagePath), (webviewPanel, s) => this.revive(webviewPanel, s.imagePath, s.target),
@@ -58,7 +59,7 @@ export class PanelManager extends PanelManagerBase<NeuronPathPanel> {
   }
 
   private add(webviewPanel: vscode.WebviewPanel, imageUri: vscode.Uri, target: TargetChoice): NeuronPathPanel {
-    return this.track(panelKey(imageUri.fsPath), new NeuronPathPanel(webviewPanel, imageUri, target, this.context, this.service));
+    return this.track(panelKey(imageUri.fsPath), new NeuronPathPanel(webviewPanel, imageUri, target, this.context, this.service, this.folders));
   }
 }
 
@@ -99,9 +100,10 @@ export class NeuronPathPanel extends WebviewPanelHost<HostToWebview> {
     private target: TargetChoice,
     context: vscode.ExtensionContext,
     private readonly service: AnalysisService,
+    folders: Pick<FolderPanelManager, 'resultFileFor'>,
   ) {
     super(panel, context, 'webview', panelTitle(imageUri.fsPath));
-    this.intervention = new PanelIntervention(service, imageUri, (m) => this.post(m), () => this.result?.target.class);
+    this.intervention = new PanelIntervention(service, folders, imageUri, (m) => this.post(m), () => this.result?.target.class);
   }
 
   get imagePath(): string { return this.imageUri.fsPath; }

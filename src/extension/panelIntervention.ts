@@ -1,6 +1,6 @@
 // The image panel's Intervene section on the host: a live top-5 for each setting the page sends (a
 // newer request cancels the older one, which gets no answer), the intervention over a folder the
-// user picks (resumable, beside the folder as the neuron scans are; cancellable), and the edited
+// user picks (resumable, where neuronPath.resultsLocation puts a folder's results; cancellable), and the edited
 // model saved where the user says.
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
@@ -10,11 +10,12 @@ import type { Intervention } from '../engine/intervene';
 import { stableKey } from '../protocol/guards';
 import type { HostToWebview, LiveIntervention } from '../protocol/imagePanel';
 import { errorMessage, type AnalysisService } from './analysis';
+import type { FolderPanelManager } from './folderPanel';
 
-/** The result file of an intervention over `folder`: one per model and setting, so each resumes on its own. */
-export function folderInterventionFile(folder: string, model: unknown, intervention: Intervention): string {
+/** What an intervention's result file of a folder is named after it: one per model and setting, so each resumes on its own. */
+export function interventionSuffix(model: unknown, intervention: Intervention): string {
   const key = createHash('sha256').update(stableKey({ model, rows: intervention.rows, settings: intervention.settings })).digest('hex').slice(0, 12);
-  return `${folder}.intervention-${key}.jsonl`;
+  return `.intervention-${key}.jsonl`;
 }
 
 export class PanelIntervention {
@@ -23,6 +24,8 @@ export class PanelIntervention {
 
   constructor(
     private readonly service: AnalysisService,
+    /** Where a folder's results go (neuronPath.resultsLocation). */
+    private readonly folders: Pick<FolderPanelManager, 'resultFileFor'>,
     private readonly imageUri: vscode.Uri,
     private readonly post: (m: HostToWebview) => void,
     /** The class the shown analysis explains, followed by the intervention (else the class predicted before). */
@@ -56,7 +59,7 @@ export class PanelIntervention {
     });
     if (!picked?.[0]) return;
     const folder = picked[0].fsPath;
-    const out = folderInterventionFile(folder, this.service.settings().model, intervention);
+    const out = this.folders.resultFileFor(folder, interventionSuffix(this.service.settings().model, intervention));
     const controller = new AbortController();
     this.folderRun = controller;
     this.post({ type: 'folderIntervention', run: { state: 'running', folder } });
