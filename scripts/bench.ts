@@ -9,6 +9,8 @@
 //   --timm: an extracted timm source; --timm-repo: a git repository of huggingface/pytorch-image-models
 //           whose HEAD is extracted (default $NEURON_PATH_TIMM_REPO, else the workspace's mirror)
 //   --no-array: skip the array-task rates (1 and 2 `batch --shard` processes over 40 images)
+//   --classes 1000,6000: only the table of the class similarity of a report on that many classes
+//           (generated records, ViT-B-shaped): the full matrix (before) against each class's top N (now)
 //   --forward-only: only the table of the forward-only session against the gradient session (what
 //           every pass ran before it): neuron scan, pruning check and analysis, alternating in one
 //           process per model (--rounds R, default 2; --scan-images N images; --no-analysis)
@@ -30,6 +32,7 @@ import { scanFolderNeurons } from '../src/engine/neurons/index';
 import type { NeuronUnit } from '../src/engine/batch/schema';
 import { encodeModel } from '../src/engine/onnx/proto';
 import { arrayFolder, arrayRun, duration, recordBytes, RUN_IMAGES } from './bench/cluster';
+import { classesChild, VIT_B_CLASSES, type ClassesResult } from './bench/classes';
 import { parameterCount, syntheticVit, VIT_B16, VIT_S16, type VitShape } from './bench/syntheticVit';
 import { PYTHON, TIMM_MODELS, timmExport, timmSource, type TimmSource } from './bench/timmExport';
 
@@ -55,7 +58,7 @@ const { values: opts } = parseArgs({
     'no-torch': { type: 'boolean', default: false }, 'no-array': { type: 'boolean', default: false },
     folder: { type: 'string' }, limit: { type: 'string', default: '20' }, 'scan-images': { type: 'string', default: '64' },
     timm: { type: 'string' }, 'forward-only': { type: 'boolean', default: false }, rounds: { type: 'string', default: '2' },
-    'no-analysis': { type: 'boolean', default: false },
+    'no-analysis': { type: 'boolean', default: false }, classes: { type: 'string' },
     'timm-repo': { type: 'string', default: process.env.NEURON_PATH_TIMM_REPO ?? '/work/.mirror/huggingface+pytorch-image-models/repo' },
   },
 });
@@ -210,10 +213,12 @@ function referenceBlasNote(): string | undefined {
 async function main(): Promise<void> {
   if (opts.child) {
     const spec = JSON.parse(opts.child);
-    await (spec.mode === 'forward-only' ? forwardOnlyChild(spec) : child(spec));
+    if (spec.mode === 'classes') process.stdout.write(`${JSON.stringify(classesChild(spec))}\n`);
+    else await (spec.mode === 'forward-only' ? forwardOnlyChild(spec) : child(spec));
     return;
   }
   if (opts['forward-only']) { forwardOnlyTable(); return; }
+  if (opts.classes) { classesTable(opts.classes.split(',').map(Number)); return; }
   const threads = Number(opts.threads), steps = Number(opts.steps);
   const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'neuron-path-bench-cache-')); // cold first open
   let source: TimmSource | string | undefined;
@@ -374,6 +379,22 @@ function forwardOnlyTable(): void {
   console.log('gradient session (before) / forward-only session (now) (speed-up); scan: one neuron per block with its ablation (L + 1 passes per image);');
   console.log(`pruning check: ${PRUNE_FRACTIONS.length} fractions x ${PRUNE_VARIANTS.length} variants = 20 scaled rows per image; analysis: one image, activation baseline`);
   printTable(['model', `neuron scan (${images} images)`, `pruning check (${images} images)`, 'analysis', 'forward session memory'], rowsOut);
+}
+
+/** The report's class similarity on many classes: the full matrix (before) and the top N per class (now), each in its own process. */
+function classesTable(counts: number[]): void {
+  const rowsOut: string[][] = [];
+  for (const classes of counts) {
+    for (const dense of [true, false]) {
+      process.stderr.write(`bench: ${classes} classes, ${dense ? 'full matrix (before)' : 'top N per class (now)'}\n`);
+      const r = runChild({ mode: 'classes', classes, dense }) as unknown as ClassesResult;
+      rowsOut.push([String(r.classes), String(r.images), dense ? 'full matrix (before)' : 'top 20 per class (now)', r.seconds.toFixed(2), r.maxRssMb.toFixed(0), r.jsonMb.toFixed(1)]);
+    }
+  }
+  const s = VIT_B_CLASSES;
+  console.log(`\nClass similarity of a report: ${os.cpus().length} cores (${os.cpus()[0]?.model}); generated records, ${s.perClass} images per class, ` +
+    `${s.layers} blocks x ${s.neurons} neurons; seconds: the category patterns with the similarity; JSON: the similarity in report --json`);
+  printTable(['classes', 'images', 'similarity', 'seconds', 'peak RSS MB', 'JSON MB'], rowsOut);
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });

@@ -11,6 +11,17 @@ export function stepsText(s: { steps: number; rule?: string }): string {
   return `${s.steps} steps${s.rule && s.rule !== 'left' ? `, ${s.rule} rule` : ''}`;
 }
 
+/**
+ * One name for a model file in every panel: "bundled model" for the bundled one, else the file with
+ * the folder that tells it apart (hub models are all model.onnx): "vit-small/model.onnx", or
+ * "vit-small/onnx/model.onnx" for the hubs' onnx/ sub-folder.
+ */
+export function modelLabel(file: string, bundledModelPath?: string): string {
+  if (bundledModelPath !== undefined && file === bundledModelPath) return 'bundled model';
+  const parts = file.split(/[\\/]+/).filter(Boolean);
+  return parts.slice(parts.length >= 3 && parts[parts.length - 2] === 'onnx' ? -3 : -2).join('/');
+}
+
 /** A score, JAS, gradient, activation or probability: `digits` significant digits, an exponent below 1e-3 or from 1e4. */
 export function formatNumber(v: number | null | undefined, digits = 3): string {
   if (missing(v)) return MISSING;

@@ -6,6 +6,7 @@ import {
 } from 'chart.js';
 import type { MethodRow } from '../src/engine/methods';
 import { fmt, fmtSigned, methodName, type RankedNeuron } from './state';
+import { roundTicks } from './ticks';
 
 Chart.register(BarController, BarElement, CategoryScale, Decimation, Legend, LinearScale, LogarithmicScale, LineController, LineElement, PointElement, ScatterController, Tooltip);
 
@@ -72,6 +73,13 @@ export function baseOptions(theme: Theme, label: string) {
 
 export function axis(theme: Theme, title: string, extra: Record<string, unknown> = {}) {
   return {
+    // Linear axes tick at round values (ticks.ts); a category or log axis keeps its own.
+    ...(extra.type === undefined || extra.type === 'linear' ? {
+      afterBuildTicks: (scale: { ticks: { value: number }[] }) => {
+        const kept = new Set(roundTicks(scale.ticks.map((t) => t.value)));
+        scale.ticks = scale.ticks.filter((t) => kept.has(t.value));
+      },
+    } : {}),
     ...extra,
     title: { display: true, text: title, color: theme.muted, font: { family: theme.font } },
     ticks: { color: theme.muted, font: { family: theme.font } },

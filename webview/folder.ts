@@ -16,14 +16,16 @@ import { ChartSlot, readTheme } from './charts';
 import { isMessage, Page } from './boot';
 import { fill, h } from './dom';
 import { RunHeader } from './runHeader';
+import { modelLabel, stepsText } from '../src/format';
 import { folderComparisonChart } from './folderCharts';
 import { PruningSection } from './folderPruning';
+import { missingThumbnails, thumbnail, ThumbnailBar } from './thumbnails';
 import {
-  baseName, cellImages, comparisonRows, fmt, heatmapOf, initialFolderState, pct, persistedFolder, reduceFolder, similarityView, statusText,
+  baseName, cellImages, comparisonRows, fmt, heatmapNeurons, heatmapOf, initialFolderState, pct, persistedFolder, reduceFolder, similarityMatrix, similarityView, similarTo, statusText,
   type FolderAction, type FolderState,
 } from './folderState';
 
-const HOST_MESSAGES = ['init', 'report', 'batchProgress', 'batchDone', 'pruneProgress', 'pruneDone'];
+const HOST_MESSAGES = ['init', 'report', 'batchProgress', 'batchDone', 'pruneProgress', 'pruneDone', 'thumbnails'];
 const page = new Page<FolderState, FolderAction, FolderWebviewToHost, FolderPersistedState>({
   initial: initialFolderState, reduce: reduceFolder, persist: (s) => (s.resultFile ? persistedFolder(s) : undefined),
   accepts: (m): m is FolderAction => isMessage(m, HOST_MESSAGES), build, render, testid: 'folder-panel',
@@ -35,7 +37,8 @@ const ui = {
   latest: h('p', { class: 'caption', id: 'latest', 'data-testid': 'latest' }),
   comparisonBody: h('tbody', { id: 'comparison', 'data-testid': 'comparison-table' }),
   comparisonNote: h('p', { class: 'caption', id: 'comparison-note' }),
-  chartCanvas: h('canvas', { id: 'comparison-chart', role: 'img', 'aria-label': 'Mean and spread of JAS and of the remove and enhance deviation, per method' }),
+  chartCanvas: h('canvas', { id: 'comparison-chart', role: 'img', 'aria-label': 'Mean and spread of the change of the target probability when the path is removed or enhanced, in percentage points, per method' }),
+  jasCanvas: h('canvas', { id: 'jas-chart', role: 'img', 'aria-label': 'Mean and spread of the JAS, per method' }),
   accuracyCanvas: h('canvas', { id: 'accuracy-chart', role: 'img', 'aria-label': 'Accuracy after removal, per method' }),
   classSelect: h('vscode-single-select', { id: 'class-select', 'aria-label': 'Class', 'data-testid': 'class-select' }) as VscodeSingleSelect,
   heatmapCaption: h('p', { class: 'caption', id: 'heatmap-caption' }),
@@ -44,12 +47,19 @@ const ui = {
   cellImages: h('ul', { class: 'image-list', id: 'cell-images', 'data-testid': 'cell-images', 'aria-labelledby': 'cell-title' }),
   similarity: h('table', { class: 'heatmap similarity', id: 'similarity', 'data-testid': 'similarity' }),
   similarityNote: h('p', { class: 'caption', id: 'similarity-note' }),
+  similarTo: h('p', { class: 'caption', id: 'similar-to', 'data-testid': 'similar-to' }),
   errors: h('ul', { class: 'image-list errors', id: 'errors', 'data-testid': 'errors' }),
   errorsSection: h('section', { id: 'section-errors', class: 'section', 'aria-labelledby': 'errors-heading' }),
+  thumbnailBar: new ThumbnailBar('Visualize these neurons',
+    () => post({ type: 'visualizeNeurons', neurons: missingThumbnails(page.state.thumbnails, heatmapNeurons(page.state)) }),
+    () => post({ type: 'cancelVisualizeNeurons' })),
 };
+/** The heatmap neurons last named to the host (it answers with their thumbnails). */
+let namedNeurons = '';
 const pruning = new PruningSection(post);
 const chart = new ChartSlot(ui.chartCanvas);
 const accuracyChart = new ChartSlot(ui.accuracyCanvas);
+const jasChart = new ChartSlot(ui.jasCanvas);
 let drawnTheme = -1;
 
 function section(id: string, ...children: Array<Node | null>): HTMLElement {
@@ -72,16 +82,18 @@ function build(): void {
         h('th', { scope: 'col', class: 'num', title: 'Change of the target probability, in percentage points, when the path\u2019s neurons are doubled' }, 'Enhance (pp)'), h('th', { scope: 'col', class: 'num' }, 'Accuracy after removal'),
         h('th', { scope: 'col', class: 'num' }, 'Path better (JAS / remove / enhance)'))),
       ui.comparisonBody)),
-    h('div', { class: 'chart-row' }, h('div', { class: 'chart-box' }, ui.chartCanvas), h('div', { class: 'chart-box' }, ui.accuracyCanvas)));
+    h('div', { class: 'chart-row' }, h('div', { class: 'chart-box' }, ui.chartCanvas), h('div', { class: 'chart-box' }, ui.jasCanvas), h('div', { class: 'chart-box' }, ui.accuracyCanvas)));
   const patterns = section('patterns',
     h('h2', { id: 'patterns-heading' }, 'Neurons per class'),
     h('div', { class: 'class-row' }, h('vscode-label', { for: 'class-select' }, 'Class'), ui.classSelect),
     ui.heatmapCaption,
     h('div', { class: 'heatmap-box' }, ui.heatmap),
+    ui.thumbnailBar.element,
     h('div', { class: 'cell-box' }, ui.cellTitle, ui.cellImages));
   const similarity = section('similarity',
     h('h2', { id: 'similarity-heading' }, 'Class similarity'),
     h('p', { class: 'caption' }, 'Cosine similarity of the classes\u2019 neuron frequencies (all layers). Classes whose paths share neurons are similar for the model.'),
+    ui.similarTo,
     ui.similarityNote,
     h('div', { class: 'heatmap-box' }, ui.similarity));
   fill(ui.errorsSection, h('h2', { id: 'errors-heading' }, 'Images that failed'), ui.errors);
@@ -94,10 +106,10 @@ function render(): void {
   const r = s.report;
   run.subtitle.textContent = [
     s.folder ? `Folder ${s.folder}` : '',
-    r ? `model ${baseName(r.model.path)}` : '',
+    r ? modelLabel(r.model.path, s.bundledModelPath) : '',
     r ? `${r.images} images` : '',
     r?.accuracy ? `clean accuracy ${pct(r.accuracy.accuracy)} of ${r.accuracy.images}` : '',
-    r ? `steps ${r.settings.steps}, ${r.settings.formula}` : '',
+    r ? `${stepsText(r.settings)}, ${r.settings.formula} formula` : '',
   ].filter(Boolean).join(' · ');
   const running = s.status === 'running';
   // Primary only after a stop; on a finished (or re-opened) result it is a secondary offer, not the next step.
@@ -113,10 +125,12 @@ function render(): void {
     renderErrors(s);
     renderClassSelect(s);
   }
-  if (!prev || prev.report !== s.report || prev.selectedClass !== s.selectedClass || prev.topK !== s.topK || prev.selectedCell !== s.selectedCell) {
+  if (!prev || prev.report !== s.report || prev.selectedClass !== s.selectedClass || prev.topK !== s.topK || prev.selectedCell !== s.selectedCell || prev.thumbnails !== s.thumbnails) {
     renderHeatmap(s, prev);
     renderCell(s);
+    renderSimilarTo(s);
   }
+  renderThumbnails(s);
   pruning.render(s, drawnTheme !== page.themeVersion, prev);
   drawnTheme = page.themeVersion;
 }
@@ -131,10 +145,12 @@ function renderComparison(s: FolderState): void {
     : 'No analysed images yet.';
   if (rows.length) {
     const theme = readTheme();
-    chart.show(folderComparisonChart(theme, rows, 'scores'));
+    chart.show(folderComparisonChart(theme, rows, 'deviation'));
+    jasChart.show(folderComparisonChart(theme, rows, 'jas'));
     if (rows.some((r) => r.stats.removeKept !== null)) accuracyChart.show(folderComparisonChart(theme, rows, 'accuracy')); else accuracyChart.clear();
   } else {
     chart.clear();
+    jasChart.clear();
     accuracyChart.clear();
   }
 }
@@ -173,7 +189,7 @@ function renderHeatmap(s: FolderState, prev: FolderState | undefined): void {
           'aria-label': `Layer ${c.layer}, neuron ${c.neuron}: ${c.count} of ${map.images} images (${pct(c.frequency)})`,
           title: `Layer ${c.layer}, neuron ${c.neuron}: ${c.count}/${map.images} images (${pct(c.frequency)})`,
           onclick: () => dispatch({ type: 'selectCell', cell: { layer: c.layer, neuron: c.neuron } }),
-        }, String(c.neuron));
+        }, thumbnail(s.thumbnails, c.layer, c.neuron), String(c.neuron));
         shade(button, c.frequency);
         return h('td', null, button);
       })))));
@@ -185,6 +201,15 @@ function renderHeatmap(s: FolderState, prev: FolderState | undefined): void {
 }
 
 let focusAfterRender = false;
+
+/** Names the heatmap's neurons to the host when they change (it sends their thumbnails) and draws the bar. */
+function renderThumbnails(s: FolderState): void {
+  const neurons = heatmapNeurons(s);
+  const named = JSON.stringify(neurons);
+  if (named !== namedNeurons && neurons.length) post({ type: 'showNeurons', neurons });
+  namedNeurons = named;
+  ui.thumbnailBar.render(s.thumbnails, neurons, 'the heatmap\u2019s neurons');
+}
 
 function onHeatmapKey(e: KeyboardEvent): void {
   const target = e.target as HTMLElement;
@@ -226,18 +251,27 @@ function renderSimilarity(s: FolderState): void {
   if (!p || !p.classes.length) { fill(ui.similarity); ui.similarityNote.textContent = ''; return; }
   const { indices, hidden } = similarityView(s.report);
   ui.similarityNote.textContent = hidden ? `The ${indices.length} classes with most images (${hidden} more not shown).` : '';
-  const shown = indices.map((i) => ({ c: p.classes[i], i }));
+  const shown = indices.map((i) => p.classes[i]);
+  const matrix = similarityMatrix(s.report!, indices);
   ui.similarity.setAttribute('aria-label', 'Cosine similarity between classes');
   fill(ui.similarity,
-    h('thead', null, h('tr', null, h('th', { scope: 'col' }, ''), ...shown.map(({ c }) => h('th', { scope: 'col', class: 'rot' }, c.label)))),
-    h('tbody', null, ...shown.map(({ c: a, i }) => h('tr', null,
+    h('thead', null, h('tr', null, h('th', { scope: 'col' }, ''), ...shown.map((c) => h('th', { scope: 'col', class: 'rot' }, c.label)))),
+    h('tbody', null, ...shown.map((a, i) => h('tr', null,
       h('th', { scope: 'row' }, a.label),
-      ...shown.map(({ c: b, i: j }) => {
-        const v = p.similarity[i][j];
+      ...shown.map((b, j) => {
+        const v = matrix[i][j];
         const td = h('td', { class: 'sim num', 'data-testid': 'sim-cell', title: `${a.label} / ${b.label}: ${fmt(v, 2)}` }, fmt(v, 2));
         shade(td, v);
         return td;
       })))));
+}
+
+function renderSimilarTo(s: FolderState): void {
+  const cls = s.report?.patterns.classes.find((c) => c.key === s.selectedClass);
+  const similar = similarTo(s);
+  ui.similarTo.textContent = !cls ? '' : similar.length
+    ? `Most similar to ${cls.label}: ${similar.map((x) => `${x.label} ${fmt(x.similarity, 2)}`).join(', ')}.`
+    : `No other class shares a path neuron with ${cls.label}.`;
 }
 
 function renderErrors(s: FolderState): void {

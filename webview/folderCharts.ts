@@ -39,19 +39,26 @@ const whiskers: Plugin<'bar'> = {
   },
 };
 
+const points = (s: Spread): Spread => ({ mean: 100 * s.mean, std: 100 * s.std });
+
+/** The folder panel's comparison charts, each on its own scale so none flattens another. */
+export type ComparisonChart = 'deviation' | 'jas' | 'accuracy';
+
 /**
- * Per method, ± spread: `scores` is mean JAS and the remove / enhance deviation of the target
- * probability; `accuracy` the accuracy after removal (0..1, on its own scale so it does not flatten
- * the deviations).
+ * Per method, ± spread: `deviation` is the change of the target probability when the path is
+ * removed or enhanced, in percentage points as the image panel gives it; `jas` the mean JAS;
+ * `accuracy` the accuracy after removal (0..1).
  */
-export function folderComparisonChart(theme: Theme, rows: ComparisonRow[], which: 'scores' | 'accuracy' = 'scores'): ChartConfiguration<'bar'> {
-  const all: Array<{ label: string; get: (r: ComparisonRow) => Spread | undefined; signed: boolean }> = [
-    { label: 'JAS', get: (r) => r.stats.jas.n ? r.stats.jas : undefined, signed: false },
-    { label: 'remove Δp', get: (r) => r.stats.removeDeviation.n ? r.stats.removeDeviation : undefined, signed: true },
-    { label: 'enhance Δp', get: (r) => r.stats.enhanceDeviation.n ? r.stats.enhanceDeviation : undefined, signed: true },
-    { label: 'accuracy after removal', get: (r) => r.stats.removeKept === null ? undefined : { mean: r.stats.removeKept, std: NaN }, signed: false },
-  ];
-  const metrics = which === 'accuracy' ? all.slice(3) : all.slice(0, 3);
+export function folderComparisonChart(theme: Theme, rows: ComparisonRow[], which: ComparisonChart): ChartConfiguration<'bar'> {
+  const all: Record<ComparisonChart, Array<{ label: string; get: (r: ComparisonRow) => Spread | undefined; signed: boolean; unit?: string }>> = {
+    deviation: [
+      { label: 'remove (pp)', get: (r) => r.stats.removeDeviation.n ? points(r.stats.removeDeviation) : undefined, signed: true, unit: ' pp' },
+      { label: 'enhance (pp)', get: (r) => r.stats.enhanceDeviation.n ? points(r.stats.enhanceDeviation) : undefined, signed: true, unit: ' pp' },
+    ],
+    jas: [{ label: 'JAS', get: (r) => r.stats.jas.n ? r.stats.jas : undefined, signed: false }],
+    accuracy: [{ label: 'accuracy after removal', get: (r) => r.stats.removeKept === null ? undefined : { mean: r.stats.removeKept, std: NaN }, signed: false }],
+  };
+  const metrics = all[which];
   // The axis takes the whiskers in.
   const ends = rows.flatMap((r) => metrics.map((m) => m.get(r))).flatMap((s) => (s && Number.isFinite(s.std) ? [s.mean - s.std, s.mean + s.std] : s ? [s.mean] : []));
   return {
@@ -80,14 +87,14 @@ export function folderComparisonChart(theme: Theme, rows: ComparisonRow[], which
               const m = metrics[item.dataIndex];
               if (!s) return `${item.dataset.label}: –`;
               const mean = m.signed ? fmtSigned(s.mean) : fmt(s.mean);
-              return `${item.dataset.label}: ${mean}${Number.isFinite(s.std) ? ` ± ${fmt(s.std)}` : ''}`;
+              return `${item.dataset.label}: ${mean}${Number.isFinite(s.std) ? ` ± ${fmt(s.std)}` : ''}${m.unit ?? ''}`;
             },
           },
         },
       },
       scales: which === 'accuracy'
         ? { x: axis(theme, ''), y: axis(theme, 'share of images, top-1 still the target', { min: 0, max: 1 }) }
-        : { x: axis(theme, ''), y: axis(theme, 'mean ± standard deviation', { suggestedMin: Math.min(0, ...ends), suggestedMax: Math.max(0, ...ends) }) },
+        : { x: axis(theme, ''), y: axis(theme, which === 'deviation' ? 'change of the target probability (pp), mean ± sd' : 'mean ± standard deviation', { suggestedMin: Math.min(0, ...ends), suggestedMax: Math.max(0, ...ends) }) },
     },
     plugins: [backgroundPlugin, whiskers as Plugin],
   } as ChartConfiguration<'bar'>;

@@ -2,14 +2,15 @@
 // user actions change it. Pure (no DOM), so it is unit tested. The numbers come from the engine's
 // report (src/engine/batch/report.ts); this module only picks and formats them.
 import type { MethodStats } from '../src/engine/batch/compare';
-import { imagesThrough, topNeurons } from '../src/engine/batch/patterns';
+import { cosine, imagesThrough, topNeurons } from '../src/engine/batch/patterns';
 import type { PruneVariant, PruningCurve } from '../src/engine/batch/prune';
 import { formatNumber as fmt, formatPercent as pct, formatSigned as fmtSigned, formatSpread as spread, formatPointsSpread } from '../src/format';
 import type { BatchReport } from '../src/engine/batch/report';
-import { PRUNING_DEFAULTS } from '../src/engine/options';
+import { PRUNING_DEFAULTS, PRUNING_MIN_IMAGES } from '../src/engine/options';
 import { batchProgressText } from '../src/format';
 import type { BatchProgressInfo } from '../src/operations/progress';
 import type { FolderInit, FolderPersistedState, HostToFolderWebview, PruneRequest } from '../src/protocol/folderPanel';
+import type { NeuronRef, ThumbnailStatus } from '../src/protocol/thumbnails';
 
 export type FolderStatus = 'empty' | 'running' | 'done' | 'cancelled' | 'error';
 
@@ -26,10 +27,16 @@ export interface FolderState {
   message?: string;
   /** The class (CategoryPatterns key) whose heatmap is shown. */
   selectedClass?: string;
+  /** Whether the user picked it (else it follows the largest class as a live run's reports come). */
+  classChosen: boolean;
+  /** The bundled model's file: its results are named "bundled model". */
+  bundledModelPath?: string;
   /** The heatmap cell whose images are listed. */
   selectedCell?: Cell;
   topK: number;
   pruning: PruningState;
+  /** The heatmap cells' feature-visualization thumbnails (sent by the host). */
+  thumbnails: ThumbnailStatus;
 }
 
 /** The pruning check run from the panel (with the open model, on the file's images). */
@@ -51,23 +58,30 @@ export const DEFAULT_TOP_K = 8;
 export function initialFolderState(persisted?: Partial<FolderPersistedState>): FolderState {
   return {
     resultFile: persisted?.resultFile ?? '', folder: persisted?.folder, title: '', skipped: [], status: 'empty',
-    selectedClass: persisted?.selectedClass, topK: DEFAULT_TOP_K, pruning: { status: 'idle' },
+    selectedClass: persisted?.selectedClass, classChosen: persisted?.selectedClass !== undefined, topK: DEFAULT_TOP_K, pruning: { status: 'idle' }, thumbnails: { uris: {} },
   };
 }
 
 export function persistedFolder(s: FolderState): FolderPersistedState {
-  return { resultFile: s.resultFile, folder: s.folder, selectedClass: s.selectedClass };
+  return { resultFile: s.resultFile, folder: s.folder, selectedClass: s.classChosen ? s.selectedClass : undefined };
 }
 
-/** Keeps the selection where the new report still has it, else picks the first class. */
+/**
+ * The class shown: the user's pick while the report has it; else the class with the most images
+ * (the first of those in class order), which is the one whose frequencies say the most. While a
+ * run goes the early reports hold a few images of the first classes only, so an unpicked
+ * selection follows the largest class as the images come.
+ */
 function withReport(s: FolderState, report: BatchReport | undefined): FolderState {
   if (!report) return { ...s, report, selectedCell: undefined };
   const classes = report.patterns.classes;
-  const selectedClass = classes.some((c) => c.key === s.selectedClass) ? s.selectedClass : classes[0]?.key;
+  const kept = s.classChosen && classes.some((c) => c.key === s.selectedClass);
+  const largest = classes.reduce<typeof classes[number] | undefined>((best, c) => (!best || c.count > best.count ? c : best), undefined);
+  const selectedClass = kept ? s.selectedClass : largest?.key;
   const cls = classes.find((c) => c.key === selectedClass);
   const cell = s.selectedCell;
-  const selectedCell = cell && cls?.layers[cell.layer]?.some((n) => n.neuron === cell.neuron) ? cell : undefined;
-  return { ...s, report, selectedClass, selectedCell };
+  const selectedCell = cell && selectedClass === s.selectedClass && cls?.layers[cell.layer]?.some((n) => n.neuron === cell.neuron) ? cell : undefined;
+  return { ...s, report, selectedClass, classChosen: kept, selectedCell };
 }
 
 export function reduceFolder(s: FolderState, a: FolderAction): FolderState {
@@ -76,7 +90,7 @@ export function reduceFolder(s: FolderState, a: FolderAction): FolderState {
       const i: FolderInit = a.init;
       const status: FolderStatus = i.running ? 'running' : i.error ? 'error' : i.report ? 'done' : 'empty';
       return withReport({
-        ...s, resultFile: i.resultFile, folder: i.folder, title: i.title, skipped: i.skipped ?? [], status,
+        ...s, resultFile: i.resultFile, folder: i.folder, title: i.title, bundledModelPath: i.bundledModelPath, skipped: i.skipped ?? [], status,
         progress: i.running, message: i.error,
       }, i.report);
     }
@@ -98,11 +112,14 @@ export function reduceFolder(s: FolderState, a: FolderAction): FolderState {
         },
       };
     case 'selectClass':
-      if (a.key === s.selectedClass || !s.report?.patterns.classes.some((c) => c.key === a.key)) return s;
-      return { ...s, selectedClass: a.key, selectedCell: undefined };
+      if (!s.report?.patterns.classes.some((c) => c.key === a.key)) return s;
+      if (a.key === s.selectedClass) return s.classChosen ? s : { ...s, classChosen: true };
+      return { ...s, selectedClass: a.key, classChosen: true, selectedCell: undefined };
     case 'selectCell':
       if (a.cell?.layer === s.selectedCell?.layer && a.cell?.neuron === s.selectedCell?.neuron) return s;
       return { ...s, selectedCell: a.cell };
+    case 'thumbnails':
+      return { ...s, thumbnails: a.status };
     case 'setTopK': {
       const k = Math.max(1, Math.min(64, Math.round(a.k)));
       return k === s.topK || !Number.isFinite(k) ? s : { ...s, topK: k };
@@ -148,6 +165,11 @@ export function heatmapOf(s: FolderState): Heatmap | undefined {
   return { key: cls.key, label: cls.label, images: cls.count, layers: rows.length, k: s.topK, rows };
 }
 
+/** The neurons of the heatmap shown, row by row (the host sends their thumbnails). */
+export function heatmapNeurons(s: FolderState): NeuronRef[] {
+  return heatmapOf(s)?.rows.flatMap((row) => row.map((c) => ({ layer: c.layer, neuron: c.neuron }))) ?? [];
+}
+
 /** The images of the selected class whose path uses the selected cell's neuron (the engine's imagesThrough). */
 export function cellImages(s: FolderState): string[] {
   if (!s.report || !s.selectedClass || !s.selectedCell) return [];
@@ -161,6 +183,19 @@ export function similarityView(report: BatchReport | undefined, max = MAX_SIMILA
   const classes = report?.patterns.classes ?? [];
   const order = classes.map((c, i) => ({ i, count: c.count })).sort((a, b) => b.count - a.count || a.i - b.i).slice(0, max).map((x) => x.i).sort((a, b) => a - b);
   return { indices: order, hidden: classes.length - order.length };
+}
+
+/** The similarity matrix of the shown classes (computed here: the report keeps only each class's most similar classes). */
+export function similarityMatrix(report: BatchReport, indices: number[]): number[][] {
+  const classes = report.patterns.classes;
+  return indices.map((i) => indices.map((j) => cosine(classes[i], classes[j])));
+}
+
+/** The classes most similar to the selected one, most similar first (the report's top N of it). */
+export function similarTo(s: FolderState): { label: string; similarity: number }[] {
+  const p = s.report?.patterns;
+  const i = p ? p.classes.findIndex((c) => c.key === s.selectedClass) : -1;
+  return i < 0 ? [] : p!.similar[i].map((x) => ({ label: p!.classes[x.index].label, similarity: x.similarity }));
 }
 
 /** Whether an image is one of the report's (the host opens nothing else). */
@@ -201,8 +236,12 @@ export function pruningText(s: FolderState): string {
     case 'cancelled': return 'The pruning check was stopped.';
     case 'done': {
       const c = p.curve!;
+      const small = c.images < PRUNING_MIN_IMAGES
+        ? ` Only ${c.images} image${c.images === 1 ? '' : 's'} measured: one image moves the accuracy by ${pct(1 / Math.max(1, c.images))}, so the curves cannot tell the variants apart. `
+          + `Analyse more images per class (at least ${PRUNING_MIN_IMAGES} measured), or raise the held-out share.`
+        : '';
       return `Kept neurons chosen on ${c.holdout > 0 ? `${pct(1 - c.holdout)} of each class\u2019s images, accuracy measured on the other ${c.images}` : `the same ${c.images} images they are measured on`}; `
-        + `${c.keep} per block in the first ${c.layers} blocks; seed ${c.seed}.${c.skipped.length ? ` ${c.skipped.length} images skipped.` : ''}`;
+        + `${c.keep} per block in the first ${c.layers} blocks; seed ${c.seed}.${c.skipped.length ? ` ${c.skipped.length} images skipped.` : ''}${small}`;
     }
     case 'idle': return 'Zero a random share of the neurons of the first blocks and see how much accuracy the class\u2019s path neurons keep, against as many activation or random neurons.';
   }

@@ -15,7 +15,7 @@ import './main.css';
 import { methodRows, type MethodRow } from '../src/engine/methods';
 import type { BaselineName, PathNeuron, TokenMap } from '../src/engine/result';
 import type { ExportRequest, HostToWebview, PanelPersistedState, TargetChoice, WebviewToHost } from '../src/protocol/imagePanel';
-import { analysisProgressText, formatPoints, progressPercent } from '../src/format';
+import { analysisProgressText, formatPoints, modelLabel, progressPercent, stepsText } from '../src/format';
 import { isTargetChoice } from '../src/protocol/imagePanel';
 import { ChartSlot, jasChartConfig, manipulationChartConfig, readTheme, scoreChartConfig, type Marker } from './charts';
 import { fill, h } from './dom';
@@ -24,13 +24,14 @@ import { defaultsBanner, drawModelInput, mapBox } from './modelInput';
 import { isMessage, Page } from './boot';
 import { interveneSection } from './intervene';
 import { INTERVENE_MESSAGES } from './interveneState';
+import { missingThumbnails, thumbnail, ThumbnailBar } from './thumbnails';
 import {
   baselinesToAdd, classCount, classLabel, fmt, initialState, methodName, pct, persisted, rankLayer, reduce, shownPrediction,
   type Action, type PanelState,
 } from './state';
 
 // What the host sends; the page's own actions (a layer picked, the overlay) never come from outside.
-const HOST_MESSAGES: readonly HostToWebview['type'][] = ['init', 'runStarted', 'progress', 'result', 'runFailed', 'labels', 'preview', ...INTERVENE_MESSAGES];
+const HOST_MESSAGES: readonly HostToWebview['type'][] = ['init', 'runStarted', 'progress', 'result', 'runFailed', 'labels', 'preview', 'thumbnails', ...INTERVENE_MESSAGES];
 const page = new Page<PanelState, Action, WebviewToHost, PanelPersistedState>({
   initial: initialState, reduce, persist: (s) => (s.imagePath ? persisted(s) : undefined),
   accepts: (m): m is Action => isMessage(m, HOST_MESSAGES), build, render, testid: 'panel',
@@ -87,6 +88,9 @@ const ui = {
     id: 'neuron-view', secondary: true, 'data-testid': 'neuron-view',
     onclick: () => { const n = selectedNeuron(page.state); if (n) post({ type: 'neuronView', layer: n.layer, neuron: n.neuron }); },
   }),
+  thumbnailBar: new ThumbnailBar('Visualize the path neurons',
+    () => post({ type: 'visualizeNeurons', neurons: missingThumbnails(page.state.thumbnails, thumbnailNeurons(page.state)) }),
+    () => post({ type: 'cancelVisualizeNeurons' })),
 
   layerTitle: h('h2', { id: 'layer-title' }, 'Influence of every neuron'),
   layerNote: h('p', { class: 'caption', id: 'layer-note' }),
@@ -160,7 +164,8 @@ function build(): void {
     ui.pathLegend,
     ui.floorNote,
     h('div', { class: 'row-actions' }, ui.location, ui.neuronButton),
-    ui.pathList);
+    ui.pathList,
+    ui.thumbnailBar.element);
 
   ui.layerTitle.id = 'layer-heading';
   fill(ui.layerBody,
@@ -219,8 +224,8 @@ function renderHeader(s: PanelState): void {
   ui.title.textContent = s.fileName ? `Neuron path: ${s.fileName}` : 'Neuron path';
   if (s.fileName) app.dataset.image = s.fileName;
   const r = s.result;
-  const parts = [s.modelName || r?.model.path.split(/[\\/]/).pop()];
-  if (r) parts.push(`${r.model.layers} layers × ${r.model.neuronsPerLayer} neurons`, `${r.settings.steps} steps`, `${r.settings.formula} formula`, `scope ${r.model.scope}`);
+  const parts = [s.modelName || (r ? modelLabel(r.model.path) : '')];
+  if (r) parts.push(`${r.model.layers} layers × ${r.model.neuronsPerLayer} neurons`, stepsText(r.settings), `${r.settings.formula} formula`, `scope ${r.model.scope}`);
   if (r?.model.precision && r.model.precision.stored !== 'float32') parts.push(`${r.model.precision.stored} model analysed in float32`);
   ui.subtitle.textContent = parts.filter(Boolean).join(' · ');
   // Blocks the path does not run through (class attention, an attention-pool head): which and why.
@@ -405,6 +410,7 @@ function renderPath(s: PanelState): void {
         h('span', { class: 'neuron' }, `#${p.neuron}`),
         h('span', { class: 'metric' }, `act ${fmt(p.activation)}`),
         h('span', { class: 'metric' }, `score ${fmt(p.score)}`),
+        thumbnail(s.thumbnails, p.layer, p.neuron),
         h('span', { class: 'strength-track', 'aria-hidden': 'true' }, strength)),
         others.length ? h('ul', { class: 'topk', 'aria-label': `Layer ${p.layer}: also in the top ${others.length + 1}` },
           ...others.map((o) => h('li', {
@@ -426,10 +432,16 @@ function renderPath(s: PanelState): void {
     ui.neuronButton.title = `Layer ${n.layer}, neuron ${n.neuron}: the images of this folder that excite it most, per class, and what zeroing it does`;
   }
   renderLocation(s, n);
+  ui.thumbnailBar.render(s.thumbnails, thumbnailNeurons(s), 'the path\u2019s neurons');
   // Keep keyboard focus on the selected node across redraws.
   const hadFocus = ui.pathList.contains(document.activeElement);
   fill(ui.pathList, ...items);
   if (hadFocus) (ui.pathList.querySelector('button[aria-pressed="true"]') as HTMLElement | null)?.focus();
+}
+
+/** The neurons whose thumbnails the path cards show: the finished result's path. */
+function thumbnailNeurons(s: PanelState): PathNeuron[] {
+  return s.status === 'running' ? [] : s.result?.path ?? [];
 }
 
 function onPathKey(ev: KeyboardEvent): void {

@@ -5,6 +5,7 @@ import { missingBaselines } from '../src/engine/options';
 import { rankOrder } from '../src/engine/rank';
 import type { HostToWebview, PanelInit, PanelPersistedState, TargetChoice } from '../src/protocol/imagePanel';
 import { initialIntervene, reduceIntervene, type InterveneAction, type InterveneState } from './interveneState';
+import type { ThumbnailStatus } from '../src/protocol/thumbnails';
 
 export type Status = 'empty' | 'running' | 'done' | 'error' | 'cancelled';
 
@@ -41,6 +42,8 @@ export interface PanelState {
   overlayOpacity: number;
   /** The Intervene section (interveneState.ts). */
   intervene: InterveneState;
+  /** The path cards' feature-visualization thumbnails (sent by the host). */
+  thumbnails: ThumbnailStatus;
 }
 
 export type Action =
@@ -69,6 +72,7 @@ export function initialState(persisted?: Partial<PanelPersistedState>): PanelSta
     showOverlay: persisted?.showOverlay ?? true,
     overlayOpacity: clamp(persisted?.overlayOpacity ?? 0.5, 0, 1),
     intervene: initialIntervene(),
+    thumbnails: { uris: {} },
   };
 }
 
@@ -191,6 +195,7 @@ export function reduce(state: PanelState, action: Action): PanelState {
 
     case 'labels': return { ...state, labels: action.labels };
     case 'preview': return { ...state, previewUri: action.dataUri };
+    case 'thumbnails': return { ...state, thumbnails: action.status };
 
     case 'selectLayer': {
       const count = state.path.length;

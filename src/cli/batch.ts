@@ -5,7 +5,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  analyzeFolder, chooseShard, FOLDER_LABELS_FILE, LOCK_STALE, scanNotes, shardLabel, skippedSummary, type BatchProgress, type ScoresKept,
+  analyzeFolder, chooseShard, FOLDER_LABELS_FILE, LOCK_STALE, REPORT_SCHEMA, scanNotes, SIMILAR_TOP_DEFAULT, SIMILAR_TOP_RANGE, shardLabel, skippedSummary, type BatchProgress, type ScoresKept,
 } from '../engine/batch/index';
 import { shardFile, shardSetOf } from '../engine/batch/schema';
 import { codeOf } from '../engine/errors';
@@ -50,7 +50,8 @@ usage: neuron-path report RESULTS... [--prune ${PRUNING_DEFAULTS.fractions.join(
   --top N              neurons shown per class and layer (default 3); --seed S pruning seed (default ${PRUNING_DEFAULTS.seed})
   --by B               auto (default: folder class, else predicted) | folder | predicted
   --matrix             print the class similarity matrix past 20 classes too (else the 20 most similar pairs)
-  --json OUT           also write the whole report as JSON
+  --similar N          most similar classes kept per class in the report (default ${SIMILAR_TOP_DEFAULT}, ${SIMILAR_TOP_RANGE.min}..${SIMILAR_TOP_RANGE.max})
+  --json OUT           also write the whole report as JSON (schema ${REPORT_SCHEMA}; per class its --similar most similar classes)
   --force              replace a --json or --merged file that is an input or holds other results
 `;
 

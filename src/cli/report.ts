@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  ANALYSIS_RECORDS, ANALYSIS_SCHEMA, ERROR_SCHEMA, expandResults, lineImageKey, loadReports, lockResultFile, pruningCheck, readResultFileSync, skippedSummary, similarityPairs, topNeurons,
+  ANALYSIS_RECORDS, ANALYSIS_SCHEMA, ERROR_SCHEMA, expandResults, lineImageKey, loadReports, lockResultFile, pruningCheck, readResultFileSync, skippedSummary, SIMILAR_TOP_DEFAULT, SIMILAR_TOP_RANGE, SimilarityIndex, similarityPairs, topNeurons,
   type BatchLine, type BatchRecord, type BatchReport, type CategoryPatterns, type GroupBy, type PruningCurve, type ResultSet,
 } from '../engine/batch/index';
 import { sha256File } from '../engine/hash';
@@ -20,7 +20,7 @@ import { safeLine, safeText, warnDefaults } from './terminal';
 const FLAGS = {
   model: { type: 'string' }, labels: { type: 'string' }, threads: { type: 'string' }, provider: { type: 'string' },
   prune: { type: 'string' }, keep: { type: 'string' }, seed: { type: 'string' }, top: { type: 'string' }, by: { type: 'string' },
-  holdout: { type: 'string' }, layers: { type: 'string' },
+  holdout: { type: 'string' }, layers: { type: 'string' }, similar: { type: 'string' },
   json: { type: 'string' }, merged: { type: 'string' }, force: { type: 'boolean' }, matrix: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -77,13 +77,17 @@ export function formatReport(r: BatchReport, top = 3, matrix = false): string {
   const short = names.map((n) => n.slice(0, 7));
   if (matrix || names.length <= MATRIX_CLASSES) {
     out.push('', 'Class similarity (cosine of the path-neuron frequency vectors, all layers):');
-    out.push(...table(['', ...short], r.patterns.similarity.map((row, i) => [names[i].slice(0, 14), ...row.map((x) => x.toFixed(2))])));
+    // A row at a time from the patterns: the report keeps only each class's most similar classes.
+    const index = new SimilarityIndex(r.patterns.classes);
+    out.push(...table(['', ...short], names.map((name, i) => [name.slice(0, 14), ...[...index.row(i)].map((x) => x.toFixed(2))])));
     const pairs = similarityPairs(r.patterns, 5);
     if (pairs.length) out.push(`  most similar: ${pairs.map((p) => `${safeLine(p.a)} ~ ${safeLine(p.b)} ${p.similarity.toFixed(2)}`).join(', ')}`);
   } else {
-    out.push('', `Class similarity (cosine of the path-neuron frequency vectors, all layers): the ${SIMILAR_PAIRS} most similar of the ` +
+    // Exact for as many pairs as the report keeps similar classes per class (see similarityPairs).
+    const shown = Math.min(SIMILAR_PAIRS, r.patterns.similarTop);
+    out.push('', `Class similarity (cosine of the path-neuron frequency vectors, all layers): the ${shown} most similar of the ` +
       `${names.length * (names.length - 1) / 2} pairs of ${names.length} classes (--matrix prints the ${names.length} x ${names.length} matrix):`);
-    out.push(...table(['class', 'class', 'cosine'], similarityPairs(r.patterns, SIMILAR_PAIRS).map((p) => [safeLine(p.a), safeLine(p.b), p.similarity.toFixed(2)])));
+    out.push(...table(['class', 'class', 'cosine'], similarityPairs(r.patterns, shown).map((p) => [safeLine(p.a), safeLine(p.b), p.similarity.toFixed(2)])));
   }
 
   if (r.pruning) {
@@ -124,6 +128,7 @@ export async function report(argv: string[]): Promise<number> {
   if (!['auto', 'folder', 'predicted'].includes(by)) throw new UsageError(`--by must be one of auto|folder|predicted, got '${f.by}'`);
   const top = int('top', f.top, 1) ?? 3, keep = int('keep', f.keep, 0) ?? PRUNING_DEFAULTS.keep, seed = int('seed', f.seed, SEED_RANGE.min, SEED_RANGE.max) ?? PRUNING_DEFAULTS.seed;
   const layers = int('layers', f.layers, 1);
+  const similarTop = int('similar', f.similar, SIMILAR_TOP_RANGE.min, SIMILAR_TOP_RANGE.max) ?? SIMILAR_TOP_DEFAULT;
   const holdout = f.holdout === undefined ? PRUNING_DEFAULTS.holdout : numberList('holdout', f.holdout)[0];
   if (f.holdout !== undefined && (f.holdout.includes(',') || !(holdout < 1))) throw new UsageError(`--holdout takes one fraction in [0, 1) (or a percentage), got '${f.holdout}'`);
   const fractions = f.prune !== undefined ? numberList('prune', f.prune) : undefined;
@@ -134,7 +139,7 @@ export async function report(argv: string[]): Promise<number> {
   const json = checkOutput('--json', f.json, { inputs, force: f.force });
 
   // --merged writes every line; a summary alone reads records without their per-neuron arrays.
-  const { report: r, records, set } = await loadReports(positionals, by, { slim: !f.merged });
+  const { report: r, records, set } = await loadReports(positionals, { by, similarTop }, { slim: !f.merged });
   // The model is what the pruning check runs: it comes from the command line, never from the files.
   if (fractions && !f.model) throw new UsageError(`--prune runs the model: give it with --model (the records name ${records[0].model.path})`);
   for (const line of skippedLines(set)) log(line);

@@ -49,11 +49,8 @@ export async function openModel(options: ModelOptions, sizeHint: [number, number
   const dir = options.cacheDir ?? defaultCacheDir();
   const cachedInfo = path.join(dir, `${key}.json`);
 
-  const distrust = untrusted(dir);
-  if (distrust) {
-    report(`warning: the cache folder ${dir} is ${distrust}: whoever can write it decides the results, so it is neither read nor written ` +
-      '(make it yours and not writable by others, e.g. chmod go-w, or set NEURON_PATH_CACHE to a folder of your own)');
-  }
+  const distrust = cacheDistrust(dir);
+  if (distrust) report(`warning: the cache folder ${dir} ${distrust}`);
   const hit = distrust ? undefined : readCacheEntry(dir, cachedInfo, report);
   if (hit) {
     report('loading the cached instrumented model');
@@ -139,6 +136,54 @@ function untrusted(file: string): string | undefined {
   if (st.uid !== uid) return `owned by user ${st.uid}, not by you (${uid})`;
   if (st.mode & 0o022) return `writable by ${st.mode & 0o002 ? 'everyone' : 'its group'} (mode ${(st.mode & 0o777).toString(8)})`;
   return undefined;
+}
+
+/**
+ * The first folder above the cache folder through which another user could replace it, as ssh
+ * checks the folders above ~/.ssh: one owned by another user than you or root, or writable by
+ * others without the sticky bit (in a sticky folder such as /tmp only an entry's owner may rename
+ * it, so it is safe as long as the folders above it are). Both the folders of the path as given (a
+ * link's own folder could swap the link) and those of its real path; a cache folder not made yet is
+ * judged by the folders it would be made in.
+ */
+function unsafeAncestor(dir: string): { folder: string; why: string } | undefined {
+  const uid = process.getuid?.();
+  if (uid === undefined) return undefined; // Windows: ACLs, not modes
+  const given = path.resolve(dir);
+  let existing = given;
+  while (!fs.existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing);
+  const real = fs.realpathSync(existing);
+  const folders = new Set([...upFrom(path.dirname(given)), ...upFrom(existing === given ? path.dirname(real) : real)]);
+  for (const folder of folders) {
+    let st: fs.Stats;
+    try { st = fs.statSync(folder); } catch { continue; } // not made yet: judged by the folders above it
+    if (st.uid !== uid && st.uid !== 0) return { folder, why: `owned by user ${st.uid}, neither you (${uid}) nor root` };
+    if (st.mode & 0o022 && !(st.mode & 0o1000)) {
+      return { folder, why: `writable by ${st.mode & 0o002 ? 'everyone' : 'its group'} without the sticky bit (mode ${(st.mode & 0o777).toString(8)})` };
+    }
+  }
+  return undefined;
+}
+
+/** A folder and every folder above it, up to the root. */
+function upFrom(folder: string): string[] {
+  const out = [folder];
+  while (path.dirname(out[out.length - 1]) !== out[out.length - 1]) out.push(path.dirname(out[out.length - 1]));
+  return out;
+}
+
+/** Why the cache folder is not used (the rest of the warning's sentence), or undefined. */
+function cacheDistrust(dir: string): string | undefined {
+  const own = untrusted(dir);
+  if (own) {
+    return `is ${own}: whoever can write it decides the results, so it is neither read nor written ` +
+      '(make it yours and not writable by others, e.g. chmod go-w, or set NEURON_PATH_CACHE to a folder of your own)';
+  }
+  const above = unsafeAncestor(dir);
+  if (!above) return undefined;
+  return `is inside ${above.folder}, which is ${above.why}: whoever can write it can replace the cache folder and so decide the results, ` +
+    `so the cache is neither read nor written (make ${above.folder} owned by you or root and not writable by others, e.g. chmod go-w, ` +
+    'or give a shared folder the sticky bit as /tmp has, chmod +t; or set NEURON_PATH_CACHE to a folder of your own)';
 }
 
 /**

@@ -51,6 +51,12 @@ export const PRUNING_DEFAULTS = {
   seed: 0,
 } as const;
 
+/**
+ * Held-out images under which a pruning check cannot tell its variants apart: one image moves the
+ * accuracy by more than 3 points, so the curves coincide or cross by chance; the panel says so.
+ */
+export const PRUNING_MIN_IMAGES = 30;
+
 /** Images a neuron view lists: the panel's grid, and the CLI's shorter list. */
 export const NEURON_TOP_IMAGES = { view: 12, cli: 9 } as const;
 

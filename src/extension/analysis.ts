@@ -13,7 +13,7 @@ import type { AnalysisResult, LayerProgress } from '../engine/result';
 import { EngineError, isCancelled } from '../engine/errors';
 import { locateModel } from '../engine/modelLocation';
 import { VISUALIZE_DEFAULTS } from '../engine/options';
-import { analysisProgressText, batchProgressText, progressPercent } from '../format';
+import { analysisProgressText, batchProgressText, modelLabel, progressPercent } from '../format';
 import type { ExportEditedResult } from '../operations/exportEdited';
 import { interveneParams } from '../operations/intervene';
 import type { FolderInterventionResult } from '../operations/interveneFolder';
@@ -22,6 +22,7 @@ import type { BatchProgressInfo, BatchRunResult } from '../operations/progress';
 import type { PruneRequest } from '../protocol/folderPanel';
 import { stableKey } from '../protocol/guards';
 import type { TargetChoice } from '../protocol/imagePanel';
+import { neuronRefKey, type NeuronRef } from '../protocol/thumbnails';
 import { WorkerExitedError } from '../protocol/workerErrors';
 import { COMMANDS } from './commandIds';
 import { Disposable } from './dispose';
@@ -85,7 +86,7 @@ export class AnalysisService extends Disposable {
   settings(): ResolvedSettings {
     return readSettings(vscode.workspace.getConfiguration(SECTION), {
       trusted: vscode.workspace.isTrusted,
-      bundledModelPath: this.context.asAbsolutePath(path.join('media', 'model', 'model.onnx')),
+      bundledModelPath: this.bundledModelPath,
       workspaceFolder: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath,
       cacheDir: vscode.Uri.joinPath(this.context.globalStorageUri, 'models').fsPath,
     });
@@ -108,9 +109,16 @@ export class AnalysisService extends Disposable {
     return this.labelsByModel.get(modelSha) ?? this.context.globalState.get<Record<string, string[]>>(AnalysisService.LABELS_KEY)?.[modelSha];
   }
 
-  modelName(): string {
-    const s = this.settings();
-    return s.bundledModel ? 'bundled model' : path.basename(s.model.modelPath);
+  /** The bundled model's file. */
+  get bundledModelPath(): string { return this.context.asAbsolutePath(path.join('media', 'model', 'model.onnx')); }
+
+  /** The name panels give a model file (a result's), or the one the settings name (its ONNX file where it is found). */
+  modelName(file?: string): string {
+    if (file === undefined) {
+      const { modelPath } = this.settings().model;
+      try { file = locateModel(modelPath).file; } catch { file = modelPath; }
+    }
+    return modelLabel(file, this.bundledModelPath);
   }
 
   /** The cached result for this image under the current settings, without running anything. */
@@ -247,18 +255,51 @@ export class AnalysisService extends Disposable {
    * The feature visualization of a neuron with the current model (read at the readout rows, the
    * default steps and seed), from the cache or computed in the worker under a cancellable notification.
    */
-  visualizeNeuron(layer: number, neuron: number, onStep: (p: StepProgress) => void, signal?: AbortSignal): Promise<CachedVisualization> {
+  async visualizeNeuron(layer: number, neuron: number, onStep: (p: StepProgress) => void, signal?: AbortSignal): Promise<CachedVisualization> {
+    let shown: CachedVisualization | undefined;
+    await this.visualizeNeurons([{ layer, neuron }], { onStep: (_i, p) => onStep(p), onDone: (_i, v) => { shown = v; } }, signal);
+    return shown!;
+  }
+
+  /**
+   * The feature visualizations of `neurons`, one after another, each from the cache or computed in
+   * the worker, under one cancellable notification. `modelSha`: the model the neurons were found in
+   * (a result's); refused when the current settings name another.
+   */
+  visualizeNeurons(neurons: readonly NeuronRef[], listener: VisualizationListener, signal?: AbortSignal, modelSha?: string): Promise<void> {
     const settings = this.settings();
     this.warnAboutSettings(settings);
-    const request = { layer, neuron, steps: VISUALIZE_DEFAULTS.steps, seed: VISUALIZE_DEFAULTS.seed };
-    return cancellableProgress(`Neuron Path: visualizing layer ${layer}, neuron ${neuron}`, signal, async (progress, abortSignal) => {
+    const title = neurons.length === 1 ? `layer ${neurons[0].layer}, neuron ${neurons[0].neuron}` : `${neurons.length} neurons`;
+    return cancellableProgress(`Neuron Path: visualizing ${title}`, signal, async (progress, abortSignal) => {
       const info = await this.client.ensureModel(settings.model, { signal: abortSignal });
       this.modelLoaded(info);
-      return this.visualizations.get({ model: settings.model, sha256: info.sha256, ...request }, (out) => this.client.request('visualize', { ...request, out }, {
-        signal: abortSignal,
-        onProgress: (p) => { progress.report({ increment: 100 / p.steps, message: `step ${p.step}/${p.steps}` }); onStep(p); },
-      }));
+      if (modelSha !== undefined && modelSha !== info.sha256) {
+        throw new UserError('These neurons were found with another model than the one set now; analyse again with the current model to visualize them.');
+      }
+      for (const [index, { layer, neuron }] of neurons.entries()) {
+        const request = { layer, neuron, steps: VISUALIZE_DEFAULTS.steps, seed: VISUALIZE_DEFAULTS.seed };
+        const shown = await this.visualizations.get(visualizationKey(settings, info.sha256, layer, neuron), (out) => this.client.request('visualize', { ...request, out }, {
+          signal: abortSignal,
+          onProgress: (p) => {
+            const which = neurons.length === 1 ? '' : `layer ${layer}, neuron ${neuron} (${index + 1} of ${neurons.length}): `;
+            progress.report({ increment: 100 / p.steps / neurons.length, message: `${which}step ${p.step}/${p.steps}` });
+            listener.onStep?.(index, p);
+          },
+        }));
+        listener.onDone(index, shown);
+      }
     });
+  }
+
+  /** The visualizations of `neurons` of the model `modelSha` already in the cache (nothing is computed), by neuronRefKey. */
+  async cachedVisualizations(modelSha: string, neurons: readonly NeuronRef[]): Promise<Map<string, CachedVisualization>> {
+    const settings = this.settings();
+    const found = new Map<string, CachedVisualization>();
+    for (const { layer, neuron } of neurons) {
+      const hit = await this.visualizations.lookup(visualizationKey(settings, modelSha, layer, neuron));
+      if (hit) found.set(neuronRefKey(layer, neuron), hit);
+    }
+    return found;
   }
 
   /** Where visualizations are kept (a resource root of the neuron view). */
@@ -381,6 +422,17 @@ export class AnalysisService extends Disposable {
     });
     return message;
   }
+}
+
+/** What `visualizeNeurons` reports: the steps of the neuron at `index` and each visualization once it exists. */
+export interface VisualizationListener {
+  onStep?(index: number, progress: StepProgress): void;
+  onDone(index: number, visualization: CachedVisualization): void;
+}
+
+/** A visualization's cache key: the model (options and hash), the neuron and the default settings the panels use. */
+function visualizationKey(settings: ResolvedSettings, modelSha: string, layer: number, neuron: number): unknown {
+  return { model: settings.model, sha256: modelSha, layer, neuron, steps: VISUALIZE_DEFAULTS.steps, seed: VISUALIZE_DEFAULTS.seed };
 }
 
 export function errorMessage(err: unknown): string {

@@ -11,6 +11,7 @@ import * as vscode from 'vscode';
 import { isCancelled } from '../engine/errors';
 import { runningProgress, type BatchProgressInfo } from '../operations/progress';
 import { isFolderPersistedState, isFolderWebviewToHost, type FolderInit, type FolderWebviewToHost, type HostToFolderWebview, type PruneRequest } from '../protocol/folderPanel';
+import type { NeuronRef } from '../protocol/thumbnails';
 import type { AnalysisService } from './analysis';
 import { checkAppendable, readResultFile } from '../engine/batch/resultFile';
 import { ANALYSIS_RECORDS } from '../engine/batch/records';
@@ -20,6 +21,7 @@ import { filesOf, findRecord, folderOfResultFile, resultReader, type ResultReade
 import { ANALYSIS_SCHEMA, RESULT_SUFFIX } from '../engine/batch/schema';
 import { folderOfAwayFile, isResultsLocation, resultFileOf, type ResultsPlaces } from './resultsLocation';
 import { SECTION } from './settings';
+import { PanelThumbnails } from './thumbnails';
 import { PanelManagerBase, panelKey, WebviewPanelHost, webviewOptions } from './webviewPanel';
 
 export const FOLDER_VIEW_TYPE = 'neuronPath.folderPanel';
@@ -43,7 +45,7 @@ export class FolderPanelManager extends PanelManagerBase<FolderPanel> {
   constructor(private readonly context: vscode.ExtensionContext, private readonly service: AnalysisService) {
     super();
     this.registerSerializer(FOLDER_VIEW_TYPE, isFolderPersistedState, (s) => panelKey(s.resultFile), async (webviewPanel, s) => {
-      webviewPanel.webview.options = webviewOptions(this.context.extensionUri);
+      webviewPanel.webview.options = this.options();
       // The folder a batch would analyse: only one that exists, else the one beside the file.
       const folder = s.folder && await isFolder(s.folder) ? s.folder : await folderOfResultFile(s.resultFile);
       this.add(webviewPanel, s.resultFile, folder);
@@ -93,9 +95,14 @@ export class FolderPanelManager extends PanelManagerBase<FolderPanel> {
     if (existing) { existing.reveal(); void existing.refresh(true); return existing; }
     const webviewPanel = vscode.window.createWebviewPanel(
       FOLDER_VIEW_TYPE, folderTitle(resultFile, folder), { viewColumn: vscode.ViewColumn.Active, preserveFocus: false },
-      webviewOptions(this.context.extensionUri),
+      this.options(),
     );
     return this.add(webviewPanel, resultFile, folder);
+  }
+
+  /** The page reads the feature visualizations of its heatmap cells. */
+  private options(): vscode.WebviewOptions & vscode.WebviewPanelOptions {
+    return webviewOptions(this.context.extensionUri, [vscode.Uri.file(this.service.visualizationDir)]);
   }
 
   private add(webviewPanel: vscode.WebviewPanel, resultFile: string, folder: string | undefined): FolderPanel {
@@ -115,6 +122,9 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
   private pruning: AbortController | undefined;
   private error: string | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private readonly thumbnails: PanelThumbnails;
+  /** The heatmap cells the page shows (their thumbnails are looked up again when the report changes). */
+  private shownNeurons: NeuronRef[] = [];
 
   constructor(
     panel: vscode.WebviewPanel,
@@ -124,6 +134,7 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
     private readonly service: AnalysisService,
   ) {
     super(panel, context, 'folder', folderTitle(resultFile, folder));
+    this.thumbnails = new PanelThumbnails(service, panel.webview, (status) => this.post({ type: 'thumbnails', status }));
     this.reader = resultReader(resultFile);
     // Follow the files while no batch of this panel writes them (that one refreshes as it goes).
     const follow = setInterval(() => { if (!this.running && this.ready) this.refresh(false); }, REFRESH_MS);
@@ -207,6 +218,7 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
     if (!changed && !force) return;
     const { report, skipped } = this.reader.summary();
     if (report) this.post({ type: 'report', report, skipped });
+    this.showThumbnails();
   }
 
   private refreshSoon(run: BatchRun): void {
@@ -227,10 +239,29 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
       case 'prune': void this.prune(message.request); return;
       case 'cancelPrune': this.pruning?.abort(); return;
       case 'openImage': void this.openImage(message.image); return;
+      case 'showNeurons': this.shownNeurons = message.neurons; this.showThumbnails(); return;
+      case 'visualizeNeurons': {
+        const report = this.reader.summary().report;
+        if (report) void this.thumbnails.compute(report.model.sha256, this.ofReport(message.neurons), `Visualizing the heatmap neurons of ${this.resultFile}`);
+        return;
+      }
+      case 'cancelVisualizeNeurons': this.thumbnails.cancel(); return;
       case 'neuronView':
         if (this.folder) void vscode.commands.executeCommand(INTERNAL_COMMANDS.openNeuronView, { folder: this.folder, layer: message.layer, neuron: message.neuron });
         return;
     }
+  }
+
+  /** The thumbnails of the heatmap cells shown: the cached visualizations of their neurons. */
+  private showThumbnails(): void {
+    const report = this.reader.summary().report;
+    if (report) void this.thumbnails.show(report.model.sha256, this.ofReport(this.shownNeurons));
+  }
+
+  /** The neurons that are on some path of the report (the page is not trusted). */
+  private ofReport(neurons: readonly NeuronRef[]): NeuronRef[] {
+    const classes = this.reader.summary().report?.patterns.classes ?? [];
+    return neurons.filter((n) => classes.some((c) => c.layers[n.layer]?.some((f) => f.neuron === n.neuron)));
   }
 
   private async openImage(image: string): Promise<void> {
@@ -261,8 +292,10 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
       report, skipped,
       running: runningProgress(this.running),
       error: this.error ?? readError ?? (this.running || missing ? undefined : error),
+      bundledModelPath: this.service.bundledModelPath,
     };
     this.post({ type: 'init', init });
+    this.post({ type: 'thumbnails', status: this.thumbnails.current });
   }
 
   override dispose(): void {
@@ -271,6 +304,7 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
     this.running?.controller.abort();
     this.running = undefined;
     this.pruning?.abort();
+    this.thumbnails.cancel();
     super.dispose();
   }
 }

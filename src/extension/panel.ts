@@ -7,6 +7,7 @@ import type { AnalysisResult, LayerProgress } from '../engine/result';
 import { isCancelled } from '../engine/errors';
 import { missingBaselines } from '../engine/options';
 import { stableKey } from '../protocol/guards';
+import type { NeuronRef } from '../protocol/thumbnails';
 import { isPanelPersistedState, isWebviewToHost, type ExportRequest, type HostToWebview, type PanelInit, type TargetChoice, type WebviewToHost } from '../protocol/imagePanel';
 import { AnalysisService, errorMessage } from './analysis';
 import { COMMANDS, INTERNAL_COMMANDS } from './commandIds';
@@ -14,12 +15,14 @@ import { exportStem, pathCsv, pngFromDataUrl, resultJson } from './export';
 import { isRegularFile } from '../engine/files';
 import type { FolderPanelManager } from './folderPanel';
 import { PanelIntervention } from './panelIntervention';
+import { PanelThumbnails } from './thumbnails';
 import { PanelManagerBase, panelKey, WebviewPanelHost, webviewOptions } from './webviewPanel';
 
 export const VIEW_TYPE = 'neuronPath.panel';
 
-/** The image panel also reads the image's folder. */
-const imagePanelOptions = (extensionUri: vscode.Uri, imageUri: vscode.Uri) => webviewOptions(extensionUri, [vscode.Uri.joinPath(imageUri, '..')]);
+/** The image panel also reads the image's folder and the feature visualizations of its path cards. */
+const imagePanelOptions = (extensionUri: vscode.Uri, imageUri: vscode.Uri, service: AnalysisService) =>
+  webviewOptions(extensionUri, [vscode.Uri.joinPath(imageUri, '..'), vscode.Uri.file(service.visualizationDir)]);
 
 export class PanelManager extends PanelManagerBase<NeuronPathPanel> {
   constructor(private readonly context: vscode.ExtensionContext, private readonly service: AnalysisService, private readonly folders: Pick<FolderPanelManager, 'resultFileFor'>) {
@@ -44,7 +47,7 @@ export class PanelManager extends PanelManagerBase<NeuronPathPanel> {
     }
     const webviewPanel = vscode.window.createWebviewPanel(
       VIEW_TYPE, panelTitle(imageUri.fsPath), { viewColumn: vscode.ViewColumn.Beside, preserveFocus: false },
-      imagePanelOptions(this.context.extensionUri, imageUri),
+      imagePanelOptions(this.context.extensionUri, imageUri, this.service),
     );
     const panel = this.add(webviewPanel, imageUri, target ?? this.service.settings().analyze.target);
     void panel.start(true);
@@ -53,7 +56,7 @@ export class PanelManager extends PanelManagerBase<NeuronPathPanel> {
 
   private revive(webviewPanel: vscode.WebviewPanel, imagePath: string, target: TargetChoice | undefined): void {
     const imageUri = vscode.Uri.file(imagePath);
-    webviewPanel.webview.options = imagePanelOptions(this.context.extensionUri, imageUri);
+    webviewPanel.webview.options = imagePanelOptions(this.context.extensionUri, imageUri, this.service);
     const panel = this.add(webviewPanel, imageUri, target ?? this.service.settings().analyze.target);
     void panel.start(false);
   }
@@ -93,6 +96,7 @@ export class NeuronPathPanel extends WebviewPanelHost<HostToWebview> {
   private labels: string[] | undefined;
   private preview: string | undefined;
   private readonly intervention: PanelIntervention;
+  private readonly thumbnails: PanelThumbnails;
 
   constructor(
     panel: vscode.WebviewPanel,
@@ -104,6 +108,7 @@ export class NeuronPathPanel extends WebviewPanelHost<HostToWebview> {
   ) {
     super(panel, context, 'webview', panelTitle(imageUri.fsPath));
     this.intervention = new PanelIntervention(service, folders, imageUri, (m) => this.post(m), () => this.result?.target.class);
+    this.thumbnails = new PanelThumbnails(service, panel.webview, (status) => this.post({ type: 'thumbnails', status }));
   }
 
   get imagePath(): string { return this.imageUri.fsPath; }
@@ -141,6 +146,20 @@ export class NeuronPathPanel extends WebviewPanelHost<HostToWebview> {
     this.cached = true;
     this.error = undefined;
     this.post({ type: 'result', runId: ++runCounter, result: cached, cached: true });
+    this.showThumbnails();
+  }
+
+  /** The path cards' thumbnails: the cached visualizations of the shown result's path neurons. */
+  private showThumbnails(): void {
+    if (this.result) void this.thumbnails.show(this.result.model.sha256, this.result.path);
+  }
+
+  /** Computes the visualizations the shown path's neurons lack (only neurons of that path: the page is not trusted). */
+  private visualizeNeurons(neurons: NeuronRef[]): void {
+    const result = this.result;
+    if (!result) return;
+    const onPath = result.path.filter((p) => neurons.some((n) => n.layer === p.layer && n.neuron === p.neuron));
+    void this.thumbnails.compute(result.model.sha256, onPath, `Visualizing the path neurons of ${this.imagePath}`);
   }
 
   setLabels(labels: string[], modelSha: string): void {
@@ -204,6 +223,7 @@ export class NeuronPathPanel extends WebviewPanelHost<HostToWebview> {
     this.labels ??= this.service.labelsFor(result.model.sha256);
     this.running = undefined;
     this.post({ type: 'result', runId: run.runId, result, cached, ...(baselinesCancelled ? { baselinesCancelled } : {}) });
+    this.showThumbnails();
   }
 
   cancel(): void {
@@ -236,6 +256,8 @@ export class NeuronPathPanel extends WebviewPanelHost<HostToWebview> {
       case 'interveneFolder': void this.intervention.applyToFolder(message.intervention); return;
       case 'cancelInterveneFolder': this.intervention.cancelFolder(); return;
       case 'exportEdited': void this.intervention.exportEdited(message.intervention); return;
+      case 'visualizeNeurons': this.visualizeNeurons(message.neurons); return;
+      case 'cancelVisualizeNeurons': this.thumbnails.cancel(); return;
     }
   }
 
@@ -245,7 +267,7 @@ export class NeuronPathPanel extends WebviewPanelHost<HostToWebview> {
       imagePath: this.imagePath,
       imageUri: this.panel.webview.asWebviewUri(this.imageUri).toString(),
       fileName: path.basename(this.imagePath),
-      modelName: this.result ? path.basename(this.result.model.path) : this.service.modelName(),
+      modelName: this.service.modelName(this.result?.model.path),
       labels: this.labels,
       target: this.target,
       result: this.result,
@@ -257,6 +279,8 @@ export class NeuronPathPanel extends WebviewPanelHost<HostToWebview> {
     };
     this.post({ type: 'init', init });
     if (this.preview) this.post({ type: 'preview', dataUri: this.preview });
+    this.post({ type: 'thumbnails', status: this.thumbnails.current });
+    this.showThumbnails();
   }
 
   private async sendPreview(): Promise<void> {
@@ -304,6 +328,7 @@ export class NeuronPathPanel extends WebviewPanelHost<HostToWebview> {
     this.running?.controller.abort();
     this.running = undefined;
     this.intervention.dispose();
+    this.thumbnails.cancel();
     super.dispose();
   }
 }

@@ -17,11 +17,11 @@ export class VisualizationCache {
   }
 
   /** The visualization under `key`, if one was completed (its record is written after its PNG). */
-  lookup(key: unknown): CachedVisualization | undefined {
+  async lookup(key: unknown): Promise<CachedVisualization | undefined> {
     const { png, json } = this.files(key);
     try {
-      const record = JSON.parse(fs.readFileSync(json, 'utf8')) as VisualizationRecord;
-      return record.schema === 'neuron-path/visualization-1' && fs.statSync(png).isFile() ? { png, record } : undefined;
+      const record = JSON.parse(await fs.promises.readFile(json, 'utf8')) as VisualizationRecord;
+      return record.schema === 'neuron-path/visualization-1' && (await fs.promises.stat(png)).isFile() ? { png, record } : undefined;
     } catch {
       return undefined;
     }
@@ -29,12 +29,12 @@ export class VisualizationCache {
 
   /** The cached visualization, or `compute` writes its PNG to the path given and the record is stored after it. */
   async get(key: unknown, compute: (png: string) => Promise<VisualizationRecord>): Promise<CachedVisualization> {
-    const hit = this.lookup(key);
+    const hit = await this.lookup(key);
     if (hit) return hit;
     const { png, json } = this.files(key);
-    fs.mkdirSync(this.dir, { recursive: true });
+    await fs.promises.mkdir(this.dir, { recursive: true });
     const record = await compute(png);
-    fs.writeFileSync(json, JSON.stringify(record));
+    await fs.promises.writeFile(json, JSON.stringify(record));
     return { png, record };
   }
 }

@@ -3,6 +3,9 @@ import type { ModelInfo, ModelOptions } from '../engine/api';
 import { isOptional, isString } from '../protocol/guards';
 import { operation } from './operation';
 
+/** "the model /m.onnx", or "the bundled model" when no path is set. */
+const modelSubject = (modelPath: string) => (modelPath ? `the model ${modelPath}` : 'the bundled model');
+
 export const loadModel = operation<ModelOptions, ModelInfo, 'layer'>({
   timeoutMs: 10 * 60_000,   // instrumenting a large model the first time is slow
   progress: 'layer',
@@ -11,7 +14,7 @@ export const loadModel = operation<ModelOptions, ModelInfo, 'layer'>({
     && isOptional(v.cacheDir, isString) && isOptional(v.executionProvider, isString)
     && (v.threads === undefined || (typeof v.threads === 'number' && Number.isInteger(v.threads) && v.threads >= 0))
     && (v.preprocess === undefined || (typeof v.preprocess === 'object' && v.preprocess !== null)),
-  subject: (p) => `the model ${p.modelPath || 'the bundled model'}`,
-  failure: { code: 'model-load-failed', message: (p, reason) => `Could not load the model ${p.modelPath || 'the bundled model'}: ${reason}. See the "Neuron Path" output for details.` },
+  subject: (p) => modelSubject(p.modelPath),
+  failure: { code: 'model-load-failed', message: (p, reason) => `Could not load ${modelSubject(p.modelPath)}: ${reason}. See the "Neuron Path" output for details.` },
   run: (ctx, p) => ctx.load(p),
 });

@@ -4,6 +4,7 @@ import type { BatchReport } from '../engine/batch/report';
 import type { PruningCurve } from '../engine/batch/prune';
 import type { BatchProgressInfo, BatchRunResult } from '../operations/progress';
 import { isIndex, isLocalPath, isObject } from './guards';
+import { isNeuronRefs, type NeuronRef, type ThumbnailStatus } from './thumbnails';
 
 /** What the folder panel draws from scratch (sent after the webview's `ready`). */
 export interface FolderInit {
@@ -15,6 +16,7 @@ export interface FolderInit {
   skipped?: { line: number; reason: string }[];
   running?: BatchProgressInfo;  // the batch filling the file, when one runs
   error?: string;
+  bundledModelPath?: string;    // the bundled model's file, which the page names "bundled model"
 }
 
 export type HostToFolderWebview =
@@ -24,7 +26,9 @@ export type HostToFolderWebview =
   | { type: 'batchDone'; result?: BatchRunResult; message?: string; cancelled: boolean }
   | { type: 'pruneProgress'; done: number; total: number }
   /** The pruning curve, or why there is none (`cancelled`: stopped by the user). */
-  | { type: 'pruneDone'; curve?: PruningCurve; message?: string; cancelled: boolean };
+  | { type: 'pruneDone'; curve?: PruningCurve; message?: string; cancelled: boolean }
+  /** The heatmap cells' feature-visualization thumbnails, and the computation of the missing ones. */
+  | { type: 'thumbnails'; status: ThumbnailStatus };
 
 /** What the folder panel's pruning form asks for (the file is the panel's own). */
 export interface PruneRequest {
@@ -45,7 +49,12 @@ export type FolderWebviewToHost =
 
   /** Run the pruning protocol on the panel's result file; `cancelPrune` stops it. */
   | { type: 'prune'; request: PruneRequest }
-  | { type: 'cancelPrune' };
+  | { type: 'cancelPrune' }
+  /** The heatmap cells the page shows (the host answers with their cached thumbnails). */
+  | { type: 'showNeurons'; neurons: NeuronRef[] }
+  /** Compute the feature visualizations these heatmap neurons lack; stop that. */
+  | { type: 'visualizeNeurons'; neurons: NeuronRef[] }
+  | { type: 'cancelVisualizeNeurons' };
 
 export function isPruneRequest(v: unknown): v is PruneRequest {
   const fraction = (x: unknown) => typeof x === 'number' && x >= 0 && x <= 1;
@@ -58,7 +67,8 @@ export function isPruneRequest(v: unknown): v is PruneRequest {
 export function isFolderWebviewToHost(v: unknown): v is FolderWebviewToHost {
   if (!isObject(v)) return false;
   switch (v.type) {
-    case 'ready': case 'cancel': case 'resume': case 'cancelPrune': return true;
+    case 'ready': case 'cancel': case 'resume': case 'cancelPrune': case 'cancelVisualizeNeurons': return true;
+    case 'showNeurons': case 'visualizeNeurons': return isNeuronRefs(v.neurons);
     case 'prune': return isPruneRequest(v.request);
     case 'openImage': return typeof v.image === 'string' && v.image.length > 0;
     case 'neuronView': return isIndex(v.layer) && isIndex(v.neuron);

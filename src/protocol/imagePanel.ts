@@ -7,6 +7,7 @@ import { isImageFileName } from '../engine/options';
 import type { BatchProgressInfo, BatchRunResult } from '../operations/progress';
 import { isId, isIndex, isLocalPath, isObject } from './guards';
 import { isIntervention } from './intervention';
+import { isNeuronRefs, type NeuronRef, type ThumbnailStatus } from './thumbnails';
 
 export type TargetChoice = number | 'predicted';
 
@@ -39,6 +40,8 @@ export type HostToWebview =
   | { type: 'runFailed'; runId: number; message: string; cancelled: boolean }
   | { type: 'labels'; labels: string[] }
   | { type: 'preview'; dataUri: string }
+  /** The path cards' feature-visualization thumbnails, and the computation of the missing ones. */
+  | { type: 'thumbnails'; status: ThumbnailStatus }
   /** The answer to the page's `intervene` of the same id (a newer request cancels an older one, which gets no answer). */
   | { type: 'intervention'; requestId: number; result?: LiveIntervention; error?: string }
   | { type: 'folderIntervention'; run: FolderIntervention }
@@ -77,6 +80,9 @@ export type WebviewToHost =
   | { type: 'neuronView'; layer: number; neuron: number }
   /** Compare this image's path with another analysed image's. */
   | { type: 'compare' }
+  /** Compute the feature visualizations these path neurons lack (thumbnails on their cards); stop that. */
+  | { type: 'visualizeNeurons'; neurons: NeuronRef[] }
+  | { type: 'cancelVisualizeNeurons' }
   /** The top-5 with these neurons set (answered by `intervention` of the same id). */
   | { type: 'intervene'; requestId: number; intervention: Intervention }
   /** Run the intervention over a folder the user picks (resumable), or stop the one running. */
@@ -89,7 +95,8 @@ export type WebviewToHost =
 export function isWebviewToHost(v: unknown): v is WebviewToHost {
   if (!isObject(v)) return false;
   switch (v.type) {
-    case 'ready': case 'cancel': case 'skipBaselines': case 'runBaselines': case 'openSettings': case 'imageError': case 'compare': case 'cancelInterveneFolder': return true;
+    case 'ready': case 'cancel': case 'skipBaselines': case 'runBaselines': case 'openSettings': case 'imageError': case 'compare': case 'cancelVisualizeNeurons': case 'cancelInterveneFolder': return true;
+    case 'visualizeNeurons': return isNeuronRefs(v.neurons);
     case 'intervene': return isId(v.requestId) && isIntervention(v.intervention) && v.intervention.settings.length > 0;
     case 'interveneFolder': case 'exportEdited': return isIntervention(v.intervention) && v.intervention.settings.length > 0;
     case 'analyze': return isTargetChoice(v.target);

@@ -191,7 +191,7 @@ export function describeError(err: unknown, request: WorkerRequest): WorkerError
   const said = sentence(text);
   const op = operationOf(request.method);
   const subject = op.subject(request.params);
-  const failure = (): WorkerErrorInfo => ({ code: op.failure.code, message: op.failure.message(request.params, firstLine(text)), detail });
+  const failure = (): WorkerErrorInfo => ({ code: op.failure.code, message: op.failure.message(request.params, clause(text)), detail });
   // Where nothing is wrong with a file, a setting or the model, the operation words its own failure.
   const failed: WorkerErrorCode = op.failure.code === 'model-load-failed' ? 'model-load-failed' : 'analysis-failed';
   switch (code) {
@@ -237,19 +237,27 @@ export function describeError(err: unknown, request: WorkerRequest): WorkerError
     case 'cache':
       return { code: 'model-load-failed', message: `${said} Check that the extension's storage folder is writable.`, detail };
     case 'method-undefined':
-      return { code: 'model-load-failed', message: `Neuron Path cannot analyse ${subject}: ${firstLine(text)}. Run "Neuron Path: Select Model..." to choose another model.`, detail };
+      return { code: 'model-load-failed', message: `Neuron Path cannot analyse ${subject}: ${clause(text)}. Run "Neuron Path: Select Model..." to choose another model.`, detail };
     case 'model-format':
+      // The engine's text names the file: said once, with what to do.
+      if (facts.role === 'model') return { code: 'model-load-failed', message: `${said} Export it again (torch.onnx.export or optimum), or run "Neuron Path: Select Model..." to choose another.`, detail: facts.decoder ? `${detail}\n(the ONNX reader said: ${String(facts.decoder)})` : detail };
+    // falls through
     case 'not-a-vit':
     case 'unsupported-op':
-      return { code: 'model-load-failed', message: `Could not load ${subject}: ${firstLine(text)}. It must be a vision transformer image classifier exported to ONNX; run "Neuron Path: Select Model..." to choose another.`, detail };
+      return { code: 'model-load-failed', message: `Could not load ${subject}: ${clause(text)}. It must be a vision transformer image classifier exported to ONNX; run "Neuron Path: Select Model..." to choose another.`, detail };
     default:
       return failure();
   }
 }
 
 /** The first line of an error text as a sentence: capitalised, ending with a full stop. */
+/** The first line without its closing stop, to go inside a sentence (no ".." where one ends it). */
+function clause(s: string): string {
+  return firstLine(s).replace(/[.;:\s]+$/, '');
+}
+
 function sentence(s: string): string {
-  const line = firstLine(s).replace(/[.;:\s]+$/, '');
+  const line = clause(s);
   return `${line.charAt(0).toUpperCase()}${line.slice(1)}.`;
 }
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import test from 'node:test';
-import { analyzeFolder, categoryPatterns, compareMethods, pruningCheck } from '../../src/engine/batch/index';
+import { analyzeFolder, categoryPatterns, compareMethods, pruningCheck, SimilarityIndex } from '../../src/engine/batch/index';
 import { recordsOf } from '../../src/engine/batch/records';
 import { Engine, type ModelOptions } from '../../src/engine/index';
 import { REPO, tempDir } from '../helpers/fixtures';
@@ -40,11 +40,14 @@ test('batch on the bundled model: ImageFolder of the samples, class patterns, pa
       assert.equal(c.count, 2);
       assert.equal(c.layers.length, engine.info.layers);
     }
-    patterns.similarity.forEach((row, i) => row.forEach((x, j) => {
+    const index = new SimilarityIndex(patterns.classes);
+    const rows = patterns.classes.map((_, i) => index.row(i));
+    rows.forEach((row, i) => row.forEach((x, j) => {
       assert.ok(x >= 0 && x <= 1 + 1e-12);
-      assert.ok(Math.abs(x - patterns.similarity[j][i]) < 1e-12);
+      assert.ok(Math.abs(x - rows[j][i]) < 1e-12);
       if (i === j) assert.ok(Math.abs(x - 1) < 1e-12);
     }));
+    patterns.similar.forEach((list, i) => assert.deepEqual(list.map((x) => x.similarity), [...rows[i]].filter((x, j) => j !== i && x > 0).sort((a, b) => b - a)));
 
     const [path_, ...baselines] = compareMethods(records);
     const random = baselines.find((b) => b.method === 'random')!;

@@ -2,7 +2,8 @@
 // frequencies, similarities and statistics are worked out by hand.
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { categoryPatterns, cleanAccuracy, compareMethods, cosine, groupOf, imagesThrough, interleave, loadReport, matchClass, mostFrequent, pathSets, pruneMasks, sample, similarityPairs, splitClasses, topNeurons } from '../../src/engine/batch/index';
+import { categoryPatterns, cleanAccuracy, compareMethods, cosine, groupOf, imagesThrough, interleave, loadReport, matchClass, mostFrequent, pathSets, pruneMasks, sample, SIMILAR_TOP_DEFAULT, SimilarityIndex, similarityPairs, splitClasses, topNeurons } from '../../src/engine/batch/index';
+import { denseSimilarity, manyClassRecords } from '../../scripts/bench/classes';
 import { recordsOf } from '../../src/engine/batch/records';
 import { made, records } from './records';
 import { rng } from '../../src/engine/random';
@@ -31,16 +32,39 @@ test('frequencies per class and layer, most frequent first, with the images thro
   assert.deepEqual(imagesThrough(p, 'class:2', 0, 1), []);
 });
 
-test('class similarity is the cosine of the frequency vectors over all layers', () => {
+test('class similarity is the cosine of the frequency vectors over all layers; each class keeps its most similar', () => {
   const p = categoryPatterns(three());
   // class 0 = (L0: n1 1; L1: n2 .5, n3 .5), class 1 = (L0: n1 1; L1: n2 1): 1.5 / sqrt(1.5 * 2).
-  close(p.similarity[0][1], 1.5 / Math.sqrt(3), 'sim(0,1)');
-  close(p.similarity[1][0], p.similarity[0][1], 'symmetric');
-  assert.equal(p.similarity[0][2], 0);
-  assert.equal(p.similarity[1][2], 0);
-  for (let i = 0; i < 3; i++) close(p.similarity[i][i], 1, `sim(${i},${i})`);
-  close(cosine(p.classes[0], p.classes[1]), p.similarity[0][1], 'cosine()');
-  assert.deepEqual(similarityPairs(p, 1), [{ a: 'zero', b: 'one', similarity: p.similarity[0][1] }]);
+  close(cosine(p.classes[0], p.classes[1]), 1.5 / Math.sqrt(3), 'sim(0,1)');
+  assert.equal(p.similarTop, SIMILAR_TOP_DEFAULT);
+  assert.deepEqual(p.similar, [[{ index: 1, similarity: cosine(p.classes[0], p.classes[1]) }], [{ index: 0, similarity: cosine(p.classes[1], p.classes[0]) }], []],
+    'class 2 shares no neuron: no similar class; a class is not its own');
+  const index = new SimilarityIndex(p.classes);
+  for (let i = 0; i < 3; i++) close(index.row(i)[i], 1, `sim(${i},${i})`);
+  assert.deepEqual([...index.row(0)], p.classes.map((b) => cosine(p.classes[0], b)), 'a row is the dense row');
+  assert.deepEqual(similarityPairs(p, 5), [{ a: 'zero', b: 'one', similarity: cosine(p.classes[0], p.classes[1]) }], 'each pair once');
+  assert.throws(() => categoryPatterns(three(), { similarTop: 0 }), /most similar classes must be an integer from 1 to 1000, got 0/);
+});
+
+test('the top N of each class are the dense matrix entries, bit for bit, and the top pairs are the dense ones', () => {
+  const records = manyClassRecords({ classes: 60, perClass: 3, layers: 4, neurons: 40, seed: 7 });
+  const dense = denseSimilarity(categoryPatterns(records).classes);
+  const zeros = dense.flat().filter((x) => x === 0).length;
+  assert.ok(zeros > 0 && zeros < 60 * 59, `some pairs share no neuron, most do (${zeros} zeros)`);
+  for (const n of [1, 5, 20, 59, 100]) {
+    const p = categoryPatterns(records, { similarTop: n });
+    dense.forEach((row, i) => {
+      const expected = row.map((similarity, index) => ({ index, similarity })).filter((x) => x.index !== i && x.similarity > 0)
+        .sort((a, b) => b.similarity - a.similarity || a.index - b.index).slice(0, n);
+      assert.deepEqual(p.similar[i], expected, `class ${i}, top ${n}`);
+    });
+    const pairs = dense.flatMap((row, i) => row.flatMap((similarity, j) => (j > i && similarity > 0 ? [similarity] : []))).sort((a, b) => b - a).slice(0, n);
+    const got = similarityPairs(p, n).map((x) => x.similarity);
+    assert.equal(got.length, pairs.length);
+    got.forEach((x, k) => close(x, pairs[k], `pair ${k} of the top ${n}`, 1e-15));
+  }
+  const index = new SimilarityIndex(categoryPatterns(records).classes);
+  dense.forEach((row, i) => assert.deepEqual([...index.row(i)], row, `row ${i}`));
 });
 
 test('grouping: folder class, unmatched folder name, predicted class for a flat folder', () => {
@@ -179,7 +203,7 @@ test('a result file summarised for the report and a folder panel: comparison, pa
   const rs = records([{ path: [1, 2], trueClass: 0, predicted: 0 }, { path: [1, 3], trueClass: 0, predicted: 1 }, { path: [4, 5], trueClass: 2, predicted: 2 }]);
   const error = { schema: 'neuron-path/1-error', image: '/images/bad.png', sha256: null, error: 'cannot read it', trueClass: 1, folderLabel: 'one', batch: rs[0].batch };
   const text = [...rs, error].map((l) => JSON.stringify(l)).join('\n') + '\n{"cut';
-  const { report, records: read } = loadReport('/r.jsonl', 'auto', text);
+  const { report, records: read } = loadReport('/r.jsonl', {}, text);
   assert.equal(read.length, 3);
   assert.equal(report.images, 3);
   assert.deepEqual(report.errors, [{ image: '/images/bad.png', error: 'cannot read it' }]);
@@ -188,7 +212,7 @@ test('a result file summarised for the report and a folder panel: comparison, pa
   assert.deepEqual(report.patterns.classes.map((c) => c.key), ['class:0', 'class:2']);
   assert.equal(report.comparison[0].method, 'path');
   assert.deepEqual(JSON.parse(JSON.stringify(report)), report, 'plain JSON for a webview');
-  assert.throws(() => loadReport('/e.jsonl', 'auto', `${JSON.stringify(error)}\n`), /holds no analysed images \(only error lines\)/);
+  assert.throws(() => loadReport('/e.jsonl', {}, `${JSON.stringify(error)}\n`), /holds no analysed images \(only error lines\)/);
   const other = { ...rs[2], model: { ...rs[2].model, sha256: 'b'.repeat(64) } };
-  assert.throws(() => loadReport('/m.jsonl', 'auto', [rs[0], other].map((l) => JSON.stringify(l)).join('\n')), /mixes records of 2 different models/);
+  assert.throws(() => loadReport('/m.jsonl', {}, [rs[0], other].map((l) => JSON.stringify(l)).join('\n')), /mixes records of 2 different models/);
 });

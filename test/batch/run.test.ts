@@ -107,6 +107,18 @@ test('a run stopped after one image resumes without redoing it: every image appe
   assert.equal(recordsOf(readResultFileSync(out, { kind: ANALYSIS_RECORDS }).lines).length, 4, 'old and new content of a.png');
   await assert.rejects(analyzeFolder(engine, { folder: dir, out, modelOptions, analyzeOptions: { ...fast, steps: 5 } }),
     { name: 'BatchSettingsError', message: /other settings \(analyze.steps 4 in the file, 5 now\)/ });
+  // Another model is named by its file, not by two hashes.
+  const otherOptions = { ...modelOptions, modelPath: path.join(FIXTURES, 'cls_op13', 'model.onnx') };
+  const other = await Engine.open(otherOptions);
+  try {
+    await assert.rejects(analyzeFolder(other, { folder: dir, out, modelOptions: otherOptions, analyzeOptions: fast }), (e: Error) => {
+      assert.ok(e.message.includes(`another model: ${modelOptions.modelPath} in the file, ${otherOptions.modelPath} now`), e.message);
+      assert.doesNotMatch(e.message, /[0-9a-f]{12}/);
+      return true;
+    });
+  } finally {
+    await other.dispose();
+  }
 });
 
 test('a broken image is written as an error line and skipped, not fatal, and not retried on resume', async () => {

@@ -142,5 +142,26 @@ test('a report over many classes lists the most similar pairs; the full matrix o
   assert.equal(section.trim().split('\n').length, 22, 'the header, the column names and 20 pairs');
   const full = cli(['report', out, '--matrix']);
   assert.equal(full.status, 0, full.stderr);
-  assert.equal(full.stdout.slice(full.stdout.indexOf('Class similarity')).trim().split('\n').length, 27, 'the header, the column names, 24 rows and the most similar');
+  const matrix = full.stdout.slice(full.stdout.indexOf('Class similarity')).trim().split('\n');
+  assert.equal(matrix.length, 27, 'the header, the column names, 24 rows and the most similar');
+
+  // The report keeps each class's --similar most similar classes (report-2), the values of the full matrix.
+  const json = path.join(path.dirname(out), 'report.json');
+  const three = cli(['report', out, '--similar', '3', '--json', json]);
+  assert.equal(three.status, 0, three.stderr);
+  assert.match(three.stdout, /: the 3 most similar of the 276 pairs of 24 classes/);
+  const rep = JSON.parse(fs.readFileSync(json, 'utf8'));
+  assert.equal(rep.schema, 'neuron-path/report-2');
+  assert.equal(rep.patterns.similarity, undefined, 'no full matrix');
+  assert.equal(rep.patterns.similarTop, 3);
+  const cells = matrix.slice(2, 26).map((line) => line.trim().split(/ +/).slice(-24).map(Number));
+  rep.patterns.similar.forEach((list: { index: number; similarity: number }[], i: number) => {
+    assert.ok(list.length <= 3, `class ${i}: ${list.length}`);
+    const others = cells[i].filter((_, j) => j !== i).sort((x, y) => y - x);
+    assert.deepEqual(list.map((x) => Number(x.similarity.toFixed(2))), others.slice(0, list.length), `class ${i}: its 3 most similar are the matrix's largest`);
+    for (const x of list) assert.equal(x.similarity.toFixed(2), cells[i][x.index].toFixed(2));
+  });
+  const bad = cli(['report', out, '--similar', '0']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--similar must be an integer from 1 to 1000, got '0'/);
 });

@@ -159,3 +159,52 @@ test('a cache folder that others can write, or that another user owns, is neithe
   assert.match(run().stderr, /damaged; rebuilding it/);
   assert.match(run().stderr, /loading the cached instrumented model/);
 });
+
+test('a cache folder inside a folder that another user could rename it from is neither read nor written; a sticky one is fine', { skip: process.getuid?.() === 0 ? false : 'chown needs root', timeout: 120_000 }, async () => {
+  const img = await image(tempDir('hard-parent-img'));
+  const top = tempDir('hard-parent'), share = path.join(top, 'share'), cacheDir = path.join(share, 'team', 'cache');
+  fs.mkdirSync(path.dirname(cacheDir), { recursive: true, mode: 0o755 });
+  const run = () => cli(['analyze', img, '--model', FIXTURE, ...FAST], { cacheDir });
+  assert.match(run().stderr, /building the gradient graph/);
+  assert.match(run().stderr, /loading the cached instrumented model/, 'private all the way up: used');
+  const entries = () => fs.readdirSync(cacheDir).sort();
+  const built = entries();
+  const refused = (folder: string, why: string) => {
+    const r = run();
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`warning: the cache folder .*cache is inside ${folder}, which is ${why}: whoever can write it can replace the cache folder .* neither read nor written \\(make ${folder} owned by you or root and not writable by others, e\\.g\\. chmod go-w, or give a shared folder the sticky bit as /tmp has, chmod \\+t; or set NEURON_PATH_CACHE`));
+    assert.match(r.stderr, /building the gradient graph/);
+    assert.doesNotMatch(r.stderr, /loading the cached/);
+    assert.deepEqual(entries(), built, 'nothing written');
+  };
+  fs.chmodSync(share, 0o777);
+  refused(share, 'writable by everyone without the sticky bit \\(mode 777\\)');
+  fs.chmodSync(share, 0o775);
+  refused(share, 'writable by its group without the sticky bit \\(mode 775\\)');
+  fs.chmodSync(share, 0o1777);
+  assert.match(run().stderr, /loading the cached instrumented model/, 'sticky, as /tmp: another user cannot rename what is not theirs');
+  fs.chmodSync(share, 0o755);
+  fs.chownSync(share, 4321, 4321);
+  refused(share, 'owned by user 4321, neither you \\(0\\) nor root');
+  fs.chownSync(share, 0, 0);
+  fs.chmodSync(top, 0o777);
+  refused(top, 'writable by everyone without the sticky bit \\(mode 777\\)');
+  fs.chmodSync(top, 0o700);
+  // A cache folder not made yet is judged by the folders it would be made in.
+  fs.rmSync(cacheDir, { recursive: true });
+  fs.chmodSync(share, 0o777);
+  const r = run();
+  assert.match(r.stderr, new RegExp(`the cache folder .*cache is inside ${share}, which is writable by everyone`));
+  assert.equal(fs.existsSync(cacheDir), false, 'not made');
+  // A link to the cache is judged where it is (its folder could swap it) and where the cache really is.
+  fs.chmodSync(share, 0o755);
+  const links = tempDir('hard-parent-link'), link = path.join(links, 'cache');
+  fs.symlinkSync(path.dirname(cacheDir), link);
+  fs.chmodSync(links, 0o777);
+  assert.match(cli(['analyze', img, '--model', FIXTURE, ...FAST], { cacheDir: link }).stderr, new RegExp(`the cache folder .*cache is inside ${links}, which is writable by everyone`));
+  fs.chmodSync(links, 0o700);
+  assert.match(cli(['analyze', img, '--model', FIXTURE, ...FAST], { cacheDir: link }).stderr, /building the gradient graph/);
+  assert.match(cli(['analyze', img, '--model', FIXTURE, ...FAST], { cacheDir: link }).stderr, /loading the cached instrumented model/);
+  fs.chmodSync(share, 0o777);
+  assert.match(cli(['analyze', img, '--model', FIXTURE, ...FAST], { cacheDir: link }).stderr, new RegExp(`the cache folder .*cache is inside ${share}, which is writable by everyone`));
+});

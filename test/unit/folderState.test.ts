@@ -9,7 +9,12 @@ import {
   cellImages, comparisonRows, DEFAULT_FRACTIONS, heatmapOf, initialFolderState, isReportImage, persistedFolder, pruneRequestOf, pruningRows, pruningText, reduceFolder, statusText,
   type FolderAction, type FolderState,
 } from '../../webview/folderState';
-import { fakeReport } from './fixtures/fakeBatch';
+import { fakeBatchLines, fakeReport } from './fixtures/fakeBatch';
+import { folderComparisonChart } from '../../webview/folderCharts';
+import { summarize } from '../../src/engine/batch/report';
+import { parseResultText } from '../../src/engine/batch/resultFile';
+import { ANALYSIS_RECORDS } from '../../src/engine/batch/records';
+import { ERROR_SCHEMA } from '../../src/engine/batch/schema';
 
 const INIT: FolderInit = { resultFile: '/data/shop.neuron-path.jsonl', folder: '/data/shop', title: 'shop' };
 
@@ -73,6 +78,26 @@ test('heatmap: layers x top-k neurons with frequencies; a cell lists the images 
   assert.equal(heatmapOf(smaller)!.rows[2].length, 1);
 });
 
+test('the class shown by default is the one with the most images; it follows a live run until the user picks one, whose pick is kept', () => {
+  const lines = fakeBatchLines(4);
+  // the first n images of each class named
+  const reportOf = (images: Record<string, number>) => {
+    const kept = lines.filter((l) => l.schema !== ERROR_SCHEMA && Number(/-(\d)\.png$/.exec(l.image.path)![1]) <= (images[l.folderLabel!] ?? 0));
+    return summarize('/data/shop.neuron-path.jsonl', parseResultText(kept.map((l) => JSON.stringify(l)).join('\n') + '\n', { kind: ANALYSIS_RECORDS })).report;
+  };
+  // early in a run: one bag image; then coat has more images than bag
+  let s = run(initialFolderState(), { type: 'init', init: { ...INIT, report: reportOf({ bag: 1 }) } });
+  assert.equal(s.selectedClass, 'class:0');
+  s = run(s, { type: 'report', report: reportOf({ bag: 1, coat: 3 }), skipped: [] });
+  assert.equal(s.selectedClass, 'class:1', 'the largest class (coat: 3 images against 1), not the first');
+  assert.equal(persistedFolder(s).selectedClass, undefined, 'a default is not kept as a choice');
+  s = run(s, { type: 'report', report: reportOf({ bag: 1, coat: 3, sandal: 1 }), skipped: [] });
+  s = run(s, { type: 'selectClass', key: 'class:2' });
+  s = run(s, { type: 'report', report: reportOf({ bag: 4, coat: 4, sandal: 2 }), skipped: [] });
+  assert.equal(s.selectedClass, 'class:2', 'the user\'s pick stays, though smaller');
+  assert.equal(persistedFolder(s).selectedClass, 'class:2');
+});
+
 test('batch progress and its end; persisted state; message guards', () => {
   let s = run(initialFolderState(), { type: 'init', init: { ...INIT, report: fakeReport() } });
   const p = { done: 5, total: 20, resumed: 2, analysed: 3, failed: 1, rate: 0.5, etaSeconds: 30, latest: { image: '/data/shop/bag/bag-9.png', label: 'bag', probability: 0.9, jas: 0.4 } };
@@ -111,6 +136,8 @@ test('pruning: progress, the curve, a failure; the form values become a request 
   };
   s = reduceFolder(s, { type: 'pruneDone', curve, cancelled: false });
   assert.equal(s.pruning.status, 'done');
+  assert.match(pruningText(s), /Only 20 images measured: one image moves the accuracy by 5\.0%, so the curves cannot tell the variants apart\. Analyse more images per class \(at least 30 measured\)/);
+  assert.doesNotMatch(pruningText(reduceFolder(s, { type: 'pruneDone', curve: { ...curve, images: 30 }, cancelled: false })), /Only/, '30 images: no warning');
   assert.deepEqual(pruningRows(curve), [{ zeroed: '0% (clean)', cells: ['95.0%', '95.0%', '95.0%', '95.0%'] }, { zeroed: '50.0%', cells: ['50.0%', '90.0%', '60.0%', '55.0%'] }]);
   s = reduceFolder(s, { type: 'pruneDone', cancelled: false, message: 'The pruning check failed: no model.' });
   assert.equal(s.pruning.status, 'error');
@@ -125,4 +152,16 @@ test('pruning: progress, the curve, a failure; the form values become a request 
   assert.ok(!isPruneRequest({ keep: 1, holdout: 1, fractions: [0.5] }), 'the host checks what the page sends');
   assert.ok(isFolderWebviewToHost({ type: 'prune', request: { keep: 1, holdout: 0.2, fractions: [0.5] } }));
   assert.ok(!isFolderWebviewToHost({ type: 'prune', request: { keep: 1.5, holdout: 0.2, fractions: [0.5] } }));
+});
+
+test('the comparison charts: remove and enhance in percentage points as the image panel gives them, JAS and accuracy each on their own scale', () => {
+  const rows = comparisonRows(fakeReport());
+  const theme = { foreground: '#000', muted: '#666', grid: '#ccc', background: '#fff', blue: 'b', red: 'r', green: 'g', orange: 'o', purple: 'p', yellow: 'y', font: 'sans' };
+  const dev = folderComparisonChart(theme, rows, 'deviation');
+  assert.deepEqual(dev.data.labels, ['remove (pp)', 'enhance (pp)']);
+  const path = rows.find((r) => r.method === 'path')!;
+  assert.deepEqual(dev.data.datasets[0].data, [100 * path.stats.removeDeviation.mean, 100 * path.stats.enhanceDeviation.mean]);
+  assert.match(String((dev.options?.scales?.y as { title: { text: string } }).title.text), /\(pp\)/);
+  assert.deepEqual(folderComparisonChart(theme, rows, 'jas').data.datasets[0].data, [path.stats.jas.mean]);
+  assert.deepEqual(folderComparisonChart(theme, rows, 'accuracy').data.labels, ['accuracy after removal']);
 });

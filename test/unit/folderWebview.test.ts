@@ -24,7 +24,7 @@ test('folder page: strict CSP, comparison table, heatmap cell lists images, live
     await load();
 
     // a batch starts on an empty file: progress only
-    const init: FolderInit = { resultFile: '/data/shop.neuron-path.jsonl', folder: '/data/shop', title: 'shop' };
+    const init: FolderInit = { resultFile: '/data/shop.neuron-path.jsonl', folder: '/data/shop', title: 'shop', bundledModelPath: '/models/fake.onnx' };
     await send({ type: 'init', init: { ...init, running: { done: 0, total: 13, resumed: 0, analysed: 0, failed: 0, rate: 0 } } });
     await page.waitForSelector('[data-testid=status][data-state=running]');
     await send({ type: 'batchProgress', progress: { done: 4, total: 13, resumed: 0, analysed: 4, failed: 0, rate: 2.5, etaSeconds: 200, latest: { image: '/data/shop/bag/bag-2.png', label: 'bag', probability: 0.7, jas: 0.35 } } });
@@ -38,13 +38,16 @@ test('folder page: strict CSP, comparison table, heatmap cell lists images, live
     const rows = await page.$$eval('[data-testid=method-row]', (els) => els.map((e) => [e.getAttribute('data-method'), ...Array.from(e.children).map((c) => c.textContent)]));
     assert.deepEqual(rows.map((r) => r[0]), ['path', 'activation', 'ig', 'random']);
     assert.equal(rows[0][2], '12');
+    // the model by the name the image panel gives it (the fake records' model is the bundled one here)
+    assert.match(await page.textContent('#subtitle') ?? '', /^Folder \/data\/shop · bundled model · 12 images · .*20 steps, reference formula$/);
     assert.match(rows[0][3] ?? '', /^0\.\d+ ± 0\.\d+$/);
     assert.equal(rows[0][6], '25.0%');
-    for (const id of ['#comparison-chart', '#accuracy-chart']) {
+    for (const id of ['#comparison-chart', '#jas-chart', '#accuracy-chart']) {
       const canvas = await page.$eval(id, (c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height]);
       assert.ok(canvas[0] > 100 && canvas[1] > 100, `${id}: ${canvas}`);
     }
     assert.equal(await page.$$eval('[data-testid=sim-cell]', (els) => els.length), 9);
+    assert.equal(await page.textContent('[data-testid=similar-to]'), 'No other class shares a path neuron with bag.', 'the fake classes share no neuron');
     assert.match(await page.textContent('[data-testid=status]') ?? '', /1 unreadable line skipped \(line 7\)/);
 
     // heatmap of the first class; a cell lists the images whose path uses its neuron
@@ -159,8 +162,14 @@ test('folder page: the influence-pattern row; the pruning form posts its request
     assert.deepEqual(rows, [['0% (clean)', '100%', '100%', '100%', '100%'], ['50.0%', '75.0%', '100%', '75.0%', '75.0%'], ['100%', '25.0%', '75.0%', '50.0%', '25.0%']]);
     const canvas = await page.$eval('#pruning-chart', (c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height]);
     assert.ok(canvas[0] > 100 && canvas[1] > 100, `${canvas}`);
+    assert.match(await page.textContent('[data-testid=prune-status]') ?? '', /Only 4 images measured: .*cannot tell the variants apart/, 'a sample too small is said');
     await page.$eval('#section-pruning', (e) => e.scrollIntoView());
     await screenshot('pruning-dark.png');
+    // at half width (a panel beside the editor) the tables scroll in their own box, not the page
+    await page.setViewportSize({ width: 480, height: 700 });
+    await page.waitForTimeout(100);
+    const [scroll, client] = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+    assert.ok(scroll <= client, `no page-wide horizontal scroll at 480 px: ${scroll} > ${client}`);
 
     const csp = await cspViolations();
     assert.deepEqual(csp, [], `CSP violations:\n${csp.join('\n')}`);

@@ -1,7 +1,8 @@
 // The one number formatter per kind (src/format.ts) that both panels and the CLI print with.
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { analysisProgressText, formatNumber, formatPercent, formatSigned, formatSpread, MISSING, progressPercent, remainingSeconds } from '../../src/format';
+import { roundTicks } from '../../webview/ticks';
+import { analysisProgressText, formatNumber, formatPercent, formatSigned, formatSpread, MISSING, progressPercent, remainingSeconds, modelLabel } from '../../src/format';
 
 test('numbers: significant digits, exponent outside 1e-3..1e4, a dash when missing', () => {
   assert.equal(formatNumber(0.123456), '0.123');
@@ -37,4 +38,22 @@ test('an analysis\'s remaining time: from the measured rows per second and the r
   assert.equal(remainingSeconds({ phase: 'clean', message: 'clean forward pass' }), undefined);
   assert.equal(analysisProgressText({ ...p, work: { done: 0, total: 200, seconds: 0 } }), p.message);
   assert.equal(progressPercent({ ...p, work: { done: 100, total: 200, seconds: 10 } }), 52.5);
+});
+
+test('one name for a model everywhere: the bundled one by that name, others by the file and the folder that tells them apart', () => {
+  assert.equal(modelLabel('/ext/media/model/model.onnx', '/ext/media/model/model.onnx'), 'bundled model');
+  assert.equal(modelLabel('/ext/media/model/model.onnx'), 'model/model.onnx');
+  assert.equal(modelLabel('/home/u/models/vit-small/model.onnx', '/ext/media/model/model.onnx'), 'vit-small/model.onnx');
+  assert.equal(modelLabel('/home/u/hub/vit-base/onnx/model.onnx'), 'vit-base/onnx/model.onnx');
+  assert.equal(modelLabel('C:\\models\\deit\\model.onnx'), 'deit/model.onnx');
+  assert.equal(modelLabel('model.onnx'), 'model.onnx');
+});
+
+test('axis ticks: a step of 5·10^k keeps only the round ones; other steps stay', () => {
+  const near = (xs: number[]) => xs.map((x) => Number(x.toPrecision(6)));
+  assert.deepEqual(near(roundTicks([0.03, 0.035, 0.04, 0.045, 0.05])), [0.03, 0.04, 0.05]);
+  assert.deepEqual(near(roundTicks([-15, -10, -5, 0, 5])), [-10, 0]);
+  assert.deepEqual(roundTicks([0, 0.2, 0.4, 0.6]), [0, 0.2, 0.4, 0.6], 'a step of 2 is round');
+  assert.deepEqual(roundTicks([0.035, 0.04, 0.045]), [0.035, 0.04, 0.045], 'one round tick would leave no axis: kept');
+  assert.deepEqual(roundTicks([1, 10]), [1, 10]);
 });

@@ -11,7 +11,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  deactivate, HOST_MODEL as MODEL, HOST_READY as ready, loadExtension, postedOf as of, ROOT, sampleImageFolder, SAMPLES, stubVscode, untilWithin,
+  deactivate, folderAndImagePanels, HOST_MODEL as MODEL, HOST_READY as ready, loadExtension, postedOf as of, ROOT, sampleImageFolder, SAMPLES, stubVscode, untilWithin,
 } from './fixtures/extensionHost';
 import { makeContext, Uri, type FakeWebviewPanel } from './fixtures/vscodeStub';
 
@@ -23,16 +23,10 @@ test('extension host: the neuron view from a path card and a heatmap cell, live 
   const ctx = makeContext(ROOT, path.join(tmp, 'storage'));
   try {
     loadExtension().activate(ctx);
-    await h.commands.get('neuronPath.analyzeFolder')!(Uri.file(folder));
-    const folderPanel = h.panels.find((p) => p.viewType === 'neuronPath.folderPanel')!;
-
     // the image panel of shop/coat/coat-1.png: its second path card's neuron
     const image = path.join(folder, 'coat', 'coat-1.png');
-    await h.commands.get('neuronPath.analyzeImage')!(Uri.file(image));
-    const imagePanel = h.panels.find((p) => p.viewType === 'neuronPath.panel')!;
-    imagePanel.receive({ type: 'ready' });
-    const result = (await until('image result', () => of(imagePanel, 'init').find((m) => m.init.result) ?? of(imagePanel, 'result')[0]));
-    const { layer, neuron } = (result.init?.result ?? result.result).path[1];
+    const { folderPanel, imagePanel, result } = await folderAndImagePanels(h, folder, image, until);
+    const { layer, neuron } = result.path[1];
     imagePanel.receive({ type: 'neuronView', layer: -1, neuron: 'x' });
     imagePanel.receive({ type: 'neuronView', layer, neuron });
     const view = await until('neuron view', () => h.panels.find((p) => p.viewType === 'neuronPath.neuronPanel'));

@@ -21,6 +21,11 @@ import { ProviderError } from '../../src/engine/runtime';
 import { ImageError } from '../../src/engine/preprocess';
 import { MethodUndefinedError, NotAViTError } from '../../src/engine/structure';
 import { fakeDeps, fakeResult, type FakeBehavior } from './fixtures/fakeEngine';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { decodeModel } from '../../src/engine/onnx/proto';
+import { FIXTURES } from '../helpers/fixtures';
 
 /** A transport whose "process" is a WorkerServer in this process; messages go through JSON, asynchronously. */
 class MemoryTransport implements WorkerTransport {
@@ -254,6 +259,33 @@ test('describeError words engine errors by their code and facts, never by their 
   const abort = Object.assign(new Error('x'), { name: 'AbortError' });
   assert.equal(describeError(abort, analyze).code, 'cancelled');
   assert.equal(describeError(new CancelledError(), analyze).code, 'cancelled');
+});
+
+test('a file that is not an ONNX model: its path once, what is wrong in words (not the decoder\'s), what to do, no ".."', () => {
+  const load = (modelPath: string) => ({ type: 'request', id: 1, method: 'loadModel', params: { modelPath } }) as const;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'np-corrupt-'));
+  try {
+    const truncated = path.join(dir, 'cut.onnx'), text = path.join(dir, 'text.onnx');
+    writeFileSync(truncated, readFileSync(path.join(FIXTURES, 'cls_op17_dynamic', 'model.onnx')).subarray(0, 241));
+    writeFileSync(text, 'not a model at all, just some text that protobuf reads as fields');
+    for (const file of [truncated, text]) {
+      const err = (() => { try { decodeModel(readFileSync(file), file); } catch (e) { return e; } })();
+      assert.ok(err instanceof EngineError && err.code === 'model-format', `${file} is refused`);
+      const { code, message, detail } = describeError(err, load(file));
+      assert.equal(code, 'model-load-failed');
+      assert.equal(message.split(file).length - 1, 1, `the path once: ${message}`);
+      assert.match(message, /is not an ONNX model, or it is damaged or incomplete|holds no graph: it is not an ONNX model/);
+      assert.match(message, /Export it again .*Select Model/);
+      assert.doesNotMatch(message, /wire type|offset \d|index out of range|(^|[^.])\.\.($|[^.])/, message);
+      if (/damaged/.test(message)) assert.match(detail ?? '', /the ONNX reader said: /, 'the decoder\'s words go to the log');
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // an engine text that ends in a stop is not followed by another
+  const failed = describeError(new Error('the session could not be created.'), load('/m.onnx'));
+  assert.equal(failed.message, 'Could not load the model /m.onnx: the session could not be created. See the "Neuron Path" output for details.');
+  assert.match(describeError(new Error('x.'), load('')).message, /^Could not load the bundled model: x\. /);
 });
 
 test('cancel stops the request with an AbortError and keeps the worker', async () => {

@@ -12,7 +12,10 @@ import { ANALYSIS_RECORDS, batchSettings } from '../../src/engine/batch/records'
 import { filesOf, findRecord, folderOfResultFile, ResultFileReader, resultReader, ResultSetReader } from '../../src/extension/resultFile';
 import { resultFileNextTo, shardSetOf } from '../../src/engine/batch/schema';
 import { expandResults } from '../../src/engine/batch/resultSet';
-import { similarityView } from '../../webview/folderState';
+import { initialFolderState, similarityMatrix, similarityView, similarTo } from '../../webview/folderState';
+import { cosine } from '../../src/engine/batch/patterns';
+import { summarize } from '../../src/engine/batch/report';
+import { records } from '../batch/records';
 import { fakeBatchLines, fakeReport } from './fixtures/fakeBatch';
 import type { BatchRecord } from '../../src/engine/batch/schema';
 import { parseResultText } from '../../src/engine/batch/resultFile';
@@ -106,7 +109,7 @@ test('shard files: a folder or one run\'s shard set read as one result while the
     const other = batchSettings('b'.repeat(64), { modelPath: '/models/fake.onnx' }, { steps: 20 });
     writeFileSync(shard(1), text([{ ...lines[5], batch: other }]));
     await reader.read();
-    assert.match(reader.summary().error ?? '', /holds results made with other settings than .*model\.sha256 "a+" in .*, "b+" in /);
+    assert.match(reader.summary().error ?? '', /holds results made with other settings than .*the model \/models\/fake\.onnx changed \(sha256 a{12} in .*, b{12} in /);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -140,6 +143,19 @@ test('similarity matrix: at most the classes with most images', () => {
   assert.deepEqual(similarityView(report), { indices: [0, 1, 2], hidden: 0 });
   assert.deepEqual(similarityView(report, 2), { indices: [0, 1], hidden: 1 });
   assert.deepEqual(similarityView(undefined), { indices: [], hidden: 0 });
+});
+
+test('the panel\'s similarity: the shown classes\' matrix from the patterns, the selected class\'s most similar from the report', () => {
+  // Class 0: paths [1,2] and [1,3]; class 1: [1,2]; class 2: [4,5] (shares no neuron).
+  const lines = records([{ path: [1, 2], trueClass: 0 }, { path: [1, 3], trueClass: 0 }, { path: [1, 2], trueClass: 1 }, { path: [4, 5], trueClass: 2 }]);
+  const report = summarize('/r.jsonl', { lines, skipped: [], endsWithNewline: true }).report;
+  const [a, b, c] = report.patterns.classes;
+  assert.deepEqual(similarityMatrix(report, [0, 2]), [[cosine(a, a), cosine(a, c)], [cosine(c, a), cosine(c, c)]]);
+  const state = (key: string) => ({ ...initialFolderState(), report, selectedClass: key });
+  assert.deepEqual(similarTo(state('class:0')), [{ label: 'one', similarity: cosine(a, b) }]);
+  assert.deepEqual(similarTo(state('class:2')), []);
+  assert.deepEqual(similarTo(state('class:9')), []);
+  assert.equal(report.schema, 'neuron-path/report-2');
 });
 
 test('top-K paths and influence-pattern baselines are checked like the rest: a set out of range or of the wrong size is skipped', () => {

@@ -1,6 +1,8 @@
 // Category-level neuron patterns (docs/method.md, many images), pure functions over records: per class and layer,
 // how often each neuron is on the path, the most frequent ones with the images that use them, and
-// a class-by-class cosine similarity of the frequency vectors (all layers concatenated).
+// for each class the classes most similar to it (cosine of the frequency vectors, all layers
+// concatenated). Only the top N per class is kept: the full matrix is quadratic in the classes
+// (6000 classes: 36 million numbers), so it is computed a row at a time and never stored whole.
 import { EngineError } from '../errors';
 import type { AnalysisResult } from '../result';
 import type { FolderClass } from './schema';
@@ -34,12 +36,25 @@ export interface CategoryPatterns {
   groupBy: GroupBy;
   images: string[];                 // image paths, in record order
   classes: ClassPattern[];          // by class index, then folder name
-  similarity: number[][];           // classes x classes, cosine of the frequency vectors
+  /** How many most similar classes `similar` keeps per class (at most). */
+  similarTop: number;
+  /** Per class (as `classes`), the other classes with a cosine above 0, most similar first (ties: lower index), at most `similarTop`. */
+  similar: SimilarClass[][];
 }
+
+export interface SimilarClass {
+  index: number;                    // into CategoryPatterns.classes
+  similarity: number;               // cosine of the two classes' frequency vectors
+}
+
+/** The most similar classes kept per class by default (the CLI prints the 20 most similar pairs: exact with N >= 20). */
+export const SIMILAR_TOP_DEFAULT = 20;
+export const SIMILAR_TOP_RANGE = { min: 1, max: 1000 } as const;
 
 export interface PatternOptions {
   by?: GroupBy;                     // default 'auto'
   labels?: string[];                // the model's class names, for classes no record names
+  similarTop?: number;              // default SIMILAR_TOP_DEFAULT
 }
 
 export function groupOf(r: Pick<PatternRecord, 'prediction' | 'target' | 'trueClass' | 'folderLabel'>, by: GroupBy, labels: string[] = []): Group | undefined {
@@ -80,9 +95,14 @@ export function categoryPatterns(records: PatternRecord[], options: PatternOptio
         .map(([neuron, imgs]) => ({ neuron, count: imgs.length, frequency: imgs.length / images.length, images: imgs }))
         .sort((a, b) => b.count - a.count || a.neuron - b.neuron)),
     }));
+  const similarTop = options.similarTop ?? SIMILAR_TOP_DEFAULT;
+  if (!Number.isInteger(similarTop) || similarTop < SIMILAR_TOP_RANGE.min || similarTop > SIMILAR_TOP_RANGE.max) {
+    throw new EngineError('invalid-option', `the number of most similar classes must be an integer from ${SIMILAR_TOP_RANGE.min} to ${SIMILAR_TOP_RANGE.max}, got ${similarTop}`);
+  }
+  const index = new SimilarityIndex(classes);
   return {
     layers: L, neurons: D, groupBy: by, images: records.map((r) => r.image.path), classes,
-    similarity: classes.map((a) => classes.map((b) => cosine(a, b))),
+    similarTop, similar: classes.map((_, i) => index.top(i, similarTop)),
   };
 }
 
@@ -98,7 +118,7 @@ export function imagesThrough(patterns: CategoryPatterns, key: string, layer: nu
   return (cell?.images ?? []).map((i) => patterns.images[i]);
 }
 
-/** Cosine similarity of two classes' frequency vectors, all layers concatenated. */
+/** Cosine similarity of two classes' frequency vectors, all layers concatenated (SimilarityIndex gives the same numbers, bit for bit, for many). */
 export function cosine(a: ClassPattern, b: ClassPattern): number {
   let dot = 0, na = 0, nb = 0;
   a.layers.forEach((la, l) => {
@@ -109,9 +129,97 @@ export function cosine(a: ClassPattern, b: ClassPattern): number {
   return na && nb ? dot / Math.sqrt(na * nb) : 0;
 }
 
-/** The n most similar pairs of different classes. */
+/**
+ * Rows of the class similarity matrix, one at a time: an inverted index (neuron -> the classes whose
+ * paths use it) gives a row in time proportional to the classes that share neurons with the row's
+ * class. Each dot product adds the same products in the same order as `cosine`, so the numbers are
+ * identical to it (a neuron the other class lacks adds an exact 0 there).
+ */
+export class SimilarityIndex {
+  private readonly classes: ClassPattern[];
+  private readonly norms: Float64Array;
+  /** Per layer and neuron: the classes that use it and their frequencies. */
+  private readonly postings: Map<number, { index: number[]; frequency: number[] }>[];
+  private readonly dots: Float64Array;
+  private readonly touched: Int32Array;
+
+  constructor(classes: ClassPattern[]) {
+    this.classes = classes;
+    this.norms = new Float64Array(classes.length);
+    this.postings = Array.from({ length: classes[0]?.layers.length ?? 0 }, () => new Map());
+    classes.forEach((c, i) => {
+      let norm = 0;
+      c.layers.forEach((layer, l) => {
+        for (const n of layer) {
+          norm += n.frequency ** 2;
+          let p = this.postings[l].get(n.neuron);
+          if (!p) this.postings[l].set(n.neuron, p = { index: [], frequency: [] });
+          p.index.push(i);
+          p.frequency.push(n.frequency);
+        }
+      });
+      this.norms[i] = norm;
+    });
+    this.dots = new Float64Array(classes.length);
+    this.touched = new Int32Array(classes.length);
+  }
+
+  /** Class i's cosine with every class (a fresh array: the row of the full matrix). */
+  row(i: number): Float64Array {
+    const out = new Float64Array(this.classes.length);
+    this.each(i, (j, s) => { out[j] = s; });
+    return out;
+  }
+
+  /** The n classes other than i most similar to it (cosine above 0), most similar first, ties to the lower index. */
+  top(i: number, n: number): SimilarClass[] {
+    const best: SimilarClass[] = [];
+    this.each(i, (j, similarity) => {
+      if (j === i || similarity <= 0) return;
+      const worse = (x: SimilarClass) => x.similarity < similarity || (x.similarity === similarity && x.index > j);
+      if (best.length === n && !worse(best[n - 1])) return;
+      let at = best.length;
+      while (at > 0 && worse(best[at - 1])) at--;
+      best.splice(at, 0, { index: j, similarity });
+      if (best.length > n) best.pop();
+    });
+    return best;
+  }
+
+  /** Calls f(j, cosine) for every class j that shares a neuron with class i. */
+  private each(i: number, f: (j: number, similarity: number) => void): void {
+    const { dots, touched, norms } = this;
+    let count = 0;
+    this.classes[i].layers.forEach((layer, l) => {
+      for (const n of layer) {
+        const p = this.postings[l].get(n.neuron)!;
+        for (let k = 0; k < p.index.length; k++) {
+          const j = p.index[k];
+          if (dots[j] === 0) touched[count++] = j;
+          dots[j] += n.frequency * p.frequency[k];
+        }
+      }
+    });
+    for (let k = 0; k < count; k++) {
+      const j = touched[k];
+      f(j, dots[j] / Math.sqrt(norms[i] * norms[j]));
+      dots[j] = 0;
+    }
+  }
+}
+
+/** The n most similar pairs of different classes (exact for n up to `similarTop`: a pair among the n best is among both classes' n best). */
 export function similarityPairs(patterns: CategoryPatterns, n: number): { a: string; b: string; similarity: number }[] {
+  const seen = new Set<string>();
   const pairs: { a: string; b: string; similarity: number }[] = [];
-  patterns.classes.forEach((a, i) => patterns.classes.forEach((b, j) => { if (j > i) pairs.push({ a: a.label, b: b.label, similarity: patterns.similarity[i][j] }); }));
+  patterns.similar.forEach((list, i) => {
+    for (const { index: j, similarity } of list) {
+      const key = i < j ? `${i},${j}` : `${j},${i}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const [a, b] = i < j ? [i, j] : [j, i];
+      pairs.push({ a: patterns.classes[a].label, b: patterns.classes[b].label, similarity });
+    }
+  });
   return pairs.sort((x, y) => y.similarity - x.similarity).slice(0, n);
 }

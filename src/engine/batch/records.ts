@@ -51,9 +51,17 @@ export function batchSettings(modelSha256: string, model: ModelOptions, analyze:
   return { key: settingsKey(body), ...body };
 }
 
-/** What differs between two settings blocks, as "analyze.steps 5 <was>, 6 <now>" (labels names, not numbers). */
-export function settingsDifferences(a: RunSettings, b: RunSettings, [was, now]: [string, string]): string[] {
-  return differences({ ...a, key: undefined }, { ...b, key: undefined }, '', was, now);
+/**
+ * What differs between two settings blocks, as "analyze.steps 5 <was>, 6 <now>" (labels names, not
+ * numbers). A different model is named by its path where `models` gives the two (a hash says
+ * nothing to a user): "another model: a/model.onnx <was>, b/model.onnx <now>".
+ */
+export function settingsDifferences(a: RunSettings, b: RunSettings, [was, now]: [string, string], models: [string | undefined, string | undefined] = [undefined, undefined]): string[] {
+  const [pa, pb] = models;
+  return differences({ ...a, key: undefined }, { ...b, key: undefined }, '', was, now).map((d) => {
+    if (!d.startsWith('model.sha256 ') || pa === undefined || pb === undefined) return d;
+    return pa === pb ? `the model ${pa} changed (sha256 ${a.model.sha256.slice(0, 12)} ${was}, ${b.model.sha256.slice(0, 12)} ${now})` : `another model: ${pa} ${was}, ${pb} ${now}`;
+  });
 }
 
 function differences(a: object, b: object, prefix: string, was: string, now: string): string[] {

@@ -104,7 +104,8 @@ export function mergeResults<L extends Line>(reads: { file: string; read: Pick<R
       first ??= { file, line };
       if (line.batch?.key !== first.line.batch?.key) {
         const names: [string, string] = [`in ${path.basename(first.file)}`, `in ${path.basename(file)}`];
-        const diff = line.batch && first.line.batch ? settingsDifferences(first.line.batch, line.batch, names) : ['lines without batch settings'];
+        const modelOf = (l: L) => ('model' in l ? (l.model as { path?: string }).path : undefined);
+        const diff = line.batch && first.line.batch ? settingsDifferences(first.line.batch, line.batch, names, [modelOf(first.line), modelOf(line)]) : ['lines without batch settings'];
         throw new ResultSetError('result-settings', `${file} holds results made with other settings than ${first.file} (${diff.join('; ')}): ` +
           'they are different analyses; report them one at a time', { file, role: 'result-file', files: [first.file, file], differences: diff });
       }

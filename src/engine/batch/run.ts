@@ -54,6 +54,8 @@ export interface BatchRunOptions<R extends ImageRecord = AnalysisResult, S exten
   onProgress?: (p: BatchProgress<ResultLine<R, S>>) => void;
   /** The writer lock's stale bound (seconds) and where it says what it does. */
   lock?: Pick<LockOptions, 'staleAfter' | 'log'>;
+  /** The model file analysing now, to name it when the file holds another model's results. */
+  modelPath?: string;
 }
 
 /** A result file made with other settings: appending would mix two analyses. */
@@ -86,7 +88,7 @@ export async function runBatch<R extends ImageRecord = AnalysisResult, S extends
 async function runLocked<R extends ImageRecord, S extends RunSettings>(opts: BatchRunOptions<R, S>, out: string, started: number, inner: AbortController): Promise<BatchSummary> {
   const { settings } = opts;
   const existing = await readResultFile(out, { slim: true, kind: opts.kind });
-  checkSettings(out, existing.lines, settings);
+  checkSettings(out, existing.lines, settings, opts.modelPath && path.resolve(opts.modelPath));
   // Per resume key: whether its lines were made reading photos upright. Records without
   // image.orientation were not; only an image that declares an EXIF turn is analysed again.
   const done = new Map<string, boolean>();
@@ -150,10 +152,12 @@ async function runLocked<R extends ImageRecord, S extends RunSettings>(opts: Bat
   return { out, total, resumed, analysed, failed, cancelled: analysed + resumed < total, seconds: (performance.now() - started) / 1000, skipped: existing.skipped };
 }
 
-function checkSettings(out: string, lines: { batch?: RunSettings }[], settings: RunSettings): void {
-  const other = lines.find((l) => l.batch?.key !== settings.key);
+function checkSettings(out: string, lines: { batch?: RunSettings; model?: { path: string } }[], settings: RunSettings, modelPath: string | undefined): void {
+  const others = lines.filter((l) => l.batch?.key !== settings.key);
+  // A record names its model's path; an error line does not.
+  const other = others.find((l) => l.model) ?? others[0];
   if (!other) return;
-  const diff = other.batch ? settingsDifferences(other.batch, settings, ['in the file', 'now']) : ['lines without batch settings'];
+  const diff = other.batch ? settingsDifferences(other.batch, settings, ['in the file', 'now'], [other.model?.path, modelPath]) : ['lines without batch settings'];
   throw new BatchSettingsError(`${out} holds results made with other settings (${diff.join('; ')})`, { file: out, role: 'result-file', differences: diff });
 }
 
@@ -178,7 +182,7 @@ export interface FolderRunOptions {
 
 /** What a folder run needs of the model: its labels and hash, and (without `analyzers`) an engine. */
 export interface FolderModel {
-  readonly info: Pick<ModelInfo, 'labels' | 'sha256'>;
+  readonly info: Pick<ModelInfo, 'labels' | 'sha256' | 'path'>;
   analyze?(imagePath: FsPath, options: AnalyzeOptions, hooks?: RunHooks): Promise<AnalysisResult>;
 }
 
@@ -198,7 +202,7 @@ export async function analyzeFolder(model: FolderModel, opts: FolderRunOptions):
   const { analyze } = model;
   const analyzers = opts.analyzers ?? (analyze ? [(item: BatchItem, signal: AbortSignal) => analyze.call(model, itemFile(item), analyzeOptions, { signal })] : []);
   return runBatch({
-    items, out: opts.out, settings: batchSettings(model.info.sha256, opts.modelOptions, analyzeOptions), kind: ANALYSIS_RECORDS,
+    items, out: opts.out, settings: batchSettings(model.info.sha256, opts.modelOptions, analyzeOptions), kind: ANALYSIS_RECORDS, modelPath: model.info.path,
     analyzers, scores: opts.scores, signal: opts.signal, onProgress: opts.onProgress, lock: opts.lock,
   });
 }

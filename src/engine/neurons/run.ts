@@ -35,7 +35,7 @@ export async function scanFolderNeurons(engine: NeuronScanner, opts: NeuronScanO
   const size = Math.min(MAX_SCAN_BATCH, Math.max(1, opts.batchSize ?? DEFAULT_SCAN_BATCH));
   const analyze = batchedAnalyzer(size, (batch, signal) => engine.scanNeurons(batch.map((it) => ({ path: itemFile(it), target: it.trueClass })), opts.units, signal));
   return runBatch({
-    items, out: opts.out, settings: neuronScanSettings(engine.info.sha256, opts.modelOptions, opts.units),
+    items, out: opts.out, settings: neuronScanSettings(engine.info.sha256, opts.modelOptions, opts.units), modelPath: engine.info.path,
     analyzers: Array.from({ length: size }, () => analyze), kind: NEURON_RECORDS,
     signal: opts.signal, onProgress: opts.onProgress, lock: opts.lock,
   });

@@ -34,11 +34,12 @@ export function decodeModel(bytes: Uint8Array, source: string): ModelProto {
   try {
     model = onnx.ModelProto.decode(bytes);
   } catch (e) {
-    throw new ModelFormatError(`${source} is not a readable ONNX model (${(e as Error).message}). ` +
-      'Check that the file is complete and was exported with torch.onnx.export or optimum.');
+    // The decoder's own words ("invalid wire type 6 at offset 241") mean nothing to a user: kept in the facts, for a log.
+    throw new ModelFormatError(`${source} is not an ONNX model, or it is damaged or incomplete (a download or copy that did not finish)`,
+      { file: source, role: 'model', decoder: (e as Error).message });
   }
   if (!model.graph || !model.graph.node || model.graph.node.length === 0) {
-    throw new ModelFormatError(`${source} holds no graph: it is not an ONNX model, or it is empty.`);
+    throw new ModelFormatError(`${source} holds no graph: it is not an ONNX model, or it is empty`, { file: source, role: 'model' });
   }
   return model;
 }
