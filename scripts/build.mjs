@@ -10,6 +10,6 @@ await Promise.all([
   esbuild.build({ ...node, entryPoints: ['src/cli/cli.ts'], outfile: 'dist/cli.js' }),
   esbuild.build({ ...node, entryPoints: ['scripts/bench.ts'], outfile: 'dist/bench.js' }),
   // The webview pages: the image panel, the folder panel, the neuron view, the comparison.
-  ...[['webview/main.ts', 'webview'], ['webview/folder.ts', 'folder'], ['webview/neuron.ts', 'neuron'], ['webview/compare.ts', 'compare']].map(([entry, name]) =>
+  ...[['webview/image.ts', 'image'], ['webview/folder.ts', 'folder'], ['webview/neuron.ts', 'neuron'], ['webview/compare.ts', 'compare']].map(([entry, name]) =>
     esbuild.build({ bundle: true, platform: 'browser', target: 'es2022', format: 'esm', sourcemap: true, entryPoints: [entry], outfile: `dist/${name}.js` })),
 ]);

@@ -26,7 +26,7 @@ const NATIVE = ['onnxruntime-node', 'sharp'];
 // Dependencies that only their install scripts use: onnxruntime-node's downloader of CUDA files.
 const INSTALL_ONLY = { 'onnxruntime-node': ['adm-zip', 'global-agent'] };
 // The bundles the extension loads; packaging fails if one is missing.
-const ENTRY_BUNDLES = ['dist/extension.js', 'dist/worker.js', 'dist/webview.js', 'dist/folder.js', 'dist/neuron.js', 'dist/compare.js'];
+const ENTRY_BUNDLES = ['dist/extension.js', 'dist/worker.js', 'dist/image.js', 'dist/folder.js', 'dist/neuron.js', 'dist/compare.js'];
 
 // vsce's targets that onnxruntime-node ships binaries for (the tests read the same file).
 const TARGETS = readJson(path.join(ROOT, 'scripts', 'vsix-targets.json'));

@@ -1,14 +1,14 @@
 // The comparison page's script (bundled to dist/compare.js): two images' paths side by side. Per
 // layer each path's neuron and its rank among the other image's scores (shared neurons marked), and
 // the JAS of each path on each image. Posts `ready` last.
-import './main.css';
+import './image.css';
 import './folder.css';
 import './compare.css';
 import type { PathComparison } from '../src/engine/pathCompare';
 import type { CompareInit, CompareWebviewToHost, HostToCompareWebview } from '../src/protocol/comparePanel';
 import { isMessage, Page } from './boot';
 import { fill, h } from './dom';
-import { fmt } from './state';
+import { fmt } from './imageState';
 
 interface CompareState { init?: CompareInit; comparison?: PathComparison; error?: string }
 

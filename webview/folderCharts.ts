@@ -1,7 +1,7 @@
 // The folder panel's method comparison chart: for each metric a bar per method (mean), with a
 // whisker of ± one standard deviation drawn by a small plugin (chart.js has no error bars).
 import type { ChartConfiguration, Plugin } from 'chart.js';
-import { axis, backgroundPlugin, baseOptions, methodColor, type Theme } from './charts';
+import { axis, backgroundPlugin, baseOptions, methodColor, type Theme } from './imageCharts';
 import type { PruningCurve } from '../src/engine/batch/prune';
 import { fmt, fmtSigned, PRUNE_NAMES, type ComparisonRow } from './folderState';
 

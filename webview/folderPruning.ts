@@ -2,7 +2,7 @@
 // zeroed fractions), run and stop, then the accuracy curves (chart and table) of the pruning
 // protocol the host runs in the worker on the panel's result file.
 import type { FolderWebviewToHost } from '../src/protocol/folderPanel';
-import { ChartSlot, readTheme } from './charts';
+import { ChartSlot, readTheme } from './imageCharts';
 import { fill, h } from './dom';
 import { pruningChart } from './folderCharts';
 import { PRUNING_DEFAULTS } from '../src/engine/options';

@@ -10,19 +10,19 @@ import type { ClassEffect } from '../src/engine/interveneFolder';
 import type { InterventionRows, NeuronSetting } from '../src/engine/intervene';
 import type { ClassProbability } from '../src/engine/result';
 import { batchProgressText, formatPoints } from '../src/format';
-import type { LiveIntervention, WebviewToHost } from '../src/protocol/imagePanel';
+import type { ImageWebviewToHost, LiveIntervention } from '../src/protocol/imagePanel';
 import { fill, h } from './dom';
 import { changesSetting, parseNeurons, type InterveneAction } from './interveneState';
-import { classLabel, fmt, pct, type Action, type PanelState } from './state';
+import { classLabel, fmt, pct, type ImageAction, type ImageState } from './imageState';
 
 /** Wait this long after a change before asking (a slider sends many). */
 export const INTERVENE_DEBOUNCE_MS = 150;
 /** The slider's span; the number field takes any finite factor. */
 const SLIDER = { min: -1, max: 3, step: 0.05 };
 
-interface Deps { state(): PanelState; dispatch(a: Action): void; post(m: WebviewToHost): void }
+interface Deps { state(): ImageState; dispatch(a: ImageAction): void; post(m: ImageWebviewToHost): void }
 
-export function interveneSection({ state, dispatch, post }: Deps): { element: HTMLElement; render(s: PanelState): void } {
+export function interveneSection({ state, dispatch, post }: Deps): { element: HTMLElement; render(s: ImageState): void } {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const request = (): void => {
     const { settings, rows, requestId } = state().intervene;
@@ -115,7 +115,7 @@ export function interveneSection({ state, dispatch, post }: Deps): { element: HT
     ui.table.hidden = settings.length === 0;
   }
 
-  function topList(list: ClassProbability[], s: PanelState, target: number, other?: ClassProbability[]): HTMLElement[] {
+  function topList(list: ClassProbability[], s: ImageState, target: number, other?: ClassProbability[]): HTMLElement[] {
     return list.map((c) => {
       const bar = h('span', { class: 'bar' });
       bar.style.width = `${Math.max(0.5, c.probability * 100)}%`;
@@ -128,7 +128,7 @@ export function interveneSection({ state, dispatch, post }: Deps): { element: HT
     });
   }
 
-  function renderLive(s: PanelState, live: LiveIntervention | undefined): void {
+  function renderLive(s: ImageState, live: LiveIntervention | undefined): void {
     const st = s.intervene;
     ui.live.classList.toggle('error', !st.pending && Boolean(st.error));
     ui.live.dataset.state = st.pending ? 'pending' : st.error ? 'error' : live ? 'done' : 'idle';
@@ -142,7 +142,7 @@ export function interveneSection({ state, dispatch, post }: Deps): { element: HT
       : '';
   }
 
-  function effectsTable(s: PanelState, rows: ClassEffect[]): HTMLElement {
+  function effectsTable(s: ImageState, rows: ClassEffect[]): HTMLElement {
     return h('table', { class: 'data wide', 'aria-label': 'Per class: accuracy and mean target probability before and after' },
       h('thead', null, h('tr', null, ...['Class', 'Images', 'Accuracy before', 'After', 'P(target) before', 'After', 'Change'].map((t, i) => h('th', { scope: 'col', class: i ? 'num' : '' }, t)))),
       h('tbody', null, ...rows.map((c) => h('tr', { 'data-testid': 'intervene-effect', 'data-class': c.label, class: c.label === 'all' ? 'is-path' : '' },
@@ -152,7 +152,7 @@ export function interveneSection({ state, dispatch, post }: Deps): { element: HT
         h('td', { class: 'num' }, formatPoints(c.probability.after - c.probability.before))))));
   }
 
-  function renderFolder(s: PanelState): void {
+  function renderFolder(s: ImageState): void {
     const f = s.intervene.folder;
     const running = f?.state === 'running';
     ui.folder.disabled = running || s.intervene.settings.length === 0;
@@ -200,7 +200,7 @@ export function interveneSection({ state, dispatch, post }: Deps): { element: HT
   let lastResult: unknown;
   return {
     element,
-    render(s: PanelState): void {
+    render(s: ImageState): void {
       // A new analysis may follow another class: ask again for the setting shown.
       if (s.result !== lastResult) { lastResult = s.result; if (s.intervene.settings.length && s.intervene.requestId > 0) schedule(); }
       ui.addPath.disabled = s.path.length === 0;

@@ -1,7 +1,7 @@
 // The Intervene section's state: the neurons set and their factors, where they act, the answer to
 // the newest request (older answers are dropped), the folder run and the last export. Pure (no DOM).
 import type { InterventionRows, NeuronSetting } from '../src/engine/intervene';
-import type { FolderIntervention, HostToWebview, LiveIntervention } from '../src/protocol/imagePanel';
+import type { FolderIntervention, HostToImageWebview, LiveIntervention } from '../src/protocol/imagePanel';
 
 export interface InterveneState {
   settings: NeuronSetting[];      // in the order added
@@ -16,7 +16,7 @@ export interface InterveneState {
   exported?: { out?: string; error?: string };
 }
 
-type HostMessage<T extends HostToWebview['type']> = Extract<HostToWebview, { type: T }>;
+type HostMessage<T extends HostToImageWebview['type']> = Extract<HostToImageWebview, { type: T }>;
 
 export type InterveneAction =
   | HostMessage<'intervention'> | HostMessage<'folderIntervention'> | HostMessage<'editedModel'>
@@ -28,7 +28,7 @@ export type InterveneAction =
   | { type: 'interveneClear' }
   | { type: 'interveneRequested'; requestId: number };
 
-export const INTERVENE_MESSAGES: readonly HostToWebview['type'][] = ['intervention', 'folderIntervention', 'editedModel'];
+export const INTERVENE_MESSAGES: readonly HostToImageWebview['type'][] = ['intervention', 'folderIntervention', 'editedModel'];
 
 export const initialIntervene = (): InterveneState => ({ settings: [], rows: 'readout', requestId: 0, pending: false });
 

@@ -5,12 +5,12 @@
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
 import type { VscodeProgressBar } from '@vscode-elements/elements';
-import './main.css';
+import './image.css';
 import './folder.css';
 import './neuron.css';
 import type { TopImage } from '../src/engine/neurons/summary';
 import type { HostToNeuronWebview, NeuronPersistedState, NeuronWebviewToHost } from '../src/protocol/neuronPanel';
-import { ChartSlot, readTheme } from './charts';
+import { ChartSlot, readTheme } from './imageCharts';
 import { isMessage, Page } from './boot';
 import { fill, h } from './dom';
 import { RunHeader } from './runHeader';
@@ -18,7 +18,7 @@ import { baseName } from './folderState';
 import { classChartConfig, histogramChartConfig } from './neuronCharts';
 import { classTable, initialNeuronState, neuronStatusText, persistedNeuron, reduceNeuron, visualizationText, type NeuronState } from './neuronState';
 import { drawTokenMap } from './overlay';
-import { fmt } from './state';
+import { fmt } from './imageState';
 
 const HOST_MESSAGES = ['init', 'summary', 'batchProgress', 'batchDone', 'visualization'];
 const page = new Page<NeuronState, HostToNeuronWebview, NeuronWebviewToHost, NeuronPersistedState>({

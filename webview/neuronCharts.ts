@@ -2,8 +2,8 @@
 // and, when a folder analysis is open, the share of the class's paths through the neuron.
 import type { ChartConfiguration } from 'chart.js';
 import type { NeuronSummary } from '../src/engine/neurons/summary';
-import { axis, backgroundPlugin, baseOptions, type Theme } from './charts';
-import { fmt } from './state';
+import { axis, backgroundPlugin, baseOptions, type Theme } from './imageCharts';
+import { fmt } from './imageState';
 
 export function classChartConfig(theme: Theme, s: NeuronSummary): ChartConfiguration<'bar'> {
   const onPaths = s.classes.some((c) => c.onPaths !== null);

@@ -3,7 +3,7 @@ import type { NeuronSummary } from '../src/engine/neurons/summary';
 import type { BatchProgressInfo } from '../src/operations/progress';
 import type { HostToNeuronWebview, NeuronInit, NeuronPersistedState, VisualizationStatus } from '../src/protocol/neuronPanel';
 import { batchProgressText } from '../src/format';
-import { fmt, pct } from './state';
+import { fmt, pct } from './imageState';
 
 export type NeuronStatus = 'idle' | 'running' | 'done' | 'cancelled' | 'error';
 

@@ -9,12 +9,13 @@ import { EngineError, isCancelled, isEngineErrorCode, type ErrorFacts } from '..
 import { RequestTimeoutError, WorkerExitedError, WorkerRequestError } from '../protocol/workerErrors';
 import { analyzeParams } from '../operations/analyze';
 import { forkTransport, WorkerClient } from '../worker/client';
+import { likelyOutOfMemory } from '../worker/crash';
 
 /** A worker process died or hung: every later image would fail too, so the run stops (runBatch: fatal). */
 const workerFailed = (message: string) => new EngineError('worker-failed', message);
 
-/** The error the engine threw in the worker (same code, facts and text), or a `worker-failed` error. */
-export function engineError(err: unknown): Error {
+/** The error the engine threw in the worker (same code, facts and text), or a `worker-failed` error (`jobs`, `threads`: what a memory advice names). */
+export function engineError(err: unknown, run: { jobs: number; threads?: number }): Error {
   const e = err as Error;
   if (isCancelled(e)) return e;
   if (e instanceof WorkerRequestError) {
@@ -24,15 +25,18 @@ export function engineError(err: unknown): Error {
   }
   const again = 'what is done stays in the file: run the same command again to resume';
   if (e instanceof WorkerExitedError) {
-    return workerFailed(`a worker process exited (${e.signal ?? `code ${e.exitCode}`}) during an analysis; ${again} ` +
-      '(if it repeats, the model may need more memory than each of --jobs processes has: try fewer)');
+    // Each worker holds the model and onnxruntime's buffers, which grow with its threads.
+    const fewer = [run.jobs > 1 ? `fewer worker processes (--jobs ${run.jobs - 1}: each holds the model)` : '',
+      run.threads !== undefined && run.threads > 1 ? `fewer threads each (--threads ${Math.floor(run.threads / 2)})` : ''].filter(Boolean);
+    return workerFailed(`a worker process stopped during an analysis: ${e.words ?? `it exited (${e.signal ?? `code ${e.exitCode}`})`}; ${again}` +
+      (likelyOutOfMemory(e.exitCode, e.signal) ? `; to use less memory: ${fewer.join(', ')}, or more memory` : ''));
   }
   if (e instanceof RequestTimeoutError) return workerFailed(`a worker process did not answer for ${Math.round(e.timeoutMs / 1000)} s and was stopped; ${again}`);
   return workerFailed(`a worker process failed: ${e?.message ?? String(err)}`);
 }
 
 export class WorkerPool {
-  private constructor(private readonly clients: WorkerClient[], readonly info: ModelInfo) {}
+  private constructor(private readonly clients: WorkerClient[], readonly info: ModelInfo, private readonly threads?: number) {}
 
   /** Starts `jobs` workers, each loading the model; fails (and stops them all) if any cannot. */
   static async start(jobs: number, model: ModelOptions, log: (line: string) => void, workerScript = path.join(__dirname, 'worker.js')): Promise<WorkerPool> {
@@ -42,10 +46,10 @@ export class WorkerPool {
     }));
     try {
       const infos = await Promise.all(clients.map((c) => c.ensureModel(model)));
-      return new WorkerPool(clients, infos[0]);
+      return new WorkerPool(clients, infos[0], model.threads);
     } catch (err) {
       await Promise.all(clients.map((c) => c.dispose()));
-      throw engineError(err);
+      throw engineError(err, { jobs, threads: model.threads });
     }
   }
 
@@ -54,7 +58,7 @@ export class WorkerPool {
       try {
         return await c.request('analyze', analyzeParams(itemFile(item), options), { signal });
       } catch (err) {
-        throw engineError(err);
+        throw engineError(err, { jobs: this.clients.length, threads: this.threads });
       }
     });
   }

@@ -7,7 +7,7 @@ import type { AnalysisService } from './analysis';
 import { COMMANDS } from './commandIds';
 import type { FolderPanelManager } from './folderPanel';
 import { IMAGE_EXTENSIONS, isImageFileName } from '../engine/options';
-import type { PanelManager } from './panel';
+import type { ImagePanelManager } from './imagePanel';
 import { shardSetOf } from '../engine/batch/schema';
 import { openSettingsCommand, SECTION } from './settings';
 
@@ -42,7 +42,7 @@ async function resourceOrPick(uri: unknown, pick: vscode.OpenDialogOptions): Pro
   return target;
 }
 
-export function registerCommands(context: vscode.ExtensionContext, panels: PanelManager, service: AnalysisService, folders: FolderPanelManager): vscode.Disposable[] {
+export function registerCommands(context: vscode.ExtensionContext, panels: ImagePanelManager, service: AnalysisService, folders: FolderPanelManager): vscode.Disposable[] {
   return [
     vscode.commands.registerCommand(COMMANDS.analyzeFolder, async (uri?: unknown) => {
       const folder = await resourceOrPick(uri, { canSelectFolders: true, canSelectFiles: false, openLabel: 'Analyze Folder', title: 'Neuron Path: choose a folder of images (sub-folders named after the classes, or images directly in it)' });

@@ -11,7 +11,7 @@ import { isCompareWebviewToHost, type CompareInit, type CompareSide, type HostTo
 import type { AnalysisService } from './analysis';
 import { COMMANDS } from './commandIds';
 import type { FolderPanelManager } from './folderPanel';
-import type { PanelManager } from './panel';
+import type { ImagePanelManager } from './imagePanel';
 import { findRecord } from './resultFile';
 import { PanelManagerBase, panelKey, WebviewPanelHost, webviewOptions } from './webviewPanel';
 
@@ -21,7 +21,7 @@ interface Candidate { image: string; source: string; load(): AnalysisResult | un
 
 export class ComparePanelManager extends PanelManagerBase<ComparePanel> {
   constructor(private readonly context: vscode.ExtensionContext, private readonly service: AnalysisService,
-              private readonly images: PanelManager, private readonly folders: FolderPanelManager) {
+              private readonly images: ImagePanelManager, private readonly folders: FolderPanelManager) {
     super();
     this.register(vscode.commands.registerCommand(COMMANDS.comparePaths, (first?: unknown, second?: unknown) =>
       this.compare(typeof first === 'string' ? first : undefined, typeof second === 'string' ? second : undefined)));

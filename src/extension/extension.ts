@@ -5,12 +5,12 @@ import { ComparePanelManager } from './comparePanel';
 import { registerCommands } from './commands';
 import { FolderPanelManager } from './folderPanel';
 import { NeuronPanelManager } from './neuronPanel';
-import { PanelManager } from './panel';
+import { ImagePanelManager } from './imagePanel';
 import { registerSampleCommand } from './samples';
 
 export interface NeuronPathApi {
   /** The open analysis panels (for the end-to-end tests). */
-  readonly panels: PanelManager;
+  readonly panels: ImagePanelManager;
   /** The open folder panels (batch result files). */
   readonly folders: FolderPanelManager;
   /** The open neuron views. */
@@ -24,7 +24,7 @@ export function activate(context: vscode.ExtensionContext): NeuronPathApi {
   const output = vscode.window.createOutputChannel('Neuron Path', { log: true });
   const service = new AnalysisService(context, output);
   const folders = new FolderPanelManager(context, service);
-  const panels = new PanelManager(context, service, folders);
+  const panels = new ImagePanelManager(context, service, folders);
   const neurons = new NeuronPanelManager(context, service, folders);
   const comparisons = new ComparePanelManager(context, service, panels, folders);
   context.subscriptions.push(output, service, panels, folders, neurons, comparisons, ...registerCommands(context, panels, service, folders), registerSampleCommand(context));

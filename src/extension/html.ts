@@ -35,7 +35,7 @@ function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** A panel page for one of the webview bundles in dist/ (`webview.js/css`, `folder.js/css`, `neuron.js/css`, `compare.js/css`), with a fresh nonce. */
-export function bundleHtml(cspSource: string, distUri: (file: string) => string, bundle: 'webview' | 'folder' | 'neuron' | 'compare', title: string): string {
+/** A panel page for one of the webview bundles in dist/ (`image.js/css`, `folder.js/css`, `neuron.js/css`, `compare.js/css`), with a fresh nonce. */
+export function bundleHtml(cspSource: string, distUri: (file: string) => string, bundle: 'image' | 'folder' | 'neuron' | 'compare', title: string): string {
   return panelHtml({ cspSource, nonce: makeNonce(), scriptUri: distUri(`${bundle}.js`), styleUri: distUri(`${bundle}.css`), title });
 }

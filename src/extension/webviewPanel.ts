@@ -27,7 +27,7 @@ export abstract class WebviewPanelHost<ToWebview> extends Disposable {
   /** The page has said `ready` since it last loaded. */
   protected ready = false;
 
-  constructor(protected readonly panel: vscode.WebviewPanel, context: vscode.ExtensionContext, bundle: 'webview' | 'folder' | 'neuron' | 'compare', title: string) {
+  constructor(protected readonly panel: vscode.WebviewPanel, context: vscode.ExtensionContext, bundle: 'image' | 'folder' | 'neuron' | 'compare', title: string) {
     super();
     const media = vscode.Uri.joinPath(context.extensionUri, 'media', 'icons');
     panel.iconPath = { light: vscode.Uri.joinPath(media, 'neuron-path-light.svg'), dark: vscode.Uri.joinPath(media, 'neuron-path-dark.svg') };

@@ -12,7 +12,7 @@ import { isNeuronRefs, type NeuronRef, type ThumbnailStatus } from './thumbnails
 export type TargetChoice = number | 'predicted';
 
 /** What the panel needs to draw itself from scratch (sent after the webview's `ready`). */
-export interface PanelInit {
+export interface ImageInit {
   imagePath: string;
   imageUri: string;          // asWebviewUri of the image
   fileName: string;
@@ -30,8 +30,8 @@ export interface PanelInit {
   error?: string;
 }
 
-export type HostToWebview =
-  | { type: 'init'; init: PanelInit }
+export type HostToImageWebview =
+  | { type: 'init'; init: ImageInit }
   /** `baselines`: what the run computes after the path ([]: none, or the path is reused and only they run). */
   | { type: 'runStarted'; runId: number; target: TargetChoice; baselines?: BaselineName[]; reusesPath?: boolean }
   | { type: 'progress'; runId: number; progress: LayerProgress }
@@ -62,7 +62,7 @@ export type ExportRequest =
   | { format: 'csv' }
   | { format: 'png'; name: string; dataUrl: string };
 
-export type WebviewToHost =
+export type ImageWebviewToHost =
   /** The webview has loaded and listens (posted last by the script). */
   | { type: 'ready' }
   /** Run (or re-run) the analysis explaining `target`. */
@@ -92,7 +92,7 @@ export type WebviewToHost =
   | { type: 'exportEdited'; intervention: Intervention };
 
 /** Checks a message from the webview (whose content is not trusted). */
-export function isWebviewToHost(v: unknown): v is WebviewToHost {
+export function isImageWebviewToHost(v: unknown): v is ImageWebviewToHost {
   if (!isObject(v)) return false;
   switch (v.type) {
     case 'ready': case 'cancel': case 'skipBaselines': case 'runBaselines': case 'openSettings': case 'imageError': case 'compare': case 'cancelVisualizeNeurons': case 'cancelInterveneFolder': return true;
@@ -117,7 +117,7 @@ export function isTargetChoice(v: unknown): v is TargetChoice {
 }
 
 /** The state the webview keeps with `setState`, which the panel serializer gets back after a reload. */
-export interface PanelPersistedState {
+export interface ImagePersistedState {
   imagePath: string;
   target?: TargetChoice;
   selectedLayer?: number;
@@ -129,7 +129,7 @@ export interface PanelPersistedState {
  * Checks state the page saved, like any message from it: the page is not trusted, and the state
  * decides what the revived panel reads (the image, and the folder its resource root opens).
  */
-export function isPanelPersistedState(v: unknown): v is PanelPersistedState {
+export function isImagePersistedState(v: unknown): v is ImagePersistedState {
   return isObject(v) && isLocalPath(v.imagePath) && isImageFileName(v.imagePath)
     && (v.target === undefined || isTargetChoice(v.target))
     && (v.selectedLayer === undefined || (typeof v.selectedLayer === 'number' && Number.isInteger(v.selectedLayer) && v.selectedLayer >= 0 && v.selectedLayer < 10_000))

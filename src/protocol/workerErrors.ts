@@ -53,10 +53,10 @@ export class RequestTimeoutError extends Error {
   }
 }
 
-/** The worker process ended while the request was pending. */
+/** The worker process ended while the request was pending (`words`: what happened, without advice, for a front end that gives its own). */
 export class WorkerExitedError extends Error {
   override name = 'WorkerExitedError';
-  constructor(message: string, readonly exitCode: number | null, readonly signal: string | null, readonly crashed: boolean) {
+  constructor(message: string, readonly exitCode: number | null, readonly signal: string | null, readonly crashed: boolean, readonly words?: string) {
     super(message);
   }
 }

@@ -9,6 +9,7 @@ import { OPERATIONS, type ParamsOf, type ProgressOf, type ResultOf, type WorkerM
 import { safeJson, stableKey } from '../protocol/guards';
 import { isWorkerToHost, type HostToWorker, type WorkerToHost } from '../protocol/worker';
 import { RequestTimeoutError, WorkerExitedError, WorkerRequestError } from '../protocol/workerErrors';
+import { crashWords, likelyOutOfMemory } from './crash';
 
 /** One running worker process, as the client sees it. */
 export interface WorkerTransport {
@@ -96,7 +97,7 @@ interface Session {
   transport: WorkerTransport;
   /** Set when the host itself ended the process: the exit is then no crash. */
   endReason?: 'killed' | 'cancel-timeout' | 'timeout' | 'shutdown';
-  model?: { key: string; info: Promise<ModelInfo> };
+  model?: { key: string; info: Promise<ModelInfo>; modelPath: string };
 }
 
 export class WorkerClient {
@@ -134,7 +135,7 @@ export class WorkerClient {
     const key = stableKey(options);
     if (session.model?.key === key) return session.model.info;
     const info = this.request('loadModel', options, requestOptions);
-    session.model = { key, info };
+    session.model = { key, info, modelPath: options.modelPath };
     // A failed load leaves no model behind: the next call tries again.
     info.catch(() => { if (session.model?.key === key && session.model.info === info) session.model = undefined; });
     return info;
@@ -240,13 +241,16 @@ export class WorkerClient {
     const how = signal ? `signal ${signal}` : `exit code ${code}`;
     this.log(`worker ${session.transport.pid ?? '?'} ended (${how}${reason ? `, ${reason}` : ''})`);
     const pendingCount = this.pending.size;
-    const crashMessage = `The Neuron Path worker stopped unexpectedly (${how}). It will be restarted on the next run. `
-      + 'If this keeps happening the model may need more memory than is available: try a smaller model, fewer steps '
-      + '(neuronPath.steps) or the CPU execution provider, and see the "Neuron Path" output for details.';
+    const words = crashed ? crashWords(code, signal, session.model?.modelPath) : undefined;
+    const crashMessage = crashed ? `The Neuron Path worker stopped unexpectedly: ${words}. It will be restarted on the next run. `
+      + (likelyOutOfMemory(code, signal)
+        ? 'To use less memory: fewer threads (neuronPath.threads), fewer steps (neuronPath.steps), a smaller model, or more memory for VS Code; '
+        : 'If it repeats, ')
+      + 'the "Neuron Path" output has the worker\'s last messages.' : '';
     for (const entry of [...this.pending.values()]) {
       let err: Error;
       if (entry.cancelled) err = new CancelledError(CANCELLED);
-      else if (crashed) err = new WorkerExitedError(crashMessage, code, signal, true);
+      else if (crashed) err = new WorkerExitedError(crashMessage, code, signal, true, words);
       else if (reason === 'shutdown') err = new WorkerExitedError('The Neuron Path worker was shut down.', code, signal, false);
       else if (reason === 'timeout') err = new WorkerExitedError('The Neuron Path worker was stopped after another request timed out. Run the analysis again.', code, signal, false);
       else err = new WorkerExitedError('The Neuron Path worker was restarted while this request waited (a cancelled analysis did not stop in time). Run it again.', code, signal, false);

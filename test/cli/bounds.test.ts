@@ -4,11 +4,12 @@
 // as typed; names printed so that they cannot forge a line; too little memory said in one line.
 // Every run has a time limit.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import * as os from 'node:os';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import test from 'node:test';
-import { BIN, CACHE, cli, FAST, fifo, FIXTURE, image, resultFile } from '../helpers/cli';
+import { BIN, CACHE, cli, FAST, fifo, FIXTURE, image, records, resultFile } from '../helpers/cli';
 import { FIXTURES, tempDir } from '../helpers/fixtures';
 
 const OTHER_MODEL = path.join(FIXTURES, 'timm_qkv', 'model.onnx');
@@ -124,6 +125,39 @@ test('an address-space limit (ulimit -v) too small to start is one line, not a n
   assert.equal(r.signal, null, r.stderr);
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stderr, /^neuron-path: the address-space limit \(ulimit -v\) is 977 MiB, less than the 1280 MiB .*; raise it \(ulimit -v unlimited\) or limit memory with cgroups .*\n$/);
+});
+
+test('a worker process killed (kill -9) during batch --jobs 2 ends the run with one line saying what happened and what to do', { skip: os.availableParallelism() < 2 ? '--jobs 2 needs 2 cores' : false, timeout: 180_000 }, async () => {
+  const dir = tempDir('hard-kill');
+  for (let i = 0; i < 6; i++) await image(dir, `${i}.png`, 20 + 40 * i);
+  const out = path.join(tempDir('hard-kill-out'), 'r.jsonl');
+  // Slow enough per image (300 steps) that the run is still going when the worker is killed.
+  const args = [BIN, 'batch', dir, '--model', FIXTURE, '--out', out, '--jobs', '2', '--threads', '2', '--steps', '300', '--baselines', 'none'];
+  const child = spawn(process.execPath, args, { env: { ...process.env, NEURON_PATH_CACHE: CACHE } });
+  let stderr = '', killed: number | undefined;
+  child.stderr.setEncoding('utf8').on('data', (text: string) => {
+    stderr += text;
+    // After an image is done both workers are mid-analysis (the next request goes out as a result comes back): kill one.
+    if (killed === undefined && /\n[1-5]\/6 images/.test(stderr)) {
+      killed = Number(fs.readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(' ')[0]);
+      process.kill(killed, 'SIGKILL');
+    }
+  });
+  const limit = setTimeout(() => child.kill('SIGKILL'), 150_000);
+  const [status, signal] = await new Promise<[number | null, string | null]>((resolve) => child.on('exit', (code, sig) => resolve([code, sig])));
+  clearTimeout(limit);
+  assert.equal(signal, null, `did not end in time:\n${stderr}`);
+  assert.ok(killed, stderr);
+  assert.equal(status, 1, stderr);
+  const last = stderr.trim().split('\n').at(-1)!;
+  assert.match(last, new RegExp('^neuron-path: a worker process stopped during an analysis: it was killed \\(SIGKILL\\), most likely out of memory ' +
+    '\\(the system\'s out-of-memory killer sends SIGKILL; so does kill -9\\): the model file is [\\d.]+ MB \\(an analysis needs a few times that\\); ' +
+    'this machine has [\\d.]+ GB of [\\d.]+ GB free(, and a container limit \\(cgroup\\) of [\\d.]+ GB)?; what is done stays in the file: run the same command again to resume; ' +
+    'to use less memory: fewer worker processes \\(--jobs 1: each holds the model\\), fewer threads each \\(--threads 1\\), or more memory$'));
+  // and the run resumes
+  const again = cli(['batch', dir, '--model', FIXTURE, '--out', out, '--threads', '1', '--steps', '300', '--baselines', 'none', '-q'], { limitMs: 120_000 });
+  assert.equal(again.status, 0, again.stderr);
+  assert.equal(records(out).filter((r) => r.schema === 'neuron-path/1').length, 6);
 });
 
 test('a report over many classes lists the most similar pairs; the full matrix only with --matrix', { timeout: 180_000 }, async () => {

@@ -17,7 +17,7 @@ const manifest = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'ut
 const IN_CI = !!process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0';
 
 /** The bundles and data the packaged extension loads at run time (and its icon, walkthrough and samples). */
-const LOADED = ['dist/extension.js', 'dist/worker.js', 'dist/webview.js', 'dist/webview.css', 'dist/folder.js', 'dist/folder.css',
+const LOADED = ['dist/extension.js', 'dist/worker.js', 'dist/image.js', 'dist/image.css', 'dist/folder.js', 'dist/folder.css',
   'media/model/model.onnx', 'media/model/config.json', 'media/model/preprocessor_config.json',
   'media/icon.png', 'media/walkthrough/analyze-sample.md', 'media/samples/coat-1.png'];
 

@@ -8,7 +8,7 @@ import test from 'node:test';
 import { IMAGE_EXTENSIONS, isImageFileName, NEURON_TOP_IMAGES, PRUNING_DEFAULTS } from '../../src/engine/options';
 import { BATCH_USAGE } from '../../src/cli/batch';
 import { NEURON_USAGE } from '../../src/cli/neuron';
-import { isPanelPersistedState } from '../../src/protocol/imagePanel';
+import { isImagePersistedState } from '../../src/protocol/imagePanel';
 import { DEFAULT_FRACTIONS, pruneRequestOf } from '../../webview/folderState';
 import { REPO } from '../helpers/fixtures';
 
@@ -24,7 +24,7 @@ test('image extensions: the explorer menu\'s when-clause, the scan, the extensio
     assert.equal(when.test(`.${ext}`), known, `.${ext}: the menu and options.ts disagree`);
     assert.equal(when.test(`.${ext.toUpperCase()}`), known, `.${ext.toUpperCase()}: any case`);
     assert.equal(isImageFileName(`/d/a.${ext.toUpperCase()}`), known, `.${ext}: the scan and options.ts disagree`);
-    assert.equal(isPanelPersistedState({ imagePath: `/d/a.${ext}` }), known, `.${ext}: the revived panel's guard and options.ts disagree`);
+    assert.equal(isImagePersistedState({ imagePath: `/d/a.${ext}` }), known, `.${ext}: the revived panel's guard and options.ts disagree`);
   }
   assert.equal(isImageFileName('/d/.png'), false, 'a dot file has no extension');
   assert.equal(isImageFileName('C:\\d\\a.png'), true, 'a Windows path');

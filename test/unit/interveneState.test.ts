@@ -3,7 +3,7 @@
 // dropped), and the guard of the page's messages.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { isWebviewToHost } from '../../src/protocol/imagePanel';
+import { isImageWebviewToHost } from '../../src/protocol/imagePanel';
 import { initialIntervene, parseNeurons, reduceIntervene, type InterveneAction, type InterveneState } from '../../webview/interveneState';
 
 const run = (actions: InterveneAction[], s: InterveneState = initialIntervene()) => actions.reduce(reduceIntervene, s);
@@ -45,10 +45,10 @@ test('intervene: the reducer adds each neuron once, sets factors and keeps only 
 
 test('intervene: the page\u2019s messages pass their guard only well formed', () => {
   const intervention = { settings: [{ layer: 0, neuron: 3, factor: 0.5 }], rows: 'readout' };
-  assert.ok(isWebviewToHost({ type: 'intervene', requestId: 1, intervention }));
-  assert.ok(isWebviewToHost({ type: 'interveneFolder', intervention: { ...intervention, rows: 'all' } }));
-  assert.ok(isWebviewToHost({ type: 'exportEdited', intervention }));
-  assert.ok(isWebviewToHost({ type: 'cancelInterveneFolder' }));
+  assert.ok(isImageWebviewToHost({ type: 'intervene', requestId: 1, intervention }));
+  assert.ok(isImageWebviewToHost({ type: 'interveneFolder', intervention: { ...intervention, rows: 'all' } }));
+  assert.ok(isImageWebviewToHost({ type: 'exportEdited', intervention }));
+  assert.ok(isImageWebviewToHost({ type: 'cancelInterveneFolder' }));
   for (const bad of [
     { type: 'intervene', requestId: 0, intervention },
     { type: 'intervene', requestId: 1, intervention: { ...intervention, rows: 'some' } },
@@ -57,5 +57,5 @@ test('intervene: the page\u2019s messages pass their guard only well formed', ()
     { type: 'interveneFolder', intervention: { settings: [{ layer: -1, neuron: 3, factor: 0 }], rows: 'readout' } },
     { type: 'exportEdited', intervention: { settings: [{ layer: 0, neuron: 1.5, factor: 0 }], rows: 'readout' } },
     { type: 'exportEdited' },
-  ]) assert.equal(isWebviewToHost(bad), false, JSON.stringify(bad));
+  ]) assert.equal(isImageWebviewToHost(bad), false, JSON.stringify(bad));
 });

@@ -7,7 +7,7 @@ import { compareMethods } from '../../src/engine/batch/compare';
 import { methodRows } from '../../src/engine/methods';
 import type { AnalysisResult } from '../../src/engine/result';
 import { formatNumber, formatSigned } from '../../src/format';
-import { methodName } from '../../webview/state';
+import { methodName } from '../../webview/imageState';
 import { fakeResult } from './fixtures/fakeEngine';
 
 /** The fake record with a top-3 set, an influence pattern and the top-1 classes after removal. */

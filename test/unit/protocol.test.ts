@@ -8,7 +8,7 @@ import { runningProgress } from '../../src/operations/progress';
 import { isCompareWebviewToHost } from '../../src/protocol/comparePanel';
 import { isFolderPersistedState, isFolderWebviewToHost } from '../../src/protocol/folderPanel';
 import { stableKey } from '../../src/protocol/guards';
-import { isPanelPersistedState, isWebviewToHost } from '../../src/protocol/imagePanel';
+import { isImagePersistedState, isImageWebviewToHost } from '../../src/protocol/imagePanel';
 import { isNeuronPersistedState, isNeuronWebviewToHost } from '../../src/protocol/neuronPanel';
 import { isHostToWorker, isWorkerToHost, type HostToWorker, type WorkerToHost } from '../../src/protocol/worker';
 import { RequestTimeoutError, WorkerExitedError, WorkerRequestError } from '../../src/protocol/workerErrors';
@@ -107,26 +107,26 @@ test('guards accept the messages of the protocol and reject malformed ones', () 
   assert.ok(isWorkerToHost({ type: 'stepProgress', id: 1, progress: { step: 3, steps: 256, value: 0.5 } }));
   assert.ok(!isWorkerToHost({ type: 'stepProgress', id: 1, progress: { step: 3, steps: 256 } }), 'a step carries the value ascended');
 
-  assert.ok(isWebviewToHost({ type: 'ready' }));
-  assert.ok(isWebviewToHost({ type: 'analyze', target: 3 }));
-  assert.ok(isWebviewToHost({ type: 'analyze', target: 'predicted' }));
-  assert.ok(!isWebviewToHost({ type: 'analyze', target: -1 }));
-  assert.ok(!isWebviewToHost({ type: 'analyze', target: '3' }));
-  assert.ok(isWebviewToHost({ type: 'export', request: { format: 'png', name: 'x', dataUrl: 'data:image/png;base64,AAAA' } }));
-  assert.ok(!isWebviewToHost({ type: 'export', request: { format: 'png', name: 'x', dataUrl: 'https://evil/x.png' } }));
-  assert.ok(!isWebviewToHost({ type: 'export', request: { format: 'exe' } }));
-  assert.ok(isPanelPersistedState({ imagePath: '/a.png' }));
-  assert.ok(!isPanelPersistedState({ imagePath: '' }));
+  assert.ok(isImageWebviewToHost({ type: 'ready' }));
+  assert.ok(isImageWebviewToHost({ type: 'analyze', target: 3 }));
+  assert.ok(isImageWebviewToHost({ type: 'analyze', target: 'predicted' }));
+  assert.ok(!isImageWebviewToHost({ type: 'analyze', target: -1 }));
+  assert.ok(!isImageWebviewToHost({ type: 'analyze', target: '3' }));
+  assert.ok(isImageWebviewToHost({ type: 'export', request: { format: 'png', name: 'x', dataUrl: 'data:image/png;base64,AAAA' } }));
+  assert.ok(!isImageWebviewToHost({ type: 'export', request: { format: 'png', name: 'x', dataUrl: 'https://evil/x.png' } }));
+  assert.ok(!isImageWebviewToHost({ type: 'export', request: { format: 'exe' } }));
+  assert.ok(isImagePersistedState({ imagePath: '/a.png' }));
+  assert.ok(!isImagePersistedState({ imagePath: '' }));
 
   // the neuron view and the comparison (issue 13)
   assert.ok(isHostToWorker({ type: 'request', id: 2, method: 'neuronScan', params: { folder: '/d', out: '/d.jsonl', units: [{ layer: 1, neuron: 2 }] } }));
   assert.ok(isHostToWorker({ type: 'request', id: 2, method: 'comparePaths', params: { a: {}, b: {} } }));
-  for (const guard of [isWebviewToHost, isFolderWebviewToHost]) {
+  for (const guard of [isImageWebviewToHost, isFolderWebviewToHost]) {
     assert.ok(guard({ type: 'neuronView', layer: 3, neuron: 29 }));
     assert.ok(!guard({ type: 'neuronView', layer: -1, neuron: 29 }));
     assert.ok(!guard({ type: 'neuronView', layer: 3, neuron: '29' }));
   }
-  assert.ok(isWebviewToHost({ type: 'compare' }));
+  assert.ok(isImageWebviewToHost({ type: 'compare' }));
   assert.ok(isNeuronWebviewToHost({ type: 'openImage', image: '/d/a.png' }));
   assert.ok(!isNeuronWebviewToHost({ type: 'openImage', image: '' }));
   assert.ok(isNeuronWebviewToHost({ type: 'resume' }));
@@ -367,7 +367,8 @@ test('every pending request is rejected when the worker exits, and the crash is 
     await assert.rejects(p, (err: unknown) => {
       assert.ok(err instanceof WorkerExitedError);
       assert.equal(err.crashed, true);
-      assert.match(err.message, /stopped unexpectedly \(exit code 134\).*restarted/);
+      assert.match(err.message, /stopped unexpectedly: it exited with code 134, most likely out of memory \(onnxruntime and Node abort when an allocation fails\): .*this machine has [\d.]+ GB of [\d.]+ GB free.*restarted on the next run\. To use less memory: fewer threads \(neuronPath\.threads\)/);
+      assert.equal(err.words?.startsWith('it exited with code 134, most likely out of memory'), true);
       return true;
     });
   }
@@ -404,14 +405,14 @@ test('ensureModel loads once per distinct options and again after a change', asy
 });
 
 test('state a page saved is checked like a message before a panel is revived from it', () => {
-  assert.ok(isPanelPersistedState({ imagePath: '/data/cat.png', target: 3, selectedLayer: 2, overlayOpacity: 0.5, showOverlay: true }));
-  assert.ok(isPanelPersistedState({ imagePath: 'C:\\data\\cat.JPG' }));
+  assert.ok(isImagePersistedState({ imagePath: '/data/cat.png', target: 3, selectedLayer: 2, overlayOpacity: 0.5, showOverlay: true }));
+  assert.ok(isImagePersistedState({ imagePath: 'C:\\data\\cat.JPG' }));
   const badPanels = [
     { imagePath: 'cat.png' }, { imagePath: '/' }, { imagePath: '/etc/passwd' }, { imagePath: '/data/../../etc/x.png' },
     { imagePath: '/data/a\u001b.png' }, { imagePath: `/${'x'.repeat(5000)}.png` }, { imagePath: '/data/cat.png', target: -1 },
     { imagePath: '/data/cat.png', overlayOpacity: 5 }, { imagePath: '/data/cat.png', selectedLayer: 1e9 }, { imagePath: '/data/cat.png', showOverlay: 'yes' },
   ];
-  for (const bad of badPanels) assert.equal(isPanelPersistedState(bad), false, JSON.stringify(bad).slice(0, 80));
+  for (const bad of badPanels) assert.equal(isImagePersistedState(bad), false, JSON.stringify(bad).slice(0, 80));
   assert.ok(isFolderPersistedState({ resultFile: '/data/shop.neuron-path.jsonl', folder: '/data/shop' }));
   for (const bad of [{ resultFile: '/etc/passwd' }, { resultFile: 'rel.jsonl' }, { resultFile: '/d/r.jsonl', folder: 'rel' }, { resultFile: '/d/r.jsonl', folder: '/d/../..' }, { resultFile: '/d/r.jsonl', selectedClass: 7 }]) {
     assert.equal(isFolderPersistedState(bad), false, JSON.stringify(bad));

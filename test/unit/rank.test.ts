@@ -6,7 +6,7 @@ import { argmax, rankOf, rankOrder, topIndices } from '../../src/engine/rank';
 import { compactScores } from '../../src/engine/batch/compact';
 import { comparePaths } from '../../src/engine/pathCompare';
 import type { AnalysisResult } from '../../src/engine/result';
-import { rankLayer } from '../../webview/state';
+import { rankLayer } from '../../webview/imageState';
 
 test('rankOrder: higher score first, ties by lower index, numbers before NaN and null (JSON\'s NaN)', () => {
   const row = [0.5, NaN, 0.9, 0.5, Infinity, -Infinity, null, 0.9, -1, -0, 0] as number[];

@@ -4,10 +4,10 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { isFolderWebviewToHost } from '../../src/protocol/folderPanel';
-import { isWebviewToHost } from '../../src/protocol/imagePanel';
+import { isImageWebviewToHost } from '../../src/protocol/imagePanel';
 import { isNeuronRefs, MAX_THUMBNAIL_NEURONS } from '../../src/protocol/thumbnails';
 import { heatmapNeurons, heatmapOf, initialFolderState, reduceFolder } from '../../webview/folderState';
-import { initialState, reduce } from '../../webview/state';
+import { initialImageState, reduceImage } from '../../webview/imageState';
 import { missingThumbnails, thumbnailText } from '../../webview/thumbnails';
 import { fakeReport } from './fixtures/fakeBatch';
 
@@ -19,10 +19,10 @@ test('the pages may name neurons (bounded indices) to visualize; anything else i
     Array.from({ length: MAX_THUMBNAIL_NEURONS + 1 }, () => ({ layer: 0, neuron: 0 }))]) {
     assert.equal(isNeuronRefs(bad), false, JSON.stringify(bad).slice(0, 60));
   }
-  assert.ok(isWebviewToHost({ type: 'visualizeNeurons', neurons }));
-  assert.ok(isWebviewToHost({ type: 'cancelVisualizeNeurons' }));
-  assert.equal(isWebviewToHost({ type: 'visualizeNeurons' }), false);
-  assert.equal(isWebviewToHost({ type: 'showNeurons', neurons }), false, 'the image panel names no cells');
+  assert.ok(isImageWebviewToHost({ type: 'visualizeNeurons', neurons }));
+  assert.ok(isImageWebviewToHost({ type: 'cancelVisualizeNeurons' }));
+  assert.equal(isImageWebviewToHost({ type: 'visualizeNeurons' }), false);
+  assert.equal(isImageWebviewToHost({ type: 'showNeurons', neurons }), false, 'the image panel names no cells');
   for (const type of ['showNeurons', 'visualizeNeurons']) {
     assert.ok(isFolderWebviewToHost({ type, neurons }));
     assert.equal(isFolderWebviewToHost({ type, neurons: [{ layer: '0', neuron: 1 }] }), false);
@@ -32,8 +32,8 @@ test('the pages may name neurons (bounded indices) to visualize; anything else i
 
 test('both pages keep the host\u2019s thumbnail status; the folder page names its heatmap\u2019s neurons row by row', () => {
   const status = { uris: { '0:3': 'https://x/a.png' }, running: { done: 0, total: 2, layer: 1, neuron: 4, step: 3, steps: 256 } };
-  assert.deepEqual(initialState().thumbnails, { uris: {} });
-  assert.equal(reduce(initialState(), { type: 'thumbnails', status }).thumbnails, status);
+  assert.deepEqual(initialImageState().thumbnails, { uris: {} });
+  assert.equal(reduceImage(initialImageState(), { type: 'thumbnails', status }).thumbnails, status);
   const folder = reduceFolder(initialFolderState(), { type: 'report', report: fakeReport(), skipped: [] });
   assert.equal(reduceFolder(folder, { type: 'thumbnails', status }).thumbnails, status);
   const map = heatmapOf(folder)!;

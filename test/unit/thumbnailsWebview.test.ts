@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { HostToFolderWebview } from '../../src/protocol/folderPanel';
-import type { HostToWebview } from '../../src/protocol/imagePanel';
+import type { HostToImageWebview } from '../../src/protocol/imagePanel';
 import { neuronRefKey, type NeuronRef } from '../../src/protocol/thumbnails';
 import { BASE_THEMES, skipUnlessPage, withPanelPage, type PanelPage } from './fixtures/chromiumPage';
 import { fakeResult } from './fixtures/fakeEngine';
@@ -29,9 +29,9 @@ async function drawnThumbnails(page: PanelPage<unknown>['page']): Promise<string
 const statusText = (page: PanelPage<unknown>['page']) => page.textContent('[data-testid=thumbnails-status]').then((t) => t ?? '');
 const isShown = (page: PanelPage<unknown>['page'], testid: string) => page.$eval(`[data-testid=${testid}]`, (e) => !(e as HTMLElement).hidden && (e as HTMLElement).offsetParent !== null);
 
-test('image panel page: path cards show their thumbnails, the bar computes the missing ones with progress and stop', { skip: skipUnlessPage('webview'), timeout: 120_000 }, async () => {
-  const opts = { bundle: 'webview', outDir: 'thumbnails', pagePath: '/panel.html', nonce: 'dGVzdC1ub25jZS10aHVtYg', title: 'Neuron Path: coat.png', themes: BASE_THEMES, files };
-  await withPanelPage<HostToWebview>(opts, async ({ page, origin, errors, notFound, load, send, posted, cspViolations, screenshot }) => {
+test('image panel page: path cards show their thumbnails, the bar computes the missing ones with progress and stop', { skip: skipUnlessPage('image'), timeout: 120_000 }, async () => {
+  const opts = { bundle: 'image', outDir: 'thumbnails', pagePath: '/panel.html', nonce: 'dGVzdC1ub25jZS10aHVtYg', title: 'Neuron Path: coat.png', themes: BASE_THEMES, files };
+  await withPanelPage<HostToImageWebview>(opts, async ({ page, origin, errors, notFound, load, send, posted, cspViolations, screenshot }) => {
     await load();
     const result = fakeResult('/img/coat.png', { layers: 6, neurons: 64 });
     const pathNeurons: NeuronRef[] = result.path.map((p) => ({ layer: p.layer, neuron: p.neuron }));

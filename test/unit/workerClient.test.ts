@@ -67,7 +67,7 @@ test('fork: a crash rejects the pending request with a clear message, reports it
     assert.ok(err instanceof WorkerExitedError);
     assert.equal(err.crashed, true);
     assert.equal(err.exitCode, 7);
-    assert.match(err.message, /stopped unexpectedly.*restarted on the next run/);
+    assert.match(err.message, /^The Neuron Path worker stopped unexpectedly: it exited with code 7\. It will be restarted on the next run\. If it repeats, the "Neuron Path" output has the worker's last messages\.$/, 'an exit that is no sign of memory says nothing of memory');
     return true;
   });
   assert.equal(crashes.length, 1);

@@ -1,4 +1,4 @@
-// The panel's real page (src/extension/html.ts + dist/webview.js + dist/webview.css) in headless
+// The panel's real page (src/extension/html.ts + dist/image.js + dist/image.css) in headless
 // chromium, under its Content Security Policy, with a stub of the VS Code webview API: no policy
 // violation, no script error, the path grows with progress, a result draws the charts, the target
 // picker and the exports post the right messages. Screenshots (light, dark, high contrast) go to
@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AnalysisResult } from '../../src/engine/result';
-import type { HostToWebview, PanelInit } from '../../src/protocol/imagePanel';
+import type { HostToImageWebview, ImageInit } from '../../src/protocol/imagePanel';
 import { BASE_THEMES, skipUnlessPage, withPanelPage, withVars, type Theme } from './fixtures/chromiumPage';
 import { FAKE_PREPROCESSING, fakeResult } from './fixtures/fakeEngine';
 import { FIXTURES } from '../helpers/fixtures';
@@ -69,15 +69,15 @@ async function catImage(): Promise<Record<string, { contentType: string; body: B
   return { '/img/cat.png': { contentType: 'image/png', body: await sharp(px, { raw: { width: 224, height: 224, channels: 3 } }).png().toBuffer() } };
 }
 
-test('webview: strict CSP, live path, charts, picker and exports in chromium', { skip: skipUnlessPage('webview'), timeout: 120_000 }, async () => {
+test('webview: strict CSP, live path, charts, picker and exports in chromium', { skip: skipUnlessPage('image'), timeout: 120_000 }, async () => {
   const files = await catImage();
-  const opts = { bundle: 'webview', outDir: 'webview', pagePath: '/panel.html', nonce: 'dGVzdC1ub25jZS0xMjM0', title: 'Neuron Path: cat.png', themes: THEMES, files };
-  await withPanelPage<HostToWebview>(opts, async ({ page, origin, errors, notFound, load, setTheme, send, posted, cspViolations, screenshot }) => {
+  const opts = { bundle: 'image', outDir: 'image', pagePath: '/panel.html', nonce: 'dGVzdC1ub25jZS0xMjM0', title: 'Neuron Path: cat.png', themes: THEMES, files };
+  await withPanelPage<HostToImageWebview>(opts, async ({ page, origin, errors, notFound, load, setTheme, send, posted, cspViolations, screenshot }) => {
     await load();
     const ready = await posted();
     assert.equal(ready[ready.length - 1].type, 'ready', 'ready is posted last');
 
-    const init: PanelInit = { imagePath: '/img/cat.png', imageUri: `${origin}/img/cat.png`, fileName: 'cat.png', modelName: 'vit-b16.onnx', target: 'predicted' };
+    const init: ImageInit = { imagePath: '/img/cat.png', imageUri: `${origin}/img/cat.png`, fileName: 'cat.png', modelName: 'vit-b16.onnx', target: 'predicted' };
     await send({ type: 'init', init });
     await page.waitForSelector('[data-testid=status][data-state=idle]');
     assert.equal(await page.getAttribute('[data-testid=panel]', 'data-image'), 'cat.png');
@@ -172,7 +172,7 @@ test('webview: strict CSP, live path, charts, picker and exports in chromium', {
   });
 });
 
-test('webview: the influence-pattern row and the K neurons of a top-K path, beside the path neuron', { skip: skipUnlessPage('webview'), timeout: 120_000 }, async () => {
+test('webview: the influence-pattern row and the K neurons of a top-K path, beside the path neuron', { skip: skipUnlessPage('image'), timeout: 120_000 }, async () => {
   const base = bigResult();
   const D = base.model.neuronsPerLayer, k = 3;
   const sets = base.path.map((p) => [p.neuron, (p.neuron + 100) % D, (p.neuron + 200) % D]);
@@ -186,8 +186,8 @@ test('webview: the influence-pattern row and the K neurons of a top-K path, besi
     },
     baselines: { ...base.baselines, influencePattern: { path: base.path.map((p) => ({ ...p, neuron: (p.neuron + 13) % D })), jas: 0.05, remove: 0.55, enhance: 0.6 } },
   };
-  const opts = { bundle: 'webview', outDir: 'webview', pagePath: '/panel.html', nonce: 'dGVzdC1ub25jZS01Njc4', title: 'Neuron Path: cat.png', themes: THEMES, files: await catImage() };
-  await withPanelPage<HostToWebview>(opts, async ({ page, origin, errors, load, send, cspViolations, screenshot }) => {
+  const opts = { bundle: 'image', outDir: 'image', pagePath: '/panel.html', nonce: 'dGVzdC1ub25jZS01Njc4', title: 'Neuron Path: cat.png', themes: THEMES, files: await catImage() };
+  await withPanelPage<HostToImageWebview>(opts, async ({ page, origin, errors, load, send, cspViolations, screenshot }) => {
     await load();
     await send({ type: 'init', init: { imagePath: '/img/cat.png', imageUri: `${origin}/img/cat.png`, fileName: 'cat.png', modelName: 'vit-b16.onnx', target: 'predicted' } });
     await send({ type: 'runStarted', runId: 1, target: 'predicted' });
@@ -225,7 +225,7 @@ test('webview: the influence-pattern row and the K neurons of a top-K path, besi
   });
 });
 
-test('webview: a banner when preprocessing values are guesses, and the model\u2019s input with the map on its crop window', { skip: skipUnlessPage('webview'), timeout: 120_000 }, async () => {
+test('webview: a banner when preprocessing values are guesses, and the model\u2019s input with the map on its crop window', { skip: skipUnlessPage('image'), timeout: 120_000 }, async () => {
   const base = bigResult();
   const guessed: AnalysisResult['model']['preprocessing'] = {
     ...FAKE_PREPROCESSING, config: null, folders: ['/models'],
@@ -233,8 +233,8 @@ test('webview: a banner when preprocessing values are guesses, and the model\u20
   };
   // A 224 x 224 image resized to 256 x 256 and cropped to its middle 224 x 224 (DeiT's processor).
   const input = { resized: [256, 256] as [number, number], top: 16, left: 16, size: [224, 224] as [number, number] };
-  const opts = { bundle: 'webview', outDir: 'webview', pagePath: '/panel.html', nonce: 'dGVzdC1ub25jZS05MDEy', title: 'Neuron Path: cat.png', themes: THEMES, files: await catImage() };
-  await withPanelPage<HostToWebview>(opts, async ({ page, origin, errors, load, send, posted, cspViolations, screenshot }) => {
+  const opts = { bundle: 'image', outDir: 'image', pagePath: '/panel.html', nonce: 'dGVzdC1ub25jZS05MDEy', title: 'Neuron Path: cat.png', themes: THEMES, files: await catImage() };
+  await withPanelPage<HostToImageWebview>(opts, async ({ page, origin, errors, load, send, posted, cspViolations, screenshot }) => {
     await load();
     await send({ type: 'init', init: { imagePath: '/img/cat.png', imageUri: `${origin}/img/cat.png`, fileName: 'cat.png', modelName: 'vit-b16.onnx', target: 'predicted' } });
     await send({ type: 'runStarted', runId: 1, target: 'predicted' });
@@ -283,13 +283,13 @@ test('webview: a banner when preprocessing values are guesses, and the model\u20
   });
 });
 
-test('webview: a phone photo (EXIF orientation 6) is shown upright, and the token map covers it as analysed', { skip: skipUnlessPage('webview'), timeout: 120_000 }, async () => {
+test('webview: a phone photo (EXIF orientation 6) is shown upright, and the token map covers it as analysed', { skip: skipUnlessPage('image'), timeout: 120_000 }, async () => {
   // Stored 40 wide and 60 high, shown 60 x 40 (the engine reads it so: test/engine/orientation.test.ts).
   const files = { '/img/photo.jpg': { contentType: 'image/jpeg', body: fs.readFileSync(path.join(FIXTURES, 'images', 'chelsea-exif6.jpg')) } };
   const base = bigResult();
   const result: AnalysisResult = { ...base, image: { ...base.image, path: '/img/photo.jpg', width: 60, height: 40, orientation: 6 } };
-  const opts = { bundle: 'webview', outDir: 'webview', pagePath: '/panel.html', nonce: 'dGVzdC1ub25jZS05MDEy', title: 'Neuron Path: photo.jpg', themes: THEMES, files };
-  await withPanelPage<HostToWebview>(opts, async ({ page, origin, errors, load, send, cspViolations }) => {
+  const opts = { bundle: 'image', outDir: 'image', pagePath: '/panel.html', nonce: 'dGVzdC1ub25jZS05MDEy', title: 'Neuron Path: photo.jpg', themes: THEMES, files };
+  await withPanelPage<HostToImageWebview>(opts, async ({ page, origin, errors, load, send, cspViolations }) => {
     await load();
     await send({ type: 'init', init: { imagePath: '/img/photo.jpg', imageUri: `${origin}/img/photo.jpg`, fileName: 'photo.jpg', modelName: 'vit-b16.onnx', target: 'predicted' } });
     await send({ type: 'runStarted', runId: 1, target: 'predicted' });
@@ -311,12 +311,12 @@ test('webview: a phone photo (EXIF orientation 6) is shown upright, and the toke
   });
 });
 
-test('webview: a path that leaves blocks out (CaiT\'s class attention) says which and why under the title; other results show no note', { skip: skipUnlessPage('webview'), timeout: 120_000 }, async () => {
+test('webview: a path that leaves blocks out (CaiT\'s class attention) says which and why under the title; other results show no note', { skip: skipUnlessPage('image'), timeout: 120_000 }, async () => {
   const base = bigResult();
   const leftOut = '2 FFNs after the 12 blocks (ca.0/fc2, ca.1/fc2) read 1 row of a learned query token, not the 197 token rows: class-attention blocks';
   const result: AnalysisResult = { ...base, model: { ...base.model, ffn: { kind: 'plain', activation: 'gelu-erf', headFfns: ['ca.0/fc2', 'ca.1/fc2'], leftOut } } };
-  const opts = { bundle: 'webview', outDir: 'webview', pagePath: '/panel.html', nonce: 'dGVzdC1ub25jZS01Njc4', title: 'Neuron Path: cat.png', themes: THEMES, files: await catImage() };
-  await withPanelPage<HostToWebview>(opts, async ({ page, origin, errors, load, send }) => {
+  const opts = { bundle: 'image', outDir: 'image', pagePath: '/panel.html', nonce: 'dGVzdC1ub25jZS01Njc4', title: 'Neuron Path: cat.png', themes: THEMES, files: await catImage() };
+  await withPanelPage<HostToImageWebview>(opts, async ({ page, origin, errors, load, send }) => {
     await load();
     await send({ type: 'init', init: { imagePath: '/img/cat.png', imageUri: `${origin}/img/cat.png`, fileName: 'cat.png', modelName: 'cait.onnx', target: 'predicted' } });
     assert.equal(await page.isVisible('#left-out'), false, 'no note before a result');
@@ -332,10 +332,10 @@ test('webview: a path that leaves blocks out (CaiT\'s class attention) says whic
   });
 });
 
-test('webview: the path first, above the fold, with the time left; skip and compute the baselines; cancel keeps the path so far', { skip: skipUnlessPage('webview'), timeout: 120_000 }, async () => {
+test('webview: the path first, above the fold, with the time left; skip and compute the baselines; cancel keeps the path so far', { skip: skipUnlessPage('image'), timeout: 120_000 }, async () => {
   const result = bigResult();
-  const opts = { bundle: 'webview', outDir: 'webview', pagePath: '/panel.html', nonce: 'dGVzdC1ub25jZS05MDEy', title: 'Neuron Path: cat.png', themes: THEMES, files: await catImage() };
-  await withPanelPage<HostToWebview>(opts, async ({ page, origin, errors, load, send, posted, screenshot }) => {
+  const opts = { bundle: 'image', outDir: 'image', pagePath: '/panel.html', nonce: 'dGVzdC1ub25jZS05MDEy', title: 'Neuron Path: cat.png', themes: THEMES, files: await catImage() };
+  await withPanelPage<HostToImageWebview>(opts, async ({ page, origin, errors, load, send, posted, screenshot }) => {
     await page.setViewportSize({ width: 900, height: 600 });
     await load();
     const wanted = ['activation', 'ig', 'ip', 'random'] as const;
@@ -392,7 +392,7 @@ test('webview: the path first, above the fold, with the time left; skip and comp
   });
 });
 
-test('webview: every number explained: the path legend, the GELU-floor note, the IG note, percentage points; no page-wide scroll at half width', { skip: skipUnlessPage('webview'), timeout: 120_000 }, async () => {
+test('webview: every number explained: the path legend, the GELU-floor note, the IG note, percentage points; no page-wide scroll at half width', { skip: skipUnlessPage('image'), timeout: 120_000 }, async () => {
   const base = bigResult();
   // Every path neuron at GELU's floor, and per-layer IG removing more than the path.
   const result: AnalysisResult = {
@@ -402,8 +402,8 @@ test('webview: every number explained: the path legend, the GELU-floor note, the
     manipulation: { remove: { probability: 0.5, deviation: -0.1 }, enhance: { probability: 0.7, deviation: 0.1 } },
     baselines: { ...base.baselines, integratedGradients: { ...base.baselines.integratedGradients!, remove: 0.3, enhance: 0.65 } },
   };
-  const opts = { bundle: 'webview', outDir: 'webview', pagePath: '/panel.html', nonce: 'dGVzdC1ub25jZS0zNDU2', title: 'Neuron Path: cat.png', themes: THEMES, files: await catImage() };
-  await withPanelPage<HostToWebview>(opts, async ({ page, origin, errors, load, send }) => {
+  const opts = { bundle: 'image', outDir: 'image', pagePath: '/panel.html', nonce: 'dGVzdC1ub25jZS0zNDU2', title: 'Neuron Path: cat.png', themes: THEMES, files: await catImage() };
+  await withPanelPage<HostToImageWebview>(opts, async ({ page, origin, errors, load, send }) => {
     await page.setViewportSize({ width: 520, height: 800 });
     await load();
     await send({ type: 'init', init: { imagePath: '/img/cat.png', imageUri: `${origin}/img/cat.png`, fileName: 'cat.png', modelName: 'vit-s16.onnx', target: 'predicted', result } });
@@ -424,12 +424,12 @@ test('webview: every number explained: the path legend, the GELU-floor note, the
   });
 });
 
-test('webview: where the selected neuron lives: its block and the ONNX names of fc2, fc1 and the activation, selectable', { skip: skipUnlessPage('webview'), timeout: 120_000 }, async () => {
+test('webview: where the selected neuron lives: its block and the ONNX names of fc2, fc1 and the activation, selectable', { skip: skipUnlessPage('image'), timeout: 120_000 }, async () => {
   const base = bigResult();
   const blocks = base.path.map((_p, l) => ({ fc2: `/blocks.${l}/mlp/fc2/MatMul`, linears: [`/blocks.${l}/mlp/fc1/MatMul`], activation: `/blocks.${l}/mlp/act/Erf` }));
   const result: AnalysisResult = { ...base, model: { ...base.model, ffn: { kind: 'plain', activation: 'gelu-erf', headFfns: [], blocks } } };
-  const opts = { bundle: 'webview', outDir: 'webview', pagePath: '/panel.html', nonce: 'dGVzdC1ub25jZS03ODkw', title: 'Neuron Path: cat.png', themes: THEMES, files: await catImage() };
-  await withPanelPage<HostToWebview>(opts, async ({ page, origin, errors, load, send }) => {
+  const opts = { bundle: 'image', outDir: 'image', pagePath: '/panel.html', nonce: 'dGVzdC1ub25jZS03ODkw', title: 'Neuron Path: cat.png', themes: THEMES, files: await catImage() };
+  await withPanelPage<HostToImageWebview>(opts, async ({ page, origin, errors, load, send }) => {
     await load();
     await send({ type: 'init', init: { imagePath: '/img/cat.png', imageUri: `${origin}/img/cat.png`, fileName: 'cat.png', modelName: 'vit-s16.onnx', target: 'predicted', result } });
     await page.waitForSelector('[data-testid=status][data-state=done]');

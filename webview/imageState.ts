@@ -3,13 +3,13 @@ import type { AnalysisResult, BaselineName, ClassProbability, LayerProgress, Pat
 import type { MethodRow } from '../src/engine/methods';
 import { missingBaselines } from '../src/engine/options';
 import { rankOrder } from '../src/engine/rank';
-import type { HostToWebview, PanelInit, PanelPersistedState, TargetChoice } from '../src/protocol/imagePanel';
+import type { HostToImageWebview, ImageInit, ImagePersistedState, TargetChoice } from '../src/protocol/imagePanel';
 import { initialIntervene, reduceIntervene, type InterveneAction, type InterveneState } from './interveneState';
 import type { ThumbnailStatus } from '../src/protocol/thumbnails';
 
-export type Status = 'empty' | 'running' | 'done' | 'error' | 'cancelled';
+export type ImageStatus = 'empty' | 'running' | 'done' | 'error' | 'cancelled';
 
-export interface PanelState {
+export interface ImageState {
   imagePath: string;
   imageUri: string;
   previewUri?: string;          // PNG rendering when the webview cannot show the image itself
@@ -17,7 +17,7 @@ export interface PanelState {
   modelName: string;
   labels?: string[];
   target: TargetChoice;
-  status: Status;
+  status: ImageStatus;
   runId?: number;
   progress?: LayerProgress;
   /** What the running analysis computes after its path (skipping them is offered), and whether it reuses a shown path. */
@@ -46,14 +46,14 @@ export interface PanelState {
   thumbnails: ThumbnailStatus;
 }
 
-export type Action =
-  | Exclude<HostToWebview, InterveneAction>
+export type ImageAction =
+  | Exclude<HostToImageWebview, InterveneAction>
   | InterveneAction
   | { type: 'selectLayer'; layer: number }
   | { type: 'setTarget'; target: TargetChoice }
   | { type: 'setOverlay'; show?: boolean; opacity?: number };
 
-export function initialState(persisted?: Partial<PanelPersistedState>): PanelState {
+export function initialImageState(persisted?: Partial<ImagePersistedState>): ImageState {
   return {
     imagePath: persisted?.imagePath ?? '',
     imageUri: '',
@@ -84,8 +84,8 @@ function clampLayer(layer: number, count: number): number {
   return count > 0 ? Math.min(Math.max(0, Math.trunc(layer)), count - 1) : 0;
 }
 
-function fromInit(prev: PanelState, init: PanelInit): PanelState {
-  const base: PanelState = {
+function fromInit(prev: ImageState, init: ImageInit): ImageState {
+  const base: ImageState = {
     ...prev,
     imagePath: init.imagePath,
     imageUri: init.imageUri,
@@ -126,7 +126,7 @@ function fromInit(prev: PanelState, init: PanelInit): PanelState {
   return { ...base, status: init.error ? 'error' : 'empty', path: [], layers: undefined };
 }
 
-export function reduce(state: PanelState, action: Action): PanelState {
+export function reduceImage(state: ImageState, action: ImageAction): ImageState {
   switch (action.type) {
     case 'init': return fromInit(state, action.init);
 
@@ -216,12 +216,12 @@ export function reduce(state: PanelState, action: Action): PanelState {
   }
 }
 
-function bestLayerToShow(state: PanelState, r: AnalysisResult): number {
+function bestLayerToShow(state: ImageState, r: AnalysisResult): number {
   // After a live run the last layer was selected; keep it (clamped) so the view does not jump.
   return clampLayer(state.path.length > 0 ? state.selectedLayer : r.path.length - 1, r.path.length);
 }
 
-export function persisted(state: PanelState): PanelPersistedState {
+export function persistedImage(state: ImageState): ImagePersistedState {
   return {
     imagePath: state.imagePath,
     target: state.target,
@@ -258,19 +258,19 @@ export function methodName(row: MethodRow): string {
  * The top classes to list and the class marked as explained: while a run goes, the new clean pass's
  * as soon as it is done (before the path); otherwise the result's.
  */
-export function shownPrediction(s: Pick<PanelState, 'status' | 'progress' | 'result' | 'partial'>): { top: ClassProbability[]; targetClass: number } | undefined {
+export function shownPrediction(s: Pick<ImageState, 'status' | 'progress' | 'result' | 'partial'>): { top: ClassProbability[]; targetClass: number } | undefined {
   const live = s.status === 'running' ? s.progress?.prediction : s.status === 'cancelled' ? s.partial?.prediction : undefined;
   if (live) return { top: live.top, targetClass: live.target.class };
   return s.result ? { top: s.result.prediction.top, targetClass: s.result.target.class } : undefined;
 }
 
 /** The baselines the shown result lacks that the settings ask for (offered to compute, reusing its path). */
-export function baselinesToAdd(s: Pick<PanelState, 'status' | 'result' | 'wantedBaselines'>): BaselineName[] {
+export function baselinesToAdd(s: Pick<ImageState, 'status' | 'result' | 'wantedBaselines'>): BaselineName[] {
   return s.status === 'done' && s.result ? missingBaselines(s.result, s.wantedBaselines) : [];
 }
 
 /** The label of class `c`, from the model's labels or the result's top classes. */
-export function classLabel(state: Pick<PanelState, 'labels' | 'result'>, c: number): string {
+export function classLabel(state: Pick<ImageState, 'labels' | 'result'>, c: number): string {
   const fromLabels = state.labels?.[c];
   if (fromLabels) return fromLabels;
   const top = state.result?.prediction.top.find((t) => t.class === c) ?? (state.result?.target.class === c ? state.result.target : undefined);
@@ -278,7 +278,7 @@ export function classLabel(state: Pick<PanelState, 'labels' | 'result'>, c: numb
 }
 
 /** How many classes the target picker offers. */
-export function classCount(state: Pick<PanelState, 'labels' | 'result'>): number {
+export function classCount(state: Pick<ImageState, 'labels' | 'result'>): number {
   return state.labels?.length ?? state.result?.model.numClasses ?? 0;
 }
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { AnalysisResult } from '../../src/engine/result';
-import type { HostToWebview, LiveIntervention } from '../../src/protocol/imagePanel';
+import type { HostToImageWebview, LiveIntervention } from '../../src/protocol/imagePanel';
 import { BASE_THEMES, skipUnlessPage, withPanelPage, type Posted } from './fixtures/chromiumPage';
 import { fakeResult } from './fixtures/fakeEngine';
 import { ROOT } from './fixtures/extensionHost';
@@ -16,11 +16,11 @@ import { ROOT } from './fixtures/extensionHost';
 const LABELS = ['T-shirt', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 const requests = (posted: Posted) => posted.filter((m) => m.type === 'intervene') as unknown as Array<{ requestId: number; intervention: { settings: { layer: number; neuron: number; factor: number }[]; rows: 'readout' | 'all' } }>;
 
-test('webview: the Intervene section asks once per change, shows the newest answer, runs a folder and exports', { skip: skipUnlessPage('webview'), timeout: 120_000 }, async () => {
+test('image page: the Intervene section asks once per change, shows the newest answer, runs a folder and exports', { skip: skipUnlessPage('image'), timeout: 120_000 }, async () => {
   const result: AnalysisResult = fakeResult('/img/cat.png', { layers: 6, neurons: 256, target: 'predicted' });
-  const opts = { bundle: 'webview', outDir: 'webview', pagePath: '/panel.html', nonce: 'dGVzdC1ub25jZS1pbnRlcnZlbmU=', title: 'Neuron Path: cat.png', themes: { dark: BASE_THEMES.dark },
+  const opts = { bundle: 'image', outDir: 'image', pagePath: '/panel.html', nonce: 'dGVzdC1ub25jZS1pbnRlcnZlbmU=', title: 'Neuron Path: cat.png', themes: { dark: BASE_THEMES.dark },
     files: { '/img/cat.png': { contentType: 'image/png', body: readFileSync(path.join(ROOT, 'media', 'samples', 'coat-1.png')) } } };
-  await withPanelPage<HostToWebview>(opts, async ({ page, origin, errors, load, send, posted, cspViolations, screenshot }) => {
+  await withPanelPage<HostToImageWebview>(opts, async ({ page, origin, errors, load, send, posted, cspViolations, screenshot }) => {
     await load();
     await send({ type: 'init', init: { imagePath: '/img/cat.png', imageUri: `${origin}/img/cat.png`, fileName: 'cat.png', modelName: 'model.onnx', target: 'predicted', labels: LABELS } });
     assert.equal(await page.isVisible('[data-testid=intervene-neurons] tr'), false);

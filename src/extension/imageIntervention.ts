@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import { isCancelled } from '../engine/errors';
 import type { Intervention } from '../engine/intervene';
 import { stableKey } from '../protocol/guards';
-import type { HostToWebview, LiveIntervention } from '../protocol/imagePanel';
+import type { HostToImageWebview, LiveIntervention } from '../protocol/imagePanel';
 import { errorMessage, type AnalysisService } from './analysis';
 import type { FolderPanelManager } from './folderPanel';
 
@@ -18,7 +18,7 @@ export function interventionSuffix(model: unknown, intervention: Intervention): 
   return `.intervention-${key}.jsonl`;
 }
 
-export class PanelIntervention {
+export class ImageIntervention {
   private live: AbortController | undefined;
   private folderRun: AbortController | undefined;
 
@@ -27,7 +27,7 @@ export class PanelIntervention {
     /** Where a folder's results go (neuronPath.resultsLocation). */
     private readonly folders: Pick<FolderPanelManager, 'resultFileFor'>,
     private readonly imageUri: vscode.Uri,
-    private readonly post: (m: HostToWebview) => void,
+    private readonly post: (m: HostToImageWebview) => void,
     /** The class the shown analysis explains, followed by the intervention (else the class predicted before). */
     private readonly target: () => number | undefined,
   ) {}

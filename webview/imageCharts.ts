@@ -5,7 +5,7 @@ import {
   PointElement, ScatterController, Tooltip, type ChartConfiguration, type Plugin,
 } from 'chart.js';
 import type { MethodRow } from '../src/engine/methods';
-import { fmt, fmtSigned, methodName, type RankedNeuron } from './state';
+import { fmt, fmtSigned, methodName, type RankedNeuron } from './imageState';
 import { roundTicks } from './ticks';
 
 Chart.register(BarController, BarElement, CategoryScale, Decimation, Legend, LinearScale, LogarithmicScale, LineController, LineElement, PointElement, ScatterController, Tooltip);

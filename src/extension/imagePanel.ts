@@ -8,27 +8,29 @@ import { isCancelled } from '../engine/errors';
 import { missingBaselines } from '../engine/options';
 import { stableKey } from '../protocol/guards';
 import type { NeuronRef } from '../protocol/thumbnails';
-import { isPanelPersistedState, isWebviewToHost, type ExportRequest, type HostToWebview, type PanelInit, type TargetChoice, type WebviewToHost } from '../protocol/imagePanel';
+import { isImagePersistedState, isImageWebviewToHost, type ExportRequest, type HostToImageWebview, type ImageInit, type TargetChoice, type ImageWebviewToHost } from '../protocol/imagePanel';
 import { AnalysisService, errorMessage } from './analysis';
 import { COMMANDS, INTERNAL_COMMANDS } from './commandIds';
 import { exportStem, pathCsv, pngFromDataUrl, resultJson } from './export';
 import { isRegularFile } from '../engine/files';
 import type { FolderPanelManager } from './folderPanel';
-import { PanelIntervention } from './panelIntervention';
+import { ImageIntervention } from './imageIntervention';
 import { PanelThumbnails } from './thumbnails';
 import { PanelManagerBase, panelKey, WebviewPanelHost, webviewOptions } from './webviewPanel';
 
-export const VIEW_TYPE = 'neuronPath.panel';
+// The id VS Code saves open panels under (and package.json's activation event names): kept from
+// before the image panel had its prefix, so panels open before an update are revived after it.
+export const IMAGE_VIEW_TYPE = 'neuronPath.panel';
 
 /** The image panel also reads the image's folder and the feature visualizations of its path cards. */
 const imagePanelOptions = (extensionUri: vscode.Uri, imageUri: vscode.Uri, service: AnalysisService) =>
   webviewOptions(extensionUri, [vscode.Uri.joinPath(imageUri, '..'), vscode.Uri.file(service.visualizationDir)]);
 
-export class PanelManager extends PanelManagerBase<NeuronPathPanel> {
+export class ImagePanelManager extends PanelManagerBase<ImagePanel> {
   constructor(private readonly context: vscode.ExtensionContext, private readonly service: AnalysisService, private readonly folders: Pick<FolderPanelManager, 'resultFileFor'>) {
     super();
     // The image must still be a regular file: its folder becomes the panel's resource root.
-    this.registerSerializer(VIEW_TYPE, isPanelPersistedState, (s) => panelKey(s.imagePath), (webviewPanel, s) => this.revive(webviewPanel, s.imagePath, s.target),
+    this.registerSerializer(IMAGE_VIEW_TYPE, isImagePersistedState, (s) => panelKey(s.imagePath), (webviewPanel, s) => this.revive(webviewPanel, s.imagePath, s.target),
       (s) => isRegularFile(s.imagePath));
     this.register(service.onDidLoadModel((info) => {
       for (const p of this.panels.values()) p.setLabels(info.labels, info.sha256);
@@ -36,7 +38,7 @@ export class PanelManager extends PanelManagerBase<NeuronPathPanel> {
   }
 
   /** Shows the image's panel (creating it) and runs the analysis unless a result is there already. */
-  async open(imageUri: vscode.Uri, target?: TargetChoice): Promise<NeuronPathPanel> {
+  async open(imageUri: vscode.Uri, target?: TargetChoice): Promise<ImagePanel> {
     const key = panelKey(imageUri.fsPath);
     const existing = this.panels.get(key);
     if (existing) {
@@ -46,7 +48,7 @@ export class PanelManager extends PanelManagerBase<NeuronPathPanel> {
       return existing;
     }
     const webviewPanel = vscode.window.createWebviewPanel(
-      VIEW_TYPE, panelTitle(imageUri.fsPath), { viewColumn: vscode.ViewColumn.Beside, preserveFocus: false },
+      IMAGE_VIEW_TYPE, panelTitle(imageUri.fsPath), { viewColumn: vscode.ViewColumn.Beside, preserveFocus: false },
       imagePanelOptions(this.context.extensionUri, imageUri, this.service),
     );
     const panel = this.add(webviewPanel, imageUri, target ?? this.service.settings().analyze.target);
@@ -61,8 +63,8 @@ export class PanelManager extends PanelManagerBase<NeuronPathPanel> {
     void panel.start(false);
   }
 
-  private add(webviewPanel: vscode.WebviewPanel, imageUri: vscode.Uri, target: TargetChoice): NeuronPathPanel {
-    return this.track(panelKey(imageUri.fsPath), new NeuronPathPanel(webviewPanel, imageUri, target, this.context, this.service, this.folders));
+  private add(webviewPanel: vscode.WebviewPanel, imageUri: vscode.Uri, target: TargetChoice): ImagePanel {
+    return this.track(panelKey(imageUri.fsPath), new ImagePanel(webviewPanel, imageUri, target, this.context, this.service, this.folders));
   }
 }
 
@@ -85,7 +87,7 @@ interface Run { runId: number; controller: AbortController; target: TargetChoice
 
 let runCounter = 0;
 
-export class NeuronPathPanel extends WebviewPanelHost<HostToWebview> {
+export class ImagePanel extends WebviewPanelHost<HostToImageWebview> {
   private result: AnalysisResult | undefined;
   private cached = false;
   private running: Run | undefined;
@@ -95,7 +97,7 @@ export class NeuronPathPanel extends WebviewPanelHost<HostToWebview> {
   private baselinesCancelled = false;
   private labels: string[] | undefined;
   private preview: string | undefined;
-  private readonly intervention: PanelIntervention;
+  private readonly intervention: ImageIntervention;
   private readonly thumbnails: PanelThumbnails;
 
   constructor(
@@ -106,8 +108,8 @@ export class NeuronPathPanel extends WebviewPanelHost<HostToWebview> {
     private readonly service: AnalysisService,
     folders: Pick<FolderPanelManager, 'resultFileFor'>,
   ) {
-    super(panel, context, 'webview', panelTitle(imageUri.fsPath));
-    this.intervention = new PanelIntervention(service, folders, imageUri, (m) => this.post(m), () => this.result?.target.class);
+    super(panel, context, 'image', panelTitle(imageUri.fsPath));
+    this.intervention = new ImageIntervention(service, folders, imageUri, (m) => this.post(m), () => this.result?.target.class);
     this.thumbnails = new PanelThumbnails(service, panel.webview, (status) => this.post({ type: 'thumbnails', status }));
   }
 
@@ -239,8 +241,8 @@ export class NeuronPathPanel extends WebviewPanelHost<HostToWebview> {
   }
 
   protected receive(raw: unknown): void {
-    if (!isWebviewToHost(raw)) return;
-    const message: WebviewToHost = raw;
+    if (!isImageWebviewToHost(raw)) return;
+    const message: ImageWebviewToHost = raw;
     switch (message.type) {
       case 'ready': this.ready = true; this.sendInit(); return;
       case 'analyze': void this.run(message.target); return;
@@ -263,7 +265,7 @@ export class NeuronPathPanel extends WebviewPanelHost<HostToWebview> {
 
   private sendInit(): void {
     if (!this.ready) return;
-    const init: PanelInit = {
+    const init: ImageInit = {
       imagePath: this.imagePath,
       imageUri: this.panel.webview.asWebviewUri(this.imageUri).toString(),
       fileName: path.basename(this.imagePath),

@@ -1,5 +1,5 @@
-// The analysis panel's script (bundled to dist/webview.js with the vscode-elements components and
-// chart.js). It keeps a PanelState (state.ts), applies the host's messages to it and redraws the
+// The analysis panel's script (bundled to dist/image.js with the vscode-elements components and
+// chart.js). It keeps an ImageState (imageState.ts), applies the host's messages to it and redraws the
 // sections. It posts `ready` last; the host then sends `init`.
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
@@ -11,13 +11,13 @@ import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { VscodeCheckbox, VscodeProgressBar, VscodeSingleSelect } from '@vscode-elements/elements';
-import './main.css';
+import './image.css';
 import { methodRows, type MethodRow } from '../src/engine/methods';
 import type { BaselineName, PathNeuron, TokenMap } from '../src/engine/result';
-import type { ExportRequest, HostToWebview, PanelPersistedState, TargetChoice, WebviewToHost } from '../src/protocol/imagePanel';
+import type { ExportRequest, HostToImageWebview, ImagePersistedState, TargetChoice, ImageWebviewToHost } from '../src/protocol/imagePanel';
 import { analysisProgressText, formatPoints, modelLabel, progressPercent, stepsText } from '../src/format';
 import { isTargetChoice } from '../src/protocol/imagePanel';
-import { ChartSlot, jasChartConfig, manipulationChartConfig, readTheme, scoreChartConfig, type Marker } from './charts';
+import { ChartSlot, jasChartConfig, manipulationChartConfig, readTheme, scoreChartConfig, type Marker } from './imageCharts';
 import { fill, h } from './dom';
 import { drawTokenMap } from './overlay';
 import { defaultsBanner, drawModelInput, mapBox } from './modelInput';
@@ -26,15 +26,15 @@ import { interveneSection } from './intervene';
 import { INTERVENE_MESSAGES } from './interveneState';
 import { missingThumbnails, thumbnail, ThumbnailBar } from './thumbnails';
 import {
-  baselinesToAdd, classCount, classLabel, fmt, initialState, methodName, pct, persisted, rankLayer, reduce, shownPrediction,
-  type Action, type PanelState,
-} from './state';
+  baselinesToAdd, classCount, classLabel, fmt, initialImageState, methodName, pct, persistedImage, rankLayer, reduceImage, shownPrediction,
+  type ImageAction, type ImageState,
+} from './imageState';
 
 // What the host sends; the page's own actions (a layer picked, the overlay) never come from outside.
-const HOST_MESSAGES: readonly HostToWebview['type'][] = ['init', 'runStarted', 'progress', 'result', 'runFailed', 'labels', 'preview', 'thumbnails', ...INTERVENE_MESSAGES];
-const page = new Page<PanelState, Action, WebviewToHost, PanelPersistedState>({
-  initial: initialState, reduce, persist: (s) => (s.imagePath ? persisted(s) : undefined),
-  accepts: (m): m is Action => isMessage(m, HOST_MESSAGES), build, render, testid: 'panel',
+const HOST_MESSAGES: readonly HostToImageWebview['type'][] = ['init', 'runStarted', 'progress', 'result', 'runFailed', 'labels', 'preview', 'thumbnails', ...INTERVENE_MESSAGES];
+const page = new Page<ImageState, ImageAction, ImageWebviewToHost, ImagePersistedState>({
+  initial: initialImageState, reduce: reduceImage, persist: (s) => (s.imagePath ? persistedImage(s) : undefined),
+  accepts: (m): m is ImageAction => isMessage(m, HOST_MESSAGES), build, render, testid: 'panel',
 });
 const { app, post, dispatch } = page;
 const intervene = interveneSection({ state: () => page.state, dispatch, post });
@@ -220,7 +220,7 @@ function render(): void {
   renderOverlay();
 }
 
-function renderHeader(s: PanelState): void {
+function renderHeader(s: ImageState): void {
   ui.title.textContent = s.fileName ? `Neuron path: ${s.fileName}` : 'Neuron path';
   if (s.fileName) app.dataset.image = s.fileName;
   const r = s.result;
@@ -277,7 +277,7 @@ function renderHeader(s: PanelState): void {
 
 let optionsKey = '';
 
-function renderPrediction(s: PanelState, prev: PanelState | undefined): void {
+function renderPrediction(s: ImageState, prev: ImageState | undefined): void {
   const src = s.previewUri ?? s.imageUri;
   if (src && ui.image.getAttribute('src') !== src) ui.image.src = src;
   ui.image.alt = s.fileName ? `The analyzed image, ${s.fileName}` : '';
@@ -335,11 +335,11 @@ function renderPrediction(s: PanelState, prev: PanelState | undefined): void {
   ui.opacity.disabled = !s.showOverlay;
 }
 
-function selectedNeuron(s: PanelState): PathNeuron | undefined {
+function selectedNeuron(s: ImageState): PathNeuron | undefined {
   return s.path.find((p) => p.layer === s.selectedLayer) ?? s.path[s.selectedLayer];
 }
 
-function selectedMap(s: PanelState): TokenMap | undefined {
+function selectedMap(s: ImageState): TokenMap | undefined {
   const n = selectedNeuron(s);
   if (!n || !s.result) return undefined;
   return s.result.tokenMaps.find((m) => m.layer === n.layer && m.neuron === n.neuron);
@@ -374,7 +374,7 @@ function renderOverlay(): void {
   ui.legendMin.parentElement!.hidden = !summary;
 }
 
-function renderPath(s: PanelState): void {
+function renderPath(s: ImageState): void {
   const layers = s.layers ?? s.path.length;
   const running = s.status === 'running';
   ui.pathHint.textContent = s.path.length === 0
@@ -440,7 +440,7 @@ function renderPath(s: PanelState): void {
 }
 
 /** The neurons whose thumbnails the path cards show: the finished result's path. */
-function thumbnailNeurons(s: PanelState): PathNeuron[] {
+function thumbnailNeurons(s: ImageState): PathNeuron[] {
   return s.status === 'running' ? [] : s.result?.path ?? [];
 }
 
@@ -460,7 +460,7 @@ function onPathKey(ev: KeyboardEvent): void {
 
 let layerChartKey = '';
 
-function renderLayer(s: PanelState): void {
+function renderLayer(s: ImageState): void {
   const r = s.result;
   const n = selectedNeuron(s);
   const scores = r?.layerScores[s.selectedLayer];
@@ -527,7 +527,7 @@ function renderLayer(s: PanelState): void {
 
 let comparisonKey = '';
 
-function renderComparison(s: PanelState): void {
+function renderComparison(s: ImageState): void {
   const r = s.result;
   if (!r || (s.status === 'running' && !s.reusesPath)) {
     fill(ui.comparisonBody);
@@ -571,7 +571,7 @@ function renderComparison(s: PanelState): void {
 }
 
 /** Where the selected neuron lives in the ONNX graph (as Netron names the nodes): selectable, to copy. */
-function renderLocation(s: PanelState, n: PathNeuron | undefined): void {
+function renderLocation(s: ImageState, n: PathNeuron | undefined): void {
   const nodes = n ? s.result?.model.ffn?.blocks?.[n.layer] : undefined;
   ui.location.hidden = !n;
   if (!n) return;
@@ -587,7 +587,7 @@ function renderLocation(s: PanelState, n: PathNeuron | undefined): void {
  * A path whose neurons mostly sit near GELU's floor (about -0.17) does not fire there: say why such a
  * neuron can still be influential.
  */
-function geluFloorNote(s: PanelState): string {
+function geluFloorNote(s: ImageState): string {
   const act = s.result?.model.ffn?.activation ?? '';
   if (!act.startsWith('gelu') || s.path.length === 0) return '';
   const low = s.path.filter((p) => p.activation < 0 && p.activation > -0.2).length;
