@@ -8,8 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { isCancelled } from '../engine/errors';
-import { runningProgress, type BatchProgressInfo } from '../operations/progress';
+import { runningProgress } from '../operations/progress';
 import { isFolderPersistedState, isFolderWebviewToHost, type FolderInit, type FolderWebviewToHost, type HostToFolderWebview, type PruneRequest } from '../protocol/folderPanel';
 import type { NeuronRef } from '../protocol/thumbnails';
 import type { AnalysisService } from './analysis';
@@ -21,6 +20,7 @@ import { filesOf, findRecord, folderOfResultFile, resultReader, type ResultReade
 import { ANALYSIS_SCHEMA, RESULT_SUFFIX } from '../engine/batch/schema';
 import { folderOfAwayFile, isResultsLocation, resultFileOf, type ResultsPlaces } from './resultsLocation';
 import { SECTION } from './settings';
+import { FolderRun, PanelJob } from './panelJob';
 import { PanelThumbnails } from './thumbnails';
 import { PanelManagerBase, panelKey, WebviewPanelHost, webviewOptions } from './webviewPanel';
 
@@ -114,13 +114,10 @@ function folderTitle(resultFile: string, folder: string | undefined): string {
   return `Neuron Path: ${folder ? `${path.basename(folder)}/` : path.basename(resultFile)}`;
 }
 
-interface BatchRun { controller: AbortController; progress?: BatchProgressInfo; sinceRefresh: number; lastRefresh: number }
-
 export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
   private readonly reader: ResultReader;
-  private running: BatchRun | undefined;
-  private pruning: AbortController | undefined;
-  private error: string | undefined;
+  private readonly batch: FolderRun;
+  private readonly pruning: PanelJob<{ done: number; total: number }>;
   private timer: NodeJS.Timeout | undefined;
   private readonly thumbnails: PanelThumbnails;
   /** The heatmap cells the page shows (their thumbnails are looked up again when the report changes). */
@@ -135,14 +132,17 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
   ) {
     super(panel, context, 'folder', folderTitle(resultFile, folder));
     this.thumbnails = new PanelThumbnails(service, panel.webview, (status) => this.post({ type: 'thumbnails', status }));
+    const reportError = (err: unknown, subject: string) => service.reportError(err, subject);
+    this.batch = new FolderRun(reportError, { post: (m) => this.post(m), refresh: () => this.refresh(false) });
+    this.pruning = new PanelJob(reportError);
     this.reader = resultReader(resultFile);
     // Follow the files while no batch of this panel writes them (that one refreshes as it goes).
-    const follow = setInterval(() => { if (!this.running && this.ready) this.refresh(false); }, REFRESH_MS);
+    const follow = setInterval(() => { if (!this.batch.isRunning && this.ready) void this.refresh(false); }, REFRESH_MS);
     follow.unref();
     this.register({ dispose: () => { clearTimeout(this.timer); clearInterval(follow); } });
   }
 
-  get isRunning(): boolean { return this.running !== undefined; }
+  get isRunning(): boolean { return this.batch.isRunning; }
 
   /** The images the result file holds records of (read up to now). */
   async analysedImages(): Promise<string[]> {
@@ -156,54 +156,35 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
       void vscode.window.showErrorMessage(`Neuron Path: the folder that ${path.basename(this.resultFile)} was made from is not known (it is found next to the file, or from the file's images). Run "Neuron Path: Analyze Folder" on the folder instead.`);
       return;
     }
-    if (this.running) { this.reveal(); return; }
-    const run: BatchRun = { controller: new AbortController(), sinceRefresh: 0, lastRefresh: Date.now() };
-    this.running = run;
-    this.error = undefined;
+    if (this.batch.isRunning) { this.reveal(); return; }
+    const folder = this.folder;
     const every = Math.max(1, Number(vscode.workspace.getConfiguration(SECTION).get<number>('batch.refreshEvery')) || 10);
-    try {
-      const result = await this.service.batch(this.folder, this.resultFile, (p) => {
-        if (this.running !== run) return;
-        run.progress = p;
-        this.post({ type: 'batchProgress', progress: p });
-        if (p.latest) run.sinceRefresh++;
-        if (run.sinceRefresh >= every || (run.sinceRefresh > 0 && Date.now() - run.lastRefresh >= REFRESH_MS)) this.refreshSoon(run);
-      }, run.controller.signal);
-      if (this.running !== run) return;
-      this.running = undefined;
-      await this.refresh(false);
-      this.post({ type: 'batchDone', result, cancelled: result.cancelled });
-      const failed = result.failed ? `, ${result.failed} could not be analysed (see the panel)` : '';
-      if (!result.cancelled) void vscode.window.setStatusBarMessage(`Neuron Path: ${path.basename(this.folder)}: ${result.total} images${failed}.`, 8000);
-    } catch (err) {
-      if (this.running !== run) return;
-      this.running = undefined;
-      const cancelled = isCancelled(err);
-      const message = cancelled ? undefined : this.service.reportError(err, `Analyzing the folder ${this.folder}`);
-      this.error = message;
-      await this.refresh(false);
-      this.post({ type: 'batchDone', cancelled, message });
-    }
+    // Re-read every `every` images, and at most every REFRESH_MS while images come.
+    let sinceRefresh = 0, lastRefresh = Date.now();
+    const result = await this.batch.start((onProgress, signal) => this.service.batch(folder, this.resultFile, onProgress, signal), `Analyzing the folder ${folder}`, (p) => {
+      if (p.latest) sinceRefresh++;
+      if (sinceRefresh >= every || (sinceRefresh > 0 && Date.now() - lastRefresh >= REFRESH_MS)) {
+        sinceRefresh = 0;
+        lastRefresh = Date.now();
+        this.refreshSoon();
+      }
+    });
+    const failed = result?.failed ? `, ${result.failed} could not be analysed (see the panel)` : '';
+    if (result && !result.cancelled) void vscode.window.setStatusBarMessage(`Neuron Path: ${path.basename(folder)}: ${result.total} images${failed}.`, 8000);
   }
 
-  cancel(): void { this.running?.controller.abort(); }
+  cancel(): void { this.batch.cancel(); }
 
   /** Runs the pruning protocol on this panel's file in the worker; the page gets the progress and the curve. */
   async prune(request: PruneRequest): Promise<void> {
-    if (this.pruning) return;
-    if (this.running) { this.post({ type: 'pruneDone', cancelled: false, message: 'The folder\'s batch is still running; run the pruning check when it has finished.' }); return; }
-    const controller = new AbortController();
-    this.pruning = controller;
+    if (this.pruning.isRunning) return;
+    if (this.batch.isRunning) { this.post({ type: 'pruneDone', cancelled: false, message: 'The folder\'s batch is still running; run the pruning check when it has finished.' }); return; }
     this.post({ type: 'pruneProgress', done: 0, total: 0 });
-    try {
-      const curve = await this.service.prune(this.resultFile, request, (p) => this.post({ type: 'pruneProgress', done: p.done, total: p.total }), controller.signal);
-      this.post({ type: 'pruneDone', curve, cancelled: false });
-    } catch (err) {
-      const cancelled = isCancelled(err);
-      this.post({ type: 'pruneDone', cancelled, message: cancelled ? undefined : this.service.reportError(err, `The pruning check of ${this.resultFile}`) });
-    } finally {
-      if (this.pruning === controller) this.pruning = undefined;
-    }
+    await this.pruning.run((onProgress, signal) => this.service.prune(this.resultFile, request, onProgress, signal), {
+      subject: `The pruning check of ${this.resultFile}`,
+      progress: (p) => this.post({ type: 'pruneProgress', done: p.done, total: p.total }),
+      ended: (end) => this.post(end.result ? { type: 'pruneDone', curve: end.result, cancelled: false } : { type: 'pruneDone', cancelled: end.cancelled, message: end.message }),
+    });
   }
 
   /** Re-reads the file and sends the new summary (when there is something new, or `force`). */
@@ -212,7 +193,7 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
     try {
       changed = await this.reader.read();
     } catch (err) {
-      this.error = `Could not read ${this.resultFile}: ${err instanceof Error ? err.message : String(err)}`;
+      this.batch.error = `Could not read ${this.resultFile}: ${err instanceof Error ? err.message : String(err)}`;
       return;
     }
     if (!changed && !force) return;
@@ -221,9 +202,7 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
     this.showThumbnails();
   }
 
-  private refreshSoon(run: BatchRun): void {
-    run.sinceRefresh = 0;
-    run.lastRefresh = Date.now();
+  private refreshSoon(): void {
     clearTimeout(this.timer);
     // Off the progress callback, so a large file never delays the worker's messages.
     this.timer = setTimeout(() => void this.refresh(false), 50);
@@ -237,7 +216,7 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
       case 'cancel': this.cancel(); return;
       case 'resume': void this.runBatch(); return;
       case 'prune': void this.prune(message.request); return;
-      case 'cancelPrune': this.pruning?.abort(); return;
+      case 'cancelPrune': this.pruning.cancel(); return;
       case 'openImage': void this.openImage(message.image); return;
       case 'showNeurons': this.shownNeurons = message.neurons; this.showThumbnails(); return;
       case 'visualizeNeurons': {
@@ -290,8 +269,8 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
       folder: this.folder,
       title: this.folder ? path.basename(this.folder) : path.basename(this.resultFile),
       report, skipped,
-      running: runningProgress(this.running),
-      error: this.error ?? readError ?? (this.running || missing ? undefined : error),
+      running: runningProgress(this.batch.running),
+      error: this.batch.error ?? readError ?? (this.batch.isRunning || missing ? undefined : error),
       bundledModelPath: this.service.bundledModelPath,
     };
     this.post({ type: 'init', init });
@@ -301,9 +280,8 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
   override dispose(): void {
     if (this.isDisposed) return;
     // Closing the panel stops its batch; the file keeps what is done and the next run resumes it.
-    this.running?.controller.abort();
-    this.running = undefined;
-    this.pruning?.abort();
+    this.batch.dispose();
+    this.pruning.dispose();
     this.thumbnails.cancel();
     super.dispose();
   }

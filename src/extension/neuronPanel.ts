@@ -13,13 +13,14 @@ import { readResultFile } from '../engine/batch/resultFile';
 import { neuronScanSuffix } from '../engine/batch/schema';
 import { NEURON_RECORDS } from '../engine/neurons/records';
 import { summarizeNeuron, type NeuronSummary } from '../engine/neurons/summary';
-import { isCancelled } from '../engine/errors';
 import { NEURON_TOP_IMAGES } from '../engine/options';
-import { runningProgress, type BatchProgressInfo } from '../operations/progress';
+import type { StepProgress } from '../operations/operation';
+import { runningProgress } from '../operations/progress';
 import { isNeuronPersistedState, isNeuronWebviewToHost, type HostToNeuronWebview, type NeuronInit, type NeuronWebviewToHost, type VisualizationStatus } from '../protocol/neuronPanel';
 import type { AnalysisService } from './analysis';
 import { COMMANDS, INTERNAL_COMMANDS } from './commandIds';
 import type { FolderPanelManager } from './folderPanel';
+import { FolderRun, PanelJob } from './panelJob';
 import { PanelManagerBase, panelKey, WebviewPanelHost, webviewOptions } from './webviewPanel';
 
 export const NEURON_VIEW_TYPE = 'neuronPath.neuronPanel';
@@ -79,18 +80,15 @@ export class NeuronPanelManager extends PanelManagerBase<NeuronPanel> {
 const neuronKey = (folder: string, layer: number, neuron: number) => `${panelKey(folder)}#${layer}:${neuron}`;
 const neuronTitle = (folder: string, layer: number, neuron: number) => `Neuron L${layer}:${neuron} · ${path.basename(folder)}/`;
 
-interface ScanRun { controller: AbortController; progress?: BatchProgressInfo }
-
 export class NeuronPanel extends WebviewPanelHost<HostToNeuronWebview> {
-  private running: ScanRun | undefined;
-  private error: string | undefined;
+  private readonly scan: FolderRun;
   private summary: NeuronSummary | undefined;
   private usedPaths: string | undefined;
   private timer: NodeJS.Timeout | undefined;
   /** Reads one at a time: a refresh waits for the one before it. */
   private reading: Promise<void> = Promise.resolve();
   private visualization: VisualizationStatus = { running: false };
-  private visualizing: AbortController | undefined;
+  private readonly visualizing: PanelJob<StepProgress>;
   readonly folder: string;
   readonly layer: number;
   readonly neuron: number;
@@ -102,61 +100,42 @@ export class NeuronPanel extends WebviewPanelHost<HostToNeuronWebview> {
               context: vscode.ExtensionContext, private readonly service: AnalysisService) {
     super(panel, context, 'neuron', neuronTitle(where.folder, where.layer, where.neuron));
     ({ folder: this.folder, layer: this.layer, neuron: this.neuron, resultFile: this.resultFile, pathsFile: this.pathsFile } = where);
+    const reportError = (err: unknown, subject: string) => service.reportError(err, subject);
+    this.scan = new FolderRun(reportError, { post: (m) => this.post(m), refresh: () => this.refresh() });
+    this.visualizing = new PanelJob(reportError);
     this.register({ dispose: () => clearTimeout(this.timer) });
   }
 
-  get isRunning(): boolean { return this.running !== undefined; }
+  get isRunning(): boolean { return this.scan.isRunning; }
   /** For tests and the e2e harness: what the view shows. */
   get currentSummary(): NeuronSummary | undefined { return this.summary; }
 
   /** Scans (or resumes scanning) the folder; a second call while one runs only shows the panel. */
   async runScan(): Promise<void> {
-    if (this.running) { this.reveal(); return; }
-    const run: ScanRun = { controller: new AbortController() };
-    this.running = run;
-    this.error = undefined;
-    void this.refresh();
-    try {
-      const result = await this.service.neuronScan(this.folder, this.resultFile, [{ layer: this.layer, neuron: this.neuron }], (p) => {
-        if (this.running !== run) return;
-        run.progress = p;
-        this.post({ type: 'batchProgress', progress: p });
-        if (p.latest && this.timer === undefined) this.timer = setTimeout(() => { this.timer = undefined; void this.refresh(); }, REFRESH_MS);
-      }, run.controller.signal);
-      if (this.running !== run) return;
-      this.running = undefined;
-      await this.refresh();
-      this.post({ type: 'batchDone', result, cancelled: result.cancelled });
-    } catch (err) {
-      if (this.running !== run) return;
-      this.running = undefined;
-      const cancelled = isCancelled(err);
-      this.error = cancelled ? undefined : this.service.reportError(err, `Scanning ${this.folder} for layer ${this.layer}, neuron ${this.neuron}`);
-      await this.refresh();
-      this.post({ type: 'batchDone', cancelled, message: this.error });
-    }
+    if (this.scan.isRunning) { this.reveal(); return; }
+    const units = [{ layer: this.layer, neuron: this.neuron }];
+    await this.scan.start((onProgress, signal) => {
+      void this.refresh();
+      return this.service.neuronScan(this.folder, this.resultFile, units, onProgress, signal);
+    }, `Scanning ${this.folder} for layer ${this.layer}, neuron ${this.neuron}`, (p) => {
+      if (p.latest && this.timer === undefined) this.timer = setTimeout(() => { this.timer = undefined; void this.refresh(); }, REFRESH_MS);
+    });
   }
 
-  cancel(): void { this.running?.controller.abort(); }
+  cancel(): void { this.scan.cancel(); }
 
   /** The neuron's feature visualization: the cached one at once, else computed in the worker with its steps shown. */
   async visualize(): Promise<void> {
-    if (this.visualizing) return;
-    const controller = new AbortController();
-    this.visualizing = controller;
+    if (this.visualizing.isRunning) return;
     this.showVisualization({ running: true });
-    try {
-      const { png, record } = await this.service.visualizeNeuron(this.layer, this.neuron,
-        (p) => { if (this.visualizing === controller) this.showVisualization({ running: true, step: p.step, steps: p.steps }); }, controller.signal);
-      this.showVisualization({ running: false, visualization: {
-        uri: this.panel.webview.asWebviewUri(vscode.Uri.file(png)).toString(), activation: record.finalActivation,
-        steps: record.settings.steps, seed: record.settings.seed, seconds: record.timing.seconds,
-      } });
-    } catch (err) {
-      this.showVisualization({ running: false, error: isCancelled(err) ? 'Stopped.' : this.service.reportError(err, `Visualizing layer ${this.layer}, neuron ${this.neuron}`) });
-    } finally {
-      if (this.visualizing === controller) this.visualizing = undefined;
-    }
+    await this.visualizing.run((onStep, signal) => this.service.visualizeNeuron(this.layer, this.neuron, onStep, signal), {
+      subject: `Visualizing layer ${this.layer}, neuron ${this.neuron}`,
+      progress: (p) => this.showVisualization({ running: true, step: p.step, steps: p.steps }),
+      ended: ({ result, cancelled, message }) => this.showVisualization(result ? { running: false, visualization: {
+        uri: this.panel.webview.asWebviewUri(vscode.Uri.file(result.png)).toString(), activation: result.record.finalActivation,
+        steps: result.record.settings.steps, seed: result.record.settings.seed, seconds: result.record.timing.seconds,
+      } } : { running: false, error: cancelled ? 'Stopped.' : message }),
+    });
   }
 
   /** For tests: what the view's visualization shows. */
@@ -185,7 +164,7 @@ export class NeuronPanel extends WebviewPanelHost<HostToNeuronWebview> {
       this.summary = summarizeNeuron(records, this.layer, this.neuron, { top: NEURON_TOP_IMAGES.view, patterns });
       this.post({ type: 'summary', summary: this.summary, imageUris: this.imageUris(this.summary), pathsFile: this.usedPaths });
     } catch (err) {
-      this.error = `Could not read ${this.resultFile}: ${err instanceof Error ? err.message : String(err)}`;
+      this.scan.error = `Could not read ${this.resultFile}: ${err instanceof Error ? err.message : String(err)}`;
     }
   }
 
@@ -201,7 +180,7 @@ export class NeuronPanel extends WebviewPanelHost<HostToNeuronWebview> {
       case 'cancel': this.cancel(); return;
       case 'resume': void this.runScan(); return;
       case 'visualize': void this.visualize(); return;
-      case 'cancelVisualization': this.visualizing?.abort(); return;
+      case 'cancelVisualization': this.visualizing.cancel(); return;
       case 'openImage': {
         // Only images the view shows (the page's content is not trusted).
         if (!this.summary?.top.some((t) => t.image === message.image)) return;
@@ -220,8 +199,8 @@ export class NeuronPanel extends WebviewPanelHost<HostToNeuronWebview> {
       folder: this.folder, resultFile: this.resultFile, layer: this.layer, neuron: this.neuron,
       title: `Layer ${this.layer}, neuron ${this.neuron}: what excites it`,
       summary: this.summary, imageUris: this.summary ? this.imageUris(this.summary) : undefined, pathsFile: this.usedPaths,
-      running: runningProgress(this.running),
-      error: this.error,
+      running: runningProgress(this.scan.running),
+      error: this.scan.error,
       visualization: this.visualization,
     };
     this.post({ type: 'init', init });
@@ -230,9 +209,8 @@ export class NeuronPanel extends WebviewPanelHost<HostToNeuronWebview> {
   override dispose(): void {
     if (this.isDisposed) return;
     // Closing the view stops its scan; the file keeps what is done and the next run resumes it.
-    this.running?.controller.abort();
-    this.running = undefined;
-    this.visualizing?.abort();
+    this.scan.dispose();
+    this.visualizing.dispose();
     super.dispose();
   }
 }
