@@ -83,7 +83,10 @@ test('image page: the Intervene section asks once per change, shows the newest a
       after: after.map((c, i) => ({ class: c, label: LABELS[c], probability: [0.45, 0.3, 0.12, 0.06, 0.04][i] })),
       target: { class: 2, label: 'Pullover', before: 0.6, after: requestId === 1 ? 0.1 : 0.3 }, top1After: after[0],
     });
+    // (messages reach the page in order, later than send() returns: the marker after it shows it was handled)
     await send({ type: 'intervention', requestId: 1, result: answer(1, [6, 2, 4, 0, 3]) });
+    await send({ type: 'editedModel', error: 'marker' });
+    await page.waitForFunction(() => document.querySelector('[data-testid=intervene-exported]')?.textContent === 'Not saved: marker');
     assert.equal(await page.getAttribute('[data-testid=intervene-status]', 'data-state'), 'pending');
     assert.equal(await page.$$eval('[data-testid=intervene-after] li', (els) => els.length), 0);
     const newest = sent.at(-1)!.requestId;
@@ -115,6 +118,7 @@ test('image page: the Intervene section asks once per change, shows the newest a
     await page.click('[data-testid=intervene-folder]');
     assert.deepEqual((await posted()).filter((m) => m.type === 'interveneFolder'), [{ type: 'interveneFolder', intervention: setting }]);
     await send({ type: 'folderIntervention', run: { state: 'running', folder: '/data/test', progress: { done: 3, total: 20, resumed: 0, analysed: 3, failed: 0, rate: 10, etaSeconds: 2 } } });
+    await page.waitForSelector('[data-testid=intervene-folder-status][data-state=running]', { state: 'attached' });
     assert.match(await page.textContent('[data-testid=intervene-folder-status]') ?? '', /^\/data\/test: 3\/20 images/);
     assert.ok(await page.isVisible('[data-testid=intervene-folder-cancel]'));
     await page.click('[data-testid=intervene-folder-cancel]');
@@ -134,6 +138,7 @@ test('image page: the Intervene section asks once per change, shows the newest a
     await page.click('[data-testid=intervene-export]');
     assert.deepEqual((await posted()).filter((m) => m.type === 'exportEdited'), [{ type: 'exportEdited', intervention: setting }]);
     await send({ type: 'editedModel', out: '/data/model-edited.onnx' });
+    await page.waitForFunction(() => document.querySelector('[data-testid=intervene-exported]')?.textContent?.startsWith('Saved'));
     assert.equal(await page.textContent('[data-testid=intervene-exported]'), 'Saved the edited model /data/model-edited.onnx.');
     await page.$eval('#section-intervene', (el) => el.scrollIntoView());
     await screenshot('intervene-dark.png');
