@@ -5,7 +5,7 @@ import type { Intervention, InterventionResult } from '../engine/intervene';
 import type { ClassEffect } from '../engine/interveneFolder';
 import { isImageFileName } from '../engine/options';
 import type { BatchProgressInfo, BatchRunResult } from '../operations/progress';
-import { isId, isIndex, isLocalPath, isObject } from './guards';
+import { isCopyRequest, isId, isIndex, isLocalPath, isObject, type CopyRequest } from './guards';
 import { isIntervention } from './intervention';
 import { isNeuronRefs, type NeuronRef, type ThumbnailStatus } from './thumbnails';
 
@@ -83,6 +83,7 @@ export type ImageWebviewToHost =
   /** Compute the feature visualizations these path neurons lack (thumbnails on their cards); stop that. */
   | { type: 'visualizeNeurons'; neurons: NeuronRef[] }
   | { type: 'cancelVisualizeNeurons' }
+  | CopyRequest
   /** The top-5 with these neurons set (answered by `intervention` of the same id). */
   | { type: 'intervene'; requestId: number; intervention: Intervention }
   /** Run the intervention over a folder the user picks (resumable), or stop the one running. */
@@ -101,6 +102,7 @@ export function isImageWebviewToHost(v: unknown): v is ImageWebviewToHost {
     case 'interveneFolder': case 'exportEdited': return isIntervention(v.intervention) && v.intervention.settings.length > 0;
     case 'analyze': return isTargetChoice(v.target);
     case 'neuronView': return isIndex(v.layer) && isIndex(v.neuron);
+    case 'copy': return isCopyRequest(v);
     case 'export': {
       const r = v.request;
       if (!isObject(r)) return false;
