@@ -1,6 +1,7 @@
 // Feature visualization on the bundled model: the written PNG, read back and preprocessed as any
 // image, excites the neuron more than every sample image does; the same seed gives the same PNG
-// bytes; the command line writes the image and its record; cancel stops between steps.
+// bytes; --size tiles a larger image; a ResNet-hybrid fixture is visualized too; the command line
+// writes the image and its record; cancel stops between steps.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -8,7 +9,7 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
 import { defaultModelPath, Engine, type VisualizationRecord } from '../../src/engine/index';
-import { REPO, tempDir } from '../helpers/fixtures';
+import { FIXTURES, REPO, tempDir } from '../helpers/fixtures';
 
 const cache = tempDir('visualize-cache');
 const out = tempDir('visualize-out');
@@ -88,6 +89,18 @@ test('--size: a tiled image larger than the input; each window of it beats every
   assert.ok(fs.readFileSync(plain).equals(fs.readFileSync(sized)), 'the input size is the untiled image');
   await assert.rejects(engine.visualize({ layer: 3, neuron: 7, steps: 2, size: [20, 56] }, path.join(out, 'x.png')),
     /the size must be at least the model's input \(28x28\) and at most 2048x2048, not 20x56/);
+});
+
+test('a ResNet-hybrid ViT (Pad, GroupNorm, MaxPool stem) is visualized: what is ascended rises', async () => {
+  const hybrid = await Engine.open({ modelPath: path.join(FIXTURES, 'timm_hybrid_op17', 'model.onnx'), threads: 1, cacheDir: cache });
+  try {
+    const r = await hybrid.visualize({ layer: 1, neuron: 3, steps: 24, seed: 0 }, path.join(out, 'hybrid.png'));
+    assert.deepEqual([r.image.width, r.image.height], [32, 32]);
+    assert.ok(r.objectivePerStep[23] > r.objectivePerStep[0], `${r.objectivePerStep[0]} -> ${r.objectivePerStep[23]}`);
+    assert.ok(Number.isFinite(r.finalActivation));
+  } finally {
+    await hybrid.dispose();
+  }
 });
 
 test('bad requests are refused in words; an aborted signal stops it', async () => {
