@@ -4,7 +4,6 @@
 // (and of how often the neuron is on the class's paths), and the ablation table. Posts `ready` last.
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
-import type { VscodeProgressBar } from '@vscode-elements/elements';
 import './image.css';
 import './folder.css';
 import './neuron.css';
@@ -18,6 +17,7 @@ import { baseName } from './folderState';
 import { classChartConfig, histogramChartConfig } from './neuronCharts';
 import { classTable, initialNeuronState, neuronStatusText, persistedNeuron, reduceNeuron, visualizationText, type NeuronState } from './neuronState';
 import { drawTokenMap } from './overlay';
+import { locationParts } from './location';
 import { fmt } from './imageState';
 
 const HOST_MESSAGES = ['init', 'summary', 'batchProgress', 'batchDone', 'visualization'];
@@ -29,12 +29,13 @@ const { app, post } = page;
 
 const run = new RunHeader(post, 'Scan progress', 'idle');
 const ui = {
+  location: h('p', { class: 'caption location', id: 'neuron-location', 'data-testid': 'neuron-location' }),
   topCaption: h('p', { class: 'caption', id: 'top-caption' }),
   topGrid: h('div', { class: 'top-grid', id: 'top-images', 'data-testid': 'top-images' }),
   visualizeButton: h('vscode-button', { id: 'visualize', 'data-testid': 'visualize', onclick: () => post({ type: 'visualize' }) }, 'Visualize'),
   stopVisualizing: h('vscode-button', { id: 'stop-visualizing', secondary: true, onclick: () => post({ type: 'cancelVisualization' }) }, 'Stop'),
-  visualizationBar: h('vscode-progress-bar', { id: 'visualization-progress', 'aria-label': 'Visualization progress' }) as VscodeProgressBar,
-  visualizationImage: h('img', { id: 'visualization-image', 'data-testid': 'visualization-image', alt: '' }) as HTMLImageElement,
+  visualizationBar: h('vscode-progress-bar', { id: 'visualization-progress', 'aria-label': 'Visualization progress' }),
+  visualizationImage: h('img', { id: 'visualization-image', 'data-testid': 'visualization-image', alt: '' }),
   visualizationCaption: h('p', { class: 'caption', id: 'visualization-caption', role: 'status', 'aria-live': 'polite' }),
   histogramCanvas: h('canvas', { id: 'histogram-chart', role: 'img', 'data-testid': 'histogram' }),
   histogramCaption: h('p', { class: 'caption', id: 'histogram-caption' }),
@@ -54,7 +55,7 @@ function section(id: string, title: string, ...children: Node[]): HTMLElement {
 
 function build(): void {
   const header = h('header', { class: 'top' },
-    h('div', { class: 'titles' }, run.title, run.subtitle),
+    h('div', { class: 'titles' }, run.title, run.subtitle, ui.location),
     h('div', { class: 'actions', role: 'toolbar', 'aria-label': 'Scan actions' }, run.cancelButton, run.resumeButton));
   fill(app, header, h('div', { class: 'progress-line' }, run.progressBar, run.status),
     h('div', { class: 'top-and-visualization' },
@@ -73,6 +74,10 @@ function render(): void {
     s.pathsFile ? `paths from ${baseName(s.pathsFile)}` : ''].filter(Boolean).join(' · ');
   run.render(s, neuronStatusText(s));
   renderVisualization(s);
+  if (!prev || prev.location !== s.location || prev.layer !== s.layer || prev.neuron !== s.neuron) {
+    // The block and its FFN nodes, as the image panel's path card names them.
+    fill(ui.location, ...locationParts(s.layer, s.neuron, s.location?.nodes, s.location?.gated ?? false, (text) => post({ type: 'copy', text })));
+  }
   if (!prev || prev.summary !== s.summary || prev.imageUris !== s.imageUris || drawnTheme !== page.themeVersion) {
     renderTop(s);
     renderHistogram(s);

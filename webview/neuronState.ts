@@ -1,7 +1,7 @@
 // The neuron view's state and how the host's messages change it. Pure (no DOM), so it is unit tested.
 import type { NeuronSummary } from '../src/engine/neurons/summary';
 import type { BatchProgressInfo } from '../src/operations/progress';
-import type { HostToNeuronWebview, NeuronInit, NeuronPersistedState, VisualizationStatus } from '../src/protocol/neuronPanel';
+import type { HostToNeuronWebview, NeuronInit, NeuronLocation, NeuronPersistedState, VisualizationStatus } from '../src/protocol/neuronPanel';
 import { batchProgressText } from '../src/format';
 import { fmt, pct } from './imageState';
 
@@ -16,6 +16,7 @@ export interface NeuronState {
   summary?: NeuronSummary;
   imageUris: Record<string, string>;
   pathsFile?: string;
+  location?: NeuronLocation;
   status: NeuronStatus;
   progress?: BatchProgressInfo;
   message?: string;
@@ -29,7 +30,7 @@ export function initialNeuronState(persisted?: Partial<NeuronPersistedState>): N
 function fromInit(init: NeuronInit): NeuronState {
   return {
     folder: init.folder, resultFile: init.resultFile, layer: init.layer, neuron: init.neuron, title: init.title,
-    summary: init.summary, imageUris: init.imageUris ?? {}, pathsFile: init.pathsFile,
+    summary: init.summary, imageUris: init.imageUris ?? {}, pathsFile: init.pathsFile, location: init.location,
     status: init.running ? 'running' : init.error ? 'error' : init.summary ? 'done' : 'idle',
     progress: init.running, message: init.error, visualization: init.visualization ?? { running: false },
   };
@@ -38,7 +39,7 @@ function fromInit(init: NeuronInit): NeuronState {
 export function reduceNeuron(s: NeuronState, m: HostToNeuronWebview): NeuronState {
   switch (m.type) {
     case 'init': return fromInit(m.init);
-    case 'summary': return { ...s, summary: m.summary, imageUris: m.imageUris, pathsFile: m.pathsFile };
+    case 'summary': return { ...s, summary: m.summary, imageUris: m.imageUris, pathsFile: m.pathsFile, location: m.location ?? s.location };
     case 'visualization': return { ...s, visualization: m.status };
     case 'batchProgress': return { ...s, status: 'running', progress: m.progress, message: undefined };
     case 'batchDone':

@@ -46,6 +46,7 @@ export class AnalysisService extends Disposable {
   private readonly hasher = new FileHasher();
   private readonly inFlight = new Map<string, Promise<RunOutcome>>();
   private readonly labelsByModel = new Map<string, string[]>();
+  private lastLoaded: ModelInfo | undefined;
   private static readonly LABELS_KEY = 'neuronPath.labelsByModel';
   private readonly _onDidLoadModel = this.register(new vscode.EventEmitter<ModelInfo>());
   /** Fired when the worker has loaded a model (its labels are then known). */
@@ -363,7 +364,13 @@ export class AnalysisService extends Disposable {
     });
   }
 
+  /** The model the worker loaded last, if it is the one with this hash. */
+  loadedModel(sha256: string): ModelInfo | undefined {
+    return this.lastLoaded?.sha256 === sha256 ? this.lastLoaded : undefined;
+  }
+
   private modelLoaded(info: ModelInfo): void {
+    this.lastLoaded = info;
     const known = this.labelsByModel.get(info.sha256);
     this.labelsByModel.set(info.sha256, info.labels);
     if (!known || known.join('\n') !== info.labels.join('\n')) {

@@ -16,7 +16,7 @@ import { summarizeNeuron, type NeuronSummary } from '../engine/neurons/summary';
 import { NEURON_TOP_IMAGES } from '../engine/options';
 import type { StepProgress } from '../operations/operation';
 import { runningProgress } from '../operations/progress';
-import { isNeuronPersistedState, isNeuronWebviewToHost, type HostToNeuronWebview, type NeuronInit, type NeuronWebviewToHost, type VisualizationStatus } from '../protocol/neuronPanel';
+import { isNeuronPersistedState, isNeuronWebviewToHost, type HostToNeuronWebview, type NeuronInit, type NeuronLocation, type NeuronWebviewToHost, type VisualizationStatus } from '../protocol/neuronPanel';
 import type { AnalysisService } from './analysis';
 import { COMMANDS, INTERNAL_COMMANDS } from './commandIds';
 import type { FolderPanelManager } from './folderPanel';
@@ -84,6 +84,7 @@ export class NeuronPanel extends WebviewPanelHost<HostToNeuronWebview> {
   private readonly scan: FolderRun;
   private summary: NeuronSummary | undefined;
   private usedPaths: string | undefined;
+  private location: NeuronLocation | undefined;
   private timer: NodeJS.Timeout | undefined;
   /** Reads one at a time: a refresh waits for the one before it. */
   private reading: Promise<void> = Promise.resolve();
@@ -162,7 +163,11 @@ export class NeuronPanel extends WebviewPanelHost<HostToNeuronWebview> {
       try { patterns = (await isFile(this.pathsFile)) ? (await loadReports([this.pathsFile])).report.patterns : undefined; } catch { patterns = undefined; }
       this.usedPaths = patterns ? this.pathsFile : undefined;
       this.summary = summarizeNeuron(records, this.layer, this.neuron, { top: NEURON_TOP_IMAGES.view, patterns });
-      this.post({ type: 'summary', summary: this.summary, imageUris: this.imageUris(this.summary), pathsFile: this.usedPaths });
+      // The FFN's node names come from the model that made the records, once the worker has it loaded.
+      const info = this.service.loadedModel(records[0].model.sha256);
+      const nodes = info?.blocks[this.layer];
+      if (nodes) this.location = { nodes, gated: info.ffn === 'gated' };
+      this.post({ type: 'summary', summary: this.summary, imageUris: this.imageUris(this.summary), pathsFile: this.usedPaths, location: this.location });
     } catch (err) {
       this.scan.error = `Could not read ${this.resultFile}: ${err instanceof Error ? err.message : String(err)}`;
     }
@@ -198,7 +203,7 @@ export class NeuronPanel extends WebviewPanelHost<HostToNeuronWebview> {
     const init: NeuronInit = {
       folder: this.folder, resultFile: this.resultFile, layer: this.layer, neuron: this.neuron,
       title: `Layer ${this.layer}, neuron ${this.neuron}: what excites it`,
-      summary: this.summary, imageUris: this.summary ? this.imageUris(this.summary) : undefined, pathsFile: this.usedPaths,
+      summary: this.summary, imageUris: this.summary ? this.imageUris(this.summary) : undefined, pathsFile: this.usedPaths, location: this.location,
       running: runningProgress(this.scan.running),
       error: this.scan.error,
       visualization: this.visualization,

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { Disposable } from './dispose';
 import { bundleHtml } from './html';
+import { isCopyRequest } from '../protocol/guards';
 
 /** Both panels' webview options: scripts on, and files only from the bundles, the media and `extraRoots`. */
 export function webviewOptions(extensionUri: vscode.Uri, extraRoots: vscode.Uri[] = []): vscode.WebviewOptions & vscode.WebviewPanelOptions {
@@ -32,7 +33,11 @@ export abstract class WebviewPanelHost<ToWebview> extends Disposable {
     const media = vscode.Uri.joinPath(context.extensionUri, 'media', 'icons');
     panel.iconPath = { light: vscode.Uri.joinPath(media, 'neuron-path-light.svg'), dark: vscode.Uri.joinPath(media, 'neuron-path-dark.svg') };
     this.register(panel.onDidDispose(() => this.dispose()));
-    this.register(panel.webview.onDidReceiveMessage((m: unknown) => this.receive(m)));
+    // Copy is the same for every page: the host's clipboard (a webview's may be denied).
+    this.register(panel.webview.onDidReceiveMessage((m: unknown) => {
+      if (!isCopyRequest(m)) { this.receive(m); return; }
+      void vscode.env.clipboard.writeText(m.text).then(() => vscode.window.setStatusBarMessage('Neuron Path: copied', 3000));
+    }));
     // The webview is destroyed while hidden (no retainContextWhenHidden); it says `ready` again when shown.
     this.register(panel.onDidChangeViewState(() => { if (!panel.visible) this.ready = false; }));
     const webview = panel.webview;

@@ -8,13 +8,14 @@ export interface VisualizeParams extends VisualizeRequest { out: string }
 
 const subject = (p: VisualizeParams) => (p.class !== undefined ? `the visualization of class ${p.class}` : `the visualization of neuron ${p.layer}:${p.neuron}`);
 const isRows = (v: unknown): v is VisualizeParams['rows'] => v === 'readout' || v === 'patches';
+const isSize = (v: unknown): v is [number, number] => Array.isArray(v) && v.length === 2 && v.every((x) => isIndex(x) && x > 0);
 
 export const visualize = operation<VisualizeParams, VisualizationRecord, 'step'>({
   timeoutMs: 5 * 60_000,    // between two progress messages: one step of a large model
   progress: 'step',
   queued: true,
   isParams: (v) => isLocalPath(v.out) && isOptional(v.layer, isIndex) && isOptional(v.neuron, isIndex) && isOptional(v.class, isIndex)
-    && isOptional(v.rows, isRows) && isOptional(v.steps, isIndex) && isOptional(v.seed, isIndex),
+    && isOptional(v.rows, isRows) && isOptional(v.steps, isIndex) && isOptional(v.seed, isIndex) && isOptional(v.size, isSize),
   subject,
   failure: analysisFailure(subject),
   run: (ctx, p) => {

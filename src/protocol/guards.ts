@@ -26,6 +26,7 @@ export function isString(v: unknown): v is string {
 /** An absolute local path of sane length without control characters (POSIX or Windows). */
 export function isLocalPath(v: unknown): v is string {
   return typeof v === 'string' && v.length > 1 && v.length <= 4096 && /^(\/|[A-Za-z]:[\\/])/.test(v)
+    // eslint-disable-next-line no-control-regex -- a path with control characters is refused
     && !/[\u0000-\u001f\u007f]/.test(v) && !/(^|[\\/])\.\.([\\/]|$)/.test(v);
 }
 
@@ -42,4 +43,12 @@ export function stableKey(value: unknown): string {
 /** A message that failed its guard, shortened for a log line (it may be anything, even circular). */
 export function safeJson(v: unknown, max = 500): string {
   try { return JSON.stringify(v)?.slice(0, max) ?? String(v); } catch { return String(v); }
+}
+
+/** Any page asks the host to put text on the clipboard (a neuron's block and node names); the host answers no page. */
+export interface CopyRequest { type: 'copy'; text: string }
+
+/** Short text only: a page's message is not trusted. */
+export function isCopyRequest(v: unknown): v is CopyRequest {
+  return isObject(v) && v.type === 'copy' && typeof v.text === 'string' && v.text.length > 0 && v.text.length <= 4000;
 }

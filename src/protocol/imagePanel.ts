@@ -2,7 +2,7 @@
 // the state the page saves. The page is not trusted: every message from it passes its guard.
 import type { AnalysisResult, BaselineName, LayerProgress } from '../engine/result';
 import { isImageFileName } from '../engine/options';
-import { isIndex, isLocalPath, isObject } from './guards';
+import { isCopyRequest, isIndex, isLocalPath, isObject, type CopyRequest } from './guards';
 import { isNeuronRefs, type NeuronRef, type ThumbnailStatus } from './thumbnails';
 
 export type TargetChoice = number | 'predicted';
@@ -64,7 +64,8 @@ export type ImageWebviewToHost =
   | { type: 'compare' }
   /** Compute the feature visualizations these path neurons lack (thumbnails on their cards); stop that. */
   | { type: 'visualizeNeurons'; neurons: NeuronRef[] }
-  | { type: 'cancelVisualizeNeurons' };
+  | { type: 'cancelVisualizeNeurons' }
+  | CopyRequest;
 
 /** Checks a message from the webview (whose content is not trusted). */
 export function isImageWebviewToHost(v: unknown): v is ImageWebviewToHost {
@@ -74,6 +75,7 @@ export function isImageWebviewToHost(v: unknown): v is ImageWebviewToHost {
     case 'visualizeNeurons': return isNeuronRefs(v.neurons);
     case 'analyze': return isTargetChoice(v.target);
     case 'neuronView': return isIndex(v.layer) && isIndex(v.neuron);
+    case 'copy': return isCopyRequest(v);
     case 'export': {
       const r = v.request;
       if (!isObject(r)) return false;

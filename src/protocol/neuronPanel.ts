@@ -1,8 +1,9 @@
 // The messages between the extension host and the neuron view's page (what one neuron responds to
 // over a folder, live while the folder is scanned), and the state the page saves.
 import type { NeuronSummary } from '../engine/neurons/summary';
+import type { FfnNodes } from '../engine/result';
 import type { BatchProgressInfo, BatchRunResult } from '../operations/progress';
-import { isIndex, isLocalPath, isObject } from './guards';
+import { isCopyRequest, isIndex, isLocalPath, isObject, type CopyRequest } from './guards';
 
 /** The neuron's feature visualization as the page shows it (computed in the worker, cached by the host). */
 export interface NeuronVisualization {
@@ -22,6 +23,9 @@ export interface VisualizationStatus {
   error?: string;
 }
 
+/** Where the neuron lives in the ONNX graph: its block's FFN nodes, from the model that scanned it (absent until it is loaded). */
+export interface NeuronLocation { nodes: FfnNodes; gated: boolean }
+
 export interface NeuronInit {
   folder: string;
   resultFile: string;            // the scan's .jsonl
@@ -31,6 +35,7 @@ export interface NeuronInit {
   summary?: NeuronSummary;       // absent while the file holds no scanned image yet
   imageUris?: Record<string, string>;  // webview URIs of the summary's top images
   pathsFile?: string;            // the folder analysis the "on paths" frequencies come from
+  location?: NeuronLocation;
   running?: BatchProgressInfo;
   error?: string;
   visualization?: VisualizationStatus;
@@ -38,7 +43,7 @@ export interface NeuronInit {
 
 export type HostToNeuronWebview =
   | { type: 'init'; init: NeuronInit }
-  | { type: 'summary'; summary: NeuronSummary; imageUris: Record<string, string>; pathsFile?: string }
+  | { type: 'summary'; summary: NeuronSummary; imageUris: Record<string, string>; pathsFile?: string; location?: NeuronLocation }
   | { type: 'batchProgress'; progress: BatchProgressInfo }
   | { type: 'batchDone'; result?: BatchRunResult; message?: string; cancelled: boolean }
   | { type: 'visualization'; status: VisualizationStatus };
@@ -52,13 +57,15 @@ export type NeuronWebviewToHost =
   | { type: 'resume' }
   /** Compute (or show the cached) feature visualization of the neuron; stop it. */
   | { type: 'visualize' }
-  | { type: 'cancelVisualization' };
+  | { type: 'cancelVisualization' }
+  | CopyRequest;
 
 export function isNeuronWebviewToHost(v: unknown): v is NeuronWebviewToHost {
   if (!isObject(v)) return false;
   switch (v.type) {
     case 'ready': case 'cancel': case 'resume': case 'visualize': case 'cancelVisualization': return true;
     case 'openImage': return typeof v.image === 'string' && v.image.length > 0;
+    case 'copy': return isCopyRequest(v);
     default: return false;
   }
 }

@@ -72,10 +72,10 @@ test('report prints the comparison, the class patterns, the similarity and the h
   assert.match(r.stdout, /Top path neurons per class/);
   assert.match(r.stdout, /class 0 \(2 images\)\n {4}L0 /);
   assert.match(r.stdout, /Class similarity/);
-  assert.match(r.stdout, /\n  class 0 +1\.00 +[\d.]+\n/);
+  assert.match(r.stdout, /\n {2}class 0 +1\.00 +[\d.]+\n/);
   assert.match(r.stdout, /Pruning: in the first 2 of 3 blocks .* "path" spares the class's 2 most frequent path neurons .* chosen on 50\.0% of each class's images, accuracy on the other 50\.0% \(2 images\)/);
-  assert.match(r.stdout, /\n  50% +[\d.]+% +[\d.]+% +[\d.]+% +[\d.]+% +[\d.]+/);
-  assert.match(r.stdout, /\n  100% /);
+  assert.match(r.stdout, /\n {2}50% +[\d.]+% +[\d.]+% +[\d.]+% +[\d.]+% +[\d.]+/);
+  assert.match(r.stdout, /\n {2}100% /);
   const rep = JSON.parse(fs.readFileSync(json, 'utf8'));
   assert.equal(rep.images, 4);
   assert.deepEqual(rep.comparison.map((m: { method: string }) => m.method), ['path', 'activation', 'ig', 'ip', 'random']);
@@ -97,7 +97,7 @@ test('--jobs 2 runs two worker processes and gives the same records as one', asy
   const r = cli('batch', dir, '--model', model, '--out', two, '--steps', '4', '--random', '2', '--jobs', '2');
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /in 2 worker processes/);
-  const key = (f: string) => Object.fromEntries((lines(f) as BatchRecord[]).map((l) => [l.image.path, `${l.path.map((n) => n.neuron)} ${l.jas.toFixed(6)}`]));
+  const key = (f: string) => Object.fromEntries((lines(f) as BatchRecord[]).map((l) => [l.image.path, `${l.path.map((n) => n.neuron).join(',')} ${l.jas.toFixed(6)}`]));
   assert.deepEqual(key(two), key(one));
 });
 

@@ -16,6 +16,11 @@ import { makeModel, seeded, size, type TensorInput } from '../helpers/graphs';
 // central difference ~eps^2 * f''' ; 2e-3 of the largest gradient (plus 2e-4 absolute) bounds both.
 const EPS = 1e-2, REL = 2e-3, ABS = 2e-4;
 
+/** n distinct values 0.1 apart, in a scrambled order (7919 is a prime larger than every n used). */
+function spaced(_name: string, n: number): Float32Array {
+  return Float32Array.from({ length: n }, (_, i) => ((i * 7919) % n) * 0.1 - n * 0.05);
+}
+
 interface Case {
   name: string;
   opset?: number;
@@ -66,7 +71,7 @@ async function check(c: Case): Promise<void> {
   const backwardNodes = b.added.slice();
   b.commit();
   c.inspect?.(graph.node!.filter((n) => !backwardNodes.includes(n)), backwardNodes);
-  const gradOutputs = wrt.map((w) => { const g = grads.get(w); assert.ok(g, `no gradient for ${w}`); return g!; });
+  const gradOutputs = wrt.map((w) => { const g = grads.get(w); assert.ok(g, `no gradient for ${w}`); return g; });
   graph.output = [{ name: output }, ...gradOutputs.map((g, k) => { const id = `grad_${k}`; graph.node!.push({ opType: 'Identity', input: [g], output: [id], name: id }); return { name: id }; })];
   const session = await Session.create(encodeModel(model), { threads: 1 });
   try {
@@ -170,6 +175,24 @@ const CASES: Case[] = [
     b.op('Conv', [x, b.floats(Array.from(seeded(72, 9)), [6, 2, 2, 3])], { group: 2, strides: [2, 2], dilations: [2, 1], pads: [1, 0, 0, 1] }) },
   { name: 'Conv kernel = stride 4, no pads (a ViT patch embedding, differentiated to the pixels)', inputs: [{ name: 'x', dims: [2, 3, 8, 12] }], build: (b, [x]) =>
     b.op('Conv', [x, b.floats(Array.from(seeded(5 * 3 * 16, 10)), [5, 3, 4, 4]), b.floats([0.1, -0.2, 0.3, 0, 0.05], [5])], { strides: [4, 4], kernel_shape: [4, 4] }) },
+  { name: 'InstanceNormalization', inputs: [{ name: 'x', dims: [2, 3, 3, 4] }], build: (b, [x]) =>
+    b.op('InstanceNormalization', [x, b.floats([1.2, 0.7, -0.5], [3]), b.floats([0.1, 0, -0.3], [3])], { epsilon: { float: 1e-5 } }) },
+  { name: 'chain: GroupNorm as torch exports it (Reshape to groups, InstanceNormalization, Reshape back, scale, shift)', inputs: [{ name: 'x', dims: [2, 4, 3, 3] }], build: (b, [x]) => {
+    const grouped = b.op('Reshape', [x, b.int64s([0, 2, -1])]);
+    const normed = b.op('InstanceNormalization', [grouped, b.floats([1, 1], [2]), b.floats([0, 0], [2])], { epsilon: { float: 1e-5 } });
+    const back = b.op('Reshape', [normed, b.int64s([2, 4, 3, 3])]);
+    return b.op('Add', [b.op('Mul', [back, b.floats([1.5, -0.5, 0.8, 1], [4, 1, 1])]), b.floats([0.2, 0.1, -0.1, 0], [4, 1, 1])]);
+  } },
+  { name: 'Pad constant (timm\'s \'same\' padding), uneven', inputs: [{ name: 'x', dims: [2, 3, 4, 5] }], build: (b, [x]) =>
+    b.op('Pad', [x, b.int64s([0, 0, 1, 2, 0, 0, 2, 1]), b.float(0.25)], { mode: 'constant' }) },
+  // Distinct values 0.1 apart: the finite differences never change which element is a window's maximum.
+  { name: 'chain: Pad -inf + MaxPool 3x3 stride 2 (the hybrid stem\'s \'same\' pool: overlapping windows)', inputs: [{ name: 'x', dims: [2, 3, 7, 7] }],
+    values: spaced, build: (b, [x]) =>
+      b.op('MaxPool', [b.op('Pad', [x, b.int64s([0, 0, 0, 0, 0, 0, 1, 1]), b.float(-Infinity)], { mode: 'constant' })], { kernel_shape: [3, 3], strides: [2, 2] }) },
+  { name: 'MaxPool 3x3 stride 2 pad 1 (torch\'s nn.MaxPool2d stem)', inputs: [{ name: 'x', dims: [1, 2, 6, 5] }], values: spaced, build: (b, [x]) =>
+    b.op('MaxPool', [x], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }) },
+  { name: 'MaxPool 2x2 stride 2 at opset 13 (windows apart: no reduction needed)', opset: 13, inputs: [{ name: 'x', dims: [2, 2, 4, 6] }], values: spaced, build: (b, [x]) =>
+    b.op('MaxPool', [x], { kernel_shape: [2, 2], strides: [2, 2] }) },
   { name: 'BatchNormalization (inference)', inputs: [{ name: 'x', dims: [2, 3, 2, 2] }], build: (b, [x]) =>
     b.op('BatchNormalization', [x, b.floats([1.2, 0.7, -0.5], [3]), b.floats([0.1, 0, -0.3], [3]), b.floats([0.2, -0.1, 0.4], [3]), b.floats([0.5, 1.5, 0.9], [3])], { epsilon: { float: 1e-5 } }) },
   { name: 'Reshape', inputs: x234, build: (b, [x]) => b.op('Reshape', [x, b.int64s([2, 2, 6])]) },
@@ -215,7 +238,7 @@ const CASES: Case[] = [
     inspect: (forward, backward) => {
       const made = new Set(forward.flatMap((n) => n.output ?? []));
       const shapeReads = backward.filter((n) => n.opType === 'Shape' && made.has(n.input![0]));
-      assert.equal(shapeReads.length, 1, `Shape of forward tensors in the backward: ${shapeReads.map((n) => n.input![0])}`);
+      assert.equal(shapeReads.length, 1, `Shape of forward tensors in the backward: ${shapeReads.map((n) => n.input![0]).join(',')}`);
     } },
   { name: 'Cast/Identity/Dropout', inputs: x234, build: (b, [x]) => b.op('Dropout', [b.op('Identity', [b.op('Cast', [x], { to: 1 })])]) },
   { name: 'pattern: decomposed LayerNorm (torch opset < 17)', opset: 13, inputs: x234, build: (b, [x]) => {
@@ -232,6 +255,11 @@ const CASES: Case[] = [
 
 for (const c of CASES) test(`backward rule: ${c.name}`, () => check(c));
 
+test('MaxPool with overlapping windows below opset 16 is refused, saying which opset it needs', async () => {
+  await assert.rejects(check({ name: 'MaxPool', opset: 13, inputs: [{ name: 'x', dims: [1, 1, 5, 5] }], values: spaced,
+    build: (b, [x]) => b.op('MaxPool', [x], { kernel_shape: [3, 3], strides: [2, 2] }) }), /cannot differentiate MaxPool node .*its windows overlap, which needs opset 16 .*the model has opset 13/);
+});
+
 test('an op without a rule is a clear error naming the op and node', async () => {
   await assert.rejects(check({ name: 'Atan', inputs: x234, build: (b, [x]) => b.op('Atan', [x]) }), /cannot differentiate Atan node .*no gradient rule/);
 });
@@ -246,6 +274,6 @@ test('decomposed LayerNorm and Erf GELU are recognised (the backward then needs 
     const ctx = new RuleContext(new GraphBuilder(graph, c.opset ?? 17), new GraphIndex(graph),
       { shape: (n) => probe.shapes.get(n) ?? [], batchAxes: () => [], ints: (n) => probe.ints.get(n) });
     const nodes = withPatterns(ctx, new GraphIndex(graph), graph.node!);
-    assert.deepEqual(nodes.map((n) => n.opType), [op], `${name}: ${nodes.map((n) => n.opType)}`);
+    assert.deepEqual(nodes.map((n) => n.opType), [op], `${name}: ${nodes.map((n) => n.opType).join(',')}`);
   }
 });

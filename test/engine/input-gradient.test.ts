@@ -1,6 +1,8 @@
 // Gradients with respect to the input pixels against PyTorch autograd (float64) on the fixture models
 // (scripts/python/input_gradient_ref.py): plain, a strided-convolution stem with BatchNorm (XCiT),
-// gated (SwiGLU), registers. A neuron summed over the readout rows, over the patch tokens, a logit.
+// gated (SwiGLU), registers; and a ResNet-hybrid stem (scripts/python/make_hybrid_fixture.py:
+// 'same' Pad, weight-standardised Conv, GroupNorm as InstanceNormalization, ReLU, -inf Pad and
+// overlapping MaxPool). A neuron summed over the readout rows, over the patch tokens, a logit.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -9,17 +11,21 @@ import { InputGradient, type Objective } from '../../src/engine/inputGradient';
 import { readModel } from '../../src/engine/modelStore';
 import { assertClose, FIXTURES, type Fixture } from '../helpers/fixtures';
 
+/** The input: in the fixture's reference.json, or (a fixture for the input gradient only) in its input-gradients.json. */
+interface Gradients { input?: { data: number[] }; objectives: Recorded[] }
+
 interface Recorded { layer?: number; neuron?: number; rows?: string; rowIndices?: number[]; class?: number; value: number; grad: number[] }
 
 const withReference = fs.readdirSync(FIXTURES).filter((d) => fs.existsSync(path.join(FIXTURES, d, 'input-gradients.json'))).sort();
 
-test('four fixtures have input-gradient references', () => assert.equal(withReference.length, 4));
+test('five fixtures have input-gradient references', () => assert.equal(withReference.length, 5));
 
 for (const name of withReference) {
   test(`input gradients: ${name} against PyTorch, within 1e-4 of the largest element`, async () => {
-    const ref = JSON.parse(fs.readFileSync(path.join(FIXTURES, name, 'reference.json'), 'utf8')) as Fixture;
-    const recorded = (JSON.parse(fs.readFileSync(path.join(FIXTURES, name, 'input-gradients.json'), 'utf8')) as { objectives: Recorded[] }).objectives;
-    const pixels = Float32Array.from(ref.input.data);
+    const gradients = JSON.parse(fs.readFileSync(path.join(FIXTURES, name, 'input-gradients.json'), 'utf8')) as Gradients;
+    const recorded = gradients.objectives;
+    const input = gradients.input ?? (JSON.parse(fs.readFileSync(path.join(FIXTURES, name, 'reference.json'), 'utf8')) as Fixture).input;
+    const pixels = Float32Array.from(input.data);
     for (const r of recorded) {
       const objective: Objective = r.class !== undefined ? { kind: 'class', class: r.class }
         : { kind: 'neuron', layer: r.layer!, neuron: r.neuron!, rows: r.rowIndices! };

@@ -112,7 +112,7 @@ test('webview: strict CSP, live path, charts, picker and exports in chromium', {
     const predictions = await page.$$eval('[data-testid=prediction]', (els) => els.map((e) => [e.getAttribute('data-class'), e.getAttribute('data-probability')]));
     assert.deepEqual(predictions, result.prediction.top.map((t) => [String(t.class), String(t.probability)]));
     // charts are drawn (chart.js sizes the canvases) and the map is painted at patch resolution
-    const sizes = await page.$$eval('canvas', (els) => els.map((c) => [c.id, (c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height]));
+    const sizes = await page.$$eval('canvas', (els) => els.map((c) => [c.id, c.width, c.height]));
     for (const id of ['score-chart', 'jas-chart', 'manipulation-chart']) {
       const s = sizes.find((x) => x[0] === id);
       assert.ok(s && Number(s[1]) > 100 && Number(s[2]) > 100, `${id}: ${JSON.stringify(sizes)}`);
@@ -274,7 +274,7 @@ test('webview: a banner when preprocessing values are guesses, and the model\u20
     assert.deepEqual(await page.$eval('#overlay', (c) => [c.style.left, c.style.width]), ['0%', '100%']);
     // Its middle pixel is the image's middle (the gradient's red is x, green is y).
     const middle = await page.$eval('#model-input', (c) => Array.from((c as HTMLCanvasElement).getContext('2d')!.getImageData(112, 112, 1, 1).data));
-    assert.ok(Math.abs(middle[0] - 112) <= 3 && Math.abs(middle[1] - 112) <= 3, `middle pixel ${middle}`);
+    assert.ok(Math.abs(middle[0] - 112) <= 3 && Math.abs(middle[1] - 112) <= 3, `middle pixel ${middle.join(',')}`);
     await screenshot('model-input-dark.png');
 
     const csp = await cspViolations();
@@ -429,15 +429,18 @@ test('webview: where the selected neuron lives: its block and the ONNX names of 
   const blocks = base.path.map((_p, l) => ({ fc2: `/blocks.${l}/mlp/fc2/MatMul`, linears: [`/blocks.${l}/mlp/fc1/MatMul`], activation: `/blocks.${l}/mlp/act/Erf` }));
   const result: AnalysisResult = { ...base, model: { ...base.model, ffn: { kind: 'plain', activation: 'gelu-erf', headFfns: [], blocks } } };
   const opts = { bundle: 'image', outDir: 'image', pagePath: '/panel.html', nonce: 'dGVzdC1ub25jZS03ODkw', title: 'Neuron Path: cat.png', themes: THEMES, files: await catImage() };
-  await withPanelPage<HostToImageWebview>(opts, async ({ page, origin, errors, load, send }) => {
+  await withPanelPage<HostToImageWebview>(opts, async ({ page, origin, errors, load, send, posted }) => {
     await load();
     await send({ type: 'init', init: { imagePath: '/img/cat.png', imageUri: `${origin}/img/cat.png`, fileName: 'cat.png', modelName: 'vit-s16.onnx', target: 'predicted', result } });
     await page.waitForSelector('[data-testid=status][data-state=done]');
     await page.click('[data-testid=path-neuron][data-layer="3"] button');
     const n = result.path[3].neuron;
-    assert.equal(await page.textContent('[data-testid=neuron-location]'),
-      `Neuron #${n} of block 3: input ${n} of fc2 /blocks.3/mlp/fc2/MatMul · fc1 /blocks.3/mlp/fc1/MatMul · activation /blocks.3/mlp/act/Erf`);
+    const line = `Neuron #${n} of block 3: input ${n} of fc2 /blocks.3/mlp/fc2/MatMul · fc1 /blocks.3/mlp/fc1/MatMul · activation /blocks.3/mlp/act/Erf`;
+    assert.equal(await page.textContent('[data-testid=neuron-location]'), `${line} Copy`);
     assert.equal(await page.$eval('[data-testid=neuron-location] code', (e) => getComputedStyle(e).userSelect), 'all');
+    // Copy hands the line to the host (the host's clipboard: a webview's may be denied)
+    await page.click('[data-testid=copy-location]');
+    assert.deepEqual((await posted()).filter((m) => m.type === 'copy'), [{ type: 'copy', text: line }]);
     // A record made before the node names were kept names the block alone.
     await send({ type: 'init', init: { imagePath: '/img/cat.png', imageUri: `${origin}/img/cat.png`, fileName: 'cat.png', modelName: 'vit-s16.onnx', target: 'predicted', result: base } });
     await page.waitForFunction(() => !document.querySelector('[data-testid=neuron-location] code'));

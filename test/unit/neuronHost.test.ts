@@ -49,6 +49,15 @@ test('extension host: the neuron view from a path card and a heatmap cell, live 
     const coat = s.summary.classes.find((c: { label: string }) => c.label === 'coat');
     assert.ok(coat.onPaths >= 0.5, `coat-1 and its copy have it on their path: ${coat.onPaths}`);
     assert.ok(s.summary.all.ablated, 'single-neuron ablation per class');
+    // where the neuron lives: its block's FFN nodes, from the model that scanned it; Copy puts a line on the host's clipboard
+    assert.match(s.location.nodes.fc2, new RegExp(`${layer}`), `the fc2 node of block ${layer}: ${s.location.nodes.fc2}`);
+    assert.equal(s.location.gated, false);
+    view.receive({ type: 'copy', text: `Neuron #${neuron} of block ${layer}: fc2 ${s.location.nodes.fc2}` });
+    await until('clipboard', () => h.clipboard);
+    assert.equal(h.clipboard, `Neuron #${neuron} of block ${layer}: fc2 ${s.location.nodes.fc2}`);
+    view.receive({ type: 'copy', text: 'x'.repeat(5000) });
+    await new Promise((r) => setTimeout(r, 50));
+    assert.notEqual(h.clipboard.length, 5000, 'an over-long text from the page is refused');
     for (const t of s.summary.top) assert.match(s.imageUris[t.image], /^https:\/\/stub\.vscode-cdn\.net/);
 
     // the visualization: computed in the worker with its steps shown, then served from the cache

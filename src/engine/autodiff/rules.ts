@@ -1,6 +1,7 @@
 // Reverse-mode rules: for a node and the gradients of its outputs, the gradients of its inputs.
 // Only inputs that carry gradients (`wants`) are computed; weights never are.
-import { attrFloat, attrInt, attrInts, attrString } from '../onnx/builder';
+import { attrFloat, attrInt, attrInts, attrString, type AttrValue } from '../onnx/builder';
+import { AttrType } from '../onnx/proto';
 import type { NodeProto } from '../onnx/proto';
 import { normAxis, type RuleContext } from './context';
 
@@ -202,22 +203,81 @@ const layerNorm: Rule = (c, n, [g], wants) => {
   if (!g) return [];
   if (wants[1] || wants[2]) c.fail(n, 'gradients of LayerNormalization scale/bias are not supported');
   if (!wants[0]) return [];
-  const b = c.b;
   const [x, scale] = ins(n);
   const rank = c.rank(x);
   const axis = normAxis(attrInt(n, 'axis', -1), rank);
-  const eps = attrFloat(n, 'epsilon', 1e-5);
   const axes = Array.from({ length: rank - axis }, (_, i) => axis + i);
+  return [normalizedGradient(c, x, c.b.op('Mul', [g, scale]), axes, attrFloat(n, 'epsilon', 1e-5))];
+};
+
+/**
+ * InstanceNormalization (how torch exports GroupNorm: Reshape to [N, groups, -1], normalise each row,
+ * Reshape back, scale and shift): y = scale_c * xhat + bias_c, xhat over the spatial axes 2.. of each (n, c).
+ */
+const instanceNorm: Rule = (c, n, [g], wants) => {
+  if (!g) return [];
+  if (wants[1] || wants[2]) c.fail(n, 'gradients of InstanceNormalization scale/bias are not supported');
+  if (!wants[0]) return [];
+  const b = c.b, [x, scale] = ins(n), rank = c.rank(x);
+  const perChannel = b.op('Reshape', [scale, b.int64s([-1, ...new Array<number>(rank - 2).fill(1)])]);
+  const axes = Array.from({ length: rank - 2 }, (_, i) => 2 + i);
+  return [normalizedGradient(c, x, b.op('Mul', [g, perChannel]), axes, attrFloat(n, 'epsilon', 1e-5))];
+};
+
+/** xhat = (x - mean) / sqrt(var + eps) over `axes`; given gh = dL/dxhat: dx = (gh - mean(gh) - xhat mean(gh xhat)) / sqrt(var + eps). */
+function normalizedGradient(c: RuleContext, x: string, gh: string, axes: number[], eps: number): string {
+  const b = c.b;
   const mean = b.reduceMean(x, axes, true);
   const xc = b.op('Sub', [x, mean]);
   const variance = b.reduceMean(b.op('Mul', [xc, xc]), axes, true);
   const inv = b.op('Reciprocal', [b.op('Sqrt', [b.op('Add', [variance, b.float(eps)])])]);
   const xhat = b.op('Mul', [xc, inv]);
-  const gh = b.op('Mul', [g, scale]);
   const meanG = b.reduceMean(gh, axes, true);
   const meanGX = b.reduceMean(b.op('Mul', [gh, xhat]), axes, true);
   const inner = b.op('Sub', [b.op('Sub', [gh, meanG]), b.op('Mul', [xhat, meanGX])]);
-  return [b.op('Mul', [inner, inv])];
+  return b.op('Mul', [inner, inv]);
+}
+
+/** Pad in constant mode (timm's 'same' padding of the hybrid stems' Conv and MaxPool): the gradient is g without the padding. */
+const pad: Rule = (c, n, [g], wants) => {
+  if (!wants[0] || !g) return [];
+  const mode = attrString(n, 'mode', 'constant');
+  if (mode !== 'constant') c.fail(n, `mode ${mode} is not supported (only constant padding)`);
+  const x = ins(n)[0], shape = c.shape(x), rank = shape.length;
+  const pads = c.b.opset < 11 ? attrInts(n, 'pads') : c.constValues(ins(n)[1]);
+  if (!pads) return c.fail(n, 'its pads are not constant');
+  const axes = (c.b.opset >= 18 && ins(n)[3] ? c.constValues(ins(n)[3]) : undefined)?.map((a) => normAxis(a, rank)) ?? shape.map((_, i) => i);
+  if (pads.some((p) => p < 0)) c.fail(n, 'negative pads (cropping) are not supported');
+  const padded = axes.map((axis, i) => ({ axis, begin: pads[i], end: pads[axes.length + i] })).filter((p) => p.begin > 0 || p.end > 0);
+  if (padded.some((p) => c.shapes.batchAxes(x)[p.axis])) c.fail(n, 'it pads the batch axis');
+  if (padded.length === 0) return [g];
+  return [c.b.slice(g, padded.map((p) => p.begin), padded.map((p) => p.begin + shape[p.axis]), padded.map((p) => p.axis))];
+};
+
+/**
+ * MaxPool (the hybrid stems' 3x3 stride-2 pool): the gradient goes to the element each window's
+ * maximum came from. The pool is run again with its Indices output (flat positions in x), and g is
+ * added there with ScatterElements; overlapping windows may pick the same element, which needs the
+ * `add` reduction of opset 16.
+ */
+const maxPool: Rule = (c, n, [g], wants) => {
+  if (!wants[0] || !g) return [];
+  if (attrInt(n, 'storage_order', 0) !== 0) c.fail(n, 'column-major storage_order is not supported');
+  const b = c.b, x = ins(n)[0];
+  const kernel = attrInts(n, 'kernel_shape') ?? [], strides = attrInts(n, 'strides') ?? kernel.map(() => 1);
+  const dilations = attrInts(n, 'dilations') ?? kernel.map(() => 1);
+  const overlapping = kernel.some((k, i) => (k - 1) * dilations[i] + 1 > strides[i]);
+  if (overlapping && b.opset < 16) c.fail(n, `its windows overlap, which needs opset 16 (ScatterElements with reduction add); the model has opset ${b.opset}: re-export it with opset 16 or later`);
+  const attrs: Record<string, AttrValue> = {};
+  for (const a of n.attribute ?? []) {
+    if (a.name) attrs[a.name] = a.type === AttrType.STRING ? Buffer.from(a.s ?? []).toString() : a.ints?.length ? a.ints.map(Number) : Number(a.i ?? 0);
+  }
+  const [, indices] = b.node('MaxPool', [x], attrs, 2);
+  const flat = b.int64s([-1]);
+  const zeros = b.zerosLike(b.op('Reshape', [x, flat]));
+  const scattered = b.op('ScatterElements', [zeros, b.op('Reshape', [indices, flat]), b.op('Reshape', [g, flat])],
+    { axis: 0, ...(overlapping ? { reduction: 'add' } : {}) });
+  return [c.reshapeLike(scattered, x)];
 };
 
 const transpose: Rule = (c, n, [g], wants) => {
@@ -469,6 +529,9 @@ export const RULES: Record<string, Rule> = {
   Min: extremum,
   Conv: conv,
   BatchNormalization: batchNorm,
+  InstanceNormalization: instanceNorm,
+  Pad: pad,
+  MaxPool: maxPool,
   Reshape: passThrough,
   Flatten: passThrough,
   Squeeze: passThrough,

@@ -6,7 +6,7 @@ import type { Preprocessing } from '../preprocessing';
 import { readModel } from '../modelStore';
 import type { SessionSettings } from '../runtime';
 import { VISUALIZE_DEFAULTS } from '../options';
-import { ascend } from './optimize';
+import { ascend, type TileActivation } from './optimize';
 
 export const VISUALIZATION_SCHEMA = 'neuron-path/visualization-1';
 
@@ -18,6 +18,8 @@ export interface VisualizeRequest {
   class?: number;
   steps?: number;
   seed?: number;
+  /** [height, width] of an image larger than the model's input: tiled, optimised through a random input-sized window per step. */
+  size?: [number, number];
 }
 
 export interface VisualizationRecord {
@@ -25,8 +27,10 @@ export interface VisualizationRecord {
   model: { path: string; sha256: string; inputSize: [number, number]; channels: number };
   objective: { kind: 'neuron'; layer: number; neuron: number; rows: 'readout' | 'patches'; rowIndices: number[]; ascended: 'pre-activation' | 'activation' }
     | { kind: 'class'; class: number; label: string };
-  settings: { steps: number; seed: number; learningRate: number; parameterization: string; transforms: string };
+  settings: { steps: number; seed: number; learningRate: number; parameterization: string; transforms: string; size?: [number, number] };
   image: { path: string; width: number; height: number };
+  /** A tiled image: the activation of its input-sized windows at the corners and the centre, each fed as it is (no resize). */
+  tiles?: TileActivation[];
   /** What is ascended (a plain FFN's pre-activation, a gated one's value, a logit) at every step, on that step's randomly transformed image. */
   objectivePerStep: number[];
   /** The neuron's activation (its value summed over the rows; for a class, the logit) on the written PNG, read back and preprocessed as any image. */
@@ -52,8 +56,9 @@ export async function visualize(ctx: VisualizeContext, request: VisualizeRequest
   try {
     const measure = async (pixels: Float32Array) => (objective.kind === 'neuron'
       ? ctx.activation(pixels, objective.layer, objective.neuron, objective.rows) : (await graph.run(pixels, 1)).values[0]);
-    const result = await ascend(graph, ctx.prep, { steps, seed, learningRate: VISUALIZE_DEFAULTS.learningRate }, out, measure, (k, v) => onStep(k, steps, v), signal);
+    const result = await ascend(graph, ctx.prep, { steps, seed, learningRate: VISUALIZE_DEFAULTS.learningRate, size: request.size }, out, measure, (k, v) => onStep(k, steps, v), signal);
     const { height, width, channels } = ctx.internal.input;
+    const [imageHeight, imageWidth] = request.size ?? [height, width];
     return {
       schema: VISUALIZATION_SCHEMA,
       model: { path: ctx.model.path, sha256: ctx.model.sha256, inputSize: [height, width], channels },
@@ -64,9 +69,11 @@ export async function visualize(ctx: VisualizeContext, request: VisualizeRequest
       settings: {
         steps, seed, learningRate: VISUALIZE_DEFAULTS.learningRate,
         parameterization: 'Fourier spectrum scaled by 1/frequency, decorrelated colour, sigmoid',
-        transforms: 'per step: shift up to 12/224 of the size, scale 0.95..1.05, rotation up to 10 degrees, bilinear, grey outside',
+        transforms: `per step: ${result.tiles ? 'a random window of the input\'s size, then ' : ''}shift up to 12/224 of the size, scale 0.95..1.05, rotation up to 10 degrees, bilinear, grey outside`,
+        ...(request.size ? { size: request.size } : {}),
       },
-      image: { path: out, width, height },
+      image: { path: out, width: imageWidth, height: imageHeight },
+      ...(result.tiles ? { tiles: result.tiles } : {}),
       objectivePerStep: result.objectivePerStep,
       finalActivation: result.measured,
       timing: { seconds: result.seconds, perStep: result.seconds / steps },

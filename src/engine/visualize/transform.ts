@@ -31,6 +31,40 @@ function taps(a: Affine, H: number, W: number, visit: (out: number, src: number,
   }
 }
 
+/** A window of an image larger than the model's input (a tiled visualization). */
+export interface Window { top: number; left: number; height: number; width: number }
+
+/**
+ * A window of `height` x `width` at a uniformly random place of an image of H x W that wraps around
+ * its edges (the Fourier image is periodic): every pixel is in as many windows as any other, so the
+ * corners are optimised as much as the centre.
+ */
+export function drawWindow(random: () => number, H: number, W: number, height: number, width: number): Window {
+  return { top: Math.floor(random() * H), left: Math.floor(random() * W), height, width };
+}
+
+/** Calls `visit(window pixel, image pixel)` for every pixel of a wrapping window. */
+function windowPixels(H: number, W: number, win: Window, visit: (inWindow: number, inImage: number) => void): void {
+  for (let y = 0; y < win.height; y++) {
+    const row = ((win.top + y) % H) * W;
+    for (let x = 0; x < win.width; x++) visit(y * win.width + x, row + ((win.left + x) % W));
+  }
+}
+
+/** The window's pixels of `image` [C x H x W]. */
+export function cropWindow(image: Float64Array, channels: number, H: number, W: number, win: Window): Float64Array {
+  const plane = win.height * win.width, out = new Float64Array(channels * plane);
+  windowPixels(H, W, win, (o, i) => { for (let c = 0; c < channels; c++) out[c * plane + o] = image[c * H * W + i]; });
+  return out;
+}
+
+/** The adjoint of `cropWindow`: a gradient on the window placed in the image (zero elsewhere). */
+export function cropAdjoint(g: Float64Array, channels: number, H: number, W: number, win: Window): Float64Array {
+  const plane = win.height * win.width, out = new Float64Array(channels * H * W);
+  windowPixels(H, W, win, (o, i) => { for (let c = 0; c < channels; c++) out[c * H * W + i] += g[c * plane + o]; });
+  return out;
+}
+
 /** `image` [C x H x W] in 0..1, transformed. */
 export function applyAffine(image: Float64Array, channels: number, H: number, W: number, a: Affine): Float64Array {
   const out = new Float64Array(image.length), plane = H * W;
