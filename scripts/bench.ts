@@ -181,7 +181,10 @@ function runChild(spec: object): Record<string, unknown> {
 
 /** The bundled model's shape from its config.json, for a same-shaped PyTorch model. */
 function bundledShape(): VitShape {
-  const c = JSON.parse(fs.readFileSync(path.join(path.dirname(defaultModelPath()), 'config.json'), 'utf8'));
+  const c = JSON.parse(fs.readFileSync(path.join(path.dirname(defaultModelPath()), 'config.json'), 'utf8')) as {
+    image_size: number; patch_size: number; hidden_size: number; num_hidden_layers: number;
+    num_attention_heads: number; intermediate_size: number; id2label: Record<string, string>;
+  };
   return {
     image: c.image_size, patch: c.patch_size, width: c.hidden_size, layers: c.num_hidden_layers,
     heads: c.num_attention_heads, ffn: c.intermediate_size, classes: Object.keys(c.id2label).length,
@@ -212,7 +215,7 @@ function referenceBlasNote(): string | undefined {
 
 async function main(): Promise<void> {
   if (opts.child) {
-    const spec = JSON.parse(opts.child);
+    const spec = JSON.parse(opts.child) as Parameters<typeof child>[0] | (Parameters<typeof forwardOnlyChild>[0] & { mode: 'forward-only' }) | (Parameters<typeof classesChild>[0] & { mode: 'classes' });
     if (spec.mode === 'classes') process.stdout.write(`${JSON.stringify(classesChild(spec))}\n`);
     else await (spec.mode === 'forward-only' ? forwardOnlyChild(spec) : child(spec));
     return;
@@ -222,14 +225,14 @@ async function main(): Promise<void> {
   const threads = Number(opts.threads), steps = Number(opts.steps);
   const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'neuron-path-bench-cache-')); // cold first open
   let source: TimmSource | string | undefined;
-  const timm = () => (source ??= timmSource(WORK_DIR, { timm: opts.timm, timmRepo: opts['timm-repo']! }));
+  const timm = () => (source ??= timmSource(WORK_DIR, { timm: opts.timm, timmRepo: opts['timm-repo'] }));
   const rows: string[][] = [];
   const phaseRows: string[] = [];
   const scanRows: string[][] = [];
   const scanImages = Number(opts['scan-images']);
   const notes: string[] = [referenceBlasNote()].filter((n): n is string => !!n);
   const measured = new Map<string, ChildResult>();
-  for (const name of opts.models!.split(',')) {
+  for (const name of opts.models.split(',')) {
     const baselines = (opts.baselines ?? (name === 'bundled' ? 'activation,ig,random' : 'activation')).split(',') as BaselineName[];
     const file = modelFile(name, timm);
     if (typeof file !== 'string') { notes.push(`${name}: ${file.skipped}`); continue; }
@@ -243,7 +246,7 @@ async function main(): Promise<void> {
     const t = typeof torch === 'string' ? undefined : torch;
     rows.push([name, params, `${res.layers}x${res.neurons}`, first.openSeconds.toFixed(2), res.openSeconds.toFixed(2), res.seconds.toFixed(3),
       (res.phases.layers ?? 0).toFixed(3), `${res.forwardPasses}/${res.backwardPasses}`, res.maxRssMb.toFixed(0),
-      t ? t.seconds.toFixed(3) : String(torch), t ? t.maxRssMb.toFixed(0) : '-', t ? (t.seconds / res.seconds).toFixed(2) : '-']);
+      typeof torch === 'string' ? torch : torch.seconds.toFixed(3), t ? t.maxRssMb.toFixed(0) : '-', t ? (t.seconds / res.seconds).toFixed(2) : '-']);
     phaseRows.push(`${name}: ${Object.entries(res.phases).map(([k, v]) => `${k} ${v.toFixed(3)} s`).join(', ')}`);
     process.stderr.write(`bench: ${name} neuron scan of ${scanImages} generated images\n`);
     const perMinute = (r: { images: number; seconds: number }) => (r.images / r.seconds) * 60;
@@ -266,9 +269,9 @@ async function main(): Promise<void> {
     const r = measured.get(real)!, s = measured.get(synthetic)!;
     console.log(`  ${real} / ${synthetic}: analyze ${(r.seconds / s.seconds).toFixed(2)}, layer steps ${((r.phases.layers ?? 0) / (s.phases.layers ?? 1)).toFixed(2)}`);
   }
-  if (opts.models!.split(',').some((n) => TIMM_MODELS[n]) && typeof source !== 'string' && source) console.log(`  timm source: ${source.label}`);
+  if (opts.models.split(',').some((n) => TIMM_MODELS[n]) && typeof source !== 'string' && source) console.log(`  timm source: ${source.label}`);
   for (const n of notes) console.log(`\n${n}`);
-  if (opts.models!.split(',').includes('bundled')) {
+  if (opts.models.split(',').includes('bundled')) {
     const folder = await benchFolder();
     const limit = Number(opts.limit);
     process.stderr.write(`bench: folder run on the bundled model (${folder}, up to ${limit} images)\n`);
@@ -343,7 +346,7 @@ async function forwardOnlyChild(spec: { file: string; threads: number; steps: nu
   const times: Record<string, number[]> = {};
   const time = async (key: string, f: () => Promise<unknown>) => { const t = performance.now(); await f(); (times[key] ??= []).push((performance.now() - t) / 1000); };
   for (let r = 0; r < spec.rounds; r++) {
-    for (const v of (r % 2 ? ['forward', 'gradient'] : ['gradient', 'forward']) as (keyof typeof variants)[]) {
+    for (const v of r % 2 ? ['forward', 'gradient'] as const : ['gradient', 'forward'] as const) {
       const runner = new Runner(variants[v], info, layers);
       await time(`${v} scan`, () => scanImages(runner, info, images, images.map(() => null), units));
       await time(`${v} prune`, async () => { for (const px of images) await runner.scaled(px, scales, rows); });
@@ -358,10 +361,10 @@ async function forwardOnlyChild(spec: { file: string; threads: number; steps: nu
 function forwardOnlyTable(): void {
   const threads = Number(opts.threads), steps = Number(opts.steps), rounds = Number(opts.rounds), images = Number(opts['scan-images']);
   let source: TimmSource | string | undefined;
-  const timm = () => (source ??= timmSource(WORK_DIR, { timm: opts.timm, timmRepo: opts['timm-repo']! }));
+  const timm = () => (source ??= timmSource(WORK_DIR, { timm: opts.timm, timmRepo: opts['timm-repo'] }));
   const median = (xs: number[]) => { const s = [...xs].sort((x, y) => x - y); return (s[(s.length - 1) >> 1] + s[s.length >> 1]) / 2; };
   const rowsOut: string[][] = [];
-  for (const name of opts.models!.split(',')) {
+  for (const name of opts.models.split(',')) {
     const file = modelFile(name, timm);
     if (typeof file !== 'string') { console.log(`${name}: ${file.skipped}`); continue; }
     const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'neuron-path-bench-fwd-'));

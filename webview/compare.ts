@@ -43,7 +43,7 @@ function render(): void {
   const { a, b } = init;
   ui.title.textContent = `Paths of ${a.fileName} and ${b.fileName}`;
   fill(ui.images, ...(['a', 'b'] as const).map((side) => {
-    const s = init![side];
+    const s = init[side];
     const r = comparison?.[side];
     return h('figure', { 'data-testid': 'compare-image', 'data-image': s.image },
       h('button', { class: 'tile', type: 'button', title: `Open the analysis of ${s.fileName}`, 'aria-label': `${side.toUpperCase()}: ${s.fileName}. Open its analysis`, onclick: () => post({ type: 'openImage', side }) },

@@ -10,15 +10,22 @@ export function h(tag: string, props?: Props | null, ...children: Child[]): HTML
   if (props) {
     for (const [key, value] of Object.entries(props)) {
       if (value === undefined || value === null || value === false) continue;
-      if (key === 'class') el.className = String(value);
+      if (key === 'class') el.className = attributeText(key, value);
       else if (key.startsWith('on') && typeof value === 'function') el.addEventListener(key.slice(2).toLowerCase(), value as EventListener);
-      else if (key.startsWith('aria-') || key.startsWith('data-') || key === 'role' || key === 'for' || key === 'scope' || key === 'colspan') el.setAttribute(key, value === true ? '' : String(value));
+      else if (key.startsWith('aria-') || key.startsWith('data-') || key === 'role' || key === 'for' || key === 'scope' || key === 'colspan') el.setAttribute(key, attributeText(key, value));
       else if (value === true && !(key in el)) el.setAttribute(key, '');
       else (el as unknown as Record<string, unknown>)[key] = value;
     }
   }
   append(el, children);
   return el;
+}
+
+/** An attribute's text: text and numbers as written, `true` as a bare attribute; anything else is a bug. */
+function attributeText(key: string, value: unknown): string {
+  if (value === true) return '';
+  if (typeof value === 'string' || typeof value === 'number') return String(value);
+  throw new TypeError(`the ${key} attribute takes text or a number, not ${typeof value}`);
 }
 
 export function append(el: Node, children: Child[]): void {

@@ -8,7 +8,6 @@ import '@vscode-elements/elements/dist/vscode-label/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
-import type { VscodeSingleSelect } from '@vscode-elements/elements';
 import './image.css';
 import './folder.css';
 import type { FolderPersistedState, FolderWebviewToHost } from '../src/protocol/folderPanel';
@@ -40,7 +39,7 @@ const ui = {
   chartCanvas: h('canvas', { id: 'comparison-chart', role: 'img', 'aria-label': 'Mean and spread of the change of the target probability when the path is removed or enhanced, in percentage points, per method' }),
   jasCanvas: h('canvas', { id: 'jas-chart', role: 'img', 'aria-label': 'Mean and spread of the JAS, per method' }),
   accuracyCanvas: h('canvas', { id: 'accuracy-chart', role: 'img', 'aria-label': 'Accuracy after removal, per method' }),
-  classSelect: h('vscode-single-select', { id: 'class-select', 'aria-label': 'Class', 'data-testid': 'class-select' }) as VscodeSingleSelect,
+  classSelect: h('vscode-single-select', { id: 'class-select', 'aria-label': 'Class', 'data-testid': 'class-select' }),
   heatmapCaption: h('p', { class: 'caption', id: 'heatmap-caption' }),
   heatmap: h('table', { class: 'heatmap', id: 'heatmap', 'data-testid': 'heatmap' }),
   cellTitle: h('h3', { id: 'cell-title' }),
@@ -195,7 +194,7 @@ function renderHeatmap(s: FolderState, prev: FolderState | undefined): void {
       })))));
   // Keep the keyboard focus on the selected cell after a redraw caused by the keyboard.
   if (sel && prev?.selectedCell !== sel && ui.heatmap.contains(document.activeElement) === false && focusAfterRender) {
-    (ui.heatmap.querySelector('button.cell.selected') as HTMLElement | null)?.focus();
+    ui.heatmap.querySelector<HTMLElement>('button.cell.selected')?.focus();
   }
   focusAfterRender = false;
 }
@@ -228,7 +227,7 @@ function onHeatmapKey(e: KeyboardEvent): void {
   if (!c) return;
   focusAfterRender = true;
   dispatch({ type: 'selectCell', cell: { layer: c.layer, neuron: c.neuron } });
-  (ui.heatmap.querySelector(`button.cell[data-layer="${c.layer}"][data-neuron="${c.neuron}"]`) as HTMLElement | null)?.focus();
+  ui.heatmap.querySelector<HTMLElement>(`button.cell[data-layer="${c.layer}"][data-neuron="${c.neuron}"]`)?.focus();
 }
 
 function renderCell(s: FolderState): void {

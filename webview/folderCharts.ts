@@ -74,7 +74,7 @@ export function folderComparisonChart(theme: Theme, rows: ComparisonRow[], which
           backgroundColor: methodColor(theme, r.method),
           borderColor: methodColor(theme, r.method),
         };
-      }) as ChartConfiguration<'bar'>['data']['datasets'],
+      }),
     },
     options: {
       ...baseOptions(theme, 'Method comparison'),
@@ -96,8 +96,8 @@ export function folderComparisonChart(theme: Theme, rows: ComparisonRow[], which
         ? { x: axis(theme, ''), y: axis(theme, 'share of images, top-1 still the target', { min: 0, max: 1 }) }
         : { x: axis(theme, ''), y: axis(theme, which === 'deviation' ? 'change of the target probability (pp), mean ± sd' : 'mean ± standard deviation', { suggestedMin: Math.min(0, ...ends), suggestedMax: Math.max(0, ...ends) }) },
     },
-    plugins: [backgroundPlugin, whiskers as Plugin],
-  } as ChartConfiguration<'bar'>;
+    plugins: [backgroundPlugin, whiskers],
+  };
 }
 
 /** Accuracy against the share of neurons zeroed, one line per variant (from the clean accuracy at 0). */
@@ -127,5 +127,5 @@ export function pruningChart(theme: Theme, curve: PruningCurve): ChartConfigurat
       },
     },
     plugins: [backgroundPlugin],
-  } as ChartConfiguration<'line'>;
+  };
 }

@@ -10,7 +10,6 @@ import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
-import type { VscodeCheckbox, VscodeProgressBar, VscodeSingleSelect } from '@vscode-elements/elements';
 import './image.css';
 import { methodRows, type MethodRow } from '../src/engine/methods';
 import type { BaselineName, PathNeuron, TokenMap } from '../src/engine/result';
@@ -62,21 +61,21 @@ const ui = {
   csvButton: h('vscode-button', { id: 'export-csv', secondary: true, onclick: () => exportData({ format: 'csv' }) }, 'Export CSV'),
   compareButton: h('vscode-button', { id: 'compare', secondary: true, 'data-testid': 'compare', title: 'Compare this path with another analysed image\u2019s', onclick: () => post({ type: 'compare' }) }, 'Compare with...'),
   settingsButton: h('vscode-button', { id: 'settings', secondary: true, onclick: () => post({ type: 'openSettings' }) }, 'Settings'),
-  progressBar: h('vscode-progress-bar', { id: 'progress', 'aria-label': 'Analysis progress' }) as VscodeProgressBar,
+  progressBar: h('vscode-progress-bar', { id: 'progress', 'aria-label': 'Analysis progress' }),
   status: h('p', { id: 'status', class: 'status', role: 'status', 'aria-live': 'polite', 'data-testid': 'status', 'data-state': 'idle' }),
   headline: h('p', { id: 'headline', class: 'headline', 'data-testid': 'headline' }),
 
   image: h('img', { id: 'image', alt: '' }),
   inputCanvas: h('canvas', { id: 'model-input', class: 'model-input', role: 'img', 'aria-label': 'The model\u2019s input: the image resized and cropped as the model saw it' }),
-  showInput: h('vscode-checkbox', { id: 'show-input', 'data-testid': 'show-input', label: 'Show the model\u2019s input (resized and cropped as the model saw it)' }) as VscodeCheckbox,
+  showInput: h('vscode-checkbox', { id: 'show-input', 'data-testid': 'show-input', label: 'Show the model\u2019s input (resized and cropped as the model saw it)' }),
   prepBanner: h('div', { id: 'preprocessing-warning', class: 'notice', role: 'alert', 'data-testid': 'preprocessing-warning' }),
   overlay: h('canvas', { id: 'overlay', class: 'overlay', role: 'img' }),
   mapCaption: h('p', { id: 'map-caption', class: 'caption' }),
   legendMin: h('span', { class: 'legend-min' }),
   legendMax: h('span', { class: 'legend-max' }),
-  showMap: h('vscode-checkbox', { id: 'show-map', label: 'Show the map of the selected path neuron' }) as VscodeCheckbox,
+  showMap: h('vscode-checkbox', { id: 'show-map', label: 'Show the map of the selected path neuron' }),
   opacity: h('input', { id: 'opacity', type: 'range', min: '0', max: '100', step: '5', 'aria-label': 'Map opacity' }),
-  targetSelect: h('vscode-single-select', { id: 'target', combobox: true, filter: 'contains', 'aria-label': 'Class to explain', 'data-testid': 'target-select' }) as VscodeSingleSelect,
+  targetSelect: h('vscode-single-select', { id: 'target', combobox: true, filter: 'contains', 'aria-label': 'Class to explain', 'data-testid': 'target-select' }),
   top5: h('ol', { id: 'top5', class: 'top5' }),
   targetNote: h('p', { id: 'target-note', class: 'target-note', 'data-testid': 'target' }),
 
@@ -442,7 +441,7 @@ function renderPath(s: ImageState): void {
   // Keep keyboard focus on the selected node across redraws.
   const hadFocus = ui.pathList.contains(document.activeElement);
   fill(ui.pathList, ...items);
-  if (hadFocus) (ui.pathList.querySelector('button[aria-pressed="true"]') as HTMLElement | null)?.focus();
+  if (hadFocus) ui.pathList.querySelector<HTMLElement>('button[aria-pressed="true"]')?.focus();
 }
 
 /** The neurons whose thumbnails the path cards show: the finished result's path. */
@@ -461,7 +460,7 @@ function onPathKey(ev: KeyboardEvent): void {
   if (next === undefined) return;
   ev.preventDefault();
   dispatch({ type: 'selectLayer', layer: Math.min(count - 1, Math.max(0, next)) });
-  (ui.pathList.querySelector('button[aria-pressed="true"]') as HTMLElement | null)?.focus();
+  ui.pathList.querySelector<HTMLElement>('button[aria-pressed="true"]')?.focus();
 }
 
 let layerChartKey = '';

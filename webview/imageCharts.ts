@@ -156,7 +156,7 @@ export function scoreChartConfig(theme: Theme, layer: number, ranked: RankedNeur
       },
     },
     plugins: [backgroundPlugin],
-  } as ChartConfiguration<'line' | 'scatter'>;
+  };
 }
 
 /** JAS of each method. */
@@ -182,7 +182,7 @@ export function jasChartConfig(theme: Theme, rows: MethodRow[]): ChartConfigurat
       scales: { x: axis(theme, ''), y: axis(theme, 'JAS') },
     },
     plugins: [backgroundPlugin],
-  } as ChartConfiguration<'bar'>;
+  };
 }
 
 /** How much removing (x0) or enhancing (x2) each method's path changes the target probability. */
@@ -205,7 +205,7 @@ export function manipulationChartConfig(theme: Theme, rows: MethodRow[]): ChartC
       scales: { x: axis(theme, ''), y: axis(theme, 'Δ probability (points)') },
     },
     plugins: [backgroundPlugin],
-  } as ChartConfiguration<'bar'>;
+  };
 }
 
 /** A chart bound to a canvas: rebuilt from its config whenever data or theme change. */
@@ -213,7 +213,7 @@ export class ChartSlot {
   private chart: Chart | undefined;
   constructor(readonly canvas: HTMLCanvasElement) {}
 
-  show(config: ChartConfiguration<any>): void {
+  show(config: ChartConfiguration): void {
     this.chart?.destroy();
     this.chart = new Chart(this.canvas, config);
   }

@@ -4,7 +4,6 @@
 // (and of how often the neuron is on the class's paths), and the ablation table. Posts `ready` last.
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
-import type { VscodeProgressBar } from '@vscode-elements/elements';
 import './image.css';
 import './folder.css';
 import './neuron.css';
@@ -35,8 +34,8 @@ const ui = {
   topGrid: h('div', { class: 'top-grid', id: 'top-images', 'data-testid': 'top-images' }),
   visualizeButton: h('vscode-button', { id: 'visualize', 'data-testid': 'visualize', onclick: () => post({ type: 'visualize' }) }, 'Visualize'),
   stopVisualizing: h('vscode-button', { id: 'stop-visualizing', secondary: true, onclick: () => post({ type: 'cancelVisualization' }) }, 'Stop'),
-  visualizationBar: h('vscode-progress-bar', { id: 'visualization-progress', 'aria-label': 'Visualization progress' }) as VscodeProgressBar,
-  visualizationImage: h('img', { id: 'visualization-image', 'data-testid': 'visualization-image', alt: '' }) as HTMLImageElement,
+  visualizationBar: h('vscode-progress-bar', { id: 'visualization-progress', 'aria-label': 'Visualization progress' }),
+  visualizationImage: h('img', { id: 'visualization-image', 'data-testid': 'visualization-image', alt: '' }),
   visualizationCaption: h('p', { class: 'caption', id: 'visualization-caption', role: 'status', 'aria-live': 'polite' }),
   histogramCanvas: h('canvas', { id: 'histogram-chart', role: 'img', 'data-testid': 'histogram' }),
   histogramCaption: h('p', { class: 'caption', id: 'histogram-caption' }),

@@ -14,9 +14,9 @@ export class RunHeader {
   readonly status: HTMLElement;
 
   constructor(post: (m: { type: 'cancel' | 'resume' }) => void, progressLabel: string, initialState: string) {
-    this.cancelButton = h('vscode-button', { id: 'cancel', secondary: true, onclick: () => post({ type: 'cancel' }) }, 'Stop') as VscodeButton;
-    this.resumeButton = h('vscode-button', { id: 'resume', onclick: () => post({ type: 'resume' }) }, 'Resume') as VscodeButton;
-    this.progressBar = h('vscode-progress-bar', { id: 'progress', 'aria-label': progressLabel }) as VscodeProgressBar;
+    this.cancelButton = h('vscode-button', { id: 'cancel', secondary: true, onclick: () => post({ type: 'cancel' }) }, 'Stop');
+    this.resumeButton = h('vscode-button', { id: 'resume', onclick: () => post({ type: 'resume' }) }, 'Resume');
+    this.progressBar = h('vscode-progress-bar', { id: 'progress', 'aria-label': progressLabel });
     this.status = h('p', { id: 'status', class: 'status', role: 'status', 'aria-live': 'polite', 'data-testid': 'status', 'data-state': initialState });
   }
 

@@ -44,9 +44,9 @@ export class ThumbnailBar {
   private readonly text: HTMLElement;
 
   constructor(label: string, onVisualize: () => void, onStop: () => void) {
-    this.button = h('vscode-button', { secondary: true, 'data-testid': 'visualize-thumbnails', onclick: onVisualize }, label) as VscodeButton;
-    this.stop = h('vscode-button', { secondary: true, 'data-testid': 'stop-thumbnails', onclick: onStop }, 'Stop') as VscodeButton;
-    this.bar = h('vscode-progress-bar', { 'aria-label': 'Feature visualization progress' }) as VscodeProgressBar;
+    this.button = h('vscode-button', { secondary: true, 'data-testid': 'visualize-thumbnails', onclick: onVisualize }, label);
+    this.stop = h('vscode-button', { secondary: true, 'data-testid': 'stop-thumbnails', onclick: onStop }, 'Stop');
+    this.bar = h('vscode-progress-bar', { 'aria-label': 'Feature visualization progress' });
     this.text = h('p', { class: 'caption', role: 'status', 'aria-live': 'polite', 'data-testid': 'thumbnails-status' });
     this.element = h('div', { class: 'thumbnail-bar', 'data-testid': 'thumbnail-bar' }, h('div', { class: 'row-actions' }, this.button, this.stop, this.bar), this.text);
   }

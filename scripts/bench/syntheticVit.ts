@@ -41,11 +41,11 @@ export function syntheticVit(s: VitShape, seed = 1): ModelProto {
   const weight = (dims: number[], scale: number) => {
     const name = b.fresh('w');
     const data = random(dims.reduce((x, y) => x * y, 1), scale);
-    graph.initializer!.push(onnx.TensorProto.create({ name, dataType: DataType.FLOAT, dims, rawData: new Uint8Array(data.buffer) }));
+    graph.initializer.push(onnx.TensorProto.create({ name, dataType: DataType.FLOAT, dims, rawData: new Uint8Array(data.buffer) }));
     return name;
   };
   const ones = (n: number) => b.floats(Array.from({ length: n }, () => 1), [n]);
-  const zeros = (n: number) => b.floats(new Array(n).fill(0), [n]);
+  const zeros = (n: number) => b.floats(new Array<number>(n).fill(0), [n]);
   const layerNorm = (x: string) => {
     if (opset >= 17) return b.op('LayerNormalization', [x, ones(E), zeros(E)], { axis: -1, epsilon: { float: 1e-6 } });
     const mean = b.reduceMean(x, [-1], true);

@@ -5,7 +5,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  analyzeFolder, chooseShard, FOLDER_LABELS_FILE, LOCK_STALE, REPORT_SCHEMA, scanNotes, SIMILAR_TOP_DEFAULT, SIMILAR_TOP_RANGE, shardLabel, skippedSummary, type BatchProgress, type ScoresKept,
+  analyzeFolder, chooseShard, FOLDER_LABELS_FILE, LOCK_STALE, REPORT_SCHEMA, scanNotes, SIMILAR_TOP_DEFAULT, SIMILAR_TOP_RANGE, shardLabel, skippedSummary, type BatchProgress,
 } from '../engine/batch/index';
 import { shardFile, shardSetOf } from '../engine/batch/schema';
 import { codeOf } from '../engine/errors';
@@ -112,7 +112,7 @@ export async function batch(f: Flags, positionals: string[]): Promise<number> {
   try {
     let lastShown = 0;
     const summary = await analyzeFolder(pool ?? engine!, {
-      folder: dir, out, modelOptions: mOpts, analyzeOptions: aOpts, limit, shard: sharding?.shard, scores: f.scores as ScoresKept | undefined,
+      folder: dir, out, modelOptions: mOpts, analyzeOptions: aOpts, limit, shard: sharding?.shard, scores: f.scores,
       signal: controller.signal, analyzers: pool?.analyzers(aOpts), lock,
       onScan: (scan, items) => {
         const limited = limit !== undefined ? Math.min(limit, scan.items.length) : scan.items.length;

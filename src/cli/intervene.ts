@@ -121,7 +121,7 @@ export async function intervene(argv: string[]): Promise<number> {
   const limit = positive('limit', f.limit);
   let sharding;
   try { sharding = chooseShard(f.shard, positive('shards', f.shards)); } catch (e) { if (codeOf(e) === 'invalid-option') throw new UsageError((e as Error).message); throw e; }
-  const mOpts = modelOptions(f as Parameters<typeof modelOptions>[0]);
+  const mOpts = modelOptions(f);
   const records = (f.set ?? '').split(',').flatMap((item) => (item.trim().startsWith('path:') ? [item.trim().slice('path:'.length).replace(/=[^=]*$/, '')] : []));
   const keeps = recordOf(input);
   const json = folder ? undefined : checkOutput('--json', f.json, {
@@ -156,7 +156,7 @@ export async function intervene(argv: string[]): Promise<number> {
         folder: input, out, intervention, modelOptions: mOpts, limit, shard: sharding?.shard, signal: controller.signal,
         onScan: (scan) => { for (const note of scanNotes(scan)) log(note); },
         onProgress: (p) => {
-          if (p.line && p.line.schema !== INTERVENTION_RECORDS.schema) log(`  skipped ${p.line.image}: ${'error' in p.line ? p.line.error : ''}`);
+          if (p.line && 'error' in p.line) log(`  skipped ${p.line.image}: ${p.line.error}`);
           const now = performance.now();
           if (now - last >= 1000 || p.done === p.total) { last = now; log(progressLine(p)); }
         },
@@ -201,7 +201,7 @@ export async function exportEdited(argv: string[]): Promise<number> {
   if (f.help) { process.stdout.write(INTERVENE_USAGE); return 0; }
   if (positionals.length) throw new UsageError(`export-edited takes no IMAGE (got ${positionals.join(' ')}): name the model with --model`);
   if (!f.out) throw new UsageError('export-edited needs --out EDITED.onnx');
-  const mOpts = modelOptions(f as Parameters<typeof modelOptions>[0]);
+  const mOpts = modelOptions(f);
   checkOutput('--out', f.out, { inputs: [mOpts.modelPath, ...(mOpts.labelsPath ? [mOpts.labelsPath] : [])], force: f.force });
   const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${safeText(msg)}\n`); };
   log(`opening ${mOpts.modelPath}`);

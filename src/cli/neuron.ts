@@ -4,12 +4,11 @@
 // class with it zeroed; for a whole block, its most class-selective neurons.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadReport, LOCK_STALE, modelSettings, scanNotes, settingsDifferences, type CategoryPatterns } from '../engine/batch/index';
 import { EngineError } from '../engine/errors';
 import { Engine, type ModelOptions } from '../engine/index';
 import { NEURON_TOP_IMAGES } from '../engine/options';
-import { MAX_SCAN_BATCH, NEURON_RECORDS, parseUnits, scanFolderNeurons, selectiveNeurons, summarizeNeuron, unitName, type NeuronSummary, type ScanRecord } from '../engine/neurons/index';
+import { MAX_SCAN_BATCH, NEURON_RECORDS, parseUnits, scanFolderNeurons, selectiveNeurons, summarizeNeuron, unitName, type NeuronSummary } from '../engine/neurons/index';
 import { neuronScanSuffix, type NeuronUnit } from '../engine/batch/schema';
 import { recordsOf } from '../engine/batch/records';
 import { readResultFile } from '../engine/batch/resultFile';
@@ -70,7 +69,7 @@ export async function neuron(argv: string[]): Promise<number> {
   const text = selection(f);
   const top = positive('top', f.top, NEURON_TOP_IMAGES.cli)!, limit = positive('limit', f.limit), batchSize = int('batch', f.batch, 1, MAX_SCAN_BATCH);
   if (f.paths !== undefined && !fs.existsSync(f.paths)) throw new EngineError('not-found', `--paths: result file ${f.paths} does not exist`, { file: f.paths, role: 'result-file' });
-  const mOpts = modelOptions(f as Parameters<typeof modelOptions>[0]);
+  const mOpts = modelOptions(f);
   const json = checkOutput('--json', f.json, { inputs: [f.paths, f.out, mOpts.modelPath].filter((x): x is string => !!x), force: f.force });
   const tty = process.stderr.isTTY && !f.quiet;
   const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${tty ? '\r\x1b[K' : ''}${safeLine(msg)}\n`); };

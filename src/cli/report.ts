@@ -1,6 +1,5 @@
 // `neuron-path report FILE.jsonl`: what a batch run shows, as text (and JSON with --json): the method
 // comparison, the top path neurons per class, the class similarity matrix and the pruning curve.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   ANALYSIS_RECORDS, ANALYSIS_SCHEMA, ERROR_SCHEMA, expandResults, lineImageKey, loadReports, lockResultFile, pruningCheck, readResultFileSync, skippedSummary, SIMILAR_TOP_DEFAULT, SIMILAR_TOP_RANGE, SimilarityIndex, similarityPairs, topNeurons,

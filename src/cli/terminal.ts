@@ -7,8 +7,10 @@ import { describeDefaultNames } from '../engine/classNames';
 import { defaultedFields, describeDefaults } from '../engine/preprocessing';
 
 // C0 controls but tab and newline, DEL, C1 controls, and the bidirectional overrides that reorder text.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 // The same and newline: inside one line (a file name, a label, a log line) a newline would forge a line.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL_IN_LINE = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 const escape = (c: string) => {
@@ -42,7 +44,7 @@ function hint(e: EngineError): string | undefined {
     case 'target': return 'give --target a class index in range, or --target predicted';
     case 'cache': return 'set NEURON_PATH_CACHE to a writable folder';
     case 'provider': return 'use --provider cpu';
-    case 'output': return `name another ${String(f.flag ?? 'output')} file, or add --force to replace it`;
+    case 'output': return `name another ${typeof f.flag === 'string' ? f.flag : 'output'} file, or add --force to replace it`;
     case 'invalid-option': return f.field === undefined ? undefined : `check --${({ steps: 'steps', randomCount: 'random', randomSeed: 'seed', topK: 'top-k' } as Record<string, string>)[String(f.field)] ?? f.field}`;
     default: return undefined;
   }

@@ -63,7 +63,7 @@ export async function visualizeCommand(argv: string[]): Promise<number> {
   if (f.help) { process.stdout.write(VISUALIZE_USAGE); return 0; }
   const req = request(f);
   // --size here is the visualization's size, not the model options' preprocessing size.
-  const mOpts = modelOptions({ ...f, size: undefined } as Parameters<typeof modelOptions>[0]);
+  const mOpts = modelOptions({ ...f, size: undefined });
   // Checked before any work: the image and the record are written whole, never over an input or other results.
   const out = checkOutput('--out', f.out ?? (req.class !== undefined ? `class-${req.class}.png` : `neuron-L${req.layer}-${req.neuron}.png`),
     { inputs: [mOpts.modelPath], force: f.force })!;

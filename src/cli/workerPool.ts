@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import type { AnalyzeOptions, ModelInfo, ModelOptions } from '../engine/api';
 import { itemFile, type Analyzer } from '../engine/batch/index';
-import { EngineError, isCancelled, isEngineErrorCode, type ErrorFacts } from '../engine/errors';
+import { EngineError, isCancelled, isEngineErrorCode } from '../engine/errors';
 import { RequestTimeoutError, WorkerExitedError, WorkerRequestError } from '../protocol/workerErrors';
 import { analyzeParams } from '../operations/analyze';
 import { forkTransport, WorkerClient } from '../worker/client';
@@ -21,7 +21,7 @@ export function engineError(err: unknown, run: { jobs: number; threads?: number 
   if (e instanceof WorkerRequestError) {
     const o = e.original;
     if (!o) return e;
-    return o.code && isEngineErrorCode(o.code) ? new EngineError(o.code, o.message, (o.facts ?? {}) as ErrorFacts) : new Error(o.message);
+    return o.code && isEngineErrorCode(o.code) ? new EngineError(o.code, o.message, o.facts ?? {}) : new Error(o.message);
   }
   const again = 'what is done stays in the file: run the same command again to resume';
   if (e instanceof WorkerExitedError) {

@@ -12,7 +12,7 @@ import { attrInt, GraphBuilder } from './onnx/builder';
 import { GraphIndex } from './onnx/graph';
 import { refuseQuantized, upcastToFloat32 } from './onnx/precision';
 import { probeModel, probePixels } from './onnx/probe';
-import { DataType, decodeModel, encodeModel, inlineExternalData, opsetOf, toNumber, type ModelProto, type NodeProto, type TensorProto } from './onnx/proto';
+import { DataType, decodeModel, encodeModel, inlineExternalData, opsetOf, toNumber, type NodeProto, type TensorProto } from './onnx/proto';
 import { findSites, imageInput } from './structure';
 import type { ModelInfo } from './api';
 import { FILES } from './modelFolder';

@@ -8,8 +8,7 @@ import { ioError, openRegular, type FsPath } from './files';
 
 export function sha256File(file: FsPath, role: FileRole): Promise<string> {
   return new Promise((resolve, reject) => {
-    let fd: number;
-    try { ({ fd } = openRegular(file, role)); } catch (e) { reject(e); return; }
+    const { fd } = openRegular(file, role); // what it throws rejects the promise
     const hash = createHash('sha256');
     createReadStream('', { fd, autoClose: true })
       .on('error', (e) => reject(ioError(e as NodeJS.ErrnoException, file, role)))

@@ -99,7 +99,7 @@ export async function prepareModel(exported: ModelProto, sizeHint: [number, numb
   const [, tokens, neurons] = clean.shapes.get(sites[0].tensor)!;
   const odd = sites.find((s) => { const sh = clean.shapes.get(s.tensor)!; return sh[1] !== tokens || sh[2] !== neurons; });
   if (odd) {
-    throw new NotAViTError(`block ${odd.layer}'s FFN (${odd.fc2}) reads [${clean.shapes.get(odd.tensor)}], unlike block 0's ` +
+    throw new NotAViTError(`block ${odd.layer}'s FFN (${odd.fc2}) reads [${clean.shapes.get(odd.tensor)!.join(',')}], unlike block 0's ` +
       `[1,${tokens},${neurons}] (${sites[0].fc2}); blocks with different token counts or widths are not supported.`);
   }
   const { grid, source: gridSource } = findPatchGrid(graph, clean, sites[0], tokens, input);

@@ -47,11 +47,13 @@ export function defaultedFields(p: Preprocessing): (typeof PREP_FIELDS)[number][
 
 /** How a value is shown in messages. */
 function shown(field: (typeof PREP_FIELDS)[number], p: Preprocessing): string {
-  const v = p[field].value;
-  if (field === 'crop') return v ? `${(v as CropSpec).size.join('x')}` : 'none';
-  if (field === 'resize') { const r = v as ResizeSpec; return r.kind === 'none' ? 'none' : r.kind === 'shortest' ? `shortest edge ${r.edge}` : `${r.kind} ${r.size.join('x')}`; }
-  if (field === 'rescale') return v === 1 / 255 ? '1/255' : String(v);
-  return Array.isArray(v) ? `[${v.join(', ')}]` : String(v);
+  switch (field) {
+    case 'crop': return p.crop.value ? p.crop.value.size.join('x') : 'none';
+    case 'resize': { const r = p.resize.value; return r.kind === 'none' ? 'none' : r.kind === 'shortest' ? `shortest edge ${r.edge}` : `${r.kind} ${r.size.join('x')}`; }
+    case 'interpolation': return p.interpolation.value;
+    case 'rescale': return p.rescale.value === 1 / 255 ? '1/255' : String(p.rescale.value);
+    case 'mean': case 'std': return `[${p[field].value.join(', ')}]`;
+  }
 }
 
 /**

@@ -41,7 +41,7 @@ export class Runner {
     const acts = Array.from({ length: this.layers }, (_, l) => NAMES.act(l));
     const out = await this.run(this.sessions.forward, this.feeds(pixels, 1), [NAMES.probs, ...acts]);
     this.counters.forwardPasses += 1;
-    return { probs: out[NAMES.probs] as Float32Array, acts: acts.map((n) => out[n] as Float32Array) };
+    return { probs: out[NAMES.probs], acts: acts.map((n) => out[n]) };
   }
 
   /**
@@ -62,7 +62,7 @@ export class Runner {
         if (r) feeds[NAMES.replace(l)] = { type: 'float32', data: r.subarray(start * this.K * this.D, (start + n) * this.K * this.D), dims: [n, this.K, this.D] };
       });
       const out = await this.run(this.sessions.gradient, feeds, fetches);
-      sums.forEach((s, l) => { if (s) addInto(s, out[NAMES.grad(l)] as Float32Array); });
+      sums.forEach((s, l) => { if (s) addInto(s, out[NAMES.grad(l)]); });
       this.counters.forwardPasses += n;
       this.counters.backwardPasses += 1;
     }
@@ -102,7 +102,7 @@ export class Runner {
         feeds[input(l)] = { type: 'float32', data: s.subarray(start * this.D, (start + n) * this.D), dims: [n, 1, this.D] };
       });
       const out = await this.run(this.sessions.forward, feeds, [NAMES.probs]);
-      probs.set(out[NAMES.probs] as Float32Array, start * C);
+      probs.set(out[NAMES.probs], start * C);
       this.counters.forwardPasses += n;
     }
     return probs;

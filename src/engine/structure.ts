@@ -228,12 +228,12 @@ export function findSites(graph: GraphProto, index: GraphIndex, probe: ProbeResu
     if (seen.has(tensor) || !shape || shape.length !== 3) continue;
     seen.add(tensor);
     if (!fromImage.has(tensor)) {
-      rejected.push(`${describe(node)} reads '${tensor}' [${shape}]: it does not depend on the image (an MLP over a constant table, ` +
+      rejected.push(`${describe(node)} reads '${tensor}' [${shape.join(',')}]: it does not depend on the image (an MLP over a constant table, ` +
         'such as a relative-position MLP inside attention, computes a parameter, not the tokens)');
       continue;
     }
     const chain = ffnChain(tensor, index, probe);
-    if ('reason' in chain) { rejected.push(`${describe(node)} reads '${tensor}' [${shape}]: ${chain.reason}`); continue; }
+    if ('reason' in chain) { rejected.push(`${describe(node)} reads '${tensor}' [${shape.join(',')}]: ${chain.reason}`); continue; }
     const producer = index.producer.get(tensor)!;
     found.push({ layer: 0, tensor, nodeIndex: position.get(producer)!, activation: chain.activation, ffn: chain.ffn, fc2: node.name || node.output![0],
       linears: chain.linears, activationNode: chain.activationNode, preActivation: chain.preActivation });
@@ -259,7 +259,7 @@ export function findSites(graph: GraphProto, index: GraphIndex, probe: ProbeResu
   if (stray) {
     throw new MethodUndefinedError('the token rows change between blocks (tokens merged or pooled between stages, as in Swin or PiT), and the ' +
       'influential neuron path is defined for one sequence of blocks over the same token rows (one FFN neuron per block, read at the same rows): ' +
-      `${blocks}, but the FFN ${stray.fc2} ${found.indexOf(stray) < start ? 'before' : 'after'} them reads [${probe.shapes.get(stray.tensor)}] ` +
+      `${blocks}, but the FFN ${stray.fc2} ${found.indexOf(stray) < start ? 'before' : 'after'} them reads [${probe.shapes.get(stray.tensor)!.join(',')}] ` +
       `and writes width ${width(stray)}.`);
   }
   if (head.length === 0) return { sites, head, rejected };

@@ -73,7 +73,7 @@ export function registerCommands(context: vscode.ExtensionContext, panels: Image
     vscode.commands.registerCommand(COMMANDS.analyzeImage, async (uri?: unknown, selected?: unknown) => {
       // Explorer: (clicked, all selected); editor title: (resource); palette: nothing.
       let uris: vscode.Uri[] = [];
-      if (Array.isArray(selected) && selected.every((u) => u instanceof vscode.Uri)) uris = selected as vscode.Uri[];
+      if (Array.isArray(selected) && selected.every((u) => u instanceof vscode.Uri)) uris = selected;
       else if (uri instanceof vscode.Uri) uris = [uri];
       else {
         const active = activeImage();
@@ -86,7 +86,7 @@ export function registerCommands(context: vscode.ExtensionContext, panels: Image
         void vscode.window.showErrorMessage(`Neuron Path can only analyze local files; ${nonLocal[0].toString()} is not one. Copy it into a local folder first.`);
         uris = uris.filter((u) => u.scheme === 'file');
       }
-      for (const u of uris) await panels.open(u);
+      for (const u of uris) panels.open(u);
     }),
 
     vscode.commands.registerCommand(COMMANDS.selectModel, () => selectModel(service)),

@@ -37,7 +37,7 @@ export class ImagePanelManager extends PanelManagerBase<ImagePanel> {
   }
 
   /** Shows the image's panel (creating it) and runs the analysis unless a result is there already. */
-  async open(imageUri: vscode.Uri, target?: TargetChoice): Promise<ImagePanel> {
+  open(imageUri: vscode.Uri, target?: TargetChoice): ImagePanel {
     const key = panelKey(imageUri.fsPath);
     const existing = this.panels.get(key);
     if (existing) {

@@ -83,7 +83,7 @@ export function readSettings(config: ConfigReader, ctx: SettingsContext): Resolv
   const scopeRaw = config.get<unknown>('scope');
   const scope = isScopeSetting(scopeRaw) ? scopeRaw : DEFAULTS.scope;
   if (scopeRaw !== undefined && scopeRaw !== null && scopeRaw !== '' && !isScopeSetting(scopeRaw)) {
-    warnings.push(`neuronPath.scope must be ${SCOPE_HELP}; '${String(scopeRaw)}' is ignored (auto is used).`);
+    warnings.push(`neuronPath.scope must be ${SCOPE_HELP}; '${typeof scopeRaw === 'string' ? scopeRaw : JSON.stringify(scopeRaw)}' is ignored (auto is used).`);
   }
   const executionProvider = pick(config.get<unknown>('executionProvider'), PROVIDERS, DEFAULTS.executionProvider);
   const threadsRaw = config.get<unknown>('threads');

@@ -24,5 +24,5 @@ export function isWorkerMethod(v: unknown): v is WorkerMethod {
 
 /** The operation of a method, as the untyped view the server and client work with. */
 export function operationOf(method: WorkerMethod): Operation<unknown, unknown, ProgressKind> {
-  return OPERATIONS[method] as unknown as Operation<unknown, unknown, ProgressKind>;
+  return OPERATIONS[method];
 }

@@ -26,6 +26,7 @@ export function isString(v: unknown): v is string {
 /** An absolute local path of sane length without control characters (POSIX or Windows). */
 export function isLocalPath(v: unknown): v is string {
   return typeof v === 'string' && v.length > 1 && v.length <= 4096 && /^(\/|[A-Za-z]:[\\/])/.test(v)
+    // eslint-disable-next-line no-control-regex -- a path with control characters is refused
     && !/[\u0000-\u001f\u007f]/.test(v) && !/(^|[\\/])\.\.([\\/]|$)/.test(v);
 }
 

@@ -152,7 +152,7 @@ export class WorkerClient {
       const onAbort = (): void => this.cancel(id);
       const entry: Pending = {
         id, method,
-        resolve: resolve as (v: unknown) => void,
+        resolve,
         reject,
         onProgress: requestOptions.onProgress as ((p: unknown) => void) | undefined,
         timeoutMs: requestOptions.timeoutMs ?? this.timeouts[method] ?? OPERATIONS[method].timeoutMs,

@@ -240,7 +240,7 @@ export function describeError(err: unknown, request: WorkerRequest): WorkerError
       return { code: 'model-load-failed', message: `Neuron Path cannot analyse ${subject}: ${clause(text)}. Run "Neuron Path: Select Model..." to choose another model.`, detail };
     case 'model-format':
       // The engine's text names the file: said once, with what to do.
-      if (facts.role === 'model') return { code: 'model-load-failed', message: `${said} Export it again (torch.onnx.export or optimum), or run "Neuron Path: Select Model..." to choose another.`, detail: facts.decoder ? `${detail}\n(the ONNX reader said: ${String(facts.decoder)})` : detail };
+      if (facts.role === 'model') return { code: 'model-load-failed', message: `${said} Export it again (torch.onnx.export or optimum), or run "Neuron Path: Select Model..." to choose another.`, detail: typeof facts.decoder === 'string' && facts.decoder ? `${detail}\n(the ONNX reader said: ${facts.decoder})` : detail };
     // falls through
     case 'not-a-vit':
     case 'unsupported-op':

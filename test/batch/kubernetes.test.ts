@@ -126,7 +126,7 @@ test('a pod killed with SIGKILL (an OOM kill) resumes as PID 1 of a new PID name
   const killAfter = async (lines: number, host?: string) => {
     const p = pod(args, env, host);
     let stderr = '';
-    p.stderr!.on('data', (d) => { stderr += d; });
+    p.stderr.on('data', (d) => { stderr += d; });
     const exited = new Promise((r) => p.on('exit', r));
     for (let i = 0; lineCount() < lines; i++) {
       assert.ok(i < 6000 && p.exitCode === null, `the pod wrote ${lineCount()} of ${lines} lines\n${stderr}`);
@@ -149,7 +149,7 @@ test('a pod killed with SIGKILL (an OOM kill) resumes as PID 1 of a new PID name
   // rescheduled on another node
   const last = pod(args, env, 'other-node');
   let stderr = '';
-  last.stderr!.on('data', (d) => { stderr += d; });
+  last.stderr.on('data', (d) => { stderr += d; });
   const code = await new Promise((r) => last.on('exit', r));
   assert.equal(code, 0, stderr);
   assert.match(stderr, /taking over the lock of process 1 on .*: its heartbeat is \d+ s old/);

@@ -36,7 +36,7 @@ test("an image's shard depends on its path in the folder alone: stable when imag
   const shards = [0, 1, 2, 3].map((index) => inShard(names, root, { index, count: 4 }));
   assert.equal(shards.flat().length, 400, 'every image in one shard');
   assert.equal(new Set(shards.flat().map((x) => x.image)).size, 400);
-  for (const s of shards) assert.ok(s.length > 60 && s.length < 140, `balanced: ${shards.map((x) => x.length)}`);
+  for (const s of shards) assert.ok(s.length > 60 && s.length < 140, `balanced: ${shards.map((x) => x.length).join(',')}`);
   // more images, another root: the old ones keep their shard
   const more = [...names, ...Array.from({ length: 100 }, (_, i) => ({ image: path.join(root, 'new', `n_${i}.png`) }))].reverse();
   for (const { image } of names) assert.equal(shardOfPath(path.relative(root, image), 4), shardOfPath(path.relative('/elsewhere', image.replace(root, '/elsewhere')), 4));

@@ -112,7 +112,7 @@ test('a 0-byte image names the file; a file name with a newline cannot forge a s
   const ok = cli(['analyze', forged, '--model', FIXTURE, ...FAST]);
   assert.equal(ok.status, 0, ok.stderr);
   assert.equal(ok.stdout.split('\n').filter((l) => l.startsWith('Predicted')).length, 1, ok.stdout);
-  assert.match(ok.stdout, /Image      x\\x0aPredicted  class 9 1\.000\\x0a\.png/);
+  assert.match(ok.stdout, /Image {6}x\\x0aPredicted {2}class 9 1\.000\\x0a\.png/);
   // in the logs and errors too: one line each
   const missing = cli(['analyze', path.join(dir, 'no\nPredicted.png'), '--model', FIXTURE, ...FAST, '-q']);
   assert.equal(missing.stderr.trim().split('\n').filter((l) => !l.startsWith('neuron-path: warning:')).length, 1, missing.stderr);

@@ -52,8 +52,8 @@ test('analyze prints progress per layer, a summary, and writes the neuron-path/1
   for (const map of rec.tokenMaps) assert.equal(map.grid[0] * map.grid[1], map.values.length);
   assert.deepEqual(rec.tokenMaps.map((m) => m.grid), [[4, 4], [4, 4], [4, 4]]);
   assert.ok(rec.baselines.activation && rec.baselines.integratedGradients && rec.baselines.influencePattern && rec.baselines.random, 'every baseline by default');
-  assert.match(r.stdout, /\n  influence pattern +-?[\d.e-]+ /);
-  assert.equal(rec.baselines.random!.count, 3);
+  assert.match(r.stdout, /\n {2}influence pattern +-?[\d.e-]+ /);
+  assert.equal(rec.baselines.random.count, 3);
   const { remove, enhance } = rec.manipulation;
   assert.ok(Math.abs(remove.deviation - (remove.probability - rec.target.probability)) < 1e-12);
   assert.ok(Math.abs(enhance.deviation - (enhance.probability - rec.target.probability)) < 1e-12);
@@ -100,7 +100,7 @@ test('--json - writes the record to stdout; --target, --formula, --steps, --base
   assert.equal(rec.timing.backwardPasses, 4);
 });
 
-test('--model a hub folder: its ONNX file and configs, no warning, and the image line says what the model was shown', async () => {
+test('--model a hub folder: its ONNX file and configs, no warning, and the image line says what the model was shown', () => {
   const r = cli('analyze', path.join(FIXTURES, 'preprocess', 'chelsea.png'), '--model', path.join(FIXTURES, 'hub_timm'), '--steps', '2', '--baselines', 'none', '-q');
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stderr, '', 'every value comes from config.json');

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import test from 'node:test';
-import type { BatchLine, BatchRecord } from '../../src/engine/batch/index';
+import type { BatchRecord } from '../../src/engine/batch/index';
 import { decodeModel, encodeModel, onnx, type ModelProto, type TensorProto } from '../../src/engine/onnx/proto';
 import type { AnalysisResult } from '../../src/engine/result';
 import { BIN, CACHE, cli, FAST, fifo, FIXTURE, image, records, resultFile } from '../helpers/cli';
@@ -36,6 +36,7 @@ function makeExternal(t: TensorProto, location: string): void {
 }
 
 function json(file: string): AnalysisResult { return JSON.parse(fs.readFileSync(file, 'utf8')) as AnalysisResult; }
+// eslint-disable-next-line no-control-regex -- the escape characters a terminal obeys are what is looked for
 const ESC = /[\u001b\u0007\u009b]/;
 
 let baseline: AnalysisResult;

@@ -48,7 +48,7 @@ test('intervene IMAGE: the path of a record zeroed gives the analysis\'s remove;
     for (const c of list) assert.ok(typeof c.label === 'string' && c.label.length > 0 && c.probability > 0);
   }
   assert.match(r.stdout, new RegExp(`^Image      coat-1\\.png\\nSet        ${a.path.map((n) => `${n.layer}:${n.neuron}=0`).join(', ')} \\(at the readout rows cls\\)\\nBefore     Coat 0\\.\\d+ \\|`));
-  assert.match(r.stdout, /Target     class 4 "Coat": p 0\.\d+ -> 0\.\d+ \(-0\.\d+\)/);
+  assert.match(r.stdout, /Target {5}class 4 "Coat": p 0\.\d+ -> 0\.\d+ \(-0\.\d+\)/);
 
   const kept = cli('intervene', COAT, '--set', '1:2=0', '--json', record, '-q');
   assert.equal(kept.status, 1, 'an analysis record is not replaced by an intervention record');

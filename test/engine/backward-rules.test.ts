@@ -71,7 +71,7 @@ async function check(c: Case): Promise<void> {
   const backwardNodes = b.added.slice();
   b.commit();
   c.inspect?.(graph.node!.filter((n) => !backwardNodes.includes(n)), backwardNodes);
-  const gradOutputs = wrt.map((w) => { const g = grads.get(w); assert.ok(g, `no gradient for ${w}`); return g!; });
+  const gradOutputs = wrt.map((w) => { const g = grads.get(w); assert.ok(g, `no gradient for ${w}`); return g; });
   graph.output = [{ name: output }, ...gradOutputs.map((g, k) => { const id = `grad_${k}`; graph.node!.push({ opType: 'Identity', input: [g], output: [id], name: id }); return { name: id }; })];
   const session = await Session.create(encodeModel(model), { threads: 1 });
   try {
@@ -238,7 +238,7 @@ const CASES: Case[] = [
     inspect: (forward, backward) => {
       const made = new Set(forward.flatMap((n) => n.output ?? []));
       const shapeReads = backward.filter((n) => n.opType === 'Shape' && made.has(n.input![0]));
-      assert.equal(shapeReads.length, 1, `Shape of forward tensors in the backward: ${shapeReads.map((n) => n.input![0])}`);
+      assert.equal(shapeReads.length, 1, `Shape of forward tensors in the backward: ${shapeReads.map((n) => n.input![0]).join(',')}`);
     } },
   { name: 'Cast/Identity/Dropout', inputs: x234, build: (b, [x]) => b.op('Dropout', [b.op('Identity', [b.op('Cast', [x], { to: 1 })])]) },
   { name: 'pattern: decomposed LayerNorm (torch opset < 17)', opset: 13, inputs: x234, build: (b, [x]) => {
@@ -274,6 +274,6 @@ test('decomposed LayerNorm and Erf GELU are recognised (the backward then needs 
     const ctx = new RuleContext(new GraphBuilder(graph, c.opset ?? 17), new GraphIndex(graph),
       { shape: (n) => probe.shapes.get(n) ?? [], batchAxes: () => [], ints: (n) => probe.ints.get(n) });
     const nodes = withPatterns(ctx, new GraphIndex(graph), graph.node!);
-    assert.deepEqual(nodes.map((n) => n.opType), [op], `${name}: ${nodes.map((n) => n.opType)}`);
+    assert.deepEqual(nodes.map((n) => n.opType), [op], `${name}: ${nodes.map((n) => n.opType).join(',')}`);
   }
 });

@@ -74,7 +74,7 @@ for (const { name, model, ref } of vitFixtures()) describe(name, () => {
   });
   after(async () => { await engine?.dispose(); if (opened) await releaseSessions(opened.sessions); });
 
-  test(`structure is detected (L=${ref.layers}, D=${ref.neurons}, readout rows ${ref.readout}, grid ${ref.grid}, ${ref.ffn} FFN)`, () => {
+  test(`structure is detected (L=${ref.layers}, D=${ref.neurons}, readout rows ${ref.readout.join(',')}, grid ${ref.grid.join(',')}, ${ref.ffn} FFN)`, () => {
     assert.equal(engine.info.layers, ref.layers);
     assert.equal(engine.info.neuronsPerLayer, ref.neurons);
     assert.equal(engine.info.tokens, ref.tokens);
@@ -109,7 +109,7 @@ for (const { name, model, ref } of vitFixtures()) describe(name, () => {
       }
       for (const j of c.jasOf) {
         const G = await runner.gradients(pixels, c.target, w.map((wi, i) => scaledNeuron(wi, j.path[i], left(m), D)), m);
-        G.forEach((g, l) => assertClose(g!, j.grads[l], tol.grad, 1e-9, `path ${j.path}, G_${l}`));
+        G.forEach((g, l) => assertClose(g!, j.grads[l], tol.grad, 1e-9, `path ${j.path.join(',')}, G_${l}`));
       }
     }
   });
@@ -173,7 +173,7 @@ for (const { name, model, ref } of vitFixtures()) describe(name, () => {
         await assertJas(r.baselines.integratedGradients!.jas, ig[key], terms(ig.path), tol.jas, where('IG baseline'));
         for (const j of c.jasOf) {
           const got = await pathJas(runner, pixels, c.target, w, j.path, left(ref.steps), formula);
-          await assertJas(got, j[formula], terms(j.path), tol.jas, where(`path ${j.path}`));
+          await assertJas(got, j[formula], terms(j.path), tol.jas, where(`path ${j.path.join(',')}`));
         }
         for (const [got, want] of [[r.baselines.activation!.remove, act.remove], [r.baselines.activation!.enhance, act.enhance],
           [r.baselines.integratedGradients!.remove, ig.remove], [r.baselines.integratedGradients!.enhance, ig.enhance]]) {

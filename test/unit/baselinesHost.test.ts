@@ -8,14 +8,13 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { deactivate as deactivateHost, EXTENSION, loadExtension, ROOT, stubVscode, untilWithin, WORKER } from './fixtures/extensionHost';
-import { makeContext, Uri, type FakeWebviewPanel } from './fixtures/vscodeStub';
+import { deactivate as deactivateHost, EXTENSION, loadExtension, postedOf, ROOT, stubVscode, untilWithin, WORKER } from './fixtures/extensionHost';
+import { makeContext, Uri } from './fixtures/vscodeStub';
 
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'cls_op13', 'model.onnx');
 const IMAGE = path.join(ROOT, 'media', 'samples', 'coat-1.png');
 const ready = existsSync(EXTENSION) && existsSync(WORKER) && existsSync(FIXTURE);
 const until = untilWithin(30_000);
-const messagesOf = (panel: FakeWebviewPanel, type: string): Array<Record<string, any>> => panel.posted.filter((m) => m.type === type);
 
 test('image panel host: skip the baselines, re-open the path result, compute them later on the same path', { skip: ready ? false : 'needs npm run build and test/fixtures', timeout: 120_000 }, async () => {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'np-baselines-'));
@@ -26,17 +25,17 @@ test('image panel host: skip the baselines, re-open the path result, compute the
     await h.commands.get('neuronPath.analyzeImage')!(Uri.file(IMAGE));
     const panel = h.panels[0];
     panel.receive({ type: 'ready' });
-    const init = await until('init', () => messagesOf(panel, 'init')[0]);
+    const init = await until('init', () => postedOf(panel, 'init')[0]);
     assert.deepEqual(init.init.wantedBaselines, ['activation', 'ig', 'ip', 'random']);
     // Skip while the run goes (m = 100 makes it last): it stops once the path is complete.
-    await until('the run', () => messagesOf(panel, 'progress')[0]);
+    await until('the run', () => postedOf(panel, 'progress')[0]);
     panel.receive({ type: 'skipBaselines' });
-    const first = await until('result', () => messagesOf(panel, 'result')[0]);
+    const first = await until('result', () => postedOf(panel, 'result')[0]);
     assert.equal(first.baselinesCancelled, true);
     assert.deepEqual(first.result.settings.baselines, []);
     assert.deepEqual(first.result.baselines, {});
     assert.equal(first.result.path.length, first.result.model.layers);
-    assert.ok(!messagesOf(panel, 'progress').some((m) => m.progress.pathResult), 'the page gets progress, not the whole path result');
+    assert.ok(!postedOf(panel, 'progress').some((m) => m.progress.pathResult), 'the page gets progress, not the whole path result');
 
     // "Compare with..." with no other analysed image says why instead of an empty picker.
     panel.receive({ type: 'compare' });
@@ -59,16 +58,16 @@ test('image panel host: skip the baselines, re-open the path result, compute the
     await h.commands.get('neuronPath.analyzeImage')!(Uri.file(IMAGE));
     const again = h.panels.at(-1)!;
     again.receive({ type: 'ready' });
-    const reopened = await until('re-opened init', () => messagesOf(again, 'init').find((m) => m.init.result));
+    const reopened = await until('re-opened init', () => postedOf(again, 'init').find((m) => m.init.result));
     assert.deepEqual(reopened.init.result.settings.baselines, []);
     assert.equal(h.progress.length, runs, 'no analysis ran');
 
     // Compute them now: the same path, the baselines added.
     again.receive({ type: 'runBaselines' });
-    const reuse = await until('runStarted reusing the path', () => messagesOf(again, 'runStarted').find((m) => m.reusesPath));
+    const reuse = await until('runStarted reusing the path', () => postedOf(again, 'runStarted').find((m) => m.reusesPath));
     assert.equal(reuse.target, 'predicted');
     assert.deepEqual(reuse.baselines, ['activation', 'ig', 'ip', 'random']);
-    const full = await until('full result', () => messagesOf(again, 'result').find((m) => m.result.settings.baselines?.length === 4));
+    const full = await until('full result', () => postedOf(again, 'result').find((m) => m.result.settings.baselines?.length === 4));
     assert.deepEqual(full.result.path, first.result.path);
     assert.equal(full.result.jas, first.result.jas);
     assert.ok(full.result.baselines.activation && full.result.baselines.integratedGradients && full.result.baselines.influencePattern && full.result.baselines.random);

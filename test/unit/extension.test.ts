@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { deactivate as deactivateHost, EXTENSION, loadExtension, ROOT, stubVscode, untilWithin, WORKER } from './fixtures/extensionHost';
+import { deactivate as deactivateHost, EXTENSION, loadExtension, postedOf, ROOT, stubVscode, untilWithin, WORKER } from './fixtures/extensionHost';
 import { makeContext, Uri, type FakeWebviewPanel } from './fixtures/vscodeStub';
 
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'cls_op13', 'model.onnx');
@@ -34,10 +34,6 @@ async function writeImage(file: string, hue: number): Promise<string> {
   for (let i = 0; i < size * size; i++) { px[i * 3] = (i * hue) % 256; px[i * 3 + 1] = (i % size) * 6; px[i * 3 + 2] = 90; }
   await sharp(px, { raw: { width: size, height: size, channels: 3 } }).png().toFile(file);
   return file;
-}
-
-function messagesOf(panel: FakeWebviewPanel, type: string): Array<Record<string, any>> {
-  return panel.posted.filter((m) => m.type === type);
 }
 
 test('package.json contributions: commands, menus, activation and trust', () => {
@@ -94,19 +90,19 @@ test('extension host: analyze, live progress, one panel per image, target, expor
     assert.match(csp, /^default-src 'none'; img-src https:\/\/stub\.vscode-cdn\.net data:; style-src https:\/\/stub\.vscode-cdn\.net 'nonce-[A-Za-z0-9+/=]{16,}'; script-src 'nonce-[A-Za-z0-9+/=]{16,}'$/);
     assert.ok(!csp.includes('unsafe'));
     panel.receive({ type: 'ready' });
-    const init = await until('init', () => messagesOf(panel, 'init')[0]);
+    const init = await until('init', () => postedOf(panel, 'init')[0]);
     assert.equal(init.init.fileName, 'coat-1.png');
-    const result = await until('result', () => messagesOf(panel, 'result')[0]);
+    const result = await until('result', () => postedOf(panel, 'result')[0]);
     assert.equal(result.result.path.length, 4);
     assert.equal(result.cached, false);
-    const grown = messagesOf(panel, 'progress').filter((m) => m.progress.phase === 'layer').map((m) => m.progress.partialPath?.length);
+    const grown = postedOf(panel, 'progress').filter((m) => m.progress.phase === 'layer').map((m) => m.progress.partialPath?.length);
     assert.ok(grown.length >= 1, 'progress reached the panel');
-    for (let i = 1; i < grown.length; i++) assert.ok(grown[i] >= grown[i - 1], `${grown}`);
+    for (let i = 1; i < grown.length; i++) assert.ok(grown[i] >= grown[i - 1], `${grown.join(',')}`);
     assert.equal(h.progress.length, 1);
     assert.equal(h.progress[0].title, 'Neuron Path: coat-1.png');
     assert.equal(h.progress[0].cancellable, true);
     assert.ok(h.progress[0].reports.length >= 2);
-    assert.ok(messagesOf(panel, 'labels').length >= 1, 'the model labels reach the panel');
+    assert.ok(postedOf(panel, 'labels').length >= 1, 'the model labels reach the panel');
 
     // a second request reveals the same panel and runs nothing
     await analyze(Uri.file(image));
@@ -116,7 +112,7 @@ test('extension host: analyze, live progress, one panel per image, target, expor
 
     // the target picker re-runs for that class
     panel.receive({ type: 'analyze', target: 1 });
-    const second = await until('second result', () => messagesOf(panel, 'result')[1]);
+    const second = await until('second result', () => postedOf(panel, 'result')[1]);
     assert.equal(second.result.target.class, 1);
     assert.equal(second.result.settings.target, 1);
 
@@ -130,7 +126,7 @@ test('extension host: analyze, live progress, one panel per image, target, expor
     // cancel from the notification
     h.cancelAfterReports = 2;
     panel.receive({ type: 'analyze', target: 2 });
-    const failed = await until('runFailed', () => messagesOf(panel, 'runFailed')[0], 30_000);
+    const failed = await until('runFailed', () => postedOf(panel, 'runFailed')[0], 30_000);
     assert.equal(failed.cancelled, true);
     assert.match(failed.message, /cancel/i);
     assert.ok(!h.messages.some((m) => m.level === 'error'), JSON.stringify(h.messages));
@@ -140,26 +136,26 @@ test('extension host: analyze, live progress, one panel per image, target, expor
     h.config['neuronPath.steps'] = 400;
     const errorsBefore = h.messages.filter((m) => m.level === 'error').length;
     panel.receive({ type: 'analyze', target: 3 });
-    await until('a progress message of the slow run', () => messagesOf(panel, 'progress').some((m) => m.runId === messagesOf(panel, 'runStarted').at(-1)?.runId));
-    const pid = api!.service.client.pid!;
+    await until('a progress message of the slow run', () => postedOf(panel, 'progress').some((m) => m.runId === postedOf(panel, 'runStarted').at(-1)?.runId));
+    const pid = api.service.client.pid!;
     process.kill(pid, 'SIGKILL');
-    const crashed = await until('runFailed after the crash', () => messagesOf(panel, 'runFailed').find((m) => /stopped unexpectedly/.test(m.message)));
+    const crashed = await until('runFailed after the crash', () => postedOf(panel, 'runFailed').find((m) => /stopped unexpectedly/.test(m.message)));
     assert.equal(crashed.cancelled, false);
     const newErrors = h.messages.filter((m) => m.level === 'error').slice(errorsBefore);
     assert.equal(newErrors.length, 1, JSON.stringify(newErrors));
     assert.match(newErrors[0].text, /stopped unexpectedly: it was killed \(SIGKILL\), most likely out of memory \(the system's out-of-memory killer sends SIGKILL; so does kill -9\): the model file is [\d.]+ MB \(an analysis needs a few times that\); this machine has [\d.]+ GB of [\d.]+ GB free.*\. It will be restarted on the next run\. To use less memory: fewer threads \(neuronPath\.threads\), fewer steps \(neuronPath\.steps\)/);
     h.config['neuronPath.steps'] = 4;
     panel.receive({ type: 'analyze', target: 3 });
-    const afterCrash = await until('result after the restart', () => messagesOf(panel, 'result').find((m) => m.result.target.class === 3));
+    const afterCrash = await until('result after the restart', () => postedOf(panel, 'result').find((m) => m.result.target.class === 3));
     assert.equal(afterCrash.result.settings.steps, 4);
-    assert.notEqual(api!.service.client.pid, pid);
+    assert.notEqual(api.service.client.pid, pid);
 
     // asked again after a settings change: the panel runs the analysis with the new settings
     const runs = h.progress.length;
     h.config['neuronPath.steps'] = 3;
     await analyze(Uri.file(image));
     assert.equal(h.panels.length, 1);
-    const rerun = await until('re-run with new settings', () => messagesOf(panel, 'result').find((m) => m.result.settings.steps === 3));
+    const rerun = await until('re-run with new settings', () => postedOf(panel, 'result').find((m) => m.result.settings.steps === 3));
     assert.equal(rerun.cached, false);
     assert.equal(h.progress.length, runs + 1);
     h.config['neuronPath.steps'] = 4;
@@ -173,7 +169,7 @@ test('extension host: analyze, live progress, one panel per image, target, expor
     const restored = (stub.window as { __restorePanel(v: string, t: string): { api: unknown; fake: FakeWebviewPanel } }).__restorePanel('neuronPath.panel', 'Neuron Path: coat-1.png');
     await h.serializers.get('neuronPath.panel')!.deserializeWebviewPanel(restored.api, { imagePath: image, target: 1 });
     restored.fake.receive({ type: 'ready' });
-    const revived = await until('revived init', () => messagesOf(restored.fake, 'init').find((m) => m.init.result));
+    const revived = await until('revived init', () => postedOf(restored.fake, 'init').find((m) => m.init.result));
     assert.equal(revived.init.cached, true);
     assert.equal(revived.init.result.target.class, 1);
     assert.equal(revived.init.labels?.length, 10, 'the model labels are remembered across the reload');
@@ -192,7 +188,7 @@ test('extension host: analyze, live progress, one panel per image, target, expor
     await h.commands.get('neuronPath.analyzeImage')!(Uri.file(other));
     const otherPanel = h.panels[h.panels.length - 1];
     otherPanel.receive({ type: 'ready' });
-    const otherResult = await until('untrusted result', () => messagesOf(otherPanel, 'result')[0]).catch((e: Error) => {
+    const otherResult = await until('untrusted result', () => postedOf(otherPanel, 'result')[0]).catch((e: Error) => {
       throw new Error(`${e.message}\n${JSON.stringify(otherPanel.posted).slice(0, 2000)}\n${JSON.stringify(h.messages)}`);
     });
     assert.equal(otherResult.result.model.path, FIXTURE);

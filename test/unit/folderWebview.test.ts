@@ -44,7 +44,7 @@ test('folder page: strict CSP, comparison table, heatmap cell lists images, live
     assert.equal(rows[0][6], '25.0%');
     for (const id of ['#comparison-chart', '#jas-chart', '#accuracy-chart']) {
       const canvas = await page.$eval(id, (c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height]);
-      assert.ok(canvas[0] > 100 && canvas[1] > 100, `${id}: ${canvas}`);
+      assert.ok(canvas[0] > 100 && canvas[1] > 100, `${id}: ${canvas.join(',')}`);
     }
     assert.equal(await page.$$eval('[data-testid=sim-cell]', (els) => els.length), 9);
     assert.equal(await page.textContent('[data-testid=similar-to]'), 'No other class shares a path neuron with bag.', 'the fake classes share no neuron');
@@ -161,7 +161,7 @@ test('folder page: the influence-pattern row; the pruning form posts its request
     const rows = await page.$$eval('[data-testid=pruning-row]', (els) => els.map((e) => Array.from(e.children, (c) => c.textContent)));
     assert.deepEqual(rows, [['0% (clean)', '100%', '100%', '100%', '100%'], ['50.0%', '75.0%', '100%', '75.0%', '75.0%'], ['100%', '25.0%', '75.0%', '50.0%', '25.0%']]);
     const canvas = await page.$eval('#pruning-chart', (c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height]);
-    assert.ok(canvas[0] > 100 && canvas[1] > 100, `${canvas}`);
+    assert.ok(canvas[0] > 100 && canvas[1] > 100, `${canvas.join(',')}`);
     assert.match(await page.textContent('[data-testid=prune-status]') ?? '', /Only 4 images measured: .*cannot tell the variants apart/, 'a sample too small is said');
     await page.$eval('#section-pruning', (e) => e.scrollIntoView());
     await screenshot('pruning-dark.png');

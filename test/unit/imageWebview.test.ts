@@ -112,7 +112,7 @@ test('webview: strict CSP, live path, charts, picker and exports in chromium', {
     const predictions = await page.$$eval('[data-testid=prediction]', (els) => els.map((e) => [e.getAttribute('data-class'), e.getAttribute('data-probability')]));
     assert.deepEqual(predictions, result.prediction.top.map((t) => [String(t.class), String(t.probability)]));
     // charts are drawn (chart.js sizes the canvases) and the map is painted at patch resolution
-    const sizes = await page.$$eval('canvas', (els) => els.map((c) => [c.id, (c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height]));
+    const sizes = await page.$$eval('canvas', (els) => els.map((c) => [c.id, c.width, c.height]));
     for (const id of ['score-chart', 'jas-chart', 'manipulation-chart']) {
       const s = sizes.find((x) => x[0] === id);
       assert.ok(s && Number(s[1]) > 100 && Number(s[2]) > 100, `${id}: ${JSON.stringify(sizes)}`);
@@ -274,7 +274,7 @@ test('webview: a banner when preprocessing values are guesses, and the model\u20
     assert.deepEqual(await page.$eval('#overlay', (c) => [c.style.left, c.style.width]), ['0%', '100%']);
     // Its middle pixel is the image's middle (the gradient's red is x, green is y).
     const middle = await page.$eval('#model-input', (c) => Array.from((c as HTMLCanvasElement).getContext('2d')!.getImageData(112, 112, 1, 1).data));
-    assert.ok(Math.abs(middle[0] - 112) <= 3 && Math.abs(middle[1] - 112) <= 3, `middle pixel ${middle}`);
+    assert.ok(Math.abs(middle[0] - 112) <= 3 && Math.abs(middle[1] - 112) <= 3, `middle pixel ${middle.join(',')}`);
     await screenshot('model-input-dark.png');
 
     const csp = await cspViolations();

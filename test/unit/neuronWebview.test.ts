@@ -59,19 +59,19 @@ test('neuron page: strict CSP, top images with map and peak, class chart, ablati
       return [(p.top - t.top) / t.height, (p.left - t.left) / t.width];
     });
     const peak = summary.top[0].peak;
-    assert.ok(Math.abs(box[0] - peak.row / summary.grid[0]) < 0.03 && Math.abs(box[1] - peak.col / summary.grid[1]) < 0.03, `peak box at ${box} for ${JSON.stringify(peak)}`);
+    assert.ok(Math.abs(box[0] - peak.row / summary.grid[0]) < 0.03 && Math.abs(box[1] - peak.col / summary.grid[1]) < 0.03, `peak box at ${box.join(',')} for ${JSON.stringify(peak)}`);
     await page.waitForFunction(() => Array.from(document.querySelectorAll('[data-testid=top-image] img')).every((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0));
 
     // per-class chart and the ablation table (every class and all images)
     const chart = await page.$eval('#class-chart', (c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height]);
-    assert.ok(chart[0] > 100 && chart[1] > 100, `chart ${chart}`);
+    assert.ok(chart[0] > 100 && chart[1] > 100, `chart ${chart.join(',')}`);
     const rows = await page.$$eval('[data-testid=class-row]', (els) => els.map((e) => [e.getAttribute('data-class'), ...Array.from(e.children).map((c) => c.textContent)]));
     assert.equal(rows.length, summary.classes.length + 1);
     assert.equal(rows[rows.length - 1][0], 'all');
     assert.match(rows[rows.length - 1][4] ?? '', /^\d+(\.\d+)?% → \d+(\.\d+)?%$/, 'accuracy clean → zeroed');
     // the histogram over every scanned image, its caption naming the bins of the top images
     const hist = await page.$eval('[data-testid=histogram]', (c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height, c.getAttribute('aria-label') ?? '']);
-    assert.ok(Number(hist[0]) > 100 && Number(hist[1]) > 100, `histogram ${hist}`);
+    assert.ok(Number(hist[0]) > 100 && Number(hist[1]) > 100, `histogram ${hist.join(',')}`);
     assert.match(String(hist[2]), new RegExp(`over ${summary.images} images: `));
     const caption = await page.$eval('#histogram-caption', (el) => el.textContent ?? '');
     assert.match(caption, new RegExp(`of the ${summary.images} images .* red: the (bin|${summary.histogram.topBins.length} bins) of the 8 images above`));
@@ -85,7 +85,7 @@ test('neuron page: strict CSP, top images with map and peak, class chart, ablati
     const png = `${origin}/samples/${path.basename(summary.top[0].image)}`;
     await send({ type: 'visualization', status: { running: false, visualization: { uri: png, activation: 9.5, steps: 256, seed: 0, seconds: 3 } } });
     await page.waitForFunction(() => {
-      const img = document.querySelector('[data-testid=visualization-image]') as HTMLImageElement | null;
+      const img = document.querySelector<HTMLImageElement>('[data-testid=visualization-image]');
       return !!img && !img.hidden && img.complete && img.naturalWidth > 0;
     });
     assert.match(await page.$eval('#visualization-caption', (el) => el.textContent ?? ''), /^Activation 9\.5 at the readout on this image, read back as any image \(the most active scanned image: /);

@@ -62,14 +62,14 @@ test('a stopped job ends as cancelled, a failed one with the service\'s words, a
 test('a folder run sends batchProgress, re-reads the panel\'s file, then batchDone; a new run clears the last error', async () => {
   const posted: unknown[] = [];
   let reads = 0;
-  const run = new FolderRun((err) => (err as Error).message, { post: (m) => posted.push(m), refresh: async () => { reads++; posted.push('read'); } });
-  const failing = run.start(async () => { throw new Error('worker died'); }, 'Scanning f');
+  const run = new FolderRun((err) => (err as Error).message, { post: (m) => posted.push(m), refresh: () => { reads++; posted.push('read'); return Promise.resolve(); } });
+  const failing = run.start(() => Promise.reject(new Error('worker died')), 'Scanning f');
   assert.equal(await failing, undefined);
   assert.equal(run.error, 'worker died');
   const result: BatchRunResult = { out: 'f.jsonl', total: 2, resumed: 0, analysed: 2, failed: 0, cancelled: false, seconds: 1 };
   const progress = { done: 1, total: 2, resumed: 0, analysed: 1, failed: 0, rate: 1 };
   const seen: unknown[] = [];
-  const ok = run.start(async (onProgress) => { assert.equal(run.error, undefined); onProgress(progress); return result; }, 'Scanning f', (p) => seen.push(p));
+  const ok = run.start((onProgress) => { assert.equal(run.error, undefined); onProgress(progress); return Promise.resolve(result); }, 'Scanning f', (p) => seen.push(p));
   assert.equal(await ok, result);
   assert.deepEqual(seen, [progress]);
   assert.equal(reads, 2);

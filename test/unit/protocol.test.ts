@@ -154,7 +154,7 @@ test('progressPercent grows through the phases', () => {
     progressPercent({ phase: 'baselines', message: '' }),
     progressPercent({ phase: 'manipulation', message: '' }),
   ];
-  for (let i = 1; i < seq.length; i++) assert.ok(seq[i] > seq[i - 1], `${seq}`);
+  for (let i = 1; i < seq.length; i++) assert.ok(seq[i] > seq[i - 1], `${seq.join(',')}`);
   assert.ok(seq[seq.length - 1] <= 100);
 });
 

@@ -22,7 +22,7 @@ test('rankOf, argmax and topIndices agree with rankOrder on rows full of ties', 
     const row = Array.from({ length: 1 + Math.floor(next() * 12) }, () => values[Math.floor(next() * values.length)]);
     const order = rankOrder(row);
     assert.deepEqual([...order].sort((a, b) => a - b), row.map((_, j) => j), 'a permutation');
-    row.forEach((_, j) => assert.equal(rankOf(row, j), order.indexOf(j) + 1, `rank of ${j} in ${row}`));
+    row.forEach((_, j) => assert.equal(rankOf(row, j), order.indexOf(j) + 1, `rank of ${j} in ${row.join(',')}`));
     assert.equal(argmax(row), order[0]);
     for (const k of [1, 2, 5]) assert.deepEqual(topIndices(row, k), order.slice(0, k));
     assert.deepEqual(topIndices(Float64Array.from(row), 3), order.slice(0, 3), 'typed arrays too');

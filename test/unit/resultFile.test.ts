@@ -119,7 +119,7 @@ test('records of the wrong shape are skipped and counted by the panel reader, an
   const dir = mkdtempSync(path.join(os.tmpdir(), 'np-results-bad-'));
   try {
     const file = path.join(dir, 'shop.neuron-path.jsonl');
-    const [a, b, ...rest] = fakeBatchLines().filter((l) => l.schema === 'neuron-path/1') as BatchRecord[];
+    const [a, b, ...rest] = fakeBatchLines().filter((l): l is BatchRecord => l.schema === 'neuron-path/1');
     const huge = { ...a, path: a.path.map((n, l) => (l === 0 ? { ...n, neuron: 1e9 } : n)) };
     const nullPrediction = { ...b, prediction: null };
     writeFileSync(file, `${[huge, nullPrediction, ...rest].map((l) => JSON.stringify(l)).join('\n')}\n`);
@@ -159,7 +159,7 @@ test('the panel\'s similarity: the shown classes\' matrix from the patterns, the
 });
 
 test('top-K paths and influence-pattern baselines are checked like the rest: a set out of range or of the wrong size is skipped', () => {
-  const [a, b, c, d] = fakeBatchLines().filter((l) => l.schema === 'neuron-path/1') as BatchRecord[];
+  const [a, b, c, d] = fakeBatchLines().filter((l): l is BatchRecord => l.schema === 'neuron-path/1');
   const sets = (r: BatchRecord, k: number, bad?: number) => r.path.map((n, l) => Array.from({ length: k }, (_, i) => ({ ...n, neuron: l === 2 && i === 1 && bad !== undefined ? bad : (n.neuron + i) % 64 })));
   const topK = (r: BatchRecord, k: number, bad?: number) => ({ k, layers: sets(r, k, bad), jas: 0.5, remove: { probability: 0.1, deviation: -0.6 }, enhance: { probability: 0.9, deviation: 0.2 } });
   const good = { ...a, topK: topK(a, 2), baselines: { ...a.baselines, influencePattern: { ...a.baselines.activation!, jas: 0.01 } } };

@@ -37,7 +37,7 @@ test('extension host: path-card and heatmap thumbnails computed in the worker, c
     imagePanel.receive({ type: 'visualizeNeurons', neurons: [a, b, stranger] });
     const finished = await until('two thumbnails', () => of(imagePanel, 'thumbnails').find((t) => !t.status.running && Object.keys(t.status.uris).length === 2));
     assert.deepEqual(Object.keys(finished.status.uris).sort(), [neuronRefKey(a.layer, a.neuron), neuronRefKey(b.layer, b.neuron)].sort());
-    for (const uri of Object.values(finished.status.uris) as string[]) {
+    for (const uri of Object.values<string>(finished.status.uris)) {
       assert.match(uri, /^https:\/\/stub\.vscode-cdn\.net\/.*visualizations\/[0-9a-f]{32}\.png$/);
       assert.ok(existsSync(uri.slice(STUB.length)), 'the PNG is in the cache');
     }

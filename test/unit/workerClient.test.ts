@@ -167,7 +167,7 @@ test('real worker: analyze, cancel, model switch, errors', { skip: haveReal ? fa
     assert.equal(r.path.length, 4);
     assert.equal(r.layerScores.length, 4);
     assert.equal(r.layerScores[0].length, 64);
-    assert.ok(progress.length >= 1 && progress[progress.length - 1] <= 4, `${progress}`);
+    assert.ok(progress.length >= 1 && progress[progress.length - 1] <= 4, `${progress.join(',')}`);
 
     // cancel after the first layer: an AbortError, the same process answers afterwards
     const controller = new AbortController();

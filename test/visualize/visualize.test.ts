@@ -1,6 +1,7 @@
 // Feature visualization on the bundled model: the written PNG, read back and preprocessed as any
 // image, excites the neuron more than every sample image does; the same seed gives the same PNG
-// bytes; the command line writes the image and its record; cancel stops between steps.
+// bytes; --size tiles a larger image; a ResNet-hybrid fixture is visualized too; the command line
+// writes the image and its record; cancel stops between steps.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -8,7 +9,7 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
 import { defaultModelPath, Engine, type VisualizationRecord } from '../../src/engine/index';
-import { REPO, tempDir } from '../helpers/fixtures';
+import { FIXTURES, REPO, tempDir } from '../helpers/fixtures';
 
 const cache = tempDir('visualize-cache');
 const out = tempDir('visualize-out');
@@ -69,14 +70,14 @@ test('--size: a tiled image larger than the input; each window of it beats every
   const scans = await engine.scanNeurons(samples.map((p) => ({ path: p, target: null })), [{ layer: 3, neuron: 7 }]);
   const patchSums = scans.map((s) => { assert.ok(!(s instanceof Error)); return s.units[0].map!.reduce((a, v) => a + v, 0); });
   const best = Math.max(...patchSums);
-  for (const t of r.tiles!) assert.ok(t.activation > best, `window at ${t.top},${t.left}: ${t.activation} <= best sample ${best}`);
+  for (const t of r.tiles) assert.ok(t.activation > best, `window at ${t.top},${t.left}: ${t.activation} <= best sample ${best}`);
   // a window cut out of the PNG as an image of the input's size: the analysis reads the same activation
   const cut = path.join(out, 'tiled-window.png');
   await sharp(png).extract({ top: 14, left: 28, height: 28, width: 28 }).png().toFile(cut);
   const [window] = await engine.scanNeurons([{ path: cut, target: null }], [{ layer: 3, neuron: 7 }]);
   assert.ok(!(window instanceof Error));
   const read = window.units[0].map!.reduce((a, v) => a + v, 0);
-  assert.ok(Math.abs(read - r.tiles![3].activation) < 1e-4 * Math.abs(read), `${read} vs ${r.tiles![3].activation}`);
+  assert.ok(Math.abs(read - r.tiles[3].activation) < 1e-4 * Math.abs(read), `${read} vs ${r.tiles[3].activation}`);
   // deterministic for a seed; at the input's size no window is drawn: the bytes of a run without --size
   const a = path.join(out, 'tiled-a.png'), b = path.join(out, 'tiled-b.png');
   await engine.visualize({ layer: 3, neuron: 7, steps: 8, seed: 4, size: [40, 40] }, a);
@@ -88,6 +89,18 @@ test('--size: a tiled image larger than the input; each window of it beats every
   assert.ok(fs.readFileSync(plain).equals(fs.readFileSync(sized)), 'the input size is the untiled image');
   await assert.rejects(engine.visualize({ layer: 3, neuron: 7, steps: 2, size: [20, 56] }, path.join(out, 'x.png')),
     /the size must be at least the model's input \(28x28\) and at most 2048x2048, not 20x56/);
+});
+
+test('a ResNet-hybrid ViT (Pad, GroupNorm, MaxPool stem) is visualized: what is ascended rises', async () => {
+  const hybrid = await Engine.open({ modelPath: path.join(FIXTURES, 'timm_hybrid_op17', 'model.onnx'), threads: 1, cacheDir: cache });
+  try {
+    const r = await hybrid.visualize({ layer: 1, neuron: 3, steps: 24, seed: 0 }, path.join(out, 'hybrid.png'));
+    assert.deepEqual([r.image.width, r.image.height], [32, 32]);
+    assert.ok(r.objectivePerStep[23] > r.objectivePerStep[0], `${r.objectivePerStep[0]} -> ${r.objectivePerStep[23]}`);
+    assert.ok(Number.isFinite(r.finalActivation));
+  } finally {
+    await hybrid.dispose();
+  }
 });
 
 test('bad requests are refused in words; an aborted signal stops it', async () => {
@@ -129,7 +142,7 @@ test('neuron-path visualize writes the PNG and the record, with progress on stde
   const tiled = spawnSync(process.execPath, [path.join(REPO, 'bin', 'neuron-path.js'), 'visualize', '--layer', '5', '--neuron', '17', '--steps', '3', '--size', '28x42', '--out', path.join(out, 'cli-tiled.png'), '--threads', '1'],
     { encoding: 'utf8', env: { ...process.env, NEURON_PATH_CACHE: cache } });
   assert.equal(tiled.status, 0, tiled.stderr);
-  assert.match(tiled.stdout, /cli-tiled\.png \(42x28, read back and preprocessed\): .*\n  Its 28x28 windows \(top-left, top-right, bottom-left, bottom-right, centre\): [^,]+(, [^,]+){4}\n/);
+  assert.match(tiled.stdout, /cli-tiled\.png \(42x28, read back and preprocessed\): .*\n {2}Its 28x28 windows \(top-left, top-right, bottom-left, bottom-right, centre\): [^,]+(, [^,]+){4}\n/);
   const badSize = spawnSync(process.execPath, [path.join(REPO, 'bin', 'neuron-path.js'), 'visualize', '--layer', '5', '--neuron', '1', '--size', '448'], { encoding: 'utf8' });
   assert.equal(badSize.status, 2);
   assert.match(badSize.stderr, /--size takes HxW in pixels \(height x width, e\.g\. 448x448\), not "448"/);

@@ -59,7 +59,7 @@ function layerNorm(ctx: RuleContext, index: GraphIndex, mean: NodeProto): Match 
   const mul = only(index, div.output![0], 'Mul');
   const gamma = mul && other(mul, div.output![0]);
   const add = mul && only(index, mul.output![0], 'Add');
-  const beta = add && other(add, mul!.output![0]);
+  const beta = add && other(add, mul.output![0]);
   if (!mul || !gamma || !add || !beta || !ctx.index.isConstant(gamma) || !ctx.index.isConstant(beta)) return undefined;
   if (index.consumersOf(mean.output![0]).length !== 1) return undefined;
   return {

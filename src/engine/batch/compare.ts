@@ -47,7 +47,7 @@ export function compareMethods(records: MethodRecord[]): MethodStats[] {
       jas: stat(have.map(({ x }) => x.jas)),
       removeDeviation: stat(have.map(({ x }) => x.removeDeviation)),
       enhanceDeviation: stat(have.map(({ x }) => x.enhanceDeviation)),
-      removeKept: kept.every((k) => k !== undefined) ? stat(kept as number[]).mean : null,
+      removeKept: kept.every((k) => k !== undefined) ? stat(kept).mean : null,
       pathBeats: m === 'path' ? null : {
         jas: share((p, x) => p.jas > x.jas), remove: share((p, x) => p.removeDeviation < x.removeDeviation), enhance: share((p, x) => p.enhanceDeviation > x.enhanceDeviation),
       },

@@ -80,7 +80,7 @@ export function categoryPatterns(records: PatternRecord[], options: PatternOptio
     const group = groupOf(r, by, options.labels);
     if (!group) return;
     let g = groups.get(group.key);
-    if (!g) groups.set(group.key, g = { group, images: [], layers: Array.from({ length: L }, () => new Map()) });
+    if (!g) groups.set(group.key, g = { group, images: [], layers: Array.from({ length: L }, () => new Map<number, number[]>()) });
     g.images.push(i);
     for (const n of r.path) {
       const list = g.layers[n.layer].get(n.neuron);
@@ -146,7 +146,7 @@ export class SimilarityIndex {
   constructor(classes: ClassPattern[]) {
     this.classes = classes;
     this.norms = new Float64Array(classes.length);
-    this.postings = Array.from({ length: classes[0]?.layers.length ?? 0 }, () => new Map());
+    this.postings = Array.from({ length: classes[0]?.layers.length ?? 0 }, () => new Map<number, { index: number[]; frequency: number[] }>());
     classes.forEach((c, i) => {
       let norm = 0;
       c.layers.forEach((layer, l) => {

@@ -244,7 +244,10 @@ export async function pruningCheck(engine: PruneEngine, records: PruneRecord[], 
 /** A seed for (run seed, image, fraction): different draws per image and fraction, reproducible. */
 function mix(seed: number, image: number, fraction: number): number {
   let h = (seed ^ 0x9e3779b9) >>> 0;
-  for (const x of [image, fraction]) h = Math.imul(h ^ x, 0x85ebca6b) >>> 0, h ^= h >>> 13;
+  for (const x of [image, fraction]) {
+    h = Math.imul(h ^ x, 0x85ebca6b) >>> 0;
+    h ^= h >>> 13;
+  }
   return h >>> 0;
 }
 

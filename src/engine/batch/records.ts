@@ -8,7 +8,7 @@ import { readPreprocessing } from '../modelFolder';
 import { locateModel } from '../modelLocation';
 import { FORMULAS, resolveAnalyzeOptions, resolvedScope, STEPS_RANGE, TOP_K_RANGE } from '../options';
 import { preprocessingKey } from '../preprocessing';
-import type { AnalysisResult, Formula, Rule } from '../result';
+import type { AnalysisResult, Formula } from '../result';
 import {
   ANALYSIS_SCHEMA, isErrorLine, type BatchError, type BatchLine, type BatchSettings, type ImageRecord, type ModelSettings, type RecordKind, type ResultLine, type RunSettings,
 } from './schema';
@@ -104,8 +104,7 @@ const isProb = (v: unknown) => isNum(v) && (v as number) >= 0 && (v as number) <
 const LIMIT = 1e7; // layers, neurons and classes: far above any model, far below what breaks arrays
 
 /** Why a parsed `neuron-path/1` line is not a usable analysis (its numbers in range, its arrays of the model's size). */
-function analysisProblem(v: Obj): string | undefined {
-  const r = v as Obj;
+function analysisProblem(r: Obj): string | undefined {
   const model = r.model, image = r.image, prediction = r.prediction, target = r.target, manipulation = r.manipulation;
   if (!isObj(model) || typeof model.sha256 !== 'string' || !isInt(model.layers, 1, LIMIT) || !isInt(model.neuronsPerLayer, 1, LIMIT)) return 'no model (sha256, layers, neuronsPerLayer)';
   if (!isObj(image) || typeof image.path !== 'string') return 'no image path';

@@ -199,8 +199,8 @@ export function folderItems(folder: string, labels: string[], opts: Pick<FolderR
 export async function analyzeFolder(model: FolderModel, opts: FolderRunOptions): Promise<BatchSummary> {
   const items = folderItems(opts.folder, model.info.labels, opts);
   const analyzeOptions = opts.analyzeOptions ?? {};
-  const { analyze } = model;
-  const analyzers = opts.analyzers ?? (analyze ? [(item: BatchItem, signal: AbortSignal) => analyze.call(model, itemFile(item), analyzeOptions, { signal })] : []);
+  const analyze = model.analyze?.bind(model);
+  const analyzers = opts.analyzers ?? (analyze ? [(item: BatchItem, signal: AbortSignal) => analyze(itemFile(item), analyzeOptions, { signal })] : []);
   return runBatch({
     items, out: opts.out, settings: batchSettings(model.info.sha256, opts.modelOptions, analyzeOptions), kind: ANALYSIS_RECORDS, modelPath: model.info.path,
     analyzers, scores: opts.scores, signal: opts.signal, onProgress: opts.onProgress, lock: opts.lock,

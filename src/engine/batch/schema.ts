@@ -163,7 +163,7 @@ export function shardSetOf(file: string): string | undefined {
 }
 
 /** The files of a shard set `x.shard-*-of-N.jsonl`: its folder and a test of a file name; undefined for anything else. */
-export function shardSetMembers(pattern: string): { dir: string; isMember(name: string): boolean } | undefined {
+export function shardSetMembers(pattern: string): { dir: string; isMember: (name: string) => boolean } | undefined {
   const m = SHARD_SET.exec(pattern);
   if (!m) return undefined;
   const prefix = `${path.basename(m[1])}.shard-`, suffix = `-of-${m[2]}.jsonl`;

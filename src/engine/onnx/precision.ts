@@ -62,7 +62,7 @@ export function upcastToFloat32(model: ModelProto): StoredPrecision {
   for (const node of graph.node ?? []) {
     if (node.opType === 'Constant' && node.attribute?.[0]?.t?.dataType === DataType.FLOAT) floatConstants.add(node.output![0]);
     const to = node.opType === 'Cast' ? node.attribute?.find((a) => a.name === 'to')?.i : undefined;
-    if (to !== undefined && Number(to) === DataType.FLOAT && floatConstants.has(node.input![0])) {
+    if (to !== undefined && Number(to) === Number(DataType.FLOAT) && floatConstants.has(node.input![0])) {
       node.opType = 'Identity';
       node.attribute = [];
     }

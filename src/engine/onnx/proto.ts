@@ -20,7 +20,7 @@ export const AttrType = onnx.AttributeProto.AttributeType;
 /** protobufjs decodes int64 as Long objects; everything we read is well inside 2^53. */
 export function toNumber(v: number | Long | null | undefined): number {
   if (v === null || v === undefined) return 0;
-  return typeof v === 'number' ? v : (v as Long).toNumber();
+  return typeof v === 'number' ? v : v.toNumber();
 }
 type Long = { toNumber(): number };
 
@@ -147,5 +147,5 @@ export function encodeModel(model: ModelProto): Uint8Array {
 
 export function opsetOf(model: ModelProto): number {
   const def = (model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
-  return def ? toNumber(def.version as number) : 1;
+  return def ? toNumber(def.version) : 1;
 }

@@ -37,7 +37,7 @@ export function defineFlow(session: () => E2ESession): void {
   let cliFirst: AnalysisResult | undefined;
   let cliDir = '';
 
-  const step = (name: string, fn: (s: E2ESession) => Promise<void>): void => {
+  const step = (name: string, fn: (s: E2ESession) => Promise<void> | void): void => {
     it(name, { timeout: STEP_TIMEOUT }, async () => {
       const s = session();
       try {
@@ -57,7 +57,7 @@ export function defineFlow(session: () => E2ESession): void {
     });
   };
 
-  step('the workspace has two sample images to analyze', async () => {
+  step('the workspace has two sample images to analyze', () => {
     assert.ok(first && second, `media/samples needs two images (has: ${images.join(', ') || 'none'})`);
     cliDir = path.join(OUTPUT_DIR, 'cli');
     fs.mkdirSync(cliDir, { recursive: true });
