@@ -48,7 +48,7 @@ const ui = {
   fastBox: h('input', {
     id: 'fast', type: 'checkbox', 'data-testid': 'fast',
     onchange: (e: Event) => post({ type: 'setFast', fast: (e.target as HTMLInputElement).checked }),
-  }) as HTMLInputElement,
+  }),
   runButton: h('vscode-button', { id: 'run', onclick: () => post({ type: 'analyze', target: page.state.target }) }, 'Analyze'),
   cancelButton: h('vscode-button', { id: 'cancel', secondary: true, 'data-testid': 'cancel', title: 'Stop now: what was found so far stays on screen', onclick: () => post({ type: 'cancel' }) }, 'Cancel'),
   skipButton: h('vscode-button', {

@@ -74,12 +74,12 @@ test('image panel host: skip the baselines, re-open the path result, compute the
     assert.ok(!h.messages.some((m) => m.level === 'error'), JSON.stringify(h.messages));
 
     // The Fast box sets neuronPath.fast in the user settings; the page is told, and the next run takes 8 Gauss-Legendre steps.
-    assert.equal(messagesOf(again, 'init').at(-1)!.init.fast, false);
+    assert.equal(postedOf(again, 'init').at(-1)!.init.fast, false);
     again.receive({ type: 'setFast', fast: true });
-    await until('init with fast on', () => messagesOf(again, 'init').find((m) => m.init.fast === true));
+    await until('init with fast on', () => postedOf(again, 'init').find((m) => m.init.fast === true));
     assert.equal(h.config['neuronPath.fast'], true);
     again.receive({ type: 'analyze', target: 'predicted' });
-    const fast = await until('fast result', () => messagesOf(again, 'result').find((m) => m.result.settings.rule === 'gauss'));
+    const fast = await until('fast result', () => postedOf(again, 'result').find((m) => m.result.settings.rule === 'gauss'));
     assert.equal(fast.result.settings.steps, 8);
   } finally {
     await deactivateHost(ctx, 100).catch(() => undefined);
