@@ -21,6 +21,8 @@ import { fill, h } from './dom';
 import { drawTokenMap } from './overlay';
 import { defaultsBanner, drawModelInput, mapBox } from './modelInput';
 import { isMessage, Page } from './boot';
+import { interveneSection } from './intervene';
+import { INTERVENE_MESSAGES } from './interveneState';
 import { locationParts } from './location';
 import { FAST, isFast } from '../src/engine/options';
 import { missingThumbnails, thumbnail, ThumbnailBar } from './thumbnails';
@@ -30,12 +32,13 @@ import {
 } from './imageState';
 
 // What the host sends; the page's own actions (a layer picked, the overlay) never come from outside.
-const HOST_MESSAGES: readonly HostToImageWebview['type'][] = ['init', 'runStarted', 'progress', 'result', 'runFailed', 'labels', 'preview', 'thumbnails'];
+const HOST_MESSAGES: readonly HostToImageWebview['type'][] = ['init', 'runStarted', 'progress', 'result', 'runFailed', 'labels', 'preview', 'thumbnails', ...INTERVENE_MESSAGES];
 const page = new Page<ImageState, ImageAction, ImageWebviewToHost, ImagePersistedState>({
   initial: initialImageState, reduce: reduceImage, persist: (s) => (s.imagePath ? persistedImage(s) : undefined),
   accepts: (m): m is ImageAction => isMessage(m, HOST_MESSAGES), build, render, testid: 'panel',
 });
 const { app, post, dispatch } = page;
+const intervene = interveneSection({ state: () => page.state, dispatch, post });
 
 // ---------------------------------------------------------------------------------------------
 // Layout (built once)
@@ -204,7 +207,7 @@ function build(): void {
     ui.comparisonBodyBox);
 
   // The path first: while an analysis runs, the visible top of the panel is the prediction line and the growing path.
-  fill(app, header, h('div', { class: 'progress-line' }, ui.progressBar, ui.status, ui.headline), ui.prepBanner, pathSection, prediction, layer, baselines);
+  fill(app, header, h('div', { class: 'progress-line' }, ui.progressBar, ui.status, ui.headline), ui.prepBanner, pathSection, prediction, intervene.element, layer, baselines);
   new ResizeObserver(() => renderOverlay()).observe(ui.image);
 }
 
@@ -220,6 +223,7 @@ function render(): void {
   renderPath(s);
   renderLayer(s);
   renderComparison(s);
+  intervene.render(s);
   renderOverlay();
 }
 

@@ -4,6 +4,7 @@ import type { MethodRow } from '../src/engine/methods';
 import { missingBaselines } from '../src/engine/options';
 import { rankOrder } from '../src/engine/rank';
 import type { HostToImageWebview, ImageInit, ImagePersistedState, TargetChoice } from '../src/protocol/imagePanel';
+import { initialIntervene, reduceIntervene, type InterveneAction, type InterveneState } from './interveneState';
 import type { ThumbnailStatus } from '../src/protocol/thumbnails';
 
 export type ImageStatus = 'empty' | 'running' | 'done' | 'error' | 'cancelled';
@@ -41,12 +42,15 @@ export interface ImageState {
   followLive: boolean;
   showOverlay: boolean;
   overlayOpacity: number;
+  /** The Intervene section (interveneState.ts). */
+  intervene: InterveneState;
   /** The path cards' feature-visualization thumbnails (sent by the host). */
   thumbnails: ThumbnailStatus;
 }
 
 export type ImageAction =
-  | HostToImageWebview
+  | Exclude<HostToImageWebview, InterveneAction>
+  | InterveneAction
   | { type: 'selectLayer'; layer: number }
   | { type: 'setTarget'; target: TargetChoice }
   | { type: 'setOverlay'; show?: boolean; opacity?: number };
@@ -70,6 +74,7 @@ export function initialImageState(persisted?: Partial<ImagePersistedState>): Ima
     followLive: true,
     showOverlay: persisted?.showOverlay ?? true,
     overlayOpacity: clamp(persisted?.overlayOpacity ?? 0.5, 0, 1),
+    intervene: initialIntervene(),
     thumbnails: { uris: {} },
   };
 }
@@ -208,7 +213,10 @@ export function reduceImage(state: ImageState, action: ImageAction): ImageState 
         showOverlay: action.show ?? state.showOverlay,
         overlayOpacity: action.opacity === undefined ? state.overlayOpacity : clamp(action.opacity, 0, 1),
       };
-    default: return state;
+    default: {
+      const intervene = reduceIntervene(state.intervene, action);
+      return intervene === state.intervene ? state : { ...state, intervene };
+    }
   }
 }
 

@@ -7,12 +7,16 @@ import type { PruningCurve } from '../engine/batch/prune';
 import type { BatchRecord } from '../engine/batch/schema';
 import { isCompact } from '../engine/batch/compact';
 import type { NeuronUnit } from '../engine/batch/schema';
+import type { Intervention, InterventionRecord } from '../engine/intervene';
 import type { PathComparison } from '../engine/pathCompare';
 import type { AnalysisResult, LayerProgress } from '../engine/result';
 import { EngineError, isCancelled } from '../engine/errors';
 import { locateModel } from '../engine/modelLocation';
 import { VISUALIZE_DEFAULTS } from '../engine/options';
 import { analysisProgressText, batchProgressText, modelLabel, progressPercent } from '../format';
+import type { ExportEditedResult } from '../operations/exportEdited';
+import { interveneParams } from '../operations/intervene';
+import type { FolderInterventionResult } from '../operations/interveneFolder';
 import type { StepProgress } from '../operations/operation';
 import type { BatchProgressInfo, BatchRunResult } from '../operations/progress';
 import type { PruneRequest } from '../protocol/folderPanel';
@@ -314,8 +318,41 @@ export class AnalysisService extends Disposable {
     return this.client.request('comparePaths', { a, b });
   }
 
-  private folderRun(folder: string, settings: ResolvedSettings, onProgress: (p: BatchProgressInfo) => void, signal: AbortSignal | undefined,
-                    request: (options: { signal: AbortSignal; onProgress: (p: BatchProgressInfo) => void }) => Promise<BatchRunResult>): Promise<BatchRunResult> {
+  /**
+   * An intervention on one image with the current model: the top-5 before and after (`target`: the
+   * class followed, else the one predicted before). No notification: the panel asks on every change.
+   */
+  async intervene(imagePath: string, intervention: Intervention, target: number | undefined, signal: AbortSignal): Promise<InterventionRecord> {
+    await this.currentModel(this.settings(), signal);
+    return this.client.request('intervene', interveneParams(imagePath, intervention, target), { signal });
+  }
+
+  /** An intervention on every image of `folder` into the resumable result file `out` (as `batch`), with its per-class effects. */
+  interveneFolder(folder: string, out: string, intervention: Intervention, onProgress: (p: BatchProgressInfo) => void, signal?: AbortSignal): Promise<FolderInterventionResult> {
+    prepareResultsDir(out);
+    return this.folderRun(folder, this.settings(), onProgress, signal, (options) => this.client.request('interveneFolder', { folder, out, intervention }, options));
+  }
+
+  /** The current model with the intervention built in, written to `out` (configs copied beside it). */
+  exportEdited(intervention: Intervention, out: string): Promise<ExportEditedResult> {
+    const settings = this.settings();
+    this.warnAboutSettings(settings);
+    return Promise.resolve(vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Neuron Path: writing ${path.basename(out)}`, cancellable: false }, async () => {
+      await this.currentModel(settings);
+      return this.client.request('exportEdited', { intervention, out });
+    }));
+  }
+
+  /** The model the settings name, loaded in the worker; its labels are announced when it was not loaded yet. */
+  private async currentModel(settings: ResolvedSettings, signal?: AbortSignal): Promise<ModelInfo> {
+    const fresh = this.client.loadedModelKey !== stableKey(settings.model);
+    const info = await this.client.ensureModel(settings.model, { signal });
+    if (fresh) this.modelLoaded(info);
+    return info;
+  }
+
+  private folderRun<T>(folder: string, settings: ResolvedSettings, onProgress: (p: BatchProgressInfo) => void, signal: AbortSignal | undefined,
+                       request: (options: { signal: AbortSignal; onProgress: (p: BatchProgressInfo) => void }) => Promise<T>): Promise<T> {
     this.warnAboutSettings(settings);
     return cancellableProgress(`Neuron Path: ${path.basename(folder)}`, signal, async (progress, abortSignal) => {
       let done = 0;

@@ -23,8 +23,8 @@ export interface NeuronPathApi {
 export function activate(context: vscode.ExtensionContext): NeuronPathApi {
   const output = vscode.window.createOutputChannel('Neuron Path', { log: true });
   const service = new AnalysisService(context, output);
-  const panels = new ImagePanelManager(context, service);
   const folders = new FolderPanelManager(context, service);
+  const panels = new ImagePanelManager(context, service, folders);
   const neurons = new NeuronPanelManager(context, service, folders);
   const comparisons = new ComparePanelManager(context, service, panels, folders);
   context.subscriptions.push(output, service, panels, folders, neurons, comparisons, ...registerCommands(context, panels, service, folders), registerSampleCommand(context));

@@ -13,6 +13,8 @@ import { AnalysisService, errorMessage } from './analysis';
 import { COMMANDS, INTERNAL_COMMANDS } from './commandIds';
 import { exportStem, pathCsv, pngFromDataUrl, resultJson } from './export';
 import { isRegularFile } from '../engine/files';
+import type { FolderPanelManager } from './folderPanel';
+import { ImageIntervention } from './imageIntervention';
 import { PanelThumbnails } from './thumbnails';
 import { PanelManagerBase, panelKey, WebviewPanelHost, webviewOptions } from './webviewPanel';
 import { SECTION } from './settings';
@@ -26,7 +28,7 @@ const imagePanelOptions = (extensionUri: vscode.Uri, imageUri: vscode.Uri, servi
   webviewOptions(extensionUri, [vscode.Uri.joinPath(imageUri, '..'), vscode.Uri.file(service.visualizationDir)]);
 
 export class ImagePanelManager extends PanelManagerBase<ImagePanel> {
-  constructor(private readonly context: vscode.ExtensionContext, private readonly service: AnalysisService) {
+  constructor(private readonly context: vscode.ExtensionContext, private readonly service: AnalysisService, private readonly folders: Pick<FolderPanelManager, 'resultFileFor'>) {
     super();
     // The image must still be a regular file: its folder becomes the panel's resource root.
     this.registerSerializer(IMAGE_VIEW_TYPE, isImagePersistedState, (s) => panelKey(s.imagePath), (webviewPanel, s) => this.revive(webviewPanel, s.imagePath, s.target),
@@ -63,7 +65,7 @@ export class ImagePanelManager extends PanelManagerBase<ImagePanel> {
   }
 
   private add(webviewPanel: vscode.WebviewPanel, imageUri: vscode.Uri, target: TargetChoice): ImagePanel {
-    return this.track(panelKey(imageUri.fsPath), new ImagePanel(webviewPanel, imageUri, target, this.context, this.service));
+    return this.track(panelKey(imageUri.fsPath), new ImagePanel(webviewPanel, imageUri, target, this.context, this.service, this.folders));
   }
 }
 
@@ -96,6 +98,7 @@ export class ImagePanel extends WebviewPanelHost<HostToImageWebview> {
   private baselinesCancelled = false;
   private labels: string[] | undefined;
   private preview: string | undefined;
+  private readonly intervention: ImageIntervention;
   private readonly thumbnails: PanelThumbnails;
 
   constructor(
@@ -104,8 +107,10 @@ export class ImagePanel extends WebviewPanelHost<HostToImageWebview> {
     private target: TargetChoice,
     context: vscode.ExtensionContext,
     private readonly service: AnalysisService,
+    folders: Pick<FolderPanelManager, 'resultFileFor'>,
   ) {
     super(panel, context, 'image', panelTitle(imageUri.fsPath));
+    this.intervention = new ImageIntervention(service, folders, imageUri, (m) => this.post(m), () => this.result?.target.class);
     this.thumbnails = new PanelThumbnails(service, panel.webview, (status) => this.post({ type: 'thumbnails', status }));
   }
 
@@ -250,6 +255,10 @@ export class ImagePanel extends WebviewPanelHost<HostToImageWebview> {
       case 'imageError': void this.sendPreview(); return;
       case 'neuronView': void vscode.commands.executeCommand(INTERNAL_COMMANDS.openNeuronView, { image: this.imagePath, layer: message.layer, neuron: message.neuron }); return;
       case 'compare': void vscode.commands.executeCommand(COMMANDS.comparePaths, this.imagePath); return;
+      case 'intervene': void this.intervention.intervene(message.requestId, message.intervention); return;
+      case 'interveneFolder': void this.intervention.applyToFolder(message.intervention); return;
+      case 'cancelInterveneFolder': this.intervention.cancelFolder(); return;
+      case 'exportEdited': void this.intervention.exportEdited(message.intervention); return;
       case 'visualizeNeurons': this.visualizeNeurons(message.neurons); return;
       case 'cancelVisualizeNeurons': this.thumbnails.cancel(); return;
       case 'setFast': void this.setFast(message.fast); return;
@@ -332,6 +341,7 @@ export class ImagePanel extends WebviewPanelHost<HostToImageWebview> {
     if (this.isDisposed) return;
     this.running?.controller.abort();
     this.running = undefined;
+    this.intervention.dispose();
     this.thumbnails.cancel();
     super.dispose();
   }

@@ -2,7 +2,9 @@
 import { analyze } from './analyze';
 import { batch } from './batch';
 import { comparePaths } from './comparePaths';
+import { exportEdited } from './exportEdited';
 import { intervene } from './intervene';
+import { interveneFolder } from './interveneFolder';
 import { loadModel } from './loadModel';
 import { neuronScan } from './neuronScan';
 import type { Operation, ProgressKind, ProgressKinds } from './operation';
@@ -10,7 +12,7 @@ import { preview } from './preview';
 import { prune } from './prune';
 import { visualize } from './visualize';
 
-export const OPERATIONS = { loadModel, analyze, preview, batch, neuronScan, comparePaths, prune, intervene, visualize } as const;
+export const OPERATIONS = { loadModel, analyze, preview, batch, neuronScan, comparePaths, prune, intervene, interveneFolder, exportEdited, visualize } as const;
 
 export type WorkerMethod = keyof typeof OPERATIONS;
 type Of<M extends WorkerMethod> = (typeof OPERATIONS)[M] extends Operation<infer P, infer R, infer K> ? { params: P; result: R; progress: K } : never;

@@ -1,9 +1,9 @@
 // Any neurons of the open model multiplied by factors on one image, everything else live: the top-5
 // before and after (one forward pass of two rows; the panel's Intervene section asks on every change).
 import type { FsPath } from '../engine/files';
-import type { Intervention, InterventionRecord, NeuronSetting } from '../engine/intervene';
-import { INTERVENTION_ROWS } from '../engine/options';
-import { isIndex, isObject, isOptional } from '../protocol/guards';
+import type { Intervention, InterventionRecord } from '../engine/intervene';
+import { isIndex, isOptional } from '../protocol/guards';
+import { isIntervention } from '../protocol/intervention';
 import { imageOf, imageParams, imageSubject, isImageParams, type ImageParams } from './imageParams';
 import { analysisFailure, operation } from './operation';
 
@@ -13,10 +13,6 @@ export interface InterveneParams extends ImageParams { intervention: Interventio
 export function interveneParams(image: FsPath, intervention: Intervention, target?: number): InterveneParams {
   return { ...imageParams(image), intervention, ...(target !== undefined ? { target } : {}) };
 }
-
-const isSetting = (v: unknown): v is NeuronSetting => isObject(v) && isIndex(v.layer) && isIndex(v.neuron) && typeof v.factor === 'number' && Number.isFinite(v.factor);
-const isIntervention = (v: unknown): v is Intervention => isObject(v) && Array.isArray(v.settings) && v.settings.every(isSetting)
-  && INTERVENTION_ROWS.includes(v.rows as Intervention['rows']);
 
 export const intervene = operation<InterveneParams, InterventionRecord, 'none'>({
   timeoutMs: 5 * 60_000,    // one forward pass of two rows

@@ -9,7 +9,7 @@ import type { WorkerErrorCode } from '../protocol/workerErrors';
 import type { BatchProgressInfo } from './progress';
 
 /** What the operations need of the engine: the real Engine's methods (the protocol tests' fake has them too). */
-export type EngineLike = Pick<Engine, 'info' | 'analyze' | 'scanNeurons' | 'pathJas' | 'scaledProbabilities' | 'readoutActivations' | 'intervene' | 'visualize' | 'dispose'>;
+export type EngineLike = Pick<Engine, 'info' | 'analyze' | 'scanNeurons' | 'pathJas' | 'scaledProbabilities' | 'readoutActivations' | 'intervene' | 'editedModel' | 'visualize' | 'dispose'>;
 
 /** The open model and the options it was opened with. */
 export interface OpenModel { engine: EngineLike; options: ModelOptions }

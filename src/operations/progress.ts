@@ -3,6 +3,7 @@
 import { ERROR_SCHEMA, type BatchLine } from '../engine/batch/schema';
 import type { BatchProgress, BatchSummary } from '../engine/batch/run';
 import type { NeuronScanLine } from '../engine/batch/schema';
+import type { InterventionLine } from '../engine/interveneFolder';
 
 /** How a folder run ended (`cancelled`: stopped by `cancel`; what is in `out` stays and is resumed next time). */
 export interface BatchRunResult {
@@ -25,7 +26,9 @@ export interface BatchProgressInfo {
   latest?: BatchLatest;
 }
 
-export function batchProgressInfo(p: BatchProgress<BatchLine | NeuronScanLine>): BatchProgressInfo {
+type FolderLine = BatchLine | NeuronScanLine | InterventionLine;
+
+export function batchProgressInfo(p: BatchProgress<FolderLine>): BatchProgressInfo {
   const { done, total, resumed, analysed, failed, rate, etaSeconds } = p;
   return { done, total, resumed, analysed, failed, rate, etaSeconds, latest: p.line ? latestOf(p.line) : undefined };
 }
@@ -40,9 +43,9 @@ export function runningProgress(run: { progress?: BatchProgressInfo } | undefine
   return run?.progress ?? (run ? { done: 0, total: 0, resumed: 0, analysed: 0, failed: 0, rate: 0 } : undefined);
 }
 
-/** The written line without its maps and scores. */
-function latestOf(line: BatchLine | NeuronScanLine): BatchLatest {
+/** The written line without its maps and scores (an intervention's: its top-1 after). */
+function latestOf(line: FolderLine): BatchLatest {
   if (line.schema === ERROR_SCHEMA) return { image: line.image, error: line.error };
-  const top = line.prediction.top[0];
+  const top = 'after' in line ? line.after[0] : line.prediction.top[0];
   return { image: line.image.path, label: top?.label, probability: top?.probability, jas: 'jas' in line ? line.jas : undefined };
 }

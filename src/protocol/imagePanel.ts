@@ -1,8 +1,12 @@
 // The messages between the extension host and the image panel's page (one image's analysis), and
 // the state the page saves. The page is not trusted: every message from it passes its guard.
 import type { AnalysisResult, BaselineName, LayerProgress } from '../engine/result';
+import type { Intervention, InterventionResult } from '../engine/intervene';
+import type { ClassEffect } from '../engine/interveneFolder';
 import { isImageFileName } from '../engine/options';
-import { isCopyRequest, isIndex, isLocalPath, isObject, type CopyRequest } from './guards';
+import type { BatchProgressInfo, BatchRunResult } from '../operations/progress';
+import { isCopyRequest, isId, isIndex, isLocalPath, isObject, type CopyRequest } from './guards';
+import { isIntervention } from './intervention';
 import { isNeuronRefs, type NeuronRef, type ThumbnailStatus } from './thumbnails';
 
 export type TargetChoice = number | 'predicted';
@@ -39,7 +43,21 @@ export type HostToImageWebview =
   | { type: 'labels'; labels: string[] }
   | { type: 'preview'; dataUri: string }
   /** The path cards' feature-visualization thumbnails, and the computation of the missing ones. */
-  | { type: 'thumbnails'; status: ThumbnailStatus };
+  | { type: 'thumbnails'; status: ThumbnailStatus }
+  /** The answer to the page's `intervene` of the same id (a newer request cancels an older one, which gets no answer). */
+  | { type: 'intervention'; requestId: number; result?: LiveIntervention; error?: string }
+  | { type: 'folderIntervention'; run: FolderIntervention }
+  /** "Export edited model...": written (`out`), or why not. */
+  | { type: 'editedModel'; out?: string; error?: string };
+
+/** What the Intervene section shows of one setting: both top-5 lists and the target before and after. */
+export type LiveIntervention = Pick<InterventionResult, 'before' | 'after' | 'target' | 'top1After' | 'settings' | 'rows'>;
+
+/** The folder run of an intervention: running (with its progress), done (per class before and after), or failed. */
+export type FolderIntervention =
+  | { state: 'running'; folder: string; progress?: BatchProgressInfo }
+  | { state: 'done'; folder: string; intervention: Intervention; run: BatchRunResult; effects: { classes: ClassEffect[]; all: ClassEffect } | null }
+  | { state: 'failed'; folder: string; message: string };
 
 export type ExportRequest =
   | { format: 'json' }
@@ -69,14 +87,23 @@ export type ImageWebviewToHost =
   | { type: 'cancelVisualizeNeurons' }
   /** Turn the fast preset (setting neuronPath.fast) on or off for the next runs. */
   | { type: 'setFast'; fast: boolean }
-  | CopyRequest;
+  | CopyRequest
+  /** The top-5 with these neurons set (answered by `intervention` of the same id). */
+  | { type: 'intervene'; requestId: number; intervention: Intervention }
+  /** Run the intervention over a folder the user picks (resumable), or stop the one running. */
+  | { type: 'interveneFolder'; intervention: Intervention }
+  | { type: 'cancelInterveneFolder' }
+  /** Save the model with the intervention built in. */
+  | { type: 'exportEdited'; intervention: Intervention };
 
 /** Checks a message from the webview (whose content is not trusted). */
 export function isImageWebviewToHost(v: unknown): v is ImageWebviewToHost {
   if (!isObject(v)) return false;
   switch (v.type) {
-    case 'ready': case 'cancel': case 'skipBaselines': case 'runBaselines': case 'openSettings': case 'imageError': case 'compare': case 'cancelVisualizeNeurons': return true;
+    case 'ready': case 'cancel': case 'skipBaselines': case 'runBaselines': case 'openSettings': case 'imageError': case 'compare': case 'cancelVisualizeNeurons': case 'cancelInterveneFolder': return true;
     case 'visualizeNeurons': return isNeuronRefs(v.neurons);
+    case 'intervene': return isId(v.requestId) && isIntervention(v.intervention) && v.intervention.settings.length > 0;
+    case 'interveneFolder': case 'exportEdited': return isIntervention(v.intervention) && v.intervention.settings.length > 0;
     case 'analyze': return isTargetChoice(v.target);
     case 'neuronView': return isIndex(v.layer) && isIndex(v.neuron);
     case 'copy': return isCopyRequest(v);
