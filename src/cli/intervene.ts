@@ -13,12 +13,11 @@ import { writeEditedModel } from '../engine/editModel';
 import { Engine } from '../engine/index';
 import { checkIntervention, INTERVENTION_ROWS, INTERVENTION_SCHEMA, parseSettings, settingsText, type Intervention, type InterventionRecord, type InterventionRows, type NeuronSetting } from '../engine/intervene';
 import { INTERVENTION_RECORDS, interveneFolder, summarizeInterventions, type ClassEffect } from '../engine/interveneFolder';
-import { formatNumber, formatPercent as pct, formatSigned } from '../format';
+import { batchProgressText, durationText, formatNumber, formatPercent as pct, formatSigned } from '../format';
 import { intervene as interveneOp, interveneParams } from '../operations/intervene';
 import { ANALYZE_FLAGS, modelOptions, UsageError } from './args';
 import { inProcess } from './inProcess';
 import { checkOutput, recordOf, writeOutput } from './output';
-import { duration, progressLine } from './batch';
 import { table } from './report';
 import { safeText } from './terminal';
 
@@ -168,10 +167,10 @@ export async function intervene(argv: string[]): Promise<number> {
         onProgress: (p) => {
           if (p.line && 'error' in p.line) log(`  skipped ${p.line.image}: ${p.line.error}`);
           const now = performance.now();
-          if (now - last >= 1000 || p.done === p.total) { last = now; log(progressLine(p)); }
+          if (now - last >= 1000 || p.done === p.total) { last = now; log(batchProgressText(p)); }
         },
       });
-      log(`${summary.analysed} images now, ${summary.resumed} before, ${summary.failed} failed, in ${duration(summary.seconds)}`);
+      log(`${summary.analysed} images now, ${summary.resumed} before, ${summary.failed} failed, in ${durationText(summary.seconds)}`);
       if (summary.cancelled) { log('stopped: run the same command again to resume'); return 130; }
     } finally {
       process.removeListener('SIGINT', onSignal);
