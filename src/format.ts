@@ -59,13 +59,22 @@ export function formatPointsSpread(s: { mean: number; std: number; n: number }):
   return s.n ? `${formatSigned(s.mean * 100)} ± ${formatNumber(s.std * 100)} pp` : MISSING;
 }
 
-/** "3 min", "1 h 5 min": a duration for people. */
+/** "40 s", "3 min", "1 h 5 min": a duration for people (a time left, a run's length), in the panels and the CLI alike. */
 export function durationText(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));
   if (s < 60) return `${s} s`;
   const m = Math.round(s / 60);
   if (m < 60) return `${m} min`;
-  return `${Math.floor(m / 60)} h ${m % 60} min`;
+  return m % 60 ? `${Math.floor(m / 60)} h ${m % 60} min` : `${Math.floor(m / 60)} h`;
+}
+
+/**
+ * A run's pace, the one place it is computed: items per second since it started (0 before the
+ * first), and the seconds the `left` items take at that pace (undefined while there is no pace).
+ */
+export function pace(done: number, seconds: number, left: number): { rate: number; etaSeconds: number | undefined } {
+  const rate = done > 0 && seconds > 0 ? done / seconds : 0;
+  return { rate, etaSeconds: rate > 0 ? left / rate : undefined };
 }
 
 /** "123/1000 images, 4.2 img/s, 3 min left": a folder run's progress line. */

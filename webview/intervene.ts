@@ -4,7 +4,7 @@
 // setting over a folder, and the edited model saved. Rows are rebuilt only when the neurons change,
 // so a slider being dragged keeps its focus.
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
-import type { VscodeProgressBar, VscodeSingleSelect, VscodeTextfield } from '@vscode-elements/elements';
+import type { VscodeTextfield } from '@vscode-elements/elements';
 import './intervene.css';
 import type { ClassEffect } from '../src/engine/interveneFolder';
 import type { InterventionRows, NeuronSetting } from '../src/engine/intervene';
@@ -20,7 +20,7 @@ export const INTERVENE_DEBOUNCE_MS = 150;
 /** The slider's span; the number field takes any finite factor. */
 const SLIDER = { min: -1, max: 3, step: 0.05 };
 
-interface Deps { state(): ImageState; dispatch(a: ImageAction): void; post(m: ImageWebviewToHost): void }
+interface Deps { state: () => ImageState; dispatch: (a: ImageAction) => void; post: (m: ImageWebviewToHost) => void }
 
 export function interveneSection({ state, dispatch, post }: Deps): { element: HTMLElement; render(s: ImageState): void } {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -38,12 +38,12 @@ export function interveneSection({ state, dispatch, post }: Deps): { element: HT
   const ui = {
     addPath: h('vscode-button', { secondary: true, 'data-testid': 'intervene-add-path', title: 'Add every neuron of the path, each removed (factor 0)',
       onclick: () => change({ type: 'interveneAdd', settings: state().path.map((p) => ({ layer: p.layer, neuron: p.neuron, factor: 0 })) }) }, 'Add the path'),
-    typed: h('vscode-textfield', { id: 'intervene-neuron', placeholder: 'L:J, e.g. 3:29', 'aria-label': 'Neurons to add, as LAYER:NEURON or LAYER:NEURON=FACTOR', 'data-testid': 'intervene-typed' }) as VscodeTextfield,
+    typed: h('vscode-textfield', { id: 'intervene-neuron', placeholder: 'L:J, e.g. 3:29', 'aria-label': 'Neurons to add, as LAYER:NEURON or LAYER:NEURON=FACTOR', 'data-testid': 'intervene-typed' }),
     add: h('vscode-button', { secondary: true, 'data-testid': 'intervene-add', onclick: () => addTyped() }, 'Add'),
     rows: h('vscode-single-select', { id: 'intervene-rows', 'aria-label': 'Where the factors act', 'data-testid': 'intervene-rows',
       title: 'At the readout rows (the tokens the classifier reads), as the path\u2019s remove/enhance; or at every token row, as if the neurons were edited in the model' },
       h('vscode-option', { value: 'readout' }, 'At the readout rows'),
-      h('vscode-option', { value: 'all' }, 'At every token row')) as VscodeSingleSelect,
+      h('vscode-option', { value: 'all' }, 'At every token row')),
     clear: h('vscode-button', { secondary: true, 'data-testid': 'intervene-clear', onclick: () => change({ type: 'interveneClear' }) }, 'Clear'),
     typedError: h('p', { class: 'status error', role: 'alert', 'data-testid': 'intervene-typed-error', hidden: true }),
     neurons: h('tbody', { 'data-testid': 'intervene-neurons' }),
@@ -57,7 +57,7 @@ export function interveneSection({ state, dispatch, post }: Deps): { element: HT
     cancelFolder: h('vscode-button', { secondary: true, 'data-testid': 'intervene-folder-cancel', onclick: () => post({ type: 'cancelInterveneFolder' }) }, 'Cancel'),
     exportModel: h('vscode-button', { secondary: true, 'data-testid': 'intervene-export', title: 'Save the model with this setting built in: a plain ONNX model any onnxruntime runs',
       onclick: () => post({ type: 'exportEdited', intervention: intervention() }) }, 'Export edited model...'),
-    folderProgress: h('vscode-progress-bar', { 'aria-label': 'Intervention over the folder' }) as VscodeProgressBar,
+    folderProgress: h('vscode-progress-bar', { 'aria-label': 'Intervention over the folder' }),
     folderStatus: h('p', { class: 'status', role: 'status', 'data-testid': 'intervene-folder-status' }),
     effects: h('div', { class: 'table-scroll', 'data-testid': 'intervene-effects' }),
     exported: h('p', { class: 'caption', 'data-testid': 'intervene-exported' }),
@@ -81,7 +81,7 @@ export function interveneSection({ state, dispatch, post }: Deps): { element: HT
   /** A slider and a number field bound to one factor (of one neuron, or of all of them). */
   function factorControls(name: string, key: string, set: (f: number) => void): HTMLElement[] {
     const slider = h('input', { type: 'range', min: String(SLIDER.min), max: String(SLIDER.max), step: String(SLIDER.step), 'aria-label': `Factor of ${name}`, 'data-factor': key });
-    const field = h('vscode-textfield', { type: 'number', step: '0.1', 'aria-label': `Factor of ${name} (any number)`, 'data-factor-field': key, class: 'factor-field' }) as VscodeTextfield;
+    const field = h('vscode-textfield', { type: 'number', step: '0.1', 'aria-label': `Factor of ${name} (any number)`, 'data-factor-field': key, class: 'factor-field' });
     slider.addEventListener('input', () => { field.value = slider.value; set(Number(slider.value)); });
     field.addEventListener('input', () => {
       const f = field.value.trim() === '' ? NaN : Number(field.value);

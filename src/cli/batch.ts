@@ -5,11 +5,12 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  analyzeFolder, chooseShard, FOLDER_LABELS_FILE, LOCK_STALE, REPORT_SCHEMA, scanNotes, SIMILAR_TOP_DEFAULT, SIMILAR_TOP_RANGE, shardLabel, skippedSummary, type BatchProgress,
+  analyzeFolder, chooseShard, FOLDER_LABELS_FILE, LOCK_STALE, REPORT_SCHEMA, scanNotes, SIMILAR_TOP_DEFAULT, SIMILAR_TOP_RANGE, shardLabel, skippedSummary,
 } from '../engine/batch/index';
 import { shardFile, shardSetOf } from '../engine/batch/schema';
 import { codeOf } from '../engine/errors';
 import { Engine } from '../engine/index';
+import { batchProgressText, durationText } from '../format';
 import { PRUNING_DEFAULTS } from '../engine/options';
 import { analyzeOptions, int, modelOptions, UsageError, type Flags } from './args';
 import { safeLine, warnDefaults } from './terminal';
@@ -54,21 +55,6 @@ usage: neuron-path report RESULTS... [--prune ${PRUNING_DEFAULTS.fractions.join(
   --json OUT           also write the whole report as JSON (schema ${REPORT_SCHEMA}; per class its --similar most similar classes)
   --force              replace a --json or --merged file that is an input or holds other results
 `;
-
-export function duration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '?';
-  const s = Math.round(seconds);
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-}
-
-export function progressLine(p: BatchProgress<unknown>): string {
-  const rate = p.rate ? `${p.rate >= 10 ? p.rate.toFixed(0) : p.rate.toFixed(1)} img/s` : '- img/s';
-  const eta = p.etaSeconds !== undefined ? `, ETA ${duration(p.etaSeconds)}` : '';
-  const failed = p.failed ? `, ${p.failed} failed` : '';
-  return `${p.done}/${p.total} images, ${rate}${eta}${failed}`;
-}
 
 function positiveInt(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -128,8 +114,8 @@ export async function batch(f: Flags, positionals: string[]): Promise<number> {
         if (f.quiet) return;
         if (p.analysed === 0 && p.resumed) log(`${p.resumed} images already in ${out}; resuming`);
         const now = performance.now();
-        if (tty) process.stderr.write(`\r\x1b[K${safeLine(`${prefix}${progressLine(p)}`)}`);
-        else if (now - lastShown >= 1000 || p.done === p.total || p.analysed === 0) { log(`${prefix}${progressLine(p)}`); lastShown = now; }
+        if (tty) process.stderr.write(`\r\x1b[K${safeLine(`${prefix}${batchProgressText(p)}`)}`);
+        else if (now - lastShown >= 1000 || p.done === p.total || p.analysed === 0) { log(`${prefix}${batchProgressText(p)}`); lastShown = now; }
       },
     });
     if (tty) process.stderr.write('\n');
@@ -139,7 +125,7 @@ export async function batch(f: Flags, positionals: string[]): Promise<number> {
       log(`${prefix}stopped: ${summary.resumed + summary.analysed}/${summary.total} images in ${out}; run the same command again to resume.`);
       return 130;
     }
-    log(`${prefix}done: ${summary.total} images (${summary.analysed} analysed now, ${summary.resumed} before, ${summary.failed} failed) in ${duration(summary.seconds)} -> ${out}`);
+    log(`${prefix}done: ${summary.total} images (${summary.analysed} analysed now, ${summary.resumed} before, ${summary.failed} failed) in ${durationText(summary.seconds)} -> ${out}`);
     const rel = (p: string) => path.relative(process.cwd(), p) || p;
     log(`next: neuron-path report ${sharding ? `'${rel(shardSetOf(shardFile(base, sharding.shard))!)}'` : rel(out)}`);
     return 0;

@@ -13,10 +13,9 @@ import { neuronScanSuffix, type NeuronUnit } from '../engine/batch/schema';
 import { recordsOf } from '../engine/batch/records';
 import { readResultFile } from '../engine/batch/resultFile';
 import { ANALYZE_FLAGS, int, modelOptions, parseFlags, UsageError } from './args';
-import { duration, progressLine } from './batch';
 import { safeLine, safeText } from './terminal';
 import { checkOutput, writeOutput } from './output';
-import { formatNumber, formatPercent as pct } from '../format';
+import { batchProgressText, durationText, formatNumber, formatPercent as pct } from '../format';
 import { plural, table } from './report';
 import { warnDefaults } from './terminal';
 
@@ -95,11 +94,11 @@ export async function neuron(argv: string[]): Promise<number> {
         const now = performance.now();
         if (now - last < 1000 && p.done !== p.total) return;
         last = now;
-        if (tty) process.stderr.write(`\r\x1b[K${progressLine(p)}`); else log(progressLine(p));
+        if (tty) process.stderr.write(`\r\x1b[K${batchProgressText(p)}`); else log(batchProgressText(p));
       },
     });
     if (tty) process.stderr.write('\n');
-    log(`${summary.analysed} scanned, ${summary.resumed} already in the file, ${summary.failed} failed, in ${duration(summary.seconds)}`
+    log(`${summary.analysed} scanned, ${summary.resumed} already in the file, ${summary.failed} failed, in ${durationText(summary.seconds)}`
       + `${summary.analysed && summary.seconds > 0 ? ` (${Math.round((60 * summary.analysed) / summary.seconds)} images/min)` : ''}`);
     if (summary.cancelled) { log('cancelled: run the same command to resume'); return 130; }
 

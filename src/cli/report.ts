@@ -9,11 +9,11 @@ import { sha256File } from '../engine/hash';
 import { Engine, type ModelOptions } from '../engine/index';
 import { PRUNING_DEFAULTS } from '../engine/options';
 import { locateModel } from '../engine/modelLocation';
-import { formatNumber, formatPercent as pct, formatSpread, stepsText } from '../format';
+import { batchProgressText, formatNumber, formatPercent as pct, formatSpread, pace, stepsText } from '../format';
 import { int, parseFlags, UsageError } from './args';
 import { SEED_RANGE } from '../engine/options';
 import { checkOutput, writeOutput, type OutputRules } from './output';
-import { BATCH_USAGE, duration } from './batch';
+import { BATCH_USAGE } from './batch';
 import { safeLine, safeText, warnDefaults } from './terminal';
 
 const FLAGS = {
@@ -211,8 +211,7 @@ async function prune(records: BatchRecord[], patterns: CategoryPatterns, o: {
         const now = performance.now();
         if (o.quiet || (now - last < 1000 && done !== total)) return;
         last = now;
-        const rate = done / ((now - started) / 1000);
-        o.log(`  pruning ${done}/${total} images${done && done < total ? `, ETA ${duration((total - done) / rate)}` : ''}`);
+        o.log(`  pruning ${batchProgressText({ done, total, failed: 0, ...pace(done, (now - started) / 1000, total - done) })}`);
       },
     });
   } finally {

@@ -6,6 +6,8 @@ import * as path from 'node:path';
 import type { AnalyzeOptions, ModelInfo, ModelOptions } from '../engine/api';
 import { itemFile, type Analyzer } from '../engine/batch/index';
 import { EngineError, isCancelled, isEngineErrorCode } from '../engine/errors';
+import { sha256File } from '../engine/hash';
+import { locateModel } from '../engine/modelLocation';
 import { RequestTimeoutError, WorkerExitedError, WorkerRequestError } from '../protocol/workerErrors';
 import { analyzeParams } from '../operations/analyze';
 import { forkTransport, WorkerClient } from '../worker/client';
@@ -40,12 +42,14 @@ export class WorkerPool {
 
   /** Starts `jobs` workers, each loading the model; fails (and stops them all) if any cannot. */
   static async start(jobs: number, model: ModelOptions, log: (line: string) => void, workerScript = path.join(__dirname, 'worker.js')): Promise<WorkerPool> {
+    // Hashed here once, not by each worker (each would read a large model once more); its errors are the engine's own.
+    const sha256 = await sha256File(locateModel(model.modelPath).file, 'model');
     const clients = Array.from({ length: jobs }, (_, i) => new WorkerClient({
       spawn: () => forkTransport(workerScript),
       log: (line) => log(`[worker ${i + 1}] ${line}`),
     }));
     try {
-      const infos = await Promise.all(clients.map((c) => c.ensureModel(model)));
+      const infos = await Promise.all(clients.map((c) => c.ensureModel({ ...model, sha256 })));
       return new WorkerPool(clients, infos[0], model.threads);
     } catch (err) {
       await Promise.all(clients.map((c) => c.dispose()));

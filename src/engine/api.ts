@@ -23,6 +23,8 @@ export interface ModelOptions {
   executionProvider?: ExecutionProvider;
   preprocess?: PreprocessOverrides;
   cacheDir?: string;                // where instrumented models are cached (by content hash)
+  /** The ONNX file's sha256 where the caller has just computed it (the extension host, for its result cache; the CLI, for its --jobs workers): it is not read a second time. */
+  sha256?: string;
 }
 
 export interface AnalyzeOptions {

@@ -41,7 +41,7 @@ interface CacheEntry { info: InstrumentedInfo; layers: number; source: string; m
 
 export async function openModel(options: ModelOptions, sizeHint: [number, number] | undefined, report: (msg: string) => void): Promise<OpenedModel> {
   const file = path.resolve(options.modelPath);
-  const sha256 = await sha256File(file, 'model');
+  const sha256 = options.sha256 ?? await sha256File(file, 'model');
   const settings: SessionSettings = { threads: options.threads, executionProvider: options.executionProvider };
   const key = createHash('sha256').update(JSON.stringify({
     v: INSTRUMENT_VERSION, sha256, data: externalDataStamp(file), scope: resolvedScope(options), sizeHint: sizeHint ?? null,

@@ -2,7 +2,7 @@
 // the worker has the model and runs the analysis under a cancellable progress notification.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { ModelInfo } from '../engine/api';
+import type { ModelInfo, ModelOptions } from '../engine/api';
 import type { PruningCurve } from '../engine/batch/prune';
 import type { BatchRecord } from '../engine/batch/schema';
 import { isCompact } from '../engine/batch/compact';
@@ -169,17 +169,7 @@ export class AnalysisService extends Disposable {
   }
 
   private async keyFor(imagePath: string, target: TargetChoice, settings: ResolvedSettings): Promise<{ key: string; settingsKey: string; imageSha: string }> {
-    const modelPath = settings.model.modelPath;
-    let modelSha: string;
-    try {
-      modelSha = await this.hasher.hash(locateModel(modelPath).file, 'model');
-    } catch (e) {
-      // A folder without one clear ONNX file says which files it has.
-      if (e instanceof EngineError && e.code === 'model-choice') throw new UserError(`The ${e.message.slice(4)}. Set "neuronPath.modelPath" to the one to analyse, or run "Neuron Path: Select Model...".`);
-      throw new UserError(settings.bundledModel
-        ? `The bundled model is missing (${modelPath}). Reinstall the extension, or run "Neuron Path: Select Model..." to choose an ONNX model.`
-        : `The model ${modelPath} does not exist or has no ONNX file. Run "Neuron Path: Select Model..." or clear "neuronPath.modelPath" to use the bundled model.`);
-    }
+    const modelSha = await this.modelSha(settings);
     let imageSha: string;
     try {
       imageSha = await this.hasher.hash(imagePath, 'image');
@@ -187,6 +177,28 @@ export class AnalysisService extends Disposable {
       throw new UserError(`The image ${imagePath} cannot be read (was it moved or deleted?).`);
     }
     return { ...resultKey(settings.model, { ...settings.analyze, target }, modelSha, imageSha), imageSha };
+  }
+
+  /**
+   * The model the worker loads: the settings' options with the ONNX file's sha256, which the host
+   * computes anyway for its result cache (remembered by size and modification time), so the worker
+   * does not read a large model a second time; a changed file is a new model to load.
+   */
+  private async modelToLoad(settings: ResolvedSettings): Promise<ModelOptions> {
+    return { ...settings.model, sha256: await this.modelSha(settings) };
+  }
+
+  private async modelSha(settings: ResolvedSettings): Promise<string> {
+    const modelPath = settings.model.modelPath;
+    try {
+      return await this.hasher.hash(locateModel(modelPath).file, 'model');
+    } catch (e) {
+      // A folder without one clear ONNX file says which files it has.
+      if (e instanceof EngineError && e.code === 'model-choice') throw new UserError(`The ${e.message.slice(4)}. Set "neuronPath.modelPath" to the one to analyse, or run "Neuron Path: Select Model...".`);
+      throw new UserError(settings.bundledModel
+        ? `The bundled model is missing (${modelPath}). Reinstall the extension, or run "Neuron Path: Select Model..." to choose an ONNX model.`
+        : `The model ${modelPath} does not exist or has no ONNX file. Run "Neuron Path: Select Model..." or clear "neuronPath.modelPath" to use the bundled model.`);
+    }
   }
 
   private analyze(imagePath: string, target: TargetChoice, settings: ResolvedSettings, listener: RunListener, signal?: AbortSignal, prior?: AnalysisResult): Promise<AnalysisResult> {
@@ -197,8 +209,9 @@ export class AnalysisService extends Disposable {
         progress.report({ increment: next - done, message });
         done = next;
       };
-      advance(0, this.client.loadedModelKey === stableKey(settings.model) ? 'starting' : 'loading the model');
-      const info = await this.client.ensureModel(settings.model, { signal: abortSignal });
+      const model = await this.modelToLoad(settings);
+      advance(0, this.client.loadedModelKey === stableKey(model) ? 'starting' : 'loading the model');
+      const info = await this.client.ensureModel(model, { signal: abortSignal });
       this.modelLoaded(info);
       advance(5, 'running');
       return this.client.request('analyze', { imagePath, options: { ...settings.analyze, target }, ...(prior ? { prior } : {}) }, {
@@ -272,7 +285,7 @@ export class AnalysisService extends Disposable {
     this.warnAboutSettings(settings);
     const title = neurons.length === 1 ? `layer ${neurons[0].layer}, neuron ${neurons[0].neuron}` : `${neurons.length} neurons`;
     return cancellableProgress(`Neuron Path: visualizing ${title}`, signal, async (progress, abortSignal) => {
-      const info = await this.client.ensureModel(settings.model, { signal: abortSignal });
+      const info = await this.client.ensureModel(await this.modelToLoad(settings), { signal: abortSignal });
       this.modelLoaded(info);
       if (modelSha !== undefined && modelSha !== info.sha256) {
         throw new UserError('These neurons were found with another model than the one set now; analyse again with the current model to visualize them.');
@@ -310,7 +323,7 @@ export class AnalysisService extends Disposable {
   async comparePaths(a: AnalysisResult, b: AnalysisResult): Promise<PathComparison> {
     const settings = this.settings();
     this.warnAboutSettings(settings);
-    const info = await this.client.ensureModel(settings.model);
+    const info = await this.client.ensureModel(await this.modelToLoad(settings));
     this.modelLoaded(info);
     if (a.model.sha256 !== info.sha256 || b.model.sha256 !== info.sha256) {
       throw new UserError('The two results were made with another model than the one set now; analyse them again to compare them.');
@@ -356,8 +369,9 @@ export class AnalysisService extends Disposable {
     this.warnAboutSettings(settings);
     return cancellableProgress(`Neuron Path: ${path.basename(folder)}`, signal, async (progress, abortSignal) => {
       let done = 0;
-      progress.report({ message: this.client.loadedModelKey === stableKey(settings.model) ? 'scanning the folder' : 'loading the model' });
-      const info = await this.client.ensureModel(settings.model, { signal: abortSignal });
+      const model = await this.modelToLoad(settings);
+      progress.report({ message: this.client.loadedModelKey === stableKey(model) ? 'scanning the folder' : 'loading the model' });
+      const info = await this.client.ensureModel(model, { signal: abortSignal });
       this.modelLoaded(info);
       return request({
         signal: abortSignal,
@@ -378,7 +392,7 @@ export class AnalysisService extends Disposable {
   prune(resultFile: string, request: PruneRequest, onProgress: (p: BatchProgressInfo) => void, signal?: AbortSignal): Promise<PruningCurve> {
     const settings = this.settings();
     return cancellableProgress(`Neuron Path: pruning check of ${path.basename(resultFile)}`, signal, async (progress, abortSignal) => {
-      const info = await this.client.ensureModel(settings.model, { signal: abortSignal });
+      const info = await this.client.ensureModel(await this.modelToLoad(settings), { signal: abortSignal });
       this.modelLoaded(info);
       return this.client.request('prune', { resultFile, ...request }, {
         signal: abortSignal,
@@ -409,12 +423,11 @@ export class AnalysisService extends Disposable {
   private reloadModel(): void {
     if (!this.client.isRunning || this.client.loadedModelKey === undefined) return;
     const settings = this.settings();
-    if (this.client.loadedModelKey === stableKey(settings.model)) return;
-    this.output.info(`model settings changed: loading ${settings.model.modelPath}`);
-    this.client.ensureModel(settings.model).then(
-      (info) => this.modelLoaded(info),
-      (err) => { if (!isCancelled(err)) this.reportError(err, 'Loading the model failed'); },
-    );
+    this.modelToLoad(settings).then((model) => {
+      if (this.client.loadedModelKey === stableKey(model)) return undefined;
+      this.output.info(`model settings changed: loading ${settings.model.modelPath}`);
+      return this.client.ensureModel(model).then((info) => this.modelLoaded(info));
+    }).catch((err: unknown) => { if (!isCancelled(err)) this.reportError(err, 'Loading the model failed'); });
   }
 
   /** Shows an error to the user (and its details in the output channel). */

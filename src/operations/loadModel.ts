@@ -13,7 +13,8 @@ export const loadModel = operation<ModelOptions, ModelInfo, 'layer'>({
   isParams: (v) => isString(v.modelPath) && isOptional(v.labelsPath, isString) && isOptional(v.scope, isString)
     && isOptional(v.cacheDir, isString) && isOptional(v.executionProvider, isString)
     && (v.threads === undefined || (typeof v.threads === 'number' && Number.isInteger(v.threads) && v.threads >= 0))
-    && (v.preprocess === undefined || (typeof v.preprocess === 'object' && v.preprocess !== null)),
+    && (v.preprocess === undefined || (typeof v.preprocess === 'object' && v.preprocess !== null))
+    && isOptional(v.sha256, (s): s is string => isString(s) && /^[0-9a-f]{64}$/.test(s)),
   subject: (p) => modelSubject(p.modelPath),
   failure: { code: 'model-load-failed', message: (p, reason) => `Could not load ${modelSubject(p.modelPath)}: ${reason}. See the "Neuron Path" output for details.` },
   run: (ctx, p) => ctx.load(p),

@@ -3,6 +3,7 @@
 import { pruningCheck, type PruningCurve } from '../engine/batch/prune';
 import { loadReports } from '../engine/batch/report';
 import { EngineError } from '../engine/errors';
+import { pace } from '../format';
 import { isPruneRequest, type PruneRequest } from '../protocol/folderPanel';
 import { isLocalPath } from '../protocol/guards';
 import { operation } from './operation';
@@ -27,8 +28,7 @@ export const prune = operation<PruneParams, PruningCurve, 'batch'>({
     return pruningCheck(engine, records, report.patterns, {
       fractions: p.fractions, keep: p.keep, holdout: p.holdout, layers: p.layers, seed: p.seed, labels: engine.info.labels, signal: ctx.signal,
       onProgress: (done, total) => {
-        const rate = done / Math.max(1e-3, (performance.now() - started) / 1000);
-        ctx.progress({ done, total, resumed: 0, analysed: done, failed: 0, rate, etaSeconds: rate > 0 ? (total - done) / rate : undefined });
+        ctx.progress({ done, total, resumed: 0, analysed: done, failed: 0, ...pace(done, (performance.now() - started) / 1000, total - done) });
       },
     });
   },

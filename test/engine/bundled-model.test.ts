@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import test from 'node:test';
+import { sha256File } from '../../src/engine/hash';
 import { defaultModelPath, Engine } from '../../src/engine/index';
 import { REPO, tempDir } from '../helpers/fixtures';
 
@@ -37,4 +38,17 @@ test('the bundled model is a 6+ layer ViT with Fashion-MNIST labels and classifi
 
 test('the default model path resolves to the bundled model', () => {
   assert.equal(defaultModelPath(), MODEL);
+});
+
+test('a model opened with the sha256 its caller computed is not hashed again, and is the model of that hash', async () => {
+  const sha256 = await sha256File(MODEL, 'model');
+  const cacheDir = tempDir('given-sha');
+  const given = await Engine.open({ modelPath: MODEL, cacheDir, sha256 });
+  await given.dispose();
+  assert.equal(given.info.sha256, sha256);
+  // The hash names the model (its record, its instrumented cache entry): another one is taken as given, not recomputed.
+  const other = 'f'.repeat(64);
+  const taken = await Engine.open({ modelPath: MODEL, cacheDir, sha256: other });
+  await taken.dispose();
+  assert.equal(taken.info.sha256, other);
 });

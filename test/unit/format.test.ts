@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { roundTicks } from '../../webview/ticks';
-import { analysisProgressText, formatNumber, formatPercent, formatSigned, formatSpread, MISSING, progressPercent, remainingSeconds, modelLabel } from '../../src/format';
+import { analysisProgressText, batchProgressText, durationText, formatNumber, formatPercent, formatSigned, formatSpread, MISSING, pace, progressPercent, remainingSeconds, modelLabel } from '../../src/format';
 
 test('numbers: significant digits, exponent outside 1e-3..1e4, a dash when missing', () => {
   assert.equal(formatNumber(0.123456), '0.123');
@@ -38,6 +38,16 @@ test('an analysis\'s remaining time: from the measured rows per second and the r
   assert.equal(remainingSeconds({ phase: 'clean', message: 'clean forward pass' }), undefined);
   assert.equal(analysisProgressText({ ...p, work: { done: 0, total: 200, seconds: 0 } }), p.message);
   assert.equal(progressPercent({ ...p, work: { done: 100, total: 200, seconds: 10 } }), 52.5);
+});
+
+test('a run\'s pace and progress line: the rate since the start, the time left at it, neither before the first item', () => {
+  assert.deepEqual(pace(0, 5, 10), { rate: 0, etaSeconds: undefined });
+  assert.deepEqual(pace(3, 0, 10), { rate: 0, etaSeconds: undefined });
+  assert.deepEqual(pace(4, 2, 10), { rate: 2, etaSeconds: 5 });
+  assert.equal(batchProgressText({ done: 0, total: 14, failed: 0, ...pace(0, 1, 14) }), '0/14 images');
+  assert.equal(batchProgressText({ done: 4, total: 14, failed: 1, ...pace(4, 2, 10) }), '4/14 images, 2.0 img/s, 5 s left, 1 failed');
+  assert.equal(batchProgressText({ done: 14, total: 14, failed: 0, ...pace(14, 1, 0) }), '14/14 images, 14 img/s');
+  assert.deepEqual([59.4, 61, 3599, 3900].map((s) => durationText(s)), ['59 s', '1 min', '1 h', '1 h 5 min']);
 });
 
 test('one name for a model everywhere: the bundled one by that name, others by the file and the folder that tells them apart', () => {

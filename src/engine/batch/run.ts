@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AnalyzeOptions, ModelInfo, ModelOptions, RunHooks } from '../api';
+import { pace } from '../../format';
 import type { FsPath } from '../files';
 import { sha256File } from '../hash';
 import { declaredOrientation } from '../orientation';
@@ -112,10 +113,8 @@ async function runLocked<R extends ImageRecord, S extends RunSettings>(opts: Bat
   opts.signal?.addEventListener('abort', stop);
   if (opts.signal?.aborted) stop();
   const report = (line?: ResultLine<R, S>) => {
-    const seconds = (performance.now() - started) / 1000;
-    const rate = analysed && seconds > 0 ? analysed / seconds : 0;
-    const left = total - resumed - analysed;
-    opts.onProgress?.({ done: resumed + analysed, total, resumed, analysed, failed, rate, etaSeconds: rate ? left / rate : undefined, line });
+    const { rate, etaSeconds } = pace(analysed, (performance.now() - started) / 1000, total - resumed - analysed);
+    opts.onProgress?.({ done: resumed + analysed, total, resumed, analysed, failed, rate, etaSeconds, line });
   };
   report();
 
