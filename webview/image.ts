@@ -24,6 +24,7 @@ import { isMessage, Page } from './boot';
 import { interveneSection } from './intervene';
 import { INTERVENE_MESSAGES } from './interveneState';
 import { locationParts } from './location';
+import { FAST, isFast } from '../src/engine/options';
 import { missingThumbnails, thumbnail, ThumbnailBar } from './thumbnails';
 import {
   baselinesToAdd, classCount, classLabel, fmt, initialImageState, methodName, pct, persistedImage, rankLayer, reduceImage, shownPrediction,
@@ -47,6 +48,10 @@ const ui = {
   title: h('h1', { id: 'title' }),
   subtitle: h('p', { class: 'subtitle', id: 'subtitle' }),
   leftOut: h('p', { class: 'subtitle left-out', id: 'left-out', hidden: true }),
+  fastBox: h('input', {
+    id: 'fast', type: 'checkbox', 'data-testid': 'fast',
+    onchange: (e: Event) => post({ type: 'setFast', fast: (e.target as HTMLInputElement).checked }),
+  }),
   runButton: h('vscode-button', { id: 'run', onclick: () => post({ type: 'analyze', target: page.state.target }) }, 'Analyze'),
   cancelButton: h('vscode-button', { id: 'cancel', secondary: true, 'data-testid': 'cancel', title: 'Stop now: what was found so far stays on screen', onclick: () => post({ type: 'cancel' }) }, 'Cancel'),
   skipButton: h('vscode-button', {
@@ -137,6 +142,8 @@ function build(): void {
   const header = h('header', { class: 'top' },
     h('div', { class: 'titles' }, ui.title, ui.subtitle, ui.leftOut),
     h('div', { class: 'actions', role: 'toolbar', 'aria-label': 'Analysis actions' },
+      h('label', { class: 'fast', for: 'fast', title: `Fast: ${FAST.steps} Gauss\u2013Legendre steps instead of the set steps and rule. Not the paper\u2019s setting (20 left-Riemann steps); on the bundled model\u2019s test images it finds the converged path as often (README, Quadrature). Sets neuronPath.fast for the next runs.` },
+        ui.fastBox, 'Fast (not the paper\u2019s setting)'),
       ui.runButton, ui.cancelButton, ui.skipButton, ui.baselinesButton, ui.jsonButton, ui.csvButton, ui.compareButton, ui.settingsButton));
 
   const prediction = section('prediction',
@@ -225,14 +232,16 @@ function renderHeader(s: ImageState): void {
   if (s.fileName) app.dataset.image = s.fileName;
   const r = s.result;
   const parts = [s.modelName || (r ? modelLabel(r.model.path) : '')];
-  if (r) parts.push(`${r.model.layers} layers × ${r.model.neuronsPerLayer} neurons`, stepsText(r.settings), `${r.settings.formula} formula`, `scope ${r.model.scope}`);
+  if (r) parts.push(`${r.model.layers} layers × ${r.model.neuronsPerLayer} neurons`, `${stepsText(r.settings)}${isFast(r.settings) ? ' (the fast preset: not the paper\u2019s setting)' : ''}`, `${r.settings.formula} formula`, `scope ${r.model.scope}`);
   if (r?.model.precision && r.model.precision.stored !== 'float32') parts.push(`${r.model.precision.stored} model analysed in float32`);
   ui.subtitle.textContent = parts.filter(Boolean).join(' · ');
   // Blocks the path does not run through (class attention, an attention-pool head): which and why.
   ui.leftOut.hidden = !r?.model.ffn?.leftOut;
   ui.leftOut.textContent = r?.model.ffn?.leftOut ? `Left out of the path: ${r.model.ffn.leftOut}` : '';
   const running = s.status === 'running';
-  ui.runButton.hidden = running || s.status === 'done';
+  ui.fastBox.checked = s.fast;
+  // A finished result offers Run again only when the Fast box no longer matches how it was made.
+  ui.runButton.hidden = running || (s.status === 'done' && !(r && isFast(r.settings) !== s.fast));
   ui.runButton.textContent = s.status === 'empty' ? 'Analyze' : 'Run again';
   ui.cancelButton.hidden = !running;
   // Skipping is offered while a run has baselines ahead; once asked, the run stops when its path is complete.

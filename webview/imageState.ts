@@ -29,6 +29,8 @@ export interface ImageState {
   baselinesCancelled: boolean;
   /** The baselines the settings ask for. */
   wantedBaselines: BaselineName[];
+  /** The fast preset is on for the next run. */
+  fast: boolean;
   /** The path so far while running; the result's path when done. */
   path: PathNeuron[];
   layers?: number;
@@ -66,6 +68,7 @@ export function initialImageState(persisted?: Partial<ImagePersistedState>): Ima
     reusesPath: false,
     baselinesCancelled: false,
     wantedBaselines: [],
+    fast: false,
     cached: false,
     selectedLayer: persisted?.selectedLayer ?? 0,
     followLive: true,
@@ -101,6 +104,7 @@ function fromInit(prev: ImageState, init: ImageInit): ImageState {
     runId: undefined,
     partial: undefined,
     wantedBaselines: init.wantedBaselines ?? prev.wantedBaselines,
+    fast: init.fast ?? prev.fast,
   };
   if (init.running) {
     const p = init.running.progress;

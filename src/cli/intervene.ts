@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { chooseShard, scanNotes, shardFile } from '../engine/batch/index';
 import { isAnalysisResult, recordsOf } from '../engine/batch/records';
 import { readResultFileSync } from '../engine/batch/resultFile';
-import { codeOf } from '../engine/errors';
+import { codeOf, EngineError } from '../engine/errors';
 import { writeEditedModel } from '../engine/editModel';
 import { Engine } from '../engine/index';
 import { checkIntervention, INTERVENTION_ROWS, INTERVENTION_SCHEMA, parseSettings, settingsText, type Intervention, type InterventionRecord, type InterventionRows, type NeuronSetting } from '../engine/intervene';
@@ -28,7 +28,8 @@ usage: neuron-path intervene IMAGE|DIR --set L:J=F[,L:J=F...] [--rows readout|al
   the readout rows (default: the rows the head reads, as the path's manipulation) or at every token
   row (--rows all), everything else live, and prints the five most probable classes before and after
   and the change of the target's probability (target: --target, else the class predicted before).
-  --set path:RESULT.json=F   every neuron of the path of a neuron-path/1 record (analyze --json)
+  --set path:RESULT.json=F   every neuron of the path of a neuron-path/1 record (analyze --json; its
+                             file name may hold commas)
   --json OUT           the neuron-path/intervention-1 record: both top-5 lists and the settings
                        ('-' for stdout; an existing file is replaced only if it is the intervention
                        record of the same image, or with --force)
@@ -70,17 +71,26 @@ function positive(name: string, v: string | undefined): number | undefined {
   return n;
 }
 
+/**
+ * The items of `--set`: split at the commas that start another item (L:J= or path:), so a record's
+ * file name may hold commas (path:a,b.json=0,3:29=2 is two items).
+ */
+export function setItems(text: string): string[] {
+  return text.split(/,(?=\s*(?:\d+:\d+=|path:))/).map((s) => s.trim()).filter(Boolean);
+}
+
 /** `--set` into settings checked against the open model: L:J=F items, and path:RESULT.json=F for a record's path. */
 export function interventionOf(engine: Engine, f: Values): Intervention {
   if (f.set === undefined) throw new UsageError('name the neurons to set: --set L:J=F[,L:J=F...] (e.g. --set 3:29=0)');
   const { layers, neuronsPerLayer } = engine.info;
   const settings: NeuronSetting[] = [];
   const plain: string[] = [];
-  for (const item of f.set.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const item of setItems(f.set)) {
     if (!item.startsWith('path:')) { plain.push(item); continue; }
     const at = item.lastIndexOf('=');
     if (at < 0) throw new UsageError(`--set: '${item}' needs a factor: path:RESULT.json=F`);
     const factor = Number(item.slice(at + 1));
+    if (!Number.isFinite(factor)) throw new UsageError(`--set: '${item}' needs a finite factor after its last '=': path:RESULT.json=F`);
     settings.push(...pathSettings(engine, item.slice('path:'.length, at), factor));
   }
   const intervention = { settings, rows: rowsOf(f.rows) };
@@ -121,7 +131,7 @@ export async function intervene(argv: string[]): Promise<number> {
   let sharding;
   try { sharding = chooseShard(f.shard, positive('shards', f.shards)); } catch (e) { if (codeOf(e) === 'invalid-option') throw new UsageError((e as Error).message); throw e; }
   const mOpts = modelOptions(f);
-  const records = (f.set ?? '').split(',').flatMap((item) => (item.trim().startsWith('path:') ? [item.trim().slice('path:'.length).replace(/=[^=]*$/, '')] : []));
+  const records = setItems(f.set ?? '').flatMap((item) => (item.startsWith('path:') ? [item.slice('path:'.length).replace(/=[^=]*$/, '')] : []));
   const keeps = recordOf(input);
   const json = folder ? undefined : checkOutput('--json', f.json, {
     inputs: [input, mOpts.modelPath, ...records, ...(mOpts.labelsPath ? [mOpts.labelsPath] : [])], force: f.force,
@@ -209,7 +219,8 @@ export async function exportEdited(argv: string[]): Promise<number> {
     const intervention = interventionOf(engine, f);
     let written;
     try { written = await writeEditedModel(engine, intervention, f.out); } catch (e) {
-      if (codeOf(e) === 'invalid-option') throw new UsageError(`--out: ${(e as Error).message}`);
+      // What is refused is the output, or the model (a precision the edit is not written in).
+      if (codeOf(e) === 'invalid-option') throw new UsageError(`${e instanceof EngineError && e.facts.field === 'model' ? '--model' : '--out'}: ${(e as Error).message}`);
       throw e;
     }
     const mask = intervention.rows === 'all' ? 'factors multiply fc2\'s input at every row (its weight is shared or computed)' : 'a mask multiplies fc2\'s input at the readout rows';

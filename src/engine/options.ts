@@ -77,6 +77,9 @@ export function isImageFileName(file: string): boolean {
  */
 export const FAST = { steps: 8, rule: 'gauss' as Rule } as const;
 
+/** Whether a result's steps and rule are the fast preset's. */
+export const isFast = (s: { steps: number; rule?: Rule }): boolean => s.steps === FAST.steps && s.rule === FAST.rule;
+
 export type ResolvedAnalyzeOptions = Required<Omit<AnalyzeOptions, 'baselines'>> & { baselines: BaselineName[] };
 
 /** Every analyze option, missing ones from DEFAULTS (the random count is 0 without random paths). */

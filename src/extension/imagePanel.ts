@@ -17,6 +17,7 @@ import type { FolderPanelManager } from './folderPanel';
 import { ImageIntervention } from './imageIntervention';
 import { PanelThumbnails } from './thumbnails';
 import { PanelManagerBase, panelKey, WebviewPanelHost, webviewOptions } from './webviewPanel';
+import { SECTION } from './settings';
 
 // The id VS Code saves open panels under (and package.json's activation event names): kept from
 // before the image panel had its prefix, so panels open before an update are revived after it.
@@ -260,11 +261,21 @@ export class ImagePanel extends WebviewPanelHost<HostToImageWebview> {
       case 'exportEdited': void this.intervention.exportEdited(message.intervention); return;
       case 'visualizeNeurons': this.visualizeNeurons(message.neurons); return;
       case 'cancelVisualizeNeurons': this.thumbnails.cancel(); return;
+      case 'setFast': void this.setFast(message.fast); return;
     }
+  }
+
+  /** The panel's Fast box sets `neuronPath.fast` where it is set now (the workspace's, else the user's); the next run uses it. */
+  private async setFast(fast: boolean): Promise<void> {
+    const config = vscode.workspace.getConfiguration(SECTION);
+    const target = config.inspect<boolean>('fast')?.workspaceValue !== undefined ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+    await config.update('fast', fast, target);
+    this.sendInit();
   }
 
   private sendInit(): void {
     if (!this.ready) return;
+    const settings = this.service.settings();
     const init: ImageInit = {
       imagePath: this.imagePath,
       imageUri: this.panel.webview.asWebviewUri(this.imageUri).toString(),
@@ -276,7 +287,8 @@ export class ImagePanel extends WebviewPanelHost<HostToImageWebview> {
       cached: this.cached,
       running: this.running ? { runId: this.running.runId, progress: this.running.progress } : undefined,
       cancelled: this.cancelled,
-      wantedBaselines: this.service.settings().analyze.baselines,
+      wantedBaselines: settings.analyze.baselines,
+      fast: settings.fast,
       error: this.error,
     };
     this.post({ type: 'init', init });

@@ -44,6 +44,8 @@ export interface ResolvedSettings {
   analyze: AnalyzeOptions & { target: TargetChoice; steps: number; rule: Rule; formula: Formula; baselines: BaselineName[]; topK: number };
   /** True when modelPath was empty: the bundled model is used. */
   bundledModel: boolean;
+  /** The fast preset is on (options.ts FAST: not the paper's setting). */
+  fast: boolean;
   /** Settings that were ignored, each with the reason, for the output channel and a warning. */
   warnings: string[];
 }
@@ -107,7 +109,8 @@ export function readSettings(config: ConfigReader, ctx: SettingsContext): Resolv
   let rule = pick(ruleRaw, RULES, DEFAULTS.rule);
   if (ruleRaw !== undefined && rule !== ruleRaw) warnings.push(`neuronPath.rule must be one of ${RULES.join(', ')}; using ${rule}.`);
   // The fast preset replaces the steps and the rule (not the paper's setting; options.ts FAST).
-  if (config.get<unknown>('fast') === true) ({ steps, rule } = FAST);
+  const fast = config.get<unknown>('fast') === true;
+  if (fast) ({ steps, rule } = FAST);
 
   const target = parseTarget(config.get<unknown>('target'));
   if (target === undefined) warnings.push('neuronPath.target must be "predicted" or a class index; using "predicted".');
@@ -129,6 +132,7 @@ export function readSettings(config: ConfigReader, ctx: SettingsContext): Resolv
     model,
     analyze: { target: target ?? DEFAULTS.target, steps, rule, formula: pick(config.get<unknown>('formula'), FORMULAS, DEFAULTS.formula), baselines, topK },
     bundledModel: !rawModel,
+    fast,
     warnings,
   };
 }

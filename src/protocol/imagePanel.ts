@@ -27,6 +27,8 @@ export interface ImageInit {
   cancelled?: LayerProgress;
   /** The baselines the settings ask for: a result without some of them offers to compute them. */
   wantedBaselines?: BaselineName[];
+  /** The fast preset is on for the next run (8 Gauss-Legendre steps: not the paper's setting). */
+  fast?: boolean;
   error?: string;
 }
 
@@ -83,6 +85,8 @@ export type ImageWebviewToHost =
   /** Compute the feature visualizations these path neurons lack (thumbnails on their cards); stop that. */
   | { type: 'visualizeNeurons'; neurons: NeuronRef[] }
   | { type: 'cancelVisualizeNeurons' }
+  /** Turn the fast preset (setting neuronPath.fast) on or off for the next runs. */
+  | { type: 'setFast'; fast: boolean }
   | CopyRequest
   /** The top-5 with these neurons set (answered by `intervention` of the same id). */
   | { type: 'intervene'; requestId: number; intervention: Intervention }
@@ -103,6 +107,7 @@ export function isImageWebviewToHost(v: unknown): v is ImageWebviewToHost {
     case 'analyze': return isTargetChoice(v.target);
     case 'neuronView': return isIndex(v.layer) && isIndex(v.neuron);
     case 'copy': return isCopyRequest(v);
+    case 'setFast': return typeof v.fast === 'boolean';
     case 'export': {
       const r = v.request;
       if (!isObject(r)) return false;

@@ -136,3 +136,29 @@ test('export-edited: a plain ONNX model that analyze runs, predicting what the i
   assert.equal(none.status, 2);
   assert.match(none.stderr, /export-edited needs --out EDITED\.onnx/);
 });
+
+test('--set: a record\'s file name with commas, beside plain neurons; a path item without a factor is refused in words', () => {
+  const dir = tempDir('intervene-comma');
+  const record = path.join(dir, 'coat, first.json');
+  assert.equal(cli('analyze', COAT, '--baselines', 'none', '--json', record, '-q').status, 0);
+  const a = json<AnalysisResult>(record);
+  const free = [0, 1, 2].find((j) => j !== a.path[1].neuron)!;
+  const r = cli('intervene', COAT, '--set', `path:${record}=0,1:${free}=2`, '--json', '-', '-q');
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual((JSON.parse(r.stdout) as InterventionRecord).settings,
+    [...a.path.map((n) => ({ layer: n.layer, neuron: n.neuron, factor: 0 })), { layer: 1, neuron: free, factor: 2 }]);
+  const bad = cli('intervene', COAT, '--set', `path:${record}=x`, '-q');
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--set: 'path:.*coat, first\.json=x' needs a finite factor after its last '='/);
+});
+
+test('export-edited: a float16 or bfloat16 model is refused in words (the edit is written for float32 models), nothing written', () => {
+  const dir = tempDir('export-edited-half');
+  for (const name of ['precision_float16', 'precision_bfloat16']) {
+    const out = path.join(dir, `${name}.onnx`);
+    const r = cli('export-edited', '--model', path.join(REPO, 'test', 'fixtures', name, 'model.onnx'), '--set', '0:0=0', '--out', out, '-q');
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`--model: the model is stored in ${name.split('_')[1]}; an edited model is written for float32 models only \\(export the model in float32 and edit that\\)`));
+    assert.equal(fs.existsSync(out), false);
+  }
+});

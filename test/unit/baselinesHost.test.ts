@@ -1,6 +1,7 @@
 // The image panel's host with the real worker (stubbed `vscode`): "Skip baselines" gives a complete
 // result without them, kept in the result cache and re-opened as it is; "Compute baselines" adds them
-// to the same path. "Compare with..." alone says why; "Settings" in a remote window opens the Remote tab.
+// to the same path. "Compare with..." alone says why; "Settings" in a remote window opens the Remote tab;
+// the Fast box sets the fast preset for the next run.
 // Skipped before `npm run build`.
 import test from 'node:test';
 import assert from 'node:assert/strict';
@@ -71,6 +72,15 @@ test('image panel host: skip the baselines, re-open the path result, compute the
     assert.equal(full.result.jas, first.result.jas);
     assert.ok(full.result.baselines.activation && full.result.baselines.integratedGradients && full.result.baselines.influencePattern && full.result.baselines.random);
     assert.ok(!h.messages.some((m) => m.level === 'error'), JSON.stringify(h.messages));
+
+    // The Fast box sets neuronPath.fast in the user settings; the page is told, and the next run takes 8 Gauss-Legendre steps.
+    assert.equal(postedOf(again, 'init').at(-1)!.init.fast, false);
+    again.receive({ type: 'setFast', fast: true });
+    await until('init with fast on', () => postedOf(again, 'init').find((m) => m.init.fast === true));
+    assert.equal(h.config['neuronPath.fast'], true);
+    again.receive({ type: 'analyze', target: 'predicted' });
+    const fast = await until('fast result', () => postedOf(again, 'result').find((m) => m.result.settings.rule === 'gauss'));
+    assert.equal(fast.result.settings.steps, 8);
   } finally {
     await deactivateHost(ctx, 100).catch(() => undefined);
     restore();

@@ -448,3 +448,28 @@ test('webview: where the selected neuron lives: its block and the ONNX names of 
     assert.deepEqual(errors, []);
   });
 });
+
+test('webview: the Fast box (not the paper\'s setting) shows the setting, posts a change, and a fast result says it is the fast preset', { skip: skipUnlessPage('image'), timeout: 120_000 }, async () => {
+  const base = bigResult();
+  const opts = { bundle: 'image', outDir: 'image', pagePath: '/panel.html', nonce: 'dGVzdC1ub25jZS0xMjM0', title: 'Neuron Path: cat.png', themes: THEMES, files: await catImage() };
+  await withPanelPage<HostToImageWebview>(opts, async ({ page, origin, errors, load, send, posted }) => {
+    await load();
+    const init = { imagePath: '/img/cat.png', imageUri: `${origin}/img/cat.png`, fileName: 'cat.png', modelName: 'bundled model', target: 'predicted' as const };
+    await send({ type: 'init', init: { ...init, fast: false } });
+    assert.equal(await page.isChecked('[data-testid=fast]'), false);
+    assert.match(await page.textContent('label.fast') ?? '', /Fast \(not the paper.s setting\)/);
+    await page.click('[data-testid=fast]');
+    assert.deepEqual((await posted()).filter((m) => m.type === 'setFast'), [{ type: 'setFast', fast: true }]);
+    // a result made with the preset says so; one made otherwise, shown while the box is on, offers Run again
+    const fast: AnalysisResult = { ...base, settings: { ...base.settings, steps: 8, rule: 'gauss' } };
+    await send({ type: 'init', init: { ...init, fast: true, result: fast } });
+    await page.waitForSelector('[data-testid=status][data-state=done]');
+    assert.equal(await page.isChecked('[data-testid=fast]'), true);
+    assert.match(await page.textContent('#subtitle') ?? '', /8 steps, gauss rule \(the fast preset: not the paper.s setting\)/);
+    assert.equal(await page.isHidden('#run'), true, 'made as the box says: nothing to run again');
+    await send({ type: 'init', init: { ...init, fast: true, result: base } });
+    await page.waitForFunction(() => !/fast preset/.test(document.querySelector('#subtitle')?.textContent ?? ''));
+    assert.equal(await page.isVisible('#run'), true, 'the box no longer matches the result: Run again');
+    assert.deepEqual(errors, []);
+  });
+});
