@@ -21,6 +21,8 @@ export const analyze = operation<AnalyzeParams, AnalysisResult, 'layer'>({
   queued: true,
   isParams: (v) => isImageParams(v) && isObject(v.options)
     && isOptional(v.prior, isAnalysisResult),
+  isResult: isAnalysisResult,
+  resultShape: 'an analysis (model, image, path, prediction, target, settings, JAS, baselines, in their bounds)',
   subject: imageSubject,
   failure: analysisFailure(imageSubject),
   run: (ctx, p) => ctx.model().engine.analyze(imageOf(p), p.options, { signal: ctx.signal, onProgress: (q) => ctx.progress(q) }, p.prior),

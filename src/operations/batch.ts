@@ -3,7 +3,7 @@
 import type { AnalyzeOptions } from '../engine/api';
 import { isObject, isString } from '../protocol/guards';
 import { analysisFailure, operation } from './operation';
-import { batchProgressInfo, batchRunResult, type BatchRunResult } from './progress';
+import { BATCH_RUN_SHAPE, batchProgressInfo, batchRunResult, isBatchRunResult, type BatchRunResult } from './progress';
 
 /** Analyze every image of `folder` (ImageFolder or flat) with the open model into the .jsonl `out`, resuming it. */
 export interface BatchParams {
@@ -22,6 +22,8 @@ export const batch = operation<BatchParams, BatchRunResult, 'batch'>({
   isParams: (v) => isString(v.folder) && isString(v.out) && isObject(v.options)
     && (v.limit === undefined || (typeof v.limit === 'number' && Number.isInteger(v.limit) && v.limit >= 1))
     && (v.scores === undefined || v.scores === 'top' || v.scores === 'all'),
+  isResult: isBatchRunResult,
+  resultShape: BATCH_RUN_SHAPE,
   subject,
   failure: analysisFailure(subject),
   run: async (ctx, p) => {

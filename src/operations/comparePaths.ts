@@ -5,9 +5,12 @@ import { EngineError } from '../engine/errors';
 import { recordedPath } from '../engine/files';
 import { checkComparable, comparePaths as compare, type PathComparison } from '../engine/pathCompare';
 import type { AnalysisResult } from '../engine/result';
+import { isFiniteNumber, isIndex, isObject, isString } from '../protocol/guards';
 import { analysisFailure, operation } from './operation';
 
 export interface CompareParams { a: AnalysisResult; b: AnalysisResult }
+
+const isSide = (v: unknown): boolean => isObject(v) && isString(v.image) && isObject(v.target) && isFiniteNumber(v.jas) && isFiniteNumber(v.jasOnOther);
 
 const subject = (p: CompareParams) => `the paths of ${p.a.image.path} and ${p.b.image.path}`;
 
@@ -16,6 +19,8 @@ export const comparePaths = operation<CompareParams, PathComparison, 'none'>({
   progress: 'none',
   queued: true,
   isParams: (v) => isAnalysisResult(v.a) && isAnalysisResult(v.b),
+  isResult: (v): v is PathComparison => isObject(v) && isSide(v.a) && isSide(v.b) && isIndex(v.neurons) && Array.isArray(v.layers) && isIndex(v.shared),
+  resultShape: 'a comparison (a and b with image, target and JAS, neurons, layers, shared)',
   subject,
   failure: analysisFailure(subject),
   run: async (ctx, { a, b }) => {

@@ -2,7 +2,7 @@
 // is read with beside it): the panel's "Export edited model...", as `neuron-path export-edited`.
 import type { EditedModel } from '../engine/editModel';
 import type { Intervention } from '../engine/intervene';
-import { isLocalPath } from '../protocol/guards';
+import { isArrayOf, isLocalPath, isObject, isString } from '../protocol/guards';
 import { isIntervention } from '../protocol/intervention';
 import { operation } from './operation';
 
@@ -16,6 +16,8 @@ export const exportEdited = operation<ExportEditedParams, ExportEditedResult, 'n
   progress: 'none',
   queued: true,
   isParams: (v) => isLocalPath(v.out) && isIntervention(v.intervention),
+  isResult: (v): v is ExportEditedResult => isObject(v) && isString(v.out) && isArrayOf(v.copied, isString) && Array.isArray(v.blocks),
+  resultShape: 'the written model (out, blocks, copied)',
   subject: (p) => `the edited model ${p.out}`,
   failure: { code: 'analysis-failed', message: (p, reason) => `Writing the edited model ${p.out} failed: ${reason}. See the "Neuron Path" output for details.` },
   run: async (ctx, p) => {

@@ -2,7 +2,7 @@
 // before and after (one forward pass of two rows; the panel's Intervene section asks on every change).
 import type { FsPath } from '../engine/files';
 import type { Intervention, InterventionRecord } from '../engine/intervene';
-import { isIndex, isOptional } from '../protocol/guards';
+import { isFiniteNumber, isIndex, isObject, isOptional, isString } from '../protocol/guards';
 import { isIntervention } from '../protocol/intervention';
 import { imageOf, imageParams, imageSubject, isImageParams, type ImageParams } from './imageParams';
 import { analysisFailure, operation } from './operation';
@@ -20,6 +20,10 @@ export const intervene = operation<InterveneParams, InterventionRecord, 'none'>(
   queued: true,
   isParams: (v) => isImageParams(v) && isIntervention(v.intervention)
     && isOptional(v.target, isIndex),
+  isResult: (v): v is InterventionRecord => isObject(v) && isString(v.schema) && isObject(v.model) && isObject(v.image)
+    && Array.isArray(v.before) && Array.isArray(v.after) && isIndex(v.top1After) && isObject(v.target)
+    && isIndex(v.target.class) && isFiniteNumber(v.target.before) && isFiniteNumber(v.target.after) && isIntervention(v),
+  resultShape: 'an intervention (its settings and rows, model, image, the top classes before and after, the target before and after, top1After)',
   subject: imageSubject,
   failure: analysisFailure(imageSubject),
   run: (ctx, p) => ctx.model().engine.intervene(imageOf(p), p.intervention, p.target, ctx.signal),

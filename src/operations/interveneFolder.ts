@@ -3,16 +3,18 @@
 // target probability before and after, read back from the whole file (earlier runs included).
 import type { ClassEffect } from '../engine/interveneFolder';
 import type { Intervention } from '../engine/intervene';
-import { isString } from '../protocol/guards';
+import { isIndex, isObject, isString } from '../protocol/guards';
 import { isIntervention } from '../protocol/intervention';
 import { folderSubject } from './batch';
 import { analysisFailure, operation } from './operation';
-import { batchProgressInfo, batchRunResult, type BatchRunResult } from './progress';
+import { BATCH_RUN_SHAPE, batchProgressInfo, batchRunResult, isBatchRunResult, type BatchRunResult } from './progress';
 
 export interface InterveneFolderParams { folder: string; out: string; intervention: Intervention }
 
 /** How the run ended, and the effects over every image in `out` (null when it holds none). */
 export interface FolderInterventionResult { run: BatchRunResult; effects: { classes: ClassEffect[]; all: ClassEffect } | null }
+
+const isEffects = (v: unknown): boolean => v === null || (isObject(v) && Array.isArray(v.classes) && isObject(v.all) && isIndex(v.all.images));
 
 export const interveneFolder = operation<InterveneFolderParams, FolderInterventionResult, 'batch'>({
   timeoutMs: 10 * 60_000,   // between two progress messages: one image
@@ -20,6 +22,8 @@ export const interveneFolder = operation<InterveneFolderParams, FolderInterventi
   queued: true,
   writesResultFile: true,
   isParams: (v) => isString(v.folder) && isString(v.out) && isIntervention(v.intervention),
+  isResult: (v): v is FolderInterventionResult => isObject(v) && isBatchRunResult(v.run) && isEffects(v.effects),
+  resultShape: `the run (${BATCH_RUN_SHAPE}) and the effects (null, or classes and all)`,
   subject: folderSubject,
   failure: analysisFailure(folderSubject),
   run: async (ctx, p) => {

@@ -3,7 +3,7 @@
 import type { NeuronUnit } from '../engine/batch/schema';
 import { isIndex, isString } from '../protocol/guards';
 import { analysisFailure, operation } from './operation';
-import { batchProgressInfo, batchRunResult, type BatchRunResult } from './progress';
+import { BATCH_RUN_SHAPE, batchProgressInfo, batchRunResult, isBatchRunResult, type BatchRunResult } from './progress';
 import { folderSubject } from './batch';
 
 /** Scan every image of `folder` for `units` into the resumable .jsonl `out`. */
@@ -19,6 +19,8 @@ export const neuronScan = operation<NeuronScanParams, BatchRunResult, 'batch'>({
   writesResultFile: true,
   isParams: (v) => isString(v.folder) && isString(v.out) && Array.isArray(v.units) && v.units.every(isUnit)
     && (v.limit === undefined || (typeof v.limit === 'number' && Number.isInteger(v.limit) && v.limit >= 1)),
+  isResult: isBatchRunResult,
+  resultShape: BATCH_RUN_SHAPE,
   subject: folderSubject,
   failure: analysisFailure(folderSubject),
   run: async (ctx, p) => {

@@ -43,6 +43,10 @@ export interface Operation<P, R, K extends ProgressKind> {
   readonly writesResultFile?: boolean;
   /** Checks the parameters (the message's envelope is checked by the protocol's guard). */
   isParams(v: Record<string, unknown>): boolean;
+  /** Checks the worker's answer (the fields the host and the pages read; a huge array's length, not its elements). */
+  isResult(v: unknown): v is R;
+  /** What that check expects, in words, for the error of an answer that fails it: "an analysis (model, image, path, ...)". */
+  readonly resultShape: string;
   /** What its errors name: "the image /x.png", "the folder /d". */
   subject(p: P): string;
   /** Its failure when no engine error code explains it: the worker code and the message's wording. */

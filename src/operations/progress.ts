@@ -4,10 +4,18 @@ import { ERROR_SCHEMA, type BatchLine } from '../engine/batch/schema';
 import type { BatchProgress, BatchSummary } from '../engine/batch/run';
 import type { NeuronScanLine } from '../engine/batch/schema';
 import type { InterventionLine } from '../engine/interveneFolder';
+import { isFiniteNumber, isIndex, isObject, isString } from '../protocol/guards';
 
 /** How a folder run ended (`cancelled`: stopped by `cancel`; what is in `out` stays and is resumed next time). */
 export interface BatchRunResult {
   out: string; total: number; resumed: number; analysed: number; failed: number; cancelled: boolean; seconds: number;
+}
+
+export const BATCH_RUN_SHAPE = 'a folder run\'s summary (out, total, resumed, analysed, failed, cancelled, seconds)';
+
+export function isBatchRunResult(v: unknown): v is BatchRunResult {
+  return isObject(v) && isString(v.out) && isIndex(v.total) && isIndex(v.resumed) && isIndex(v.analysed) && isIndex(v.failed)
+    && typeof v.cancelled === 'boolean' && isFiniteNumber(v.seconds) && v.seconds >= 0;
 }
 
 /** The line a folder run has just written, slimmed down to what a progress line and a live list show. */

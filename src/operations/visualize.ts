@@ -1,7 +1,7 @@
 // Feature visualization with the open model: the image that maximises a neuron (or a class logit),
 // written as a PNG to `out`; progress after every optimisation step, cancelled between steps.
 import type { VisualizationRecord, VisualizeRequest } from '../engine/index';
-import { isIndex, isLocalPath, isOptional } from '../protocol/guards';
+import { isFiniteNumber, isIndex, isLocalPath, isObject, isOptional, isString } from '../protocol/guards';
 import { analysisFailure, operation } from './operation';
 
 export interface VisualizeParams extends VisualizeRequest { out: string }
@@ -16,6 +16,9 @@ export const visualize = operation<VisualizeParams, VisualizationRecord, 'step'>
   queued: true,
   isParams: (v) => isLocalPath(v.out) && isOptional(v.layer, isIndex) && isOptional(v.neuron, isIndex) && isOptional(v.class, isIndex)
     && isOptional(v.rows, isRows) && isOptional(v.steps, isIndex) && isOptional(v.seed, isIndex) && isOptional(v.size, isSize),
+  isResult: (v): v is VisualizationRecord => isObject(v) && isString(v.schema) && isObject(v.model) && isObject(v.objective) && isObject(v.settings)
+    && isObject(v.image) && isString(v.image.path) && Array.isArray(v.objectivePerStep) && isFiniteNumber(v.finalActivation) && isObject(v.timing),
+  resultShape: 'a visualization (model, objective, settings, image with its path, objectivePerStep, finalActivation, timing)',
   subject,
   failure: analysisFailure(subject),
   run: (ctx, p) => {

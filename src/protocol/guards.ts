@@ -15,6 +15,15 @@ export function isIndex(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
 
+export function isFiniteNumber(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v);
+}
+
+/** An array of values that pass `guard` (for short arrays: a long one is checked by its length only). */
+export function isArrayOf<T>(v: unknown, guard: (x: unknown) => x is T): v is T[] {
+  return Array.isArray(v) && v.every(guard);
+}
+
 export function isOptional<T>(v: unknown, guard: (x: unknown) => x is T): v is T | undefined {
   return v === undefined || guard(v);
 }

@@ -4,7 +4,7 @@
 // No vscode import: the unit tests drive it with a real fork or an in-memory transport.
 import { fork, type ChildProcess } from 'node:child_process';
 import type { ModelInfo, ModelOptions } from '../engine/api';
-import { CancelledError } from '../engine/errors';
+import { CancelledError, EngineError } from '../engine/errors';
 import { OPERATIONS, type ParamsOf, type ProgressOf, type ResultOf, type WorkerMethod } from '../operations/index';
 import { safeJson, stableKey } from '../protocol/guards';
 import { isWorkerToHost, type HostToWorker, type WorkerToHost } from '../protocol/worker';
@@ -77,6 +77,11 @@ export interface WorkerClientOptions {
 
 /** What a cancelled request rejects with (the panels show it as it is). */
 const CANCELLED = 'The analysis was cancelled.';
+
+/** A result that fails its operation's check: a bug of the worker (or of the check), never the user's. */
+function wrongShape(method: WorkerMethod, shape: string): EngineError {
+  return new EngineError('worker-failed', `the worker answered ${method} with a result of the wrong shape (expected ${shape}); this is a bug: please report it`);
+}
 
 export interface CrashInfo { code: number | null; signal: string | null; message: string; pending: number }
 
@@ -282,7 +287,16 @@ export class WorkerClient {
         try { entry.onProgress?.(message.progress); } catch (err) { this.log(`progress listener failed: ${String(err)}`); }
         return;
       }
-      case 'result': this.settle(message.id, undefined, message.result); return;
+      case 'result': {
+        // A result is trusted only in the shape its operation declares: a wrong one is the worker's bug, said so, never passed on.
+        const entry = this.pending.get(message.id);
+        const op = entry && OPERATIONS[entry.method];
+        if (op && !op.isResult(message.result)) {
+          this.log(`request ${message.id} (${entry.method}) answered with a result of the wrong shape: ${safeJson(message.result)}`);
+          this.settle(message.id, wrongShape(entry.method, op.resultShape));
+        } else this.settle(message.id, undefined, message.result);
+        return;
+      }
       case 'error': {
         const e = message.error;
         if (e.detail) this.log(`request ${message.id} failed (${e.code}): ${e.detail}`);

@@ -324,6 +324,42 @@ test('an already aborted signal rejects without sending anything', async () => {
   assert.equal(transports.length, 0, 'no worker was started');
 });
 
+test('a result of the wrong shape is refused in words; a well-formed one passes', async () => {
+  const logs: string[] = [];
+  // The "worker" answers each analyze with the next of these (a real analysis of the fake engine first, then broken copies).
+  const good = fakeResult('/img/x.png', { layers: 3, neurons: 8, modelPath: MODEL.modelPath });
+  const answers: unknown[] = [good, { ...good, path: good.path.slice(1) }, { ...good, jas: 'high' }, null];
+  const transports: MemoryTransport[] = [];
+  const c = new WorkerClient({
+    spawn: () => {
+      const t: MemoryTransport = new MemoryTransport({}, (m) => {
+        if (m.type !== 'request' || m.method !== 'analyze') return false;
+        t.toHost({ type: 'result', id: m.id, result: answers.shift() });
+        return true;
+      });
+      transports.push(t);
+      return t;
+    },
+    log: (l) => logs.push(l),
+  });
+  await c.ensureModel(MODEL);
+  const ask = () => c.request('analyze', { imagePath: '/img/x.png', options: {} });
+  assert.deepEqual(await ask(), good);
+  for (let i = 0; i < 3; i++) {
+    await assert.rejects(ask(), (err: unknown) => {
+      assert.ok(err instanceof EngineError && err.code === 'worker-failed', String(err));
+      assert.match(err.message, /^the worker answered analyze with a result of the wrong shape \(expected an analysis \(model, image, path, .*\); this is a bug: please report it$/);
+      return true;
+    });
+  }
+  assert.equal(logs.filter((l) => l.includes('answered with a result of the wrong shape')).length, 3, logs.join('\n'));
+  // The worker is not at fault for the next request: it stays, and answers a preview (its own check) as before.
+  assert.equal(transports.length, 1);
+  const preview = await c.request('preview', { imagePath: '/a.tif', maxSize: 1 });
+  assert.equal(Buffer.from(preview.dataUri.split(',')[1], 'base64').toString(), '/a.tif');
+  await c.dispose();
+});
+
 test('a request without an answer times out, the worker is stopped and the next request starts a new one', async () => {
   const behaviors: FakeBehavior[] = [{ hang: true }, {}];
   const transports: MemoryTransport[] = [];
