@@ -25,7 +25,7 @@ export type EngineErrorCode =
   | 'result-locked'       // a result file another process is writing
   | 'invalid-option'      // an engine option or argument out of its bounds
   | 'not-comparable'      // two results (or a result and the model) that cannot be compared
-  | 'worker-failed'       // the process running an analysis died or hung (a batch stops on it)
+  | 'worker-failed'       // the process running an analysis died, hung, or answered in the wrong shape (a batch stops on it)
   | 'output'              // an output that would replace an input or results this command did not make
   | 'cancelled';          // stopped by its AbortSignal
 
