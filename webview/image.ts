@@ -93,6 +93,10 @@ const ui = {
     id: 'neuron-view', secondary: true, 'data-testid': 'neuron-view',
     onclick: () => { const n = selectedNeuron(page.state); if (n) post({ type: 'neuronView', layer: n.layer, neuron: n.neuron }); },
   }),
+  interveneButton: h('vscode-button', {
+    secondary: true, 'data-testid': 'path-intervene',
+    onclick: () => { const n = selectedNeuron(page.state); if (n) intervene.add([n]); },
+  }),
   thumbnailBar: new ThumbnailBar('Visualize the path neurons',
     () => post({ type: 'visualizeNeurons', neurons: missingThumbnails(page.state.thumbnails, thumbnailNeurons(page.state)) }),
     () => post({ type: 'cancelVisualizeNeurons' })),
@@ -170,7 +174,7 @@ function build(): void {
     ui.pathHint,
     ui.pathLegend,
     ui.floorNote,
-    h('div', { class: 'row-actions' }, ui.location, ui.neuronButton),
+    h('div', { class: 'row-actions' }, ui.location, ui.neuronButton, ui.interveneButton),
     ui.pathList,
     ui.thumbnailBar.element);
 
@@ -181,7 +185,7 @@ function build(): void {
       h('div', { class: 'table-box table-scroll' },
         h('table', { class: 'data', 'aria-label': 'The ten most influential neurons of the selected layer' },
           h('thead', null, h('tr', null,
-            h('th', { scope: 'col' }, 'Rank'), h('th', { scope: 'col' }, 'Neuron'), h('th', { scope: 'col', class: 'num' }, 'Score'), h('th', { scope: 'col' }, ''))),
+            h('th', { scope: 'col' }, 'Rank'), h('th', { scope: 'col' }, 'Neuron'), h('th', { scope: 'col', class: 'num' }, 'Score'), h('th', { scope: 'col' }, ''), h('th', { scope: 'col' }, 'Intervene'))),
           ui.top10))),
     h('div', { class: 'row-actions' }, ui.scorePng));
   const layer = section('layer', ui.layerTitle, ui.layerNote, ui.layerBody);
@@ -440,6 +444,14 @@ function renderPath(s: ImageState): void {
     ui.neuronButton.textContent = `What excites #${n.neuron}?`;
     ui.neuronButton.title = `Layer ${n.layer}, neuron ${n.neuron}: the images of this folder that excite it most, per class, and what zeroing it does`;
   }
+  ui.interveneButton.hidden = !n;
+  if (n) {
+    ui.interveneButton.textContent = `Intervene on #${n.neuron}`;
+    ui.interveneButton.disabled = intervene.has(n.layer, n.neuron);
+    const label = interveneLabel(n.layer, n.neuron);
+    ui.interveneButton.setAttribute('aria-label', label);
+    ui.interveneButton.title = label;
+  }
   renderLocation(s, n);
   ui.thumbnailBar.render(s.thumbnails, thumbnailNeurons(s), 'the path\u2019s neurons');
   // Keep keyboard focus on the selected node across redraws.
@@ -530,8 +542,21 @@ function renderLayer(s: ImageState): void {
       h('td', null, String(x.rank + 1)),
       h('td', null, `#${x.neuron}`),
       h('td', { class: 'num' }, fmt(x.score)),
-      h('td', null, ...tags.map((t) => h('vscode-badge', { variant: 'default' }, t))));
+      h('td', null, ...tags.map((t) => h('vscode-badge', { variant: 'default' }, t))),
+      h('td', null, interveneAddButton(layer, x.neuron)));
   }));
+}
+
+const interveneLabel = (layer: number, neuron: number): string => (intervene.has(layer, neuron)
+  ? `Layer ${layer}, neuron ${neuron} is in Intervene` : `Add layer ${layer}, neuron ${neuron} to Intervene (factor 0: removed)`);
+
+/** A top-10 row's button: adds its neuron to the Intervene section (factor 0); disabled once it is there. */
+function interveneAddButton(layer: number, neuron: number): HTMLElement {
+  const label = interveneLabel(layer, neuron);
+  return h('vscode-button', {
+    secondary: true, 'data-testid': 'top10-intervene', 'data-layer': String(layer), 'data-neuron': String(neuron), 'aria-label': label, title: label,
+    disabled: intervene.has(layer, neuron), onclick: () => intervene.add([{ layer, neuron }]),
+  }, '+');
 }
 
 let comparisonKey = '';

@@ -22,7 +22,9 @@ const SLIDER = { min: -1, max: 3, step: 0.05 };
 
 interface Deps { state: () => ImageState; dispatch: (a: ImageAction) => void; post: (m: ImageWebviewToHost) => void }
 
-export function interveneSection({ state, dispatch, post }: Deps): { element: HTMLElement; render(s: ImageState): void } {
+export function interveneSection({ state, dispatch, post }: Deps): {
+  element: HTMLElement; render(s: ImageState): void; add(neurons: { layer: number; neuron: number }[]): void; has(layer: number, neuron: number): boolean;
+} {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const request = (): void => {
     const { settings, rows, requestId } = state().intervene;
@@ -200,6 +202,9 @@ export function interveneSection({ state, dispatch, post }: Deps): { element: HT
   let lastResult: unknown;
   return {
     element,
+    /** Adds neurons from elsewhere in the panel, each removed (factor 0) as "Add the path" does. */
+    add: (neurons) => change({ type: 'interveneAdd', settings: neurons.map(({ layer, neuron }) => ({ layer, neuron, factor: 0 })) }),
+    has: (layer, neuron) => state().intervene.settings.some((n) => n.layer === layer && n.neuron === neuron),
     render(s: ImageState): void {
       // A new analysis may follow another class: ask again for the setting shown.
       if (s.result !== lastResult) { lastResult = s.result; if (s.intervene.settings.length && s.intervene.requestId > 0) schedule(); }

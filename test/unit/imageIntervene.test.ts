@@ -2,7 +2,8 @@
 // neurons and a typed L:J are added, a factor per neuron (slider and field) and for all, one request
 // per burst of changes (debounced), an answer to an older request dropped, the top-5 after drawn
 // beside the one before, "Apply to folder..." with its progress, cancel and per-class table, and
-// "Export edited model...". Skipped without a chromium or before `npm run build`.
+// "Export edited model...", and a neuron added from the layer view's top-10 rows and from the path
+// card. Skipped without a chromium or before `npm run build`.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -149,6 +150,24 @@ test('image page: the Intervene section asks once per change, shows the newest a
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=intervene-neuron]').length === 0);
     await page.waitForTimeout(400);
     assert.equal(requests(await posted()).length, count);
+
+    // the layer view's top-10 row adds its neuron (factor 0), once; so does the selected path card
+    const top = await page.$eval('#top10 tr:first-child [data-testid=top10-intervene]', (b) => ({ layer: Number(b.getAttribute('data-layer')), neuron: Number(b.getAttribute('data-neuron')), label: b.getAttribute('aria-label') }));
+    assert.equal(top.label, `Add layer ${top.layer}, neuron ${top.neuron} to Intervene (factor 0: removed)`);
+    await page.click(`[data-testid=top10-intervene][data-neuron="${top.neuron}"]`);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=intervene-neuron]').length === 1);
+    await waitForRequests(page, posted, count + 1);
+    sent = requests(await posted());
+    assert.equal(sent.length, count + 1, 'one request for the click');
+    assert.deepEqual(sent.at(-1)!.intervention.settings, [{ layer: top.layer, neuron: top.neuron, factor: 0 }]);
+    assert.equal(await page.$eval(`[data-testid=top10-intervene][data-neuron="${top.neuron}"]`, (b) => (b as HTMLElement & { disabled: boolean }).disabled), true, 'no second copy');
+    const card = result.path.find((p) => p.layer === top.layer)!;
+    assert.notEqual(card.neuron, top.neuron);
+    assert.equal(await page.getAttribute('[data-testid=path-intervene]', 'aria-label'), `Add layer ${card.layer}, neuron ${card.neuron} to Intervene (factor 0: removed)`);
+    await page.click('[data-testid=path-intervene]');
+    await waitForRequests(page, posted, count + 2);
+    assert.deepEqual(requests(await posted()).at(-1)!.intervention.settings, [{ layer: top.layer, neuron: top.neuron, factor: 0 }, { layer: card.layer, neuron: card.neuron, factor: 0 }]);
+    assert.equal(await page.$$eval('[data-testid=intervene-neuron]', (rows) => rows.length), 2);
 
     const csp = await cspViolations();
     assert.deepEqual(csp, [], `CSP violations:\n${csp.join('\n')}`);
