@@ -8,9 +8,11 @@ import * as vscode from 'vscode';
 import { isCancelled } from '../engine/errors';
 import type { Intervention } from '../engine/intervene';
 import { stableKey } from '../protocol/guards';
+import type { BatchProgressInfo } from '../operations/progress';
 import type { HostToImageWebview, LiveIntervention } from '../protocol/imagePanel';
 import { errorMessage, type AnalysisService } from './analysis';
 import type { FolderPanelManager } from './folderPanel';
+import { PanelJob } from './panelJob';
 
 /** What an intervention's result file of a folder is named after it: one per model and setting, so each resumes on its own. */
 export function interventionSuffix(model: unknown, intervention: Intervention): string {
@@ -20,7 +22,8 @@ export function interventionSuffix(model: unknown, intervention: Intervention): 
 
 export class ImageIntervention {
   private live: AbortController | undefined;
-  private folderRun: AbortController | undefined;
+  /** The folder run: one at a time, stopped by Cancel, forgotten when the panel closes. */
+  private readonly folderRun: PanelJob<BatchProgressInfo>;
 
   constructor(
     private readonly service: AnalysisService,
@@ -30,7 +33,9 @@ export class ImageIntervention {
     private readonly post: (m: HostToImageWebview) => void,
     /** The class the shown analysis explains, followed by the intervention (else the class predicted before). */
     private readonly target: () => number | undefined,
-  ) {}
+  ) {
+    this.folderRun = new PanelJob((err, subject) => this.service.reportError(err, subject));
+  }
 
   async intervene(requestId: number, intervention: Intervention): Promise<void> {
     this.live?.abort();
@@ -51,7 +56,7 @@ export class ImageIntervention {
 
   /** Asks for a folder (the image's ImageFolder by default) and runs the intervention over it. */
   async applyToFolder(intervention: Intervention): Promise<void> {
-    if (this.folderRun) { void vscode.window.showInformationMessage('Neuron Path: an intervention is running over a folder already; cancel it first.'); return; }
+    if (this.folderRun.isRunning) { void vscode.window.showInformationMessage('Neuron Path: an intervention is running over a folder already; cancel it first.'); return; }
     const picked = await vscode.window.showOpenDialog({
       canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel: 'Apply the intervention',
       title: 'Folder of images to run the intervention on (class sub-folders give per-class accuracy)',
@@ -60,23 +65,18 @@ export class ImageIntervention {
     if (!picked?.[0]) return;
     const folder = picked[0].fsPath;
     const out = this.folders.resultFileFor(folder, interventionSuffix(this.service.settings().model, intervention));
-    const controller = new AbortController();
-    this.folderRun = controller;
     this.post({ type: 'folderIntervention', run: { state: 'running', folder } });
-    try {
-      const { run, effects } = await this.service.interveneFolder(folder, out, intervention,
-        (progress) => this.post({ type: 'folderIntervention', run: { state: 'running', folder, progress } }), controller.signal);
-      this.post({ type: 'folderIntervention', run: { state: 'done', folder, intervention, run, effects } });
-    } catch (err) {
-      const message = isCancelled(err) ? 'Cancelled: run it again to resume.' : this.service.reportError(err, `The intervention over ${folder}`);
-      this.post({ type: 'folderIntervention', run: { state: 'failed', folder, message } });
-    } finally {
-      if (this.folderRun === controller) this.folderRun = undefined;
-    }
+    await this.folderRun.run((onProgress, signal) => this.service.interveneFolder(folder, out, intervention, onProgress, signal), {
+      subject: `The intervention over ${folder}`,
+      progress: (progress) => this.post({ type: 'folderIntervention', run: { state: 'running', folder, progress } }),
+      ended: ({ result, cancelled, message }) => this.post({ type: 'folderIntervention', run: result
+        ? { state: 'done', folder, intervention, run: result.run, effects: result.effects }
+        : { state: 'failed', folder, message: cancelled ? 'Cancelled: run it again to resume.' : message ?? '' } }),
+    });
   }
 
   cancelFolder(): void {
-    this.folderRun?.abort();
+    this.folderRun.cancel();
   }
 
   /** Asks where to save the edited model (beside the image, by default) and writes it. */
@@ -98,6 +98,6 @@ export class ImageIntervention {
 
   dispose(): void {
     this.live?.abort();
-    this.folderRun?.abort();
+    this.folderRun.dispose();
   }
 }
