@@ -114,13 +114,12 @@ test('an image over the pixel limit is refused before decoding', async () => {
 test('labels: config.json id2label, labels.txt, an explicit file, and defaults', () => {
   const d = tempDir('labels');
   const m = path.join(d, 'model.onnx');
-  const names = (...args: Parameters<typeof readLabels>) => readLabels(...args).names;
   assert.deepEqual(readLabels(locateModel(m), 2), { names: ['class 0', 'class 1'], source: { defaulted: 2, folder: d } }, 'nothing names them: placeholders, counted');
   fs.writeFileSync(path.join(d, 'labels.txt'), 'cat\ndog\n');
   assert.deepEqual(readLabels(locateModel(m), 2), { names: ['cat', 'dog'], source: { file: path.join(d, 'labels.txt'), defaulted: 0, folder: d } });
   fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify({ id2label: { 0: 'tabby', 1: 'beagle' } }));
   assert.deepEqual(readLabels(locateModel(m), 2).source.file, path.join(d, 'config.json'));
-  assert.deepEqual(names(locateModel(m), 2), ['tabby', 'beagle']);
+  assert.deepEqual(readLabels(locateModel(m), 2).names, ['tabby', 'beagle']);
   fs.writeFileSync(path.join(d, 'other.txt'), 'a\nb\n');
   assert.deepEqual(readLabels(locateModel(m), 3, path.join(d, 'other.txt')), { names: ['a', 'b', 'class 2'], source: { file: path.join(d, 'other.txt'), defaulted: 1, folder: d } });
   assert.equal(describeDefaultNames(readLabels(locateModel(m), 3, path.join(d, 'other.txt')).source, 3),
