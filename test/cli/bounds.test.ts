@@ -129,16 +129,19 @@ test('an address-space limit (ulimit -v) too small to start is one line, not a n
 
 test('a worker process killed (kill -9) during batch --jobs 2 ends the run with one line saying what happened and what to do', { skip: os.availableParallelism() < 2 ? '--jobs 2 needs 2 cores' : false, timeout: 180_000 }, async () => {
   const dir = tempDir('hard-kill');
-  for (let i = 0; i < 6; i++) await image(dir, `${i}.png`, 20 + 40 * i);
+  const total = 32;
+  for (let i = 0; i < total; i++) await image(dir, `${i}.png`, 10 + 10 * i);
   const out = path.join(tempDir('hard-kill-out'), 'r.jsonl');
-  // Slow enough per image (300 steps) that the run is still going when the worker is killed.
+  // 300 steps an image; progress lines come at most once a second, so the first one after 0 may already
+  // count several images: the kill waits for a line that leaves at least 8 images to do, so that both
+  // workers are surely mid-analysis (the next request goes out as a result comes back) when one dies.
   const args = [BIN, 'batch', dir, '--model', FIXTURE, '--out', out, '--jobs', '2', '--threads', '2', '--steps', '300', '--baselines', 'none'];
   const child = spawn(process.execPath, args, { env: { ...process.env, NEURON_PATH_CACHE: CACHE } });
   let stderr = '', killed: number | undefined;
   child.stderr.setEncoding('utf8').on('data', (text: string) => {
     stderr += text;
-    // After an image is done both workers are mid-analysis (the next request goes out as a result comes back): kill one.
-    if (killed === undefined && /\n[1-5]\/6 images/.test(stderr)) {
+    const done = [...stderr.matchAll(new RegExp(`\\n(\\d+)/${total} images`, 'g'))].map((m) => Number(m[1])).filter((n) => n > 0);
+    if (killed === undefined && done.length > 0 && done[0] <= total - 8) {
       killed = Number(fs.readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(' ')[0]);
       process.kill(killed, 'SIGKILL');
     }
@@ -157,7 +160,7 @@ test('a worker process killed (kill -9) during batch --jobs 2 ends the run with 
   // and the run resumes
   const again = cli(['batch', dir, '--model', FIXTURE, '--out', out, '--threads', '1', '--steps', '300', '--baselines', 'none', '-q'], { limitMs: 120_000 });
   assert.equal(again.status, 0, again.stderr);
-  assert.equal(records(out).filter((r) => r.schema === 'neuron-path/1').length, 6);
+  assert.equal(records(out).filter((r) => r.schema === 'neuron-path/1').length, total);
 });
 
 test('a report over many classes lists the most similar pairs; the full matrix only with --matrix', { timeout: 180_000 }, async () => {
