@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import test from 'node:test';
 import sharp from 'sharp';
 import type { BatchLine, BatchRecord } from '../../src/engine/batch/schema';
+import { commandProcess } from '../helpers/cli';
 import { assertSameSummary, FIXTURES, REPO, tempDir } from '../helpers/fixtures';
 
 const BIN = path.join(REPO, 'bin', 'neuron-path.js');
@@ -232,12 +233,12 @@ test('--jobs 2: a worker process killed mid-analysis stops the run with a clear 
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-  // the workers are the batch process's children; kill one once the first line is written
+  // the workers are the children of the batch command's process (neuron-path's child); kill one once the first line is written
   let killed: number | undefined;
   for (let i = 0; killed === undefined && i < 600; i++) {
     await new Promise((r) => setTimeout(r, 50));
     if (!(fs.existsSync(out) && fs.readFileSync(out, 'utf8').length)) continue;
-    const kids = spawnSync('ps', ['-o', 'pid=', '--ppid', String(child.pid)], { encoding: 'utf8' }).stdout.trim().split(/\s+/).map(Number).filter(Boolean);
+    const kids = spawnSync('ps', ['-o', 'pid=', '--ppid', String(commandProcess(child.pid!))], { encoding: 'utf8' }).stdout.trim().split(/\s+/).map(Number).filter(Boolean);
     if (kids.length) { killed = kids[0]; process.kill(killed, 'SIGKILL'); }
   }
   assert.ok(killed, 'found a worker process');

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import test from 'node:test';
-import { BIN, CACHE, cli, FAST, fifo, FIXTURE, image, records, resultFile } from '../helpers/cli';
+import { BIN, CACHE, cli, commandProcess, FAST, fifo, FIXTURE, image, records, resultFile } from '../helpers/cli';
 import { FIXTURES, tempDir } from '../helpers/fixtures';
 
 const OTHER_MODEL = path.join(FIXTURES, 'timm_qkv', 'model.onnx');
@@ -142,7 +142,8 @@ test('a worker process killed (kill -9) during batch --jobs 2 ends the run with 
     stderr += text;
     const done = [...stderr.matchAll(new RegExp(`\\n(\\d+)/${total} images`, 'g'))].map((m) => Number(m[1])).filter((n) => n > 0);
     if (killed === undefined && done.length > 0 && done[0] <= total - 8) {
-      killed = Number(fs.readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(' ')[0]);
+      const batch = commandProcess(child.pid!); // the workers are its children
+      killed = Number(fs.readFileSync(`/proc/${batch}/task/${batch}/children`, 'utf8').trim().split(' ')[0]);
       process.kill(killed, 'SIGKILL');
     }
   });

@@ -11,7 +11,7 @@ import test from 'node:test';
 import type { BatchRecord } from '../../src/engine/batch/index';
 import { decodeModel, encodeModel, onnx, type ModelProto, type TensorProto } from '../../src/engine/onnx/proto';
 import type { AnalysisResult } from '../../src/engine/result';
-import { BIN, CACHE, cli, FAST, fifo, FIXTURE, image, records, resultFile } from '../helpers/cli';
+import { BIN, CACHE, cli, commandProcess, FAST, fifo, FIXTURE, image, records, resultFile } from '../helpers/cli';
 import { FIXTURES, tempDir } from '../helpers/fixtures';
 
 /** A copy of the fixture model in a folder of its own, changed by `edit` (which may write files beside it). */
@@ -321,7 +321,7 @@ test('two batch runs on one result file: the second is refused and names the fir
   const dir = tempDir('hard-lock');
   for (let i = 0; i < 3; i++) await image(dir, `${i}.png`, 40 + 60 * i);
   const out = path.join(tempDir('hard-lock-out'), 'r.jsonl');
-  const first = spawn(process.execPath, [BIN, 'batch', dir, '--model', FIXTURE, '--out', out, ...FAST, '-q'], { env: { ...process.env, NEURON_PATH_CACHE: CACHE }, stdio: 'ignore' });
+  const first = spawn(process.execPath, [BIN, 'batch', dir, '--model', FIXTURE, '--out', out, ...FAST, '-q'], { env: { ...process.env, NEURON_PATH_CACHE: CACHE }, stdio: 'ignore', detached: true });
   const exited = new Promise<number | null>((resolve) => first.on('exit', (code) => resolve(code)));
   try {
     const deadline = Date.now() + 60_000;
@@ -329,12 +329,13 @@ test('two batch runs on one result file: the second is refused and names the fir
       assert.ok(Date.now() < deadline, 'the first run never took the lock');
       await new Promise((r) => setTimeout(r, 20));
     }
-    first.kill('SIGSTOP'); // hold it there, lock taken, while the second run starts
+    // hold it there, lock taken, while the second run starts: both processes, as Ctrl-Z stops the job
+    process.kill(-first.pid!, 'SIGSTOP');
     const second = cli(['batch', dir, '--model', FIXTURE, '--out', out, ...FAST]);
     assert.equal(second.status, 1);
-    assert.match(second.stderr, new RegExp(`r\\.jsonl is being written by process ${first.pid} on .* \\(.*batch.*, since \\d{4}-.*\\); wait for that run to finish`));
+    assert.match(second.stderr, new RegExp(`r\\.jsonl is being written by process ${commandProcess(first.pid!)} on .* \\(.*batch.*, since \\d{4}-.*\\); wait for that run to finish`));
   } finally {
-    first.kill('SIGCONT');
+    process.kill(-first.pid!, 'SIGCONT');
   }
   assert.equal(await exited, 0);
   const images = records(out).map((l) => l.image.path);

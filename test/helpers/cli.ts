@@ -31,6 +31,16 @@ export function cli(args: string[], o: RunOptions = {}, prefix: string[] = []): 
   return r;
 }
 
+/**
+ * The process that runs the command: the one child of the `neuron-path` process a user starts
+ * (bin/neuron-path.js supervises it). Called once the command has written something or taken a lock.
+ */
+export function commandProcess(pid: number): number {
+  const kids = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ').filter(Boolean).map(Number);
+  assert.equal(kids.length, 1, `neuron-path (${pid}) runs its command in one child process; it has ${kids.length}`);
+  return kids[0];
+}
+
 export const fifo = (file: string) => { execFileSync('mkfifo', [file]); return file; };
 
 /** A 40x30 PNG of one colour (`shade` varies it, so images differ). */
