@@ -283,7 +283,7 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
     // Closing the panel stops its batch; the file keeps what is done and the next run resumes it.
     this.batch.dispose();
     this.pruning.dispose();
-    this.thumbnails.cancel();
+    this.thumbnails.dispose();
     super.dispose();
   }
 }
