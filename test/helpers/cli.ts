@@ -2,7 +2,7 @@
 // limit (a run that has to be killed fails the test: a hang is a failure, not a stuck test), the
 // fixture model, and small images made on the spot.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
@@ -51,3 +51,46 @@ export async function resultFile(images = 3, name = 'r.jsonl'): Promise<{ out: s
 }
 
 export const records = (file: string) => fs.readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as BatchRecord);
+
+/** The processes `pid` started (its worker processes), from /proc. */
+export const childPids = (pid: number): number[] =>
+  fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+
+/**
+ * `neuron-path batch ARGS --jobs 2` (ARGS name a folder of `total` images and `out`), with one worker
+ * process killed (SIGKILL) while it surely holds an analysis, whatever the machine's speed: at the first
+ * progress line (0/N: both workers have the model and their first image) both workers are stopped
+ * (SIGSTOP), so the run cannot get ahead; each has then at most one answer on its way, and an answer
+ * read back sends that worker the next image, so with at least 4 images not yet done both still hold one
+ * when the first is killed and the other continued.
+ */
+export async function batchKillingAWorker(args: string[], env: NodeJS.ProcessEnv, out: string, total: number, limitMs = 150_000): Promise<{ status: number | null; stderr: string; killed: number; doneBefore: number }> {
+  const child = spawn(process.execPath, [BIN, ...args], { env });
+  let stderr = '', workers: number[] = [];
+  const exited = new Promise<[number | null, string | null]>((resolve) => child.on('exit', (code, sig) => resolve([code, sig])));
+  const started = new Promise<void>((resolve) => child.stderr.setEncoding('utf8').on('data', (text: string) => {
+    stderr += text;
+    if (!workers.length && new RegExp(`(^|\\n)0/${total} images\\n`).test(stderr)) {
+      workers = childPids(child.pid!);
+      for (const w of workers) process.kill(w, 'SIGSTOP');
+      resolve();
+    }
+  }));
+  // A stopped worker outlives its killed parent: on a failure or a hang, both go.
+  const stop = () => { child.kill('SIGKILL'); for (const w of workers) try { process.kill(w, 'SIGKILL'); } catch { /* gone */ } };
+  const limit = setTimeout(stop, limitMs);
+  try {
+    await Promise.race([started, exited]);
+    assert.equal(workers.length, 2, `the worker processes at the first progress line:\n${stderr}`);
+    const doneBefore = fs.existsSync(out) ? fs.readFileSync(out, 'utf8').split('\n').filter(Boolean).length : 0;
+    assert.ok(doneBefore <= total - 4, `${doneBefore} of ${total} images were done before the workers were stopped: too few left to kill one mid-analysis`);
+    process.kill(workers[0], 'SIGKILL');
+    process.kill(workers[1], 'SIGCONT');
+    const [status, signal] = await exited;
+    assert.equal(signal, null, `did not end in time:\n${stderr}`);
+    return { status, stderr, killed: workers[0], doneBefore };
+  } finally {
+    clearTimeout(limit);
+    if (child.exitCode === null && child.signalCode === null) stop();
+  }
+}
