@@ -109,12 +109,20 @@ test('Ctrl-C stops after the image in progress; the same command resumes and eac
   const child = spawn(process.execPath, args, { env });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
-  // One Ctrl-C (a second one would end the process at once, as usual).
+  // One Ctrl-C (a second one would end the process at once, as usual), once a line is written; the
+  // run is stopped (SIGSTOP) while the lines are counted, so the Ctrl-C surely comes with images left.
+  let before: number | undefined;
   const poll = setInterval(() => {
-    if (fs.existsSync(out) && fs.readFileSync(out, 'utf8').length) { clearInterval(poll); child.kill('SIGINT'); }
+    if (!(fs.existsSync(out) && fs.readFileSync(out, 'utf8').length)) return;
+    clearInterval(poll);
+    child.kill('SIGSTOP');
+    before = lines(out).length;
+    if (before <= 10) child.kill('SIGINT');
+    child.kill('SIGCONT');
   }, 20);
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   clearInterval(poll);
+  assert.ok(before !== undefined && before <= 10, `${before} of 12 images were done when the first line was seen: too few left to stop`);
   assert.equal(code, 130, stderr);
   assert.match(stderr, /stopped: \d+\/12 images in .*; run the same command again to resume/);
   const stopped = lines(out).length;
