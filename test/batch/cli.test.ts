@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import test from 'node:test';
 import sharp from 'sharp';
 import type { BatchLine, BatchRecord } from '../../src/engine/batch/schema';
-import { batchKillingAWorker } from '../helpers/cli';
+import { batchKillingAWorker, stopped } from '../helpers/cli';
 import { assertSameSummary, FIXTURES, REPO, tempDir } from '../helpers/fixtures';
 
 const BIN = path.join(REPO, 'bin', 'neuron-path.js');
@@ -111,22 +111,19 @@ test('Ctrl-C stops after the image in progress; the same command resumes and eac
   child.stderr.on('data', (d) => { stderr += d; });
   // One Ctrl-C (a second one would end the process at once, as usual), once a line is written; the
   // run is stopped (SIGSTOP) while the lines are counted, so the Ctrl-C surely comes with images left.
-  let before: number | undefined;
-  const poll = setInterval(() => {
-    if (!(fs.existsSync(out) && fs.readFileSync(out, 'utf8').length)) return;
-    clearInterval(poll);
-    child.kill('SIGSTOP');
-    before = lines(out).length;
-    if (before <= 10) child.kill('SIGINT');
-    child.kill('SIGCONT');
-  }, 20);
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  clearInterval(poll);
-  assert.ok(before !== undefined && before <= 10, `${before} of 12 images were done when the first line was seen: too few left to stop`);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  while (!(fs.existsSync(out) && fs.readFileSync(out, 'utf8').length) && child.exitCode === null) await new Promise((r) => setTimeout(r, 20));
+  child.kill('SIGSTOP');
+  await stopped(child.pid!);
+  const before = lines(out).length;
+  if (before <= 10) child.kill('SIGINT');
+  child.kill('SIGCONT');
+  const code = await exited;
+  assert.ok(before <= 10, `${before} of 12 images were done when the first line was seen: too few left to stop`);
   assert.equal(code, 130, stderr);
   assert.match(stderr, /stopped: \d+\/12 images in .*; run the same command again to resume/);
-  const stopped = lines(out).length;
-  assert.ok(stopped >= 1 && stopped < 12, `${stopped} lines after the stop`);
+  const written = lines(out).length;
+  assert.ok(written >= 1 && written < 12, `${written} lines after the stop`);
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', env });
   assert.equal(r.status, 0, r.stderr);
   const all = lines(out).map(imageOf);
