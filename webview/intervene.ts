@@ -15,6 +15,9 @@ import { fill, h } from './dom';
 import { changesSetting, parseNeurons, type InterveneAction } from './interveneState';
 import { classLabel, fmt, pct, type ImageAction, type ImageState } from './imageState';
 
+/** The path's neurons: of a top-K path, all K of each layer (the path the method's remove/enhance acts on). */
+const pathNeurons = (s: ImageState): { layer: number; neuron: number }[] => s.result?.topK?.layers.flat() ?? s.path;
+
 /** Wait this long after a change before asking (a slider sends many). */
 export const INTERVENE_DEBOUNCE_MS = 150;
 /** The slider's span; the number field takes any finite factor. */
@@ -38,8 +41,8 @@ export function interveneSection({ state, dispatch, post }: Deps): {
   const size = () => { const m = state().result?.model; return m ? { layers: m.layers, neurons: m.neuronsPerLayer } : undefined; };
 
   const ui = {
-    addPath: h('vscode-button', { secondary: true, 'data-testid': 'intervene-add-path', title: 'Add every neuron of the path, each removed (factor 0)',
-      onclick: () => change({ type: 'interveneAdd', settings: state().path.map((p) => ({ layer: p.layer, neuron: p.neuron, factor: 0 })) }) }, 'Add the path'),
+    addPath: h('vscode-button', { secondary: true, 'data-testid': 'intervene-add-path', title: 'Add every neuron of the path (of a top-K path, all K of each layer), each removed (factor 0)',
+      onclick: () => change({ type: 'interveneAdd', settings: pathNeurons(state()).map((p) => ({ layer: p.layer, neuron: p.neuron, factor: 0 })) }) }, 'Add the path'),
     typed: h('vscode-textfield', { id: 'intervene-neuron', placeholder: 'L:J, e.g. 3:29', 'aria-label': 'Neurons to add, as LAYER:NEURON or LAYER:NEURON=FACTOR', 'data-testid': 'intervene-typed' }),
     add: h('vscode-button', { secondary: true, 'data-testid': 'intervene-add', onclick: () => addTyped() }, 'Add'),
     rows: h('vscode-single-select', { id: 'intervene-rows', 'aria-label': 'Where the factors act', 'data-testid': 'intervene-rows',

@@ -360,7 +360,7 @@ export class ImagePanel extends WebviewPanelHost<HostToImageWebview> {
     this.running?.controller.abort();
     this.running = undefined;
     this.intervention.dispose();
-    this.thumbnails.cancel();
+    this.thumbnails.dispose();
     super.dispose();
   }
 }
