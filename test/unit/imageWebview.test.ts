@@ -275,7 +275,7 @@ test('webview: a banner when preprocessing values are guesses, and the model\u20
     // No labels file named the classes: the banner says the names are placeholders, and where to put one.
     await send({ type: 'runStarted', runId: 3, target: 'predicted' });
     await send({ type: 'result', runId: 3, cached: false,
-      result: { ...base, model: { ...base.model, preprocessing: FAKE_PREPROCESSING, classNames: { defaulted: base.model.numClasses, folder: '/models' } }, image: { ...base.image, input } } });
+      result: { ...base, model: { ...base.model, preprocessing: FAKE_PREPROCESSING, classNames: { defaulted: base.model.numClasses, folders: ['/models'] } }, image: { ...base.image, input } } });
     await page.waitForSelector('[data-testid=status][data-state=done]');
     assert.match(await page.textContent('[data-testid=preprocessing-warning]') ?? '', new RegExp(`class names are placeholders for all ${base.model.numClasses} classes, shown as "class N" \\(no labels file.* in /models\\)\\. Add the model's labels\\.txt .*neuronPath\\.labelsPath`));
     await send({ type: 'runStarted', runId: 4, target: 'predicted' });
