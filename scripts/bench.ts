@@ -13,7 +13,9 @@
 //           (generated records, ViT-B-shaped): the full matrix (before) against each class's top N (now)
 //   --forward-only: only the table of the forward-only session against the gradient session (what
 //           every pass ran before it): neuron scan, pruning check and analysis, alternating in one
-//           process per model (--rounds R, default 2; --scan-images N images; --no-analysis)
+//           process per model (--rounds R, default 2; --scan-images N images, 0: the analysis only;
+//           --no-analysis; --baselines of the analysis, default activation; activation,ig,ip,random is
+//           the CLI's and the panel's default)
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -325,7 +327,7 @@ async function clusterFigures(measured: ChildResult[], threads: number, cacheDir
 }
 
 /** The forward-only session against the gradient session (what every pass ran before it), alternating in one process. */
-async function forwardOnlyChild(spec: { file: string; threads: number; steps: number; cacheDir: string; images: number; rounds: number; analysis: boolean }): Promise<void> {
+async function forwardOnlyChild(spec: { file: string; threads: number; steps: number; baselines: BaselineName[]; cacheDir: string; images: number; rounds: number; analysis: boolean }): Promise<void> {
   await openModel({ modelPath: spec.file, threads: spec.threads, cacheDir: spec.cacheDir }, undefined, () => {}).then((o) => releaseSessions(o.sessions)); // built, cached
   const rss = () => process.memoryUsage().rss / 2 ** 20;
   const opened = await openModel({ modelPath: spec.file, threads: spec.threads, cacheDir: spec.cacheDir }, undefined, () => {});
@@ -338,7 +340,9 @@ async function forwardOnlyChild(spec: { file: string; threads: number; steps: nu
   const extraMb = rss() - before;
   await extra.release();
   const { channels, height, width } = info.input;
-  const images = Array.from({ length: spec.images }, (_, i) => Float32Array.from({ length: channels * height * width }, (_v, k) => Math.sin(k * 0.37 + i)));
+  const image = (i: number) => Float32Array.from({ length: channels * height * width }, (_v, k) => Math.sin(k * 0.37 + i));
+  const images = Array.from({ length: spec.images }, (_, i) => image(i));
+  const analysisImage = image(0);
   const units: NeuronUnit[] = Array.from({ length: layers }, (_, l) => ({ layer: l, neuron: (l * 37) % info.neurons }));
   const rows = PRUNE_FRACTIONS.length * PRUNE_VARIANTS.length;
   const scales = Array.from({ length: layers }, (_, l) => Float32Array.from({ length: rows * info.neurons }, (_v, k) => ((k * 7 + l) % 10) < 5 ? 0 : 1));
@@ -348,9 +352,18 @@ async function forwardOnlyChild(spec: { file: string; threads: number; steps: nu
   for (let r = 0; r < spec.rounds; r++) {
     for (const v of r % 2 ? ['forward', 'gradient'] as const : ['gradient', 'forward'] as const) {
       const runner = new Runner(variants[v], info, layers);
-      await time(`${v} scan`, () => scanImages(runner, info, images, images.map(() => null), units));
-      await time(`${v} prune`, async () => { for (const px of images) await runner.scaled(px, scales, rows); });
-      if (spec.analysis) await time(`${v} analysis`, () => analyzePixels({ sessions: variants[v], info, layers, labels: [], pixels: images[0] }, { steps: spec.steps, baselines: ['activation'] }));
+      if (images.length) {
+        await time(`${v} scan`, () => scanImages(runner, info, images, images.map(() => null), units));
+        await time(`${v} prune`, async () => { for (const px of images) await runner.scaled(px, scales, rows); });
+      }
+      if (spec.analysis) {
+        let phases: Record<string, number> = {};
+        await time(`${v} analysis`, async () => {
+          phases = (await analyzePixels({ sessions: variants[v], info, layers, labels: [], pixels: analysisImage }, { steps: spec.steps, baselines: spec.baselines })).timing.phases ?? {};
+        });
+        // The analysis's passes without gradient (the clean pass, remove/enhance): all it can gain.
+        (times[`${v} analysis forward`] ??= []).push((phases.clean ?? 0) + (phases.manipulation ?? 0));
+      }
     }
   }
   await releaseSessions(sessions);
@@ -360,6 +373,7 @@ async function forwardOnlyChild(spec: { file: string; threads: number; steps: nu
 /** Per model: the neuron scan, the pruning check's passes and the analysis, gradient session (before) and forward-only (now). */
 function forwardOnlyTable(): void {
   const threads = Number(opts.threads), steps = Number(opts.steps), rounds = Number(opts.rounds), images = Number(opts['scan-images']);
+  const baselines = (opts.baselines ?? 'activation').split(',') as BaselineName[];
   let source: TimmSource | string | undefined;
   const timm = () => (source ??= timmSource(WORK_DIR, { timm: opts.timm, timmRepo: opts['timm-repo'] }));
   const median = (xs: number[]) => { const s = [...xs].sort((x, y) => x - y); return (s[(s.length - 1) >> 1] + s[s.length >> 1]) / 2; };
@@ -369,19 +383,20 @@ function forwardOnlyTable(): void {
     if (typeof file !== 'string') { console.log(`${name}: ${file.skipped}`); continue; }
     const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'neuron-path-bench-fwd-'));
     process.stderr.write(`bench: ${name}, forward-only against gradient session, ${rounds} rounds of ${images} images\n`);
-    const r = runChild({ mode: 'forward-only', file, threads, steps, cacheDir, images, rounds, analysis: !opts['no-analysis'] }) as { times: Record<string, number[]>; extraMb: number };
+    const r = runChild({ mode: 'forward-only', file, threads, steps, baselines, cacheDir, images, rounds, analysis: !opts['no-analysis'] }) as { times: Record<string, number[]>; extraMb: number };
     fs.rmSync(cacheDir, { recursive: true, force: true });
     const cell = (kind: string) => {
       if (!r.times[`gradient ${kind}`]) return '-';
       const [g, f] = [median(r.times[`gradient ${kind}`]), median(r.times[`forward ${kind}`])];
       return `${g.toFixed(2)} s / ${f.toFixed(2)} s (${(g / f).toFixed(2)}x)`;
     };
-    rowsOut.push([name, cell('scan'), cell('prune'), cell('analysis'), `+${r.extraMb.toFixed(0)} MB`]);
+    rowsOut.push([name, cell('scan'), cell('prune'), cell('analysis'), cell('analysis forward'), `+${r.extraMb.toFixed(0)} MB`]);
   }
   console.log(`\nForward-only session: ${os.cpus().length} cores (${os.cpus()[0]?.model}), threads ${threads}, m = ${steps}, ${rounds} alternating rounds (medians), ${images} generated images`);
   console.log('gradient session (before) / forward-only session (now) (speed-up); scan: one neuron per block with its ablation (L + 1 passes per image);');
-  console.log(`pruning check: ${PRUNE_FRACTIONS.length} fractions x ${PRUNE_VARIANTS.length} variants = 20 scaled rows per image; analysis: one image, activation baseline`);
-  printTable(['model', `neuron scan (${images} images)`, `pruning check (${images} images)`, 'analysis', 'forward session memory'], rowsOut);
+  console.log(`pruning check: ${PRUNE_FRACTIONS.length} fractions x ${PRUNE_VARIANTS.length} variants = 20 scaled rows per image; analysis: one image, baselines ${baselines.join(',')};`);
+  console.log('its passes without gradient: the clean pass and remove/enhance (the analysis\'s clean and manipulation phases)');
+  printTable(['model', `neuron scan (${images} images)`, `pruning check (${images} images)`, 'analysis', 'its passes without gradient', 'forward session memory'], rowsOut);
 }
 
 /** The report's class similarity on many classes: the full matrix (before) and the top N per class (now), each in its own process. */

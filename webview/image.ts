@@ -429,7 +429,7 @@ function renderPath(s: ImageState): void {
           ...others.map((o) => h('li', {
             class: 'topk-neuron', 'data-testid': 'topk-neuron', 'data-layer': String(o.layer), 'data-neuron': String(o.neuron),
             title: `Layer ${o.layer}, neuron ${o.neuron}: activation ${fmt(o.activation)}, score ${fmt(o.score)}`,
-          }, `#${o.neuron}`))) : null));
+          }, `#${o.neuron}`, topKAddButton(o.layer, o.neuron, selected)))) : null));
     } else {
       const current = running && l === s.path.length;
       items.push(h('li', { class: `node pending${current ? ' current' : ''}`, 'aria-hidden': current ? undefined : 'true' },
@@ -556,6 +556,18 @@ function interveneAddButton(layer: number, neuron: number): HTMLElement {
   return h('vscode-button', {
     secondary: true, 'data-testid': 'top10-intervene', 'data-layer': String(layer), 'data-neuron': String(neuron), 'aria-label': label, title: label,
     disabled: intervene.has(layer, neuron), onclick: () => intervene.add([{ layer, neuron }]),
+  }, '+');
+}
+
+/**
+ * A top-K neuron's button beside its card: adds it to the Intervene section (factor 0), as the
+ * top-10 rows' do. Tab reaches only the selected card's (the cards move by arrow keys).
+ */
+function topKAddButton(layer: number, neuron: number, selected: boolean): HTMLElement {
+  const label = interveneLabel(layer, neuron);
+  return h('button', {
+    type: 'button', class: 'topk-add', 'data-testid': 'topk-intervene', 'data-layer': String(layer), 'data-neuron': String(neuron),
+    'aria-label': label, title: label, tabIndex: selected ? 0 : -1, disabled: intervene.has(layer, neuron), onclick: () => intervene.add([{ layer, neuron }]),
   }, '+');
 }
 

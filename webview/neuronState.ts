@@ -19,7 +19,7 @@ export interface NeuronState {
   location?: NeuronLocation;
   status: NeuronStatus;
   progress?: BatchProgressInfo;
-  /** Images the last scan left unscanned, from the host (when the page missed the scan's end). */
+  /** Images of the folder the scan file lacks, from the host (when the page missed the scan's end, or the view was revived). */
   left?: number;
   message?: string;
   visualization: VisualizationStatus;
@@ -41,7 +41,11 @@ function fromInit(init: NeuronInit): NeuronState {
 export function reduceNeuron(s: NeuronState, m: HostToNeuronWebview): NeuronState {
   switch (m.type) {
     case 'init': return fromInit(m.init);
-    case 'summary': return { ...s, summary: m.summary, imageUris: m.imageUris, pathsFile: m.pathsFile, location: m.location ?? s.location };
+    // A summary read while no scan runs (a revived view) is a finished scan, with what it lacks.
+    case 'summary': return {
+      ...s, summary: m.summary, imageUris: m.imageUris, pathsFile: m.pathsFile, location: m.location ?? s.location,
+      status: s.status === 'idle' ? 'done' : s.status, left: m.left ?? s.left,
+    };
     case 'visualization': return { ...s, visualization: m.status };
     case 'batchProgress': return { ...s, status: 'running', progress: m.progress, left: undefined, message: undefined };
     case 'batchDone':

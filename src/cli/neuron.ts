@@ -120,7 +120,8 @@ export async function neuron(argv: string[]): Promise<number> {
 function pathsOf(file: string, sha256: string, options: ModelOptions): CategoryPatterns {
   const { report, records } = loadReport(path.resolve(file));
   const had = records[0].batch?.model;
-  const diff = had ? settingsDifferences({ key: '', model: had }, { key: '', model: modelSettings(sha256, options) }, ['in --paths', 'now']) : ['records without batch settings'];
+  const diff = had ? settingsDifferences({ key: '', model: had }, { key: '', model: modelSettings(sha256, options) }, ['in --paths', 'now'], [records[0].model.path, options.modelPath])
+    : ['records without batch settings'];
   if (diff.length) {
     throw new EngineError('result-settings', `--paths ${file} holds analyses made with another model or other settings (${diff.join('; ')}): its paths are not this model's neurons`,
       { file, role: 'result-file', files: [file], differences: diff });

@@ -370,7 +370,7 @@ export function readLabels(loc: ModelLocation, numClasses: number, labelsPath?: 
     if (v && String(v).trim()) names[i] = String(v).trim();
     else [names[i], defaulted] = [`class ${i}`, defaulted + 1];
   }
-  return { names, source: { ...(file ? { file } : {}), defaulted, folder: loc.dirs[0] } };
+  return { names, source: { ...(file ? { file } : {}), defaulted, folders: loc.dirs } };
 }
 
 /** transformers' id2label, or timm's label_names (a list, or a map like id2label). */

@@ -16,7 +16,7 @@ import { checkAppendable, readResultFile } from '../engine/batch/resultFile';
 import { ANALYSIS_RECORDS } from '../engine/batch/records';
 import { isRegularFile } from '../engine/files';
 import { COMMANDS, INTERNAL_COMMANDS } from './commandIds';
-import { filesOf, findRecord, folderOfResultFile, imagesLeft, resultReader, type ResultReader } from './resultFile';
+import { filesOf, findRecord, folderOfResultFile, imagesLeft, reportImages, resultReader, type ResultReader } from './resultFile';
 import { ANALYSIS_SCHEMA, RESULT_SUFFIX } from '../engine/batch/schema';
 import { folderOfAwayFile, isResultsLocation, resultFileOf, type ResultsPlaces } from './resultsLocation';
 import { SECTION } from './settings';
@@ -270,7 +270,7 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
       title: this.folder ? path.basename(this.folder) : path.basename(this.resultFile),
       report, skipped,
       running: runningProgress(this.batch.running),
-      left: this.folder && !this.batch.isRunning ? imagesLeft(this.folder, report) : undefined,
+      left: this.folder && !this.batch.isRunning ? imagesLeft(this.folder, reportImages(report)) : undefined,
       error: this.batch.error ?? readError ?? (this.batch.isRunning || missing ? undefined : error),
       bundledModelPath: this.service.bundledModelPath,
     };
@@ -283,7 +283,7 @@ export class FolderPanel extends WebviewPanelHost<HostToFolderWebview> {
     // Closing the panel stops its batch; the file keeps what is done and the next run resumes it.
     this.batch.dispose();
     this.pruning.dispose();
-    this.thumbnails.cancel();
+    this.thumbnails.dispose();
     super.dispose();
   }
 }

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { recordsOf } from '../engine/batch/records';
+import { isErrorLine } from '../engine/batch/schema';
 import { loadReports } from '../engine/batch/report';
 import { readResultFile } from '../engine/batch/resultFile';
 import { neuronScanSuffix } from '../engine/batch/schema';
@@ -21,6 +22,7 @@ import type { AnalysisService } from './analysis';
 import { COMMANDS, INTERNAL_COMMANDS } from './commandIds';
 import type { FolderPanelManager } from './folderPanel';
 import { FolderRun, PanelJob } from './panelJob';
+import { imagesLeft } from './resultFile';
 import { PanelManagerBase, panelKey, WebviewPanelHost, webviewOptions } from './webviewPanel';
 
 export const NEURON_VIEW_TYPE = 'neuronPath.neuronPanel';
@@ -84,6 +86,8 @@ export class NeuronPanel extends WebviewPanelHost<HostToNeuronWebview> {
   private readonly scan: FolderRun;
   private summary: NeuronSummary | undefined;
   private usedPaths: string | undefined;
+  /** Images of the folder the scan file lacks, while no scan runs (see read). */
+  private left: number | undefined;
   private location: NeuronLocation | undefined;
   private timer: NodeJS.Timeout | undefined;
   /** Reads one at a time: a refresh waits for the one before it. */
@@ -157,8 +161,12 @@ export class NeuronPanel extends WebviewPanelHost<HostToNeuronWebview> {
   /** Streamed, like every result file the host reads: the host's thread stays free. */
   private async read(): Promise<void> {
     try {
-      const records = recordsOf((await readResultFile(this.resultFile, { kind: NEURON_RECORDS })).lines);
+      const { lines } = await readResultFile(this.resultFile, { kind: NEURON_RECORDS });
+      const records = recordsOf(lines);
       if (!records.length) return;
+      // Resume only where there is something to scan: the last scan's count, else (a view revived
+      // after a reload, with no run of its own) the folder's images the file holds no line of.
+      this.left = this.scan.isRunning ? undefined : this.scan.left ?? imagesLeft(this.folder, lines.map((l) => (isErrorLine(l) ? l.image : l.image.path)));
       let patterns;
       try { patterns = (await isFile(this.pathsFile)) ? (await loadReports([this.pathsFile])).report.patterns : undefined; } catch { patterns = undefined; }
       this.usedPaths = patterns ? this.pathsFile : undefined;
@@ -167,7 +175,7 @@ export class NeuronPanel extends WebviewPanelHost<HostToNeuronWebview> {
       const info = this.service.loadedModel(records[0].model.sha256);
       const nodes = info?.blocks[this.layer];
       if (nodes) this.location = { nodes, gated: info.ffn === 'gated' };
-      this.post({ type: 'summary', summary: this.summary, imageUris: this.imageUris(this.summary), pathsFile: this.usedPaths, location: this.location });
+      this.post({ type: 'summary', summary: this.summary, imageUris: this.imageUris(this.summary), pathsFile: this.usedPaths, location: this.location, left: this.left });
     } catch (err) {
       this.scan.error = `Could not read ${this.resultFile}: ${err instanceof Error ? err.message : String(err)}`;
     }
@@ -205,7 +213,7 @@ export class NeuronPanel extends WebviewPanelHost<HostToNeuronWebview> {
       title: `Layer ${this.layer}, neuron ${this.neuron}: what excites it`,
       summary: this.summary, imageUris: this.summary ? this.imageUris(this.summary) : undefined, pathsFile: this.usedPaths, location: this.location,
       running: runningProgress(this.scan.running),
-      left: this.scan.isRunning ? undefined : this.scan.left,
+      left: this.scan.isRunning ? undefined : this.scan.left ?? this.left,
       error: this.scan.error,
       visualization: this.visualization,
     };

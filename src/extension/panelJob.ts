@@ -1,8 +1,9 @@
 // A panel's job in the worker (the folder panel's batch and pruning check, the neuron view's scan and
-// visualization): one at a time, stopped by the page's Stop (it ends as cancelled) or by closing the
-// panel (it is forgotten), its progress passed on only while it is the panel's current job, and how it
-// ended said once: its result, a stop, or an error worded (and reported) by the service. A folder
-// run's file keeps what is done, so running it again resumes it.
+// visualization, Intervene's folder run, the thumbnails' visualizations): one at a time, stopped by
+// the page's Stop (it ends as cancelled) or by closing the panel (it is forgotten), its progress
+// passed on only while it is the panel's current job, and how it ended said once: its result, a
+// stop, or an error worded (and reported) by the service. A folder run's file keeps what is done, so
+// running it again resumes it.
 import { isCancelled } from '../engine/errors';
 import type { BatchProgressInfo, BatchRunResult } from '../operations/progress';
 

@@ -24,12 +24,15 @@ export async function folderOfResultFile(file: string): Promise<string | undefin
   try { return (await fs.stat(folder)).isDirectory() ? folder : undefined; } catch { return undefined; }
 }
 
+/** The images a folder analysis holds a line of: its records' and its error lines'. */
+export const reportImages = (report: BatchReport | undefined): string[] => [...(report?.patterns.images ?? []), ...(report?.errors.map((e) => e.image) ?? [])];
+
 /**
- * How many images of `folder` a result holds no line of (a record or an error line): 0 when a
- * Resume would have nothing to do. Undefined when the folder cannot be scanned (then Resume is offered).
+ * How many images of `folder` a result holds no line of (`images`: its records' and error lines'):
+ * 0 when a Resume would have nothing to do. Undefined when the folder cannot be scanned (then Resume is offered).
  */
-export function imagesLeft(folder: string, report: BatchReport | undefined): number | undefined {
-  const inResult = new Set([...(report?.patterns.images ?? []), ...(report?.errors.map((e) => e.image) ?? [])]);
+export function imagesLeft(folder: string, images: readonly string[]): number | undefined {
+  const inResult = new Set(images);
   try {
     return scanFolder(folder, []).items.filter((item) => !inResult.has(item.image)).length;
   } catch {

@@ -37,7 +37,7 @@ export interface NeuronInit {
   pathsFile?: string;            // the folder analysis the "on paths" frequencies come from
   location?: NeuronLocation;
   running?: BatchProgressInfo;
-  /** Images of the folder the last scan left unscanned, when this panel's scan has ended (absent: not known). */
+  /** Images of the folder the scan file lacks, when no scan runs: the last scan's, else counted (absent: not known). */
   left?: number;
   error?: string;
   visualization?: VisualizationStatus;
@@ -45,7 +45,7 @@ export interface NeuronInit {
 
 export type HostToNeuronWebview =
   | { type: 'init'; init: NeuronInit }
-  | { type: 'summary'; summary: NeuronSummary; imageUris: Record<string, string>; pathsFile?: string; location?: NeuronLocation }
+  | { type: 'summary'; summary: NeuronSummary; imageUris: Record<string, string>; pathsFile?: string; location?: NeuronLocation; left?: number }
   | { type: 'batchProgress'; progress: BatchProgressInfo }
   | { type: 'batchDone'; result?: BatchRunResult; message?: string; cancelled: boolean }
   | { type: 'visualization'; status: VisualizationStatus };

@@ -91,13 +91,25 @@ test('--json - writes the record to stdout; --target, --formula, --steps, --base
   assert.match(r.stderr, /Add the model's preprocessor_config\.json \(transformers\) or config\.json with pretrained_cfg \(timm\) to \S*cls_op17_dynamic, or give --resize\/--size\/--mean\/--std\.\n/);
   assert.match(r.stderr, /\nneuron-path: warning: class names are placeholders for all \d+ classes, shown as "class N" \(no labels file, config\.json with id2label or label_names, or labels\.txt in \S*cls_op17_dynamic\)\. Add the model's labels\.txt \(one name per line\) or config\.json to \S*cls_op17_dynamic, or give --labels FILE\.\n$/);
   const rec = JSON.parse(r.stdout) as AnalysisResult;
-  assert.deepEqual(rec.model.classNames, { defaulted: rec.model.numClasses, folder: path.dirname(model) });
+  assert.deepEqual(rec.model.classNames, { defaulted: rec.model.numClasses, folders: [path.dirname(model)] });
   assert.deepEqual(rec.model.preprocessing?.mean, { value: [0.5, 0.5, 0.5], source: { from: 'default' } });
   assert.equal(rec.target.class, 2);
   assert.deepEqual(rec.settings, { steps: 5, formula: 'paper', target: 2, baselines: [] });
   assert.deepEqual(rec.baselines, {});
   // Path (m = 5) + JAS: 4 backward passes.
   assert.equal(rec.timing.backwardPasses, 4);
+});
+
+test('--model a hub folder without labels (onnx/model.onnx): both warnings say to add the configs to the hub folder, not onnx/', async () => {
+  const hub = tempDir('cli-hub');
+  fs.mkdirSync(path.join(hub, 'onnx'));
+  fs.copyFileSync(model, path.join(hub, 'onnx', 'model.onnx'));
+  const r = cli('analyze', await image(), '--model', hub, '--steps', '2', '--baselines', 'none', '-q');
+  assert.equal(r.status, 0, r.stderr);
+  const [prep, names] = r.stderr.split('\n');
+  assert.ok(prep.endsWith(`to ${hub}, or give --resize/--size/--mean/--std.`), prep);
+  assert.equal(names, `neuron-path: warning: class names are placeholders for all 5 classes, shown as "class N" (no labels file, config.json with id2label or label_names, or labels.txt in ${path.join(hub, 'onnx')} or ${hub}). ` +
+    `Add the model's labels.txt (one name per line) or config.json to ${hub}, or give --labels FILE.`);
 });
 
 test('--model a hub folder: its ONNX file and configs, no warning, and the image line says what the model was shown', () => {

@@ -10,6 +10,7 @@ import { describeDefaultNames } from '../../src/engine/classNames';
 import { readLabels, readPreprocessing as readAt } from '../../src/engine/modelFolder';
 import { locateModel } from '../../src/engine/modelLocation';
 import { loadPixels } from '../../src/engine/preprocess';
+import { describeDefaults } from '../../src/engine/preprocessing';
 import { tempDir } from '../helpers/fixtures';
 
 const readPreprocessing = (modelPath: string, overrides?: Parameters<typeof readAt>[1]) => readAt(locateModel(modelPath), overrides);
@@ -114,17 +115,31 @@ test('an image over the pixel limit is refused before decoding', async () => {
 test('labels: config.json id2label, labels.txt, an explicit file, and defaults', () => {
   const d = tempDir('labels');
   const m = path.join(d, 'model.onnx');
-  assert.deepEqual(readLabels(locateModel(m), 2), { names: ['class 0', 'class 1'], source: { defaulted: 2, folder: d } }, 'nothing names them: placeholders, counted');
+  assert.deepEqual(readLabels(locateModel(m), 2), { names: ['class 0', 'class 1'], source: { defaulted: 2, folders: [d] } }, 'nothing names them: placeholders, counted');
   fs.writeFileSync(path.join(d, 'labels.txt'), 'cat\ndog\n');
-  assert.deepEqual(readLabels(locateModel(m), 2), { names: ['cat', 'dog'], source: { file: path.join(d, 'labels.txt'), defaulted: 0, folder: d } });
+  assert.deepEqual(readLabels(locateModel(m), 2), { names: ['cat', 'dog'], source: { file: path.join(d, 'labels.txt'), defaulted: 0, folders: [d] } });
   fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify({ id2label: { 0: 'tabby', 1: 'beagle' } }));
   assert.deepEqual(readLabels(locateModel(m), 2).source.file, path.join(d, 'config.json'));
   assert.deepEqual(readLabels(locateModel(m), 2).names, ['tabby', 'beagle']);
   fs.writeFileSync(path.join(d, 'other.txt'), 'a\nb\n');
-  assert.deepEqual(readLabels(locateModel(m), 3, path.join(d, 'other.txt')), { names: ['a', 'b', 'class 2'], source: { file: path.join(d, 'other.txt'), defaulted: 1, folder: d } });
+  assert.deepEqual(readLabels(locateModel(m), 3, path.join(d, 'other.txt')), { names: ['a', 'b', 'class 2'], source: { file: path.join(d, 'other.txt'), defaulted: 1, folders: [d] } });
   assert.equal(describeDefaultNames(readLabels(locateModel(m), 3, path.join(d, 'other.txt')).source, 3),
     `class names are placeholders for 1 of 3 classes, shown as "class N" (${path.join(d, 'other.txt')} names fewer). Add the model's labels.txt (one name per line) or config.json to ${d}`);
   assert.equal(describeDefaultNames(readLabels(locateModel(m), 2).source, 2), undefined, 'every class named: no warning');
   fs.writeFileSync(path.join(d, 'preprocessor_config.json'), '{ broken');
   assert.throws(() => readPreprocessing(m), /preprocessor_config.json is not valid JSON/);
+});
+
+test('labels in a hub layout (onnx/model.onnx): both folders are searched, and the warning says to add labels at the root, as the preprocessing warning does', () => {
+  const hub = tempDir('hub-labels');
+  fs.mkdirSync(path.join(hub, 'onnx'));
+  fs.writeFileSync(path.join(hub, 'onnx', 'model.onnx'), '');
+  const loc = locateModel(hub);
+  const { source } = readLabels(loc, 2);
+  assert.deepEqual(source, { defaulted: 2, folders: [path.join(hub, 'onnx'), hub] });
+  assert.equal(describeDefaultNames(source, 2), 'class names are placeholders for all 2 classes, shown as "class N" (no labels file, config.json with id2label ' +
+    `or label_names, or labels.txt in ${path.join(hub, 'onnx')} or ${hub}). Add the model's labels.txt (one name per line) or config.json to ${hub}`);
+  assert.ok(describeDefaults(readAt(loc))!.endsWith(`to ${hub}`), 'the preprocessing warning names the same folder');
+  fs.writeFileSync(path.join(hub, 'labels.txt'), 'cat\ndog\n');
+  assert.deepEqual(readLabels(loc, 2), { names: ['cat', 'dog'], source: { file: path.join(hub, 'labels.txt'), defaulted: 0, folders: [path.join(hub, 'onnx'), hub] } }, 'labels.txt at the root, where the warning said, names them');
 });

@@ -187,7 +187,7 @@ test('webview: the influence-pattern row and the K neurons of a top-K path, besi
     baselines: { ...base.baselines, influencePattern: { path: base.path.map((p) => ({ ...p, neuron: (p.neuron + 13) % D })), jas: 0.05, remove: 0.55, enhance: 0.6 } },
   };
   const opts = { bundle: 'image', outDir: 'image', pagePath: '/panel.html', nonce: 'dGVzdC1ub25jZS01Njc4', title: 'Neuron Path: cat.png', themes: THEMES, files: await catImage() };
-  await withPanelPage<HostToImageWebview>(opts, async ({ page, origin, errors, load, send, cspViolations, screenshot }) => {
+  await withPanelPage<HostToImageWebview>(opts, async ({ page, origin, errors, load, send, posted, cspViolations, screenshot }) => {
     await load();
     await send({ type: 'init', init: { imagePath: '/img/cat.png', imageUri: `${origin}/img/cat.png`, fileName: 'cat.png', modelName: 'vit-b16.onnx', target: 'predicted' } });
     await send({ type: 'runStarted', runId: 1, target: 'predicted' });
@@ -218,6 +218,23 @@ test('webview: the influence-pattern row and the K neurons of a top-K path, besi
     const note = await page.textContent('#layer-note') ?? '';
     assert.match(note, new RegExp(`Influence pattern baseline: #${result.baselines.influencePattern!.path[2].neuron}`));
     await screenshot('topk-dark.png');
+
+    // Each of the other K-1 has a "+" that adds it to Intervene (factor 0), once; "Add the path" adds all K of every layer.
+    const chip = `[data-testid=topk-intervene][data-layer="2"][data-neuron="${sets[2][1]}"]`;
+    assert.equal(await page.getAttribute(chip, 'aria-label'), `Add layer 2, neuron ${sets[2][1]} to Intervene (factor 0: removed)`);
+    assert.equal(await page.getAttribute(chip, 'tabindex'), '0', 'the selected card\'s chips are in the tab order');
+    assert.equal(await page.getAttribute(`[data-testid=topk-intervene][data-layer="0"]`, 'tabindex'), '-1', 'other cards\' chips are reached by selecting the card');
+    await page.click(chip);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=intervene-neuron]').length === 1);
+    assert.deepEqual(await page.$$eval('[data-testid=intervene-neuron]', (rows) => rows.map((r) => [Number(r.getAttribute('data-layer')), Number(r.getAttribute('data-neuron'))])), [[2, sets[2][1]]]);
+    assert.equal(await page.$eval(chip, (b) => (b as HTMLButtonElement).disabled), true, 'no second copy');
+    assert.equal(await page.getAttribute(chip, 'aria-label'), `Layer 2, neuron ${sets[2][1]} is in Intervene`);
+    await page.click('[data-testid=intervene-add-path]');
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid=intervene-neuron]').length === n, sets.length * k);
+    const shown = await page.$$eval('[data-testid=intervene-neuron]', (rows) => rows.map((r) => `${r.getAttribute('data-layer')}:${r.getAttribute('data-neuron')}`));
+    assert.deepEqual([...shown].sort(), sets.flatMap((set, l) => set.map((j) => `${l}:${j}`)).sort());
+    for (let i = 0; i < 400 && !(await posted()).some((m) => m.type === 'intervene'); i++) await page.waitForTimeout(25);
+    assert.ok((await posted()).some((m) => m.type === 'intervene'), 'the setting was asked for');
 
     const csp = await cspViolations();
     assert.deepEqual(csp, [], `CSP violations:\n${csp.join('\n')}`);
@@ -258,7 +275,7 @@ test('webview: a banner when preprocessing values are guesses, and the model\u20
     // No labels file named the classes: the banner says the names are placeholders, and where to put one.
     await send({ type: 'runStarted', runId: 3, target: 'predicted' });
     await send({ type: 'result', runId: 3, cached: false,
-      result: { ...base, model: { ...base.model, preprocessing: FAKE_PREPROCESSING, classNames: { defaulted: base.model.numClasses, folder: '/models' } }, image: { ...base.image, input } } });
+      result: { ...base, model: { ...base.model, preprocessing: FAKE_PREPROCESSING, classNames: { defaulted: base.model.numClasses, folders: ['/models'] } }, image: { ...base.image, input } } });
     await page.waitForSelector('[data-testid=status][data-state=done]');
     assert.match(await page.textContent('[data-testid=preprocessing-warning]') ?? '', new RegExp(`class names are placeholders for all ${base.model.numClasses} classes, shown as "class N" \\(no labels file.* in /models\\)\\. Add the model's labels\\.txt .*neuronPath\\.labelsPath`));
     await send({ type: 'runStarted', runId: 4, target: 'predicted' });

@@ -92,7 +92,18 @@ test('extension host: the neuron view from a path card and a heatmap cell, live 
     view.dispose();
     await h.serializers.get('neuronPath.neuronPanel')!.deserializeWebviewPanel(restored.api, { folder, layer, neuron });
     restored.fake.receive({ type: 'ready' });
-    assert.equal((await until('revived init', () => of(restored.fake, 'init')[0])).init.summary.images, 8);
+    const revived = (await until('revived init', () => of(restored.fake, 'init')[0])).init;
+    assert.equal(revived.summary.images, 8);
+    assert.equal(revived.left, 0, 'a revived view of a finished scan: nothing to resume (the page hides Resume)');
+    // an image added to the folder since: the next revived view counts it, and offers Resume
+    copyFileSync(image, path.join(folder, 'coat', 'coat-added.png'));
+    const again = (stub.window as { __restorePanel(v: string, t: string): { api: unknown; fake: FakeWebviewPanel } }).__restorePanel('neuronPath.neuronPanel', 'x');
+    restored.fake.dispose();
+    await h.serializers.get('neuronPath.neuronPanel')!.deserializeWebviewPanel(again.api, { folder, layer, neuron });
+    again.fake.receive({ type: 'ready' });
+    const counted = (await until('second revived init', () => of(again.fake, 'init')[0])).init;
+    assert.equal(counted.summary.images, 8);
+    assert.equal(counted.left, 1);
   } finally {
     await deactivate(ctx, 200);
     restore();

@@ -101,6 +101,15 @@ test('neuron page: strict CSP, top images with map and peak, class chart, ablati
     await page.waitForSelector('[data-testid=resume]', { state: 'hidden' });
     await send({ type: 'init', init: { ...init, summary, left: 3 } });
     await page.waitForSelector('[data-testid=resume]', { state: 'visible' });
+    // A view revived after a reload may be ready before the host has read its file: the summary
+    // then brings the count, and a finished scan offers no Resume.
+    await send({ type: 'init', init });
+    await page.waitForSelector('[data-testid=resume]', { state: 'visible' });
+    await send({ type: 'summary', summary, imageUris: {}, left: 0 });
+    await page.waitForSelector('[data-testid=status][data-state=done]');
+    await page.waitForSelector('[data-testid=resume]', { state: 'hidden' });
+    await send({ type: 'summary', summary, imageUris: {}, left: 2 });
+    await page.waitForSelector('[data-testid=resume]', { state: 'visible' });
     await page.click('[data-testid=top-image] button.tile');
     const open = (await posted()).filter((m) => m.type === 'openImage');
     assert.deepEqual(open, [{ type: 'openImage', image: summary.top[0].image }]);

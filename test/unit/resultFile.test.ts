@@ -9,7 +9,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSy
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ANALYSIS_RECORDS, batchSettings } from '../../src/engine/batch/records';
-import { filesOf, findRecord, folderOfResultFile, imagesLeft, ResultFileReader, resultReader, ResultSetReader } from '../../src/extension/resultFile';
+import { filesOf, findRecord, folderOfResultFile, imagesLeft, reportImages, ResultFileReader, resultReader, ResultSetReader } from '../../src/extension/resultFile';
 import { resultFileNextTo, shardSetOf } from '../../src/engine/batch/schema';
 import { expandResults } from '../../src/engine/batch/resultSet';
 import { initialFolderState, similarityMatrix, similarityView, similarTo } from '../../webview/folderState';
@@ -201,12 +201,12 @@ test('imagesLeft: the images of the folder a result holds no line of (records an
       writeFileSync(image, 'png');
     }
     const { report } = summarize(`${folder}.neuron-path.jsonl`, parseResultText(lines.map((l) => JSON.stringify(l)).join('\n'), { kind: ANALYSIS_RECORDS }));
-    assert.equal(imagesLeft(folder, report), 0, '12 records and one error line: nothing left');
+    assert.equal(imagesLeft(folder, reportImages(report)), 0, '12 records and one error line: nothing left');
     writeFileSync(path.join(folder, 'coat', 'coat-9.png'), 'png');
     writeFileSync(path.join(folder, 'new.jpg'), 'jpg');
-    assert.equal(imagesLeft(folder, report), 2, 'two images added since the run');
-    assert.equal(imagesLeft(folder, undefined), 15, 'no result yet: every image');
-    assert.equal(imagesLeft(path.join(dir, 'gone'), report), undefined, 'a folder that cannot be scanned: not known');
+    assert.equal(imagesLeft(folder, reportImages(report)), 2, 'two images added since the run');
+    assert.equal(imagesLeft(folder, reportImages(undefined)), 15, 'no result yet: every image');
+    assert.equal(imagesLeft(path.join(dir, 'gone'), reportImages(report)), undefined, 'a folder that cannot be scanned: not known');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
