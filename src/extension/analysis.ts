@@ -21,7 +21,6 @@ import type { FolderInterventionResult } from '../operations/interveneFolder';
 import type { StepProgress } from '../operations/operation';
 import type { BatchProgressInfo, BatchRunResult } from '../operations/progress';
 import type { PruneRequest } from '../protocol/folderPanel';
-import { stableKey } from '../protocol/guards';
 import type { TargetChoice } from '../protocol/imagePanel';
 import { neuronRefKey, type NeuronRef } from '../protocol/thumbnails';
 import { WorkerExitedError } from '../protocol/workerErrors';
@@ -225,7 +224,7 @@ export class AnalysisService extends Disposable {
         progress.report({ increment: next - done, message });
         done = next;
       };
-      advance(0, this.client.loadedModelKey === stableKey(model) ? 'starting' : 'loading the model');
+      advance(0, this.client.isLoaded(model) ? 'starting' : 'loading the model');
       const info = await this.client.ensureModel(model, { signal: abortSignal });
       this.modelLoaded(info);
       advance(5, 'running');
@@ -373,8 +372,9 @@ export class AnalysisService extends Disposable {
 
   /** The model the settings name, loaded in the worker; its labels are announced when it was not loaded yet. */
   private async currentModel(settings: ResolvedSettings, signal?: AbortSignal): Promise<ModelInfo> {
-    const fresh = this.client.loadedModelKey !== stableKey(settings.model);
-    const info = await this.client.ensureModel(settings.model, { signal });
+    const model = await this.modelToLoad(settings);
+    const fresh = !this.client.isLoaded(model);
+    const info = await this.client.ensureModel(model, { signal });
     if (fresh) this.modelLoaded(info);
     return info;
   }
@@ -385,7 +385,7 @@ export class AnalysisService extends Disposable {
     return cancellableProgress(`Neuron Path: ${path.basename(folder)}`, signal, async (progress, abortSignal) => {
       let done = 0;
       const model = await this.modelToLoad(settings);
-      progress.report({ message: this.client.loadedModelKey === stableKey(model) ? 'scanning the folder' : 'loading the model' });
+      progress.report({ message: this.client.isLoaded(model) ? 'scanning the folder' : 'loading the model' });
       const info = await this.client.ensureModel(model, { signal: abortSignal });
       this.modelLoaded(info);
       return request({
@@ -436,10 +436,10 @@ export class AnalysisService extends Disposable {
 
   /** Settings that change the model changed: load it again now if the worker is up (else on next use). */
   private reloadModel(): void {
-    if (!this.client.isRunning || this.client.loadedModelKey === undefined) return;
+    if (!this.client.isRunning || !this.client.hasModel) return;
     const settings = this.settings();
     this.modelToLoad(settings).then((model) => {
-      if (this.client.loadedModelKey === stableKey(model)) return undefined;
+      if (this.client.isLoaded(model)) return undefined;
       this.output.info(`model settings changed: loading ${settings.model.modelPath}`);
       return this.client.ensureModel(model).then((info) => this.modelLoaded(info));
     }).catch((err: unknown) => { if (!isCancelled(err)) this.reportError(err, 'Loading the model failed'); });
