@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ModelOptions } from './api';
-import { sha256File } from './hash';
+import { sha256File, sha256Of } from './hash';
 import { forwardOnly } from './forwardGraph';
 import { instrument, NAMES, neutralFeeds, type InstrumentedInfo } from './instrument';
 import { refuseQuantized, upcastToFloat32, type StoredPrecision } from './onnx/precision';
@@ -33,8 +33,6 @@ export function defaultCacheDir(): string {
   const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
   return process.env.NEURON_PATH_CACHE || path.join(base, 'neuron-path');
 }
-
-const sha256Of = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 /** What a cache entry's JSON holds: each model file it names is only used if its bytes hash to the sha256 beside it. */
 interface CacheEntry { info: InstrumentedInfo; layers: number; source: string; model: string; sha256: string; forward: string; forwardSha256: string }

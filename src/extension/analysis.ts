@@ -9,6 +9,7 @@ import { isCompact } from '../engine/batch/compact';
 import type { NeuronUnit } from '../engine/batch/schema';
 import type { Intervention, InterventionRecord } from '../engine/intervene';
 import type { PathComparison } from '../engine/pathCompare';
+import type { FileHash } from '../engine/hash';
 import type { AnalysisResult, LayerProgress } from '../engine/result';
 import { EngineError, isCancelled } from '../engine/errors';
 import { locateModel } from '../engine/modelLocation';
@@ -37,7 +38,19 @@ export interface RunListener {
   onProgress?(progress: LayerProgress): void;
 }
 
-export interface RunOutcome { result: AnalysisResult; cached: boolean }
+/**
+ * One image's analysis under the settings read once: its cache key and the facts it was made of
+ * (the model with its hash, the image's hash), passed along to the run and to the cache.
+ */
+export interface ImageAnalysis {
+  imagePath: string;
+  target: TargetChoice;
+  settings: ResolvedSettings;
+  model: ModelOptions;              // the settings' model with its sha256 (what the worker loads)
+  imageHash: FileHash;
+  key: string;                      // the result cache's
+  settingsKey: string;              // the engine's settings key, as batch records carry it
+}
 
 /** A failure the user should read as it is (no stack): its message says what to do. */
 export class UserError extends Error {
@@ -49,7 +62,7 @@ export class AnalysisService extends Disposable {
   private readonly cache: ResultCache;
   private readonly visualizations: VisualizationCache;
   private readonly hasher = new FileHasher();
-  private readonly inFlight = new Map<string, Promise<RunOutcome>>();
+  private readonly inFlight = new Map<string, Promise<AnalysisResult>>();
   /** The class names of the models loaded: the engine's, kept for panels that show cached results. */
   readonly labels: ModelLabels;
   private lastLoaded: ModelInfo | undefined;
@@ -117,76 +130,78 @@ export class AnalysisService extends Disposable {
     return modelLabel(file, this.bundledModelPath);
   }
 
-  /** The cached result for this image under the current settings, without running anything. */
-  async lookup(imagePath: string, target: TargetChoice): Promise<AnalysisResult | undefined> {
+  /** The analysis of this image under the current settings: its key and hashes. Rejects with a UserError when the image or the model cannot be read. */
+  prepare(imagePath: string, target: TargetChoice): Promise<ImageAnalysis> {
+    return this.keyed(imagePath, target, this.settings());
+  }
+
+  /** The cached result of the analysis, without running anything. */
+  async cached(analysis: ImageAnalysis): Promise<AnalysisResult | undefined> {
     try {
-      const { key } = await this.keyFor(imagePath, target, this.settings());
-      return await this.cache.get(key);
+      return await this.cache.get(analysis.key);
     } catch {
       return undefined;
     }
   }
 
   /**
-   * The cached result, or a new analysis under a progress notification. Rejects with a CancelledError when cancelled.
-   * `prior`: a shown result whose path is reused; only the baselines it lacks are computed (the cache is not asked).
+   * Runs the analysis under a progress notification (the cache is not asked: see `cached`) and caches
+   * its result. Rejects with a CancelledError when cancelled. `prior`: a shown result whose path is
+   * reused; only the baselines it lacks are computed.
    */
-  async run(imagePath: string, target: TargetChoice, listener: RunListener = {}, signal?: AbortSignal, prior?: AnalysisResult): Promise<RunOutcome> {
-    const settings = this.settings();
-    this.warnAboutSettings(settings);
-    const { key } = await this.keyFor(imagePath, target, settings);
-    if (!prior) {
-      const cached = await this.cache.get(key);
-      if (cached) return { result: cached, cached: true };
-    }
-    const running = this.inFlight.get(key);
+  async run(analysis: ImageAnalysis, listener: RunListener = {}, signal?: AbortSignal, prior?: AnalysisResult): Promise<AnalysisResult> {
+    this.warnAboutSettings(analysis.settings);
+    const running = this.inFlight.get(analysis.key);
     if (running) return running;
-    const promise = this.analyze(imagePath, target, settings, listener, signal, prior).then(async (result) => {
-      try { await this.cache.set(key, result); } catch (err) { this.output.warn(`could not cache the result: ${String(err)}`); }
-      return { result, cached: false };
+    const promise = this.analyze(analysis, listener, signal, prior).then(async (result) => {
+      await this.keep(analysis, result);
+      return result;
     });
-    this.inFlight.set(key, promise);
+    this.inFlight.set(analysis.key, promise);
     try {
       return await promise;
     } finally {
-      this.inFlight.delete(key);
+      this.inFlight.delete(analysis.key);
     }
   }
 
-  /** Keeps a result without (some) baselines as this image's cached result: a cancelled run's complete path. */
-  async keep(imagePath: string, target: TargetChoice, result: AnalysisResult): Promise<void> {
+  /**
+   * Keeps a result of the analysis as its cached result (also one without some baselines: a cancelled
+   * run's complete path). Not one of another version of the image: the file changed while it was analysed.
+   */
+  async keep(analysis: ImageAnalysis, result: AnalysisResult): Promise<void> {
+    if (result.image.sha256 !== analysis.imageHash.sha256) return;
     try {
-      const { key } = await this.keyFor(imagePath, target, this.settings());
-      await this.cache.set(key, result);
+      await this.cache.set(analysis.key, result);
     } catch (err) {
       this.output.warn(`could not cache the result: ${String(err)}`);
     }
   }
 
-  private async keyFor(imagePath: string, target: TargetChoice, settings: ResolvedSettings): Promise<{ key: string; settingsKey: string; imageSha: string }> {
-    const modelSha = await this.modelSha(settings);
-    let imageSha: string;
+  private async keyed(imagePath: string, target: TargetChoice, settings: ResolvedSettings): Promise<ImageAnalysis> {
+    const model = await this.modelToLoad(settings);
+    let imageHash: FileHash;
     try {
-      imageSha = await this.hasher.hash(imagePath, 'image');
+      imageHash = await this.hasher.hash(imagePath, 'image');
     } catch {
       throw new UserError(`The image ${imagePath} cannot be read (was it moved or deleted?).`);
     }
-    return { ...resultKey(settings.model, { ...settings.analyze, target }, modelSha, imageSha), imageSha };
+    return { imagePath, target, settings, model, imageHash, ...resultKey(settings.model, { ...settings.analyze, target }, model.sha256, imageHash.sha256) };
   }
 
   /**
    * The model the worker loads: the settings' options with the ONNX file's sha256, which the host
-   * computes anyway for its result cache (remembered by size and modification time), so the worker
-   * does not read a large model a second time; a changed file is a new model to load.
+   * computes anyway for its result cache (remembered by size and times), so the worker does not read
+   * a large model a second time; a changed file is a new model to load.
    */
-  private async modelToLoad(settings: ResolvedSettings): Promise<ModelOptions> {
+  private async modelToLoad(settings: ResolvedSettings): Promise<ModelOptions & { sha256: string }> {
     return { ...settings.model, sha256: await this.modelSha(settings) };
   }
 
   private async modelSha(settings: ResolvedSettings): Promise<string> {
     const modelPath = settings.model.modelPath;
     try {
-      return await this.hasher.hash(locateModel(modelPath).file, 'model');
+      return (await this.hasher.hash(locateModel(modelPath).file, 'model')).sha256;
     } catch (e) {
       // A folder without one clear ONNX file says which files it has.
       if (e instanceof EngineError && e.code === 'model-choice') throw new UserError(`The ${e.message.slice(4)}. Set "neuronPath.modelPath" to the one to analyse, or run "Neuron Path: Select Model...".`);
@@ -196,7 +211,8 @@ export class AnalysisService extends Disposable {
     }
   }
 
-  private analyze(imagePath: string, target: TargetChoice, settings: ResolvedSettings, listener: RunListener, signal?: AbortSignal, prior?: AnalysisResult): Promise<AnalysisResult> {
+  private analyze(analysis: ImageAnalysis, listener: RunListener, signal?: AbortSignal, prior?: AnalysisResult): Promise<AnalysisResult> {
+    const { imagePath, target, settings, model, imageHash } = analysis;
     return cancellableProgress(`Neuron Path: ${path.basename(imagePath)}`, signal, async (progress, abortSignal) => {
       let done = 0;
       const advance = (pct: number, message: string): void => {
@@ -204,12 +220,11 @@ export class AnalysisService extends Disposable {
         progress.report({ increment: next - done, message });
         done = next;
       };
-      const model = await this.modelToLoad(settings);
       advance(0, this.client.loadedModelKey === stableKey(model) ? 'starting' : 'loading the model');
       const info = await this.client.ensureModel(model, { signal: abortSignal });
       this.modelLoaded(info);
       advance(5, 'running');
-      return this.client.request('analyze', { imagePath, options: { ...settings.analyze, target }, ...(prior ? { prior } : {}) }, {
+      return this.client.request('analyze', { imagePath, options: { ...settings.analyze, target }, imageHash, ...(prior ? { prior } : {}) }, {
         signal: abortSignal,
         onProgress: (p) => {
           advance(progressPercent(p), analysisProgressText(p));
@@ -229,8 +244,8 @@ export class AnalysisService extends Disposable {
       const settings = this.settings();
       // A compact record lacks most layer scores, which the panel's influence chart shows: recompute.
       if (!record.batch || isCompact(record) || (record.batch.model.labelsPath ?? null) !== (settings.model.labelsPath ?? null)) return false;
-      const { key, settingsKey, imageSha } = await this.keyFor(record.image.path, settings.analyze.target, settings);
-      if (settingsKey !== record.batch.key || imageSha !== record.image.sha256) return false;
+      const { key, settingsKey, imageHash } = await this.keyed(record.image.path, settings.analyze.target, settings);
+      if (settingsKey !== record.batch.key || imageHash.sha256 !== record.image.sha256) return false;
       if (await this.cache.get(key)) return true;
       const { trueClass: _c, folderLabel: _f, batch: _b, ...result } = record;
       await this.cache.set(key, result);

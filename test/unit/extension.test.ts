@@ -73,7 +73,12 @@ test('extension host: analyze, live progress, one panel per image, target, expor
   const deactivate = (): Promise<void> => deactivateHost(ctx, 100);
   try {
     const ext = loadExtension();
-    const activated = ext.activate(ctx) as { service: { client: { pid?: number } } };
+    const activated = ext.activate(ctx) as { service: { client: { pid?: number }; cache: { get(key: string): Promise<unknown> } } };
+    // the result cache's reads: one per panel open, not one to look and one more to run
+    const cacheReads: string[] = [];
+    const { cache } = activated.service;
+    const get = cache.get.bind(cache);
+    cache.get = (key) => { cacheReads.push(key); return get(key); };
     // the contributed commands, and the internal one the panels open the neuron view with
     assert.deepEqual([...h.commands.keys()].sort(), ['neuronPath.analyzeFolder', 'neuronPath.analyzeImage', 'neuronPath.analyzeSample', 'neuronPath.comparePaths', 'neuronPath.openNeuronView', 'neuronPath.openResults', 'neuronPath.openSettings', 'neuronPath.selectModel']);
     assert.ok(h.serializers.has('neuronPath.panel'));
@@ -95,6 +100,7 @@ test('extension host: analyze, live progress, one panel per image, target, expor
     const result = await until('result', () => postedOf(panel, 'result')[0]);
     assert.equal(result.result.path.length, 4);
     assert.equal(result.cached, false);
+    assert.equal(cacheReads.length, 1, 'the cache is asked once when a panel opens');
     const grown = postedOf(panel, 'progress').filter((m) => m.progress.phase === 'layer').map((m) => m.progress.partialPath?.length);
     assert.ok(grown.length >= 1, 'progress reached the panel');
     for (let i = 1; i < grown.length; i++) assert.ok(grown[i] >= grown[i - 1], `${grown.join(',')}`);

@@ -7,6 +7,7 @@ import { progressPercent } from '../../src/format';
 import { runningProgress } from '../../src/operations/progress';
 import { isCompareWebviewToHost } from '../../src/protocol/comparePanel';
 import { isFolderPersistedState, isFolderWebviewToHost } from '../../src/protocol/folderPanel';
+import { OPERATIONS } from '../../src/operations/index';
 import { stableKey } from '../../src/protocol/guards';
 import { isImagePersistedState, isImageWebviewToHost } from '../../src/protocol/imagePanel';
 import { isNeuronPersistedState, isNeuronWebviewToHost } from '../../src/protocol/neuronPanel';
@@ -137,6 +138,13 @@ test('guards accept the messages of the protocol and reject malformed ones', () 
   assert.ok(!isCompareWebviewToHost({ type: 'openImage', side: 'c' }));
   assert.deepEqual(runningProgress(undefined), undefined);
   assert.equal(runningProgress({})?.done, 0);
+
+  // the image's hash the host hands on: a sha256 with the stamp of the file it was made of
+  const hash = { sha256: 'a'.repeat(64), size: 542, mtimeMs: 1733490000123.25, ctimeMs: -5 };
+  const analyze = (imageHash: unknown) => OPERATIONS.analyze.isParams({ imagePath: '/img/a.png', options: {}, imageHash });
+  assert.ok(analyze(undefined) && analyze(hash));
+  for (const bad of [{ ...hash, sha256: 'A'.repeat(64) }, { ...hash, sha256: 'a'.repeat(63) }, { ...hash, size: -1 }, { ...hash, size: 1.5 },
+    { ...hash, mtimeMs: Infinity }, { sha256: hash.sha256, size: 542, mtimeMs: 0 }, 'a'.repeat(64), null]) assert.ok(!analyze(bad), JSON.stringify(bad));
 });
 
 test('stableKey ignores key order and undefined members', () => {
