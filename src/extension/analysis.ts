@@ -26,6 +26,7 @@ import { neuronRefKey, type NeuronRef } from '../protocol/thumbnails';
 import { WorkerExitedError } from '../protocol/workerErrors';
 import { COMMANDS } from './commandIds';
 import { Disposable } from './dispose';
+import { ModelLabels } from './modelLabels';
 import { FileHasher, ResultCache, resultKey } from './resultCache';
 import { prepareResultsDir } from './resultsLocation';
 import { MODEL_KEYS, readSettings, SECTION, type ResolvedSettings } from './settings';
@@ -61,9 +62,9 @@ export class AnalysisService extends Disposable {
   private readonly visualizations: VisualizationCache;
   private readonly hasher = new FileHasher();
   private readonly inFlight = new Map<string, Promise<AnalysisResult>>();
-  private readonly labelsByModel = new Map<string, string[]>();
+  /** The class names of the models loaded: the engine's, kept for panels that show cached results. */
+  readonly labels: ModelLabels;
   private lastLoaded: ModelInfo | undefined;
-  private static readonly LABELS_KEY = 'neuronPath.labelsByModel';
   private readonly _onDidLoadModel = this.register(new vscode.EventEmitter<ModelInfo>());
   /** Fired when the worker has loaded a model (its labels are then known). */
   readonly onDidLoadModel = this._onDidLoadModel.event;
@@ -79,6 +80,7 @@ export class AnalysisService extends Disposable {
       log: (line) => output.info(line),
     });
     this.cache = new ResultCache(vscode.Uri.joinPath(context.globalStorageUri, 'results').fsPath);
+    this.labels = new ModelLabels(context.globalState);
     this.visualizations = new VisualizationCache(vscode.Uri.joinPath(context.globalStorageUri, 'visualizations').fsPath);
 
     this.register(this.client.onDidCrash((info) => {
@@ -113,13 +115,6 @@ export class AnalysisService extends Disposable {
       void vscode.window.showWarningMessage(`Neuron Path: ${s.warnings[0]}${s.warnings.length > 1 ? ` (and ${s.warnings.length - 1} more, see the output)` : ''}`);
     }
     this.lastWarnings = warnings;
-  }
-
-  /** Labels of the model the current settings name, if it has been loaded in this session. */
-  labelsFor(modelSha: string | undefined): string[] | undefined {
-    if (!modelSha) return undefined;
-    // Remembered across reloads, so a panel revived from the cache can name every class.
-    return this.labelsByModel.get(modelSha) ?? this.context.globalState.get<Record<string, string[]>>(AnalysisService.LABELS_KEY)?.[modelSha];
   }
 
   /** The bundled model's file. */
@@ -423,14 +418,7 @@ export class AnalysisService extends Disposable {
 
   private modelLoaded(info: ModelInfo): void {
     this.lastLoaded = info;
-    const known = this.labelsByModel.get(info.sha256);
-    this.labelsByModel.set(info.sha256, info.labels);
-    if (!known || known.join('\n') !== info.labels.join('\n')) {
-      // Keep the labels of the last few models only.
-      const stored = this.context.globalState.get<Record<string, string[]>>(AnalysisService.LABELS_KEY) ?? {};
-      const next = Object.fromEntries([...Object.entries(stored).filter(([sha]) => sha !== info.sha256).slice(-4), [info.sha256, info.labels]]);
-      void this.context.globalState.update(AnalysisService.LABELS_KEY, next);
-    }
+    this.labels.remember(info);
     this._onDidLoadModel.fire(info);
   }
 

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import test from 'node:test';
-import { BIN, CACHE, cli, FAST, FIXTURE, image, records, resultFile } from '../helpers/cli';
+import { BIN, CACHE, cli, FAST, FIXTURE, image, records, resultFile, stoppedWriter } from '../helpers/cli';
 import { tempDir } from '../helpers/fixtures';
 
 const bytes = (file: string) => fs.readFileSync(file);
@@ -73,19 +73,6 @@ test('analyze, report and neuron --json refuse an input or a result file, and a 
 });
 
 // --------------------------------------------------------------------------------- the writer lock
-
-/** A batch run in the background, stopped (SIGSTOP) once it holds the lock of `out`. */
-async function stoppedWriter(dir: string, out: string) {
-  const first = spawn(process.execPath, [BIN, 'batch', dir, '--model', FIXTURE, '--out', out, ...FAST, '-q'], { env: { ...process.env, NEURON_PATH_CACHE: CACHE }, stdio: 'ignore' });
-  const exited = new Promise<number | null>((resolve) => first.on('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 60_000;
-  while (!fs.existsSync(`${out}.lock`)) {
-    assert.ok(Date.now() < deadline, 'the first run never took the lock');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  first.kill('SIGSTOP');
-  return { first, exited };
-}
 
 test('two writers through a symlinked --out share one lock: the second is refused', { timeout: 180_000 }, async () => {
   const dir = tempDir('hard-link');

@@ -66,6 +66,13 @@ test('extension host: Intervene live (newest request only), over a folder (per c
     const files = readdirSync(tmp).filter((f) => /^shop\.intervention-[0-9a-f]{12}\.jsonl$/.test(f));
     assert.equal(files.length, 1, readdirSync(tmp).join(', '));
     assert.equal(readFileSync(path.join(tmp, files[0]), 'utf8').trim().split('\n').length, 8);
+    // Open Results on it: refused in words (the folder panel shows analyses), no folder panel
+    const panels = h.panels.length;
+    await h.commands.get('neuronPath.openResults')!(Uri.file(path.join(tmp, files[0])));
+    assert.equal(h.panels.length, panels);
+    const refusedOpen = h.messages.find((x) => x.level === 'error' && x.text.startsWith(`Neuron Path: ${files[0]} holds an intervention over a folder, not analyses`));
+    assert.ok(refusedOpen, JSON.stringify(h.messages));
+    assert.match(refusedOpen.text, /Intervene section: set the same neurons and press Apply to folder\.\.\./);
     panel.receive({ type: 'interveneFolder', intervention });
     const again = await until('second run', () => of(panel, 'folderIntervention').filter((x) => x.run.state === 'done')[1]);
     assert.deepEqual([again.run.run.resumed, again.run.run.analysed], [8, 0]);

@@ -390,10 +390,11 @@ test('a request without an answer times out, the worker is stopped and the next 
 });
 
 test('progress restarts the timeout clock', async () => {
-  const { c } = client({ stepMs: 40, layers: 5 });
+  const { c } = client({ stepMs: 200, layers: 5 });
   await c.ensureModel(MODEL);
-  // 5 steps of 40 ms = 200 ms in all, but never 100 ms without a message
-  const r = await c.request('analyze', { imagePath: '/x.png', options: {} }, { timeoutMs: 100 });
+  // 5 steps of 200 ms = 1 s in all (sleeps last at least that), but never 600 ms without a message, unless
+  // this process stalls for 400 ms: the timer that ends a step and the timeout would then fire together
+  const r = await c.request('analyze', { imagePath: '/x.png', options: {} }, { timeoutMs: 600 });
   assert.equal(r.path.length, 5);
   await c.dispose();
 });
