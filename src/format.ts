@@ -22,6 +22,12 @@ export function modelLabel(file: string, bundledModelPath?: string): string {
   return parts.slice(parts.length >= 3 && parts[parts.length - 2] === 'onnx' ? -3 : -2).join('/');
 }
 
+/** A rank in words, 1st, 2nd, 3rd, 11th, 22nd: "#" stays a neuron's index everywhere. */
+export function ordinal(n: number): string {
+  const tens = n % 100, ones = n % 10;
+  return `${n}${tens >= 11 && tens <= 13 ? 'th' : ones === 1 ? 'st' : ones === 2 ? 'nd' : ones === 3 ? 'rd' : 'th'}`;
+}
+
 /** A score, JAS, gradient, activation or probability: `digits` significant digits, an exponent below 1e-3 or from 1e4. */
 export function formatNumber(v: number | null | undefined, digits = 3): string {
   if (missing(v)) return MISSING;

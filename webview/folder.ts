@@ -15,7 +15,7 @@ import { ChartSlot, readTheme } from './imageCharts';
 import { isMessage, Page } from './boot';
 import { fill, h } from './dom';
 import { RunHeader } from './runHeader';
-import { modelLabel, stepsText } from '../src/format';
+import { modelLabel, ordinal, stepsText } from '../src/format';
 import { folderComparisonChart } from './folderCharts';
 import { PruningSection } from './folderPruning';
 import { missingThumbnails, thumbnail, ThumbnailBar } from './thumbnails';
@@ -174,7 +174,10 @@ function renderHeatmap(s: FolderState, prev: FolderState | undefined): void {
   ui.heatmapCaption.textContent = `${map.label}: the ${map.k} most frequent path neurons of each layer over ${map.images} image${map.images === 1 ? '' : 's'}; colour: share of the class\u2019s paths through the neuron. Select a cell to list its images (arrow keys move).`;
   const sel = s.selectedCell;
   fill(ui.heatmap,
-    h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Layer'), ...Array.from({ length: map.k }, (_, i) => h('th', { scope: 'col', class: 'num' }, `#${i + 1}`)))),
+    // Columns are ranks (most frequent first), cells neuron indices: "#" would read as either.
+    h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Layer'), ...Array.from({ length: map.k }, (_, i) => h('th', {
+      scope: 'col', class: 'num', title: `The layer\u2019s ${ordinal(i + 1)} most frequent path neuron of the class; a cell shows the neuron\u2019s index`,
+    }, ordinal(i + 1))))),
     h('tbody', null, ...map.rows.map((row, l) => h('tr', null,
       h('th', { scope: 'row' }, `L${l}`),
       ...Array.from({ length: map.k }, (_, rank) => {

@@ -140,6 +140,9 @@ export function interveneSection({ state, dispatch, post }: Deps): {
     ui.live.textContent = st.pending ? 'Updating...' : st.error ?? (live || st.settings.length ? '' : 'Add neurons to see what setting them does to the prediction.');
     fill(ui.before, ...(live ? topList(live.before, s, live.target.class) : []));
     fill(ui.after, ...(live ? topList(live.after, s, live.target.class, live.before) : []));
+    // Which setting the shown answer is of (the e2e test waits for its own).
+    ui.after.dataset.settings = live ? live.settings.map((n) => `${n.layer}:${n.neuron}=${n.factor}`).join(',') : '';
+    ui.after.dataset.rows = live?.rows ?? '';
     ui.before.parentElement!.parentElement!.hidden = !live;
     ui.target.textContent = live
       ? `${live.target.label || classLabel(s, live.target.class)}: ${pct(live.target.before)} \u2192 ${pct(live.target.after)} (${formatPoints(live.target.after - live.target.before)})`
@@ -150,7 +153,10 @@ export function interveneSection({ state, dispatch, post }: Deps): {
   function effectsTable(s: ImageState, rows: ClassEffect[]): HTMLElement {
     return h('table', { class: 'data wide', 'aria-label': 'Per class: accuracy and mean target probability before and after' },
       h('thead', null, h('tr', null, ...['Class', 'Images', 'Accuracy before', 'After', 'P(target) before', 'After', 'Change'].map((t, i) => h('th', { scope: 'col', class: i ? 'num' : '' }, t)))),
-      h('tbody', null, ...rows.map((c) => h('tr', { 'data-testid': 'intervene-effect', 'data-class': c.label, class: c.label === 'all' ? 'is-path' : '' },
+      h('tbody', null, ...rows.map((c) => h('tr', {
+        'data-testid': 'intervene-effect', 'data-class': c.label, class: c.label === 'all' ? 'is-path' : '', 'data-images': c.images,
+        'data-accuracy-before': c.accuracy.before, 'data-accuracy-after': c.accuracy.after, 'data-probability-before': c.probability.before, 'data-probability-after': c.probability.after,
+      },
         h('th', { scope: 'row' }, c.label), h('td', { class: 'num' }, String(c.images)),
         h('td', { class: 'num' }, pct(c.accuracy.before)), h('td', { class: 'num' }, pct(c.accuracy.after)),
         h('td', { class: 'num' }, fmt(c.probability.before)), h('td', { class: 'num' }, fmt(c.probability.after)),

@@ -1,7 +1,8 @@
 // The engine's public surface: what the CLI, the worker and the tests call. No VS Code here.
 import type { ClassNameSource } from './classNames';
+import type { FileHash } from './hash';
 import type { Preprocessing } from './preprocessing';
-import type { BaselineName, FfnNodes, Formula, LayerProgress, ReadoutInfo, Rule, ScopeSetting } from './result';
+import type { AnalysisResult, BaselineName, FfnNodes, Formula, LayerProgress, ReadoutInfo, Rule, ScopeSetting } from './result';
 
 export type { BaselineName } from './result';
 export type ExecutionProvider = 'cpu' | 'cuda';
@@ -36,6 +37,14 @@ export interface AnalyzeOptions {
   topK?: number;                    // neurons per layer of the located path (default 1)
   randomCount?: number;             // default 10
   randomSeed?: number;              // default 0
+}
+
+/** What a caller already has of one image's analysis, so that the engine does not work it out again. */
+export interface AnalyzeGiven {
+  /** An earlier result of this image and model with the same settings: its path is reused and only the wanted baselines it lacks are computed (analyze.ts). */
+  prior?: AnalysisResult;
+  /** The image's sha256 as the caller computed it (the extension host, for its result cache): taken while the file keeps the stamp it was made with, else the image is hashed. */
+  imageHash?: FileHash;
 }
 
 export interface ModelInfo {

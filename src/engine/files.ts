@@ -86,6 +86,17 @@ function kindOf(st: fs.Stats): string {
 }
 
 /**
+ * Which version of a file was read, without reading it again: its size and times. ctime changes with
+ * every write, even one that sets mtime back (cp -p, tar); a rewrite of the same size within one tick
+ * of the file system's clock is the case this cannot tell apart.
+ */
+export interface FileStamp { size: number; mtimeMs: number; ctimeMs: number }
+
+export const stampOf = (st: fs.Stats): FileStamp => ({ size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs });
+
+export const sameStamp = (a: FileStamp, b: FileStamp): boolean => a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
+
+/**
  * Opens a regular file for reading and returns its descriptor and size. O_NONBLOCK makes opening
  * a FIFO return at once (it is then refused by fstat); on a regular file it changes nothing.
  */
@@ -114,6 +125,14 @@ export function openRegular(file: FsPath, role: FileRole): { fd: number; size: n
 
 /** The whole of a regular file, within its role's bound. */
 export function readRegular(file: FsPath, role: FileRole): Buffer {
+  return readStamped(file, role).bytes;
+}
+
+/**
+ * The whole of a regular file, within its role's bound, and its stamp once read: a write during the
+ * read gives a stamp that no earlier look at the file had.
+ */
+export function readStamped(file: FsPath, role: FileRole): { bytes: Buffer; stamp: FileStamp } {
   const { fd, size } = openRegular(file, role);
   try {
     const buf = Buffer.alloc(size);
@@ -123,7 +142,7 @@ export function readRegular(file: FsPath, role: FileRole): Buffer {
       if (n === 0) break;
       at += n;
     }
-    return at === size ? buf : buf.subarray(0, at);
+    return { bytes: at === size ? buf : buf.subarray(0, at), stamp: stampOf(fs.fstatSync(fd)) };
   } catch (e) {
     throw e instanceof EngineError ? e : ioError(e as NodeJS.ErrnoException, file, role);
   } finally {

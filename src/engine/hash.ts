@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { FileRole } from './errors';
-import { ioError, openRegular, type FsPath } from './files';
+import { ioError, openRegular, sameStamp, type FileStamp, type FsPath } from './files';
 
 export function sha256File(file: FsPath, role: FileRole): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -15,4 +15,17 @@ export function sha256File(file: FsPath, role: FileRole): Promise<string> {
       .on('data', (chunk) => hash.update(chunk))
       .on('end', () => resolve(hash.digest('hex')));
   });
+}
+
+export const sha256Of = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+
+/**
+ * A file's sha256 and the stamp the file had before it was read: the hash is the file's while the
+ * file keeps that stamp. What a caller that hashed a file hands on, so the file is not hashed again.
+ */
+export interface FileHash extends FileStamp { sha256: string }
+
+/** The sha256 of `bytes`, read from a file that then had `stamp`: `known`'s where it was made of that same version. */
+export function sha256OfRead(bytes: Uint8Array, stamp: FileStamp, known: FileHash | undefined): string {
+  return known && sameStamp(known, stamp) ? known.sha256 : sha256Of(bytes);
 }

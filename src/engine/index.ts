@@ -3,13 +3,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { analyzePixels, readoutActivations, requireFinite, TargetError, topClasses } from './analyze';
 import { EngineError } from './errors';
-import type { AnalyzeOptions, ModelInfo, ModelOptions, RunHooks } from './api';
+import type { AnalyzeGiven, AnalyzeOptions, ModelInfo, ModelOptions, RunHooks } from './api';
 import type { InstrumentedInfo } from './instrument';
 import { fitToModel, readLabels, readPreprocessing } from './modelFolder';
 import { locateModel } from './modelLocation';
 import { outputSize, type Preprocessing } from './preprocessing';
-import { pathRecord, pathText, type FsPath } from './files';
-import { sha256File } from './hash';
+import { pathRecord, pathText, readStamped, type FsPath } from './files';
+import { sha256OfRead, type FileHash } from './hash';
 import { editModel, type EditedModel } from './editModel';
 import { intervene, INTERVENTION_SCHEMA, type Intervention, type InterventionRecord, type InterventionResult } from './intervene';
 import { pathJas, sumTokens } from './locator';
@@ -17,7 +17,7 @@ import { openModel, releaseSessions } from './modelStore';
 import { checkUnit } from './neurons/records';
 import { NEURON_SCHEMA, type NeuronScanRecord, type NeuronUnit } from './batch/schema';
 import { scanImages } from './neurons/scan';
-import { loadPixels, type Pixels } from './preprocess';
+import { decodePixels, loadPixels, type Pixels } from './preprocess';
 import { readoutValues } from './readout';
 import { DEFAULTS } from './options';
 import { quadrature } from './quadrature';
@@ -61,16 +61,15 @@ export class Engine {
 
   /**
    * `imagePath`: a path, or its bytes (a folder scan's name that is not UTF-8; absolute).
-   * `prior`: an earlier result of this image and model with the same settings: its path is reused
-   * and only the wanted baselines it lacks are computed (analyze.ts). Progress carries the complete
-   * result without baselines (`pathResult`) once the path is known.
+   * `given`: what the caller has already (an earlier result whose path is reused, the image's hash).
+   * Progress carries the complete result without baselines (`pathResult`) once the path is known.
    */
-  async analyze(imagePath: FsPath, options: AnalyzeOptions = {}, hooks: RunHooks = {}, prior?: AnalysisResult): Promise<AnalysisResult> {
+  async analyze(imagePath: FsPath, options: AnalyzeOptions = {}, hooks: RunHooks = {}, given: AnalyzeGiven = {}): Promise<AnalysisResult> {
     const file = absolute(imagePath);
-    const { input } = this.internal;
-    const pixels = await loadPixels(file, this.prep, input);
+    const { prior } = given;
+    const { pixels, sha256 } = await this.readImage(file, given.imageHash);
     const head: Pick<AnalysisResult, 'schema' | 'model' | 'image'> = {
-      schema: 'neuron-path/1', model: this.modelRecord(), image: imageOf(file, await sha256File(file, 'image'), pixels),
+      schema: 'neuron-path/1', model: this.modelRecord(), image: imageOf(file, sha256, pixels),
     };
     if (prior && (prior.model.sha256 !== this.info.sha256 || prior.image.sha256 !== head.image.sha256)) {
       throw new EngineError('invalid-option', 'the earlier result was made with another model or image, so its path cannot be reused: analyse the image again', { field: 'prior' });
@@ -79,6 +78,12 @@ export class Engine {
       sessions: this.sessions, info: this.internal, layers: this.info.layers, labels: this.info.labels, pixels: pixels.data,
     }, options, hooks, prior, (c) => ({ ...head, ...c }));
     return { ...head, ...core };
+  }
+
+  /** An image's pixels and sha256 from one read of it; `known`: the caller's hash, taken while the file has the stamp it was made with. */
+  private async readImage(file: FsPath, known?: FileHash): Promise<{ pixels: Pixels; sha256: string }> {
+    const { bytes, stamp } = readStamped(file, 'image');
+    return { pixels: await decodePixels(bytes, file, this.prep, this.internal.input), sha256: sha256OfRead(bytes, stamp, known) };
   }
 
   /** The record's `model`: what was analysed and how it was read. */
@@ -96,9 +101,9 @@ export class Engine {
    */
   async intervene(imagePath: FsPath, intervention: Intervention, target?: number, signal?: AbortSignal): Promise<InterventionRecord> {
     const file = absolute(imagePath);
-    const pixels = await loadPixels(file, this.prep, this.internal.input);
+    const { pixels, sha256 } = await this.readImage(file);
     const result = await this.interveneTensor(pixels.data, intervention, target, signal);
-    return { schema: INTERVENTION_SCHEMA, model: this.modelRecord(), image: imageOf(file, await sha256File(file, 'image'), pixels), ...result };
+    return { schema: INTERVENTION_SCHEMA, model: this.modelRecord(), image: imageOf(file, sha256, pixels), ...result };
   }
 
   /** For callers that preprocess themselves (tests against recorded pixel tensors). */
@@ -129,7 +134,7 @@ export class Engine {
     if (bad) throw new TargetError(`target class ${bad.target} of ${pathText(bad.path)} is out of range: the model has ${numClasses} classes`);
     const loaded = await Promise.all(images.map(async (i) => {
       const file = absolute(i.path);
-      try { return { file, pixels: await loadPixels(file, this.prep, this.internal.input), sha256: await sha256File(file, 'image') }; } catch (e) { return e as Error; }
+      try { return { file, ...await this.readImage(file) }; } catch (e) { return e as Error; }
     }));
     const ok = loaded.flatMap((l, i) => (l instanceof Error ? [] : [{ ...l, target: images[i].target }]));
     const runner = new Runner(this.sessions, this.internal, layers, signal);

@@ -26,9 +26,16 @@ const MAX_PIXELS = 268_402_689;
 /** The most pixels an image is resized to before the crop (4096 x 4096): the resize costs memory and time in proportion. */
 const MAX_RESIZED_PIXELS = 4096 * 4096;
 
-export async function loadPixels(fsPath: FsPath, prep: Preprocessing, target: { channels: number; height: number; width: number }): Promise<Pixels> {
+/** The model's input an image is made into. */
+type ImageTarget = { channels: number; height: number; width: number };
+
+export async function loadPixels(fsPath: FsPath, prep: Preprocessing, target: ImageTarget): Promise<Pixels> {
   // Read here, not by sharp: only a regular file is opened (a FIFO would block sharp's open forever).
-  const bytes = readRegular(fsPath, 'image');
+  return await decodePixels(readRegular(fsPath, 'image'), fsPath, prep, target);
+}
+
+/** The pixel tensor of an image file's bytes, read from `fsPath` (named in errors). */
+export async function decodePixels(bytes: Buffer, fsPath: FsPath, prep: Preprocessing, target: ImageTarget): Promise<Pixels> {
   const file = pathText(fsPath);
   if (!bytes.length) throw new ImageError(`${file} is empty (0 bytes): not an image`, { file });
   // The size is checked against the limit below, from the header, with a message that says so.

@@ -9,6 +9,7 @@ import { isCompact } from '../engine/batch/compact';
 import type { NeuronUnit } from '../engine/batch/schema';
 import type { Intervention, InterventionRecord } from '../engine/intervene';
 import type { PathComparison } from '../engine/pathCompare';
+import type { FileHash } from '../engine/hash';
 import type { AnalysisResult, LayerProgress } from '../engine/result';
 import { EngineError, isCancelled } from '../engine/errors';
 import { locateModel } from '../engine/modelLocation';
@@ -20,12 +21,12 @@ import type { FolderInterventionResult } from '../operations/interveneFolder';
 import type { StepProgress } from '../operations/operation';
 import type { BatchProgressInfo, BatchRunResult } from '../operations/progress';
 import type { PruneRequest } from '../protocol/folderPanel';
-import { stableKey } from '../protocol/guards';
 import type { TargetChoice } from '../protocol/imagePanel';
 import { neuronRefKey, type NeuronRef } from '../protocol/thumbnails';
 import { WorkerExitedError } from '../protocol/workerErrors';
 import { COMMANDS } from './commandIds';
 import { Disposable } from './dispose';
+import { ModelLabels } from './modelLabels';
 import { FileHasher, ResultCache, resultKey } from './resultCache';
 import { prepareResultsDir } from './resultsLocation';
 import { MODEL_KEYS, readSettings, SECTION, type ResolvedSettings } from './settings';
@@ -36,7 +37,19 @@ export interface RunListener {
   onProgress?(progress: LayerProgress): void;
 }
 
-export interface RunOutcome { result: AnalysisResult; cached: boolean }
+/**
+ * One image's analysis under the settings read once: its cache key and the facts it was made of
+ * (the model with its hash, the image's hash), passed along to the run and to the cache.
+ */
+export interface ImageAnalysis {
+  imagePath: string;
+  target: TargetChoice;
+  settings: ResolvedSettings;
+  model: ModelOptions;              // the settings' model with its sha256 (what the worker loads)
+  imageHash: FileHash;
+  key: string;                      // the result cache's
+  settingsKey: string;              // the engine's settings key, as batch records carry it
+}
 
 /** A failure the user should read as it is (no stack): its message says what to do. */
 export class UserError extends Error {
@@ -48,10 +61,10 @@ export class AnalysisService extends Disposable {
   private readonly cache: ResultCache;
   private readonly visualizations: VisualizationCache;
   private readonly hasher = new FileHasher();
-  private readonly inFlight = new Map<string, Promise<RunOutcome>>();
-  private readonly labelsByModel = new Map<string, string[]>();
+  private readonly inFlight = new Map<string, Promise<AnalysisResult>>();
+  /** The class names of the models loaded: the engine's, kept for panels that show cached results. */
+  readonly labels: ModelLabels;
   private lastLoaded: ModelInfo | undefined;
-  private static readonly LABELS_KEY = 'neuronPath.labelsByModel';
   private readonly _onDidLoadModel = this.register(new vscode.EventEmitter<ModelInfo>());
   /** Fired when the worker has loaded a model (its labels are then known). */
   readonly onDidLoadModel = this._onDidLoadModel.event;
@@ -67,6 +80,7 @@ export class AnalysisService extends Disposable {
       log: (line) => output.info(line),
     });
     this.cache = new ResultCache(vscode.Uri.joinPath(context.globalStorageUri, 'results').fsPath);
+    this.labels = new ModelLabels(context.globalState);
     this.visualizations = new VisualizationCache(vscode.Uri.joinPath(context.globalStorageUri, 'visualizations').fsPath);
 
     this.register(this.client.onDidCrash((info) => {
@@ -103,13 +117,6 @@ export class AnalysisService extends Disposable {
     this.lastWarnings = warnings;
   }
 
-  /** Labels of the model the current settings name, if it has been loaded in this session. */
-  labelsFor(modelSha: string | undefined): string[] | undefined {
-    if (!modelSha) return undefined;
-    // Remembered across reloads, so a panel revived from the cache can name every class.
-    return this.labelsByModel.get(modelSha) ?? this.context.globalState.get<Record<string, string[]>>(AnalysisService.LABELS_KEY)?.[modelSha];
-  }
-
   /** The bundled model's file. */
   get bundledModelPath(): string { return this.context.asAbsolutePath(path.join('media', 'model', 'model.onnx')); }
 
@@ -122,76 +129,78 @@ export class AnalysisService extends Disposable {
     return modelLabel(file, this.bundledModelPath);
   }
 
-  /** The cached result for this image under the current settings, without running anything. */
-  async lookup(imagePath: string, target: TargetChoice): Promise<AnalysisResult | undefined> {
+  /** The analysis of this image under the current settings: its key and hashes. Rejects with a UserError when the image or the model cannot be read. */
+  prepare(imagePath: string, target: TargetChoice): Promise<ImageAnalysis> {
+    return this.keyed(imagePath, target, this.settings());
+  }
+
+  /** The cached result of the analysis, without running anything. */
+  async cached(analysis: ImageAnalysis): Promise<AnalysisResult | undefined> {
     try {
-      const { key } = await this.keyFor(imagePath, target, this.settings());
-      return await this.cache.get(key);
+      return await this.cache.get(analysis.key);
     } catch {
       return undefined;
     }
   }
 
   /**
-   * The cached result, or a new analysis under a progress notification. Rejects with a CancelledError when cancelled.
-   * `prior`: a shown result whose path is reused; only the baselines it lacks are computed (the cache is not asked).
+   * Runs the analysis under a progress notification (the cache is not asked: see `cached`) and caches
+   * its result. Rejects with a CancelledError when cancelled. `prior`: a shown result whose path is
+   * reused; only the baselines it lacks are computed.
    */
-  async run(imagePath: string, target: TargetChoice, listener: RunListener = {}, signal?: AbortSignal, prior?: AnalysisResult): Promise<RunOutcome> {
-    const settings = this.settings();
-    this.warnAboutSettings(settings);
-    const { key } = await this.keyFor(imagePath, target, settings);
-    if (!prior) {
-      const cached = await this.cache.get(key);
-      if (cached) return { result: cached, cached: true };
-    }
-    const running = this.inFlight.get(key);
+  async run(analysis: ImageAnalysis, listener: RunListener = {}, signal?: AbortSignal, prior?: AnalysisResult): Promise<AnalysisResult> {
+    this.warnAboutSettings(analysis.settings);
+    const running = this.inFlight.get(analysis.key);
     if (running) return running;
-    const promise = this.analyze(imagePath, target, settings, listener, signal, prior).then(async (result) => {
-      try { await this.cache.set(key, result); } catch (err) { this.output.warn(`could not cache the result: ${String(err)}`); }
-      return { result, cached: false };
+    const promise = this.analyze(analysis, listener, signal, prior).then(async (result) => {
+      await this.keep(analysis, result);
+      return result;
     });
-    this.inFlight.set(key, promise);
+    this.inFlight.set(analysis.key, promise);
     try {
       return await promise;
     } finally {
-      this.inFlight.delete(key);
+      this.inFlight.delete(analysis.key);
     }
   }
 
-  /** Keeps a result without (some) baselines as this image's cached result: a cancelled run's complete path. */
-  async keep(imagePath: string, target: TargetChoice, result: AnalysisResult): Promise<void> {
+  /**
+   * Keeps a result of the analysis as its cached result (also one without some baselines: a cancelled
+   * run's complete path). Not one of another version of the image: the file changed while it was analysed.
+   */
+  async keep(analysis: ImageAnalysis, result: AnalysisResult): Promise<void> {
+    if (result.image.sha256 !== analysis.imageHash.sha256) return;
     try {
-      const { key } = await this.keyFor(imagePath, target, this.settings());
-      await this.cache.set(key, result);
+      await this.cache.set(analysis.key, result);
     } catch (err) {
       this.output.warn(`could not cache the result: ${String(err)}`);
     }
   }
 
-  private async keyFor(imagePath: string, target: TargetChoice, settings: ResolvedSettings): Promise<{ key: string; settingsKey: string; imageSha: string }> {
-    const modelSha = await this.modelSha(settings);
-    let imageSha: string;
+  private async keyed(imagePath: string, target: TargetChoice, settings: ResolvedSettings): Promise<ImageAnalysis> {
+    const model = await this.modelToLoad(settings);
+    let imageHash: FileHash;
     try {
-      imageSha = await this.hasher.hash(imagePath, 'image');
+      imageHash = await this.hasher.hash(imagePath, 'image');
     } catch {
       throw new UserError(`The image ${imagePath} cannot be read (was it moved or deleted?).`);
     }
-    return { ...resultKey(settings.model, { ...settings.analyze, target }, modelSha, imageSha), imageSha };
+    return { imagePath, target, settings, model, imageHash, ...resultKey(settings.model, { ...settings.analyze, target }, model.sha256, imageHash.sha256) };
   }
 
   /**
    * The model the worker loads: the settings' options with the ONNX file's sha256, which the host
-   * computes anyway for its result cache (remembered by size and modification time), so the worker
-   * does not read a large model a second time; a changed file is a new model to load.
+   * computes anyway for its result cache (remembered by size and times), so the worker does not read
+   * a large model a second time; a changed file is a new model to load.
    */
-  private async modelToLoad(settings: ResolvedSettings): Promise<ModelOptions> {
+  private async modelToLoad(settings: ResolvedSettings): Promise<ModelOptions & { sha256: string }> {
     return { ...settings.model, sha256: await this.modelSha(settings) };
   }
 
   private async modelSha(settings: ResolvedSettings): Promise<string> {
     const modelPath = settings.model.modelPath;
     try {
-      return await this.hasher.hash(locateModel(modelPath).file, 'model');
+      return (await this.hasher.hash(locateModel(modelPath).file, 'model')).sha256;
     } catch (e) {
       // A folder without one clear ONNX file says which files it has.
       if (e instanceof EngineError && e.code === 'model-choice') throw new UserError(`The ${e.message.slice(4)}. Set "neuronPath.modelPath" to the one to analyse, or run "Neuron Path: Select Model...".`);
@@ -201,7 +210,8 @@ export class AnalysisService extends Disposable {
     }
   }
 
-  private analyze(imagePath: string, target: TargetChoice, settings: ResolvedSettings, listener: RunListener, signal?: AbortSignal, prior?: AnalysisResult): Promise<AnalysisResult> {
+  private analyze(analysis: ImageAnalysis, listener: RunListener, signal?: AbortSignal, prior?: AnalysisResult): Promise<AnalysisResult> {
+    const { imagePath, target, settings, model, imageHash } = analysis;
     return cancellableProgress(`Neuron Path: ${path.basename(imagePath)}`, signal, async (progress, abortSignal) => {
       let done = 0;
       const advance = (pct: number, message: string): void => {
@@ -209,12 +219,11 @@ export class AnalysisService extends Disposable {
         progress.report({ increment: next - done, message });
         done = next;
       };
-      const model = await this.modelToLoad(settings);
-      advance(0, this.client.loadedModelKey === stableKey(model) ? 'starting' : 'loading the model');
+      advance(0, this.client.isLoaded(model) ? 'starting' : 'loading the model');
       const info = await this.client.ensureModel(model, { signal: abortSignal });
       this.modelLoaded(info);
       advance(5, 'running');
-      return this.client.request('analyze', { imagePath, options: { ...settings.analyze, target }, ...(prior ? { prior } : {}) }, {
+      return this.client.request('analyze', { imagePath, options: { ...settings.analyze, target }, imageHash, ...(prior ? { prior } : {}) }, {
         signal: abortSignal,
         onProgress: (p) => {
           advance(progressPercent(p), analysisProgressText(p));
@@ -234,8 +243,8 @@ export class AnalysisService extends Disposable {
       const settings = this.settings();
       // A compact record lacks most layer scores, which the panel's influence chart shows: recompute.
       if (!record.batch || isCompact(record) || (record.batch.model.labelsPath ?? null) !== (settings.model.labelsPath ?? null)) return false;
-      const { key, settingsKey, imageSha } = await this.keyFor(record.image.path, settings.analyze.target, settings);
-      if (settingsKey !== record.batch.key || imageSha !== record.image.sha256) return false;
+      const { key, settingsKey, imageHash } = await this.keyed(record.image.path, settings.analyze.target, settings);
+      if (settingsKey !== record.batch.key || imageHash.sha256 !== record.image.sha256) return false;
       if (await this.cache.get(key)) return true;
       const { trueClass: _c, folderLabel: _f, batch: _b, ...result } = record;
       await this.cache.set(key, result);
@@ -358,8 +367,9 @@ export class AnalysisService extends Disposable {
 
   /** The model the settings name, loaded in the worker; its labels are announced when it was not loaded yet. */
   private async currentModel(settings: ResolvedSettings, signal?: AbortSignal): Promise<ModelInfo> {
-    const fresh = this.client.loadedModelKey !== stableKey(settings.model);
-    const info = await this.client.ensureModel(settings.model, { signal });
+    const model = await this.modelToLoad(settings);
+    const fresh = !this.client.isLoaded(model);
+    const info = await this.client.ensureModel(model, { signal });
     if (fresh) this.modelLoaded(info);
     return info;
   }
@@ -370,7 +380,7 @@ export class AnalysisService extends Disposable {
     return cancellableProgress(`Neuron Path: ${path.basename(folder)}`, signal, async (progress, abortSignal) => {
       let done = 0;
       const model = await this.modelToLoad(settings);
-      progress.report({ message: this.client.loadedModelKey === stableKey(model) ? 'scanning the folder' : 'loading the model' });
+      progress.report({ message: this.client.isLoaded(model) ? 'scanning the folder' : 'loading the model' });
       const info = await this.client.ensureModel(model, { signal: abortSignal });
       this.modelLoaded(info);
       return request({
@@ -408,23 +418,16 @@ export class AnalysisService extends Disposable {
 
   private modelLoaded(info: ModelInfo): void {
     this.lastLoaded = info;
-    const known = this.labelsByModel.get(info.sha256);
-    this.labelsByModel.set(info.sha256, info.labels);
-    if (!known || known.join('\n') !== info.labels.join('\n')) {
-      // Keep the labels of the last few models only.
-      const stored = this.context.globalState.get<Record<string, string[]>>(AnalysisService.LABELS_KEY) ?? {};
-      const next = Object.fromEntries([...Object.entries(stored).filter(([sha]) => sha !== info.sha256).slice(-4), [info.sha256, info.labels]]);
-      void this.context.globalState.update(AnalysisService.LABELS_KEY, next);
-    }
+    this.labels.remember(info);
     this._onDidLoadModel.fire(info);
   }
 
   /** Settings that change the model changed: load it again now if the worker is up (else on next use). */
   private reloadModel(): void {
-    if (!this.client.isRunning || this.client.loadedModelKey === undefined) return;
+    if (!this.client.isRunning || !this.client.hasModel) return;
     const settings = this.settings();
     this.modelToLoad(settings).then((model) => {
-      if (this.client.loadedModelKey === stableKey(model)) return undefined;
+      if (this.client.isLoaded(model)) return undefined;
       this.output.info(`model settings changed: loading ${settings.model.modelPath}`);
       return this.client.ensureModel(model).then((info) => this.modelLoaded(info));
     }).catch((err: unknown) => { if (!isCancelled(err)) this.reportError(err, 'Loading the model failed'); });

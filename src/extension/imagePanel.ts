@@ -9,7 +9,7 @@ import { missingBaselines } from '../engine/options';
 import { stableKey } from '../protocol/guards';
 import type { NeuronRef } from '../protocol/thumbnails';
 import { isImagePersistedState, isImageWebviewToHost, type ExportRequest, type HostToImageWebview, type ImageInit, type TargetChoice, type ImageWebviewToHost } from '../protocol/imagePanel';
-import { AnalysisService, errorMessage } from './analysis';
+import { AnalysisService, errorMessage, type ImageAnalysis } from './analysis';
 import { COMMANDS, INTERNAL_COMMANDS } from './commandIds';
 import { exportStem, pathCsv, pngFromDataUrl, resultJson } from './export';
 import { isRegularFile } from '../engine/files';
@@ -81,10 +81,11 @@ function sameAnalysis(a: AnalysisResult, b: AnalysisResult): boolean {
 }
 
 /**
- * A run in progress. `pathResult`: its complete result without baselines, once the path is known (a
- * cancel then keeps it); `skip`: the user asked to skip the baselines (the run stops once the path is known).
+ * A run in progress. `analysis`: what it analyses (settings, hashes, cache key), once known;
+ * `pathResult`: its complete result without baselines, once the path is known (a cancel then keeps
+ * it under the run's analysis); `skip`: the user asked to skip the baselines (the run stops once the path is known).
  */
-interface Run { runId: number; controller: AbortController; target: TargetChoice; progress?: LayerProgress; pathResult?: AnalysisResult; skip?: boolean }
+interface Run { runId: number; controller: AbortController; target: TargetChoice; analysis?: ImageAnalysis; progress?: LayerProgress; pathResult?: AnalysisResult; skip?: boolean }
 
 let runCounter = 0;
 
@@ -123,15 +124,25 @@ export class ImagePanel extends WebviewPanelHost<HostToImageWebview> {
 
   /** Shows a cached result at once; otherwise runs the analysis (`runIfMissing`) or waits for the user. */
   async start(runIfMissing: boolean): Promise<void> {
-    const cached = await this.service.lookup(this.imagePath, this.target);
+    const { analysis, cached } = await this.lookup();
     if (this.isDisposed) return;
     if (cached) {
       this.result = cached;
       this.cached = true;
-      this.labels ??= this.service.labelsFor(cached.model.sha256);
+      this.labels ??= this.service.labels.of(cached.model.sha256);
       this.sendInit();
     } else if (runIfMissing) {
-      await this.run(this.target);
+      await this.run(this.target, undefined, analysis);
+    }
+  }
+
+  /** The analysis under the current settings and its cached result; none when the image or model cannot be read (a run then says why). */
+  private async lookup(): Promise<{ analysis?: ImageAnalysis; cached?: AnalysisResult }> {
+    try {
+      const analysis = await this.service.prepare(this.imagePath, this.target);
+      return { analysis, cached: await this.service.cached(analysis) };
+    } catch {
+      return {};
     }
   }
 
@@ -141,9 +152,9 @@ export class ImagePanel extends WebviewPanelHost<HostToImageWebview> {
    */
   async refresh(): Promise<void> {
     if (this.running) return;
-    const cached = await this.service.lookup(this.imagePath, this.target);
+    const { analysis, cached } = await this.lookup();
     if (this.isDisposed || this.running) return;
-    if (!cached) { await this.run(this.target); return; }
+    if (!cached) { await this.run(this.target, undefined, analysis); return; }
     if (this.result && sameAnalysis(cached, this.result)) return;
     this.result = cached;
     this.cached = true;
@@ -171,8 +182,12 @@ export class ImagePanel extends WebviewPanelHost<HostToImageWebview> {
     this.post({ type: 'labels', labels });
   }
 
-  /** Runs the analysis explaining `target`; with `prior` (the shown result), only its missing baselines. */
-  async run(target: TargetChoice, prior?: AnalysisResult): Promise<void> {
+  /**
+   * Runs the analysis explaining `target` (its cached result where there is one); with `prior` (the
+   * shown result), only its missing baselines. `missed`: the analysis of `target` just looked up in
+   * the cache and not found there.
+   */
+  async run(target: TargetChoice, prior?: AnalysisResult, missed?: ImageAnalysis): Promise<void> {
     if (this.running) {
       if (this.running.target === target && !prior) return;
       this.running.controller.abort();
@@ -185,7 +200,10 @@ export class ImagePanel extends WebviewPanelHost<HostToImageWebview> {
     const wanted = this.service.settings().analyze.baselines;
     this.post({ type: 'runStarted', runId: run.runId, target, baselines: prior ? missingBaselines(prior, wanted) : wanted, ...(prior ? { reusesPath: true } : {}) });
     try {
-      const { result, cached } = await this.service.run(this.imagePath, target, {
+      const analysis = missed ?? await this.service.prepare(this.imagePath, target);
+      run.analysis = analysis;
+      const hit = missed || prior ? undefined : await this.service.cached(analysis);
+      const result = hit ?? await this.service.run(analysis, {
         onProgress: (progress) => {
           if (this.running !== run) return;
           const { pathResult, ...rest } = progress;
@@ -198,13 +216,13 @@ export class ImagePanel extends WebviewPanelHost<HostToImageWebview> {
         },
       }, run.controller.signal, prior);
       if (this.running !== run || this.isDisposed) return;
-      this.show(run, result, cached, false);
+      this.show(run, result, hit !== undefined, false);
     } catch (err) {
       if (this.running !== run || this.isDisposed) return;
       const cancelled = isCancelled(err);
       // Cancelled (or skipped) after the path: a complete result without baselines, kept like any result.
-      if (cancelled && run.pathResult) {
-        void this.service.keep(this.imagePath, target, run.pathResult);
+      if (cancelled && run.pathResult && run.analysis) {
+        void this.service.keep(run.analysis, run.pathResult);
         this.show(run, run.pathResult, false, true);
         return;
       }
@@ -223,7 +241,7 @@ export class ImagePanel extends WebviewPanelHost<HostToImageWebview> {
     this.result = result;
     this.cached = cached;
     this.baselinesCancelled = baselinesCancelled;
-    this.labels ??= this.service.labelsFor(result.model.sha256);
+    this.labels ??= this.service.labels.of(result.model.sha256);
     this.running = undefined;
     this.post({ type: 'result', runId: run.runId, result, cached, ...(baselinesCancelled ? { baselinesCancelled } : {}) });
     this.showThumbnails();

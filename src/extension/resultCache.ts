@@ -8,24 +8,27 @@ import type { AnalyzeOptions, ModelOptions } from '../engine/api';
 import { batchSettings } from '../engine/batch/records';
 import { isAnalysisResult as isRecordShaped } from '../engine/batch/records';
 import type { FileRole } from '../engine/errors';
-import { sha256File } from '../engine/hash';
+import { sameStamp, stampOf, type FileStamp } from '../engine/files';
+import { sha256File, type FileHash } from '../engine/hash';
 import type { AnalysisResult } from '../engine/result';
+import { isSha256 } from '../protocol/guards';
 
 /**
- * sha256 of files, remembered by path, size and modification time: a model of hundreds of MB is read
- * once per change, not once per analysis.
+ * sha256 of files, remembered by path and stamp (size and times): a model of hundreds of MB is read
+ * once per change, not once per analysis. The hash comes with the stamp the file had before it was
+ * read, so the worker takes it only for that version of the file.
  */
 export class FileHasher {
-  private readonly memo = new Map<string, { size: number; mtimeMs: number; sha: Promise<string> }>();
+  private readonly memo = new Map<string, { stamp: FileStamp; hash: Promise<FileHash> }>();
 
-  async hash(file: string, role: FileRole): Promise<string> {
-    const st = await fs.stat(file);
+  async hash(file: string, role: FileRole): Promise<FileHash> {
+    const stamp = stampOf(await fs.stat(file));
     const known = this.memo.get(file);
-    if (known && known.size === st.size && known.mtimeMs === st.mtimeMs) return known.sha;
-    const sha = sha256File(file, role);
-    this.memo.set(file, { size: st.size, mtimeMs: st.mtimeMs, sha });
-    sha.catch(() => this.memo.delete(file));
-    return sha;
+    if (known && sameStamp(known.stamp, stamp)) return known.hash;
+    const hash = sha256File(file, role).then((sha256) => ({ ...stamp, sha256 }));
+    this.memo.set(file, { stamp, hash });
+    hash.catch(() => { if (this.memo.get(file)?.hash === hash) this.memo.delete(file); });
+    return hash;
   }
 }
 
@@ -91,7 +94,7 @@ export class ResultCache {
   }
 
   private file(key: string): string {
-    if (!/^[0-9a-f]{64}$/.test(key)) throw new Error(`bad cache key '${key}'`);
+    if (!isSha256(key)) throw new Error(`bad cache key ${JSON.stringify(key)}`);
     return path.join(this.dir!, `${key}.json`);
   }
 

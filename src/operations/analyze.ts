@@ -1,14 +1,19 @@
 // One image with the open model; progress after every layer step (the path grows live).
-import type { AnalyzeOptions } from '../engine/api';
+import type { AnalyzeGiven, AnalyzeOptions } from '../engine/api';
 import { isAnalysisResult } from '../engine/batch/records';
 import type { FsPath } from '../engine/files';
+import type { FileHash } from '../engine/hash';
 import type { AnalysisResult } from '../engine/result';
-import { isObject, isOptional } from '../protocol/guards';
+import { isFiniteNumber, isIndex, isObject, isOptional, isSha256 } from '../protocol/guards';
 import { imageOf, imageParams, imageSubject, isImageParams, type ImageParams } from './imageParams';
 import { analysisFailure, operation } from './operation';
 
-/** `prior`: an earlier result of the image whose path is reused; only the wanted baselines it lacks are computed. */
-export interface AnalyzeParams extends ImageParams { options: AnalyzeOptions; prior?: AnalysisResult }
+/** `prior`, `imageHash`: what the caller has already (AnalyzeGiven). */
+export interface AnalyzeParams extends ImageParams, AnalyzeGiven { options: AnalyzeOptions }
+
+/** A hash with the stamp of the file it was made of (a time may be before 1970: negative). */
+const isFileHash = (v: unknown): v is FileHash => isObject(v) && isSha256(v.sha256) && isIndex(v.size)
+  && isFiniteNumber(v.mtimeMs) && isFiniteNumber(v.ctimeMs);
 
 /** The parameters for an image given as a path or its bytes. */
 export function analyzeParams(image: FsPath, options: AnalyzeOptions): AnalyzeParams {
@@ -20,10 +25,10 @@ export const analyze = operation<AnalyzeParams, AnalysisResult, 'layer'>({
   progress: 'layer',
   queued: true,
   isParams: (v) => isImageParams(v) && isObject(v.options)
-    && isOptional(v.prior, isAnalysisResult),
+    && isOptional(v.prior, isAnalysisResult) && isOptional(v.imageHash, isFileHash),
   isResult: isAnalysisResult,
   resultShape: 'an analysis (model, image, path, prediction, target, settings, JAS, baselines, in their bounds)',
   subject: imageSubject,
   failure: analysisFailure(imageSubject),
-  run: (ctx, p) => ctx.model().engine.analyze(imageOf(p), p.options, { signal: ctx.signal, onProgress: (q) => ctx.progress(q) }, p.prior),
+  run: (ctx, p) => ctx.model().engine.analyze(imageOf(p), p.options, { signal: ctx.signal, onProgress: (q) => ctx.progress(q) }, { prior: p.prior, imageHash: p.imageHash }),
 });

@@ -32,6 +32,11 @@ export function isString(v: unknown): v is string {
   return typeof v === 'string';
 }
 
+/** A sha256 as hex text (a file's, a cache key). */
+export function isSha256(v: unknown): v is string {
+  return typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
+}
+
 /** An absolute local path of sane length without control characters (POSIX or Windows). */
 export function isLocalPath(v: unknown): v is string {
   return typeof v === 'string' && v.length > 1 && v.length <= 4096 && /^(\/|[A-Za-z]:[\\/])/.test(v)

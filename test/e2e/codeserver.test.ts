@@ -7,6 +7,7 @@ import { after, before, describe } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { CodeServer } from './lib/codeServer';
 import { defineFlow, type E2ESession } from './lib/flow';
+import { defineInterveneFlow } from './lib/interveneFlow';
 import { defineLargeModelFlow } from './lib/largeModelFlow';
 import { findChromium, findCodeServer, IN_CI, OUTPUT_DIR, SAMPLES_DIR, tempDir } from './lib/paths';
 import { ensureVsix } from './lib/vsix';
@@ -58,6 +59,7 @@ describe('Neuron Path in code-server, driven by chromium', { skip }, () => {
     return session;
   };
   defineFlow(started);
+  defineInterveneFlow(started);
   // Outside the workspace: the model is no file of the user's.
   defineLargeModelFlow(started, () => path.join(dir, 'models', 'vit-s16'));
 });

@@ -33,7 +33,7 @@ test('baselines skipped, then added to the same path, equal a full analysis', as
     assert.equal(last.done, last.total, 'the plan counts every row the path needs');
     assert.ok(progress.some((p) => p.pathResult?.path.length === pathOnly.path.length));
 
-    const later = await engine.analyze(IMAGE, options, {}, pathOnly);
+    const later = await engine.analyze(IMAGE, options, {}, { prior: pathOnly });
     assert.deepEqual(later.settings.baselines, ['activation', 'ig', 'ip', 'random']);
     assert.deepEqual(later.path, pathOnly.path, 'the path is reused as it was');
     const b = later.baselines, f = full.baselines;
@@ -46,14 +46,14 @@ test('baselines skipped, then added to the same path, equal a full analysis', as
     assert.ok(later.timing.backwardPasses > pathOnly.timing.backwardPasses, 'the timing adds both runs');
 
     // Only what is missing is computed: the activation baseline alone, then the rest.
-    const act = await engine.analyze(IMAGE, { ...options, baselines: ['activation'] }, {}, pathOnly);
+    const act = await engine.analyze(IMAGE, { ...options, baselines: ['activation'] }, {}, { prior: pathOnly });
     assert.deepEqual(act.settings.baselines, ['activation']);
-    const rest = await engine.analyze(IMAGE, options, {}, act);
+    const rest = await engine.analyze(IMAGE, options, {}, { prior: act });
     assert.equal(rest.baselines.activation!.jas, act.baselines.activation!.jas);
     assert.deepEqual(rest.settings.baselines, ['activation', 'ig', 'ip', 'random']);
 
     // A prior made with other settings is refused in words.
-    await assert.rejects(engine.analyze(IMAGE, { ...options, steps: 7 }, {}, pathOnly),
+    await assert.rejects(engine.analyze(IMAGE, { ...options, steps: 7 }, {}, { prior: pathOnly }),
       (e: unknown) => e instanceof EngineError && e.code === 'invalid-option' && /other settings/.test(e.message));
   } finally { await engine.dispose(); }
 });

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import test from 'node:test';
+import { stampOf } from '../../src/engine/files';
 import { sha256File } from '../../src/engine/hash';
 import { defaultModelPath, Engine } from '../../src/engine/index';
 import { REPO, tempDir } from '../helpers/fixtures';
@@ -51,4 +52,26 @@ test('a model opened with the sha256 its caller computed is not hashed again, an
   const taken = await Engine.open({ modelPath: MODEL, cacheDir, sha256: other });
   await taken.dispose();
   assert.equal(taken.info.sha256, other);
+});
+
+test('an image analysed with the hash its caller computed is not hashed again while the file keeps the stamp of that hash', async () => {
+  const file = path.join(tempDir('given-image-sha'), 'image.png');
+  const [coat, bag] = ['coat-1.png', 'bag-1.png'].map((f) => path.join(SAMPLES, f));
+  assert.notEqual(fs.statSync(coat).size, fs.statSync(bag).size, 'the two versions of the file differ in size');
+  fs.copyFileSync(coat, file);
+  const options = { steps: 2, baselines: [] };
+  const engine = await Engine.open({ modelPath: MODEL, cacheDir: tempDir('given-image-sha-cache') });
+  try {
+    assert.equal((await engine.analyze(file, options)).image.sha256, await sha256File(coat, 'image'), 'without a given hash the engine hashes the bytes it read');
+    // A hash no file has, given with the file's stamp: taken as given, so the engine did not hash again.
+    const stamp = stampOf(fs.statSync(file));
+    const given = { ...stamp, sha256: 'e'.repeat(64) };
+    assert.equal((await engine.analyze(file, options, {}, { imageHash: given })).image.sha256, given.sha256);
+    // The stamp of another version (here only ctime differs, as after cp -p): the engine hashes the image itself.
+    assert.equal((await engine.analyze(file, options, {}, { imageHash: { ...given, ctimeMs: stamp.ctimeMs + 1 } })).image.sha256, await sha256File(coat, 'image'));
+    // The file rewritten since the caller hashed it: a stale hash is never recorded.
+    fs.copyFileSync(bag, file);
+    const changed = await engine.analyze(file, options, {}, { imageHash: given });
+    assert.equal(changed.image.sha256, await sha256File(bag, 'image'));
+  } finally { await engine.dispose(); }
 });

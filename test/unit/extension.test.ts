@@ -73,7 +73,12 @@ test('extension host: analyze, live progress, one panel per image, target, expor
   const deactivate = (): Promise<void> => deactivateHost(ctx, 100);
   try {
     const ext = loadExtension();
-    const activated = ext.activate(ctx) as { service: { client: { pid?: number } } };
+    const activated = ext.activate(ctx) as { service: { client: { pid?: number }; cache: { get(key: string): Promise<unknown> } } };
+    // the result cache's reads: one per panel open, not one to look and one more to run
+    const cacheReads: string[] = [];
+    const { cache } = activated.service;
+    const get = cache.get.bind(cache);
+    cache.get = (key) => { cacheReads.push(key); return get(key); };
     // the contributed commands, and the internal one the panels open the neuron view with
     assert.deepEqual([...h.commands.keys()].sort(), ['neuronPath.analyzeFolder', 'neuronPath.analyzeImage', 'neuronPath.analyzeSample', 'neuronPath.comparePaths', 'neuronPath.openNeuronView', 'neuronPath.openResults', 'neuronPath.openSettings', 'neuronPath.selectModel']);
     assert.ok(h.serializers.has('neuronPath.panel'));
@@ -95,6 +100,7 @@ test('extension host: analyze, live progress, one panel per image, target, expor
     const result = await until('result', () => postedOf(panel, 'result')[0]);
     assert.equal(result.result.path.length, 4);
     assert.equal(result.cached, false);
+    assert.equal(cacheReads.length, 1, 'the cache is asked once when a panel opens');
     const grown = postedOf(panel, 'progress').filter((m) => m.progress.phase === 'layer').map((m) => m.progress.partialPath?.length);
     assert.ok(grown.length >= 1, 'progress reached the panel');
     for (let i = 1; i < grown.length; i++) assert.ok(grown[i] >= grown[i - 1], `${grown.join(',')}`);
@@ -123,7 +129,8 @@ test('extension host: analyze, live progress, one panel per image, target, expor
     assert.equal(csv.toString().trim().split('\n').length, 5);
     assert.match(csv.toString(), /^layer,neuron,activation,score/);
 
-    // cancel from the notification
+    // cancel from the notification, in a run of 1000 steps (4 would end before the cancel reached a fast worker)
+    h.config['neuronPath.steps'] = 1000;
     h.cancelAfterReports = 2;
     panel.receive({ type: 'analyze', target: 2 });
     const failed = await until('runFailed', () => postedOf(panel, 'runFailed')[0], 30_000);
@@ -131,9 +138,9 @@ test('extension host: analyze, live progress, one panel per image, target, expor
     assert.match(failed.message, /cancel/i);
     assert.ok(!h.messages.some((m) => m.level === 'error'), JSON.stringify(h.messages));
 
-    // the worker dies mid-run: one clear error, the panel says so, the next run starts a new worker
+    // the worker dies mid-run (of 1000 steps, long after its first progress): one clear error, the panel
+    // says so, the next run starts a new worker
     const api = activated;
-    h.config['neuronPath.steps'] = 400;
     const errorsBefore = h.messages.filter((m) => m.level === 'error').length;
     panel.receive({ type: 'analyze', target: 3 });
     await until('a progress message of the slow run', () => postedOf(panel, 'progress').some((m) => m.runId === postedOf(panel, 'runStarted').at(-1)?.runId));

@@ -54,6 +54,9 @@ test('folder page: strict CSP, comparison table, heatmap cell lists images, live
     const cells = await page.$$eval('[data-testid=heat-cell]', (els) => els.map((e) => [e.getAttribute('data-layer'), e.getAttribute('data-neuron'), e.getAttribute('data-count')]));
     assert.ok(cells.length >= 6, `${cells.length}`);
     assert.deepEqual(cells[0], ['0', '0', '4']);
+    // its columns are ranks in words: "#" is a neuron's index everywhere (issue 20)
+    const ranks = await page.$$eval('[data-testid=heatmap] thead th', (els) => els.map((e) => e.textContent));
+    assert.deepEqual(ranks.slice(0, 4), ['Layer', '1st', '2nd', '3rd']);
     await page.click('[data-testid=heat-cell][data-layer="2"][data-rank="0"]');
     await page.waitForSelector('[data-testid=image-link]');
     const images = await page.$$eval('[data-testid=image-link]', (els) => els.map((e) => e.getAttribute('data-image')));

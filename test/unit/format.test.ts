@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { roundTicks } from '../../webview/ticks';
-import { analysisProgressText, batchProgressText, durationText, formatNumber, formatPercent, formatSigned, formatSpread, MISSING, pace, progressPercent, remainingSeconds, modelLabel } from '../../src/format';
+import { analysisProgressText, batchProgressText, durationText, formatNumber, formatPercent, formatSigned, formatSpread, MISSING, pace, progressPercent, remainingSeconds, modelLabel, ordinal } from '../../src/format';
 
 test('numbers: significant digits, exponent outside 1e-3..1e4, a dash when missing', () => {
   assert.equal(formatNumber(0.123456), '0.123');
@@ -66,4 +66,8 @@ test('axis ticks: a step of 5·10^k keeps only the round ones; other steps stay'
   assert.deepEqual(roundTicks([0, 0.2, 0.4, 0.6]), [0, 0.2, 0.4, 0.6], 'a step of 2 is round');
   assert.deepEqual(roundTicks([0.035, 0.04, 0.045]), [0.035, 0.04, 0.045], 'one round tick would leave no axis: kept');
   assert.deepEqual(roundTicks([1, 10]), [1, 10]);
+});
+
+test('a rank in words: 1st, 2nd, 3rd, then th, with 11th to 13th', () => {
+  assert.deepEqual([1, 2, 3, 4, 10, 11, 12, 13, 21, 22, 23, 101, 111].map(ordinal), ['1st', '2nd', '3rd', '4th', '10th', '11th', '12th', '13th', '21st', '22nd', '23rd', '101st', '111th']);
 });

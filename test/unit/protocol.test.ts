@@ -7,6 +7,7 @@ import { progressPercent } from '../../src/format';
 import { runningProgress } from '../../src/operations/progress';
 import { isCompareWebviewToHost } from '../../src/protocol/comparePanel';
 import { isFolderPersistedState, isFolderWebviewToHost } from '../../src/protocol/folderPanel';
+import { OPERATIONS } from '../../src/operations/index';
 import { stableKey } from '../../src/protocol/guards';
 import { isImagePersistedState, isImageWebviewToHost } from '../../src/protocol/imagePanel';
 import { isNeuronPersistedState, isNeuronWebviewToHost } from '../../src/protocol/neuronPanel';
@@ -137,6 +138,13 @@ test('guards accept the messages of the protocol and reject malformed ones', () 
   assert.ok(!isCompareWebviewToHost({ type: 'openImage', side: 'c' }));
   assert.deepEqual(runningProgress(undefined), undefined);
   assert.equal(runningProgress({})?.done, 0);
+
+  // the image's hash the host hands on: a sha256 with the stamp of the file it was made of
+  const hash = { sha256: 'a'.repeat(64), size: 542, mtimeMs: 1733490000123.25, ctimeMs: -5 };
+  const analyze = (imageHash: unknown) => OPERATIONS.analyze.isParams({ imagePath: '/img/a.png', options: {}, imageHash });
+  assert.ok(analyze(undefined) && analyze(hash));
+  for (const bad of [{ ...hash, sha256: 'A'.repeat(64) }, { ...hash, sha256: 'a'.repeat(63) }, { ...hash, size: -1 }, { ...hash, size: 1.5 },
+    { ...hash, mtimeMs: Infinity }, { sha256: hash.sha256, size: 542, mtimeMs: 0 }, 'a'.repeat(64), null]) assert.ok(!analyze(bad), JSON.stringify(bad));
 });
 
 test('stableKey ignores key order and undefined members', () => {
@@ -214,7 +222,7 @@ test('the worker answers a malformed request with bad-request, and engine errors
     assert.match(err.message, /Select Model/);
     return true;
   });
-  assert.equal(c.loadedModelKey, undefined, 'a failed load leaves no model');
+  assert.ok(!c.hasModel, 'a failed load leaves no model');
   // analyze before any model is loaded
   await assert.rejects(c.request('analyze', { imagePath: '/img/x.png', options: {} }), (err: unknown) => err instanceof WorkerRequestError && err.code === 'no-model');
   // a request the host could not have sent (bypassing the types)
@@ -382,10 +390,11 @@ test('a request without an answer times out, the worker is stopped and the next 
 });
 
 test('progress restarts the timeout clock', async () => {
-  const { c } = client({ stepMs: 40, layers: 5 });
+  const { c } = client({ stepMs: 200, layers: 5 });
   await c.ensureModel(MODEL);
-  // 5 steps of 40 ms = 200 ms in all, but never 100 ms without a message
-  const r = await c.request('analyze', { imagePath: '/x.png', options: {} }, { timeoutMs: 100 });
+  // 5 steps of 200 ms = 1 s in all (sleeps last at least that), but never 600 ms without a message, unless
+  // this process stalls for 400 ms: the timer that ends a step and the timeout would then fire together
+  const r = await c.request('analyze', { imagePath: '/x.png', options: {} }, { timeoutMs: 600 });
   assert.equal(r.path.length, 5);
   await c.dispose();
 });
@@ -410,7 +419,7 @@ test('every pending request is rejected when the worker exits, and the crash is 
   }
   assert.deepEqual(crashes, [{ code: 134, pending: 2 }]);
   assert.equal(c.pendingCount, 0);
-  assert.equal(c.loadedModelKey, undefined, 'the model is gone with the process');
+  assert.ok(!c.hasModel, 'the model is gone with the process');
   await c.dispose();
 });
 

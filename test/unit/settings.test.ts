@@ -2,11 +2,12 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync, utimesSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync, utimesSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { batchSettings } from '../../src/engine/batch/records';
 import { openSettingsCommand, parseTarget, readSettings, resolvePath, type ConfigReader } from '../../src/extension/settings';
+import { stampOf } from '../../src/engine/files';
 import { sha256File } from '../../src/engine/hash';
 import { FileHasher, ResultCache, resultKey } from '../../src/extension/resultCache';
 import { exportStem, pathCsv, pngFromDataUrl } from '../../src/extension/export';
@@ -174,12 +175,16 @@ test('file hashes are remembered until the file changes', async () => {
     writeFileSync(file, 'abc');
     const hasher = new FileHasher();
     const h1 = await hasher.hash(file, 'image');
-    assert.equal(h1, 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
-    assert.equal(await sha256File(file, 'image'), h1);
+    // with the stamp of the version hashed, which the worker checks before it takes the hash
+    assert.deepEqual(h1, { ...stampOf(statSync(file)), sha256: 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad' });
+    assert.equal(await sha256File(file, 'image'), h1.sha256);
+    assert.equal(await hasher.hash(file, 'image'), h1, 'remembered');
     writeFileSync(file, 'abcd');
     const later = new Date(Date.now() + 5000);
     utimesSync(file, later, later);
-    assert.notEqual(await hasher.hash(file, 'image'), h1);
+    const h2 = await hasher.hash(file, 'image');
+    assert.notEqual(h2.sha256, h1.sha256);
+    assert.equal(h2.size, 4);
     await assert.rejects(hasher.hash(path.join(dir, 'missing'), 'image'));
     // opened as every file a user names: a FIFO is refused at once, never read (it would block)
     execFileSync('mkfifo', [path.join(dir, 'pipe.png')]);

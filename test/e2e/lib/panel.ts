@@ -103,12 +103,80 @@ export class Panel {
     await f.locator(`${this.selector} [data-testid="${testid}"]`).click();
   }
 
-  /** Presses the selected path card's "What excites #j?" button; returns that card's neuron. */
-  async openNeuronView(): Promise<PanelNeuron> {
+  /** Clicks the panel's element that `selector` names (inside the panel's root). */
+  async click(selector: string): Promise<void> {
+    const f = await this.waitOpen();
+    await f.locator(`${this.selector} ${selector}`).click();
+  }
+
+  /** Types into a vscode-textfield of the panel (its inner input), as a person would. */
+  async type(selector: string, text: string): Promise<void> {
+    const f = await this.waitOpen();
+    await f.locator(`${this.selector} ${selector} input`).fill(text);
+  }
+
+  /** The neuron of the selected path card. */
+  async selectedNeuron(): Promise<PanelNeuron> {
     const f = await this.waitOpen();
     const card = f.locator(`${this.selector} [data-testid="path-neuron"].selected`);
-    const neuron = { layer: Number(await card.getAttribute('data-layer')), neuron: Number(await card.getAttribute('data-neuron')) };
-    await f.locator(`${this.selector} [data-testid="neuron-view"]`).click();
+    return { layer: Number(await card.getAttribute('data-layer')), neuron: Number(await card.getAttribute('data-neuron')) };
+  }
+
+  /** The neurons of the layer view's top-10 rows whose "+" (add to Intervene) is enabled, in rank order. */
+  async top10Addable(): Promise<PanelNeuron[]> {
+    const f = await this.waitOpen();
+    const buttons = f.locator(`${this.selector} [data-testid="top10-intervene"]`);
+    await buttons.first().waitFor({ timeout: 60_000 });
+    return buttons.evaluateAll((els) => els
+      .filter((e) => !(e as HTMLElement & { disabled: boolean }).disabled)
+      .map((e) => ({ layer: Number(e.getAttribute('data-layer')), neuron: Number(e.getAttribute('data-neuron')) })));
+  }
+
+  /** The Intervene section: the neurons set, the live answer shown and the folder run. */
+  async intervene(): Promise<InterveneSnapshot | undefined> {
+    const f = await this.frame();
+    if (!f) return undefined;
+    try {
+      return await f.evaluate((sel) => {
+        const root = document.querySelector(sel) ?? document;
+        const one = (id: string) => root.querySelector<HTMLElement>(`[data-testid="${id}"]`);
+        const all = (css: string) => Array.from(root.querySelectorAll<HTMLElement>(css));
+        const text = (e: HTMLElement | null) => e?.textContent?.replace(/\s+/g, ' ').trim() ?? '';
+        const classes = (id: string) => all(`[data-testid="${id}"] [data-testid="intervene-class"]`).map((e) => ({ class: Number(e.dataset.class), probability: Number(e.dataset.probability) }));
+        const num = (e: HTMLElement, k: string) => Number(e.dataset[k]);
+        return {
+          state: one('intervene-status')?.dataset.state ?? '',
+          status: text(one('intervene-status')),
+          neurons: all('[data-testid="intervene-neuron"]').map((e) => ({ layer: Number(e.dataset.layer), neuron: Number(e.dataset.neuron) })),
+          settings: one('intervene-after')?.dataset.settings ?? '',
+          before: classes('intervene-before'),
+          after: classes('intervene-after'),
+          target: text(one('intervene-target')),
+          folder: {
+            state: one('intervene-folder-status')?.dataset.state ?? '',
+            status: text(one('intervene-folder-status')),
+            effects: all('[data-testid="intervene-effect"]').map((e) => ({
+              label: e.dataset.class ?? '', images: num(e, 'images'),
+              accuracy: [num(e, 'accuracyBefore'), num(e, 'accuracyAfter')] as [number, number],
+              probability: [num(e, 'probabilityBefore'), num(e, 'probabilityAfter')] as [number, number],
+            })),
+          },
+        };
+      }, this.selector);
+    } catch {
+      return undefined; // frame detached mid-read
+    }
+  }
+
+  /** Polls the Intervene section until `done` holds; its live line in state `error` fails at once. */
+  waitForIntervene(what: string, done: (s: InterveneSnapshot) => boolean, timeoutMs: number): Promise<InterveneSnapshot> {
+    return waitForSnapshot(`the Intervene section of ${this.image}`, () => this.intervene(), what, done, timeoutMs);
+  }
+
+  /** Presses the selected path card's "What excites #j?" button; returns that card's neuron. */
+  async openNeuronView(): Promise<PanelNeuron> {
+    const neuron = await this.selectedNeuron();
+    await this.click('[data-testid="neuron-view"]');
     return neuron;
   }
 
@@ -134,6 +202,21 @@ export class Panel {
     const now = await current();
     if (now !== String(value)) throw new Error(`the target picker did not take "${typed}" + ArrowDown + Enter (its value is "${now}")`);
   }
+}
+
+export interface InterveneClass { class: number; probability: number }
+
+export interface InterveneEffect { label: string; images: number; accuracy: [number, number]; probability: [number, number] }
+
+export interface InterveneSnapshot {
+  state: string;                 // the live line's data-state: idle | pending | done | error
+  status: string;
+  neurons: PanelNeuron[];        // the rows of the neurons set, in the order added
+  settings: string;              // the setting the shown answer is of ("L:J=F,..."; data-settings of the after list)
+  before: InterveneClass[];
+  after: InterveneClass[];
+  target: string;                // the target line ("Dress: 55.1% → 52.6% (-2.5 pp)")
+  folder: { state: string; status: string; effects: InterveneEffect[] };
 }
 
 export interface FolderPanelSnapshot {

@@ -74,6 +74,37 @@ export class Workbench {
     return this.explorer().getByRole('treeitem', { name: fileName, exact: true });
   }
 
+  /** Expands a folder of the explorer (a click on a collapsed folder's row), so its files are rows too. */
+  async expandFolder(name: string, timeoutMs = 60_000): Promise<void> {
+    const row = this.explorerItem(name);
+    await row.waitFor({ timeout: timeoutMs });
+    if ((await row.getAttribute('aria-expanded')) === 'false') await row.click();
+    const deadline = Date.now() + timeoutMs;
+    while ((await row.getAttribute('aria-expanded')) !== 'true') {
+      if (Date.now() > deadline) throw new Error(`the explorer did not expand ${name} within ${timeoutMs / 1000} s`);
+      await this.page.waitForTimeout(200);
+    }
+  }
+
+  /**
+   * Accepts the open-folder dialog VS Code shows in a remote window (its "simple" dialog: a quick
+   * input holding the path) once it offers `folder`: it first shows the parent's path, then lists
+   * the folder asked for; a dialog that never offers `folder` fails with the path it shows.
+   */
+  async acceptFolderDialog(okLabel: string, folder: string, timeoutMs = 60_000): Promise<void> {
+    const widget = this.page.locator('.quick-input-widget');
+    const ok = widget.getByRole('button', { name: okLabel });
+    await ok.waitFor({ timeout: timeoutMs });
+    const offered = async () => (await widget.locator('input').first().inputValue()).replace(/\/+$/, '');
+    const deadline = Date.now() + timeoutMs;
+    while ((await offered()) !== folder) {
+      if (Date.now() > deadline) throw new Error(`the folder dialog offers ${await offered()}, not ${folder}, after ${timeoutMs / 1000} s`);
+      await this.page.waitForTimeout(200);
+    }
+    await ok.click();
+    await ok.waitFor({ state: 'hidden', timeout: timeoutMs });
+  }
+
   /**
    * Right-clicks a file in the explorer and chooses a menu entry. An extension's entries appear once
    * its host has read the contributions, so the menu is opened again until the entry is there.
