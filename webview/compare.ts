@@ -4,6 +4,7 @@
 import './image.css';
 import './folder.css';
 import './compare.css';
+import { placeholderName } from '../src/engine/classNames';
 import type { PathComparison } from '../src/engine/pathCompare';
 import type { CompareInit, CompareWebviewToHost, HostToCompareWebview } from '../src/protocol/comparePanel';
 import { isMessage, Page } from './boot';
@@ -48,7 +49,7 @@ function render(): void {
     return h('figure', { 'data-testid': 'compare-image', 'data-image': s.image },
       h('button', { class: 'tile', type: 'button', title: `Open the analysis of ${s.fileName}`, 'aria-label': `${side.toUpperCase()}: ${s.fileName}. Open its analysis`, onclick: () => post({ type: 'openImage', side }) },
         h('img', { src: s.imageUri, alt: '' })),
-      h('figcaption', null, `${side.toUpperCase()}: ${s.fileName}`, r ? h('span', { class: 'caption' }, ` explains ${r.target.label || `class ${r.target.class}`} (p ${fmt(r.target.probability)})`) : null));
+      h('figcaption', null, `${side.toUpperCase()}: ${s.fileName}`, r ? h('span', { class: 'caption' }, ` explains ${r.target.label || placeholderName(r.target.class)} (p ${fmt(r.target.probability)})`) : null));
   }));
   const c = comparison;
   ui.status.dataset.state = error ? 'error' : c ? 'done' : 'running';

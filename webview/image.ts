@@ -11,6 +11,7 @@ import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import './image.css';
+import { placeholderName } from '../src/engine/classNames';
 import { methodRows, type MethodRow } from '../src/engine/methods';
 import type { BaselineName, PathNeuron, TokenMap } from '../src/engine/result';
 import type { ExportRequest, HostToImageWebview, ImagePersistedState, TargetChoice, ImageWebviewToHost } from '../src/protocol/imagePanel';
@@ -302,7 +303,7 @@ function renderPrediction(s: ImageState, prev: ImageState | undefined): void {
     optionsKey = key;
     const opts = [{ label: 'Predicted class (top-1)', value: 'predicted', description: '' }];
     for (let c = 0; c < n; c++) opts.push({ label: `${c}: ${classLabel(s, c)}`, value: String(c), description: '' });
-    if (n === 0 && typeof s.target === 'number') opts.push({ label: `class ${s.target}`, value: String(s.target), description: '' });
+    if (n === 0 && typeof s.target === 'number') opts.push({ label: placeholderName(s.target), value: String(s.target), description: '' });
     ui.targetSelect.options = opts.map((o) => ({ ...o, selected: o.value === String(s.target), disabled: false }));
   }
   if (ui.targetSelect.value !== String(s.target)) ui.targetSelect.value = String(s.target);

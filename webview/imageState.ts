@@ -1,5 +1,6 @@
 // The panel's state and how messages and user actions change it. Pure (no DOM), so it is unit tested.
 import type { AnalysisResult, BaselineName, ClassProbability, LayerProgress, PathNeuron } from '../src/engine/result';
+import { knownLabel, placeholderName } from '../src/engine/classNames';
 import type { MethodRow } from '../src/engine/methods';
 import { missingBaselines } from '../src/engine/options';
 import { rankOrder } from '../src/engine/rank';
@@ -273,12 +274,9 @@ export function baselinesToAdd(s: Pick<ImageState, 'status' | 'result' | 'wanted
   return s.status === 'done' && s.result ? missingBaselines(s.result, s.wantedBaselines) : [];
 }
 
-/** The label of class `c`, from the model's labels or the result's top classes. */
+/** The label of class `c`, from the model's labels or the result's top classes and target. */
 export function classLabel(state: Pick<ImageState, 'labels' | 'result'>, c: number): string {
-  const fromLabels = state.labels?.[c];
-  if (fromLabels) return fromLabels;
-  const top = state.result?.prediction.top.find((t) => t.class === c) ?? (state.result?.target.class === c ? state.result.target : undefined);
-  return top?.label || `class ${c}`;
+  return knownLabel(c, state.labels, state.result) ?? placeholderName(c);
 }
 
 /** How many classes the target picker offers. */

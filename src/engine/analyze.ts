@@ -1,5 +1,6 @@
 // One image, start to finish: clean pass, the path, its JAS, the baselines and the manipulations,
 // assembled into the `neuron-path/1` record.
+import { placeholderName } from './classNames';
 import type { AnalyzeOptions, RunHooks } from './api';
 import { EngineError, type ErrorFacts } from './errors';
 import { activationPath, influencePatternPath, integratedGradientsPath, locatePath, pathJas, randomPaths, scaledLayer, sumTokens } from './locator';
@@ -89,7 +90,7 @@ export async function analyzePixels(input: AnalysisInput, options: AnalyzeOption
     checkPrior(prior, opts, target, L);
     core = prior;
   } else {
-    progress({ phase: 'clean', message: `predicted ${top[0].label || `class ${top[0].class}`}; locating the path` });
+    progress({ phase: 'clean', message: `predicted ${top[0].label || placeholderName(top[0].class)}; locating the path` });
     const stepScores: Float64Array[] = [];
     const located = await locatePath(runner, pixels, target, w, {
       quadrature: q, formula, topK,

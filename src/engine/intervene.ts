@@ -7,6 +7,7 @@ import { EngineError, invalidOption } from './errors';
 import type { AnalysisResult, ClassProbability } from './result';
 import { INTERVENTION_ROWS, type InterventionRows } from './options';
 import type { Runner } from './runner';
+import { INTERVENTION_SCHEMA } from './batch/schema';
 
 export { INTERVENTION_ROWS, type InterventionRows };
 
@@ -25,7 +26,7 @@ export interface InterventionResult extends Intervention {
   top1After: number;
 }
 
-export const INTERVENTION_SCHEMA = 'neuron-path/intervention-1';
+export { INTERVENTION_SCHEMA };
 
 /** One image's intervention: the result with the model and the image it is of. */
 export interface InterventionRecord extends InterventionResult {

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import type { PreprocessOverrides } from './api';
 import { EngineError, type ErrorFacts } from './errors';
 import { readRegular } from './files';
-import type { ClassNameSource } from './classNames';
+import { placeholderName, type ClassNameSource } from './classNames';
 import type { ModelLocation } from './modelLocation';
 import type { CropSpec, Interpolation, Preprocessing, PrepSource, ResizeSpec, Sourced } from './preprocessing';
 
@@ -368,7 +368,7 @@ export function readLabels(loc: ModelLocation, numClasses: number, labelsPath?: 
   for (let i = 0; i < numClasses; i++) {
     const v = Array.isArray(source) ? source[i] : source?.[i];
     if (v && String(v).trim()) names[i] = String(v).trim();
-    else [names[i], defaulted] = [`class ${i}`, defaulted + 1];
+    else [names[i], defaulted] = [placeholderName(i), defaulted + 1];
   }
   return { names, source: { ...(file ? { file } : {}), defaulted, folders: loc.dirs } };
 }

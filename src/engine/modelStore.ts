@@ -19,12 +19,12 @@ import type { ModelSessions } from './runner';
 import { Session, type SessionSettings } from './runtime';
 
 /** Bump when the instrumented graph changes, so stale cache entries are not used. */
-const INSTRUMENT_VERSION = 14; // raised whenever the cached instrumented model or its entry changes shape
+const INSTRUMENT_VERSION = 15; // raised whenever the cached instrumented model or its entry changes shape
 
 export interface OpenedModel {
   sessions: ModelSessions;
   info: InstrumentedInfo;
-  layers: number;
+  layers: number;                   // the blocks the instrumented model found (info.blocks)
   sha256: string;
   cached: boolean;
 }
@@ -35,7 +35,7 @@ export function defaultCacheDir(): string {
 }
 
 /** What a cache entry's JSON holds: each model file it names is only used if its bytes hash to the sha256 beside it. */
-interface CacheEntry { info: InstrumentedInfo; layers: number; source: string; model: string; sha256: string; forward: string; forwardSha256: string }
+interface CacheEntry { info: InstrumentedInfo; source: string; model: string; sha256: string; forward: string; forwardSha256: string }
 
 export async function openModel(options: ModelOptions, sizeHint: [number, number] | undefined, report: (msg: string) => void): Promise<OpenedModel> {
   const file = path.resolve(options.modelPath);
@@ -46,19 +46,21 @@ export async function openModel(options: ModelOptions, sizeHint: [number, number
   })).digest('hex').slice(0, 32);
   const dir = options.cacheDir ?? defaultCacheDir();
   const cachedInfo = path.join(dir, `${key}.json`);
+  // The layers are the blocks the instrumentation found: counted there, nowhere else.
+  const opened = (sessions: ModelSessions, info: InstrumentedInfo, cached: boolean): OpenedModel => ({ sessions, info, layers: info.blocks.length, sha256, cached });
 
   const distrust = cacheDistrust(dir);
   if (distrust) report(`warning: the cache folder ${dir} ${distrust}`);
   const hit = distrust ? undefined : readCacheEntry(dir, cachedInfo, report);
   if (hit) {
     report('loading the cached instrumented model');
-    return { sessions: await createSessions(hit.bytes, hit.forwardBytes, settings), info: hit.entry.info, layers: hit.entry.layers, sha256, cached: true };
+    return opened(await createSessions(hit.bytes, hit.forwardBytes, settings), hit.entry.info, true);
   }
 
   const { model, precision, inlined } = readModel(file, report);
   report('building the gradient graph');
   const { model: instrumented, info } = await instrument(model, { scope: options.scope, sizeHint, precision, settings: { threads: options.threads } });
-  const layers = instrumented.graph!.input!.filter((i) => i.name?.startsWith('np_replace_')).length;
+  const layers = info.blocks.length;
   const bytes = encodeModel(instrumented);
   const forwardBytes = encodeModel(forwardOnly(instrumented, [NAMES.probs, ...Array.from({ length: layers }, (_, l) => NAMES.act(l))]));
   const sessions = await createSessions(bytes, forwardBytes, settings);
@@ -71,7 +73,7 @@ export async function openModel(options: ModelOptions, sizeHint: [number, number
 
   // The model file is named by its own hash and written before the JSON that names it: two
   // processes building at once each write a complete pair, and the JSON renamed last wins.
-  if (distrust) return { sessions, info, layers, sha256, cached: false };
+  if (distrust) return opened(sessions, info, false);
   const bytesSha = sha256Of(bytes), forwardSha = sha256Of(forwardBytes);
   const modelName = `${key}.${bytesSha.slice(0, 16)}.onnx`, forwardName = `${key}.${forwardSha.slice(0, 16)}.onnx`;
   try {
@@ -79,14 +81,14 @@ export async function openModel(options: ModelOptions, sizeHint: [number, number
     writeAtomic(path.join(dir, modelName), 'cache', [bytes]);
     writeAtomic(path.join(dir, forwardName), 'cache', [forwardBytes]);
     writeAtomic(cachedInfo, 'cache', [JSON.stringify({
-      info, layers, source: file, model: modelName, sha256: bytesSha, forward: forwardName, forwardSha256: forwardSha,
+      info, source: file, model: modelName, sha256: bytesSha, forward: forwardName, forwardSha256: forwardSha,
     } satisfies CacheEntry)]);
   } catch (e) {
     await releaseSessions(sessions);
     const err = e as NodeJS.ErrnoException & { facts?: { errno?: string } };
     throw new EngineError('cache', `cannot write the instrumented-model cache in ${dir} (${err.facts?.errno ?? err.code ?? err.message})`, { file: dir });
   }
-  return { sessions, info, layers, sha256, cached: false };
+  return opened(sessions, info, false);
 }
 
 async function createSessions(gradient: Uint8Array, forward: Uint8Array, settings: SessionSettings): Promise<ModelSessions> {
@@ -195,7 +197,7 @@ function readCacheEntry(dir: string, infoFile: string, report: (msg: string) => 
   try {
     const parsed = JSON.parse(readRegular(infoFile, 'cache').toString('utf8')) as Partial<CacheEntry>;
     if (isModelName(parsed.model) && typeof parsed.sha256 === 'string' && isModelName(parsed.forward) && typeof parsed.forwardSha256 === 'string'
-      && parsed.info && typeof parsed.layers === 'number') entry = parsed as CacheEntry;
+      && Array.isArray(parsed.info?.blocks)) entry = parsed as CacheEntry;
   } catch { /* unreadable: rebuilt below */ }
   const files = entry ? [path.join(dir, entry.model), path.join(dir, entry.forward)] : [];
   const verified = (file: string, sha: string) => {

@@ -21,12 +21,12 @@ import type { FolderInterventionResult } from '../operations/interveneFolder';
 import type { StepProgress } from '../operations/operation';
 import type { BatchProgressInfo, BatchRunResult } from '../operations/progress';
 import type { PruneRequest } from '../protocol/folderPanel';
-import { stableKey } from '../protocol/guards';
 import type { TargetChoice } from '../protocol/imagePanel';
 import { neuronRefKey, type NeuronRef } from '../protocol/thumbnails';
 import { WorkerExitedError } from '../protocol/workerErrors';
 import { COMMANDS } from './commandIds';
 import { Disposable } from './dispose';
+import { ModelLabels } from './modelLabels';
 import { FileHasher, ResultCache, resultKey } from './resultCache';
 import { prepareResultsDir } from './resultsLocation';
 import { MODEL_KEYS, readSettings, SECTION, type ResolvedSettings } from './settings';
@@ -62,9 +62,9 @@ export class AnalysisService extends Disposable {
   private readonly visualizations: VisualizationCache;
   private readonly hasher = new FileHasher();
   private readonly inFlight = new Map<string, Promise<AnalysisResult>>();
-  private readonly labelsByModel = new Map<string, string[]>();
+  /** The class names of the models loaded: the engine's, kept for panels that show cached results. */
+  readonly labels: ModelLabels;
   private lastLoaded: ModelInfo | undefined;
-  private static readonly LABELS_KEY = 'neuronPath.labelsByModel';
   private readonly _onDidLoadModel = this.register(new vscode.EventEmitter<ModelInfo>());
   /** Fired when the worker has loaded a model (its labels are then known). */
   readonly onDidLoadModel = this._onDidLoadModel.event;
@@ -80,6 +80,7 @@ export class AnalysisService extends Disposable {
       log: (line) => output.info(line),
     });
     this.cache = new ResultCache(vscode.Uri.joinPath(context.globalStorageUri, 'results').fsPath);
+    this.labels = new ModelLabels(context.globalState);
     this.visualizations = new VisualizationCache(vscode.Uri.joinPath(context.globalStorageUri, 'visualizations').fsPath);
 
     this.register(this.client.onDidCrash((info) => {
@@ -114,13 +115,6 @@ export class AnalysisService extends Disposable {
       void vscode.window.showWarningMessage(`Neuron Path: ${s.warnings[0]}${s.warnings.length > 1 ? ` (and ${s.warnings.length - 1} more, see the output)` : ''}`);
     }
     this.lastWarnings = warnings;
-  }
-
-  /** Labels of the model the current settings name, if it has been loaded in this session. */
-  labelsFor(modelSha: string | undefined): string[] | undefined {
-    if (!modelSha) return undefined;
-    // Remembered across reloads, so a panel revived from the cache can name every class.
-    return this.labelsByModel.get(modelSha) ?? this.context.globalState.get<Record<string, string[]>>(AnalysisService.LABELS_KEY)?.[modelSha];
   }
 
   /** The bundled model's file. */
@@ -225,7 +219,7 @@ export class AnalysisService extends Disposable {
         progress.report({ increment: next - done, message });
         done = next;
       };
-      advance(0, this.client.loadedModelKey === stableKey(model) ? 'starting' : 'loading the model');
+      advance(0, this.client.isLoaded(model) ? 'starting' : 'loading the model');
       const info = await this.client.ensureModel(model, { signal: abortSignal });
       this.modelLoaded(info);
       advance(5, 'running');
@@ -373,8 +367,9 @@ export class AnalysisService extends Disposable {
 
   /** The model the settings name, loaded in the worker; its labels are announced when it was not loaded yet. */
   private async currentModel(settings: ResolvedSettings, signal?: AbortSignal): Promise<ModelInfo> {
-    const fresh = this.client.loadedModelKey !== stableKey(settings.model);
-    const info = await this.client.ensureModel(settings.model, { signal });
+    const model = await this.modelToLoad(settings);
+    const fresh = !this.client.isLoaded(model);
+    const info = await this.client.ensureModel(model, { signal });
     if (fresh) this.modelLoaded(info);
     return info;
   }
@@ -385,7 +380,7 @@ export class AnalysisService extends Disposable {
     return cancellableProgress(`Neuron Path: ${path.basename(folder)}`, signal, async (progress, abortSignal) => {
       let done = 0;
       const model = await this.modelToLoad(settings);
-      progress.report({ message: this.client.loadedModelKey === stableKey(model) ? 'scanning the folder' : 'loading the model' });
+      progress.report({ message: this.client.isLoaded(model) ? 'scanning the folder' : 'loading the model' });
       const info = await this.client.ensureModel(model, { signal: abortSignal });
       this.modelLoaded(info);
       return request({
@@ -423,23 +418,16 @@ export class AnalysisService extends Disposable {
 
   private modelLoaded(info: ModelInfo): void {
     this.lastLoaded = info;
-    const known = this.labelsByModel.get(info.sha256);
-    this.labelsByModel.set(info.sha256, info.labels);
-    if (!known || known.join('\n') !== info.labels.join('\n')) {
-      // Keep the labels of the last few models only.
-      const stored = this.context.globalState.get<Record<string, string[]>>(AnalysisService.LABELS_KEY) ?? {};
-      const next = Object.fromEntries([...Object.entries(stored).filter(([sha]) => sha !== info.sha256).slice(-4), [info.sha256, info.labels]]);
-      void this.context.globalState.update(AnalysisService.LABELS_KEY, next);
-    }
+    this.labels.remember(info);
     this._onDidLoadModel.fire(info);
   }
 
   /** Settings that change the model changed: load it again now if the worker is up (else on next use). */
   private reloadModel(): void {
-    if (!this.client.isRunning || this.client.loadedModelKey === undefined) return;
+    if (!this.client.isRunning || !this.client.hasModel) return;
     const settings = this.settings();
     this.modelToLoad(settings).then((model) => {
-      if (this.client.loadedModelKey === stableKey(model)) return undefined;
+      if (this.client.isLoaded(model)) return undefined;
       this.output.info(`model settings changed: loading ${settings.model.modelPath}`);
       return this.client.ensureModel(model).then((info) => this.modelLoaded(info));
     }).catch((err: unknown) => { if (!isCancelled(err)) this.reportError(err, 'Loading the model failed'); });

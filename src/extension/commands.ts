@@ -8,7 +8,8 @@ import { COMMANDS } from './commandIds';
 import type { FolderPanelManager } from './folderPanel';
 import { IMAGE_EXTENSIONS, isImageFileName } from '../engine/options';
 import type { ImagePanelManager } from './imagePanel';
-import { shardSetOf } from '../engine/batch/schema';
+import { INTERVENTION_SCHEMA, shardSetOf } from '../engine/batch/schema';
+import { firstSchema } from '../engine/batch/resultFile';
 import { openSettingsCommand, SECTION } from './settings';
 
 const IMAGE_PREVIEW_VIEW_TYPE = 'imagePreview.previewEditor';
@@ -64,6 +65,14 @@ export function registerCommands(context: vscode.ExtensionContext, panels: Image
       if (!file) return;
       if (!(await fs.promises.stat(file.fsPath).then((s) => s.isFile(), () => false))) {
         void vscode.window.showErrorMessage(`Neuron Path: the result file ${file.fsPath} does not exist.`);
+        return;
+      }
+      // The folder panel shows analyses; an intervention's per-class table is the image panel's (or the CLI's).
+      if (await firstSchema(file.fsPath) === INTERVENTION_SCHEMA) {
+        const name = path.basename(file.fsPath);
+        void vscode.window.showErrorMessage(`Neuron Path: ${name} holds an intervention over a folder, not analyses: the folder panel shows analyses only. `
+          + 'Its accuracy and target probability per class, before and after, show in the image panel\'s Intervene section: set the same neurons and press '
+          + `Apply to folder... on that folder (with the same model it resumes this file). Or run \`neuron-path intervene FOLDER --set ... --out ${name}\`.`);
         return;
       }
       // One shard file of a cluster run opens the whole run (all its shard files, as one result).

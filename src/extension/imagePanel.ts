@@ -129,7 +129,7 @@ export class ImagePanel extends WebviewPanelHost<HostToImageWebview> {
     if (cached) {
       this.result = cached;
       this.cached = true;
-      this.labels ??= this.service.labelsFor(cached.model.sha256);
+      this.labels ??= this.service.labels.of(cached.model.sha256);
       this.sendInit();
     } else if (runIfMissing) {
       await this.run(this.target, undefined, analysis);
@@ -241,7 +241,7 @@ export class ImagePanel extends WebviewPanelHost<HostToImageWebview> {
     this.result = result;
     this.cached = cached;
     this.baselinesCancelled = baselinesCancelled;
-    this.labels ??= this.service.labelsFor(result.model.sha256);
+    this.labels ??= this.service.labels.of(result.model.sha256);
     this.running = undefined;
     this.post({ type: 'result', runId: run.runId, result, cached, ...(baselinesCancelled ? { baselinesCancelled } : {}) });
     this.showThumbnails();

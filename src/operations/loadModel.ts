@@ -1,7 +1,13 @@
 // Open (or keep, when the options are unchanged) the model; it replaces any other open model.
 import type { ModelInfo, ModelOptions } from '../engine/api';
-import { isArrayOf, isIndex, isObject, isOptional, isSha256, isString } from '../protocol/guards';
+import { isArrayOf, isIndex, isObject, isOptional, isSha256, isString, stableKey } from '../protocol/guards';
 import { operation } from './operation';
+
+/**
+ * A loaded model's identity: its options as the caller sends them (the host's with the ONNX file's
+ * sha256, so a changed file is another model). The client and the worker both compare loads by it.
+ */
+export const modelKey = (options: ModelOptions): string => stableKey(options);
 
 /** "the model /m.onnx", or "the bundled model" when no path is set. */
 const modelSubject = (modelPath: string) => (modelPath ? `the model ${modelPath}` : 'the bundled model');

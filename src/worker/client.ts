@@ -6,7 +6,8 @@ import { fork, type ChildProcess } from 'node:child_process';
 import type { ModelInfo, ModelOptions } from '../engine/api';
 import { CancelledError, EngineError } from '../engine/errors';
 import { OPERATIONS, type ParamsOf, type ProgressOf, type ResultOf, type WorkerMethod } from '../operations/index';
-import { safeJson, stableKey } from '../protocol/guards';
+import { modelKey } from '../operations/loadModel';
+import { safeJson } from '../protocol/guards';
 import { isWorkerToHost, type HostToWorker, type WorkerToHost } from '../protocol/worker';
 import { RequestTimeoutError, WorkerExitedError, WorkerRequestError } from '../protocol/workerErrors';
 import { crashWords, likelyOutOfMemory } from './crash';
@@ -125,8 +126,10 @@ export class WorkerClient {
   get pid(): number | undefined { return this.session?.transport.pid; }
   get isRunning(): boolean { return this.session !== undefined; }
   get pendingCount(): number { return this.pending.size; }
-  /** The model options the worker has (or is loading), as a stable key. */
-  get loadedModelKey(): string | undefined { return this.session?.model?.key; }
+  /** Whether the worker has (or is loading) a model. */
+  get hasModel(): boolean { return this.session?.model !== undefined; }
+  /** Whether the worker has (or is loading) the model of these options. */
+  isLoaded(options: ModelOptions): boolean { return this.session?.model?.key === modelKey(options); }
 
   /** Called when the worker ends without being asked to. */
   onDidCrash(listener: (info: CrashInfo) => void): { dispose(): void } {
@@ -137,7 +140,7 @@ export class WorkerClient {
   /** Loads the model unless the worker already has exactly these options loaded (or loading). */
   ensureModel(options: ModelOptions, requestOptions: RequestOptions<ProgressOf<'loadModel'>> = {}): Promise<ModelInfo> {
     const session = this.ensureSession();
-    const key = stableKey(options);
+    const key = modelKey(options);
     if (session.model?.key === key) return session.model.info;
     const info = this.request('loadModel', options, requestOptions);
     session.model = { key, info, modelPath: options.modelPath };

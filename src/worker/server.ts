@@ -10,7 +10,8 @@ import { CancelledError, codeOf, EngineError, type ErrorFacts } from '../engine/
 import { operationOf } from '../operations/index';
 import type { EngineLike, Operation, OperationContext, OpenModel, ProgressKind } from '../operations/operation';
 import type { PreviewResult } from '../operations/preview';
-import { safeJson, stableKey } from '../protocol/guards';
+import { modelKey } from '../operations/loadModel';
+import { safeJson } from '../protocol/guards';
 import { isHostToWorker, PROTOCOL_VERSION, type HostToWorker, type WorkerRequest, type WorkerToHost } from '../protocol/worker';
 import type { WorkerErrorCode, WorkerErrorInfo } from '../protocol/workerErrors';
 
@@ -132,8 +133,8 @@ export class WorkerServer {
   }
 
   private async load(params: ModelOptions, id: number, signal: AbortSignal): Promise<ModelInfo> {
+    const key = modelKey(params);
     const options: ModelOptions = { ...params, modelPath: params.modelPath || this.deps.defaultModelPath() };
-    const key = stableKey(options);
     if (this.open?.key === key) return this.open.engine.info;
     await this.closeEngine();
     const engine = await this.deps.openEngine(options, {

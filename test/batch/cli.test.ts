@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import test from 'node:test';
 import sharp from 'sharp';
 import type { BatchLine, BatchRecord } from '../../src/engine/batch/schema';
+import { batchKillingAWorker, commandProcess, stopped } from '../helpers/cli';
 import { assertSameSummary, FIXTURES, REPO, tempDir } from '../helpers/fixtures';
 
 const BIN = path.join(REPO, 'bin', 'neuron-path.js');
@@ -108,16 +109,23 @@ test('Ctrl-C stops after the image in progress; the same command resumes and eac
   const child = spawn(process.execPath, args, { env });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
-  // One Ctrl-C (a second one would end the process at once, as usual).
-  const poll = setInterval(() => {
-    if (fs.existsSync(out) && fs.readFileSync(out, 'utf8').length) { clearInterval(poll); child.kill('SIGINT'); }
-  }, 20);
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  clearInterval(poll);
+  // One Ctrl-C (a second one would end the process at once, as usual), once a line is written; the
+  // run (the command's process, neuron-path's child) is stopped (SIGSTOP) while the lines are counted,
+  // so the Ctrl-C surely comes with images left; neuron-path passes it on.
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  while (!(fs.existsSync(out) && fs.readFileSync(out, 'utf8').length) && child.exitCode === null) await new Promise((r) => setTimeout(r, 20));
+  const command = commandProcess(child.pid!);
+  process.kill(command, 'SIGSTOP');
+  await stopped(command);
+  const before = lines(out).length;
+  if (before <= 10) child.kill('SIGINT');
+  process.kill(command, 'SIGCONT');
+  const code = await exited;
+  assert.ok(before <= 10, `${before} of 12 images were done when the first line was seen: too few left to stop`);
   assert.equal(code, 130, stderr);
   assert.match(stderr, /stopped: \d+\/12 images in .*; run the same command again to resume/);
-  const stopped = lines(out).length;
-  assert.ok(stopped >= 1 && stopped < 12, `${stopped} lines after the stop`);
+  const written = lines(out).length;
+  assert.ok(written >= 1 && written < 12, `${written} lines after the stop`);
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', env });
   assert.equal(r.status, 0, r.stderr);
   const all = lines(out).map(imageOf);
@@ -225,28 +233,16 @@ test('--jobs 2: an engine error keeps its code across the worker processes (a ba
 });
 
 test('--jobs 2: a worker process killed mid-analysis stops the run with a clear error; the same command resumes', async () => {
-  const dir = await folder(4, false);
+  const dir = await folder(6, false);
   const out = path.join(tempDir('batch-cli-kill'), 'r.jsonl');
-  const args = [BIN, 'batch', dir, '--model', model, '--out', out, '--steps', '80', '--random', '2', '--jobs', '2', '--threads', '1'];
-  const child = spawn(process.execPath, args, { env });
-  let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-  // the workers are the batch process's children; kill one once the first line is written
-  let killed: number | undefined;
-  for (let i = 0; killed === undefined && i < 600; i++) {
-    await new Promise((r) => setTimeout(r, 50));
-    if (!(fs.existsSync(out) && fs.readFileSync(out, 'utf8').length)) continue;
-    const kids = spawnSync('ps', ['-o', 'pid=', '--ppid', String(child.pid)], { encoding: 'utf8' }).stdout.trim().split(/\s+/).map(Number).filter(Boolean);
-    if (kids.length) { killed = kids[0]; process.kill(killed, 'SIGKILL'); }
-  }
-  assert.ok(killed, 'found a worker process');
-  assert.equal(await exited, 1, stderr);
+  const args = ['batch', dir, '--model', model, '--out', out, '--steps', '300', '--baselines', 'none', '--jobs', '2', '--threads', '1'];
+  const { status, stderr } = await batchKillingAWorker(args, env, out, 12);
+  assert.equal(status, 1, stderr);
   // --threads 1: no fewer threads to advise
   assert.match(stderr, /\nneuron-path: a worker process stopped during an analysis: it was killed \(SIGKILL\), most likely out of memory .*; what is done stays in the file: run the same command again to resume; to use less memory: fewer worker processes \(--jobs 1: each holds the model\), or more memory\n$/);
-  const r = spawnSync(process.execPath, args, { encoding: 'utf8', env });
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env });
   assert.equal(r.status, 0, r.stderr);
   const all = lines(out).map(imageOf);
-  assert.equal(all.length, 8);
-  assert.equal(new Set(all).size, 8);
+  assert.equal(all.length, 12);
+  assert.equal(new Set(all).size, 12);
 });

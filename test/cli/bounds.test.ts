@@ -4,12 +4,12 @@
 // as typed; names printed so that they cannot forge a line; too little memory said in one line.
 // Every run has a time limit.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import test from 'node:test';
-import { BIN, CACHE, cli, FAST, fifo, FIXTURE, image, records, resultFile } from '../helpers/cli';
+import { batchKillingAWorker, BIN, CACHE, cli, FAST, fifo, FIXTURE, image, records, resultFile } from '../helpers/cli';
 import { FIXTURES, tempDir } from '../helpers/fixtures';
 
 const OTHER_MODEL = path.join(FIXTURES, 'timm_qkv', 'model.onnx');
@@ -131,28 +131,11 @@ test('an address-space limit (ulimit -v) too small to start is one line, not a n
 
 test('a worker process killed (kill -9) during batch --jobs 2 ends the run with one line saying what happened and what to do', { skip: os.availableParallelism() < 2 ? '--jobs 2 needs 2 cores' : false, timeout: 180_000 }, async () => {
   const dir = tempDir('hard-kill');
-  const total = 32;
-  for (let i = 0; i < total; i++) await image(dir, `${i}.png`, 10 + 10 * i);
+  const total = 12;
+  for (let i = 0; i < total; i++) await image(dir, `${i}.png`, 10 + 20 * i);
   const out = path.join(tempDir('hard-kill-out'), 'r.jsonl');
-  // 300 steps an image; progress lines come at most once a second, so the first one after 0 may already
-  // count several images: the kill waits for a line that leaves at least 8 images to do, so that both
-  // workers are surely mid-analysis (the next request goes out as a result comes back) when one dies.
-  const args = [BIN, 'batch', dir, '--model', FIXTURE, '--out', out, '--jobs', '2', '--threads', '2', '--steps', '300', '--baselines', 'none'];
-  const child = spawn(process.execPath, args, { env: { ...process.env, NEURON_PATH_CACHE: CACHE } });
-  let stderr = '', killed: number | undefined;
-  child.stderr.setEncoding('utf8').on('data', (text: string) => {
-    stderr += text;
-    const done = [...stderr.matchAll(new RegExp(`\\n(\\d+)/${total} images`, 'g'))].map((m) => Number(m[1])).filter((n) => n > 0);
-    if (killed === undefined && done.length > 0 && done[0] <= total - 8) {
-      killed = Number(fs.readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(' ')[0]);
-      process.kill(killed, 'SIGKILL');
-    }
-  });
-  const limit = setTimeout(() => child.kill('SIGKILL'), 150_000);
-  const [status, signal] = await new Promise<[number | null, string | null]>((resolve) => child.on('exit', (code, sig) => resolve([code, sig])));
-  clearTimeout(limit);
-  assert.equal(signal, null, `did not end in time:\n${stderr}`);
-  assert.ok(killed, stderr);
+  const args = ['batch', dir, '--model', FIXTURE, '--out', out, '--jobs', '2', '--threads', '2', '--steps', '300', '--baselines', 'none'];
+  const { status, stderr } = await batchKillingAWorker(args, { ...process.env, NEURON_PATH_CACHE: CACHE }, out, total);
   assert.equal(status, 1, stderr);
   const last = stderr.trim().split('\n').at(-1)!;
   assert.match(last, new RegExp('^neuron-path: a worker process stopped during an analysis: it was killed \\(SIGKILL\\), most likely out of memory ' +

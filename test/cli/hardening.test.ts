@@ -11,7 +11,7 @@ import test from 'node:test';
 import type { BatchRecord } from '../../src/engine/batch/index';
 import { decodeModel, encodeModel, onnx, type ModelProto, type TensorProto } from '../../src/engine/onnx/proto';
 import type { AnalysisResult } from '../../src/engine/result';
-import { BIN, CACHE, cli, FAST, fifo, FIXTURE, image, records, resultFile } from '../helpers/cli';
+import { BIN, cli, FAST, fifo, FIXTURE, image, records, resultFile, SLOW, stoppedWriter } from '../helpers/cli';
 import { FIXTURES, tempDir } from '../helpers/fixtures';
 
 /** A copy of the fixture model in a folder of its own, changed by `edit` (which may write files beside it). */
@@ -321,20 +321,13 @@ test('two batch runs on one result file: the second is refused and names the fir
   const dir = tempDir('hard-lock');
   for (let i = 0; i < 3; i++) await image(dir, `${i}.png`, 40 + 60 * i);
   const out = path.join(tempDir('hard-lock-out'), 'r.jsonl');
-  const first = spawn(process.execPath, [BIN, 'batch', dir, '--model', FIXTURE, '--out', out, ...FAST, '-q'], { env: { ...process.env, NEURON_PATH_CACHE: CACHE }, stdio: 'ignore' });
-  const exited = new Promise<number | null>((resolve) => first.on('exit', (code) => resolve(code)));
+  const { exited, writer } = await stoppedWriter(dir, out); // held there, lock taken, while the second run starts
   try {
-    const deadline = Date.now() + 60_000;
-    while (!fs.existsSync(`${out}.lock`)) {
-      assert.ok(Date.now() < deadline, 'the first run never took the lock');
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    first.kill('SIGSTOP'); // hold it there, lock taken, while the second run starts
     const second = cli(['batch', dir, '--model', FIXTURE, '--out', out, ...FAST]);
     assert.equal(second.status, 1);
-    assert.match(second.stderr, new RegExp(`r\\.jsonl is being written by process ${first.pid} on .* \\(.*batch.*, since \\d{4}-.*\\); wait for that run to finish`));
+    assert.match(second.stderr, new RegExp(`r\\.jsonl is being written by process ${writer} on .* \\(.*batch.*, since \\d{4}-.*\\); wait for that run to finish`));
   } finally {
-    first.kill('SIGCONT');
+    process.kill(writer, 'SIGCONT');
   }
   assert.equal(await exited, 0);
   const images = records(out).map((l) => l.image.path);
@@ -343,7 +336,7 @@ test('two batch runs on one result file: the second is refused and names the fir
   assert.ok(!fs.existsSync(`${out}.lock`), 'the lock is released');
   // A lock left by a process that has ended is taken over.
   fs.writeFileSync(`${out}.lock`, JSON.stringify({ pid: 2 ** 22 + 12345, host: os.hostname(), command: 'batch (killed)', since: '2026-01-01T00:00:00Z' }));
-  const again = cli(['batch', dir, '--model', FIXTURE, '--out', out, ...FAST]);
+  const again = cli(['batch', dir, '--model', FIXTURE, '--out', out, ...SLOW]);
   assert.equal(again.status, 0, again.stderr);
   assert.match(again.stderr, /3 images already in/);
 });

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import test from 'node:test';
-import { BIN, CACHE, cli, FAST, FIXTURE, image, records, resultFile } from '../helpers/cli';
+import { BIN, CACHE, cli, FAST, FIXTURE, image, records, resultFile, stoppedWriter } from '../helpers/cli';
 import { tempDir } from '../helpers/fixtures';
 
 const bytes = (file: string) => fs.readFileSync(file);
@@ -74,19 +74,6 @@ test('analyze, report and neuron --json refuse an input or a result file, and a 
 
 // --------------------------------------------------------------------------------- the writer lock
 
-/** A batch run in the background, stopped (SIGSTOP) once it holds the lock of `out`. */
-async function stoppedWriter(dir: string, out: string) {
-  const first = spawn(process.execPath, [BIN, 'batch', dir, '--model', FIXTURE, '--out', out, ...FAST, '-q'], { env: { ...process.env, NEURON_PATH_CACHE: CACHE }, stdio: 'ignore' });
-  const exited = new Promise<number | null>((resolve) => first.on('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 60_000;
-  while (!fs.existsSync(`${out}.lock`)) {
-    assert.ok(Date.now() < deadline, 'the first run never took the lock');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  first.kill('SIGSTOP');
-  return { first, exited };
-}
-
 test('two writers through a symlinked --out share one lock: the second is refused', { timeout: 180_000 }, async () => {
   const dir = tempDir('hard-link');
   for (let i = 0; i < 3; i++) await image(dir, `${i}.png`, 40 + 60 * i);
@@ -94,13 +81,13 @@ test('two writers through a symlinked --out share one lock: the second is refuse
   const out = path.join(outDir, 'r.jsonl');
   const link = path.join(outDir, 'link.jsonl');
   fs.symlinkSync(out, link);
-  const { first, exited } = await stoppedWriter(dir, out);
+  const { exited, writer } = await stoppedWriter(dir, out);
   try {
     const second = cli(['batch', dir, '--model', FIXTURE, '--out', link, ...FAST]);
     assert.equal(second.status, 1, second.stderr);
-    assert.match(second.stderr, new RegExp(`link\\.jsonl is being written by process ${first.pid} on .*; it is running`));
+    assert.match(second.stderr, new RegExp(`link\\.jsonl is being written by process ${writer} on .*; it is running`));
   } finally {
-    first.kill('SIGCONT');
+    process.kill(writer, 'SIGCONT');
   }
   assert.equal(await exited, 0);
   const images = records(out).map((l) => l.image.path);

@@ -129,7 +129,8 @@ test('extension host: analyze, live progress, one panel per image, target, expor
     assert.equal(csv.toString().trim().split('\n').length, 5);
     assert.match(csv.toString(), /^layer,neuron,activation,score/);
 
-    // cancel from the notification
+    // cancel from the notification, in a run of 1000 steps (4 would end before the cancel reached a fast worker)
+    h.config['neuronPath.steps'] = 1000;
     h.cancelAfterReports = 2;
     panel.receive({ type: 'analyze', target: 2 });
     const failed = await until('runFailed', () => postedOf(panel, 'runFailed')[0], 30_000);
@@ -137,9 +138,9 @@ test('extension host: analyze, live progress, one panel per image, target, expor
     assert.match(failed.message, /cancel/i);
     assert.ok(!h.messages.some((m) => m.level === 'error'), JSON.stringify(h.messages));
 
-    // the worker dies mid-run: one clear error, the panel says so, the next run starts a new worker
+    // the worker dies mid-run (of 1000 steps, long after its first progress): one clear error, the panel
+    // says so, the next run starts a new worker
     const api = activated;
-    h.config['neuronPath.steps'] = 400;
     const errorsBefore = h.messages.filter((m) => m.level === 'error').length;
     panel.receive({ type: 'analyze', target: 3 });
     await until('a progress message of the slow run', () => postedOf(panel, 'progress').some((m) => m.runId === postedOf(panel, 'runStarted').at(-1)?.runId));

@@ -21,7 +21,11 @@ test('extension host: Intervene live (newest request only), over a folder (per c
   const { h, restore } = stubVscode({ 'neuronPath.modelPath': MODEL, 'neuronPath.steps': 2, 'neuronPath.threads': 1, 'neuronPath.baselines': [] });
   const ctx = makeContext(ROOT, path.join(tmp, 'storage'));
   try {
-    loadExtension().activate(ctx);
+    const { service } = loadExtension().activate(ctx) as { service: { client: { request(method: string, ...rest: unknown[]): unknown } } };
+    // every model load the host asks of the worker
+    const loads: unknown[] = [];
+    const request = service.client.request.bind(service.client);
+    service.client.request = (method, ...rest) => { if (method === 'loadModel') loads.push(rest[0]); return request(method, ...rest); };
     await h.commands.get('neuronPath.analyzeImage')!(Uri.file(path.join(folder, 'coat', 'coat-1.png')));
     const panel = h.panels.find((p) => p.viewType === 'neuronPath.panel')!;
     panel.receive({ type: 'ready' });
@@ -39,6 +43,8 @@ test('extension host: Intervene live (newest request only), over a folder (per c
     for (const [i, c] of answer.before.entries()) assert.ok(Math.abs(c.probability - result.prediction.top[i].probability) < 1e-6, 'before: the clean prediction');
     assert.ok(Math.abs(answer.target.after - answer.target.before) > 1e-4, `x3 at every row moves the target: ${answer.target.before} -> ${answer.target.after}`);
     assert.deepEqual([answer.rows, answer.settings], ['all', settings(3)]);
+    // the model the analysis loaded serves the interventions: one identity for the same settings
+    assert.equal(loads.length, 1, JSON.stringify(loads));
 
     // a malformed message is dropped; a neuron out of range is refused in words
     panel.receive({ type: 'intervene', requestId: 3, intervention: { settings: [{ layer: -1, neuron: 0, factor: 0 }], rows: 'readout' } });
@@ -52,6 +58,7 @@ test('extension host: Intervene live (newest request only), over a folder (per c
     const intervention = { settings: settings(0), rows: 'all' };
     panel.receive({ type: 'interveneFolder', intervention });
     const done = await until('folder done', () => of(panel, 'folderIntervention').find((x) => x.run.state === 'done'));
+    assert.equal(loads.length, 1, 'nor the folder run');
     assert.ok(of(panel, 'folderIntervention').some((x) => x.run.state === 'running' && x.run.progress), 'live progress');
     assert.equal(done.run.run.analysed, 8);
     assert.deepEqual(done.run.effects.classes.map((c: { label: string; images: number }) => [c.label, c.images]), [['coat', 4], ['sandal', 4]]);
@@ -59,6 +66,13 @@ test('extension host: Intervene live (newest request only), over a folder (per c
     const files = readdirSync(tmp).filter((f) => /^shop\.intervention-[0-9a-f]{12}\.jsonl$/.test(f));
     assert.equal(files.length, 1, readdirSync(tmp).join(', '));
     assert.equal(readFileSync(path.join(tmp, files[0]), 'utf8').trim().split('\n').length, 8);
+    // Open Results on it: refused in words (the folder panel shows analyses), no folder panel
+    const panels = h.panels.length;
+    await h.commands.get('neuronPath.openResults')!(Uri.file(path.join(tmp, files[0])));
+    assert.equal(h.panels.length, panels);
+    const refusedOpen = h.messages.find((x) => x.level === 'error' && x.text.startsWith(`Neuron Path: ${files[0]} holds an intervention over a folder, not analyses`));
+    assert.ok(refusedOpen, JSON.stringify(h.messages));
+    assert.match(refusedOpen.text, /Intervene section: set the same neurons and press Apply to folder\.\.\./);
     panel.receive({ type: 'interveneFolder', intervention });
     const again = await until('second run', () => of(panel, 'folderIntervention').filter((x) => x.run.state === 'done')[1]);
     assert.deepEqual([again.run.run.resumed, again.run.run.analysed], [8, 0]);

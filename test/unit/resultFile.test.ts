@@ -18,7 +18,7 @@ import { summarize } from '../../src/engine/batch/report';
 import { records } from '../batch/records';
 import { fakeBatchLines, fakeReport } from './fixtures/fakeBatch';
 import type { BatchRecord } from '../../src/engine/batch/schema';
-import { parseResultText } from '../../src/engine/batch/resultFile';
+import { firstSchema, parseResultText } from '../../src/engine/batch/resultFile';
 
 test('result file reader: incremental, partial lines, bad lines, shrink', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'np-results-'));
@@ -207,6 +207,24 @@ test('imagesLeft: the images of the folder a result holds no line of (records an
     assert.equal(imagesLeft(folder, reportImages(report)), 2, 'two images added since the run');
     assert.equal(imagesLeft(folder, reportImages(undefined)), 15, 'no result yet: every image');
     assert.equal(imagesLeft(path.join(dir, 'gone'), reportImages(report)), undefined, 'a folder that cannot be scanned: not known');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('firstSchema: the kind of result a file holds, from its first record only', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'np-schema-'));
+  try {
+    const file = (name: string, text: string) => { const f = path.join(dir, name); writeFileSync(f, text); return f; };
+    const intervention = '{"schema":"neuron-path/intervention-1","image":{"path":"a.png"}}';
+    assert.equal(await firstSchema(file('blank-first.jsonl', `\n  \n${intervention}\n{"schema":"neuron-path/1"}\n`)), 'neuron-path/intervention-1');
+    assert.equal(await firstSchema(file('no-newline.jsonl', '{"schema":"neuron-path/1"}')), 'neuron-path/1');
+    // a first line longer than one read chunk
+    assert.equal(await firstSchema(file('long.jsonl', `{"schema":"neuron-path/neurons-1","pad":"${'x'.repeat(3 << 20)}"}\n`)), 'neuron-path/neurons-1');
+    assert.equal(await firstSchema(file('empty.jsonl', '')), undefined);
+    assert.equal(await firstSchema(file('not-json.jsonl', `not json\n${intervention}\n`)), undefined, 'only the first record counts');
+    assert.equal(await firstSchema(file('no-schema.jsonl', '{"image":"a.png"}\n')), undefined);
+    assert.equal(await firstSchema(path.join(dir, 'missing.jsonl')), undefined);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -3,6 +3,7 @@
 // for each class the classes most similar to it (cosine of the frequency vectors, all layers
 // concatenated). Only the top N per class is kept: the full matrix is quadratic in the classes
 // (6000 classes: 36 million numbers), so it is computed a row at a time and never stored whole.
+import { knownLabel, placeholderName } from '../classNames';
 import { EngineError } from '../errors';
 import type { AnalysisResult } from '../result';
 import type { FolderClass } from './schema';
@@ -60,14 +61,12 @@ export interface PatternOptions {
 export function groupOf(r: Pick<PatternRecord, 'prediction' | 'target' | 'trueClass' | 'folderLabel'>, by: GroupBy, labels: string[] = []): Group | undefined {
   const trueClass = r.trueClass ?? null, folder = r.folderLabel ?? null;
   if (by !== 'predicted' && trueClass !== null) {
-    const label = labels[trueClass] ?? r.prediction.top.find((c) => c.class === trueClass)?.label
-      ?? (r.target.class === trueClass ? r.target.label : folder ?? `class ${trueClass}`);
-    return { key: `class:${trueClass}`, class: trueClass, label };
+    return { key: `class:${trueClass}`, class: trueClass, label: knownLabel(trueClass, labels, r) ?? folder ?? placeholderName(trueClass) };
   }
   if (by !== 'predicted' && folder !== null) return { key: `folder:${folder}`, class: null, label: folder };
   if (by === 'folder') return undefined;
   const top = r.prediction.top[0];
-  return { key: `class:${top.class}`, class: top.class, label: labels[top.class] ?? top.label };
+  return { key: `class:${top.class}`, class: top.class, label: knownLabel(top.class, labels, r) ?? placeholderName(top.class) };
 }
 
 export function categoryPatterns(records: PatternRecord[], options: PatternOptions = {}): CategoryPatterns {

@@ -135,6 +135,30 @@ export async function readResultFile<L>(file: string, opts: ReadOptions<L>): Pro
   return reader.end();
 }
 
+/**
+ * The `schema` its first record names, reading no further than its first line: which kind of result
+ * a file holds. Undefined for a missing or empty file, or a first line that is no JSON object naming one.
+ */
+export async function firstSchema(file: string): Promise<string | undefined> {
+  if (!fs.existsSync(file)) return undefined;
+  const { fd } = openRegular(file, 'result-file');
+  let first: { text: string | undefined } | undefined;
+  const splitter = new LineSplitter((text) => { if (!first && (text === undefined || text.trim())) first = { text }; });
+  try {
+    const buf = Buffer.alloc(CHUNK);
+    for (let n: number; !first && (n = (await readAsync(fd, buf, 0, CHUNK, null)).bytesRead) > 0;) splitter.push(buf.subarray(0, n));
+    if (!first) splitter.end();
+  } finally {
+    fs.closeSync(fd);
+  }
+  try {
+    const v: unknown = JSON.parse(first?.text ?? '');
+    return isObj(v) && typeof v.schema === 'string' ? v.schema : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The same, synchronously (for callers that cannot wait); also chunked, so any size reads. */
 export function readResultFileSync<L>(file: string, opts: ReadOptions<L>): ReadResult<L> {
   if (!fs.existsSync(file)) return { lines: [], skipped: [], endsWithNewline: true };

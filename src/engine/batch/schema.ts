@@ -10,6 +10,7 @@ import type { TopScores } from './compact';
 export const ANALYSIS_SCHEMA = 'neuron-path/1';
 export const ERROR_SCHEMA = 'neuron-path/1-error';
 export const NEURON_SCHEMA = 'neuron-path/neurons-1';
+export const INTERVENTION_SCHEMA = 'neuron-path/intervention-1';
 
 // ------------------------------------------------------------------------------------------- lines
 
