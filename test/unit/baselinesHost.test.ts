@@ -18,7 +18,7 @@ const until = untilWithin(30_000);
 
 test('image panel host: skip the baselines, re-open the path result, compute them later on the same path', { skip: ready ? false : 'needs npm run build and test/fixtures', timeout: 120_000 }, async () => {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'np-baselines-'));
-  const { h, restore } = stubVscode({ 'neuronPath.modelPath': FIXTURE, 'neuronPath.steps': 100, 'neuronPath.threads': 1 });
+  const { h, restore } = stubVscode({ 'neuronPath.modelPath': FIXTURE, 'neuronPath.steps': 400, 'neuronPath.threads': 1 });
   const ctx = makeContext(ROOT, path.join(tmp, 'storage'));
   try {
     loadExtension().activate(ctx);
@@ -27,7 +27,8 @@ test('image panel host: skip the baselines, re-open the path result, compute the
     panel.receive({ type: 'ready' });
     const init = await until('init', () => postedOf(panel, 'init')[0]);
     assert.deepEqual(init.init.wantedBaselines, ['activation', 'ig', 'ip', 'random']);
-    // Skip while the run goes (m = 100 makes it last): it stops once the path is complete.
+    // Skip while the run goes: it stops once the path is complete (m = 400 makes the baselines last far
+    // longer than the stop's way from the path result to the worker).
     await until('the run', () => postedOf(panel, 'progress')[0]);
     panel.receive({ type: 'skipBaselines' });
     const first = await until('result', () => postedOf(panel, 'result')[0]);

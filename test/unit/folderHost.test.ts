@@ -19,7 +19,7 @@ const until = untilWithin(60_000);
 test('extension host: Analyze Folder, live folder panel, cancel and resume, open an image, Open Results', { skip: ready ? false : 'needs npm run build, the fixture model and media/samples', timeout: 180_000 }, async () => {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'np-folder-'));
   const folder = sampleImageFolder(tmp);
-  const { h, stub, restore } = stubVscode({ 'neuronPath.modelPath': MODEL, 'neuronPath.steps': 2, 'neuronPath.threads': 1, 'neuronPath.baselines': ['activation', 'random'], 'neuronPath.batch.refreshEvery': 2 });
+  const { h, stub, restore } = stubVscode({ 'neuronPath.modelPath': MODEL, 'neuronPath.steps': 100, 'neuronPath.threads': 1, 'neuronPath.baselines': ['activation', 'random'], 'neuronPath.batch.refreshEvery': 2 });
   const ctx = makeContext(ROOT, path.join(tmp, 'storage'));
   try {
     const ext = loadExtension();
@@ -27,8 +27,9 @@ test('extension host: Analyze Folder, live folder panel, cancel and resume, open
     const analyzeFolder = h.commands.get('neuronPath.analyzeFolder')!;
     const out = `${folder}.neuron-path.jsonl`;
 
-    // first run, cancelled from the notification after a few reports
-    h.cancelAfterReports = 4;
+    // first run, cancelled from the notification at its third report (loading, 0/8, 1/8 images): 100 steps
+    // an image, so that the 7 images left take far longer than the cancel's way to the worker
+    h.cancelAfterReports = 3;
     const first = analyzeFolder(Uri.file(folder)) as Promise<void>;
     const panel = await until('folder panel', () => h.panels.find((p) => p.viewType === 'neuronPath.folderPanel'));
     assert.equal(panel.title, 'Neuron Path: shop/');

@@ -176,7 +176,10 @@ test('folder page: the influence-pattern row; the pruning form posts its request
     await screenshot('pruning-dark.png');
     // at half width (a panel beside the editor) the tables scroll in their own box, not the page
     await page.setViewportSize({ width: 480, height: 700 });
-    await page.waitForTimeout(100);
+    // the charts take the new width on a later frame (their ResizeObserver), not within a fixed 100 ms on
+    // every machine: wait until the page fits (10 s at most), then check
+    const fits = () => document.documentElement.scrollWidth <= document.documentElement.clientWidth;
+    await page.waitForFunction(fits, null, { timeout: 10_000 }).catch(() => undefined);
     const [scroll, client] = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
     assert.ok(scroll <= client, `no page-wide horizontal scroll at 480 px: ${scroll} > ${client}`);
 

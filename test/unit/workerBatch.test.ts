@@ -31,7 +31,8 @@ test('real worker: batch a folder, cancel midway, resume; each image once', { sk
     }
   }
   const out = path.join(dir, 'images.neuron-path.jsonl');
-  const options = { steps: 2, baselines: ['activation' as const, 'random' as const], randomCount: 2 };
+  // 100 steps an image: the 6 images left when the first run is cancelled take far longer than the cancel's way to the worker
+  const options = { steps: 100, baselines: ['activation' as const, 'random' as const], randomCount: 2 };
   const c = new WorkerClient({ spawn: () => forkTransport(REAL_WORKER), cancelGraceMs: 10_000 });
   try {
     await c.ensureModel({ modelPath: MODEL, cacheDir: path.join(dir, 'models'), threads: 1 });
