@@ -13,12 +13,21 @@ try {
   }
 } catch { /* not Linux: no such limit to read */ }
 
-let cli;
-try {
-  cli = require('../dist/cli.js');
-} catch (e) {
-  if (e.code !== 'MODULE_NOT_FOUND' || !String(e.message).includes('dist/cli.js')) throw e;
-  console.error('neuron-path: dist/cli.js is not built yet; run `npm run build` in the project folder.');
-  process.exit(1);
+/** A bundle of dist/, or one line saying to build it. */
+function load(name) {
+  try {
+    return require(`../dist/${name}`);
+  } catch (e) {
+    if (e.code !== 'MODULE_NOT_FOUND' || !String(e.message).includes(`dist/${name}`)) throw e;
+    console.error(`neuron-path: dist/${name} is not built yet; run \`npm run build\` in the project folder.`);
+    process.exit(1);
+  }
 }
-cli.main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+
+// The command runs in a child process of this one (dist/supervisor.js), which says in one line why,
+// if the child is killed (out of memory) or aborts; the child is this script again, marked by the variable.
+if (process.env.NEURON_PATH_SUPERVISED === '1' && process.send) {
+  load('cli.js').main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+} else {
+  load('supervisor.js').supervise(__filename, process.argv.slice(2));
+}

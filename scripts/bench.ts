@@ -16,6 +16,8 @@
 //           process per model (--rounds R, default 2; --scan-images N images, 0: the analysis only;
 //           --no-analysis; --baselines of the analysis, default activation; activation,ig,ip,random is
 //           the CLI's and the panel's default)
+//   --supervisor: only the table of what the supervising process costs (start-up, an analysis, its
+//           memory), against dist/cli.js run directly (--rounds R runs of `help`, default 2; R/4 analyses)
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -35,6 +37,7 @@ import type { NeuronUnit } from '../src/engine/batch/schema';
 import { encodeModel } from '../src/engine/onnx/proto';
 import { arrayFolder, arrayRun, duration, recordBytes, RUN_IMAGES } from './bench/cluster';
 import { classesChild, VIT_B_CLASSES, type ClassesResult } from './bench/classes';
+import { supervisorTable } from './bench/supervisor';
 import { parameterCount, syntheticVit, VIT_B16, VIT_S16, type VitShape } from './bench/syntheticVit';
 import { PYTHON, TIMM_MODELS, timmExport, timmSource, type TimmSource } from './bench/timmExport';
 
@@ -60,7 +63,7 @@ const { values: opts } = parseArgs({
     'no-torch': { type: 'boolean', default: false }, 'no-array': { type: 'boolean', default: false },
     folder: { type: 'string' }, limit: { type: 'string', default: '20' }, 'scan-images': { type: 'string', default: '64' },
     timm: { type: 'string' }, 'forward-only': { type: 'boolean', default: false }, rounds: { type: 'string', default: '2' },
-    'no-analysis': { type: 'boolean', default: false }, classes: { type: 'string' },
+    'no-analysis': { type: 'boolean', default: false }, classes: { type: 'string' }, supervisor: { type: 'boolean', default: false },
     'timm-repo': { type: 'string', default: process.env.NEURON_PATH_TIMM_REPO ?? '/work/.mirror/huggingface+pytorch-image-models/repo' },
   },
 });
@@ -224,6 +227,7 @@ async function main(): Promise<void> {
   }
   if (opts['forward-only']) { forwardOnlyTable(); return; }
   if (opts.classes) { classesTable(opts.classes.split(',').map(Number)); return; }
+  if (opts.supervisor) { await supervisorTable(ROOT, path.join(WORK_DIR, 'cache'), Number(opts.rounds)); return; }
   const threads = Number(opts.threads), steps = Number(opts.steps);
   const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'neuron-path-bench-cache-')); // cold first open
   let source: TimmSource | string | undefined;
@@ -390,7 +394,7 @@ function forwardOnlyTable(): void {
       const [g, f] = [median(r.times[`gradient ${kind}`]), median(r.times[`forward ${kind}`])];
       return `${g.toFixed(2)} s / ${f.toFixed(2)} s (${(g / f).toFixed(2)}x)`;
     };
-    rowsOut.push([name, cell('scan'), cell('prune'), cell('analysis'), cell('analysis forward'), `+${r.extraMb.toFixed(0)} MB`]);
+    rowsOut.push([name, cell('scan'), cell('prune'), cell('analysis'), cell('analysis forward'), `${r.extraMb < 0 ? '' : '+'}${r.extraMb.toFixed(0)} MB`]);
   }
   console.log(`\nForward-only session: ${os.cpus().length} cores (${os.cpus()[0]?.model}), threads ${threads}, m = ${steps}, ${rounds} alternating rounds (medians), ${images} generated images`);
   console.log('gradient session (before) / forward-only session (now) (speed-up); scan: one neuron per block with its ablation (L + 1 passes per image);');

@@ -9,10 +9,10 @@ import {
 } from '../engine/batch/index';
 import { shardFile, shardSetOf } from '../engine/batch/schema';
 import { codeOf } from '../engine/errors';
-import { Engine } from '../engine/index';
 import { batchProgressText, durationText } from '../format';
 import { PRUNING_DEFAULTS } from '../engine/options';
 import { analyzeOptions, int, modelOptions, UsageError, type Flags } from './args';
+import { onceSignals, openEngine, tellSupervisor } from './supervised';
 import { safeLine, warnDefaults } from './terminal';
 import { WorkerPool } from './workerPool';
 
@@ -84,8 +84,8 @@ export async function batch(f: Flags, positionals: string[]): Promise<number> {
   const controller = new AbortController();
   // SIGTERM too: Slurm's scancel and Kubernetes send it, and wait a while before SIGKILL.
   const onSignal = () => { log(`${prefix}stopping after the images in progress... (the file stays resumable)`); controller.abort(); };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const offSignals = onceSignals(['SIGINT', 'SIGTERM'], onSignal);
+  tellSupervisor({ resumes: safeLine(out) });
 
   if (asked > jobs) log(`--jobs ${asked} is more than the ${cores} cores: running ${jobs} worker processes`);
   if (sharding) log(`${shardLabel(sharding.shard)} (from ${sharding.source}) -> ${out}`);
@@ -93,7 +93,7 @@ export async function batch(f: Flags, positionals: string[]): Promise<number> {
   const debug = process.env.NEURON_PATH_DEBUG ? (line: string) => process.stderr.write(`${line}\n`) : () => {};
   const threads = mOpts.threads ?? (jobs > 1 ? Math.max(1, Math.floor(os.cpus().length / jobs)) : undefined);
   const pool = jobs > 1 ? await WorkerPool.start(jobs, { ...mOpts, threads }, debug) : undefined;
-  const engine = pool ? undefined : await Engine.open(mOpts);
+  const engine = pool ? undefined : await openEngine(mOpts);
   warnDefaults((pool ?? engine!).info);
   try {
     let lastShown = 0;
@@ -130,8 +130,7 @@ export async function batch(f: Flags, positionals: string[]): Promise<number> {
     log(`next: neuron-path report ${sharding ? `'${rel(shardSetOf(shardFile(base, sharding.shard))!)}'` : rel(out)}`);
     return 0;
   } finally {
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
+    offSignals();
     await engine?.dispose();
     await pool?.close();
   }

@@ -1,5 +1,5 @@
 // `neuron-path`: the engine from a terminal. Progress on stderr, a summary on stdout, JSON on request.
-import { Engine, type LayerProgress } from '../engine/index';
+import type { LayerProgress } from '../engine/index';
 import { analysisProgressText } from '../format';
 import { BASELINES, DEFAULTS, FAST, FORMULAS, PROVIDERS, RESIZES, RULES, STEPS_RANGE } from '../engine/options';
 import { analyzeOptions, modelOptions, parse, UsageError, type Flags } from './args';
@@ -12,6 +12,7 @@ import { report } from './report';
 import { summary } from './summary';
 import { visualizeCommand, VISUALIZE_USAGE } from './visualize';
 import { isCancelled } from '../engine/errors';
+import { onceSignals, openEngine, startSupervised } from './supervised';
 import { errorLine, safeLine, safeText, warnDefaults } from './terminal';
 
 /** 'a (default) | b | c' */
@@ -52,13 +53,13 @@ async function analyze(f: Flags, positionals: string[]): Promise<void> {
   if (!image) throw new UsageError('analyze needs an IMAGE');
   const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${safeLine(msg)}\n`); };
   const controller = new AbortController();
-  process.once('SIGINT', () => { log('cancelling...'); controller.abort(); });
+  onceSignals(['SIGINT'], () => { log('cancelling...'); controller.abort(); });
   const hooks = { signal: controller.signal, onProgress: (p: LayerProgress) => log(`  ${analysisProgressText(p)}`) };
   const mOpts = modelOptions(f);
   const aOpts = analyzeOptions(f);
   const json = checkOutput('--json', f.json, { inputs: [image, mOpts.modelPath, ...(mOpts.labelsPath ? [mOpts.labelsPath] : [])], force: f.force, keeps: recordOf(image) });
   log(`opening ${mOpts.modelPath}`);
-  const engine = await Engine.open(mOpts, hooks);
+  const engine = await openEngine(mOpts, hooks);
   warnDefaults(engine.info);
   try {
     const result = await engine.analyze(image, aOpts, hooks);
@@ -73,6 +74,7 @@ async function analyze(f: Flags, positionals: string[]): Promise<void> {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  startSupervised();
   const [command, ...rest] = argv;
   try {
     if (!command || command === '--help' || command === '-h' || command === 'help') { process.stdout.write(USAGE); return command ? 0 : 2; }

@@ -5,7 +5,8 @@ import { ANALYSIS_RECORDS } from '../engine/batch/records';
 import { lineProblem } from '../engine/batch/resultFile';
 import { EngineError } from '../engine/errors';
 import { readRegular } from '../engine/files';
-import { Engine, type AnalysisResult, type AnalyzeOptions } from '../engine/index';
+import type { AnalysisResult, AnalyzeOptions, Engine } from '../engine/index';
+import { openEngine } from './supervised';
 import type { PathComparison } from '../engine/pathCompare';
 import { comparePaths } from '../operations/comparePaths';
 import { analyzeOptions, modelOptions, UsageError, type Flags } from './args';
@@ -46,7 +47,7 @@ export async function compare(f: Flags, positionals: string[]): Promise<number> 
   const mOpts = modelOptions(f), aOpts = analyzeOptions(f);
   const json = checkOutput('--json', f.json, { inputs: [...positionals, mOpts.modelPath], force: f.force });
   log(`opening ${mOpts.modelPath}`);
-  const engine = await Engine.open(mOpts);
+  const engine = await openEngine(mOpts);
   warnDefaults(engine.info);
   try {
     log(`analysing ${positionals.join(' and ')}`);

@@ -10,7 +10,7 @@ import { isAnalysisResult, recordsOf } from '../engine/batch/records';
 import { readResultFileSync } from '../engine/batch/resultFile';
 import { codeOf, EngineError } from '../engine/errors';
 import { writeEditedModel } from '../engine/editModel';
-import { Engine } from '../engine/index';
+import type { Engine } from '../engine/index';
 import { checkIntervention, INTERVENTION_ROWS, INTERVENTION_SCHEMA, parseSettings, settingsText, type Intervention, type InterventionRecord, type InterventionRows, type NeuronSetting } from '../engine/intervene';
 import { INTERVENTION_RECORDS, interveneFolder, summarizeInterventions, type ClassEffect } from '../engine/interveneFolder';
 import { batchProgressText, durationText, formatNumber, formatPercent as pct, formatSigned } from '../format';
@@ -19,7 +19,8 @@ import { ANALYZE_FLAGS, modelOptions, UsageError } from './args';
 import { inProcess } from './inProcess';
 import { checkOutput, recordOf, writeOutput } from './output';
 import { table } from './report';
-import { safeText } from './terminal';
+import { onceSignals, openEngine, tellSupervisor } from './supervised';
+import { safeLine, safeText } from './terminal';
 
 export const INTERVENE_USAGE = `
 usage: neuron-path intervene IMAGE|DIR --set L:J=F[,L:J=F...] [--rows readout|all] [--target CLASS]
@@ -139,7 +140,7 @@ export async function intervene(argv: string[]): Promise<number> {
   });
   const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${safeText(msg)}\n`); };
   log(`opening ${mOpts.modelPath}`);
-  const engine = await Engine.open(mOpts);
+  const engine = await openEngine(mOpts);
   try {
     const intervention = interventionOf(engine, f);
     if (target !== undefined && target >= engine.info.numClasses) throw new UsageError(`--target ${target} is out of range: the model has ${engine.info.numClasses} classes (0..${engine.info.numClasses - 1})`);
@@ -156,8 +157,8 @@ export async function intervene(argv: string[]): Promise<number> {
     const out = sharding ? shardFile(base, sharding.shard) : base;
     const controller = new AbortController();
     const onSignal = () => { log('stopping after the image in progress... (the file stays resumable)'); controller.abort(); };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    const offSignals = onceSignals(['SIGINT', 'SIGTERM'], onSignal);
+    tellSupervisor({ resumes: safeLine(out) });
     try {
       log(`${settingsText(intervention.settings)} at the ${intervention.rows === 'all' ? 'every token row' : 'readout rows'}: ${path.resolve(input)} -> ${out}`);
       let last = 0;
@@ -173,8 +174,7 @@ export async function intervene(argv: string[]): Promise<number> {
       log(`${summary.analysed} images now, ${summary.resumed} before, ${summary.failed} failed, in ${durationText(summary.seconds)}`);
       if (summary.cancelled) { log('stopped: run the same command again to resume'); return 130; }
     } finally {
-      process.removeListener('SIGINT', onSignal);
-      process.removeListener('SIGTERM', onSignal);
+      offSignals();
     }
     const records = recordsOf(readResultFileSync(out, { kind: INTERVENTION_RECORDS }).lines);
     if (!records.length) throw new Error(`${out} holds no image the intervention ran on`);
@@ -214,7 +214,7 @@ export async function exportEdited(argv: string[]): Promise<number> {
   checkOutput('--out', f.out, { inputs: [mOpts.modelPath, ...(mOpts.labelsPath ? [mOpts.labelsPath] : [])], force: f.force });
   const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${safeText(msg)}\n`); };
   log(`opening ${mOpts.modelPath}`);
-  const engine = await Engine.open(mOpts);
+  const engine = await openEngine(mOpts);
   try {
     const intervention = interventionOf(engine, f);
     let written;

@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadReport, LOCK_STALE, modelSettings, scanNotes, settingsDifferences, type CategoryPatterns } from '../engine/batch/index';
 import { EngineError } from '../engine/errors';
-import { Engine, type ModelOptions } from '../engine/index';
+import type { ModelOptions } from '../engine/index';
+import { onceSignals, openEngine, tellSupervisor } from './supervised';
 import { NEURON_TOP_IMAGES } from '../engine/options';
 import { MAX_SCAN_BATCH, NEURON_RECORDS, parseUnits, scanFolderNeurons, selectiveNeurons, summarizeNeuron, unitName, type NeuronSummary } from '../engine/neurons/index';
 import { neuronScanSuffix, type NeuronUnit } from '../engine/batch/schema';
@@ -74,16 +75,17 @@ export async function neuron(argv: string[]): Promise<number> {
   const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${tty ? '\r\x1b[K' : ''}${safeLine(msg)}\n`); };
   const controller = new AbortController();
   const onSigint = () => { log('stopping after the images in progress... (the file stays resumable)'); controller.abort(); };
-  process.once('SIGINT', onSigint);
+  const offSigint = onceSignals(['SIGINT'], onSigint);
 
   log(`opening ${mOpts.modelPath}`);
-  const engine = await Engine.open(mOpts);
+  const engine = await openEngine(mOpts);
   warnDefaults(engine.info);
   try {
     let units: NeuronUnit[];
     try { units = parseUnits(text, engine.info.layers, engine.info.neuronsPerLayer); } catch (e) { throw new UsageError((e as Error).message); }
     const out = path.resolve(f.out ?? `${path.basename(path.resolve(dir))}${neuronScanSuffix(units)}`);
     const patterns = f.paths !== undefined ? pathsOf(f.paths, engine.info.sha256, mOpts) : undefined; // checked before the scan
+    tellSupervisor({ resumes: safeLine(out) });
     log(`scanning ${path.resolve(dir)} for ${units.map(unitName).join(', ')} into ${out}`);
     let last = 0;
     const summary = await scanFolderNeurons(engine, {
@@ -111,7 +113,7 @@ export async function neuron(argv: string[]): Promise<number> {
     writeOutput(json, [`${JSON.stringify({ file: out, images: records.length, neurons: summaries, selective })}\n`]);
     return 0;
   } finally {
-    process.removeListener('SIGINT', onSigint);
+    offSigint();
     await engine.dispose();
   }
 }

@@ -6,7 +6,8 @@ import {
   type BatchLine, type BatchRecord, type BatchReport, type CategoryPatterns, type GroupBy, type PruningCurve, type ResultSet,
 } from '../engine/batch/index';
 import { sha256File } from '../engine/hash';
-import { Engine, type ModelOptions } from '../engine/index';
+import type { ModelOptions } from '../engine/index';
+import { onceSignals, openEngine } from './supervised';
 import { PRUNING_DEFAULTS } from '../engine/options';
 import { locateModel } from '../engine/modelLocation';
 import { batchProgressText, formatNumber, formatPercent as pct, formatSpread, pace, stepsText } from '../format';
@@ -197,11 +198,11 @@ async function prune(records: BatchRecord[], patterns: CategoryPatterns, o: {
     scope: saved?.scope as ModelOptions['scope'], preprocess: saved?.preprocess, labelsPath: o.labels,
   };
   o.log(`pruning check with ${modelPath}`);
-  const engine = await Engine.open(options);
+  const engine = await openEngine(options);
   warnDefaults(engine.info);
   const controller = new AbortController();
   const onSigint = () => controller.abort();
-  process.once('SIGINT', onSigint);
+  const offSigint = onceSignals(['SIGINT'], onSigint);
   try {
     const started = performance.now();
     let last = 0;
@@ -215,7 +216,7 @@ async function prune(records: BatchRecord[], patterns: CategoryPatterns, o: {
       },
     });
   } finally {
-    process.removeListener('SIGINT', onSigint);
+    offSigint();
     await engine.dispose();
   }
 }

@@ -1,7 +1,8 @@
 // `neuron-path visualize --layer L --neuron J`: the image that excites a neuron (or a class) most,
 // by gradient ascent on the input (src/engine/visualize/). Writes the PNG and, on request, the record.
 import { parseArgs } from 'node:util';
-import { Engine, type VisualizationRecord, type VisualizeRequest } from '../engine/index';
+import type { VisualizationRecord, VisualizeRequest } from '../engine/index';
+import { onceSignals, openEngine } from './supervised';
 import { SEED_RANGE, VISUALIZE_DEFAULTS, VISUALIZE_STEPS_RANGE } from '../engine/options';
 import { formatNumber } from '../format';
 import { visualize } from '../operations/visualize';
@@ -74,9 +75,9 @@ export async function visualizeCommand(argv: string[]): Promise<number> {
   const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${safeText(msg)}\n`); };
   const controller = new AbortController();
   const onSigint = () => { log('cancelling...'); controller.abort(); };
-  process.once('SIGINT', onSigint);
+  const offSigint = onceSignals(['SIGINT'], onSigint);
   log(`opening ${mOpts.modelPath}`);
-  const engine = await Engine.open(mOpts);
+  const engine = await openEngine(mOpts);
   try {
     let next = 0;
     const record = await visualize.run(inProcess<'step'>(engine, mOpts, {
@@ -94,7 +95,7 @@ export async function visualizeCommand(argv: string[]): Promise<number> {
     }
     return 0;
   } finally {
-    process.removeListener('SIGINT', onSigint);
+    offSigint();
     await engine.dispose();
   }
 }

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import test from 'node:test';
 import sharp from 'sharp';
 import type { BatchLine, BatchRecord } from '../../src/engine/batch/schema';
-import { batchKillingAWorker, stopped } from '../helpers/cli';
+import { batchKillingAWorker, commandProcess, stopped } from '../helpers/cli';
 import { assertSameSummary, FIXTURES, REPO, tempDir } from '../helpers/fixtures';
 
 const BIN = path.join(REPO, 'bin', 'neuron-path.js');
@@ -110,14 +110,16 @@ test('Ctrl-C stops after the image in progress; the same command resumes and eac
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
   // One Ctrl-C (a second one would end the process at once, as usual), once a line is written; the
-  // run is stopped (SIGSTOP) while the lines are counted, so the Ctrl-C surely comes with images left.
+  // run (the command's process, neuron-path's child) is stopped (SIGSTOP) while the lines are counted,
+  // so the Ctrl-C surely comes with images left; neuron-path passes it on.
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
   while (!(fs.existsSync(out) && fs.readFileSync(out, 'utf8').length) && child.exitCode === null) await new Promise((r) => setTimeout(r, 20));
-  child.kill('SIGSTOP');
-  await stopped(child.pid!);
+  const command = commandProcess(child.pid!);
+  process.kill(command, 'SIGSTOP');
+  await stopped(command);
   const before = lines(out).length;
   if (before <= 10) child.kill('SIGINT');
-  child.kill('SIGCONT');
+  process.kill(command, 'SIGCONT');
   const code = await exited;
   assert.ok(before <= 10, `${before} of 12 images were done when the first line was seen: too few left to stop`);
   assert.equal(code, 130, stderr);

@@ -3,8 +3,8 @@
 // result file on a shared ReadWriteMany volume, pods that restart and resume), and its container
 // command, run here once per completion index with the volumes mapped to temporary folders, splits a
 // folder into shards that together hold every image once; a pod killed with SIGKILL resumes its
-// shard when restarted in a fresh PID namespace (PID 1 again, as its killed predecessor) and when
-// rescheduled under another host name.
+// shard when restarted in a fresh PID namespace (the same PIDs again as its killed predecessor:
+// neuron-path is PID 1, its command's process the same next one) and when rescheduled under another host name.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -93,14 +93,14 @@ test("the Job's command, run once per completion index, shards a folder: every i
   assert.equal(new Set(seen).size, 4);
 });
 
-/** The pod's command in a fresh PID namespace (it is PID 1 there, as in a container), under `host` when given (another node). */
+/** The pod's command in a fresh PID namespace (neuron-path is PID 1 there, as in a container), under `host` when given (another node). */
 function pod(args: string[], env: NodeJS.ProcessEnv, host?: string) {
   const inner = host ? ['sh', '-c', `hostname ${host} && exec "$@"`, 'sh'] : [];
   return spawn('unshare', [...(host ? ['--uts'] : []), '--pid', '--fork', '--kill-child', '--mount-proc', ...inner, process.execPath, BIN, ...args],
     { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
-test('a pod killed with SIGKILL (an OOM kill) resumes as PID 1 of a new PID namespace, and on another node', { skip: process.getuid?.() === 0 ? false : 'unshare --pid needs root', timeout: 300_000 }, async () => {
+test('a pod killed with SIGKILL (an OOM kill) resumes in a new PID namespace (neuron-path PID 1 again), and on another node', { skip: process.getuid?.() === 0 ? false : 'unshare --pid needs root', timeout: 300_000 }, async () => {
   const job = docs().find((d) => d.kind === 'Job')!;
   const [c] = job.spec.template.spec.containers;
   const n = job.spec.completions!;
@@ -122,7 +122,7 @@ test('a pod killed with SIGKILL (an OOM kill) resumes as PID 1 of a new PID name
   assert.ok(size >= 4, `shard 0 has ${size} images`);
   const lineCount = () => (fs.existsSync(shard) ? fs.readFileSync(shard, 'utf8').split('\n').filter(Boolean).length : 0);
 
-  /** Runs the pod until `lines` lines are in the shard file, then SIGKILLs it (and with it, PID 1 of its namespace). */
+  /** Runs the pod until `lines` lines are in the shard file, then SIGKILLs it (and with it, PID 1 of its namespace); `holder`: the PID its lock names. */
   const killAfter = async (lines: number, host?: string) => {
     const p = pod(args, env, host);
     let stderr = '';
@@ -135,14 +135,14 @@ test('a pod killed with SIGKILL (an OOM kill) resumes as PID 1 of a new PID name
     p.kill('SIGKILL');
     await exited;
     assert.ok(fs.existsSync(`${shard}.lock`), 'a killed pod leaves its lock');
-    return stderr;
+    return { stderr, holder: (JSON.parse(fs.readFileSync(`${shard}.lock`, 'utf8')) as { pid: number }).pid };
   };
-  await killAfter(1);
+  const killed = await killAfter(1);
   const first = lineCount();
   assert.ok(first < size, `killed midway: ${first} of ${size}`);
-  // restarted in place: a new PID namespace where it is PID 1 again, as the holder was
-  const second = await killAfter(first + 1);
-  assert.match(second, /taking over the lock of process 1 on .*: its heartbeat is \d+ s old/);
+  // restarted in place: a new PID namespace where the PIDs are those of the killed pod again
+  const { stderr: second, holder } = await killAfter(first + 1);
+  assert.match(second, new RegExp(`taking over the lock of process ${killed.holder} on .*: its heartbeat is \\d+ s old`));
   assert.match(second, new RegExp(`${first} images already in .*; resuming`));
   const before = lineCount();
   assert.ok(before < size, `killed midway again: ${before} of ${size}`);
@@ -152,7 +152,7 @@ test('a pod killed with SIGKILL (an OOM kill) resumes as PID 1 of a new PID name
   last.stderr.on('data', (d) => { stderr += d; });
   const code = await new Promise((r) => last.on('exit', r));
   assert.equal(code, 0, stderr);
-  assert.match(stderr, /taking over the lock of process 1 on .*: its heartbeat is \d+ s old/);
+  assert.match(stderr, new RegExp(`taking over the lock of process ${holder} on .*: its heartbeat is \\d+ s old`));
   assert.match(stderr, new RegExp(`shard 0/${n}: done: ${size} images \\(${size - before} analysed now, ${before} before, 0 failed\\)`));
   const seen = fs.readFileSync(shard, 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as BatchRecord).image.path);
   assert.equal(seen.length, size, 'none lost');

@@ -321,13 +321,13 @@ test('two batch runs on one result file: the second is refused and names the fir
   const dir = tempDir('hard-lock');
   for (let i = 0; i < 3; i++) await image(dir, `${i}.png`, 40 + 60 * i);
   const out = path.join(tempDir('hard-lock-out'), 'r.jsonl');
-  const { first, exited } = await stoppedWriter(dir, out); // held there, lock taken, while the second run starts
+  const { exited, writer } = await stoppedWriter(dir, out); // held there, lock taken, while the second run starts
   try {
     const second = cli(['batch', dir, '--model', FIXTURE, '--out', out, ...FAST]);
     assert.equal(second.status, 1);
-    assert.match(second.stderr, new RegExp(`r\\.jsonl is being written by process ${first.pid} on .* \\(.*batch.*, since \\d{4}-.*\\); wait for that run to finish`));
+    assert.match(second.stderr, new RegExp(`r\\.jsonl is being written by process ${writer} on .* \\(.*batch.*, since \\d{4}-.*\\); wait for that run to finish`));
   } finally {
-    first.kill('SIGCONT');
+    process.kill(writer, 'SIGCONT');
   }
   assert.equal(await exited, 0);
   const images = records(out).map((l) => l.image.path);

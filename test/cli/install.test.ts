@@ -25,7 +25,7 @@ test('npm pack, npm install -g of the tarball: `neuron-path analyze` works and m
   const packed = run(npm, ['pack', '--json', '--ignore-scripts', '--pack-destination', work], REPO);
   const info = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[];
   const files = info[0].files.map((f) => f.path);
-  for (const needed of ['bin/neuron-path.js', 'dist/cli.js', 'media/model/model.onnx', 'media/model/config.json', 'LICENSE']) {
+  for (const needed of ['bin/neuron-path.js', 'dist/cli.js', 'dist/supervisor.js', 'media/model/model.onnx', 'media/model/config.json', 'LICENSE']) {
     assert.ok(files.includes(needed), `the tarball lacks ${needed}: ${files.join(', ')}`);
   }
   assert.ok(!files.some((f) => f.startsWith('src/') || f.startsWith('test/')), 'sources and tests stay out of the tarball');

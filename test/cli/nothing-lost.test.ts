@@ -81,13 +81,13 @@ test('two writers through a symlinked --out share one lock: the second is refuse
   const out = path.join(outDir, 'r.jsonl');
   const link = path.join(outDir, 'link.jsonl');
   fs.symlinkSync(out, link);
-  const { first, exited } = await stoppedWriter(dir, out);
+  const { exited, writer } = await stoppedWriter(dir, out);
   try {
     const second = cli(['batch', dir, '--model', FIXTURE, '--out', link, ...FAST]);
     assert.equal(second.status, 1, second.stderr);
-    assert.match(second.stderr, new RegExp(`link\\.jsonl is being written by process ${first.pid} on .*; it is running`));
+    assert.match(second.stderr, new RegExp(`link\\.jsonl is being written by process ${writer} on .*; it is running`));
   } finally {
-    first.kill('SIGCONT');
+    process.kill(writer, 'SIGCONT');
   }
   assert.equal(await exited, 0);
   const images = records(out).map((l) => l.image.path);

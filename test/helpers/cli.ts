@@ -33,6 +33,16 @@ export function cli(args: string[], o: RunOptions = {}, prefix: string[] = []): 
   return r;
 }
 
+/**
+ * The process that runs the command: the one child of the `neuron-path` process a user starts
+ * (bin/neuron-path.js supervises it). Called once the command has written something or taken a lock.
+ */
+export function commandProcess(pid: number): number {
+  const kids = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ').filter(Boolean).map(Number);
+  assert.equal(kids.length, 1, `neuron-path (${pid}) runs its command in one child process; it has ${kids.length}`);
+  return kids[0];
+}
+
 export const fifo = (file: string) => { execFileSync('mkfifo', [file]); return file; };
 
 /** A 40x30 PNG of one colour (`shade` varies it, so images differ). */
@@ -71,7 +81,8 @@ export async function stopped(pid: number): Promise<void> {
 /**
  * A batch run of `dir` in the background, stopped (SIGSTOP) while it holds the lock of `out`: 300 steps
  * an image keep the lock held for seconds after the lock file appears, and the lock is checked again
- * once the run is stopped (a run that got through its images first fails here, not later).
+ * once the run is stopped (a run that got through its images first fails here, not later). `writer`:
+ * the command's process, which holds the lock and is the one stopped (SIGCONT it to go on).
  */
 export async function stoppedWriter(dir: string, out: string) {
   const args = [BIN, 'batch', dir, '--model', FIXTURE, '--out', out, ...SLOW, '-q'];
@@ -82,10 +93,11 @@ export async function stoppedWriter(dir: string, out: string) {
     assert.ok(Date.now() < deadline, 'the first run never took the lock');
     await new Promise((r) => setTimeout(r, 20));
   }
-  first.kill('SIGSTOP');
-  await stopped(first.pid!);
+  const writer = commandProcess(first.pid!);
+  process.kill(writer, 'SIGSTOP');
+  await stopped(writer);
   assert.ok(fs.existsSync(`${out}.lock`), 'the first run was stopped after it had released its lock');
-  return { first, exited };
+  return { first, exited, writer };
 }
 
 /** The processes `pid` started (its worker processes), from /proc. */
@@ -107,7 +119,7 @@ export async function batchKillingAWorker(args: string[], env: NodeJS.ProcessEnv
   const started = new Promise<void>((resolve) => child.stderr.setEncoding('utf8').on('data', (text: string) => {
     stderr += text;
     if (!workers.length && new RegExp(`(^|\\n)0/${total} images\\n`).test(stderr)) {
-      workers = childPids(child.pid!);
+      workers = childPids(commandProcess(child.pid!)); // the batch command's worker processes
       for (const w of workers) process.kill(w, 'SIGSTOP');
       resolve();
     }
