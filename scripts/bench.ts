@@ -394,7 +394,7 @@ function forwardOnlyTable(): void {
       const [g, f] = [median(r.times[`gradient ${kind}`]), median(r.times[`forward ${kind}`])];
       return `${g.toFixed(2)} s / ${f.toFixed(2)} s (${(g / f).toFixed(2)}x)`;
     };
-    rowsOut.push([name, cell('scan'), cell('prune'), cell('analysis'), cell('analysis forward'), `+${r.extraMb.toFixed(0)} MB`]);
+    rowsOut.push([name, cell('scan'), cell('prune'), cell('analysis'), cell('analysis forward'), `${r.extraMb < 0 ? '' : '+'}${r.extraMb.toFixed(0)} MB`]);
   }
   console.log(`\nForward-only session: ${os.cpus().length} cores (${os.cpus()[0]?.model}), threads ${threads}, m = ${steps}, ${rounds} alternating rounds (medians), ${images} generated images`);
   console.log('gradient session (before) / forward-only session (now) (speed-up); scan: one neuron per block with its ablation (L + 1 passes per image);');

@@ -58,9 +58,9 @@ export class WorkerPool {
   }
 
   analyzers(options: AnalyzeOptions): Analyzer[] {
-    return this.clients.map((c) => async (item, signal) => {
+    return this.clients.map((c) => async (item, signal, imageHash) => {
       try {
-        return await c.request('analyze', analyzeParams(itemFile(item), options), { signal });
+        return await c.request('analyze', analyzeParams(itemFile(item), options, imageHash), { signal });
       } catch (err) {
         throw engineError(err, { jobs: this.clients.length, threads: this.threads });
       }

@@ -97,10 +97,10 @@ export const stampOf = (st: fs.Stats): FileStamp => ({ size: st.size, mtimeMs: s
 export const sameStamp = (a: FileStamp, b: FileStamp): boolean => a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
 
 /**
- * Opens a regular file for reading and returns its descriptor and size. O_NONBLOCK makes opening
- * a FIFO return at once (it is then refused by fstat); on a regular file it changes nothing.
+ * Opens a regular file for reading and returns its descriptor, size and stamp. O_NONBLOCK makes
+ * opening a FIFO return at once (it is then refused by fstat); on a regular file it changes nothing.
  */
-export function openRegular(file: FsPath, role: FileRole): { fd: number; size: number } {
+export function openRegular(file: FsPath, role: FileRole): { fd: number; size: number; stamp: FileStamp } {
   let fd: number;
   try {
     fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
@@ -116,7 +116,7 @@ export function openRegular(file: FsPath, role: FileRole): { fd: number; size: n
     if (st.size > MAX_BYTES[role]) {
       throw new EngineError('too-large', `${ROLE_WORDS[role]} ${name} is ${(st.size / MIB).toFixed(0)} MiB, more than the ${(MAX_BYTES[role] / MIB).toFixed(0)} MiB read for one`, { file: name, role, bytes: st.size });
     }
-    return { fd, size: st.size };
+    return { fd, size: st.size, stamp: stampOf(st) };
   } catch (e) {
     fs.closeSync(fd);
     throw e;

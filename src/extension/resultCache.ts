@@ -9,14 +9,14 @@ import { batchSettings } from '../engine/batch/records';
 import { isAnalysisResult as isRecordShaped } from '../engine/batch/records';
 import type { FileRole } from '../engine/errors';
 import { sameStamp, stampOf, type FileStamp } from '../engine/files';
-import { sha256File, type FileHash } from '../engine/hash';
+import { hashFile, type FileHash } from '../engine/hash';
 import type { AnalysisResult } from '../engine/result';
 import { isSha256 } from '../protocol/guards';
 
 /**
  * sha256 of files, remembered by path and stamp (size and times): a model of hundreds of MB is read
- * once per change, not once per analysis. The hash comes with the stamp the file had before it was
- * read, so the worker takes it only for that version of the file.
+ * once per change, not once per analysis. The hash comes with the stamp the file had when it was
+ * opened, so the worker takes it only for that version of the file.
  */
 export class FileHasher {
   private readonly memo = new Map<string, { stamp: FileStamp; hash: Promise<FileHash> }>();
@@ -25,7 +25,7 @@ export class FileHasher {
     const stamp = stampOf(await fs.stat(file));
     const known = this.memo.get(file);
     if (known && sameStamp(known.stamp, stamp)) return known.hash;
-    const hash = sha256File(file, role).then((sha256) => ({ ...stamp, sha256 }));
+    const hash = hashFile(file, role);
     this.memo.set(file, { stamp, hash });
     hash.catch(() => { if (this.memo.get(file)?.hash === hash) this.memo.delete(file); });
     return hash;

@@ -15,9 +15,9 @@ export interface AnalyzeParams extends ImageParams, AnalyzeGiven { options: Anal
 const isFileHash = (v: unknown): v is FileHash => isObject(v) && isSha256(v.sha256) && isIndex(v.size)
   && isFiniteNumber(v.mtimeMs) && isFiniteNumber(v.ctimeMs);
 
-/** The parameters for an image given as a path or its bytes. */
-export function analyzeParams(image: FsPath, options: AnalyzeOptions): AnalyzeParams {
-  return { ...imageParams(image), options };
+/** The parameters for an image given as a path or its bytes (with its hash where the caller has it). */
+export function analyzeParams(image: FsPath, options: AnalyzeOptions, imageHash?: FileHash): AnalyzeParams {
+  return { ...imageParams(image), options, ...(imageHash ? { imageHash } : {}) };
 }
 
 export const analyze = operation<AnalyzeParams, AnalysisResult, 'layer'>({

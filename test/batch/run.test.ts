@@ -9,7 +9,9 @@ import sharp from 'sharp';
 import { analyzeFolder, categoryPatterns, mostFrequent, pathSets, PRUNE_VARIANTS, pruningCheck, runBatch, scanFolder, splitClasses } from '../../src/engine/batch/index';
 import { batchSettings, recordsOf } from '../../src/engine/batch/records';
 import { ERROR_SCHEMA, type BatchLine, type BatchRecord } from '../../src/engine/batch/schema';
-import { Engine, type ModelOptions } from '../../src/engine/index';
+import { stampOf, type FsPath } from '../../src/engine/files';
+import { sha256File, type FileHash } from '../../src/engine/hash';
+import { Engine, type AnalyzeGiven, type AnalyzeOptions, type ModelOptions, type RunHooks } from '../../src/engine/index';
 import { pathScales } from '../../src/engine/manipulation';
 import { FIXTURES, tempDir } from '../helpers/fixtures';
 import { readResultFileSync } from '../../src/engine/batch/resultFile';
@@ -143,6 +145,23 @@ test('a broken image is written as an error line and skipped, not fatal, and not
   assert.equal(recordsOf(lines).length, 3);
   const again = await analyzeFolder(engine, { folder: dir, out, modelOptions, analyzeOptions: fast });
   assert.deepEqual([again.resumed, again.analysed], [5, 0]);
+});
+
+test('each image is hashed once: the hash its resume check made goes to its analysis, with the file\'s stamp', async () => {
+  const dir = await folder();
+  const out = path.join(tempDir('batch-hash-once'), 'run.jsonl');
+  const given = new Map<string, FileHash | undefined>();
+  const model = {
+    info: engine.info,
+    analyze: (file: FsPath, options: AnalyzeOptions, hooks?: RunHooks, known?: AnalyzeGiven) => {
+      given.set(String(file), known?.imageHash);
+      return engine.analyze(file, options, hooks, known);
+    },
+  };
+  await analyzeFolder(model, { folder: dir, out, modelOptions, analyzeOptions: fast });
+  assert.equal(given.size, 3);
+  for (const [file, hash] of given) assert.deepEqual(hash, { ...stampOf(fs.statSync(file)), sha256: await sha256File(file, 'image') }, file);
+  for (const r of recordsOf(readResultFileSync(out, { kind: ANALYSIS_RECORDS }).lines)) assert.equal(r.image.sha256, given.get(r.image.path)?.sha256);
 });
 
 test('a line cut off by a killed run does not corrupt the next one', async () => {

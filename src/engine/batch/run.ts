@@ -5,10 +5,10 @@
 // Engine each, e.g. in worker processes) share the queue.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { AnalyzeOptions, ModelInfo, ModelOptions, RunHooks } from '../api';
+import type { AnalyzeGiven, AnalyzeOptions, ModelInfo, ModelOptions, RunHooks } from '../api';
 import { pace } from '../../format';
 import type { FsPath } from '../files';
-import { sha256File } from '../hash';
+import { hashFile, sha256File, type FileHash } from '../hash';
 import { declaredOrientation } from '../orientation';
 import { codeOf, EngineError, invalidOption, isCancelled, type EngineErrorCode, type ErrorFacts } from '../errors';
 import type { AnalysisResult } from '../result';
@@ -23,7 +23,8 @@ import {
 import { itemFile, scanFolder, type BatchItem, type FolderScan } from './scan';
 import { inShard } from './shard';
 
-export type Analyzer<R extends ImageRecord = AnalysisResult> = (item: BatchItem, signal: AbortSignal) => Promise<R>;
+/** `imageHash`: the image's hash from the resume check, for an analysis to take while the file keeps its stamp. */
+export type Analyzer<R extends ImageRecord = AnalysisResult> = (item: BatchItem, signal: AbortSignal, imageHash?: FileHash) => Promise<R>;
 
 export interface BatchProgress<L = BatchLine> {
   done: number;                 // finished images, those of earlier runs included
@@ -98,12 +99,14 @@ async function runLocked<R extends ImageRecord, S extends RunSettings>(opts: Bat
     done.set(key, done.get(key) || isErrorLine(l) || l.image.orientation !== undefined);
   }
   const sha = (file: FsPath) => sha256File(file, 'image').catch(() => null);
-  const pending: BatchItem[] = [];
+  // Each image hashed once: the hash that finds it in the file is handed to its analysis.
+  const pending: { item: BatchItem; hash?: FileHash }[] = [];
   // A text path is made absolute, as records name images; a path kept as bytes comes absolute from the scan.
   const items = opts.items.map((it) => (it.imageBase64 !== undefined ? it : { ...it, image: path.resolve(it.image) }));
   for (const it of items) {
-    const upright = done.get(doneKey(itemKey(it), await sha(itemFile(it)), settings.key));
-    if (upright === undefined || (!upright && await declaredOrientation(itemFile(it)) !== 1)) pending.push(it);
+    const hash = await hashFile(itemFile(it), 'image').catch(() => undefined);
+    const upright = done.get(doneKey(itemKey(it), hash?.sha256 ?? null, settings.key));
+    if (upright === undefined || (!upright && await declaredOrientation(itemFile(it)) !== 1)) pending.push({ item: it, hash });
   }
 
   if (!existing.endsWithNewline) fs.appendFileSync(out, '\n'); // a line cut off by a killed run stays on its own
@@ -120,11 +123,11 @@ async function runLocked<R extends ImageRecord, S extends RunSettings>(opts: Bat
 
   const work = async (analyze: Analyzer<R>) => {
     while (!inner.signal.aborted && next < pending.length) {
-      const item = pending[next++];
+      const { item, hash } = pending[next++];
       let line: ResultLine<R, S>;
       try {
         if (item.problem) throw new EngineError('not-found', item.problem, { file: item.image, role: 'image' });
-        const result = await analyze(item, inner.signal);
+        const result = await analyze(item, inner.signal, hash);
         // Compact records are an analysis format; other kinds of record are written as they come.
         const record = opts.kind.schema === ANALYSIS_SCHEMA && opts.scores !== 'all' ? compactScores(result as unknown as AnalysisResult) as unknown as R : result;
         line = { ...record, trueClass: item.trueClass, folderLabel: item.folderLabel, batch: settings, analysedAt: new Date().toISOString() };
@@ -182,7 +185,7 @@ export interface FolderRunOptions {
 /** What a folder run needs of the model: its labels and hash, and (without `analyzers`) an engine. */
 export interface FolderModel {
   readonly info: Pick<ModelInfo, 'labels' | 'sha256' | 'path'>;
-  analyze?(imagePath: FsPath, options: AnalyzeOptions, hooks?: RunHooks): Promise<AnalysisResult>;
+  analyze?(imagePath: FsPath, options: AnalyzeOptions, hooks?: RunHooks, given?: AnalyzeGiven): Promise<AnalysisResult>;
 }
 
 /** The images of a folder a run takes: the scan, then the limit, then the shard (every folder run's first step). */
@@ -199,7 +202,7 @@ export async function analyzeFolder(model: FolderModel, opts: FolderRunOptions):
   const items = folderItems(opts.folder, model.info.labels, opts);
   const analyzeOptions = opts.analyzeOptions ?? {};
   const analyze = model.analyze?.bind(model);
-  const analyzers = opts.analyzers ?? (analyze ? [(item: BatchItem, signal: AbortSignal) => analyze(itemFile(item), analyzeOptions, { signal })] : []);
+  const analyzers = opts.analyzers ?? (analyze ? [(item: BatchItem, signal: AbortSignal, imageHash?: FileHash) => analyze(itemFile(item), analyzeOptions, { signal }, { imageHash })] : []);
   return runBatch({
     items, out: opts.out, settings: batchSettings(model.info.sha256, opts.modelOptions, analyzeOptions), kind: ANALYSIS_RECORDS, modelPath: model.info.path,
     analyzers, scores: opts.scores, signal: opts.signal, onProgress: opts.onProgress, lock: opts.lock,
