@@ -83,7 +83,7 @@ export async function batch(f: Flags, positionals: string[]): Promise<number> {
   const prefix = sharding ? `${shardLabel(sharding.shard)}: ` : '';
   const controller = new AbortController();
   // SIGTERM too: Slurm's scancel and Kubernetes send it, and wait a while before SIGKILL.
-  const onSignal = () => { log(`${prefix}stopping after the images in progress... (the file stays resumable)`); controller.abort(); };
+  const onSignal = () => { log(`${prefix}stopping: the images in progress are cancelled; the finished ones stay in the file (resumable)`); controller.abort(); };
   const offSignals = onceSignals(['SIGINT', 'SIGTERM'], onSignal);
   tellSupervisor({ resumes: safeLine(out) });
 

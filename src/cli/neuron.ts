@@ -74,7 +74,7 @@ export async function neuron(argv: string[]): Promise<number> {
   const tty = process.stderr.isTTY && !f.quiet;
   const log = (msg: string) => { if (!f.quiet) process.stderr.write(`${tty ? '\r\x1b[K' : ''}${safeLine(msg)}\n`); };
   const controller = new AbortController();
-  const onSigint = () => { log('stopping after the images in progress... (the file stays resumable)'); controller.abort(); };
+  const onSigint = () => { log('stopping: the images in progress are cancelled; the finished ones stay in the file (resumable)'); controller.abort(); };
   const offSigint = onceSignals(['SIGINT'], onSigint);
 
   log(`opening ${mOpts.modelPath}`);

@@ -121,7 +121,7 @@ test('a Slurm array analyses a folder in shards; report over the shard files equ
     cluster.run('scancel', [`${second}_0`]);
     await cluster.waitFor([second], 600_000);
     const cancelledLog = fs.readFileSync(path.join(run2, `neuron-path-${second}_0.out`), 'utf8');
-    assert.match(cancelledLog, /shard 0\/4: stopping after the images in progress/, cancelledLog);
+    assert.match(cancelledLog, /shard 0\/4: stopping: the images in progress are cancelled; the finished ones stay in the file \(resumable\)/, cancelledLog);
     // scancel signals every process of the task, neuron-path and its command's process alike: the command
     // acts on that SIGTERM once (not twice, which would end it at once) and stops cleanly
     assert.match(cancelledLog, /shard 0\/4: stopped: \d+\/\d+ images in .*; run the same command again to resume\./, cancelledLog);
