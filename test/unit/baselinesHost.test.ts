@@ -14,7 +14,7 @@ import { makeContext, Uri } from './fixtures/vscodeStub';
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'cls_op13', 'model.onnx');
 const IMAGE = path.join(ROOT, 'media', 'samples', 'coat-1.png');
 const ready = existsSync(EXTENSION) && existsSync(WORKER) && existsSync(FIXTURE);
-const until = untilWithin(30_000);
+const until = untilWithin(60_000);
 
 test('image panel host: skip the baselines, re-open the path result, compute them later on the same path', { skip: ready ? false : 'needs npm run build and test/fixtures', timeout: 120_000 }, async () => {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'np-baselines-'));

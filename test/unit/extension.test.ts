@@ -25,7 +25,7 @@ interface Pkg {
 }
 const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as Pkg;
 
-const until = untilWithin(20_000);
+const until = untilWithin(60_000);
 
 async function writeImage(file: string, hue: number): Promise<string> {
   const sharp = (await import('sharp')).default;
