@@ -3,7 +3,7 @@
 // or aborted by onnxruntime or V8 (SIGABRT) cannot say why itself: without this parent it would end
 // with the library's last words or the shell's bare "Killed". The parent says in one line what
 // happened and what to do, and exits 128 + the signal's number, as a shell reports such an end.
-// Stop signals (Ctrl-C, SIGTERM, SIGHUP) are passed on (signals.ts acts on each once); if one ends the
+// Stop signals (Ctrl-C, SIGTERM, SIGHUP) are passed on (supervised.ts acts on each once); if one ends the
 // child, it ends this process the same way, so a shell or a scheduler sees what it saw before.
 // Bundled alone (dist/supervisor.js): it loads neither onnxruntime nor the CLI.
 import { fork } from 'node:child_process';

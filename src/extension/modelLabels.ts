@@ -5,7 +5,7 @@ import type * as vscode from 'vscode';
 import type { ModelInfo } from '../engine/api';
 
 const KEY = 'neuronPath.labelsByModel';
-/** Models whose labels are kept, the last loaded first to go. */
+/** Models whose labels are kept: a sixth drops the one stored longest ago. */
 const KEPT = 5;
 
 export class ModelLabels {
